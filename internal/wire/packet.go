@@ -1,0 +1,216 @@
+// Package wire encodes, decodes and authenticates heartbeat packets.
+//
+// It is pure: no sockets, no clocks of its own. The layout (all integers
+// big-endian) is
+//
+//	offset  size  field
+//	0       4     magic "IPFO"
+//	4       1     version (1)
+//	5       1     type: 1 heartbeat, 2 goodbye, 3 released
+//	6       1     flags: bit 0 set when an authentication trailer follows
+//	7       1     sender identity length, 1..64
+//	8       2     message length, 0..1024
+//	10      4     sender's interval in milliseconds, > 0
+//	14      8     epoch: random, chosen once per sender process
+//	22      8     sequence number, increasing within an epoch
+//	30      8     send time, Unix nanoseconds
+//	38      n     sender identity (UTF-8)
+//	38+n    m     message (the -m text)
+//	[trailer, when flag bit 0 is set]
+//	        4     key id
+//	        32    HMAC-SHA256 over every byte before the tag
+//
+// A packet's length must match its header exactly; anything else is
+// rejected with an error that says why.
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+)
+
+// Magic opens every packet.
+const Magic = "IPFO"
+
+// Version is the only protocol version this package speaks.
+const Version = 1
+
+// Limits of the variable-length fields.
+const (
+	MaxSenderLen  = 64
+	MaxMessageLen = 1024
+	HeaderLen     = 38
+	TagLen        = 32
+	TrailerLen    = 4 + TagLen
+	// MaxPacketLen is the largest packet Decode accepts.
+	MaxPacketLen = HeaderLen + MaxSenderLen + MaxMessageLen + TrailerLen
+)
+
+const flagAuth = 1 << 0
+
+// Type says what a packet announces.
+type Type uint8
+
+// Packet types.
+const (
+	// Heartbeat: the primary is alive.
+	Heartbeat Type = 1
+	// Goodbye: the primary is stopping on purpose; take over now.
+	Goodbye Type = 2
+	// Released: the backup gave the addresses back; re-announce them.
+	Released Type = 3
+)
+
+func (t Type) String() string {
+	switch t {
+	case Heartbeat:
+		return "heartbeat"
+	case Goodbye:
+		return "goodbye"
+	case Released:
+		return "released"
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Packet is one decoded heartbeat packet.
+type Packet struct {
+	Type     Type
+	Sender   string
+	Epoch    uint64
+	Seq      uint64
+	Interval time.Duration // millisecond resolution on the wire
+	SentAt   time.Time
+	Message  string
+
+	// Set by Decode: whether an authentication trailer was present, and
+	// its key id. Decode does not check the tag; Keyring.Open does.
+	Authenticated bool
+	KeyID         uint32
+}
+
+// Decode errors. Each names one reason a packet is dropped, so that a
+// receiver can count drops by reason.
+var (
+	ErrTruncated   = errors.New("packet truncated")
+	ErrBadMagic    = errors.New("not an ipfailover packet (bad magic)")
+	ErrVersion     = errors.New("unsupported protocol version")
+	ErrType        = errors.New("unknown packet type")
+	ErrFlags       = errors.New("unknown flags set")
+	ErrLength      = errors.New("length does not match header")
+	ErrSender      = errors.New("sender identity empty, too long or not UTF-8")
+	ErrMessage     = errors.New("message too long or not UTF-8")
+	ErrInterval    = errors.New("interval is zero")
+	ErrNoAuth      = errors.New("packet not authenticated but a key is configured")
+	ErrUnknownKey  = errors.New("packet signed with an unknown key id")
+	ErrBadTag      = errors.New("authentication tag does not match")
+	ErrReplay      = errors.New("sequence number not newer than the last one (replay)")
+	ErrStaleEpoch  = errors.New("new epoch with a stale timestamp")
+	ErrRetired     = errors.New("epoch already replaced by a newer one")
+	ErrUnsignedKey = errors.New("encoding needs a key to sign")
+)
+
+func validType(t Type) bool { return t >= Heartbeat && t <= Released }
+
+// appendBody appends header, sender and message, without the trailer.
+func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {
+	if !validType(p.Type) {
+		return nil, fmt.Errorf("encode: %w: %d", ErrType, p.Type)
+	}
+	if len(p.Sender) == 0 || len(p.Sender) > MaxSenderLen || !utf8.ValidString(p.Sender) {
+		return nil, fmt.Errorf("encode: %w", ErrSender)
+	}
+	if len(p.Message) > MaxMessageLen || !utf8.ValidString(p.Message) {
+		return nil, fmt.Errorf("encode: %w", ErrMessage)
+	}
+	ms := p.Interval.Milliseconds()
+	if ms <= 0 || ms > int64(^uint32(0)) {
+		return nil, fmt.Errorf("encode: %w or out of range: %v", ErrInterval, p.Interval)
+	}
+	var flags uint8
+	if auth {
+		flags |= flagAuth
+	}
+	b = append(b, Magic...)
+	b = append(b, Version, uint8(p.Type), flags, uint8(len(p.Sender)))
+	b = binary.BigEndian.AppendUint16(b, uint16(len(p.Message)))
+	b = binary.BigEndian.AppendUint32(b, uint32(ms))
+	b = binary.BigEndian.AppendUint64(b, p.Epoch)
+	b = binary.BigEndian.AppendUint64(b, p.Seq)
+	b = binary.BigEndian.AppendUint64(b, uint64(p.SentAt.UnixNano()))
+	b = append(b, p.Sender...)
+	b = append(b, p.Message...)
+	return b, nil
+}
+
+// Encode returns the packet without authentication.
+func Encode(p *Packet) ([]byte, error) {
+	return appendBody(make([]byte, 0, HeaderLen+len(p.Sender)+len(p.Message)), p, false)
+}
+
+// Decode parses b strictly. It never panics, whatever b holds. It does not
+// verify the authentication tag; use Keyring.Open for that.
+func Decode(b []byte) (Packet, error) {
+	var p Packet
+	if len(b) < HeaderLen {
+		return p, ErrTruncated
+	}
+	if string(b[0:4]) != Magic {
+		return p, ErrBadMagic
+	}
+	if b[4] != Version {
+		return p, fmt.Errorf("%w: %d", ErrVersion, b[4])
+	}
+	p.Type = Type(b[5])
+	if !validType(p.Type) {
+		return p, fmt.Errorf("%w: %d", ErrType, b[5])
+	}
+	flags := b[6]
+	if flags&^flagAuth != 0 {
+		return p, fmt.Errorf("%w: %#x", ErrFlags, flags)
+	}
+	senderLen := int(b[7])
+	msgLen := int(binary.BigEndian.Uint16(b[8:10]))
+	if senderLen == 0 || senderLen > MaxSenderLen {
+		return p, ErrSender
+	}
+	if msgLen > MaxMessageLen {
+		return p, ErrMessage
+	}
+	want := HeaderLen + senderLen + msgLen
+	if flags&flagAuth != 0 {
+		want += TrailerLen
+	}
+	if len(b) < want {
+		return p, ErrTruncated
+	}
+	if len(b) != want {
+		return p, ErrLength
+	}
+	ms := binary.BigEndian.Uint32(b[10:14])
+	if ms == 0 {
+		return p, ErrInterval
+	}
+	p.Interval = time.Duration(ms) * time.Millisecond
+	p.Epoch = binary.BigEndian.Uint64(b[14:22])
+	p.Seq = binary.BigEndian.Uint64(b[22:30])
+	p.SentAt = time.Unix(0, int64(binary.BigEndian.Uint64(b[30:38])))
+	sender := b[HeaderLen : HeaderLen+senderLen]
+	msg := b[HeaderLen+senderLen : HeaderLen+senderLen+msgLen]
+	if !utf8.Valid(sender) {
+		return p, ErrSender
+	}
+	if !utf8.Valid(msg) {
+		return p, ErrMessage
+	}
+	p.Sender = string(sender)
+	p.Message = string(msg)
+	if flags&flagAuth != 0 {
+		p.Authenticated = true
+		p.KeyID = binary.BigEndian.Uint32(b[want-TrailerLen:])
+	}
+	return p, nil
+}

@@ -1,0 +1,314 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef")
+
+func testKey(t testing.TB) Key {
+	k, err := NewKey(testSecret, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func samplePacket() Packet {
+	return Packet{
+		Type:     Heartbeat,
+		Sender:   "server1",
+		Epoch:    0x0102030405060708,
+		Seq:      42,
+		Interval: time.Second,
+		SentAt:   time.Unix(1700000000, 123456789),
+		Message:  "heartbeat",
+	}
+}
+
+// readGolden reads a hex file (whitespace and #-comments ignored).
+func readGolden(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clean strings.Builder
+	for _, line := range strings.Split(string(raw), "\n") {
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		clean.WriteString(strings.Join(strings.Fields(line), ""))
+	}
+	b, err := hex.DecodeString(clean.String())
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return b
+}
+
+func writeGolden(t *testing.T, name, comment string, b []byte) {
+	t.Helper()
+	var s strings.Builder
+	s.WriteString("# " + comment + "\n")
+	for i := 0; i < len(b); i += 16 {
+		s.WriteString(hex.EncodeToString(b[i:min(i+16, len(b))]) + "\n")
+	}
+	if err := os.WriteFile(filepath.Join("testdata", name), []byte(s.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGoldenVectors(t *testing.T) {
+	plain := samplePacket()
+	signed := samplePacket()
+	signed.Type = Goodbye
+	signed.Message = ""
+	cases := []struct {
+		file, comment string
+		p             Packet
+		keys          *Keyring
+	}{
+		{"heartbeat_plain.hex", "heartbeat, no key, sender server1, seq 42, interval 1s, message heartbeat", plain, NewKeyring()},
+		{"goodbye_signed.hex", "goodbye signed with key 0123456789abcdef0123456789abcdef (ASCII)", signed, NewKeyring(testKey(t))},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			got, err := c.keys.Seal(&c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *update {
+				writeGolden(t, c.file, c.comment, got)
+			}
+			want := readGolden(t, c.file)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("encoding changed:\n got %x\nwant %x", got, want)
+			}
+			back, err := c.keys.Open(want)
+			if err != nil {
+				t.Fatalf("golden packet does not open: %v", err)
+			}
+			if back.Type != c.p.Type || back.Seq != c.p.Seq || back.Sender != c.p.Sender ||
+				back.Message != c.p.Message || !back.SentAt.Equal(c.p.SentAt) || back.Interval != c.p.Interval {
+				t.Fatalf("decoded %+v, want %+v", back, c.p)
+			}
+		})
+	}
+}
+
+// The header layout documented in packet.go, checked field by field.
+func TestHeaderLayout(t *testing.T) {
+	b := readGolden(t, "heartbeat_plain.hex")
+	if string(b[:4]) != "IPFO" || b[4] != 1 || b[5] != 1 || b[6] != 0 || b[7] != 7 {
+		t.Fatalf("header start % x", b[:8])
+	}
+	if b[8] != 0 || b[9] != 9 { // message length 9
+		t.Fatalf("message length % x", b[8:10])
+	}
+	if !bytes.Equal(b[10:14], []byte{0, 0, 0x03, 0xe8}) { // 1000 ms
+		t.Fatalf("interval % x", b[10:14])
+	}
+	if string(b[38:45]) != "server1" || string(b[45:]) != "heartbeat" {
+		t.Fatalf("sender/message %q", b[38:])
+	}
+}
+
+func TestRoundTripAllTypes(t *testing.T) {
+	kr := NewKeyring(testKey(t))
+	for _, typ := range []Type{Heartbeat, Goodbye, Released} {
+		p := samplePacket()
+		p.Type = typ
+		p.Message = strings.Repeat("x", MaxMessageLen)
+		p.Sender = strings.Repeat("s", MaxSenderLen)
+		p.Interval = 10 * time.Millisecond
+		b, err := kr.Seal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != MaxPacketLen {
+			t.Fatalf("len %d, want %d", len(b), MaxPacketLen)
+		}
+		got, err := kr.Open(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Type != typ || got.Message != p.Message || got.Sender != p.Sender || got.Interval != p.Interval ||
+			!got.Authenticated || got.KeyID != kr.keys[0].ID {
+			t.Fatalf("round trip of %v lost data: %+v", typ, got)
+		}
+	}
+}
+
+func TestEncodeRejectsBadFields(t *testing.T) {
+	for name, mut := range map[string]func(*Packet){
+		"no sender":     func(p *Packet) { p.Sender = "" },
+		"long sender":   func(p *Packet) { p.Sender = strings.Repeat("a", MaxSenderLen+1) },
+		"long message":  func(p *Packet) { p.Message = strings.Repeat("a", MaxMessageLen+1) },
+		"zero interval": func(p *Packet) { p.Interval = 0 },
+		"sub-ms":        func(p *Packet) { p.Interval = time.Microsecond },
+		"bad type":      func(p *Packet) { p.Type = 9 },
+	} {
+		p := samplePacket()
+		mut(&p)
+		if _, err := Encode(&p); err == nil {
+			t.Errorf("%s: encoded without error", name)
+		}
+	}
+}
+
+func TestDecodeRejections(t *testing.T) {
+	good := readGolden(t, "heartbeat_plain.hex")
+	signed := readGolden(t, "goodbye_signed.hex")
+	mod := func(b []byte, f func([]byte) []byte) []byte { return f(bytes.Clone(b)) }
+	cases := []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"empty", nil, ErrTruncated},
+		{"short header", good[:HeaderLen-1], ErrTruncated},
+		{"truncated message", good[:len(good)-1], ErrTruncated},
+		{"truncated tag", signed[:len(signed)-1], ErrTruncated},
+		{"trailing garbage", append(bytes.Clone(good), 0), ErrLength},
+		{"bad magic", mod(good, func(b []byte) []byte { b[0] = 'X'; return b }), ErrBadMagic},
+		{"bare text (original protocol)", []byte("heartbeat"), ErrTruncated},
+		{"version 2", mod(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
+		{"type 0", mod(good, func(b []byte) []byte { b[5] = 0; return b }), ErrType},
+		{"type 4", mod(good, func(b []byte) []byte { b[5] = 4; return b }), ErrType},
+		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 2; return b }), ErrFlags},
+		{"sender length 0", mod(good, func(b []byte) []byte { b[7] = 0; return b }), ErrSender},
+		{"sender length 65", mod(good, func(b []byte) []byte { b[7] = 65; return b }), ErrSender},
+		{"message length 1025", mod(good, func(b []byte) []byte { b[8], b[9] = 4, 1; return b }), ErrMessage},
+		{"zero interval", mod(good, func(b []byte) []byte { copy(b[10:14], []byte{0, 0, 0, 0}); return b }), ErrInterval},
+		{"sender not UTF-8", mod(good, func(b []byte) []byte { b[HeaderLen] = 0xff; return b }), ErrSender},
+	}
+	for _, c := range cases {
+		if _, err := Decode(c.b); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	key := testKey(t)
+	other, err := NewKey([]byte("another secret of enough length"), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer := NewKeyring(key)
+	p := samplePacket()
+	signed, err := signer.Seal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := Encode(&p)
+
+	flipped := bytes.Clone(signed)
+	flipped[len(flipped)-1] ^= 1
+	tampered := bytes.Clone(signed)
+	tampered[HeaderLen] = 'S' // sender "Server1"
+	wrongKey, _ := NewKeyring(other).Seal(&p)
+
+	cases := []struct {
+		name string
+		kr   *Keyring
+		b    []byte
+		want error
+	}{
+		{"good tag", signer, signed, nil},
+		{"rotation: old key second", NewKeyring(other, key), signed, nil},
+		{"bad tag", signer, flipped, ErrBadTag},
+		{"tampered body", signer, tampered, ErrBadTag},
+		{"unsigned with key configured", signer, plain, ErrNoAuth},
+		{"unknown key id", signer, wrongKey, ErrUnknownKey},
+		{"no key configured accepts unsigned", NewKeyring(), plain, nil},
+	}
+	for _, c := range cases {
+		if _, err := c.kr.Open(c.b); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
+		}
+	}
+}
+
+func TestReplayGuard(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	pkt := func(epoch, seq uint64, sent time.Time) *Packet {
+		return &Packet{Type: Heartbeat, Sender: "server1", Epoch: epoch, Seq: seq, Interval: time.Second, SentAt: sent}
+	}
+	g := NewReplayGuard(0)
+	steps := []struct {
+		name string
+		p    *Packet
+		at   time.Time
+		want error
+	}{
+		{"first packet, fresh", pkt(1, 1, now), now, nil},
+		{"next sequence", pkt(1, 2, now), now.Add(time.Second), nil},
+		{"replayed sequence", pkt(1, 2, now), now.Add(2 * time.Second), ErrReplay},
+		{"older sequence", pkt(1, 1, now), now.Add(2 * time.Second), ErrReplay},
+		{"gap is fine", pkt(1, 10, now), now.Add(3 * time.Second), nil},
+		{"new epoch with stale time", pkt(2, 1, now.Add(-time.Minute)), now.Add(4 * time.Second), ErrStaleEpoch},
+		{"new epoch from the future", pkt(2, 1, now.Add(time.Hour)), now.Add(4 * time.Second), ErrStaleEpoch},
+		{"restart: new epoch, fresh", pkt(2, 1, now.Add(5*time.Second)), now.Add(5 * time.Second), nil},
+		{"old epoch replayed while fresh", pkt(1, 11, now.Add(5*time.Second)), now.Add(6 * time.Second), ErrRetired},
+		{"new epoch continues", pkt(2, 2, now.Add(6*time.Second)), now.Add(6 * time.Second), nil},
+	}
+	for _, s := range steps {
+		if err := g.Check(s.p, s.at); !errors.Is(err, s.want) {
+			t.Fatalf("%s: got %v, want %v", s.name, err, s.want)
+		}
+	}
+	// Another sender has its own state.
+	other := pkt(1, 1, now.Add(6*time.Second))
+	other.Sender = "server3"
+	if err := g.Check(other, now.Add(6*time.Second)); err != nil {
+		t.Fatalf("second sender: %v", err)
+	}
+}
+
+func TestLoadKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	hexKey := write("hex", []byte("00112233445566778899aabbccddeeff\n"), 0o600)
+	k1, err := LoadKeyFile(hexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := NewKey([]byte("00112233445566778899aabbccddeeff"), "x")
+	if k1.ID != k2.ID || !bytes.Equal(k1.Secret, k2.Secret) {
+		t.Fatal("a trailing newline must not be part of the secret")
+	}
+	if _, err := LoadKeyFile(write("short", []byte("tooshort\n"), 0o600)); err == nil || !strings.Contains(err.Error(), "at least 16 bytes") {
+		t.Fatalf("short key: %v", err)
+	}
+	_, err = LoadKeyFile(write("open", []byte("00112233445566778899aabbccddeeff"), 0o644))
+	if !errors.Is(err, ErrKeyPermissions) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("group-readable key: %v", err)
+	}
+	if _, err := LoadKeyFile(write("group", []byte("00112233445566778899aabbccddeeff"), 0o640)); !errors.Is(err, ErrKeyPermissions) {
+		t.Fatalf("0640 key: %v", err)
+	}
+	if _, err := LoadKeyFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing key: %v", err)
+	}
+}
