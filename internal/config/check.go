@@ -1,0 +1,172 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/ipfailover/ipfailover/internal/netif"
+)
+
+// Level grades one finding of a live check.
+type Level int
+
+// Levels, from fine to fatal.
+const (
+	OK Level = iota
+	Warning
+	Fatal
+)
+
+func (l Level) String() string {
+	return [...]string{"ok", "warning", "error"}[l]
+}
+
+// Finding is one result of checking the configuration against the host.
+type Finding struct {
+	Level Level
+	Err   *Error
+}
+
+func (f Finding) String() string { return fmt.Sprintf("%-7s %s", f.Level, f.Err) }
+
+// Check compares the configuration with the host's live interfaces: what
+// `-n` does after printing the configuration.
+func Check(c *Config, role Role, ifs []netif.Interface) []Finding {
+	if role == Heartbeatd {
+		return checkTargets(c, ifs)
+	}
+	return checkFailover(c, ifs)
+}
+
+// WriteFindings prints findings and reports whether any is fatal.
+func WriteFindings(w io.Writer, fs []Finding) (fatal bool) {
+	for _, f := range fs {
+		fmt.Fprintln(w, f)
+		fatal = fatal || f.Level == Fatal
+	}
+	return fatal
+}
+
+func describe(it netif.Interface, a netif.Addr) string {
+	state := ""
+	if !it.Up {
+		state = ", down"
+	}
+	return fmt.Sprintf("%s (%s%s)", it.Name, a.Prefix, state)
+}
+
+func checkTargets(c *Config, ifs []netif.Interface) []Finding {
+	var out []Finding
+	origin := c.origins[KeyBcastIPs]
+	add := func(l Level, target netip.Addr, problem, hint string) {
+		out = append(out, Finding{l, &Error{Origin: origin, Key: KeyBcastIPs, Value: target.String(), Problem: problem, Hint: hint}})
+	}
+	for _, t := range c.BcastIPs {
+		r := netif.Find(ifs, t)
+		switch {
+		case t == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+			add(Warning, t, "the limited broadcast leaves only by the default route, not on every link", "name each link's own broadcast address instead")
+		case r.Kind == netif.NoLink:
+			problem := t.String() + " is not the broadcast address of a subnet on any interface that is up"
+			hint := "no interface that is up has an address of this family"
+			if it, a, ok := netif.Closest(ifs, t); ok {
+				hint = "the closest is " + describe(it, a)
+				if a.Broadcast.IsValid() {
+					hint += ", whose broadcast address is " + a.Broadcast.String()
+				}
+			}
+			add(Fatal, t, problem, hint)
+		case !r.Interface.Up:
+			add(Fatal, t, "the link for "+t.String()+", "+describe(r.Interface, r.Addr)+", is down", "bring "+r.Interface.Name+" up (ip link set "+r.Interface.Name+" up)")
+		case r.Kind == netif.Local:
+			add(Fatal, t, t.String()+" is this host's own address on "+r.Interface.Name, "name the broadcast address "+r.Addr.Broadcast.String()+" or the secondary's address")
+		case r.Kind == netif.Broadcast:
+			add(OK, t, "broadcast address of "+describe(r.Interface, r.Addr)+"; heartbeats leave "+r.Interface.Name+" from "+r.Addr.Prefix.Addr().String(), "")
+		default: // unicast on a connected subnet
+			if k, ok := netif.NarrowerBroadcast(r.Addr.Prefix, t); ok {
+				add(Fatal, t, fmt.Sprintf("%s is the broadcast address of a /%d, but the link %s is a /%d", t, k, describe(r.Interface, r.Addr), r.Addr.Prefix.Bits()),
+					"its broadcast address is "+r.Addr.Broadcast.String()+"; write that, or nothing on that link will hear the heartbeats")
+				continue
+			}
+			add(OK, t, "unicast to a host on "+describe(r.Interface, r.Addr)+"; heartbeats leave "+r.Interface.Name+" from "+r.Addr.Prefix.Addr().String(), "")
+		}
+	}
+	if len(c.BcastIPs) == 1 {
+		out = append(out, Finding{Warning, &Error{Origin: origin, Key: KeyBcastIPs, Problem: "only one link",
+			Hint: "with one link a single cable fault looks like a dead primary; name a private and a public link"}})
+	}
+	return out
+}
+
+func checkFailover(c *Config, ifs []netif.Interface) []Finding {
+	var out []Finding
+	add := func(l Level, key, value, problem, hint string) {
+		out = append(out, Finding{l, &Error{Origin: c.origins[key], Key: key, Value: value, Problem: problem, Hint: hint}})
+	}
+	privLink := ""
+	peer := c.PeerIP
+	switch r := netif.Find(ifs, peer); {
+	case r.Kind == netif.Local:
+		add(Fatal, KeyPeerIP, peer.String(), "this host holds the primary's private address itself", "set the primary's private address, not this host's")
+	case r.Kind == netif.Unicast && r.Interface.Up:
+		privLink = r.Interface.Name
+		add(OK, KeyPeerIP, peer.String(), "on the directly connected subnet of "+describe(r.Interface, r.Addr)+": the private link", "")
+	case r.Kind == netif.Unicast:
+		add(Fatal, KeyPeerIP, peer.String(), "the private link "+describe(r.Interface, r.Addr)+" is down", "bring "+r.Interface.Name+" up")
+	default:
+		hint := "give the primary's address on the private link between the two servers"
+		if it, a, ok := netif.Closest(ifs, peer); ok {
+			hint = "the closest subnet is " + describe(it, a) + "; " + hint
+		}
+		add(Fatal, KeyPeerIP, peer.String(), "not on any directly connected subnet", hint)
+	}
+	for _, p := range c.Pairs {
+		checkPair(p, ifs, privLink, add)
+	}
+	return out
+}
+
+func checkPair(p Pair, ifs []netif.Interface, privLink string, add func(l Level, key, value, problem, hint string)) {
+	v := p.String()
+	var it *netif.Interface
+	var names []string
+	for i := range ifs {
+		names = append(names, ifs[i].Name)
+		if ifs[i].Name == p.Interface {
+			it = &ifs[i]
+		}
+	}
+	if it == nil {
+		add(Fatal, KeyPairs, v, "no interface named "+p.Interface, "this host has "+strings.Join(names, ", "))
+		return
+	}
+	if !it.Up {
+		add(Fatal, KeyPairs, v, p.Interface+" is down", "bring it up (ip link set "+p.Interface+" up)")
+	}
+	if p.Interface == privLink {
+		add(Warning, KeyPairs, v, p.Interface+" also carries the private link", "with both links on one interface, one cable fault looks like a dead primary")
+	}
+	var own *netif.Addr
+	for i := range it.Addrs {
+		a := it.Addrs[i]
+		if a.Prefix.Addr() == p.Addr {
+			add(Warning, KeyPairs, v, "this host already holds "+p.Addr.String()+" on "+p.Interface, "failoverd will take it as held (left by a crash?); remove it if the primary is alive")
+		}
+		if own == nil && a.Prefix.Addr().Is4() == p.Addr.Is4() && a.Prefix.Masked().Contains(p.Addr) && a.Prefix.Addr() != p.Addr {
+			own = &a
+		}
+	}
+	switch {
+	case own != nil && p.Bits >= 0 && p.Bits != p.Addr.BitLen():
+		add(Fatal, KeyPairs, v, fmt.Sprintf("%s is on %s's own subnet %s, so the mask must be blank or /%d", p.Addr, p.Interface, own.Prefix.Masked(), p.Addr.BitLen()),
+			"write "+Pair{Interface: p.Interface, Addr: p.Addr, Bits: -1}.String())
+	case own != nil:
+		add(OK, KeyPairs, v, fmt.Sprintf("taken over on %s, on its own subnet %s", p.Interface, own.Prefix.Masked()), "")
+	case p.Bits < 0 || p.Bits == p.Addr.BitLen():
+		add(Warning, KeyPairs, v, fmt.Sprintf("%s is not on any subnet of %s", p.Addr, p.Interface), "give the mask of its subnet (for example "+p.Interface+":"+p.Addr.String()+"/24) so clients on that subnet can reach it")
+	default:
+		add(OK, KeyPairs, v, fmt.Sprintf("taken over on %s with its own subnet /%d", p.Interface, p.Bits), "")
+	}
+}

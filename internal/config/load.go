@@ -1,0 +1,218 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// DefaultFile is the configuration file read when --config is not given:
+// /etc/hostconfig on macOS, as the original; on Linux a file that also
+// serves as a systemd EnvironmentFile=.
+func DefaultFile() string {
+	if runtime.GOOS == "darwin" {
+		return "/etc/hostconfig"
+	}
+	return "/etc/default/ipfailover"
+}
+
+// Sources are the three inputs of Load, in rising precedence.
+type Sources struct {
+	File         string   // configuration file; empty: none
+	FileExplicit bool     // File was named with --config, so it must exist
+	Args         []string // the original's positional arguments
+	Flags        Settings // from BindFlags
+}
+
+// Load reads the sources, applies defaults, parses and validates every
+// key the role uses, and loads the authentication keys. The error, when
+// not nil, joins one *Error per problem.
+func Load(role Role, src Sources) (*Config, error) {
+	merged := Settings{}
+	var errs errorList
+	if src.File != "" {
+		fileSettings, err := ReadFile(src.File)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && !src.FileExplicit:
+			// No file: arguments and flags must say it all.
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+			errs.add(&Error{Origin: Origin{Arg: "--config"}, Key: "--config", Value: src.File, Problem: err.Error(), Hint: "name a readable file"})
+		default:
+			errs.add(err)
+		}
+		for k, s := range fileSettings {
+			if lookupKey(k) == nil {
+				hint := "remove it, or see the key table in the README"
+				if s := suggest(k); s != "" {
+					hint = "did you mean " + s + "?"
+				}
+				errs.add(&Error{Origin: s.Origin, Key: k, Problem: "unknown key", Hint: hint})
+				continue
+			}
+			merged[k] = s
+		}
+	}
+	errs.add(positional(role, src.Args, merged))
+	for k, s := range src.Flags {
+		merged[k] = s
+	}
+
+	c := &Config{File: src.File, origins: map[string]Origin{}}
+	for _, k := range keys {
+		if !k.usedBy(role) {
+			continue
+		}
+		s, ok := merged[k.Name]
+		if !ok {
+			s = Setting{Value: k.Default}
+		} else {
+			c.origins[k.Name] = s.Origin
+		}
+		if err := k.set(c, s.Value); err != nil {
+			errs.add(&Error{Origin: s.Origin, Key: k.Name, Value: s.Value, Problem: err.problem, Hint: err.hint})
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, c.validate(role)...)
+	}
+	if c.NodeName == "" {
+		c.NodeName = hostName()
+	}
+	return c, errs.err()
+}
+
+// positional maps the original's arguments onto keys: heartbeatd's
+// ip_addr ...; failoverd's master_priv_addr interface:pub_addr[/mask] ...
+func positional(role Role, args []string, into Settings) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if role == Heartbeatd {
+		into[KeyBcastIPs] = Setting{Value: strings.Join(args, " "), Origin: Origin{Arg: "ip_addr arguments"}}
+		return nil
+	}
+	into[KeyPeerIP] = Setting{Value: args[0], Origin: Origin{Arg: "master_priv_addr argument"}}
+	if len(args) < 2 {
+		return &Error{Origin: Origin{Arg: "arguments"}, Key: KeyPairs, Problem: "master_priv_addr given without any interface:pub_addr",
+			Hint: "usage: failoverd master_priv_addr interface:pub_addr[/mask] ..."}
+	}
+	into[KeyPairs] = Setting{Value: strings.Join(args[1:], " "), Origin: Origin{Arg: "interface:pub_addr arguments"}}
+	return nil
+}
+
+func (c *Config) validate(role Role) []error {
+	var errs errorList
+	where := "in " + c.File
+	if c.File == "" {
+		where = "in the configuration file"
+	}
+	switch role {
+	case Heartbeatd:
+		if len(c.BcastIPs) == 0 {
+			errs.add(&Error{Origin: c.origins[KeyBcastIPs], Key: KeyBcastIPs, Problem: "no heartbeat targets",
+				Hint: "give ip_addr arguments or set " + KeyBcastIPs + "=\"<private broadcast> <public broadcast>\" " + where})
+		}
+		seen := map[string]bool{}
+		for _, a := range c.BcastIPs {
+			if seen[a.String()] {
+				errs.add(&Error{Origin: c.origins[KeyBcastIPs], Key: KeyBcastIPs, Value: joinAddrs(c.BcastIPs),
+					Problem: a.String() + " is listed twice", Hint: "list each link's address once"})
+			}
+			seen[a.String()] = true
+		}
+	case Failoverd:
+		if !c.PeerIP.IsValid() {
+			errs.add(&Error{Origin: c.origins[KeyPeerIP], Key: KeyPeerIP, Problem: "the primary's private address is not set",
+				Hint: "give master_priv_addr as the first argument or set " + KeyPeerIP + " " + where})
+		}
+		if len(c.Pairs) == 0 {
+			errs.add(&Error{Origin: c.origins[KeyPairs], Key: KeyPairs, Problem: "no public address to take over",
+				Hint: "give interface:pub_addr arguments or set " + KeyPairs + "=\"en0:100.0.0.10\" " + where})
+		}
+		seen := map[string]bool{}
+		for _, p := range c.Pairs {
+			if p.Addr == c.PeerIP {
+				errs.add(&Error{Origin: c.origins[KeyPairs], Key: KeyPairs, Value: p.String(),
+					Problem: "the primary's private address is listed as a public address", Hint: "list only public addresses; " + KeyPeerIP + " is never taken over"})
+			}
+			if seen[p.Addr.String()] {
+				errs.add(&Error{Origin: c.origins[KeyPairs], Key: KeyPairs, Value: p.String(), Problem: p.Addr.String() + " is listed twice", Hint: "list each public address once"})
+			}
+			seen[p.Addr.String()] = true
+		}
+	}
+	for _, path := range c.AuthKeyFiles {
+		k, err := wire.LoadKeyFile(path)
+		if err != nil {
+			errs.add(&Error{Origin: c.origins[KeyAuthKeyFile], Key: KeyAuthKeyFile, Problem: err.Error()})
+			continue
+		}
+		c.Keys = append(c.Keys, k)
+	}
+	return errs
+}
+
+func hostName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unknown"
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		h = h[:i]
+	}
+	if len(h) > wire.MaxSenderLen {
+		h = h[:wire.MaxSenderLen]
+	}
+	return h
+}
+
+// flagKey binds one flag to the key it overrides.
+type flagKey struct {
+	long, short, key, usage string
+	roles                   roleMask
+}
+
+var flagKeys = []flagKey{
+	{"port", "p", KeyPort, "UDP port of the heartbeats (default 1694)", roleBoth},
+	{"message", "m", KeyMessage, "text each heartbeat carries (default \"heartbeat\")", roleHeartbeatOnly},
+	{"syslog-facility", "L", KeyLogFacility, "log to syslog with this facility: daemon, auth, user, local0..local7", roleBoth},
+	{"interval", "", KeyInterval, "time between heartbeats, 10ms or more (default 1s)", roleHeartbeatOnly},
+	{"auth-key-file", "", KeyAuthKeyFile, "file with the shared secret that signs heartbeats (mode 0600)", roleBoth},
+	{"log-file", "", KeyLogFile, "also log to this file", roleBoth},
+}
+
+// BindFlags defines the flags that override configuration keys on fs, for
+// role. After fs.Parse, the returned function gives the settings of the
+// flags that were set.
+func BindFlags(fs *pflag.FlagSet, role Role) func() Settings {
+	vals := map[string]*string{}
+	for _, f := range flagKeys {
+		if f.roles&(1<<role) == 0 {
+			continue
+		}
+		vals[f.long] = fs.StringP(f.long, f.short, "", f.usage)
+	}
+	return func() Settings {
+		out := Settings{}
+		for _, f := range flagKeys {
+			if v, ok := vals[f.long]; ok && fs.Changed(f.long) {
+				out[f.key] = Setting{Value: *v, Origin: Origin{Arg: flagName(f)}}
+			}
+		}
+		return out
+	}
+}
+
+func flagName(f flagKey) string {
+	if f.short != "" {
+		return fmt.Sprintf("-%s/--%s", f.short, f.long)
+	}
+	return "--" + f.long
+}

@@ -1,0 +1,242 @@
+// Package heartbeat is heartbeatd's sender loop: every interval it sends
+// one heartbeat to each target, out of the link that reaches the target
+// and from this host's address on that link.
+package heartbeat
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// Options are what the sender needs of the configuration.
+type Options struct {
+	Targets  []netip.Addr
+	Port     uint16
+	Interval time.Duration
+	Message  string
+	Node     string // sender identity
+	Keyring  *wire.Keyring
+}
+
+// Conn sends one datagram to dst out of interface ifindex from src. A zero
+// ifindex or an invalid src leaves the choice to the routing table.
+type Conn interface {
+	Send(b []byte, dst netip.AddrPort, ifindex int, src netip.Addr) error
+	Close() error
+}
+
+// refreshEvery is how often the sender re-reads the interfaces even when
+// every send succeeds, so that a changed address is noticed.
+const refreshEvery = 10 * time.Second
+
+// Link is one target and what the sender knows of the way to it.
+type Link struct {
+	Target netip.Addr
+	Route  netif.Route
+	Err    error // last send error; nil while the link works
+	Sent   uint64
+}
+
+func (l *Link) name() string {
+	if l.Route.Kind == netif.NoLink {
+		return "-"
+	}
+	return l.Route.Interface.Name
+}
+
+// Sender is heartbeatd's sender loop.
+type Sender struct {
+	log      *slog.Logger
+	conn     Conn
+	snapshot func() ([]netif.Interface, error)
+	now      func() time.Time
+
+	epoch uint64
+	seq   uint64
+
+	reload chan Options
+
+	mu          sync.Mutex // guards opts and links, read by Links
+	opts        Options
+	links       []*Link
+	lastRefresh time.Time
+}
+
+// New returns a sender over conn. snapshot lists the host's interfaces
+// (netif.Snapshot in the daemon).
+func New(opts Options, conn Conn, snapshot func() ([]netif.Interface, error), log *slog.Logger) (*Sender, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	var e [8]byte
+	if _, err := rand.Read(e[:]); err != nil {
+		return nil, fmt.Errorf("epoch: %w", err)
+	}
+	s := &Sender{
+		log: log, conn: conn, snapshot: snapshot, now: time.Now,
+		epoch:  binary.BigEndian.Uint64(e[:]),
+		reload: make(chan Options, 1),
+	}
+	s.setOptions(opts)
+	return s, nil
+}
+
+func (o Options) check() error {
+	if len(o.Targets) == 0 {
+		return errors.New("heartbeat: no targets")
+	}
+	if o.Interval <= 0 {
+		return errors.New("heartbeat: interval must be positive")
+	}
+	if o.Keyring == nil {
+		return errors.New("heartbeat: nil keyring")
+	}
+	return nil
+}
+
+func (s *Sender) setOptions(o Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts = o
+	s.links = make([]*Link, len(o.Targets))
+	for i, t := range o.Targets {
+		s.links[i] = &Link{Target: t}
+	}
+	s.lastRefresh = time.Time{}
+}
+
+// Epoch is the random number that identifies this sender process.
+func (s *Sender) Epoch() uint64 { return s.epoch }
+
+// Links returns a copy of the current links and their state.
+func (s *Sender) Links() []Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Link, len(s.links))
+	for i, l := range s.links {
+		out[i] = *l
+	}
+	return out
+}
+
+// Reload replaces the options; Run applies them before its next beat.
+func (s *Sender) Reload(o Options) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	select {
+	case <-s.reload: // an unapplied reload is superseded
+	default:
+	}
+	s.reload <- o
+	return nil
+}
+
+// Run sends a heartbeat at once and then every interval until ctx ends;
+// then it sends goodbye on every link and returns. onBeat, when not nil,
+// is called after each round (the daemon pings the systemd watchdog
+// there).
+func (s *Sender) Run(ctx context.Context, onBeat func()) error {
+	s.beat(wire.Heartbeat)
+	t := time.NewTicker(s.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.beat(wire.Goodbye)
+			return nil
+		case o := <-s.reload:
+			old := s.opts.Interval
+			s.setOptions(o)
+			if o.Interval != old {
+				t.Reset(o.Interval)
+			}
+			s.log.Info("configuration reloaded", "targets", len(o.Targets), "interval", o.Interval)
+			s.beat(wire.Heartbeat)
+		case <-t.C:
+			s.beat(wire.Heartbeat)
+		}
+		if onBeat != nil {
+			onBeat()
+		}
+	}
+}
+
+// beat sends one packet of type typ to every target.
+func (s *Sender) beat(typ wire.Type) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.refreshRoutes(now)
+	s.seq++
+	p := wire.Packet{
+		Type: typ, Sender: s.opts.Node, Epoch: s.epoch, Seq: s.seq,
+		Interval: s.opts.Interval, SentAt: now, Message: s.opts.Message,
+	}
+	b, err := s.opts.Keyring.Seal(&p)
+	if err != nil {
+		// Options were checked at load; this is a bug, not a link fault.
+		s.log.Error("cannot encode heartbeat", "err", err)
+		return
+	}
+	for _, l := range s.links {
+		err := s.send(l, b)
+		if err != nil && l.Err == nil {
+			s.log.Warn("heartbeat send failed; will keep trying", "link", l.name(), "target", l.Target, "err", err)
+		} else if err == nil && l.Err != nil {
+			s.log.Info("heartbeat send works again", "link", l.name(), "target", l.Target, "src", l.Route.Addr.Prefix.Addr())
+		}
+		l.Err = err
+		if err == nil {
+			l.Sent++
+		}
+	}
+	if typ == wire.Goodbye {
+		s.log.Info("sent goodbye", "links", len(s.links), "seq", s.seq)
+	}
+}
+
+func (s *Sender) send(l *Link, b []byte) error {
+	if l.Route.Kind == netif.NoLink {
+		return fmt.Errorf("no interface has a subnet that holds %s", l.Target)
+	}
+	if !l.Route.Interface.Up {
+		return fmt.Errorf("interface %s is down", l.Route.Interface.Name)
+	}
+	return s.conn.Send(b, netip.AddrPortFrom(l.Target, s.opts.Port), l.Route.Interface.Index, l.Route.Addr.Prefix.Addr())
+}
+
+// refreshRoutes re-reads the interfaces when a link failed, when a link has
+// no route, or every refreshEvery; otherwise the beat touches no netlink.
+func (s *Sender) refreshRoutes(now time.Time) {
+	need := now.Sub(s.lastRefresh) >= refreshEvery
+	for _, l := range s.links {
+		need = need || l.Err != nil || l.Route.Kind == netif.NoLink
+	}
+	if !need {
+		return
+	}
+	s.lastRefresh = now
+	ifs, err := s.snapshot()
+	if err != nil {
+		s.log.Warn("cannot list interfaces", "err", err)
+		return
+	}
+	for _, l := range s.links {
+		r := netif.Find(ifs, l.Target)
+		if r.Interface.Index != l.Route.Interface.Index || r.Addr != l.Route.Addr {
+			s.log.Debug("route", "target", l.Target, "link", r.Interface.Name, "src", r.Addr.Prefix.Addr(), "up", r.Interface.Up)
+		}
+		l.Route = r
+	}
+}

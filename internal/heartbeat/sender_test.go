@@ -1,0 +1,217 @@
+package heartbeat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+type sent struct {
+	pkt     wire.Packet
+	dst     netip.AddrPort
+	ifindex int
+	src     netip.Addr
+}
+
+// fakeConn records what would have been sent; a link in failing returns
+// an error instead.
+type fakeConn struct {
+	mu      sync.Mutex
+	keys    *wire.Keyring
+	sent    []sent
+	failing map[int]error
+}
+
+func (f *fakeConn) Send(b []byte, dst netip.AddrPort, ifindex int, src netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failing[ifindex]; err != nil {
+		return err
+	}
+	p, err := f.keys.Open(b)
+	if err != nil {
+		return err
+	}
+	f.sent = append(f.sent, sent{p, dst, ifindex, src})
+	return nil
+}
+
+func (f *fakeConn) Close() error { return nil }
+
+func (f *fakeConn) take() []sent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.sent
+	f.sent = nil
+	return out
+}
+
+func (f *fakeConn) fail(ifindex int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing[ifindex] = err
+}
+
+func testHost() []netif.Interface {
+	mk := func(name string, idx int, p string) netif.Interface {
+		return netif.Interface{Name: name, Index: idx, Up: true, Addrs: []netif.Addr{netif.NewAddr(netip.MustParsePrefix(p))}}
+	}
+	return []netif.Interface{mk("priv0", 2, "192.0.2.1/24"), mk("pub0", 3, "198.51.100.1/24")}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func newTestSender(t *testing.T, key bool) (*Sender, *fakeConn, *syncBuf) {
+	kr := wire.NewKeyring()
+	if key {
+		k, err := wire.NewKey([]byte("0123456789abcdef0123"), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kr = wire.NewKeyring(k)
+	}
+	conn := &fakeConn{keys: kr, failing: map[int]error{}}
+	logs := &syncBuf{}
+	s, err := New(Options{
+		Targets:  []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")},
+		Port:     1694, Interval: 100 * time.Millisecond, Message: "heartbeat", Node: "server1", Keyring: kr,
+	}, conn, func() ([]netif.Interface, error) { return testHost(), nil }, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, conn, logs
+}
+
+func TestBeatsEveryLinkFromItsOwnAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, true)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx, nil) }()
+		time.Sleep(350 * time.Millisecond) // beats at 0, 100, 200, 300 ms
+		synctest.Wait()
+		got := conn.take()
+		if len(got) != 8 {
+			t.Fatalf("sent %d packets in 4 intervals over 2 links, want 8", len(got))
+		}
+		for i, p := range got {
+			wantIf, wantSrc, wantDst := 2, "192.0.2.1", "192.0.2.255:1694"
+			if i%2 == 1 {
+				wantIf, wantSrc, wantDst = 3, "198.51.100.1", "198.51.100.255:1694"
+			}
+			if p.ifindex != wantIf || p.src.String() != wantSrc || p.dst.String() != wantDst {
+				t.Errorf("packet %d went to %v via if %d from %v", i, p.dst, p.ifindex, p.src)
+			}
+			if p.pkt.Type != wire.Heartbeat || p.pkt.Seq != uint64(i/2+1) || p.pkt.Interval != 100*time.Millisecond ||
+				p.pkt.Epoch != s.Epoch() || !p.pkt.Authenticated || p.pkt.Sender != "server1" {
+				t.Errorf("packet %d: %+v", i, p.pkt)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		bye := conn.take()
+		if len(bye) != 2 || bye[0].pkt.Type != wire.Goodbye || bye[1].pkt.Type != wire.Goodbye || bye[0].pkt.Seq != 5 {
+			t.Fatalf("on stop want goodbye on both links, got %+v", bye)
+		}
+	})
+}
+
+func TestOneLinkFailingLogsOnceAndSparesTheOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, logs := newTestSender(t, false)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil)
+		synctest.Wait()
+		conn.take()
+		conn.fail(3, errors.New("network is down"))
+		time.Sleep(1050 * time.Millisecond) // ten beats with pub0 failing
+		synctest.Wait()
+		got := conn.take()
+		if len(got) != 10 {
+			t.Fatalf("priv0 must keep beating: %d packets, want 10", len(got))
+		}
+		for _, p := range got {
+			if p.ifindex != 2 {
+				t.Fatalf("packet on if %d while it fails", p.ifindex)
+			}
+		}
+		if n := strings.Count(logs.String(), "heartbeat send failed"); n != 1 {
+			t.Fatalf("the failure must be logged once when it starts, got %d times:\n%s", n, logs)
+		}
+		if l := s.Links()[1]; l.Err == nil || l.Route.Interface.Name != "pub0" {
+			t.Fatalf("link state %+v", l)
+		}
+		conn.fail(3, nil)
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if len(conn.take()) != 2 || !strings.Contains(logs.String(), "heartbeat send works again") || s.Links()[1].Err != nil {
+			t.Fatalf("recovery not seen:\n%s", logs)
+		}
+	})
+}
+
+func TestReloadChangesTargetsAndInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, false)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil)
+		synctest.Wait()
+		conn.take()
+		o := s.opts
+		o.Targets = o.Targets[:1]
+		o.Interval = time.Second
+		if err := s.Reload(o); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		time.Sleep(2500 * time.Millisecond)
+		synctest.Wait()
+		got := conn.take()
+		// one beat on reload, then at 1 s and 2 s; the epoch stays.
+		if len(got) != 3 {
+			t.Fatalf("%d packets after reload, want 3", len(got))
+		}
+		for _, p := range got {
+			if p.dst.Addr().String() != "192.0.2.255" || p.pkt.Interval != time.Second || p.pkt.Epoch != s.Epoch() {
+				t.Fatalf("after reload: %+v", p)
+			}
+		}
+	})
+}
+
+func TestNoRouteIsReportedNotFatal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, logs := newTestSender(t, false)
+		s.snapshot = func() ([]netif.Interface, error) { return testHost()[:1], nil }
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil)
+		synctest.Wait()
+		if got := conn.take(); len(got) != 1 {
+			t.Fatalf("%d packets", len(got))
+		}
+		if !strings.Contains(logs.String(), "no interface has a subnet that holds 198.51.100.255") {
+			t.Fatalf("logs:\n%s", logs)
+		}
+	})
+}

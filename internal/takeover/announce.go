@@ -1,0 +1,51 @@
+package takeover
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Announcer sends one gratuitous announcement of ip on ifi: for IPv4 an
+// ARP request and an ARP reply.
+type Announcer interface {
+	Announce(ifi *net.Interface, ip netip.Addr) error
+	Close() error
+}
+
+// Schedule says how an address is announced: Burst announcements at once,
+// then Repeats more, Spacing apart (some switches and kernels ignore the
+// first ones).
+type Schedule struct {
+	Burst   int
+	Repeats int
+	Spacing time.Duration
+}
+
+// DefaultSchedule: two at once, then three more about a second apart.
+var DefaultSchedule = Schedule{Burst: 2, Repeats: 3, Spacing: 1100 * time.Millisecond}
+
+// Run announces ip on ifi by schedule s until done or ctx ends. It returns
+// the first error; a failure is not retried, since the next announcement
+// would fail the same way.
+func (s Schedule) Run(ctx context.Context, a Announcer, ifi *net.Interface, ip netip.Addr) error {
+	for range s.Burst {
+		if err := a.Announce(ifi, ip); err != nil {
+			return err
+		}
+	}
+	t := time.NewTicker(s.Spacing)
+	defer t.Stop()
+	for range s.Repeats {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := a.Announce(ifi, ip); err != nil {
+			return err
+		}
+	}
+	return nil
+}
