@@ -64,7 +64,7 @@ type Sender struct {
 	epoch uint64
 	seq   uint64
 
-	reload chan Options
+	changed chan struct{} // options were replaced
 
 	mu          sync.Mutex // guards opts and links, read by Links
 	opts        Options
@@ -85,7 +85,7 @@ func New(opts Options, conn Conn, snapshot func() ([]netif.Interface, error), lo
 	s := &Sender{
 		log: log, conn: conn, snapshot: snapshot, now: time.Now,
 		epoch:  binary.BigEndian.Uint64(e[:]),
-		reload: make(chan Options, 1),
+		changed: make(chan struct{}, 1),
 	}
 	s.setOptions(opts)
 	return s, nil
@@ -104,6 +104,8 @@ func (o Options) check() error {
 	return nil
 }
 
+// setOptions installs o and finds the route of every target at once, so
+// that Links tells the caller where heartbeats will leave.
 func (s *Sender) setOptions(o Options) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -113,6 +115,13 @@ func (s *Sender) setOptions(o Options) {
 		s.links[i] = &Link{Target: t}
 	}
 	s.lastRefresh = time.Time{}
+	s.refreshRoutes(s.now())
+}
+
+func (s *Sender) interval() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Interval
 }
 
 // Epoch is the random number that identifies this sender process.
@@ -129,16 +138,17 @@ func (s *Sender) Links() []Link {
 	return out
 }
 
-// Reload replaces the options; Run applies them before its next beat.
+// Reload replaces the options and routes at once; Run beats with them
+// straight away and keeps the new interval.
 func (s *Sender) Reload(o Options) error {
 	if err := o.check(); err != nil {
 		return err
 	}
+	s.setOptions(o)
 	select {
-	case <-s.reload: // an unapplied reload is superseded
-	default:
+	case s.changed <- struct{}{}:
+	default: // Run has a change pending already
 	}
-	s.reload <- o
 	return nil
 }
 
@@ -148,20 +158,19 @@ func (s *Sender) Reload(o Options) error {
 // there).
 func (s *Sender) Run(ctx context.Context, onBeat func()) error {
 	s.beat(wire.Heartbeat)
-	t := time.NewTicker(s.opts.Interval)
+	current := s.interval()
+	t := time.NewTicker(current)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			s.beat(wire.Goodbye)
 			return nil
-		case o := <-s.reload:
-			old := s.opts.Interval
-			s.setOptions(o)
-			if o.Interval != old {
-				t.Reset(o.Interval)
+		case <-s.changed:
+			if iv := s.interval(); iv != current {
+				current = iv
+				t.Reset(iv)
 			}
-			s.log.Info("configuration reloaded", "targets", len(o.Targets), "interval", o.Interval)
 			s.beat(wire.Heartbeat)
 		case <-t.C:
 			s.beat(wire.Heartbeat)

@@ -77,7 +77,10 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-func newTestSender(t *testing.T, key bool) (*Sender, *fakeConn, *syncBuf) {
+func newTestSender(t *testing.T, key bool, host ...netif.Interface) (*Sender, *fakeConn, *syncBuf) {
+	if host == nil {
+		host = testHost()
+	}
 	kr := wire.NewKeyring()
 	if key {
 		k, err := wire.NewKey([]byte("0123456789abcdef0123"), "test")
@@ -91,7 +94,7 @@ func newTestSender(t *testing.T, key bool) (*Sender, *fakeConn, *syncBuf) {
 	s, err := New(Options{
 		Targets:  []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")},
 		Port:     1694, Interval: 100 * time.Millisecond, Message: "heartbeat", Node: "server1", Keyring: kr,
-	}, conn, func() ([]netif.Interface, error) { return testHost(), nil }, slog.New(slog.NewTextHandler(logs, nil)))
+	}, conn, func() ([]netif.Interface, error) { return host, nil }, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +180,7 @@ func TestReloadChangesTargetsAndInterval(t *testing.T) {
 		go s.Run(ctx, nil)
 		synctest.Wait()
 		conn.take()
-		o := s.opts
+		o := s.opts // Run reads it under the lock; no beat is due now
 		o.Targets = o.Targets[:1]
 		o.Interval = time.Second
 		if err := s.Reload(o); err != nil {
@@ -201,8 +204,7 @@ func TestReloadChangesTargetsAndInterval(t *testing.T) {
 
 func TestNoRouteIsReportedNotFatal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, conn, logs := newTestSender(t, false)
-		s.snapshot = func() ([]netif.Interface, error) { return testHost()[:1], nil }
+		s, conn, logs := newTestSender(t, false, testHost()[0])
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		go s.Run(ctx, nil)

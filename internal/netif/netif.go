@@ -170,16 +170,17 @@ func commonBits(a, b netip.Addr) int {
 	return n
 }
 
-// NarrowerBroadcast reports the prefix length k > p.Bits() for which
-// target is the broadcast address of target/k, if any: an address such as
-// 10.0.0.255 inside 10.0.0.0/16 is almost always a /24 broadcast address
-// written for a link that is really a /16.
+// NarrowerBroadcast reports the prefix length k, with p.Bits() < k <= 25,
+// for which target is the broadcast address of target/k, if any. Such an
+// address inside p's subnet, say 10.0.0.255 inside 10.0.0.0/16, is almost
+// always the broadcast address of a narrower subnet written for a link
+// that is really wider, so nothing on the link hears it as broadcast.
 func NarrowerBroadcast(p netip.Prefix, target netip.Addr) (int, bool) {
-	if !target.Is4() {
+	if !target.Is4() || !p.Addr().Is4() {
 		return 0, false
 	}
-	for k := p.Bits() + 1; k <= 30; k++ {
-		if BroadcastOf(netip.PrefixFrom(target, k)) == target && target.As4()[3] == 255 {
+	for k := p.Bits() + 1; k <= 25; k++ {
+		if BroadcastOf(netip.PrefixFrom(target, k)) == target {
 			return k, true
 		}
 	}

@@ -1,0 +1,155 @@
+// Command heartbeatd runs on the primary server and sends a heartbeat
+// every interval to each address given: one broadcast address per link,
+// or the secondary's unicast addresses.
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/cli"
+	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/heartbeat"
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+)
+
+func main() { os.Exit(cli.Main(config.Heartbeatd, run)) }
+
+func options(c *config.Config) heartbeat.Options {
+	return heartbeat.Options{
+		Targets: c.BcastIPs, Port: c.Port, Interval: c.Interval,
+		Message: c.Message, Node: c.NodeName, Keyring: c.Keyring(),
+	}
+}
+
+func run(inv *cli.Invocation, c *config.Config) int {
+	log, closeLog, err := inv.Logger(c)
+	if err != nil {
+		slog.Error("cannot set up logging", "err", err)
+		return cli.ExitConfig
+	}
+	defer closeLog()
+
+	conn, err := heartbeat.ListenUDP()
+	if err != nil {
+		log.Error("cannot open the heartbeat socket", "err", err)
+		return cli.ExitFailure
+	}
+	defer conn.Close()
+	sender, err := heartbeat.New(options(c), conn, netif.Snapshot, log)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return cli.ExitFailure
+	}
+	tickler := newTickler(log)
+	defer tickler.close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+
+	sd := cli.NewNotifier(log)
+	done := make(chan error, 1)
+	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }) }()
+	sd.Ready()
+	log.Info("heartbeatd started", "targets", len(c.BcastIPs), "interval", c.Interval, "port", c.Port,
+		"node", c.NodeName, "epoch", sender.Epoch(), "authenticated", c.Keyring().Enabled())
+	logLinks(log, sender.Links())
+	tickler.tickle(ctx, sender.Links())
+
+	for {
+		select {
+		case <-hup:
+			sd.Reloading()
+			nc, err := config.Load(config.Heartbeatd, inv.Sources)
+			if err != nil {
+				for _, e := range config.Errors(err) {
+					log.Error("reload refused; keeping the running configuration", "err", e)
+				}
+			} else if err := sender.Reload(options(nc)); err != nil {
+				log.Error("reload refused", "err", err)
+			} else {
+				c = nc
+				log.Info("configuration reloaded", "targets", len(c.BcastIPs), "interval", c.Interval)
+			}
+			sd.Ready()
+			logLinks(log, sender.Links())
+			tickler.tickle(ctx, sender.Links())
+		case err := <-done:
+			sd.Stopping()
+			if err != nil {
+				log.Error("heartbeatd stopped", "err", err)
+				return cli.ExitFailure
+			}
+			log.Info("heartbeatd stopped")
+			return cli.ExitOK
+		}
+	}
+}
+
+func logLinks(log *slog.Logger, links []heartbeat.Link) {
+	for _, l := range links {
+		if l.Route.Kind == netif.NoLink {
+			log.Warn("no interface reaches this target yet; run heartbeatd -n to see why", "target", l.Target)
+			continue
+		}
+		log.Info("sending heartbeats", "target", l.Target, "link", l.Route.Interface.Name, "src", l.Route.Addr.Prefix.Addr(), "up", l.Route.Interface.Up)
+	}
+}
+
+// tickler re-announces this host's own addresses, as the original
+// "tickled" its interfaces, so that a primary that comes back is found at
+// once rather than when neighbours' ARP caches expire.
+type tickler struct {
+	log       *slog.Logger
+	announcer takeover.Announcer
+}
+
+func newTickler(log *slog.Logger) *tickler {
+	a, err := takeover.NewAnnouncer()
+	if err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			log.Info("addresses will not be re-announced", "reason", err)
+		} else {
+			log.Warn("addresses will not be re-announced", "err", err)
+		}
+	}
+	return &tickler{log: log, announcer: a}
+}
+
+func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
+	if t.announcer == nil {
+		return
+	}
+	seen := map[netip.Addr]bool{}
+	for _, l := range links {
+		src := l.Route.Addr.Prefix.Addr()
+		if l.Route.Kind == netif.NoLink || !src.Is4() || seen[src] || !l.Route.Interface.Up {
+			continue
+		}
+		seen[src] = true
+		ifi := &net.Interface{Index: l.Route.Interface.Index, Name: l.Route.Interface.Name, HardwareAddr: l.Route.Interface.MAC}
+		go func() {
+			if err := takeover.DefaultSchedule.Run(ctx, t.announcer, ifi, src); err != nil {
+				t.log.Warn("re-announce failed", "link", ifi.Name, "addr", src, "err", err)
+				return
+			}
+			t.log.Debug("re-announced", "link", ifi.Name, "addr", src)
+		}()
+	}
+}
+
+func (t *tickler) close() {
+	if t.announcer != nil {
+		t.announcer.Close()
+	}
+}

@@ -1,0 +1,360 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// The test binary doubles as heartbeatd: run with IPFO_RUN_HEARTBEATD=1,
+// it is the daemon, so the lab runs the code under test without a
+// separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("IPFO_RUN_HEARTBEATD") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func self(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// startDaemon runs heartbeatd inside ns with args.
+func startDaemon(t *testing.T, ns *lab.NS, args ...string) *lab.Daemon {
+	t.Helper()
+	return ns.Start("env", append([]string{"IPFO_RUN_HEARTBEATD=1", self(t)}, args...)...)
+}
+
+func runDaemon(t *testing.T, ns *lab.NS, args ...string) (string, int) {
+	t.Helper()
+	d := startDaemon(t, ns, args...)
+	code := d.Wait(20 * time.Second)
+	return d.Output(), code
+}
+
+func emptyConfig(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// twoServers builds server1 and server2 joined by a private and a public
+// veth link.
+func twoServers(t *testing.T) (l *lab.Lab, s1, s2 *lab.NS) {
+	l = lab.New(t)
+	s1, s2 = l.Netns("s1"), l.Netns("s2")
+	l.Veth(s1, "priv0", s2, "priv0")
+	l.Veth(s1, "pub0", s2, "pub0")
+	return l, s1, s2
+}
+
+// The classic mistake, both ways round: a target that is the broadcast
+// address of a narrower subnet than the link's, and one of a wider subnet.
+// -n must name the interface and the broadcast address to write instead,
+// and exit 78.
+func TestCheckModeNamesTheRightBroadcast(t *testing.T) {
+	_, s1, _ := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
+	s1.Addr("pub0", "198.51.100.1/25")
+	out, code := runDaemon(t, s1, "-n", "--config", emptyConfig(t), "192.0.2.127", "198.51.100.255")
+	if code != 78 {
+		t.Errorf("exit %d, want 78\n%s", code, out)
+	}
+	for _, want := range []string{
+		"FAILOVER_BCAST_IPS=\"192.0.2.127 198.51.100.255\"\t# command line (ip_addr arguments)",
+		"error   command line (ip_addr arguments): FAILOVER_BCAST_IPS=192.0.2.127: 192.0.2.127 is the broadcast address of a /25, but the link priv0 (192.0.2.1/24) is a /24; its broadcast address is 192.0.2.255",
+		"error   command line (ip_addr arguments): FAILOVER_BCAST_IPS=198.51.100.255: 198.51.100.255 is not the broadcast address of a subnet on any interface that is up; the closest is pub0 (198.51.100.1/25), whose broadcast address is 198.51.100.127",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, code = runDaemon(t, s1, "-n", "--config", emptyConfig(t), "192.0.2.255", "198.51.100.127")
+	if code != 0 || !strings.Contains(out, "# configuration is usable") {
+		t.Errorf("right addresses: exit %d\n%s", code, out)
+	}
+}
+
+func TestConfigErrorExits78(t *testing.T) {
+	// No root needed: this fails before any socket is opened.
+	cfg := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(cfg, []byte("HOSTNAME=x\nFAILOVER_INTERVAL=fast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self(t), "--config", cfg, "192.0.2.255")
+	cmd.Env = append(os.Environ(), "IPFO_RUN_HEARTBEATD=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 78 {
+		t.Fatalf("want exit 78, got %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), cfg+":2: FAILOVER_INTERVAL=fast: not a duration") {
+		t.Fatalf("message does not name file, line and key:\n%s", out)
+	}
+}
+
+// received is one heartbeat seen by the receiver, with the interface it
+// arrived on.
+type received struct {
+	pkt     wire.Packet
+	ifindex int
+	src     netip.Addr
+	at      time.Time
+}
+
+// receiver listens on port 1694 inside a namespace and keeps what it
+// hears.
+type receiver struct {
+	conn *ipv4.PacketConn
+	keys *wire.Keyring
+	mu   sync.Mutex
+	got  []received
+	bad  []error
+}
+
+func listen(t *testing.T, ns *lab.NS, keys *wire.Keyring) *receiver {
+	t.Helper()
+	r := &receiver{keys: keys}
+	err := ns.Do(func() error {
+		c, err := net.ListenPacket("udp4", "0.0.0.0:1694")
+		if err != nil {
+			return err
+		}
+		r.conn = ipv4.NewPacketConn(c)
+		return r.conn.SetControlMessage(ipv4.FlagInterface|ipv4.FlagSrc|ipv4.FlagDst, true)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.conn.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, cm, src, err := r.conn.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			p, perr := r.keys.Open(buf[:n])
+			r.mu.Lock()
+			if perr != nil {
+				r.bad = append(r.bad, perr)
+			} else {
+				a, _ := netip.AddrFromSlice(src.(*net.UDPAddr).IP)
+				r.got = append(r.got, received{pkt: p, ifindex: cm.IfIndex, src: a.Unmap(), at: time.Now()})
+			}
+			r.mu.Unlock()
+		}
+	}()
+	return r
+}
+
+func (r *receiver) take() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.got
+	r.got = nil
+	return out
+}
+
+// byLink counts packets per interface name and checks their sources.
+func byLink(t *testing.T, got []received, ifnames map[int]string, wantSrc map[string]string) map[string]int {
+	t.Helper()
+	n := map[string]int{}
+	for _, g := range got {
+		name := ifnames[g.ifindex]
+		n[name]++
+		if g.src.String() != wantSrc[name] {
+			t.Errorf("heartbeat on %s came from %s, want %s", name, g.src, wantSrc[name])
+		}
+	}
+	return n
+}
+
+func ifIndexes(t *testing.T, ns *lab.NS) map[int]string {
+	t.Helper()
+	m := map[int]string{}
+	err := ns.Do(func() error {
+		ifs, err := net.Interfaces()
+		for _, i := range ifs {
+			m[i.Index] = i.Name
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func writeKey(t *testing.T) (string, *wire.Keyring) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "key")
+	secret := "lab secret, 32 bytes long......."
+	if err := os.WriteFile(p, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := wire.NewKey([]byte(secret), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, wire.NewKeyring(k)
+}
+
+func macOf(t *testing.T, ns *lab.NS, dev string) string {
+	t.Helper()
+	var mac string
+	err := ns.Do(func() error {
+		i, err := net.InterfaceByName(dev)
+		if err == nil {
+			mac = i.HardwareAddr.String()
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mac
+}
+
+// neighbour returns the MAC server2's kernel holds for addr on dev.
+func neighbour(ns *lab.NS, dev, addr string) string {
+	out, _ := ns.Run("ip", "neigh", "show", addr, "dev", dev)
+	f := strings.Fields(out)
+	for i := range f {
+		if f[i] == "lladdr" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
+
+// poisonNeighbour makes server2 believe addr is at a wrong MAC, then waits
+// out the kernel's ARP lock time so that a gratuitous ARP may override it.
+func poisonNeighbour(t *testing.T, ns *lab.NS, dev, addr string) {
+	t.Helper()
+	ns.MustRun("ip", "neigh", "replace", addr, "lladdr", "02:00:00:00:00:99", "dev", dev, "nud", "stale")
+	time.Sleep(1100 * time.Millisecond)
+}
+
+func TestHeartbeatsOnEveryLink(t *testing.T) {
+	_, s1, s2 := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
+	s1.Addr("pub0", "198.51.100.1/24")
+	s2.Addr("priv0", "192.0.2.2/24")
+	s2.Addr("pub0", "198.51.100.2/24")
+	keyFile, keys := writeKey(t)
+	rx := listen(t, s2, keys)
+	names := ifIndexes(t, s2)
+	wantSrc := map[string]string{"priv0": "192.0.2.1", "pub0": "198.51.100.1"}
+	poisonNeighbour(t, s2, "pub0", "198.51.100.1")
+
+	d := startDaemon(t, s1, "-d", "--config", emptyConfig(t), "--interval", "50ms",
+		"--auth-key-file", keyFile, "-m", "lab heartbeat", "192.0.2.255", "198.51.100.255")
+
+	// Both links carry signed heartbeats from the link's own address.
+	time.Sleep(600 * time.Millisecond)
+	got := rx.take()
+	n := byLink(t, got, names, wantSrc)
+	if n["priv0"] < 5 || n["pub0"] < 5 {
+		t.Fatalf("heartbeats per link in 600ms at 50ms: %v (want at least 5 on each)\n%s", n, d.Output())
+	}
+	for _, g := range got {
+		if !g.pkt.Authenticated || g.pkt.Message != "lab heartbeat" || g.pkt.Interval != 50*time.Millisecond || g.pkt.Type != wire.Heartbeat {
+			t.Fatalf("packet %+v", g.pkt)
+		}
+	}
+
+	// Start-up re-announced the primary's addresses: server2's kernel
+	// now holds server1's real MAC for its public address.
+	wantMAC := macOf(t, s1, "pub0")
+	if !waitFor(3*time.Second, func() bool { return neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
+		t.Fatalf("server2's neighbour entry for 198.51.100.1 is %q, want %s after start-up announce", neighbour(s2, "pub0", "198.51.100.1"), wantMAC)
+	}
+	// And SIGHUP re-announces them again.
+	poisonNeighbour(t, s2, "priv0", "192.0.2.1")
+	if err := d.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	wantMAC = macOf(t, s1, "priv0")
+	if !waitFor(3*time.Second, func() bool { return neighbour(s2, "priv0", "192.0.2.1") == wantMAC }) {
+		t.Fatalf("after SIGHUP server2's entry for 192.0.2.1 is %q, want %s", neighbour(s2, "priv0", "192.0.2.1"), wantMAC)
+	}
+
+	// Cable out on the public link: the private link keeps beating, and
+	// the failure is logged once.
+	s1.MustRun("ip", "link", "set", "pub0", "down")
+	time.Sleep(100 * time.Millisecond)
+	rx.take()
+	time.Sleep(600 * time.Millisecond)
+	n = byLink(t, rx.take(), names, wantSrc)
+	if n["priv0"] < 5 || n["pub0"] != 0 {
+		t.Fatalf("with pub0 down: %v, want priv0 only", n)
+	}
+	if c := strings.Count(d.Output(), "heartbeat send failed"); c != 1 {
+		t.Fatalf("send failure logged %d times, want once:\n%s", c, d.Output())
+	}
+	s1.MustRun("ip", "link", "set", "pub0", "up")
+	if !waitFor(3*time.Second, func() bool { return byLink(t, rx.take(), names, wantSrc)["pub0"] > 0 }) {
+		t.Fatalf("pub0 back up, but no heartbeat on it:\n%s", d.Output())
+	}
+	if !strings.Contains(d.Output(), "heartbeat send works again") {
+		t.Errorf("recovery not logged:\n%s", d.Output())
+	}
+
+	// SIGTERM: goodbye on both links, exit 0.
+	time.Sleep(100 * time.Millisecond)
+	rx.take()
+	if err := d.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := d.Wait(5 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM\n%s", code, d.Output())
+	}
+	time.Sleep(50 * time.Millisecond)
+	bye := map[string]bool{}
+	for _, g := range rx.take() {
+		if g.pkt.Type == wire.Goodbye {
+			bye[names[g.ifindex]] = true
+		}
+	}
+	if !bye["priv0"] || !bye["pub0"] {
+		t.Fatalf("goodbye seen on %v, want priv0 and pub0", bye)
+	}
+	rx.mu.Lock()
+	defer rx.mu.Unlock()
+	if len(rx.bad) > 0 {
+		t.Fatalf("receiver rejected packets: %v", rx.bad)
+	}
+}

@@ -1,0 +1,138 @@
+// Package cli is what heartbeatd and failoverd share on the command line:
+// the original's flags, configuration loading with its exit codes, check
+// mode (-n), logging and systemd notification.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/logging"
+	"github.com/ipfailover/ipfailover/internal/netif"
+)
+
+// Version is set at build time (-ldflags "-X ...cli.Version=...").
+var Version = "dev"
+
+// Exit codes, as in sysexits.h.
+const (
+	ExitOK      = 0
+	ExitFailure = 1  // the daemon could not run
+	ExitUsage   = 64 // EX_USAGE: bad flags
+	ExitConfig  = config.ExitConfig
+)
+
+// Invocation is a parsed command line.
+type Invocation struct {
+	Role    config.Role
+	Debug   bool // -d
+	Check   bool // -n
+	NoFork  bool // -x (the daemons never fork; accepted for compatibility)
+	Sources config.Sources
+
+	Stdout, Stderr io.Writer
+}
+
+// Parse parses args (without the program name). When the command is done
+// already (-h, -v, or a usage error), it returns nil and the exit code.
+func Parse(role config.Role, args []string, stdout, stderr io.Writer) (*Invocation, int) {
+	name := role.String()
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	inv := &Invocation{Role: role, Stdout: stdout, Stderr: stderr}
+	fs.BoolVarP(&inv.Debug, "debug", "d", false, "stay in the foreground and log debug messages")
+	fs.BoolVarP(&inv.Check, "check", "n", false, "print the configuration, check it against the interfaces, and exit (0 good, 78 bad)")
+	fs.BoolVarP(&inv.NoFork, "no-fork", "x", false, "stay in the foreground (always the case; for compatibility)")
+	help := fs.BoolP("help", "h", false, "print this help and exit")
+	version := fs.BoolP("version", "v", false, "print the version and exit")
+	file := fs.String("config", config.DefaultFile(), "configuration file (KEY=value lines)")
+	flags := config.BindFlags(fs, role)
+
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n%s", name, err, usage(role))
+		return nil, ExitUsage
+	}
+	if *help {
+		fmt.Fprintf(stdout, "%s\nOptions:\n%s", usage(role), fs.FlagUsages())
+		return nil, ExitOK
+	}
+	if *version {
+		fmt.Fprintf(stdout, "%s %s\n", name, Version)
+		return nil, ExitOK
+	}
+	inv.Sources = config.Sources{File: *file, FileExplicit: fs.Changed("config"), Args: fs.Args(), Flags: flags()}
+	return inv, ExitOK
+}
+
+func usage(role config.Role) string {
+	if role == config.Heartbeatd {
+		return "usage: heartbeatd [-d | -n | -x] [-p port] [-m message] [-L facility] [options] ip_addr ...\n       heartbeatd [-h | -v]\n"
+	}
+	return "usage: failoverd [-d | -n | -x] [-p port] [-L facility] [options] master_priv_addr interface:pub_addr[/mask] ...\n       failoverd [-h | -v]\n"
+}
+
+// Load loads the configuration. On error it prints every problem and
+// returns the exit code 78.
+func (inv *Invocation) Load() (*config.Config, int) {
+	c, err := config.Load(inv.Role, inv.Sources)
+	if err != nil {
+		for _, e := range config.Errors(err) {
+			fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, e)
+		}
+		fmt.Fprintf(inv.Stderr, "%s: configuration error; see the key table in %s(8) or the README\n", inv.Role, inv.Role)
+		return nil, ExitConfig
+	}
+	return c, ExitOK
+}
+
+// RunCheck is -n: print the effective configuration, then check it
+// against the live interfaces.
+func (inv *Invocation) RunCheck(c *config.Config) int {
+	src := c.File
+	if src == "" {
+		src = "(none)"
+	}
+	fmt.Fprintf(inv.Stdout, "# %s %s: effective configuration (file %s)\n%s\n# checks against this host's interfaces\n",
+		inv.Role, Version, src, c.Format(inv.Role))
+	ifs, err := netif.Snapshot()
+	if err != nil {
+		fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, err)
+		return ExitFailure
+	}
+	if config.WriteFindings(inv.Stdout, config.Check(c, inv.Role, ifs)) {
+		fmt.Fprintf(inv.Stdout, "# configuration has errors\n")
+		return ExitConfig
+	}
+	fmt.Fprintf(inv.Stdout, "# configuration is usable\n")
+	return ExitOK
+}
+
+// Logger builds the logger the configuration asks for.
+func (inv *Invocation) Logger(c *config.Config) (*slog.Logger, func() error, error) {
+	return logging.New(logging.Options{
+		Debug: inv.Debug, Facility: c.SyslogFacility, File: c.LogFile,
+		Tag: inv.Role.String(), Stderr: inv.Stderr,
+	})
+}
+
+// Main wraps a daemon's run function into an exit status.
+func Main(role config.Role, run func(inv *Invocation, c *config.Config) int) int {
+	inv, code := Parse(role, os.Args[1:], os.Stdout, os.Stderr)
+	if inv == nil {
+		return code
+	}
+	c, code := inv.Load()
+	if c == nil {
+		return code
+	}
+	if inv.Check {
+		return inv.RunCheck(c)
+	}
+	return run(inv, c)
+}

@@ -1,0 +1,167 @@
+// Package lab builds network-namespace test labs: namespaces the test
+// creates itself, veth links between them, and commands run inside. Every
+// namespace is deleted when the test ends, whether it passed or not.
+//
+// Only documentation addresses (192.0.2.0/24, 198.51.100.0/24,
+// 203.0.113.0/24) belong in a lab, and no lab is ever joined to the
+// host's own network.
+package lab
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Require skips t unless it runs as root with iproute2: labs need
+// CAP_SYS_ADMIN for namespaces and CAP_NET_ADMIN for links.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root to create network namespaces and veth links (make test runs it as root in CI)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("skipped: needs the ip command from iproute2 to build the network-namespace lab")
+	}
+}
+
+// Lab is one test's set of namespaces.
+type Lab struct {
+	t  testing.TB
+	id string
+}
+
+// New returns a lab whose names carry a random id, so parallel tests and
+// leftovers of a killed run never collide.
+func New(t testing.TB) *Lab {
+	t.Helper()
+	Require(t)
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return &Lab{t: t, id: hex.EncodeToString(b)}
+}
+
+// NS is one network namespace of a lab.
+type NS struct {
+	t    testing.TB
+	Name string // the name ip netns knows it by
+}
+
+// Netns creates a namespace with its loopback up; it is deleted at the
+// end of the test.
+func (l *Lab) Netns(short string) *NS {
+	l.t.Helper()
+	ns := &NS{t: l.t, Name: fmt.Sprintf("ipfo-%s-%s", l.id, short)}
+	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
+		l.t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, out)
+	}
+	l.t.Cleanup(func() {
+		if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
+			l.t.Errorf("ip netns del %s: %v: %s", ns.Name, err, out)
+		}
+	})
+	ns.MustRun("ip", "link", "set", "lo", "up")
+	return ns
+}
+
+// Veth joins a and b with a veth pair named aName in a and bName in b,
+// both brought up.
+func (l *Lab) Veth(a *NS, aName string, b *NS, bName string) {
+	l.t.Helper()
+	if out, err := exec.Command("ip", "link", "add", aName, "netns", a.Name, "type", "veth",
+		"peer", "name", bName, "netns", b.Name).CombinedOutput(); err != nil {
+		l.t.Fatalf("veth %s/%s: %v: %s", aName, bName, err, out)
+	}
+	a.MustRun("ip", "link", "set", aName, "up")
+	b.MustRun("ip", "link", "set", bName, "up")
+}
+
+// Addr adds prefix (with its broadcast address) to dev.
+func (ns *NS) Addr(dev, prefix string) {
+	ns.t.Helper()
+	ns.MustRun("ip", "addr", "add", prefix, "brd", "+", "dev", dev)
+}
+
+// Command returns a command that runs inside the namespace.
+func (ns *NS) Command(name string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+}
+
+// Run runs a command inside the namespace and returns its combined output.
+func (ns *NS) Run(name string, args ...string) (string, error) {
+	out, err := ns.Command(name, args...).CombinedOutput()
+	return string(out), err
+}
+
+// MustRun is Run that fails the test on error.
+func (ns *NS) MustRun(name string, args ...string) string {
+	ns.t.Helper()
+	out, err := ns.Run(name, args...)
+	if err != nil {
+		ns.t.Fatalf("in %s: %s %s: %v\n%s", ns.Name, name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// Daemon is a long-running process in a namespace, with its output kept.
+type Daemon struct {
+	Cmd    *exec.Cmd
+	output *syncBuffer
+	done   chan struct{}
+}
+
+// Start starts a long-running command inside the namespace. It is killed
+// at the end of the test if still running.
+func (ns *NS) Start(name string, args ...string) *Daemon {
+	ns.t.Helper()
+	d := &Daemon{Cmd: ns.Command(name, args...), output: &syncBuffer{}, done: make(chan struct{})}
+	d.Cmd.Stdout, d.Cmd.Stderr = d.output, d.output
+	if err := d.Cmd.Start(); err != nil {
+		ns.t.Fatalf("start %s in %s: %v", name, ns.Name, err)
+	}
+	go func() { _ = d.Cmd.Wait(); close(d.done) }()
+	ns.t.Cleanup(func() {
+		select {
+		case <-d.done:
+		default:
+			_ = d.Cmd.Process.Kill()
+			<-d.done
+		}
+		if ns.t.Failed() {
+			ns.t.Logf("output of %s:\n%s", name, d.Output())
+		}
+	})
+	return d
+}
+
+// Output is what the daemon printed so far.
+func (d *Daemon) Output() string { return d.output.String() }
+
+// Signal sends sig to the daemon.
+func (d *Daemon) Signal(sig os.Signal) error { return d.Cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the daemon to exit and returns its exit
+// code, or -1 when it is still running.
+func (d *Daemon) Wait(timeout time.Duration) int {
+	select {
+	case <-d.done:
+		return d.Cmd.ProcessState.ExitCode()
+	case <-time.After(timeout):
+		return -1
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
