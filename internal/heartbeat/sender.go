@@ -84,7 +84,7 @@ func New(opts Options, conn Conn, snapshot func() ([]netif.Interface, error), lo
 	}
 	s := &Sender{
 		log: log, conn: conn, snapshot: snapshot, now: time.Now,
-		epoch:  binary.BigEndian.Uint64(e[:]),
+		epoch:   binary.BigEndian.Uint64(e[:]),
 		changed: make(chan struct{}, 1),
 	}
 	s.setOptions(opts)

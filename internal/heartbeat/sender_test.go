@@ -92,8 +92,8 @@ func newTestSender(t *testing.T, key bool, host ...netif.Interface) (*Sender, *f
 	conn := &fakeConn{keys: kr, failing: map[int]error{}}
 	logs := &syncBuf{}
 	s, err := New(Options{
-		Targets:  []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")},
-		Port:     1694, Interval: 100 * time.Millisecond, Message: "heartbeat", Node: "server1", Keyring: kr,
+		Targets: []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")},
+		Port:    1694, Interval: 100 * time.Millisecond, Message: "heartbeat", Node: "server1", Keyring: kr,
 	}, conn, func() ([]netif.Interface, error) { return host, nil }, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)

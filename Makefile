@@ -1,0 +1,57 @@
+# ipfailover: heartbeatd, failoverd, failoverctl
+
+GO       ?= go
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/ipfailover/ipfailover/internal/cli.Version=$(VERSION)
+FUZZTIME ?= 10s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+CMDS     := heartbeatd failoverd failoverctl
+
+.PHONY: all build test unit fuzz lint install clean demo
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+# Every test: unit tests, the network-namespace lab tests (they need root
+# and say why they skip without it), then a short pass of each fuzz target.
+test: unit fuzz
+
+unit:
+	@if [ "$$(id -u)" != 0 ]; then echo "note: not root, so the network-namespace tests will skip (run: sudo make test)"; fi
+	$(GO) test -count=1 -race ./...
+
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$target for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$dir; \
+		done; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/heartbeatd bin/failoverd $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 bin/failoverctl $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' init/heartbeatd.service > $(DESTDIR)/etc/systemd/system/heartbeatd.service
+	@if [ ! -e $(DESTDIR)/etc/default/ipfailover ]; then \
+		install -d $(DESTDIR)/etc/default && install -m 0644 init/ipfailover.conf $(DESTDIR)/etc/default/ipfailover; \
+	else echo "kept the existing $(DESTDIR)/etc/default/ipfailover"; fi
+
+clean:
+	rm -rf bin
+
+# A live run in a network-namespace lab (needs root).
+demo: build
+	./scripts/demo.sh

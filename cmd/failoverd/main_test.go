@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("IPFO_RUN_FAILOVERD") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func failoverd(t *testing.T, ns *lab.NS, args ...string) (string, int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args = append([]string{"--config", cfg}, args...)
+	if ns != nil {
+		d := ns.Start("env", append([]string{"IPFO_RUN_FAILOVERD=1", exe}, args...)...)
+		code := d.Wait(20 * time.Second)
+		return d.Output(), code
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), "IPFO_RUN_FAILOVERD=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func TestUsageErrors(t *testing.T) {
+	out, code := failoverd(t, nil, "-n", "10.0.0.1")
+	if code != 78 || !strings.Contains(out, "master_priv_addr given without any interface:pub_addr") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	out, code = failoverd(t, nil, "--bogus")
+	if code != 64 || !strings.Contains(out, "usage: failoverd") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	out, code = failoverd(t, nil, "-v")
+	if code != 0 || !strings.HasPrefix(out, "failoverd ") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+// failoverd -n against real interfaces in a namespace: the private
+// address must be on a connected subnet, the mask follow the original's
+// rule, the interface exist.
+func TestCheckModeInNamespace(t *testing.T) {
+	l := lab.New(t)
+	s1, s2 := l.Netns("s1"), l.Netns("s2")
+	l.Veth(s1, "priv0", s2, "priv0")
+	l.Veth(s1, "pub0", s2, "pub0")
+	s2.Addr("priv0", "192.0.2.2/24")
+	s2.Addr("pub0", "198.51.100.2/24")
+
+	out, code := failoverd(t, s2, "-n", "192.0.2.1", "pub0:198.51.100.1", "pub0:203.0.113.10/24")
+	if code != 0 || !strings.Contains(out, "FAILOVER_PEER_IP=192.0.2.1: on the directly connected subnet of priv0 (192.0.2.2/24): the private link") {
+		t.Errorf("good configuration: exit %d\n%s", code, out)
+	}
+	out, code = failoverd(t, s2, "-n", "203.0.113.1", "pub0:198.51.100.1/24", "eth0:198.51.100.3")
+	if code != 78 {
+		t.Errorf("bad configuration: exit %d, want 78\n%s", code, out)
+	}
+	for _, want := range []string{
+		"FAILOVER_PEER_IP=203.0.113.1: not on any directly connected subnet",
+		"FAILOVER_PEER_IP_PAIRS=pub0:198.51.100.1/24: 198.51.100.1 is on pub0's own subnet 198.51.100.0/24, so the mask must be blank or /32; write pub0:198.51.100.1",
+		"FAILOVER_PEER_IP_PAIRS=eth0:198.51.100.3: no interface named eth0; this host has lo, priv0, pub0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
