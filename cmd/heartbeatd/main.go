@@ -133,7 +133,8 @@ func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 	seen := map[netip.Addr]bool{}
 	for _, l := range links {
 		src := l.Route.Addr.Prefix.Addr()
-		if l.Route.Kind == netif.NoLink || !src.Is4() || seen[src] || !l.Route.Interface.Up {
+		// Only Ethernet links have neighbours that cache ARP (not lo).
+		if l.Route.Kind == netif.NoLink || !src.Is4() || seen[src] || !l.Route.Interface.Up || len(l.Route.Interface.MAC) != 6 {
 			continue
 		}
 		seen[src] = true

@@ -358,3 +358,60 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 		t.Fatalf("receiver rejected packets: %v", rx.bad)
 	}
 }
+
+// Under systemd (Type=notify): READY once the socket is open, watchdog
+// pings while it runs, STOPPING on SIGTERM. Heartbeats go to loopback
+// only, so this needs no root and no lab.
+func TestSystemdNotify(t *testing.T) {
+	dir := t.TempDir()
+	sockPath := filepath.Join(dir, "notify")
+	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	msgs := make(chan string, 100)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, err := sock.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	cmd := exec.Command(self(t), "--config", emptyConfig(t), "--interval", "20ms", "127.0.0.1")
+	cmd.Env = append(os.Environ(), "IPFO_RUN_HEARTBEATD=1", "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=300000")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	next := func(want string) {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case m := <-msgs:
+				if strings.Contains(m, want) {
+					return
+				}
+			case <-timeout:
+				_ = cmd.Process.Kill()
+				t.Fatalf("no %s from heartbeatd\n%s", want, out.String())
+			}
+		}
+	}
+	next("READY=1")
+	next("WATCHDOG=1")
+	next("WATCHDOG=1")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	next("STOPPING=1")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, out.String())
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -297,4 +298,39 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 			t.Errorf("README.md does not document %s", k)
 		}
 	}
+}
+
+func TestErrorsInLineOrder(t *testing.T) {
+	path := writeFile(t, "FAILOVER_ZZZ=1\nFAILOVER_PORT=x\nFAILOVER_AAA=2\nFAILOVER_INTERVAL=y\n")
+	_, err := Load(Heartbeatd, Sources{File: path, Args: []string{"192.0.2.255"}})
+	errs := Errors(err)
+	if len(errs) != 4 {
+		t.Fatalf("%d errors: %v", len(errs), err)
+	}
+	for i, e := range errs {
+		if want := fmt.Sprintf("%s:%d:", path, i+1); !strings.HasPrefix(e.Error(), want) {
+			t.Errorf("error %d is %q, want it to start %q", i, e, want)
+		}
+	}
+}
+
+// FuzzParse: no file content makes the parser panic, and every value it
+// returns came from a FAILOVER_ line.
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"testdata/hostconfig.primary", "testdata/hostconfig.secondary"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add("FAILOVER_MESSAGE=\"a \\\" b\" # c\nFAILOVER_X='y")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, _ := Parse(strings.NewReader(s), "fuzz")
+		for k, v := range got {
+			if !strings.HasPrefix(k, "FAILOVER_") || v.Origin.Line < 1 {
+				t.Fatalf("parsed %q=%q at line %d", k, v.Value, v.Origin.Line)
+			}
+		}
+	})
 }

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -85,6 +87,7 @@ func Load(role Role, src Sources) (*Config, error) {
 	if c.NodeName == "" {
 		c.NodeName = hostName()
 	}
+	sortByLine(errs)
 	return c, errs.err()
 }
 
@@ -157,6 +160,23 @@ func (c *Config) validate(role Role) []error {
 		c.Keys = append(c.Keys, k)
 	}
 	return errs
+}
+
+// sortByLine puts file errors in line order, the order an administrator
+// reads the file in; command-line errors follow.
+func sortByLine(errs []error) {
+	pos := func(e error) (string, int) {
+		var ce *Error
+		if errors.As(e, &ce) && ce.Origin.File != "" {
+			return ce.Origin.File, ce.Origin.Line
+		}
+		return "\xff", 0
+	}
+	slices.SortStableFunc(errs, func(a, b error) int {
+		fa, la := pos(a)
+		fb, lb := pos(b)
+		return cmp.Or(cmp.Compare(fa, fb), cmp.Compare(la, lb))
+	})
 }
 
 func hostName() string {

@@ -1,0 +1,57 @@
+package logging
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestStderrAndFile(t *testing.T) {
+	var stderr bytes.Buffer
+	path := filepath.Join(t.TempDir(), "ipfailover.log")
+	log, closeLog, err := New(Options{File: path, Stderr: &stderr, Tag: "heartbeatd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("link down", "link", "pub0")
+	log.Debug("not shown without -d")
+	if err := closeLog(); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{"stderr": stderr.String(), "file": string(file)} {
+		if !strings.Contains(got, `msg="link down" link=pub0`) {
+			t.Errorf("%s lacks the record: %q", name, got)
+		}
+		if strings.Contains(got, "not shown") {
+			t.Errorf("%s has a debug record without -d", name)
+		}
+	}
+}
+
+func TestDebugLevel(t *testing.T) {
+	var stderr bytes.Buffer
+	log, closeLog, err := New(Options{Debug: true, Stderr: &stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLog()
+	log.Debug("route", "target", "192.0.2.255")
+	if !strings.Contains(stderr.String(), "level=DEBUG") {
+		t.Errorf("-d must log debug records: %q", stderr.String())
+	}
+}
+
+func TestBadDestinations(t *testing.T) {
+	if _, _, err := New(Options{Facility: "local9"}); err == nil || !strings.Contains(err.Error(), "local0 to local7") {
+		t.Errorf("bad facility: %v", err)
+	}
+	if _, _, err := New(Options{File: "/nonexistent/dir/x.log"}); err == nil || !strings.Contains(err.Error(), "log file") {
+		t.Errorf("bad file: %v", err)
+	}
+}
