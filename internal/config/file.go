@@ -70,7 +70,8 @@ func Parse(r io.Reader, name string) (Settings, error) {
 		line = strings.TrimPrefix(line, "export ")
 		eq := strings.IndexByte(line, '=')
 		if eq < 0 {
-			if key := strings.Fields(line)[0]; isOurs(key) {
+			if f := strings.Fields(line); len(f) > 0 && isOurs(f[0]) {
+				key := f[0]
 				errs.add(&Error{Origin: origin, Key: key, Problem: "line has no '='", Hint: "write " + key + "=value"})
 			}
 			continue
