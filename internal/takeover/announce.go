@@ -35,6 +35,9 @@ func (s Schedule) Run(ctx context.Context, a Announcer, ifi *net.Interface, ip n
 			return err
 		}
 	}
+	if s.Repeats <= 0 || s.Spacing <= 0 {
+		return nil
+	}
 	t := time.NewTicker(s.Spacing)
 	defer t.Stop()
 	for range s.Repeats {

@@ -43,3 +43,21 @@ func TestGratuitousARPRejects(t *testing.T) {
 		t.Error("operation 3 accepted")
 	}
 }
+
+func TestUnsolicitedNAGolden(t *testing.T) {
+	mac := net.HardwareAddr{0x02, 0x00, 0x5e, 0x10, 0x20, 0x30}
+	got, err := UnsolicitedNA(mac, netip.MustParseAddr("2001:db8::10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// type 136, code 0, checksum 0 (the kernel's), flags O, reserved,
+	// target 2001:db8::10, option 2 (target link-layer), length 1, MAC.
+	want, _ := hex.DecodeString("88000000" + "20000000" +
+		"20010db8000000000000000000000010" + "0201" + "02005e102030")
+	if !bytes.Equal(got, want) {
+		t.Errorf("NA:\n got %x\nwant %x", got, want)
+	}
+	if _, err := UnsolicitedNA(mac, netip.MustParseAddr("192.0.2.1")); err == nil {
+		t.Error("IPv4 address accepted")
+	}
+}

@@ -1,0 +1,183 @@
+package takeover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Mover takes addresses over and gives them back: the Manager adds or
+// removes them, the Announcer tells the link. It also keeps what it took:
+// Check re-adds and re-announces a held address that vanished.
+type Mover struct {
+	Manager   Manager
+	Announcer Announcer // nil: the system announces by itself, or cannot
+	Schedule  Schedule
+	// Refresh, when positive, re-announces held addresses this often.
+	Refresh time.Duration
+	Log     *slog.Logger
+
+	mu   sync.Mutex
+	held []Address
+	// cancels stops the repeats of an address's announcement.
+	cancels map[Address]context.CancelFunc
+}
+
+// Take acquires a and announces it: the first burst goes out before Take
+// returns, the repeats follow in the background until they are done,
+// ctx ends, or the address is given back.
+func (m *Mover) Take(ctx context.Context, a Address) error {
+	if err := m.Manager.Acquire(ctx, a); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if !slices.Contains(m.held, a) {
+		m.held = append(m.held, a)
+	}
+	m.mu.Unlock()
+	return m.announce(ctx, a)
+}
+
+// announce sends the burst now and the repeats in the background.
+func (m *Mover) announce(ctx context.Context, a Address) error {
+	if m.Announcer == nil {
+		return nil
+	}
+	ifi, err := m.Manager.Interface(a.Interface)
+	if err != nil {
+		return err
+	}
+	burst := m.Schedule
+	burst.Repeats = 0
+	if err := burst.Run(ctx, m.Announcer, ifi, a.Addr()); err != nil {
+		return fmt.Errorf("announce %s: %w", a, err)
+	}
+	if m.Schedule.Repeats == 0 {
+		return nil
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	m.mu.Lock()
+	if m.cancels == nil {
+		m.cancels = map[Address]context.CancelFunc{}
+	}
+	if old := m.cancels[a]; old != nil {
+		old()
+	}
+	m.cancels[a] = cancel
+	m.mu.Unlock()
+	go func() {
+		defer cancel()
+		repeats := m.Schedule
+		repeats.Burst = 0
+		if err := repeats.Run(rctx, m.Announcer, ifi, a.Addr()); err != nil && m.Log != nil {
+			m.Log.Warn("announce repeat failed", "addr", a, "err", err)
+		}
+	}()
+	return nil
+}
+
+// Give stops announcing a and releases it.
+func (m *Mover) Give(ctx context.Context, a Address) error {
+	m.mu.Lock()
+	m.held = slices.DeleteFunc(m.held, func(h Address) bool { return h == a })
+	if cancel := m.cancels[a]; cancel != nil {
+		cancel()
+		delete(m.cancels, a)
+	}
+	m.mu.Unlock()
+	return m.Manager.Release(ctx, a)
+}
+
+// Holding returns the addresses taken and not given back.
+func (m *Mover) Holding() []Address {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.held)
+}
+
+// Adopt records addresses the host held already (after a crash), so that
+// Check keeps them, without adding them again.
+func (m *Mover) Adopt(as ...Address) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range as {
+		if !slices.Contains(m.held, a) {
+			m.held = append(m.held, a)
+		}
+	}
+}
+
+// Check re-adds and re-announces every held address that vanished from
+// the host, and returns those it restored.
+func (m *Mover) Check(ctx context.Context) ([]Address, error) {
+	want := m.Holding()
+	if len(want) == 0 {
+		return nil, nil
+	}
+	present, err := m.Manager.Held(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	var restored []Address
+	var errs []error
+	for _, a := range want {
+		if slices.Contains(present, a) {
+			continue
+		}
+		if err := m.Take(ctx, a); err != nil {
+			errs = append(errs, fmt.Errorf("restore %s: %w", a, err))
+			continue
+		}
+		restored = append(restored, a)
+		if m.Log != nil {
+			m.Log.Warn("held address had vanished from the host; added and announced it again", "addr", a)
+		}
+	}
+	return restored, errors.Join(errs...)
+}
+
+// Keep runs Check every period and, with Refresh set, re-announces the
+// held addresses every Refresh, until ctx ends.
+func (m *Mover) Keep(ctx context.Context, period time.Duration) {
+	check := time.NewTicker(period)
+	defer check.Stop()
+	var refresh <-chan time.Time
+	if m.Refresh > 0 {
+		t := time.NewTicker(m.Refresh)
+		defer t.Stop()
+		refresh = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-check.C:
+			if _, err := m.Check(ctx); err != nil && m.Log != nil {
+				m.Log.Error("reconcile failed", "err", err)
+			}
+		case <-refresh:
+			for _, a := range m.Holding() {
+				if err := m.refreshOne(ctx, a); err != nil && m.Log != nil {
+					m.Log.Warn("refresh announce failed", "addr", a, "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (m *Mover) refreshOne(ctx context.Context, a Address) error {
+	if m.Announcer == nil {
+		return nil
+	}
+	ifi, err := m.Manager.Interface(a.Interface)
+	if err != nil {
+		return err
+	}
+	once := Schedule{Burst: 1}
+	return once.Run(ctx, m.Announcer, ifi, a.Addr())
+}
+

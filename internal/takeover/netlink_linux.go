@@ -1,0 +1,170 @@
+package takeover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// LabelSuffix marks the addresses failoverd adds: `ip addr` shows them
+// with the label eth0:ipfo (IPv4 only; the kernel keeps no IPv6 labels).
+const LabelSuffix = ":ipfo"
+
+// Netlink manages addresses with rtnetlink, in the network namespace
+// that was current when it was made.
+type Netlink struct {
+	h *netlink.Handle
+}
+
+var _ Manager = (*Netlink)(nil)
+
+// NewManager returns the system's address manager.
+func NewManager() (Manager, error) { return NewNetlink() }
+
+// NewNetlink opens a netlink handle in the current network namespace.
+func NewNetlink() (*Netlink, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("open netlink: %w", err)
+	}
+	return &Netlink{h: h}, nil
+}
+
+// Close closes the netlink sockets.
+func (n *Netlink) Close() { n.h.Close() }
+
+// Interface returns the interface's index, MAC and flags.
+func (n *Netlink) Interface(name string) (*net.Interface, error) {
+	l, err := n.link(name)
+	if err != nil {
+		return nil, err
+	}
+	a := l.Attrs()
+	return &net.Interface{Index: a.Index, MTU: a.MTU, Name: a.Name, HardwareAddr: a.HardwareAddr, Flags: a.Flags}, nil
+}
+
+func (n *Netlink) link(name string) (netlink.Link, error) {
+	l, err := n.h.LinkByName(name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) || errors.Is(err, unix.ENODEV) {
+			return nil, noInterface(name)
+		}
+		return nil, fmt.Errorf("interface %s: %w", name, err)
+	}
+	return l, nil
+}
+
+// nlAddr is the netlink form of a: valid forever but never preferred, so
+// the kernel does not pick it as a source address for this host's own
+// connections; no duplicate address detection for IPv6, so it is usable
+// (and announceable) at once.
+func nlAddr(a Address) *netlink.Addr {
+	ipn := &net.IPNet{IP: a.Addr().AsSlice(), Mask: net.CIDRMask(a.Prefix.Bits(), a.Addr().BitLen())}
+	na := &netlink.Addr{IPNet: ipn, ValidLft: math.MaxUint32, PreferedLft: 0}
+	if a.Addr().Is4() {
+		if label := a.Interface + LabelSuffix; len(label) <= unix.IFNAMSIZ-1 {
+			na.Label = label
+		}
+	} else {
+		na.Flags = unix.IFA_F_NODAD
+	}
+	return na
+}
+
+// Acquire adds a to its interface, or refreshes it when present.
+func (n *Netlink) Acquire(_ context.Context, a Address) error {
+	l, err := n.link(a.Interface)
+	if err != nil {
+		return err
+	}
+	if l.Attrs().Flags&net.FlagUp == 0 {
+		return interfaceDown(a.Interface)
+	}
+	if err := n.h.AddrReplace(l, nlAddr(a)); err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return permission("add "+a.String(), "CAP_NET_ADMIN", err)
+		}
+		return fmt.Errorf("add %s: %w", a, err)
+	}
+	return nil
+}
+
+// Release removes a; an address that is not there is not an error.
+func (n *Netlink) Release(_ context.Context, a Address) error {
+	l, err := n.link(a.Interface)
+	if err != nil {
+		return err
+	}
+	held, err := n.heldOn(l, a.Addr())
+	if err != nil || held == nil {
+		return err
+	}
+	if err := n.h.AddrDel(l, held); err != nil {
+		switch {
+		case errors.Is(err, unix.EADDRNOTAVAIL):
+			return nil // gone in between
+		case errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES):
+			return permission("remove "+a.String(), "CAP_NET_ADMIN", err)
+		}
+		return fmt.Errorf("remove %s: %w", a, err)
+	}
+	return nil
+}
+
+// heldOn returns the address ip as installed on l, or nil.
+func (n *Netlink) heldOn(l netlink.Link, ip netip.Addr) (*netlink.Addr, error) {
+	family := netlink.FAMILY_V4
+	if ip.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	addrs, err := n.h.AddrList(l, family)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of %s: %w", l.Attrs().Name, err)
+	}
+	for i := range addrs {
+		if got, ok := netip.AddrFromSlice(addrs[i].IP); ok && got.Unmap() == ip {
+			return &addrs[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// Held returns those of set present on their interfaces. An interface
+// that does not exist holds nothing.
+func (n *Netlink) Held(_ context.Context, set []Address) ([]Address, error) {
+	var out []Address
+	links := map[string]netlink.Link{}
+	for _, a := range set {
+		l, ok := links[a.Interface]
+		if !ok {
+			var err error
+			l, err = n.link(a.Interface)
+			if errors.Is(err, ErrNoInterface) {
+				links[a.Interface] = nil
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			links[a.Interface] = l
+		}
+		if l == nil {
+			continue
+		}
+		held, err := n.heldOn(l, a.Addr())
+		if err != nil {
+			return nil, err
+		}
+		if held != nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}

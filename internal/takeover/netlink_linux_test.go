@@ -1,0 +1,316 @@
+package takeover
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+)
+
+const wrongMAC = "02:00:00:00:00:99"
+
+// pair is a two-host lab: a (the host that takes addresses over) and b
+// (a neighbour on the same link) joined by pub0.
+type pair struct {
+	a, b  *lab.NS
+	nl    *Netlink
+	mover *Mover
+	macA  string
+}
+
+func newPair(t *testing.T) *pair {
+	l := lab.New(t)
+	p := &pair{a: l.Netns("a"), b: l.Netns("b")}
+	l.Veth(p.a, "pub0", p.b, "pub0")
+	p.a.Addr("pub0", "198.51.100.2/24")
+	p.b.Addr("pub0", "198.51.100.3/24")
+	p.a.MustRun("ip", "-6", "addr", "add", "2001:db8::2/64", "dev", "pub0", "nodad")
+	p.b.MustRun("ip", "-6", "addr", "add", "2001:db8::3/64", "dev", "pub0", "nodad")
+	// Let a gratuitous ARP override b's entries at once (the default lock
+	// time is 1 s).
+	p.b.MustRun("sysctl", "-q", "-w", "net.ipv4.neigh.pub0.locktime=0")
+	var an Announcer
+	err := p.a.Do(func() error {
+		var err error
+		if p.nl, err = NewNetlink(); err != nil {
+			return err
+		}
+		an, err = NewAnnouncer()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.nl.Close(); an.Close() })
+	p.mover = &Mover{Manager: p.nl, Announcer: an, Schedule: Schedule{Burst: 2, Repeats: 2, Spacing: 200 * time.Millisecond}}
+	ifi, err := p.nl.Interface("pub0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.macA = ifi.HardwareAddr.String()
+	return p
+}
+
+// poison makes b believe addr is at a wrong MAC.
+func (p *pair) poison(t *testing.T, addr string) {
+	t.Helper()
+	p.b.MustRun("ip", "neigh", "replace", addr, "lladdr", wrongMAC, "dev", "pub0", "nud", "stale")
+	if got := neighbourMAC(p.b, addr); got != wrongMAC {
+		t.Fatalf("could not set b's entry for %s: %q", addr, got)
+	}
+}
+
+// neighbourMAC is what b's kernel holds for addr, read with ip(8).
+func neighbourMAC(ns *lab.NS, addr string) string {
+	out, _ := ns.Run("ip", "neigh", "show", addr, "dev", "pub0")
+	f := strings.Fields(out)
+	for i := range f {
+		if f[i] == "lladdr" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
+func waitFor(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}
+
+// addrLine is a's `ip -o addr show` line for ip, or "".
+func addrLine(ns *lab.NS, ip string) string {
+	out, _ := ns.Run("ip", "-o", "addr", "show", "dev", "pub0")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, " "+ip+"/") {
+			return line
+		}
+	}
+	return ""
+}
+
+// capture runs tcpdump in ns until stop is called and returns its lines.
+func capture(t *testing.T, ns *lab.NS, filter string) (stop func() []string) {
+	t.Helper()
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Fatal("tcpdump is needed (apt-get install tcpdump; .ci/run installs it)")
+	}
+	cmd := ns.Command("tcpdump", "-l", "-n", "-e", "-i", "pub0", filter)
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "listening on") {
+				close(listening)
+			}
+		}
+	}()
+	var mu sync.Mutex
+	var lines []string
+	done := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			mu.Lock()
+			lines = append(lines, sc.Text())
+			mu.Unlock()
+		}
+		close(done)
+	}()
+	select {
+	case <-listening:
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("tcpdump did not start")
+	}
+	return func() []string {
+		time.Sleep(100 * time.Millisecond)
+		_ = cmd.Process.Kill()
+		<-done
+		_ = cmd.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return lines
+	}
+}
+
+func TestAcquireAnnounceRelease(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	vip := addr("pub0", "198.51.100.1/32")
+	p.poison(t, "198.51.100.1")
+	stop := capture(t, p.b, "arp")
+
+	if err := p.mover.Take(ctx, vip); err != nil {
+		t.Fatal(err)
+	}
+	// The address is there, marked as ours, never preferred as a source.
+	line := addrLine(p.a, "198.51.100.1")
+	for _, want := range []string{"inet 198.51.100.1/32", "pub0:ipfo", "deprecated"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("ip addr line lacks %q: %q", want, line)
+		}
+	}
+	// b's kernel moved its entry to a's MAC.
+	if !waitFor(2*time.Second, func() bool { return neighbourMAC(p.b, "198.51.100.1") == p.macA }) {
+		t.Fatalf("b's neighbour entry is %q, want %s", neighbourMAC(p.b, "198.51.100.1"), p.macA)
+	}
+	time.Sleep(500 * time.Millisecond) // the two repeats, 200 ms apart
+	lines := stop()
+	req := "Request who-has 198.51.100.1 tell 198.51.100.1"
+	rep := "Reply 198.51.100.1 is-at " + p.macA
+	var nreq, nrep int
+	for _, l := range lines {
+		if !strings.HasPrefix(l, strings.Split(l, " ")[0]+" "+p.macA+" > ff:ff:ff:ff:ff:ff") {
+			continue
+		}
+		if strings.Contains(l, req) {
+			nreq++
+		}
+		if strings.Contains(l, rep) {
+			nrep++
+		}
+	}
+	// Burst of 2 plus 2 repeats, each a request and a reply.
+	if nreq != 4 || nrep != 4 {
+		t.Errorf("tcpdump saw %d requests and %d replies from %s to broadcast, want 4 and 4:\n%s", nreq, nrep, p.macA, strings.Join(lines, "\n"))
+	}
+
+	// Idempotent: a second acquire keeps one address.
+	if err := p.nl.Acquire(ctx, vip); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := p.a.Run("ip", "-o", "addr", "show", "dev", "pub0")
+	if n := strings.Count(out, "198.51.100.1/"); n != 1 {
+		t.Fatalf("after a second acquire the address is there %d times:\n%s", n, out)
+	}
+	if err := p.mover.Give(ctx, vip); err != nil {
+		t.Fatal(err)
+	}
+	if line := addrLine(p.a, "198.51.100.1"); line != "" {
+		t.Fatalf("still there after release: %q", line)
+	}
+	if err := p.nl.Release(ctx, vip); err != nil {
+		t.Fatalf("release of an absent address: %v", err)
+	}
+}
+
+func TestOtherSubnetKeepsItsPrefix(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	if err := p.nl.Acquire(ctx, addr("pub0", "203.0.113.10/24")); err != nil {
+		t.Fatal(err)
+	}
+	line := addrLine(p.a, "203.0.113.10")
+	if !strings.Contains(line, "inet 203.0.113.10/24 brd 203.0.113.255") {
+		t.Fatalf("address on another subnet: %q", line)
+	}
+	routes, _ := p.a.Run("ip", "route", "show", "203.0.113.0/24")
+	if !strings.Contains(routes, "dev pub0") {
+		t.Fatalf("its subnet must be reachable on pub0: %q", routes)
+	}
+}
+
+func TestHeldReportsExactlyTheHeld(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	held := addr("pub0", "198.51.100.1/32")
+	if err := p.nl.Acquire(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	// The host's own address counts too (whatever its prefix), a crash
+	// leftover on another interface does not.
+	own := addr("pub0", "198.51.100.2/32")
+	got, err := p.nl.Held(ctx, []Address{held, addr("pub0", "198.51.100.50/32"), own, addr("eth9", "198.51.100.1/32"), addr("lo", "198.51.100.1/32")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []Address{held, own}) {
+		t.Fatalf("held %v, want %v and %v", got, held, own)
+	}
+}
+
+func TestFlushedAddressComesBack(t *testing.T) {
+	p := newPair(t)
+	vip := addr("pub0", "198.51.100.1/32")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := p.mover.Take(ctx, vip); err != nil {
+		t.Fatal(err)
+	}
+	const period = 300 * time.Millisecond
+	go p.mover.Keep(ctx, period)
+	p.a.MustRun("ip", "addr", "del", "198.51.100.1/32", "dev", "pub0")
+	p.poison(t, "198.51.100.1")
+	gone := time.Now()
+	if !waitFor(2*period, func() bool { return addrLine(p.a, "198.51.100.1") != "" }) {
+		t.Fatalf("flushed address not back within %v", 2*period)
+	}
+	t.Logf("back after %v (check period %v)", time.Since(gone).Round(time.Millisecond), period)
+	if !waitFor(time.Second, func() bool { return neighbourMAC(p.b, "198.51.100.1") == p.macA }) {
+		t.Fatalf("restored address was not announced: b has %q", neighbourMAC(p.b, "198.51.100.1"))
+	}
+}
+
+func TestIPv6TakeoverUpdatesNeighbour(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	vip := addr("pub0", "2001:db8::10/64")
+	p.poison(t, "2001:db8::10")
+	if err := p.mover.Take(ctx, vip); err != nil {
+		t.Fatal(err)
+	}
+	line := addrLine(p.a, "2001:db8::10")
+	for _, want := range []string{"inet6 2001:db8::10/64", "nodad", "preferred_lft 0sec"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("ip addr line lacks %q: %q", want, line)
+		}
+	}
+	if strings.Contains(line, "tentative") {
+		t.Errorf("address is tentative (DAD running): %q", line)
+	}
+	if !waitFor(2*time.Second, func() bool { return neighbourMAC(p.b, "2001:db8::10") == p.macA }) {
+		t.Fatalf("b's neighbour entry for 2001:db8::10 is %q, want %s", neighbourMAC(p.b, "2001:db8::10"), p.macA)
+	}
+	if err := p.mover.Give(ctx, vip); err != nil {
+		t.Fatal(err)
+	}
+	if line := addrLine(p.a, "2001:db8::10"); line != "" {
+		t.Fatalf("still there after release: %q", line)
+	}
+}
+
+func TestErrorsNameTheInterface(t *testing.T) {
+	p := newPair(t)
+	ctx := context.Background()
+	err := p.nl.Acquire(ctx, addr("eth9", "198.51.100.1/32"))
+	if !errors.Is(err, ErrNoInterface) || !strings.Contains(err.Error(), "eth9") {
+		t.Errorf("missing interface: %v", err)
+	}
+	p.a.MustRun("ip", "link", "set", "pub0", "down")
+	err = p.nl.Acquire(ctx, addr("pub0", "198.51.100.1/32"))
+	if !errors.Is(err, ErrInterfaceDown) || !strings.Contains(err.Error(), "pub0") {
+		t.Errorf("down interface: %v", err)
+	}
+	if err := p.nl.Release(ctx, addr("eth9", "198.51.100.1/32")); !errors.Is(err, ErrNoInterface) {
+		t.Errorf("release on a missing interface: %v", err)
+	}
+}
+
