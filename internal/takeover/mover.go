@@ -180,4 +180,3 @@ func (m *Mover) refreshOne(ctx context.Context, a Address) error {
 	once := Schedule{Burst: 1}
 	return once.Run(ctx, m.Announcer, ifi, a.Addr())
 }
-

@@ -313,4 +313,3 @@ func TestErrorsNameTheInterface(t *testing.T) {
 		t.Errorf("release on a missing interface: %v", err)
 	}
 }
-
