@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CMDS     := heartbeatd failoverd failoverctl
 
-.PHONY: all build test unit fuzz lint install clean demo
+.PHONY: all build test unit fuzz bench lint install clean demo
 
 all: build
 
@@ -32,6 +32,10 @@ fuzz:
 			$(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) $$dir; \
 		done; \
 	done
+
+# Benchmarks (the takeover one needs root: it builds a namespace lab).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=200x ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
 	"github.com/ipfailover/ipfailover/internal/lab"
 )
 
@@ -25,7 +28,7 @@ type pair struct {
 	macA  string
 }
 
-func newPair(t *testing.T) *pair {
+func newPair(t testing.TB) *pair {
 	l := lab.New(t)
 	p := &pair{a: l.Netns("a"), b: l.Netns("b")}
 	l.Veth(p.a, "pub0", p.b, "pub0")
@@ -59,7 +62,7 @@ func newPair(t *testing.T) *pair {
 }
 
 // poison makes b believe addr is at a wrong MAC.
-func (p *pair) poison(t *testing.T, addr string) {
+func (p *pair) poison(t testing.TB, addr string) {
 	t.Helper()
 	p.b.MustRun("ip", "neigh", "replace", addr, "lladdr", wrongMAC, "dev", "pub0", "nud", "stale")
 	if got := neighbourMAC(p.b, addr); got != wrongMAC {
@@ -312,4 +315,65 @@ func TestErrorsNameTheInterface(t *testing.T) {
 	if err := p.nl.Release(ctx, addr("eth9", "198.51.100.1/32")); !errors.Is(err, ErrNoInterface) {
 		t.Errorf("release on a missing interface: %v", err)
 	}
+}
+
+// BenchmarkTakeoverToNeighbour measures what a client sees of a takeover:
+// from the call that adds the address to the moment the neighbour's
+// kernel points its entry at the new MAC (a netlink event read in the
+// neighbour's namespace).
+func BenchmarkTakeoverToNeighbour(b *testing.B) {
+	p := newPair(b)
+	ctx := context.Background()
+	p.mover.Schedule = Schedule{Burst: 1}
+	vip := addr("pub0", "198.51.100.1/32")
+	nsB, err := netns.GetFromName(p.b.Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nsB.Close()
+	updates := make(chan netlink.NeighUpdate, 64)
+	done := make(chan struct{})
+	defer close(done)
+	if err := netlink.NeighSubscribeWithOptions(updates, done, netlink.NeighSubscribeOptions{Namespace: &nsB}); err != nil {
+		b.Fatal(err)
+	}
+	var acquire time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		if err := p.mover.Give(ctx, vip); err != nil {
+			b.Fatal(err)
+		}
+		p.poison(b, "198.51.100.1")
+	drain:
+		for {
+			select {
+			case <-updates:
+			default:
+				break drain
+			}
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := p.nl.Acquire(ctx, vip); err != nil {
+			b.Fatal(err)
+		}
+		acquire += time.Since(start)
+		if err := p.mover.announce(ctx, vip); err != nil {
+			b.Fatal(err)
+		}
+		timeout := time.After(2 * time.Second)
+	wait:
+		for {
+			select {
+			case u := <-updates:
+				if u.IP.String() == "198.51.100.1" && u.HardwareAddr.String() == p.macA {
+					break wait
+				}
+			case <-timeout:
+				b.Fatal("neighbour entry did not change")
+			}
+		}
+	}
+	b.ReportMetric(float64(acquire.Microseconds())/float64(b.N), "µs-acquire/op")
 }
