@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -75,10 +76,39 @@ type Config struct {
 	HoldDown     time.Duration
 	AutoGiveBack bool
 
+	AnnounceRepeats   int
+	AnnounceSpacing   time.Duration
+	AnnounceRefresh   time.Duration // zero: no refresh
+	ReconcileInterval time.Duration
+
 	LogFile        string
 	SyslogFacility string // empty: log to stderr
 
 	origins map[string]Origin
+}
+
+// Schedule is how an address is announced after it is added.
+func (c *Config) Schedule() takeover.Schedule {
+	return takeover.Schedule{Burst: 2, Repeats: c.AnnounceRepeats, Spacing: c.AnnounceSpacing}
+}
+
+// Prefix is the prefix the address is installed with. By the original's
+// rule the mask is blank or /32 when the address is on the interface's
+// own subnet: it is then added as a host address (/32, IPv6 /128), so
+// the interface's own address stays the one that owns the subnet's
+// route. A mask given for an address on another subnet is installed as
+// given, which adds that subnet's route on the interface.
+func (p Pair) Prefix() netip.Prefix {
+	bits := p.Bits
+	if bits < 0 {
+		bits = p.Addr.BitLen()
+	}
+	return netip.PrefixFrom(p.Addr, bits)
+}
+
+// Address is the pair as the takeover package knows it.
+func (p Pair) Address() takeover.Address {
+	return takeover.Address{Interface: p.Interface, Prefix: p.Prefix()}
 }
 
 // OriginOf says where the value of key came from.

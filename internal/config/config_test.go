@@ -334,3 +334,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestPairPrefixFollowsTheMaskRule(t *testing.T) {
+	for s, want := range map[string]string{
+		"en0:100.0.0.10":         "100.0.0.10/32",
+		"en0:100.0.0.10/32":      "100.0.0.10/32",
+		"eth0:203.0.113.7/24":    "203.0.113.7/24",
+		"eth0:[2001:db8::10]":    "2001:db8::10/128",
+		"eth0:[2001:db8::10]/64": "2001:db8::10/64",
+	} {
+		p, err := ParsePair(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Address(); got.Prefix.String() != want || got.Interface != p.Interface {
+			t.Errorf("%s installs %v, want %s", s, got, want)
+		}
+	}
+}

@@ -35,6 +35,10 @@ const (
 	KeyAutoGiveBack   = "FAILOVER_AUTO_GIVEBACK"
 	KeyLogFile        = "FAILOVER_LOG_FILE"
 	KeyLogFacility    = "FAILOVER_LOG_FACILITY"
+	KeyAnnRepeats     = "FAILOVER_ANNOUNCE_REPEATS"
+	KeyAnnSpacing     = "FAILOVER_ANNOUNCE_SPACING"
+	KeyAnnRefresh     = "FAILOVER_ANNOUNCE_REFRESH"
+	KeyReconcile      = "FAILOVER_RECONCILE_INTERVAL"
 	roleBoth          = roleMask(1<<Heartbeatd | 1<<Failoverd)
 	roleHeartbeatOnly = roleMask(1 << Heartbeatd)
 	roleFailoverOnly  = roleMask(1 << Failoverd)
@@ -225,6 +229,44 @@ var keys = []*key{
 			return err
 		},
 		func(c *Config) string { return formatBool(c.AutoGiveBack) }},
+	{KeyAnnRepeats, roleBoth, "3",
+		"After the first burst of two gratuitous ARPs (IPv6: neighbour advertisements), how many more to send, FAILOVER_ANNOUNCE_SPACING apart: some switches and hosts miss the first.",
+		func(c *Config, v string) *valueError {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100 {
+				return &valueError{"not a count from 0 to 100", "write a whole number such as 3"}
+			}
+			c.AnnounceRepeats = n
+			return nil
+		},
+		func(c *Config) string { return strconv.Itoa(c.AnnounceRepeats) }},
+	{KeyAnnSpacing, roleBoth, "1100ms",
+		"Time between those repeated announcements.",
+		func(c *Config, v string) *valueError {
+			d, err := parseDuration(v, 10*time.Millisecond)
+			c.AnnounceSpacing = d
+			return err
+		},
+		func(c *Config) string { return c.AnnounceSpacing.String() }},
+	{KeyAnnRefresh, roleFailoverOnly, "0",
+		"While failoverd holds an address, re-announce it this often; 0: never.",
+		func(c *Config, v string) *valueError {
+			d, err := parseDuration(v, 0)
+			if err == nil && d > 0 && d < time.Second {
+				return &valueError{"shorter than 1s", "use 0 (off) or 1s or more"}
+			}
+			c.AnnounceRefresh = d
+			return err
+		},
+		func(c *Config) string { return c.AnnounceRefresh.String() }},
+	{KeyReconcile, roleFailoverOnly, "5s",
+		"How often failoverd checks that the addresses it holds are still on their interfaces, and adds back and re-announces any that vanished.",
+		func(c *Config, v string) *valueError {
+			d, err := parseDuration(v, 100*time.Millisecond)
+			c.ReconcileInterval = d
+			return err
+		},
+		func(c *Config) string { return c.ReconcileInterval.String() }},
 	{KeyLogFile, roleBoth, "",
 		"Also log to this file (--log-file).",
 		func(c *Config, v string) *valueError {
