@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 func main() { os.Exit(cli.Main(config.Heartbeatd, run)) }
@@ -49,8 +52,10 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		log.Error("cannot start", "err", err)
 		return cli.ExitFailure
 	}
-	tickler := newTickler(log)
+	tickler := newTickler(log, c.Schedule())
 	defer tickler.close()
+	var keys atomic.Pointer[wire.Keyring]
+	keys.Store(c.Keyring())
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -66,6 +71,22 @@ func run(inv *cli.Invocation, c *config.Config) int {
 	logLinks(log, sender.Links())
 	tickler.tickle(ctx, sender.Links())
 
+	// failoverd says `released` when it gave the addresses back.
+	if rl, err := heartbeat.ListenReleased(c.Port, log); err != nil {
+		log.Warn("will not hear the secondary's released message; addresses are re-announced only at start and on SIGHUP", "err", err)
+	} else {
+		defer rl.Close()
+		go func() {
+			err := rl.Run(ctx, keys.Load, func(from netip.Addr, p wire.Packet) {
+				log.Info("the secondary released the addresses; re-announcing them", "from", from, "sender", p.Sender)
+				tickler.tickle(ctx, sender.Links())
+			})
+			if err != nil {
+				log.Error("released listener stopped", "err", err)
+			}
+		}()
+	}
+
 	for {
 		select {
 		case <-hup:
@@ -79,6 +100,8 @@ func run(inv *cli.Invocation, c *config.Config) int {
 				log.Error("reload refused", "err", err)
 			} else {
 				c = nc
+				keys.Store(c.Keyring())
+				tickler.setSchedule(c.Schedule())
 				log.Info("configuration reloaded", "targets", len(c.BcastIPs), "interval", c.Interval)
 			}
 			sd.Ready()
@@ -112,9 +135,17 @@ func logLinks(log *slog.Logger, links []heartbeat.Link) {
 type tickler struct {
 	log       *slog.Logger
 	announcer takeover.Announcer
+	mu        sync.Mutex
+	schedule  takeover.Schedule
 }
 
-func newTickler(log *slog.Logger) *tickler {
+func (t *tickler) setSchedule(s takeover.Schedule) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.schedule = s
+}
+
+func newTickler(log *slog.Logger, s takeover.Schedule) *tickler {
 	a, err := takeover.NewAnnouncer()
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
@@ -123,13 +154,16 @@ func newTickler(log *slog.Logger) *tickler {
 			log.Warn("addresses will not be re-announced", "err", err)
 		}
 	}
-	return &tickler{log: log, announcer: a}
+	return &tickler{log: log, announcer: a, schedule: s}
 }
 
 func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 	if t.announcer == nil {
 		return
 	}
+	t.mu.Lock()
+	schedule := t.schedule
+	t.mu.Unlock()
 	seen := map[netip.Addr]bool{}
 	for _, l := range links {
 		src := l.Route.Addr.Prefix.Addr()
@@ -140,7 +174,7 @@ func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 		seen[src] = true
 		ifi := &net.Interface{Index: l.Route.Interface.Index, Name: l.Route.Interface.Name, HardwareAddr: l.Route.Interface.MAC}
 		go func() {
-			if err := takeover.DefaultSchedule.Run(ctx, t.announcer, ifi, src); err != nil {
+			if err := schedule.Run(ctx, t.announcer, ifi, src); err != nil {
 				t.log.Warn("re-announce failed", "link", ifi.Name, "addr", src, "err", err)
 				return
 			}

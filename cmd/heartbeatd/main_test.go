@@ -415,3 +415,61 @@ func TestSystemdNotify(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, out.String())
 	}
 }
+
+// failoverd's `released` message makes heartbeatd re-announce its
+// addresses at once; an unsigned one is dropped when a key is set.
+func TestReleasedReannounces(t *testing.T) {
+	_, s1, s2 := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
+	s1.Addr("pub0", "198.51.100.1/24")
+	s2.Addr("priv0", "192.0.2.2/24")
+	s2.Addr("pub0", "198.51.100.2/24")
+	s2.MustRun("sysctl", "-q", "-w", "net.ipv4.neigh.pub0.locktime=0")
+	keyFile, keys := writeKey(t)
+	cfg := filepath.Join(t.TempDir(), "ipfailover")
+	conf := "FAILOVER_BCAST_IPS=\"192.0.2.255 198.51.100.255\"\nFAILOVER_ANNOUNCE_REPEATS=0\nFAILOVER_AUTH_KEY_FILE=" + keyFile + "\n"
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, s1, "-d", "--config", cfg)
+	if !waitFor(3*time.Second, func() bool { return strings.Contains(d.Output(), "sending heartbeats") }) {
+		t.Fatalf("heartbeatd did not start:\n%s", d.Output())
+	}
+	time.Sleep(300 * time.Millisecond) // the start-up burst is over
+	s2.MustRun("ip", "neigh", "replace", "198.51.100.1", "lladdr", "02:00:00:00:00:99", "dev", "pub0", "nud", "stale")
+
+	var conn net.PacketConn
+	if err := s2.Do(func() (err error) { conn, err = net.ListenPacket("udp4", "192.0.2.2:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	send := func(kr *wire.Keyring, seq uint64) {
+		t.Helper()
+		p := wire.Packet{Type: wire.Released, Sender: "server2", Epoch: 7, Seq: seq, Interval: time.Second, SentAt: time.Now()}
+		b, err := kr.Seal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.WriteTo(b, &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1694}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(wire.NewKeyring(), 1) // unsigned
+	time.Sleep(400 * time.Millisecond)
+	if got := neighbour(s2, "pub0", "198.51.100.1"); got != "02:00:00:00:00:99" {
+		t.Fatalf("an unsigned released packet re-announced (entry %q)", got)
+	}
+	if !strings.Contains(d.Output(), "reason=authentication") {
+		t.Errorf("the unsigned packet's drop is not logged:\n%s", d.Output())
+	}
+	sent := time.Now()
+	send(keys, 2)
+	wantMAC := macOf(t, s1, "pub0")
+	if !waitFor(time.Second, func() bool { return neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
+		t.Fatalf("after released, server2's entry is %q, want %s\n%s", neighbour(s2, "pub0", "198.51.100.1"), wantMAC, d.Output())
+	}
+	t.Logf("re-announced %v after released was sent", time.Since(sent).Round(time.Millisecond))
+	if !strings.Contains(d.Output(), "the secondary released the addresses") {
+		t.Errorf("not logged:\n%s", d.Output())
+	}
+}

@@ -23,9 +23,6 @@ type Schedule struct {
 	Spacing time.Duration
 }
 
-// DefaultSchedule: two at once, then three more about a second apart.
-var DefaultSchedule = Schedule{Burst: 2, Repeats: 3, Spacing: 1100 * time.Millisecond}
-
 // Run announces ip on ifi by schedule s until done or ctx ends. It returns
 // the first error; a failure is not retried, since the next announcement
 // would fail the same way.

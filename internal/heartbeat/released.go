@@ -1,0 +1,110 @@
+package heartbeat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// ReleasedListener receives failoverd's `released` packets on the
+// heartbeat port: the secondary gave the addresses back, so heartbeatd
+// re-announces them at once instead of waiting for neighbours' caches to
+// expire.
+type ReleasedListener struct {
+	conn net.PacketConn
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	drops map[string]uint64
+}
+
+// ListenReleased opens the listening socket on port (IPv4 and IPv6).
+func ListenReleased(port uint16, log *slog.Logger) (*ReleasedListener, error) {
+	c, err := net.ListenPacket("udp", fmt.Sprintf(":%d", port))
+	if err != nil {
+		return nil, fmt.Errorf("listen for released on port %d: %w", port, err)
+	}
+	return &ReleasedListener{conn: c, log: log, drops: map[string]uint64{}}, nil
+}
+
+// Close stops the listener.
+func (l *ReleasedListener) Close() error { return l.conn.Close() }
+
+// Drops returns how many packets were dropped, by reason.
+func (l *ReleasedListener) Drops() map[string]uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]uint64, len(l.drops))
+	for k, v := range l.drops {
+		out[k] = v
+	}
+	return out
+}
+
+func (l *ReleasedListener) drop(reason string, from netip.Addr, err error) {
+	l.mu.Lock()
+	l.drops[reason]++
+	first := l.drops[reason] == 1
+	l.mu.Unlock()
+	level := slog.LevelDebug
+	if first {
+		level = slog.LevelWarn // say it once; the count keeps the rest
+	}
+	l.log.Log(context.Background(), level, "dropped packet", "reason", reason, "from", from, "err", err)
+}
+
+// minGap keeps a flood of packets from turning into a flood of ARP.
+const minGap = time.Second
+
+// Run reads packets until ctx ends. Each valid `released` packet calls
+// onReleased, at most once per second. keys gives the current keyring
+// (it changes on reload).
+func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, onReleased func(from netip.Addr, p wire.Packet)) error {
+	go func() { <-ctx.Done(); l.conn.Close() }()
+	guard := wire.NewReplayGuard(0)
+	buf := make([]byte, wire.MaxPacketLen+1)
+	var last time.Time
+	for {
+		n, src, err := l.conn.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+		from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
+		p, err := keys().Open(buf[:n])
+		if err != nil {
+			l.drop(dropReason(err), from, err)
+			continue
+		}
+		if p.Type != wire.Released {
+			l.drop("not released", from, fmt.Errorf("a %v packet sent to heartbeatd", p.Type))
+			continue
+		}
+		if err := guard.Check(&p, time.Now()); err != nil {
+			l.drop("replay", from, err)
+			continue
+		}
+		if now := time.Now(); now.Sub(last) >= minGap {
+			last = now
+			onReleased(from, p)
+		}
+	}
+}
+
+// dropReason names the class of a wire error, for counting.
+func dropReason(err error) string {
+	switch {
+	case errors.Is(err, wire.ErrNoAuth), errors.Is(err, wire.ErrBadTag), errors.Is(err, wire.ErrUnknownKey):
+		return "authentication"
+	}
+	return "malformed"
+}
