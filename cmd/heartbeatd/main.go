@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -19,6 +20,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
+	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -34,12 +36,13 @@ func options(c *config.Config) heartbeat.Options {
 }
 
 func run(inv *cli.Invocation, c *config.Config) int {
-	log, closeLog, err := inv.Logger(c)
+	log, logs, err := logging.NewReloadable(inv.LogOptions(c))
 	if err != nil {
-		slog.Error("cannot set up logging", "err", err)
+		fmt.Fprintf(inv.Stderr, "heartbeatd: cannot set up logging: %v\n", err)
 		return cli.ExitConfig
 	}
-	defer closeLog()
+	defer logs.Close()
+	cli.LogWarnings(log, c)
 
 	conn, err := heartbeat.ListenUDP()
 	if err != nil {
@@ -64,7 +67,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 
 	sd := cli.NewNotifier(log)
 	done := make(chan error, 1)
-	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }) }()
+	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }, sd.WatchdogInterval()/3) }()
 	sd.Ready()
 	log.Info("heartbeatd started", "targets", len(c.BcastIPs), "interval", c.Interval, "port", c.Port,
 		"node", c.NodeName, "epoch", sender.Epoch(), "authenticated", c.Keyring().Enabled())
@@ -99,6 +102,10 @@ func run(inv *cli.Invocation, c *config.Config) int {
 			} else if err := sender.Reload(options(nc)); err != nil {
 				log.Error("reload refused", "err", err)
 			} else {
+				if err := logs.Reload(inv.LogOptions(nc)); err != nil {
+					log.Error("cannot switch logging; keeping the old destination", "err", err)
+				}
+				cli.LogWarnings(log, nc)
 				c = nc
 				keys.Store(c.Keyring())
 				tickler.setSchedule(c.Schedule())
@@ -122,10 +129,11 @@ func run(inv *cli.Invocation, c *config.Config) int {
 func logLinks(log *slog.Logger, links []heartbeat.Link) {
 	for _, l := range links {
 		if l.Route.Kind == netif.NoLink {
-			log.Warn("no interface reaches this target yet; run heartbeatd -n to see why", "target", l.Target)
+			log.Warn("target is on no connected subnet; heartbeats to it follow the routing table (heartbeatd -n says more)", "target", l.Target)
 			continue
 		}
-		log.Info("sending heartbeats", "target", l.Target, "link", l.Route.Interface.Name, "src", l.Route.Addr.Prefix.Addr(), "up", l.Route.Interface.Up)
+		log.Info("sending heartbeats", "target", l.Target, "link", l.Route.Interface.Name, "src", l.Route.Addr.Prefix.Addr(),
+			"up", l.Route.Interface.Up, "carrier", l.Route.Interface.Running)
 	}
 }
 
@@ -137,6 +145,7 @@ type tickler struct {
 	announcer takeover.Announcer
 	mu        sync.Mutex
 	schedule  takeover.Schedule
+	running   sync.WaitGroup
 }
 
 func (t *tickler) setSchedule(s takeover.Schedule) {
@@ -157,6 +166,8 @@ func newTickler(log *slog.Logger, s takeover.Schedule) *tickler {
 	return &tickler{log: log, announcer: a, schedule: s}
 }
 
+// tickle announces every IPv4 address on each Ethernet link that carries
+// heartbeats: the link's own address and any other public address on it.
 func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 	if t.announcer == nil {
 		return
@@ -164,26 +175,40 @@ func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 	t.mu.Lock()
 	schedule := t.schedule
 	t.mu.Unlock()
-	seen := map[netip.Addr]bool{}
+	seen := map[int]bool{}
 	for _, l := range links {
-		src := l.Route.Addr.Prefix.Addr()
+		it := l.Route.Interface
 		// Only Ethernet links have neighbours that cache ARP (not lo).
-		if l.Route.Kind == netif.NoLink || !src.Is4() || seen[src] || !l.Route.Interface.Up || len(l.Route.Interface.MAC) != 6 {
+		if l.Route.Kind == netif.NoLink || seen[it.Index] || !it.Up || len(it.MAC) != 6 {
 			continue
 		}
-		seen[src] = true
-		ifi := &net.Interface{Index: l.Route.Interface.Index, Name: l.Route.Interface.Name, HardwareAddr: l.Route.Interface.MAC}
-		go func() {
-			if err := schedule.Run(ctx, t.announcer, ifi, src); err != nil {
-				t.log.Warn("re-announce failed", "link", ifi.Name, "addr", src, "err", err)
-				return
+		seen[it.Index] = true
+		ifi := &net.Interface{Index: it.Index, Name: it.Name, HardwareAddr: it.MAC}
+		for _, a := range it.Addrs {
+			addr := a.Prefix.Addr()
+			if !addr.Is4() {
+				continue
 			}
-			t.log.Debug("re-announced", "link", ifi.Name, "addr", src)
-		}()
+			t.running.Add(1)
+			go func() {
+				defer t.running.Done()
+				err := schedule.Run(ctx, t.announcer, ifi, addr)
+				switch {
+				case errors.Is(err, context.Canceled):
+				case err != nil:
+					t.log.Warn("re-announce failed", "link", ifi.Name, "addr", addr, "err", err)
+				default:
+					t.log.Debug("re-announced", "link", ifi.Name, "addr", addr)
+				}
+			}()
+		}
 	}
 }
 
+// close waits for announcements under way (the caller cancelled their
+// context first) and closes the socket.
 func (t *tickler) close() {
+	t.running.Wait()
 	if t.announcer != nil {
 		t.announcer.Close()
 	}

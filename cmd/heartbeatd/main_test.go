@@ -83,7 +83,7 @@ func TestCheckModeNamesTheRightBroadcast(t *testing.T) {
 	}
 	for _, want := range []string{
 		"FAILOVER_BCAST_IPS=\"192.0.2.127 198.51.100.255\"\t# command line (ip_addr arguments)",
-		"error   command line (ip_addr arguments): FAILOVER_BCAST_IPS=192.0.2.127: 192.0.2.127 is the broadcast address of a /25, but the link priv0 (192.0.2.1/24) is a /24; its broadcast address is 192.0.2.255",
+		"warning command line (ip_addr arguments): FAILOVER_BCAST_IPS=192.0.2.127: 192.0.2.127 is the broadcast address of a /25, but the link priv0 (192.0.2.1/24) is a /24; its broadcast address is 192.0.2.255",
 		"error   command line (ip_addr arguments): FAILOVER_BCAST_IPS=198.51.100.255: 198.51.100.255 is not the broadcast address of a subnet on any interface that is up; the closest is pub0 (198.51.100.1/25), whose broadcast address is 198.51.100.127",
 	} {
 		if !strings.Contains(out, want) {
@@ -312,9 +312,10 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 		t.Fatalf("after SIGHUP server2's entry for 192.0.2.1 is %q, want %s", neighbour(s2, "priv0", "192.0.2.1"), wantMAC)
 	}
 
-	// Cable out on the public link: the private link keeps beating, and
-	// the failure is logged once.
-	s1.MustRun("ip", "link", "set", "pub0", "down")
+	// Cable out on the public link (the far end goes down, so server1's
+	// pub0 loses carrier while sends still "succeed"): the private link
+	// keeps beating, and the failure is logged once.
+	s2.MustRun("ip", "link", "set", "pub0", "down")
 	time.Sleep(100 * time.Millisecond)
 	rx.take()
 	time.Sleep(600 * time.Millisecond)
@@ -322,10 +323,20 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	if n["priv0"] < 5 || n["pub0"] != 0 {
 		t.Fatalf("with pub0 down: %v, want priv0 only", n)
 	}
+	if !waitFor(2*time.Second, func() bool { return strings.Contains(d.Output(), "pub0 has no carrier") }) {
+		t.Fatalf("lost carrier not logged:\n%s", d.Output())
+	}
+	// Admin-down on the sender's side too; still one message per outage.
+	s1.MustRun("ip", "link", "set", "pub0", "down")
+	time.Sleep(1200 * time.Millisecond)
 	if c := strings.Count(d.Output(), "heartbeat send failed"); c != 1 {
 		t.Fatalf("send failure logged %d times, want once:\n%s", c, d.Output())
 	}
+	if n := byLink(t, rx.take(), names, wantSrc); n["priv0"] < 5 {
+		t.Fatalf("priv0 must keep beating: %v", n)
+	}
 	s1.MustRun("ip", "link", "set", "pub0", "up")
+	s2.MustRun("ip", "link", "set", "pub0", "up")
 	if !waitFor(3*time.Second, func() bool { return byLink(t, rx.take(), names, wantSrc)["pub0"] > 0 }) {
 		t.Fatalf("pub0 back up, but no heartbeat on it:\n%s", d.Output())
 	}
@@ -416,12 +427,43 @@ func TestSystemdNotify(t *testing.T) {
 	}
 }
 
+// Unicast targets leave on the link whose subnet holds them, from that
+// link's address, even when the routing table would send them elsewhere:
+// a host route sends 198.51.100.2 over priv0, yet its heartbeats must
+// cross pub0.
+func TestUnicastTargetsKeepToTheirLink(t *testing.T) {
+	_, s1, s2 := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
+	s1.Addr("pub0", "198.51.100.1/24")
+	s2.Addr("priv0", "192.0.2.2/24")
+	s2.Addr("pub0", "198.51.100.2/24")
+	s1.MustRun("ip", "route", "add", "198.51.100.2/32", "dev", "priv0")
+	rx := listen(t, s2, wire.NewKeyring())
+	names := ifIndexes(t, s2)
+	d := startDaemon(t, s1, "--config", emptyConfig(t), "--interval", "50ms", "192.0.2.2", "198.51.100.2")
+	time.Sleep(500 * time.Millisecond)
+	got := rx.take()
+	n := map[string]int{}
+	for _, g := range got {
+		name := names[g.ifindex]
+		n[name]++
+		want := map[string]string{"priv0": "192.0.2.1", "pub0": "198.51.100.1"}[name]
+		if g.src.String() != want {
+			t.Errorf("heartbeat on %s from %s, want %s", name, g.src, want)
+		}
+	}
+	if n["priv0"] < 5 || n["pub0"] < 5 || n["priv0"] > n["pub0"]+2 {
+		t.Fatalf("heartbeats per link %v: each target must get its own link's share\n%s", n, d.Output())
+	}
+}
+
 // failoverd's `released` message makes heartbeatd re-announce its
 // addresses at once; an unsigned one is dropped when a key is set.
 func TestReleasedReannounces(t *testing.T) {
 	_, s1, s2 := twoServers(t)
 	s1.Addr("priv0", "192.0.2.1/24")
 	s1.Addr("pub0", "198.51.100.1/24")
+	s1.MustRun("ip", "addr", "add", "198.51.100.10/32", "dev", "pub0") // a second public address
 	s2.Addr("priv0", "192.0.2.2/24")
 	s2.Addr("pub0", "198.51.100.2/24")
 	s2.MustRun("sysctl", "-q", "-w", "net.ipv4.neigh.pub0.locktime=0")
@@ -436,7 +478,9 @@ func TestReleasedReannounces(t *testing.T) {
 		t.Fatalf("heartbeatd did not start:\n%s", d.Output())
 	}
 	time.Sleep(300 * time.Millisecond) // the start-up burst is over
-	s2.MustRun("ip", "neigh", "replace", "198.51.100.1", "lladdr", "02:00:00:00:00:99", "dev", "pub0", "nud", "stale")
+	for _, a := range []string{"198.51.100.1", "198.51.100.10"} {
+		s2.MustRun("ip", "neigh", "replace", a, "lladdr", "02:00:00:00:00:99", "dev", "pub0", "nud", "stale")
+	}
 
 	var conn net.PacketConn
 	if err := s2.Do(func() (err error) { conn, err = net.ListenPacket("udp4", "192.0.2.2:0"); return err }); err != nil {
@@ -469,6 +513,9 @@ func TestReleasedReannounces(t *testing.T) {
 		t.Fatalf("after released, server2's entry is %q, want %s\n%s", neighbour(s2, "pub0", "198.51.100.1"), wantMAC, d.Output())
 	}
 	t.Logf("re-announced %v after released was sent", time.Since(sent).Round(time.Millisecond))
+	if !waitFor(time.Second, func() bool { return neighbour(s2, "pub0", "198.51.100.10") == wantMAC }) {
+		t.Errorf("the link's second address was not re-announced: %q", neighbour(s2, "pub0", "198.51.100.10"))
+	}
 	if !strings.Contains(d.Output(), "the secondary released the addresses") {
 		t.Errorf("not logged:\n%s", d.Output())
 	}

@@ -105,7 +105,12 @@ func (inv *Invocation) RunCheck(c *config.Config) int {
 		fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, err)
 		return ExitFailure
 	}
-	if config.WriteFindings(inv.Stdout, config.Check(c, inv.Role, ifs)) {
+	var findings []config.Finding
+	for _, w := range c.Warnings {
+		findings = append(findings, config.Finding{Level: config.Warning, Err: w})
+	}
+	findings = append(findings, config.Check(c, inv.Role, ifs)...)
+	if config.WriteFindings(inv.Stdout, findings) {
 		fmt.Fprintf(inv.Stdout, "# configuration has errors\n")
 		return ExitConfig
 	}
@@ -113,12 +118,19 @@ func (inv *Invocation) RunCheck(c *config.Config) int {
 	return ExitOK
 }
 
-// Logger builds the logger the configuration asks for.
-func (inv *Invocation) Logger(c *config.Config) (*slog.Logger, func() error, error) {
-	return logging.New(logging.Options{
+// LogOptions are the logging options the configuration asks for.
+func (inv *Invocation) LogOptions(c *config.Config) logging.Options {
+	return logging.Options{
 		Debug: inv.Debug, Facility: c.SyslogFacility, File: c.LogFile,
 		Tag: inv.Role.String(), Stderr: inv.Stderr,
-	})
+	}
+}
+
+// LogWarnings logs the configuration's warnings.
+func LogWarnings(log *slog.Logger, c *config.Config) {
+	for _, w := range c.Warnings {
+		log.Warn("configuration", "problem", w.Error())
+	}
 }
 
 // Main wraps a daemon's run function into an exit status.

@@ -69,7 +69,6 @@ func checkTargets(c *Config, ifs []netif.Interface) []Finding {
 		case t == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
 			add(Warning, t, "the limited broadcast leaves only by the default route, not on every link", "name each link's own broadcast address instead")
 		case r.Kind == netif.NoLink:
-			problem := t.String() + " is not the broadcast address of a subnet on any interface that is up"
 			hint := "no interface that is up has an address of this family"
 			if it, a, ok := netif.Closest(ifs, t); ok {
 				hint = "the closest is " + describe(it, a)
@@ -77,17 +76,29 @@ func checkTargets(c *Config, ifs []netif.Interface) []Finding {
 					hint += ", whose broadcast address is " + a.Broadcast.String()
 				}
 			}
-			add(Fatal, t, problem, hint)
+			if looksLikeBroadcast(t) {
+				add(Fatal, t, t.String()+" is not the broadcast address of a subnet on any interface that is up", hint)
+				continue
+			}
+			add(Warning, t, t.String()+" is on no directly connected subnet; heartbeats to it follow the routing table", "fine for a secondary behind a router; otherwise "+hint)
 		case !r.Interface.Up:
 			add(Fatal, t, "the link for "+t.String()+", "+describe(r.Interface, r.Addr)+", is down", "bring "+r.Interface.Name+" up (ip link set "+r.Interface.Name+" up)")
 		case r.Kind == netif.Local:
 			add(Fatal, t, t.String()+" is this host's own address on "+r.Interface.Name, "name the broadcast address "+r.Addr.Broadcast.String()+" or the secondary's address")
+		case !r.Interface.Running:
+			add(Warning, t, r.Interface.Name+" has no carrier (cable out, or the far end down)", "heartbeats on this link will not arrive until it has")
 		case r.Kind == netif.Broadcast:
 			add(OK, t, "broadcast address of "+describe(r.Interface, r.Addr)+"; heartbeats leave "+r.Interface.Name+" from "+r.Addr.Prefix.Addr().String(), "")
 		default: // unicast on a connected subnet
 			if k, ok := netif.NarrowerBroadcast(r.Addr.Prefix, t); ok {
-				add(Fatal, t, fmt.Sprintf("%s is the broadcast address of a /%d, but the link %s is a /%d", t, k, describe(r.Interface, r.Addr), r.Addr.Prefix.Bits()),
-					"its broadcast address is "+r.Addr.Broadcast.String()+"; write that, or nothing on that link will hear the heartbeats")
+				// x.y.z.255 on a wider link is nearly always the mistake;
+				// x.y.z.127 is as often a host, so it only warns.
+				level, tail := Fatal, ""
+				if !looksLikeBroadcast(t) {
+					level, tail = Warning, " (unless "+t.String()+" really is the secondary's address)"
+				}
+				add(level, t, fmt.Sprintf("%s is the broadcast address of a /%d, but the link %s is a /%d", t, k, describe(r.Interface, r.Addr), r.Addr.Prefix.Bits()),
+					"its broadcast address is "+r.Addr.Broadcast.String()+"; write that, or nothing on that link will hear the heartbeats"+tail)
 				continue
 			}
 			add(OK, t, "unicast to a host on "+describe(r.Interface, r.Addr)+"; heartbeats leave "+r.Interface.Name+" from "+r.Addr.Prefix.Addr().String(), "")
@@ -99,6 +110,9 @@ func checkTargets(c *Config, ifs []netif.Interface) []Finding {
 	}
 	return out
 }
+
+// looksLikeBroadcast: an IPv4 address ending in .255.
+func looksLikeBroadcast(a netip.Addr) bool { return a.Is4() && a.As4()[3] == 255 }
 
 func checkFailover(c *Config, ifs []netif.Interface) []Finding {
 	var out []Finding
@@ -144,6 +158,8 @@ func checkPair(p Pair, ifs []netif.Interface, privLink string, add func(l Level,
 	}
 	if !it.Up {
 		add(Fatal, KeyPairs, v, p.Interface+" is down", "bring it up (ip link set "+p.Interface+" up)")
+	} else if !it.Running {
+		add(Warning, KeyPairs, v, p.Interface+" has no carrier (cable out?)", "clients cannot reach the address there until it has")
 	}
 	if p.Interface == privLink {
 		add(Warning, KeyPairs, v, p.Interface+" also carries the private link", "with both links on one interface, one cable fault looks like a dead primary")

@@ -9,7 +9,7 @@ import (
 )
 
 func iface(name string, up bool, prefixes ...string) netif.Interface {
-	it := netif.Interface{Name: name, Up: up}
+	it := netif.Interface{Name: name, Up: up, Running: up}
 	for _, p := range prefixes {
 		it.Addrs = append(it.Addrs, netif.NewAddr(netip.MustParsePrefix(p)))
 	}
@@ -64,6 +64,14 @@ func TestCheckTargets(t *testing.T) {
 	)
 	if out := findings(t, Heartbeatd, "10.0.255.255"); !strings.Contains(out, "warning") || !strings.Contains(out, "only one link") {
 		t.Errorf("one link must warn:\n%s", out)
+	}
+	// A unicast target behind a router is allowed, and said.
+	out = findings(t, Heartbeatd, "10.0.255.255", "172.16.5.9")
+	wantLines(t, out, "warning command line (ip_addr arguments): FAILOVER_BCAST_IPS=172.16.5.9: 172.16.5.9 is on no directly connected subnet; heartbeats to it follow the routing table")
+	// A /25 broadcast on a /24 link may be a host: a warning.
+	out = findings(t, Heartbeatd, "10.0.255.255", "100.0.0.127")
+	if strings.Contains(out, "error") {
+		t.Errorf("a .127 unicast target is not an error:\n%s", out)
 	}
 }
 

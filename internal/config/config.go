@@ -84,6 +84,10 @@ type Config struct {
 	LogFile        string
 	SyslogFacility string // empty: log to stderr
 
+	// Warnings are problems that do not stop the daemon, such as an
+	// unknown FAILOVER_ key; the daemons log them at start.
+	Warnings []*Error
+
 	origins map[string]Origin
 }
 

@@ -126,7 +126,7 @@ func TestFileErrors(t *testing.T) {
 		{`FAILOVER_INTERVAL=1ms`, KeyInterval, "shorter than 10ms", "10ms or more"},
 		{`FAILOVER_PORT=70000`, KeyPort, "not a port number", "1694"},
 		{`FAILOVER_LOG_FACILITY=local9`, KeyLogFacility, "not a syslog facility", "local0 to local7"},
-		{`FAILOVER_INTERVALL=1s`, "FAILOVER_INTERVALL", "unknown key", "did you mean FAILOVER_INTERVAL?"},
+		{"FAILOVER_MESSAGE=\"caf\xe9\"", KeyMessage, "not UTF-8 text", "UTF-8"},
 		{`FAILOVER_LOG_FILE=ipfailover.log`, KeyLogFile, "not an absolute path", "/var/log"},
 	}
 	for _, c := range cases {
@@ -147,6 +147,22 @@ func TestFileErrors(t *testing.T) {
 				t.Errorf("%s:\n error %q\n lacks %q", c.line, msg, want)
 			}
 		}
+	}
+}
+
+// An unknown FAILOVER_ key is ignored, as the original ignored keys it
+// did not know, but said, with the likely key it meant.
+func TestUnknownKeyIsAWarning(t *testing.T) {
+	path := writeFile(t, "FAILOVER_BCAST_IPS=\"192.0.2.255\"\nFAILOVER_INTERVALL=2s\n")
+	c, err := Load(Heartbeatd, Sources{File: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Interval != time.Second {
+		t.Errorf("interval %v", c.Interval)
+	}
+	if len(c.Warnings) != 1 || c.Warnings[0].Error() != path+":2: FAILOVER_INTERVALL: unknown key, ignored; did you mean FAILOVER_INTERVAL?" {
+		t.Errorf("warnings %v", c.Warnings)
 	}
 }
 
@@ -301,7 +317,7 @@ func TestREADMEDocumentsEveryKey(t *testing.T) {
 }
 
 func TestErrorsInLineOrder(t *testing.T) {
-	path := writeFile(t, "FAILOVER_ZZZ=1\nFAILOVER_PORT=x\nFAILOVER_AAA=2\nFAILOVER_INTERVAL=y\n")
+	path := writeFile(t, "FAILOVER_LOG_FILE=x\nFAILOVER_PORT=x\nFAILOVER_LOG_FACILITY=x\nFAILOVER_INTERVAL=y\n")
 	_, err := Load(Heartbeatd, Sources{File: path, Args: []string{"192.0.2.255"}})
 	errs := Errors(err)
 	if len(errs) != 4 {

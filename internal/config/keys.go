@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const keyPrefix = "FAILOVER_"
@@ -166,6 +167,9 @@ var keys = []*key{
 			if len(v) > 1024 {
 				return &valueError{fmt.Sprintf("%d bytes long", len(v)), "keep it to 1024 bytes"}
 			}
+			if !utf8.ValidString(v) {
+				return &valueError{"not UTF-8 text (a file saved as Latin-1 or MacRoman?)", "write it in UTF-8 or plain ASCII"}
+			}
 			c.Message = v
 			return nil
 		},
@@ -175,6 +179,9 @@ var keys = []*key{
 		func(c *Config, v string) *valueError {
 			if len(v) > 64 {
 				return &valueError{"longer than 64 bytes", "use a shorter name"}
+			}
+			if !utf8.ValidString(v) {
+				return &valueError{"not UTF-8 text (a file saved as Latin-1 or MacRoman?)", "write it in UTF-8 or plain ASCII"}
 			}
 			c.NodeName = v
 			return nil

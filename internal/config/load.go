@@ -39,13 +39,16 @@ type Sources struct {
 func Load(role Role, src Sources) (*Config, error) {
 	merged := Settings{}
 	var errs errorList
+	var warnings []*Error
 	if src.File != "" {
 		fileSettings, err := ReadFile(src.File)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !src.FileExplicit:
 			// No file: arguments and flags must say it all.
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		case src.FileExplicit && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)):
 			errs.add(&Error{Origin: Origin{Arg: "--config"}, Key: "--config", Value: src.File, Problem: err.Error(), Hint: "name a readable file"})
+		case errors.Is(err, fs.ErrPermission):
+			errs.add(fmt.Errorf("configuration file %s: %w; make it readable for this user, or name another with --config", src.File, err))
 		default:
 			errs.add(err)
 		}
@@ -55,7 +58,9 @@ func Load(role Role, src Sources) (*Config, error) {
 				if s := suggest(k); s != "" {
 					hint = "did you mean " + s + "?"
 				}
-				errs.add(&Error{Origin: s.Origin, Key: k, Problem: "unknown key", Hint: hint})
+				// Ignored, as the original ignored keys it did not know,
+				// but said: a typo here silently keeps a default.
+				warnings = append(warnings, &Error{Origin: s.Origin, Key: k, Problem: "unknown key, ignored", Hint: hint})
 				continue
 			}
 			merged[k] = s
@@ -67,6 +72,8 @@ func Load(role Role, src Sources) (*Config, error) {
 	}
 
 	c := &Config{File: src.File, origins: map[string]Origin{}}
+	slices.SortFunc(warnings, func(a, b *Error) int { return cmp.Compare(a.Origin.Line, b.Origin.Line) })
+	c.Warnings = warnings
 	for _, k := range keys {
 		if !k.usedBy(role) {
 			continue
@@ -154,7 +161,11 @@ func (c *Config) validate(role Role) []error {
 	for _, path := range c.AuthKeyFiles {
 		k, err := wire.LoadKeyFile(path)
 		if err != nil {
-			errs.add(&Error{Origin: c.origins[KeyAuthKeyFile], Key: KeyAuthKeyFile, Problem: err.Error()})
+			hint := "check the path and that this user can read it; make a key with: failoverctl keygen FILE"
+			if errors.Is(err, wire.ErrKeyPermissions) {
+				hint = ""
+			}
+			errs.add(&Error{Origin: c.origins[KeyAuthKeyFile], Key: KeyAuthKeyFile, Problem: err.Error(), Hint: hint})
 			continue
 		}
 		c.Keys = append(c.Keys, k)

@@ -35,9 +35,10 @@ type Conn interface {
 	Close() error
 }
 
-// refreshEvery is how often the sender re-reads the interfaces even when
-// every send succeeds, so that a changed address is noticed.
-const refreshEvery = 10 * time.Second
+// refreshEvery is how often the sender re-reads the interfaces: a pulled
+// cable does not make sends fail, so the sender looks for lost carrier
+// and changed addresses itself, at most this often.
+const refreshEvery = time.Second
 
 // Link is one target and what the sender knows of the way to it.
 type Link struct {
@@ -101,6 +102,12 @@ func (o Options) check() error {
 	if o.Keyring == nil {
 		return errors.New("heartbeat: nil keyring")
 	}
+	// Options that cannot be encoded would leave the sender silent while
+	// it looks alive; refuse them here.
+	p := wire.Packet{Type: wire.Heartbeat, Sender: o.Node, Interval: o.Interval, Message: o.Message}
+	if _, err := o.Keyring.Seal(&p); err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
 	return nil
 }
 
@@ -153,11 +160,21 @@ func (s *Sender) Reload(o Options) error {
 }
 
 // Run sends a heartbeat at once and then every interval until ctx ends;
-// then it sends goodbye on every link and returns. onBeat, when not nil,
-// is called after each round (the daemon pings the systemd watchdog
-// there).
-func (s *Sender) Run(ctx context.Context, onBeat func()) error {
+// then it sends goodbye on every link and returns. When alive is not nil
+// the loop calls it after each beat and at least every aliveEvery, so a
+// watchdog that it pings sees the loop itself, whatever the interval.
+func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration) error {
+	if alive == nil {
+		alive = func() {}
+	}
+	var aliveTick <-chan time.Time
+	if aliveEvery > 0 {
+		t := time.NewTicker(aliveEvery)
+		defer t.Stop()
+		aliveTick = t.C
+	}
 	s.beat(wire.Heartbeat)
+	alive()
 	current := s.interval()
 	t := time.NewTicker(current)
 	defer t.Stop()
@@ -166,6 +183,7 @@ func (s *Sender) Run(ctx context.Context, onBeat func()) error {
 		case <-ctx.Done():
 			s.beat(wire.Goodbye)
 			return nil
+		case <-aliveTick:
 		case <-s.changed:
 			if iv := s.interval(); iv != current {
 				current = iv
@@ -175,9 +193,7 @@ func (s *Sender) Run(ctx context.Context, onBeat func()) error {
 		case <-t.C:
 			s.beat(wire.Heartbeat)
 		}
-		if onBeat != nil {
-			onBeat()
-		}
+		alive()
 	}
 }
 
@@ -216,23 +232,24 @@ func (s *Sender) beat(typ wire.Type) {
 }
 
 func (s *Sender) send(l *Link, b []byte) error {
+	dst := netip.AddrPortFrom(l.Target, s.opts.Port)
 	if l.Route.Kind == netif.NoLink {
-		return fmt.Errorf("no interface has a subnet that holds %s", l.Target)
+		// Not on a connected subnet: a unicast target behind a router.
+		return s.conn.Send(b, dst, 0, netip.Addr{})
 	}
 	if !l.Route.Interface.Up {
 		return fmt.Errorf("interface %s is down", l.Route.Interface.Name)
 	}
-	return s.conn.Send(b, netip.AddrPortFrom(l.Target, s.opts.Port), l.Route.Interface.Index, l.Route.Addr.Prefix.Addr())
+	if !l.Route.Interface.Running {
+		return fmt.Errorf("interface %s has no carrier (cable out, or the far end down)", l.Route.Interface.Name)
+	}
+	return s.conn.Send(b, dst, l.Route.Interface.Index, l.Route.Addr.Prefix.Addr())
 }
 
-// refreshRoutes re-reads the interfaces when a link failed, when a link has
-// no route, or every refreshEvery; otherwise the beat touches no netlink.
+// refreshRoutes re-reads the interfaces at most every refreshEvery;
+// other beats touch no netlink.
 func (s *Sender) refreshRoutes(now time.Time) {
-	need := now.Sub(s.lastRefresh) >= refreshEvery
-	for _, l := range s.links {
-		need = need || l.Err != nil || l.Route.Kind == netif.NoLink
-	}
-	if !need {
+	if now.Sub(s.lastRefresh) < refreshEvery {
 		return
 	}
 	s.lastRefresh = now

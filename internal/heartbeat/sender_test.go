@@ -6,8 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -64,7 +66,7 @@ func (f *fakeConn) fail(ifindex int, err error) {
 
 func testHost() []netif.Interface {
 	mk := func(name string, idx int, p string) netif.Interface {
-		return netif.Interface{Name: name, Index: idx, Up: true, Addrs: []netif.Addr{netif.NewAddr(netip.MustParsePrefix(p))}}
+		return netif.Interface{Name: name, Index: idx, Up: true, Running: true, Addrs: []netif.Addr{netif.NewAddr(netip.MustParsePrefix(p))}}
 	}
 	return []netif.Interface{mk("priv0", 2, "192.0.2.1/24"), mk("pub0", 3, "198.51.100.1/24")}
 }
@@ -106,7 +108,7 @@ func TestBeatsEveryLinkFromItsOwnAddress(t *testing.T) {
 		s, conn, _ := newTestSender(t, true)
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error)
-		go func() { done <- s.Run(ctx, nil) }()
+		go func() { done <- s.Run(ctx, nil, 0) }()
 		time.Sleep(350 * time.Millisecond) // beats at 0, 100, 200, 300 ms
 		synctest.Wait()
 		got := conn.take()
@@ -142,7 +144,7 @@ func TestOneLinkFailingLogsOnceAndSparesTheOther(t *testing.T) {
 		s, conn, logs := newTestSender(t, false)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		go s.Run(ctx, nil)
+		go s.Run(ctx, nil, 0)
 		synctest.Wait()
 		conn.take()
 		conn.fail(3, errors.New("network is down"))
@@ -177,7 +179,7 @@ func TestReloadChangesTargetsAndInterval(t *testing.T) {
 		s, conn, _ := newTestSender(t, false)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		go s.Run(ctx, nil)
+		go s.Run(ctx, nil, 0)
 		synctest.Wait()
 		conn.take()
 		o := s.opts // Run reads it under the lock; no beat is due now
@@ -202,18 +204,93 @@ func TestReloadChangesTargetsAndInterval(t *testing.T) {
 	})
 }
 
-func TestNoRouteIsReportedNotFatal(t *testing.T) {
+// A target on no connected subnet (a unicast address behind a router)
+// goes by the routing table.
+func TestRemoteTargetFollowsTheRoutingTable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s, conn, logs := newTestSender(t, false, testHost()[0])
+		s, conn, _ := newTestSender(t, false, testHost()[0])
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		go s.Run(ctx, nil)
+		go s.Run(ctx, nil, 0)
 		synctest.Wait()
-		if got := conn.take(); len(got) != 1 {
-			t.Fatalf("%d packets", len(got))
-		}
-		if !strings.Contains(logs.String(), "no interface has a subnet that holds 198.51.100.255") {
-			t.Fatalf("logs:\n%s", logs)
+		got := conn.take()
+		if len(got) != 2 || got[1].dst.String() != "198.51.100.255:1694" || got[1].ifindex != 0 || got[1].src.IsValid() {
+			t.Fatalf("sent %+v", got)
 		}
 	})
+}
+
+// A pulled cable does not make sends fail; the sender sees the lost
+// carrier on its next look at the interfaces, says so once, stops
+// sending there, and says when it is back.
+func TestLostCarrier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := testHost()
+		var mu sync.Mutex
+		s, conn, logs := newTestSender(t, false)
+		s.snapshot = func() ([]netif.Interface, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(host), nil
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		mu.Lock()
+		host[1].Running = false
+		mu.Unlock()
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		conn.take()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for _, p := range conn.take() {
+			if p.ifindex == 3 {
+				t.Fatal("sent on a link without carrier")
+			}
+		}
+		if n := strings.Count(logs.String(), "has no carrier"); n != 1 {
+			t.Fatalf("no-carrier logged %d times:\n%s", n, logs)
+		}
+		mu.Lock()
+		host[1].Running = true
+		mu.Unlock()
+		time.Sleep(1100 * time.Millisecond)
+		synctest.Wait()
+		if !strings.Contains(logs.String(), "heartbeat send works again") {
+			t.Fatalf("recovery not logged:\n%s", logs)
+		}
+	})
+}
+
+// The watchdog sees the loop even when heartbeats are far apart.
+func TestAliveBetweenBeats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, _ := newTestSender(t, false)
+		o := s.opts
+		o.Interval = 10 * time.Second
+		if err := s.Reload(o); err != nil {
+			t.Fatal(err)
+		}
+		<-s.changed
+		var n atomic.Int32
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, func() { n.Add(1) }, time.Second)
+		time.Sleep(5500 * time.Millisecond)
+		synctest.Wait()
+		if got := n.Load(); got != 6 { // at start, then each second
+			t.Fatalf("alive called %d times in 5.5s, want 6", got)
+		}
+	})
+}
+
+func TestOptionsThatCannotBeEncodedAreRefused(t *testing.T) {
+	s, _, _ := newTestSender(t, false)
+	o := s.opts
+	o.Message = "caf\xe9"
+	if err := s.Reload(o); err == nil {
+		t.Fatal("a message that is not UTF-8 was accepted")
+	}
 }

@@ -55,3 +55,40 @@ func TestBadDestinations(t *testing.T) {
 		t.Errorf("bad file: %v", err)
 	}
 }
+
+// SIGHUP reopens the log file: after logrotate moved it away, records go
+// to a new file at the configured path; a changed path takes effect.
+func TestReloadReopensTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ipfailover.log")
+	var stderr bytes.Buffer
+	log, r, err := NewReloadable(Options{File: path, Stderr: &stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	link := log.With("link", "priv0")
+	link.Info("before rotation")
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Reload(Options{File: path, Stderr: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	link.Info("after rotation")
+	rotated, _ := os.ReadFile(path + ".1")
+	fresh, _ := os.ReadFile(path)
+	if !strings.Contains(string(rotated), "before rotation") || strings.Contains(string(rotated), "after rotation") {
+		t.Errorf("rotated file: %q", rotated)
+	}
+	if !strings.Contains(string(fresh), `msg="after rotation" link=priv0`) {
+		t.Errorf("reopened file: %q", fresh)
+	}
+	if err := r.Reload(Options{File: "/nonexistent/x.log"}); err == nil {
+		t.Error("a bad new destination must be refused")
+	}
+	link.Info("still logging")
+	if fresh, _ = os.ReadFile(path); !strings.Contains(string(fresh), "still logging") {
+		t.Errorf("after a refused reload the old destination must stay: %q", fresh)
+	}
+}

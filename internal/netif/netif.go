@@ -18,11 +18,12 @@ type Addr struct {
 
 // Interface is one network interface as seen at snapshot time.
 type Interface struct {
-	Name  string
-	Index int
-	Up    bool
-	MAC   net.HardwareAddr
-	Addrs []Addr
+	Name    string
+	Index   int
+	Up      bool // administratively up
+	Running bool // up with carrier: a cable is in and the far end is up
+	MAC     net.HardwareAddr
+	Addrs   []Addr
 }
 
 // Snapshot lists the host's interfaces and their addresses.
@@ -37,7 +38,8 @@ func Snapshot() ([]Interface, error) {
 		if err != nil {
 			return nil, fmt.Errorf("addresses of %s: %w", ifi.Name, err)
 		}
-		it := Interface{Name: ifi.Name, Index: ifi.Index, Up: ifi.Flags&net.FlagUp != 0, MAC: ifi.HardwareAddr}
+		it := Interface{Name: ifi.Name, Index: ifi.Index, Up: ifi.Flags&net.FlagUp != 0,
+			Running: ifi.Flags&net.FlagRunning != 0, MAC: ifi.HardwareAddr}
 		for _, a := range addrs {
 			ipn, ok := a.(*net.IPNet)
 			if !ok {

@@ -24,8 +24,8 @@ type Schedule struct {
 }
 
 // Run announces ip on ifi by schedule s until done or ctx ends. It returns
-// the first error; a failure is not retried, since the next announcement
-// would fail the same way.
+// the first error, or ctx's error when cut short; a failure is not
+// retried, since the next announcement would fail the same way.
 func (s Schedule) Run(ctx context.Context, a Announcer, ifi *net.Interface, ip netip.Addr) error {
 	for range s.Burst {
 		if err := a.Announce(ifi, ip); err != nil {
@@ -40,7 +40,7 @@ func (s Schedule) Run(ctx context.Context, a Announcer, ifi *net.Interface, ip n
 	for range s.Repeats {
 		select {
 		case <-ctx.Done():
-			return nil
+			return ctx.Err()
 		case <-t.C:
 		}
 		if err := a.Announce(ifi, ip); err != nil {

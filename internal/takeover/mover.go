@@ -73,7 +73,8 @@ func (m *Mover) announce(ctx context.Context, a Address) error {
 		defer cancel()
 		repeats := m.Schedule
 		repeats.Burst = 0
-		if err := repeats.Run(rctx, m.Announcer, ifi, a.Addr()); err != nil && m.Log != nil {
+		err := repeats.Run(rctx, m.Announcer, ifi, a.Addr())
+		if err != nil && !errors.Is(err, context.Canceled) && m.Log != nil {
 			m.Log.Warn("announce repeat failed", "addr", a, "err", err)
 		}
 	}()
