@@ -1,0 +1,466 @@
+// Package failover is failoverd's decision state machine. It is pure:
+// events go in with the time they happened, actions come out, and the
+// caller carries the actions out (hooks, addresses, notices) and feeds
+// their results back as events. Nothing here reads a clock or a socket.
+//
+// The rules, as the original's:
+//   - Heartbeats stop on every link for the timeout: take the addresses over.
+//   - They stop on some links only: a "network anomaly" notice, nothing taken.
+//   - A goodbye (the primary stopping on purpose): take over at once.
+//   - Heartbeats heard again, on any link, without a gap for the hold-down:
+//     give the addresses back (the private link alone must do: once this
+//     host holds the primary's public address, Linux drops the primary's
+//     public-link packets as coming from a local address).
+//
+// Jobs: a takeover runs Test, PreAcq*, the acquisition and PostAcq* as one
+// job; a give-back runs Test, PreRel*, the release, PostRel* and sends
+// `released`. A job, once started, runs to its end: a primary that returns
+// during a takeover gets its addresses back after the hold-down, counted
+// from when it was heard again; a primary that goes silent during a
+// give-back is taken over again after the timeout. Test exiting non-zero
+// vetoes the job: nothing changes, a notice says so, and Test is asked
+// again at the next decision point (while the primary stays silent, every
+// VetoRetry; during a give-back, after another hold-down).
+package failover
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// State is where the machine is.
+type State string
+
+// The states.
+const (
+	Starting  State = "starting"  // initial grace: nothing heard yet
+	Standby   State = "standby"   // the primary is heard on every link
+	Degraded  State = "degraded"  // some links silent: anomaly
+	Acquiring State = "acquiring" // takeover job running
+	Active    State = "active"    // this host holds the addresses
+	Releasing State = "releasing" // give-back job running
+	Vetoed    State = "vetoed"    // Test refused the takeover
+	Held      State = "held"      // frozen by the operator
+)
+
+// Params configure the machine.
+type Params struct {
+	Links           []string      // link names (interfaces), private link first
+	DeadCount       int           // intervals of silence that make a link dead
+	Timeout         time.Duration // fixed timeout; zero: the peer's interval × DeadCount
+	DefaultInterval time.Duration // assumed peer interval before one is heard
+	InitialGrace    time.Duration
+	HoldDown        time.Duration
+	AutoGiveBack    bool
+	VetoRetry       time.Duration // how often a vetoed takeover asks Test again
+}
+
+// Link is what the machine knows of one link.
+type Link struct {
+	Name      string
+	LastHeard time.Time // zero: never
+	Alive     bool
+}
+
+// Machine is the state machine. It is not safe for concurrent use.
+type Machine struct {
+	p     Params
+	state State
+	since time.Time
+
+	links        map[string]*Link
+	peerInterval time.Duration
+	// baseline: a link not heard since counts from here: the first
+	// heartbeat ever (the links' first packets arrive a moment apart), and
+	// the end of a give-back (the public link is heard again only once
+	// the address is gone from this host).
+	baseline time.Time
+
+	backSince   time.Time // start of the current unbroken run of heartbeats while active
+	lastVeto    time.Time // when Test last refused
+	vetoedJob   Job       // the job Test refused
+	heldFrom    State     // the state hold froze
+	pending     Job       // a job requested while another runs (operator)
+	toldHolding bool      // "primary back, auto give-back off" was said
+	reHold      bool      // an operator job runs while held: freeze again after
+}
+
+// Job is a takeover or a give-back.
+type Job string
+
+// The jobs.
+const (
+	NoJob    Job = ""
+	Takeover Job = "takeover"
+	GiveBack Job = "giveback"
+)
+
+// Action is something the caller must do.
+type Action interface{ isAction() }
+
+// StartJob: run the job (with its hooks); report the end with JobDone.
+type StartJob struct {
+	Job    Job
+	Reason string
+}
+
+// Notice: tell the administrator.
+type Notice struct {
+	Kind   string // takeover, giveback, anomaly, anomaly-cleared, veto, hook-failure, primary-back
+	Detail string
+}
+
+func (StartJob) isAction() {}
+func (Notice) isAction()   {}
+
+// Event is something that happened.
+type Event interface{ isEvent() }
+
+// Heartbeat: a packet from the primary on a link.
+type Heartbeat struct {
+	At       time.Time
+	Link     string
+	Interval time.Duration // the sender's advertised interval
+	Goodbye  bool
+}
+
+// Tick: time passed; the caller sends one often (a fraction of the
+// shortest timeout).
+type Tick struct{ At time.Time }
+
+// JobDone: a job ended. Vetoed: Test exited non-zero and nothing was
+// done. Err: something failed (an address could not be added or removed,
+// a hook failed); Failed says which, for the notice.
+type JobDone struct {
+	At     time.Time
+	Job    Job
+	Vetoed bool
+	Err    error
+}
+
+// Command is an operator's request.
+type Command struct {
+	At time.Time
+	Op string // acquire, release, hold, resume
+}
+
+func (Heartbeat) isEvent() {}
+func (Tick) isEvent()      {}
+func (JobDone) isEvent()   {}
+func (Command) isEvent()   {}
+
+// New returns a machine starting at now. holding says the host already
+// holds the addresses (a crash left them): the machine starts active,
+// without running hooks again, and gives them back if the primary is
+// heard for the hold-down.
+func New(p Params, now time.Time, holding bool) *Machine {
+	if p.DeadCount <= 0 {
+		p.DeadCount = 3
+	}
+	if p.DefaultInterval <= 0 {
+		p.DefaultInterval = time.Second
+	}
+	if p.VetoRetry <= 0 {
+		p.VetoRetry = 30 * time.Second
+	}
+	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval}
+	for _, l := range p.Links {
+		m.links[l] = &Link{Name: l}
+	}
+	m.set(Starting, now)
+	if holding {
+		m.set(Active, now)
+	}
+	return m
+}
+
+func (m *Machine) set(s State, now time.Time) {
+	if m.state != s {
+		m.state, m.since = s, now
+	}
+}
+
+// State returns the state and since when.
+func (m *Machine) State() (State, time.Time) { return m.state, m.since }
+
+// Timeout is the silence after which a link counts as dead.
+func (m *Machine) Timeout() time.Duration {
+	if m.p.Timeout > 0 {
+		return m.p.Timeout
+	}
+	return m.peerInterval * time.Duration(m.p.DeadCount)
+}
+
+// PeerInterval is the primary's advertised interval, as last heard.
+func (m *Machine) PeerInterval() time.Duration { return m.peerInterval }
+
+// Links returns the links in configuration order.
+func (m *Machine) Links() []Link {
+	out := make([]Link, 0, len(m.p.Links))
+	for _, n := range m.p.Links {
+		out = append(out, *m.links[n])
+	}
+	return out
+}
+
+// refresh recomputes which links are alive at now.
+func (m *Machine) refresh(now time.Time) {
+	to := m.Timeout()
+	for _, l := range m.links {
+		ref := l.LastHeard
+		if m.baseline.After(ref) {
+			ref = m.baseline
+		}
+		l.Alive = !ref.IsZero() && now.Sub(ref) <= to
+	}
+}
+
+// lastHeard is the latest heartbeat on any link.
+func (m *Machine) lastHeard() time.Time {
+	var t time.Time
+	for _, l := range m.links {
+		if l.LastHeard.After(t) {
+			t = l.LastHeard
+		}
+	}
+	return t
+}
+
+func (m *Machine) alive() (alive, silent []string) {
+	for _, n := range m.p.Links {
+		if m.links[n].Alive {
+			alive = append(alive, n)
+		} else {
+			silent = append(silent, n)
+		}
+	}
+	return alive, silent
+}
+
+// Handle applies one event and returns what to do.
+func (m *Machine) Handle(ev Event) []Action {
+	switch e := ev.(type) {
+	case Heartbeat:
+		return m.heartbeat(e)
+	case Tick:
+		return m.evaluate(e.At)
+	case JobDone:
+		return m.jobDone(e)
+	case Command:
+		return m.command(e)
+	}
+	return nil
+}
+
+func (m *Machine) heartbeat(e Heartbeat) []Action {
+	l, ok := m.links[e.Link]
+	if !ok {
+		return nil // the monitor drops packets from unknown links
+	}
+	if e.Interval > 0 {
+		m.peerInterval = e.Interval
+	}
+	if e.Goodbye {
+		// The goodbye itself does not count as the primary being heard.
+		l.LastHeard = time.Time{}
+		m.backSince = time.Time{}
+		switch m.state {
+		case Starting, Standby, Degraded, Vetoed:
+			// Take over at once: the primary said it is going.
+			m.refresh(e.At)
+			return m.start(Takeover, "the primary said goodbye (a planned stop)", e.At)
+		}
+		return m.evaluate(e.At)
+	}
+	l.LastHeard = e.At
+	if m.baseline.IsZero() {
+		m.baseline = e.At
+	}
+	if (m.state == Active || m.state == Acquiring) && m.backSince.IsZero() {
+		m.backSince = e.At // the primary is back: the hold-down starts here
+	}
+	return m.evaluate(e.At)
+}
+
+func (m *Machine) start(j Job, reason string, now time.Time) []Action {
+	if j == Takeover {
+		m.set(Acquiring, now)
+	} else {
+		m.set(Releasing, now)
+	}
+	return []Action{StartJob{Job: j, Reason: reason}}
+}
+
+// evaluate applies the rules at now.
+func (m *Machine) evaluate(now time.Time) []Action {
+	m.refresh(now)
+	alive, silent := m.alive()
+	switch m.state {
+	case Acquiring:
+		if len(alive) == 0 {
+			m.backSince = time.Time{}
+		}
+		return nil
+	case Held, Releasing:
+		return nil
+	case Starting:
+		if !m.baseline.IsZero() {
+			m.set(Standby, now)
+			return m.evaluate(now)
+		}
+		if now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
+			return m.start(Takeover, fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now)
+		}
+	case Standby, Degraded:
+		if len(alive) == 0 {
+			return m.start(Takeover, fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.Timeout()), now)
+		}
+		if len(silent) > 0 && m.state == Standby {
+			m.set(Degraded, now)
+			return []Action{Notice{Kind: "anomaly", Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
+				strings.Join(silent, ", "), m.Timeout(), strings.Join(alive, ", "))}}
+		}
+		if len(silent) == 0 && m.state == Degraded {
+			m.set(Standby, now)
+			return []Action{Notice{Kind: "anomaly-cleared", Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
+		}
+	case Vetoed:
+		if len(silent) == 0 {
+			m.set(Standby, now)
+			return nil
+		}
+		if len(alive) == 0 && now.Sub(m.lastVeto) >= m.p.VetoRetry {
+			return m.start(Takeover, "asking Test again: still no heartbeat on any link", now)
+		}
+	case Active:
+		if len(alive) == 0 {
+			m.backSince = time.Time{} // the run of heartbeats broke (or never began)
+			m.toldHolding = false
+			return nil
+		}
+		// The run of heartbeats itself must span the hold-down: a link
+		// that beats for a moment and then stays alive only by the grace
+		// of the timeout does not count.
+		if m.backSince.IsZero() || m.lastHeard().Sub(m.backSince) < m.p.HoldDown {
+			return nil
+		}
+		if !m.p.AutoGiveBack {
+			if m.toldHolding {
+				return nil
+			}
+			m.toldHolding = true
+			return []Action{Notice{Kind: "primary-back", Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
+				"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
+		}
+		return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
+	}
+	return nil
+}
+
+func (m *Machine) jobDone(e JobDone) []Action {
+	var out []Action
+	switch {
+	case e.Job == Takeover && e.Vetoed:
+		m.set(Vetoed, e.At)
+		m.lastVeto = e.At
+		if m.vetoedJob != Takeover {
+			out = append(out, Notice{Kind: "veto", Detail: "the Test hook refused the takeover; nothing was taken over"})
+		}
+		m.vetoedJob = Takeover
+	case e.Job == Takeover:
+		// backSince stays: a primary heard during the job has begun its
+		// hold-down already.
+		m.set(Active, e.At)
+		m.vetoedJob = NoJob
+		m.toldHolding = false
+		n := Notice{Kind: "takeover", Detail: "took the addresses over"}
+		if e.Err != nil {
+			n.Detail = "took the addresses over, with errors: " + e.Err.Error()
+		}
+		out = append(out, n)
+	case e.Job == GiveBack && e.Vetoed:
+		m.set(Active, e.At)
+		m.backSince = e.At // another hold-down before asking again
+		if m.vetoedJob != GiveBack {
+			out = append(out, Notice{Kind: "veto", Detail: "the Test hook refused the give-back; this host keeps the addresses"})
+		}
+		m.vetoedJob = GiveBack
+	case e.Job == GiveBack && e.Err != nil:
+		// Something may still be held: stay active and try again after
+		// another hold-down.
+		m.set(Active, e.At)
+		m.backSince = e.At
+		m.vetoedJob = NoJob
+		out = append(out, Notice{Kind: "hook-failure", Detail: "the give-back failed: " + e.Err.Error()})
+	case e.Job == GiveBack:
+		m.set(Standby, e.At)
+		m.baseline = e.At
+		m.vetoedJob = NoJob
+		out = append(out, Notice{Kind: "giveback", Detail: "gave the addresses back to the primary"})
+	}
+	if m.reHold {
+		m.reHold = false
+		m.heldFrom = m.state
+		m.set(Held, e.At)
+		return out
+	}
+	if m.pending != NoJob {
+		j := m.pending
+		m.pending = NoJob
+		return append(out, m.operatorJob(j, e.At)...)
+	}
+	return append(out, m.evaluate(e.At)...)
+}
+
+func (m *Machine) operatorJob(j Job, now time.Time) []Action {
+	holds := m.state == Active
+	if (j == Takeover && holds) || (j == GiveBack && !holds) {
+		return nil // already so
+	}
+	m.vetoedJob = NoJob
+	return m.start(j, "operator request (failoverctl)", now)
+}
+
+func (m *Machine) command(e Command) []Action {
+	switch e.Op {
+	case "hold":
+		if m.state != Held {
+			m.heldFrom = m.state
+			m.set(Held, e.At)
+		}
+		return nil
+	case "resume":
+		if m.state == Held {
+			m.set(m.heldFrom, e.At)
+			m.backSince = time.Time{}
+			return m.evaluate(e.At)
+		}
+		return nil
+	case "acquire", "release":
+		j := Takeover
+		if e.Op == "release" {
+			j = GiveBack
+		}
+		switch m.state {
+		case Acquiring, Releasing:
+			m.pending = j
+			return nil
+		case Held:
+			// Act, and stay frozen in the resulting state.
+			if (j == Takeover) == (m.heldFrom == Active) {
+				return nil
+			}
+			m.reHold = true
+			return m.start(j, "operator request (failoverctl) while held", e.At)
+		}
+		return m.operatorJob(j, e.At)
+	}
+	return nil
+}
+
+// Holding reports whether the addresses are (or are being) taken.
+func (m *Machine) Holding() bool {
+	return slices.Contains([]State{Active, Releasing}, m.state) || (m.state == Held && m.heldFrom == Active)
+}

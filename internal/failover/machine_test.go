@@ -1,0 +1,354 @@
+package failover
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// timeline drives a machine with a fake clock and checks what it does.
+type timeline struct {
+	t   *testing.T
+	m   *Machine
+	now time.Time
+	got []string // actions since the last check, as text
+}
+
+func params() Params {
+	return Params{
+		Links: []string{"priv0", "pub0"}, DeadCount: 3, DefaultInterval: time.Second,
+		InitialGrace: 10 * time.Second, HoldDown: 5 * time.Second, AutoGiveBack: true, VetoRetry: 30 * time.Second,
+	}
+}
+
+func newTimeline(t *testing.T, p Params, holding bool) *timeline {
+	return &timeline{t: t, m: New(p, t0, holding), now: t0}
+}
+
+func describe(a Action) string {
+	switch a := a.(type) {
+	case StartJob:
+		return "start " + string(a.Job)
+	case Notice:
+		return "notice " + a.Kind
+	}
+	return fmt.Sprintf("%T", a)
+}
+
+func (tl *timeline) do(ev Event) {
+	for _, a := range tl.m.Handle(ev) {
+		tl.got = append(tl.got, describe(a))
+	}
+}
+
+// run advances the clock by d in 100 ms ticks; links named in beating
+// send a heartbeat every second on the way.
+func (tl *timeline) run(d time.Duration, beating ...string) {
+	end := tl.now.Add(d)
+	for tl.now.Before(end) {
+		tl.now = tl.now.Add(100 * time.Millisecond)
+		if tl.now.Sub(t0)%time.Second == 0 {
+			for _, l := range beating {
+				tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second})
+			}
+		}
+		tl.do(Tick{At: tl.now})
+	}
+}
+
+func (tl *timeline) done(j Job, vetoed bool, err error) {
+	tl.do(JobDone{At: tl.now, Job: j, Vetoed: vetoed, Err: err})
+}
+
+func (tl *timeline) cmd(op string) { tl.do(Command{At: tl.now, Op: op}) }
+
+func (tl *timeline) expect(state State, actions ...string) {
+	tl.t.Helper()
+	if s, _ := tl.m.State(); s != state {
+		tl.t.Fatalf("at +%v: state %s, want %s (actions %q)", tl.now.Sub(t0), s, state, tl.got)
+	}
+	if strings.Join(tl.got, ", ") != strings.Join(actions, ", ") {
+		tl.t.Fatalf("at +%v: actions %q, want %q", tl.now.Sub(t0), tl.got, actions)
+	}
+	tl.got = nil
+}
+
+func TestBothLinksSilentTakesOver(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(20*time.Second, "priv0", "pub0")
+	tl.expect(Standby)
+	tl.run(2900*time.Millisecond) // last beat at +20 s; timeout 3 s
+	tl.expect(Standby)
+	tl.run(200 * time.Millisecond)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+}
+
+func TestOneLinkSilentIsAnAnomalyOnly(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.run(10*time.Second, "pub0") // private cable cut
+	tl.expect(Degraded, "notice anomaly")
+	tl.run(10*time.Second, "pub0")
+	tl.expect(Degraded) // said once
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.expect(Standby, "notice anomaly-cleared")
+	// Now the public link dies, then the private one too.
+	tl.run(5*time.Second, "priv0")
+	tl.expect(Degraded, "notice anomaly")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+}
+
+func TestTimeoutFollowsThePeersInterval(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	for i := 0; i < 10; i++ {
+		tl.now = tl.now.Add(100 * time.Millisecond)
+		tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: 100 * time.Millisecond})
+		tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: 100 * time.Millisecond})
+	}
+	tl.expect(Standby)
+	if to := tl.m.Timeout(); to != 300*time.Millisecond {
+		t.Fatalf("timeout %v, want 3 × 100 ms", to)
+	}
+	tl.now = tl.now.Add(290 * time.Millisecond)
+	tl.do(Tick{At: tl.now})
+	tl.expect(Standby)
+	tl.now = tl.now.Add(20 * time.Millisecond)
+	tl.do(Tick{At: tl.now})
+	tl.expect(Acquiring, "start takeover")
+
+	p := params()
+	p.Timeout = 7 * time.Second
+	tl = newTimeline(t, p, false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(6900 * time.Millisecond)
+	tl.expect(Standby)
+	tl.run(200 * time.Millisecond)
+	tl.expect(Acquiring, "start takeover")
+}
+
+func TestGoodbyeTakesOverAtOnce(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.expect(Acquiring, "start takeover")
+	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second, Goodbye: true})
+	tl.expect(Acquiring)
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	// The goodbye does not count as the primary being back.
+	tl.run(10 * time.Second)
+	tl.expect(Active)
+}
+
+// Give-back needs only the private link (the public one is silent: Linux
+// drops the primary's packets from the address this host now holds), and
+// an unbroken run of heartbeats for the hold-down.
+func TestGiveBackOnPrivateLinkAfterHoldDown(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.run(10 * time.Second)
+	tl.expect(Active)
+	tl.run(4*time.Second, "priv0") // back at +17 s, hold-down 5 s
+	tl.expect(Active)
+	tl.run(1100*time.Millisecond, "priv0") // heard 17 … 21 s: 4 s
+	tl.expect(Active)
+	tl.run(time.Second, "priv0") // heard 17 … 22 s: 5 s
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+}
+
+func TestFlappingLinkDoesNotBounceTheAddress(t *testing.T) {
+	tl := newTimeline(t, params(), true) // started holding
+	tl.expect(Active)
+	for i := 0; i < 5; i++ {
+		tl.run(3*time.Second, "priv0") // heard for 3 s ...
+		tl.run(4 * time.Second)        // ... then silent past the timeout
+	}
+	tl.expect(Active)
+	tl.run(6*time.Second, "priv0")
+	tl.expect(Releasing, "start giveback")
+}
+
+func TestAutoGiveBackOff(t *testing.T) {
+	p := params()
+	p.AutoGiveBack = false
+	tl := newTimeline(t, p, true)
+	tl.run(20*time.Second, "priv0", "pub0")
+	tl.expect(Active, "notice primary-back")
+	tl.cmd("release")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+}
+
+func TestTestVetoesTakeoverAndIsAskedAgain(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, true, nil)
+	tl.expect(Vetoed, "notice veto")
+	tl.run(29 * time.Second)
+	tl.expect(Vetoed)
+	tl.run(time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, true, nil)
+	tl.expect(Vetoed) // the veto notice is not repeated
+	tl.run(30 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+}
+
+func TestVetoedThenPrimaryBack(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.done(Takeover, true, nil)
+	tl.got = nil
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.expect(Standby)
+}
+
+func TestTestVetoesGiveBack(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(6*time.Second, "priv0")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, true, nil)
+	tl.expect(Active, "notice veto")
+	tl.run(4900*time.Millisecond, "priv0")
+	tl.expect(Active) // asked again only after another hold-down
+	tl.run(300*time.Millisecond, "priv0")
+	tl.expect(Releasing, "start giveback")
+}
+
+// The primary returns while the takeover job runs: the job completes,
+// and the give-back follows after the hold-down counted from the return.
+func TestPrimaryReturnsDuringTakeover(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.run(3*time.Second, "priv0") // heard from +7 s, during the job
+	tl.expect(Acquiring)
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.run(2800*time.Millisecond, "priv0") // heard 7 … 11 s
+	tl.expect(Active)
+	tl.run(400*time.Millisecond, "priv0") // heard 7 … 12 s: the hold-down
+	tl.expect(Releasing, "start giveback")
+}
+
+// The primary fails again during the give-back: the job completes, and a
+// new takeover follows after the timeout.
+func TestPrimaryFailsDuringGiveBack(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(6*time.Second, "priv0")
+	tl.expect(Releasing, "start giveback")
+	tl.run(4 * time.Second) // silent during the job
+	tl.expect(Releasing)
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+	tl.run(2900 * time.Millisecond)
+	tl.expect(Standby)
+	tl.run(200 * time.Millisecond)
+	tl.expect(Acquiring, "start takeover")
+}
+
+func TestGiveBackFailureKeepsActive(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(6*time.Second, "priv0")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, errors.New("remove eth0:198.51.100.1/32: permission denied"))
+	tl.expect(Active, "notice hook-failure")
+	tl.run(5100*time.Millisecond, "priv0")
+	tl.expect(Releasing, "start giveback")
+}
+
+func TestInitialGrace(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(9900 * time.Millisecond)
+	tl.expect(Starting)
+	tl.run(200 * time.Millisecond)
+	tl.expect(Acquiring, "start takeover")
+
+	tl = newTimeline(t, params(), false)
+	tl.run(3*time.Second, "pub0") // only the public link heard, from +1 s
+	tl.expect(Standby)
+	tl.run(1200*time.Millisecond, "pub0") // priv0 silent for 3 s since then
+	tl.expect(Degraded, "notice anomaly")
+}
+
+// A crash left the addresses on the host: with the primary silent they
+// are kept with no hooks run; with the primary heard they are given back.
+func TestStartHoldingAddresses(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(60 * time.Second)
+	tl.expect(Active)
+	tl.run(6*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+}
+
+func TestHoldAndResume(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.cmd("hold")
+	tl.run(60 * time.Second)
+	tl.expect(Held)
+	if tl.m.Holding() {
+		t.Fatal("held in standby, yet holding")
+	}
+	tl.cmd("resume")
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	// Held while active: the primary's return does not give back.
+	tl.cmd("hold")
+	tl.run(20*time.Second, "priv0")
+	tl.expect(Held)
+	if !tl.m.Holding() {
+		t.Fatal("held while active must report holding")
+	}
+	// An operator release while held acts, then stays held.
+	tl.cmd("release")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Held, "notice giveback")
+	tl.run(20 * time.Second) // primary silent, but frozen
+	tl.expect(Held)
+	tl.cmd("resume")
+	tl.expect(Acquiring, "start takeover")
+}
+
+func TestOperatorAcquireAndRelease(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.cmd("release")
+	tl.expect(Standby) // nothing held: nothing to do
+	tl.cmd("acquire")
+	tl.expect(Acquiring, "start takeover")
+	tl.cmd("release") // queued behind the running job
+	tl.expect(Acquiring)
+	tl.done(Takeover, false, nil)
+	tl.expect(Releasing, "notice takeover", "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+}
+
+func TestHeartbeatsOnUnknownLinksAreIgnored(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(20*time.Second, "eth7")
+	tl.expect(Acquiring, "start takeover")
+}
