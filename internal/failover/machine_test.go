@@ -81,7 +81,7 @@ func TestBothLinksSilentTakesOver(t *testing.T) {
 	tl := newTimeline(t, params(), false)
 	tl.run(20*time.Second, "priv0", "pub0")
 	tl.expect(Standby)
-	tl.run(2900*time.Millisecond) // last beat at +20 s; timeout 3 s
+	tl.run(2900 * time.Millisecond) // last beat at +20 s; timeout 3 s
 	tl.expect(Standby)
 	tl.run(200 * time.Millisecond)
 	tl.expect(Acquiring, "start takeover")
