@@ -75,11 +75,17 @@ func run(inv *cli.Invocation, c *config.Config) int {
 	tickler.tickle(ctx, sender.Links())
 
 	// failoverd says `released` when it gave the addresses back.
+	listening := make(chan struct{})
 	if rl, err := heartbeat.ListenReleased(c.Port, log); err != nil {
+		close(listening)
 		log.Warn("will not hear the secondary's released message; addresses are re-announced only at start and on SIGHUP", "err", err)
 	} else {
-		defer rl.Close()
+		// Runs before tickler.close (defers run last first): no new
+		// announcement starts once the tickler waits for the last ones.
+		defer func() { stop(); <-listening }()
 		go func() {
+			defer close(listening)
+			defer rl.Close()
 			err := rl.Run(ctx, keys.Load, func(from netip.Addr, p wire.Packet) {
 				log.Info("the secondary released the addresses; re-announcing them", "from", from, "sender", p.Sender)
 				tickler.tickle(ctx, sender.Links())
@@ -166,8 +172,10 @@ func newTickler(log *slog.Logger, s takeover.Schedule) *tickler {
 	return &tickler{log: log, announcer: a, schedule: s}
 }
 
-// tickle announces every IPv4 address on each Ethernet link that carries
-// heartbeats: the link's own address and any other public address on it.
+// tickle announces every address on each Ethernet link that carries
+// heartbeats, the link's own and any other public address on it: IPv4
+// with gratuitous ARP, IPv6 (global addresses) with a neighbour
+// advertisement.
 func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 	if t.announcer == nil {
 		return
@@ -186,8 +194,8 @@ func (t *tickler) tickle(ctx context.Context, links []heartbeat.Link) {
 		ifi := &net.Interface{Index: it.Index, Name: it.Name, HardwareAddr: it.MAC}
 		for _, a := range it.Addrs {
 			addr := a.Prefix.Addr()
-			if !addr.Is4() {
-				continue
+			if !addr.Is4() && !addr.IsGlobalUnicast() {
+				continue // link-local addresses are not taken over
 			}
 			t.running.Add(1)
 			go func() {

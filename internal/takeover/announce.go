@@ -28,6 +28,9 @@ type Schedule struct {
 // retried, since the next announcement would fail the same way.
 func (s Schedule) Run(ctx context.Context, a Announcer, ifi *net.Interface, ip netip.Addr) error {
 	for range s.Burst {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := a.Announce(ifi, ip); err != nil {
 			return err
 		}

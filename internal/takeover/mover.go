@@ -21,16 +21,33 @@ type Mover struct {
 	Refresh time.Duration
 	Log     *slog.Logger
 
+	// op serialises Take, Give and Check, so that a Check cannot restore
+	// an address that a Give is removing.
+	op sync.Mutex
+
 	mu   sync.Mutex
 	held []Address
 	// cancels stops the repeats of an address's announcement.
 	cancels map[Address]context.CancelFunc
+	repeats sync.WaitGroup
 }
+
+// ErrNotAnnounced wraps an announcement failure after the address was
+// added: the address is held (and kept by Check), but neighbours may not
+// know yet.
+var ErrNotAnnounced = errors.New("address added but not announced")
 
 // Take acquires a and announces it: the first burst goes out before Take
 // returns, the repeats follow in the background until they are done,
-// ctx ends, or the address is given back.
+// ctx ends, or the address is given back. An error wrapping
+// ErrNotAnnounced means the address is held all the same.
 func (m *Mover) Take(ctx context.Context, a Address) error {
+	m.op.Lock()
+	defer m.op.Unlock()
+	return m.take(ctx, a)
+}
+
+func (m *Mover) take(ctx context.Context, a Address) error {
 	if err := m.Manager.Acquire(ctx, a); err != nil {
 		return err
 	}
@@ -39,7 +56,10 @@ func (m *Mover) Take(ctx context.Context, a Address) error {
 		m.held = append(m.held, a)
 	}
 	m.mu.Unlock()
-	return m.announce(ctx, a)
+	if err := m.announce(ctx, a); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotAnnounced, err)
+	}
+	return nil
 }
 
 // announce sends the burst now and the repeats in the background.
@@ -68,8 +88,10 @@ func (m *Mover) announce(ctx context.Context, a Address) error {
 		old()
 	}
 	m.cancels[a] = cancel
+	m.repeats.Add(1)
 	m.mu.Unlock()
 	go func() {
+		defer m.repeats.Done()
 		defer cancel()
 		repeats := m.Schedule
 		repeats.Burst = 0
@@ -83,6 +105,8 @@ func (m *Mover) announce(ctx context.Context, a Address) error {
 
 // Give stops announcing a and releases it.
 func (m *Mover) Give(ctx context.Context, a Address) error {
+	m.op.Lock()
+	defer m.op.Unlock()
 	m.mu.Lock()
 	m.held = slices.DeleteFunc(m.held, func(h Address) bool { return h == a })
 	if cancel := m.cancels[a]; cancel != nil {
@@ -112,9 +136,15 @@ func (m *Mover) Adopt(as ...Address) {
 	}
 }
 
+// Wait waits for announcement repeats under way; cancel their context
+// (or Give the addresses) first. Close the Announcer only after it.
+func (m *Mover) Wait() { m.repeats.Wait() }
+
 // Check re-adds and re-announces every held address that vanished from
 // the host, and returns those it restored.
 func (m *Mover) Check(ctx context.Context) ([]Address, error) {
+	m.op.Lock()
+	defer m.op.Unlock()
 	want := m.Holding()
 	if len(want) == 0 {
 		return nil, nil
@@ -129,7 +159,7 @@ func (m *Mover) Check(ctx context.Context) ([]Address, error) {
 		if slices.Contains(present, a) {
 			continue
 		}
-		if err := m.Take(ctx, a); err != nil {
+		if err := m.take(ctx, a); err != nil {
 			errs = append(errs, fmt.Errorf("restore %s: %w", a, err))
 			continue
 		}

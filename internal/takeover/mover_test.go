@@ -124,7 +124,48 @@ func TestTakeErrors(t *testing.T) {
 	if len(m.Holding()) != 0 {
 		t.Fatal("a failed take is not held")
 	}
-	if err := m.Take(context.Background(), addr("eth9", "198.51.100.8/32")); !errors.Is(err, ErrNoInterface) {
+	err := m.Take(context.Background(), addr("eth9", "198.51.100.8/32"))
+	if !errors.Is(err, ErrNoInterface) || !errors.Is(err, ErrNotAnnounced) {
 		t.Fatalf("announce on a missing interface: %v", err)
+	}
+	if !slices.Contains(m.Holding(), addr("eth9", "198.51.100.8/32")) {
+		t.Fatal("added but not announced is still held (and kept by Check)")
+	}
+}
+
+// blockingHeld lets a test hold Check inside Held.
+type blockingHeld struct {
+	*Fake
+	entered, release chan struct{}
+}
+
+func (b blockingHeld) Held(ctx context.Context, set []Address) ([]Address, error) {
+	close(b.entered)
+	<-b.release
+	return b.Fake.Held(ctx, set)
+}
+
+// A Give while a Check runs must not be undone by the Check.
+func TestCheckDoesNotUndoGive(t *testing.T) {
+	f := NewFake()
+	m := newMover(f)
+	m.Schedule.Repeats = 0
+	a := addr("eth0", "198.51.100.1/32")
+	if err := m.Take(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	f.Drop(a.Addr()) // vanished: Check would restore it
+	bh := blockingHeld{Fake: f, entered: make(chan struct{}), release: make(chan struct{})}
+	m.Manager = bh
+	checked := make(chan struct{})
+	go func() { _, _ = m.Check(context.Background()); close(checked) }()
+	<-bh.entered
+	gave := make(chan struct{})
+	go func() { _ = m.Give(context.Background(), a); close(gave) }()
+	close(bh.release)
+	<-checked
+	<-gave
+	if got, _ := f.Held(context.Background(), []Address{a}); len(got) != 0 || len(m.Holding()) != 0 {
+		t.Fatalf("given back, yet held: host %v, mover %v", got, m.Holding())
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -78,7 +80,19 @@ func nlAddr(a Address) *netlink.Addr {
 	return na
 }
 
-// Acquire adds a to its interface, or refreshes it when present.
+// ErrOwnAddress: the address is this host's own, not one failoverd took
+// over; failoverd neither adds it again nor removes it.
+var ErrOwnAddress = errors.New("is this host's own address")
+
+// ours reports whether an installed entry is one failoverd added: never
+// preferred (the deprecated flag), or labelled as ours.
+func ours(a *netlink.Addr) bool {
+	return a.Flags&unix.IFA_F_DEPRECATED != 0 || strings.HasSuffix(a.Label, LabelSuffix)
+}
+
+// Acquire adds a to its interface, or refreshes it when present. An entry
+// of ours for the same address with another prefix is replaced; the
+// host's own address is refused.
 func (n *Netlink) Acquire(_ context.Context, a Address) error {
 	l, err := n.link(a.Interface)
 	if err != nil {
@@ -86,6 +100,20 @@ func (n *Netlink) Acquire(_ context.Context, a Address) error {
 	}
 	if l.Attrs().Flags&net.FlagUp == 0 {
 		return interfaceDown(a.Interface)
+	}
+	entries, err := n.entries(l, a.Addr())
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !ours(&e) {
+			return fmt.Errorf("add %s: %s %w", a, a.Addr(), ErrOwnAddress)
+		}
+		if ones, _ := e.Mask.Size(); ones != a.Prefix.Bits() {
+			if err := n.del(l, &e, a); err != nil {
+				return err
+			}
+		}
 	}
 	if err := n.h.AddrReplace(l, nlAddr(a)); err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
@@ -96,17 +124,35 @@ func (n *Netlink) Acquire(_ context.Context, a Address) error {
 	return nil
 }
 
-// Release removes a; an address that is not there is not an error.
+// Release removes every entry of ours for a's address, whatever its
+// prefix. An address that is not there, or an interface that is gone, is
+// not an error: there is nothing to remove. The host's own address is
+// never removed.
 func (n *Netlink) Release(_ context.Context, a Address) error {
 	l, err := n.link(a.Interface)
+	if errors.Is(err, ErrNoInterface) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	held, err := n.heldOn(l, a.Addr())
-	if err != nil || held == nil {
+	entries, err := n.entries(l, a.Addr())
+	if err != nil {
 		return err
 	}
-	if err := n.h.AddrDel(l, held); err != nil {
+	for _, e := range entries {
+		if !ours(&e) {
+			return fmt.Errorf("remove %s: %s %w; not removing it", a, a.Addr(), ErrOwnAddress)
+		}
+		if err := n.del(l, &e, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Netlink) del(l netlink.Link, e *netlink.Addr, a Address) error {
+	if err := n.h.AddrDel(l, e); err != nil {
 		switch {
 		case errors.Is(err, unix.EADDRNOTAVAIL):
 			return nil // gone in between
@@ -118,8 +164,8 @@ func (n *Netlink) Release(_ context.Context, a Address) error {
 	return nil
 }
 
-// heldOn returns the address ip as installed on l, or nil.
-func (n *Netlink) heldOn(l netlink.Link, ip netip.Addr) (*netlink.Addr, error) {
+// entries returns every entry of ip on l.
+func (n *Netlink) entries(l netlink.Link, ip netip.Addr) ([]netlink.Addr, error) {
 	family := netlink.FAMILY_V4
 	if ip.Is6() {
 		family = netlink.FAMILY_V6
@@ -128,16 +174,17 @@ func (n *Netlink) heldOn(l netlink.Link, ip netip.Addr) (*netlink.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list addresses of %s: %w", l.Attrs().Name, err)
 	}
-	for i := range addrs {
-		if got, ok := netip.AddrFromSlice(addrs[i].IP); ok && got.Unmap() == ip {
-			return &addrs[i], nil
+	var out []netlink.Addr
+	for _, a := range addrs {
+		if got, ok := netip.AddrFromSlice(a.IP); ok && got.Unmap() == ip {
+			out = append(out, a)
 		}
 	}
-	return nil, nil
+	return out, nil
 }
 
-// Held returns those of set present on their interfaces. An interface
-// that does not exist holds nothing.
+// Held returns those of set that failoverd holds (entries of ours) on
+// their interfaces. An interface that does not exist holds nothing.
 func (n *Netlink) Held(_ context.Context, set []Address) ([]Address, error) {
 	var out []Address
 	links := map[string]netlink.Link{}
@@ -146,11 +193,7 @@ func (n *Netlink) Held(_ context.Context, set []Address) ([]Address, error) {
 		if !ok {
 			var err error
 			l, err = n.link(a.Interface)
-			if errors.Is(err, ErrNoInterface) {
-				links[a.Interface] = nil
-				continue
-			}
-			if err != nil {
+			if err != nil && !errors.Is(err, ErrNoInterface) {
 				return nil, err
 			}
 			links[a.Interface] = l
@@ -158,11 +201,11 @@ func (n *Netlink) Held(_ context.Context, set []Address) ([]Address, error) {
 		if l == nil {
 			continue
 		}
-		held, err := n.heldOn(l, a.Addr())
+		entries, err := n.entries(l, a.Addr())
 		if err != nil {
 			return nil, err
 		}
-		if held != nil {
+		if slices.ContainsFunc(entries, func(e netlink.Addr) bool { return ours(&e) }) {
 			out = append(out, a)
 		}
 	}
