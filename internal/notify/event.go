@@ -1,0 +1,271 @@
+// Package notify tells the administrator what failoverd did and why: by
+// mail through sendmail, as the original NotifyFailover did, or through any
+// command (chat webhook, pager) that reads the event as JSON.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Kind says what happened.
+type Kind string
+
+// The kinds of event failoverd reports.
+const (
+	Takeover       Kind = "takeover"
+	GiveBack       Kind = "giveback"
+	Anomaly        Kind = "anomaly"         // heartbeats stopped on some links, not all
+	AnomalyCleared Kind = "anomaly-cleared" // they came back
+	Veto           Kind = "veto"            // the Test hook said no
+	HookFailure    Kind = "hook-failure"
+	PrimaryBack    Kind = "primary-back" // heard again while automatic give-back is off
+)
+
+// Link is what the secondary knows of one heartbeat link at the event.
+type Link struct {
+	Name      string    `json:"name"`
+	Alive     bool      `json:"alive"`
+	LastHeard time.Time `json:"last_heard,omitzero"`
+}
+
+// Hook is the outcome of one hook that ran for the event.
+type Hook struct {
+	Stage    string        `json:"stage"`
+	Name     string        `json:"name"`
+	Exit     int           `json:"exit"`
+	TimedOut bool          `json:"timed_out,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Err      string        `json:"error,omitempty"`
+}
+
+func (h Hook) failed() bool { return h.Exit != 0 || h.TimedOut || h.Err != "" }
+
+// outcome is "exit 0" or "timed out": the first thing an operator asks.
+func (h Hook) outcome() string {
+	if h.TimedOut {
+		return "timed out"
+	}
+	return fmt.Sprintf("exit %d", h.Exit)
+}
+
+// Event is one notice: what happened, to which addresses, and the state of
+// the links and hooks that led to it, so that the mail alone is enough to
+// understand a failover at 3 a.m.
+type Event struct {
+	Kind      Kind      `json:"kind"`
+	Time      time.Time `json:"time"`
+	Node      string    `json:"node"`      // this host
+	Peer      string    `json:"peer"`      // the primary's private address
+	Addresses []string  `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
+	Links     []Link    `json:"links"`
+	Hooks     []Hook    `json:"hooks,omitempty"`
+	Detail    string    `json:"detail,omitempty"` // one sentence: why
+}
+
+// Notifier delivers an event somewhere a person will see it.
+type Notifier interface {
+	Notify(ctx context.Context, e Event) error
+}
+
+// Subject is one line saying what happened on which host. Every value in it
+// is flattened to one line, so it is safe to use in a mail header.
+func (e Event) Subject() string {
+	return "ipfailover: " + e.headline()
+}
+
+// Body is the plain-text report: what, when, links, addresses, hooks, why.
+func (e Event) Body() string {
+	var b strings.Builder
+	b.WriteString(e.headline() + ".\n\n")
+	if e.Detail != "" {
+		b.WriteString(oneLine(e.Detail) + "\n\n")
+	}
+
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "When:\t%s\n", when(e.Time))
+	fmt.Fprintf(w, "Host:\t%s\n", orUnknown(e.Node))
+	fmt.Fprintf(w, "Primary:\t%s\n", orUnknown(e.Peer))
+	fmt.Fprintf(w, "Event:\t%s\n", oneLine(string(e.Kind)))
+	w.Flush()
+
+	b.WriteString("\nLinks:\n")
+	if len(e.Links) == 0 {
+		b.WriteString("  (none known)\n")
+	}
+	w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	for _, l := range e.Links {
+		fmt.Fprintf(w, "  %s\t%s\n", orUnknown(l.Name), linkState(l, e.Time))
+	}
+	w.Flush()
+
+	b.WriteString("\nAddresses:\n")
+	if len(e.Addresses) == 0 {
+		b.WriteString("  (none)\n")
+	}
+	for _, a := range e.Addresses {
+		b.WriteString("  " + oneLine(a) + "\n")
+	}
+
+	if len(e.Hooks) > 0 {
+		b.WriteString("\nHooks, in the order they ran:\n")
+		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, h := range e.Hooks {
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s", oneLine(h.Stage), orUnknown(h.Name), h.outcome(), h.Duration.Round(time.Millisecond))
+			if h.Err != "" {
+				fmt.Fprintf(w, "\t%s", oneLine(h.Err))
+			}
+			fmt.Fprintln(w)
+		}
+		w.Flush()
+	}
+	return b.String()
+}
+
+// headline is the sentence shared by the subject and the body's first line.
+func (e Event) headline() string {
+	node, peer, addrs := orUnknown(e.Node), orUnknown(e.Peer), e.addressList()
+	switch e.Kind {
+	case Takeover:
+		return fmt.Sprintf("%s took over %s from %s", node, addrs, peer)
+	case GiveBack:
+		return fmt.Sprintf("%s gave %s back to %s", node, addrs, peer)
+	case Anomaly:
+		var silent []string
+		for _, l := range e.Links {
+			if !l.Alive {
+				silent = append(silent, orUnknown(l.Name))
+			}
+		}
+		if len(silent) == 0 {
+			return fmt.Sprintf("%s: network anomaly with %s", node, peer)
+		}
+		return fmt.Sprintf("%s: network anomaly, no heartbeats from %s on %s", node, peer, strings.Join(silent, ", "))
+	case AnomalyCleared:
+		return fmt.Sprintf("%s: network anomaly cleared, heartbeats from %s on every link", node, peer)
+	case PrimaryBack:
+		return fmt.Sprintf("%s: %s is back; %s stay here until failoverctl release", node, peer, addrs)
+	case Veto:
+		return fmt.Sprintf("%s: the Test hook vetoed failover of %s (primary %s)", node, addrs, peer)
+	case HookFailure:
+		var failed []Hook
+		for _, h := range e.Hooks {
+			if h.failed() {
+				failed = append(failed, h)
+			}
+		}
+		if len(failed) == 0 {
+			return fmt.Sprintf("%s: a hook failed for %s", node, addrs)
+		}
+		s := fmt.Sprintf("%s: hook %s failed (%s) for %s", node, orUnknown(failed[0].Name), failed[0].outcome(), addrs)
+		switch n := len(failed) - 1; {
+		case n == 1:
+			s += "; 1 more hook failed"
+		case n > 1:
+			s += fmt.Sprintf("; %d more hooks failed", n)
+		}
+		return s
+	default:
+		return fmt.Sprintf("%s: %s for %s (primary %s)", node, orUnknown(string(e.Kind)), addrs, peer)
+	}
+}
+
+// addressList names the public addresses without interface and mask, which
+// the body lists in full; a long list is cut so the subject stays one line.
+func (e Event) addressList() string {
+	const most = 3
+	var names []string
+	for i, a := range e.Addresses {
+		if i == most {
+			names = append(names, fmt.Sprintf("%d more", len(e.Addresses)-most))
+			break
+		}
+		names = append(names, bareAddress(a))
+	}
+	switch len(names) {
+	case 0:
+		return "no address"
+	case 1:
+		return names[0]
+	default:
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	}
+}
+
+// bareAddress turns "eth0:198.51.100.1/32" (or "eth0:2001:db8::1/128") into
+// the address alone; anything it does not understand is shown as given.
+func bareAddress(s string) string {
+	for _, c := range []string{s, after(s, ":")} {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			return p.Addr().String()
+		}
+		if a, err := netip.ParseAddr(c); err == nil {
+			return a.String()
+		}
+	}
+	return oneLine(s)
+}
+
+func after(s, sep string) string {
+	_, rest, _ := strings.Cut(s, sep)
+	return rest
+}
+
+func linkState(l Link, at time.Time) string {
+	switch {
+	case l.Alive && l.LastHeard.IsZero():
+		return "alive"
+	case l.Alive:
+		return "alive, last heard " + stamp(l.LastHeard)
+	case l.LastHeard.IsZero():
+		return "silent, never heard"
+	case !at.IsZero() && !at.Before(l.LastHeard):
+		return fmt.Sprintf("silent since %s (%s before this event)", stamp(l.LastHeard), at.Sub(l.LastHeard).Round(time.Millisecond))
+	default:
+		return "silent since " + stamp(l.LastHeard)
+	}
+}
+
+// when gives both forms: RFC 3339 to compare across hosts and logs, local
+// time for the person reading the mail on this server's clock.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s (%s local)", t.Format(time.RFC3339), t.Local().Format("Mon 2 Jan 2006 15:04:05 MST"))
+}
+
+func stamp(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+func orUnknown(s string) string {
+	if s = oneLine(s); s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// oneLine keeps every value on its line: control characters and line or
+// paragraph separators become spaces, invalid UTF-8 is replaced, so a hook
+// name or a detail can neither forge a mail header nor break the layout.
+func oneLine(s string) string {
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
+	s = strings.Map(func(r rune) rune {
+		if breaksLine(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// breaksLine reports runes that end a line or hide in one (C0, DEL, C1
+// including NEL, and the Unicode line and paragraph separators).
+func breaksLine(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+}
