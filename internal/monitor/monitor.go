@@ -1,0 +1,311 @@
+// Package monitor is failoverd's receiver: one UDP socket on the heartbeat
+// port (one per address family), and for each packet the interface it
+// arrived on, mapped to a link. It accepts only the primary's packets and
+// counts every one it drops, by reason.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// Drop reasons.
+const (
+	Malformed   = "malformed"
+	WrongPeer   = "wrong-peer"
+	BadTag      = "bad-tag"
+	Replay      = "replay"
+	StaleEpoch  = "stale-epoch"
+	UnknownLink = "unknown-link"
+)
+
+// Unknown is the link name under which packets from interfaces that are
+// not links are counted.
+const Unknown = "(other)"
+
+// Config says what to listen for.
+type Config struct {
+	Port  uint16
+	Links []string     // interface names: the private link first, then the pairs'
+	Peers []netip.Addr // accepted source addresses: the primary's private and public addresses
+	// Keyring returns the keys in force (they change on reload).
+	Keyring   func() *wire.Keyring
+	Freshness time.Duration // replay window for a new epoch
+	// Legacy also accepts the original's bare-text heartbeat: a packet
+	// that is exactly LegacyMessage (default "heartbeat").
+	Legacy        bool
+	LegacyMessage string
+	// Snapshot lists interfaces; netif.Snapshot when nil.
+	Snapshot func() ([]netif.Interface, error)
+}
+
+// Heard is one accepted packet.
+type Heard struct {
+	Link   string
+	From   netip.Addr
+	At     time.Time
+	Packet wire.Packet
+	Legacy bool // the original's bare text; Packet.Interval is zero
+}
+
+// LinkStats are the counters of one link.
+type LinkStats struct {
+	Received  uint64            `json:"received"`
+	Dropped   map[string]uint64 `json:"dropped,omitempty"`
+	LastHeard time.Time         `json:"last_heard,omitzero"`
+	Epoch     uint64            `json:"epoch,omitempty"`
+	Interval  time.Duration     `json:"interval_ns,omitempty"`
+	Sender    string            `json:"sender,omitempty"`
+}
+
+// Monitor receives heartbeats.
+type Monitor struct {
+	cfg  Config
+	log  *slog.Logger
+	v4   *ipv4.PacketConn
+	v6   *ipv6.PacketConn
+	snap func() ([]netif.Interface, error)
+
+	mu         sync.Mutex
+	names      map[int]string // ifindex -> interface name
+	lastLookup time.Time
+	guards     map[string]*wire.ReplayGuard
+	stats      map[string]*LinkStats
+}
+
+// newMonitor sets up everything but the sockets.
+func newMonitor(cfg Config, log *slog.Logger) *Monitor {
+	if cfg.LegacyMessage == "" {
+		cfg.LegacyMessage = "heartbeat"
+	}
+	m := &Monitor{cfg: cfg, log: log, snap: cfg.Snapshot, names: map[int]string{},
+		guards: map[string]*wire.ReplayGuard{}, stats: map[string]*LinkStats{}}
+	if m.snap == nil {
+		m.snap = netif.Snapshot
+	}
+	for _, l := range append(slices.Clone(cfg.Links), Unknown) {
+		m.stats[l] = &LinkStats{Dropped: map[string]uint64{}}
+		m.guards[l] = wire.NewReplayGuard(cfg.Freshness)
+	}
+	m.lookup(0) // learn the interfaces now
+	return m
+}
+
+// Listen opens the sockets: IPv4 always, IPv6 when the host has it.
+func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
+	m := newMonitor(cfg, log)
+	c4, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", cfg.Port))
+	if err != nil {
+		return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.Port, err)
+	}
+	m.v4 = ipv4.NewPacketConn(c4)
+	if err := m.v4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagSrc, true); err != nil {
+		c4.Close()
+		return nil, fmt.Errorf("ask for the interface of each packet: %w", err)
+	}
+	if c6, err := net.ListenPacket("udp6", fmt.Sprintf("[::]:%d", cfg.Port)); err == nil {
+		m.v6 = ipv6.NewPacketConn(c6)
+		if err := m.v6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagSrc, true); err != nil {
+			c6.Close()
+			m.v6 = nil
+		}
+	}
+	return m, nil
+}
+
+// Close closes the sockets.
+func (m *Monitor) Close() error {
+	err := m.v4.Close()
+	if m.v6 != nil {
+		err = errors.Join(err, m.v6.Close())
+	}
+	return err
+}
+
+// Send sends b to dst from the heartbeat port (the `released` message).
+func (m *Monitor) Send(b []byte, dst netip.AddrPort) error {
+	to := net.UDPAddrFromAddrPort(dst)
+	if dst.Addr().Is4() || m.v6 == nil {
+		_, err := m.v4.WriteTo(b, nil, to)
+		return err
+	}
+	_, err := m.v6.WriteTo(b, nil, to)
+	return err
+}
+
+// Stats returns a copy of every link's counters.
+func (m *Monitor) Stats() map[string]LinkStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]LinkStats, len(m.stats))
+	for k, v := range m.stats {
+		c := *v
+		c.Dropped = make(map[string]uint64, len(v.Dropped))
+		for r, n := range v.Dropped {
+			c.Dropped[r] = n
+		}
+		out[k] = c
+	}
+	return out
+}
+
+// Run reads packets until ctx ends and sends each accepted one to out.
+func (m *Monitor) Run(ctx context.Context, out chan<- Heard) error {
+	go func() { <-ctx.Done(); m.Close() }()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	read := func(f func([]byte) (int, int, net.Addr, error)) {
+		defer wg.Done()
+		buf := make([]byte, wire.MaxPacketLen+1)
+		for {
+			n, ifindex, src, err := f(buf)
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+					errs <- nil
+				} else {
+					errs <- fmt.Errorf("read: %w", err)
+				}
+				return
+			}
+			from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
+			if h, ok := m.accept(buf[:n], ifindex, from, time.Now()); ok {
+				select {
+				case out <- h:
+				case <-ctx.Done():
+				}
+			}
+		}
+	}
+	wg.Add(1)
+	go read(func(b []byte) (int, int, net.Addr, error) {
+		n, cm, src, err := m.v4.ReadFrom(b)
+		if cm == nil {
+			return n, 0, src, err
+		}
+		return n, cm.IfIndex, src, err
+	})
+	if m.v6 != nil {
+		wg.Add(1)
+		go read(func(b []byte) (int, int, net.Addr, error) {
+			n, cm, src, err := m.v6.ReadFrom(b)
+			if cm == nil {
+				return n, 0, src, err
+			}
+			return n, cm.IfIndex, src, err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var first error
+	for err := range errs {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// lookup returns the interface name of ifindex, re-reading the
+// interfaces (at most once a second) for an index it does not know.
+func (m *Monitor) lookup(ifindex int) string {
+	m.mu.Lock()
+	name, ok := m.names[ifindex]
+	stale := time.Since(m.lastLookup) >= time.Second
+	m.mu.Unlock()
+	if ok || !stale {
+		return name
+	}
+	ifs, err := m.snap()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lastLookup = time.Now()
+	if err != nil {
+		m.log.Warn("cannot list interfaces", "err", err)
+		return m.names[ifindex]
+	}
+	m.names = map[int]string{}
+	for _, it := range ifs {
+		m.names[it.Index] = it.Name
+	}
+	return m.names[ifindex]
+}
+
+// accept decides on one packet; it is the whole receive policy, so tests
+// can drive it without sockets.
+func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) (Heard, bool) {
+	link := m.lookup(ifindex)
+	if !slices.Contains(m.cfg.Links, link) {
+		m.drop(Unknown, UnknownLink, from, fmt.Errorf("arrived on %q, not a link", link))
+		return Heard{}, false
+	}
+	if !slices.Contains(m.cfg.Peers, from) {
+		m.drop(link, WrongPeer, from, errors.New("not the primary's address"))
+		return Heard{}, false
+	}
+	keys := m.cfg.Keyring()
+	p, err := keys.Open(b)
+	legacy := false
+	if err != nil && m.cfg.Legacy && !keys.Enabled() && isLegacy(b, m.cfg.LegacyMessage) {
+		p, err, legacy = wire.Packet{Type: wire.Heartbeat, Sender: from.String(), Message: m.cfg.LegacyMessage}, nil, true
+	}
+	if err != nil {
+		reason := Malformed
+		if errors.Is(err, wire.ErrNoAuth) || errors.Is(err, wire.ErrBadTag) || errors.Is(err, wire.ErrUnknownKey) {
+			reason = BadTag
+		}
+		m.drop(link, reason, from, err)
+		return Heard{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !legacy {
+		if err := m.guards[link].Check(&p, now); err != nil {
+			reason := Replay
+			if errors.Is(err, wire.ErrStaleEpoch) {
+				reason = StaleEpoch
+			}
+			m.dropLocked(link, reason, from, err)
+			return Heard{}, false
+		}
+	}
+	st := m.stats[link]
+	st.Received++
+	st.LastHeard, st.Epoch, st.Interval, st.Sender = now, p.Epoch, p.Interval, p.Sender
+	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy}, true
+}
+
+// isLegacy: the original heartbeatd sent the bare -m text, maybe with a
+// trailing NUL or newline.
+func isLegacy(b []byte, msg string) bool {
+	return strings.TrimRight(string(b), "\x00\r\n") == msg
+}
+
+func (m *Monitor) drop(link, reason string, from netip.Addr, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dropLocked(link, reason, from, err)
+}
+
+func (m *Monitor) dropLocked(link, reason string, from netip.Addr, err error) {
+	st := m.stats[link]
+	st.Dropped[reason]++
+	level := slog.LevelDebug
+	if st.Dropped[reason] == 1 {
+		level = slog.LevelWarn // said once per link and reason; the counters keep the rest
+	}
+	m.log.Log(context.Background(), level, "dropped packet", "link", link, "reason", reason, "from", from, "err", err)
+}

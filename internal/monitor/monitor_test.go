@@ -1,0 +1,128 @@
+package monitor
+
+import (
+	"bytes"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+var (
+	primaryPriv = netip.MustParseAddr("192.0.2.1")
+	primaryPub  = netip.MustParseAddr("198.51.100.1")
+	now         = time.Unix(1_800_000_000, 0)
+)
+
+func testMonitor(t *testing.T, keys *wire.Keyring, legacy bool) (*Monitor, *bytes.Buffer) {
+	var logs bytes.Buffer
+	m := newMonitor(Config{
+		Port: 1694, Links: []string{"priv0", "pub0"}, Peers: []netip.Addr{primaryPriv, primaryPub},
+		Keyring: func() *wire.Keyring { return keys }, Legacy: legacy,
+		Snapshot: func() ([]netif.Interface, error) {
+			return []netif.Interface{{Name: "priv0", Index: 2}, {Name: "pub0", Index: 3}, {Name: "eth9", Index: 4}}, nil
+		},
+	}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return m, &logs
+}
+
+func key(t *testing.T, secret string) *wire.Keyring {
+	k, err := wire.NewKey([]byte(secret), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wire.NewKeyring(k)
+}
+
+func packet(t *testing.T, kr *wire.Keyring, epoch, seq uint64, sent time.Time) []byte {
+	p := wire.Packet{Type: wire.Heartbeat, Sender: "server1", Epoch: epoch, Seq: seq, Interval: time.Second, SentAt: sent}
+	b, err := kr.Seal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestAcceptAndDropReasons(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, logs := testMonitor(t, kr, false)
+	good := packet(t, kr, 1, 1, now)
+	steps := []struct {
+		b       []byte
+		ifindex int
+		from    netip.Addr
+		ok      bool
+		link    string
+		reason  string
+	}{
+		{good, 2, primaryPriv, true, "priv0", ""},
+		{packet(t, kr, 1, 1, now), 3, primaryPub, true, "pub0", ""}, // same round on the other link
+		{good, 2, primaryPriv, false, "priv0", Replay},
+		{packet(t, kr, 1, 2, now), 4, primaryPriv, false, Unknown, UnknownLink},
+		{packet(t, kr, 1, 2, now), 2, netip.MustParseAddr("192.0.2.99"), false, "priv0", WrongPeer},
+		{[]byte("garbage"), 2, primaryPriv, false, "priv0", Malformed},
+		{packet(t, wire.NewKeyring(), 1, 3, now), 2, primaryPriv, false, "priv0", BadTag},
+		{packet(t, key(t, "another key of 20 b"), 1, 3, now), 2, primaryPriv, false, "priv0", BadTag},
+		{packet(t, kr, 2, 1, now.Add(-time.Hour)), 2, primaryPriv, false, "priv0", StaleEpoch},
+		{packet(t, kr, 1, 5, now), 2, primaryPriv, true, "priv0", ""},
+	}
+	for i, s := range steps {
+		h, ok := m.accept(s.b, s.ifindex, s.from, now)
+		if ok != s.ok {
+			t.Fatalf("step %d: accepted %v, want %v", i, ok, s.ok)
+		}
+		if ok && (h.Link != s.link || h.From != s.from || h.Packet.Seq == 0) {
+			t.Fatalf("step %d: %+v", i, h)
+		}
+	}
+	st := m.Stats()
+	if st["priv0"].Received != 2 || st["pub0"].Received != 1 {
+		t.Errorf("received: priv0 %d pub0 %d", st["priv0"].Received, st["pub0"].Received)
+	}
+	want := map[string]uint64{Replay: 1, WrongPeer: 1, Malformed: 1, BadTag: 2, StaleEpoch: 1}
+	for r, n := range want {
+		if st["priv0"].Dropped[r] != n {
+			t.Errorf("priv0 dropped %s: %d, want %d", r, st["priv0"].Dropped[r], n)
+		}
+	}
+	if st[Unknown].Dropped[UnknownLink] != 1 {
+		t.Errorf("unknown-link drops %v", st[Unknown].Dropped)
+	}
+	if st["priv0"].Epoch != 1 || st["priv0"].Interval != time.Second || st["priv0"].Sender != "server1" {
+		t.Errorf("peer details %+v", st["priv0"])
+	}
+	// The first drop of each reason is a warning; repeats are debug.
+	if n := strings.Count(logs.String(), "level=WARN msg=\"dropped packet\" link=priv0 reason=bad-tag"); n != 1 {
+		t.Errorf("bad-tag warned %d times:\n%s", n, logs)
+	}
+}
+
+func TestLegacyBareText(t *testing.T) {
+	m, _ := testMonitor(t, wire.NewKeyring(), true)
+	h, ok := m.accept([]byte("heartbeat\x00"), 2, primaryPriv, now)
+	if !ok || !h.Legacy || h.Link != "priv0" || h.Packet.Interval != 0 {
+		t.Fatalf("legacy heartbeat: %v %+v", ok, h)
+	}
+	if _, ok := m.accept([]byte("something else"), 2, primaryPriv, now); ok {
+		t.Fatal("other bare text accepted")
+	}
+	// Without --legacy, bare text is malformed.
+	m, _ = testMonitor(t, wire.NewKeyring(), false)
+	if _, ok := m.accept([]byte("heartbeat"), 2, primaryPriv, now); ok || m.Stats()["priv0"].Dropped[Malformed] != 1 {
+		t.Fatal("legacy text accepted without --legacy")
+	}
+}
+
+func FuzzAccept(f *testing.F) {
+	f.Add([]byte("heartbeat"), 2)
+	f.Add([]byte{}, 3)
+	f.Fuzz(func(t *testing.T, b []byte, ifindex int) {
+		m, _ := testMonitor(t, wire.NewKeyring(), true)
+		m.log = slog.New(slog.DiscardHandler)
+		_, _ = m.accept(b, ifindex, primaryPriv, now)
+	})
+}

@@ -1,0 +1,90 @@
+package monitor
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// In a two-server lab, the monitor attributes each packet to the link it
+// arrived on and counts what it drops.
+func TestMonitorInNamespaces(t *testing.T) {
+	l := lab.New(t)
+	s1, s2 := l.Netns("s1"), l.Netns("s2")
+	l.Veth(s1, "priv0", s2, "priv0")
+	l.Veth(s1, "pub0", s2, "pub0")
+	s1.Addr("priv0", "192.0.2.1/24")
+	s1.MustRun("ip", "addr", "add", "192.0.2.50/24", "dev", "priv0") // not the primary's address
+	s1.Addr("pub0", "198.51.100.1/24")
+	s2.Addr("priv0", "192.0.2.2/24")
+	s2.Addr("pub0", "198.51.100.2/24")
+	kr := key(t, "0123456789abcdef0123")
+
+	var m *Monitor
+	err := s2.Do(func() (err error) {
+		m, err = Listen(Config{Port: 1694, Links: []string{"priv0", "pub0"}, Peers: []netip.Addr{primaryPriv, primaryPub},
+			Keyring: func() *wire.Keyring { return kr }}, slog.New(slog.DiscardHandler))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heard := make(chan Heard, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx, heard) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	send := func(src, dst string, seq uint64, keys *wire.Keyring) {
+		t.Helper()
+		err := s1.Do(func() error {
+			c, err := net.ListenPacket("udp4", src+":0")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.WriteTo(packet(t, keys, 9, seq, time.Now()), &net.UDPAddr{IP: net.ParseIP(dst), Port: 1694})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("192.0.2.1", "192.0.2.2", 1, kr)
+	send("198.51.100.1", "198.51.100.2", 1, kr)
+	got := map[string]netip.Addr{}
+	for range 2 {
+		select {
+		case h := <-heard:
+			got[h.Link] = h.From
+		case <-time.After(2 * time.Second):
+			t.Fatalf("heard only %v", got)
+		}
+	}
+	if got["priv0"] != primaryPriv || got["pub0"] != primaryPub {
+		t.Fatalf("links and sources %v", got)
+	}
+	send("192.0.2.50", "192.0.2.2", 2, kr)               // wrong peer
+	send("192.0.2.1", "192.0.2.2", 3, wire.NewKeyring()) // unsigned
+	send("192.0.2.1", "192.0.2.2", 1, kr)                // replay
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		d := m.Stats()["priv0"].Dropped
+		if d[WrongPeer] == 1 && d[BadTag] == 1 && d[Replay] == 1 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("drops on priv0: %v", m.Stats()["priv0"].Dropped)
+}
