@@ -81,6 +81,11 @@ type Config struct {
 	AnnounceRefresh   time.Duration // zero: no refresh
 	ReconcileInterval time.Duration
 
+	ControlSocket string
+	Sendmail      string // empty: no mail
+	NotifyCommand string
+	Legacy        bool
+
 	LogFile        string
 	SyslogFacility string // empty: log to stderr
 

@@ -40,6 +40,10 @@ const (
 	KeyAnnSpacing     = "FAILOVER_ANNOUNCE_SPACING"
 	KeyAnnRefresh     = "FAILOVER_ANNOUNCE_REFRESH"
 	KeyReconcile      = "FAILOVER_RECONCILE_INTERVAL"
+	KeyControlSocket  = "FAILOVER_CONTROL_SOCKET"
+	KeySendmail       = "FAILOVER_SENDMAIL"
+	KeyNotifyCommand  = "FAILOVER_NOTIFY_COMMAND"
+	KeyLegacy         = "FAILOVER_LEGACY"
 	roleBoth          = roleMask(1<<Heartbeatd | 1<<Failoverd)
 	roleHeartbeatOnly = roleMask(1 << Heartbeatd)
 	roleFailoverOnly  = roleMask(1 << Failoverd)
@@ -67,6 +71,14 @@ func DefaultHookDir() string {
 		return "/Library/IPFailover"
 	}
 	return "/etc/ipfailover"
+}
+
+// DefaultControlSocket is where failoverd listens for failoverctl.
+func DefaultControlSocket() string {
+	if runtime.GOOS == "darwin" {
+		return "/var/run/ipfailover/failoverd.sock"
+	}
+	return "/run/ipfailover/failoverd.sock"
 }
 
 // keys is the table of every key, in the order -n prints them.
@@ -274,6 +286,44 @@ var keys = []*key{
 			return err
 		},
 		func(c *Config) string { return c.ReconcileInterval.String() }},
+	{KeyControlSocket, roleFailoverOnly, DefaultControlSocket(),
+		"The unix socket failoverctl talks to failoverd on (mode 0600).",
+		func(c *Config, v string) *valueError {
+			if !strings.HasPrefix(v, "/") {
+				return &valueError{"not an absolute path", "write a path such as " + DefaultControlSocket()}
+			}
+			c.ControlSocket = v
+			return nil
+		},
+		func(c *Config) string { return c.ControlSocket }},
+	{KeySendmail, roleFailoverOnly, "/usr/sbin/sendmail",
+		"The sendmail program notices are mailed through (sendmail -t); empty: no mail.",
+		func(c *Config, v string) *valueError {
+			if v != "" && !strings.HasPrefix(v, "/") {
+				return &valueError{"not an absolute path", "write a path such as /usr/sbin/sendmail, or leave it empty for no mail"}
+			}
+			c.Sendmail = v
+			return nil
+		},
+		func(c *Config) string { return c.Sendmail }},
+	{KeyNotifyCommand, roleFailoverOnly, "",
+		"A program that gets each notice as one JSON object on its standard input (chat, pager); empty: none.",
+		func(c *Config, v string) *valueError {
+			if v != "" && !strings.HasPrefix(v, "/") {
+				return &valueError{"not an absolute path", "write the program's full path"}
+			}
+			c.NotifyCommand = v
+			return nil
+		},
+		func(c *Config) string { return c.NotifyCommand }},
+	{KeyLegacy, roleFailoverOnly, "-NO-",
+		"Also accept the original heartbeatd's bare-text heartbeat (--legacy), to back an old Mac OS X Server primary; it cannot be authenticated.",
+		func(c *Config, v string) *valueError {
+			b, err := parseBool(v)
+			c.Legacy = b
+			return err
+		},
+		func(c *Config) string { return formatBool(c.Legacy) }},
 	{KeyLogFile, roleBoth, "",
 		"Also log to this file (--log-file).",
 		func(c *Config, v string) *valueError {

@@ -94,6 +94,10 @@ func Load(role Role, src Sources) (*Config, error) {
 	if c.NodeName == "" {
 		c.NodeName = hostName()
 	}
+	// Where the original's documentation promised failoverd's log.
+	if _, set := merged[KeyLogFile]; role == Failoverd && runtime.GOOS == "darwin" && !set {
+		c.LogFile = "/Library/Logs/failoverd.log"
+	}
 	sortByLine(errs)
 	return c, errs.err()
 }
@@ -208,33 +212,45 @@ func hostName() string {
 type flagKey struct {
 	long, short, key, usage string
 	roles                   roleMask
+	boolean                 bool // a switch: set means -YES-
 }
 
 var flagKeys = []flagKey{
-	{"port", "p", KeyPort, "UDP port of the heartbeats (default 1694)", roleBoth},
-	{"message", "m", KeyMessage, "text each heartbeat carries (default \"heartbeat\")", roleHeartbeatOnly},
-	{"syslog-facility", "L", KeyLogFacility, "log to syslog with this facility: daemon, auth, user, local0..local7", roleBoth},
-	{"interval", "", KeyInterval, "time between heartbeats, 10ms or more (default 1s)", roleHeartbeatOnly},
-	{"auth-key-file", "", KeyAuthKeyFile, "file with the shared secret that signs heartbeats (mode 0600)", roleBoth},
-	{"log-file", "", KeyLogFile, "also log to this file", roleBoth},
+	{"port", "p", KeyPort, "UDP port of the heartbeats (default 1694)", roleBoth, false},
+	{"message", "m", KeyMessage, "text each heartbeat carries (default \"heartbeat\")", roleHeartbeatOnly, false},
+	{"syslog-facility", "L", KeyLogFacility, "log to syslog with this facility: daemon, auth, user, local0..local7", roleBoth, false},
+	{"interval", "", KeyInterval, "time between heartbeats, 10ms or more (default 1s)", roleHeartbeatOnly, false},
+	{"auth-key-file", "", KeyAuthKeyFile, "file with the shared secret that signs heartbeats (mode 0600)", roleBoth, false},
+	{"log-file", "", KeyLogFile, "also log to this file", roleBoth, false},
+	{"hook-dir", "", KeyHookDir, "folder of the per-address hook folders (default " + DefaultHookDir() + ")", roleFailoverOnly, false},
+	{"timeout", "", KeyTimeout, "silence after which a link is dead (default: the primary's interval × dead count)", roleFailoverOnly, false},
+	{"dead-count", "", KeyDeadCount, "intervals of silence that make a link dead (default 3)", roleFailoverOnly, false},
+	{"control-socket", "", KeyControlSocket, "unix socket for failoverctl (default " + DefaultControlSocket() + ")", roleFailoverOnly, false},
+	{"legacy", "", KeyLegacy, "also accept the original's bare-text heartbeat", roleFailoverOnly, true},
 }
 
 // BindFlags defines the flags that override configuration keys on fs, for
 // role. After fs.Parse, the returned function gives the settings of the
 // flags that were set.
 func BindFlags(fs *pflag.FlagSet, role Role) func() Settings {
-	vals := map[string]*string{}
+	vals := map[string]func() string{}
 	for _, f := range flagKeys {
 		if f.roles&(1<<role) == 0 {
 			continue
 		}
-		vals[f.long] = fs.StringP(f.long, f.short, "", f.usage)
+		if f.boolean {
+			b := fs.BoolP(f.long, f.short, false, f.usage)
+			vals[f.long] = func() string { return formatBool(*b) }
+			continue
+		}
+		s := fs.StringP(f.long, f.short, "", f.usage)
+		vals[f.long] = func() string { return *s }
 	}
 	return func() Settings {
 		out := Settings{}
 		for _, f := range flagKeys {
 			if v, ok := vals[f.long]; ok && fs.Changed(f.long) {
-				out[f.key] = Setting{Value: *v, Origin: Origin{Arg: flagName(f)}}
+				out[f.key] = Setting{Value: v(), Origin: Origin{Arg: flagName(f)}}
 			}
 		}
 		return out
