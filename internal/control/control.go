@@ -1,0 +1,174 @@
+// Package control is the local control socket between failoverctl and
+// failoverd: one JSON request, one JSON response, per connection, on a
+// unix socket only root can open.
+package control
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Ops failoverd answers.
+const (
+	OpStatus  = "status"
+	OpAcquire = "acquire"
+	OpRelease = "release"
+	OpHold    = "hold"
+	OpResume  = "resume"
+)
+
+// Request is what failoverctl asks.
+type Request struct {
+	Op string `json:"op"`
+}
+
+// Response is failoverd's answer.
+type Response struct {
+	OK     bool    `json:"ok"`
+	Error  string  `json:"error,omitempty"`
+	Status *Status `json:"status,omitempty"`
+}
+
+// Status is failoverd's state as failoverctl status shows it.
+type Status struct {
+	Node         string            `json:"node"`
+	State        string            `json:"state"`
+	Since        time.Time         `json:"since"`
+	Holding      bool              `json:"holding"`
+	Peer         string            `json:"peer"`
+	PeerName     string            `json:"peer_name,omitempty"`
+	PeerEpoch    uint64            `json:"peer_epoch,omitempty"`
+	PeerInterval time.Duration     `json:"peer_interval_ns"`
+	Timeout      time.Duration     `json:"timeout_ns"`
+	Links        []Link            `json:"links"`
+	OtherDropped map[string]uint64 `json:"other_dropped,omitempty"`
+	Addresses    []Address         `json:"addresses"`
+	Stages       []Stage           `json:"stages,omitempty"`
+}
+
+// Link is one link in the status.
+type Link struct {
+	Name      string            `json:"name"`
+	Alive     bool              `json:"alive"`
+	LastHeard time.Time         `json:"last_heard,omitzero"`
+	Received  uint64            `json:"received"`
+	Dropped   map[string]uint64 `json:"dropped,omitempty"`
+}
+
+// Address is one public address and whether this host holds it.
+type Address struct {
+	Address string `json:"address"`
+	Held    bool   `json:"held"`
+}
+
+// Stage is the last run of one hook stage.
+type Stage struct {
+	Stage   string    `json:"stage"`
+	Address string    `json:"address"`
+	At      time.Time `json:"at"`
+	Hooks   []HookRun `json:"hooks"`
+}
+
+// HookRun is one hook's result.
+type HookRun struct {
+	Name     string        `json:"name"`
+	Exit     int           `json:"exit"`
+	TimedOut bool          `json:"timed_out,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// Handler answers one request.
+type Handler func(ctx context.Context, r Request) Response
+
+// Listen opens the socket at path with mode 0600, making its folder if
+// needed. A stale socket left by a crash is replaced; one that answers
+// means another failoverd runs, which is an error.
+func Listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("control socket folder: %w", err)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("control socket %s: another failoverd answers on it", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale control socket: %w", err)
+		}
+	}
+	// Create it unreadable, then open it to root only: no window in which
+	// another user could connect.
+	old := umask(0o177)
+	l, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	return l, nil
+}
+
+// Serve answers requests on l until ctx ends, then removes the socket.
+func Serve(ctx context.Context, l net.Listener, h Handler, log *slog.Logger) error {
+	go func() { <-ctx.Done(); l.Close() }()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("control socket: %w", err)
+		}
+		go serveOne(ctx, c, h, log)
+	}
+}
+
+func serveOne(ctx context.Context, c net.Conn, h Handler, log *slog.Logger) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Minute))
+	var req Request
+	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
+		_ = json.NewEncoder(c).Encode(Response{Error: "bad request: " + err.Error()})
+		return
+	}
+	resp := h(ctx, req)
+	if err := json.NewEncoder(c).Encode(resp); err != nil {
+		log.Debug("control: cannot answer", "err", err)
+	}
+}
+
+// Call sends one request to the socket at path and returns the answer.
+func Call(path string, r Request, timeout time.Duration) (Response, error) {
+	c, err := net.DialTimeout("unix", path, timeout)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Response{}, fmt.Errorf("no failoverd control socket at %s (is failoverd running? is --control-socket the same as failoverd's?)", path)
+		}
+		if errors.Is(err, os.ErrPermission) {
+			return Response{}, fmt.Errorf("%s: permission denied (the control socket is root's: run failoverctl as root)", path)
+		}
+		return Response{}, fmt.Errorf("connect to failoverd at %s: %w", path, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if err := json.NewEncoder(c).Encode(r); err != nil {
+		return Response{}, fmt.Errorf("send to failoverd: %w", err)
+	}
+	var resp Response
+	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+		return Response{}, fmt.Errorf("read failoverd's answer: %w", err)
+	}
+	return resp, nil
+}

@@ -1,0 +1,117 @@
+// Package hooks finds and runs the administrator's hook scripts of a public
+// address (Test, PreAcq*, PostAcq*, PreRel*, PostRel*) the way Mac OS X
+// Server's failoverd did: from one folder per address, in `ls` order. It adds
+// what the original lacked: a timeout that kills everything a hook started,
+// a clean environment, every output line in the log, and a refusal to run
+// files a non-root user could have changed.
+package hooks
+
+import (
+	"errors"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Stage is a moment around acquiring or releasing an address; hook files
+// are found by it.
+type Stage string
+
+// The stages, in the order failoverd uses them: Test before anything is
+// done (its non-zero exit is the veto), then PreAcq, acquire, PostAcq; on
+// recovery Test, PreRel, release, PostRel.
+const (
+	Test    Stage = "Test"
+	PreAcq  Stage = "PreAcq"
+	PostAcq Stage = "PostAcq"
+	PreRel  Stage = "PreRel"
+	PostRel Stage = "PostRel"
+)
+
+func (s Stage) valid() bool {
+	switch s {
+	case Test, PreAcq, PostAcq, PreRel, PostRel:
+		return true
+	}
+	return false
+}
+
+// Env is what a hook is told, as FAILOVER_* environment variables; nothing
+// else of failoverd's environment reaches a hook.
+type Env struct {
+	Address   netip.Addr // the public address; also names its hook folder
+	Interface string     // where the address is (to be) held
+	PeerIP    netip.Addr // the primary's private address
+	Reason    string     // why this is happening, for the hook's own logs
+}
+
+// Result is the outcome of one hook run, kept for status and notices.
+type Result struct {
+	Stage    Stage
+	Name     string // file name
+	Path     string
+	Exit     int  // exit code; -1 when it did not exit normally
+	TimedOut bool // killed because it outran Runner.Timeout
+	// Err says why the hook did not exit on its own (could not start,
+	// killed); nil on a normal exit, even a non-zero one.
+	Err      error
+	Started  time.Time
+	Duration time.Duration
+}
+
+// OK reports whether the hook exited 0 on its own. A hook that was killed
+// is not OK even if it trapped the signal and exited 0.
+func (r Result) OK() bool { return r.Err == nil && !r.TimedOut && r.Exit == 0 }
+
+// ErrTimeout is wrapped by Result.Err of a hook killed at its timeout.
+var ErrTimeout = errors.New("hook timed out")
+
+// Defaults used when the Runner's fields are zero.
+const (
+	DefaultTimeout = 60 * time.Second
+	DefaultPath    = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	// defaultGrace is how long a timed-out hook's process group has between
+	// SIGTERM and SIGKILL to clean up (unmount, stop a service).
+	defaultGrace = 2 * time.Second
+)
+
+// Runner finds and runs hooks. Its zero value (with Dir set) is usable.
+type Runner struct {
+	Dir     string        // hook folder; an address's hooks are in Dir/<address>
+	Timeout time.Duration // per hook; DefaultTimeout when zero
+	Log     *slog.Logger  // nil: no logging
+	// RequireSafe refuses hook files and folders that a non-root user
+	// could change, since failoverd runs them as root.
+	RequireSafe bool
+	Path        string // PATH given to hooks; DefaultPath when empty
+
+	grace time.Duration // SIGTERM to SIGKILL; defaultGrace when zero (tests shorten it)
+}
+
+func (r *Runner) log() *slog.Logger {
+	if r.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.Log
+}
+
+func (r *Runner) timeout() time.Duration {
+	if r.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return r.Timeout
+}
+
+func (r *Runner) path() string {
+	if r.Path == "" {
+		return DefaultPath
+	}
+	return r.Path
+}
+
+func (r *Runner) killGrace() time.Duration {
+	if r.grace <= 0 {
+		return defaultGrace
+	}
+	return r.grace
+}

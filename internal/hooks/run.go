@@ -1,0 +1,165 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Run runs the hooks of stage for env.Address one after the other, in List
+// order, and returns their results. A failing hook does not stop the later
+// ones: the caller decides what a failure means (Test is the veto). An error
+// from List is returned with no hook run. When ctx ends, the running hook is
+// killed, no further hook is started, and Run returns the results so far
+// with the context's error.
+//
+// Each hook gets a clean environment (PATH and the FAILOVER_* variables),
+// the address folder as working directory, /dev/null as standard input and
+// its own process group, so that at the timeout everything it started can be
+// killed: SIGTERM, then SIGKILL after a grace. Its output is logged line by
+// line as it arrives.
+func (r *Runner) Run(ctx context.Context, stage Stage, env Env) ([]Result, error) {
+	paths, err := r.List(env.Address, stage)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, 0, len(paths))
+	for _, path := range paths {
+		if ctx.Err() != nil {
+			return results, fmt.Errorf("hooks: %s stopped before %s: %w", stage, filepath.Base(path), context.Cause(ctx))
+		}
+		results = append(results, r.runOne(ctx, stage, env, path))
+	}
+	if ctx.Err() != nil {
+		return results, fmt.Errorf("hooks: %s stopped: %w", stage, context.Cause(ctx))
+	}
+	return results, nil
+}
+
+// hookEnv is the whole environment of a hook: failoverd's own environment
+// (HOME, SUDO_*, credentials) is none of a hook's business, and a fixed one
+// makes a hook behave the same when run by hand with `env -i`.
+func (r *Runner) hookEnv(stage Stage, env Env) []string {
+	peer := ""
+	if env.PeerIP.IsValid() {
+		peer = env.PeerIP.String()
+	}
+	return []string{
+		"PATH=" + r.path(),
+		"FAILOVER_STAGE=" + string(stage),
+		"FAILOVER_ADDRESS=" + env.Address.String(),
+		"FAILOVER_INTERFACE=" + env.Interface,
+		"FAILOVER_PEER_IP=" + peer,
+		"FAILOVER_REASON=" + env.Reason,
+	}
+}
+
+func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) Result {
+	res := Result{Stage: stage, Name: filepath.Base(path), Path: path, Exit: -1}
+	log := r.log().With("hook", res.Name, "stage", stage, "address", env.Address)
+	timeout, grace := r.timeout(), r.killGrace()
+
+	hctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
+	defer cancel()
+	stdout := &lineLogger{log: log, stream: "stdout"}
+	stderr := &lineLogger{log: log, stream: "stderr"}
+	cmd := exec.CommandContext(hctx, path)
+	cmd.Dir = filepath.Dir(path)
+	cmd.Env = r.hookEnv(stage, env)
+	cmd.Stdin = nil // /dev/null
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	setProcessGroup(cmd)
+	var termAt atomic.Pointer[time.Time]
+	cmd.Cancel = func() error {
+		now := time.Now()
+		termAt.Store(&now)
+		log.Warn("hook killed: sending SIGTERM to its process group", "cause", context.Cause(hctx), "grace", grace)
+		return terminateGroup(cmd.Process.Pid)
+	}
+	// Once the hook is gone (exited, or killed after the grace), wait at
+	// most this long for processes it left holding its output: Run must
+	// not hang on a grandchild.
+	cmd.WaitDelay = grace
+
+	res.Started = time.Now()
+	log.Info("hook started", "path", path)
+	if err := cmd.Start(); err != nil {
+		res.Duration = time.Since(res.Started)
+		res.Err = startError(path, err)
+		log.Warn("hook could not start", "err", res.Err)
+		return res
+	}
+	pgid := cmd.Process.Pid
+	waitErr := cmd.Wait()
+	if t := termAt.Load(); t != nil {
+		// Processes of the group that let go of the output are still to be
+		// dealt with: give them the rest of the grace, then SIGKILL.
+		reapGroup(pgid, t.Add(grace))
+	}
+	res.Duration = time.Since(res.Started)
+	stdout.flush()
+	stderr.flush()
+
+	if ps := cmd.ProcessState; ps != nil {
+		res.Exit = ps.ExitCode()
+	}
+	switch {
+	case termAt.Load() != nil:
+		cause := context.Cause(hctx)
+		res.TimedOut = errors.Is(cause, ErrTimeout)
+		if res.TimedOut {
+			res.Err = fmt.Errorf("killed after %v: %w", timeout, ErrTimeout)
+		} else {
+			res.Err = fmt.Errorf("killed: %w", cause)
+		}
+	case res.Exit < 0:
+		res.Err = waitErr // died of a signal nobody here sent
+	case errors.Is(waitErr, exec.ErrWaitDelay):
+		log.Warn("hook exited but left a process holding its output; no longer reading it; "+
+			"redirect a background command's output (cmd >/dev/null 2>&1 &)", "waited", grace)
+	}
+
+	attrs := []any{"exit", res.Exit, "duration", res.Duration.Round(time.Millisecond)}
+	if res.TimedOut {
+		attrs = append(attrs, "timed_out", true)
+	}
+	if res.Err != nil {
+		attrs = append(attrs, "err", res.Err)
+	}
+	level := slog.LevelInfo
+	if !res.OK() {
+		level = slog.LevelWarn
+	}
+	log.Log(context.Background(), level, "hook finished", attrs...)
+	return res
+}
+
+// startError adds the likely fix for the common ways a hook cannot start.
+func startError(path string, err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOEXEC):
+		return fmt.Errorf("could not start %s: %w (a script needs a first line such as #!/bin/sh)", path, err)
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("could not start %s: %w (is its file system mounted noexec?)", path, err)
+	}
+	return fmt.Errorf("could not start %s: %w", path, err)
+}
+
+// reapGroup waits until no live process is left in process group pgid or
+// deadline passes, then SIGKILLs whatever is left. Waiting for an empty
+// group (rather than killing at once) lets a hook's helpers finish their
+// SIGTERM cleanup; stopping early keeps Run fast when they all obeyed.
+func reapGroup(pgid int, deadline time.Time) {
+	for groupAlive(pgid) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if groupAlive(pgid) {
+		_ = killGroup(pgid)
+	}
+}
