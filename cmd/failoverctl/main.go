@@ -1,26 +1,58 @@
-// Command failoverctl is the administrator's tool for an ipfailover pair.
+// Command failoverctl is the administrator's tool for an ipfailover pair:
+// it asks the running failoverd for its status and tells it to take over,
+// give back, hold or resume, through failoverd's control socket.
 package main
 
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/ipfailover/ipfailover/internal/cli"
+	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-const usage = `usage: failoverctl keygen FILE   write a new random heartbeat key to FILE (mode 0600)
+const usage = `usage: failoverctl [--control-socket PATH] status [--json]
+       failoverctl [--control-socket PATH] acquire | release | hold | resume
+       failoverctl keygen FILE
        failoverctl version
+
+  status    state and since when, each link's last heartbeat and packet counts,
+            the primary's epoch and interval, the addresses, the last hook runs
+  acquire   take the addresses over now (Test, PreAcq, add, PostAcq)
+  release   give them back now (Test, PreRel, remove, PostRel, tell the primary)
+  hold      freeze: no automatic takeover or give-back until resume
+  resume    back to automatic
+  keygen    write a new random heartbeat key to FILE (mode 0600)
+
+acquire and release act once; the automatic rules apply again after them
+unless failoverd is held.
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("failoverctl", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SetInterspersed(true)
+	socket := fs.String("control-socket", config.DefaultControlSocket(), "failoverd's control socket")
+	asJSON := fs.Bool("json", false, "status as JSON")
+	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for failoverd (acquire and release wait for the hooks)")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "failoverctl: %v\n%s", err, usage)
+		return cli.ExitUsage
+	}
+	args = fs.Args()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return cli.ExitUsage
@@ -43,6 +75,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return cli.ExitOK
+	case control.OpStatus, control.OpAcquire, control.OpRelease, control.OpHold, control.OpResume:
+		if len(args) != 1 {
+			fmt.Fprint(stderr, usage)
+			return cli.ExitUsage
+		}
+		resp, err := control.Call(*socket, control.Request{Op: args[0]}, *timeout)
+		if err != nil {
+			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+			return cli.ExitFailure
+		}
+		if !resp.OK {
+			fmt.Fprintf(stderr, "failoverctl: failoverd says: %s\n", resp.Error)
+			return cli.ExitFailure
+		}
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			_ = enc.Encode(resp.Status)
+			return cli.ExitOK
+		}
+		if resp.Status != nil {
+			if args[0] != control.OpStatus {
+				fmt.Fprintf(stdout, "%s: done\n", args[0])
+			}
+			writeStatus(stdout, resp.Status, time.Now())
+		}
 		return cli.ExitOK
 	}
 	fmt.Fprintf(stderr, "failoverctl: unknown command %q\n%s", args[0], usage)

@@ -169,3 +169,27 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// WaitFor polls cond every 20 ms until it holds or d has passed, and
+// returns its last answer.
+func WaitFor(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
+
+// Build compiles the main package pkg (an import path) into dir and
+// returns the binary's path.
+func Build(t testing.TB, dir, pkg string) string {
+	t.Helper()
+	out := dir + "/" + pkg[strings.LastIndex(pkg, "/")+1:]
+	if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}

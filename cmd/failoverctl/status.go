@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+)
+
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return now.Sub(t).Round(time.Millisecond).String() + " ago"
+}
+
+// writeStatus prints the status for a person.
+func writeStatus(w io.Writer, s *control.Status, now time.Time) {
+	fmt.Fprintf(w, "failoverd on %s: %s since %s (%s)\n", s.Node, s.State, s.Since.Local().Format("2006-01-02 15:04:05"), ago(s.Since, now))
+	peer := s.Peer
+	if s.PeerName != "" {
+		peer += " (" + s.PeerName + ")"
+	}
+	fmt.Fprintf(w, "primary %s, interval %v, timeout %v", peer, s.PeerInterval, s.Timeout)
+	if s.PeerEpoch != 0 {
+		fmt.Fprintf(w, ", epoch %d", s.PeerEpoch)
+	}
+	fmt.Fprintln(w)
+
+	fmt.Fprintln(w, "\nlinks:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, l := range s.Links {
+		state := "silent"
+		if l.Alive {
+			state = "alive"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tlast heartbeat %s\treceived %d\t%s\n", l.Name, state, ago(l.LastHeard, now), l.Received, dropped(l.Dropped))
+	}
+	if len(s.OtherDropped) > 0 {
+		fmt.Fprintf(tw, "  (other interfaces)\t\t\t\t%s\n", dropped(s.OtherDropped))
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w, "\naddresses:")
+	for _, a := range s.Addresses {
+		held := "not held"
+		if a.Held {
+			held = "held"
+		}
+		fmt.Fprintf(w, "  %s  %s\n", a.Address, held)
+	}
+
+	if len(s.Stages) > 0 {
+		fmt.Fprintln(w, "\nlast hook runs:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, st := range s.Stages {
+			var runs []string
+			for _, h := range st.Hooks {
+				r := fmt.Sprintf("exit %d", h.Exit)
+				if h.TimedOut {
+					r = "timed out"
+				} else if h.Error != "" && h.Exit < 0 {
+					r = h.Error
+				}
+				runs = append(runs, fmt.Sprintf("%s %s (%v)", h.Name, r, h.Duration.Round(time.Millisecond)))
+			}
+			if len(runs) == 0 {
+				runs = []string{"no hooks"}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", st.Stage, st.Address, st.At.Local().Format("15:04:05"), strings.Join(runs, ", "))
+		}
+		tw.Flush()
+	}
+}
+
+func dropped(d map[string]uint64) string {
+	if len(d) == 0 {
+		return ""
+	}
+	var keys []string
+	for k := range d {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, d[k]))
+	}
+	return "dropped: " + strings.Join(parts, ", ")
+}
