@@ -31,6 +31,7 @@ type pairLab struct {
 	heartbeatd, ctl  string
 	hookLog, mailDir string
 	socket           string
+	cfg              string
 	failoverd        *lab.Daemon
 	primary          *lab.Daemon
 }
@@ -75,14 +76,31 @@ func newPairLab(t *testing.T) *pairLab {
 		"FAILOVER_CONTROL_SOCKET=" + p.socket,
 		"FAILOVER_RECONCILE_INTERVAL=1s",
 	}, "\n") + "\n"
-	cfg := filepath.Join(p.dir, "ipfailover")
-	must(t, os.WriteFile(cfg, []byte(conf), 0o644))
+	p.cfg = filepath.Join(p.dir, "ipfailover")
+	must(t, os.WriteFile(p.cfg, []byte(conf), 0o644))
 
-	p.primary = p.s1.Start(p.heartbeatd, "--config", "/dev/null", "--interval", "100ms", "192.0.2.255", "198.51.100.255")
-	exe, err := os.Executable()
-	must(t, err)
-	p.failoverd = p.s2.Start("env", "IPFO_RUN_FAILOVERD=1", exe, "-d", "--config", cfg)
+	p.startPrimary()
+	p.startFailoverd()
 	return p
+}
+
+func (p *pairLab) startPrimary() {
+	p.primary = p.s1.Start(p.heartbeatd, "--config", "/dev/null", "--interval", "100ms", "192.0.2.255", "198.51.100.255")
+}
+
+func (p *pairLab) startFailoverd() {
+	exe, err := os.Executable()
+	must(p.t, err)
+	p.failoverd = p.s2.Start("env", "IPFO_RUN_FAILOVERD=1", exe, "-d", "--config", p.cfg)
+}
+
+func (p *pairLab) ctlRun(args ...string) string {
+	p.t.Helper()
+	out, err := exec.Command(p.ctl, append([]string{"--control-socket", p.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("failoverctl %v: %v\n%s", args, err, out)
+	}
+	return string(out)
 }
 
 func must(t *testing.T, err error) {
@@ -235,5 +253,85 @@ func TestFailoverAndGiveBack(t *testing.T) {
 	}
 	if _, err := os.Stat(p.socket); !os.IsNotExist(err) {
 		t.Errorf("control socket left behind: %v", err)
+	}
+}
+
+// A clean stop of heartbeatd says goodbye: takeover at once, not after
+// the timeout. Then failoverd is killed (-9) while active and started
+// again: it keeps the address, runs no hook again, and gives it back when
+// the primary returns.
+func TestGoodbyeAndCrashRestart(t *testing.T) {
+	p := newPairLab(t)
+	p.waitState("standby", 5*time.Second)
+	must(t, p.primary.Signal(syscall.SIGTERM))
+	stopped := time.Now()
+	p.waitState("active", 3*time.Second)
+	t.Logf("active %v after heartbeatd's goodbye (timeout 300ms)", time.Since(stopped).Round(time.Millisecond))
+	if !strings.Contains(p.failoverd.Output(), "the primary said goodbye") {
+		t.Fatalf("the takeover was not for the goodbye:\n%s", p.failoverd.Output())
+	}
+	runs := p.hookRuns()
+
+	must(t, p.failoverd.Cmd.Process.Kill())
+	p.failoverd.Wait(5 * time.Second)
+	if !p.holds(p.s2) {
+		t.Fatal("kill -9 must leave the address in place")
+	}
+	p.startFailoverd()
+	st, text := p.waitState("active", 5*time.Second)
+	if !st.Holding || !p.holds(p.s2) {
+		t.Fatalf("after restart:\n%s", text)
+	}
+	time.Sleep(time.Second) // a reconcile tick
+	if got := p.hookRuns(); strings.Join(got, "\n") != strings.Join(runs, "\n") {
+		t.Fatalf("hooks ran again after the restart:\n%s", strings.Join(got, "\n"))
+	}
+	p.startPrimary()
+	p.waitState("standby", 5*time.Second)
+	if p.holds(p.s2) {
+		t.Fatal("primary back, yet the address stays")
+	}
+}
+
+// failoverctl hold freezes; acquire and release act through the daemon;
+// resume returns to the automatic rules. A clean stop while active gives
+// the address back.
+func TestOperatorCommandsAndCleanStop(t *testing.T) {
+	p := newPairLab(t)
+	p.waitState("standby", 5*time.Second)
+	p.ctlRun("hold")
+	p.waitState("held", time.Second)
+	out := p.ctlRun("acquire")
+	if !strings.Contains(out, "acquire: done") {
+		t.Fatalf("acquire said:\n%s", out)
+	}
+	st, text := p.waitState("held", 3*time.Second)
+	if !lab.WaitFor(3*time.Second, func() bool { st, text = p.status(); return st.Holding && p.holds(p.s2) }) {
+		t.Fatalf("acquire while held:\n%s", text)
+	}
+	// Held: the primary is alive, yet no give-back.
+	time.Sleep(1500 * time.Millisecond)
+	if !p.holds(p.s2) {
+		t.Fatal("held, yet the address was given back")
+	}
+	p.ctlRun("release")
+	if !lab.WaitFor(3*time.Second, func() bool { return !p.holds(p.s2) }) {
+		t.Fatal("release did not give the address back")
+	}
+	p.ctlRun("resume")
+	p.waitState("standby", 3*time.Second)
+
+	p.ctlRun("acquire")
+	p.waitState("active", 3*time.Second)
+	must(t, os.Remove(p.hookLog))
+	must(t, p.failoverd.Signal(syscall.SIGTERM))
+	if code := p.failoverd.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.failoverd.Output())
+	}
+	if p.holds(p.s2) {
+		t.Fatal("a clean stop while active must give the address back")
+	}
+	if got := strings.Join(p.hookRuns(), "\n"); !strings.Contains(got, "PreRel PreRel10.stop") || !strings.Contains(got, "PostRel PostRel10.done") {
+		t.Fatalf("hooks on a clean stop:\n%s", got)
 	}
 }
