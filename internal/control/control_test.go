@@ -1,0 +1,71 @@
+package control
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSocketRoundTripAndPermissions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "failoverd.sock")
+	l, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("socket mode %v %v", st.Mode(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- Serve(ctx, l, func(_ context.Context, r Request) Response {
+			if r.Op != OpStatus {
+				return Response{Error: "unknown request " + r.Op}
+			}
+			return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Name: "priv0", Alive: true}}}}
+		}, slog.New(slog.DiscardHandler))
+	}()
+	resp, err := Call(path, Request{Op: OpStatus}, time.Second)
+	if err != nil || !resp.OK || resp.Status.State != "standby" || resp.Status.Links[0].Name != "priv0" {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if resp, _ := Call(path, Request{Op: "reboot"}, time.Second); resp.OK || !strings.Contains(resp.Error, "unknown request") {
+		t.Fatalf("%+v", resp)
+	}
+	// A second daemon on the same socket is refused.
+	if _, err := Listen(path); err == nil || !strings.Contains(err.Error(), "another failoverd") {
+		t.Fatalf("second listener: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStaleSocketIsReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "failoverd.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // as after a crash: the file stays, nobody answers
+	l2, err := Listen(path)
+	if err != nil {
+		t.Fatalf("stale socket: %v", err)
+	}
+	l2.Close()
+}
+
+func TestCallSaysWhatIsWrong(t *testing.T) {
+	_, err := Call(filepath.Join(t.TempDir(), "nothing.sock"), Request{Op: OpStatus}, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "is failoverd running?") {
+		t.Fatalf("%v", err)
+	}
+}
