@@ -317,9 +317,13 @@ func (e *engine) status() control.Status {
 	stats := e.mon.Stats()
 	st := control.Status{Node: e.cfg.NodeName, State: string(state), Since: since, Holding: e.machine.Holding(),
 		Peer: e.cfg.PeerIP.String(), PeerInterval: e.machine.PeerInterval(), Timeout: e.machine.Timeout()}
+	now := e.now()
 	for _, l := range e.machine.Links() {
 		s := stats[l.Name]
-		st.Links = append(st.Links, control.Link{Name: l.Name, Alive: l.Alive, LastHeard: l.LastHeard, Received: s.Received, Dropped: s.Dropped})
+		// Status says what was heard: the machine may still give a link
+		// the benefit of the doubt (just after start or a give-back).
+		alive := !l.LastHeard.IsZero() && now.Sub(l.LastHeard) <= st.Timeout
+		st.Links = append(st.Links, control.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, Received: s.Received, Dropped: s.Dropped})
 		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
 		}
