@@ -1,0 +1,116 @@
+package lab
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Addresses of the two-server topology (documentation ranges only).
+const (
+	Server1Priv   = "192.0.2.1"
+	Server2Priv   = "192.0.2.2"
+	Server1Pub    = "198.51.100.1" // the primary's public address: the one failover moves
+	Server2Pub    = "198.51.100.2"
+	ClientAddr    = "198.51.100.100"
+	PrivNet       = "/24"
+	PubNet        = "/24"
+	PrivBroadcast = "192.0.2.255"
+	PubBroadcast  = "198.51.100.255"
+)
+
+// Pair is DESIGN.md's lab: server1 and server2, each with a public leg on
+// a bridge (in a switch namespace of its own) and a private veth between
+// them, and a client on the bridge.
+//
+//	client ── eth0 ─┐
+//	server1 ─ pub0 ─┼─ br0 (switch)
+//	server2 ─ pub0 ─┘
+//	server1 ─ priv0 ───── priv0 ─ server2
+type Pair struct {
+	Lab                    *Lab
+	Switch, S1, S2, Client *NS
+}
+
+// NewPair builds the topology; every namespace is removed when the test
+// ends.
+func NewPair(t testing.TB) *Pair {
+	t.Helper()
+	l := New(t)
+	p := &Pair{Lab: l, Switch: l.Netns("sw"), S1: l.Netns("s1"), S2: l.Netns("s2"), Client: l.Netns("cl")}
+	p.Switch.MustRun("ip", "link", "add", "br0", "type", "bridge")
+	p.Switch.MustRun("ip", "link", "set", "br0", "up")
+	for _, leg := range []struct {
+		ns        *NS
+		dev, port string
+	}{{p.S1, "pub0", "s1"}, {p.S2, "pub0", "s2"}, {p.Client, "eth0", "cl"}} {
+		l.Veth(leg.ns, leg.dev, p.Switch, leg.port)
+		p.Switch.MustRun("ip", "link", "set", leg.port, "master", "br0")
+	}
+	l.Veth(p.S1, "priv0", p.S2, "priv0")
+	p.S1.Addr("priv0", Server1Priv+PrivNet)
+	p.S2.Addr("priv0", Server2Priv+PrivNet)
+	p.S1.Addr("pub0", Server1Pub+PubNet)
+	p.S2.Addr("pub0", Server2Pub+PubNet)
+	p.Client.Addr("eth0", ClientAddr+PubNet)
+	return p
+}
+
+// CutPrivate pulls server1's private cable (server2 sees no carrier).
+func (p *Pair) CutPrivate() { p.S1.MustRun("ip", "link", "set", "priv0", "down") }
+
+// RestorePrivate puts it back.
+func (p *Pair) RestorePrivate() { p.S1.MustRun("ip", "link", "set", "priv0", "up") }
+
+// CutPublic pulls server1's public cable at the switch: server1 sees no
+// carrier, server2 and the client stay on the bridge.
+func (p *Pair) CutPublic() { p.Switch.MustRun("ip", "link", "set", "s1", "down") }
+
+// RestorePublic puts it back.
+func (p *Pair) RestorePublic() { p.Switch.MustRun("ip", "link", "set", "s1", "up") }
+
+// DropPercent drops pct % of the packets arriving in ns on dev, with
+// nftables (tc netem is not available). pct 0 removes the rule.
+func DropPercent(t testing.TB, ns *NS, dev string, pct int) {
+	t.Helper()
+	table := "lab_loss_" + dev
+	_, _ = ns.Run("nft", "delete", "table", "netdev", table)
+	if pct <= 0 {
+		return
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatal("needs nft (apt-get install nftables; .ci/run installs it)")
+	}
+	rules := fmt.Sprintf(`table netdev %s {
+	chain in {
+		type filter hook ingress device %s priority 0; policy accept;
+		numgen random mod 100 < %d drop
+	}
+}`, table, dev, pct)
+	cmd := ns.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(rules)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v\n%s", ns.Name, err, out)
+	}
+}
+
+// Neighbour returns the MAC ns's kernel holds for addr on dev, read with
+// ip(8), or "".
+func Neighbour(ns *NS, dev, addr string) string {
+	out, _ := ns.Run("ip", "neigh", "show", addr, "dev", dev)
+	f := strings.Fields(out)
+	for i := range f {
+		if f[i] == "lladdr" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	return ""
+}
+
+// MAC returns the hardware address of dev in ns.
+func MAC(t testing.TB, ns *NS, dev string) string {
+	t.Helper()
+	out := ns.MustRun("cat", "/sys/class/net/"+dev+"/address")
+	return strings.TrimSpace(out)
+}

@@ -1,0 +1,133 @@
+package lab
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Serve answers every UDP datagram to port in ns with name: the "small
+// service" on each server, so a client can tell who answered.
+func Serve(t testing.TB, ns *NS, port int, name string) {
+	t.Helper()
+	var c net.PacketConn
+	if err := ns.Do(func() (err error) { c, err = net.ListenPacket("udp4", ":"+strconv.Itoa(port)); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			_, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = c.WriteTo([]byte(name), from)
+		}
+	}()
+}
+
+// Answer is one reply the client got.
+type Answer struct {
+	At   time.Time
+	From string // the name in the reply
+}
+
+// Probe is a client asking target:port every interval, as a user's
+// traffic would, and keeping the answers.
+type Probe struct {
+	conn    net.PacketConn
+	started time.Time
+	stop    chan struct{}
+	done    chan struct{}
+
+	mu      sync.Mutex
+	answers []Answer
+}
+
+// StartProbe starts asking from ns.
+func StartProbe(t testing.TB, ns *NS, target string, port int, every time.Duration) *Probe {
+	t.Helper()
+	p := &Probe{started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := ns.Do(func() (err error) { p.conn, err = net.ListenPacket("udp4", ":0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	to := &net.UDPAddr{IP: net.ParseIP(target), Port: port}
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, _, err := p.conn.ReadFrom(buf)
+			if err != nil {
+				close(p.done)
+				return
+			}
+			p.mu.Lock()
+			p.answers = append(p.answers, Answer{At: time.Now(), From: string(buf[:n])})
+			p.mu.Unlock()
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			_, _ = p.conn.WriteTo([]byte("?"), to)
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// Stop ends the probe.
+func (p *Probe) Stop() {
+	select {
+	case <-p.stop:
+		return
+	default:
+	}
+	close(p.stop)
+	p.conn.Close()
+	<-p.done
+}
+
+// Answers returns the answers so far.
+func (p *Probe) Answers() []Answer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Answer(nil), p.answers...)
+}
+
+// Last is the most recent answer's sender, or "".
+func (p *Probe) Last() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.answers) == 0 {
+		return ""
+	}
+	return p.answers[len(p.answers)-1].From
+}
+
+// LongestGap is the longest time without an answer between since and
+// until, and when it began: the outage as the client saw it.
+func (p *Probe) LongestGap(since, until time.Time) (gap time.Duration, from time.Time) {
+	prev := since
+	for _, a := range p.Answers() {
+		if a.At.Before(since) || a.At.After(until) {
+			continue
+		}
+		if d := a.At.Sub(prev); d > gap {
+			gap, from = d, prev
+		}
+		prev = a.At
+	}
+	if d := until.Sub(prev); d > gap {
+		gap, from = d, prev
+	}
+	return gap, from
+}
