@@ -256,43 +256,6 @@ func TestFailoverAndGiveBack(t *testing.T) {
 	}
 }
 
-// A clean stop of heartbeatd says goodbye: takeover at once, not after
-// the timeout. Then failoverd is killed (-9) while active and started
-// again: it keeps the address, runs no hook again, and gives it back when
-// the primary returns.
-func TestGoodbyeAndCrashRestart(t *testing.T) {
-	p := newPairLab(t)
-	p.waitState("standby", 5*time.Second)
-	must(t, p.primary.Signal(syscall.SIGTERM))
-	stopped := time.Now()
-	p.waitState("active", 3*time.Second)
-	t.Logf("active %v after heartbeatd's goodbye (timeout 300ms)", time.Since(stopped).Round(time.Millisecond))
-	if !strings.Contains(p.failoverd.Output(), "the primary said goodbye") {
-		t.Fatalf("the takeover was not for the goodbye:\n%s", p.failoverd.Output())
-	}
-	runs := p.hookRuns()
-
-	must(t, p.failoverd.Cmd.Process.Kill())
-	p.failoverd.Wait(5 * time.Second)
-	if !p.holds(p.s2) {
-		t.Fatal("kill -9 must leave the address in place")
-	}
-	p.startFailoverd()
-	st, text := p.waitState("active", 5*time.Second)
-	if !st.Holding || !p.holds(p.s2) {
-		t.Fatalf("after restart:\n%s", text)
-	}
-	time.Sleep(time.Second) // a reconcile tick
-	if got := p.hookRuns(); strings.Join(got, "\n") != strings.Join(runs, "\n") {
-		t.Fatalf("hooks ran again after the restart:\n%s", strings.Join(got, "\n"))
-	}
-	p.startPrimary()
-	p.waitState("standby", 5*time.Second)
-	if p.holds(p.s2) {
-		t.Fatal("primary back, yet the address stays")
-	}
-}
-
 // failoverctl hold freezes; acquire and release act through the daemon;
 // resume returns to the automatic rules. A clean stop while active gives
 // the address back.
