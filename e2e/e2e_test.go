@@ -421,3 +421,30 @@ func TestHangingHook(t *testing.T) {
 		t.Errorf("the hung hook's process is still running: %s", out)
 	}
 }
+
+// A crash in the middle of a takeover left one of two addresses on the
+// secondary while the primary is alive: failoverd keeps what is there,
+// never adds the other, and gives everything back once the primary is
+// heard for the hold-down.
+func TestPartialLeftoverWithPrimaryAlive(t *testing.T) {
+	w := newWorld(t, withConf(`FAILOVER_PEER_IP_PAIRS="pub0:`+lab.Server1Pub+` pub0:198.51.100.10"`))
+	w.S1.MustRun("ip", "addr", "add", "198.51.100.10/32", "dev", "pub0")
+	w.S2.MustRun("ip", "addr", "add", "198.51.100.10/32", "dev", "pub0", "label", "pub0:ipfo", "preferred_lft", "0")
+	w.startPrimary()
+	w.startSecondary()
+	w.waitState("active", 3*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if w.holds(w.S2) {
+			t.Fatalf("failoverd added %s while the primary is alive:\n%s", lab.Server1Pub, w.secondary.Output())
+		}
+		if w.status().State == "standby" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.waitState("standby", time.Second)
+	if out, _ := w.S2.Run("ip", "-o", "addr", "show", "dev", "pub0"); strings.Contains(out, "198.51.100.10/") {
+		t.Fatalf("the leftover was not given back:\n%s", out)
+	}
+}

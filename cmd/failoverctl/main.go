@@ -86,21 +86,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
 			return cli.ExitFailure
 		}
-		if !resp.OK {
-			fmt.Fprintf(stderr, "failoverctl: failoverd says: %s\n", resp.Error)
-			return cli.ExitFailure
-		}
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			_ = enc.Encode(resp.Status)
-			return cli.ExitOK
-		}
-		if resp.Status != nil {
-			if args[0] != control.OpStatus {
-				fmt.Fprintf(stdout, "%s: done\n", args[0])
+			if args[0] == control.OpStatus {
+				_ = enc.Encode(resp.Status)
+			} else {
+				_ = enc.Encode(resp)
 			}
-			writeStatus(stdout, resp.Status, time.Now())
+		} else {
+			if resp.Message != "" {
+				fmt.Fprintf(stdout, "%s: %s\n\n", args[0], resp.Message)
+			}
+			if resp.Status != nil {
+				writeStatus(stdout, resp.Status, time.Now())
+			}
+		}
+		if !resp.OK {
+			fmt.Fprintf(stderr, "failoverctl: %s: %s\n", args[0], resp.Error)
+			return cli.ExitFailure
 		}
 		return cli.ExitOK
 	}

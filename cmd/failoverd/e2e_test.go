@@ -265,7 +265,7 @@ func TestOperatorCommandsAndCleanStop(t *testing.T) {
 	p.ctlRun("hold")
 	p.waitState("held", time.Second)
 	out := p.ctlRun("acquire")
-	if !strings.Contains(out, "acquire: done") {
+	if !strings.Contains(out, "acquire: took the addresses over") {
 		t.Fatalf("acquire said:\n%s", out)
 	}
 	st, text := p.waitState("held", 3*time.Second)
@@ -284,9 +284,14 @@ func TestOperatorCommandsAndCleanStop(t *testing.T) {
 	p.ctlRun("resume")
 	p.waitState("standby", 3*time.Second)
 
+	// Held, so that the automatic give-back does not come first.
+	p.ctlRun("hold")
 	p.ctlRun("acquire")
-	p.waitState("active", 3*time.Second)
+	if st, text := p.status(); !st.Holding {
+		t.Fatalf("not holding:\n%s", text)
+	}
 	must(t, os.Remove(p.hookLog))
+	time.Sleep(1100 * time.Millisecond) // heartbeatd acts on one released a second
 	must(t, p.failoverd.Signal(syscall.SIGTERM))
 	if code := p.failoverd.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit %d\n%s", code, p.failoverd.Output())
@@ -296,5 +301,30 @@ func TestOperatorCommandsAndCleanStop(t *testing.T) {
 	}
 	if got := strings.Join(p.hookRuns(), "\n"); !strings.Contains(got, "PreRel PreRel10.stop") || !strings.Contains(got, "PostRel PostRel10.done") {
 		t.Fatalf("hooks on a clean stop:\n%s", got)
+	}
+	if !lab.WaitFor(2*time.Second, func() bool { return strings.Count(p.primary.Output(), "the secondary released the addresses") == 2 }) {
+		t.Fatalf("the clean stop did not tell the primary:\n%s", p.primary.Output())
+	}
+}
+
+// failoverctl says what happened and fails when nothing could be done.
+func TestOperatorMessages(t *testing.T) {
+	p := newPairLab(t)
+	p.waitState("standby", 5*time.Second)
+	out, err := exec.Command(p.ctl, "--control-socket", p.socket, "release").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "holds no address; nothing to release") {
+		t.Fatalf("release with nothing held: %v\n%s", err, out)
+	}
+	out, _ = exec.Command(p.ctl, "--control-socket", p.socket, "acquire").CombinedOutput()
+	if !strings.Contains(string(out), "automatic give-back returns them after the hold-down") {
+		t.Fatalf("acquire with the primary alive must warn:\n%s", out)
+	}
+	p.waitState("standby", 5*time.Second) // given back automatically
+	// A Test that says no: acquire fails, and says why.
+	addrDir := filepath.Join(p.dir, "hooks", "198.51.100.1")
+	writeExec(t, filepath.Join(addrDir, "Test"), "#!/bin/sh\nexit 1\n")
+	out, err = exec.Command(p.ctl, "--control-socket", p.socket, "acquire").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "the Test hook said no") {
+		t.Fatalf("vetoed acquire: %v\n%s", err, out)
 	}
 }

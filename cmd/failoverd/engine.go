@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -50,6 +51,10 @@ type engine struct {
 	// lastJobHooks: the hooks of the last job, for its notice.
 	lastJobHooks []notify.Hook
 
+	// waiters: operators whose acquire or release started the running
+	// job; they get its outcome.
+	waiters []chan control.Response
+
 	jobs   sync.WaitGroup
 	seq    uint64
 	epoch  uint64
@@ -86,8 +91,13 @@ func (e *engine) loop(ctx context.Context) {
 			if r.hookFailed {
 				e.notice(notify.HookFailure, fmt.Sprintf("a hook failed during the %s; it went on", r.done.Job))
 			}
+			e.answerWaiters(r.done)
 		case r := <-e.requests:
-			r.reply <- e.answer(r.req)
+			if resp := e.answer(r.req); resp.OK || resp.Error != "" {
+				r.reply <- resp
+			} else {
+				e.waiters = append(e.waiters, r.reply) // a job started
+			}
 		case <-tick.C:
 			e.apply(failover.Tick{At: e.now()})
 			tick.Reset(e.tickEvery())
@@ -198,23 +208,24 @@ func (e *engine) runStage(ctx context.Context, stage hooks.Stage, a takeover.Add
 	return res, err
 }
 
-// test runs every address's Test hook: any refusal (or a Test that
-// cannot be run safely) vetoes the job.
-func (e *engine) test(ctx context.Context, reason string) (vetoed bool) {
+// test runs every address's Test hook: any refusal, or a Test that
+// cannot be run (unsafe, not executable), vetoes the job. why is empty
+// when Test simply said no.
+func (e *engine) test(ctx context.Context, reason string) (vetoed bool, why string) {
 	for _, a := range e.addrs {
 		res, err := e.runStage(ctx, hooks.Test, a, reason)
 		if err != nil {
 			e.log.Error("Test hook cannot run; not going ahead", "addr", a, "err", err)
-			return true
+			return true, "the Test hook of " + a.Addr().String() + " cannot run: " + err.Error()
 		}
 		for _, r := range res {
 			if !r.OK() {
 				e.log.Warn("Test hook said no", "addr", a, "hook", r.Path, "exit", r.Exit)
-				return true
+				return true, ""
 			}
 		}
 	}
-	return false
+	return false, ""
 }
 
 func failed(res []hooks.Result, err error) bool {
@@ -228,12 +239,16 @@ func (e *engine) takeover(ctx context.Context, reason string) jobResult {
 	e.mu.Lock()
 	e.lastJobHooks = nil
 	e.mu.Unlock()
-	if e.test(ctx, reason) {
-		return jobResult{done: failover.JobDone{Vetoed: true}}
+	if vetoed, why := e.test(ctx, reason); vetoed {
+		return jobResult{done: failover.JobDone{Vetoed: true, Reason: why}}
 	}
 	var errs []error
 	hookFailed := false
+	held := e.mover.Holding()
 	for _, a := range e.addrs {
+		if slices.Contains(held, a) {
+			continue // held already (left by an earlier run): no hooks again
+		}
 		res, err := e.runStage(ctx, hooks.PreAcq, a, reason)
 		hookFailed = hookFailed || failed(res, err)
 		start := time.Now()
@@ -260,8 +275,10 @@ func (e *engine) giveBack(ctx context.Context, reason string, ask bool) jobResul
 	e.mu.Lock()
 	e.lastJobHooks = nil
 	e.mu.Unlock()
-	if ask && e.test(ctx, reason) {
-		return jobResult{done: failover.JobDone{Vetoed: true}}
+	if ask {
+		if vetoed, why := e.test(ctx, reason); vetoed {
+			return jobResult{done: failover.JobDone{Vetoed: true, Reason: why}}
+		}
 	}
 	var errs []error
 	hookFailed := false
@@ -277,7 +294,11 @@ func (e *engine) giveBack(ctx context.Context, reason string, ask bool) jobResul
 		res, err = e.runStage(ctx, hooks.PostRel, a, reason)
 		hookFailed = hookFailed || failed(res, err)
 	}
-	e.sendReleased()
+	if len(errs) == 0 {
+		// Only once every address is gone: the primary re-announces at
+		// once, and must not while this host still answers for one.
+		e.sendReleased()
+	}
 	return jobResult{done: failover.JobDone{Err: errors.Join(errs...)}, hookFailed: hookFailed}
 }
 
@@ -288,7 +309,13 @@ func (e *engine) sendReleased() {
 	e.mu.Unlock()
 	b, err := e.keys().Seal(&p)
 	if err == nil {
-		err = e.mon.Send(b, netip.AddrPortFrom(e.cfg.PeerIP, e.cfg.Port))
+		// A socket of its own: the monitor's may be closed already when
+		// failoverd gives back on its way out.
+		var c net.Conn
+		if c, err = net.Dial("udp", netip.AddrPortFrom(e.cfg.PeerIP, e.cfg.Port).String()); err == nil {
+			_, err = c.Write(b)
+			c.Close()
+		}
 	}
 	if err != nil {
 		e.log.Warn("could not tell the primary the addresses are released; it re-announces them at its next start or SIGHUP", "err", err)
@@ -305,11 +332,57 @@ func (e *engine) answer(r control.Request) control.Response {
 		return control.Response{OK: true, Status: &st}
 	case control.OpAcquire, control.OpRelease, control.OpHold, control.OpResume:
 		e.log.Info("operator request", "op", r.Op)
+		before := e.machine.Running()
 		e.apply(failover.Command{At: e.now(), Op: r.Op})
 		st := e.status()
-		return control.Response{OK: true, Status: &st}
+		resp := control.Response{OK: true, Status: &st}
+		switch {
+		case r.Op == control.OpHold && before != failover.NoJob:
+			resp.Message = fmt.Sprintf("a %s is under way; failoverd holds when it ends", before)
+		case r.Op == control.OpHold:
+			resp.Message = "held: no automatic takeover or give-back until failoverctl resume"
+		case r.Op == control.OpResume:
+			resp.Message = "resumed: the automatic rules apply"
+		case before != failover.NoJob:
+			resp.Message = fmt.Sprintf("a %s is under way; your %s runs after it (see failoverctl status)", before, r.Op)
+		case e.machine.Running() == failover.NoJob && r.Op == control.OpAcquire:
+			resp.Message = "this host holds the addresses already"
+		case e.machine.Running() == failover.NoJob:
+			resp.Message = "this host holds no address; nothing to release"
+		default:
+			return control.Response{} // answered when the job ends
+		}
+		return resp
 	}
 	return control.Response{Error: fmt.Sprintf("unknown request %q", r.Op)}
+}
+
+// answerWaiters tells the operators who started the job how it ended.
+func (e *engine) answerWaiters(d failover.JobDone) {
+	if len(e.waiters) == 0 {
+		return
+	}
+	st := e.status()
+	resp := control.Response{OK: !d.Vetoed && d.Err == nil, Status: &st}
+	switch {
+	case d.Vetoed && d.Reason != "":
+		resp.Error = d.Reason
+	case d.Vetoed:
+		resp.Error = "the Test hook said no; nothing changed"
+	case d.Err != nil:
+		resp.Error = d.Err.Error()
+	case d.Job == failover.Takeover:
+		resp.Message = "took the addresses over"
+		if alive := slices.ContainsFunc(st.Links, func(l control.Link) bool { return l.Alive }); alive && e.cfg.AutoGiveBack && st.State != string(failover.Held) {
+			resp.Message += "; the primary is heard, so automatic give-back returns them after the hold-down (failoverctl hold keeps them)"
+		}
+	default:
+		resp.Message = "gave the addresses back"
+	}
+	for _, w := range e.waiters {
+		w <- resp
+	}
+	e.waiters = nil
 }
 
 func (e *engine) status() control.Status {

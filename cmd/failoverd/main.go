@@ -82,7 +82,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 	keys.Store(c.Keyring())
 
 	mon, err := monitor.Listen(monitor.Config{Port: c.Port, Links: links, Peers: peers, Keyring: keys.Load,
-		Freshness: c.ReplayWindow, Legacy: c.Legacy}, log)
+		Freshness: c.ReplayWindow, Legacy: c.Legacy, LegacyMessage: c.Message}, log)
 	if err != nil {
 		log.Error("cannot listen for heartbeats", "err", err)
 		return cli.ExitFailure
@@ -113,8 +113,10 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		return cli.ExitFailure
 	}
 	if len(held) > 0 {
+		// Only what is there: the rest is taken only by a takeover, once
+		// the primary is known to be silent.
 		log.Warn("this host already holds public addresses (left by an earlier run); keeping them, no hooks run", "held", len(held), "of", len(addrs))
-		mover.Adopt(addrs...)
+		mover.Adopt(held...)
 	}
 
 	ctl, err := control.Listen(c.ControlSocket)
@@ -138,6 +140,9 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: time.Second,
 		InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
 	}, now, len(held) > 0)
+	if len(held) > 0 && len(held) < len(addrs) {
+		machine.Incomplete()
+	}
 
 	jobCtx, cancelJobs := context.WithCancel(context.Background())
 	defer cancelJobs()

@@ -368,3 +368,16 @@ func TestPairPrefixFollowsTheMaskRule(t *testing.T) {
 		}
 	}
 }
+
+func TestLegacyAndKeyAreExclusive(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "FAILOVER_LEGACY=-YES-\nFAILOVER_AUTH_KEY_FILE="+key+"\n")
+	_, err := Load(Failoverd, Sources{File: path, Args: []string{"192.0.2.1", "eth0:198.51.100.1"}})
+	if err == nil || !strings.Contains(err.Error(), path+":1: FAILOVER_LEGACY=-YES-: the original's bare-text heartbeat cannot be authenticated") {
+		t.Fatalf("%v", err)
+	}
+}

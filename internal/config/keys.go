@@ -173,8 +173,8 @@ var keys = []*key{
 			return err
 		},
 		func(c *Config) string { return c.ReplayWindow.String() }},
-	{KeyMessage, roleHeartbeatOnly, "heartbeat",
-		"Text each heartbeat carries (-m), up to 1024 bytes.",
+	{KeyMessage, roleBoth, "heartbeat",
+		"Text each heartbeat carries (heartbeatd -m), up to 1024 bytes; with FAILOVER_LEGACY, the bare text failoverd accepts from an original heartbeatd.",
 		func(c *Config, v string) *valueError {
 			if len(v) > 1024 {
 				return &valueError{fmt.Sprintf("%d bytes long", len(v)), "keep it to 1024 bytes"}

@@ -150,6 +150,11 @@ func (c *Config) validate(role Role) []error {
 			errs.add(&Error{Origin: c.origins[KeyPairs], Key: KeyPairs, Problem: "no public address to take over",
 				Hint: "give interface:pub_addr arguments or set " + KeyPairs + "=\"en0:100.0.0.10\" " + where})
 		}
+		if c.Legacy && len(c.AuthKeyFiles) > 0 {
+			errs.add(&Error{Origin: c.origins[KeyLegacy], Key: KeyLegacy, Value: formatBool(c.Legacy),
+				Problem: "the original's bare-text heartbeat cannot be authenticated, and " + KeyAuthKeyFile + " is set",
+				Hint: "use one or the other: legacy for an old Mac OS X Server primary, a key for heartbeatd"})
+		}
 		seen := map[string]bool{}
 		for _, p := range c.Pairs {
 			if p.Addr == c.PeerIP {

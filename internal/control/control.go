@@ -32,9 +32,10 @@ type Request struct {
 
 // Response is failoverd's answer.
 type Response struct {
-	OK     bool    `json:"ok"`
-	Error  string  `json:"error,omitempty"`
-	Status *Status `json:"status,omitempty"`
+	OK      bool    `json:"ok"`
+	Error   string  `json:"error,omitempty"`
+	Message string  `json:"message,omitempty"` // what happened, for a person
+	Status  *Status `json:"status,omitempty"`
 }
 
 // Status is failoverd's state as failoverctl status shows it.
@@ -137,7 +138,8 @@ func Serve(ctx context.Context, l net.Listener, h Handler, log *slog.Logger) err
 
 func serveOne(ctx context.Context, c net.Conn, h Handler, log *slog.Logger) {
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Minute))
+	// acquire and release answer when their hooks are done.
+	_ = c.SetDeadline(time.Now().Add(time.Hour))
 	var req Request
 	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
 		_ = json.NewEncoder(c).Encode(Response{Error: "bad request: " + err.Error()})

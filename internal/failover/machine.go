@@ -82,9 +82,11 @@ type Machine struct {
 	lastVeto    time.Time // when Test last refused
 	vetoedJob   Job       // the job Test refused
 	heldFrom    State     // the state hold froze
-	pending     Job       // a job requested while another runs (operator)
+	running     Job       // the job under way; NoJob when none
+	pending     Job       // an operator's job asked for while another runs
+	freezeAfter bool      // hold when the running job ends
+	incomplete  bool      // started holding only some addresses
 	toldHolding bool      // "primary back, auto give-back off" was said
-	reHold      bool      // an operator job runs while held: freeze again after
 }
 
 // Job is a takeover or a give-back.
@@ -130,13 +132,14 @@ type Heartbeat struct {
 // shortest timeout).
 type Tick struct{ At time.Time }
 
-// JobDone: a job ended. Vetoed: Test exited non-zero and nothing was
-// done. Err: something failed (an address could not be added or removed,
-// a hook failed); Failed says which, for the notice.
+// JobDone: a job ended. Vetoed: Test exited non-zero (or could not be
+// run) and nothing was done. Err: an address could not be added or
+// removed.
 type JobDone struct {
 	At     time.Time
 	Job    Job
 	Vetoed bool
+	Reason string // why it was vetoed, when Test did not simply say no
 	Err    error
 }
 
@@ -181,6 +184,12 @@ func (m *Machine) set(s State, now time.Time) {
 		m.state, m.since = s, now
 	}
 }
+
+// Incomplete says the host held only some of the addresses at start (a
+// crash in the middle of a takeover). If the primary stays silent past the
+// initial grace, the takeover is completed (the caller skips the hooks of
+// addresses already held); if it is heard, everything is given back.
+func (m *Machine) Incomplete() { m.incomplete = true }
 
 // State returns the state and since when.
 func (m *Machine) State() (State, time.Time) { return m.state, m.since }
@@ -285,6 +294,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 }
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
+	m.running = j
 	if j == Takeover {
 		m.set(Acquiring, now)
 	} else {
@@ -327,9 +337,13 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return []Action{Notice{Kind: "anomaly-cleared", Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
 		}
 	case Vetoed:
-		if len(silent) == 0 {
+		if len(alive) > 0 {
+			// The primary is back on some link: the others get a timeout
+			// to follow (their packets arrive a moment apart), then the
+			// standby rules raise an anomaly for those still silent.
 			m.set(Standby, now)
-			return nil
+			m.baseline = now
+			return m.evaluate(now)
 		}
 		if len(alive) == 0 && now.Sub(m.lastVeto) >= m.p.VetoRetry {
 			return m.start(Takeover, "asking Test again: still no heartbeat on any link", now)
@@ -338,6 +352,10 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		if len(alive) == 0 {
 			m.backSince = time.Time{} // the run of heartbeats broke (or never began)
 			m.toldHolding = false
+			if m.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
+				m.incomplete = false
+				return m.start(Takeover, "completing a takeover that an earlier run left unfinished", now)
+			}
 			return nil
 		}
 		// The run of heartbeats itself must span the hold-down: a link
@@ -360,13 +378,24 @@ func (m *Machine) evaluate(now time.Time) []Action {
 }
 
 func (m *Machine) jobDone(e JobDone) []Action {
+	if m.running == NoJob || e.Job != m.running {
+		return nil // not the job we started: ignore
+	}
+	m.running = NoJob
+	m.incomplete = false
 	var out []Action
+	vetoDetail := func(what, outcome string) string {
+		if e.Reason != "" {
+			return fmt.Sprintf("the %s did not go ahead: %s; %s", what, e.Reason, outcome)
+		}
+		return fmt.Sprintf("the Test hook refused the %s; %s", what, outcome)
+	}
 	switch {
 	case e.Job == Takeover && e.Vetoed:
 		m.set(Vetoed, e.At)
 		m.lastVeto = e.At
 		if m.vetoedJob != Takeover {
-			out = append(out, Notice{Kind: "veto", Detail: "the Test hook refused the takeover; nothing was taken over"})
+			out = append(out, Notice{Kind: "veto", Detail: vetoDetail("takeover", "nothing was taken over")})
 		}
 		m.vetoedJob = Takeover
 	case e.Job == Takeover:
@@ -375,16 +404,16 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Active, e.At)
 		m.vetoedJob = NoJob
 		m.toldHolding = false
-		n := Notice{Kind: "takeover", Detail: "took the addresses over"}
 		if e.Err != nil {
-			n.Detail = "took the addresses over, with errors: " + e.Err.Error()
+			out = append(out, Notice{Kind: "takeover-failed", Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
+		} else {
+			out = append(out, Notice{Kind: "takeover", Detail: "took the addresses over"})
 		}
-		out = append(out, n)
 	case e.Job == GiveBack && e.Vetoed:
 		m.set(Active, e.At)
 		m.backSince = e.At // another hold-down before asking again
 		if m.vetoedJob != GiveBack {
-			out = append(out, Notice{Kind: "veto", Detail: "the Test hook refused the give-back; this host keeps the addresses"})
+			out = append(out, Notice{Kind: "veto", Detail: vetoDetail("give-back", "this host keeps the addresses")})
 		}
 		m.vetoedJob = GiveBack
 	case e.Job == GiveBack && e.Err != nil:
@@ -393,29 +422,34 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Active, e.At)
 		m.backSince = e.At
 		m.vetoedJob = NoJob
-		out = append(out, Notice{Kind: "hook-failure", Detail: "the give-back failed: " + e.Err.Error()})
+		out = append(out, Notice{Kind: "giveback-failed", Detail: "the give-back did not complete: " + e.Err.Error() + "; this host may still hold addresses and tries again after the hold-down"})
 	case e.Job == GiveBack:
 		m.set(Standby, e.At)
 		m.baseline = e.At
 		m.vetoedJob = NoJob
 		out = append(out, Notice{Kind: "giveback", Detail: "gave the addresses back to the primary"})
 	}
-	if m.reHold {
-		m.reHold = false
+	freeze := m.freezeAfter
+	m.freezeAfter = false
+	if m.pending != NoJob {
+		j := m.pending
+		m.pending = NoJob
+		if acts := m.operatorJob(j, e.At); len(acts) > 0 {
+			m.freezeAfter = freeze // the queued job ends frozen if asked
+			return append(out, acts...)
+		}
+	}
+	if freeze {
 		m.heldFrom = m.state
 		m.set(Held, e.At)
 		return out
 	}
-	if m.pending != NoJob {
-		j := m.pending
-		m.pending = NoJob
-		return append(out, m.operatorJob(j, e.At)...)
-	}
 	return append(out, m.evaluate(e.At)...)
 }
 
+// operatorJob starts j unless the host is already so.
 func (m *Machine) operatorJob(j Job, now time.Time) []Action {
-	holds := m.state == Active
+	holds := m.state == Active || (m.state == Held && m.heldFrom == Active)
 	if (j == Takeover && holds) || (j == GiveBack && !holds) {
 		return nil // already so
 	}
@@ -423,15 +457,23 @@ func (m *Machine) operatorJob(j Job, now time.Time) []Action {
 	return m.start(j, "operator request (failoverctl)", now)
 }
 
+// command applies an operator's request. While a job runs nothing else
+// starts: hold and resume take effect when it ends, and an acquire or
+// release waits for it (the last one asked wins).
 func (m *Machine) command(e Command) []Action {
 	switch e.Op {
 	case "hold":
+		if m.running != NoJob {
+			m.freezeAfter = true
+			return nil
+		}
 		if m.state != Held {
 			m.heldFrom = m.state
 			m.set(Held, e.At)
 		}
 		return nil
 	case "resume":
+		m.freezeAfter = false
 		if m.state == Held {
 			m.set(m.heldFrom, e.At)
 			m.backSince = time.Time{}
@@ -443,22 +485,22 @@ func (m *Machine) command(e Command) []Action {
 		if e.Op == "release" {
 			j = GiveBack
 		}
-		switch m.state {
-		case Acquiring, Releasing:
+		if m.running != NoJob {
 			m.pending = j
 			return nil
-		case Held:
-			// Act, and stay frozen in the resulting state.
-			if (j == Takeover) == (m.heldFrom == Active) {
-				return nil
-			}
-			m.reHold = true
-			return m.start(j, "operator request (failoverctl) while held", e.At)
 		}
-		return m.operatorJob(j, e.At)
+		frozen := m.state == Held
+		acts := m.operatorJob(j, e.At)
+		if frozen && len(acts) > 0 {
+			m.freezeAfter = true // act, and stay frozen in the result
+		}
+		return acts
 	}
 	return nil
 }
+
+// Running is the job under way, if any.
+func (m *Machine) Running() Job { return m.running }
 
 // Holding reports whether the addresses are (or are being) taken.
 func (m *Machine) Holding() bool {

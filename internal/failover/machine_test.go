@@ -272,7 +272,7 @@ func TestGiveBackFailureKeepsActive(t *testing.T) {
 	tl.run(6*time.Second, "priv0")
 	tl.expect(Releasing, "start giveback")
 	tl.done(GiveBack, false, errors.New("remove eth0:198.51.100.1/32: permission denied"))
-	tl.expect(Active, "notice hook-failure")
+	tl.expect(Active, "notice giveback-failed")
 	tl.run(5100*time.Millisecond, "priv0")
 	tl.expect(Releasing, "start giveback")
 }
@@ -351,4 +351,114 @@ func TestHeartbeatsOnUnknownLinksAreIgnored(t *testing.T) {
 	tl := newTimeline(t, params(), false)
 	tl.run(20*time.Second, "eth7")
 	tl.expect(Acquiring, "start takeover")
+}
+
+// The primary comes back on one link only after a vetoed takeover: an
+// anomaly, not a stuck veto.
+func TestVetoedThenOneLinkBack(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.done(Takeover, true, nil)
+	tl.got = nil
+	tl.run(2*time.Second, "priv0") // back at +7 s
+	tl.expect(Standby)
+	tl.run(2200*time.Millisecond, "priv0") // pub0 still silent 3 s later
+	tl.expect(Degraded, "notice anomaly")
+}
+
+// Operator commands while a job runs: nothing else starts; hold takes
+// effect when the job ends; a queued job runs then, and ends frozen if a
+// hold was asked.
+func TestCommandsDuringAJob(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.cmd("hold")
+	tl.cmd("acquire") // already under way: nothing new starts
+	tl.expect(Acquiring)
+	tl.done(Takeover, false, nil)
+	tl.expect(Held, "notice takeover")
+	if !tl.m.Holding() {
+		t.Fatal("held after a takeover must report holding")
+	}
+	// Frozen: the primary's return does not give back.
+	tl.run(10*time.Second, "priv0", "pub0")
+	tl.expect(Held)
+
+	// Held, release: acts and stays frozen; a hold and a release asked
+	// during that job change nothing more.
+	tl.cmd("release")
+	tl.expect(Releasing, "start giveback")
+	tl.cmd("release")
+	tl.expect(Releasing)
+	tl.done(GiveBack, false, nil)
+	tl.expect(Held, "notice giveback")
+	tl.cmd("resume")
+	tl.expect(Standby)
+
+	// A release queued during an automatic takeover runs after it, once;
+	// it does not linger to fire at a later takeover.
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.cmd("release")
+	tl.done(Takeover, false, nil)
+	tl.expect(Releasing, "notice takeover", "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+}
+
+// A JobDone for a job that is not running (a stale report) changes
+// nothing.
+func TestStaleJobDoneIgnored(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby)
+}
+
+func TestVetoReasonInNotice(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.got = nil
+	acts := tl.m.Handle(JobDone{At: tl.now, Job: Takeover, Vetoed: true, Reason: "the Test hook cannot run safely"})
+	if len(acts) != 1 || !strings.Contains(acts[0].(Notice).Detail, "the Test hook cannot run safely") {
+		t.Fatalf("%+v", acts)
+	}
+}
+
+func TestTakeoverErrorNotice(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.got = nil
+	tl.done(Takeover, false, errors.New("add pub0:198.51.100.1/32: interface pub0: interface is down"))
+	tl.expect(Active, "notice takeover-failed")
+}
+
+// A crash left only some addresses: with the primary silent the takeover
+// is completed after the grace; with it heard, everything is given back.
+func TestIncompleteAtStart(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.m.Incomplete()
+	tl.run(9900 * time.Millisecond)
+	tl.expect(Active)
+	tl.run(200 * time.Millisecond)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+
+	tl = newTimeline(t, params(), true)
+	tl.m.Incomplete()
+	tl.run(6*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.run(20*time.Second, "priv0", "pub0")
+	tl.expect(Standby, "notice giveback")
 }

@@ -97,6 +97,8 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 		if now := time.Now(); now.Sub(last) >= minGap {
 			last = now
 			onReleased(from, p)
+		} else {
+			l.log.Debug("released again within a second; the re-announce under way covers it", "from", from)
 		}
 	}
 }

@@ -155,13 +155,26 @@ func TestListSkips(t *testing.T) {
 	}
 	found := false
 	for _, rec := range logs.records(t) {
-		if rec["level"] == "DEBUG" && rec["path"] == filepath.Join(dir, "PreAcq3") &&
+		if rec["level"] == "WARN" && rec["path"] == filepath.Join(dir, "PreAcq3") &&
 			strings.Contains(rec["msg"].(string), "not executable") {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("no debug line about the non-executable PreAcq3 in the log")
+		t.Errorf("no warning about the non-executable PreAcq3 in the log")
+	}
+}
+
+// A Test that is there but cannot run is not skipped: it is the veto.
+func TestNonExecutableTestIsAnError(t *testing.T) {
+	r, dir, _ := newRunner(t)
+	writeHook(t, dir, "Test", "exit 1", 0o644)
+	_, err := r.List(testAddr, Test)
+	if err == nil || !strings.Contains(err.Error(), "not executable") || !strings.Contains(err.Error(), "chmod 755") {
+		t.Fatalf("List(Test) = %v", err)
+	}
+	if res, err := r.Run(context.Background(), Test, Env{Address: testAddr}); err == nil || len(res) != 0 {
+		t.Fatalf("Run(Test) = %v, %v", res, err)
 	}
 }
 

@@ -71,7 +71,12 @@ func (r *Runner) List(addr netip.Addr, stage Stage) ([]string, error) {
 			continue
 		}
 		if fi.Mode().Perm()&0o111 == 0 {
-			r.log().Debug("hook skipped: not executable; chmod +x it to run it", "path", path, "stage", stage)
+			if stage == Test {
+				// Test is the veto, often a fence: a Test that is there
+				// but cannot run must not quietly let a takeover through.
+				return nil, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, shellQuote(path))
+			}
+			r.log().Warn("hook skipped: not executable; chmod +x it to run it", "path", path, "stage", stage)
 			continue
 		}
 		if r.RequireSafe {

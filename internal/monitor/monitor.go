@@ -136,17 +136,6 @@ func (m *Monitor) Close() error {
 	return err
 }
 
-// Send sends b to dst from the heartbeat port (the `released` message).
-func (m *Monitor) Send(b []byte, dst netip.AddrPort) error {
-	to := net.UDPAddrFromAddrPort(dst)
-	if dst.Addr().Is4() || m.v6 == nil {
-		_, err := m.v4.WriteTo(b, nil, to)
-		return err
-	}
-	_, err := m.v6.WriteTo(b, nil, to)
-	return err
-}
-
 // Stats returns a copy of every link's counters.
 func (m *Monitor) Stats() map[string]LinkStats {
 	m.mu.Lock()

@@ -26,6 +26,8 @@ const (
 	Veto           Kind = "veto"            // the Test hook said no
 	HookFailure    Kind = "hook-failure"
 	PrimaryBack    Kind = "primary-back" // heard again while automatic give-back is off
+	TakeoverFailed Kind = "takeover-failed"
+	GiveBackFailed Kind = "giveback-failed"
 )
 
 // Link is what the secondary knows of one heartbeat link at the event.
@@ -149,6 +151,10 @@ func (e Event) headline() string {
 		return fmt.Sprintf("%s: network anomaly, no heartbeats from %s on %s", node, peer, strings.Join(silent, ", "))
 	case AnomalyCleared:
 		return fmt.Sprintf("%s: network anomaly cleared, heartbeats from %s on every link", node, peer)
+	case TakeoverFailed:
+		return fmt.Sprintf("%s could not take over all of %s from %s", node, addrs, peer)
+	case GiveBackFailed:
+		return fmt.Sprintf("%s could not give all of %s back to %s", node, addrs, peer)
 	case PrimaryBack:
 		return fmt.Sprintf("%s: %s is back; %s stay here until failoverctl release", node, peer, addrs)
 	case Veto:
