@@ -153,7 +153,7 @@ func (c *Config) validate(role Role) []error {
 		if c.Legacy && len(c.AuthKeyFiles) > 0 {
 			errs.add(&Error{Origin: c.origins[KeyLegacy], Key: KeyLegacy, Value: formatBool(c.Legacy),
 				Problem: "the original's bare-text heartbeat cannot be authenticated, and " + KeyAuthKeyFile + " is set",
-				Hint: "use one or the other: legacy for an old Mac OS X Server primary, a key for heartbeatd"})
+				Hint:    "use one or the other: legacy for an old Mac OS X Server primary, a key for heartbeatd"})
 		}
 		seen := map[string]bool{}
 		for _, p := range c.Pairs {
