@@ -8,6 +8,10 @@ LDFLAGS  := -X github.com/ipfailover/ipfailover/internal/cli.Version=$(VERSION)
 FUZZTIME ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CMDS     := heartbeatd failoverd failoverctl
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= /etc/systemd/system
+SHAREDIR  = $(PREFIX)/share/ipfailover
+SUBST     = sed 's|@SBINDIR@|$(PREFIX)/sbin|'
 
 .PHONY: all build test unit fuzz bench lint install clean demo
 
@@ -44,14 +48,27 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/heartbeatd bin/failoverd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 bin/failoverctl $(DESTDIR)$(PREFIX)/bin/
-	install -d $(DESTDIR)/etc/systemd/system
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' init/heartbeatd.service > $(DESTDIR)/etc/systemd/system/heartbeatd.service
+	install -m 0644 docs/man/ipfailover.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 docs/man/heartbeatd.8 docs/man/failoverd.8 docs/man/failoverctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SHAREDIR)/hooks $(DESTDIR)$(SHAREDIR)/config-sync $(DESTDIR)$(SHAREDIR)/launchd
+	for u in init/systemd/heartbeatd.service init/systemd/failoverd.service scripts/config-sync/ipfailover-config-sync.service; do \
+		$(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
+	install -m 0644 scripts/config-sync/ipfailover-config-sync.timer $(DESTDIR)$(UNITDIR)/
+	install -m 0755 scripts/config-sync/ipfailover-config-sync $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 scripts/hooks/Test.fence scripts/hooks/PostAcq* scripts/hooks/PreRel* $(DESTDIR)$(SHAREDIR)/hooks/
+	install -m 0644 scripts/hooks/README.md $(DESTDIR)$(SHAREDIR)/hooks/
+	install -m 0644 scripts/config-sync/README.md scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)$(SHAREDIR)/config-sync/
+	install -m 0644 init/ipfailover.conf $(DESTDIR)$(SHAREDIR)/ipfailover.conf.example
+	for p in init/launchd/*.plist; do $(SUBST) $$p > $(DESTDIR)$(SHAREDIR)/launchd/$${p##*/} || exit 1; done
 	@if [ ! -e $(DESTDIR)/etc/default/ipfailover ]; then \
 		install -d $(DESTDIR)/etc/default && install -m 0644 init/ipfailover.conf $(DESTDIR)/etc/default/ipfailover; \
 	else echo "kept the existing $(DESTDIR)/etc/default/ipfailover"; fi
+	@if [ ! -e $(DESTDIR)/etc/default/ipfailover-config-sync ]; then \
+		install -d $(DESTDIR)/etc/default && install -m 0600 scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)/etc/default/ipfailover-config-sync; fi
+	@if [ "$$(uname)" = Darwin ]; then install -d $(DESTDIR)/Library/LaunchDaemons && install -m 0644 $(DESTDIR)$(SHAREDIR)/launchd/*.plist $(DESTDIR)/Library/LaunchDaemons/; fi
 
 clean:
 	rm -rf bin
