@@ -13,7 +13,7 @@ UNITDIR  ?= /etc/systemd/system
 SHAREDIR  = $(PREFIX)/share/ipfailover
 SUBST     = sed 's|@SBINDIR@|$(PREFIX)/sbin|'
 
-.PHONY: all build test unit fuzz bench lint install clean demo
+.PHONY: all build test unit fuzz bench lint check-docs install clean demo
 
 all: build
 
@@ -46,6 +46,18 @@ lint:
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The man pages, units and plists as a packager would check them.
+check-docs: build
+	mandoc -T lint -W warning docs/man/*.5 docs/man/*.8
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	cp bin/heartbeatd bin/failoverd scripts/config-sync/ipfailover-config-sync $$tmp/ && \
+	for u in init/systemd/*.service scripts/config-sync/*.service scripts/config-sync/*.timer; do \
+		sed "s|@SBINDIR@|$$tmp|" $$u > $$tmp/$${u##*/}; done && \
+	for u in $$tmp/*.service $$tmp/*.timer; do \
+		echo "systemd-analyze verify $${u##*/}"; out=$$(systemd-analyze verify --man=no $$u 2>&1) || { echo "$$out"; exit 1; }; \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done
+	for p in init/launchd/*.plist; do python3 -c 'import plistlib,sys; plistlib.load(open(sys.argv[1],"rb"))' $$p || exit 1; done
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8

@@ -49,10 +49,10 @@ const (
 	svcPort  = 7
 )
 
-// hookScript logs "<stage> <name> <address> <interface> <peer>" and the
+// hookScript logs "<stage> <action> <name> <address> <interface> <peer>" and the
 // variable names of its environment.
 const hookScript = `#!/bin/sh
-echo "$FAILOVER_STAGE $(basename "$0") $FAILOVER_ADDRESS $FAILOVER_INTERFACE $FAILOVER_PEER_IP" >> %DIR%/hooks.log
+echo "$FAILOVER_STAGE $FAILOVER_ACTION $(basename "$0") $FAILOVER_ADDRESS $FAILOVER_INTERFACE $FAILOVER_PEER_IP" >> %DIR%/hooks.log
 env | cut -d= -f1 | sort | tr '\n' ' ' > %DIR%/env.$(basename "$0")
 `
 
@@ -189,8 +189,8 @@ func (w *world) waitAnswerFrom(server string, d time.Duration) {
 	}
 }
 
-func hookLine(stage, name string) string {
-	return stage + " " + name + " " + lab.Server1Pub + " pub0 " + lab.Server1Priv
+func hookLine(stage, action, name string) string {
+	return stage + " " + action + " " + name + " " + lab.Server1Pub + " pub0 " + lab.Server1Priv
 }
 
 // The plan: cut the private cable (anomaly only), then the public one
@@ -226,12 +226,12 @@ func TestCablePlan(t *testing.T) {
 	if mac := lab.Neighbour(w.Client, "eth0", lab.Server1Pub); mac != lab.MAC(t, w.S2, "pub0") {
 		t.Errorf("client's neighbour entry for %s is %s, want server2's %s", lab.Server1Pub, mac, lab.MAC(t, w.S2, "pub0"))
 	}
-	want := []string{hookLine("Test", "Test"), hookLine("PreAcq", "PreAcq10.a"), hookLine("PreAcq", "PreAcq20.b"), hookLine("PostAcq", "PostAcq10.c")}
+	want := []string{hookLine("Test", "acquire", "Test"), hookLine("PreAcq", "acquire", "PreAcq10.a"), hookLine("PreAcq", "acquire", "PreAcq20.b"), hookLine("PostAcq", "acquire", "PostAcq10.c")}
 	if got := w.hookRuns(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("hooks:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	env, _ := os.ReadFile(filepath.Join(w.dir, "env.PreAcq10.a"))
-	if got := strings.TrimSpace(string(env)); got != "FAILOVER_ADDRESS FAILOVER_INTERFACE FAILOVER_PEER_IP FAILOVER_REASON FAILOVER_STAGE PATH PWD" {
+	if got := strings.TrimSpace(string(env)); got != "FAILOVER_ACTION FAILOVER_ADDRESS FAILOVER_INTERFACE FAILOVER_PEER_IP FAILOVER_REASON FAILOVER_STAGE PATH PWD" {
 		t.Errorf("hook environment: %s", got)
 	}
 	w.waitMail("took over " + lab.Server1Pub)
@@ -253,7 +253,7 @@ func TestCablePlan(t *testing.T) {
 	if w.holds(w.S2) {
 		t.Fatal("server2 still holds the address")
 	}
-	want = []string{hookLine("Test", "Test"), hookLine("PreRel", "PreRel10.d"), hookLine("PostRel", "PostRel10.e")}
+	want = []string{hookLine("Test", "release", "Test"), hookLine("PreRel", "release", "PreRel10.d"), hookLine("PostRel", "release", "PostRel10.e")}
 	if got := w.hookRuns(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("hooks:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}

@@ -48,9 +48,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	socket := fs.String("control-socket", config.DefaultControlSocket(), "failoverd's control socket")
 	asJSON := fs.Bool("json", false, "status as JSON")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for failoverd (acquire and release wait for the hooks)")
+	help := fs.BoolP("help", "h", false, "print this help")
+	version := fs.BoolP("version", "v", false, "print the version")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "failoverctl: %v\n%s", err, usage)
 		return cli.ExitUsage
+	}
+	if *help {
+		fmt.Fprint(stdout, usage)
+		return cli.ExitOK
+	}
+	if *version {
+		fmt.Fprintf(stdout, "failoverctl %s\n", cli.Version)
+		return cli.ExitOK
 	}
 	args = fs.Args()
 	if len(args) == 0 {

@@ -46,4 +46,16 @@ func TestUsage(t *testing.T) {
 	if code := run([]string{"frobnicate"}, &out, &errb); code != 64 {
 		t.Errorf("exit %d", code)
 	}
+	for _, a := range []string{"-h", "--help", "help"} {
+		out.Reset()
+		if code := run([]string{a}, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage: failoverctl") {
+			t.Errorf("%s: exit %d %q", a, code, out.String())
+		}
+	}
+	for _, a := range []string{"-v", "--version", "version"} {
+		out.Reset()
+		if code := run([]string{a}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "failoverctl ") {
+			t.Errorf("%s: exit %d %q", a, code, out.String())
+		}
+	}
 }

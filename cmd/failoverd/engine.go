@@ -184,8 +184,14 @@ func (e *engine) startJob(a failover.StartJob) {
 }
 
 // runStage runs one stage's hooks for one address and keeps the results.
-func (e *engine) runStage(ctx context.Context, stage hooks.Stage, a takeover.Address, reason string) ([]hooks.Result, error) {
-	env := hooks.Env{Address: a.Addr(), Interface: a.Interface, PeerIP: e.cfg.PeerIP, Reason: reason}
+// Actions a job tells its hooks (FAILOVER_ACTION): Test runs for both.
+const (
+	actAcquire = "acquire"
+	actRelease = "release"
+)
+
+func (e *engine) runStage(ctx context.Context, stage hooks.Stage, a takeover.Address, action, reason string) ([]hooks.Result, error) {
+	env := hooks.Env{Action: action, Address: a.Addr(), Interface: a.Interface, PeerIP: e.cfg.PeerIP, Reason: reason}
 	res, err := e.hooks.Run(ctx, stage, env)
 	st := control.Stage{Stage: string(stage), Address: a.String(), At: e.now()}
 	var nh []notify.Hook
@@ -211,9 +217,9 @@ func (e *engine) runStage(ctx context.Context, stage hooks.Stage, a takeover.Add
 // test runs every address's Test hook: any refusal, or a Test that
 // cannot be run (unsafe, not executable), vetoes the job. why is empty
 // when Test simply said no.
-func (e *engine) test(ctx context.Context, reason string) (vetoed bool, why string) {
+func (e *engine) test(ctx context.Context, action, reason string) (vetoed bool, why string) {
 	for _, a := range e.addrs {
-		res, err := e.runStage(ctx, hooks.Test, a, reason)
+		res, err := e.runStage(ctx, hooks.Test, a, action, reason)
 		if err != nil {
 			e.log.Error("Test hook cannot run; not going ahead", "addr", a, "err", err)
 			return true, "the Test hook of " + a.Addr().String() + " cannot run: " + err.Error()
@@ -239,7 +245,7 @@ func (e *engine) takeover(ctx context.Context, reason string) jobResult {
 	e.mu.Lock()
 	e.lastJobHooks = nil
 	e.mu.Unlock()
-	if vetoed, why := e.test(ctx, reason); vetoed {
+	if vetoed, why := e.test(ctx, actAcquire, reason); vetoed {
 		return jobResult{done: failover.JobDone{Vetoed: true, Reason: why}}
 	}
 	var errs []error
@@ -249,7 +255,7 @@ func (e *engine) takeover(ctx context.Context, reason string) jobResult {
 		if slices.Contains(held, a) {
 			continue // held already (left by an earlier run): no hooks again
 		}
-		res, err := e.runStage(ctx, hooks.PreAcq, a, reason)
+		res, err := e.runStage(ctx, hooks.PreAcq, a, actAcquire, reason)
 		hookFailed = hookFailed || failed(res, err)
 		start := time.Now()
 		if err := e.mover.Take(ctx, a); err != nil {
@@ -262,7 +268,7 @@ func (e *engine) takeover(ctx context.Context, reason string) jobResult {
 		} else {
 			e.log.Info("took the address over", "addr", a, "took", time.Since(start))
 		}
-		res, err = e.runStage(ctx, hooks.PostAcq, a, reason)
+		res, err = e.runStage(ctx, hooks.PostAcq, a, actAcquire, reason)
 		hookFailed = hookFailed || failed(res, err)
 	}
 	return jobResult{done: failover.JobDone{Err: errors.Join(errs...)}, hookFailed: hookFailed}
@@ -276,14 +282,14 @@ func (e *engine) giveBack(ctx context.Context, reason string, ask bool) jobResul
 	e.lastJobHooks = nil
 	e.mu.Unlock()
 	if ask {
-		if vetoed, why := e.test(ctx, reason); vetoed {
+		if vetoed, why := e.test(ctx, actRelease, reason); vetoed {
 			return jobResult{done: failover.JobDone{Vetoed: true, Reason: why}}
 		}
 	}
 	var errs []error
 	hookFailed := false
 	for _, a := range e.addrs {
-		res, err := e.runStage(ctx, hooks.PreRel, a, reason)
+		res, err := e.runStage(ctx, hooks.PreRel, a, actRelease, reason)
 		hookFailed = hookFailed || failed(res, err)
 		if err := e.mover.Give(ctx, a); err != nil {
 			errs = append(errs, err)
@@ -291,7 +297,7 @@ func (e *engine) giveBack(ctx context.Context, reason string, ask bool) jobResul
 		} else {
 			e.log.Info("gave the address back", "addr", a)
 		}
-		res, err = e.runStage(ctx, hooks.PostRel, a, reason)
+		res, err = e.runStage(ctx, hooks.PostRel, a, actRelease, reason)
 		hookFailed = hookFailed || failed(res, err)
 	}
 	if len(errs) == 0 {

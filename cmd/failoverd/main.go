@@ -220,8 +220,8 @@ func reload(inv *cli.Invocation, e *engine, logs *logging.Reloadable, keys *atom
 	}
 	cli.LogWarnings(e.log, nc)
 	keys.Store(nc.Keyring())
-	if nc.Format(config.Failoverd) != e.cfg.Format(config.Failoverd) {
-		e.log.Warn("configuration reloaded: keys and logging apply now; restart failoverd for other changes")
+	if changed := config.Changed(e.cfg, nc, config.Failoverd, config.KeyAuthKeyFile, config.KeyLogFile, config.KeyLogFacility); len(changed) > 0 {
+		e.log.Warn("configuration reloaded: keys and logging apply now; restart failoverd for the other changes", "changed", changed)
 		return
 	}
 	e.log.Info("configuration reloaded")

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,18 @@ func (c *Config) DeadTimeout(senderInterval time.Duration) time.Duration {
 		senderInterval = c.Interval
 	}
 	return senderInterval * time.Duration(c.DeadCount)
+}
+
+// Changed lists the keys of role whose values differ between a and b,
+// leaving out those named in except.
+func Changed(a, b *Config, role Role, except ...string) []string {
+	var out []string
+	for _, k := range keys {
+		if k.usedBy(role) && !slices.Contains(except, k.Name) && k.format(a) != k.format(b) {
+			out = append(out, k.Name)
+		}
+	}
+	return out
 }
 
 // Format writes the effective configuration as KEY=value lines, each with

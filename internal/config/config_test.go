@@ -381,3 +381,27 @@ func TestLegacyAndKeyAreExclusive(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// Several syntax errors in one file come out one by one, so each gets
+// the daemon's prefix.
+func TestErrorsFlattensTheFilesErrors(t *testing.T) {
+	path := writeFile(t, "FAILOVER_PORT\nFAILOVER_INTERVAL=\"1s\nFAILOVER_BCAST_IPS=\"192.0.2.255\"\n")
+	_, err := Load(Heartbeatd, Sources{File: path})
+	errs := Errors(err)
+	if len(errs) != 2 || strings.Contains(errs[0].Error(), "\n") {
+		t.Fatalf("%d errors: %q", len(errs), errs)
+	}
+}
+
+// Every key is documented in ipfailover(5).
+func TestManPageDocumentsEveryKey(t *testing.T) {
+	page, err := os.ReadFile("../../docs/man/ipfailover.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range KeyNames() {
+		if !strings.Contains(string(page), ".It Ev "+k+"\n") {
+			t.Errorf("ipfailover.5 has no entry for %s", k)
+		}
+	}
+}

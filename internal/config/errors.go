@@ -58,7 +58,11 @@ func (l errorList) err() error { return errors.Join(l...) }
 // Errors splits a joined configuration error into its parts.
 func Errors(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, Errors(e)...) // a file's own joined errors too
+		}
+		return out
 	}
 	if err == nil {
 		return nil

@@ -325,7 +325,7 @@ var keys = []*key{
 		},
 		func(c *Config) string { return formatBool(c.Legacy) }},
 	{KeyLogFile, roleBoth, "",
-		"Also log to this file (--log-file).",
+		"Also log to this file (--log-file). failoverd on macOS logs to /Library/Logs/failoverd.log unless this is set.",
 		func(c *Config, v string) *valueError {
 			if v != "" && !strings.HasPrefix(v, "/") {
 				return &valueError{"not an absolute path", "write a path starting with /, such as /var/log/ipfailover.log"}

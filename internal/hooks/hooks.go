@@ -39,6 +39,7 @@ func (s Stage) valid() bool {
 // Env is what a hook is told, as FAILOVER_* environment variables; nothing
 // else of failoverd's environment reaches a hook.
 type Env struct {
+	Action    string     // "acquire" or "release": tells a Test which it is asked about
 	Address   netip.Addr // the public address; also names its hook folder
 	Interface string     // where the address is (to be) held
 	PeerIP    netip.Addr // the primary's private address

@@ -233,6 +233,7 @@ func TestRunEnvironment(t *testing.T) {
 	writeHook(t, dir, "PostAcq", `env > env.out
 readlink /proc/$$/fd/0 > stdin.out 2>/dev/null || true`, 0o755)
 	env := Env{
+		Action:    "acquire",
 		Address:   testAddr,
 		Interface: "eth0",
 		PeerIP:    netip.MustParseAddr("198.51.100.1"),
@@ -249,6 +250,7 @@ readlink /proc/$$/fd/0 > stdin.out 2>/dev/null || true`, 0o755)
 	got := strings.Split(strings.TrimSpace(string(b)), "\n")
 	// dash exports PWD itself; it must be the address folder.
 	want := []string{
+		"FAILOVER_ACTION=acquire",
 		"FAILOVER_ADDRESS=192.0.2.10",
 		"FAILOVER_INTERFACE=eth0",
 		"FAILOVER_PEER_IP=198.51.100.1",
@@ -281,6 +283,7 @@ func TestHookEnvDefaults(t *testing.T) {
 	want := []string{
 		"PATH=" + DefaultPath,
 		"FAILOVER_STAGE=PreRel",
+		"FAILOVER_ACTION=",
 		"FAILOVER_ADDRESS=192.0.2.10",
 		"FAILOVER_INTERFACE=",
 		"FAILOVER_PEER_IP=",

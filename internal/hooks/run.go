@@ -53,6 +53,7 @@ func (r *Runner) hookEnv(stage Stage, env Env) []string {
 	return []string{
 		"PATH=" + r.path(),
 		"FAILOVER_STAGE=" + string(stage),
+		"FAILOVER_ACTION=" + env.Action,
 		"FAILOVER_ADDRESS=" + env.Address.String(),
 		"FAILOVER_INTERFACE=" + env.Interface,
 		"FAILOVER_PEER_IP=" + peer,
