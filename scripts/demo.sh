@@ -1,30 +1,34 @@
 #!/usr/bin/env bash
-# A live failover in a network-namespace lab: server1 (primary, heartbeatd)
-# and server2 (secondary, failoverd) joined by a private and a public link.
-# Cut the private cable (anomaly, nothing taken), then the public one
-# (takeover), then put both back (give-back), watching failoverctl status.
-# Everything happens inside namespaces this script creates and deletes;
-# only documentation addresses are used.
+# A live failover in a network-namespace lab, narrated as a user would
+# watch it. server1 (primary: heartbeatd and a small web service) and
+# server2 (secondary: failoverd, hooks, the same web service) each have a
+# public leg on a switch and a private cable between them; a client on the
+# switch asks http://198.51.100.1/ every 50 ms and we measure how long it
+# goes unanswered. Everything happens inside namespaces this script
+# creates and always deletes (also on Ctrl-C); only documentation
+# addresses are used.
 set -euo pipefail
 
 if [ "$(id -u)" != 0 ]; then
 	echo "demo: needs root to create network namespaces; run: sudo make demo" >&2
 	exit 1
 fi
-command -v ip >/dev/null || { echo "demo: needs ip (apt-get install iproute2)" >&2; exit 1; }
+for tool in ip curl python3; do
+	command -v "$tool" >/dev/null || { echo "demo: needs $tool (apt-get install iproute2 curl python3)" >&2; exit 1; }
+done
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=$here/bin
 id=$$
-s1=ipfo-demo-$id-s1
-s2=ipfo-demo-$id-s2
+sw=ipfo-demo-$id-sw s1=ipfo-demo-$id-s1 s2=ipfo-demo-$id-s2 cl=ipfo-demo-$id-cl
 tmp=$(mktemp -d)
+chmod 755 "$tmp"
 cleanup() {
-	for ns in "$s1" "$s2"; do
+	for ns in "$cl" "$s1" "$s2" "$sw"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
 	done
-	sleep 0.3
-	for ns in "$s1" "$s2"; do
+	sleep 0.5
+	for ns in "$cl" "$s1" "$s2" "$sw"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
 		ip netns del "$ns" 2>/dev/null || true
 	done
@@ -33,8 +37,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+t0=$(date +%s%N)
+say() { printf '\n\033[1m[%5.1fs] %s\033[0m\n' "$(( ($(date +%s%N) - t0) / 1000000 ))e-3" "$*"; }
+now() { date +%s%N; }
 status() { ip netns exec "$s2" "$bin/failoverctl" --control-socket "$tmp/failoverd.sock" status "$@"; }
 state() { status --json 2>/dev/null | sed -n 's/^  "state": "\(.*\)",$/\1/p'; }
 wait_state() { # state, timeout in tenths of a second
@@ -46,26 +51,55 @@ wait_state() { # state, timeout in tenths of a second
 	cat "$tmp/failoverd.log" >&2
 	return 1
 }
+# answered_by: who answered the client last.
+answered_by() { tail -n 1 "$tmp/client.log" | cut -d' ' -f2; }
+wait_answer() { # server, timeout in tenths of a second
+	for _ in $(seq "$2"); do
+		[ "$(answered_by)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# outage SINCE: the longest time without an answer since SINCE (ns).
+outage() {
+	awk -v since="$1" -v until="$(now)" '
+		$1 < since { next }
+		$2 != "-" { if (prev == "") prev = since; if ($1 - prev > gap) gap = $1 - prev; prev = $1 }
+		END { if (prev == "") prev = since; if (until - prev > gap) gap = until - prev; printf "%d", gap / 1000000 }' "$tmp/client.log"
+}
 
-say "lab: server1 (primary) and server2 (secondary); private link 192.0.2.0/24, public link 198.51.100.0/24"
-ip netns add "$s1"
-ip netns add "$s2"
-ip link add priv0 netns "$s1" type veth peer name priv0 netns "$s2"
-ip link add pub0 netns "$s1" type veth peer name pub0 netns "$s2"
-for ns in "$s1" "$s2"; do
-	for dev in lo priv0 pub0; do ip -n "$ns" link set "$dev" up; done
+say "building the lab: server1, server2 and a client on a switch; a private cable between the servers"
+for ns in "$sw" "$s1" "$s2" "$cl"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip -n "$sw" link add br0 type bridge
+ip -n "$sw" link set br0 up
+for leg in "$s1:pub0:s1" "$s2:pub0:s2" "$cl:eth0:cl"; do
+	IFS=: read -r ns dev port <<<"$leg"
+	ip link add "$dev" netns "$ns" type veth peer name "$port" netns "$sw"
+	ip -n "$ns" link set "$dev" up
+	ip -n "$sw" link set "$port" master br0 up
 done
+ip link add priv0 netns "$s1" type veth peer name priv0 netns "$s2"
+ip -n "$s1" link set priv0 up
+ip -n "$s2" link set priv0 up
 ip -n "$s1" addr add 192.0.2.1/24 brd + dev priv0
-ip -n "$s1" addr add 198.51.100.1/24 brd + dev pub0
 ip -n "$s2" addr add 192.0.2.2/24 brd + dev priv0
+ip -n "$s1" addr add 198.51.100.1/24 brd + dev pub0
 ip -n "$s2" addr add 198.51.100.2/24 brd + dev pub0
+ip -n "$cl" addr add 198.51.100.100/24 brd + dev eth0
 
-# Hooks for the public address 198.51.100.1: each says what it would do.
+for s in 1 2; do
+	mkdir -p "$tmp/www$s"
+	echo "server$s" >"$tmp/www$s/index.html"
+done
+ip netns exec "$s1" python3 -m http.server 80 --directory "$tmp/www1" >/dev/null 2>&1 &
+ip netns exec "$s2" python3 -m http.server 80 --directory "$tmp/www2" >/dev/null 2>&1 &
+
+# Hooks for the public address: each says what a real one would do.
 hooks=$tmp/hooks/198.51.100.1
 mkdir -p "$hooks"
-chmod 755 "$tmp" "$tmp/hooks" "$hooks"
+chmod 755 "$tmp/hooks" "$hooks"
 for h in Test PreAcq10.mount-storage PostAcq10.start-web PreRel10.stop-web PostRel10.unmount-storage; do
-	printf '#!/bin/sh\necho "%s for $FAILOVER_ADDRESS on $FAILOVER_INTERFACE ($FAILOVER_REASON)"\n' "$h" >"$hooks/$h"
+	printf '#!/bin/sh\necho "%s: $FAILOVER_ACTION $FAILOVER_ADDRESS on $FAILOVER_INTERFACE"\n' "$h" >"$hooks/$h"
 	chmod 755 "$hooks/$h"
 done
 
@@ -81,40 +115,49 @@ FAILOVER_SENDMAIL=
 FAILOVER_CONTROL_SOCKET=$tmp/failoverd.sock
 CONF
 
-say "failoverd -n on server2 (check the configuration against the interfaces)"
-ip netns exec "$s2" "$bin/failoverd" -n --config "$tmp/ipfailover"
+say "failoverd -n on server2: the configuration against its interfaces"
+ip netns exec "$s2" "$bin/failoverd" -n --config "$tmp/ipfailover" | grep -E '^(ok|warning|error|#)'
 
-say "start heartbeatd on server1 and failoverd on server2"
+say "starting heartbeatd on server1 (every 200 ms on both links) and failoverd on server2"
 ip netns exec "$s1" "$bin/heartbeatd" --config "$tmp/ipfailover" >"$tmp/heartbeatd.log" 2>&1 &
 ip netns exec "$s2" "$bin/failoverd" --config "$tmp/ipfailover" >"$tmp/failoverd.log" 2>&1 &
 wait_state standby 50
-sleep 0.5
+
+ip netns exec "$cl" bash -c '
+	while :; do
+		t=$(date +%s%N)
+		r=$(curl -s -m 0.3 http://198.51.100.1/ 2>/dev/null) || r=-
+		echo "$t ${r:--}"
+		sleep 0.05
+	done' >"$tmp/client.log" 2>/dev/null &
+wait_answer server1 30
+say "both links up; the client at 198.51.100.100 is answered by $(answered_by)"
 status
 
-say "cut server1's private cable: one link silent is an anomaly, nothing is taken"
+say "cutting server1's private cable: one link silent is a network anomaly; nothing is taken"
 ip -n "$s1" link set priv0 down
 wait_state degraded 30
-status
+echo "failoverd: $(state); the client is still answered by $(answered_by)"
 
-say "cut server1's public cable too: server2 takes 198.51.100.1 over"
-t=$(date +%s%N)
-ip -n "$s1" link set pub0 down
+say "cutting server1's public cable at the switch: server1 is gone for the client"
+cut=$(now)
+ip -n "$sw" link set s1 down
 wait_state active 50
-echo "takeover complete $(ms_since "$t") ms after the second cable was cut (timeout: 3 x 200 ms)"
+wait_answer server2 30 || true
+echo "server2 took 198.51.100.1 over; the client is answered by $(answered_by)"
+echo "the client went unanswered for $(outage "$cut") ms (the timeout is 3 x 200 ms)"
 status
-echo
-ip -n "$s2" -br addr show dev pub0
 
-say "put both cables back: after the hold-down, server2 gives the address back"
-t=$(date +%s%N)
+say "putting both cables back: after the 2 s hold-down server2 gives the address back"
+back=$(now)
 ip -n "$s1" link set priv0 up
-ip -n "$s1" link set pub0 up
+ip -n "$sw" link set s1 up
 wait_state standby 100
-echo "give-back complete $(ms_since "$t") ms after the cables came back (hold-down 2 s)"
+wait_answer server1 30 || true
+echo "the client is answered by $(answered_by) again; it went unanswered for $(outage "$back") ms"
+echo "(server2 told heartbeatd 'released', and heartbeatd re-announced 198.51.100.1 at once)"
 status
-echo
-ip -n "$s2" -br addr show dev pub0
 
-say "what failoverd logged, hooks included"
-grep -E 'state|notice|hook output|took|gave|told' "$tmp/failoverd.log" | sed 's/^time=[^ ]* //'
-say "demo done; the lab is removed"
+say "what failoverd logged"
+grep -E 'msg=(state|notice|"hook output"|"took|"gave|"told)' "$tmp/failoverd.log" | sed 's/^time=[^ ]* level=[A-Z]* //'
+say "done; removing the lab"
