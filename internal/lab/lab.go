@@ -14,8 +14,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,6 +31,57 @@ func Require(t testing.TB) {
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("skipped: needs the ip command from iproute2 to build the network-namespace lab")
+	}
+}
+
+// live is every namespace this process made and has not removed yet, so
+// that an interrupted run (Ctrl-C, a CI timeout's SIGTERM) still removes
+// them: t.Cleanup does not run when the process is killed by a signal.
+var live = &registry{names: map[string]bool{}, procs: map[*os.Process]bool{}}
+
+type registry struct {
+	mu    sync.Mutex
+	names map[string]bool
+	procs map[*os.Process]bool
+	once  sync.Once
+}
+
+func (r *registry) add(name string) {
+	r.once.Do(func() {
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		go func() {
+			s := <-sig
+			r.mu.Lock()
+			for p := range r.procs {
+				_ = p.Kill()
+			}
+			for n := range r.names {
+				_ = exec.Command("ip", "netns", "del", n).Run()
+			}
+			r.mu.Unlock()
+			fmt.Fprintf(os.Stderr, "lab: %v: removed this run's network namespaces\n", s)
+			os.Exit(2)
+		}()
+	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.names[name] = true
+}
+
+func (r *registry) remove(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.names, name)
+}
+
+func (r *registry) process(p *os.Process, running bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if running {
+		r.procs[p] = true
+	} else {
+		delete(r.procs, p)
 	}
 }
 
@@ -62,7 +115,9 @@ func (l *Lab) Netns(short string) *NS {
 	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
 		l.t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, out)
 	}
+	live.add(ns.Name)
 	l.t.Cleanup(func() {
+		live.remove(ns.Name)
 		if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
 			l.t.Errorf("ip netns del %s: %v: %s", ns.Name, err, out)
 		}
@@ -126,7 +181,8 @@ func (ns *NS) Start(name string, args ...string) *Daemon {
 	if err := d.Cmd.Start(); err != nil {
 		ns.t.Fatalf("start %s in %s: %v", name, ns.Name, err)
 	}
-	go func() { _ = d.Cmd.Wait(); close(d.done) }()
+	live.process(d.Cmd.Process, true)
+	go func() { _ = d.Cmd.Wait(); live.process(d.Cmd.Process, false); close(d.done) }()
 	ns.t.Cleanup(func() {
 		select {
 		case <-d.done:
