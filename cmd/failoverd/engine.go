@@ -74,9 +74,12 @@ type request struct {
 
 func (e *engine) now() time.Time { return time.Now() }
 
-// loop runs until ctx ends.
+// loop runs until ctx ends. It wakes for events, and otherwise only at
+// the machine's next deadline (at least once a second, for the watchdog):
+// no polling, so a 10 ms heartbeat costs two wakeups per interval, not
+// more.
 func (e *engine) loop(ctx context.Context) {
-	tick := time.NewTimer(e.tickEvery())
+	tick := time.NewTimer(e.untilDeadline())
 	defer tick.Stop()
 	for {
 		select {
@@ -100,16 +103,21 @@ func (e *engine) loop(ctx context.Context) {
 			}
 		case <-tick.C:
 			e.apply(failover.Tick{At: e.now()})
-			tick.Reset(e.tickEvery())
 		}
+		tick.Reset(e.untilDeadline())
 		// The watchdog sees the loop itself: a stuck loop gets restarted.
 		e.sd.Alive(e.now())
 	}
 }
 
-// tickEvery: a tenth of the timeout, between 10 ms and 250 ms.
-func (e *engine) tickEvery() time.Duration {
-	return min(max(e.machine.Timeout()/10, 10*time.Millisecond), 250*time.Millisecond)
+// untilDeadline is how long the loop may sleep: to the machine's next
+// deadline, at most a second, at least a millisecond.
+func (e *engine) untilDeadline() time.Duration {
+	d := time.Second
+	if next := e.machine.NextDeadline(); !next.IsZero() {
+		d = min(d, time.Until(next))
+	}
+	return max(d, time.Millisecond)
 }
 
 func (e *engine) apply(ev failover.Event) {

@@ -76,7 +76,12 @@ func run(inv *cli.Invocation, c *config.Config) int {
 
 	// failoverd says `released` when it gave the addresses back.
 	listening := make(chan struct{})
-	if rl, err := heartbeat.ListenReleased(c.Port, log); err != nil {
+	// It goes to the private link's address: the first target's link.
+	var privAddr netip.Addr
+	if links := sender.Links(); len(links) > 0 && links[0].Route.Kind != netif.NoLink {
+		privAddr = links[0].Route.Addr.Prefix.Addr()
+	}
+	if rl, err := heartbeat.ListenReleased(privAddr, c.Port, log); err != nil {
 		close(listening)
 		log.Warn("will not hear the secondary's released message; addresses are re-announced only at start and on SIGHUP", "err", err)
 	} else {

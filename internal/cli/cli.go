@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/pflag"
 
@@ -134,7 +135,14 @@ func LogWarnings(log *slog.Logger, c *config.Config) {
 }
 
 // Main wraps a daemon's run function into an exit status.
+// IPFAILOVER_CPUPROFILE=FILE writes a CPU profile of the whole run, for
+// finding where the time goes (go tool pprof).
 func Main(role config.Role, run func(inv *Invocation, c *config.Config) int) int {
+	if path := os.Getenv("IPFAILOVER_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	inv, code := Parse(role, os.Args[1:], os.Stdout, os.Stderr)
 	if inv == nil {
 		return code

@@ -226,6 +226,41 @@ func (m *Machine) refresh(now time.Time) {
 	}
 }
 
+// NextDeadline is the next time at which, with no event in between, the
+// machine's decision could change: a link falling silent, the initial
+// grace ending, a vetoed takeover asking Test again. The caller ticks then
+// (or sooner); heartbeats, job results and commands are evaluated as they
+// come. The zero time means nothing is pending.
+func (m *Machine) NextDeadline() time.Time {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	to := m.Timeout()
+	for _, l := range m.links {
+		ref := l.LastHeard
+		if m.baseline.After(ref) {
+			ref = m.baseline
+		}
+		if !ref.IsZero() {
+			earlier(ref.Add(to + time.Nanosecond))
+		}
+	}
+	switch m.state {
+	case Starting:
+		earlier(m.since.Add(max(m.p.InitialGrace, to)))
+	case Vetoed:
+		earlier(m.lastVeto.Add(m.p.VetoRetry))
+	case Active:
+		if m.incomplete {
+			earlier(m.since.Add(max(m.p.InitialGrace, to)))
+		}
+	}
+	return next
+}
+
 // lastHeard is the latest heartbeat on any link.
 func (m *Machine) lastHeard() time.Time {
 	var t time.Time

@@ -462,3 +462,44 @@ func TestIncompleteAtStart(t *testing.T) {
 	tl.run(20*time.Second, "priv0", "pub0")
 	tl.expect(Standby, "notice giveback")
 }
+
+// Ticking only at NextDeadline gives the same decisions as ticking every
+// 100 ms: the deadline names every moment a decision could change.
+func TestNextDeadlineIsEnough(t *testing.T) {
+	p := params()
+	full := newTimeline(t, p, false)
+	lazy := New(p, t0, false)
+	var lazyGot []string
+	now := t0
+	beat := func(m *Machine, at time.Time, link string) []Action {
+		return m.Handle(Heartbeat{At: at, Link: link, Interval: time.Second})
+	}
+	record := func(acts []Action) {
+		for _, a := range acts {
+			lazyGot = append(lazyGot, describe(a))
+		}
+	}
+	// A script: both links for 5 s, priv0 only for 5 s, silence.
+	for i := 0; i < 300; i++ {
+		now = now.Add(100 * time.Millisecond)
+		sec := now.Sub(t0)
+		if sec%time.Second == 0 {
+			for _, l := range []string{"priv0", "pub0"} {
+				if sec <= 5*time.Second || (l == "priv0" && sec <= 10*time.Second) {
+					beat(full.m, now, l)
+					record(beat(lazy, now, l))
+				}
+			}
+		}
+		full.do(Tick{At: now})
+		if d := lazy.NextDeadline(); !d.IsZero() && !now.Before(d) {
+			record(lazy.Handle(Tick{At: now}))
+		}
+	}
+	if strings.Join(full.got, ",") != strings.Join(lazyGot, ",") {
+		t.Fatalf("every 100 ms: %q\nat deadlines: %q", full.got, lazyGot)
+	}
+	if s, _ := lazy.State(); s != Acquiring {
+		t.Fatalf("state %s", s)
+	}
+}

@@ -29,7 +29,12 @@ func ListenUDP() (*UDPConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UDPConn{v4: ipv4.NewPacketConn(c)}, nil
+	pc := ipv4.NewPacketConn(c)
+	// Linux loops every broadcast back to this host too, unless the
+	// socket's multicast loopback is off: that copy would cost as much
+	// as the heartbeat itself, to reach no one.
+	_ = pc.SetMulticastLoopback(false)
+	return &UDPConn{v4: pc}, nil
 }
 
 func listen(network, addr string) (net.PacketConn, error) {

@@ -25,11 +25,23 @@ type ReleasedListener struct {
 	drops map[string]uint64
 }
 
-// ListenReleased opens the listening socket on port (IPv4 and IPv6).
-func ListenReleased(port uint16, log *slog.Logger) (*ReleasedListener, error) {
-	c, err := net.ListenPacket("udp", fmt.Sprintf(":%d", port))
+// ListenReleased opens the listening socket on addr:port. failoverd sends
+// `released` to the primary's private address, so that is the address to
+// listen on: a socket bound to it does not also receive heartbeatd's own
+// broadcasts, looped back by the kernel, as a wildcard socket would (that
+// doubled the cost of every heartbeat). An invalid addr listens on every
+// address.
+func ListenReleased(addr netip.Addr, port uint16, log *slog.Logger) (*ReleasedListener, error) {
+	network, hostport := "udp", fmt.Sprintf(":%d", port)
+	if addr.IsValid() {
+		network, hostport = "udp4", netip.AddrPortFrom(addr, port).String()
+		if addr.Is6() {
+			network = "udp6"
+		}
+	}
+	c, err := net.ListenPacket(network, hostport)
 	if err != nil {
-		return nil, fmt.Errorf("listen for released on port %d: %w", port, err)
+		return nil, fmt.Errorf("listen for released on %s: %w", hostport, err)
 	}
 	return &ReleasedListener{conn: c, log: log, drops: map[string]uint64{}}, nil
 }

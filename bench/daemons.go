@@ -1,0 +1,184 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+)
+
+// vip is the address the client asks for: server1's public address for
+// ipfailover (as designed), a virtual address for keepalived and ucarp.
+const vip = lab.Server1Pub
+
+// server1Real is server1's own public address when vip is virtual.
+const server1Real = "198.51.100.11"
+
+// daemon is one failover implementation under test.
+type daemon interface {
+	Name() string
+	// Supports says whether the daemon can run at this interval.
+	Supports(interval time.Duration) bool
+	// Start sets up and starts both servers' daemons, with extra
+	// addresses (beyond vip) to take over.
+	Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running
+}
+
+// running is a started pair of daemons.
+type running struct {
+	primary, secondary []*lab.Daemon // the processes on server1 and server2
+	// stable reports whether server1 is active and server2 standing by.
+	stable func() bool
+	// stopPrimary is the planned stop: SIGTERM to server1's daemon.
+	stopPrimary func()
+}
+
+func writeFile(s *scope, path, body string, mode os.FileMode) {
+	if err := os.WriteFile(path, []byte(body), mode); err != nil {
+		s.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		s.Fatal(err)
+	}
+}
+
+func holds(ns *lab.NS, addr string) bool {
+	out, _ := ns.Run("ip", "-o", "addr", "show", "dev", "pub0")
+	return strings.Contains(out, " "+addr+"/")
+}
+
+// useVirtualAddress gives server1 a real public address of its own, so
+// that vip is only ever held by the VRRP or CARP master.
+func useVirtualAddress(p *lab.Pair) {
+	p.S1.MustRun("ip", "addr", "del", lab.Server1Pub+lab.PubNet, "dev", "pub0")
+	p.S1.Addr("pub0", server1Real+lab.PubNet)
+}
+
+// ---- ipfailover ----
+
+type ipfailover struct{ bin string }
+
+func (ipfailover) Name() string                  { return "ipfailover" }
+func (ipfailover) Supports(time.Duration) bool  { return true }
+
+func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
+	dir := s.TempDir()
+	pairs := []string{"pub0:" + vip}
+	for _, a := range extra {
+		pairs = append(pairs, "pub0:"+a+"/32")
+	}
+	conf := strings.Join([]string{
+		`FAILOVER_BCAST_IPS="` + lab.PrivBroadcast + " " + lab.PubBroadcast + `"`,
+		"FAILOVER_INTERVAL=" + interval.String(),
+		`FAILOVER_PEER_IP="` + lab.Server1Priv + `"`,
+		`FAILOVER_PEER_IP_PAIRS="` + strings.Join(pairs, " ") + `"`,
+		"FAILOVER_DEAD_COUNT=3",
+		"FAILOVER_INITIAL_GRACE=1s",
+		"FAILOVER_GIVEBACK_HOLDDOWN=" + max(3*interval, 500*time.Millisecond).String(),
+		"FAILOVER_HOOK_DIR=" + dir + "/hooks",
+		"FAILOVER_SENDMAIL=",
+		"FAILOVER_CONTROL_SOCKET=" + dir + "/failoverd.sock",
+	}, "\n") + "\n"
+	cfg := filepath.Join(dir, "ipfailover")
+	writeFile(s, cfg, conf, 0o644)
+	hb := p.S1.Start(filepath.Join(d.bin, "heartbeatd"), "--config", cfg)
+	fo := p.S2.Start(filepath.Join(d.bin, "failoverd"), "-d", "--config", cfg)
+	ctl := filepath.Join(d.bin, "failoverctl")
+	return &running{
+		primary: []*lab.Daemon{hb}, secondary: []*lab.Daemon{fo},
+		stable: func() bool {
+			out, _ := exec.Command(ctl, "--control-socket", dir+"/failoverd.sock", "status", "--json").Output()
+			return strings.Contains(string(out), `"state": "standby"`) && holds(p.S1, vip) && !holds(p.S2, vip)
+		},
+		stopPrimary: func() { _ = hb.Signal(syscall.SIGTERM) },
+	}
+}
+
+// ---- keepalived (VRRPv3) ----
+
+type keepalived struct{}
+
+func (keepalived) Name() string                 { return "keepalived" }
+func (keepalived) Supports(time.Duration) bool { return true } // VRRPv3: centiseconds
+
+func (keepalived) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
+	useVirtualAddress(p)
+	dir := s.TempDir()
+	vips := append([]string{vip + "/24"}, extra...)
+	for i, a := range vips[1:] {
+		vips[i+1] = a + "/32"
+	}
+	start := func(ns *lab.NS, name string, priority int) *lab.Daemon {
+		conf := fmt.Sprintf(`global_defs {
+	router_id %s
+	vrrp_version 3
+	script_user root
+	enable_script_security
+}
+vrrp_instance VI_1 {
+	state BACKUP
+	interface pub0
+	virtual_router_id 51
+	priority %d
+	advert_int %s
+	virtual_ipaddress {
+		%s
+	}
+}
+`, name, priority, advertInt(interval), strings.Join(vips, "\n\t\t"))
+		cfg := filepath.Join(dir, name+".conf")
+		writeFile(s, cfg, conf, 0o644)
+		return ns.Start("keepalived", "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
+			"-f", cfg, "-p", filepath.Join(dir, name+".pid"), "-r", filepath.Join(dir, name+"-vrrp.pid"))
+	}
+	k1 := start(p.S1, "s1", 200)
+	k2 := start(p.S2, "s2", 100)
+	return &running{
+		primary: []*lab.Daemon{k1}, secondary: []*lab.Daemon{k2},
+		stable:      func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
+		stopPrimary: func() { _ = k1.Signal(syscall.SIGTERM) },
+	}
+}
+
+// advertInt writes an interval in VRRPv3's seconds with centiseconds.
+func advertInt(d time.Duration) string {
+	return fmt.Sprintf("%.2f", d.Seconds())
+}
+
+// ---- ucarp (CARP) ----
+
+type ucarp struct{}
+
+func (ucarp) Name() string { return "ucarp" }
+
+// Supports: ucarp advertises in whole seconds only.
+func (ucarp) Supports(d time.Duration) bool { return d%time.Second == 0 }
+
+func (ucarp) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
+	if len(extra) > 0 {
+		s.Fatal("ucarp manages one address per instance")
+	}
+	useVirtualAddress(p)
+	dir := s.TempDir()
+	up := filepath.Join(dir, "up.sh")
+	down := filepath.Join(dir, "down.sh")
+	writeFile(s, up, "#!/bin/sh\nexec ip addr add "+vip+lab.PubNet+" dev \"$1\"\n", 0o755)
+	writeFile(s, down, "#!/bin/sh\nexec ip addr del "+vip+lab.PubNet+" dev \"$1\"\n", 0o755)
+	start := func(ns *lab.NS, src string, skew int) *lab.Daemon {
+		return ns.Start("ucarp", "-i", "pub0", "-s", src, "-v", "1", "-p", "bench", "-a", vip,
+			"-b", fmt.Sprint(int(interval/time.Second)), "-k", fmt.Sprint(skew), "-r", "3", "-P", "-z",
+			"-u", up, "-d", down)
+	}
+	u1 := start(p.S1, server1Real, 0)
+	u2 := start(p.S2, lab.Server2Pub, 100)
+	return &running{
+		primary: []*lab.Daemon{u1}, secondary: []*lab.Daemon{u2},
+		stable:      func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
+		stopPrimary: func() { _ = u1.Signal(syscall.SIGTERM) },
+	}
+}

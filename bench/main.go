@@ -1,0 +1,162 @@
+// Command bench measures failover as a client sees it, for ipfailover,
+// keepalived (VRRPv3) and ucarp (CARP) side by side, in the same
+// network-namespace lab, and writes docs/benchmarks.md with a plot.
+//
+//	sudo make bench                  # the whole run (minutes)
+//	sudo go run ./bench -smoke       # one short ipfailover round
+//
+// It needs root (namespaces), and installs keepalived and ucarp from
+// Debian's packages when they are missing.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+var logMu sync.Mutex
+
+func logf(format string, a ...any) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+format+"\n", a...)
+}
+
+// results[daemon][interval][scenario] holds each trial's outage.
+type results map[string]map[time.Duration]map[string][]time.Duration
+
+func (r results) add(d string, iv time.Duration, sc string, v time.Duration) {
+	if r[d] == nil {
+		r[d] = map[time.Duration]map[string][]time.Duration{}
+	}
+	if r[d][iv] == nil {
+		r[d][iv] = map[string][]time.Duration{}
+	}
+	r[d][iv][sc] = append(r[d][iv][sc], v)
+}
+
+type options struct {
+	trials    int
+	intervals []time.Duration
+	out, plot string
+	smoke     bool
+	resources time.Duration
+	only      string
+}
+
+func main() {
+	var o options
+	var ivs string
+	flag.IntVar(&o.trials, "trials", 10, "trials per daemon, interval and scenario")
+	flag.StringVar(&ivs, "intervals", "1s,100ms,20ms,10ms", "heartbeat intervals")
+	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "report to write")
+	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "plot to write")
+	flag.BoolVar(&o.smoke, "smoke", false, "one short ipfailover round at 100 ms; no report")
+	flag.DurationVar(&o.resources, "resources", time.Minute, "how long to measure CPU and memory at 10 ms")
+	flag.StringVar(&o.only, "daemons", "ipfailover,keepalived,ucarp", "daemons to measure")
+	flag.Parse()
+	for _, f := range strings.Split(ivs, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -intervals: %v\n", err)
+			os.Exit(64)
+		}
+		o.intervals = append(o.intervals, d)
+	}
+	if err := benchMain(o); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func benchMain(o options) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root to build the network-namespace lab: run sudo make bench")
+	}
+	bin, err := os.MkdirTemp("", "ipfailover-bench-bin-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bin)
+	if out, err := exec.Command("go", "build", "-o", bin+"/", "github.com/ipfailover/ipfailover/cmd/...").CombinedOutput(); err != nil {
+		return fmt.Errorf("build: %v\n%s", err, out)
+	}
+	ipf := ipfailover{bin: bin}
+	if o.smoke {
+		return smoke(ipf)
+	}
+	if err := ensureInstalled("keepalived", "ucarp"); err != nil {
+		return err
+	}
+	var daemons []daemon
+	for _, d := range []daemon{ipf, keepalived{}, ucarp{}} {
+		if strings.Contains(","+o.only+",", ","+d.Name()+",") {
+			daemons = append(daemons, d)
+		}
+	}
+	res := results{}
+	started := time.Now()
+	for trial := 1; trial <= o.trials; trial++ {
+		// Interleaved: each trial runs every daemon and interval once, so
+		// machine noise hits them alike.
+		for _, iv := range o.intervals {
+			for _, d := range daemons {
+				if !d.Supports(iv) {
+					continue
+				}
+				name := fmt.Sprintf("%s %v trial %d", d.Name(), iv, trial)
+				var out map[string]time.Duration
+				err := run(name, func(s *scope) { out = round(s, d, iv) })
+				if err != nil {
+					logf("%v (trial not counted)", err)
+					continue
+				}
+				for sc, v := range out {
+					res.add(d.Name(), iv, sc, v)
+				}
+				logf("%s: unplanned %s ms, planned %s ms, give-back %s ms", name, fmtMS(out[Unplanned]), fmtMS(out[Planned]), fmtMS(out[GiveBack]))
+			}
+		}
+	}
+	logf("outage trials took %v", time.Since(started).Round(time.Second))
+	use := measureResources(daemons, o.resources)
+	ann := measureAnnounce(daemons)
+	return report(o, daemons, res, use, ann)
+}
+
+// smoke: one ipfailover round at 100 ms, so CI keeps the driver working.
+func smoke(d daemon) error {
+	var out map[string]time.Duration
+	if err := run("smoke", func(s *scope) { out = round(s, d, 100*time.Millisecond) }); err != nil {
+		return err
+	}
+	fmt.Printf("smoke: unplanned %s ms, planned %s ms, give-back %s ms\n", fmtMS(out[Unplanned]), fmtMS(out[Planned]), fmtMS(out[GiveBack]))
+	return nil
+}
+
+// ensureInstalled installs Debian packages whose commands are missing.
+func ensureInstalled(cmds ...string) error {
+	var missing []string
+	for _, c := range cmds {
+		if _, err := exec.LookPath(c); err != nil {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	logf("installing %s", strings.Join(missing, " "))
+	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq"}, missing...)} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+type stats struct {
+	n                int
+	median, p95, max time.Duration
+}
+
+func summarize(v []time.Duration) stats {
+	if len(v) == 0 {
+		return stats{}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	q := func(p float64) time.Duration {
+		i := int(p*float64(len(s)-1) + 0.5)
+		return s[i]
+	}
+	return stats{n: len(s), median: q(0.5), p95: q(0.95), max: s[len(s)-1]}
+}
+
+func firstLine(name string, args ...string) string {
+	out, _ := exec.Command(name, args...).CombinedOutput()
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return "unknown"
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+func report(o options, daemons []daemon, res results, uses []use, anns []announce) error {
+	var b strings.Builder
+	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
+	w("# Benchmarks: failover outage against keepalived and ucarp\n\n")
+	w("Written by `sudo make bench` (`go run ./bench`) on %s. Each cell is %d trials, the daemons interleaved\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.trials)
+	w("trial by trial so that machine noise hits them alike. The outage is what a client on the public\n")
+	w("bridge sees: it asks a small UDP service on the address every millisecond, and the longest time\n")
+	w("without an answer counts.\n\n")
+	w("![outage medians](%s)\n\n", filepath.Base(o.plot))
+	w("## How it is run\n\n")
+	w("The lab of `internal/lab`: server1 and server2 in network namespaces, each with a public leg on a\n")
+	w("bridge and a private veth between them, and a client on the bridge. Dead count 3 everywhere.\n\n")
+	w("- **ipfailover**: heartbeatd on server1 (heartbeats on both links), failoverd on server2 taking over\n")
+	w("  server1's own public address 198.51.100.1; give-back hold-down max(3 intervals, 500 ms); no hooks.\n")
+	w("- **keepalived**: VRRPv3 on the public link, virtual address 198.51.100.1, priority 200 on server1 and\n")
+	w("  100 on server2 (preempting), `advert_int` = the interval.\n")
+	w("- **ucarp**: CARP on the public link, virtual address 198.51.100.1, `--preempt`, advskew 0 and 100,\n")
+	w("  `--deadratio 3`; it only supports whole-second intervals.\n\n")
+	w("Scenarios: **unplanned failure**, both of server1's cables pulled (the switch port and the private\n")
+	w("cable); **give-back**, the cables back (server1 must answer again); **planned stop**, SIGTERM to\n")
+	w("server1's daemon (heartbeatd's goodbye; keepalived's priority-0 advertisement; ucarp's exit).\n")
+	w("For ipfailover a planned stop leaves server1's own address in place, so both servers answer until\n")
+	w("server2 has announced: its planned outage is near zero by design.\n\n")
+	w("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s, %s.\n\n",
+		cpuModel(), runtime.NumCPU(), firstLine("uname", "-r"), runtime.Version(),
+		firstLine("git", "describe", "--always", "--dirty"), firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+	w("Command: `sudo make bench` (= `go run ./bench -trials %d -intervals %s`).\n\n", o.trials, joinIntervals(o.intervals))
+
+	for _, sc := range scenarios {
+		w("## %s\n\n", strings.ToUpper(sc[:1])+sc[1:])
+		w("| interval | detection timeout | daemon | trials | median ms | p95 ms | max ms | median / keepalived's |\n")
+		w("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, iv := range o.intervals {
+			ref := summarize(res["keepalived"][iv][sc])
+			for _, d := range daemons {
+				v := res[d.Name()][iv][sc]
+				if len(v) == 0 {
+					continue
+				}
+				st := summarize(v)
+				ratio := "—"
+				if ref.n > 0 && ref.median > 0 {
+					ratio = fmt.Sprintf("%.2f", float64(st.median)/float64(ref.median))
+				}
+				w("| %v | %v | %s | %d | %s | %s | %s | %s |\n", iv, 3*iv, d.Name(), st.n, fmtMS(st.median), fmtMS(st.p95), fmtMS(st.max), ratio)
+			}
+		}
+		w("\n")
+	}
+
+	w("## CPU and memory\n\n")
+	w("Each pair ran for %v at a 10 ms interval (ucarp at 1 s, its minimum); CPU time and peak RSS\n", o.resources)
+	w("(VmHWM) of each daemon's process tree, from /proc.\n\n")
+	w("| daemon | server | interval | CPU, %% of a core | peak RSS MB | processes |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, u := range uses {
+		w("| %s | %s | %v | %.2f | %.1f | %d |\n", u.Daemon, u.Server, u.Interval, u.CPUPercent, u.PeakRSSMB, u.Procs)
+	}
+	w("\n## Announcing many addresses\n\n")
+	w("A takeover of 1, 16 and 64 addresses at a 100 ms interval (ucarp: one address per instance);\n")
+	w("tcpdump on the switch port of server2 times each address's first announce frame. The decision time\n")
+	w("is known for ipfailover (failoverd logs it, to the millisecond); for the others the last address\n")
+	w("is timed from their first frame.\n\n")
+	w("| daemon | addresses | decision → first frame ms | → last address's first frame ms | seen |\n| --- | --- | --- | --- | --- |\n")
+	for _, a := range anns {
+		first := "—"
+		if a.FirstFrame >= 0 {
+			first = fmtMS(a.FirstFrame)
+		}
+		last := fmtMS(a.LastAddress)
+		if a.FromFrame {
+			last += " (from the first frame)"
+		}
+		w("| %s | %d | %s | %s | %d |\n", a.Daemon, a.N, first, last, a.Seen)
+	}
+	b.WriteString("\n")
+	if err := os.WriteFile(o.out, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s", o.out)
+	return writePlot(o, daemons, res)
+}
+
+func joinIntervals(ivs []time.Duration) string {
+	s := make([]string, len(ivs))
+	for i, iv := range ivs {
+		s[i] = iv.String()
+	}
+	return strings.Join(s, ",")
+}
+
+var daemonColors = map[string]color.Color{
+	"ipfailover": color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"keepalived": color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	"ucarp":      color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+}
+
+// writePlot draws one panel per scenario: median outage per interval,
+// one bar per daemon.
+func writePlot(o options, daemons []daemon, res results) error {
+	var panels []*plot.Plot
+	for _, sc := range scenarios {
+		p := plot.New()
+		p.Title.Text = sc
+		p.Y.Label.Text = "median outage, ms"
+		var names []string
+		for _, iv := range o.intervals {
+			names = append(names, iv.String())
+		}
+		p.NominalX(names...)
+		width := vg.Points(12)
+		for i, d := range daemons {
+			vals := make(plotter.Values, len(o.intervals))
+			any := false
+			for j, iv := range o.intervals {
+				if v := res[d.Name()][iv][sc]; len(v) > 0 {
+					vals[j] = float64(summarize(v).median) / float64(time.Millisecond)
+					any = true
+				}
+			}
+			if !any {
+				continue
+			}
+			bars, err := plotter.NewBarChart(vals, width)
+			if err != nil {
+				return err
+			}
+			bars.Color = daemonColors[d.Name()]
+			bars.LineStyle.Width = 0
+			bars.Offset = width * vg.Length(i-1)
+			p.Add(bars)
+			p.Legend.Add(d.Name(), bars)
+		}
+		p.Legend.Top = true
+		panels = append(panels, p)
+	}
+	img := vgimg.New(vg.Points(1200), vg.Points(400))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
+	canvases := plot.Align([][]*plot.Plot{panels}, tiles, dc)
+	for i, p := range panels {
+		p.Draw(canvases[0][i])
+	}
+	f, err := os.Create(o.plot)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		return err
+	}
+	logf("wrote %s", o.plot)
+	return nil
+}
