@@ -63,8 +63,8 @@ func useVirtualAddress(p *lab.Pair) {
 
 type ipfailover struct{ bin string }
 
-func (ipfailover) Name() string                  { return "ipfailover" }
-func (ipfailover) Supports(time.Duration) bool  { return true }
+func (ipfailover) Name() string                { return "ipfailover" }
+func (ipfailover) Supports(time.Duration) bool { return true }
 
 func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
 	dir := s.TempDir()
@@ -103,7 +103,7 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 
 type keepalived struct{}
 
-func (keepalived) Name() string                 { return "keepalived" }
+func (keepalived) Name() string                { return "keepalived" }
 func (keepalived) Supports(time.Duration) bool { return true } // VRRPv3: centiseconds
 
 func (keepalived) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
