@@ -246,8 +246,9 @@ func failed(res []hooks.Result, err error) bool {
 	return err != nil || slices.ContainsFunc(res, func(r hooks.Result) bool { return !r.OK() })
 }
 
-// takeover: Test, then for each address PreAcq*, add and announce it,
-// PostAcq*. A failing Pre or Post hook is logged and noticed; the
+// takeover: every address's Test, then every PreAcq*, all addresses
+// added and announced together (64 addresses in a few milliseconds), then
+// every PostAcq*. A failing Pre or Post hook is logged and noticed; the
 // takeover goes on.
 func (e *engine) takeover(ctx context.Context, reason string) jobResult {
 	e.mu.Lock()
@@ -256,27 +257,36 @@ func (e *engine) takeover(ctx context.Context, reason string) jobResult {
 	if vetoed, why := e.test(ctx, actAcquire, reason); vetoed {
 		return jobResult{done: failover.JobDone{Vetoed: true, Reason: why}}
 	}
-	var errs []error
-	hookFailed := false
 	held := e.mover.Holding()
+	var todo []takeover.Address
 	for _, a := range e.addrs {
-		if slices.Contains(held, a) {
-			continue // held already (left by an earlier run): no hooks again
+		if !slices.Contains(held, a) {
+			todo = append(todo, a) // held already (left by an earlier run): no hooks again
 		}
+	}
+	hookFailed := false
+	for _, a := range todo {
 		res, err := e.runStage(ctx, hooks.PreAcq, a, actAcquire, reason)
 		hookFailed = hookFailed || failed(res, err)
-		start := time.Now()
-		if err := e.mover.Take(ctx, a); err != nil {
+	}
+	start := time.Now()
+	var errs []error
+	for i, err := range e.mover.TakeAll(ctx, todo) {
+		a := todo[i]
+		if err != nil {
 			errs = append(errs, err)
 			if !errors.Is(err, takeover.ErrNotAnnounced) {
 				// Not added: keep it wanted, so the reconcile tick retries.
 				e.mover.Adopt(a)
 			}
 			e.log.Error("could not take the address over", "addr", a, "err", err)
-		} else {
-			e.log.Info("took the address over", "addr", a, "took", time.Since(start))
+			continue
 		}
-		res, err = e.runStage(ctx, hooks.PostAcq, a, actAcquire, reason)
+		e.log.Info("took the address over", "addr", a)
+	}
+	e.log.Info("addresses added and announced", "count", len(todo), "took", time.Since(start))
+	for _, a := range todo {
+		res, err := e.runStage(ctx, hooks.PostAcq, a, actAcquire, reason)
 		hookFailed = hookFailed || failed(res, err)
 	}
 	return jobResult{done: failover.JobDone{Err: errors.Join(errs...)}, hookFailed: hookFailed}

@@ -46,6 +46,9 @@ func (f *Fake) Acquire(_ context.Context, a Address) error {
 	return nil
 }
 
+// AcquireAll records each address as held.
+func (f *Fake) AcquireAll(ctx context.Context, as []Address) []error { return acquireEach(ctx, f, as) }
+
 // Release forgets a.
 func (f *Fake) Release(_ context.Context, a Address) error {
 	f.mu.Lock()

@@ -128,6 +128,9 @@ func (m Ifconfig) Acquire(ctx context.Context, a Address) error {
 	return m.ifconfig(ctx, "add "+a.String(), AliasArgs(a))
 }
 
+// AcquireAll adds each address in turn.
+func (m Ifconfig) AcquireAll(ctx context.Context, as []Address) []error { return acquireEach(ctx, m, as) }
+
 // Release removes the alias a; an absent one is not an error.
 func (m Ifconfig) Release(ctx context.Context, a Address) error {
 	_, addrs, err := m.state(a.Interface)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -48,28 +49,54 @@ func (m *Mover) Take(ctx context.Context, a Address) error {
 }
 
 func (m *Mover) take(ctx context.Context, a Address) error {
-	if err := m.Manager.Acquire(ctx, a); err != nil {
-		return err
-	}
+	return m.takeAll(ctx, []Address{a})[0]
+}
+
+// TakeAll takes many addresses at once: all are added first, then each
+// is announced (its burst before TakeAll returns), so that the last of
+// many addresses is announced a few milliseconds after the first, not
+// after as many netlink round trips as there are addresses. errs[i] is
+// as[i]'s error, as Take's.
+func (m *Mover) TakeAll(ctx context.Context, as []Address) []error {
+	m.op.Lock()
+	defer m.op.Unlock()
+	return m.takeAll(ctx, as)
+}
+
+func (m *Mover) takeAll(ctx context.Context, as []Address) []error {
+	errs := m.Manager.AcquireAll(ctx, as)
 	m.mu.Lock()
-	if !slices.Contains(m.held, a) {
-		m.held = append(m.held, a)
+	for i, a := range as {
+		if errs[i] == nil && !slices.Contains(m.held, a) {
+			m.held = append(m.held, a)
+		}
 	}
 	m.mu.Unlock()
-	if err := m.announce(ctx, a); err != nil {
-		return fmt.Errorf("%w: %w", ErrNotAnnounced, err)
+	ifis := map[string]*net.Interface{}
+	for i, a := range as {
+		if errs[i] != nil {
+			continue
+		}
+		ifi, ok := ifis[a.Interface]
+		if !ok && m.Announcer != nil {
+			var err error
+			if ifi, err = m.Manager.Interface(a.Interface); err != nil {
+				errs[i] = fmt.Errorf("%w: %w", ErrNotAnnounced, err)
+				continue
+			}
+			ifis[a.Interface] = ifi
+		}
+		if err := m.announce(ctx, ifi, a); err != nil {
+			errs[i] = fmt.Errorf("%w: %w", ErrNotAnnounced, err)
+		}
 	}
-	return nil
+	return errs
 }
 
 // announce sends the burst now and the repeats in the background.
-func (m *Mover) announce(ctx context.Context, a Address) error {
+func (m *Mover) announce(ctx context.Context, ifi *net.Interface, a Address) error {
 	if m.Announcer == nil {
 		return nil
-	}
-	ifi, err := m.Manager.Interface(a.Interface)
-	if err != nil {
-		return err
 	}
 	burst := m.Schedule
 	burst.Repeats = 0

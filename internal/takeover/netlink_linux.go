@@ -93,18 +93,58 @@ func ours(a *netlink.Addr) bool {
 // Acquire adds a to its interface, or refreshes it when present. An entry
 // of ours for the same address with another prefix is replaced; the
 // host's own address is refused.
-func (n *Netlink) Acquire(_ context.Context, a Address) error {
-	l, err := n.link(a.Interface)
+func (n *Netlink) Acquire(ctx context.Context, a Address) error {
+	return n.AcquireAll(ctx, []Address{a})[0]
+}
+
+// AcquireAll is Acquire for many addresses, with one look at each
+// interface and its addresses rather than one per address: a takeover of
+// 64 addresses must not spend its time listing them 64 times.
+func (n *Netlink) AcquireAll(_ context.Context, as []Address) []error {
+	errs := make([]error, len(as))
+	type ifState struct {
+		link    netlink.Link
+		err     error
+		entries map[netip.Addr][]netlink.Addr
+	}
+	ifs := map[string]*ifState{}
+	for i, a := range as {
+		st := ifs[a.Interface]
+		if st == nil {
+			st = &ifState{entries: map[netip.Addr][]netlink.Addr{}}
+			ifs[a.Interface] = st
+			st.link, st.err = n.link(a.Interface)
+			if st.err == nil && st.link.Attrs().Flags&net.FlagUp == 0 {
+				st.err = interfaceDown(a.Interface)
+			}
+			if st.err == nil {
+				st.err = n.listInto(st.link, st.entries)
+			}
+		}
+		if st.err != nil {
+			errs[i] = st.err
+			continue
+		}
+		errs[i] = n.acquireOne(st.link, st.entries[a.Addr()], a)
+	}
+	return errs
+}
+
+// listInto reads every address of l, both families, keyed by address.
+func (n *Netlink) listInto(l netlink.Link, into map[netip.Addr][]netlink.Addr) error {
+	addrs, err := n.h.AddrList(l, netlink.FAMILY_ALL)
 	if err != nil {
-		return err
+		return fmt.Errorf("list addresses of %s: %w", l.Attrs().Name, err)
 	}
-	if l.Attrs().Flags&net.FlagUp == 0 {
-		return interfaceDown(a.Interface)
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			into[ip.Unmap()] = append(into[ip.Unmap()], a)
+		}
 	}
-	entries, err := n.entries(l, a.Addr())
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+func (n *Netlink) acquireOne(l netlink.Link, entries []netlink.Addr, a Address) error {
 	for _, e := range entries {
 		if !ours(&e) {
 			return fmt.Errorf("add %s: %s %w", a, a.Addr(), ErrOwnAddress)

@@ -25,6 +25,8 @@ func (a Address) Addr() netip.Addr { return a.Prefix.Addr() }
 // releasing one that is absent, succeeds.
 type Manager interface {
 	Acquire(ctx context.Context, a Address) error
+	// AcquireAll is Acquire for each address; errs[i] is as[i]'s.
+	AcquireAll(ctx context.Context, as []Address) (errs []error)
 	Release(ctx context.Context, a Address) error
 	// Held returns those of set that this host holds now, on the
 	// interface each names, whatever prefix length they carry.
@@ -52,4 +54,14 @@ func interfaceDown(name string) error {
 
 func permission(op string, capability string, err error) error {
 	return fmt.Errorf("%s: %w: needs %s (run as root or grant the capability): %v", op, ErrPermission, capability, err)
+}
+
+// acquireEach is AcquireAll for a Manager with nothing to gain from
+// doing them together.
+func acquireEach(ctx context.Context, m Manager, as []Address) []error {
+	errs := make([]error, len(as))
+	for i, a := range as {
+		errs[i] = m.Acquire(ctx, a)
+	}
+	return errs
 }
