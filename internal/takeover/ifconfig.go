@@ -129,7 +129,9 @@ func (m Ifconfig) Acquire(ctx context.Context, a Address) error {
 }
 
 // AcquireAll adds each address in turn.
-func (m Ifconfig) AcquireAll(ctx context.Context, as []Address) []error { return acquireEach(ctx, m, as) }
+func (m Ifconfig) AcquireAll(ctx context.Context, as []Address) []error {
+	return acquireEach(ctx, m, as)
+}
 
 // Release removes the alias a; an absent one is not an error.
 func (m Ifconfig) Release(ctx context.Context, a Address) error {
