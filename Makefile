@@ -13,7 +13,7 @@ UNITDIR  ?= /etc/systemd/system
 SHAREDIR  = $(PREFIX)/share/ipfailover
 SUBST     = sed 's|@SBINDIR@|$(PREFIX)/sbin|'
 
-.PHONY: all build test unit fuzz bench lint check-docs install clean demo
+.PHONY: all build test unit fuzz bench bench-micro lint check-docs install clean demo
 
 all: build
 
@@ -37,8 +37,13 @@ fuzz:
 		done; \
 	done
 
-# Benchmarks (the takeover one needs root: it builds a namespace lab).
+# The side-by-side benchmark against keepalived and ucarp (root; about
+# 20 minutes; writes docs/benchmarks.md and docs/benchmarks.png).
 bench:
+	$(GO) run ./bench
+
+# Go micro-benchmarks (the takeover one needs root: it builds a lab).
+bench-micro:
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./...
 
 lint:

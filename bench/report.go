@@ -74,6 +74,8 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("  100 on server2 (preempting), `advert_int` = the interval.\n")
 	w("- **ucarp**: CARP on the public link, virtual address 198.51.100.1, `--preempt`, advskew 0 and 100,\n")
 	w("  `--deadratio 3`; it only supports whole-second intervals.\n\n")
+	w("Each event comes at a random phase within the interval, after the pair has been stable for five\n")
+	w("intervals, so an outage may be anything up to the detection timeout plus the reaction.\n\n")
 	w("Scenarios: **unplanned failure**, both of server1's cables pulled (the switch port and the private\n")
 	w("cable); **give-back**, the cables back (server1 must answer again); **planned stop**, SIGTERM to\n")
 	w("server1's daemon (heartbeatd's goodbye; keepalived's priority-0 advertisement; ucarp's exit).\n")

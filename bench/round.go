@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/lab"
@@ -69,6 +70,11 @@ func round(s *scope, d daemon, interval time.Duration) map[string]time.Duration 
 	limit := 10*time.Second + 10*detect
 	out := map[string]time.Duration{}
 
+	// A random phase within the interval: the cut is as likely just
+	// after a heartbeat (advertisement) as just before the next one.
+	phase := func() { time.Sleep(rand.N(interval)) }
+
+	phase()
 	cut := time.Now()
 	p.CutPrivate()
 	p.CutPublic()
@@ -80,6 +86,7 @@ func round(s *scope, d daemon, interval time.Duration) map[string]time.Duration 
 	out[GiveBack] = outage(s, probe, back, "server1", limit+10*time.Second)
 	settle(s, r, probe, interval, "after the give-back")
 
+	phase()
 	stop := time.Now()
 	r.stopPrimary()
 	out[Planned] = outage(s, probe, stop, "server2", limit)

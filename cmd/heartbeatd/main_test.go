@@ -221,45 +221,6 @@ func writeKey(t *testing.T) (string, *wire.Keyring) {
 	return p, wire.NewKeyring(k)
 }
 
-func macOf(t *testing.T, ns *lab.NS, dev string) string {
-	t.Helper()
-	var mac string
-	err := ns.Do(func() error {
-		i, err := net.InterfaceByName(dev)
-		if err == nil {
-			mac = i.HardwareAddr.String()
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mac
-}
-
-// neighbour returns the MAC server2's kernel holds for addr on dev.
-func neighbour(ns *lab.NS, dev, addr string) string {
-	out, _ := ns.Run("ip", "neigh", "show", addr, "dev", dev)
-	f := strings.Fields(out)
-	for i := range f {
-		if f[i] == "lladdr" && i+1 < len(f) {
-			return f[i+1]
-		}
-	}
-	return ""
-}
-
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
-}
-
 // poisonNeighbour makes server2 believe addr is at a wrong MAC, then waits
 // out the kernel's ARP lock time so that a gratuitous ARP may override it.
 func poisonNeighbour(t *testing.T, ns *lab.NS, dev, addr string) {
@@ -298,18 +259,18 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 
 	// Start-up re-announced the primary's addresses: server2's kernel
 	// now holds server1's real MAC for its public address.
-	wantMAC := macOf(t, s1, "pub0")
-	if !waitFor(3*time.Second, func() bool { return neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
-		t.Fatalf("server2's neighbour entry for 198.51.100.1 is %q, want %s after start-up announce", neighbour(s2, "pub0", "198.51.100.1"), wantMAC)
+	wantMAC := lab.MAC(t, s1, "pub0")
+	if !lab.WaitFor(3*time.Second, func() bool { return lab.Neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
+		t.Fatalf("server2's neighbour entry for 198.51.100.1 is %q, want %s after start-up announce", lab.Neighbour(s2, "pub0", "198.51.100.1"), wantMAC)
 	}
 	// And SIGHUP re-announces them again.
 	poisonNeighbour(t, s2, "priv0", "192.0.2.1")
 	if err := d.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	wantMAC = macOf(t, s1, "priv0")
-	if !waitFor(3*time.Second, func() bool { return neighbour(s2, "priv0", "192.0.2.1") == wantMAC }) {
-		t.Fatalf("after SIGHUP server2's entry for 192.0.2.1 is %q, want %s", neighbour(s2, "priv0", "192.0.2.1"), wantMAC)
+	wantMAC = lab.MAC(t, s1, "priv0")
+	if !lab.WaitFor(3*time.Second, func() bool { return lab.Neighbour(s2, "priv0", "192.0.2.1") == wantMAC }) {
+		t.Fatalf("after SIGHUP server2's entry for 192.0.2.1 is %q, want %s", lab.Neighbour(s2, "priv0", "192.0.2.1"), wantMAC)
 	}
 
 	// Cable out on the public link (the far end goes down, so server1's
@@ -323,7 +284,7 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	if n["priv0"] < 5 || n["pub0"] != 0 {
 		t.Fatalf("with pub0 down: %v, want priv0 only", n)
 	}
-	if !waitFor(2*time.Second, func() bool { return strings.Contains(d.Output(), "pub0 has no carrier") }) {
+	if !lab.WaitFor(2*time.Second, func() bool { return strings.Contains(d.Output(), "pub0 has no carrier") }) {
 		t.Fatalf("lost carrier not logged:\n%s", d.Output())
 	}
 	// Admin-down on the sender's side too; still one message per outage.
@@ -337,7 +298,7 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	}
 	s1.MustRun("ip", "link", "set", "pub0", "up")
 	s2.MustRun("ip", "link", "set", "pub0", "up")
-	if !waitFor(3*time.Second, func() bool { return byLink(t, rx.take(), names, wantSrc)["pub0"] > 0 }) {
+	if !lab.WaitFor(3*time.Second, func() bool { return byLink(t, rx.take(), names, wantSrc)["pub0"] > 0 }) {
 		t.Fatalf("pub0 back up, but no heartbeat on it:\n%s", d.Output())
 	}
 	if !strings.Contains(d.Output(), "heartbeat send works again") {
@@ -474,7 +435,7 @@ func TestReleasedReannounces(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, s1, "-d", "--config", cfg)
-	if !waitFor(3*time.Second, func() bool { return strings.Contains(d.Output(), "sending heartbeats") }) {
+	if !lab.WaitFor(3*time.Second, func() bool { return strings.Contains(d.Output(), "sending heartbeats") }) {
 		t.Fatalf("heartbeatd did not start:\n%s", d.Output())
 	}
 	time.Sleep(300 * time.Millisecond) // the start-up burst is over
@@ -500,7 +461,7 @@ func TestReleasedReannounces(t *testing.T) {
 	}
 	send(wire.NewKeyring(), 1) // unsigned
 	time.Sleep(400 * time.Millisecond)
-	if got := neighbour(s2, "pub0", "198.51.100.1"); got != "02:00:00:00:00:99" {
+	if got := lab.Neighbour(s2, "pub0", "198.51.100.1"); got != "02:00:00:00:00:99" {
 		t.Fatalf("an unsigned released packet re-announced (entry %q)", got)
 	}
 	if !strings.Contains(d.Output(), "reason=authentication") {
@@ -508,13 +469,13 @@ func TestReleasedReannounces(t *testing.T) {
 	}
 	sent := time.Now()
 	send(keys, 2)
-	wantMAC := macOf(t, s1, "pub0")
-	if !waitFor(time.Second, func() bool { return neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
-		t.Fatalf("after released, server2's entry is %q, want %s\n%s", neighbour(s2, "pub0", "198.51.100.1"), wantMAC, d.Output())
+	wantMAC := lab.MAC(t, s1, "pub0")
+	if !lab.WaitFor(time.Second, func() bool { return lab.Neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
+		t.Fatalf("after released, server2's entry is %q, want %s\n%s", lab.Neighbour(s2, "pub0", "198.51.100.1"), wantMAC, d.Output())
 	}
 	t.Logf("re-announced %v after released was sent", time.Since(sent).Round(time.Millisecond))
-	if !waitFor(time.Second, func() bool { return neighbour(s2, "pub0", "198.51.100.10") == wantMAC }) {
-		t.Errorf("the link's second address was not re-announced: %q", neighbour(s2, "pub0", "198.51.100.10"))
+	if !lab.WaitFor(time.Second, func() bool { return lab.Neighbour(s2, "pub0", "198.51.100.10") == wantMAC }) {
+		t.Errorf("the link's second address was not re-announced: %q", lab.Neighbour(s2, "pub0", "198.51.100.10"))
 	}
 	if !strings.Contains(d.Output(), "the secondary released the addresses") {
 		t.Errorf("not logged:\n%s", d.Output())

@@ -67,32 +67,9 @@ func newPair(t testing.TB) *pair {
 func (p *pair) poison(t testing.TB, addr string) {
 	t.Helper()
 	p.b.MustRun("ip", "neigh", "replace", addr, "lladdr", wrongMAC, "dev", "pub0", "nud", "stale")
-	if got := neighbourMAC(p.b, addr); got != wrongMAC {
+	if got := lab.Neighbour(p.b, "pub0", addr); got != wrongMAC {
 		t.Fatalf("could not set b's entry for %s: %q", addr, got)
 	}
-}
-
-// neighbourMAC is what b's kernel holds for addr, read with ip(8).
-func neighbourMAC(ns *lab.NS, addr string) string {
-	out, _ := ns.Run("ip", "neigh", "show", addr, "dev", "pub0")
-	f := strings.Fields(out)
-	for i := range f {
-		if f[i] == "lladdr" && i+1 < len(f) {
-			return f[i+1]
-		}
-	}
-	return ""
-}
-
-func waitFor(d time.Duration, cond func() bool) bool {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if cond() {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return cond()
 }
 
 // addrLine is a's `ip -o addr show` line for ip, or "".
@@ -174,8 +151,8 @@ func TestAcquireAnnounceRelease(t *testing.T) {
 		}
 	}
 	// b's kernel moved its entry to a's MAC.
-	if !waitFor(2*time.Second, func() bool { return neighbourMAC(p.b, "198.51.100.1") == p.macA }) {
-		t.Fatalf("b's neighbour entry is %q, want %s", neighbourMAC(p.b, "198.51.100.1"), p.macA)
+	if !lab.WaitFor(2*time.Second, func() bool { return lab.Neighbour(p.b, "pub0", "198.51.100.1") == p.macA }) {
+		t.Fatalf("b's neighbour entry is %q, want %s", lab.Neighbour(p.b, "pub0", "198.51.100.1"), p.macA)
 	}
 	time.Sleep(500 * time.Millisecond) // the two repeats, 200 ms apart
 	lines := stop()
@@ -306,12 +283,12 @@ func TestFlushedAddressComesBack(t *testing.T) {
 	p.a.MustRun("ip", "addr", "del", "198.51.100.1/32", "dev", "pub0")
 	p.poison(t, "198.51.100.1")
 	gone := time.Now()
-	if !waitFor(period+100*time.Millisecond, func() bool { return addrLine(p.a, "198.51.100.1") != "" }) {
+	if !lab.WaitFor(period+100*time.Millisecond, func() bool { return addrLine(p.a, "198.51.100.1") != "" }) {
 		t.Fatalf("flushed address not back within one check period (%v)", period)
 	}
 	t.Logf("back after %v (check period %v)", time.Since(gone).Round(time.Millisecond), period)
-	if !waitFor(time.Second, func() bool { return neighbourMAC(p.b, "198.51.100.1") == p.macA }) {
-		t.Fatalf("restored address was not announced: b has %q", neighbourMAC(p.b, "198.51.100.1"))
+	if !lab.WaitFor(time.Second, func() bool { return lab.Neighbour(p.b, "pub0", "198.51.100.1") == p.macA }) {
+		t.Fatalf("restored address was not announced: b has %q", lab.Neighbour(p.b, "pub0", "198.51.100.1"))
 	}
 }
 
@@ -333,8 +310,8 @@ func TestIPv6TakeoverUpdatesNeighbour(t *testing.T) {
 	if strings.Contains(line, "tentative") {
 		t.Errorf("address is tentative (DAD running): %q", line)
 	}
-	if !waitFor(2*time.Second, func() bool { return neighbourMAC(p.b, "2001:db8::10") == p.macA }) {
-		t.Fatalf("b's neighbour entry for 2001:db8::10 is %q, want %s", neighbourMAC(p.b, "2001:db8::10"), p.macA)
+	if !lab.WaitFor(2*time.Second, func() bool { return lab.Neighbour(p.b, "pub0", "2001:db8::10") == p.macA }) {
+		t.Fatalf("b's neighbour entry for 2001:db8::10 is %q, want %s", lab.Neighbour(p.b, "pub0", "2001:db8::10"), p.macA)
 	}
 	if err := p.mover.Give(ctx, vip); err != nil {
 		t.Fatal(err)
