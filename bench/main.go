@@ -10,10 +10,12 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,12 +43,25 @@ func (r results) add(d string, iv time.Duration, sc string, v time.Duration) {
 }
 
 type options struct {
-	trials    int
-	intervals []time.Duration
-	out, plot string
-	smoke     bool
-	resources time.Duration
-	only      string
+	trials     int
+	intervals  []time.Duration
+	out, plot  string
+	smoke      bool
+	resources  time.Duration
+	only       string
+	raw        string
+	reportOnly bool
+}
+
+// saved is what -report-only needs to write the page again.
+type saved struct {
+	Trials    int
+	Resources time.Duration
+	Intervals []time.Duration
+	Daemons   []string
+	Outages   map[string]map[string]map[string][]time.Duration // daemon, interval, scenario
+	Uses      []use
+	Announces []announce
 }
 
 func main() {
@@ -59,6 +74,8 @@ func main() {
 	flag.BoolVar(&o.smoke, "smoke", false, "one short ipfailover round at 100 ms; no report")
 	flag.DurationVar(&o.resources, "resources", time.Minute, "how long to measure CPU and memory at 10 ms")
 	flag.StringVar(&o.only, "daemons", "ipfailover,keepalived,ucarp", "daemons to measure")
+	flag.StringVar(&o.raw, "raw", "docs/benchmarks.json", "raw results to write (or read with -report-only)")
+	flag.BoolVar(&o.reportOnly, "report-only", false, "write the page and plot again from -raw, measuring nothing")
 	flag.Parse()
 	for _, f := range strings.Split(ivs, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(f))
@@ -75,6 +92,9 @@ func main() {
 }
 
 func benchMain(o options) error {
+	if o.reportOnly {
+		return reportFromRaw(o, []daemon{ipfailover{}, keepalived{}, ucarp{}})
+	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root to build the network-namespace lab: run sudo make bench")
 	}
@@ -90,11 +110,12 @@ func benchMain(o options) error {
 	if o.smoke {
 		return smoke(ipf)
 	}
+	all := []daemon{ipf, keepalived{}, ucarp{}}
 	if err := ensureInstalled("keepalived", "ucarp"); err != nil {
 		return err
 	}
 	var daemons []daemon
-	for _, d := range []daemon{ipf, keepalived{}, ucarp{}} {
+	for _, d := range all {
 		if strings.Contains(","+o.only+",", ","+d.Name()+",") {
 			daemons = append(daemons, d)
 		}
@@ -126,7 +147,58 @@ func benchMain(o options) error {
 	logf("outage trials took %v", time.Since(started).Round(time.Second))
 	use := measureResources(daemons, o.resources)
 	ann := measureAnnounce(daemons)
+	if err := saveRaw(o, daemons, res, use, ann); err != nil {
+		return err
+	}
 	return report(o, daemons, res, use, ann)
+}
+
+func saveRaw(o options, daemons []daemon, res results, uses []use, anns []announce) error {
+	s := saved{Trials: o.trials, Resources: o.resources, Intervals: o.intervals, Uses: uses, Announces: anns, Outages: map[string]map[string]map[string][]time.Duration{}}
+	for _, d := range daemons {
+		s.Daemons = append(s.Daemons, d.Name())
+		s.Outages[d.Name()] = map[string]map[string][]time.Duration{}
+		for iv, bySc := range res[d.Name()] {
+			s.Outages[d.Name()][iv.String()] = bySc
+		}
+	}
+	b, err := json.MarshalIndent(s, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(o.raw, b, 0o644)
+}
+
+func reportFromRaw(o options, all []daemon) error {
+	b, err := os.ReadFile(o.raw)
+	if err != nil {
+		return err
+	}
+	var s saved
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%s: %w", o.raw, err)
+	}
+	o.trials, o.intervals, o.resources = s.Trials, s.Intervals, s.Resources
+	var daemons []daemon
+	res := results{}
+	for _, d := range all {
+		if !slices.Contains(s.Daemons, d.Name()) {
+			continue
+		}
+		daemons = append(daemons, d)
+		for ivs, bySc := range s.Outages[d.Name()] {
+			iv, err := time.ParseDuration(ivs)
+			if err != nil {
+				return err
+			}
+			for sc, v := range bySc {
+				for _, x := range v {
+					res.add(d.Name(), iv, sc, x)
+				}
+			}
+		}
+	}
+	return report(o, daemons, res, s.Uses, s.Announces)
 }
 
 // smoke: one ipfailover round at 100 ms, so CI keeps the driver working.

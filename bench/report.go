@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +66,8 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("trial by trial so that machine noise hits them alike. The outage is what a client on the public\n")
 	w("bridge sees: it asks a small UDP service on the address every millisecond, and the longest time\n")
 	w("without an answer counts.\n\n")
-	w("![outage medians](%s)\n\n", filepath.Base(o.plot))
+	w("![median outage per interval, log scale](%s)\n\n", filepath.Base(o.plot))
+	w("The raw trials are in `%s`; `go run ./bench -report-only` redraws this page and the plot from them.\n\n", filepath.Base(o.raw))
 	w("## How it is run\n\n")
 	w("The lab of `internal/lab`: server1 and server2 in network namespaces, each with a public leg on a\n")
 	w("bridge and a private veth between them, and a client on the bridge. Dead count 3 everywhere.\n\n")
@@ -154,41 +157,43 @@ var daemonColors = map[string]color.Color{
 	"ucarp":      color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 }
 
-// writePlot draws one panel per scenario: median outage per interval,
-// one bar per daemon.
+// writePlot draws one panel per scenario: the median outage per
+// interval, one line per daemon, on a log scale (the intervals span a
+// factor of 100).
 func writePlot(o options, daemons []daemon, res results) error {
 	var panels []*plot.Plot
 	for _, sc := range scenarios {
 		p := plot.New()
 		p.Title.Text = sc
 		p.Y.Label.Text = "median outage, ms"
+		p.X.Label.Text = "heartbeat interval"
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = oneTwoFive{}
 		var names []string
 		for _, iv := range o.intervals {
 			names = append(names, iv.String())
 		}
 		p.NominalX(names...)
-		width := vg.Points(12)
-		for i, d := range daemons {
-			vals := make(plotter.Values, len(o.intervals))
-			any := false
+		for _, d := range daemons {
+			var pts plotter.XYs
 			for j, iv := range o.intervals {
 				if v := res[d.Name()][iv][sc]; len(v) > 0 {
-					vals[j] = float64(summarize(v).median) / float64(time.Millisecond)
-					any = true
+					ms := float64(summarize(v).median) / float64(time.Millisecond)
+					pts = append(pts, plotter.XY{X: float64(j), Y: max(ms, 0.1)})
 				}
 			}
-			if !any {
+			if len(pts) == 0 {
 				continue
 			}
-			bars, err := plotter.NewBarChart(vals, width)
+			line, points, err := plotter.NewLinePoints(pts)
 			if err != nil {
 				return err
 			}
-			bars.Color = daemonColors[d.Name()]
-			bars.LineStyle.Width = 0
-			bars.Offset = width * vg.Length(i-1)
-			p.Add(bars)
-			p.Legend.Add(d.Name(), bars)
+			line.Color = daemonColors[d.Name()]
+			points.Color = daemonColors[d.Name()]
+			points.Shape = draw.CircleGlyph{}
+			p.Add(line, points)
+			p.Legend.Add(d.Name(), line, points)
 		}
 		p.Legend.Top = true
 		panels = append(panels, p)
@@ -210,4 +215,20 @@ func writePlot(o options, daemons []daemon, res results) error {
 	}
 	logf("wrote %s", o.plot)
 	return nil
+}
+
+// oneTwoFive labels a log axis at 1, 2 and 5 times each power of ten, so
+// that a panel spanning less than a decade still has numbers on it.
+type oneTwoFive struct{}
+
+func (oneTwoFive) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for dec := math.Pow(10, math.Floor(math.Log10(lo))); dec <= hi; dec *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * dec; v >= lo && v <= hi {
+				out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+			}
+		}
+	}
+	return out
 }
