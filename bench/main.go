@@ -51,10 +51,14 @@ type options struct {
 	only       string
 	raw        string
 	reportOnly bool
+	measured   time.Time // when the trials ended
+	setting    string    // the machine and versions they ran on
 }
 
 // saved is what -report-only needs to write the page again.
 type saved struct {
+	Measured  time.Time
+	Setting   string
 	Trials    int
 	Resources time.Duration
 	Intervals []time.Duration
@@ -147,6 +151,7 @@ func benchMain(o options) error {
 	logf("outage trials took %v", time.Since(started).Round(time.Second))
 	use := measureResources(daemons, o.resources)
 	ann := measureAnnounce(daemons)
+	o.measured, o.setting = time.Now(), setting()
 	if err := saveRaw(o, daemons, res, use, ann); err != nil {
 		return err
 	}
@@ -154,7 +159,7 @@ func benchMain(o options) error {
 }
 
 func saveRaw(o options, daemons []daemon, res results, uses []use, anns []announce) error {
-	s := saved{Trials: o.trials, Resources: o.resources, Intervals: o.intervals, Uses: uses, Announces: anns, Outages: map[string]map[string]map[string][]time.Duration{}}
+	s := saved{Measured: o.measured, Setting: o.setting, Trials: o.trials, Resources: o.resources, Intervals: o.intervals, Uses: uses, Announces: anns, Outages: map[string]map[string]map[string][]time.Duration{}}
 	for _, d := range daemons {
 		s.Daemons = append(s.Daemons, d.Name())
 		s.Outages[d.Name()] = map[string]map[string][]time.Duration{}
@@ -179,6 +184,7 @@ func reportFromRaw(o options, all []daemon) error {
 		return fmt.Errorf("%s: %w", o.raw, err)
 	}
 	o.trials, o.intervals, o.resources = s.Trials, s.Intervals, s.Resources
+	o.measured, o.setting = s.Measured, s.Setting
 	var daemons []daemon
 	res := results{}
 	for _, d := range all {

@@ -58,11 +58,18 @@ func cpuModel() string {
 	return runtime.GOARCH
 }
 
+// setting names the machine and the versions measured.
+func setting() string {
+	return fmt.Sprintf("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s, %s.",
+		cpuModel(), runtime.NumCPU(), firstLine("uname", "-r"), runtime.Version(),
+		firstLine("git", "describe", "--always", "--dirty"), firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+}
+
 func report(o options, daemons []daemon, res results, uses []use, anns []announce) error {
 	var b strings.Builder
 	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
 	w("# Benchmarks: failover outage against keepalived and ucarp\n\n")
-	w("Written by `sudo make bench` (`go run ./bench`) on %s. Each cell is %d trials, the daemons interleaved\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.trials)
+	w("Written by `sudo make bench` (`go run ./bench`) on %s. Each cell is %d trials, the daemons interleaved\n", o.measured.UTC().Format("2006-01-02 15:04 UTC"), o.trials)
 	w("trial by trial so that machine noise hits them alike. The outage is what a client on the public\n")
 	w("bridge sees: it asks a small UDP service on the address every millisecond, and the longest time\n")
 	w("without an answer counts.\n\n")
@@ -84,9 +91,7 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("server1's daemon (heartbeatd's goodbye; keepalived's priority-0 advertisement; ucarp's exit).\n")
 	w("For ipfailover a planned stop leaves server1's own address in place, so both servers answer until\n")
 	w("server2 has announced: its planned outage is near zero by design.\n\n")
-	w("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s, %s.\n\n",
-		cpuModel(), runtime.NumCPU(), firstLine("uname", "-r"), runtime.Version(),
-		firstLine("git", "describe", "--always", "--dirty"), firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+	w("%s\n\n", o.setting)
 	w("Command: `sudo make bench` (= `go run ./bench -trials %d -intervals %s`).\n\n", o.trials, joinIntervals(o.intervals))
 
 	for _, sc := range scenarios {
@@ -195,6 +200,9 @@ func writePlot(o options, daemons []daemon, res results) error {
 			p.Add(line, points)
 			p.Legend.Add(d.Name(), line, points)
 		}
+		// Widen the axis to the 1-2-5 values around the data, so that
+		// both ends carry a number.
+		p.Y.Min, p.Y.Max = stepBelow(p.Y.Min), stepAbove(p.Y.Max)
 		p.Legend.Top = true
 		panels = append(panels, p)
 	}
@@ -231,4 +239,31 @@ func (oneTwoFive) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return out
+}
+
+// steps125 lists 1, 2 and 5 times each power of ten around v.
+func steps125(v float64) []float64 {
+	dec := math.Pow(10, math.Floor(math.Log10(v)))
+	return []float64{dec / 2, dec, 2 * dec, 5 * dec, 10 * dec}
+}
+
+// stepBelow is the largest 1-2-5 value at or below v.
+func stepBelow(v float64) float64 {
+	out := v
+	for _, s := range steps125(v) {
+		if s <= v {
+			out = s
+		}
+	}
+	return out
+}
+
+// stepAbove is the smallest 1-2-5 value at or above v.
+func stepAbove(v float64) float64 {
+	for _, s := range steps125(v) {
+		if s >= v {
+			return s
+		}
+	}
+	return v
 }
