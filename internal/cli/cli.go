@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 
 	"github.com/spf13/pflag"
@@ -138,6 +139,7 @@ func LogWarnings(log *slog.Logger, c *config.Config) {
 // IPFAILOVER_CPUPROFILE=FILE writes a CPU profile of the whole run, for
 // finding where the time goes (go tool pprof).
 func Main(role config.Role, run func(inv *Invocation, c *config.Config) int) int {
+	oneProcessor()
 	if path := os.Getenv("IPFAILOVER_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
@@ -155,4 +157,17 @@ func Main(role config.Role, run func(inv *Invocation, c *config.Config) int) int
 		return inv.RunCheck(c)
 	}
 	return run(inv, c)
+}
+
+// oneProcessor runs the daemon's Go code on one processor unless the
+// GOMAXPROCS environment variable says otherwise. The daemons do little
+// work per event (a packet, a tick), and with more than one processor the
+// Go runtime wakes a second thread to look for work at nearly every
+// event: at a 10 ms interval that nearly doubled the context switches
+// and cost each daemon 30 to 45 % more CPU time. Hooks run as processes of
+// their own and are not limited by this.
+func oneProcessor() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }

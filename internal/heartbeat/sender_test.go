@@ -100,6 +100,8 @@ func newTestSender(t *testing.T, key bool, host ...netif.Interface) (*Sender, *f
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The fake clock of testing/synctest drives Go's timers only.
+	s.ticker = func(d time.Duration) ticker { return goTicker{time.NewTicker(d)} }
 	return s, conn, logs
 }
 

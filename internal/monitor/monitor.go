@@ -72,10 +72,16 @@ type LinkStats struct {
 	Sender    string            `json:"sender,omitempty"`
 }
 
+// readFunc reads one packet into b: its length, the index of the
+// interface it came in on (0 when unknown), and its source address.
+type readFunc func(b []byte) (n, ifindex int, from netip.Addr, err error)
+
 // Monitor receives heartbeats.
 type Monitor struct {
 	cfg  Config
 	log  *slog.Logger
+	c4   net.PacketConn
+	c6   net.PacketConn // nil without IPv6
 	v4   *ipv4.PacketConn
 	v6   *ipv6.PacketConn
 	snap func() ([]netif.Interface, error)
@@ -112,16 +118,16 @@ func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.Port, err)
 	}
-	m.v4 = ipv4.NewPacketConn(c4)
+	m.c4, m.v4 = c4, ipv4.NewPacketConn(c4)
 	if err := m.v4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagSrc, true); err != nil {
 		c4.Close()
 		return nil, fmt.Errorf("ask for the interface of each packet: %w", err)
 	}
 	if c6, err := net.ListenPacket("udp6", fmt.Sprintf("[::]:%d", cfg.Port)); err == nil {
-		m.v6 = ipv6.NewPacketConn(c6)
+		m.c6, m.v6 = c6, ipv6.NewPacketConn(c6)
 		if err := m.v6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagSrc, true); err != nil {
 			c6.Close()
-			m.v6 = nil
+			m.c6, m.v6 = nil, nil
 		}
 	}
 	return m, nil
@@ -157,11 +163,11 @@ func (m *Monitor) Run(ctx context.Context, out chan<- Heard) error {
 	go func() { <-ctx.Done(); m.Close() }()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	read := func(f func([]byte) (int, int, net.Addr, error)) {
+	read := func(f readFunc) {
 		defer wg.Done()
 		buf := make([]byte, wire.MaxPacketLen+1)
 		for {
-			n, ifindex, src, err := f(buf)
+			n, ifindex, from, err := f(buf)
 			if err != nil {
 				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 					errs <- nil
@@ -170,8 +176,7 @@ func (m *Monitor) Run(ctx context.Context, out chan<- Heard) error {
 				}
 				return
 			}
-			from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
-			if h, ok := m.accept(buf[:n], ifindex, from, time.Now()); ok {
+			if h, ok := m.accept(buf[:n], ifindex, from.Unmap(), time.Now()); ok {
 				select {
 				case out <- h:
 				case <-ctx.Done():
@@ -180,22 +185,10 @@ func (m *Monitor) Run(ctx context.Context, out chan<- Heard) error {
 		}
 	}
 	wg.Add(1)
-	go read(func(b []byte) (int, int, net.Addr, error) {
-		n, cm, src, err := m.v4.ReadFrom(b)
-		if cm == nil {
-			return n, 0, src, err
-		}
-		return n, cm.IfIndex, src, err
-	})
+	go read(m.reader4())
 	if m.v6 != nil {
 		wg.Add(1)
-		go read(func(b []byte) (int, int, net.Addr, error) {
-			n, cm, src, err := m.v6.ReadFrom(b)
-			if cm == nil {
-				return n, 0, src, err
-			}
-			return n, cm.IfIndex, src, err
-		})
+		go read(m.reader6())
 	}
 	wg.Wait()
 	close(errs)

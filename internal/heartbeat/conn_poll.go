@@ -1,3 +1,5 @@
+//go:build !linux
+
 package heartbeat
 
 import (
@@ -13,28 +15,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// UDPConn sends heartbeats with a per-packet outgoing interface and source
-// address (IP_PKTINFO / IPV6_PKTINFO), so each link's heartbeat leaves on
-// that link whatever the routing table prefers.
-type UDPConn struct {
+// pollConn sends heartbeats through Go's network poller with a per-packet
+// outgoing interface and source address (IP_PKTINFO / IPV6_PKTINFO), so
+// each link's heartbeat leaves on that link whatever the routing table
+// prefers. Linux uses rawConn instead (conn_linux.go).
+type pollConn struct {
 	v4 *ipv4.PacketConn
 	v6 *ipv6.PacketConn // nil until an IPv6 target needs it
 }
 
-var _ Conn = (*UDPConn)(nil)
+var _ Conn = (*pollConn)(nil)
 
 // ListenUDP opens the sending socket(s) on an ephemeral port.
-func ListenUDP() (*UDPConn, error) {
+func ListenUDP() (Conn, error) {
 	c, err := listen("udp4", "0.0.0.0:0")
 	if err != nil {
 		return nil, err
 	}
 	pc := ipv4.NewPacketConn(c)
-	// Linux loops every broadcast back to this host too, unless the
-	// socket's multicast loopback is off: that copy would cost as much
-	// as the heartbeat itself, to reach no one.
+	// No copy of each broadcast back to this host: it would reach no one.
 	_ = pc.SetMulticastLoopback(false)
-	return &UDPConn{v4: pc}, nil
+	return &pollConn{v4: pc}, nil
 }
 
 func listen(network, addr string) (net.PacketConn, error) {
@@ -56,7 +57,7 @@ func listen(network, addr string) (net.PacketConn, error) {
 }
 
 // Send writes b to dst out of ifindex from src.
-func (c *UDPConn) Send(b []byte, dst netip.AddrPort, ifindex int, src netip.Addr) error {
+func (c *pollConn) Send(b []byte, dst netip.AddrPort, ifindex int, src netip.Addr) error {
 	to := net.UDPAddrFromAddrPort(dst)
 	if dst.Addr().Is4() {
 		var cm *ipv4.ControlMessage
@@ -88,7 +89,7 @@ func (c *UDPConn) Send(b []byte, dst netip.AddrPort, ifindex int, src netip.Addr
 }
 
 // Close closes the sockets.
-func (c *UDPConn) Close() error {
+func (c *pollConn) Close() error {
 	err := c.v4.Close()
 	if c.v6 != nil {
 		err = errors.Join(err, c.v6.Close())
