@@ -145,6 +145,10 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 		return err
 	}
 	logf("wrote %s", o.out)
+	if o.trials == 0 {
+		logf("no outage trials (-trials 0): no plot")
+		return nil
+	}
 	return writePlot(o, daemons, res)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/fdtimer"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notify"
@@ -77,11 +78,14 @@ func (e *engine) now() time.Time { return time.Now() }
 // loop runs until ctx ends. It wakes for events, and otherwise only at
 // the machine's next deadline (at least once a second, for the watchdog):
 // no polling, so a 10 ms heartbeat costs two wakeups per interval, not
-// more.
+// more. The deadline moves at every heartbeat; the timer is an fdtimer so
+// that moving it wakes nothing else.
 func (e *engine) loop(ctx context.Context) {
-	tick := time.NewTimer(e.untilDeadline())
+	tick := fdtimer.New(e.untilDeadline(), 0)
 	defer tick.Stop()
+	armedFor := e.machine.NextDeadline()
 	for {
+		fired := false
 		select {
 		case <-ctx.Done():
 			return
@@ -101,10 +105,14 @@ func (e *engine) loop(ctx context.Context) {
 			} else {
 				e.waiters = append(e.waiters, r.reply) // a job started
 			}
-		case <-tick.C:
+		case <-tick.C():
 			e.apply(failover.Tick{At: e.now()})
+			fired = true
 		}
-		tick.Reset(e.untilDeadline())
+		if next := e.machine.NextDeadline(); fired || !next.Equal(armedFor) {
+			armedFor = next
+			tick.Reset(e.untilDeadline(), 0)
+		}
 		// The watchdog sees the loop itself: a stuck loop gets restarted.
 		e.sd.Alive(e.now())
 	}

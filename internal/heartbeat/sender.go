@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/fdtimer"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -62,7 +63,7 @@ type Sender struct {
 	conn     Conn
 	snapshot func() ([]netif.Interface, error)
 	now      func() time.Time
-	ticker   func(time.Duration) ticker // newTicker; tests use Go's timers
+	ticker   func(first, interval time.Duration) fdtimer.Timer // fdtimer.New; tests use Go's timers
 
 	epoch uint64
 	seq   uint64
@@ -86,7 +87,7 @@ func New(opts Options, conn Conn, snapshot func() ([]netif.Interface, error), lo
 		return nil, fmt.Errorf("epoch: %w", err)
 	}
 	s := &Sender{
-		log: log, conn: conn, snapshot: snapshot, now: time.Now, ticker: newTicker,
+		log: log, conn: conn, snapshot: snapshot, now: time.Now, ticker: fdtimer.New,
 		epoch:   binary.BigEndian.Uint64(e[:]),
 		changed: make(chan struct{}, 1),
 	}
@@ -178,7 +179,7 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 	s.beat(wire.Heartbeat)
 	alive()
 	current := s.interval()
-	t := s.ticker(current)
+	t := s.ticker(current, current)
 	defer t.Stop()
 	for {
 		select {
@@ -189,7 +190,7 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 		case <-s.changed:
 			if iv := s.interval(); iv != current {
 				current = iv
-				t.Reset(iv)
+				t.Reset(iv, iv)
 			}
 			s.beat(wire.Heartbeat)
 		case <-t.C():

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/fdtimer"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -101,7 +102,7 @@ func newTestSender(t *testing.T, key bool, host ...netif.Interface) (*Sender, *f
 		t.Fatal(err)
 	}
 	// The fake clock of testing/synctest drives Go's timers only.
-	s.ticker = func(d time.Duration) ticker { return goTicker{time.NewTicker(d)} }
+	s.ticker = fdtimer.NewGo
 	return s, conn, logs
 }
 

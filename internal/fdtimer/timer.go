@@ -1,0 +1,101 @@
+// Package fdtimer is a timer for the daemons' hot loops that, on Linux,
+// lives outside Go's runtime: a timerfd that the network poller watches.
+//
+// Two costs of Go's own timers show at a 10 ms heartbeat interval. Their
+// sleeps are in whole milliseconds, rounded down, so one expiry takes
+// several wakeups. And while any Go timer is pending, the runtime's
+// monitor thread wakes when it is due and about every 10 ms after, even
+// when the timer was moved later in the meantime, as failoverd's deadline
+// is at every heartbeat. A timerfd expires with one wakeup, and the
+// monitor thread does not see it.
+package fdtimer
+
+import (
+	"sync"
+	"time"
+)
+
+// Timer sends the time on C when it expires: once after first, then every
+// interval when interval > 0. Like a time.Ticker it drops expiries that
+// the reader is not ready for.
+type Timer interface {
+	C() <-chan time.Time
+	// Reset re-arms the timer: first expiry after first (zero or less:
+	// at once), then every interval (0: only once).
+	Reset(first, interval time.Duration)
+	// Stop disarms the timer for good and frees it.
+	Stop()
+}
+
+// New starts a timer; where there is no timerfd it is one of Go's.
+func New(first, interval time.Duration) Timer {
+	if t, err := newFD(first, interval); err == nil {
+		return t
+	}
+	return NewGo(first, interval)
+}
+
+// goTimer is Timer made of time.AfterFunc, re-armed for each expiry. The
+// generation tells an expiry that a Reset or Stop has replaced it.
+type goTimer struct {
+	c chan time.Time
+
+	mu       sync.Mutex
+	t        *time.Timer
+	interval time.Duration
+	gen      int
+}
+
+// NewGo starts a timer made of Go's own timers, which testing/synctest's
+// fake clock drives.
+func NewGo(first, interval time.Duration) Timer {
+	g := &goTimer{c: make(chan time.Time, 1)}
+	g.Reset(first, interval)
+	return g
+}
+
+// arm schedules the next expiry; g.mu is held.
+func (g *goTimer) arm(d time.Duration) {
+	g.gen++
+	gen := g.gen
+	g.t = time.AfterFunc(max(d, 0), func() { g.fire(gen) })
+}
+
+func (g *goTimer) fire(gen int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if gen != g.gen {
+		return
+	}
+	select {
+	case g.c <- time.Now():
+	default:
+	}
+	if g.interval > 0 {
+		g.arm(g.interval)
+	}
+}
+
+func (g *goTimer) C() <-chan time.Time { return g.c }
+
+func (g *goTimer) Reset(first, interval time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stop()
+	g.interval = interval
+	g.arm(first)
+}
+
+func (g *goTimer) Stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stop()
+}
+
+// stop cancels the pending expiry; g.mu is held.
+func (g *goTimer) stop() {
+	g.gen++
+	if g.t != nil {
+		g.t.Stop()
+	}
+}
