@@ -24,6 +24,9 @@ type daemon interface {
 	Name() string
 	// Supports says whether the daemon can run at this interval.
 	Supports(interval time.Duration) bool
+	// Heartbeats is how many heartbeats (advertisements) the active
+	// server sends each interval: one for each link it sends on.
+	Heartbeats() int
 	// Start sets up and starts both servers' daemons, with extra
 	// addresses (beyond vip) to take over.
 	Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running
@@ -65,6 +68,7 @@ type ipfailover struct{ bin string }
 
 func (ipfailover) Name() string                { return "ipfailover" }
 func (ipfailover) Supports(time.Duration) bool { return true }
+func (ipfailover) Heartbeats() int             { return 2 } // private and public link
 
 func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
 	dir := s.TempDir()
@@ -104,6 +108,7 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 type keepalived struct{}
 
 func (keepalived) Name() string                { return "keepalived" }
+func (keepalived) Heartbeats() int             { return 1 }
 func (keepalived) Supports(time.Duration) bool { return true } // VRRPv3: centiseconds
 
 func (keepalived) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
@@ -154,7 +159,8 @@ func advertInt(d time.Duration) string {
 
 type ucarp struct{}
 
-func (ucarp) Name() string { return "ucarp" }
+func (ucarp) Name() string    { return "ucarp" }
+func (ucarp) Heartbeats() int { return 1 }
 
 // Supports: ucarp advertises in whole seconds only.
 func (ucarp) Supports(d time.Duration) bool { return d%time.Second == 0 }

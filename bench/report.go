@@ -1,8 +1,10 @@
 package main
 
 import (
+	"compress/gzip"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -56,6 +58,27 @@ func cpuModel() string {
 		}
 	}
 	return runtime.GOARCH
+}
+
+// deliveryNote says whose CPU time the kernel's delivery of a heartbeat
+// is counted as: that depends on CONFIG_IRQ_TIME_ACCOUNTING.
+func deliveryNote() string {
+	const lead = "In the lab a heartbeat crosses veth pairs and a bridge, and the kernel delivers it to every\n" +
+		"namespace on the link in a softirq that runs inside the sender's system call. "
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return lead + "Where the kernel does not\naccount softirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), the sender's figure includes that work.\n"
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return lead + "\n"
+	}
+	b, _ := io.ReadAll(z)
+	if strings.Contains(string(b), "\nCONFIG_IRQ_TIME_ACCOUNTING=y\n") {
+		return lead + "This kernel accounts\nsoftirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), so the figures leave that work out.\n"
+	}
+	return lead + "This kernel does not\naccount softirq time apart (no CONFIG_IRQ_TIME_ACCOUNTING), so the sender's figure includes the\nreceiving side's kernel work as well.\n"
 }
 
 // setting names the machine and the versions measured.
@@ -118,11 +141,25 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 
 	w("## CPU and memory\n\n")
 	w("Each pair ran for %v at a 10 ms interval (ucarp at 1 s, its minimum); CPU time and peak RSS\n", o.resources)
-	w("(VmHWM) of each daemon's process tree, from /proc.\n\n")
-	w("| daemon | server | interval | CPU, %% of a core | peak RSS MB | processes |\n| --- | --- | --- | --- | --- | --- |\n")
+	w("(VmHWM) of each daemon's process tree, from /proc. Where windows are shown, the time was taken in\n")
+	w("that many windows of equal length, the daemons taking turns, each window in a lab of its own; the CPU\n")
+	w("figure is their median and the range follows it. The last column divides the CPU time by the\n")
+	w("heartbeats the server sent (active) or was sent (standby): ipfailover sends one on each of its\n")
+	w("two links each interval, keepalived and ucarp one on the public link.\n\n")
+	w("| daemon | server | interval | CPU, %% of a core | peak RSS MB | processes | CPU µs per heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, u := range uses {
-		w("| %s | %s | %v | %.2f | %.1f | %d |\n", u.Daemon, u.Server, u.Interval, u.CPUPercent, u.PeakRSSMB, u.Procs)
+		perBeat := "—"
+		if i := slices.IndexFunc(daemons, func(d daemon) bool { return d.Name() == u.Daemon }); i >= 0 {
+			beatsPerSecond := float64(daemons[i].Heartbeats()) / u.Interval.Seconds()
+			perBeat = fmt.Sprintf("%.0f", u.CPUPercent/100/beatsPerSecond*1e6)
+		}
+		cpu := fmt.Sprintf("%.2f", u.CPUPercent)
+		if len(u.CPUWindows) > 1 {
+			cpu += fmt.Sprintf(" (%.2f–%.2f in %d windows)", slices.Min(u.CPUWindows), slices.Max(u.CPUWindows), len(u.CPUWindows))
+		}
+		w("| %s | %s | %v | %s | %.1f | %d | %s |\n", u.Daemon, u.Server, u.Interval, cpu, u.PeakRSSMB, u.Procs, perBeat)
 	}
+	w("\n%s", deliveryNote())
 	w("\n## Announcing many addresses\n\n")
 	w("A takeover of 1, 16 and 64 addresses at a 100 ms interval (ucarp: one address per instance);\n")
 	w("tcpdump on the switch port of server2 times each address's first announce frame. The decision time\n")
