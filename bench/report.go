@@ -145,11 +145,14 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("that many windows of equal length, the daemons taking turns, each window in a lab of its own; the CPU\n")
 	w("figure is their median and the range follows it. The last column divides the CPU time by the\n")
 	w("heartbeats the server sent (active) or was sent (standby): ipfailover sends one on each of its\n")
-	w("two links each interval, keepalived and ucarp one on the public link.\n\n")
+	w("two links each interval, keepalived and ucarp one on the public link. /proc counts CPU time in\n")
+	window := o.resources / resourceWindows
+	w("clock ticks of 10 ms, so a window of %v resolves %.2f %% of a core; less than that shows as 0.00.\n\n",
+		window, 100/float64(clockTick)/window.Seconds())
 	w("| daemon | server | interval | CPU, %% of a core | peak RSS MB | processes | CPU µs per heartbeat |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, u := range uses {
 		perBeat := "—"
-		if i := slices.IndexFunc(daemons, func(d daemon) bool { return d.Name() == u.Daemon }); i >= 0 {
+		if i := slices.IndexFunc(daemons, func(d daemon) bool { return d.Name() == u.Daemon }); i >= 0 && u.CPUPercent > 0 {
 			beatsPerSecond := float64(daemons[i].Heartbeats()) / u.Interval.Seconds()
 			perBeat = fmt.Sprintf("%.0f", u.CPUPercent/100/beatsPerSecond*1e6)
 		}
