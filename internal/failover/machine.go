@@ -240,6 +240,13 @@ func (m *Machine) NextDeadline() time.Time {
 	}
 	to := m.Timeout()
 	for _, l := range m.links {
+		if !l.Alive {
+			// Already counted silent: only a heartbeat, an event of
+			// its own, changes that. Its deadline has passed, and
+			// giving it again would have the caller tick at once,
+			// over and over, for as long as the link stays silent.
+			continue
+		}
 		ref := l.LastHeard
 		if m.baseline.After(ref) {
 			ref = m.baseline

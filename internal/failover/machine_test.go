@@ -494,6 +494,12 @@ func TestNextDeadlineIsEnough(t *testing.T) {
 		full.do(Tick{At: now})
 		if d := lazy.NextDeadline(); !d.IsZero() && !now.Before(d) {
 			record(lazy.Handle(Tick{At: now}))
+			// A deadline acted on is not given again: the caller
+			// would wake at once, and keep waking, while a link stays
+			// silent.
+			if d := lazy.NextDeadline(); !d.IsZero() && !d.After(now) {
+				t.Fatalf("at %v, after the tick, the next deadline is %v (not later than now)", now.Sub(t0), d.Sub(t0))
+			}
 		}
 	}
 	if strings.Join(full.got, ",") != strings.Join(lazyGot, ",") {
