@@ -21,9 +21,11 @@ import (
 type Timer interface {
 	C() <-chan time.Time
 	// Reset re-arms the timer: first expiry after first (zero or less:
-	// at once), then every interval (0: only once).
+	// at once), then every interval (0: only once). An expiry delivered
+	// but not yet received is dropped.
 	Reset(first, interval time.Duration)
-	// Stop disarms the timer for good and frees it.
+	// Stop disarms the timer for good and frees it; Reset after Stop
+	// does nothing.
 	Stop()
 }
 
@@ -35,6 +37,14 @@ func New(first, interval time.Duration) Timer {
 	return NewGo(first, interval)
 }
 
+// drain drops a value waiting in c.
+func drain(c chan time.Time) {
+	select {
+	case <-c:
+	default:
+	}
+}
+
 // goTimer is Timer made of time.AfterFunc, re-armed for each expiry. The
 // generation tells an expiry that a Reset or Stop has replaced it.
 type goTimer struct {
@@ -42,8 +52,10 @@ type goTimer struct {
 
 	mu       sync.Mutex
 	t        *time.Timer
+	next     time.Time // when the pending expiry is due
 	interval time.Duration
 	gen      int
+	stopped  bool
 }
 
 // NewGo starts a timer made of Go's own timers, which testing/synctest's
@@ -54,11 +66,11 @@ func NewGo(first, interval time.Duration) Timer {
 	return g
 }
 
-// arm schedules the next expiry; g.mu is held.
-func (g *goTimer) arm(d time.Duration) {
+// arm schedules the expiry at g.next; g.mu is held.
+func (g *goTimer) arm() {
 	g.gen++
 	gen := g.gen
-	g.t = time.AfterFunc(max(d, 0), func() { g.fire(gen) })
+	g.t = time.AfterFunc(max(time.Until(g.next), 0), func() { g.fire(gen) })
 }
 
 func (g *goTimer) fire(gen int) {
@@ -67,12 +79,19 @@ func (g *goTimer) fire(gen int) {
 	if gen != g.gen {
 		return
 	}
+	now := time.Now()
 	select {
-	case g.c <- time.Now():
+	case g.c <- now:
 	default:
 	}
 	if g.interval > 0 {
-		g.arm(g.interval)
+		// Keep to the schedule, not to when this expiry ran; skip the
+		// expiries that are already past, as a time.Ticker does.
+		g.next = g.next.Add(g.interval)
+		for !g.next.After(now) {
+			g.next = g.next.Add(g.interval)
+		}
+		g.arm()
 	}
 }
 
@@ -81,19 +100,25 @@ func (g *goTimer) C() <-chan time.Time { return g.c }
 func (g *goTimer) Reset(first, interval time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.stop()
+	if g.stopped {
+		return
+	}
+	g.cancel()
+	drain(g.c)
 	g.interval = interval
-	g.arm(first)
+	g.next = time.Now().Add(max(first, 0))
+	g.arm()
 }
 
 func (g *goTimer) Stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.stop()
+	g.stopped = true
+	g.cancel()
 }
 
-// stop cancels the pending expiry; g.mu is held.
-func (g *goTimer) stop() {
+// cancel drops the pending expiry; g.mu is held.
+func (g *goTimer) cancel() {
 	g.gen++
 	if g.t != nil {
 		g.t.Stop()

@@ -2,6 +2,7 @@ package fdtimer
 
 import (
 	"os"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -13,7 +14,7 @@ import (
 // ordinary ones they do not wake the runtime's monitor thread.
 type fdTimer struct {
 	f  *os.File
-	fd uintptr
+	rc syscall.RawConn
 	c  chan time.Time
 }
 
@@ -22,65 +23,75 @@ func newFD(first, interval time.Duration) (*fdTimer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &fdTimer{f: os.NewFile(uintptr(fd), "timerfd"), fd: uintptr(fd), c: make(chan time.Time, 1)}
+	f := os.NewFile(uintptr(fd), "timerfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	t := &fdTimer{f: f, rc: rc, c: make(chan time.Time, 1)}
 	if err := t.set(first, interval); err != nil {
-		t.f.Close()
+		f.Close()
 		return nil, err
 	}
 	go t.run()
 	return t, nil
 }
 
+// set arms the timerfd. Through Control the fd cannot be closed, nor its
+// number reused, during the call; after Stop it does nothing.
 func (t *fdTimer) set(first, interval time.Duration) error {
 	// A zero first expiry would disarm the timer: "at once" is 1 ns.
 	spec := unix.ItimerSpec{
 		Value:    unix.NsecToTimespec(int64(max(first, 1))),
 		Interval: unix.NsecToTimespec(int64(max(interval, 0))),
 	}
-	_, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, t.fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
-	if e != 0 {
-		return e
+	var errno unix.Errno
+	err := t.rc.Control(func(fd uintptr) {
+		_, _, errno = unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, fd, 0, uintptr(unsafe.Pointer(&spec)), 0, 0, 0)
+	})
+	if err != nil {
+		return err
+	}
+	if errno != 0 {
+		return errno
 	}
 	return nil
 }
 
 func (t *fdTimer) C() <-chan time.Time { return t.c }
 
-// Reset re-arms the timer; the count of expiries starts again from zero.
-func (t *fdTimer) Reset(first, interval time.Duration) { _ = t.set(first, interval) }
+// Reset re-arms the timer (the count of expiries starts again from
+// zero) and drops an expiry delivered but not yet received.
+func (t *fdTimer) Reset(first, interval time.Duration) {
+	drain(t.c) // before: an expiry "at once" may be delivered at once
+	_ = t.set(first, interval)
+}
 
 // Stop closes the timerfd, which also ends run.
 func (t *fdTimer) Stop() { t.f.Close() }
 
-// run reads the expiries and passes them on.
+// run reads the expiries and passes them on, in one Read for the timer's
+// whole life. Within one Read the poller keeps the notice of an expiry
+// that comes while the callback is busy, so after each expiry the
+// callback goes straight back to waiting instead of asking the fd again
+// (which would only get EAGAIN). A new Read would first forget such a
+// notice, and with it an expiry.
 func (t *fdTimer) run() {
-	sc, err := t.f.SyscallConn()
-	if err != nil {
-		return
-	}
 	var buf [8]byte
-	drained := false
-	for {
-		var errno unix.Errno
-		err := sc.Read(func(fd uintptr) bool {
-			if drained {
-				// The read that succeeded reset the count to zero, so
-				// asking again would only get EAGAIN: wait for the
-				// poller instead. Its notice of the next expiry is
-				// kept even if it comes before this wait.
-				drained = false
-				return false
+	_ = t.rc.Read(func(fd uintptr) bool {
+		_, _, errno := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		switch errno {
+		case 0:
+			select {
+			case t.c <- time.Now():
+			default:
 			}
-			_, _, errno = unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-			drained = errno == 0
-			return errno != unix.EAGAIN
-		})
-		if err != nil || errno != 0 {
-			return // stopped
-		}
-		select {
-		case t.c <- time.Now():
+			return false // wait for the next expiry
+		case unix.EAGAIN:
+			return false
 		default:
+			return true // closed
 		}
-	}
+	})
 }
