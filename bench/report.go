@@ -65,20 +65,34 @@ func cpuModel() string {
 func deliveryNote() string {
 	const lead = "In the lab a heartbeat crosses veth pairs and a bridge, and the kernel delivers it to every\n" +
 		"namespace on the link in a softirq that runs inside the sender's system call. "
+	switch irqTimeAccounting() {
+	case "y":
+		return lead + "This kernel accounts\nsoftirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), so the figures leave that work out.\n"
+	case "n":
+		return lead + "This kernel does not\naccount softirq time apart (no CONFIG_IRQ_TIME_ACCOUNTING), so the sender's figure includes the\nreceiving side's kernel work as well.\n"
+	}
+	return lead + "Where the kernel does not\naccount softirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), the sender's figure includes that work.\n"
+}
+
+// irqTimeAccounting is "y" or "n" from /proc/config.gz, "" when unknown.
+func irqTimeAccounting() string {
 	f, err := os.Open("/proc/config.gz")
 	if err != nil {
-		return lead + "Where the kernel does not\naccount softirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), the sender's figure includes that work.\n"
+		return ""
 	}
 	defer f.Close()
 	z, err := gzip.NewReader(f)
 	if err != nil {
-		return lead + "\n"
+		return ""
 	}
-	b, _ := io.ReadAll(z)
+	b, err := io.ReadAll(z)
+	if err != nil {
+		return ""
+	}
 	if strings.Contains(string(b), "\nCONFIG_IRQ_TIME_ACCOUNTING=y\n") {
-		return lead + "This kernel accounts\nsoftirq time apart (CONFIG_IRQ_TIME_ACCOUNTING), so the figures leave that work out.\n"
+		return "y"
 	}
-	return lead + "This kernel does not\naccount softirq time apart (no CONFIG_IRQ_TIME_ACCOUNTING), so the sender's figure includes the\nreceiving side's kernel work as well.\n"
+	return "n"
 }
 
 // setting names the machine and the versions measured.

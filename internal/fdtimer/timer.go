@@ -66,9 +66,9 @@ func NewGo(first, interval time.Duration) Timer {
 	return g
 }
 
-// arm schedules the expiry at g.next; g.mu is held.
+// arm schedules the expiry at g.next for the current generation; g.mu
+// is held.
 func (g *goTimer) arm() {
-	g.gen++
 	gen := g.gen
 	g.t = time.AfterFunc(max(time.Until(g.next), 0), func() { g.fire(gen) })
 }
