@@ -145,7 +145,7 @@ func (w *world) status() control.Status {
 
 func (w *world) waitState(state string, d time.Duration) {
 	w.t.Helper()
-	if !lab.WaitFor(d, func() bool { return w.status().State == state }) {
+	if !lab.WaitFor(d, func() bool { return string(w.status().State) == state }) {
 		w.t.Fatalf("failoverd not %s within %v (state %q)\nfailoverd:\n%s", state, d, w.status().State, w.secondary.Output())
 	}
 }

@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ipfailover/ipfailover/internal/failover"
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -86,12 +88,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return cli.ExitOK
-	case control.OpStatus, control.OpAcquire, control.OpRelease, control.OpHold, control.OpResume:
+	}
+	if op := failover.Op(args[0]); slices.Contains(control.Ops, op) {
 		if len(args) != 1 {
 			fmt.Fprint(stderr, usage)
 			return cli.ExitUsage
 		}
-		resp, err := control.Call(*socket, control.Request{Op: args[0]}, *timeout)
+		resp, err := control.Call(*socket, control.Request{Op: op}, *timeout)
 		if err != nil {
 			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
 			return cli.ExitFailure
@@ -99,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
-			if args[0] == control.OpStatus {
+			if op == control.OpStatus {
 				_ = enc.Encode(resp.Status)
 			} else {
 				_ = enc.Encode(resp)

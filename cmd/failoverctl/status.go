@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/ipfailover/ipfailover/internal/wire"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -60,13 +62,7 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		for _, st := range s.Stages {
 			var runs []string
 			for _, h := range st.Hooks {
-				r := fmt.Sprintf("exit %d", h.Exit)
-				if h.TimedOut {
-					r = "timed out"
-				} else if h.Error != "" && h.Exit < 0 {
-					r = h.Error
-				}
-				runs = append(runs, fmt.Sprintf("%s %s (%v)", h.Name, r, h.Duration.Round(time.Millisecond)))
+				runs = append(runs, fmt.Sprintf("%s %s (%v)", h.Name, h.Outcome(), h.Duration.Round(time.Millisecond)))
 			}
 			if len(runs) == 0 {
 				runs = []string{"no hooks"}
@@ -77,15 +73,11 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 	}
 }
 
-func dropped(d map[string]uint64) string {
+func dropped(d map[wire.DropReason]uint64) string {
 	if len(d) == 0 {
 		return ""
 	}
-	var keys []string
-	for k := range d {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(d))
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %d", k, d[k]))

@@ -133,7 +133,7 @@ func (p *pairLab) waitState(state string, d time.Duration) (control.Status, stri
 	p.t.Helper()
 	var st control.Status
 	var text string
-	if !lab.WaitFor(d, func() bool { st, text = p.status(); return st.State == state }) {
+	if !lab.WaitFor(d, func() bool { st, text = p.status(); return string(st.State) == state }) {
 		p.t.Fatalf("failoverd did not reach %s within %v; status:\n%s\nlog:\n%s", state, d, text, p.failoverd.Output())
 	}
 	return st, text

@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +21,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/failoverd"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/monitor"
@@ -113,10 +112,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		return cli.ExitFailure
 	}
 	if len(held) > 0 {
-		// Only what is there: the rest is taken only by a takeover, once
-		// the primary is known to be silent.
 		log.Warn("this host already holds public addresses (left by an earlier run); keeping them, no hooks run", "held", len(held), "of", len(addrs))
-		mover.Adopt(held...)
 	}
 
 	ctl, err := control.Listen(c.ControlSocket)
@@ -132,74 +128,58 @@ func run(inv *cli.Invocation, c *config.Config) int {
 	if c.NotifyCommand != "" {
 		notifiers = append(notifiers, notify.Command{Path: c.NotifyCommand})
 	}
-	var epoch [8]byte
-	_, _ = rand.Read(epoch[:])
-
-	now := time.Now()
-	machine := failover.New(failover.Params{
-		Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: time.Second,
-		InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
-	}, now, len(held) > 0)
-	if len(held) > 0 && len(held) < len(addrs) {
-		machine.Incomplete()
-	}
-
-	jobCtx, cancelJobs := context.WithCancel(context.Background())
-	defer cancelJobs()
-	e := &engine{
-		cfg: c, log: log, machine: machine, mon: mon, mover: mover,
-		hooks:    &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: runningAsRoot()},
-		notifier: notify.NewAsync(log, notifiers...),
-		sd:       cli.NewNotifier(log),
-		keys:     keys.Load, addrs: addrs,
-		heard: make(chan monitor.Heard, 64), events: make(chan failover.Event, 8), jobsDone: make(chan jobResult, 1),
-		requests: make(chan request), stages: map[string]control.Stage{},
-		epoch: binary.BigEndian.Uint64(epoch[:]), jobCtx: jobCtx,
-	}
+	notifier := notify.NewAsync(log, notifiers...)
+	sd := cli.NewNotifier(log)
+	d := failoverd.New(failoverd.Config{
+		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, StopTimeout: stopTimeout,
+		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: time.Second,
+			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack},
+	}, failoverd.Deps{
+		Source: mon, Mover: mover, Notifier: notifier, Watchdog: sd, Log: log,
+		Hooks:    &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0},
+		Released: failoverd.UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
+	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	monDone := make(chan error, 1)
-	go func() { monDone <- mon.Run(ctx, e.heard) }()
 	go mover.Keep(ctx, c.ReconcileInterval)
 	go func() {
-		if err := control.Serve(ctx, ctl, e.handle, log); err != nil {
+		if err := control.Serve(ctx, ctl, d.Handle, log); err != nil {
 			log.Error("control socket stopped", "err", err)
 		}
 	}()
-	e.sd.Ready()
-	log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", e.addrStrings(), "state", func() failover.State { s, _ := machine.State(); return s }(),
+	runDone := make(chan error, 1)
+	go func() { runDone <- d.Run(ctx) }()
+	sd.Ready()
+	log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", addrs, "state", d.State(),
 		"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "authenticated", c.Keyring().Enabled(), "control", c.ControlSocket)
 
-	loopCtx, stopLoop := context.WithCancel(ctx)
-	loopDone := make(chan struct{})
-	go func() { e.loop(loopCtx); close(loopDone) }()
 	code := cli.ExitOK
-wait:
-	for {
+	for running := true; running; {
 		select {
 		case <-hup:
-			e.sd.Reloading()
-			reload(inv, e, logs, &keys)
-			e.sd.Ready()
-		case err := <-monDone:
+			sd.Reloading()
+			reload(inv, log, c, logs, &keys)
+			sd.Ready()
+		case err := <-runDone:
 			if err != nil {
 				log.Error("heartbeat listener failed", "err", err)
 				code = cli.ExitFailure
 			}
-			break wait
-		case <-ctx.Done():
-			break wait
+			running = false
 		}
 	}
-	stop() // ends the listener, the reconcile tick and the control socket
-	stopLoop()
-	<-loopDone
-	e.sd.Stopping()
-	e.shutdown(log)
+	// Run has given the addresses back if this host held them.
+	sd.Stopping()
+	stop()
+	notifier.Close(10 * time.Second)
+	mover.Wait()
+	if mover.Announcer != nil {
+		mover.Announcer.Close()
+	}
 	_ = os.Remove(c.ControlSocket)
 	log.Info("failoverd stopped")
 	return code
@@ -207,45 +187,22 @@ wait:
 
 // reload applies what can change while running: keys and logging. The
 // links, addresses and timing need a restart, and it says so.
-func reload(inv *cli.Invocation, e *engine, logs *logging.Reloadable, keys *atomic.Pointer[wire.Keyring]) {
+func reload(inv *cli.Invocation, log *slog.Logger, c *config.Config, logs *logging.Reloadable, keys *atomic.Pointer[wire.Keyring]) {
 	nc, err := config.Load(config.Failoverd, inv.Sources)
 	if err != nil {
 		for _, ce := range config.Errors(err) {
-			e.log.Error("reload refused; keeping the running configuration", "err", ce)
+			log.Error("reload refused; keeping the running configuration", "err", ce)
 		}
 		return
 	}
 	if err := logs.Reload(inv.LogOptions(nc)); err != nil {
-		e.log.Error("cannot switch logging; keeping the old destination", "err", err)
+		log.Error("cannot switch logging; keeping the old destination", "err", err)
 	}
-	cli.LogWarnings(e.log, nc)
+	cli.LogWarnings(log, nc)
 	keys.Store(nc.Keyring())
-	if changed := config.Changed(e.cfg, nc, config.Failoverd, config.KeyAuthKeyFile, config.KeyLogFile, config.KeyLogFacility); len(changed) > 0 {
-		e.log.Warn("configuration reloaded: keys and logging apply now; restart failoverd for the other changes", "changed", changed)
+	if changed := config.Changed(c, nc, config.Failoverd, config.KeyAuthKeyFile, config.KeyLogFile, config.KeyLogFacility); len(changed) > 0 {
+		log.Warn("configuration reloaded: keys and logging apply now; restart failoverd for the other changes", "changed", changed)
 		return
 	}
-	e.log.Info("configuration reloaded")
-}
-
-// shutdown ends running jobs and, if this host holds the addresses, gives
-// them back (PreRel and PostRel run; Test does not: failoverd is going
-// away either way), then tells the primary.
-func (e *engine) shutdown(log *slog.Logger) {
-	e.jobs.Wait()
-	if len(e.mover.Holding()) > 0 {
-		log.Info("stopping while holding the addresses: giving them back")
-		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-		r := e.giveBack(ctx, "failoverd is stopping", false)
-		cancel()
-		detail := "failoverd stopped and gave the addresses back"
-		if r.done.Err != nil {
-			detail += ", with errors: " + r.done.Err.Error()
-		}
-		e.notice(notify.GiveBack, detail)
-	}
-	e.notifier.Close(10 * time.Second)
-	e.mover.Wait()
-	if e.mover.Announcer != nil {
-		e.mover.Announcer.Close()
-	}
+	log.Info("configuration reloaded")
 }

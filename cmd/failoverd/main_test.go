@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func failoverd(t *testing.T, ns *lab.NS, args ...string) (string, int) {
+func runFailoverd(t *testing.T, ns *lab.NS, args ...string) (string, int) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -50,15 +50,15 @@ func failoverd(t *testing.T, ns *lab.NS, args ...string) (string, int) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	out, code := failoverd(t, nil, "-n", "10.0.0.1")
+	out, code := runFailoverd(t, nil, "-n", "10.0.0.1")
 	if code != 78 || !strings.Contains(out, "master_priv_addr given without any interface:pub_addr") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
-	out, code = failoverd(t, nil, "--bogus")
+	out, code = runFailoverd(t, nil, "--bogus")
 	if code != 64 || !strings.Contains(out, "usage: failoverd") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
-	out, code = failoverd(t, nil, "-v")
+	out, code = runFailoverd(t, nil, "-v")
 	if code != 0 || !strings.HasPrefix(out, "failoverd ") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
@@ -75,11 +75,11 @@ func TestCheckModeInNamespace(t *testing.T) {
 	s2.Addr("priv0", "192.0.2.2/24")
 	s2.Addr("pub0", "198.51.100.2/24")
 
-	out, code := failoverd(t, s2, "-n", "192.0.2.1", "pub0:198.51.100.1", "pub0:203.0.113.10/24")
+	out, code := runFailoverd(t, s2, "-n", "192.0.2.1", "pub0:198.51.100.1", "pub0:203.0.113.10/24")
 	if code != 0 || !strings.Contains(out, "FAILOVER_PEER_IP=192.0.2.1: on the directly connected subnet of priv0 (192.0.2.2/24): the private link") {
 		t.Errorf("good configuration: exit %d\n%s", code, out)
 	}
-	out, code = failoverd(t, s2, "-n", "203.0.113.1", "pub0:198.51.100.1/24", "eth0:198.51.100.3")
+	out, code = runFailoverd(t, s2, "-n", "203.0.113.1", "pub0:198.51.100.1/24", "eth0:198.51.100.3")
 	if code != 78 {
 		t.Errorf("bad configuration: exit %d, want 78\n%s", code, out)
 	}

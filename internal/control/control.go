@@ -9,6 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/wire"
 	"log/slog"
 	"net"
 	"os"
@@ -16,18 +19,16 @@ import (
 	"time"
 )
 
-// Ops failoverd answers.
-const (
-	OpStatus  = "status"
-	OpAcquire = "acquire"
-	OpRelease = "release"
-	OpHold    = "hold"
-	OpResume  = "resume"
-)
+// OpStatus asks for failoverd's status; the other requests are the
+// operator's commands to the state machine (failover.OpAcquire and so on).
+const OpStatus failover.Op = "status"
+
+// Ops lists every request failoverd answers, status first.
+var Ops = []failover.Op{OpStatus, failover.OpAcquire, failover.OpRelease, failover.OpHold, failover.OpResume}
 
 // Request is what failoverctl asks.
 type Request struct {
-	Op string `json:"op"`
+	Op failover.Op `json:"op"`
 }
 
 // Response is failoverd's answer.
@@ -40,28 +41,28 @@ type Response struct {
 
 // Status is failoverd's state as failoverctl status shows it.
 type Status struct {
-	Node         string            `json:"node"`
-	State        string            `json:"state"`
-	Since        time.Time         `json:"since"`
-	Holding      bool              `json:"holding"`
-	Peer         string            `json:"peer"`
-	PeerName     string            `json:"peer_name,omitempty"`
-	PeerEpoch    uint64            `json:"peer_epoch,omitempty"`
-	PeerInterval time.Duration     `json:"peer_interval_ns"`
-	Timeout      time.Duration     `json:"timeout_ns"`
-	Links        []Link            `json:"links"`
-	OtherDropped map[string]uint64 `json:"other_dropped,omitempty"`
-	Addresses    []Address         `json:"addresses"`
-	Stages       []Stage           `json:"stages,omitempty"`
+	Node         string                     `json:"node"`
+	State        failover.State             `json:"state"`
+	Since        time.Time                  `json:"since"`
+	Holding      bool                       `json:"holding"`
+	Peer         string                     `json:"peer"`
+	PeerName     string                     `json:"peer_name,omitempty"`
+	PeerEpoch    uint64                     `json:"peer_epoch,omitempty"`
+	PeerInterval time.Duration              `json:"peer_interval_ns"`
+	Timeout      time.Duration              `json:"timeout_ns"`
+	Links        []Link                     `json:"links"`
+	OtherDropped map[wire.DropReason]uint64 `json:"other_dropped,omitempty"`
+	Addresses    []Address                  `json:"addresses"`
+	Stages       []Stage                    `json:"stages,omitempty"`
 }
 
 // Link is one link in the status.
 type Link struct {
-	Name      string            `json:"name"`
-	Alive     bool              `json:"alive"`
-	LastHeard time.Time         `json:"last_heard,omitzero"`
-	Received  uint64            `json:"received"`
-	Dropped   map[string]uint64 `json:"dropped,omitempty"`
+	Name      string                     `json:"name"`
+	Alive     bool                       `json:"alive"`
+	LastHeard time.Time                  `json:"last_heard,omitzero"`
+	Received  uint64                     `json:"received"`
+	Dropped   map[wire.DropReason]uint64 `json:"dropped,omitempty"`
 }
 
 // Address is one public address and whether this host holds it.
@@ -72,19 +73,10 @@ type Address struct {
 
 // Stage is the last run of one hook stage.
 type Stage struct {
-	Stage   string    `json:"stage"`
-	Address string    `json:"address"`
-	At      time.Time `json:"at"`
-	Hooks   []HookRun `json:"hooks"`
-}
-
-// HookRun is one hook's result.
-type HookRun struct {
-	Name     string        `json:"name"`
-	Exit     int           `json:"exit"`
-	TimedOut bool          `json:"timed_out,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
-	Error    string        `json:"error,omitempty"`
+	Stage   hooks.Stage    `json:"stage"`
+	Address string         `json:"address"`
+	At      time.Time      `json:"at"`
+	Hooks   []hooks.Result `json:"hooks"`
 }
 
 // Handler answers one request.

@@ -26,7 +26,7 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 	go func() {
 		done <- Serve(ctx, l, func(_ context.Context, r Request) Response {
 			if r.Op != OpStatus {
-				return Response{Error: "unknown request " + r.Op}
+				return Response{Error: "unknown request " + string(r.Op)}
 			}
 			return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Name: "priv0", Alive: true}}}}
 		}, slog.New(slog.DiscardHandler))

@@ -110,9 +110,38 @@ type StartJob struct {
 
 // Notice: tell the administrator.
 type Notice struct {
-	Kind   string // takeover, giveback, anomaly, anomaly-cleared, veto, hook-failure, primary-back
+	Kind   NoticeKind
 	Detail string
 }
+
+// NoticeKind says what a notice reports. The machine, the runtime, the
+// notifiers and the event history all speak this one type.
+type NoticeKind string
+
+// The kinds of notice.
+const (
+	NoticeTakeover       NoticeKind = "takeover"
+	NoticeGiveBack       NoticeKind = "giveback"
+	NoticeAnomaly        NoticeKind = "anomaly"         // heartbeats stopped on some links, not all
+	NoticeAnomalyCleared NoticeKind = "anomaly-cleared" // they came back
+	NoticeVeto           NoticeKind = "veto"            // the Test hook said no
+	NoticeHookFailure    NoticeKind = "hook-failure"    // a Pre or Post hook failed; the job went on
+	NoticePrimaryBack    NoticeKind = "primary-back"    // heard again while automatic give-back is off
+	NoticeTakeoverFailed NoticeKind = "takeover-failed"
+	NoticeGiveBackFailed NoticeKind = "giveback-failed"
+)
+
+// Op is an operator's command, as failoverctl sends it and the machine
+// applies it.
+type Op string
+
+// The operator's commands that change what the machine does.
+const (
+	OpAcquire Op = "acquire" // take the addresses over now
+	OpRelease Op = "release" // give them back now
+	OpHold    Op = "hold"    // no automatic takeover or give-back
+	OpResume  Op = "resume"  // the automatic rules apply again
+)
 
 func (StartJob) isAction() {}
 func (Notice) isAction()   {}
@@ -146,7 +175,7 @@ type JobDone struct {
 // Command is an operator's request.
 type Command struct {
 	At time.Time
-	Op string // acquire, release, hold, resume
+	Op Op
 }
 
 func (Heartbeat) isEvent() {}
@@ -371,12 +400,12 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		}
 		if len(silent) > 0 && m.state == Standby {
 			m.set(Degraded, now)
-			return []Action{Notice{Kind: "anomaly", Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
+			return []Action{Notice{Kind: NoticeAnomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
 				strings.Join(silent, ", "), m.Timeout(), strings.Join(alive, ", "))}}
 		}
 		if len(silent) == 0 && m.state == Degraded {
 			m.set(Standby, now)
-			return []Action{Notice{Kind: "anomaly-cleared", Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
+			return []Action{Notice{Kind: NoticeAnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
 		}
 	case Vetoed:
 		if len(alive) > 0 {
@@ -411,7 +440,7 @@ func (m *Machine) evaluate(now time.Time) []Action {
 				return nil
 			}
 			m.toldHolding = true
-			return []Action{Notice{Kind: "primary-back", Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
+			return []Action{Notice{Kind: NoticePrimaryBack, Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
 				"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
 		}
 		return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
@@ -437,7 +466,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Vetoed, e.At)
 		m.lastVeto = e.At
 		if m.vetoedJob != Takeover {
-			out = append(out, Notice{Kind: "veto", Detail: vetoDetail("takeover", "nothing was taken over")})
+			out = append(out, Notice{Kind: NoticeVeto, Detail: vetoDetail("takeover", "nothing was taken over")})
 		}
 		m.vetoedJob = Takeover
 	case e.Job == Takeover:
@@ -447,15 +476,15 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.vetoedJob = NoJob
 		m.toldHolding = false
 		if e.Err != nil {
-			out = append(out, Notice{Kind: "takeover-failed", Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
+			out = append(out, Notice{Kind: NoticeTakeoverFailed, Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
 		} else {
-			out = append(out, Notice{Kind: "takeover", Detail: "took the addresses over"})
+			out = append(out, Notice{Kind: NoticeTakeover, Detail: "took the addresses over"})
 		}
 	case e.Job == GiveBack && e.Vetoed:
 		m.set(Active, e.At)
 		m.backSince = e.At // another hold-down before asking again
 		if m.vetoedJob != GiveBack {
-			out = append(out, Notice{Kind: "veto", Detail: vetoDetail("give-back", "this host keeps the addresses")})
+			out = append(out, Notice{Kind: NoticeVeto, Detail: vetoDetail("give-back", "this host keeps the addresses")})
 		}
 		m.vetoedJob = GiveBack
 	case e.Job == GiveBack && e.Err != nil:
@@ -464,12 +493,12 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Active, e.At)
 		m.backSince = e.At
 		m.vetoedJob = NoJob
-		out = append(out, Notice{Kind: "giveback-failed", Detail: "the give-back did not complete: " + e.Err.Error() + "; this host may still hold addresses and tries again after the hold-down"})
+		out = append(out, Notice{Kind: NoticeGiveBackFailed, Detail: "the give-back did not complete: " + e.Err.Error() + "; this host may still hold addresses and tries again after the hold-down"})
 	case e.Job == GiveBack:
 		m.set(Standby, e.At)
 		m.baseline = e.At
 		m.vetoedJob = NoJob
-		out = append(out, Notice{Kind: "giveback", Detail: "gave the addresses back to the primary"})
+		out = append(out, Notice{Kind: NoticeGiveBack, Detail: "gave the addresses back to the primary"})
 	}
 	freeze := m.freezeAfter
 	m.freezeAfter = false
@@ -504,7 +533,7 @@ func (m *Machine) operatorJob(j Job, now time.Time) []Action {
 // release waits for it (the last one asked wins).
 func (m *Machine) command(e Command) []Action {
 	switch e.Op {
-	case "hold":
+	case OpHold:
 		if m.running != NoJob {
 			m.freezeAfter = true
 			return nil
@@ -514,7 +543,7 @@ func (m *Machine) command(e Command) []Action {
 			m.set(Held, e.At)
 		}
 		return nil
-	case "resume":
+	case OpResume:
 		m.freezeAfter = false
 		if m.state == Held {
 			m.set(m.heldFrom, e.At)
@@ -522,9 +551,9 @@ func (m *Machine) command(e Command) []Action {
 			return m.evaluate(e.At)
 		}
 		return nil
-	case "acquire", "release":
+	case OpAcquire, OpRelease:
 		j := Takeover
-		if e.Op == "release" {
+		if e.Op == OpRelease {
 			j = GiveBack
 		}
 		if m.running != NoJob {

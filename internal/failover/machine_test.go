@@ -34,7 +34,7 @@ func describe(a Action) string {
 	case StartJob:
 		return "start " + string(a.Job)
 	case Notice:
-		return "notice " + a.Kind
+		return "notice " + string(a.Kind)
 	}
 	return fmt.Sprintf("%T", a)
 }
@@ -64,7 +64,7 @@ func (tl *timeline) done(j Job, vetoed bool, err error) {
 	tl.do(JobDone{At: tl.now, Job: j, Vetoed: vetoed, Err: err})
 }
 
-func (tl *timeline) cmd(op string) { tl.do(Command{At: tl.now, Op: op}) }
+func (tl *timeline) cmd(op Op) { tl.do(Command{At: tl.now, Op: op}) }
 
 func (tl *timeline) expect(state State, actions ...string) {
 	tl.t.Helper()
@@ -187,7 +187,7 @@ func TestAutoGiveBackOff(t *testing.T) {
 	tl := newTimeline(t, p, true)
 	tl.run(20*time.Second, "priv0", "pub0")
 	tl.expect(Active, "notice primary-back")
-	tl.cmd("release")
+	tl.cmd(OpRelease)
 	tl.expect(Releasing, "start giveback")
 	tl.done(GiveBack, false, nil)
 	tl.expect(Standby, "notice giveback")
@@ -304,42 +304,42 @@ func TestStartHoldingAddresses(t *testing.T) {
 func TestHoldAndResume(t *testing.T) {
 	tl := newTimeline(t, params(), false)
 	tl.run(2*time.Second, "priv0", "pub0")
-	tl.cmd("hold")
+	tl.cmd(OpHold)
 	tl.run(60 * time.Second)
 	tl.expect(Held)
 	if tl.m.Holding() {
 		t.Fatal("held in standby, yet holding")
 	}
-	tl.cmd("resume")
+	tl.cmd(OpResume)
 	tl.expect(Acquiring, "start takeover")
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
 	// Held while active: the primary's return does not give back.
-	tl.cmd("hold")
+	tl.cmd(OpHold)
 	tl.run(20*time.Second, "priv0")
 	tl.expect(Held)
 	if !tl.m.Holding() {
 		t.Fatal("held while active must report holding")
 	}
 	// An operator release while held acts, then stays held.
-	tl.cmd("release")
+	tl.cmd(OpRelease)
 	tl.expect(Releasing, "start giveback")
 	tl.done(GiveBack, false, nil)
 	tl.expect(Held, "notice giveback")
 	tl.run(20 * time.Second) // primary silent, but frozen
 	tl.expect(Held)
-	tl.cmd("resume")
+	tl.cmd(OpResume)
 	tl.expect(Acquiring, "start takeover")
 }
 
 func TestOperatorAcquireAndRelease(t *testing.T) {
 	tl := newTimeline(t, params(), false)
 	tl.run(2*time.Second, "priv0", "pub0")
-	tl.cmd("release")
+	tl.cmd(OpRelease)
 	tl.expect(Standby) // nothing held: nothing to do
-	tl.cmd("acquire")
+	tl.cmd(OpAcquire)
 	tl.expect(Acquiring, "start takeover")
-	tl.cmd("release") // queued behind the running job
+	tl.cmd(OpRelease) // queued behind the running job
 	tl.expect(Acquiring)
 	tl.done(Takeover, false, nil)
 	tl.expect(Releasing, "notice takeover", "start giveback")
@@ -375,8 +375,8 @@ func TestCommandsDuringAJob(t *testing.T) {
 	tl.run(2*time.Second, "priv0", "pub0")
 	tl.run(4 * time.Second)
 	tl.expect(Acquiring, "start takeover")
-	tl.cmd("hold")
-	tl.cmd("acquire") // already under way: nothing new starts
+	tl.cmd(OpHold)
+	tl.cmd(OpAcquire) // already under way: nothing new starts
 	tl.expect(Acquiring)
 	tl.done(Takeover, false, nil)
 	tl.expect(Held, "notice takeover")
@@ -389,20 +389,20 @@ func TestCommandsDuringAJob(t *testing.T) {
 
 	// Held, release: acts and stays frozen; a hold and a release asked
 	// during that job change nothing more.
-	tl.cmd("release")
+	tl.cmd(OpRelease)
 	tl.expect(Releasing, "start giveback")
-	tl.cmd("release")
+	tl.cmd(OpRelease)
 	tl.expect(Releasing)
 	tl.done(GiveBack, false, nil)
 	tl.expect(Held, "notice giveback")
-	tl.cmd("resume")
+	tl.cmd(OpResume)
 	tl.expect(Standby)
 
 	// A release queued during an automatic takeover runs after it, once;
 	// it does not linger to fire at a later takeover.
 	tl.run(4 * time.Second)
 	tl.expect(Acquiring, "start takeover")
-	tl.cmd("release")
+	tl.cmd(OpRelease)
 	tl.done(Takeover, false, nil)
 	tl.expect(Releasing, "notice takeover", "start giveback")
 	tl.done(GiveBack, false, nil)

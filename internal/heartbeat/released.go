@@ -22,7 +22,7 @@ type ReleasedListener struct {
 	log  *slog.Logger
 
 	mu    sync.Mutex
-	drops map[string]uint64
+	drops map[wire.DropReason]uint64
 }
 
 // ListenReleased opens the listening socket on addr:port. failoverd sends
@@ -43,24 +43,13 @@ func ListenReleased(addr netip.Addr, port uint16, log *slog.Logger) (*ReleasedLi
 	if err != nil {
 		return nil, fmt.Errorf("listen for released on %s: %w", hostport, err)
 	}
-	return &ReleasedListener{conn: c, log: log, drops: map[string]uint64{}}, nil
+	return &ReleasedListener{conn: c, log: log, drops: map[wire.DropReason]uint64{}}, nil
 }
 
 // Close stops the listener.
 func (l *ReleasedListener) Close() error { return l.conn.Close() }
 
-// Drops returns how many packets were dropped, by reason.
-func (l *ReleasedListener) Drops() map[string]uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make(map[string]uint64, len(l.drops))
-	for k, v := range l.drops {
-		out[k] = v
-	}
-	return out
-}
-
-func (l *ReleasedListener) drop(reason string, from netip.Addr, err error) {
+func (l *ReleasedListener) drop(reason wire.DropReason, from netip.Addr, err error) {
 	l.mu.Lock()
 	l.drops[reason]++
 	first := l.drops[reason] == 1
@@ -94,7 +83,7 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 		from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
 		p, err := keys().Open(buf[:n])
 		if err != nil {
-			l.drop(dropReason(err), from, err)
+			l.drop(wire.ReasonOf(err), from, err)
 			continue
 		}
 		if p.Type != wire.Released {
@@ -103,7 +92,7 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 			continue
 		}
 		if err := guard.Check(&p, time.Now()); err != nil {
-			l.drop("replay", from, err)
+			l.drop(wire.ReasonOf(err), from, err)
 			continue
 		}
 		if now := time.Now(); now.Sub(last) >= minGap {
@@ -113,13 +102,4 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 			l.log.Debug("released again within a second; the re-announce under way covers it", "from", from)
 		}
 	}
-}
-
-// dropReason names the class of a wire error, for counting.
-func dropReason(err error) string {
-	switch {
-	case errors.Is(err, wire.ErrNoAuth), errors.Is(err, wire.ErrBadTag), errors.Is(err, wire.ErrUnknownKey):
-		return "authentication"
-	}
-	return "malformed"
 }

@@ -7,7 +7,9 @@
 package hooks
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -46,23 +48,75 @@ type Env struct {
 	Reason    string     // why this is happening, for the hook's own logs
 }
 
-// Result is the outcome of one hook run, kept for status and notices.
+// Result is the outcome of one hook run. The same value goes from the
+// runner to failoverctl status and to the notices; in JSON its Err is the
+// error's text.
 type Result struct {
-	Stage    Stage
-	Name     string // file name
-	Path     string
-	Exit     int  // exit code; -1 when it did not exit normally
-	TimedOut bool // killed because it outran Runner.Timeout
+	Stage    Stage  `json:"stage"`
+	Name     string `json:"name"` // file name
+	Path     string `json:"path,omitempty"`
+	Exit     int    `json:"exit"`                // exit code; -1 when it did not exit normally
+	TimedOut bool   `json:"timed_out,omitempty"` // killed because it outran Runner.Timeout
 	// Err says why the hook did not exit on its own (could not start,
-	// killed); nil on a normal exit, even a non-zero one.
-	Err      error
-	Started  time.Time
-	Duration time.Duration
+	// killed, or the whole stage could not run); nil on a normal exit,
+	// even a non-zero one.
+	Err      error         `json:"-"`
+	Started  time.Time     `json:"started,omitzero"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // OK reports whether the hook exited 0 on its own. A hook that was killed
 // is not OK even if it trapped the signal and exited 0.
 func (r Result) OK() bool { return r.Err == nil && !r.TimedOut && r.Exit == 0 }
+
+// Outcome is what an operator asks first: "exit 0", "timed out", or why
+// the hook did not run.
+func (r Result) Outcome() string {
+	switch {
+	case r.TimedOut:
+		return "timed out"
+	case r.Err != nil && r.Exit < 0:
+		return r.Err.Error()
+	}
+	return fmt.Sprintf("exit %d", r.Exit)
+}
+
+// StageError is the Result that stands for a stage that could not run at
+// all (an unsafe or unreadable hook folder), so that status and notices
+// show it in line with the hooks that did run.
+func StageError(stage Stage, err error) Result {
+	return Result{Stage: stage, Name: "(" + string(stage) + " hooks)", Exit: -1, Err: err}
+}
+
+// resultJSON is Result with its error as text.
+type resultJSON struct {
+	jsonFields
+	Error string `json:"error,omitempty"`
+}
+
+type jsonFields Result // Result's fields without its methods
+
+// MarshalJSON writes Err as its text.
+func (r Result) MarshalJSON() ([]byte, error) {
+	j := resultJSON{jsonFields: jsonFields(r)}
+	if r.Err != nil {
+		j.Error = r.Err.Error()
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote; Err keeps only the text.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var j resultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Result(j.jsonFields)
+	if j.Error != "" {
+		r.Err = errors.New(j.Error)
+	}
+	return nil
+}
 
 // ErrTimeout is wrapped by Result.Err of a hook killed at its timeout.
 var ErrTimeout = errors.New("hook timed out")

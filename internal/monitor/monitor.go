@@ -23,16 +23,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// Drop reasons.
-const (
-	Malformed   = "malformed"
-	WrongPeer   = "wrong-peer"
-	BadTag      = "bad-tag"
-	Replay      = "replay"
-	StaleEpoch  = "stale-epoch"
-	UnknownLink = "unknown-link"
-)
-
 // Unknown is the link name under which packets from interfaces that are
 // not links are counted.
 const Unknown = "(other)"
@@ -64,17 +54,22 @@ type Heard struct {
 
 // LinkStats are the counters of one link.
 type LinkStats struct {
-	Received  uint64            `json:"received"`
-	Dropped   map[string]uint64 `json:"dropped,omitempty"`
-	LastHeard time.Time         `json:"last_heard,omitzero"`
-	Epoch     uint64            `json:"epoch,omitempty"`
-	Interval  time.Duration     `json:"interval_ns,omitempty"`
-	Sender    string            `json:"sender,omitempty"`
+	Received  uint64                     `json:"received"`
+	Dropped   map[wire.DropReason]uint64 `json:"dropped,omitempty"`
+	LastHeard time.Time                  `json:"last_heard,omitzero"`
+	Epoch     uint64                     `json:"epoch,omitempty"`
+	Interval  time.Duration              `json:"interval_ns,omitempty"`
+	Sender    string                     `json:"sender,omitempty"`
 }
 
-// readFunc reads one packet into b: its length, the index of the
-// interface it came in on (0 when unknown), and its source address.
-type readFunc func(b []byte) (n, ifindex int, from netip.Addr, err error)
+// packetFunc takes one received packet: its bytes (valid only during the
+// call), the index of the interface it came in on (0 when unknown), and
+// its source address.
+type packetFunc func(b []byte, ifindex int, from netip.Addr)
+
+// readLoop reads packets and hands each to each until the socket is
+// closed or fails.
+type readLoop func(each packetFunc) error
 
 // Monitor receives heartbeats.
 type Monitor struct {
@@ -104,7 +99,7 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 		m.snap = netif.Snapshot
 	}
 	for _, l := range append(slices.Clone(cfg.Links), Unknown) {
-		m.stats[l] = &LinkStats{Dropped: map[string]uint64{}}
+		m.stats[l] = &LinkStats{Dropped: map[wire.DropReason]uint64{}}
 		m.guards[l] = wire.NewReplayGuard(cfg.Freshness)
 	}
 	m.lookup(0) // learn the interfaces now
@@ -149,7 +144,7 @@ func (m *Monitor) Stats() map[string]LinkStats {
 	out := make(map[string]LinkStats, len(m.stats))
 	for k, v := range m.stats {
 		c := *v
-		c.Dropped = make(map[string]uint64, len(v.Dropped))
+		c.Dropped = make(map[wire.DropReason]uint64, len(v.Dropped))
 		for r, n := range v.Dropped {
 			c.Dropped[r] = n
 		}
@@ -158,31 +153,26 @@ func (m *Monitor) Stats() map[string]LinkStats {
 	return out
 }
 
-// Run reads packets until ctx ends and sends each accepted one to out.
-func (m *Monitor) Run(ctx context.Context, out chan<- Heard) error {
+// Run reads packets until ctx ends and calls deliver for each accepted
+// one, in the goroutine that read it (one per address family), so a
+// heartbeat reaches the state machine with no hand-off between goroutines.
+func (m *Monitor) Run(ctx context.Context, deliver func(Heard)) error {
 	go func() { <-ctx.Done(); m.Close() }()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
-	read := func(f readFunc) {
+	read := func(loop readLoop) {
 		defer wg.Done()
-		buf := make([]byte, wire.MaxPacketLen+1)
-		for {
-			n, ifindex, from, err := f(buf)
-			if err != nil {
-				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-					errs <- nil
-				} else {
-					errs <- fmt.Errorf("read: %w", err)
-				}
-				return
+		err := loop(func(b []byte, ifindex int, from netip.Addr) {
+			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok {
+				deliver(h)
 			}
-			if h, ok := m.accept(buf[:n], ifindex, from.Unmap(), time.Now()); ok {
-				select {
-				case out <- h:
-				case <-ctx.Done():
-				}
-			}
+		})
+		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			err = nil
+		} else if err != nil {
+			err = fmt.Errorf("read: %w", err)
 		}
+		errs <- err
 	}
 	wg.Add(1)
 	go read(m.reader4())
@@ -231,11 +221,11 @@ func (m *Monitor) lookup(ifindex int) string {
 func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) (Heard, bool) {
 	link := m.lookup(ifindex)
 	if !slices.Contains(m.cfg.Links, link) {
-		m.drop(Unknown, UnknownLink, from, fmt.Errorf("arrived on %q, not a link", link))
+		m.drop(Unknown, wire.DropUnknownLink, from, fmt.Errorf("arrived on %q, not a link", link))
 		return Heard{}, false
 	}
 	if !slices.Contains(m.cfg.Peers, from) {
-		m.drop(link, WrongPeer, from, errors.New("not the primary's address"))
+		m.drop(link, wire.DropWrongPeer, from, errors.New("not the primary's address"))
 		return Heard{}, false
 	}
 	keys := m.cfg.Keyring()
@@ -245,22 +235,14 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		p, err, legacy = wire.Packet{Type: wire.Heartbeat, Sender: from.String(), Message: m.cfg.LegacyMessage}, nil, true
 	}
 	if err != nil {
-		reason := Malformed
-		if errors.Is(err, wire.ErrNoAuth) || errors.Is(err, wire.ErrBadTag) || errors.Is(err, wire.ErrUnknownKey) {
-			reason = BadTag
-		}
-		m.drop(link, reason, from, err)
+		m.drop(link, wire.ReasonOf(err), from, err)
 		return Heard{}, false
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !legacy {
 		if err := m.guards[link].Check(&p, now); err != nil {
-			reason := Replay
-			if errors.Is(err, wire.ErrStaleEpoch) {
-				reason = StaleEpoch
-			}
-			m.dropLocked(link, reason, from, err)
+			m.dropLocked(link, wire.ReasonOf(err), from, err)
 			return Heard{}, false
 		}
 	}
@@ -276,13 +258,13 @@ func isLegacy(b []byte, msg string) bool {
 	return strings.TrimRight(string(b), "\x00\r\n") == msg
 }
 
-func (m *Monitor) drop(link, reason string, from netip.Addr, err error) {
+func (m *Monitor) drop(link string, reason wire.DropReason, from netip.Addr, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.dropLocked(link, reason, from, err)
 }
 
-func (m *Monitor) dropLocked(link, reason string, from netip.Addr, err error) {
+func (m *Monitor) dropLocked(link string, reason wire.DropReason, from netip.Addr, err error) {
 	st := m.stats[link]
 	st.Dropped[reason]++
 	level := slog.LevelDebug

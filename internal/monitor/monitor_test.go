@@ -57,17 +57,17 @@ func TestAcceptAndDropReasons(t *testing.T) {
 		from    netip.Addr
 		ok      bool
 		link    string
-		reason  string
+		reason  wire.DropReason
 	}{
 		{good, 2, primaryPriv, true, "priv0", ""},
 		{packet(t, kr, 1, 1, now), 3, primaryPub, true, "pub0", ""}, // same round on the other link
-		{good, 2, primaryPriv, false, "priv0", Replay},
-		{packet(t, kr, 1, 2, now), 4, primaryPriv, false, Unknown, UnknownLink},
-		{packet(t, kr, 1, 2, now), 2, netip.MustParseAddr("192.0.2.99"), false, "priv0", WrongPeer},
-		{[]byte("garbage"), 2, primaryPriv, false, "priv0", Malformed},
-		{packet(t, wire.NewKeyring(), 1, 3, now), 2, primaryPriv, false, "priv0", BadTag},
-		{packet(t, key(t, "another key of 20 b"), 1, 3, now), 2, primaryPriv, false, "priv0", BadTag},
-		{packet(t, kr, 2, 1, now.Add(-time.Hour)), 2, primaryPriv, false, "priv0", StaleEpoch},
+		{good, 2, primaryPriv, false, "priv0", wire.DropReplay},
+		{packet(t, kr, 1, 2, now), 4, primaryPriv, false, Unknown, wire.DropUnknownLink},
+		{packet(t, kr, 1, 2, now), 2, netip.MustParseAddr("192.0.2.99"), false, "priv0", wire.DropWrongPeer},
+		{[]byte("garbage"), 2, primaryPriv, false, "priv0", wire.DropMalformed},
+		{packet(t, wire.NewKeyring(), 1, 3, now), 2, primaryPriv, false, "priv0", wire.DropBadTag},
+		{packet(t, key(t, "another key of 20 b"), 1, 3, now), 2, primaryPriv, false, "priv0", wire.DropBadTag},
+		{packet(t, kr, 2, 1, now.Add(-time.Hour)), 2, primaryPriv, false, "priv0", wire.DropStaleEpoch},
 		{packet(t, kr, 1, 5, now), 2, primaryPriv, true, "priv0", ""},
 	}
 	for i, s := range steps {
@@ -83,13 +83,13 @@ func TestAcceptAndDropReasons(t *testing.T) {
 	if st["priv0"].Received != 2 || st["pub0"].Received != 1 {
 		t.Errorf("received: priv0 %d pub0 %d", st["priv0"].Received, st["pub0"].Received)
 	}
-	want := map[string]uint64{Replay: 1, WrongPeer: 1, Malformed: 1, BadTag: 2, StaleEpoch: 1}
+	want := map[wire.DropReason]uint64{wire.DropReplay: 1, wire.DropWrongPeer: 1, wire.DropMalformed: 1, wire.DropBadTag: 2, wire.DropStaleEpoch: 1}
 	for r, n := range want {
 		if st["priv0"].Dropped[r] != n {
 			t.Errorf("priv0 dropped %s: %d, want %d", r, st["priv0"].Dropped[r], n)
 		}
 	}
-	if st[Unknown].Dropped[UnknownLink] != 1 {
+	if st[Unknown].Dropped[wire.DropUnknownLink] != 1 {
 		t.Errorf("unknown-link drops %v", st[Unknown].Dropped)
 	}
 	if st["priv0"].Epoch != 1 || st["priv0"].Interval != time.Second || st["priv0"].Sender != "server1" {
@@ -112,7 +112,7 @@ func TestLegacyBareText(t *testing.T) {
 	}
 	// Without --legacy, bare text is malformed.
 	m, _ = testMonitor(t, wire.NewKeyring(), false)
-	if _, ok := m.accept([]byte("heartbeat"), 2, primaryPriv, now); ok || m.Stats()["priv0"].Dropped[Malformed] != 1 {
+	if _, ok := m.accept([]byte("heartbeat"), 2, primaryPriv, now); ok || m.Stats()["priv0"].Dropped[wire.DropMalformed] != 1 {
 		t.Fatal("legacy text accepted without --legacy")
 	}
 }

@@ -38,7 +38,7 @@ func TestMonitorInNamespaces(t *testing.T) {
 	heard := make(chan Heard, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- m.Run(ctx, heard) }()
+	go func() { done <- m.Run(ctx, func(h Heard) { heard <- h }) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -81,7 +81,7 @@ func TestMonitorInNamespaces(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		d := m.Stats()["priv0"].Dropped
-		if d[WrongPeer] == 1 && d[BadTag] == 1 && d[Replay] == 1 {
+		if d[wire.DropWrongPeer] == 1 && d[wire.DropBadTag] == 1 && d[wire.DropReplay] == 1 {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

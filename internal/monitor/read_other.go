@@ -5,27 +5,44 @@ package monitor
 import (
 	"net"
 	"net/netip"
+
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-func (m *Monitor) reader4() readFunc {
-	return func(b []byte) (int, int, netip.Addr, error) {
+// readFrom is ipv4.PacketConn's or ipv6.PacketConn's ReadFrom, reduced to
+// what the monitor needs.
+type readFrom func(b []byte) (n, ifindex int, src net.Addr, err error)
+
+func (m *Monitor) reader4() readLoop {
+	return loopOf(func(b []byte) (int, int, net.Addr, error) {
 		n, cm, src, err := m.v4.ReadFrom(b)
-		ifindex := 0
 		if cm != nil {
-			ifindex = cm.IfIndex
+			return n, cm.IfIndex, src, err
 		}
-		return n, ifindex, addrOf(src), err
-	}
+		return n, 0, src, err
+	})
 }
 
-func (m *Monitor) reader6() readFunc {
-	return func(b []byte) (int, int, netip.Addr, error) {
+func (m *Monitor) reader6() readLoop {
+	return loopOf(func(b []byte) (int, int, net.Addr, error) {
 		n, cm, src, err := m.v6.ReadFrom(b)
-		ifindex := 0
 		if cm != nil {
-			ifindex = cm.IfIndex
+			return n, cm.IfIndex, src, err
 		}
-		return n, ifindex, addrOf(src), err
+		return n, 0, src, err
+	})
+}
+
+func loopOf(read readFrom) readLoop {
+	return func(each packetFunc) error {
+		buf := make([]byte, wire.MaxPacketLen+1)
+		for {
+			n, ifindex, src, err := read(buf)
+			if err != nil {
+				return err
+			}
+			each(buf[:n], ifindex, addrOf(src))
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"github.com/ipfailover/ipfailover/internal/failover"
+
 	"bytes"
 	"context"
 	"errors"
@@ -127,7 +129,7 @@ func TestAsyncLogsFailures(t *testing.T) {
 	log, logs := testLogger()
 	a := NewAsync(log, &recorder{name: "broken mailer", err: errors.New("sendmail: connection refused")})
 	e := sampleEvent()
-	e.Kind = GiveBack
+	e.Kind = failover.NoticeGiveBack
 	a.Notify(e)
 	a.Close(5 * time.Second)
 	mustContain(t, "log", logs.String(), "notice failed", `notifier="broken mailer"`, "kind=giveback", "connection refused")

@@ -4,6 +4,9 @@
 package notify
 
 import (
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+
 	"context"
 	"fmt"
 	"net/netip"
@@ -14,22 +17,6 @@ import (
 	"unicode/utf8"
 )
 
-// Kind says what happened.
-type Kind string
-
-// The kinds of event failoverd reports.
-const (
-	Takeover       Kind = "takeover"
-	GiveBack       Kind = "giveback"
-	Anomaly        Kind = "anomaly"         // heartbeats stopped on some links, not all
-	AnomalyCleared Kind = "anomaly-cleared" // they came back
-	Veto           Kind = "veto"            // the Test hook said no
-	HookFailure    Kind = "hook-failure"
-	PrimaryBack    Kind = "primary-back" // heard again while automatic give-back is off
-	TakeoverFailed Kind = "takeover-failed"
-	GiveBackFailed Kind = "giveback-failed"
-)
-
 // Link is what the secondary knows of one heartbeat link at the event.
 type Link struct {
 	Name      string    `json:"name"`
@@ -37,38 +24,18 @@ type Link struct {
 	LastHeard time.Time `json:"last_heard,omitzero"`
 }
 
-// Hook is the outcome of one hook that ran for the event.
-type Hook struct {
-	Stage    string        `json:"stage"`
-	Name     string        `json:"name"`
-	Exit     int           `json:"exit"`
-	TimedOut bool          `json:"timed_out,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
-	Err      string        `json:"error,omitempty"`
-}
-
-func (h Hook) failed() bool { return h.Exit != 0 || h.TimedOut || h.Err != "" }
-
-// outcome is "exit 0" or "timed out": the first thing an operator asks.
-func (h Hook) outcome() string {
-	if h.TimedOut {
-		return "timed out"
-	}
-	return fmt.Sprintf("exit %d", h.Exit)
-}
-
 // Event is one notice: what happened, to which addresses, and the state of
 // the links and hooks that led to it, so that the mail alone is enough to
 // understand a failover at 3 a.m.
 type Event struct {
-	Kind      Kind      `json:"kind"`
-	Time      time.Time `json:"time"`
-	Node      string    `json:"node"`      // this host
-	Peer      string    `json:"peer"`      // the primary's private address
-	Addresses []string  `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
-	Links     []Link    `json:"links"`
-	Hooks     []Hook    `json:"hooks,omitempty"`
-	Detail    string    `json:"detail,omitempty"` // one sentence: why
+	Kind      failover.NoticeKind `json:"kind"`
+	Time      time.Time           `json:"time"`
+	Node      string              `json:"node"`      // this host
+	Peer      string              `json:"peer"`      // the primary's private address
+	Addresses []string            `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
+	Links     []Link              `json:"links"`
+	Hooks     []hooks.Result      `json:"hooks,omitempty"`
+	Detail    string              `json:"detail,omitempty"` // one sentence: why
 }
 
 // Notifier delivers an event somewhere a person will see it.
@@ -119,9 +86,9 @@ func (e Event) Body() string {
 		b.WriteString("\nHooks, in the order they ran:\n")
 		w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		for _, h := range e.Hooks {
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s", oneLine(h.Stage), orUnknown(h.Name), h.outcome(), h.Duration.Round(time.Millisecond))
-			if h.Err != "" {
-				fmt.Fprintf(w, "\t%s", oneLine(h.Err))
+			fmt.Fprintf(w, "  %s\t%s\t%s\t%s", oneLine(string(h.Stage)), orUnknown(h.Name), h.Outcome(), h.Duration.Round(time.Millisecond))
+			if h.Err != nil && h.Outcome() != h.Err.Error() {
+				fmt.Fprintf(w, "\t%s", oneLine(h.Err.Error()))
 			}
 			fmt.Fprintln(w)
 		}
@@ -134,11 +101,11 @@ func (e Event) Body() string {
 func (e Event) headline() string {
 	node, peer, addrs := orUnknown(e.Node), orUnknown(e.Peer), e.addressList()
 	switch e.Kind {
-	case Takeover:
+	case failover.NoticeTakeover:
 		return fmt.Sprintf("%s took over %s from %s", node, addrs, peer)
-	case GiveBack:
+	case failover.NoticeGiveBack:
 		return fmt.Sprintf("%s gave %s back to %s", node, addrs, peer)
-	case Anomaly:
+	case failover.NoticeAnomaly:
 		var silent []string
 		for _, l := range e.Links {
 			if !l.Alive {
@@ -149,27 +116,27 @@ func (e Event) headline() string {
 			return fmt.Sprintf("%s: network anomaly with %s", node, peer)
 		}
 		return fmt.Sprintf("%s: network anomaly, no heartbeats from %s on %s", node, peer, strings.Join(silent, ", "))
-	case AnomalyCleared:
+	case failover.NoticeAnomalyCleared:
 		return fmt.Sprintf("%s: network anomaly cleared, heartbeats from %s on every link", node, peer)
-	case TakeoverFailed:
+	case failover.NoticeTakeoverFailed:
 		return fmt.Sprintf("%s could not take over all of %s from %s", node, addrs, peer)
-	case GiveBackFailed:
+	case failover.NoticeGiveBackFailed:
 		return fmt.Sprintf("%s could not give all of %s back to %s", node, addrs, peer)
-	case PrimaryBack:
+	case failover.NoticePrimaryBack:
 		return fmt.Sprintf("%s: %s is back; %s stay here until failoverctl release", node, peer, addrs)
-	case Veto:
+	case failover.NoticeVeto:
 		return fmt.Sprintf("%s: the Test hook vetoed failover of %s (primary %s)", node, addrs, peer)
-	case HookFailure:
-		var failed []Hook
+	case failover.NoticeHookFailure:
+		var failed []hooks.Result
 		for _, h := range e.Hooks {
-			if h.failed() {
+			if !h.OK() {
 				failed = append(failed, h)
 			}
 		}
 		if len(failed) == 0 {
 			return fmt.Sprintf("%s: a hook failed for %s", node, addrs)
 		}
-		s := fmt.Sprintf("%s: hook %s failed (%s) for %s", node, orUnknown(failed[0].Name), failed[0].outcome(), addrs)
+		s := fmt.Sprintf("%s: hook %s failed (%s) for %s", node, orUnknown(failed[0].Name), failed[0].Outcome(), addrs)
 		switch n := len(failed) - 1; {
 		case n == 1:
 			s += "; 1 more hook failed"

@@ -1,6 +1,10 @@
 package notify
 
 import (
+	"errors"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +17,7 @@ import (
 func sampleEvent() Event {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	return Event{
-		Kind:      Takeover,
+		Kind:      failover.NoticeTakeover,
 		Time:      at,
 		Node:      "server2",
 		Peer:      "192.0.2.1",
@@ -22,10 +26,10 @@ func sampleEvent() Event {
 			{Name: "eth1", LastHeard: at.Add(-3 * time.Second)},
 			{Name: "eth0", LastHeard: at.Add(-4 * time.Second)},
 		},
-		Hooks: []Hook{
+		Hooks: []hooks.Result{
 			{Stage: "Test", Name: "Test", Duration: 12 * time.Millisecond},
 			{Stage: "PreAcq", Name: "PreAcq10.StopDIP", Duration: 1500 * time.Millisecond},
-			{Stage: "PostAcq", Name: "PostAcq20.StartApache", Exit: 3, Duration: 2 * time.Second, Err: "exit status 3"},
+			{Stage: "PostAcq", Name: "PostAcq20.StartApache", Exit: 3, Duration: 2 * time.Second, Err: errors.New("exit status 3")},
 			{Stage: "PostAcq", Name: "PostAcq30.StartTimer", Exit: -1, TimedOut: true, Duration: 30 * time.Second},
 		},
 		Detail: "Heartbeats from 192.0.2.1 stopped on eth0 and eth1.",

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"github.com/ipfailover/ipfailover/internal/failover"
+
 	"context"
 	"errors"
 	"mime"
@@ -66,7 +68,7 @@ func TestMailConfiguredAddresses(t *testing.T) {
 
 func TestMailHeaderInjection(t *testing.T) {
 	e := sampleEvent()
-	e.Kind = HookFailure // puts the failed hook's name in the subject
+	e.Kind = failover.NoticeHookFailure // puts the failed hook's name in the subject
 	e.Node = "server2\nBcc: node@example.com"
 	e.Hooks[2].Name = "PostAcq20\r\nBcc: x@example.com"
 	e.Detail = "bad\r\nBcc: x@example.com\r\n\r\nforged body"

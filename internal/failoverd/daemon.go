@@ -1,0 +1,282 @@
+// Package failoverd is failoverd's runtime: the state machine fed with
+// heartbeats, ticks, job results and operator requests; the jobs that run
+// the hooks around taking and giving the addresses; the `released` message
+// to the primary; status for failoverctl.
+//
+// Everything it touches outside the process comes in as a small interface
+// (Source, Mover, HookRunner, Notifier, Releaser, Clock), so its tests run
+// it with fakes under testing/synctest, without root, in milliseconds.
+//
+// One mutex owns the machine. A heartbeat is applied by the goroutine that
+// read it, with no hand-off to another goroutine, and the deadline timer is
+// moved only when a deadline comes earlier than the one it is set for: at
+// a 10 ms interval on two links these two things are most of what a
+// heartbeat costs.
+package failoverd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/fdtimer"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// Source delivers the primary's accepted packets and counts the rest
+// (monitor.Monitor).
+type Source interface {
+	// Run calls deliver for each accepted packet until ctx ends; deliver
+	// may be called from more than one goroutine.
+	Run(ctx context.Context, deliver func(monitor.Heard)) error
+	Stats() map[string]monitor.LinkStats
+}
+
+// Mover adds, announces and removes the addresses (takeover.Mover).
+type Mover interface {
+	TakeAll(ctx context.Context, as []takeover.Address) []error
+	Give(ctx context.Context, a takeover.Address) error
+	Holding() []takeover.Address
+	Adopt(as ...takeover.Address)
+}
+
+// HookRunner runs one stage's hooks for one address (hooks.Runner).
+type HookRunner interface {
+	Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error)
+}
+
+// Notifier delivers notices without blocking (notify.Async).
+type Notifier interface{ Notify(e notify.Event) }
+
+// Watchdog is told that the loop is alive (systemd's watchdog).
+type Watchdog interface{ Alive(now time.Time) }
+
+// Clock tells the time and makes the deadline timer.
+type Clock interface {
+	Now() time.Time
+	NewTimer(first time.Duration) fdtimer.Timer
+}
+
+var (
+	_ Source     = (*monitor.Monitor)(nil)
+	_ Mover      = (*takeover.Mover)(nil)
+	_ HookRunner = (*hooks.Runner)(nil)
+	_ Notifier   = (*notify.Async)(nil)
+)
+
+// SystemClock is the wall clock with a timerfd deadline timer.
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }
+
+func (SystemClock) NewTimer(first time.Duration) fdtimer.Timer { return fdtimer.New(first, 0) }
+
+// GoClock is the wall clock with one of Go's timers, which
+// testing/synctest's fake clock drives.
+type GoClock struct{}
+
+func (GoClock) Now() time.Time { return time.Now() }
+
+func (GoClock) NewTimer(first time.Duration) fdtimer.Timer { return fdtimer.NewGo(first, 0) }
+
+// Config is what the runtime needs to know.
+type Config struct {
+	Node      string     // this host's name, in notices and status
+	Peer      netip.Addr // the primary's private address
+	Addresses []takeover.Address
+	Machine   failover.Params
+	// Held are the addresses this host held at start, left by an earlier
+	// run: kept, with no hooks run again.
+	Held []takeover.Address
+	// Keys returns the keys in force (they change on reload); `released`
+	// is sealed with them.
+	Keys func() *wire.Keyring
+	// StopTimeout bounds the give-back on a clean stop, hooks included.
+	StopTimeout time.Duration
+}
+
+// Deps are the runtime's collaborators. Watchdog, Clock and Log may be nil.
+type Deps struct {
+	Source   Source
+	Mover    Mover
+	Hooks    HookRunner
+	Notifier Notifier
+	Released Releaser
+	Clock    Clock
+	Watchdog Watchdog
+	Log      *slog.Logger
+}
+
+// Daemon is failoverd at work.
+type Daemon struct {
+	cfg Config
+	Deps
+	log *slog.Logger
+
+	// mu owns the machine and everything the loop decides with.
+	mu       sync.Mutex
+	machine  *failover.Machine
+	timer    fdtimer.Timer
+	armedFor time.Time // when the timer fires next; zero: not armed
+	stopping bool      // no new job starts
+	waiters  []chan control.Response
+	stages   map[stageKey]control.Stage // the last run of each stage per address
+
+	jobs   sync.WaitGroup
+	jobCtx context.Context
+
+	sendMu sync.Mutex // the released sequence
+	seq    uint64
+	epoch  uint64
+}
+
+type stageKey struct {
+	stage hooks.Stage
+	addr  takeover.Address
+}
+
+// New builds the runtime. It adopts cfg.Held; the machine starts active
+// if the host holds any address, and completes or gives back a partial
+// takeover by the machine's rules.
+func New(cfg Config, deps Deps) *Daemon {
+	if deps.Clock == nil {
+		deps.Clock = SystemClock{}
+	}
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Keys == nil {
+		cfg.Keys = func() *wire.Keyring { return wire.NewKeyring() }
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 5 * time.Minute
+	}
+	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}}
+	var epoch [8]byte
+	_, _ = rand.Read(epoch[:])
+	d.epoch = binary.BigEndian.Uint64(epoch[:])
+	if len(cfg.Held) > 0 {
+		d.Mover.Adopt(cfg.Held...)
+	}
+	d.machine = failover.New(cfg.Machine, d.Clock.Now(), len(cfg.Held) > 0)
+	if len(cfg.Held) > 0 && len(cfg.Held) < len(cfg.Addresses) {
+		d.machine.Incomplete()
+	}
+	return d
+}
+
+// State is the machine's state, for the start-up log.
+func (d *Daemon) State() failover.State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, _ := d.machine.State()
+	return s
+}
+
+// Run works until ctx ends or the source fails, then gives the addresses
+// back if this host holds them (PreRel and PostRel run; Test does not:
+// failoverd is going away either way) and tells the primary. Jobs under
+// way finish first. The caller closes the notifier afterwards.
+func (d *Daemon) Run(ctx context.Context) error {
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	d.mu.Lock()
+	d.jobCtx = jobCtx
+	d.timer = d.Clock.NewTimer(time.Second)
+	d.armedFor = d.Clock.Now().Add(time.Second)
+	d.rearm(d.Clock.Now())
+	d.mu.Unlock()
+
+	runCtx, stop := context.WithCancel(ctx)
+	srcDone := make(chan error, 1)
+	go func() { srcDone <- d.Source.Run(runCtx, d.heard) }()
+	ticksDone := make(chan struct{})
+	go func() { d.ticks(runCtx); close(ticksDone) }()
+
+	var err error
+	select {
+	case err = <-srcDone:
+		stop()
+	case <-ctx.Done():
+		stop()
+		err = <-srcDone
+	}
+	<-ticksDone
+	d.timer.Stop()
+	d.mu.Lock()
+	d.stopping = true
+	d.mu.Unlock()
+	d.jobs.Wait()
+	d.giveBackOnStop()
+	return err
+}
+
+// giveBackOnStop gives the addresses back when failoverd stops holding
+// them.
+func (d *Daemon) giveBackOnStop() {
+	if len(d.Mover.Holding()) == 0 {
+		return
+	}
+	d.log.Info("stopping while holding the addresses: giving them back")
+	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.StopTimeout)
+	defer cancel()
+	r := d.giveBack(ctx, "failoverd is stopping", false)
+	detail := "failoverd stopped and gave the addresses back"
+	if r.done.Err != nil {
+		detail += ", with errors: " + r.done.Err.Error()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.notice(failover.NoticeGiveBack, detail, r.hooks)
+}
+
+// apply hands one event to the machine and carries out its actions;
+// jobHooks go with the notices that come of a job's end. d.mu is held.
+func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
+	before, _ := d.machine.State()
+	actions := d.machine.Handle(ev)
+	if after, _ := d.machine.State(); after != before {
+		d.log.Info("state", "from", before, "to", after)
+	}
+	for _, a := range actions {
+		switch a := a.(type) {
+		case failover.StartJob:
+			d.startJob(a)
+		case failover.Notice:
+			d.notice(a.Kind, a.Detail, jobHooks)
+		}
+	}
+}
+
+// notice logs and sends one notice. d.mu is held.
+func (d *Daemon) notice(kind failover.NoticeKind, detail string, hookResults []hooks.Result) {
+	ev := notify.Event{Kind: kind, Time: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
+		Addresses: d.addrStrings(), Detail: detail, Hooks: hookResults}
+	for _, l := range d.machine.Links() {
+		ev.Links = append(ev.Links, notify.Link{Name: l.Name, Alive: l.Alive, LastHeard: l.LastHeard})
+	}
+	level := slog.LevelWarn
+	if kind == failover.NoticeAnomalyCleared || kind == failover.NoticeGiveBack {
+		level = slog.LevelInfo
+	}
+	d.log.Log(context.Background(), level, "notice", "kind", kind, "detail", detail)
+	d.Notifier.Notify(ev)
+}
+
+func (d *Daemon) addrStrings() []string {
+	s := make([]string, len(d.cfg.Addresses))
+	for i, a := range d.cfg.Addresses {
+		s[i] = a.String()
+	}
+	return s
+}

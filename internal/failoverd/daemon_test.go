@@ -1,0 +1,331 @@
+package failoverd
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+func stagesOf(hs []hooks.Result) []hooks.Stage {
+	var out []hooks.Stage
+	for _, h := range hs {
+		out = append(out, h.Stage)
+	}
+	return out
+}
+
+func wantStages(t *testing.T, what string, got []hooks.Stage, want ...hooks.Stage) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: stages %v, want %v", what, got, want)
+	}
+}
+
+func TestTakeoverAtTheTimeoutAndGiveBackAfterTheHoldDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		if s := w.d.State(); s != failover.Standby {
+			t.Fatalf("state %s while heard on both links", s)
+		}
+		w.waitState(failover.Active, 2*time.Second)
+		// The deadline timer is set lazily; the takeover still starts
+		// at the timeout, not at some later re-arm.
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
+			t.Fatalf("took over %v after the last heartbeat; timeout %v", took, timeout)
+		}
+		if !w.holds() {
+			t.Fatal("active, but the address was not added")
+		}
+		wantStages(t, "takeover", w.hooks.stages(), hooks.Test, hooks.PreAcq, hooks.PostAcq)
+		ev, ok := w.notices.last(failover.NoticeTakeover)
+		if !ok {
+			t.Fatalf("no takeover notice: %v", w.notices.kinds())
+		}
+		wantStages(t, "takeover notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreAcq, hooks.PostAcq)
+
+		// The primary returns: the address stays for the hold-down.
+		w.hooks.reset()
+		back := time.Now()
+		w.beatFor(holdDown - 2*interval)
+		if w.d.State() != failover.Active || !w.holds() {
+			t.Fatalf("gave back %v after the primary returned; hold-down %v", time.Since(back), holdDown)
+		}
+		for w.d.State() != failover.Standby {
+			if time.Since(back) > holdDown+time.Second {
+				t.Fatalf("no give-back %v after the primary returned", time.Since(back))
+			}
+			w.beatFor(interval)
+		}
+		if w.holds() {
+			t.Fatal("standby, but the address is still held")
+		}
+		wantStages(t, "give-back", w.hooks.stages(), hooks.Test, hooks.PreRel, hooks.PostRel)
+		ev, _ = w.notices.last(failover.NoticeGiveBack)
+		wantStages(t, "give-back notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreRel, hooks.PostRel)
+		rel := w.peer.packets(t, w.keys)
+		if len(rel) != 1 || rel[0].Type != wire.Released || rel[0].Sender != "server2" {
+			t.Fatalf("released sent: %+v", rel)
+		}
+		w.stop()
+	})
+}
+
+func TestGoodbyeTakesOverAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		at := time.Now()
+		w.goodbye("priv0")
+		w.waitState(failover.Active, time.Second)
+		if d := time.Since(at); d != 0 {
+			t.Fatalf("took over %v after the goodbye, want at once", d)
+		}
+		w.stop()
+	})
+}
+
+// The failure notices are the mails that most need the hooks that ran.
+func TestFailureNoticesCarryTheHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		w.manager.Fail(w.addr.Addr(), errors.New("netlink: operation not permitted"))
+		w.waitState(failover.Active, 2*time.Second)
+		ev, ok := w.notices.last(failover.NoticeTakeoverFailed)
+		if !ok {
+			t.Fatalf("no takeover-failed notice: %v", w.notices.kinds())
+		}
+		wantStages(t, "takeover-failed notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreAcq, hooks.PostAcq)
+		if !strings.Contains(ev.Detail, "operation not permitted") {
+			t.Fatalf("detail %q does not say why", ev.Detail)
+		}
+
+		w.manager.Fail(w.addr.Addr(), nil)
+		w.beatFor(interval) // the reconcile tick is not running: take it by hand
+		if err := w.manager.Acquire(t.Context(), w.addr); err != nil {
+			t.Fatal(err)
+		}
+		w.manager.Fail(w.addr.Addr(), errors.New("address busy"))
+		w.beatFor(holdDown + 2*interval)
+		ev, ok = w.notices.last(failover.NoticeGiveBackFailed)
+		if !ok {
+			t.Fatalf("no giveback-failed notice: %v", w.notices.kinds())
+		}
+		wantStages(t, "giveback-failed notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreRel, hooks.PostRel)
+		if n := len(w.peer.packets(t, w.keys)); n != 0 {
+			t.Fatalf("released sent although the address is still here (%d)", n)
+		}
+		w.manager.Fail(w.addr.Addr(), nil)
+		w.stop()
+	})
+}
+
+func TestTestThatCannotRunVetoes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.hooks.fail[hooks.Test] = errUnsafe
+		w.beatFor(time.Second)
+		w.waitState(failover.Vetoed, 2*time.Second)
+		if w.holds() {
+			t.Fatal("the address was taken although Test could not run")
+		}
+		wantStages(t, "vetoed takeover", w.hooks.stages(), hooks.Test)
+		ev, ok := w.notices.last(failover.NoticeVeto)
+		if !ok || !strings.Contains(ev.Detail, errUnsafe.Error()) {
+			t.Fatalf("veto notice %+v does not say why", ev)
+		}
+		if len(ev.Hooks) != 1 || ev.Hooks[0].OK() || !errors.Is(ev.Hooks[0].Err, errUnsafe) {
+			t.Fatalf("veto notice hooks %+v", ev.Hooks)
+		}
+		st := w.d.Status()
+		if len(st.Stages) != 1 || st.Stages[0].Hooks[0].Outcome() != errUnsafe.Error() {
+			t.Fatalf("status stages %+v", st.Stages)
+		}
+		w.stop()
+	})
+}
+
+func TestPreAcqFailureIsNoticedAndTheTakeoverGoesOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.hooks.exit[hooks.PreAcq] = 3
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, 2*time.Second)
+		if !w.holds() {
+			t.Fatal("a failing PreAcq stopped the takeover")
+		}
+		ev, ok := w.notices.last(failover.NoticeHookFailure)
+		if !ok {
+			t.Fatalf("no hook-failure notice: %v", w.notices.kinds())
+		}
+		if i := slices.IndexFunc(ev.Hooks, func(h hooks.Result) bool { return !h.OK() }); i < 0 || ev.Hooks[i].Stage != hooks.PreAcq || ev.Hooks[i].Exit != 3 {
+			t.Fatalf("hook-failure notice hooks %+v", ev.Hooks)
+		}
+		w.stop()
+	})
+}
+
+func TestAcquireWaitsForItsJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beat(links...)
+		gate := make(chan struct{})
+		w.hooks.gate[hooks.PostAcq] = gate
+		answer := w.requestAsync(failover.OpAcquire)
+		select {
+		case r := <-answer:
+			t.Fatalf("acquire answered before its job ended: %+v", r)
+		default:
+		}
+		// Status while the job runs: acquiring, Test and PreAcq done.
+		st := w.d.Status()
+		if st.State != failover.Acquiring || len(st.Stages) != 2 {
+			t.Fatalf("status during the job: %s, stages %+v", st.State, st.Stages)
+		}
+		// A release asked meanwhile is queued, and says so at once.
+		r := w.request(failover.OpRelease)
+		if !r.OK || !strings.Contains(r.Message, "a takeover is under way; your release runs after it") {
+			t.Fatalf("release during a takeover: %+v", r)
+		}
+		close(gate)
+		synctest.Wait()
+		r = <-answer
+		if !r.OK || !strings.HasPrefix(r.Message, "took the addresses over") {
+			t.Fatalf("acquire answered %+v", r)
+		}
+		// The queued release ran after it.
+		w.waitState(failover.Standby, time.Second)
+		if w.holds() {
+			t.Fatal("the queued release did not run")
+		}
+		w.stop()
+	})
+}
+
+func TestVetoedAcquireSaysWhy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beat(links...)
+		w.hooks.exit[hooks.Test] = 1
+		r := <-w.requestAsync(failover.OpAcquire)
+		if r.OK || r.Error != "the Test hook said no; nothing changed" {
+			t.Fatalf("vetoed acquire answered %+v", r)
+		}
+		w.stop()
+	})
+}
+
+func TestHoldSurvivesARunningJob(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		gate := make(chan struct{})
+		w.hooks.gate[hooks.PreAcq] = gate
+		w.waitState(failover.Acquiring, time.Second)
+		r := w.request(failover.OpHold)
+		if !strings.Contains(r.Message, "a takeover is under way; failoverd holds when it ends") {
+			t.Fatalf("hold during a takeover: %+v", r)
+		}
+		close(gate)
+		w.waitState(failover.Held, time.Second)
+		// Held: the primary's return gives nothing back.
+		w.beatFor(holdDown + time.Second)
+		if w.d.State() != failover.Held || !w.holds() {
+			t.Fatalf("held, yet state %s, holds %v", w.d.State(), w.holds())
+		}
+		if r := w.request(failover.OpResume); !r.OK {
+			t.Fatalf("resume: %+v", r)
+		}
+		for end := time.Now().Add(holdDown + time.Second); w.d.State() != failover.Standby; {
+			if time.Now().After(end) {
+				t.Fatalf("no give-back after resume: %s", w.d.State())
+			}
+			w.beatFor(interval)
+		}
+		w.stop()
+	})
+}
+
+func TestStopWhileHoldingGivesBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true) // a crash left the address here
+		if w.d.State() != failover.Active {
+			t.Fatalf("holding at start, state %s", w.d.State())
+		}
+		w.stop()
+		if w.holds() {
+			t.Fatal("still holding after a clean stop")
+		}
+		wantStages(t, "stop", w.hooks.stages(), hooks.PreRel, hooks.PostRel) // no Test: failoverd goes either way
+		if len(w.peer.packets(t, w.keys)) != 1 {
+			t.Fatal("released not sent on stop")
+		}
+		ev, ok := w.notices.last(failover.NoticeGiveBack)
+		if !ok || ev.Detail != "failoverd stopped and gave the addresses back" {
+			t.Fatalf("give-back notice %+v", ev)
+		}
+		wantStages(t, "stop notice", stagesOf(ev.Hooks), hooks.PreRel, hooks.PostRel)
+		if r := w.request(control.OpStatus); r.Error != "failoverd is stopping" {
+			t.Fatalf("request after stop: %+v", r)
+		}
+	})
+}
+
+func TestAnomalyNoticeHasNoHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		for end := time.Now().Add(timeout + 2*interval); time.Now().Before(end); {
+			w.beat("priv0")
+			time.Sleep(interval)
+		}
+		if w.d.State() != failover.Degraded {
+			t.Fatalf("state %s with pub0 silent", w.d.State())
+		}
+		ev, ok := w.notices.last(failover.NoticeAnomaly)
+		if !ok || len(ev.Hooks) != 0 || !slices.ContainsFunc(ev.Links, func(l notify.Link) bool { return l.Name == "pub0" && !l.Alive }) {
+			t.Fatalf("anomaly notice %+v", ev)
+		}
+		w.stop()
+	})
+}
+
+// Heartbeats that only move the deadline later do not set the timer:
+// it fires at the old deadline and is set again then.
+func TestHeartbeatsRarelySetTheTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second) // leave Starting
+		w.resetMu.Lock()
+		w.resets = 0
+		w.resetMu.Unlock()
+		const beats = 100
+		for range beats {
+			w.beat(links...)
+			time.Sleep(interval)
+		}
+		w.resetMu.Lock()
+		resets := w.resets
+		w.resetMu.Unlock()
+		// One setting per expiry: the deadline is three intervals after
+		// a heartbeat, so the timer fires about every two intervals.
+		if resets > beats*2/3 {
+			t.Fatalf("%d heartbeats set the timer %d times", 2*beats, resets)
+		}
+		if w.d.State() != failover.Standby {
+			t.Fatalf("state %s", w.d.State())
+		}
+		w.stop()
+	})
+}

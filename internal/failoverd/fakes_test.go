@@ -1,0 +1,327 @@
+package failoverd
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/fdtimer"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// source delivers the packets a test sends it, from its own goroutine,
+// as the monitor's reader does.
+type source struct {
+	in    chan monitor.Heard
+	mu    sync.Mutex
+	count map[string]uint64
+}
+
+func newSource() *source { return &source{in: make(chan monitor.Heard), count: map[string]uint64{}} }
+
+func (s *source) Run(ctx context.Context, deliver func(monitor.Heard)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case h := <-s.in:
+			s.mu.Lock()
+			s.count[h.Link]++
+			s.mu.Unlock()
+			deliver(h)
+		}
+	}
+}
+
+func (s *source) Stats() map[string]monitor.LinkStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]monitor.LinkStats{}
+	for l, n := range s.count {
+		out[l] = monitor.LinkStats{Received: n}
+	}
+	return out
+}
+
+// hookCall is one stage run for one address.
+type hookCall struct {
+	stage  hooks.Stage
+	addr   string
+	action string
+}
+
+// fakeHooks runs no process: each stage returns one hook's result, the
+// exit code set for it (0 by default) or the error set for it; a stage
+// that is gated waits until the test opens the gate.
+type fakeHooks struct {
+	mu    sync.Mutex
+	calls []hookCall
+	exit  map[hooks.Stage]int
+	fail  map[hooks.Stage]error
+	gate  map[hooks.Stage]chan struct{}
+}
+
+func newHooks() *fakeHooks {
+	return &fakeHooks{exit: map[hooks.Stage]int{}, fail: map[hooks.Stage]error{}, gate: map[hooks.Stage]chan struct{}{}}
+}
+
+func (f *fakeHooks) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, hookCall{stage, env.Address.String(), env.Action})
+	gate, exit, err := f.gate[stage], f.exit[stage], f.fail[stage]
+	f.mu.Unlock()
+	start := time.Now()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.fake", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
+}
+
+func (f *fakeHooks) stages() []hooks.Stage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []hooks.Stage
+	for _, c := range f.calls {
+		out = append(out, c.stage)
+	}
+	return out
+}
+
+func (f *fakeHooks) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = nil
+}
+
+// notices records every notice.
+type notices struct {
+	mu  sync.Mutex
+	got []notify.Event
+}
+
+func (n *notices) Notify(e notify.Event) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, e)
+}
+
+func (n *notices) kinds() []failover.NoticeKind {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []failover.NoticeKind
+	for _, e := range n.got {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func (n *notices) last(kind failover.NoticeKind) (notify.Event, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := len(n.got) - 1; i >= 0; i-- {
+		if n.got[i].Kind == kind {
+			return n.got[i], true
+		}
+	}
+	return notify.Event{}, false
+}
+
+// peer records the datagrams sent to the primary.
+type peer struct {
+	mu   sync.Mutex
+	sent [][]byte
+}
+
+func (p *peer) Send(b []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, slices.Clone(b))
+	return nil
+}
+
+func (p *peer) packets(t *testing.T, keys *wire.Keyring) []wire.Packet {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []wire.Packet
+	for _, b := range p.sent {
+		pk, err := keys.Open(b)
+		if err != nil {
+			t.Fatalf("released does not open: %v", err)
+		}
+		out = append(out, pk)
+	}
+	return out
+}
+
+// countingClock counts how often the deadline timer is set.
+type countingClock struct {
+	GoClock
+	resets *int
+	mu     *sync.Mutex
+}
+
+type countingTimer struct {
+	fdtimer.Timer
+	c countingClock
+}
+
+func (c countingClock) NewTimer(first time.Duration) fdtimer.Timer {
+	return countingTimer{c.GoClock.NewTimer(first), c}
+}
+
+func (t countingTimer) Reset(first, interval time.Duration) {
+	t.c.mu.Lock()
+	*t.c.resets++
+	t.c.mu.Unlock()
+	t.Timer.Reset(first, interval)
+}
+
+// world is a runtime with fakes at every edge.
+type world struct {
+	t       *testing.T
+	d       *Daemon
+	src     *source
+	hooks   *fakeHooks
+	manager *takeover.Fake
+	mover   *takeover.Mover
+	notices *notices
+	peer    *peer
+	keys    *wire.Keyring
+	addr    takeover.Address
+	cancel  context.CancelFunc
+	done    chan error
+	resets  int
+	resetMu sync.Mutex
+	// lastBeat is when the last heartbeat was delivered.
+	lastBeat time.Time
+}
+
+const (
+	interval = 100 * time.Millisecond
+	timeout  = 3 * interval
+	holdDown = 2 * time.Second
+)
+
+var links = []string{"priv0", "pub0"}
+
+// newWorld starts a runtime inside a synctest bubble; held are the
+// addresses the host holds at start.
+func newWorld(t *testing.T, held bool, tune ...func(*Config)) *world {
+	key, err := wire.NewKey([]byte("a key of thirty-two bytes, fine."), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, src: newSource(), hooks: newHooks(), manager: takeover.NewFake(), notices: &notices{}, peer: &peer{},
+		keys: wire.NewKeyring(key), addr: takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}}
+	w.mover = &takeover.Mover{Manager: w.manager}
+	cfg := Config{Node: "server2", Peer: netip.MustParseAddr("192.0.2.1"), Addresses: []takeover.Address{w.addr},
+		Keys: func() *wire.Keyring { return w.keys },
+		Machine: failover.Params{Links: links, DeadCount: 3, DefaultInterval: interval, InitialGrace: timeout,
+			HoldDown: holdDown, AutoGiveBack: true}}
+	if held {
+		if err := w.manager.Acquire(context.Background(), w.addr); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Held = []takeover.Address{w.addr}
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	w.d = New(cfg, Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
+		Clock: countingClock{resets: &w.resets, mu: &w.resetMu}})
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel, w.done = cancel, make(chan error, 1)
+	go func() { w.done <- w.d.Run(ctx) }()
+	t.Cleanup(w.stop)
+	synctest.Wait()
+	return w
+}
+
+// stop ends Run and waits for it; it runs again, doing nothing, at the
+// test's cleanup.
+func (w *world) stop() {
+	w.cancel()
+	if w.done == nil {
+		return
+	}
+	if err := <-w.done; err != nil {
+		w.t.Errorf("Run: %v", err)
+	}
+	w.done = nil
+}
+
+// beat delivers one heartbeat on each of on, now.
+func (w *world) beat(on ...string) {
+	w.lastBeat = time.Now()
+	for _, l := range on {
+		w.src.in <- monitor.Heard{Link: l, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}}
+	}
+	synctest.Wait()
+}
+
+// goodbye delivers the primary's goodbye on link.
+func (w *world) goodbye(link string) {
+	w.src.in <- monitor.Heard{Link: link, At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Interval: interval}}
+	synctest.Wait()
+}
+
+// beatFor sends heartbeats on both links every interval for d.
+func (w *world) beatFor(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		w.beat(links...)
+		time.Sleep(interval)
+	}
+}
+
+// waitState lets fake time pass until the state is s, for at most d.
+func (w *world) waitState(s failover.State, d time.Duration) time.Duration {
+	w.t.Helper()
+	start := time.Now()
+	for w.d.State() != s {
+		if time.Since(start) > d {
+			w.t.Fatalf("state %s after %v, want %s; notices %v", w.d.State(), d, s, w.notices.kinds())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func (w *world) request(op failover.Op) control.Response {
+	return w.d.Handle(context.Background(), control.Request{Op: op})
+}
+
+// requestAsync sends op from another goroutine; its answer comes on the
+// channel.
+func (w *world) requestAsync(op failover.Op) <-chan control.Response {
+	c := make(chan control.Response, 1)
+	go func() { c <- w.request(op) }()
+	synctest.Wait()
+	return c
+}
+
+func (w *world) holds() bool {
+	held, err := w.manager.Held(context.Background(), []takeover.Address{w.addr})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return len(held) == 1
+}
+
+var errUnsafe = errors.New("hook folder /etc/ipfailover/hooks/198.51.100.1 is writable by group or others")

@@ -1,0 +1,186 @@
+package failoverd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+)
+
+// Actions a job tells its hooks (FAILOVER_ACTION): Test runs for both.
+const (
+	actAcquire = "acquire"
+	actRelease = "release"
+)
+
+// jobResult is a finished job and every hook it ran, in order.
+type jobResult struct {
+	done       failover.JobDone
+	hooks      []hooks.Result
+	hookFailed bool // a Pre or Post hook failed; the job went on
+}
+
+// startJob runs a takeover or give-back in its own goroutine, so hooks
+// never hold up heartbeats; its end comes back as a JobDone. d.mu is held.
+func (d *Daemon) startJob(a failover.StartJob) {
+	if d.stopping {
+		return
+	}
+	d.log.Info("job starts", "job", a.Job, "reason", a.Reason)
+	d.jobs.Add(1)
+	ctx := d.jobCtx
+	go func() {
+		defer d.jobs.Done()
+		var r jobResult
+		if a.Job == failover.Takeover {
+			r = d.takeover(ctx, a.Reason)
+		} else {
+			r = d.giveBack(ctx, a.Reason, true)
+		}
+		r.done.At = d.Clock.Now()
+		r.done.Job = a.Job
+		d.log.Info("job done", "job", a.Job, "vetoed", r.done.Vetoed, "err", r.done.Err)
+		d.jobDone(r)
+	}()
+}
+
+// jobDone applies a job's end: the notices it causes carry its hooks,
+// and the operators who asked for it get its outcome.
+func (d *Daemon) jobDone(r jobResult) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.apply(r.done, r.hooks)
+	if r.hookFailed {
+		d.notice(failover.NoticeHookFailure, fmt.Sprintf("a hook failed during the %s; it went on", r.done.Job), r.hooks)
+	}
+	d.answerWaiters(r.done)
+	d.rearm(r.done.At)
+}
+
+// runStage runs one stage's hooks for one address, keeps them for status
+// and adds them to the job's list. A stage that cannot run at all shows as
+// one failed result.
+func (d *Daemon) runStage(ctx context.Context, r *jobResult, stage hooks.Stage, a takeover.Address, action, reason string) ([]hooks.Result, error) {
+	env := hooks.Env{Action: action, Address: a.Addr(), Interface: a.Interface, PeerIP: d.cfg.Peer, Reason: reason}
+	res, err := d.Hooks.Run(ctx, stage, env)
+	shown := slices.Clone(res)
+	if err != nil {
+		shown = append(shown, hooks.StageError(stage, err))
+	}
+	r.hooks = append(r.hooks, shown...)
+	if err != nil || slices.ContainsFunc(res, func(h hooks.Result) bool { return !h.OK() }) {
+		r.hookFailed = r.hookFailed || stage != hooks.Test
+	}
+	d.mu.Lock()
+	d.stages[stageKey{stage, a}] = control.Stage{Stage: stage, Address: a.String(), At: d.Clock.Now(), Hooks: shown}
+	d.mu.Unlock()
+	return res, err
+}
+
+// test runs every address's Test hook: any refusal, or a Test that
+// cannot be run (unsafe, not executable), vetoes the job. why is empty
+// when Test simply said no.
+func (d *Daemon) test(ctx context.Context, r *jobResult, action, reason string) (vetoed bool, why string) {
+	for _, a := range d.cfg.Addresses {
+		res, err := d.runStage(ctx, r, hooks.Test, a, action, reason)
+		if err != nil {
+			d.log.Error("Test hook cannot run; not going ahead", "addr", a, "err", err)
+			return true, "the Test hook of " + a.Addr().String() + " cannot run: " + err.Error()
+		}
+		for _, h := range res {
+			if !h.OK() {
+				d.log.Warn("Test hook said no", "addr", a, "hook", h.Path, "outcome", h.Outcome())
+				return true, ""
+			}
+		}
+	}
+	return false, ""
+}
+
+// takeover: every address's Test, then every PreAcq*, all addresses
+// added and announced together (64 addresses in a few milliseconds), then
+// every PostAcq*. A failing Pre or Post hook is logged and noticed; the
+// takeover goes on.
+func (d *Daemon) takeover(ctx context.Context, reason string) jobResult {
+	var r jobResult
+	if vetoed, why := d.test(ctx, &r, actAcquire, reason); vetoed {
+		r.done = failover.JobDone{Vetoed: true, Reason: why}
+		return r
+	}
+	held := d.Mover.Holding()
+	var todo []takeover.Address
+	for _, a := range d.cfg.Addresses {
+		if !slices.Contains(held, a) {
+			todo = append(todo, a) // held already (left by an earlier run): no hooks again
+		}
+	}
+	for _, a := range todo {
+		d.stageLogged(ctx, &r, hooks.PreAcq, a, actAcquire, reason)
+	}
+	start := time.Now()
+	var errs []error
+	for i, err := range d.Mover.TakeAll(ctx, todo) {
+		a := todo[i]
+		if err != nil {
+			errs = append(errs, err)
+			if !errors.Is(err, takeover.ErrNotAnnounced) {
+				// Not added: keep it wanted, so the reconcile tick retries.
+				d.Mover.Adopt(a)
+			}
+			d.log.Error("could not take the address over", "addr", a, "err", err)
+			continue
+		}
+		d.log.Info("took the address over", "addr", a)
+	}
+	d.log.Info("addresses added and announced", "count", len(todo), "took", time.Since(start))
+	for _, a := range todo {
+		d.stageLogged(ctx, &r, hooks.PostAcq, a, actAcquire, reason)
+	}
+	r.done.Err = errors.Join(errs...)
+	return r
+}
+
+// giveBack: Test (unless stopping), then for each address PreRel*,
+// remove it, PostRel*; then tell the primary `released` so it
+// re-announces at once.
+func (d *Daemon) giveBack(ctx context.Context, reason string, ask bool) jobResult {
+	var r jobResult
+	if ask {
+		if vetoed, why := d.test(ctx, &r, actRelease, reason); vetoed {
+			r.done = failover.JobDone{Vetoed: true, Reason: why}
+			return r
+		}
+	}
+	var errs []error
+	for _, a := range d.cfg.Addresses {
+		d.stageLogged(ctx, &r, hooks.PreRel, a, actRelease, reason)
+		if err := d.Mover.Give(ctx, a); err != nil {
+			errs = append(errs, err)
+			d.log.Error("could not give the address back", "addr", a, "err", err)
+		} else {
+			d.log.Info("gave the address back", "addr", a)
+		}
+		d.stageLogged(ctx, &r, hooks.PostRel, a, actRelease, reason)
+	}
+	if len(errs) == 0 {
+		// Only once every address is gone: the primary re-announces at
+		// once, and must not while this host still answers for one.
+		d.sendReleased()
+	}
+	r.done.Err = errors.Join(errs...)
+	return r
+}
+
+// stageLogged runs a Pre or Post stage; a stage that cannot run is
+// logged with its reason (the job goes on).
+func (d *Daemon) stageLogged(ctx context.Context, r *jobResult, stage hooks.Stage, a takeover.Address, action, reason string) {
+	if _, err := d.runStage(ctx, r, stage, a, action, reason); err != nil {
+		d.log.Error("hooks cannot run; going on without them", "stage", stage, "addr", a, "err", err)
+	}
+}

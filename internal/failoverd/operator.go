@@ -1,0 +1,102 @@
+package failoverd
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+)
+
+// Handle answers one control request; it is control.Serve's handler. An
+// acquire or release that starts a job is answered when the job ends.
+func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response {
+	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		return control.Response{Error: "failoverd is stopping"}
+	}
+	resp, wait := d.answer(r)
+	var reply chan control.Response
+	if wait {
+		reply = make(chan control.Response, 1)
+		d.waiters = append(d.waiters, reply)
+	}
+	d.mu.Unlock()
+	if !wait {
+		return resp
+	}
+	select {
+	case resp := <-reply:
+		return resp
+	case <-ctx.Done():
+		return control.Response{Error: "failoverd is stopping"}
+	}
+}
+
+// answer applies one request; wait says the answer comes when the job it
+// started ends. d.mu is held.
+func (d *Daemon) answer(r control.Request) (resp control.Response, wait bool) {
+	switch r.Op {
+	case control.OpStatus:
+		st := d.status()
+		return control.Response{OK: true, Status: &st}, false
+	case failover.OpAcquire, failover.OpRelease, failover.OpHold, failover.OpResume:
+	default:
+		return control.Response{Error: fmt.Sprintf("unknown request %q", r.Op)}, false
+	}
+	d.log.Info("operator request", "op", r.Op)
+	before := d.machine.Running()
+	now := d.Clock.Now()
+	d.apply(failover.Command{At: now, Op: r.Op}, nil)
+	d.rearm(now)
+	st := d.status()
+	resp = control.Response{OK: true, Status: &st}
+	switch {
+	case r.Op == failover.OpHold && before != failover.NoJob:
+		resp.Message = fmt.Sprintf("a %s is under way; failoverd holds when it ends", before)
+	case r.Op == failover.OpHold:
+		resp.Message = "held: no automatic takeover or give-back until failoverctl resume"
+	case r.Op == failover.OpResume:
+		resp.Message = "resumed: the automatic rules apply"
+	case before != failover.NoJob:
+		resp.Message = fmt.Sprintf("a %s is under way; your %s runs after it (see failoverctl status)", before, r.Op)
+	case d.machine.Running() == failover.NoJob && r.Op == failover.OpAcquire:
+		resp.Message = "this host holds the addresses already"
+	case d.machine.Running() == failover.NoJob:
+		resp.Message = "this host holds no address; nothing to release"
+	default:
+		return control.Response{}, true
+	}
+	return resp, false
+}
+
+// answerWaiters tells the operators who started the job how it ended.
+// d.mu is held.
+func (d *Daemon) answerWaiters(done failover.JobDone) {
+	if len(d.waiters) == 0 {
+		return
+	}
+	st := d.status()
+	resp := control.Response{OK: !done.Vetoed && done.Err == nil, Status: &st}
+	switch {
+	case done.Vetoed && done.Reason != "":
+		resp.Error = done.Reason
+	case done.Vetoed:
+		resp.Error = "the Test hook said no; nothing changed"
+	case done.Err != nil:
+		resp.Error = done.Err.Error()
+	case done.Job == failover.Takeover:
+		resp.Message = "took the addresses over"
+		if alive := slices.ContainsFunc(st.Links, func(l control.Link) bool { return l.Alive }); alive && d.cfg.Machine.AutoGiveBack && st.State != failover.Held {
+			resp.Message += "; the primary is heard, so automatic give-back returns them after the hold-down (failoverctl hold keeps them)"
+		}
+	default:
+		resp.Message = "gave the addresses back"
+	}
+	for _, w := range d.waiters {
+		w <- resp
+	}
+	d.waiters = nil
+}

@@ -1,0 +1,54 @@
+package failoverd
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+)
+
+// stageOrder sorts a job's stages in the order they run.
+var stageOrder = map[hooks.Stage]int{hooks.Test: 0, hooks.PreAcq: 1, hooks.PostAcq: 2, hooks.PreRel: 3, hooks.PostRel: 4}
+
+// Status is failoverd's state as failoverctl status shows it.
+func (d *Daemon) Status() control.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status()
+}
+
+// status: d.mu is held.
+func (d *Daemon) status() control.Status {
+	state, since := d.machine.State()
+	stats := d.Source.Stats()
+	st := control.Status{Node: d.cfg.Node, State: state, Since: since, Holding: d.machine.Holding(),
+		Peer: d.cfg.Peer.String(), PeerInterval: d.machine.PeerInterval(), Timeout: d.machine.Timeout()}
+	now := d.Clock.Now()
+	for _, l := range d.machine.Links() {
+		s := stats[l.Name]
+		// Status says what was heard: the machine may still give a link
+		// the benefit of the doubt (just after start or a give-back).
+		alive := !l.LastHeard.IsZero() && now.Sub(l.LastHeard) <= st.Timeout
+		st.Links = append(st.Links, control.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, Received: s.Received, Dropped: s.Dropped})
+		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
+			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
+		}
+	}
+	if o := stats[monitor.Unknown].Dropped; len(o) > 0 {
+		st.OtherDropped = o
+	}
+	held := d.Mover.Holding()
+	for _, a := range d.cfg.Addresses {
+		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})
+	}
+	for _, s := range d.stages {
+		st.Stages = append(st.Stages, s)
+	}
+	slices.SortFunc(st.Stages, func(a, b control.Stage) int {
+		return cmp.Or(strings.Compare(a.Address, b.Address), stageOrder[a.Stage]-stageOrder[b.Stage])
+	})
+	return st
+}

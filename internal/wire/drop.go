@@ -1,0 +1,30 @@
+package wire
+
+import "errors"
+
+// DropReason says why a receiver dropped a packet. Receivers count their
+// drops by it, and failoverctl status shows those counts.
+type DropReason string
+
+// The reasons a packet is dropped.
+const (
+	DropMalformed   DropReason = "malformed"    // not a packet this version can decode
+	DropBadTag      DropReason = "bad-tag"      // unsigned with a key set, unknown key, or a tag that does not match
+	DropReplay      DropReason = "replay"       // a sequence number already seen for its sender and epoch
+	DropStaleEpoch  DropReason = "stale-epoch"  // a new epoch with a send time outside the window
+	DropWrongPeer   DropReason = "wrong-peer"   // from an address that is not the peer's
+	DropUnknownLink DropReason = "unknown-link" // arrived on an interface that is not a heartbeat link
+)
+
+// ReasonOf classes an error from Keyring.Open or ReplayGuard.Check.
+func ReasonOf(err error) DropReason {
+	switch {
+	case errors.Is(err, ErrNoAuth), errors.Is(err, ErrBadTag), errors.Is(err, ErrUnknownKey):
+		return DropBadTag
+	case errors.Is(err, ErrStaleEpoch):
+		return DropStaleEpoch
+	case errors.Is(err, ErrReplay), errors.Is(err, ErrRetired):
+		return DropReplay
+	}
+	return DropMalformed
+}
