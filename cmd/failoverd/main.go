@@ -6,13 +6,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
-	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -36,46 +33,22 @@ func main() { os.Exit(cli.Main(config.Failoverd, run)) }
 // stopTimeout bounds the give-back on a clean stop (hooks included).
 const stopTimeout = 5 * time.Minute
 
-// linksOf names the links: the interface on the private address's subnet
-// first, then each pair's interface.
-func linksOf(c *config.Config, ifs []netif.Interface) ([]string, error) {
-	r := netif.Find(ifs, c.PeerIP)
-	if r.Kind == netif.NoLink {
-		return nil, fmt.Errorf("no interface has a subnet that holds %s (%s), so there is no private link to listen on; failoverd -n says more", c.PeerIP, config.KeyPeerIP)
-	}
-	links := []string{r.Interface.Name}
-	for _, p := range c.Pairs {
-		if !slices.Contains(links, p.Interface) {
-			links = append(links, p.Interface)
-		}
-	}
-	return links, nil
-}
-
-func run(inv *cli.Invocation, c *config.Config) int {
-	log, logs, err := logging.NewReloadable(inv.LogOptions(c))
-	if err != nil {
-		fmt.Fprintf(inv.Stderr, "failoverd: cannot set up logging: %v\n", err)
-		return cli.ExitConfig
-	}
-	defer logs.Close()
-	cli.LogWarnings(log, c)
-
-	ifs, err := netif.Snapshot()
-	if err != nil {
-		log.Error("cannot list interfaces", "err", err)
-		return cli.ExitFailure
-	}
-	links, err := linksOf(c, ifs)
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		return cli.ExitFailure
-	}
+func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int {
 	peers := []netip.Addr{c.PeerIP}
 	var addrs []takeover.Address
 	for _, p := range c.Pairs {
 		peers = append(peers, p.Addr)
 		addrs = append(addrs, p.Address())
+	}
+	ifs, err := netif.Snapshot()
+	if err != nil {
+		log.Error("cannot list interfaces", "err", err)
+		return cli.ExitFailure
+	}
+	links, err := failoverd.Links(ifs, c.PeerIP, addrs)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return cli.ExitFailure
 	}
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
@@ -93,16 +66,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		log.Error("cannot manage addresses", "err", err)
 		return cli.ExitFailure
 	}
-	announcer, err := takeover.NewAnnouncer()
-	if err != nil {
-		if errors.Is(err, errors.ErrUnsupported) {
-			log.Info("addresses are announced by the system only", "reason", err)
-		} else {
-			log.Warn("taken addresses will not be announced", "err", err)
-		}
-		announcer = nil
-	}
-	mover := &takeover.Mover{Manager: manager, Announcer: announcer, Schedule: c.Schedule(), Refresh: c.AnnounceRefresh, Log: log}
+	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "taken addresses are announced by the system only, if at all"), Schedule: c.Schedule(), Refresh: c.AnnounceRefresh, Log: log}
 
 	// Reconcile: addresses a crash left on the host are kept, with no
 	// hooks run again; the machine gives them back if the primary is heard.
@@ -121,14 +85,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		return cli.ExitFailure
 	}
 
-	var notifiers []notify.Notifier
-	if c.Sendmail != "" {
-		notifiers = append(notifiers, notify.Mail{Sendmail: c.Sendmail, To: c.EmailRecipient})
-	}
-	if c.NotifyCommand != "" {
-		notifiers = append(notifiers, notify.Command{Path: c.NotifyCommand})
-	}
-	notifier := notify.NewAsync(log, notifiers...)
+	notifier := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)
 	sd := cli.NewNotifier(log)
 	d := failoverd.New(failoverd.Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, StopTimeout: stopTimeout,
@@ -188,17 +145,10 @@ func run(inv *cli.Invocation, c *config.Config) int {
 // reload applies what can change while running: keys and logging. The
 // links, addresses and timing need a restart, and it says so.
 func reload(inv *cli.Invocation, log *slog.Logger, c *config.Config, logs *logging.Reloadable, keys *atomic.Pointer[wire.Keyring]) {
-	nc, err := config.Load(config.Failoverd, inv.Sources)
-	if err != nil {
-		for _, ce := range config.Errors(err) {
-			log.Error("reload refused; keeping the running configuration", "err", ce)
-		}
+	nc := inv.Reload(log, logs)
+	if nc == nil {
 		return
 	}
-	if err := logs.Reload(inv.LogOptions(nc)); err != nil {
-		log.Error("cannot switch logging; keeping the old destination", "err", err)
-	}
-	cli.LogWarnings(log, nc)
 	keys.Store(nc.Keyring())
 	if changed := config.Changed(c, nc, config.Failoverd, config.KeyAuthKeyFile, config.KeyLogFile, config.KeyLogFacility); len(changed) > 0 {
 		log.Warn("configuration reloaded: keys and logging apply now; restart failoverd for the other changes", "changed", changed)

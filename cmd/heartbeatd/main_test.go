@@ -464,7 +464,7 @@ func TestReleasedReannounces(t *testing.T) {
 	if got := lab.Neighbour(s2, "pub0", "198.51.100.1"); got != "02:00:00:00:00:99" {
 		t.Fatalf("an unsigned released packet re-announced (entry %q)", got)
 	}
-	if !strings.Contains(d.Output(), "reason=authentication") {
+	if !strings.Contains(d.Output(), "reason=bad-tag") {
 		t.Errorf("the unsigned packet's drop is not logged:\n%s", d.Output())
 	}
 	sent := time.Now()

@@ -135,10 +135,12 @@ func LogWarnings(log *slog.Logger, c *config.Config) {
 	}
 }
 
-// Main wraps a daemon's run function into an exit status.
+// Main wraps a daemon's run function into an exit status: it parses the
+// command line, loads the configuration, answers -n, and sets up logging
+// (LogWarnings done) before run.
 // IPFAILOVER_CPUPROFILE=FILE writes a CPU profile of the whole run, for
 // finding where the time goes (go tool pprof).
-func Main(role config.Role, run func(inv *Invocation, c *config.Config) int) int {
+func Main(role config.Role, run func(inv *Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int) int {
 	oneProcessor()
 	if path := os.Getenv("IPFAILOVER_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
@@ -156,7 +158,14 @@ func Main(role config.Role, run func(inv *Invocation, c *config.Config) int) int
 	if inv.Check {
 		return inv.RunCheck(c)
 	}
-	return run(inv, c)
+	log, logs, err := logging.NewReloadable(inv.LogOptions(c))
+	if err != nil {
+		fmt.Fprintf(inv.Stderr, "%s: cannot set up logging: %v\n", role, err)
+		return ExitConfig
+	}
+	defer logs.Close()
+	LogWarnings(log, c)
+	return run(inv, c, log, logs)
 }
 
 // oneProcessor runs the daemon's Go code on one processor unless the

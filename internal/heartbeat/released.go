@@ -103,3 +103,25 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 		}
 	}
 }
+
+// ServeReleased listens for `released` on addr (all addresses when
+// invalid) and calls onReleased for each accepted one until ctx ends; the
+// channel closes when it has stopped. A listener that cannot open is
+// logged: the addresses are then re-announced only at start and on SIGHUP.
+func ServeReleased(ctx context.Context, addr netip.Addr, port uint16, keys func() *wire.Keyring, log *slog.Logger, onReleased func(from netip.Addr, p wire.Packet)) <-chan struct{} {
+	done := make(chan struct{})
+	l, err := ListenReleased(addr, port, log)
+	if err != nil {
+		close(done)
+		log.Warn("will not hear the secondary's released message; addresses are re-announced only at start and on SIGHUP", "err", err)
+		return done
+	}
+	go func() {
+		defer close(done)
+		defer l.Close()
+		if err := l.Run(ctx, keys, onReleased); err != nil {
+			log.Error("released listener stopped", "err", err)
+		}
+	}()
+	return done
+}

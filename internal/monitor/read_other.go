@@ -52,3 +52,6 @@ func addrOf(a net.Addr) netip.Addr {
 	}
 	return netip.Addr{}
 }
+
+// batchSize is how many packets one read takes here.
+func batchSize() int { return 1 }

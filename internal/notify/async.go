@@ -140,3 +140,16 @@ func (e Event) clone() Event {
 	e.Hooks = slices.Clone(e.Hooks)
 	return e
 }
+
+// Sinks are the notifiers the configuration names: mail through
+// sendmail (when set) and a command (when set).
+func Sinks(sendmail, to, command string) []Notifier {
+	var ns []Notifier
+	if sendmail != "" {
+		ns = append(ns, Mail{Sendmail: sendmail, To: to})
+	}
+	if command != "" {
+		ns = append(ns, Command{Path: command})
+	}
+	return ns
+}

@@ -2,6 +2,8 @@ package takeover
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"time"
@@ -12,6 +14,22 @@ import (
 type Announcer interface {
 	Announce(ifi *net.Interface, ip netip.Addr) error
 	Close() error
+}
+
+// OpenAnnouncer is NewAnnouncer for a daemon: where announcing cannot
+// work here it logs why, under the message consequence (what the
+// administrator loses), and returns nil.
+func OpenAnnouncer(log *slog.Logger, consequence string) Announcer {
+	a, err := NewAnnouncer()
+	switch {
+	case err == nil:
+		return a
+	case errors.Is(err, errors.ErrUnsupported):
+		log.Info(consequence, "reason", err)
+	default:
+		log.Warn(consequence, "err", err)
+	}
+	return nil
 }
 
 // Schedule says how an address is announced: Burst announcements at once,
