@@ -76,7 +76,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 	var addrs []takeover.Address
 	for _, p := range c.Pairs {
 		peers = append(peers, p.Addr)
-		addrs = append(addrs, p.Address())
+		addrs = append(addrs, takeover.Address{Interface: p.Interface, Prefix: p.Prefix()})
 	}
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
@@ -103,7 +103,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		}
 		announcer = nil
 	}
-	mover := &takeover.Mover{Manager: manager, Announcer: announcer, Schedule: c.Schedule(), Refresh: c.AnnounceRefresh, Log: log}
+	mover := &takeover.Mover{Manager: manager, Announcer: announcer, Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Refresh: c.AnnounceRefresh, Log: log}
 
 	// Reconcile: addresses a crash left on the host are kept, with no
 	// hooks run again; the machine gives them back if the primary is heard.

@@ -55,7 +55,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 		log.Error("cannot start", "err", err)
 		return cli.ExitFailure
 	}
-	tickler := newTickler(log, c.Schedule())
+	tickler := newTickler(log, takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 	defer tickler.close()
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
@@ -119,7 +119,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 				cli.LogWarnings(log, nc)
 				c = nc
 				keys.Store(c.Keyring())
-				tickler.setSchedule(c.Schedule())
+				tickler.setSchedule(takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 				log.Info("configuration reloaded", "targets", len(c.BcastIPs), "interval", c.Interval)
 			}
 			sd.Ready()

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -97,11 +96,6 @@ type Config struct {
 	origins map[string]Origin
 }
 
-// Schedule is how an address is announced after it is added.
-func (c *Config) Schedule() takeover.Schedule {
-	return takeover.Schedule{Burst: 2, Repeats: c.AnnounceRepeats, Spacing: c.AnnounceSpacing}
-}
-
 // Prefix is the prefix the address is installed with. By the original's
 // rule the mask is blank or /32 when the address is on the interface's
 // own subnet: it is then added as a host address (/32, IPv6 /128), so
@@ -114,11 +108,6 @@ func (p Pair) Prefix() netip.Prefix {
 		bits = p.Addr.BitLen()
 	}
 	return netip.PrefixFrom(p.Addr, bits)
-}
-
-// Address is the pair as the takeover package knows it.
-func (p Pair) Address() takeover.Address {
-	return takeover.Address{Interface: p.Interface, Prefix: p.Prefix()}
 }
 
 // OriginOf says where the value of key came from.

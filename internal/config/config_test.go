@@ -363,7 +363,7 @@ func TestPairPrefixFollowsTheMaskRule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.Address(); got.Prefix.String() != want || got.Interface != p.Interface {
+		if got := p.Prefix(); got.String() != want {
 			t.Errorf("%s installs %v, want %s", s, got, want)
 		}
 	}
