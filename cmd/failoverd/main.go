@@ -137,7 +137,7 @@ func run(inv *cli.Invocation, c *config.Config) int {
 
 	now := time.Now()
 	machine := failover.New(failover.Params{
-		Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: time.Second,
+		Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
 		InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
 	}, now, len(held) > 0)
 	if len(held) > 0 && len(held) < len(addrs) {

@@ -201,3 +201,53 @@ func TestRenderDoc(t *testing.T) {
 		}
 	}
 }
+
+// Outside its generated table the README names keys but does not repeat
+// their defaults: "(default 1694)" or "FAILOVER_REPLAY_WINDOW (30 s)"
+// would go stale when the table changes.
+func TestREADMERepeatsNoDefault(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	g := generated[1]
+	i, j := strings.Index(readme, g.begin), strings.Index(readme, g.end)
+	if i < 0 || j < i {
+		t.Fatal("README.md has no generated key table")
+	}
+	prose := readme[:i] + readme[j:]
+	defaults := map[string][]string{} // a default, written without blanks, to its keys
+	for _, k := range keys {
+		for _, d := range []string{k.Default, k.Darwin} {
+			if d != "" {
+				defaults[d] = append(defaults[d], k.Name)
+			}
+		}
+	}
+	token := regexp.MustCompile(`[^\s` + "`" + `,;:()]+`)
+	check := func(where, text string) {
+		text = regexp.MustCompile(`(\d) (m?s)\b`).ReplaceAllString(text, "$1$2") // 30 s
+		for _, tok := range token.FindAllString(text, -1) {
+			if names, ok := defaults[strings.TrimSuffix(tok, ".")]; ok {
+				t.Errorf("README.md repeats the default %s (of %s) in %q; name the key instead", tok, strings.Join(names, ", "), where)
+			}
+		}
+	}
+	for _, m := range regexp.MustCompile(`\bdefault:? ([^)\n;]*)`).FindAllStringSubmatch(prose, -1) {
+		check(m[0], m[1])
+	}
+	for _, m := range regexp.MustCompile("`FAILOVER_[A-Z_]+`,? \\(([^)]*)\\)").FindAllStringSubmatch(prose, -1) {
+		check(m[0], m[1])
+	}
+}
+
+func TestDefaultSenderInterval(t *testing.T) {
+	c, err := Load(Heartbeatd, Sources{Args: []string{"192.0.2.255"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := DefaultSenderInterval(); got != c.Interval || got <= 0 {
+		t.Errorf("DefaultSenderInterval is %v; heartbeatd's default interval is %v", got, c.Interval)
+	}
+}

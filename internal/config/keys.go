@@ -91,6 +91,16 @@ func Default(role Role, name string) string {
 	return lookupKey(name).defaultFor(role, runtime.GOOS)
 }
 
+// DefaultSenderInterval is heartbeatd's default interval: what failoverd
+// assumes of a primary it has not heard yet.
+func DefaultSenderInterval() time.Duration {
+	c := &Config{}
+	if err := lookupKey(KeyInterval).set(c, Default(Heartbeatd, KeyInterval)); err != nil {
+		panic("the table's default FAILOVER_INTERVAL does not parse: " + err.problem)
+	}
+	return c.Interval
+}
+
 // DefaultControlSocket is where failoverd listens for failoverctl.
 func DefaultControlSocket() string { return Default(Failoverd, KeyControlSocket) }
 
