@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -202,43 +203,67 @@ func TestRenderDoc(t *testing.T) {
 	}
 }
 
-// Outside its generated table the README names keys but does not repeat
-// their defaults: "(default 1694)" or "FAILOVER_REPLAY_WINDOW (30 s)"
-// would go stale when the table changes.
-func TestREADMERepeatsNoDefault(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
+// Outside the generated lists the pages name keys but do not repeat their
+// defaults: "(default 1694)" or "FAILOVER_REPLAY_WINDOW (30 s)" would go
+// stale when the table changes.
+func TestPagesRepeatNoDefault(t *testing.T) {
+	// A duration in its shortest form, so that 60s and 1m0s are one.
+	norm := func(v string) string {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d.String()
+		}
+		return v
 	}
-	readme := string(b)
-	g := generated[1]
-	i, j := strings.Index(readme, g.begin), strings.Index(readme, g.end)
-	if i < 0 || j < i {
-		t.Fatal("README.md has no generated key table")
-	}
-	prose := readme[:i] + readme[j:]
 	defaults := map[string][]string{} // a default, written without blanks, to its keys
 	for _, k := range keys {
 		for _, d := range []string{k.Default, k.Darwin} {
 			if d != "" {
-				defaults[d] = append(defaults[d], k.Name)
+				defaults[norm(d)] = append(defaults[norm(d)], k.Name)
 			}
 		}
 	}
 	token := regexp.MustCompile(`[^\s` + "`" + `,;:()]+`)
-	check := func(where, text string) {
-		text = regexp.MustCompile(`(\d) (m?s)\b`).ReplaceAllString(text, "$1$2") // 30 s
-		for _, tok := range token.FindAllString(text, -1) {
-			if names, ok := defaults[strings.TrimSuffix(tok, ".")]; ok {
-				t.Errorf("README.md repeats the default %s (of %s) in %q; name the key instead", tok, strings.Join(names, ", "), where)
+	seconds := regexp.MustCompile(`(\d) (m?s)\b`) // 30 s
+	check := func(page, where, text string) {
+		for _, tok := range token.FindAllString(seconds.ReplaceAllString(text, "$1$2"), -1) {
+			tok = norm(strings.TrimSuffix(tok, "."))
+			if names, ok := defaults[tok]; ok {
+				t.Errorf("%s repeats the default %s (of %s) in %q; name the key instead", page, tok, strings.Join(names, ", "), where)
 			}
 		}
 	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := generated[1]
+	i, j := strings.Index(string(readme), g.begin), strings.Index(string(readme), g.end)
+	if i < 0 || j < i {
+		t.Fatal("README.md has no generated key table")
+	}
+	prose := string(readme[:i]) + string(readme[j:])
 	for _, m := range regexp.MustCompile(`\bdefault:? ([^)\n;]*)`).FindAllStringSubmatch(prose, -1) {
-		check(m[0], m[1])
+		check("README.md", m[0], m[1])
 	}
 	for _, m := range regexp.MustCompile("`FAILOVER_[A-Z_]+`,? \\(([^)]*)\\)").FindAllStringSubmatch(prose, -1) {
-		check(m[0], m[1])
+		check("README.md", m[0], m[1])
+	}
+	// In a manual, the line after a key: ".Pq Ev KEY ,\n1694 by default"
+	// or ".Ev KEY\n(30s) apart".
+	after := regexp.MustCompile(`\.(?:Pq )?Ev FAILOVER_[A-Z_]+[^\n]*\n([^\n]*)`)
+	for _, page := range []string{"heartbeatd.8", "failoverd.8", "failoverctl.8"} {
+		b, err := os.ReadFile("../../docs/man/" + page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range after.FindAllStringSubmatch(string(b), -1) {
+			if p := regexp.MustCompile(`^\(([^)]*)\)`).FindStringSubmatch(m[1]); p != nil {
+				check(page, m[0], p[1])
+			}
+			if p := regexp.MustCompile(`(\S+) by default`).FindStringSubmatch(m[1]); p != nil {
+				check(page, m[0], p[1])
+			}
+		}
 	}
 }
 
