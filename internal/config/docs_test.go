@@ -242,8 +242,14 @@ func TestPagesRepeatNoDefault(t *testing.T) {
 		t.Fatal("README.md has no generated key table")
 	}
 	prose := string(readme[:i]) + string(readme[j:])
-	for _, m := range regexp.MustCompile(`\bdefault:? ([^)\n;]*)`).FindAllStringSubmatch(prose, -1) {
-		check("README.md", m[0], m[1])
+	conf, err := os.ReadFile("../../init/ipfailover.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for page, text := range map[string]string{"README.md": prose, "init/ipfailover.conf": string(conf)} {
+		for _, m := range regexp.MustCompile(`\bdefault:? ([^)\n;]*)`).FindAllStringSubmatch(text, -1) {
+			check(page, m[0], m[1])
+		}
 	}
 	for _, m := range regexp.MustCompile("`FAILOVER_[A-Z_]+`,? \\(([^)]*)\\)").FindAllStringSubmatch(prose, -1) {
 		check("README.md", m[0], m[1])
