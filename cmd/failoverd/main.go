@@ -38,7 +38,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	var addrs []takeover.Address
 	for _, p := range c.Pairs {
 		peers = append(peers, p.Addr)
-		addrs = append(addrs, p.Address())
+		addrs = append(addrs, takeover.Address{Interface: p.Interface, Prefix: p.Prefix()})
 	}
 	ifs, err := netif.Snapshot()
 	if err != nil {
@@ -66,7 +66,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		log.Error("cannot manage addresses", "err", err)
 		return cli.ExitFailure
 	}
-	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "taken addresses are announced by the system only, if at all"), Schedule: c.Schedule(), Refresh: c.AnnounceRefresh, Log: log}
+	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "taken addresses are announced by the system only, if at all"), Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Refresh: c.AnnounceRefresh, Log: log}
 
 	// Reconcile: addresses a crash left on the host are kept, with no
 	// hooks run again; the machine gives them back if the primary is heard.
@@ -89,7 +89,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	sd := cli.NewNotifier(log)
 	d := failoverd.New(failoverd.Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, StopTimeout: stopTimeout,
-		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: time.Second,
+		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
 			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack},
 	}, failoverd.Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: sd, Log: log,

@@ -18,6 +18,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -42,7 +43,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		log.Error("cannot start", "err", err)
 		return cli.ExitFailure
 	}
-	tickler := heartbeat.NewTickler(log, c.Schedule())
+	tickler := heartbeat.NewTickler(log, takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 	defer tickler.Close()
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
@@ -80,7 +81,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 				} else {
 					c = nc
 					keys.Store(c.Keyring())
-					tickler.SetSchedule(c.Schedule())
+					tickler.SetSchedule(takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 					log.Info("configuration reloaded", "targets", len(c.BcastIPs), "interval", c.Interval)
 				}
 			}

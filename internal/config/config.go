@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -28,27 +27,6 @@ func (r Role) String() string {
 		return "heartbeatd"
 	}
 	return "failoverd"
-}
-
-// Pair is one interface:pub_addr[/mask] of the original: a public address
-// of the primary that the secondary takes over on Interface.
-type Pair struct {
-	Interface string
-	Addr      netip.Addr
-	// Bits is the prefix length given after the address, or -1 when the
-	// mask was left blank.
-	Bits int
-}
-
-func (p Pair) String() string {
-	a := p.Addr.String()
-	if p.Addr.Is6() {
-		a = "[" + a + "]"
-	}
-	if p.Bits >= 0 {
-		return fmt.Sprintf("%s:%s/%d", p.Interface, a, p.Bits)
-	}
-	return p.Interface + ":" + a
 }
 
 // Config is the whole effective configuration of either daemon.
@@ -97,47 +75,8 @@ type Config struct {
 	origins map[string]Origin
 }
 
-// Schedule is how an address is announced after it is added.
-func (c *Config) Schedule() takeover.Schedule {
-	return takeover.Schedule{Burst: 2, Repeats: c.AnnounceRepeats, Spacing: c.AnnounceSpacing}
-}
-
-// Prefix is the prefix the address is installed with. By the original's
-// rule the mask is blank or /32 when the address is on the interface's
-// own subnet: it is then added as a host address (/32, IPv6 /128), so
-// the interface's own address stays the one that owns the subnet's
-// route. A mask given for an address on another subnet is installed as
-// given, which adds that subnet's route on the interface.
-func (p Pair) Prefix() netip.Prefix {
-	bits := p.Bits
-	if bits < 0 {
-		bits = p.Addr.BitLen()
-	}
-	return netip.PrefixFrom(p.Addr, bits)
-}
-
-// Address is the pair as the takeover package knows it.
-func (p Pair) Address() takeover.Address {
-	return takeover.Address{Interface: p.Interface, Prefix: p.Prefix()}
-}
-
-// OriginOf says where the value of key came from.
-func (c *Config) OriginOf(key string) Origin { return c.origins[key] }
-
 // Keyring returns the authentication keys as a wire.Keyring.
 func (c *Config) Keyring() *wire.Keyring { return wire.NewKeyring(c.Keys...) }
-
-// DeadTimeout is how long the receiver waits without a heartbeat before a
-// link counts as silent, given the sender's advertised interval.
-func (c *Config) DeadTimeout(senderInterval time.Duration) time.Duration {
-	if c.Timeout > 0 {
-		return c.Timeout
-	}
-	if senderInterval <= 0 {
-		senderInterval = c.Interval
-	}
-	return senderInterval * time.Duration(c.DeadCount)
-}
 
 // Changed lists the keys of role whose values differ between a and b,
 // leaving out those named in except.

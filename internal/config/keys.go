@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,8 +11,8 @@ import (
 
 const keyPrefix = "FAILOVER_"
 
-// MinInterval is the shortest heartbeat interval accepted.
-const MinInterval = 10 * time.Millisecond
+// minInterval is the shortest heartbeat interval accepted.
+const minInterval = 10 * time.Millisecond
 
 // Key names.
 const (
@@ -52,307 +51,339 @@ const (
 type roleMask uint8
 
 // key describes one configuration key: its default, what it means, how to
-// parse it into a Config and how to print it back.
+// parse it into a Config and how to print it back. The table below is the
+// one source of each key's default and documentation: -n, the flags' help,
+// the key list of ipfailover(5) and the README's are made from it (see
+// docs.go; go generate rewrites the two pages).
 type key struct {
-	Name    string
-	Roles   roleMask
-	Default string
+	Name  string
+	Roles roleMask
+	// Default is the value when the key is not set. On macOS, Darwin
+	// replaces it for the roles in DarwinRoles.
+	Default     string
+	Darwin      string
+	DarwinRoles roleMask
+	// Means says what the default means when its value does not say it
+	// ("never", "no authentication"). Required, for a key with no
+	// default, names what may give the value instead.
+	Means    string
+	Required string
+	// Doc says what the key means, in the markup of docs.go; its first
+	// sentence is the help of the key's flag.
 	Doc     string
+	Example string // a value for the example line of ipfailover(5)
 	set     func(c *Config, v string) *valueError
 	format  func(c *Config) string
 }
 
 func (k *key) usedBy(r Role) bool { return k.Roles&(1<<r) != 0 }
 
-// DefaultHookDir is where hook folders live unless FAILOVER_HOOK_DIR says
-// otherwise: the original's path on macOS.
-func DefaultHookDir() string {
-	if runtime.GOOS == "darwin" {
-		return "/Library/IPFailover"
+// defaultFor is the key's default for role on the system goos.
+func (k *key) defaultFor(r Role, goos string) string {
+	if goos == "darwin" && k.DarwinRoles&(1<<r) != 0 {
+		return k.Darwin
 	}
-	return "/etc/ipfailover"
+	return k.Default
+}
+
+// Default is the default of the key name for role on this system.
+func Default(role Role, name string) string {
+	return lookupKey(name).defaultFor(role, runtime.GOOS)
+}
+
+// DefaultSenderInterval is heartbeatd's default interval: what failoverd
+// assumes of a primary it has not heard yet.
+func DefaultSenderInterval() time.Duration {
+	c := &Config{}
+	if err := lookupKey(KeyInterval).set(c, Default(Heartbeatd, KeyInterval)); err != nil {
+		panic("the table's default FAILOVER_INTERVAL does not parse: " + err.problem)
+	}
+	return c.Interval
 }
 
 // DefaultControlSocket is where failoverd listens for failoverctl.
-func DefaultControlSocket() string {
-	if runtime.GOOS == "darwin" {
-		return "/var/run/ipfailover/failoverd.sock"
+func DefaultControlSocket() string { return Default(Failoverd, KeyControlSocket) }
+
+// durationKey completes k as a key holding a duration of at least floor;
+// when zeroOK, 0 is accepted too and means k.Means.
+func durationKey(k key, floor time.Duration, zeroOK bool, field func(*Config) *time.Duration) *key {
+	hint := "use " + floor.String() + " or more"
+	if zeroOK {
+		hint = "use 0 (" + k.Means + ") or " + floor.String() + " or more"
 	}
-	return "/run/ipfailover/failoverd.sock"
+	k.set = func(c *Config, v string) *valueError {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d < floor && !(zeroOK && d == 0) {
+			return &valueError{"shorter than " + floor.String(), hint}
+		}
+		*field(c) = d
+		return nil
+	}
+	k.format = func(c *Config) string { return field(c).String() }
+	return &k
 }
 
-// keys is the table of every key, in the order -n prints them.
-var keys = []*key{
-	{KeyBcastIPs, roleHeartbeatOnly, "",
-		"Addresses heartbeatd sends heartbeats to, separated by spaces: the broadcast address of each link (private first), or the secondary's unicast addresses.",
-		func(c *Config, v string) *valueError {
-			a, err := parseAddrList(v)
-			c.BcastIPs = a
-			return err
-		},
-		func(c *Config) string { return joinAddrs(c.BcastIPs) }},
-	{KeyPeerIP, roleFailoverOnly, "",
-		"The primary's private address (failoverd's master_priv_addr). Never taken over.",
-		func(c *Config, v string) *valueError {
-			a, err := parseAddr(v)
-			c.PeerIP = a
-			return err
-		},
-		func(c *Config) string { return addrString(c.PeerIP) }},
-	{KeyPairs, roleFailoverOnly, "",
-		"Public addresses of the primary that failoverd takes over, separated by spaces: interface:address[/mask], for example en0:100.0.0.10 or eth0:[2001:db8::10]/64. The mask is blank or /32 when the address is on the interface's own subnet.",
-		func(c *Config, v string) *valueError {
-			p, err := parsePairs(v)
-			c.Pairs = p
-			return err
-		},
-		func(c *Config) string {
-			s := make([]string, len(c.Pairs))
-			for i, p := range c.Pairs {
-				s[i] = p.String()
-			}
-			return strings.Join(s, " ")
-		}},
-	{KeyEmail, roleFailoverOnly, "root",
-		"Who gets mail on failover, give-back and a one-link anomaly.",
-		func(c *Config, v string) *valueError {
-			if strings.TrimSpace(v) == "" {
-				return &valueError{"empty", "name a mail address, or remove the line to mail root"}
-			}
-			c.EmailRecipient = v
-			return nil
-		},
-		func(c *Config) string { return c.EmailRecipient }},
-	{KeyPort, roleBoth, "1694",
-		"UDP port of the heartbeats (-p).",
-		func(c *Config, v string) *valueError {
-			n, err := strconv.ParseUint(v, 10, 16)
-			if err != nil || n == 0 {
-				return &valueError{"not a port number", "write a number from 1 to 65535 (the default is 1694)"}
-			}
-			c.Port = uint16(n)
-			return nil
-		},
-		func(c *Config) string { return strconv.Itoa(int(c.Port)) }},
-	{KeyInterval, roleHeartbeatOnly, "1s",
-		"Time between heartbeats (--interval), 10ms or more. Each heartbeat carries it, so failoverd follows it.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, MinInterval)
-			c.Interval = d
-			return err
-		},
-		func(c *Config) string { return c.Interval.String() }},
-	{KeyDeadCount, roleFailoverOnly, "3",
-		"How many heartbeat intervals of silence make a link dead.",
-		func(c *Config, v string) *valueError {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 1000 {
-				return &valueError{"not a count from 1 to 1000", "write a whole number such as 3"}
-			}
-			c.DeadCount = n
-			return nil
-		},
-		func(c *Config) string { return strconv.Itoa(c.DeadCount) }},
-	{KeyTimeout, roleFailoverOnly, "0",
-		"Silence after which a link is dead; 0 means the sender's interval × FAILOVER_DEAD_COUNT.",
-		func(c *Config, v string) *valueError {
-			if v == "0" {
-				c.Timeout = 0
+// absolutePath is the check of a key that names a file or a folder.
+func absolutePath(v, hint string, emptyOK bool) *valueError {
+	if (v != "" || !emptyOK) && !strings.HasPrefix(v, "/") {
+		return &valueError{"not an absolute path", hint}
+	}
+	return nil
+}
+
+// keys is the table of every key, in the order -n and the pages list them.
+// It is filled in init, as some hints quote a default from it.
+var keys []*key
+
+func init() {
+	keys = []*key{
+		{Name: KeyBcastIPs, Roles: roleHeartbeatOnly, Required: "*ip_addr* arguments",
+			Doc: "The addresses heartbeatd(8) sends heartbeats to, separated by blanks (or commas): the broadcast address of each link, the private link first, or the secondary's unicast addresses. " +
+				"Each must be listed once. The broadcast address must be that of the link's own subnet: an `x.y.z.255` on a `/16` link reaches nobody.",
+			Example: `"10.0.255.255 198.51.100.255"`,
+			set: func(c *Config, v string) *valueError {
+				a, err := parseAddrList(v)
+				c.BcastIPs = a
+				return err
+			},
+			format: func(c *Config) string { return joinAddrs(c.BcastIPs) }},
+		{Name: KeyPeerIP, Roles: roleFailoverOnly, Required: "the *master_priv_addr* argument",
+			Doc: "The primary's address on the private link (*master_priv_addr*). " +
+				"It is never taken over, and must be on a subnet of one of this host's interfaces: that interface is the private link.",
+			Example: `"10.0.0.1"`,
+			set: func(c *Config, v string) *valueError {
+				a, err := parseAddr(v)
+				c.PeerIP = a
+				return err
+			},
+			format: func(c *Config) string { return addrString(c.PeerIP) }},
+		{Name: KeyPairs, Roles: roleFailoverOnly, Required: "*interface:pub_addr* arguments",
+			Doc: "The primary's public addresses that failoverd(8) takes over, separated by blanks, each as `interface:address[/mask]`, with an IPv6 address in brackets. " +
+				"The mask is a prefix length or, for IPv4, a dotted netmask. " +
+				"It is blank or `/32` when the address is on the subnet of an address the interface already has (the address is then added as a host address); " +
+				"otherwise it is the mask of the address's own subnet, whose route is then added on the interface.",
+			Example: `"eth0:198.51.100.10 eth0:[2001:db8::10]/64"`,
+			set: func(c *Config, v string) *valueError {
+				p, err := parsePairs(v)
+				c.Pairs = p
+				return err
+			},
+			format: func(c *Config) string {
+				s := make([]string, len(c.Pairs))
+				for i, p := range c.Pairs {
+					s[i] = p.String()
+				}
+				return strings.Join(s, " ")
+			}},
+		{Name: KeyEmail, Roles: roleFailoverOnly, Default: "root",
+			Doc: "Who gets the mail failoverd(8) sends on a takeover, a give-back, a network anomaly and the other notices. " +
+				"It may not be empty; to send no mail, set FAILOVER_SENDMAIL empty.",
+			Example: `"admin@example.com"`,
+			set: func(c *Config, v string) *valueError {
+				if strings.TrimSpace(v) == "" {
+					return &valueError{"empty", "name a mail address, or remove the line to mail root"}
+				}
+				c.EmailRecipient = v
 				return nil
-			}
-			d, err := parseDuration(v, 2*MinInterval)
-			c.Timeout = d
-			return err
-		},
-		func(c *Config) string { return c.Timeout.String() }},
-	{KeyReplayWindow, roleFailoverOnly, "30s",
-		"How far the send time of a restarted sender's first packet may be from this host's clock.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, time.Second)
-			c.ReplayWindow = d
-			return err
-		},
-		func(c *Config) string { return c.ReplayWindow.String() }},
-	{KeyMessage, roleBoth, "heartbeat",
-		"Text each heartbeat carries (heartbeatd -m), up to 1024 bytes; with FAILOVER_LEGACY, the bare text failoverd accepts from an original heartbeatd.",
-		func(c *Config, v string) *valueError {
-			if len(v) > 1024 {
-				return &valueError{fmt.Sprintf("%d bytes long", len(v)), "keep it to 1024 bytes"}
-			}
-			if !utf8.ValidString(v) {
-				return &valueError{"not UTF-8 text (a file saved as Latin-1 or MacRoman?)", "write it in UTF-8 or plain ASCII"}
-			}
-			c.Message = v
-			return nil
-		},
-		func(c *Config) string { return c.Message }},
-	{KeyNodeName, roleBoth, "",
-		"This host's name in heartbeats and logs; empty means the host name.",
-		func(c *Config, v string) *valueError {
-			if len(v) > 64 {
-				return &valueError{"longer than 64 bytes", "use a shorter name"}
-			}
-			if !utf8.ValidString(v) {
-				return &valueError{"not UTF-8 text (a file saved as Latin-1 or MacRoman?)", "write it in UTF-8 or plain ASCII"}
-			}
-			c.NodeName = v
-			return nil
-		},
-		func(c *Config) string { return c.NodeName }},
-	{KeyAuthKeyFile, roleBoth, "",
-		"Files with shared secrets (at least 16 bytes, mode 0600), separated by spaces. Heartbeats are signed with the first (HMAC-SHA256) and accepted with any, so keys can be rotated. Empty: no authentication.",
-		func(c *Config, v string) *valueError {
-			c.AuthKeyFiles = strings.Fields(v)
-			return nil
-		},
-		func(c *Config) string { return strings.Join(c.AuthKeyFiles, " ") }},
-	{KeyHookDir, roleFailoverOnly, DefaultHookDir(),
-		"Folder holding one folder per public address with the Test, PreAcq, PostAcq, PreRel and PostRel hooks.",
-		func(c *Config, v string) *valueError {
-			if !strings.HasPrefix(v, "/") {
-				return &valueError{"not an absolute path", "write a path starting with /, such as " + DefaultHookDir()}
-			}
-			c.HookDir = v
-			return nil
-		},
-		func(c *Config) string { return c.HookDir }},
-	{KeyHookTimeout, roleFailoverOnly, "60s",
-		"How long one hook may run before it is killed.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, time.Second)
-			c.HookTimeout = d
-			return err
-		},
-		func(c *Config) string { return c.HookTimeout.String() }},
-	{KeyInitialGrace, roleFailoverOnly, "30s",
-		"After failoverd starts, how long it waits for a first heartbeat before it may take over.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, 0)
-			c.InitialGrace = d
-			return err
-		},
-		func(c *Config) string { return c.InitialGrace.String() }},
-	{KeyHoldDown, roleFailoverOnly, "10s",
-		"How long heartbeats must be back, without a gap, before the addresses are given back.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, 0)
-			c.HoldDown = d
-			return err
-		},
-		func(c *Config) string { return c.HoldDown.String() }},
-	{KeyAutoGiveBack, roleFailoverOnly, "-YES-",
-		"Give the addresses back when the primary returns (-YES-), or hold them until told to (-NO-).",
-		func(c *Config, v string) *valueError {
-			b, err := parseBool(v)
-			c.AutoGiveBack = b
-			return err
-		},
-		func(c *Config) string { return formatBool(c.AutoGiveBack) }},
-	{KeyAnnRepeats, roleBoth, "3",
-		"After the first burst of two gratuitous ARPs (IPv6: neighbour advertisements), how many more to send, FAILOVER_ANNOUNCE_SPACING apart: some switches and hosts miss the first.",
-		func(c *Config, v string) *valueError {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 100 {
-				return &valueError{"not a count from 0 to 100", "write a whole number such as 3"}
-			}
-			c.AnnounceRepeats = n
-			return nil
-		},
-		func(c *Config) string { return strconv.Itoa(c.AnnounceRepeats) }},
-	{KeyAnnSpacing, roleBoth, "1100ms",
-		"Time between those repeated announcements.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, 10*time.Millisecond)
-			c.AnnounceSpacing = d
-			return err
-		},
-		func(c *Config) string { return c.AnnounceSpacing.String() }},
-	{KeyAnnRefresh, roleFailoverOnly, "0",
-		"While failoverd holds an address, re-announce it this often; 0: never.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, 0)
-			if err == nil && d > 0 && d < time.Second {
-				return &valueError{"shorter than 1s", "use 0 (off) or 1s or more"}
-			}
-			c.AnnounceRefresh = d
-			return err
-		},
-		func(c *Config) string { return c.AnnounceRefresh.String() }},
-	{KeyReconcile, roleFailoverOnly, "5s",
-		"How often failoverd checks that the addresses it holds are still on their interfaces, and adds back and re-announces any that vanished.",
-		func(c *Config, v string) *valueError {
-			d, err := parseDuration(v, 100*time.Millisecond)
-			c.ReconcileInterval = d
-			return err
-		},
-		func(c *Config) string { return c.ReconcileInterval.String() }},
-	{KeyControlSocket, roleFailoverOnly, DefaultControlSocket(),
-		"The unix socket failoverctl talks to failoverd on (mode 0600).",
-		func(c *Config, v string) *valueError {
-			if !strings.HasPrefix(v, "/") {
-				return &valueError{"not an absolute path", "write a path such as " + DefaultControlSocket()}
-			}
-			c.ControlSocket = v
-			return nil
-		},
-		func(c *Config) string { return c.ControlSocket }},
-	{KeySendmail, roleFailoverOnly, "/usr/sbin/sendmail",
-		"The sendmail program notices are mailed through (sendmail -t); empty: no mail.",
-		func(c *Config, v string) *valueError {
-			if v != "" && !strings.HasPrefix(v, "/") {
-				return &valueError{"not an absolute path", "write a path such as /usr/sbin/sendmail, or leave it empty for no mail"}
-			}
-			c.Sendmail = v
-			return nil
-		},
-		func(c *Config) string { return c.Sendmail }},
-	{KeyNotifyCommand, roleFailoverOnly, "",
-		"A program that gets each notice as one JSON object on its standard input (chat, pager); empty: none.",
-		func(c *Config, v string) *valueError {
-			if v != "" && !strings.HasPrefix(v, "/") {
-				return &valueError{"not an absolute path", "write the program's full path"}
-			}
-			c.NotifyCommand = v
-			return nil
-		},
-		func(c *Config) string { return c.NotifyCommand }},
-	{KeyLegacy, roleFailoverOnly, "-NO-",
-		"Also accept the original heartbeatd's bare-text heartbeat (--legacy), to back an old Mac OS X Server primary; it cannot be authenticated.",
-		func(c *Config, v string) *valueError {
-			b, err := parseBool(v)
-			c.Legacy = b
-			return err
-		},
-		func(c *Config) string { return formatBool(c.Legacy) }},
-	{KeyLogFile, roleBoth, "",
-		"Also log to this file (--log-file). failoverd on macOS logs to /Library/Logs/failoverd.log unless this is set.",
-		func(c *Config, v string) *valueError {
-			if v != "" && !strings.HasPrefix(v, "/") {
-				return &valueError{"not an absolute path", "write a path starting with /, such as /var/log/ipfailover.log"}
-			}
-			c.LogFile = v
-			return nil
-		},
-		func(c *Config) string { return c.LogFile }},
-	{KeyLogFacility, roleBoth, "",
-		"Log to syslog with this facility (-L): daemon, auth, user or local0 to local7. Empty: log to standard error.",
-		func(c *Config, v string) *valueError {
-			if v != "" && !validFacility(v) {
-				return &valueError{"not a syslog facility", "use daemon, auth, user or local0 to local7"}
-			}
-			c.SyslogFacility = v
-			return nil
-		},
-		func(c *Config) string { return c.SyslogFacility }},
-}
-
-// KeyNames lists every key, in documentation order.
-func KeyNames() []string {
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = k.Name
+			},
+			format: func(c *Config) string { return c.EmailRecipient }},
+		{Name: KeyPort, Roles: roleBoth, Default: "1694",
+			Doc:     "The UDP port of the heartbeats, 1 to 65535; the same on both servers.",
+			Example: "1694",
+			set: func(c *Config, v string) *valueError {
+				n, err := strconv.ParseUint(v, 10, 16)
+				if err != nil || n == 0 {
+					return &valueError{"not a port number", "write a number from 1 to 65535 (the default is " + Default(Heartbeatd, KeyPort) + ")"}
+				}
+				c.Port = uint16(n)
+				return nil
+			},
+			format: func(c *Config) string { return strconv.Itoa(int(c.Port)) }},
+		durationKey(key{Name: KeyInterval, Roles: roleHeartbeatOnly, Default: "1s",
+			Doc:     "The time between heartbeats, 10ms or more. Each heartbeat carries it, so failoverd(8) follows it.",
+			Example: "250ms"},
+			minInterval, false, func(c *Config) *time.Duration { return &c.Interval }),
+		{Name: KeyDeadCount, Roles: roleFailoverOnly, Default: "3",
+			Doc:     "How many of the primary's intervals of silence make a link dead, 1 to 1000.",
+			Example: "5",
+			set: func(c *Config, v string) *valueError {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 || n > 1000 {
+					return &valueError{"not a count from 1 to 1000", "write a whole number such as 3"}
+				}
+				c.DeadCount = n
+				return nil
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.DeadCount) }},
+		durationKey(key{Name: KeyTimeout, Roles: roleFailoverOnly, Default: "0",
+			Means:   "the primary's advertised interval times FAILOVER_DEAD_COUNT",
+			Doc:     "The silence after which a link is dead, 20ms or more.",
+			Example: "5s"},
+			2*minInterval, true, func(c *Config) *time.Duration { return &c.Timeout }),
+		durationKey(key{Name: KeyReplayWindow, Roles: roleFailoverOnly, Default: "30s",
+			Doc: "How far the send time of the first packet of a restarted heartbeatd(8) may be from this host's clock, 1s or more. " +
+				"Packets further off are dropped as `stale-epoch`, so keep the servers' clocks in step.",
+			Example: "1m"},
+			time.Second, false, func(c *Config) *time.Duration { return &c.ReplayWindow }),
+		{Name: KeyMessage, Roles: roleBoth, Default: "heartbeat",
+			Doc: "The text each heartbeat carries, up to 1024 bytes of UTF-8. " +
+				"With FAILOVER_LEGACY, failoverd(8) accepts a bare-text heartbeat from an original heartbeatd(8) only when it is exactly this text.",
+			Example: `"primary of the web cluster"`,
+			set: func(c *Config, v string) *valueError {
+				if len(v) > 1024 {
+					return &valueError{fmt.Sprintf("%d bytes long", len(v)), "keep it to 1024 bytes"}
+				}
+				if !utf8.ValidString(v) {
+					return &valueError{"not UTF-8 text (a file saved as Latin-1 or MacRoman?)", "write it in UTF-8 or plain ASCII"}
+				}
+				c.Message = v
+				return nil
+			},
+			format: func(c *Config) string { return c.Message }},
+		{Name: KeyNodeName, Roles: roleBoth, Means: "the host name up to its first dot",
+			Doc: "This host's name in heartbeats, notices and logs, up to 64 bytes of UTF-8. " +
+				"failoverctl(8) `status` shows the primary's.",
+			Example: "server1",
+			set: func(c *Config, v string) *valueError {
+				if len(v) > 64 {
+					return &valueError{"longer than 64 bytes", "use a shorter name"}
+				}
+				if !utf8.ValidString(v) {
+					return &valueError{"not UTF-8 text (a file saved as Latin-1 or MacRoman?)", "write it in UTF-8 or plain ASCII"}
+				}
+				c.NodeName = v
+				return nil
+			},
+			format: func(c *Config) string { return c.NodeName }},
+		{Name: KeyAuthKeyFile, Roles: roleBoth, Means: "no authentication",
+			Doc: "Files that hold shared secrets, separated by blanks. " +
+				"Each is a regular file with no permission for group or others (such as mode 0600) that holds at least 16 bytes; the whole file, less one trailing newline, is the secret. " +
+				"Packets are signed with the first key (HMAC-SHA256) and accepted with any, so a key can be rotated; with a key set, unsigned packets and wrong tags are dropped. " +
+				"`failoverctl keygen FILE` makes a key.",
+			Example: "/etc/ipfailover/key",
+			set: func(c *Config, v string) *valueError {
+				c.AuthKeyFiles = strings.Fields(v)
+				return nil
+			},
+			format: func(c *Config) string { return strings.Join(c.AuthKeyFiles, " ") }},
+		{Name: KeyHookDir, Roles: roleFailoverOnly, Default: "/etc/ipfailover", Darwin: "/Library/IPFailover", DarwinRoles: roleFailoverOnly,
+			Doc: "The folder that holds one folder per public address, named by the address, with its `Test`, `PreAcq*`, `PostAcq*`, `PreRel*` and `PostRel*` hooks; an absolute path. " +
+				"See HOOKS in failoverd(8).",
+			Example: "/etc/ipfailover",
+			set: func(c *Config, v string) *valueError {
+				c.HookDir = v
+				return absolutePath(v, "write a path starting with /, such as "+Default(Failoverd, KeyHookDir), false)
+			},
+			format: func(c *Config) string { return c.HookDir }},
+		durationKey(key{Name: KeyHookTimeout, Roles: roleFailoverOnly, Default: "60s",
+			Doc:     "How long one hook may run, 1s or more; then its process group gets SIGTERM, and SIGKILL 2 seconds later.",
+			Example: "5m"},
+			time.Second, false, func(c *Config) *time.Duration { return &c.HookTimeout }),
+		durationKey(key{Name: KeyInitialGrace, Roles: roleFailoverOnly, Default: "30s",
+			Doc: "After failoverd(8) starts, how long it waits for a first heartbeat before it may take over (at least the timeout), " +
+				"so that a secondary started before its primary does not take the address.",
+			Example: "2m"},
+			0, false, func(c *Config) *time.Duration { return &c.InitialGrace }),
+		durationKey(key{Name: KeyHoldDown, Roles: roleFailoverOnly, Default: "10s",
+			Doc:     "How long heartbeats must be back, without a gap, before the addresses are given back, so that a flapping link does not bounce them.",
+			Example: "1m"},
+			0, false, func(c *Config) *time.Duration { return &c.HoldDown }),
+		{Name: KeyAutoGiveBack, Roles: roleFailoverOnly, Default: "-YES-",
+			Doc:     "Give the addresses back when the primary returns (`-YES-`), or keep them, with a notice, until `failoverctl release` (`-NO-`).",
+			Example: "-NO-",
+			set: func(c *Config, v string) *valueError {
+				b, err := parseBool(v)
+				c.AutoGiveBack = b
+				return err
+			},
+			format: func(c *Config) string { return formatBool(c.AutoGiveBack) }},
+		{Name: KeyAnnRepeats, Roles: roleBoth, Default: "3",
+			Doc: "After the first burst of two gratuitous ARPs (IPv6: neighbour advertisements), how many more to send, FAILOVER_ANNOUNCE_SPACING apart, 0 to 100: some switches and hosts miss the first. " +
+				"failoverd(8) announces an address it takes over; heartbeatd(8) re-announces its own at start, on SIGHUP and when the secondary released them. " +
+				"Linux only.",
+			Example: "5",
+			set: func(c *Config, v string) *valueError {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > 100 {
+					return &valueError{"not a count from 0 to 100", "write a whole number such as 3"}
+				}
+				c.AnnounceRepeats = n
+				return nil
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.AnnounceRepeats) }},
+		durationKey(key{Name: KeyAnnSpacing, Roles: roleBoth, Default: "1100ms",
+			Doc:     "The time between those repeated announcements, 10ms or more.",
+			Example: "2s"},
+			10*time.Millisecond, false, func(c *Config) *time.Duration { return &c.AnnounceSpacing }),
+		durationKey(key{Name: KeyAnnRefresh, Roles: roleFailoverOnly, Default: "0", Means: "never",
+			Doc:     "While failoverd(8) holds an address, re-announce it this often; 1s or more.",
+			Example: "1m"},
+			time.Second, true, func(c *Config) *time.Duration { return &c.AnnounceRefresh }),
+		durationKey(key{Name: KeyReconcile, Roles: roleFailoverOnly, Default: "5s",
+			Doc: "How often failoverd(8) checks that the addresses it holds are still on their interfaces, " +
+				"and adds back and re-announces any that vanished; 100ms or more.",
+			Example: "1s"},
+			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.ReconcileInterval }),
+		{Name: KeyControlSocket, Roles: roleFailoverOnly,
+			Default: "/run/ipfailover/failoverd.sock", Darwin: "/var/run/ipfailover/failoverd.sock", DarwinRoles: roleFailoverOnly,
+			Doc: "The unix socket, mode 0600, failoverctl(8) talks to failoverd(8) on; an absolute path. " +
+				"failoverctl(8) does not read this file: give it the same path with its own `--control-socket`.",
+			Example: "/run/ipfailover/failoverd.sock",
+			set: func(c *Config, v string) *valueError {
+				c.ControlSocket = v
+				return absolutePath(v, "write a path such as "+DefaultControlSocket(), false)
+			},
+			format: func(c *Config) string { return c.ControlSocket }},
+		{Name: KeySendmail, Roles: roleFailoverOnly, Default: "/usr/sbin/sendmail",
+			Doc:     "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail.",
+			Example: `""`,
+			set: func(c *Config, v string) *valueError {
+				c.Sendmail = v
+				return absolutePath(v, "write a path such as "+Default(Failoverd, KeySendmail)+", or leave it empty for no mail", true)
+			},
+			format: func(c *Config) string { return c.Sendmail }},
+		{Name: KeyNotifyCommand, Roles: roleFailoverOnly, Means: "none",
+			Doc:     "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager.",
+			Example: "/usr/local/libexec/notify-chat",
+			set: func(c *Config, v string) *valueError {
+				c.NotifyCommand = v
+				return absolutePath(v, "write the program's full path", true)
+			},
+			format: func(c *Config) string { return c.NotifyCommand }},
+		{Name: KeyLegacy, Roles: roleFailoverOnly, Default: "-NO-",
+			Doc: "Also accept the bare-text heartbeat of the original heartbeatd(8), to back an old Mac OS X Server primary. " +
+				"It must be exactly FAILOVER_MESSAGE and come from one of the primary's addresses. " +
+				"It cannot be authenticated, so `-YES-` together with FAILOVER_AUTH_KEY_FILE is a configuration error.",
+			Example: "-YES-",
+			set: func(c *Config, v string) *valueError {
+				b, err := parseBool(v)
+				c.Legacy = b
+				return err
+			},
+			format: func(c *Config) string { return formatBool(c.Legacy) }},
+		{Name: KeyLogFile, Roles: roleBoth, Darwin: "/Library/Logs/failoverd.log", DarwinRoles: roleFailoverOnly,
+			Doc:     "Also log to this file; an absolute path. It is reopened on SIGHUP.",
+			Example: "/var/log/ipfailover.log",
+			set: func(c *Config, v string) *valueError {
+				c.LogFile = v
+				return absolutePath(v, "write a path starting with /, such as /var/log/ipfailover.log", true)
+			},
+			format: func(c *Config) string { return c.LogFile }},
+		{Name: KeyLogFacility, Roles: roleBoth, Means: "log to standard error",
+			Doc:     "Log to syslog(3) with this facility instead: `daemon`, `auth`, `user` or `local0` to `local7`.",
+			Example: "daemon",
+			set: func(c *Config, v string) *valueError {
+				if v != "" && !validFacility(v) {
+					return &valueError{"not a syslog facility", "use daemon, auth, user or local0 to local7"}
+				}
+				c.SyslogFacility = v
+				return nil
+			},
+			format: func(c *Config) string { return c.SyslogFacility }},
 	}
-	return names
 }
 
 func lookupKey(name string) *key {
@@ -393,168 +424,4 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
-}
-
-func validFacility(f string) bool {
-	switch f {
-	case "daemon", "auth", "user":
-		return true
-	}
-	n, ok := strings.CutPrefix(f, "local")
-	return ok && len(n) == 1 && n[0] >= '0' && n[0] <= '7'
-}
-
-// parseDuration takes a Go duration (1s, 250ms, 1m30s) or a bare number
-// of seconds, as a shell-era config would have it.
-func parseDuration(v string, floor time.Duration) (time.Duration, *valueError) {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		secs, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil || secs < 0 || secs > 86400 {
-			return 0, &valueError{"not a duration", "write seconds (2, 0.5) or a duration such as 1s, 250ms or 1m"}
-		}
-		d = time.Duration(secs * float64(time.Second))
-	}
-	if d < floor {
-		return 0, &valueError{"shorter than " + floor.String(), "use " + floor.String() + " or more"}
-	}
-	return d, nil
-}
-
-func parseBool(v string) (bool, *valueError) {
-	switch strings.ToLower(v) {
-	case "-yes-", "yes", "true", "on", "1":
-		return true, nil
-	case "-no-", "no", "false", "off", "0":
-		return false, nil
-	}
-	return false, &valueError{"not -YES- or -NO-", "write -YES- or -NO-"}
-}
-
-func formatBool(b bool) string {
-	if b {
-		return "-YES-"
-	}
-	return "-NO-"
-}
-
-func parseAddr(v string) (netip.Addr, *valueError) {
-	a, err := netip.ParseAddr(strings.TrimSpace(v))
-	if err != nil || a.Zone() != "" {
-		return netip.Addr{}, &valueError{"not an IP address", "write one address such as 10.0.0.1"}
-	}
-	return a.Unmap(), nil
-}
-
-// parseAddrList splits on spaces and commas.
-func parseAddrList(v string) ([]netip.Addr, *valueError) {
-	var out []netip.Addr
-	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
-		a, err := netip.ParseAddr(f)
-		if err != nil || a.Zone() != "" {
-			return nil, &valueError{fmt.Sprintf("%q is not an IP address", f), "list addresses separated by spaces, such as \"10.0.0.255 100.0.255.255\""}
-		}
-		out = append(out, a.Unmap())
-	}
-	return out, nil
-}
-
-func joinAddrs(as []netip.Addr) string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = a.String()
-	}
-	return strings.Join(s, " ")
-}
-
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
-}
-
-func parsePairs(v string) ([]Pair, *valueError) {
-	var out []Pair
-	for _, f := range strings.Fields(v) {
-		p, err := ParsePair(f)
-		if err != nil {
-			return nil, &valueError{err.Error(), "write interface:address[/mask], such as en0:100.0.0.10 or eth0:[2001:db8::10]/64"}
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-// ParsePair parses interface:pub_addr[/mask]. The mask is a prefix length
-// or a dotted IPv4 netmask; an IPv6 address goes in brackets.
-func ParsePair(s string) (Pair, error) {
-	ifname, rest, ok := strings.Cut(s, ":")
-	if !ok || ifname == "" || rest == "" {
-		return Pair{}, fmt.Errorf("%q is not interface:address", s)
-	}
-	if len(ifname) > 15 || strings.ContainsAny(ifname, "/ ") {
-		return Pair{}, fmt.Errorf("%q is not an interface name", ifname)
-	}
-	addrPart, mask := rest, ""
-	if strings.HasPrefix(rest, "[") {
-		end := strings.IndexByte(rest, ']')
-		if end < 0 {
-			return Pair{}, fmt.Errorf("%q: '[' without ']'", s)
-		}
-		addrPart = rest[1:end]
-		after := rest[end+1:]
-		if after != "" {
-			m, ok := strings.CutPrefix(after, "/")
-			if !ok {
-				return Pair{}, fmt.Errorf("%q: unexpected %q after the address", s, after)
-			}
-			mask = m
-		}
-	} else if a, m, ok := strings.Cut(rest, "/"); ok {
-		addrPart, mask = a, m
-	}
-	addr, err := netip.ParseAddr(addrPart)
-	if err != nil || addr.Zone() != "" {
-		return Pair{}, fmt.Errorf("%q: %q is not an IP address", s, addrPart)
-	}
-	addr = addr.Unmap()
-	if addr.Is6() && !strings.HasPrefix(rest, "[") {
-		return Pair{}, fmt.Errorf("%q: put an IPv6 address in brackets, as %s:[%s]", s, ifname, addr)
-	}
-	p := Pair{Interface: ifname, Addr: addr, Bits: -1}
-	if mask == "" {
-		if strings.Contains(rest, "/") {
-			return Pair{}, fmt.Errorf("%q: empty mask after '/'", s)
-		}
-		return p, nil
-	}
-	if n, err := strconv.Atoi(mask); err == nil {
-		if n < 0 || n > addr.BitLen() {
-			return Pair{}, fmt.Errorf("%q: mask /%d is out of range for this address", s, n)
-		}
-		p.Bits = n
-		return p, nil
-	}
-	m, err := netip.ParseAddr(mask)
-	if err != nil || !m.Is4() || !addr.Is4() {
-		return Pair{}, fmt.Errorf("%q: %q is not a mask", s, mask)
-	}
-	bits, ok := maskBits(m)
-	if !ok {
-		return Pair{}, fmt.Errorf("%q: %s is not a contiguous netmask", s, mask)
-	}
-	p.Bits = bits
-	return p, nil
-}
-
-func maskBits(m netip.Addr) (int, bool) {
-	b := m.As4()
-	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-	n := 0
-	for v&0x80000000 != 0 {
-		n++
-		v <<= 1
-	}
-	return n, v == 0
 }

@@ -80,7 +80,7 @@ func Load(role Role, src Sources) (*Config, error) {
 		}
 		s, ok := merged[k.Name]
 		if !ok {
-			s = Setting{Value: k.Default}
+			s = Setting{Value: k.defaultFor(role, runtime.GOOS)}
 		} else {
 			c.origins[k.Name] = s.Origin
 		}
@@ -93,10 +93,6 @@ func Load(role Role, src Sources) (*Config, error) {
 	}
 	if c.NodeName == "" {
 		c.NodeName = hostName()
-	}
-	// Where the original's documentation promised failoverd's log.
-	if _, set := merged[KeyLogFile]; role == Failoverd && runtime.GOOS == "darwin" && !set {
-		c.LogFile = "/Library/Logs/failoverd.log"
 	}
 	sortByLine(errs)
 	return c, errs.err()
@@ -213,25 +209,25 @@ func hostName() string {
 	return h
 }
 
-// flagKey binds one flag to the key it overrides.
+// flagKey binds one flag to the key it overrides; its help is the key's.
 type flagKey struct {
-	long, short, key, usage string
-	roles                   roleMask
-	boolean                 bool // a switch: set means -YES-
+	long, short, key string
+	roles            roleMask
+	boolean          bool // a switch: set means -YES-
 }
 
 var flagKeys = []flagKey{
-	{"port", "p", KeyPort, "UDP port of the heartbeats (default 1694)", roleBoth, false},
-	{"message", "m", KeyMessage, "text each heartbeat carries (default \"heartbeat\")", roleHeartbeatOnly, false},
-	{"syslog-facility", "L", KeyLogFacility, "log to syslog with this facility: daemon, auth, user, local0..local7", roleBoth, false},
-	{"interval", "", KeyInterval, "time between heartbeats, 10ms or more (default 1s)", roleHeartbeatOnly, false},
-	{"auth-key-file", "", KeyAuthKeyFile, "file with the shared secret that signs heartbeats (mode 0600)", roleBoth, false},
-	{"log-file", "", KeyLogFile, "also log to this file", roleBoth, false},
-	{"hook-dir", "", KeyHookDir, "folder of the per-address hook folders (default " + DefaultHookDir() + ")", roleFailoverOnly, false},
-	{"timeout", "", KeyTimeout, "silence after which a link is dead (default: the primary's interval × dead count)", roleFailoverOnly, false},
-	{"dead-count", "", KeyDeadCount, "intervals of silence that make a link dead (default 3)", roleFailoverOnly, false},
-	{"control-socket", "", KeyControlSocket, "unix socket for failoverctl (default " + DefaultControlSocket() + ")", roleFailoverOnly, false},
-	{"legacy", "", KeyLegacy, "also accept the original's bare-text heartbeat", roleFailoverOnly, true},
+	{"port", "p", KeyPort, roleBoth, false},
+	{"message", "m", KeyMessage, roleHeartbeatOnly, false},
+	{"syslog-facility", "L", KeyLogFacility, roleBoth, false},
+	{"interval", "", KeyInterval, roleHeartbeatOnly, false},
+	{"auth-key-file", "", KeyAuthKeyFile, roleBoth, false},
+	{"log-file", "", KeyLogFile, roleBoth, false},
+	{"hook-dir", "", KeyHookDir, roleFailoverOnly, false},
+	{"timeout", "", KeyTimeout, roleFailoverOnly, false},
+	{"dead-count", "", KeyDeadCount, roleFailoverOnly, false},
+	{"control-socket", "", KeyControlSocket, roleFailoverOnly, false},
+	{"legacy", "", KeyLegacy, roleFailoverOnly, true},
 }
 
 // BindFlags defines the flags that override configuration keys on fs, for
@@ -243,12 +239,13 @@ func BindFlags(fs *pflag.FlagSet, role Role) func() Settings {
 		if f.roles&(1<<role) == 0 {
 			continue
 		}
+		usage := flagUsage(lookupKey(f.key), role, runtime.GOOS, f.boolean)
 		if f.boolean {
-			b := fs.BoolP(f.long, f.short, false, f.usage)
+			b := fs.BoolP(f.long, f.short, false, usage)
 			vals[f.long] = func() string { return formatBool(*b) }
 			continue
 		}
-		s := fs.StringP(f.long, f.short, "", f.usage)
+		s := fs.StringP(f.long, f.short, "", usage)
 		vals[f.long] = func() string { return *s }
 	}
 	return func() Settings {

@@ -41,6 +41,13 @@ type Schedule struct {
 	Spacing time.Duration
 }
 
+// ScheduleOf is the schedule FAILOVER_ANNOUNCE_REPEATS and
+// FAILOVER_ANNOUNCE_SPACING ask for: a first burst of two, then repeats
+// more, spacing apart.
+func ScheduleOf(repeats int, spacing time.Duration) Schedule {
+	return Schedule{Burst: 2, Repeats: repeats, Spacing: spacing}
+}
+
 // Run announces ip on ifi by schedule s until done or ctx ends. It returns
 // the first error, or ctx's error when cut short; a failure is not
 // retried, since the next announcement would fail the same way.

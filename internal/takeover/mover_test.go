@@ -11,7 +11,7 @@ import (
 )
 
 func newMover(f *Fake) *Mover {
-	return &Mover{Manager: f, Announcer: f, Schedule: Schedule{Burst: 2, Repeats: 3, Spacing: time.Second}}
+	return &Mover{Manager: f, Announcer: f, Schedule: ScheduleOf(3, time.Second)}
 }
 
 func count(calls []string, want string) int {

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/ipfailover/ipfailover/internal/config"
+)
+
+// -h shows, for each flag that overrides a key, the key and its default
+// as the configuration's key table has them.
+func TestHelpShowsTheKeysDefaults(t *testing.T) {
+	for _, role := range []config.Role{config.Heartbeatd, config.Failoverd} {
+		var out, errs bytes.Buffer
+		if inv, code := Parse(role, []string{"-h"}, &out, &errs); inv != nil || code != ExitOK {
+			t.Fatalf("%s -h: exit %d, %s", role, code, errs.String())
+		}
+		help := out.String()
+		keys := pflag.NewFlagSet("keys", pflag.ContinueOnError)
+		config.BindFlags(keys, role)
+		n := 0
+		keys.VisitAll(func(f *pflag.Flag) {
+			n++
+			var line string
+			for _, l := range strings.Split(help, "\n") {
+				if strings.Contains(l, "--"+f.Name+" ") {
+					line = l
+				}
+			}
+			if line == "" || !strings.HasSuffix(line, f.Usage) {
+				t.Errorf("%s -h: --%s reads %q, want it to end with %q", role, f.Name, line, f.Usage)
+			}
+		})
+		if n == 0 {
+			t.Errorf("%s binds no flag to a key", role)
+		}
+		for _, want := range []string{"--port string", "FAILOVER_PORT; default " + config.Default(role, config.KeyPort) + ")"} {
+			if !strings.Contains(help, want) {
+				t.Errorf("%s -h does not say %q:\n%s", role, want, help)
+			}
+		}
+	}
+}
