@@ -3,7 +3,11 @@
 // network-namespace lab, and writes docs/benchmarks.md with a plot.
 //
 //	sudo make bench                  # the whole run (minutes)
-//	sudo go run ./bench -smoke       # one short ipfailover round
+//	cd bench && sudo go run . -smoke # one short ipfailover round
+//
+// bench is a module of its own, so that its plotting libraries are not
+// among the daemons' dependencies; its go.mod points at the daemons'
+// module in the parent directory.
 //
 // It needs root (namespaces), and installs keepalived and ucarp from
 // Debian's packages when they are missing.
@@ -15,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -73,12 +78,12 @@ func main() {
 	var ivs string
 	flag.IntVar(&o.trials, "trials", 10, "trials per daemon, interval and scenario")
 	flag.StringVar(&ivs, "intervals", "1s,100ms,20ms,10ms", "heartbeat intervals")
-	flag.StringVar(&o.out, "out", "docs/benchmarks.md", "report to write")
-	flag.StringVar(&o.plot, "plot", "docs/benchmarks.png", "plot to write")
+	flag.StringVar(&o.out, "out", "", "report to write (default <repository>/docs/benchmarks.md)")
+	flag.StringVar(&o.plot, "plot", "", "plot to write (default <repository>/docs/benchmarks.png)")
 	flag.BoolVar(&o.smoke, "smoke", false, "one short ipfailover round at 100 ms; no report")
 	flag.DurationVar(&o.resources, "resources", time.Minute, "how long to measure CPU and memory at 10 ms")
 	flag.StringVar(&o.only, "daemons", "ipfailover,keepalived,ucarp", "daemons to measure")
-	flag.StringVar(&o.raw, "raw", "docs/benchmarks.json", "raw results to write (or read with -report-only)")
+	flag.StringVar(&o.raw, "raw", "", "raw results to write, or read with -report-only (default <repository>/docs/benchmarks.json)")
 	flag.BoolVar(&o.reportOnly, "report-only", false, "write the page and plot again from -raw, measuring nothing")
 	flag.Parse()
 	for _, f := range strings.Split(ivs, ",") {
@@ -89,10 +94,35 @@ func main() {
 		}
 		o.intervals = append(o.intervals, d)
 	}
+	if err := defaultPaths(&o); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
 	if err := benchMain(o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// defaultPaths puts the report, plot and raw results that no flag named
+// in the repository's docs/, wherever bench is run from.
+func defaultPaths(o *options) error {
+	if o.out != "" && o.plot != "" && o.raw != "" {
+		return nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path *string
+		name string
+	}{{&o.out, "benchmarks.md"}, {&o.plot, "benchmarks.png"}, {&o.raw, "benchmarks.json"}} {
+		if *f.path == "" {
+			*f.path = filepath.Join(root, "docs", f.name)
+		}
+	}
+	return nil
 }
 
 func benchMain(o options) error {
@@ -107,8 +137,8 @@ func benchMain(o options) error {
 		return err
 	}
 	defer os.RemoveAll(bin)
-	if out, err := exec.Command("go", "build", "-o", bin+"/", "github.com/ipfailover/ipfailover/cmd/...").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	if err := buildDaemons(bin); err != nil {
+		return err
 	}
 	ipf := ipfailover{bin: bin}
 	if o.smoke {
@@ -135,16 +165,16 @@ func benchMain(o options) error {
 					continue
 				}
 				name := fmt.Sprintf("%s %v trial %d", d.Name(), iv, trial)
-				var out map[string]time.Duration
+				var out map[string]outcome
 				err := run(name, func(s *scope) { out = round(s, d, iv) })
 				if err != nil {
 					logf("%v (trial not counted)", err)
 					continue
 				}
 				for sc, v := range out {
-					res.add(d.Name(), iv, sc, v)
+					res.add(d.Name(), iv, sc, v.Outage)
 				}
-				logf("%s: unplanned %s ms, planned %s ms, give-back %s ms", name, fmtMS(out[Unplanned]), fmtMS(out[Planned]), fmtMS(out[GiveBack]))
+				logf("%s: unplanned %s ms, planned %s ms, give-back %s ms", name, fmtMS(out[Unplanned].Outage), fmtMS(out[Planned].Outage), fmtMS(out[GiveBack].Outage))
 			}
 		}
 	}
@@ -207,13 +237,17 @@ func reportFromRaw(o options, all []daemon) error {
 	return report(o, daemons, res, s.Uses, s.Announces)
 }
 
-// smoke: one ipfailover round at 100 ms, so CI keeps the driver working.
+// smoke: one ipfailover round, checked as TestSmoke checks it, so CI
+// keeps the driver working.
 func smoke(d daemon) error {
-	var out map[string]time.Duration
-	if err := run("smoke", func(s *scope) { out = round(s, d, 100*time.Millisecond) }); err != nil {
+	out, err := smokeRound(d)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("smoke: unplanned %s ms, planned %s ms, give-back %s ms\n", fmtMS(out[Unplanned]), fmtMS(out[Planned]), fmtMS(out[GiveBack]))
+	fmt.Printf("smoke: unplanned %s ms, planned %s ms, give-back %s ms\n", fmtMS(out[Unplanned].Outage), fmtMS(out[Planned].Outage), fmtMS(out[GiveBack].Outage))
+	if problems := smokeProblems(out, smokeInterval); len(problems) > 0 {
+		return fmt.Errorf("smoke round out of bounds:\n\t%s", strings.Join(problems, "\n\t"))
+	}
 	return nil
 }
 

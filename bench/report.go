@@ -106,12 +106,12 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	var b strings.Builder
 	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
 	w("# Benchmarks: failover outage against keepalived and ucarp\n\n")
-	w("Written by `sudo make bench` (`go run ./bench`) on %s. Each cell is %d trials, the daemons interleaved\n", o.measured.UTC().Format("2006-01-02 15:04 UTC"), o.trials)
+	w("Written by `sudo make bench` on %s. Each cell is %d trials, the daemons interleaved\n", o.measured.UTC().Format("2006-01-02 15:04 UTC"), o.trials)
 	w("trial by trial so that machine noise hits them alike. The outage is what a client on the public\n")
 	w("bridge sees: it asks a small UDP service on the address every millisecond, and the longest time\n")
 	w("without an answer counts.\n\n")
 	w("![median outage per interval, log scale](%s)\n\n", filepath.Base(o.plot))
-	w("The raw trials are in `%s`; `go run ./bench -report-only` redraws this page and the plot from them.\n\n", filepath.Base(o.raw))
+	w("The raw trials are in `%s`; `cd bench && go run . -report-only` redraws this page and the plot from them.\n\n", filepath.Base(o.raw))
 	w("## How it is run\n\n")
 	w("The lab of `internal/lab`: server1 and server2 in network namespaces, each with a public leg on a\n")
 	w("bridge and a private veth between them, and a client on the bridge. Dead count 3 everywhere.\n\n")
@@ -129,7 +129,7 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("For ipfailover a planned stop leaves server1's own address in place, so both servers answer until\n")
 	w("server2 has announced: its planned outage is near zero by design.\n\n")
 	w("%s\n\n", o.setting)
-	w("Command: `sudo make bench` (= `go run ./bench -trials %d -intervals %s`).\n\n", o.trials, joinIntervals(o.intervals))
+	w("Command: `sudo make bench` (= `cd bench && go run . -trials %d -intervals %s`).\n\n", o.trials, joinIntervals(o.intervals))
 
 	for _, sc := range scenarios {
 		w("## %s\n\n", strings.ToUpper(sc[:1])+sc[1:])

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os/exec"
 	"testing"
 	"time"
 
@@ -9,22 +8,62 @@ import (
 )
 
 // One short ipfailover round, so the driver cannot rot between runs of
-// make bench: CI runs it with the other lab tests.
+// make bench and a broken takeover, goodbye or give-back shows: CI runs it
+// with the other lab tests.
 func TestSmoke(t *testing.T) {
 	lab.Require(t)
 	bin := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", bin+"/", "github.com/ipfailover/ipfailover/cmd/...").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := buildDaemons(bin); err != nil {
+		t.Fatal(err)
 	}
-	var out map[string]time.Duration
-	if err := run("smoke", func(s *scope) { out = round(s, ipfailover{bin: bin}, 100*time.Millisecond) }); err != nil {
+	out, err := smokeRound(ipfailover{bin: bin})
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sc := range scenarios {
-		if out[sc] <= 0 || out[sc] > 5*time.Second {
-			t.Errorf("%s: outage %v", sc, out[sc])
+		t.Logf("%s: outage %v, the server due to answer did after %v", sc, out[sc].Outage, out[sc].Moved)
+	}
+	for _, p := range smokeProblems(out, smokeInterval) {
+		t.Error(p)
+	}
+}
+
+// The bounds themselves: a round like those measured passes, and each
+// way a takeover goes wrong fails.
+func TestSmokeBounds(t *testing.T) {
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	good := map[string]outcome{
+		Unplanned: {Outage: ms(240), Moved: ms(245)},
+		Planned:   {Outage: ms(1.4), Moved: ms(1.5)},
+		GiveBack:  {Outage: ms(1.9), Moved: ms(178)},
+	}
+	if p := smokeProblems(good, smokeInterval); len(p) > 0 {
+		t.Errorf("a good round fails: %v", p)
+	}
+	bad := []struct {
+		name string
+		sc   string
+		o    outcome
+	}{
+		{"takeover 5 s late", Unplanned, outcome{Outage: ms(5000), Moved: ms(5005)}},
+		{"dead count doubled", Unplanned, outcome{Outage: ms(590), Moved: ms(595)}},
+		{"peer given up after one interval", Unplanned, outcome{Outage: ms(60), Moved: ms(65)}},
+		{"goodbye ignored", Planned, outcome{Outage: ms(1.5), Moved: ms(260)}},
+		{"planned stop drops the client", Planned, outcome{Outage: ms(300), Moved: ms(301)}},
+		{"no re-announce after give-back", GiveBack, outcome{Outage: ms(4000), Moved: ms(4600)}},
+	}
+	for _, b := range bad {
+		round := map[string]outcome{}
+		for sc, o := range good {
+			round[sc] = o
+		}
+		round[b.sc] = b.o
+		if p := smokeProblems(round, smokeInterval); len(p) == 0 {
+			t.Errorf("%s: passes", b.name)
 		}
 	}
-	t.Logf("unplanned %v, planned %v, give-back %v", out[Unplanned], out[Planned], out[GiveBack])
-
+	delete(good, Planned)
+	if p := smokeProblems(good, smokeInterval); len(p) == 0 {
+		t.Error("a round without a planned stop passes")
+	}
 }

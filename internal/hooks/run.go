@@ -7,9 +7,10 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/procgroup"
 )
 
 // Run runs the hooks of stage for env.Address one after the other, in List
@@ -66,64 +67,50 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 	log := r.log().With("hook", res.Name, "stage", stage, "address", env.Address)
 	timeout, grace := r.timeout(), r.killGrace()
 
-	hctx, cancel := context.WithTimeoutCause(ctx, timeout, ErrTimeout)
-	defer cancel()
 	stdout := &lineLogger{log: log, stream: "stdout"}
 	stderr := &lineLogger{log: log, stream: "stderr"}
-	cmd := exec.CommandContext(hctx, path)
+	cmd := exec.Command(path)
 	cmd.Dir = filepath.Dir(path)
 	cmd.Env = r.hookEnv(stage, env)
 	cmd.Stdin = nil // /dev/null
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	setProcessGroup(cmd)
-	var termAt atomic.Pointer[time.Time]
-	cmd.Cancel = func() error {
-		now := time.Now()
-		termAt.Store(&now)
-		log.Warn("hook killed: sending SIGTERM to its process group", "cause", context.Cause(hctx), "grace", grace)
-		return terminateGroup(cmd.Process.Pid)
-	}
-	// Once the hook is gone (exited, or killed after the grace), wait at
-	// most this long for processes it left holding its output: Run must
-	// not hang on a grandchild.
-	cmd.WaitDelay = grace
 
 	res.Started = time.Now()
 	log.Info("hook started", "path", path)
-	if err := cmd.Start(); err != nil {
-		res.Duration = time.Since(res.Started)
+	run, err := procgroup.Run(ctx, cmd, procgroup.Options{
+		Timeout: timeout,
+		Grace:   grace,
+		OnStop: func(cause error) {
+			log.Warn("hook killed: sending SIGTERM to its process group", "cause", cause, "grace", grace)
+		},
+	})
+	res.Duration = time.Since(res.Started)
+	if err != nil {
 		res.Err = startError(path, err)
 		log.Warn("hook could not start", "err", res.Err)
 		return res
 	}
-	pgid := cmd.Process.Pid
-	waitErr := cmd.Wait()
-	if t := termAt.Load(); t != nil {
-		// Processes of the group that let go of the output are still to be
-		// dealt with: give them the rest of the grace, then SIGKILL.
-		reapGroup(pgid, t.Add(grace))
-	}
-	res.Duration = time.Since(res.Started)
 	stdout.flush()
 	stderr.flush()
 
-	if ps := cmd.ProcessState; ps != nil {
-		res.Exit = ps.ExitCode()
-	}
+	res.Exit = run.Exit()
 	switch {
-	case termAt.Load() != nil:
-		cause := context.Cause(hctx)
-		res.TimedOut = errors.Is(cause, ErrTimeout)
+	case run.Stopped != nil:
+		res.TimedOut = errors.Is(run.Stopped, procgroup.ErrTimeout)
 		if res.TimedOut {
 			res.Err = fmt.Errorf("killed after %v: %w", timeout, ErrTimeout)
 		} else {
-			res.Err = fmt.Errorf("killed: %w", cause)
+			res.Err = fmt.Errorf("killed: %w", run.Stopped)
 		}
 	case res.Exit < 0:
-		res.Err = waitErr // died of a signal nobody here sent
-	case errors.Is(waitErr, exec.ErrWaitDelay):
+		res.Err = run.Err // died of a signal nobody here sent
+	case run.OutputHeld():
 		log.Warn("hook exited but left a process holding its output; no longer reading it; "+
 			"redirect a background command's output (cmd >/dev/null 2>&1 &)", "waited", grace)
+	}
+	if run.Lingering {
+		log.Error("hook's process group survived SIGKILL: a process of it is stuck in the kernel (a hung mount?); "+
+			"find it with ps -eo pid,pgid,stat,args", "pgid", cmd.Process.Pid)
 	}
 
 	attrs := []any{"exit", res.Exit, "duration", res.Duration.Round(time.Millisecond)}
@@ -150,17 +137,4 @@ func startError(path string, err error) error {
 		return fmt.Errorf("could not start %s: %w (is its file system mounted noexec?)", path, err)
 	}
 	return fmt.Errorf("could not start %s: %w", path, err)
-}
-
-// reapGroup waits until no live process is left in process group pgid or
-// deadline passes, then SIGKILLs whatever is left. Waiting for an empty
-// group (rather than killing at once) lets a hook's helpers finish their
-// SIGTERM cleanup; stopping early keeps Run fast when they all obeyed.
-func reapGroup(pgid int, deadline time.Time) {
-	for groupAlive(pgid) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if groupAlive(pgid) {
-		_ = killGroup(pgid)
-	}
 }

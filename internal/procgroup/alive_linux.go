@@ -1,4 +1,4 @@
-package hooks
+package procgroup
 
 import (
 	"bytes"
@@ -7,11 +7,11 @@ import (
 	"syscall"
 )
 
-// groupAlive reports whether process group pgid has a process that is not
+// pgidAlive reports whether process group pgid has a process that is not
 // a zombie. kill(-pgid, 0) alone also counts zombies, which linger until
 // their new parent reaps them; in a container whose init reaps lazily that
 // would stretch every kill to the full grace.
-func groupAlive(pgid int) bool {
+func pgidAlive(pgid int) bool {
 	if err := syscall.Kill(-pgid, 0); err == syscall.ESRCH {
 		return false
 	}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// smokeInterval is the heartbeat interval of the smoke round: short, so
+// the round takes seconds, and long enough that a busy machine's delays
+// stay well inside one interval.
+const smokeInterval = 100 * time.Millisecond
+
+// smokeSlack is what a busy machine (2 cores, other tests running, the
+// probe under the race detector) may add to the unplanned failure's
+// outage: late timers and scheduling of the daemons and the probe.
+const smokeSlack = 150 * time.Millisecond
+
+// smokeRound runs one round of d at smokeInterval.
+func smokeRound(d daemon) (map[string]outcome, error) {
+	var out map[string]outcome
+	err := run("smoke", func(s *scope) { out = round(s, d, smokeInterval) })
+	return out, err
+}
+
+// smokeProblems says where a round at interval is out of the bounds that
+// the detection timeout (deadCount intervals) sets:
+//   - unplanned failure: the peer is declared dead a timeout after its
+//     last heartbeat, which came up to an interval before the cut, so the
+//     outage is within [timeout-interval, timeout] plus the reaction. A
+//     heartbeat may leave up to an interval late on a busy machine, hence
+//     the lower bound of timeout-2*interval; shorter means the peer was
+//     given up before the dead count, longer than timeout+smokeSlack means
+//     a slow or late takeover.
+//   - planned stop: heartbeatd's goodbye makes failoverd take over at once,
+//     without waiting for the timeout. server1 keeps its own address and
+//     answers meanwhile, so the outage stays near zero either way; what
+//     shows a lost goodbye is how long until server2 answers, which must
+//     be less than an interval (without goodbye it is at least
+//     timeout-interval).
+//   - give-back: coordinated (release, then heartbeatd re-announces), so
+//     the client goes unanswered for milliseconds; without the
+//     re-announce it waits for its ARP entry to go stale (seconds). The
+//     outage must stay under an interval.
+func smokeProblems(out map[string]outcome, interval time.Duration) []string {
+	timeout := deadCount * interval
+	var problems []string
+	check := func(sc, what string, got, lo, hi time.Duration) {
+		if got < lo || got > hi {
+			problems = append(problems, fmt.Sprintf("%s: %s %v, want %v to %v (interval %v, timeout %v)", sc, what, got, lo, hi, interval, timeout))
+		}
+	}
+	for _, sc := range scenarios {
+		if _, ok := out[sc]; !ok {
+			problems = append(problems, sc+": not measured")
+		}
+	}
+	check(Unplanned, "outage", out[Unplanned].Outage, timeout-2*interval, timeout+smokeSlack)
+	check(Planned, "outage", out[Planned].Outage, 0, interval)
+	check(Planned, "time until server2 answered", out[Planned].Moved, time.Nanosecond, interval)
+	check(GiveBack, "outage", out[GiveBack].Outage, 0, interval)
+	return problems
+}
