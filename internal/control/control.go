@@ -58,11 +58,9 @@ type Status struct {
 
 // Link is one link in the status.
 type Link struct {
-	Name      string                     `json:"name"`
-	Alive     bool                       `json:"alive"`
-	LastHeard time.Time                  `json:"last_heard,omitzero"`
-	Received  uint64                     `json:"received"`
-	Dropped   map[wire.DropReason]uint64 `json:"dropped,omitempty"`
+	failover.Link
+	Received uint64                     `json:"received"`
+	Dropped  map[wire.DropReason]uint64 `json:"dropped,omitempty"`
 }
 
 // Address is one public address and whether this host holds it.

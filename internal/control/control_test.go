@@ -1,6 +1,8 @@
 package control
 
 import (
+	"github.com/ipfailover/ipfailover/internal/failover"
+
 	"context"
 	"log/slog"
 	"net"
@@ -28,7 +30,7 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 			if r.Op != OpStatus {
 				return Response{Error: "unknown request " + string(r.Op)}
 			}
-			return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Name: "priv0", Alive: true}}}}
+			return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Link: failover.Link{Name: "priv0", Alive: true}}}}}
 		}, slog.New(slog.DiscardHandler))
 	}()
 	resp, err := Call(path, Request{Op: OpStatus}, time.Second)

@@ -59,9 +59,9 @@ type Params struct {
 
 // Link is what the machine knows of one link.
 type Link struct {
-	Name      string
-	LastHeard time.Time // zero: never
-	Alive     bool
+	Name      string    `json:"name"`
+	Alive     bool      `json:"alive"`
+	LastHeard time.Time `json:"last_heard,omitzero"` // zero: never
 }
 
 // Machine is the state machine. It is not safe for concurrent use.

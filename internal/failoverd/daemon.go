@@ -261,10 +261,7 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 // notice logs and sends one notice. d.mu is held.
 func (d *Daemon) notice(kind failover.NoticeKind, detail string, hookResults []hooks.Result) {
 	ev := notify.Event{Kind: kind, Time: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
-		Addresses: d.addrStrings(), Detail: detail, Hooks: hookResults}
-	for _, l := range d.machine.Links() {
-		ev.Links = append(ev.Links, notify.Link{Name: l.Name, Alive: l.Alive, LastHeard: l.LastHeard})
-	}
+		Addresses: d.addrStrings(), Links: d.machine.Links(), Detail: detail, Hooks: hookResults}
 	level := slog.LevelWarn
 	if kind == failover.NoticeAnomalyCleared || kind == failover.NoticeGiveBack {
 		level = slog.LevelInfo

@@ -11,7 +11,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
-	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -294,7 +293,7 @@ func TestAnomalyNoticeHasNoHooks(t *testing.T) {
 			t.Fatalf("state %s with pub0 silent", w.d.State())
 		}
 		ev, ok := w.notices.last(failover.NoticeAnomaly)
-		if !ok || len(ev.Hooks) != 0 || !slices.ContainsFunc(ev.Links, func(l notify.Link) bool { return l.Name == "pub0" && !l.Alive }) {
+		if !ok || len(ev.Hooks) != 0 || !slices.ContainsFunc(ev.Links, func(l failover.Link) bool { return l.Name == "pub0" && !l.Alive }) {
 			t.Fatalf("anomaly notice %+v", ev)
 		}
 		w.stop()

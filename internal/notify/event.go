@@ -17,13 +17,6 @@ import (
 	"unicode/utf8"
 )
 
-// Link is what the secondary knows of one heartbeat link at the event.
-type Link struct {
-	Name      string    `json:"name"`
-	Alive     bool      `json:"alive"`
-	LastHeard time.Time `json:"last_heard,omitzero"`
-}
-
 // Event is one notice: what happened, to which addresses, and the state of
 // the links and hooks that led to it, so that the mail alone is enough to
 // understand a failover at 3 a.m.
@@ -33,7 +26,7 @@ type Event struct {
 	Node      string              `json:"node"`      // this host
 	Peer      string              `json:"peer"`      // the primary's private address
 	Addresses []string            `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
-	Links     []Link              `json:"links"`
+	Links     []failover.Link     `json:"links"`
 	Hooks     []hooks.Result      `json:"hooks,omitempty"`
 	Detail    string              `json:"detail,omitempty"` // one sentence: why
 }
@@ -190,7 +183,7 @@ func after(s, sep string) string {
 	return rest
 }
 
-func linkState(l Link, at time.Time) string {
+func linkState(l failover.Link, at time.Time) string {
 	switch {
 	case l.Alive && l.LastHeard.IsZero():
 		return "alive"

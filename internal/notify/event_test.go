@@ -20,7 +20,7 @@ func TestSubject(t *testing.T) {
 		{with(func(e *Event) { e.Kind = failover.NoticeGiveBack }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
 		{with(func(e *Event) {
 			e.Kind = failover.NoticeAnomaly
-			e.Links = []Link{{Name: "eth1", Alive: true, LastHeard: at}, {Name: "eth0", LastHeard: at.Add(-5 * time.Second)}}
+			e.Links = []failover.Link{{Name: "eth1", Alive: true, LastHeard: at}, {Name: "eth0", LastHeard: at.Add(-5 * time.Second)}}
 		}), "ipfailover: server2: network anomaly, no heartbeats from 192.0.2.1 on eth0"},
 		{with(func(e *Event) { e.Kind = failover.NoticeAnomalyCleared }), "ipfailover: server2: network anomaly cleared, heartbeats from 192.0.2.1 on every link"},
 		{with(func(e *Event) { e.Kind = failover.NoticeVeto }), "ipfailover: server2: the Test hook vetoed failover of 198.51.100.1 (primary 192.0.2.1)"},
@@ -40,7 +40,7 @@ func TestSubject(t *testing.T) {
 func TestBody(t *testing.T) {
 	e := sampleEvent()
 	e.Links[0].Alive, e.Links[0].LastHeard = true, e.Time.Add(-time.Second)
-	e.Links = append(e.Links, Link{Name: "eth2"})
+	e.Links = append(e.Links, failover.Link{Name: "eth2"})
 	body := e.Body()
 	mustContain(t, "body", body,
 		"server2 took over 198.51.100.1 from 192.0.2.1.\n",

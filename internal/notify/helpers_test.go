@@ -22,7 +22,7 @@ func sampleEvent() Event {
 		Node:      "server2",
 		Peer:      "192.0.2.1",
 		Addresses: []string{"eth0:198.51.100.1/32"},
-		Links: []Link{
+		Links: []failover.Link{
 			{Name: "eth1", LastHeard: at.Add(-3 * time.Second)},
 			{Name: "eth0", LastHeard: at.Add(-4 * time.Second)},
 		},
