@@ -48,6 +48,8 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 	}
 }
 
+// A socket file left by a crash (nobody answers on it) is replaced: the
+// new one is mode 0600 and answers.
 func TestStaleSocketIsReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "failoverd.sock")
 	l, err := net.Listen("unix", path)
@@ -56,11 +58,32 @@ func TestStaleSocketIsReplaced(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close() // as after a crash: the file stays, nobody answers
+	if _, err := Call(path, Request{Op: OpStatus}, time.Second); err == nil {
+		t.Fatal("the stale socket answered")
+	}
 	l2, err := Listen(path)
 	if err != nil {
 		t.Fatalf("stale socket: %v", err)
 	}
-	l2.Close()
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("new socket mode %v %v", st.Mode(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		done <- Serve(ctx, l2, func(context.Context, Request) Response {
+			return Response{OK: true, Status: &Status{State: "active"}}
+		}, slog.New(slog.DiscardHandler))
+	}()
+	resp, err := Call(path, Request{Op: OpStatus}, time.Second)
+	if err != nil || !resp.OK || resp.Status == nil || resp.Status.State != "active" {
+		t.Fatalf("the new socket answered %+v, %v", resp, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestCallSaysWhatIsWrong(t *testing.T) {
