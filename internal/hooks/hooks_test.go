@@ -143,16 +143,15 @@ func TestListByteOrderIsCaseSensitive(t *testing.T) {
 	if err != nil || !slices.Equal(names(got), want) {
 		t.Fatalf("List = %v, %v; want %v", names(got), err, want)
 	}
+	// Run keeps that order too.
 	res, err := r.Run(context.Background(), PostAcq, Env{Address: testAddr})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(res) != len(want) {
+		t.Fatalf("Run = %d results, %v", len(res), err)
 	}
-	var ran []string
-	for _, x := range res {
-		ran = append(ran, x.Name)
-	}
-	if !slices.Equal(ran, want) {
-		t.Errorf("ran in order %v, want %v", ran, want)
+	for i, x := range res {
+		if x.Name != want[i] {
+			t.Errorf("run %d was %s, want %s", i, x.Name, want[i])
+		}
 	}
 }
 
