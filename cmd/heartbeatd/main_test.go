@@ -221,12 +221,57 @@ func writeKey(t *testing.T) (string, *wire.Keyring) {
 	return p, wire.NewKeyring(k)
 }
 
-// poisonNeighbour makes server2 believe addr is at a wrong MAC, then waits
-// out the kernel's ARP lock time so that a gratuitous ARP may override it.
+// poisonNeighbour makes server2 believe addr is at a wrong MAC. The lock
+// time of dev is 0, so that a gratuitous ARP may override it at once.
 func poisonNeighbour(t *testing.T, ns *lab.NS, dev, addr string) {
 	t.Helper()
-	ns.MustRun("ip", "neigh", "replace", addr, "lladdr", "02:00:00:00:00:99", "dev", dev, "nud", "stale")
-	time.Sleep(1100 * time.Millisecond)
+	ns.Sysctl("net.ipv4.neigh."+dev+".locktime", "0")
+	ns.MustRun("ip", "neigh", "replace", addr, "lladdr", wrongMAC, "dev", dev, "nud", "stale")
+}
+
+const wrongMAC = "02:00:00:00:00:99"
+
+// collect gathers what the receiver hears until enough holds of it all,
+// for at most d, and returns it all.
+func (r *receiver) collect(d time.Duration, enough func([]received) bool) []received {
+	var got []received
+	lab.WaitFor(d, func() bool { got = append(got, r.take()...); return enough(got) })
+	return got
+}
+
+// sentAfter counts the packets per interface name that were sent after
+// t (by the packets' own send time): what a link carried from then on,
+// whatever was still queued from before.
+func sentAfter(got []received, ifnames map[int]string, t time.Time) map[string]int {
+	n := map[string]int{}
+	for _, g := range got {
+		if g.pkt.SentAt.After(t) {
+			n[ifnames[g.ifindex]]++
+		}
+	}
+	return n
+}
+
+// announceConfig writes a configuration in which heartbeatd announces in
+// a burst only (no repeats a second apart), so that a test knows which
+// announcement moved a neighbour entry.
+func announceConfig(t *testing.T, lines ...string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ipfailover")
+	conf := strings.Join(append([]string{"FAILOVER_ANNOUNCE_REPEATS=0"}, lines...), "\n") + "\n"
+	if err := os.WriteFile(p, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitAnnounced waits until heartbeatd's log says it announced n
+// addresses in all (each is logged once its burst is out).
+func waitAnnounced(t *testing.T, d *lab.Daemon, n int) {
+	t.Helper()
+	if !lab.WaitFor(5*time.Second, func() bool { return strings.Count(d.Output(), "msg=re-announced") >= n }) {
+		t.Fatalf("heartbeatd did not announce %d addresses:\n%s", n, d.Output())
+	}
 }
 
 func TestHeartbeatsOnEveryLink(t *testing.T) {
@@ -241,15 +286,16 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	wantSrc := map[string]string{"priv0": "192.0.2.1", "pub0": "198.51.100.1"}
 	poisonNeighbour(t, s2, "pub0", "198.51.100.1")
 
-	d := startDaemon(t, s1, "-d", "--config", emptyConfig(t), "--interval", "50ms",
+	d := startDaemon(t, s1, "-d", "--config", announceConfig(t), "--interval", "50ms",
 		"--auth-key-file", keyFile, "-m", "lab heartbeat", "192.0.2.255", "198.51.100.255")
 
 	// Both links carry signed heartbeats from the link's own address.
-	time.Sleep(600 * time.Millisecond)
-	got := rx.take()
-	n := byLink(t, got, names, wantSrc)
-	if n["priv0"] < 5 || n["pub0"] < 5 {
-		t.Fatalf("heartbeats per link in 600ms at 50ms: %v (want at least 5 on each)\n%s", n, d.Output())
+	got := rx.collect(10*time.Second, func(g []received) bool {
+		n := sentAfter(g, names, time.Time{})
+		return n["priv0"] >= 5 && n["pub0"] >= 5
+	})
+	if n := byLink(t, got, names, wantSrc); n["priv0"] < 5 || n["pub0"] < 5 {
+		t.Fatalf("heartbeats per link at 50ms: %v (want at least 5 on each)\n%s", n, d.Output())
 	}
 	for _, g := range got {
 		if !g.pkt.Authenticated || g.pkt.Message != "lab heartbeat" || g.pkt.Interval != 50*time.Millisecond || g.pkt.Type != wire.Heartbeat {
@@ -263,7 +309,9 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	if !lab.WaitFor(3*time.Second, func() bool { return lab.Neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
 		t.Fatalf("server2's neighbour entry for 198.51.100.1 is %q, want %s after start-up announce", lab.Neighbour(s2, "pub0", "198.51.100.1"), wantMAC)
 	}
-	// And SIGHUP re-announces them again.
+	// And SIGHUP re-announces them again (start-up's burst is over, and
+	// there are no repeats to do it instead).
+	waitAnnounced(t, d, 2)
 	poisonNeighbour(t, s2, "priv0", "192.0.2.1")
 	if err := d.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
@@ -277,24 +325,25 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	// pub0 loses carrier while sends still "succeed"): the private link
 	// keeps beating, and the failure is logged once.
 	s2.MustRun("ip", "link", "set", "pub0", "down")
-	time.Sleep(100 * time.Millisecond)
-	rx.take()
-	time.Sleep(600 * time.Millisecond)
-	n = byLink(t, rx.take(), names, wantSrc)
-	if n["priv0"] < 5 || n["pub0"] != 0 {
+	cut := time.Now() // nothing sent from here on can arrive on pub0
+	got = rx.collect(10*time.Second, func(g []received) bool { return sentAfter(g, names, cut)["priv0"] >= 5 })
+	if n := sentAfter(got, names, cut); n["priv0"] < 5 || n["pub0"] != 0 {
 		t.Fatalf("with pub0 down: %v, want priv0 only", n)
 	}
 	if !lab.WaitFor(2*time.Second, func() bool { return strings.Contains(d.Output(), "pub0 has no carrier") }) {
 		t.Fatalf("lost carrier not logged:\n%s", d.Output())
 	}
-	// Admin-down on the sender's side too; still one message per outage.
+	// Admin-down on the sender's side too; still one message per outage,
+	// after the sender has looked at its interfaces again (once a
+	// second): beats sent more than a second later are the proof.
 	s1.MustRun("ip", "link", "set", "pub0", "down")
-	time.Sleep(1200 * time.Millisecond)
+	down := time.Now()
+	got = rx.collect(10*time.Second, func(g []received) bool { return sentAfter(g, names, down.Add(1100*time.Millisecond))["priv0"] > 0 })
+	if n := sentAfter(got, names, down); n["priv0"] < 5 || n["pub0"] != 0 {
+		t.Fatalf("with pub0 down on both sides: %v, want priv0 only", n)
+	}
 	if c := strings.Count(d.Output(), "heartbeat send failed"); c != 1 {
 		t.Fatalf("send failure logged %d times, want once:\n%s", c, d.Output())
-	}
-	if n := byLink(t, rx.take(), names, wantSrc); n["priv0"] < 5 {
-		t.Fatalf("priv0 must keep beating: %v", n)
 	}
 	s1.MustRun("ip", "link", "set", "pub0", "up")
 	s2.MustRun("ip", "link", "set", "pub0", "up")
@@ -306,21 +355,21 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 	}
 
 	// SIGTERM: goodbye on both links, exit 0.
-	time.Sleep(100 * time.Millisecond)
-	rx.take()
 	if err := d.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if code := d.Wait(5 * time.Second); code != 0 {
 		t.Fatalf("exit %d after SIGTERM\n%s", code, d.Output())
 	}
-	time.Sleep(50 * time.Millisecond)
 	bye := map[string]bool{}
-	for _, g := range rx.take() {
-		if g.pkt.Type == wire.Goodbye {
-			bye[names[g.ifindex]] = true
+	rx.collect(2*time.Second, func(g []received) bool {
+		for _, p := range g {
+			if p.pkt.Type == wire.Goodbye {
+				bye[names[p.ifindex]] = true
+			}
 		}
-	}
+		return bye["priv0"] && bye["pub0"]
+	})
 	if !bye["priv0"] || !bye["pub0"] {
 		t.Fatalf("goodbye seen on %v, want priv0 and pub0", bye)
 	}
@@ -402,24 +451,21 @@ func TestUnicastTargetsKeepToTheirLink(t *testing.T) {
 	rx := listen(t, s2, wire.NewKeyring())
 	names := ifIndexes(t, s2)
 	d := startDaemon(t, s1, "--config", emptyConfig(t), "--interval", "50ms", "192.0.2.2", "198.51.100.2")
-	time.Sleep(500 * time.Millisecond)
-	got := rx.take()
-	n := map[string]int{}
-	for _, g := range got {
-		name := names[g.ifindex]
-		n[name]++
-		want := map[string]string{"priv0": "192.0.2.1", "pub0": "198.51.100.1"}[name]
-		if g.src.String() != want {
-			t.Errorf("heartbeat on %s from %s, want %s", name, g.src, want)
-		}
-	}
+	// Sent by the routing table, pub0's target would go over priv0: pub0
+	// would never get its five, and priv0 would get twice its share.
+	got := rx.collect(10*time.Second, func(g []received) bool {
+		n := sentAfter(g, names, time.Time{})
+		return n["priv0"] >= 5 && n["pub0"] >= 5
+	})
+	n := byLink(t, got, names, map[string]string{"priv0": "192.0.2.1", "pub0": "198.51.100.1"})
 	if n["priv0"] < 5 || n["pub0"] < 5 || n["priv0"] > n["pub0"]+2 {
 		t.Fatalf("heartbeats per link %v: each target must get its own link's share\n%s", n, d.Output())
 	}
 }
 
 // failoverd's `released` message makes heartbeatd re-announce its
-// addresses at once; an unsigned one is dropped when a key is set.
+// addresses at once; an unsigned one is dropped when a key is set, and so
+// is a replay of one already acted on.
 func TestReleasedReannounces(t *testing.T) {
 	_, s1, s2 := twoServers(t)
 	s1.Addr("priv0", "192.0.2.1/24")
@@ -427,57 +473,87 @@ func TestReleasedReannounces(t *testing.T) {
 	s1.MustRun("ip", "addr", "add", "198.51.100.10/32", "dev", "pub0") // a second public address
 	s2.Addr("priv0", "192.0.2.2/24")
 	s2.Addr("pub0", "198.51.100.2/24")
-	s2.MustRun("sysctl", "-q", "-w", "net.ipv4.neigh.pub0.locktime=0")
 	keyFile, keys := writeKey(t)
-	cfg := filepath.Join(t.TempDir(), "ipfailover")
-	conf := "FAILOVER_BCAST_IPS=\"192.0.2.255 198.51.100.255\"\nFAILOVER_ANNOUNCE_REPEATS=0\nFAILOVER_AUTH_KEY_FILE=" + keyFile + "\n"
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := announceConfig(t, `FAILOVER_BCAST_IPS="192.0.2.255 198.51.100.255"`, "FAILOVER_AUTH_KEY_FILE="+keyFile)
 	d := startDaemon(t, s1, "-d", "--config", cfg)
-	if !lab.WaitFor(3*time.Second, func() bool { return strings.Contains(d.Output(), "sending heartbeats") }) {
-		t.Fatalf("heartbeatd did not start:\n%s", d.Output())
+	waitAnnounced(t, d, 3) // start-up: 192.0.2.1, 198.51.100.1, 198.51.100.10
+	poison := func() {
+		for _, a := range []string{"198.51.100.1", "198.51.100.10"} {
+			poisonNeighbour(t, s2, "pub0", a)
+		}
 	}
-	time.Sleep(300 * time.Millisecond) // the start-up burst is over
-	for _, a := range []string{"198.51.100.1", "198.51.100.10"} {
-		s2.MustRun("ip", "neigh", "replace", a, "lladdr", "02:00:00:00:00:99", "dev", "pub0", "nud", "stale")
-	}
+	poison()
 
 	var conn net.PacketConn
 	if err := s2.Do(func() (err error) { conn, err = net.ListenPacket("udp4", "192.0.2.2:0"); return err }); err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	send := func(kr *wire.Keyring, seq uint64) {
+	send := func(b []byte) {
+		t.Helper()
+		if _, err := conn.WriteTo(b, &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1694}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	released := func(kr *wire.Keyring, seq uint64) []byte {
 		t.Helper()
 		p := wire.Packet{Type: wire.Released, Sender: "server2", Epoch: 7, Seq: seq, Interval: time.Second, SentAt: time.Now()}
 		b, err := kr.Seal(&p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := conn.WriteTo(b, &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1694}); err != nil {
-			t.Fatal(err)
+		return b
+	}
+	// waitDrop waits for heartbeatd to log a drop for reason (each reason
+	// is logged the first time), so the test knows the packet was read.
+	waitDrop := func(reason wire.DropReason) {
+		t.Helper()
+		if !lab.WaitFor(3*time.Second, func() bool { return strings.Contains(d.Output(), "reason="+string(reason)) }) {
+			t.Fatalf("no drop for %s logged:\n%s", reason, d.Output())
 		}
 	}
-	send(wire.NewKeyring(), 1) // unsigned
-	time.Sleep(400 * time.Millisecond)
-	if got := lab.Neighbour(s2, "pub0", "198.51.100.1"); got != "02:00:00:00:00:99" {
+	const heard = "the secondary released the addresses"
+
+	send(released(wire.NewKeyring(), 1)) // unsigned
+	waitDrop(wire.DropBadTag)
+	if strings.Contains(d.Output(), heard) {
+		t.Fatalf("an unsigned released packet was acted on:\n%s", d.Output())
+	}
+	if got := lab.Neighbour(s2, "pub0", "198.51.100.1"); got != wrongMAC {
 		t.Fatalf("an unsigned released packet re-announced (entry %q)", got)
 	}
-	if !strings.Contains(d.Output(), "reason=bad-tag") {
-		t.Errorf("the unsigned packet's drop is not logged:\n%s", d.Output())
-	}
+
 	sent := time.Now()
-	send(keys, 2)
+	signed := released(keys, 2)
+	send(signed)
 	wantMAC := lab.MAC(t, s1, "pub0")
 	if !lab.WaitFor(time.Second, func() bool { return lab.Neighbour(s2, "pub0", "198.51.100.1") == wantMAC }) {
 		t.Fatalf("after released, server2's entry is %q, want %s\n%s", lab.Neighbour(s2, "pub0", "198.51.100.1"), wantMAC, d.Output())
 	}
-	t.Logf("re-announced %v after released was sent", time.Since(sent).Round(time.Millisecond))
+	acted := time.Now() // heartbeatd took the packet in before this
+	t.Logf("re-announced %v after released was sent", acted.Sub(sent).Round(time.Millisecond))
 	if !lab.WaitFor(time.Second, func() bool { return lab.Neighbour(s2, "pub0", "198.51.100.10") == wantMAC }) {
 		t.Errorf("the link's second address was not re-announced: %q", lab.Neighbour(s2, "pub0", "198.51.100.10"))
 	}
-	if !strings.Contains(d.Output(), "the secondary released the addresses") {
-		t.Errorf("not logged:\n%s", d.Output())
+	if strings.Count(d.Output(), heard) != 1 {
+		t.Errorf("released not logged once:\n%s", d.Output())
+	}
+
+	// The same packet again, as someone on the private link could replay
+	// it: dropped, no second re-announce. It goes more than a second after
+	// the first was acted on, so heartbeatd's one-a-second limit (which
+	// would hide a missing replay guard) does not cover it.
+	waitAnnounced(t, d, 3+3)
+	poison()
+	time.Sleep(time.Until(acted.Add(1100 * time.Millisecond)))
+	send(signed)
+	replay := "reason=" + string(wire.DropReplay)
+	lab.WaitFor(3*time.Second, func() bool { out := d.Output(); return strings.Contains(out, replay) || strings.Count(out, heard) > 1 })
+	if n := strings.Count(d.Output(), heard); n != 1 {
+		t.Fatalf("a replayed released packet was acted on (%d re-announces):\n%s", n, d.Output())
+	}
+	waitDrop(wire.DropReplay)
+	if got := lab.Neighbour(s2, "pub0", "198.51.100.1"); got != wrongMAC {
+		t.Fatalf("a replayed released packet re-announced (entry %q)", got)
 	}
 }

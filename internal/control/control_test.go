@@ -23,16 +23,12 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSocket == 0 {
 		t.Fatalf("socket mode %v %v", st.Mode(), err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() {
-		done <- Serve(ctx, l, func(_ context.Context, r Request) Response {
-			if r.Op != OpStatus {
-				return Response{Error: "unknown request " + string(r.Op)}
-			}
-			return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Link: failover.Link{Name: "priv0", Alive: true}}}}}
-		}, slog.New(slog.DiscardHandler))
-	}()
+	stop := serve(t, l, func(_ context.Context, r Request) Response {
+		if r.Op != OpStatus {
+			return Response{Error: "unknown request " + string(r.Op)}
+		}
+		return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Link: failover.Link{Name: "priv0", Alive: true}}}}}
+	})
 	resp, err := Call(path, Request{Op: OpStatus}, time.Second)
 	if err != nil || !resp.OK || resp.Status.State != "standby" || resp.Status.Links[0].Name != "priv0" {
 		t.Fatalf("%+v %v", resp, err)
@@ -44,12 +40,26 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 	if _, err := Listen(path); err == nil || !strings.Contains(err.Error(), "another failoverd") {
 		t.Fatalf("second listener: %v", err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	stop()
+}
+
+// serve runs Serve on l with h; stop ends it and fails the test if Serve
+// returned an error.
+func serve(t *testing.T, l net.Listener, h Handler) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- Serve(ctx, l, h, slog.New(slog.DiscardHandler)) }()
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
+// A socket file left by a crash (nobody answers on it) is replaced: the
+// new one is mode 0600 and answers.
 func TestStaleSocketIsReplaced(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "failoverd.sock")
 	l, err := net.Listen("unix", path)
@@ -58,11 +68,25 @@ func TestStaleSocketIsReplaced(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close() // as after a crash: the file stays, nobody answers
+	if _, err := Call(path, Request{Op: OpStatus}, time.Second); err == nil {
+		t.Fatal("the stale socket answered")
+	}
 	l2, err := Listen(path)
 	if err != nil {
 		t.Fatalf("stale socket: %v", err)
 	}
-	l2.Close()
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 || st.Mode()&os.ModeSocket == 0 {
+		t.Fatalf("new socket mode %v %v", st.Mode(), err)
+	}
+	stop := serve(t, l2, func(context.Context, Request) Response {
+		return Response{OK: true, Status: &Status{State: "active"}}
+	})
+	resp, err := Call(path, Request{Op: OpStatus}, time.Second)
+	if err != nil || !resp.OK || resp.Status == nil || resp.Status.State != "active" {
+		t.Fatalf("the new socket answered %+v, %v", resp, err)
+	}
+	stop()
 }
 
 func TestCallSaysWhatIsWrong(t *testing.T) {

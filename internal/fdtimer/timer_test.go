@@ -2,6 +2,7 @@ package fdtimer
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -9,16 +10,24 @@ func TestGoTimerOneShotAndResetAtOnce(t *testing.T) {
 	testOneShot(t, NewGo)
 }
 
+// The Go timer ticks at its interval: with synctest's fake clock each
+// tick comes exactly on time, neither early nor late.
 func TestGoTimerTicks(t *testing.T) {
-	tk := NewGo(10*time.Millisecond, 10*time.Millisecond)
-	defer tk.Stop()
-	for i := range 5 {
-		select {
-		case <-tk.C():
-		case <-time.After(time.Second):
-			t.Fatalf("tick %d did not come within a second", i+1)
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		tk := NewGo(10*time.Millisecond, 10*time.Millisecond)
+		defer tk.Stop()
+		for i := range 5 {
+			select {
+			case <-tk.C():
+			case <-time.After(time.Second):
+				t.Fatalf("tick %d did not come within a second", i+1)
+			}
+			if el, want := time.Since(start), time.Duration(i+1)*10*time.Millisecond; el != want {
+				t.Errorf("tick %d after %v, want %v", i+1, el, want)
+			}
 		}
-	}
+	})
 }
 
 // testOneShot: a timer with no interval expires once; Reset(0, 0) makes

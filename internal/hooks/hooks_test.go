@@ -131,6 +131,30 @@ func TestListByteOrder(t *testing.T) {
 	}
 }
 
+// Names that differ in case sort as ls sorts them in the C locale, by
+// byte: upper case before lower case, whatever a case-blind order says.
+func TestListByteOrderIsCaseSensitive(t *testing.T) {
+	r, dir, _ := newRunner(t)
+	for _, n := range []string{"PostAcqa", "PostAcq10.b", "PostAcqB", "PostAcq10.C", "PostAcqA"} {
+		writeHook(t, dir, n, "", 0o755)
+	}
+	want := []string{"PostAcq10.C", "PostAcq10.b", "PostAcqA", "PostAcqB", "PostAcqa"}
+	got, err := r.List(testAddr, PostAcq)
+	if err != nil || !slices.Equal(names(got), want) {
+		t.Fatalf("List = %v, %v; want %v", names(got), err, want)
+	}
+	// Run keeps that order too.
+	res, err := r.Run(context.Background(), PostAcq, Env{Address: testAddr})
+	if err != nil || len(res) != len(want) {
+		t.Fatalf("Run = %d results, %v", len(res), err)
+	}
+	for i, x := range res {
+		if x.Name != want[i] {
+			t.Errorf("run %d was %s, want %s", i, x.Name, want[i])
+		}
+	}
+}
+
 func TestListSkips(t *testing.T) {
 	r, dir, logs := newRunner(t)
 	writeHook(t, dir, ".PreAcq1", "", 0o755)

@@ -144,6 +144,17 @@ func (ns *NS) Addr(dev, prefix string) {
 	ns.MustRun("ip", "addr", "add", prefix, "brd", "+", "dev", dev)
 }
 
+// Sysctl sets a kernel parameter of the namespace, such as
+// net.ipv4.neigh.pub0.locktime, by writing its /proc/sys file from inside
+// (so no sysctl command is needed).
+func (ns *NS) Sysctl(key, value string) {
+	ns.t.Helper()
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	if err := ns.Do(func() error { return os.WriteFile(path, []byte(value), 0o644) }); err != nil {
+		ns.t.Fatalf("in %s: %s=%s: %v", ns.Name, key, value, err)
+	}
+}
+
 // Command returns a command that runs inside the namespace.
 func (ns *NS) Command(name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
@@ -233,6 +244,20 @@ func WaitFor(d time.Duration, cond func() bool) bool {
 	for time.Now().Before(end) {
 		if cond() {
 			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
+
+// Stays polls cond every 20 ms for d and reports whether it held each
+// time: how a test says "nothing happens" for a while. A busy machine only
+// makes it poll less often, never fail sooner.
+func Stays(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if !cond() {
+			return false
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -54,6 +55,10 @@ func NewPair(t testing.TB) *Pair {
 	p.S1.Addr("pub0", Server1Pub+PubNet)
 	p.S2.Addr("pub0", Server2Pub+PubNet)
 	p.Client.Addr("eth0", ClientAddr+PubNet)
+	// The client re-resolves an address only when an announcement tells
+	// it to: left to itself, a stale entry is probed after 5 s, which
+	// could move the client during a test and hide a missing announce.
+	p.Client.Sysctl("net.ipv4.neigh.eth0.delay_first_probe_time", "600")
 	return p
 }
 
@@ -70,14 +75,21 @@ func (p *Pair) CutPublic() { p.Switch.MustRun("ip", "link", "set", "s1", "down")
 // RestorePublic puts it back.
 func (p *Pair) RestorePublic() { p.Switch.MustRun("ip", "link", "set", "s1", "up") }
 
+// Loss is an nftables rule dropping a share of the packets arriving on
+// one device, with counters of what it saw and what it dropped.
+type Loss struct {
+	ns    *NS
+	table string
+}
+
 // DropPercent drops pct % of the packets arriving in ns on dev, with
 // nftables (tc netem is not available). pct 0 removes the rule.
-func DropPercent(t testing.TB, ns *NS, dev string, pct int) {
+func DropPercent(t testing.TB, ns *NS, dev string, pct int) *Loss {
 	t.Helper()
-	table := "lab_loss_" + dev
-	_, _ = ns.Run("nft", "delete", "table", "netdev", table)
+	l := &Loss{ns: ns, table: "lab_loss_" + dev}
+	_, _ = ns.Run("nft", "delete", "table", "netdev", l.table)
 	if pct <= 0 {
-		return
+		return l
 	}
 	if _, err := exec.LookPath("nft"); err != nil {
 		t.Fatal("needs nft (apt-get install nftables; .ci/run installs it)")
@@ -85,14 +97,52 @@ func DropPercent(t testing.TB, ns *NS, dev string, pct int) {
 	rules := fmt.Sprintf(`table netdev %s {
 	chain in {
 		type filter hook ingress device %s priority 0; policy accept;
-		numgen random mod 100 < %d drop
+		counter
+		numgen random mod 100 < %d counter drop
 	}
-}`, table, dev, pct)
+}`, l.table, dev, pct)
 	cmd := ns.Command("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("nft in %s: %v\n%s", ns.Name, err, out)
 	}
+	return l
+}
+
+// Counts reads the rule's counters: packets that arrived, and packets it
+// dropped.
+func (l *Loss) Counts(t testing.TB) (seen, dropped uint64) {
+	t.Helper()
+	out := l.ns.MustRun("nft", "-j", "list", "table", "netdev", l.table)
+	var doc struct {
+		Nftables []struct {
+			Rule *struct {
+				Expr []map[string]json.RawMessage `json:"expr"`
+			} `json:"rule"`
+		} `json:"nftables"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("nft -j in %s: %v\n%s", l.ns.Name, err, out)
+	}
+	var counters []uint64
+	for _, o := range doc.Nftables {
+		if o.Rule == nil {
+			continue
+		}
+		for _, e := range o.Rule.Expr {
+			if raw, ok := e["counter"]; ok {
+				var c struct{ Packets uint64 }
+				if err := json.Unmarshal(raw, &c); err != nil {
+					t.Fatalf("nft counter %s: %v", raw, err)
+				}
+				counters = append(counters, c.Packets)
+			}
+		}
+	}
+	if len(counters) != 2 {
+		t.Fatalf("table %s in %s has %d counters, want 2:\n%s", l.table, l.ns.Name, len(counters), out)
+	}
+	return counters[0], counters[1]
 }
 
 // Neighbour returns the MAC ns's kernel holds for addr on dev, read with

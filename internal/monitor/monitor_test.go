@@ -117,12 +117,63 @@ func TestLegacyBareText(t *testing.T) {
 	}
 }
 
+// FuzzAccept: whatever arrives, an accepted packet came from a
+// configured peer on a configured link (the one its interface maps to),
+// a replay of it is not accepted again, and every packet is counted
+// exactly once: as received on its link or as one drop.
 func FuzzAccept(f *testing.F) {
-	f.Add([]byte("heartbeat"), 2)
-	f.Add([]byte{}, 3)
-	f.Fuzz(func(t *testing.T, b []byte, ifindex int) {
-		m, _ := testMonitor(t, wire.NewKeyring(), true)
+	kr := wire.NewKeyring()
+	for seq := range uint64(3) {
+		p := wire.Packet{Type: wire.Heartbeat, Sender: "server1", Epoch: 1, Seq: seq + 1, Interval: time.Second, SentAt: now}
+		b, err := kr.Seal(&p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, int(seq)+2, uint8(seq))
+		f.Add(b, 2, uint8(seq+2)) // from an address that is not the peer's
+	}
+	f.Add([]byte("heartbeat"), 2, uint8(1))
+	f.Add([]byte("heartbeat\x00"), 3, uint8(0))
+	f.Add([]byte{}, 3, uint8(2))
+	sources := []netip.Addr{primaryPriv, primaryPub, netip.MustParseAddr("192.0.2.99"), netip.MustParseAddr("2001:db8::1")}
+	links := map[int]string{2: "priv0", 3: "pub0"} // as testMonitor's interfaces
+	f.Fuzz(func(t *testing.T, b []byte, ifindex int, src uint8) {
+		m, _ := testMonitor(t, kr, true)
 		m.log = slog.New(slog.DiscardHandler)
-		_, _ = m.accept(b, ifindex, primaryPriv, now)
+		from := sources[int(src)%len(sources)]
+		h, ok := m.accept(b, ifindex, from, now)
+		checkAccepted(t, m, h, ok, ifindex, from, links, 1)
+		again, ok2 := m.accept(b, ifindex, from, now)
+		if ok && ok2 && !h.Legacy {
+			t.Fatalf("the same packet accepted twice: %+v", again)
+		}
+		checkAccepted(t, m, again, ok2, ifindex, from, links, 2)
 	})
+}
+
+// checkAccepted checks one accept call's answer against the invariants;
+// calls is how many packets the monitor was given so far.
+func checkAccepted(t *testing.T, m *Monitor, h Heard, ok bool, ifindex int, from netip.Addr, links map[int]string, calls uint64) {
+	t.Helper()
+	if ok {
+		if want, known := links[ifindex]; !known || h.Link != want {
+			t.Fatalf("accepted on link %q from interface %d (links %v)", h.Link, ifindex, links)
+		}
+		if h.From != from || (from != primaryPriv && from != primaryPub) {
+			t.Fatalf("accepted from %v (sent from %v), not a configured peer", h.From, from)
+		}
+		if !h.At.Equal(now) || (h.Legacy && h.Packet.Message != "heartbeat") {
+			t.Fatalf("accepted %+v", h)
+		}
+	}
+	var counted uint64
+	for _, st := range m.Stats() {
+		counted += st.Received
+		for _, n := range st.Dropped {
+			counted += n
+		}
+	}
+	if counted != calls {
+		t.Fatalf("%d packets given, %d counted (received + dropped): %+v", calls, counted, m.Stats())
+	}
 }
