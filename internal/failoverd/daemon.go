@@ -7,11 +7,10 @@
 // (Source, Mover, HookRunner, Notifier, Releaser, Clock), so its tests run
 // it with fakes under testing/synctest, without root, in milliseconds.
 //
-// One mutex owns the machine. A heartbeat is applied by the goroutine that
-// read it, with no hand-off to another goroutine, and the deadline timer is
-// moved only when a deadline comes earlier than the one it is set for: at
-// a 10 ms interval on two links these two things are most of what a
-// heartbeat costs.
+// One mutex owns the machine. The heartbeats of one wakeup are applied by
+// the goroutine that read them, with no hand-off to another goroutine, and
+// the deadline timer is set once for them: while heartbeats come, the
+// process wakes only when they do.
 package failoverd
 
 import (
@@ -36,9 +35,10 @@ import (
 // Source delivers the primary's accepted packets and counts the rest
 // (monitor.Monitor).
 type Source interface {
-	// Run calls deliver for each accepted packet until ctx ends; deliver
-	// may be called from more than one goroutine.
-	Run(ctx context.Context, deliver func(monitor.Heard)) error
+	// Run calls deliver with the packets accepted at one wakeup until
+	// ctx ends; deliver may be called from more than one goroutine and
+	// does not keep the slice.
+	Run(ctx context.Context, deliver func([]monitor.Heard)) error
 	Stats() map[string]monitor.LinkStats
 }
 

@@ -300,31 +300,30 @@ func TestAnomalyNoticeHasNoHooks(t *testing.T) {
 	})
 }
 
-// Heartbeats that only move the deadline later do not set the timer:
-// it fires at the old deadline and is set again then.
-func TestHeartbeatsRarelySetTheTimer(t *testing.T) {
+// While heartbeats come the process wakes only for them: the deadline
+// timer never fires, and is set at every other batch of heartbeats (the
+// deadline is three intervals after the last one).
+func TestHeartbeatsDoNotWakeTheTimer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, false)
 		w.beatFor(time.Second) // leave Starting
-		w.resetMu.Lock()
-		w.resets = 0
-		w.resetMu.Unlock()
-		const beats = 100
-		for range beats {
+		w.timer.zero()
+		const batches = 100
+		for range batches {
 			w.beat(links...)
 			time.Sleep(interval)
 		}
-		w.resetMu.Lock()
-		resets := w.resets
-		w.resetMu.Unlock()
-		// One setting per expiry: the deadline is three intervals after
-		// a heartbeat, so the timer fires about every two intervals.
-		if resets > beats*2/3 {
-			t.Fatalf("%d heartbeats set the timer %d times", 2*beats, resets)
+		resets, fires := w.timer.get()
+		if fires != 0 || resets > batches/2+1 {
+			t.Fatalf("%d batches of heartbeats: the timer was set %d times and fired %d times", batches, resets, fires)
 		}
 		if w.d.State() != failover.Standby {
 			t.Fatalf("state %s", w.d.State())
 		}
-		w.stop()
+		// Silence: it fires at the deadline, and the takeover starts.
+		w.waitState(failover.Active, time.Second)
+		if _, fires := w.timer.get(); fires == 0 {
+			t.Fatal("took over without the timer firing")
+		}
 	})
 }

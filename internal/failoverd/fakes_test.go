@@ -23,23 +23,25 @@ import (
 // source delivers the packets a test sends it, from its own goroutine,
 // as the monitor's reader does.
 type source struct {
-	in    chan monitor.Heard
+	in    chan []monitor.Heard
 	mu    sync.Mutex
 	count map[string]uint64
 }
 
-func newSource() *source { return &source{in: make(chan monitor.Heard), count: map[string]uint64{}} }
+func newSource() *source { return &source{in: make(chan []monitor.Heard), count: map[string]uint64{}} }
 
-func (s *source) Run(ctx context.Context, deliver func(monitor.Heard)) error {
+func (s *source) Run(ctx context.Context, deliver func([]monitor.Heard)) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case h := <-s.in:
+		case hs := <-s.in:
 			s.mu.Lock()
-			s.count[h.Link]++
+			for _, h := range hs {
+				s.count[h.Link]++
+			}
 			s.mu.Unlock()
-			deliver(h)
+			deliver(hs)
 		}
 	}
 }
@@ -170,27 +172,73 @@ func (p *peer) packets(t *testing.T, keys *wire.Keyring) []wire.Packet {
 	return out
 }
 
-// countingClock counts how often the deadline timer is set.
-type countingClock struct {
-	GoClock
-	resets *int
-	mu     *sync.Mutex
+// timerCounts counts how often the deadline timer is set and how often
+// it fires (each firing wakes the process).
+type timerCounts struct {
+	mu            sync.Mutex
+	resets, fires int
 }
 
+func (c *timerCounts) get() (resets, fires int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resets, c.fires
+}
+
+func (c *timerCounts) zero() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.resets, c.fires = 0, 0
+}
+
+// countingClock makes timers that count into counts.
+type countingClock struct {
+	GoClock
+	counts *timerCounts
+}
+
+// countingTimer passes the inner timer's expiries on, counting them.
 type countingTimer struct {
 	fdtimer.Timer
-	c countingClock
+	counts *timerCounts
+	c      chan time.Time
+	done   chan struct{}
 }
 
 func (c countingClock) NewTimer(first time.Duration) fdtimer.Timer {
-	return countingTimer{c.GoClock.NewTimer(first), c}
+	t := &countingTimer{Timer: c.GoClock.NewTimer(first), counts: c.counts, c: make(chan time.Time), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case at := <-t.Timer.C():
+				t.counts.mu.Lock()
+				t.counts.fires++
+				t.counts.mu.Unlock()
+				select {
+				case t.c <- at:
+				case <-t.done:
+					return
+				}
+			case <-t.done:
+				return
+			}
+		}
+	}()
+	return t
 }
 
-func (t countingTimer) Reset(first, interval time.Duration) {
-	t.c.mu.Lock()
-	*t.c.resets++
-	t.c.mu.Unlock()
+func (t *countingTimer) C() <-chan time.Time { return t.c }
+
+func (t *countingTimer) Reset(first, interval time.Duration) {
+	t.counts.mu.Lock()
+	t.counts.resets++
+	t.counts.mu.Unlock()
 	t.Timer.Reset(first, interval)
+}
+
+func (t *countingTimer) Stop() {
+	t.Timer.Stop()
+	close(t.done)
 }
 
 // world is a runtime with fakes at every edge.
@@ -207,8 +255,7 @@ type world struct {
 	addr    takeover.Address
 	cancel  context.CancelFunc
 	done    chan error
-	resets  int
-	resetMu sync.Mutex
+	timer   timerCounts
 	// lastBeat is when the last heartbeat was delivered.
 	lastBeat time.Time
 }
@@ -245,7 +292,7 @@ func newWorld(t *testing.T, held bool, tune ...func(*Config)) *world {
 		f(&cfg)
 	}
 	w.d = New(cfg, Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
-		Clock: countingClock{resets: &w.resets, mu: &w.resetMu}})
+		Clock: countingClock{counts: &w.timer}})
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
 	go func() { w.done <- w.d.Run(ctx) }()
@@ -270,15 +317,17 @@ func (w *world) stop() {
 // beat delivers one heartbeat on each of on, now.
 func (w *world) beat(on ...string) {
 	w.lastBeat = time.Now()
+	var hs []monitor.Heard
 	for _, l := range on {
-		w.src.in <- monitor.Heard{Link: l, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}}
+		hs = append(hs, monitor.Heard{Link: l, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
 	}
+	w.src.in <- hs
 	synctest.Wait()
 }
 
 // goodbye delivers the primary's goodbye on link.
 func (w *world) goodbye(link string) {
-	w.src.in <- monitor.Heard{Link: link, At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Interval: interval}}
+	w.src.in <- []monitor.Heard{{Link: link, At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Interval: interval}}}
 	synctest.Wait()
 }
 

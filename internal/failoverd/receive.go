@@ -6,13 +6,26 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// heard applies one accepted packet, in the goroutine that read it.
-func (d *Daemon) heard(h monitor.Heard) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.stopping {
+// heard applies the packets read at one wakeup, in the goroutine that
+// read them, and sets the deadline timer once for all of them.
+func (d *Daemon) heard(hs []monitor.Heard) {
+	if len(hs) == 0 {
 		return
 	}
-	d.apply(failover.Heartbeat{At: h.At, Link: h.Link, Interval: h.Packet.Interval, Goodbye: h.Packet.Type == wire.Goodbye}, nil)
-	d.rearm(h.At)
+	d.mu.Lock()
+	if d.stopping {
+		d.mu.Unlock()
+		return
+	}
+	for _, h := range hs {
+		d.apply(failover.Heartbeat{At: h.At, Link: h.Link, Interval: h.Packet.Interval, Goodbye: h.Packet.Type == wire.Goodbye}, nil)
+	}
+	now := hs[len(hs)-1].At
+	d.rearm(now)
+	d.mu.Unlock()
+	// While heartbeats keep moving the deadline the timer never fires:
+	// the watchdog hears from here.
+	if d.Watchdog != nil {
+		d.Watchdog.Alive(now)
+	}
 }

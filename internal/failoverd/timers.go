@@ -33,18 +33,24 @@ func (d *Daemon) ticks(ctx context.Context) {
 	}
 }
 
-// rearm sets the timer for the machine's next deadline (at most maxSleep
-// away). A deadline that moved later needs no new setting: the timer
-// fires at the old one, finds nothing due, and is set again then. At a
-// 10 ms interval that saves a timer system call at nearly every
-// heartbeat. d.mu is held.
+// rearm sets the timer for the machine's next deadline (at most
+// maxSleep away). A timer that fires before its deadline wakes the process
+// for nothing, which costs several times more than setting it; setting it
+// is one system call. So a deadline that moved later is set only when
+// the timer would otherwise fire before the next heartbeat is due (within
+// one and a half of the primary's intervals): at a 10 ms interval and the
+// default dead count that is every other heartbeat, and a timer that
+// fires early is set again then. d.mu is held.
 func (d *Daemon) rearm(now time.Time) {
 	want := now.Add(maxSleep)
 	if next := d.machine.NextDeadline(); !next.IsZero() && next.Before(want) {
 		want = next
 	}
-	if d.armedFor.After(now) && !want.Before(d.armedFor) {
-		return // it fires first, and is set again then
+	if want.Equal(d.armedFor) {
+		return
+	}
+	if want.After(d.armedFor) && d.armedFor.Sub(now) > d.machine.PeerInterval()*3/2 {
+		return
 	}
 	wait := want.Sub(now)
 	if wait <= 0 {

@@ -68,8 +68,9 @@ type LinkStats struct {
 type packetFunc func(b []byte, ifindex int, from netip.Addr)
 
 // readLoop reads packets and hands each to each until the socket is
-// closed or fails.
-type readLoop func(each packetFunc) error
+// closed or fails; after the packets of one read (one wakeup) it calls
+// done.
+type readLoop func(each packetFunc, done func()) error
 
 // Monitor receives heartbeats.
 type Monitor struct {
@@ -153,18 +154,27 @@ func (m *Monitor) Stats() map[string]LinkStats {
 	return out
 }
 
-// Run reads packets until ctx ends and calls deliver for each accepted
-// one, in the goroutine that read it (one per address family), so a
-// heartbeat reaches the state machine with no hand-off between goroutines.
-func (m *Monitor) Run(ctx context.Context, deliver func(Heard)) error {
+// Run reads packets until ctx ends and calls deliver with the packets
+// accepted at one wakeup (the links' heartbeats of one interval come
+// together), in the goroutine that read them (one per address family):
+// a heartbeat reaches the state machine with no hand-off between
+// goroutines. deliver must not keep the slice.
+func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 	go func() { <-ctx.Done(); m.Close() }()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	read := func(loop readLoop) {
 		defer wg.Done()
+		var heard []Heard
 		err := loop(func(b []byte, ifindex int, from netip.Addr) {
 			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok {
-				deliver(h)
+				heard = append(heard, h)
+			}
+		}, func() {
+			if len(heard) > 0 {
+				deliver(heard)
+				clear(heard)
+				heard = heard[:0]
 			}
 		})
 		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {

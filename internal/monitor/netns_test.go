@@ -38,7 +38,13 @@ func TestMonitorInNamespaces(t *testing.T) {
 	heard := make(chan Heard, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- m.Run(ctx, func(h Heard) { heard <- h }) }()
+	go func() {
+		done <- m.Run(ctx, func(hs []Heard) {
+			for _, h := range hs {
+				heard <- h
+			}
+		})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -85,7 +85,7 @@ func (r *receiver) packet(i int) (b []byte, ifindex int, from netip.Addr) {
 }
 
 func rawLoop(c net.PacketConn) readLoop {
-	return func(each packetFunc) error {
+	return func(each packetFunc, done func()) error {
 		sc, err := c.(syscall.Conn).SyscallConn()
 		if err != nil {
 			return err
@@ -107,6 +107,7 @@ func rawLoop(c net.PacketConn) readLoop {
 				for i := range n {
 					each(r.packet(i))
 				}
+				done()
 				if n < batch {
 					return false // the queue is empty: the next packet wakes us
 				}

@@ -34,7 +34,7 @@ func (m *Monitor) reader6() readLoop {
 }
 
 func loopOf(read readFrom) readLoop {
-	return func(each packetFunc) error {
+	return func(each packetFunc, done func()) error {
 		buf := make([]byte, wire.MaxPacketLen+1)
 		for {
 			n, ifindex, src, err := read(buf)
@@ -42,6 +42,7 @@ func loopOf(read readFrom) readLoop {
 				return err
 			}
 			each(buf[:n], ifindex, addrOf(src))
+			done()
 		}
 	}
 }

@@ -56,7 +56,13 @@ func TestEveryQueuedPacketIsRead(t *testing.T) {
 	heard := make(chan Heard, queued+1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, func(h Heard) { heard <- h }) }()
+	go func() {
+		done <- m.Run(ctx, func(hs []Heard) {
+			for _, h := range hs {
+				heard <- h
+			}
+		})
+	}()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
