@@ -43,7 +43,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		log.Error("cannot start", "err", err)
 		return cli.ExitFailure
 	}
-	tickler := heartbeat.NewTickler(log, takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
+	tickler := takeover.NewTickler(log, takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 	defer tickler.Close()
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
@@ -60,14 +60,14 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	log.Info("heartbeatd started", "targets", len(c.BcastIPs), "interval", c.Interval, "port", c.Port,
 		"node", c.NodeName, "epoch", sender.Epoch(), "authenticated", c.Keyring().Enabled())
 	logLinks(log, sender.Links())
-	tickler.Tickle(ctx, sender.Links())
+	tickler.Tickle(ctx, sender.Interfaces())
 
 	// failoverd says `released`, to the private link's address, when it
 	// gave the addresses back. Stopped before tickler.Close runs (defers
 	// run last first): no announcement starts once Close waits.
 	released := heartbeat.ServeReleased(ctx, privateAddr(sender.Links()), c.Port, keys.Load, log, func(from netip.Addr, p wire.Packet) {
 		log.Info("the secondary released the addresses; re-announcing them", "from", from, "sender", p.Sender)
-		tickler.Tickle(ctx, sender.Links())
+		tickler.Tickle(ctx, sender.Interfaces())
 	})
 	defer func() { stop(); <-released }()
 
@@ -87,7 +87,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			}
 			sd.Ready()
 			logLinks(log, sender.Links())
-			tickler.Tickle(ctx, sender.Links())
+			tickler.Tickle(ctx, sender.Interfaces())
 		case err := <-done:
 			sd.Stopping()
 			if err != nil {

@@ -148,6 +148,18 @@ func (s *Sender) Links() []Link {
 	return out
 }
 
+// Interfaces are the interfaces heartbeats leave by, one for each target
+// on a connected subnet.
+func (s *Sender) Interfaces() []netif.Interface {
+	var out []netif.Interface
+	for _, l := range s.Links() {
+		if l.Route.Kind != netif.NoLink {
+			out = append(out, l.Route.Interface)
+		}
+	}
+	return out
+}
+
 // Reload replaces the options and routes at once; Run beats with them
 // straight away and keeps the new interval.
 func (s *Sender) Reload(o Options) error {

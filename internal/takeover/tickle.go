@@ -1,4 +1,4 @@
-package heartbeat
+package takeover
 
 import (
 	"context"
@@ -8,36 +8,38 @@ import (
 	"sync"
 
 	"github.com/ipfailover/ipfailover/internal/netif"
-	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
 // Tickler re-announces this host's own addresses, as the original
-// "tickled" its interfaces, so that a primary that comes back is found at
-// once rather than when neighbours' ARP caches expire.
+// heartbeatd "tickled" its interfaces, so that a primary that comes back
+// is found at once rather than when neighbours' ARP caches expire.
 type Tickler struct {
 	log       *slog.Logger
-	announcer takeover.Announcer
+	announcer Announcer
 	mu        sync.Mutex
-	schedule  takeover.Schedule
+	schedule  Schedule
 	running   sync.WaitGroup
 }
 
-func (t *Tickler) SetSchedule(s takeover.Schedule) {
+// SetSchedule changes the schedule of the announcements that start
+// after it (a reload).
+func (t *Tickler) SetSchedule(s Schedule) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.schedule = s
 }
 
-func NewTickler(log *slog.Logger, s takeover.Schedule) *Tickler {
-	a := takeover.OpenAnnouncer(log, "addresses will not be re-announced")
+// NewTickler opens the announcer; where announcing cannot work it says
+// why, and Tickle does nothing.
+func NewTickler(log *slog.Logger, s Schedule) *Tickler {
+	a := OpenAnnouncer(log, "addresses will not be re-announced")
 	return &Tickler{log: log, announcer: a, schedule: s}
 }
 
-// Tickle announces every address on each Ethernet link that carries
-// heartbeats, the link's own and any other public address on it: IPv4
-// with gratuitous ARP, IPv6 (global addresses) with a neighbour
-// advertisement.
-func (t *Tickler) Tickle(ctx context.Context, links []Link) {
+// Tickle announces every address of each Ethernet interface in ifs (the
+// links that carry heartbeats): IPv4 with gratuitous ARP, IPv6 (global
+// addresses) with a neighbour advertisement.
+func (t *Tickler) Tickle(ctx context.Context, ifs []netif.Interface) {
 	if t.announcer == nil {
 		return
 	}
@@ -45,10 +47,9 @@ func (t *Tickler) Tickle(ctx context.Context, links []Link) {
 	schedule := t.schedule
 	t.mu.Unlock()
 	seen := map[int]bool{}
-	for _, l := range links {
-		it := l.Route.Interface
+	for _, it := range ifs {
 		// Only Ethernet links have neighbours that cache ARP (not lo).
-		if l.Route.Kind == netif.NoLink || seen[it.Index] || !it.Up || len(it.MAC) != 6 {
+		if seen[it.Index] || !it.Up || len(it.MAC) != 6 {
 			continue
 		}
 		seen[it.Index] = true
