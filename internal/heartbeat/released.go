@@ -91,7 +91,7 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 			// not worth a word.
 			continue
 		}
-		if err := guard.Check(&p, time.Now()); err != nil {
+		if err := guard.Check(&p, 0, time.Now()); err != nil {
 			l.drop(wire.ReasonOf(err), from, err)
 			continue
 		}

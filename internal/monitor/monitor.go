@@ -85,7 +85,8 @@ type Monitor struct {
 	mu         sync.Mutex
 	names      map[int]string // ifindex -> interface name
 	lastLookup time.Time
-	guards     map[string]*wire.ReplayGuard
+	guard      *wire.ReplayGuard // one for every link: a packet counts once per link, and late on none
+	linkIndex  map[string]int
 	stats      map[string]*LinkStats
 }
 
@@ -95,13 +96,15 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 		cfg.LegacyMessage = "heartbeat"
 	}
 	m := &Monitor{cfg: cfg, log: log, snap: cfg.Snapshot, names: map[int]string{},
-		guards: map[string]*wire.ReplayGuard{}, stats: map[string]*LinkStats{}}
+		guard: wire.NewReplayGuard(cfg.Freshness), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}}
 	if m.snap == nil {
 		m.snap = netif.Snapshot
 	}
 	for _, l := range append(slices.Clone(cfg.Links), Unknown) {
 		m.stats[l] = &LinkStats{Dropped: map[wire.DropReason]uint64{}}
-		m.guards[l] = wire.NewReplayGuard(cfg.Freshness)
+	}
+	for i, l := range cfg.Links {
+		m.linkIndex[l] = i
 	}
 	m.lookup(0) // learn the interfaces now
 	return m
@@ -251,7 +254,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !legacy {
-		if err := m.guards[link].Check(&p, now); err != nil {
+		if err := m.guard.Check(&p, m.linkIndex[link], now); err != nil {
 			m.dropLocked(link, wire.ReasonOf(err), from, err)
 			return Heard{}, false
 		}

@@ -101,6 +101,35 @@ func TestAcceptAndDropReasons(t *testing.T) {
 	}
 }
 
+// The attack of a cut public cable: server1's signed heartbeats, recorded
+// on the private link, replayed on the public link once server1 is dead,
+// must not keep the public link alive.
+func TestCrossLinkReplayIsRefused(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	var recorded [][]byte
+	for seq := uint64(1); seq <= 5; seq++ {
+		sent := now.Add(time.Duration(seq) * 100 * time.Millisecond)
+		b := packet(t, kr, 1, seq, sent)
+		if _, ok := m.accept(b, 2, primaryPriv, sent.Add(time.Millisecond)); !ok {
+			t.Fatalf("heartbeat %d refused on priv0", seq)
+		}
+		recorded = append(recorded, b)
+	}
+	later := now.Add(2 * time.Second)
+	for i, b := range recorded {
+		if _, ok := m.accept(b, 3, primaryPriv, later.Add(time.Duration(i)*100*time.Millisecond)); ok {
+			t.Fatalf("recorded heartbeat %d accepted on pub0 later", i+1)
+		}
+	}
+	if d := m.Stats()["pub0"].Dropped[wire.DropReplay]; d != uint64(len(recorded)) {
+		t.Fatalf("pub0 replay drops %d, want %d", d, len(recorded))
+	}
+	if m.Stats()["pub0"].Received != 0 {
+		t.Fatal("pub0 counted a replay as heard")
+	}
+}
+
 func TestLegacyBareText(t *testing.T) {
 	m, _ := testMonitor(t, wire.NewKeyring(), true)
 	h, ok := m.accept([]byte("heartbeat\x00"), 2, primaryPriv, now)

@@ -12,6 +12,7 @@ const (
 	DropBadTag      DropReason = "bad-tag"      // unsigned with a key set, unknown key, or a tag that does not match
 	DropReplay      DropReason = "replay"       // a sequence number already seen for its sender and epoch
 	DropStaleEpoch  DropReason = "stale-epoch"  // a new epoch with a send time outside the window
+	DropDelayed     DropReason = "delayed"      // sent long before it arrived: held back by someone
 	DropWrongPeer   DropReason = "wrong-peer"   // from an address that is not the peer's
 	DropUnknownLink DropReason = "unknown-link" // arrived on an interface that is not a heartbeat link
 )
@@ -23,6 +24,8 @@ func ReasonOf(err error) DropReason {
 		return DropBadTag
 	case errors.Is(err, ErrStaleEpoch):
 		return DropStaleEpoch
+	case errors.Is(err, ErrDelayed):
+		return DropDelayed
 	case errors.Is(err, ErrReplay), errors.Is(err, ErrRetired):
 		return DropReplay
 	}

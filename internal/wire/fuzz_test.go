@@ -33,6 +33,6 @@ func FuzzDecode(f *testing.F) {
 		if string(again) != string(b) {
 			t.Fatalf("re-encoding differs:\n in %x\nout %x", b, again)
 		}
-		_ = NewReplayGuard(time.Second).Check(&got, time.Unix(0, 0))
+		_ = NewReplayGuard(time.Second).Check(&got, 0, time.Unix(0, 0))
 	})
 }

@@ -109,6 +109,7 @@ var (
 	ErrBadTag      = errors.New("authentication tag does not match")
 	ErrReplay      = errors.New("sequence number not newer than the last one (replay)")
 	ErrStaleEpoch  = errors.New("new epoch with a stale timestamp")
+	ErrDelayed     = errors.New("sent long before it arrived (held back and released late)")
 	ErrRetired     = errors.New("epoch already replaced by a newer one")
 	ErrUnsignedKey = errors.New("encoding needs a key to sign")
 )

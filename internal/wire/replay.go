@@ -9,25 +9,60 @@ import (
 // receiver's clock and still be accepted.
 const DefaultFreshness = 30 * time.Second
 
-// retiredEpochs is how many replaced epochs a sender's state remembers, so
-// that a recorded packet of an earlier run cannot be replayed to switch the
-// receiver back to it.
-const retiredEpochs = 16
+const (
+	// retiredEpochs is how many replaced epochs a sender's state
+	// remembers, so that a recorded packet of an earlier run cannot be
+	// replayed to switch the receiver back to it.
+	retiredEpochs = 16
+	// window is how many of a sender's latest sequence numbers are
+	// remembered with the links they came on; older ones are refused.
+	window = 64
+	// maxSenders bounds the senders remembered: past it, the one heard
+	// least recently is forgotten. A receiver expects one sender.
+	maxSenders = 16
+	// driftPPM is how fast the two clocks may drift apart.
+	driftPPM = 100
+)
+
+// seen is one sequence number: when it was first accepted and on which
+// links.
+type seen struct {
+	seq   uint64
+	first time.Time
+	links uint64 // bit i: accepted on link i
+}
 
 type senderState struct {
 	epoch   uint64
-	lastSeq uint64
 	retired []uint64
+	top     uint64 // the highest sequence number accepted
+	recent  []seen // the latest sequence numbers accepted, at most window
+	// minOffset is the smallest receive-minus-send time seen in this
+	// epoch (the path's delay plus the clocks' difference), at minAt. A
+	// packet much later than that was held back and released late.
+	minOffset time.Duration
+	minAt     time.Time
+	lastUsed  time.Time
 }
 
 // ReplayGuard applies the replay rules to authenticated packets, per
-// sender identity:
-//   - within an epoch the sequence number must increase;
-//   - a new epoch (a restarted sender) is accepted only when its send time
-//     is within Freshness of the receiver's clock, and never when it is an
-//     epoch this sender already left behind.
+// sender identity, across all the links they arrive on:
+//   - a sequence number counts once on each link, and on a second link
+//     only while it is new (within one of the sender's intervals of its
+//     first arrival): the sender sends the same packet on every link, and
+//     a packet recorded on one link and replayed later on another, to
+//     keep a dead primary's silent link alive, is refused;
+//   - sequence numbers older than the last window ones are refused, and
+//     one never seen below the highest only right after that arrived;
+//   - a packet sent much longer ago than the others took to arrive
+//     (more than four of its intervals, at least a second) was held back,
+//     and is refused;
+//   - a new epoch (a restarted sender) is accepted only when its send
+//     time is within Freshness of the receiver's clock, and never when it
+//     is an epoch this sender already left behind.
 //
-// It is not safe for concurrent use; the receive loop owns it.
+// It remembers at most maxSenders senders. It is not safe for concurrent
+// use.
 type ReplayGuard struct {
 	Freshness time.Duration
 	senders   map[string]*senderState
@@ -42,24 +77,39 @@ func NewReplayGuard(freshness time.Duration) *ReplayGuard {
 	return &ReplayGuard{Freshness: freshness, senders: make(map[string]*senderState)}
 }
 
-// Check decides whether p is acceptable at time now and, when it is,
-// records it. It returns nil, ErrReplay, ErrRetired or ErrStaleEpoch.
-func (g *ReplayGuard) Check(p *Packet, now time.Time) error {
+// spread is how long after a packet's first arrival its copy may arrive
+// on another link.
+func spread(interval time.Duration) time.Duration {
+	return min(max(interval, 50*time.Millisecond), time.Second)
+}
+
+// maxDelay is how much later than the best path a packet may arrive.
+func maxDelay(interval time.Duration) time.Duration {
+	return max(4*interval, time.Second)
+}
+
+// Check decides whether p, which arrived on link (0 to 63) at now, is
+// acceptable and, when it is, records it. It returns nil, ErrReplay,
+// ErrDelayed, ErrRetired or ErrStaleEpoch.
+func (g *ReplayGuard) Check(p *Packet, link int, now time.Time) error {
+	bit := uint64(1) << (uint(link) % 64)
+	offset := now.Sub(p.SentAt)
 	s := g.senders[p.Sender]
 	if s != nil && s.epoch == p.Epoch {
-		if p.Seq <= s.lastSeq {
-			return ErrReplay
+		if err := s.check(p, bit, offset, now); err != nil {
+			return err
 		}
-		s.lastSeq = p.Seq
+		s.lastUsed = now
 		return nil
 	}
 	if s != nil && slices.Contains(s.retired, p.Epoch) {
 		return ErrRetired
 	}
-	if age := now.Sub(p.SentAt); age > g.Freshness || age < -g.Freshness {
+	if offset > g.Freshness || offset < -g.Freshness {
 		return ErrStaleEpoch
 	}
 	if s == nil {
+		g.forgetOldest()
 		s = &senderState{}
 		g.senders[p.Sender] = s
 	} else {
@@ -68,7 +118,71 @@ func (g *ReplayGuard) Check(p *Packet, now time.Time) error {
 			s.retired = s.retired[1:]
 		}
 	}
-	s.epoch = p.Epoch
-	s.lastSeq = p.Seq
+	s.epoch, s.top, s.lastUsed = p.Epoch, p.Seq, now
+	s.recent = append(s.recent[:0], seen{seq: p.Seq, first: now, links: bit})
+	s.minOffset, s.minAt = offset, now
 	return nil
+}
+
+// check applies the rules within an epoch.
+func (s *senderState) check(p *Packet, bit uint64, offset time.Duration, now time.Time) error {
+	// The best path's offset creeps by the clocks' drift.
+	best := s.minOffset + now.Sub(s.minAt)/(1_000_000/driftPPM)
+	if offset > best+maxDelay(p.Interval) {
+		return ErrDelayed
+	}
+	i := slices.IndexFunc(s.recent, func(r seen) bool { return r.seq == p.Seq })
+	switch {
+	case i >= 0 && s.recent[i].links&bit != 0:
+		return ErrReplay // seen on this link already
+	case i >= 0 && now.Sub(s.recent[i].first) > spread(p.Interval):
+		return ErrReplay // seen on another link, long ago: replayed
+	case i >= 0:
+		s.recent[i].links |= bit
+	case p.Seq > s.top:
+		s.top = p.Seq
+		s.remember(seen{seq: p.Seq, first: now, links: bit})
+	case s.top-p.Seq >= window:
+		return ErrReplay
+	default:
+		// Never seen, below the highest: lost on every link, or
+		// overtaken by a later one. Only just after that one came.
+		if top := slices.IndexFunc(s.recent, func(r seen) bool { return r.seq == s.top }); top < 0 || now.Sub(s.recent[top].first) > spread(p.Interval) {
+			return ErrReplay
+		}
+		s.remember(seen{seq: p.Seq, first: now, links: bit})
+	}
+	if offset < s.minOffset {
+		s.minOffset, s.minAt = offset, now
+	}
+	return nil
+}
+
+// remember keeps r among the latest window sequence numbers.
+func (s *senderState) remember(r seen) {
+	if len(s.recent) == window {
+		// Drop the lowest.
+		low := 0
+		for i, x := range s.recent {
+			if x.seq < s.recent[low].seq {
+				low = i
+			}
+		}
+		s.recent = slices.Delete(s.recent, low, low+1)
+	}
+	s.recent = append(s.recent, r)
+}
+
+// forgetOldest makes room for one more sender.
+func (g *ReplayGuard) forgetOldest() {
+	if len(g.senders) < maxSenders {
+		return
+	}
+	var oldest string
+	for name, s := range g.senders {
+		if oldest == "" || s.lastUsed.Before(g.senders[oldest].lastUsed) {
+			oldest = name
+		}
+	}
+	delete(g.senders, oldest)
 }

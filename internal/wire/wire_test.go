@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,37 +244,81 @@ func TestAuthentication(t *testing.T) {
 
 func TestReplayGuard(t *testing.T) {
 	now := time.Unix(1700000000, 0)
+	const priv, pub = 0, 1
 	pkt := func(epoch, seq uint64, sent time.Time) *Packet {
 		return &Packet{Type: Heartbeat, Sender: "server1", Epoch: epoch, Seq: seq, Interval: time.Second, SentAt: sent}
 	}
+	at := func(d time.Duration) time.Time { return now.Add(d) }
 	g := NewReplayGuard(0)
 	steps := []struct {
 		name string
 		p    *Packet
+		link int
 		at   time.Time
 		want error
 	}{
-		{"first packet, fresh", pkt(1, 1, now), now, nil},
-		{"next sequence", pkt(1, 2, now), now.Add(time.Second), nil},
-		{"replayed sequence", pkt(1, 2, now), now.Add(2 * time.Second), ErrReplay},
-		{"older sequence", pkt(1, 1, now), now.Add(2 * time.Second), ErrReplay},
-		{"gap is fine", pkt(1, 10, now), now.Add(3 * time.Second), nil},
-		{"new epoch with stale time", pkt(2, 1, now.Add(-time.Minute)), now.Add(4 * time.Second), ErrStaleEpoch},
-		{"new epoch from the future", pkt(2, 1, now.Add(time.Hour)), now.Add(4 * time.Second), ErrStaleEpoch},
-		{"restart: new epoch, fresh", pkt(2, 1, now.Add(5*time.Second)), now.Add(5 * time.Second), nil},
-		{"old epoch replayed while fresh", pkt(1, 11, now.Add(5*time.Second)), now.Add(6 * time.Second), ErrRetired},
-		{"new epoch continues", pkt(2, 2, now.Add(6*time.Second)), now.Add(6 * time.Second), nil},
+		{"first packet, fresh", pkt(1, 1, now), priv, at(time.Millisecond), nil},
+		{"its copy on the other link", pkt(1, 1, now), pub, at(2 * time.Millisecond), nil},
+		{"the copy again on the same link", pkt(1, 1, now), pub, at(3 * time.Millisecond), ErrReplay},
+		{"next sequence", pkt(1, 2, at(time.Second)), priv, at(time.Second + time.Millisecond), nil},
+		{"replayed on its link", pkt(1, 2, at(time.Second)), priv, at(2 * time.Second), ErrReplay},
+		{"replayed on the other link, late", pkt(1, 2, at(time.Second)), pub, at(3 * time.Second), ErrReplay},
+		{"gap is fine", pkt(1, 10, at(3*time.Second)), priv, at(3*time.Second + time.Millisecond), nil},
+		{"lost on every link, overtaken just now", pkt(1, 9, at(3*time.Second-time.Millisecond)), pub, at(3*time.Second + 2*time.Millisecond), nil},
+		{"never seen, below the highest, long after it", pkt(1, 8, at(3*time.Second-2*time.Millisecond)), pub, at(5 * time.Second), ErrReplay},
+		{"held back and released late", pkt(1, 11, at(4*time.Second)), pub, at(10 * time.Second), ErrDelayed},
+		{"on time again", pkt(1, 12, at(10*time.Second)), priv, at(10*time.Second + time.Millisecond), nil},
+		{"new epoch with stale time", pkt(2, 1, now.Add(-time.Minute)), priv, at(11 * time.Second), ErrStaleEpoch},
+		{"new epoch from the future", pkt(2, 1, now.Add(time.Hour)), priv, at(11 * time.Second), ErrStaleEpoch},
+		{"restart: new epoch, fresh", pkt(2, 1, at(12*time.Second)), priv, at(12 * time.Second), nil},
+		{"old epoch replayed while fresh", pkt(1, 13, at(12*time.Second)), priv, at(12 * time.Second), ErrRetired},
+		{"new epoch continues", pkt(2, 2, at(13*time.Second)), pub, at(13 * time.Second), nil},
 	}
 	for _, s := range steps {
-		if err := g.Check(s.p, s.at); !errors.Is(err, s.want) {
+		if err := g.Check(s.p, s.link, s.at); !errors.Is(err, s.want) {
 			t.Fatalf("%s: got %v, want %v", s.name, err, s.want)
 		}
 	}
 	// Another sender has its own state.
-	other := pkt(1, 1, now.Add(6*time.Second))
+	other := pkt(1, 1, at(13*time.Second))
 	other.Sender = "server3"
-	if err := g.Check(other, now.Add(6*time.Second)); err != nil {
+	if err := g.Check(other, priv, at(13*time.Second)); err != nil {
 		t.Fatalf("second sender: %v", err)
+	}
+}
+
+// Slow clock drift, and a receiver that lags behind now and then, are not
+// mistaken for packets held back.
+func TestReplayGuardDriftAndJitter(t *testing.T) {
+	g := NewReplayGuard(0)
+	start := time.Unix(1700000000, 0)
+	const interval = 10 * time.Millisecond
+	// The sender's clock runs 50 ppm slow for a day, in 10 ms steps.
+	for i := range uint64(24 * 360_000 / 100) { // one packet a second of the day
+		sent := start.Add(time.Duration(i) * time.Second)
+		arrive := sent.Add(time.Duration(i) * time.Second / 20_000) // 50 ppm
+		if i%7 == 0 {
+			arrive = arrive.Add(200 * time.Millisecond) // the receiver was busy
+		}
+		p := &Packet{Sender: "server1", Epoch: 1, Seq: i + 1, Interval: interval, SentAt: sent}
+		if err := g.Check(p, 0, arrive); err != nil {
+			t.Fatalf("packet %d (%v into the day): %v", i, time.Duration(i)*time.Second, err)
+		}
+	}
+}
+
+// A flood of made-up sender names does not grow the guard without bound.
+func TestReplayGuardForgetsSenders(t *testing.T) {
+	g := NewReplayGuard(0)
+	now := time.Unix(1700000000, 0)
+	for i := range 10_000 {
+		p := &Packet{Sender: fmt.Sprintf("forged-%d", i), Epoch: uint64(i), Seq: 1, Interval: time.Second, SentAt: now}
+		if err := g.Check(p, 0, now.Add(time.Duration(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(g.senders); n > maxSenders {
+		t.Fatalf("%d senders remembered", n)
 	}
 }
 
