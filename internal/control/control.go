@@ -4,7 +4,6 @@
 package control
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,10 +11,12 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/wire"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -111,34 +112,82 @@ func Listen(path string) (net.Listener, error) {
 	return l, nil
 }
 
-// Serve answers requests on l until ctx ends, then removes the socket.
+// Limits of the control socket: root's failoverctl sends a few bytes at
+// once, so anything bigger or slower is not failoverctl.
+const (
+	maxRequest = 4 << 10 // bytes of one request
+	maxConns   = 64      // connections served at once; more wait in the kernel's backlog
+)
+
+// requestTimeout is how long a client has to send its request, and
+// failoverd to write its answer. A variable for tests.
+var requestTimeout = 5 * time.Second
+
+// Serve answers requests on l until ctx ends, and returns once the
+// connections under way are done. It outlives a failing Accept (no
+// descriptors left, say): it waits a moment and goes on.
 func Serve(ctx context.Context, l net.Listener, h Handler, log *slog.Logger) error {
 	go func() { <-ctx.Done(); l.Close() }()
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	slots := make(chan struct{}, maxConns)
+	var backoff time.Duration
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
 		c, err := l.Accept()
 		if err != nil {
+			<-slots
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			return fmt.Errorf("control socket: %w", err)
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if backoff == 5*time.Millisecond {
+				log.Error("control socket cannot accept a connection; trying again", "err", err)
+			}
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
 		}
-		go serveOne(ctx, c, h, log)
+		if backoff != 0 {
+			log.Info("control socket accepts connections again")
+			backoff = 0
+		}
+		conns.Go(func() {
+			defer func() { <-slots }()
+			serveOne(ctx, c, h, log)
+		})
 	}
 }
 
 func serveOne(ctx context.Context, c net.Conn, h Handler, log *slog.Logger) {
 	defer c.Close()
-	// acquire and release answer when their hooks are done.
-	_ = c.SetDeadline(time.Now().Add(time.Hour))
+	answer := func(r Response) {
+		_ = c.SetWriteDeadline(time.Now().Add(requestTimeout))
+		if err := json.NewEncoder(c).Encode(r); err != nil {
+			log.Debug("control: cannot answer", "err", err)
+		}
+	}
+	_ = c.SetReadDeadline(time.Now().Add(requestTimeout))
 	var req Request
-	if err := json.NewDecoder(bufio.NewReader(c)).Decode(&req); err != nil {
-		_ = json.NewEncoder(c).Encode(Response{Error: "bad request: " + err.Error()})
+	dec := json.NewDecoder(io.LimitReader(c, maxRequest))
+	if err := dec.Decode(&req); err != nil {
+		why := "bad request: " + err.Error()
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			why = fmt.Sprintf("bad request: not one JSON request of at most %d bytes", maxRequest)
+		}
+		answer(Response{Error: why})
 		return
 	}
-	resp := h(ctx, req)
-	if err := json.NewEncoder(c).Encode(resp); err != nil {
-		log.Debug("control: cannot answer", "err", err)
-	}
+	// acquire and release are answered when their job ends.
+	_ = c.SetReadDeadline(time.Time{})
+	answer(h(ctx, req))
 }
 
 // Call sends one request to the socket at path and returns the answer.

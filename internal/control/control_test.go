@@ -1,8 +1,6 @@
 package control
 
 import (
-	"github.com/ipfailover/ipfailover/internal/failover"
-
 	"context"
 	"log/slog"
 	"net"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/failover"
 )
 
 func TestSocketRoundTripAndPermissions(t *testing.T) {
