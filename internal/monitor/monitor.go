@@ -74,13 +74,10 @@ type readLoop func(each packetFunc, done func()) error
 
 // Monitor receives heartbeats.
 type Monitor struct {
-	cfg  Config
-	log  *slog.Logger
-	c4   net.PacketConn
-	c6   net.PacketConn // nil without IPv6
-	v4   *ipv4.PacketConn
-	v6   *ipv6.PacketConn
-	snap func() ([]netif.Interface, error)
+	cfg   Config
+	log   *slog.Logger
+	socks []*socket
+	snap  func() ([]netif.Interface, error)
 
 	mu         sync.Mutex
 	names      map[int]string // ifindex -> interface name
@@ -110,35 +107,53 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 	return m
 }
 
-// Listen opens the sockets: IPv4 always, IPv6 when the host has it.
-func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
-	m := newMonitor(cfg, log)
-	c4, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", cfg.Port))
-	if err != nil {
-		return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.Port, err)
+// socket is one of the monitor's sockets: bound to one link's interface,
+// or (link "") the one that takes the heartbeat port's packets from every
+// other interface.
+type socket struct {
+	conn net.PacketConn
+	v4   *ipv4.PacketConn // nil on an IPv6 socket
+	v6   *ipv6.PacketConn // nil on an IPv4 socket
+	link string
+}
+
+// newSocket asks for each packet's interface and source address.
+func newSocket(c net.PacketConn, ipv6only bool, link string) (*socket, error) {
+	s := &socket{conn: c, link: link}
+	var err error
+	if ipv6only {
+		s.v6 = ipv6.NewPacketConn(c)
+		err = s.v6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagSrc, true)
+	} else {
+		s.v4 = ipv4.NewPacketConn(c)
+		err = s.v4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagSrc, true)
 	}
-	m.c4, m.v4 = c4, ipv4.NewPacketConn(c4)
-	if err := m.v4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagSrc, true); err != nil {
-		c4.Close()
+	if err != nil {
+		c.Close()
 		return nil, fmt.Errorf("ask for the interface of each packet: %w", err)
 	}
-	if c6, err := net.ListenPacket("udp6", fmt.Sprintf("[::]:%d", cfg.Port)); err == nil {
-		m.c6, m.v6 = c6, ipv6.NewPacketConn(c6)
-		if err := m.v6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagSrc, true); err != nil {
-			c6.Close()
-			m.c6, m.v6 = nil, nil
-		}
+	return s, nil
+}
+
+// Listen opens the sockets (see listen's doc for this system): IPv4
+// always, IPv6 when the host has it.
+func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
+	m := newMonitor(cfg, log)
+	socks, err := listen(cfg, log)
+	if err != nil {
+		return nil, err
 	}
+	m.socks = socks
 	return m, nil
 }
 
 // Close closes the sockets.
 func (m *Monitor) Close() error {
-	err := m.v4.Close()
-	if m.v6 != nil {
-		err = errors.Join(err, m.v6.Close())
+	var errs []error
+	for _, s := range m.socks {
+		errs = append(errs, s.conn.Close())
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // Stats returns a copy of every link's counters.
@@ -158,14 +173,14 @@ func (m *Monitor) Stats() map[string]LinkStats {
 }
 
 // Run reads packets until ctx ends and calls deliver with the packets
-// accepted at one wakeup (the links' heartbeats of one interval come
-// together), in the goroutine that read them (one per address family):
-// a heartbeat reaches the state machine with no hand-off between
-// goroutines. deliver must not keep the slice.
+// accepted at one wakeup, in the goroutine that read them (one for each
+// socket): a heartbeat reaches the state machine with no hand-off between
+// goroutines, and a flood on one socket is read by its own goroutine, not
+// in the way of the others. deliver must not keep the slice.
 func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 	go func() { <-ctx.Done(); m.Close() }()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, len(m.socks))
 	read := func(loop readLoop) {
 		defer wg.Done()
 		var heard []Heard
@@ -187,11 +202,9 @@ func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 		}
 		errs <- err
 	}
-	wg.Add(1)
-	go read(m.reader4())
-	if m.v6 != nil {
+	for _, s := range m.socks {
 		wg.Add(1)
-		go read(m.reader6())
+		go read(s.reader())
 	}
 	wg.Wait()
 	close(errs)

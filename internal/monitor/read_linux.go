@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -25,9 +26,11 @@ import (
 // batch is how many packets one call can take.
 const batch = 16
 
-func (m *Monitor) reader4() readLoop { return rawLoop(m.c4) }
+func (s *socket) reader() readLoop { return rawLoop(s.conn) }
 
-func (m *Monitor) reader6() readLoop { return rawLoop(m.c6) }
+// yieldEvery is how many packets a reader takes at one wakeup before it
+// lets the other readers run: under a flood its socket is never empty.
+const yieldEvery = 4 * batch
 
 // mmsghdr is struct mmsghdr: a msghdr and the length received.
 type mmsghdr struct {
@@ -93,7 +96,11 @@ func rawLoop(c net.PacketConn) readLoop {
 		r := newReceiver()
 		var rerr error
 		perr := sc.Read(func(fd uintptr) bool {
-			for {
+			for taken := 0; ; {
+				if taken >= yieldEvery {
+					runtime.Gosched()
+					taken = 0
+				}
 				n, err := r.recv(fd)
 				switch {
 				case errors.Is(err, unix.EAGAIN):
@@ -108,6 +115,7 @@ func rawLoop(c net.PacketConn) readLoop {
 					each(r.packet(i))
 				}
 				done()
+				taken += n
 				if n < batch {
 					return false // the queue is empty: the next packet wakes us
 				}

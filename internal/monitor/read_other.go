@@ -3,6 +3,8 @@
 package monitor
 
 import (
+	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 
@@ -13,19 +15,38 @@ import (
 // what the monitor needs.
 type readFrom func(b []byte) (n, ifindex int, src net.Addr, err error)
 
-func (m *Monitor) reader4() readLoop {
-	return loopOf(func(b []byte) (int, int, net.Addr, error) {
-		n, cm, src, err := m.v4.ReadFrom(b)
-		if cm != nil {
-			return n, cm.IfIndex, src, err
+// listen opens one socket for each address family on the heartbeat port;
+// each packet's interface names its link.
+func listen(cfg Config, _ *slog.Logger) ([]*socket, error) {
+	c4, err := net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", cfg.Port))
+	if err != nil {
+		return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.Port, err)
+	}
+	s4, err := newSocket(c4, false, "")
+	if err != nil {
+		return nil, err
+	}
+	socks := []*socket{s4}
+	if c6, err := net.ListenPacket("udp6", fmt.Sprintf("[::]:%d", cfg.Port)); err == nil {
+		if s6, err := newSocket(c6, true, ""); err == nil {
+			socks = append(socks, s6)
 		}
-		return n, 0, src, err
-	})
+	}
+	return socks, nil
 }
 
-func (m *Monitor) reader6() readLoop {
+func (s *socket) reader() readLoop {
+	if s.v6 != nil {
+		return loopOf(func(b []byte) (int, int, net.Addr, error) {
+			n, cm, src, err := s.v6.ReadFrom(b)
+			if cm != nil {
+				return n, cm.IfIndex, src, err
+			}
+			return n, 0, src, err
+		})
+	}
 	return loopOf(func(b []byte) (int, int, net.Addr, error) {
-		n, cm, src, err := m.v6.ReadFrom(b)
+		n, cm, src, err := s.v4.ReadFrom(b)
 		if cm != nil {
 			return n, cm.IfIndex, src, err
 		}
