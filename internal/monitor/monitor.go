@@ -82,9 +82,11 @@ type Monitor struct {
 	mu         sync.Mutex
 	names      map[int]string // ifindex -> interface name
 	lastLookup time.Time
-	guard      *wire.ReplayGuard // one for every link: a packet counts once per link, and late on none
-	linkIndex  map[string]int
-	stats      map[string]*LinkStats
+	// lastDropLog: when each link's drops of a reason were last logged.
+	lastDropLog map[dropKey]time.Time
+	guard       *wire.ReplayGuard // one for every link: a packet counts once per link, and late on none
+	linkIndex   map[string]int
+	stats       map[string]*LinkStats
 }
 
 // newMonitor sets up everything but the sockets.
@@ -93,7 +95,7 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 		cfg.LegacyMessage = "heartbeat"
 	}
 	m := &Monitor{cfg: cfg, log: log, snap: cfg.Snapshot, names: map[int]string{},
-		guard: wire.NewReplayGuard(cfg.Freshness), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}}
+		guard: wire.NewReplayGuard(cfg.Freshness), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}, lastDropLog: map[dropKey]time.Time{}}
 	if m.snap == nil {
 		m.snap = netif.Snapshot
 	}
@@ -290,12 +292,25 @@ func (m *Monitor) drop(link string, reason wire.DropReason, from netip.Addr, err
 	m.dropLocked(link, reason, from, err)
 }
 
+// dropLocked counts a drop and logs it: the first of each link and
+// reason as a warning, then (debug) at most once a second with the count,
+// so that a flood of junk does not become a flood of log lines.
 func (m *Monitor) dropLocked(link string, reason wire.DropReason, from netip.Addr, err error) {
 	st := m.stats[link]
 	st.Dropped[reason]++
-	level := slog.LevelDebug
-	if st.Dropped[reason] == 1 {
-		level = slog.LevelWarn // said once per link and reason; the counters keep the rest
+	n := st.Dropped[reason]
+	if n == 1 {
+		m.log.Warn("dropped packet", "link", link, "reason", reason, "from", from, "err", err)
+		return
 	}
-	m.log.Log(context.Background(), level, "dropped packet", "link", link, "reason", reason, "from", from, "err", err)
+	key := dropKey{link, reason}
+	if now := time.Now(); now.Sub(m.lastDropLog[key]) >= time.Second {
+		m.lastDropLog[key] = now
+		m.log.Debug("dropped packet", "link", link, "reason", reason, "from", from, "err", err, "dropped", n)
+	}
+}
+
+type dropKey struct {
+	link   string
+	reason wire.DropReason
 }

@@ -1,0 +1,100 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+)
+
+// floodFor is how long each flood lasts; IPFO_FLOOD_SECONDS makes it
+// longer for a soak by hand (60 in the closing notes).
+func floodFor() time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("IPFO_FLOOD_SECONDS")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 8 * time.Second
+}
+
+// cpuTicks is a process's user and system time in clock ticks.
+func cpuTicks(t *testing.T, pid int) (ticks uint64, rssKB uint64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+2:])
+	ut, _ := strconv.ParseUint(f[11], 10, 64)
+	st, _ := strconv.ParseUint(f[12], 10, 64)
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			rssKB, _ = strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+		}
+	}
+	return ut + st, rssKB
+}
+
+// Junk on one link never silences another, and never delays the
+// takeover when the primary dies: a flood at the highest rate one lab
+// sender reaches, with a key set, on each link.
+func TestJunkFlood(t *testing.T) {
+	cases := []struct {
+		name     string
+		from     func(w *world) *lab.NS
+		src, dst string
+		prefix   []byte
+	}{
+		// A stranger on the public switch: the kernel's filter drops it.
+		{"public link, a stranger", func(w *world) *lab.NS { return w.Client }, lab.ClientAddr + ":40000", lab.Server2Pub + ":1694", nil},
+		// From the primary's own address with the protocol's magic: it
+		// passes the filter, and failoverd checks each packet's tag.
+		{"private link, the primary's address", func(w *world) *lab.NS { return w.S1 }, lab.Server1Priv + ":40000", lab.Server2Priv + ":1694", []byte("IPFO\x01\x01\x00\x06")},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			key := filepath.Join(t.TempDir(), "key")
+			must(t, os.WriteFile(key, []byte("a secret of thirty-two bytes, ok\n"), 0o600))
+			w := newWorld(t, withConf("FAILOVER_AUTH_KEY_FILE="+key), withPrimaryConf("FAILOVER_AUTH_KEY_FILE="+key))
+			w.start()
+			pid := w.secondary.Cmd.Process.Pid
+			t0, _ := cpuTicks(t, pid)
+			logAt := len(w.secondary.Output())
+
+			// The primary lives: nothing changes.
+			f, err := lab.SendFlood(tc.from(w), tc.src, tc.dst, 40, tc.prefix, floodFor())
+			must(t, err)
+			t1, rss := cpuTicks(t, pid)
+			t.Logf("flood: %v; failoverd used %.2f s of CPU, peak RSS %d kB", f, float64(t1-t0)/100, rss)
+			if f.Rate() < 50_000 {
+				t.Logf("the sender reached only %.0f packets/s: a busy machine", f.Rate())
+			}
+			during := w.secondary.Output()[logAt:]
+			if strings.Contains(during, "to=degraded") || strings.Contains(during, "to=acquiring") {
+				t.Fatalf("the flood changed failoverd's state while the primary lived:\n%s", during)
+			}
+			if st := w.state(); st != "standby" || w.holds(w.S2) {
+				t.Fatalf("after the flood: %s, holds %v", st, w.holds(w.S2))
+			}
+
+			// The primary dies during a flood: the takeover still comes
+			// within the timeout and an interval (slack for the machine).
+			flooded := make(chan error, 1)
+			go func() {
+				_, err := lab.SendFlood(tc.from(w), tc.src, tc.dst, 40, tc.prefix, 3*time.Second)
+				flooded <- err
+			}()
+			time.Sleep(500 * time.Millisecond) // the flood is under way
+			died := time.Now()
+			must(t, w.primary.Signal(syscall.SIGKILL))
+			w.waitState("active", timeout+interval+slack)
+			t.Logf("took over %v after the primary died, under the flood", time.Since(died).Round(time.Millisecond))
+			must(t, <-flooded)
+		})
+	}
+}
