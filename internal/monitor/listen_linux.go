@@ -23,7 +23,9 @@ const recvBuffer = 4 << 20
 // heartbeats; and one socket for the port on every other interface, whose
 // packets are counted as from no link. Each IPv4 socket carries a kernel
 // filter that passes only packets from the peer's addresses that start
-// like a heartbeat: other junk is dropped before it is queued.
+// like a heartbeat: other junk is dropped before it is queued. The socket
+// for the other interfaces also drops what arrives on a link's interface:
+// a broadcast heartbeat would otherwise reach it too.
 //
 // A link whose interface does not exist (yet) gets no socket of its own:
 // its packets, once it is there, come through the one for every other
@@ -36,12 +38,17 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 		}
 		return nil, err
 	}
-	filter, err := peerFilter(cfg.Peers, !cfg.Legacy)
-	if err != nil {
-		return fail(err)
-	}
+	var bound []uint32 // the interfaces of the links that have sockets
 	for _, link := range append(append([]string(nil), cfg.Links...), "") {
+		var exclude []uint32
+		if link == "" {
+			exclude = bound
+		}
 		for _, family := range []string{"udp4", "udp6"} {
+			filter, err := socketFilter(exclude, cfg.Peers, family == "udp4", !cfg.Legacy)
+			if err != nil {
+				return fail(err)
+			}
 			c, err := listenOn(family, link, cfg.Port, filter)
 			if family == "udp6" && err != nil {
 				continue // no IPv6 on this host or link
@@ -62,6 +69,13 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 				return fail(err)
 			}
 			socks = append(socks, s)
+			if link != "" && family == "udp4" {
+				ifi, err := net.InterfaceByName(link)
+				if err != nil {
+					return fail(fmt.Errorf("link %s: %w", link, err))
+				}
+				bound = append(bound, uint32(ifi.Index))
+			}
 		}
 	}
 	return socks, nil
@@ -88,7 +102,7 @@ func listenOn(family, link string, port uint16, filter []bpf.RawInstruction) (ne
 			if unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, recvBuffer) != nil {
 				_ = unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_RCVBUF, recvBuffer)
 			}
-			if family == "udp4" && filter != nil {
+			if filter != nil {
 				prog := make([]unix.SockFilter, len(filter))
 				for i, ins := range filter {
 					prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
@@ -111,34 +125,46 @@ func listenOn(family, link string, port uint16, filter []bpf.RawInstruction) (ne
 // magic is the first four bytes of every heartbeat packet ("IPFO").
 const magic = 0x4950464f
 
-// peerFilter is a classic BPF program for an IPv4 UDP socket: it passes
-// packets whose source is one of peers' IPv4 addresses and, when
-// needMagic, whose payload starts with the protocol's magic. nil when
-// peers has no IPv4 address (the socket then takes nothing but is
-// filtered in user space, as IPv6 sockets are).
-func peerFilter(peers []netip.Addr, needMagic bool) ([]bpf.RawInstruction, error) {
-	var v4 []uint32
+// socketFilter is a classic BPF program for one socket: it drops packets
+// that arrived on an interface in exclude and, on an IPv4 socket (v4),
+// passes only packets whose source is one of peers' IPv4 addresses and,
+// when needMagic, whose payload starts with the protocol's magic. nil
+// when there is nothing to filter.
+func socketFilter(exclude []uint32, peers []netip.Addr, v4, needMagic bool) ([]bpf.RawInstruction, error) {
+	var prog []bpf.Instruction
+	if k := len(exclude); k > 0 {
+		// 0: the interface; 1..k: a match jumps to the drop at k+2;
+		// k+1 skips the drop.
+		prog = append(prog, bpf.LoadExtension{Num: bpf.ExtInterfaceIndex})
+		for i, idx := range exclude {
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: idx, SkipTrue: uint8(k - i)})
+		}
+		prog = append(prog, bpf.Jump{Skip: 1}, bpf.RetConstant{Val: 0})
+	}
+	var addrs []uint32
 	for _, p := range peers {
 		if p = p.Unmap(); p.Is4() {
 			b := p.As4()
-			v4 = append(v4, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
+			addrs = append(addrs, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
 		}
 	}
-	if len(v4) == 0 {
-		return nil, nil
+	if !v4 || len(addrs) == 0 {
+		if prog == nil {
+			return nil, nil
+		}
+		return bpf.Assemble(append(prog, bpf.RetConstant{Val: 0xffff}))
 	}
 	const (
 		netOff = -0x100000 // SKF_NET_OFF: offsets from the IP header
 		srcOff = 12        // the IPv4 source address
 		udpLen = 8         // a socket filter's offset 0 is the UDP header
 	)
-	n := len(v4)
-	// 0: load the source; 1..n: compare with each peer; n+1: drop;
-	// n+2..: check the magic and accept.
+	n := len(addrs)
+	// Load the source; compare it with each peer, a match jumping over
+	// the drop that follows; then check the magic.
 	src := int32(netOff + srcOff)
-	prog := []bpf.Instruction{bpf.LoadAbsolute{Off: uint32(src), Size: 4}}
-	for i, a := range v4 {
-		// Jump to n+2 (after the drop) on a match.
+	prog = append(prog, bpf.LoadAbsolute{Off: uint32(src), Size: 4})
+	for i, a := range addrs {
 		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: a, SkipTrue: uint8(n - i)})
 	}
 	prog = append(prog, bpf.RetConstant{Val: 0})

@@ -81,9 +81,23 @@ func TestMonitorInNamespaces(t *testing.T) {
 	if got["priv0"] != primaryPriv || got["pub0"] != primaryPub {
 		t.Fatalf("links and sources %v", got)
 	}
+	// A broadcast heartbeat (as heartbeatd sends them) is heard once,
+	// not once for each socket on the port.
+	send("192.0.2.1", "192.0.2.255", 2, kr)
+	select {
+	case h := <-heard:
+		if h.Link != "priv0" || h.Packet.Seq != 2 {
+			t.Fatalf("broadcast heard as %+v", h)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the broadcast heartbeat was not heard")
+	}
+	if lab.Stays(300*time.Millisecond, func() bool { return len(m.Stats()["priv0"].Dropped) == 0 && len(heard) == 0 }) == false {
+		t.Fatalf("a broadcast came twice: drops %v, %d more heard", m.Stats()["priv0"].Dropped, len(heard))
+	}
 	send("192.0.2.50", "192.0.2.2", 2, kr)               // wrong peer: the kernel's filter drops it
 	send("192.0.2.1", "192.0.2.2", 3, wire.NewKeyring()) // unsigned
-	send("192.0.2.1", "192.0.2.2", 1, kr)                // replay
+	send("192.0.2.1", "192.0.2.2", 2, kr)                // replay
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		d := m.Stats()["priv0"].Dropped
