@@ -30,9 +30,6 @@ import (
 
 func main() { os.Exit(cli.Main(config.Failoverd, run)) }
 
-// stopTimeout bounds the give-back on a clean stop (hooks included).
-const stopTimeout = 5 * time.Minute
-
 func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int {
 	peers := []netip.Addr{c.PeerIP}
 	var addrs []takeover.Address
@@ -88,7 +85,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	notifier := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)
 	sd := cli.NewNotifier(log)
 	d := failoverd.New(failoverd.Config{
-		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, StopTimeout: stopTimeout,
+		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, Reconcile: c.ReconcileInterval,
 		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
 			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack},
 	}, failoverd.Deps{
@@ -102,7 +99,6 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	go mover.Keep(ctx, c.ReconcileInterval)
 	go func() {
 		if err := control.Serve(ctx, ctl, d.Handle, log); err != nil {
 			log.Error("control socket stopped", "err", err)
@@ -114,24 +110,32 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", addrs, "state", d.State(),
 		"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "authenticated", c.Keyring().Enabled(), "control", c.ControlSocket)
 
-	code := cli.ExitOK
-	for running := true; running; {
+	var runErr error
+wait:
+	for {
 		select {
 		case <-hup:
 			sd.Reloading()
 			reload(inv, log, c, logs, &keys)
 			sd.Ready()
-		case err := <-runDone:
-			if err != nil {
-				log.Error("heartbeat listener failed", "err", err)
-				code = cli.ExitFailure
-			}
-			running = false
+		case <-ctx.Done():
+			// Stopping while Run gives the addresses back; a second
+			// signal ends the process at once.
+			sd.Stopping()
+			stop()
+			signal.Stop(hup)
+			runErr = <-runDone
+			break wait
+		case runErr = <-runDone:
+			sd.Stopping()
+			break wait
 		}
 	}
-	// Run has given the addresses back if this host held them.
-	sd.Stopping()
-	stop()
+	code := cli.ExitOK
+	if runErr != nil {
+		log.Error("heartbeat listener failed", "err", runErr)
+		code = cli.ExitFailure
+	}
 	notifier.Close(10 * time.Second)
 	mover.Wait()
 	if mover.Announcer != nil {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -12,6 +13,7 @@ import (
 type Notifier struct {
 	log      *slog.Logger
 	watchdog time.Duration // WatchdogSec; zero when not set
+	mu       sync.Mutex
 	lastPing time.Time
 }
 
@@ -41,13 +43,20 @@ func (n *Notifier) Reloading() { n.send(daemon.SdNotifyReloading) }
 func (n *Notifier) Stopping() { n.send(daemon.SdNotifyStopping) }
 
 // Alive pings the watchdog, at most every third of its timeout, so it can
-// be called from a loop that runs far more often.
+// be called from loops that run far more often, from any goroutine.
 func (n *Notifier) Alive(now time.Time) {
-	if n.watchdog == 0 || now.Sub(n.lastPing) < n.watchdog/3 {
+	if n.watchdog == 0 {
 		return
 	}
-	n.lastPing = now
-	n.send(daemon.SdNotifyWatchdog)
+	n.mu.Lock()
+	due := now.Sub(n.lastPing) >= n.watchdog/3
+	if due {
+		n.lastPing = now
+	}
+	n.mu.Unlock()
+	if due {
+		n.send(daemon.SdNotifyWatchdog)
+	}
 }
 
 // WatchdogInterval is WatchdogSec, zero when unset.

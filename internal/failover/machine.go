@@ -131,6 +131,16 @@ const (
 	NoticeGiveBackFailed NoticeKind = "giveback-failed"
 )
 
+// OfJob reports whether a notice of this kind tells how a job went, so
+// that the hooks the job ran belong in it.
+func (k NoticeKind) OfJob() bool {
+	switch k {
+	case NoticeTakeover, NoticeGiveBack, NoticeVeto, NoticeHookFailure, NoticeTakeoverFailed, NoticeGiveBackFailed:
+		return true
+	}
+	return false
+}
+
 // Op is an operator's command, as failoverctl sends it and the machine
 // applies it.
 type Op string
@@ -290,7 +300,9 @@ func (m *Machine) NextDeadline() time.Time {
 	case Vetoed:
 		earlier(m.lastVeto.Add(m.p.VetoRetry))
 	case Active:
-		if m.incomplete {
+		// Completing an unfinished takeover waits for silence on every
+		// link; while one is heard, its own deadline comes first.
+		if m.incomplete && !slices.ContainsFunc(m.p.Links, func(n string) bool { return m.links[n].Alive }) {
 			earlier(m.since.Add(max(m.p.InitialGrace, to)))
 		}
 	}

@@ -463,6 +463,24 @@ func TestIncompleteAtStart(t *testing.T) {
 	tl.expect(Standby, "notice giveback")
 }
 
+// An unfinished takeover waits for silence: while the primary is heard
+// (here with automatic give-back off, so nothing else happens) its
+// deadline is not offered again and again once past, which had the caller
+// tick every millisecond.
+func TestIncompleteWhileHeardGivesNoPastDeadline(t *testing.T) {
+	p := params()
+	p.AutoGiveBack = false
+	tl := newTimeline(t, p, true)
+	tl.m.Incomplete()
+	for range 300 { // 30 s, past the grace and the hold-down
+		tl.run(100*time.Millisecond, "priv0", "pub0")
+		if next := tl.m.NextDeadline(); !next.IsZero() && !next.After(tl.now) {
+			t.Fatalf("at +%v the next deadline %v is past", tl.now.Sub(t0), next.Sub(t0))
+		}
+	}
+	tl.expect(Active, "notice primary-back")
+}
+
 // Ticking only at NextDeadline gives the same decisions as ticking every
 // 100 ms: the deadline names every moment a decision could change.
 func TestNextDeadlineIsEnough(t *testing.T) {

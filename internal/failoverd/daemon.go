@@ -7,10 +7,11 @@
 // (Source, Mover, HookRunner, Notifier, Releaser, Clock), so its tests run
 // it with fakes under testing/synctest, without root, in milliseconds.
 //
-// One mutex owns the machine. The heartbeats of one wakeup are applied by
-// the goroutine that read them, with no hand-off to another goroutine, and
-// the deadline timer is set once for them: while heartbeats come, the
-// process wakes only when they do.
+// One mutex owns the machine. The heartbeats a socket yields at one wakeup
+// are applied by the goroutine that read them, with no hand-off to another
+// goroutine, and the deadline timer is set only when it would otherwise
+// fire before the next heartbeat: while heartbeats come, the process wakes
+// only when they do.
 package failoverd
 
 import (
@@ -39,6 +40,9 @@ type Source interface {
 	// ctx ends; deliver may be called from more than one goroutine and
 	// does not keep the slice.
 	Run(ctx context.Context, deliver func([]monitor.Heard)) error
+	// Drain delivers, at once, what has arrived but not been read: it is
+	// called before a link is counted silent.
+	Drain(deliver func([]monitor.Heard))
 	Stats() map[string]monitor.LinkStats
 }
 
@@ -48,6 +52,9 @@ type Mover interface {
 	Give(ctx context.Context, a takeover.Address) error
 	Holding() []takeover.Address
 	Adopt(as ...takeover.Address)
+	// Keep restores held addresses that vanished, every period, until
+	// ctx ends.
+	Keep(ctx context.Context, period time.Duration)
 }
 
 // HookRunner runs one stage's hooks for one address (hooks.Runner).
@@ -58,7 +65,8 @@ type HookRunner interface {
 // Notifier delivers notices without blocking (notify.Async).
 type Notifier interface{ Notify(e notify.Event) }
 
-// Watchdog is told that the loop is alive (systemd's watchdog).
+// Watchdog is told that the loop is alive (systemd's watchdog); it is
+// called from several goroutines.
 type Watchdog interface{ Alive(now time.Time) }
 
 // Clock tells the time and makes the deadline timer.
@@ -81,14 +89,6 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 func (SystemClock) NewTimer(first time.Duration) fdtimer.Timer { return fdtimer.New(first, 0) }
 
-// GoClock is the wall clock with one of Go's timers, which
-// testing/synctest's fake clock drives.
-type GoClock struct{}
-
-func (GoClock) Now() time.Time { return time.Now() }
-
-func (GoClock) NewTimer(first time.Duration) fdtimer.Timer { return fdtimer.NewGo(first, 0) }
-
 // Config is what the runtime needs to know.
 type Config struct {
 	Node      string     // this host's name, in notices and status
@@ -103,6 +103,8 @@ type Config struct {
 	Keys func() *wire.Keyring
 	// StopTimeout bounds the give-back on a clean stop, hooks included.
 	StopTimeout time.Duration
+	// Reconcile is how often held addresses are checked; zero: never.
+	Reconcile time.Duration
 }
 
 // Deps are the runtime's collaborators. Watchdog, Clock and Log may be nil.
@@ -132,8 +134,9 @@ type Daemon struct {
 	waiters  []chan control.Response
 	stages   map[stageKey]control.Stage // the last run of each stage per address
 
-	jobs   sync.WaitGroup
-	jobCtx context.Context
+	jobs       sync.WaitGroup
+	jobCtx     context.Context // jobs run to their end, also when failoverd stops
+	cancelJobs context.CancelFunc
 
 	sendMu sync.Mutex // the released sequence
 	seq    uint64
@@ -172,6 +175,11 @@ func New(cfg Config, deps Deps) *Daemon {
 	if len(cfg.Held) > 0 && len(cfg.Held) < len(cfg.Addresses) {
 		d.machine.Incomplete()
 	}
+	// Ready before Run: the control socket may bring a request first.
+	d.jobCtx, d.cancelJobs = context.WithCancel(context.Background())
+	d.timer = d.Clock.NewTimer(maxSleep)
+	d.armedFor = d.Clock.Now().Add(maxSleep)
+	d.rearm()
 	return d
 }
 
@@ -188,20 +196,19 @@ func (d *Daemon) State() failover.State {
 // failoverd is going away either way) and tells the primary. Jobs under
 // way finish first. The caller closes the notifier afterwards.
 func (d *Daemon) Run(ctx context.Context) error {
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelJobs()
-	d.mu.Lock()
-	d.jobCtx = jobCtx
-	d.timer = d.Clock.NewTimer(time.Second)
-	d.armedFor = d.Clock.Now().Add(time.Second)
-	d.rearm(d.Clock.Now())
-	d.mu.Unlock()
-
+	defer d.cancelJobs()
 	runCtx, stop := context.WithCancel(ctx)
 	srcDone := make(chan error, 1)
 	go func() { srcDone <- d.Source.Run(runCtx, d.heard) }()
 	ticksDone := make(chan struct{})
 	go func() { d.ticks(runCtx); close(ticksDone) }()
+	keepDone := make(chan struct{})
+	go func() {
+		if d.cfg.Reconcile > 0 {
+			d.Mover.Keep(runCtx, d.cfg.Reconcile)
+		}
+		close(keepDone)
+	}()
 
 	var err error
 	select {
@@ -212,6 +219,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		err = <-srcDone
 	}
 	<-ticksDone
+	<-keepDone // nothing restores an address while it is given back
 	d.timer.Stop()
 	d.mu.Lock()
 	d.stopping = true
@@ -253,7 +261,11 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 		case failover.StartJob:
 			d.startJob(a)
 		case failover.Notice:
-			d.notice(a.Kind, a.Detail, jobHooks)
+			if a.Kind.OfJob() {
+				d.notice(a.Kind, a.Detail, jobHooks)
+			} else {
+				d.notice(a.Kind, a.Detail, nil)
+			}
 		}
 	}
 }

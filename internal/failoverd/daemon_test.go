@@ -1,7 +1,9 @@
 package failoverd
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -324,6 +327,76 @@ func TestHeartbeatsDoNotWakeTheTimer(t *testing.T) {
 		w.waitState(failover.Active, time.Second)
 		if _, fires := w.timer.get(); fires == 0 {
 			t.Fatal("took over without the timer firing")
+		}
+	})
+}
+
+// Heartbeats that arrived in time but were not read yet (the process was
+// busy) are taken before a link is counted silent.
+func TestUnreadHeartbeatsAreTakenBeforeTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		// The reader falls behind for three timeouts; heartbeats keep
+		// arriving.
+		for end := time.Now().Add(3 * timeout); time.Now().Before(end); {
+			w.arrive(links...)
+			time.Sleep(interval)
+		}
+		if s := w.d.State(); s != failover.Standby {
+			t.Fatalf("state %s although heartbeats arrived on every link; notices %v", s, w.notices.kinds())
+		}
+	})
+}
+
+// A notice that does not tell how a job went carries no hooks, also when
+// it comes of a job's end.
+func TestPrimaryBackNoticeCarriesNoHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false, func(c *Config) { c.Machine.AutoGiveBack = false })
+		w.beatFor(time.Second)
+		gate := make(chan struct{})
+		w.hooks.gate[hooks.PostAcq] = gate
+		w.waitState(failover.Acquiring, time.Second)
+		w.beatFor(holdDown + interval) // the primary is back during the takeover
+		close(gate)
+		w.waitState(failover.Active, time.Second)
+		w.beatFor(interval)
+		ev, ok := w.notices.last(failover.NoticePrimaryBack)
+		if !ok {
+			t.Fatalf("no primary-back notice: %v", w.notices.kinds())
+		}
+		if len(ev.Hooks) != 0 {
+			t.Fatalf("primary-back notice carries hooks: %+v", ev.Hooks)
+		}
+		if ev, _ := w.notices.last(failover.NoticeTakeover); len(ev.Hooks) != 3 {
+			t.Fatalf("takeover notice hooks %+v", ev.Hooks)
+		}
+	})
+}
+
+// The control socket listens before Run starts: a request then must be
+// answered, not crash the process.
+func TestRequestBeforeRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := &world{t: t, src: newSource(), hooks: newHooks(), manager: takeover.NewFake(), notices: &notices{}, peer: &peer{},
+			addr: takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}}
+		w.mover = &takeover.Mover{Manager: w.manager}
+		d := New(Config{Node: "server2", Peer: netip.MustParseAddr("192.0.2.1"), Addresses: []takeover.Address{w.addr},
+			Machine: failover.Params{Links: links, DefaultInterval: interval, InitialGrace: timeout, HoldDown: holdDown}},
+			Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer, Clock: GoClock{}})
+		for _, op := range []failover.Op{failover.OpHold, failover.OpResume} {
+			if r := d.Handle(t.Context(), control.Request{Op: op}); !r.OK {
+				t.Fatalf("%s before Run: %+v", op, r)
+			}
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	})
 }

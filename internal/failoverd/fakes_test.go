@@ -26,6 +26,9 @@ type source struct {
 	in    chan []monitor.Heard
 	mu    sync.Mutex
 	count map[string]uint64
+	// unread: packets that arrived while the reader was busy; only
+	// Drain takes them.
+	unread [][]monitor.Heard
 }
 
 func newSource() *source { return &source{in: make(chan []monitor.Heard), count: map[string]uint64{}} }
@@ -43,6 +46,21 @@ func (s *source) Run(ctx context.Context, deliver func([]monitor.Heard)) error {
 			s.mu.Unlock()
 			deliver(hs)
 		}
+	}
+}
+
+func (s *source) Drain(deliver func([]monitor.Heard)) {
+	s.mu.Lock()
+	unread := s.unread
+	s.unread = nil
+	for _, hs := range unread {
+		for _, h := range hs {
+			s.count[h.Link]++
+		}
+	}
+	s.mu.Unlock()
+	for _, hs := range unread {
+		deliver(hs)
 	}
 }
 
@@ -171,6 +189,14 @@ func (p *peer) packets(t *testing.T, keys *wire.Keyring) []wire.Packet {
 	}
 	return out
 }
+
+// GoClock is the wall clock with one of Go's timers, which
+// testing/synctest's fake clock drives.
+type GoClock struct{}
+
+func (GoClock) Now() time.Time { return time.Now() }
+
+func (GoClock) NewTimer(first time.Duration) fdtimer.Timer { return fdtimer.NewGo(first, 0) }
 
 // timerCounts counts how often the deadline timer is set and how often
 // it fires (each firing wakes the process).
@@ -323,6 +349,18 @@ func (w *world) beat(on ...string) {
 	}
 	w.src.in <- hs
 	synctest.Wait()
+}
+
+// arrive queues heartbeats on each of on that the busy reader has not
+// read: only a Drain finds them.
+func (w *world) arrive(on ...string) {
+	var hs []monitor.Heard
+	for _, l := range on {
+		hs = append(hs, monitor.Heard{Link: l, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
+	}
+	w.src.mu.Lock()
+	w.src.unread = append(w.src.unread, hs)
+	w.src.mu.Unlock()
 }
 
 // goodbye delivers the primary's goodbye on link.

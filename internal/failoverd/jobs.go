@@ -60,7 +60,7 @@ func (d *Daemon) jobDone(r jobResult) {
 		d.notice(failover.NoticeHookFailure, fmt.Sprintf("a hook failed during the %s; it went on", r.done.Job), r.hooks)
 	}
 	d.answerWaiters(r.done)
-	d.rearm(r.done.At)
+	d.rearm()
 }
 
 // runStage runs one stage's hooks for one address, keeps them for status

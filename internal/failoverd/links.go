@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
@@ -15,7 +16,7 @@ import (
 func Links(ifs []netif.Interface, peer netip.Addr, addrs []takeover.Address) ([]string, error) {
 	r := netif.Find(ifs, peer)
 	if r.Kind == netif.NoLink {
-		return nil, fmt.Errorf("no interface has a subnet that holds %s (FAILOVER_PEER_IP), so there is no private link to listen on; failoverd -n says more", peer)
+		return nil, fmt.Errorf("no interface has a subnet that holds %s (%s), so there is no private link to listen on; failoverd -n says more", peer, config.KeyPeerIP)
 	}
 	links := []string{r.Interface.Name}
 	for _, a := range addrs {

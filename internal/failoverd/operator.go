@@ -50,7 +50,7 @@ func (d *Daemon) answer(r control.Request) (resp control.Response, wait bool) {
 	before := d.machine.Running()
 	now := d.Clock.Now()
 	d.apply(failover.Command{At: now, Op: r.Op}, nil)
-	d.rearm(now)
+	d.rearm()
 	st := d.status()
 	resp = control.Response{OK: true, Status: &st}
 	switch {

@@ -6,23 +6,19 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// heard applies the packets read at one wakeup, in the goroutine that
-// read them, and sets the deadline timer once for all of them.
+// heard applies the packets a socket yielded at one wakeup, in the
+// goroutine that read them, and sets the deadline timer once for them.
 func (d *Daemon) heard(hs []monitor.Heard) {
 	if len(hs) == 0 {
 		return
 	}
 	d.mu.Lock()
-	if d.stopping {
-		d.mu.Unlock()
-		return
-	}
 	for _, h := range hs {
 		d.apply(failover.Heartbeat{At: h.At, Link: h.Link, Interval: h.Packet.Interval, Goodbye: h.Packet.Type == wire.Goodbye}, nil)
 	}
-	now := hs[len(hs)-1].At
-	d.rearm(now)
+	d.rearm()
 	d.mu.Unlock()
+	now := hs[len(hs)-1].At
 	// While heartbeats keep moving the deadline the timer never fires:
 	// the watchdog hears from here.
 	if d.Watchdog != nil {

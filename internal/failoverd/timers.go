@@ -12,6 +12,9 @@ import (
 const maxSleep = time.Second
 
 // ticks applies a tick whenever the deadline timer fires, until ctx ends.
+// First it takes what the sockets hold: a heartbeat that arrived before
+// the deadline but waited unread (the process was busy, or short of CPU)
+// must not let a link be counted silent.
 func (d *Daemon) ticks(ctx context.Context) {
 	for {
 		select {
@@ -19,13 +22,12 @@ func (d *Daemon) ticks(ctx context.Context) {
 			return
 		case <-d.timer.C():
 		}
+		d.Source.Drain(d.heard)
 		d.mu.Lock()
 		now := d.Clock.Now()
 		d.armedFor = time.Time{}
-		if !d.stopping {
-			d.apply(failover.Tick{At: now}, nil)
-		}
-		d.rearm(now)
+		d.apply(failover.Tick{At: now}, nil)
+		d.rearm()
 		d.mu.Unlock()
 		if d.Watchdog != nil {
 			d.Watchdog.Alive(now)
@@ -41,7 +43,8 @@ func (d *Daemon) ticks(ctx context.Context) {
 // one and a half of the primary's intervals): at a 10 ms interval and the
 // default dead count that is every other heartbeat, and a timer that
 // fires early is set again then. d.mu is held.
-func (d *Daemon) rearm(now time.Time) {
+func (d *Daemon) rearm() {
+	now := d.Clock.Now()
 	want := now.Add(maxSleep)
 	if next := d.machine.NextDeadline(); !next.IsZero() && next.Before(want) {
 		want = next

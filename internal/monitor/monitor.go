@@ -117,6 +117,9 @@ type socket struct {
 	v4   *ipv4.PacketConn // nil on an IPv6 socket
 	v6   *ipv6.PacketConn // nil on an IPv4 socket
 	link string
+
+	drainMu  sync.Mutex
+	drainBuf drainBuffers // Drain's own, apart from the reader's
 }
 
 // newSocket asks for each packet's interface and source address.
@@ -185,22 +188,12 @@ func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 	errs := make(chan error, len(m.socks))
 	read := func(loop readLoop) {
 		defer wg.Done()
-		var heard []Heard
-		err := loop(func(b []byte, ifindex int, from netip.Addr) {
-			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok {
-				heard = append(heard, h)
-			}
-		}, func() {
-			if len(heard) > 0 {
-				deliver(heard)
-				clear(heard)
-				heard = heard[:0]
-			}
-		})
+		err := loop(m.batcher(deliver))
 		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 			err = nil
 		} else if err != nil {
 			err = fmt.Errorf("read: %w", err)
+			m.log.Error("a heartbeat socket failed; its link goes unheard until failoverd restarts", "err", err)
 		}
 		errs <- err
 	}
@@ -217,6 +210,39 @@ func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 		}
 	}
 	return first
+}
+
+// batcher makes the functions a read loop calls: each packet is
+// accepted or dropped, and those accepted at one wakeup go to deliver
+// together.
+func (m *Monitor) batcher(deliver func([]Heard)) (packetFunc, func()) {
+	var heard []Heard
+	return func(b []byte, ifindex int, from netip.Addr) {
+			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok {
+				heard = append(heard, h)
+			}
+		}, func() {
+			if len(heard) > 0 {
+				deliver(heard)
+				clear(heard)
+				heard = heard[:0]
+			}
+		}
+}
+
+// Drain reads what is queued on every socket now, without waiting, and
+// delivers it as Run does. failoverd calls it before it decides that a
+// link went silent: a heartbeat that arrived in time but waited in its
+// queue while the process was busy (a flood on another link, a machine
+// short of CPU) still counts. On systems other than Linux it does
+// nothing.
+func (m *Monitor) Drain(deliver func([]Heard)) {
+	for _, s := range m.socks {
+		each, done := m.batcher(deliver)
+		if err := s.drain(each, done); err != nil && !errors.Is(err, net.ErrClosed) {
+			m.log.Debug("drain", "err", err)
+		}
+	}
 }
 
 // lookup returns the interface name of ifindex, re-reading the

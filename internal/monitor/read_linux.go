@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -28,8 +27,50 @@ const batch = 16
 
 func (s *socket) reader() readLoop { return rawLoop(s.conn) }
 
-// yieldEvery is how many packets a reader takes at one wakeup before it
-// lets the other readers run: under a flood its socket is never empty.
+// drainBuffers are the buffers of a socket's drain.
+type drainBuffers struct{ r *receiver }
+
+// drain reads what is queued on the socket now, without waiting, into its
+// own buffers (the reader goroutine may be reading at the same time: the
+// kernel hands each packet to one of them).
+func (s *socket) drain(each packetFunc, done func()) error {
+	s.drainMu.Lock()
+	defer s.drainMu.Unlock()
+	if s.drainBuf.r == nil {
+		s.drainBuf.r = newReceiver()
+	}
+	sc, err := s.conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	r := s.drainBuf.r
+	var rerr error
+	cerr := sc.Control(func(fd uintptr) {
+		for {
+			n, err := r.recv(fd)
+			if err != nil {
+				if !errors.Is(err, unix.EAGAIN) {
+					rerr = err
+				}
+				return
+			}
+			for i := range n {
+				each(r.packet(i))
+			}
+			done()
+			if n < batch {
+				return
+			}
+		}
+	})
+	return errors.Join(cerr, rerr)
+}
+
+// yieldEvery is how many packets a reader takes at one wakeup. Under a
+// flood its socket is never empty: it then waits for the poller like the
+// other readers, so that they (the other links, the deadline timer) get
+// their turn between its batches. A yield alone would not do: the Go
+// scheduler consults the poller only when it has nothing else to run.
 const yieldEvery = 4 * batch
 
 // mmsghdr is struct mmsghdr: a msghdr and the length received.
@@ -98,8 +139,9 @@ func rawLoop(c net.PacketConn) readLoop {
 		perr := sc.Read(func(fd uintptr) bool {
 			for taken := 0; ; {
 				if taken >= yieldEvery {
-					runtime.Gosched()
-					taken = 0
+					// More is waiting; under a flood, more keeps coming, and
+					// the next packet wakes this reader again.
+					return false
 				}
 				n, err := r.recv(fd)
 				switch {

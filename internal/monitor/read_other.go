@@ -77,3 +77,9 @@ func addrOf(a net.Addr) netip.Addr {
 
 // batchSize is how many packets one read takes here.
 func batchSize() int { return 1 }
+
+type drainBuffers struct{}
+
+// drain does nothing here: a read with a deadline would disturb the
+// reader goroutine's. Packets are read as they come.
+func (s *socket) drain(packetFunc, func()) error { return nil }
