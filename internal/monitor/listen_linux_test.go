@@ -1,14 +1,11 @@
 package monitor
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -17,41 +14,8 @@ import (
 // start like a heartbeat, never reach the monitor. Loopback only.
 func TestKernelFilterDropsJunk(t *testing.T) {
 	peer := netip.MustParseAddr("127.0.0.1")
-	free, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("no loopback: %v", err)
-	}
-	port := uint16(free.LocalAddr().(*net.UDPAddr).Port)
-	free.Close()
-	m, err := Listen(Config{Port: port, Links: []string{"lo"}, Peers: []netip.Addr{peer},
-		Keyring: func() *wire.Keyring { return wire.NewKeyring() },
-		Snapshot: func() ([]netif.Interface, error) {
-			ifs, err := net.Interfaces()
-			var out []netif.Interface
-			for _, i := range ifs {
-				out = append(out, netif.Interface{Name: i.Name, Index: i.Index})
-			}
-			return out, err
-		}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Skipf("cannot listen on loopback: %v", err)
-	}
-	heard := make(chan Heard, 16)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- m.Run(ctx, func(hs []Heard) {
-			for _, h := range hs {
-				heard <- h
-			}
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	m, port := loopbackMonitor(t)
+	heard := runMonitor(t, m, 16)
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(port)}
 	send := func(from string, b []byte, n int) {
 		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(from)})
@@ -90,16 +54,6 @@ func TestKernelFilterDropsJunk(t *testing.T) {
 // A link whose interface is missing at start does not keep failoverd from
 // starting.
 func TestMissingLinkInterfaceIsNotFatal(t *testing.T) {
-	free, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("no loopback: %v", err)
-	}
-	port := uint16(free.LocalAddr().(*net.UDPAddr).Port)
-	free.Close()
-	m, err := Listen(Config{Port: port, Links: []string{"lo", "nosuch0"}, Peers: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-		Keyring: func() *wire.Keyring { return wire.NewKeyring() }}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("a missing interface failed the start: %v", err)
-	}
+	m, _ := loopbackMonitor(t, "nosuch0")
 	m.Close()
 }

@@ -1,14 +1,11 @@
 package monitor
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -17,26 +14,8 @@ import (
 // the reader. Loopback only; no root needed.
 func TestEveryQueuedPacketIsRead(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
-	free, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("no loopback: %v", err)
-	}
-	port := free.LocalAddr().(*net.UDPAddr).Port
-	free.Close()
-	m, err := Listen(Config{Port: uint16(port), Links: []string{"lo"}, Peers: []netip.Addr{lo},
-		Keyring: func() *wire.Keyring { return wire.NewKeyring() },
-		Snapshot: func() ([]netif.Interface, error) {
-			ifs, err := net.Interfaces()
-			var out []netif.Interface
-			for _, i := range ifs {
-				out = append(out, netif.Interface{Name: i.Name, Index: i.Index})
-			}
-			return out, err
-		}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Skipf("cannot listen on loopback: %v", err)
-	}
-	c, err := net.Dial("udp4", netip.AddrPortFrom(lo, uint16(port)).String())
+	m, port := loopbackMonitor(t)
+	c, err := net.Dial("udp4", netip.AddrPortFrom(lo, port).String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,22 +37,7 @@ func TestEveryQueuedPacketIsRead(t *testing.T) {
 	queued := 3*batchSize() + 5
 	send(queued) // before anything reads
 
-	heard := make(chan Heard, queued+1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- m.Run(ctx, func(hs []Heard) {
-			for _, h := range hs {
-				heard <- h
-			}
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	heard := runMonitor(t, m, queued+1)
 	next := uint64(1)
 	expect := func(upTo uint64) {
 		t.Helper()
