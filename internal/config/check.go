@@ -31,13 +31,14 @@ type Finding struct {
 
 func (f Finding) String() string { return fmt.Sprintf("%-7s %s", f.Level, f.Err) }
 
-// Check compares the configuration with the host's live interfaces: what
-// `-n` does after printing the configuration.
+// Check compares the configuration with the host's live interfaces and,
+// for failoverd, its programs for notices: what `-n` does after printing
+// the configuration.
 func Check(c *Config, role Role, ifs []netif.Interface) []Finding {
 	if role == Heartbeatd {
 		return checkTargets(c, ifs)
 	}
-	return checkFailover(c, ifs)
+	return append(checkFailover(c, ifs), checkNotices(c)...)
 }
 
 // WriteFindings prints findings and reports whether any is fatal.

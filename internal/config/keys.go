@@ -346,7 +346,8 @@ func init() {
 			},
 			format: func(c *Config) string { return c.ControlSocket }},
 		{Name: KeySendmail, Roles: roleFailoverOnly, Default: "/usr/sbin/sendmail",
-			Doc:     "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail.",
+			Doc: "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail. " +
+				"`failoverd -n` checks that it is an executable file: without it, and with no FAILOVER_NOTIFY_COMMAND, no notice reaches anyone.",
 			Example: `""`,
 			set: func(c *Config, v string) *valueError {
 				c.Sendmail = v
@@ -354,7 +355,8 @@ func init() {
 			},
 			format: func(c *Config) string { return c.Sendmail }},
 		{Name: KeyNotifyCommand, Roles: roleFailoverOnly, Means: "none",
-			Doc:     "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager.",
+			Doc: "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager. " +
+				"`failoverd -n` checks that it is an executable file.",
 			Example: "/usr/local/libexec/notify-chat",
 			set: func(c *Config, v string) *valueError {
 				c.NotifyCommand = v
