@@ -64,8 +64,10 @@ func Parse(r io.Reader, name string) (Settings, error) {
 	for n := 1; ; n++ {
 		raw, length, rerr := readLine(br, maxLine)
 		if rerr != nil && rerr != io.EOF {
+			// A file that cannot be read (a folder, a failing disk) gives
+			// no settings: the keys it might set are not reported missing.
 			errs.add(fmt.Errorf("%s:%d: %w", name, n, rerr))
-			break
+			return nil, errs.err()
 		}
 		if rerr == io.EOF && length == 0 {
 			break

@@ -67,6 +67,11 @@ func TestUnreadableConfigIsTheOnlyError(t *testing.T) {
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "--config") || !strings.Contains(errs[0].Error(), "no such file") {
 		t.Errorf("errors: %q", errs)
 	}
+	dir := t.TempDir()
+	_, err = Load(Failoverd, Sources{File: dir, FileExplicit: true})
+	if errs := Errors(err); len(errs) != 1 || !strings.Contains(errs[0].Error(), "is a directory") {
+		t.Errorf("a folder as the file: %q", errs)
+	}
 }
 
 // A misspelt required key: its warning is lost with the errors, so the
