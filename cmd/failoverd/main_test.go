@@ -22,12 +22,19 @@ func TestMain(m *testing.M) {
 
 func runFailoverd(t *testing.T, ns *lab.NS, args ...string) (string, int) {
 	t.Helper()
+	return runFailoverdWith(t, ns, "", args...)
+}
+
+// runFailoverdWith runs failoverd with a configuration file that holds
+// config.
+func runFailoverdWith(t *testing.T, ns *lab.NS, config string, args ...string) (string, int) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(t.TempDir(), "ipfailover")
-	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	args = append([]string{"--config", cfg}, args...)
@@ -75,9 +82,21 @@ func TestCheckModeInNamespace(t *testing.T) {
 	s2.Addr("priv0", "192.0.2.2/24")
 	s2.Addr("pub0", "198.51.100.2/24")
 
-	out, code := runFailoverd(t, s2, "-n", "192.0.2.1", "pub0:198.51.100.1", "pub0:203.0.113.10/24")
+	// A sendmail that exists, whether or not this host has one.
+	sendmail := filepath.Join(t.TempDir(), "sendmail")
+	if err := os.WriteFile(sendmail, []byte("#!/bin/sh\ncat >/dev/null\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	good := "FAILOVER_SENDMAIL=" + sendmail + "\n"
+	out, code := runFailoverdWith(t, s2, good, "-n", "192.0.2.1", "pub0:198.51.100.1", "pub0:203.0.113.10/24")
 	if code != 0 || !strings.Contains(out, "FAILOVER_PEER_IP=192.0.2.1: on the directly connected subnet of priv0 (192.0.2.2/24): the private link") {
 		t.Errorf("good configuration: exit %d\n%s", code, out)
+	}
+	// Mail is how notices reach the administrator: a sendmail that is not
+	// there is an error, and -n says what to do.
+	out, code = runFailoverdWith(t, s2, "FAILOVER_SENDMAIL=/nonexistent/sendmail\n", "-n", "192.0.2.1", "pub0:198.51.100.1")
+	if code != 78 || !strings.Contains(out, "FAILOVER_SENDMAIL=/nonexistent/sendmail: no such file, so no notice would be mailed; install a mail transfer agent") {
+		t.Errorf("no sendmail: exit %d, want 78\n%s", code, out)
 	}
 	out, code = runFailoverd(t, s2, "-n", "203.0.113.1", "pub0:198.51.100.1/24", "eth0:198.51.100.3")
 	if code != 78 {

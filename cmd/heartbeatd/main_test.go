@@ -381,9 +381,11 @@ func TestHeartbeatsOnEveryLink(t *testing.T) {
 }
 
 // Under systemd (Type=notify): READY once the socket is open, watchdog
-// pings while it runs, STOPPING on SIGTERM. Heartbeats go to loopback
-// only, so this needs no root and no lab.
+// pings while it runs, STOPPING on SIGTERM. Heartbeats go to a link in
+// a lab namespace (a loopback target is a configuration error).
 func TestSystemdNotify(t *testing.T) {
+	_, s1, _ := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
 	dir := t.TempDir()
 	sockPath := filepath.Join(dir, "notify")
 	sock, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sockPath, Net: "unixgram"})
@@ -403,13 +405,8 @@ func TestSystemdNotify(t *testing.T) {
 			msgs <- string(buf[:n])
 		}
 	}()
-	cmd := exec.Command(self(t), "--config", emptyConfig(t), "--interval", "20ms", "127.0.0.1")
-	cmd.Env = append(os.Environ(), "IPFO_RUN_HEARTBEATD=1", "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=300000")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	d := s1.Start("env", "IPFO_RUN_HEARTBEATD=1", "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=300000",
+		self(t), "--config", emptyConfig(t), "--interval", "20ms", "192.0.2.255")
 	next := func(want string) {
 		t.Helper()
 		timeout := time.After(5 * time.Second)
@@ -420,20 +417,19 @@ func TestSystemdNotify(t *testing.T) {
 					return
 				}
 			case <-timeout:
-				_ = cmd.Process.Kill()
-				t.Fatalf("no %s from heartbeatd\n%s", want, out.String())
+				t.Fatalf("no %s from heartbeatd\n%s", want, d.Output())
 			}
 		}
 	}
 	next("READY=1")
 	next("WATCHDOG=1")
 	next("WATCHDOG=1")
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := d.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	next("STOPPING=1")
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("exit: %v\n%s", err, out.String())
+	if code := d.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d\n%s", code, d.Output())
 	}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,5 +43,20 @@ func TestHelpShowsTheKeysDefaults(t *testing.T) {
 				t.Errorf("%s -h does not say %q:\n%s", role, want, help)
 			}
 		}
+	}
+}
+
+// A --config file that is not there is the one error said: the keys it
+// would have set are not reported as well.
+func TestMissingConfigFileIsTheOnlyError(t *testing.T) {
+	var errs bytes.Buffer
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	inv := &Invocation{Role: config.Failoverd, Sources: config.Sources{File: missing, FileExplicit: true}, Stderr: &errs}
+	if c, code := inv.Load(); c != nil || code != ExitConfig {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "--config") || !strings.Contains(lines[0], missing) || strings.Contains(errs.String(), "FAILOVER_") {
+		t.Errorf("stderr:\n%s", errs.String())
 	}
 }

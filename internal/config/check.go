@@ -31,13 +31,14 @@ type Finding struct {
 
 func (f Finding) String() string { return fmt.Sprintf("%-7s %s", f.Level, f.Err) }
 
-// Check compares the configuration with the host's live interfaces: what
-// `-n` does after printing the configuration.
+// Check compares the configuration with the host's live interfaces and,
+// for failoverd, its programs for notices: what `-n` does after printing
+// the configuration.
 func Check(c *Config, role Role, ifs []netif.Interface) []Finding {
 	if role == Heartbeatd {
 		return checkTargets(c, ifs)
 	}
-	return checkFailover(c, ifs)
+	return append(checkFailover(c, ifs), checkNotices(c)...)
 }
 
 // WriteFindings prints findings and reports whether any is fatal.
@@ -129,6 +130,8 @@ func checkFailover(c *Config, ifs []netif.Interface) []Finding {
 		add(OK, KeyPeerIP, peer.String(), "on the directly connected subnet of "+describe(r.Interface, r.Addr)+": the private link", "")
 	case r.Kind == netif.Unicast:
 		add(Fatal, KeyPeerIP, peer.String(), "the private link "+describe(r.Interface, r.Addr)+" is down", "bring "+r.Interface.Name+" up")
+	case r.Kind == netif.Broadcast:
+		add(Fatal, KeyPeerIP, peer.String(), "the broadcast address of "+describe(r.Interface, r.Addr)+", not one host's", useHint(peer, usePeer))
 	default:
 		hint := "give the primary's address on the private link between the two servers"
 		if it, a, ok := netif.Closest(ifs, peer); ok {
@@ -175,6 +178,8 @@ func checkPair(p Pair, ifs []netif.Interface, privLink string, add func(l Level,
 		}
 	}
 	switch {
+	case own != nil && own.Broadcast == p.Addr:
+		add(Fatal, KeyPairs, v, fmt.Sprintf("%s is the broadcast address of %s's subnet %s, not one host's", p.Addr, p.Interface, own.Prefix.Masked()), useHint(p.Addr, usePublic))
 	case own != nil && p.Bits >= 0 && p.Bits != p.Addr.BitLen():
 		add(Fatal, KeyPairs, v, fmt.Sprintf("%s is on %s's own subnet %s, so the mask must be blank or /%d", p.Addr, p.Interface, own.Prefix.Masked(), p.Addr.BitLen()),
 			"write "+Pair{Interface: p.Interface, Addr: p.Addr, Bits: -1}.String())

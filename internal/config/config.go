@@ -72,7 +72,8 @@ type Config struct {
 	// unknown FAILOVER_ key; the daemons log them at start.
 	Warnings []*Error
 
-	origins map[string]Origin
+	origins     map[string]Origin
+	fileMissing bool // File is the default one, and does not exist
 }
 
 // Keyring returns the authentication keys as a wire.Keyring.

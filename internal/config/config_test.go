@@ -219,7 +219,7 @@ func TestMissingFile(t *testing.T) {
 
 func TestRoleRequirements(t *testing.T) {
 	_, err := Load(Heartbeatd, Sources{})
-	if err == nil || !strings.Contains(err.Error(), "no heartbeat targets") {
+	if err == nil || !strings.Contains(err.Error(), "FAILOVER_BCAST_IPS: not set; give ip_addr arguments") {
 		t.Errorf("heartbeatd without targets: %v", err)
 	}
 	_, err = Load(Failoverd, Sources{Args: []string{"10.0.0.1"}})

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -11,13 +12,16 @@ import (
 // Origin says where a setting came from, for error messages.
 type Origin struct {
 	File string // file path; empty for the command line
-	Line int    // 1-based line in File
+	Line int    // 1-based line in File; 0 for the whole file
 	Arg  string // the flag or argument on the command line
 }
 
 func (o Origin) String() string {
-	if o.File != "" {
+	if o.File != "" && o.Line > 0 {
 		return fmt.Sprintf("%s:%d", o.File, o.Line)
+	}
+	if o.File != "" {
+		return o.File // the file as a whole, for a key it lacks
 	}
 	if o.Arg != "" {
 		return "command line (" + o.Arg + ")"
@@ -56,46 +60,103 @@ func ReadFile(path string) (Settings, error) {
 func Parse(r io.Reader, name string) (Settings, error) {
 	out := Settings{}
 	var errs errorList
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
+	br := bufio.NewReaderSize(r, 64*1024)
+	for n := 1; ; n++ {
+		raw, length, rerr := readLine(br, maxLine)
+		if rerr != nil && rerr != io.EOF {
+			// A file that cannot be read (a folder, a failing disk) gives
+			// no settings: the keys it might set are not reported missing.
+			errs.add(fmt.Errorf("%s:%d: %w", name, n, rerr))
+			return nil, errs.err()
+		}
+		if rerr == io.EOF && length == 0 {
+			break
+		}
 		origin := Origin{File: name, Line: n}
-		line := strings.TrimLeft(sc.Text(), " \t")
+		line := strings.TrimLeft(string(raw), " \t")
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\ufeff")
 		}
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
 		line = strings.TrimPrefix(line, "export ")
-		eq := strings.IndexByte(line, '=')
-		if eq < 0 {
-			if f := strings.Fields(line); len(f) > 0 && isOurs(f[0]) {
-				key := f[0]
-				errs.add(&Error{Origin: origin, Key: key, Problem: "line has no '='", Hint: "write " + key + "=value"})
+		if length > maxLine {
+			// Only its start was kept: enough to tell whose line it is.
+			key := line
+			if i := strings.IndexAny(line, "= \t"); i >= 0 {
+				key = line[:i]
 			}
-			continue
+			if isOurs(key) {
+				errs.add(&Error{Origin: origin, Key: key, Problem: fmt.Sprintf("line is %d bytes long; a line may have at most %d", length, maxLine),
+					Hint: "a value is a few hundred bytes at most; check that this is the configuration file and that its lines end"})
+			}
+		} else {
+			parseLine(line, origin, out, &errs)
 		}
-		key := line[:eq]
-		if !isOurs(strings.TrimSpace(key)) {
-			continue
+		if rerr == io.EOF {
+			break
 		}
-		if strings.TrimSpace(key) != key {
-			key = strings.TrimSpace(key)
-			errs.add(&Error{Origin: origin, Key: key, Problem: "space around '='", Hint: "write " + key + "=value with no spaces around '=' (sh and systemd both need that)"})
-			continue
-		}
-		value, err := parseValue(line[eq+1:])
-		if err != nil {
-			errs.add(&Error{Origin: origin, Key: key, Problem: err.problem, Hint: strings.ReplaceAll(err.hint, "KEY", key)})
-			continue
-		}
-		out[key] = Setting{Value: value, Origin: origin}
-	}
-	if err := sc.Err(); err != nil {
-		errs.add(fmt.Errorf("%s: %w", name, err))
 	}
 	return out, errs.err()
+}
+
+// maxLine is the longest line Parse reads; it skips the rest of a longer
+// one, and says so when the line is one of ours.
+const maxLine = 1 << 20
+
+// readLine reads one line and returns it without its line end, and its
+// length. Of a line longer than max it keeps only the first max+1 bytes,
+// so a file with no line ends costs no more memory than that.
+func readLine(br *bufio.Reader, max int) (line []byte, length int, err error) {
+	for {
+		var chunk []byte
+		chunk, err = br.ReadSlice('\n')
+		length += len(chunk)
+		if keep := max + 1 - len(line); keep > 0 {
+			line = append(line, chunk[:min(keep, len(chunk))]...)
+		}
+		if err != bufio.ErrBufferFull {
+			break
+		}
+	}
+	if err == nil {
+		length-- // the '\n'
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		if length <= max && bytes.HasSuffix(line, []byte("\r")) {
+			length--
+			line = line[:len(line)-1]
+		}
+	}
+	return line, length, err
+}
+
+// parseLine reads one KEY=value line into out, or adds its problem to
+// errs; lines that are not ours it leaves alone.
+func parseLine(line string, origin Origin, out Settings, errs *errorList) {
+	if line == "" || line[0] == '#' || line[0] == ';' {
+		return
+	}
+	eq := strings.IndexByte(line, '=')
+	if eq < 0 {
+		if f := strings.Fields(line); len(f) > 0 && isOurs(f[0]) {
+			key := f[0]
+			errs.add(&Error{Origin: origin, Key: key, Problem: "line has no '='", Hint: "write " + clip(key) + "=value"})
+		}
+		return
+	}
+	key := line[:eq]
+	if !isOurs(strings.TrimSpace(key)) {
+		return
+	}
+	if strings.TrimSpace(key) != key {
+		key = strings.TrimSpace(key)
+		errs.add(&Error{Origin: origin, Key: key, Problem: "space around '='", Hint: "write " + clip(key) + "=value with no spaces around '=' (sh and systemd both need that)"})
+		return
+	}
+	value, err := parseValue(line[eq+1:])
+	if err != nil {
+		errs.add(&Error{Origin: origin, Key: key, Problem: err.problem, Hint: strings.ReplaceAll(err.hint, "KEY", clip(key))})
+		return
+	}
+	out[key] = Setting{Value: value, Origin: origin}
 }
 
 func isOurs(key string) bool { return strings.HasPrefix(key, keyPrefix) }
@@ -149,7 +210,7 @@ func parseValue(s string) (string, *valueError) {
 	}
 	rest = strings.TrimLeft(rest, " \t")
 	if rest != "" && rest[0] != '#' {
-		return "", &valueError{fmt.Sprintf("unexpected %q after the value", rest), `quote a value that holds spaces: KEY="a b"`}
+		return "", &valueError{fmt.Sprintf("unexpected %s after the value", quoted(rest)), `quote a value that holds spaces: KEY="a b"`}
 	}
 	return b.String(), nil
 }

@@ -142,20 +142,22 @@ func init() {
 	keys = []*key{
 		{Name: KeyBcastIPs, Roles: roleHeartbeatOnly, Required: "*ip_addr* arguments",
 			Doc: "The addresses heartbeatd(8) sends heartbeats to, separated by blanks (or commas): the broadcast address of each link, the private link first, or the secondary's unicast addresses. " +
-				"Each must be listed once. The broadcast address must be that of the link's own subnet: an `x.y.z.255` on a `/16` link reaches nobody.",
+				"Each must be listed once. The broadcast address must be that of the link's own subnet: an `x.y.z.255` on a `/16` link reaches nobody. " +
+				"Unspecified, loopback, multicast and IPv6 link-local addresses are refused; IPv6 has no broadcast, so an IPv6 target is the secondary's address.",
 			Example: `"10.0.255.255 198.51.100.255"`,
 			set: func(c *Config, v string) *valueError {
-				a, err := parseAddrList(v)
+				a, err := parseAddrList(v, useTarget)
 				c.BcastIPs = a
 				return err
 			},
 			format: func(c *Config) string { return joinAddrs(c.BcastIPs) }},
 		{Name: KeyPeerIP, Roles: roleFailoverOnly, Required: "the *master_priv_addr* argument",
 			Doc: "The primary's address on the private link (*master_priv_addr*). " +
-				"It is never taken over, and must be on a subnet of one of this host's interfaces: that interface is the private link.",
+				"It is never taken over, and must be on a subnet of one of this host's interfaces: that interface is the private link. " +
+				"It must be one host's address: unspecified, loopback, multicast, broadcast and IPv6 link-local addresses are refused.",
 			Example: `"10.0.0.1"`,
 			set: func(c *Config, v string) *valueError {
-				a, err := parseAddr(v)
+				a, err := parseAddr(v, usePeer)
 				c.PeerIP = a
 				return err
 			},
@@ -164,7 +166,8 @@ func init() {
 			Doc: "The primary's public addresses that failoverd(8) takes over, separated by blanks, each as `interface:address[/mask]`, with an IPv6 address in brackets. " +
 				"The mask is a prefix length or, for IPv4, a dotted netmask. " +
 				"It is blank or `/32` when the address is on the subnet of an address the interface already has (the address is then added as a host address); " +
-				"otherwise it is the mask of the address's own subnet, whose route is then added on the interface.",
+				"otherwise it is the mask of the address's own subnet, whose route is then added on the interface. " +
+				"Each must be an address clients can reach: unspecified, loopback, multicast, broadcast, reserved (`240.0.0.0/4`) and link-local addresses are refused.",
 			Example: `"eth0:198.51.100.10 eth0:[2001:db8::10]/64"`,
 			set: func(c *Config, v string) *valueError {
 				p, err := parsePairs(v)
@@ -329,16 +332,22 @@ func init() {
 			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.ReconcileInterval }),
 		{Name: KeyControlSocket, Roles: roleFailoverOnly,
 			Default: "/run/ipfailover/failoverd.sock", Darwin: "/var/run/ipfailover/failoverd.sock", DarwinRoles: roleFailoverOnly,
-			Doc: "The unix socket, mode 0600, failoverctl(8) talks to failoverd(8) on; an absolute path. " +
+			// The limits are those of the socket address on each system
+			// (see sockpath.go), less the terminating NUL.
+			Doc: "The unix socket, mode 0600, failoverctl(8) talks to failoverd(8) on; an absolute path of at most 107 bytes (103 on macOS), the most a socket address holds. " +
 				"failoverctl(8) does not read this file: give it the same path with its own `--control-socket`.",
 			Example: "/run/ipfailover/failoverd.sock",
 			set: func(c *Config, v string) *valueError {
 				c.ControlSocket = v
-				return absolutePath(v, "write a path such as "+DefaultControlSocket(), false)
+				if err := absolutePath(v, "write a path such as "+DefaultControlSocket(), false); err != nil {
+					return err
+				}
+				return socketPathFits(v)
 			},
 			format: func(c *Config) string { return c.ControlSocket }},
 		{Name: KeySendmail, Roles: roleFailoverOnly, Default: "/usr/sbin/sendmail",
-			Doc:     "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail.",
+			Doc: "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail. " +
+				"`failoverd -n` checks that it is an executable file: without it, and with no FAILOVER_NOTIFY_COMMAND, no notice reaches anyone.",
 			Example: `""`,
 			set: func(c *Config, v string) *valueError {
 				c.Sendmail = v
@@ -346,7 +355,8 @@ func init() {
 			},
 			format: func(c *Config) string { return c.Sendmail }},
 		{Name: KeyNotifyCommand, Roles: roleFailoverOnly, Means: "none",
-			Doc:     "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager.",
+			Doc: "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager. " +
+				"`failoverd -n` checks that it is an executable file.",
 			Example: "/usr/local/libexec/notify-chat",
 			set: func(c *Config, v string) *valueError {
 				c.NotifyCommand = v
@@ -399,11 +409,23 @@ func lookupKey(name string) *key {
 func suggest(name string) string {
 	best, bestDist := "", 4
 	for _, k := range keys {
+		// Lengths this far apart cannot be that close; and a pasted blob
+		// of a name costs nothing.
+		if abs(len(name)-len(k.Name)) >= bestDist {
+			continue
+		}
 		if d := editDistance(name, k.Name); d < bestDist {
 			best, bestDist = k.Name, d
 		}
 	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func editDistance(a, b string) int {

@@ -40,10 +40,15 @@ func Load(role Role, src Sources) (*Config, error) {
 	merged := Settings{}
 	var errs errorList
 	var warnings []*Error
+	// Unless the file named could not be read, a required key that no
+	// source sets is an error; when it could not, that is the one error.
+	checkRequired, fileMissing := true, false
 	if src.File != "" {
 		fileSettings, err := ReadFile(src.File)
+		fileMissing = errors.Is(err, fs.ErrNotExist) && !src.FileExplicit
+		checkRequired = fileSettings != nil || fileMissing
 		switch {
-		case errors.Is(err, fs.ErrNotExist) && !src.FileExplicit:
+		case fileMissing:
 			// No file: arguments and flags must say it all.
 		case src.FileExplicit && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)):
 			errs.add(&Error{Origin: Origin{Arg: "--config"}, Key: "--config", Value: src.File, Problem: err.Error(), Hint: "name a readable file"})
@@ -71,7 +76,7 @@ func Load(role Role, src Sources) (*Config, error) {
 		merged[k] = s
 	}
 
-	c := &Config{File: src.File, origins: map[string]Origin{}}
+	c := &Config{File: src.File, fileMissing: fileMissing, origins: map[string]Origin{}}
 	slices.SortFunc(warnings, func(a, b *Error) int { return cmp.Compare(a.Origin.Line, b.Origin.Line) })
 	c.Warnings = warnings
 	for _, k := range keys {
@@ -80,6 +85,9 @@ func Load(role Role, src Sources) (*Config, error) {
 		}
 		s, ok := merged[k.Name]
 		if !ok {
+			if k.Required != "" {
+				continue // missing: said below
+			}
 			s = Setting{Value: k.defaultFor(role, runtime.GOOS)}
 		} else {
 			c.origins[k.Name] = s.Origin
@@ -87,6 +95,9 @@ func Load(role Role, src Sources) (*Config, error) {
 		if err := k.set(c, s.Value); err != nil {
 			errs.add(&Error{Origin: s.Origin, Key: k.Name, Value: s.Value, Problem: err.problem, Hint: err.hint})
 		}
+	}
+	if checkRequired {
+		errs = append(errs, c.missing(role, src.File, merged, errs)...)
 	}
 	if len(errs) == 0 {
 		errs = append(errs, c.validate(role)...)
@@ -117,18 +128,62 @@ func positional(role Role, args []string, into Settings) error {
 	return nil
 }
 
+// missing reports each required key of role that no source gave a
+// value, unless an error about the key is among reported already. file is
+// the configuration file looked for, if any.
+func (c *Config) missing(role Role, file string, merged Settings, reported []error) []error {
+	var errs errorList
+	for _, k := range keys {
+		if !k.usedBy(role) || k.Required == "" || k.format(c) != "" || hasErrorAbout(reported, k.Name) {
+			continue
+		}
+		s, set := merged[k.Name]
+		origin, problem, hint := s.Origin, "empty", ""
+		if !set {
+			origin, problem = Origin{File: file}, "not set"
+			if file == "" {
+				origin = Origin{Arg: "arguments"}
+			}
+			for _, w := range c.Warnings {
+				if suggest(w.Key) == k.Name {
+					hint += fmt.Sprintf("%s sets %s: did you mean %s? ", w.Origin, clip(w.Key), k.Name)
+				}
+			}
+			if hint != "" {
+				hint += "Otherwise "
+			}
+		}
+		// The table's example names a Linux interface; this system's is
+		// the one to copy.
+		example := strings.ReplaceAll(k.Example, "eth0", exampleInterface())
+		hint += "give " + renderDoc(k.Required, plainText)
+		switch {
+		case file == "":
+			hint += ", or set " + k.Name + "=" + example + " in a configuration file"
+		case c.fileMissing:
+			hint += ", or create " + file + " with " + k.Name + "=" + example
+		default:
+			hint += ", or set " + k.Name + "=" + example + " in " + file
+		}
+		errs.add(&Error{Origin: origin, Key: k.Name, Problem: problem, Hint: hint})
+	}
+	return errs
+}
+
+func hasErrorAbout(errs []error, key string) bool {
+	for _, e := range errs {
+		var ce *Error
+		if errors.As(e, &ce) && ce.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Config) validate(role Role) []error {
 	var errs errorList
-	where := "in " + c.File
-	if c.File == "" {
-		where = "in the configuration file"
-	}
 	switch role {
 	case Heartbeatd:
-		if len(c.BcastIPs) == 0 {
-			errs.add(&Error{Origin: c.origins[KeyBcastIPs], Key: KeyBcastIPs, Problem: "no heartbeat targets",
-				Hint: "give ip_addr arguments or set " + KeyBcastIPs + "=\"<private broadcast> <public broadcast>\" " + where})
-		}
 		seen := map[string]bool{}
 		for _, a := range c.BcastIPs {
 			if seen[a.String()] {
@@ -138,14 +193,6 @@ func (c *Config) validate(role Role) []error {
 			seen[a.String()] = true
 		}
 	case Failoverd:
-		if !c.PeerIP.IsValid() {
-			errs.add(&Error{Origin: c.origins[KeyPeerIP], Key: KeyPeerIP, Problem: "the primary's private address is not set",
-				Hint: "give master_priv_addr as the first argument or set " + KeyPeerIP + " " + where})
-		}
-		if len(c.Pairs) == 0 {
-			errs.add(&Error{Origin: c.origins[KeyPairs], Key: KeyPairs, Problem: "no public address to take over",
-				Hint: "give interface:pub_addr arguments or set " + KeyPairs + "=\"en0:100.0.0.10\" " + where})
-		}
 		if c.Legacy && len(c.AuthKeyFiles) > 0 {
 			errs.add(&Error{Origin: c.origins[KeyLegacy], Key: KeyLegacy, Value: formatBool(c.Legacy),
 				Problem: "the original's bare-text heartbeat cannot be authenticated, and " + KeyAuthKeyFile + " is set",

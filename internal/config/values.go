@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/netif"
 )
 
 // The grammar of values: durations, booleans, addresses, interface:address
@@ -86,23 +88,32 @@ func formatBool(b bool) string {
 	return "-NO-"
 }
 
-func parseAddr(v string) (netip.Addr, *valueError) {
+// parseAddr parses one address that must serve as use.
+func parseAddr(v string, use addrUse) (netip.Addr, *valueError) {
 	a, err := netip.ParseAddr(strings.TrimSpace(v))
 	if err != nil || a.Zone() != "" {
 		return netip.Addr{}, &valueError{"not an IP address", "write one address such as 10.0.0.1"}
 	}
-	return a.Unmap(), nil
+	a = a.Unmap()
+	if verr := unusable(a, use); verr != nil {
+		return netip.Addr{}, verr
+	}
+	return a, nil
 }
 
-// parseAddrList splits on spaces and commas.
-func parseAddrList(v string) ([]netip.Addr, *valueError) {
+// parseAddrList splits on spaces and commas; each address must serve as use.
+func parseAddrList(v string, use addrUse) ([]netip.Addr, *valueError) {
 	var out []netip.Addr
 	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
 		a, err := netip.ParseAddr(f)
 		if err != nil || a.Zone() != "" {
-			return nil, &valueError{fmt.Sprintf("%q is not an IP address", f), "list addresses separated by spaces, such as \"10.0.0.255 100.0.255.255\""}
+			return nil, &valueError{fmt.Sprintf("%s is not an IP address", quoted(f)), "list addresses separated by spaces, such as \"10.0.0.255 198.51.100.255\""}
 		}
-		out = append(out, a.Unmap())
+		a = a.Unmap()
+		if verr := unusable(a, use); verr != nil {
+			return nil, verr
+		}
+		out = append(out, a)
 	}
 	return out, nil
 }
@@ -127,7 +138,14 @@ func parsePairs(v string) ([]Pair, *valueError) {
 	for _, f := range strings.Fields(v) {
 		p, err := parsePair(f)
 		if err != nil {
-			return nil, &valueError{err.Error(), "write interface:address[/mask], such as en0:100.0.0.10 or eth0:[2001:db8::10]/64"}
+			ifname := exampleInterface()
+			return nil, &valueError{err.Error(), "write interface:address[/mask], such as " + ifname + ":198.51.100.10 or " + ifname + ":[2001:db8::10]/64"}
+		}
+		if verr := unusable(p.Addr, usePublic); verr != nil {
+			return nil, &valueError{fmt.Sprintf("%s: %s", quoted(f), verr.problem), verr.hint}
+		}
+		if pfx := p.Prefix(); p.Addr.Is4() && pfx.Bits() < 31 && p.Addr == netif.BroadcastOf(pfx) {
+			return nil, &valueError{fmt.Sprintf("%s: %s is the broadcast address of %s, not one host's", quoted(f), p.Addr, pfx.Masked()), useHint(p.Addr, usePublic)}
 		}
 		out = append(out, p)
 	}
@@ -139,23 +157,23 @@ func parsePairs(v string) ([]Pair, *valueError) {
 func parsePair(s string) (Pair, error) {
 	ifname, rest, ok := strings.Cut(s, ":")
 	if !ok || ifname == "" || rest == "" {
-		return Pair{}, fmt.Errorf("%q is not interface:address", s)
+		return Pair{}, fmt.Errorf("%s is not interface:address", quoted(s))
 	}
 	if len(ifname) > 15 || strings.ContainsAny(ifname, "/ ") {
-		return Pair{}, fmt.Errorf("%q is not an interface name", ifname)
+		return Pair{}, fmt.Errorf("%s is not an interface name", quoted(ifname))
 	}
 	addrPart, mask := rest, ""
 	if strings.HasPrefix(rest, "[") {
 		end := strings.IndexByte(rest, ']')
 		if end < 0 {
-			return Pair{}, fmt.Errorf("%q: '[' without ']'", s)
+			return Pair{}, fmt.Errorf("%s: '[' without ']'", quoted(s))
 		}
 		addrPart = rest[1:end]
 		after := rest[end+1:]
 		if after != "" {
 			m, ok := strings.CutPrefix(after, "/")
 			if !ok {
-				return Pair{}, fmt.Errorf("%q: unexpected %q after the address", s, after)
+				return Pair{}, fmt.Errorf("%s: unexpected %s after the address", quoted(s), quoted(after))
 			}
 			mask = m
 		}
@@ -164,33 +182,33 @@ func parsePair(s string) (Pair, error) {
 	}
 	addr, err := netip.ParseAddr(addrPart)
 	if err != nil || addr.Zone() != "" {
-		return Pair{}, fmt.Errorf("%q: %q is not an IP address", s, addrPart)
+		return Pair{}, fmt.Errorf("%s: %s is not an IP address", quoted(s), quoted(addrPart))
 	}
 	addr = addr.Unmap()
 	if addr.Is6() && !strings.HasPrefix(rest, "[") {
-		return Pair{}, fmt.Errorf("%q: put an IPv6 address in brackets, as %s:[%s]", s, ifname, addr)
+		return Pair{}, fmt.Errorf("%s: put an IPv6 address in brackets, as %s:[%s]", quoted(s), ifname, addr)
 	}
 	p := Pair{Interface: ifname, Addr: addr, Bits: -1}
 	if mask == "" {
 		if strings.Contains(rest, "/") {
-			return Pair{}, fmt.Errorf("%q: empty mask after '/'", s)
+			return Pair{}, fmt.Errorf("%s: empty mask after '/'", quoted(s))
 		}
 		return p, nil
 	}
 	if n, err := strconv.Atoi(mask); err == nil {
 		if n < 0 || n > addr.BitLen() {
-			return Pair{}, fmt.Errorf("%q: mask /%d is out of range for this address", s, n)
+			return Pair{}, fmt.Errorf("%s: mask /%d is out of range for this address", quoted(s), n)
 		}
 		p.Bits = n
 		return p, nil
 	}
 	m, err := netip.ParseAddr(mask)
 	if err != nil || !m.Is4() || !addr.Is4() {
-		return Pair{}, fmt.Errorf("%q: %q is not a mask", s, mask)
+		return Pair{}, fmt.Errorf("%s: %s is not a mask", quoted(s), quoted(mask))
 	}
 	bits, ok := maskBits(m)
 	if !ok {
-		return Pair{}, fmt.Errorf("%q: %s is not a contiguous netmask", s, mask)
+		return Pair{}, fmt.Errorf("%s: %s is not a contiguous netmask", quoted(s), mask)
 	}
 	p.Bits = bits
 	return p, nil

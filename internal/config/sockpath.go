@@ -1,0 +1,21 @@
+package config
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// maxSocketPath is the longest path a unix socket can be bound to on this
+// system: the socket address's path field less its terminating NUL (107
+// bytes on Linux, 103 on macOS).
+const maxSocketPath = len(syscall.RawSockaddrUnix{}.Path) - 1
+
+// socketPathFits checks a control socket's path against that limit, which
+// would otherwise only show when failoverd starts.
+func socketPathFits(v string) *valueError {
+	if len(v) > maxSocketPath {
+		return &valueError{fmt.Sprintf("%d bytes long; a unix socket path may have at most %d bytes here", len(v), maxSocketPath),
+			"choose a shorter path, such as " + DefaultControlSocket()}
+	}
+	return nil
+}
