@@ -92,4 +92,15 @@ func TestCheckModeInNamespace(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+
+	// A hook folder that is a file: no Test could run, so every
+	// takeover would be vetoed.
+	hookFile := filepath.Join(t.TempDir(), "hooks")
+	if err := os.WriteFile(hookFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = runFailoverd(t, s2, "-n", "--hook-dir", hookFile, "192.0.2.1", "pub0:198.51.100.1")
+	if want := "FAILOVER_HOOK_DIR=" + hookFile + ": " + hookFile + " is not a folder"; code != 78 || !strings.Contains(out, "error   command line") || !strings.Contains(out, want) {
+		t.Errorf("hook folder that is a file: exit %d, want 78 and an error with %q:\n%s", code, want, out)
+	}
 }
