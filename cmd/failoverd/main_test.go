@@ -111,4 +111,41 @@ func TestCheckModeInNamespace(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+
+	// A hook folder that is a file: no Test could run, so every
+	// takeover would be vetoed.
+	hookFile := filepath.Join(t.TempDir(), "hooks")
+	if err := os.WriteFile(hookFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code = runFailoverd(t, s2, "-n", "--hook-dir", hookFile, "192.0.2.1", "pub0:198.51.100.1")
+	if want := "FAILOVER_HOOK_DIR=" + hookFile + ": " + hookFile + " is not a folder"; code != 78 || !strings.Contains(out, "error   command line") || !strings.Contains(out, want) {
+		t.Errorf("hook folder that is a file: exit %d, want 78 and an error with %q:\n%s", code, want, out)
+	}
+
+	// An address folder others may write to is an error; a Test.fence
+	// left where only Test runs, a warning.
+	hookDir := t.TempDir()
+	folder := filepath.Join(hookDir, "198.51.100.1")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(folder, "Test.fence"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d, mode := range map[string]os.FileMode{hookDir: 0o755, folder: 0o775} {
+		if err := os.Chmod(d, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, code = runFailoverd(t, s2, "-n", "--hook-dir", hookDir, "192.0.2.1", "pub0:198.51.100.1")
+	for _, want := range []string{
+		"error   command line (--hook-dir): FAILOVER_HOOK_DIR=" + hookDir + ": refusing " + folder + ": writable by group",
+		"warning command line (--hook-dir): FAILOVER_HOOK_DIR=" + hookDir + ": " + folder + "/Test.fence will not run",
+		"rename it to Test to use it",
+	} {
+		if code != 78 || !strings.Contains(out, want) {
+			t.Errorf("unsafe hook folder with a Test.fence: exit %d, want 78 and %q:\n%s", code, want, out)
+		}
+	}
 }

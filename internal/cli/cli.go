@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/netif"
 )
@@ -112,6 +113,7 @@ func (inv *Invocation) RunCheck(c *config.Config) int {
 		findings = append(findings, config.Finding{Level: config.Warning, Err: w})
 	}
 	findings = append(findings, config.Check(c, inv.Role, ifs)...)
+	findings = append(findings, hooks.CheckConfig(c, inv.Role)...)
 	if config.WriteFindings(inv.Stdout, findings) {
 		fmt.Fprintf(inv.Stdout, "# configuration has errors\n")
 		return ExitConfig

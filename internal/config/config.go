@@ -91,6 +91,10 @@ func Changed(a, b *Config, role Role, except ...string) []string {
 	return out
 }
 
+// OriginOf says where the value of key came from: a file's line, the
+// command line, or (the zero Origin) the default.
+func (c *Config) OriginOf(key string) Origin { return c.origins[key] }
+
 // Format writes the effective configuration as KEY=value lines, each with
 // where it came from: what `-n` prints.
 func (c *Config) Format(role Role) string {

@@ -178,6 +178,25 @@ func TestPreAcqFailureIsNoticedAndTheTakeoverGoesOn(t *testing.T) {
 	})
 }
 
+// A stage refused as unsafe: the hook-failure notice, in the log as in
+// the mail, says why, not only that a hook failed.
+func TestUnsafePreAcqIsLoggedWithItsReason(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.hooks.fail[hooks.PreAcq] = errUnsafe
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, 2*time.Second)
+		ev, ok := w.notices.last(failover.NoticeHookFailure)
+		if !ok || !strings.Contains(ev.Detail, errUnsafe.Error()) || !strings.Contains(ev.Detail, "PreAcq") {
+			t.Fatalf("hook-failure notice %+v does not say which stage failed and why", ev)
+		}
+		if got := w.logs.lines("msg=notice", "kind=hook-failure", errUnsafe.Error()); len(got) != 1 {
+			t.Fatalf("the hook-failure notice is logged without its reason:\n%s", strings.Join(w.logs.lines("kind=hook-failure"), "\n"))
+		}
+		w.stop()
+	})
+}
+
 func TestAcquireWaitsForItsJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		w := newWorld(t, false)

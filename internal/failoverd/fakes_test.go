@@ -1,10 +1,13 @@
 package failoverd
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -267,6 +270,31 @@ func (t *countingTimer) Stop() {
 	close(t.done)
 }
 
+// logBuffer keeps the runtime's log, one text record a line.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines returns the records that hold every one of parts.
+func (l *logBuffer) lines(parts ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
 // world is a runtime with fakes at every edge.
 type world struct {
 	t       *testing.T
@@ -282,6 +310,7 @@ type world struct {
 	cancel  context.CancelFunc
 	done    chan error
 	timer   timerCounts
+	logs    *logBuffer
 	// lastBeat is when the last heartbeat was delivered.
 	lastBeat time.Time
 }
@@ -317,8 +346,9 @@ func newWorld(t *testing.T, held bool, tune ...func(*Config)) *world {
 	for _, f := range tune {
 		f(&cfg)
 	}
+	w.logs = &logBuffer{}
 	w.d = New(cfg, Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
-		Clock: countingClock{counts: &w.timer}})
+		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
 	go func() { w.done <- w.d.Run(ctx) }()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/control"
@@ -57,10 +58,23 @@ func (d *Daemon) jobDone(r jobResult) {
 	defer d.mu.Unlock()
 	d.apply(r.done, r.hooks)
 	if r.hookFailed {
-		d.notice(failover.NoticeHookFailure, fmt.Sprintf("a hook failed during the %s; it went on", r.done.Job), r.hooks)
+		d.notice(failover.NoticeHookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
 	}
 	d.answerWaiters(r.done)
 	d.rearm()
+}
+
+// failedHooks says which Pre and Post hooks failed and how, so that the
+// notice's line in the log tells why (an unsafe folder, an exit code)
+// and not only that a hook failed.
+func failedHooks(rs []hooks.Result) string {
+	var out []string
+	for _, h := range rs {
+		if h.Stage != hooks.Test && !h.OK() {
+			out = append(out, h.Name+": "+h.Outcome())
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // runStage runs one stage's hooks for one address, keeps them for status

@@ -82,14 +82,6 @@ func writeHook(t *testing.T, dir, name, body string, mode os.FileMode) string {
 	return path
 }
 
-func names(paths []string) []string {
-	var n []string
-	for _, p := range paths {
-		n = append(n, filepath.Base(p))
-	}
-	return n
-}
-
 func TestListByteOrder(t *testing.T) {
 	r, dir, _ := newRunner(t)
 	for _, n := range []string{"PreAcq20.b", "PreAcq10.a", "PreAcq", "PreAcq2", "PostAcq1", "Test"} {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Folder is where the hooks of addr live. It uses netip.Addr.String so
@@ -24,37 +25,62 @@ func (r *Runner) Folder(addr netip.Addr) string {
 // them) are hooks; names starting with "." or ending with "~" (editor
 // backups) are skipped. A missing folder means no hooks.
 //
-// With RequireSafe, a hook file, the address folder or Dir that is not
-// owned by root or is writable by group or others makes List fail with an
-// *UnsafeError for each, which names the path and the fix.
+// With RequireSafe, List fails with an *UnsafeError, which names the path
+// and the fix, for each hook file, address folder or Dir that a non-root
+// user could change or replace: one not owned by root, or writable by
+// group or others, or below a folder that is (see checkChain).
 func (r *Runner) List(addr netip.Addr, stage Stage) ([]string, error) {
+	l, err := r.list(addr, stage)
+	return l.paths, err
+}
+
+// listing is what List found for one stage, and what Run compares with
+// before each hook starts.
+type listing struct {
+	folder string
+	seen   fs.FileInfo // the folder when its hooks were checked (with RequireSafe)
+	paths  []string
+}
+
+func (r *Runner) list(addr netip.Addr, stage Stage) (listing, error) {
 	if !stage.valid() {
-		return nil, fmt.Errorf("hooks: unknown stage %q", stage)
+		return listing{}, fmt.Errorf("hooks: unknown stage %q", stage)
 	}
 	if !addr.IsValid() {
-		return nil, errors.New("hooks: no address given, so no hook folder to look in")
+		return listing{}, errors.New("hooks: no address given, so no hook folder to look in")
 	}
 	if r.Dir == "" {
-		return nil, errors.New("hooks: no hook folder configured")
+		return listing{}, errors.New("hooks: no hook folder configured")
 	}
 	dir := r.Folder(addr)
-	entries, err := os.ReadDir(dir) // sorted by name, byte order
+	l := listing{folder: dir}
+	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return l, nil
+	}
+	if err == nil && !fi.IsDir() {
+		return l, notAFolder(dir)
+	}
+	if errors.Is(err, syscall.ENOTDIR) {
+		return l, notAFolder(r.Dir)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hooks: reading %s: %w", dir, err)
+		return l, fmt.Errorf("hooks: reading %s: %w", dir, err)
+	}
+	if r.RequireSafe {
+		if err := r.checkFolders(dir); err != nil {
+			return l, err
+		}
+		if l.seen, err = os.Stat(dir); err != nil {
+			return l, fmt.Errorf("hooks: reading %s: %w", dir, err)
+		}
+	}
+	entries, err := os.ReadDir(dir) // sorted by name, byte order
+	if err != nil {
+		return l, fmt.Errorf("hooks: reading %s: %w", dir, err)
 	}
 
 	var unsafe []error
-	if r.RequireSafe {
-		for _, d := range []string{r.Dir, dir} {
-			if err := checkSafePath(d); err != nil {
-				unsafe = append(unsafe, err)
-			}
-		}
-	}
-	var paths []string
 	for _, e := range entries {
 		name := e.Name()
 		if !stageMatches(stage, name) {
@@ -74,23 +100,61 @@ func (r *Runner) List(addr netip.Addr, stage Stage) ([]string, error) {
 			if stage == Test {
 				// Test is the veto, often a fence: a Test that is there
 				// but cannot run must not quietly let a takeover through.
-				return nil, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, shellQuote(path))
+				return listing{}, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, shellQuote(path))
 			}
 			r.log().Warn("hook skipped: not executable; chmod +x it to run it", "path", path, "stage", stage)
 			continue
 		}
 		if r.RequireSafe {
-			if err := checkSafeHook(path, fi, e.Type()&fs.ModeSymlink != 0); err != nil {
+			if err := checkChain(path); err != nil {
 				unsafe = append(unsafe, err)
 				continue
 			}
 		}
-		paths = append(paths, path)
+		l.paths = append(l.paths, path)
 	}
 	if len(unsafe) > 0 {
-		return nil, errors.Join(unsafe...)
+		return listing{folder: dir}, errors.Join(unsafe...)
 	}
-	return paths, nil
+	return l, nil
+}
+
+// checkFolders checks Dir and an address folder in it, each with every
+// folder above it.
+func (r *Runner) checkFolders(dir string) error {
+	if err := checkChain(r.Dir); err != nil {
+		return err
+	}
+	return checkChain(dir)
+}
+
+// recheck makes sure, just before a hook of l starts, that its folder is
+// still the one whose hooks List checked and that nothing on its path
+// has become unsafe: the hooks of a stage run one after the other, maybe
+// for minutes, each by its path.
+func (r *Runner) recheck(l listing, path string) error {
+	if !r.RequireSafe {
+		return nil
+	}
+	if err := r.checkFolders(l.folder); err != nil {
+		return err
+	}
+	now, err := os.Stat(l.folder)
+	if err != nil {
+		return fmt.Errorf("hooks: reading %s: %w", l.folder, err)
+	}
+	if !os.SameFile(now, l.seen) {
+		return fmt.Errorf("hooks: %s was replaced by another folder while its hooks ran, so its later hooks are not the ones that were checked; not running them", l.folder)
+	}
+	return checkChain(path)
+}
+
+// notAFolder is the error for a hook folder that is a file: no hook of it
+// can run, and a Test that cannot run vetoes every takeover.
+func notAFolder(path string) error {
+	return fmt.Errorf("hooks: %s is not a folder, so no hook in it can run and every takeover is vetoed; "+
+		"remove it and make the folder (install -d -o root -m 0755 %s), or set FAILOVER_HOOK_DIR to the folder that holds the hooks",
+		path, shellQuote(path))
 }
 
 // stageMatches reports whether a file name is a hook of stage. Test is

@@ -20,20 +20,29 @@ import (
 // killed, no further hook is started, and Run returns the results so far
 // with the context's error.
 //
+// With RequireSafe, each hook's path is checked again just before it
+// starts, and its folder must still be the one List read: a hook is run
+// by its path, and a stage may run for minutes. Otherwise neither that
+// hook nor a later one runs, and Run returns the results so far with an
+// error that says why.
+//
 // Each hook gets a clean environment (PATH and the FAILOVER_* variables),
 // the address folder as working directory, /dev/null as standard input and
 // its own process group, so that at the timeout everything it started can be
 // killed: SIGTERM, then SIGKILL after a grace. Its output is logged line by
 // line as it arrives.
 func (r *Runner) Run(ctx context.Context, stage Stage, env Env) ([]Result, error) {
-	paths, err := r.List(env.Address, stage)
+	l, err := r.list(env.Address, stage)
 	if err != nil {
 		return nil, err
 	}
-	results := make([]Result, 0, len(paths))
-	for _, path := range paths {
+	results := make([]Result, 0, len(l.paths))
+	for _, path := range l.paths {
 		if ctx.Err() != nil {
 			return results, fmt.Errorf("hooks: %s stopped before %s: %w", stage, filepath.Base(path), context.Cause(ctx))
+		}
+		if err := r.recheck(l, path); err != nil {
+			return results, fmt.Errorf("hooks: %s stopped before %s: %w", stage, filepath.Base(path), err)
 		}
 		results = append(results, r.runOne(ctx, stage, env, path))
 	}

@@ -1,0 +1,138 @@
+package hooks
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipfailover/ipfailover/internal/config"
+)
+
+// loadWithHookDir is failoverd's configuration for testAddr with the hook
+// folder given as --hook-dir.
+func loadWithHookDir(t *testing.T, dir string) *config.Config {
+	t.Helper()
+	c, err := config.Load(config.Failoverd, config.Sources{
+		Args:  []string{"192.0.2.1", "eth0:" + testAddr.String()},
+		Flags: config.Settings{config.KeyHookDir: {Value: dir, Origin: config.Origin{Arg: "--hook-dir"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// findings returns CheckConfig's findings of a level as text.
+func findings(c *config.Config, level config.Level) []string {
+	var out []string
+	for _, f := range CheckConfig(c, config.Failoverd) {
+		if f.Level == level {
+			out = append(out, f.Err.Error())
+		}
+	}
+	return out
+}
+
+func wantFinding(t *testing.T, got []string, parts ...string) {
+	t.Helper()
+	for _, g := range got {
+		if func() bool {
+			for _, p := range parts {
+				if !strings.Contains(g, p) {
+					return false
+				}
+			}
+			return true
+		}() {
+			return
+		}
+	}
+	t.Errorf("no finding with %q among %q", parts, got)
+}
+
+func TestCheckConfigHookDirNotAFolder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hooks")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := loadWithHookDir(t, file)
+	wantFinding(t, findings(c, config.Fatal), "command line (--hook-dir): FAILOVER_HOOK_DIR="+file+": ", "is not a folder")
+	if got := CheckConfig(c, config.Heartbeatd); got != nil {
+		t.Errorf("heartbeatd has no hooks, but CheckConfig says %v", got)
+	}
+
+	// An address's folder that is a file stops its hooks the same way.
+	r, dir, _ := newRunner(t)
+	chmod(t, r.Dir, 0o755)
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.List(testAddr, Test); err == nil || !strings.Contains(err.Error(), dir+" is not a folder") {
+		t.Errorf("List of a folder that is a file: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipped the rest: as non-root the test's hook folder is refused as not root's first")
+	}
+	wantFinding(t, findings(loadWithHookDir(t, r.Dir), config.Fatal), dir+" is not a folder")
+}
+
+func TestCheckConfigSafety(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: only files owned by root pass the safety check")
+	}
+	r, dir, _ := newRunner(t)
+	chmod(t, r.Dir, 0o755)
+	writeHook(t, dir, "Test", "", 0o755)
+	writeHook(t, dir, "PreAcq10.StopDIP", "", 0o755)
+	c := loadWithHookDir(t, r.Dir)
+	if bad := findings(c, config.Fatal); len(bad) != 0 {
+		t.Fatalf("safe hooks: errors %q", bad)
+	}
+	wantFinding(t, findings(c, config.OK), "hooks of "+testAddr.String()+": Test, PreAcq10.StopDIP")
+
+	bad := writeHook(t, dir, "PostAcq10", "", 0o775)
+	chmod(t, dir, 0o775)
+	got := findings(c, config.Fatal)
+	wantFinding(t, got, "FAILOVER_HOOK_DIR="+r.Dir+": refusing "+dir+": writable by group", "chmod go-w "+dir)
+	if len(got) != 1 {
+		t.Errorf("an unsafe folder: %d errors %q, want it once", len(got), got)
+	}
+	chmod(t, dir, 0o755)
+	wantFinding(t, findings(c, config.Fatal), "refusing "+bad+": writable by group")
+	chmod(t, bad, 0o755)
+
+	chmod(t, r.Dir, 0o777)
+	wantFinding(t, findings(c, config.Fatal), "refusing "+r.Dir+": writable by group and others")
+	chmod(t, r.Dir, 0o755)
+
+	chmod(t, filepath.Join(dir, "Test"), 0o644)
+	wantFinding(t, findings(c, config.Fatal), "Test is not executable")
+}
+
+func TestCheckConfigWarnsOfSetAsideHooks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: only files owned by root pass the safety check")
+	}
+	r, dir, _ := newRunner(t)
+	chmod(t, r.Dir, 0o755)
+	fence := writeHook(t, dir, "Test.fence", "", 0o755)
+	sample := writeHook(t, dir, "Test.sample", "", 0o644)
+	runs := writeHook(t, dir, "PreAcq20.StopSA.disabled", "", 0o755)
+	writeHook(t, dir, "PreAcq30.StopX.disabled", "", 0o644) // not executable: does not run
+	writeHook(t, dir, "PreAcq10.fence", "", 0o755)          // a hook like any other
+	c := loadWithHookDir(t, r.Dir)
+	warn := findings(c, config.Warning)
+	wantFinding(t, warn, fence+" will not run", "rename it to Test to use it")
+	wantFinding(t, warn, sample+" will not run", "rename it to Test to use it")
+	wantFinding(t, warn, runs+" runs as a PreAcq hook")
+	if len(warn) != 3 {
+		t.Errorf("warnings %q; want 3", warn)
+	}
+	if bad := findings(c, config.Fatal); len(bad) != 0 {
+		t.Errorf("errors %q", bad)
+	}
+}
