@@ -62,6 +62,24 @@ func flood(ns *lab.NS, src, dst string, prefix []byte, d time.Duration) (lab.Flo
 	return f, errors.Join(err, r.err)
 }
 
+// decisionTime is when failoverd's log says the takeover started.
+func decisionTime(t *testing.T, log string) time.Time {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		if !strings.Contains(line, "to=acquiring") {
+			continue
+		}
+		stamp, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "time="), " ")
+		at, err := time.Parse(time.RFC3339Nano, stamp)
+		if err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		return at
+	}
+	t.Fatalf("no takeover in failoverd's log:\n%s", log)
+	return time.Time{}
+}
+
 // Junk on one link never silences another, and never delays the
 // takeover when the primary dies: a flood at the highest rate one lab
 // sender reaches, with a key set, on each link.
@@ -122,10 +140,13 @@ func TestJunkFlood(t *testing.T) {
 				flooded <- err
 			}()
 			time.Sleep(500 * time.Millisecond) // the flood is under way
+			logAt = len(w.secondary.Output())
 			died := time.Now()
 			must(t, w.primary.Signal(syscall.SIGKILL))
 			w.waitState("active", timeout+interval+slack)
-			t.Logf("took over %v after the primary died, under the flood", time.Since(died).Round(time.Millisecond))
+			decided := decisionTime(t, w.secondary.Output()[logAt:])
+			t.Logf("the takeover started %v after the primary died, under the flood (timeout %v, interval %v)",
+				decided.Sub(died).Round(time.Millisecond), timeout, interval)
 			must(t, <-flooded)
 		})
 	}
