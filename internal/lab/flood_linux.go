@@ -24,7 +24,7 @@ func (f Flood) String() string {
 }
 
 // floodBatch is how many datagrams one sendmmsg call sends.
-const floodBatch = 64
+const floodBatch = 256
 
 // SendFlood sends junk from ns, as fast as one thread can, from src to
 // dst (both lab addresses, "ip:port"), for d, and stops by itself. Each
