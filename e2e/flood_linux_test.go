@@ -155,7 +155,7 @@ func TestJunkFlood(t *testing.T) {
 			}
 			// The flooded link's queue drains, and it is heard again.
 			if !lab.WaitFor(10*time.Second, func() bool { return w.state() == "standby" }) || w.holds(w.S2) {
-				t.Fatalf("after the flood: %s, holds %v", w.state(), w.holds(w.S2))
+				t.Fatalf("after the flood: %s, holds %v\n%s\nfailoverd since the flood began:\n%s", w.state(), w.holds(w.S2), w.statusText(), w.secondary.Output()[logAt:])
 			}
 
 			// The primary dies during a flood: the takeover still comes

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -66,11 +67,14 @@ func (s *socket) drain(each packetFunc, done func()) error {
 	return errors.Join(cerr, rerr)
 }
 
-// yieldEvery is how many packets a reader takes at one wakeup. Under a
-// flood its socket is never empty: it then waits for the poller like the
-// other readers, so that they (the other links, the deadline timer) get
-// their turn between its batches. A yield alone would not do: the Go
-// scheduler consults the poller only when it has nothing else to run.
+// yieldEvery is how many packets a reader takes before it lets the other
+// goroutines run (the other links' readers, the deadline timer): under a
+// flood its socket is never empty. It yields and reads on: parking until
+// the poller says the socket is readable would leave what is already
+// queued (the link's own heartbeats behind the junk) unread until the
+// next packet arrives. The Go runtime polls for the other sockets at
+// least every 10 ms meanwhile, and failoverd drains every socket before
+// it counts a link silent.
 const yieldEvery = 4 * batch
 
 // mmsghdr is struct mmsghdr: a msghdr and the length received.
@@ -139,9 +143,8 @@ func rawLoop(c net.PacketConn) readLoop {
 		perr := sc.Read(func(fd uintptr) bool {
 			for taken := 0; ; {
 				if taken >= yieldEvery {
-					// More is waiting; under a flood, more keeps coming, and
-					// the next packet wakes this reader again.
-					return false
+					runtime.Gosched()
+					taken = 0
 				}
 				n, err := r.recv(fd)
 				switch {
@@ -188,5 +191,6 @@ func pktinfoIndex(oob []byte) int {
 	return 0
 }
 
-// batchSize is batch, for tests that build on both kinds of system.
-func batchSize() int { return batch }
+// readsAtOnce is how many packets a reader takes before it yields, for
+// tests that build on both kinds of system.
+func readsAtOnce() int { return yieldEvery }

@@ -75,8 +75,8 @@ func addrOf(a net.Addr) netip.Addr {
 	return netip.Addr{}
 }
 
-// batchSize is how many packets one read takes here.
-func batchSize() int { return 1 }
+// readsAtOnce is how many packets one read takes here.
+func readsAtOnce() int { return 1 }
 
 type drainBuffers struct{}
 

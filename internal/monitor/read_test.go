@@ -10,8 +10,8 @@ import (
 )
 
 // Packets that queue up while failoverd is busy are all read, also more
-// than one read call takes, and the next packet after them still wakes
-// the reader. Loopback only; no root needed.
+// than a reader takes before it yields, with nothing more arriving; and
+// the next packet after them still wakes the reader. Loopback only; no root needed.
 func TestEveryQueuedPacketIsRead(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	m, port := loopbackMonitor(t)
@@ -34,8 +34,8 @@ func TestEveryQueuedPacketIsRead(t *testing.T) {
 			}
 		}
 	}
-	queued := 3*batchSize() + 5
-	send(queued) // before anything reads
+	queued := 3*readsAtOnce() + 5 // more than one read takes, and more than a reader takes before it yields
+	send(queued)                  // before anything reads
 
 	heard := runMonitor(t, m, queued+1)
 	next := uint64(1)
