@@ -28,6 +28,14 @@ func listen(t *testing.T) (string, net.Listener) {
 	return path, l
 }
 
+// shortRequestTimeout gives clients 200 ms to send their request, for the
+// test's length.
+func shortRequestTimeout(t *testing.T) {
+	old := requestTimeout
+	requestTimeout = 200 * time.Millisecond
+	t.Cleanup(func() { requestTimeout = old })
+}
+
 // failingListener fails its first Accept calls as a process out of
 // descriptors does.
 type failingListener struct {
@@ -59,9 +67,7 @@ func TestServeOutlivesAcceptErrors(t *testing.T) {
 // A connection that sends nothing is closed, so idle clients cannot hold
 // the socket's slots.
 func TestIdleConnectionIsClosed(t *testing.T) {
-	old := requestTimeout
-	requestTimeout = 200 * time.Millisecond
-	defer func() { requestTimeout = old }()
+	shortRequestTimeout(t)
 	path, l := listen(t)
 	stop := serve(t, l, statusHandler)
 	defer stop()
@@ -83,9 +89,7 @@ func TestIdleConnectionIsClosed(t *testing.T) {
 // More connections than the socket serves at once wait in the kernel's
 // backlog; once the idle ones are closed, a real request is answered.
 func TestManyIdleConnectionsDoNotLockOut(t *testing.T) {
-	old := requestTimeout
-	requestTimeout = 200 * time.Millisecond
-	defer func() { requestTimeout = old }()
+	shortRequestTimeout(t)
 	path, l := listen(t)
 	stop := serve(t, l, statusHandler)
 	defer stop()

@@ -64,7 +64,7 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 				}
 				return fail(fmt.Errorf("listen on UDP port %d on %s: %w", cfg.Port, where, err))
 			}
-			s, err := newSocket(c, family == "udp6", link)
+			s, err := newSocket(c, family == "udp6")
 			if err != nil {
 				return fail(err)
 			}

@@ -1,7 +1,9 @@
-// Package monitor is failoverd's receiver: one UDP socket on the heartbeat
-// port (one per address family), and for each packet the interface it
-// arrived on, mapped to a link. It accepts only the primary's packets and
-// counts every one it drops, by reason.
+// Package monitor is failoverd's receiver: sockets on the heartbeat port
+// (on Linux one for each link, bound to its interface, and one for every
+// other interface; elsewhere one for each address family), and for each
+// packet the interface it arrived on, mapped to a link. It accepts only
+// the primary's packets, at most once per link, and counts every one it
+// drops, by reason (junk the kernel's filter drops is not seen).
 package monitor
 
 import (
@@ -110,21 +112,20 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 }
 
 // socket is one of the monitor's sockets: bound to one link's interface,
-// or (link "") the one that takes the heartbeat port's packets from every
-// other interface.
+// or the one that takes the heartbeat port's packets from every other
+// interface. A packet's link is told by its interface either way.
 type socket struct {
 	conn net.PacketConn
 	v4   *ipv4.PacketConn // nil on an IPv6 socket
 	v6   *ipv6.PacketConn // nil on an IPv4 socket
-	link string
 
 	drainMu  sync.Mutex
 	drainBuf drainBuffers // Drain's own, apart from the reader's
 }
 
 // newSocket asks for each packet's interface and source address.
-func newSocket(c net.PacketConn, ipv6only bool, link string) (*socket, error) {
-	s := &socket{conn: c, link: link}
+func newSocket(c net.PacketConn, ipv6only bool) (*socket, error) {
+	s := &socket{conn: c}
 	var err error
 	if ipv6only {
 		s.v6 = ipv6.NewPacketConn(c)

@@ -1,8 +1,6 @@
 package monitor
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
@@ -15,42 +13,10 @@ import (
 // In a two-server lab, the monitor attributes each packet to the link it
 // arrived on and counts what it drops.
 func TestMonitorInNamespaces(t *testing.T) {
-	l := lab.New(t)
-	s1, s2 := l.Netns("s1"), l.Netns("s2")
-	l.Veth(s1, "priv0", s2, "priv0")
-	l.Veth(s1, "pub0", s2, "pub0")
-	s1.Addr("priv0", "192.0.2.1/24")
-	s1.MustRun("ip", "addr", "add", "192.0.2.50/24", "dev", "priv0") // not the primary's address
-	s1.Addr("pub0", "198.51.100.1/24")
-	s2.Addr("priv0", "192.0.2.2/24")
-	s2.Addr("pub0", "198.51.100.2/24")
 	kr := key(t, "0123456789abcdef0123")
-
-	var m *Monitor
-	err := s2.Do(func() (err error) {
-		m, err = Listen(Config{Port: 1694, Links: []string{"priv0", "pub0"}, Peers: []netip.Addr{primaryPriv, primaryPub},
-			Keyring: func() *wire.Keyring { return kr }}, slog.New(slog.DiscardHandler))
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	heard := make(chan Heard, 100)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() {
-		done <- m.Run(ctx, func(hs []Heard) {
-			for _, h := range hs {
-				heard <- h
-			}
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	s1, m := twoServers(t, kr)
+	s1.MustRun("ip", "addr", "add", "192.0.2.50/24", "dev", "priv0") // not the primary's address
+	heard := runMonitor(t, m, 100)
 
 	send := func(src, dst string, seq uint64, keys *wire.Keyring) {
 		t.Helper()

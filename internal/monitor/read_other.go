@@ -22,13 +22,13 @@ func listen(cfg Config, _ *slog.Logger) ([]*socket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on UDP port %d: %w", cfg.Port, err)
 	}
-	s4, err := newSocket(c4, false, "")
+	s4, err := newSocket(c4, false)
 	if err != nil {
 		return nil, err
 	}
 	socks := []*socket{s4}
 	if c6, err := net.ListenPacket("udp6", fmt.Sprintf("[::]:%d", cfg.Port)); err == nil {
-		if s6, err := newSocket(c6, true, ""); err == nil {
+		if s6, err := newSocket(c6, true); err == nil {
 			socks = append(socks, s6)
 		}
 	}
