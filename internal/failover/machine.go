@@ -43,6 +43,8 @@ const (
 	Releasing State = "releasing" // give-back job running
 	Vetoed    State = "vetoed"    // Test refused the takeover
 	Held      State = "held"      // frozen by the operator
+	Asking    State = "asking"    // the primary is gone or going: waiting for its addresses to stop answering
+	Conflict  State = "conflict"  // the primary is silent but another host answers for an address
 )
 
 // Params configure the machine.
@@ -55,6 +57,20 @@ type Params struct {
 	HoldDown        time.Duration
 	AutoGiveBack    bool
 	VetoRetry       time.Duration // how often a vetoed takeover asks Test again
+
+	// Ask says the caller asks the link who answers for the addresses
+	// (Asking says when and how often) and reports answers. Without it
+	// the machine takes over on silence alone, as the original did.
+	Ask bool
+	// AskWait is how long an address must go unanswered, asked three
+	// times in it, to count as free after a goodbye (default 2 ms).
+	AskWait time.Duration
+	// GoodbyeWait is how long after a goodbye an address may go on
+	// answering before that is a conflict (default 30 s).
+	GoodbyeWait time.Duration
+	// ConflictTest is how long a conflict lasts before Test runs for it
+	// (it may fence the primary), and again every VetoRetry; 0: never.
+	ConflictTest time.Duration
 }
 
 // Link is what the machine knows of one link.
@@ -87,6 +103,8 @@ type Machine struct {
 	freezeAfter bool      // hold when the running job ends
 	incomplete  bool      // started holding only some addresses
 	toldHolding bool      // "primary back, auto give-back off" was said
+
+	ask asking // who answers for the addresses
 }
 
 // Job is a takeover or a give-back.
@@ -97,6 +115,9 @@ const (
 	NoJob    Job = ""
 	Takeover Job = "takeover"
 	GiveBack Job = "giveback"
+	// Fence runs Test alone, for a conflict that lasts: it may power the
+	// primary off, and the takeover follows once the address is free.
+	Fence Job = "fence"
 )
 
 // Action is something the caller must do.
@@ -129,6 +150,7 @@ const (
 	NoticePrimaryBack    NoticeKind = "primary-back"    // heard again while automatic give-back is off
 	NoticeTakeoverFailed NoticeKind = "takeover-failed"
 	NoticeGiveBackFailed NoticeKind = "giveback-failed"
+	NoticeConflict       NoticeKind = "conflict" // another host answers for an address this host would take or holds
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so
@@ -207,7 +229,13 @@ func New(p Params, now time.Time, holding bool) *Machine {
 	if p.VetoRetry <= 0 {
 		p.VetoRetry = 30 * time.Second
 	}
-	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval}
+	if p.AskWait <= 0 {
+		p.AskWait = 2 * time.Millisecond
+	}
+	if p.GoodbyeWait <= 0 {
+		p.GoodbyeWait = 30 * time.Second
+	}
+	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval, ask: asking{known: map[string]string{}}}
 	for _, l := range p.Links {
 		m.links[l] = &Link{Name: l}
 	}
@@ -221,6 +249,9 @@ func New(p Params, now time.Time, holding bool) *Machine {
 func (m *Machine) set(s State, now time.Time) {
 	if m.state != s {
 		m.state, m.since = s, now
+		if s == Standby && m.p.Ask {
+			m.ask.learnUntil = now.Add(m.lead())
+		}
 	}
 }
 
@@ -299,6 +330,9 @@ func (m *Machine) NextDeadline() time.Time {
 		earlier(m.since.Add(max(m.p.InitialGrace, to)))
 	case Vetoed:
 		earlier(m.lastVeto.Add(m.p.VetoRetry))
+	case Conflict:
+		// Its deadlines are the questions' (below): a conflict waits
+		// for the address to go, not for a timeout.
 	case Active:
 		// Completing an unfinished takeover waits for silence on every
 		// link; while one is heard, its own deadline comes first.
@@ -306,6 +340,7 @@ func (m *Machine) NextDeadline() time.Time {
 			earlier(m.since.Add(max(m.p.InitialGrace, to)))
 		}
 	}
+	earlier(m.askDeadline())
 	return next
 }
 
@@ -333,17 +368,24 @@ func (m *Machine) alive() (alive, silent []string) {
 
 // Handle applies one event and returns what to do.
 func (m *Machine) Handle(ev Event) []Action {
+	var out []Action
+	var now time.Time
 	switch e := ev.(type) {
 	case Heartbeat:
-		return m.heartbeat(e)
+		out, now = m.heartbeat(e), e.At
+	case Answer:
+		out, now = m.answer(e), e.At
 	case Tick:
-		return m.evaluate(e.At)
+		out, now = m.evaluate(e.At), e.At
 	case JobDone:
-		return m.jobDone(e)
+		out, now = m.jobDone(e), e.At
 	case Command:
-		return m.command(e)
+		out, now = m.command(e), e.At
+	default:
+		return nil
 	}
-	return nil
+	m.updateAsking(now)
+	return out
 }
 
 func (m *Machine) heartbeat(e Heartbeat) []Action {
@@ -360,9 +402,10 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		m.backSince = time.Time{}
 		switch m.state {
 		case Starting, Standby, Degraded, Vetoed:
-			// Take over at once: the primary said it is going.
+			// The primary said it is going: take over once its
+			// addresses stop answering.
 			m.refresh(e.At)
-			return m.start(Takeover, "the primary said goodbye (a planned stop)", e.At)
+			return m.goodbye("the primary said goodbye (a planned stop)", e.At)
 		}
 		return m.evaluate(e.At)
 	}
@@ -378,6 +421,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	m.running = j
+	m.ask.told = false
 	if j == Takeover {
 		m.set(Acquiring, now)
 	} else {
@@ -398,17 +442,19 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		return nil
 	case Held, Releasing:
 		return nil
+	case Asking, Conflict:
+		return m.evaluateAsking(now)
 	case Starting:
 		if !m.baseline.IsZero() {
 			m.set(Standby, now)
 			return m.evaluate(now)
 		}
 		if now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
-			return m.start(Takeover, fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now)
+			return m.decide(fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now)
 		}
 	case Standby, Degraded:
 		if len(alive) == 0 {
-			return m.start(Takeover, fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.Timeout()), now)
+			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.Timeout()), now)
 		}
 		if len(silent) > 0 && m.state == Standby {
 			m.set(Degraded, now)
@@ -429,35 +475,44 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return m.evaluate(now)
 		}
 		if len(alive) == 0 && now.Sub(m.lastVeto) >= m.p.VetoRetry {
-			return m.start(Takeover, "asking Test again: still no heartbeat on any link", now)
+			return m.decide("asking Test again: still no heartbeat on any link", now)
 		}
 	case Active:
-		if len(alive) == 0 {
-			m.backSince = time.Time{} // the run of heartbeats broke (or never began)
-			m.toldHolding = false
-			if m.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
-				m.incomplete = false
-				return m.start(Takeover, "completing a takeover that an earlier run left unfinished", now)
-			}
-			return nil
+		acts, done := m.answeredWhileActive(now)
+		if done {
+			return acts
 		}
-		// The run of heartbeats itself must span the hold-down: a link
-		// that beats for a moment and then stays alive only by the grace
-		// of the timeout does not count.
-		if m.backSince.IsZero() || m.lastHeard().Sub(m.backSince) < m.p.HoldDown {
-			return nil
-		}
-		if !m.p.AutoGiveBack {
-			if m.toldHolding {
-				return nil
-			}
-			m.toldHolding = true
-			return []Action{Notice{Kind: NoticePrimaryBack, Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
-				"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
-		}
-		return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
+		return append(acts, m.evaluateActive(now, alive)...)
 	}
 	return nil
+}
+
+// evaluateActive applies the give-back rules.
+func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
+	if len(alive) == 0 {
+		m.backSince = time.Time{} // the run of heartbeats broke (or never began)
+		m.toldHolding = false
+		if m.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
+			m.incomplete = false
+			return m.start(Takeover, "completing a takeover that an earlier run left unfinished", now)
+		}
+		return nil
+	}
+	// The run of heartbeats itself must span the hold-down: a link
+	// that beats for a moment and then stays alive only by the grace
+	// of the timeout does not count.
+	if m.backSince.IsZero() || m.lastHeard().Sub(m.backSince) < m.p.HoldDown {
+		return nil
+	}
+	if !m.p.AutoGiveBack {
+		if m.toldHolding {
+			return nil
+		}
+		m.toldHolding = true
+		return []Action{Notice{Kind: NoticePrimaryBack, Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
+			"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
+	}
+	return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
 }
 
 func (m *Machine) jobDone(e JobDone) []Action {
@@ -474,6 +529,15 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		return fmt.Sprintf("the Test hook refused the %s; %s", what, outcome)
 	}
 	switch {
+	case e.Job == Fence:
+		if e.Vetoed {
+			why := "it exited non-zero"
+			if e.Reason != "" {
+				why = e.Reason
+			}
+			out = append(out, Notice{Kind: NoticeHookFailure, Detail: "the Test hook, run for the conflict, did not succeed: " + why +
+				"; nothing is taken over while the address answers"})
+		}
 	case e.Job == Takeover && e.Vetoed:
 		m.set(Vetoed, e.At)
 		m.lastVeto = e.At

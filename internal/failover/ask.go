@@ -1,0 +1,365 @@
+package failover
+
+import (
+	"fmt"
+	"time"
+)
+
+// One owner at a time. Silence proves only that heartbeats stopped, not
+// that the primary let go of its addresses: heartbeatd may have died on a
+// live host, or the primary may have stopped on purpose with its own
+// address still up. So, with Params.Ask, the machine takes nothing that
+// another host answers for. The caller asks the link who answers for the
+// addresses (ARP, neighbour solicitation) as often as Asking says, and
+// reports every answer from another host as an Answer event.
+//
+//   - While the primary is suspected (its heartbeats late on every link,
+//     from a few questions before the timeout), the link is asked, so
+//     that at the timeout the answer is known and a dead primary costs
+//     no time.
+//   - At the timeout, the initial grace's end or a vetoed takeover's
+//     retry: nobody answered in the last window → take over; somebody
+//     did → Conflict (a notice, once); too little asked yet → Asking
+//     until it is known.
+//   - A goodbye: Asking, every third of AskWait, and the takeover the
+//     moment the addresses stop answering; still answered after
+//     GoodbyeWait → Conflict.
+//   - Conflict: asked on; the takeover once nobody answers; the primary
+//     heard again → standby. A conflict that lasts ConflictTest runs Test
+//     alone (the Fence job) with the reason, so a fencing hook can power
+//     the primary off; again every VetoRetry while it lasts.
+//   - Active while the primary is heard again: asked, and an answer
+//     means the primary answers for its own address already: keeping it
+//     for the hold-down would only leave two hosts answering, so it is
+//     given back at once (with automatic give-back off, a conflict notice
+//     says so and the operator decides).
+type asking struct {
+	since  time.Time // when the current run of questions began; zero: not asking
+	last   Answer    // the latest answer from another host
+	primed bool      // last is the MAC the primary answered from while heard
+
+	known      map[string]string // address → the MAC that answered while the primary was heard on every link
+	learnUntil time.Time         // standby asks until then, to learn the primary's MAC
+
+	reason  string    // why the takeover that Asking waits on is wanted
+	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
+	told    bool      // this conflict has been noticed
+	fenced  time.Time // when Test last ran for this conflict
+	gaveAt  time.Time // when an answer last started a give-back
+}
+
+// Answer is an answer from another host for one of the addresses: a
+// reply to a question, or an announcement or question of its own that
+// names the address as its sender.
+type Answer struct {
+	At   time.Time
+	Addr string
+	MAC  string
+}
+
+func (Answer) isEvent() {}
+
+// Answering is who answers for an address, as far as the machine knows.
+type Answering struct {
+	Addr string `json:"addr"`
+	MAC  string `json:"mac"`
+	// Primary says it is the MAC that answered for the address while
+	// the primary was heard on every link.
+	Primary bool      `json:"primary"`
+	At      time.Time `json:"at"`
+}
+
+// fast is the spacing of questions after a goodbye.
+func (m *Machine) fast() time.Duration { return max(m.p.AskWait/3, 100*time.Microsecond) }
+
+// slow is the spacing of questions while the primary is suspected: a
+// thirtieth of the timeout, between fast and 100 ms.
+func (m *Machine) slow() time.Duration {
+	return min(max(m.Timeout()/30, m.fast()), 100*time.Millisecond)
+}
+
+// lead is how long before a decision the questions start: enough for a
+// window of them and the first one's answer.
+func (m *Machine) lead() time.Duration { return 4 * m.slow() }
+
+func (m *Machine) spacing() time.Duration {
+	if m.state == Asking && m.ask.goodbye {
+		return m.fast()
+	}
+	return m.slow()
+}
+
+// window is how long an answer counts: three questions.
+func (m *Machine) window() time.Duration { return 3 * m.spacing() }
+
+// Asking is how often the caller should ask who answers for the
+// addresses now; zero: not at all.
+func (m *Machine) Asking() time.Duration {
+	if m.ask.since.IsZero() {
+		return 0
+	}
+	return m.spacing()
+}
+
+// Answering returns the latest answer from another host while it counts
+// (within the last window of questions).
+func (m *Machine) Answering(now time.Time) (Answering, bool) {
+	if !m.inUse(now) {
+		return Answering{}, false
+	}
+	a := m.ask.last
+	return Answering{Addr: a.Addr, MAC: a.MAC, Primary: m.ask.primed, At: a.At}, true
+}
+
+// inUse: another host answered within the last window.
+func (m *Machine) inUse(now time.Time) bool {
+	return m.p.Ask && !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= m.window()
+}
+
+// free: asked for a window at least, and nobody answered in it.
+func (m *Machine) free(now time.Time) bool {
+	return !m.p.Ask || (!m.ask.since.IsZero() && now.Sub(m.ask.since) >= m.window() && !m.inUse(now))
+}
+
+// heardRef is the latest time any link counts as heard from.
+func (m *Machine) heardRef() time.Time {
+	return later(m.lastHeard(), m.baseline)
+}
+
+// suspectAt is when, with nothing heard, the questions begin; zero when
+// no decision is pending in this state.
+func (m *Machine) suspectAt() time.Time {
+	switch m.state {
+	case Starting:
+		if m.baseline.IsZero() {
+			return m.since.Add(max(m.p.InitialGrace, m.Timeout()) - m.lead())
+		}
+	case Standby, Degraded:
+		if ref := m.heardRef(); !ref.IsZero() {
+			return ref.Add(m.Timeout() - m.lead())
+		}
+	case Vetoed:
+		return m.lastVeto.Add(m.p.VetoRetry - m.lead())
+	}
+	return time.Time{}
+}
+
+// wantAsk says whether the link should be asked at now.
+func (m *Machine) wantAsk(now time.Time) bool {
+	if !m.p.Ask {
+		return false
+	}
+	switch m.state {
+	case Asking, Conflict:
+		return true
+	case Active:
+		_, silent := m.alive()
+		return len(silent) < len(m.p.Links) // the primary is heard: does it answer too?
+	case Standby:
+		if now.Before(m.ask.learnUntil) {
+			return true // learn the MAC the primary answers from
+		}
+	}
+	at := m.suspectAt()
+	return !at.IsZero() && !now.Before(at)
+}
+
+// updateAsking starts or ends the run of questions after an event.
+func (m *Machine) updateAsking(now time.Time) {
+	if !m.ask.learnUntil.IsZero() && (m.state != Standby || !now.Before(m.ask.learnUntil)) {
+		m.ask.learnUntil = time.Time{}
+	}
+	switch want := m.wantAsk(now); {
+	case want && m.ask.since.IsZero():
+		m.ask.since = now
+	case !want:
+		m.ask.since = time.Time{}
+	}
+}
+
+// askDeadline is the next time asking changes the decision.
+func (m *Machine) askDeadline() time.Time {
+	if !m.p.Ask {
+		return time.Time{}
+	}
+	var next time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	w := m.window()
+	switch m.state {
+	case Asking, Conflict:
+		if m.running != NoJob {
+			break
+		}
+		// Free from when a window of questions has gone unanswered:
+		// never a time already past while the state stays.
+		if !m.ask.since.IsZero() {
+			earlier(later(m.ask.since.Add(w), m.ask.last.At.Add(w+time.Nanosecond)))
+		}
+		if m.state == Asking && m.ask.goodbye {
+			earlier(m.since.Add(m.p.GoodbyeWait))
+		}
+		if m.state == Conflict && m.p.ConflictTest > 0 {
+			earlier(m.fenceAt())
+		}
+	case Standby:
+		earlier(m.ask.learnUntil) // the learning questions end
+	}
+	if m.ask.since.IsZero() {
+		earlier(m.suspectAt())
+	}
+	return next
+}
+
+// decide takes over unless another host answers for an address.
+func (m *Machine) decide(reason string, now time.Time) []Action {
+	switch {
+	case m.free(now):
+		return m.start(Takeover, reason, now)
+	case m.inUse(now):
+		return m.conflict(now)
+	}
+	// Not asked long enough to know: ask first.
+	m.ask.reason, m.ask.goodbye = reason, false
+	m.set(Asking, now)
+	m.updateAsking(now)
+	return nil
+}
+
+// goodbye waits for the addresses to stop answering.
+func (m *Machine) goodbye(reason string, now time.Time) []Action {
+	if !m.p.Ask {
+		return m.start(Takeover, reason, now)
+	}
+	m.ask.reason, m.ask.goodbye = reason, true
+	m.set(Asking, now)
+	m.ask.since = now
+	return m.evaluate(now)
+}
+
+func (m *Machine) conflict(now time.Time) []Action {
+	m.set(Conflict, now)
+	m.ask.fenced = time.Time{}
+	if m.ask.told {
+		return nil
+	}
+	m.ask.told = true
+	return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("the primary is silent") +
+		"; nothing is taken over while it answers (failoverctl acquire --force takes it anyway)"}}
+}
+
+func (m *Machine) conflictDetail(situation string) string {
+	a := m.ask.last
+	whose := "not the MAC the primary answered from while it was heard: another host, or the primary with a new interface"
+	if m.ask.primed {
+		whose = "the primary's MAC"
+	}
+	return fmt.Sprintf("%s is answered by %s (%s) while %s", a.Addr, a.MAC, whose, situation)
+}
+
+// heardSince says a heartbeat arrived after t.
+func (m *Machine) heardSince(t time.Time) bool { return m.lastHeard().After(t) }
+
+// evaluateAsking applies the rules of the Asking and Conflict states.
+func (m *Machine) evaluateAsking(now time.Time) []Action {
+	if m.running != NoJob {
+		return nil // Test runs for the conflict
+	}
+	if m.heardSince(m.since) {
+		// The primary is back (heartbeatd restarted): the other links
+		// get a timeout to follow.
+		m.set(Standby, now)
+		m.baseline = now
+		m.ask.told = false
+		return m.evaluate(now)
+	}
+	if m.free(now) {
+		reason := m.ask.reason + "; nothing answers for its addresses"
+		if m.state == Conflict {
+			reason = fmt.Sprintf("%s stopped answering after %v of conflict", m.ask.last.Addr, now.Sub(m.since).Round(time.Millisecond))
+		}
+		return m.start(Takeover, reason, now)
+	}
+	switch {
+	case m.state == Asking && m.inUse(now) && (!m.ask.goodbye || now.Sub(m.since) >= m.p.GoodbyeWait):
+		return m.conflict(now)
+	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
+		m.ask.fenced = now
+		m.running = Fence
+		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}
+	}
+	return nil
+}
+
+// fenceAt is when Test next runs for the conflict.
+func (m *Machine) fenceAt() time.Time {
+	if m.ask.fenced.IsZero() {
+		return m.since.Add(m.p.ConflictTest)
+	}
+	return m.ask.fenced.Add(m.p.VetoRetry)
+}
+
+// answer records an answer from another host.
+func (m *Machine) answer(e Answer) []Action {
+	if m.state == Standby && e.At.Sub(m.oldestHeard()) <= m.peerInterval*3/2 {
+		// Heard on every link just now: whoever answers is the primary.
+		m.ask.known[e.Addr] = e.MAC
+	}
+	m.ask.last = e
+	m.ask.primed = m.ask.known[e.Addr] == e.MAC
+	return m.evaluate(e.At)
+}
+
+// answeredWhileActive applies an answer for an address this host holds:
+// with the primary heard (or its MAC answering), it is back and answers
+// for its own address, so the address goes back now, not after the
+// hold-down. ok says the rule applied and the usual ones do not.
+func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
+	if !m.inUse(now) || m.running != NoJob {
+		return nil, false
+	}
+	alive, _ := m.alive()
+	if len(alive) == 0 && !m.ask.primed {
+		if m.ask.told {
+			return nil, false
+		}
+		m.ask.told = true
+		return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
+			"; this host keeps it"}}, false
+	}
+	if !m.p.AutoGiveBack {
+		if m.ask.told {
+			return nil, true
+		}
+		m.ask.told = true
+		return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("this host holds it") +
+			"; automatic give-back is off, so both answer until failoverctl release"}}, true
+	}
+	if !m.ask.gaveAt.IsZero() && now.Sub(m.ask.gaveAt) < m.p.HoldDown {
+		return nil, true // a give-back for it was vetoed or failed: again after a hold-down
+	}
+	m.ask.gaveAt = now
+	return m.start(GiveBack, m.conflictDetail("this host holds it")+
+		": giving the addresses back now, since keeping them for the hold-down would only leave two hosts answering", now), true
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// oldestHeard is the earliest of the links' latest heartbeats.
+func (m *Machine) oldestHeard() time.Time {
+	var t time.Time
+	for _, l := range m.links {
+		if t.IsZero() || l.LastHeard.Before(t) {
+			t = l.LastHeard
+		}
+	}
+	return t
+}

@@ -1,0 +1,279 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	vip        = "198.51.100.1"
+	primaryMAC = "02:00:00:00:00:01"
+	otherMAC   = "02:00:00:00:00:99"
+)
+
+func askParams() Params {
+	p := params()
+	p.Ask = true
+	p.GoodbyeWait = 30 * time.Second
+	p.ConflictTest = 10 * time.Second
+	return p
+}
+
+// tickTo advances to at, ticking at every deadline the machine names on
+// the way (as the daemon does) and at at itself.
+func (tl *timeline) tickTo(at time.Time) {
+	for {
+		d := tl.m.NextDeadline()
+		if d.IsZero() || !d.Before(at) {
+			break
+		}
+		if !d.After(tl.now) {
+			tl.t.Fatalf("at +%v: deadline +%v is not later than now", tl.now.Sub(t0), d.Sub(t0))
+		}
+		tl.now = d
+		tl.do(Tick{At: tl.now})
+	}
+	tl.now = at
+	tl.do(Tick{At: tl.now})
+}
+
+// answers has mac answer for vip every step from now until until,
+// ticking between, as a host that holds the address answers questions.
+func (tl *timeline) answers(mac string, step time.Duration, until time.Time) {
+	for tl.now.Before(until) {
+		tl.tickTo(tl.now.Add(step))
+		tl.do(Answer{At: tl.now, Addr: vip, MAC: mac})
+	}
+}
+
+func (tl *timeline) beatBoth() {
+	for _, l := range []string{"priv0", "pub0"} {
+		tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second})
+	}
+}
+
+// A dead primary: the questions start before the timeout and nobody
+// answers, so the takeover starts at the timeout, as without asking.
+func TestAskingCostsADeadPrimaryNothing(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	last := tl.now
+	tl.expect(Standby)
+	tl.tickTo(last.Add(2 * time.Second))
+	if tl.m.Asking() != 0 {
+		t.Fatalf("asking %v two seconds after the last heartbeat (timeout 3 s)", tl.m.Asking())
+	}
+	tl.tickTo(last.Add(2700 * time.Millisecond))
+	if got := tl.m.Asking(); got != 100*time.Millisecond {
+		t.Fatalf("asking every %v before the timeout, want 100ms", got)
+	}
+	tl.expect(Standby)
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// heartbeatd killed on a live host: its host still answers, so nothing
+// is taken; a conflict notice says who answers, once; the takeover
+// follows within a window of the answers stopping.
+func TestAnswerAtTheTimeoutIsAConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC}) // learnt while heard
+	last := tl.now
+	tl.answers(primaryMAC, 100*time.Millisecond, last.Add(3100*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	a, ok := tl.m.Answering(tl.now)
+	if !ok || a.MAC != primaryMAC || !a.Primary {
+		t.Fatalf("answering %+v %v, want the primary's MAC", a, ok)
+	}
+	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(5*time.Second))
+	tl.expect(Conflict) // noticed once
+	stopped := tl.now
+	tl.tickTo(stopped.Add(300 * time.Millisecond))
+	tl.expect(Conflict)
+	tl.tickTo(stopped.Add(301 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// The primary's heartbeats return during a conflict: back to standby.
+func TestConflictEndsWhenThePrimaryIsHeard(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.tickTo(tl.now.Add(2 * time.Second)) // a stranger answers once the primary is late
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(1500*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	if a, _ := tl.m.Answering(tl.now); a.Primary {
+		t.Fatal("a MAC never seen while the primary was heard counts as the primary's")
+	}
+	tl.beatBoth()
+	tl.expect(Standby)
+	tl.run(time.Second, "priv0", "pub0")
+	tl.expect(Standby)
+}
+
+// A goodbye with the address still up (the primary's own, on a host that
+// stays up): asked every few milliseconds; the takeover the moment it
+// stops answering (the host shut down).
+func TestGoodbyeWaitsForTheAddressToGo(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second, Goodbye: true})
+	tl.expect(Asking)
+	if got := tl.m.Asking(); got > time.Millisecond {
+		t.Fatalf("asking every %v after a goodbye, want every few milliseconds at most", got)
+	}
+	tl.answers(primaryMAC, 500*time.Microsecond, tl.now.Add(10*time.Second))
+	tl.expect(Asking)
+	stopped := tl.now
+	tl.tickTo(stopped.Add(3 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A goodbye after heartbeatd removed the service address: nothing
+// answers, and the takeover starts a window (2 ms) after the goodbye.
+func TestGoodbyeOfAServiceAddressIsTakenInMilliseconds(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	bye := tl.now
+	tl.do(Heartbeat{At: bye, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.expect(Asking)
+	tl.tickTo(bye.Add(time.Millisecond))
+	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second, Goodbye: true})
+	tl.expect(Asking)
+	tl.tickTo(bye.Add(2 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// Still answered after GoodbyeWait: a conflict.
+func TestGoodbyeWaitEndsInAConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	bye := tl.now
+	tl.do(Heartbeat{At: bye, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.answers(primaryMAC, 500*time.Microsecond, bye.Add(30*time.Second-10*time.Millisecond))
+	tl.expect(Asking)
+	tl.answers(primaryMAC, 500*time.Microsecond, bye.Add(30*time.Second+10*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	if tl.m.Asking() != 100*time.Millisecond {
+		t.Fatalf("a conflict asks every %v, want the suspicion's 100ms", tl.m.Asking())
+	}
+	// heartbeatd started again: standby.
+	tl.beatBoth()
+	tl.expect(Standby)
+}
+
+// A conflict that lasts runs Test (which may fence); a failing Test is
+// noticed and asked again after VetoRetry; the takeover still waits for
+// the address to stop answering.
+func TestALastingConflictRunsTest(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(3100*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	since := tl.now
+	tl.answers(primaryMAC, 100*time.Millisecond, since.Add(9900*time.Millisecond))
+	tl.expect(Conflict)
+	tl.answers(primaryMAC, 100*time.Millisecond, since.Add(10100*time.Millisecond))
+	tl.expect(Conflict, "start fence")
+	tl.do(JobDone{At: tl.now, Job: Fence, Vetoed: true})
+	tl.expect(Conflict, "notice hook-failure")
+	tl.answers(primaryMAC, 100*time.Millisecond, since.Add(39900*time.Millisecond))
+	tl.expect(Conflict)
+	tl.answers(primaryMAC, 100*time.Millisecond, since.Add(40200*time.Millisecond))
+	tl.expect(Conflict, "start fence")
+	// This Test powered the primary off: it stops answering.
+	tl.do(JobDone{At: tl.now, Job: Fence})
+	tl.expect(Conflict)
+	tl.tickTo(tl.now.Add(400 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A returning primary that answers for its own address (the host-address
+// mode) gets it back at once, not after the hold-down.
+func TestReturningPrimaryThatAnswersGetsTheAddressAtOnce(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	if tl.m.Asking() != 0 {
+		t.Fatal("asking while active and the primary silent")
+	}
+	tl.run(2*time.Second, "priv0")
+	if tl.m.Asking() == 0 {
+		t.Fatal("not asking while active and the primary is heard again")
+	}
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
+}
+
+// With automatic give-back off, the operator decides: a conflict notice
+// says both answer.
+func TestReturningPrimaryWithAutoGiveBackOff(t *testing.T) {
+	p := askParams()
+	p.AutoGiveBack = false
+	tl := newTimeline(t, p, true)
+	tl.run(time.Second, "priv0")
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Active, "notice conflict")
+	tl.do(Answer{At: tl.now.Add(time.Millisecond), Addr: vip, MAC: primaryMAC})
+	tl.expect(Active)
+}
+
+// Without the primary heard, a MAC that is not the primary's answering
+// for a held address is noticed; this host keeps the address.
+func TestStrangerAnsweringWhileActiveIsNoticed(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second)
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.expect(Active, "notice conflict")
+	tl.run(time.Second)
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.expect(Active)
+}
+
+// The conflict notice names the address, the MAC and whose it is.
+func TestConflictNoticeNamesTheMAC(t *testing.T) {
+	m := New(askParams(), t0, false)
+	now := t0
+	for range 5 {
+		now = now.Add(time.Second)
+		m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second})
+		m.Handle(Heartbeat{At: now, Link: "pub0", Interval: time.Second})
+	}
+	m.Handle(Answer{At: now, Addr: vip, MAC: primaryMAC})
+	var notice string
+	for i := 0; i < 40 && notice == ""; i++ {
+		now = now.Add(100 * time.Millisecond)
+		acts := m.Handle(Answer{At: now, Addr: vip, MAC: primaryMAC})
+		for _, a := range append(acts, m.Handle(Tick{At: now})...) {
+			if n, ok := a.(Notice); ok && n.Kind == NoticeConflict {
+				notice = n.Detail
+			}
+		}
+	}
+	for _, want := range []string{vip, primaryMAC, "the primary's MAC", "--force"} {
+		if !strings.Contains(notice, want) {
+			t.Fatalf("notice %q does not say %q", notice, want)
+		}
+	}
+}
+
+// Ticking only at the deadlines gives the decisions of ticking often,
+// with asking on, and never a deadline already past.
+func TestAskDeadlinesAreEnough(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	for range 5 {
+		tl.tickTo(tl.now.Add(time.Second))
+		tl.beatBoth()
+	}
+	tl.expect(Standby)
+	tl.answers(primaryMAC, 50*time.Millisecond, tl.now.Add(4*time.Second))
+	tl.expect(Conflict, "notice conflict")
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
