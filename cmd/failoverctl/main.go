@@ -25,13 +25,15 @@ import (
 )
 
 const usage = `usage: failoverctl [--control-socket PATH] status [--json]
-       failoverctl [--control-socket PATH] acquire | release | hold | resume
+       failoverctl [--control-socket PATH] acquire [--force] | release | hold | resume
        failoverctl keygen FILE
        failoverctl version
 
   status    state and since when, each link's last heartbeat and packet counts,
-            the primary's epoch and interval, the addresses, the last hook runs
-  acquire   take the addresses over now (Test, PreAcq, add, PostAcq)
+            the primary's epoch and interval, the addresses, who else answers
+            for them, the last hook runs
+  acquire   take the addresses over now (Test, PreAcq, add, PostAcq); refused
+            while another host answers for one, unless --force
   release   give them back now (Test, PreRel, remove, PostRel, tell the primary)
   hold      freeze: no automatic takeover or give-back until resume
   resume    back to automatic
@@ -49,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetInterspersed(true)
 	socket := fs.String("control-socket", config.DefaultControlSocket(), "failoverd's control socket")
 	asJSON := fs.Bool("json", false, "status as JSON")
+	force := fs.Bool("force", false, "acquire even while another host answers for an address")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for failoverd (acquire and release wait for the hooks)")
 	help := fs.BoolP("help", "h", false, "print this help")
 	version := fs.BoolP("version", "v", false, "print the version")
@@ -90,11 +93,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitOK
 	}
 	if op := failover.Op(args[0]); slices.Contains(control.Ops, op) {
-		if len(args) != 1 {
+		if len(args) != 1 || (*force && op != failover.OpAcquire) {
 			fmt.Fprint(stderr, usage)
 			return cli.ExitUsage
 		}
-		resp, err := control.Call(*socket, control.Request{Op: op}, *timeout)
+		resp, err := control.Call(*socket, control.Request{Op: op, Force: *force}, *timeout)
 		if err != nil {
 			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
 			return cli.ExitFailure

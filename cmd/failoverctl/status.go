@@ -56,6 +56,14 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		fmt.Fprintf(w, "  %s  %s\n", a.Address, held)
 	}
 
+	if a := s.Answering; a != nil {
+		whose := "not the primary's known MAC"
+		if a.Primary {
+			whose = "the primary's MAC"
+		}
+		fmt.Fprintf(w, "\n%s is answered by %s (%s), %s\n", a.Addr, a.MAC, whose, ago(a.At, now))
+	}
+
 	if len(s.Stages) > 0 {
 		fmt.Fprintln(w, "\nlast hook runs:")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

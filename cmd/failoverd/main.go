@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,7 +51,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
 
-	mon, err := monitor.Listen(monitor.Config{Port: c.Port, Links: links, Peers: peers, Keyring: keys.Load,
+	mon, err := monitor.Listen(monitor.Config{Port: c.Port, Links: links, Peers: peers, PeerNets: publicSubnets(ifs, addrs), Keyring: keys.Load,
 		Freshness: c.ReplayWindow, Legacy: c.Legacy, LegacyMessage: c.Message}, log)
 	if err != nil {
 		log.Error("cannot listen for heartbeats", "err", err)
@@ -82,16 +83,30 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		return cli.ExitFailure
 	}
 
+	// Ask who answers for the addresses before taking them; where that
+	// cannot work, silence alone decides, as in the original.
+	var asker failoverd.Asker
+	ips := make([]netip.Addr, len(addrs))
+	for i, a := range addrs {
+		ips[i] = a.Addr()
+	}
+	if a := takeover.OpenAsker(log, ips); a != nil {
+		defer a.Close()
+		asker = takeover.AddressAsker{Asker: a, Lookup: manager.Interface}
+	}
+
 	notifier := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)
 	sd := cli.NewNotifier(log)
 	d := failoverd.New(failoverd.Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, Reconcile: c.ReconcileInterval,
 		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
-			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack},
+			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
+			AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest},
 	}, failoverd.Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: sd, Log: log,
 		Hooks:    &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0},
 		Released: failoverd.UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
+		Asker:    asker,
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -144,6 +159,24 @@ wait:
 	_ = os.Remove(c.ControlSocket)
 	log.Info("failoverd stopped")
 	return code
+}
+
+// publicSubnets are the subnets of the interfaces that carry the public
+// addresses: a primary that holds service addresses sends its public
+// heartbeats from its own address there.
+func publicSubnets(ifs []netif.Interface, addrs []takeover.Address) []netip.Prefix {
+	var out []netip.Prefix
+	for _, it := range ifs {
+		if !slices.ContainsFunc(addrs, func(a takeover.Address) bool { return a.Interface == it.Name }) {
+			continue
+		}
+		for _, a := range it.Addrs {
+			if p := a.Prefix.Masked(); !slices.Contains(out, p) && !a.Prefix.Addr().IsLinkLocalUnicast() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // reload applies what can change while running: keys and logging. The

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -53,6 +54,32 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
+	svc, closeSvc, err := openService(c, log)
+	if err != nil {
+		log.Error("cannot hold the service addresses", "err", err)
+		return cli.ExitFailure
+	}
+	defer closeSvc()
+	if svc != nil {
+		// Gone before the goodbye: failoverd takes them the moment
+		// they stop answering.
+		sender.BeforeGoodbye = func() {
+			rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := svc.Release(rctx); err != nil {
+				log.Error("cannot remove the service addresses", "err", err)
+			}
+		}
+		svcDone := make(chan struct{})
+		go func() {
+			defer close(svcDone)
+			if err := svc.Run(ctx); err != nil {
+				log.Error("service addresses", "err", err)
+			}
+		}()
+		defer func() { stop(); <-svcDone }()
+	}
+
 	sd := cli.NewNotifier(log)
 	done := make(chan error, 1)
 	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }, sd.WatchdogInterval()/3) }()
@@ -67,6 +94,11 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	// run last first): no announcement starts once Close waits.
 	released := heartbeat.ServeReleased(ctx, privateAddr(sender.Links()), c.Port, keys.Load, log, func(from netip.Addr, p wire.Packet) {
 		log.Info("the secondary released the addresses; re-announcing them", "from", from, "sender", p.Sender)
+		if svc != nil {
+			if err := svc.ClaimReleased(ctx); err != nil {
+				log.Error("cannot add the service addresses", "err", err)
+			}
+		}
 		tickler.Tickle(ctx, sender.Interfaces())
 	})
 	defer func() { stop(); <-released }()
@@ -99,6 +131,43 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		}
 	}
 }
+
+// openService prepares the service addresses, if any: nil without them.
+func openService(c *config.Config, log *slog.Logger) (*heartbeat.Service, func(), error) {
+	if len(c.ServiceIPs) == 0 {
+		return nil, func() {}, nil
+	}
+	addrs := make([]takeover.Address, len(c.ServiceIPs))
+	ips := make([]netip.Addr, len(c.ServiceIPs))
+	for i, p := range c.ServiceIPs {
+		addrs[i] = takeover.Address{Interface: p.Interface, Prefix: p.Prefix()}
+		ips[i] = p.Addr
+	}
+	asker, err := takeover.NewAsker(ips)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: heartbeatd adds a service address only once nobody else answers for it, and cannot ask here: %w", config.KeyServiceIPs, err)
+	}
+	manager, err := takeover.NewManager()
+	if err != nil {
+		asker.Close()
+		return nil, nil, err
+	}
+	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
+		Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
+	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
+		Wait: c.AskWait, Retry: serviceRetry, Log: log}
+	return svc, func() {
+		mover.Wait()
+		if mover.Announcer != nil {
+			mover.Announcer.Close()
+		}
+		asker.Close()
+	}, nil
+}
+
+// serviceRetry is how often heartbeatd asks again for service addresses
+// another host answers for.
+const serviceRetry = 2 * time.Second
 
 // privateAddr is this host's address on the first target's link, where
 // failoverd sends `released`.

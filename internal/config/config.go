@@ -36,6 +36,7 @@ type Config struct {
 	BcastIPs       []netip.Addr // heartbeat targets (heartbeatd)
 	PeerIP         netip.Addr   // the primary's private address (failoverd)
 	Pairs          []Pair       // public addresses to take over (failoverd)
+	ServiceIPs     []Pair       // service addresses heartbeatd holds
 	EmailRecipient string
 
 	Port         uint16
@@ -54,6 +55,9 @@ type Config struct {
 	InitialGrace time.Duration
 	HoldDown     time.Duration
 	AutoGiveBack bool
+	AskWait      time.Duration
+	GoodbyeWait  time.Duration
+	ConflictTest time.Duration // zero: never
 
 	AnnounceRepeats   int
 	AnnounceSpacing   time.Duration

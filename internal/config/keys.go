@@ -43,6 +43,10 @@ const (
 	KeySendmail       = "FAILOVER_SENDMAIL"
 	KeyNotifyCommand  = "FAILOVER_NOTIFY_COMMAND"
 	KeyLegacy         = "FAILOVER_LEGACY"
+	KeyServiceIPs     = "FAILOVER_SERVICE_IPS"
+	KeyAskWait        = "FAILOVER_ASK_WAIT"
+	KeyGoodbyeWait    = "FAILOVER_GOODBYE_WAIT"
+	KeyConflictTest   = "FAILOVER_CONFLICT_TEST"
 	roleBoth          = roleMask(1<<Heartbeatd | 1<<Failoverd)
 	roleHeartbeatOnly = roleMask(1 << Heartbeatd)
 	roleFailoverOnly  = roleMask(1 << Failoverd)
@@ -181,6 +185,24 @@ func init() {
 				}
 				return strings.Join(s, " ")
 			}},
+		{Name: KeyServiceIPs, Roles: roleHeartbeatOnly, Means: "none: the primary's own addresses are the ones taken over",
+			Doc: "Service addresses that heartbeatd(8) holds while it runs, separated by blanks, each as `interface:address[/mask]` like FAILOVER_PEER_IP_PAIRS: addresses clients use that are not the primary host's own. " +
+				"heartbeatd adds them at start once nobody else answers for them (or once the secondary released them), removes them before it says goodbye, and takes them back after the secondary's `released`. " +
+				"The secondary lists the same addresses in FAILOVER_PEER_IP_PAIRS. " +
+				"With them, stopping heartbeatd is a switchover with one owner at every moment. Linux only.",
+			Example: `"eth0:198.51.100.10"`,
+			set: func(c *Config, v string) *valueError {
+				p, err := parsePairs(v)
+				c.ServiceIPs = p
+				return err
+			},
+			format: func(c *Config) string {
+				s := make([]string, len(c.ServiceIPs))
+				for i, p := range c.ServiceIPs {
+					s[i] = p.String()
+				}
+				return strings.Join(s, " ")
+			}},
 		{Name: KeyEmail, Roles: roleFailoverOnly, Default: "root",
 			Doc: "Who gets the mail failoverd(8) sends on a takeover, a give-back, a network anomaly and the other notices. " +
 				"It may not be empty; to send no mail, set FAILOVER_SENDMAIL empty.",
@@ -294,6 +316,22 @@ func init() {
 			Doc:     "How long heartbeats must be back, without a gap, before the addresses are given back, so that a flapping link does not bounce them.",
 			Example: "1m"},
 			0, false, func(c *Config) *time.Duration { return &c.HoldDown }),
+		durationKey(key{Name: KeyAskWait, Roles: roleBoth, Default: "2ms",
+			Doc: "How long an address must go unanswered, asked three times in it, to count as free: after a goodbye (failoverd(8)), and before heartbeatd(8) adds a service address. " +
+				"While the primary is suspected failoverd asks every thirtieth of the timeout (at least a third of this, at most 100ms) and needs three unanswered questions. " +
+				"Raise it on a network where answers take longer.",
+			Example: "5ms"},
+			300*time.Microsecond, false, func(c *Config) *time.Duration { return &c.AskWait }),
+		durationKey(key{Name: KeyGoodbyeWait, Roles: roleFailoverOnly, Default: "30s",
+			Doc: "After the primary's goodbye, how long its addresses may go on answering before that is a conflict: " +
+				"failoverd(8) takes them over the moment they stop answering (a service address heartbeatd removed, or the primary's host shut down).",
+			Example: "1m"},
+			time.Millisecond, false, func(c *Config) *time.Duration { return &c.GoodbyeWait }),
+		durationKey(key{Name: KeyConflictTest, Roles: roleFailoverOnly, Default: "10s", Means: "never",
+			Doc: "How long a conflict (the primary silent, its address still answered) lasts before failoverd(8) runs the Test hooks for it, with FAILOVER_REASON starting `conflict:`, so that a fencing Test can power the primary off; " +
+				"again every 30s while it lasts. The takeover follows once the address stops answering.",
+			Example: "1m"},
+			time.Second, true, func(c *Config) *time.Duration { return &c.ConflictTest }),
 		{Name: KeyAutoGiveBack, Roles: roleFailoverOnly, Default: "-YES-",
 			Doc:     "Give the addresses back when the primary returns (`-YES-`), or keep them, with a notice, until `failoverctl release` (`-NO-`).",
 			Example: "-NO-",

@@ -30,6 +30,8 @@ var Ops = []failover.Op{OpStatus, failover.OpAcquire, failover.OpRelease, failov
 // Request is what failoverctl asks.
 type Request struct {
 	Op failover.Op `json:"op"`
+	// Force: acquire even while another host answers for an address.
+	Force bool `json:"force,omitempty"`
 }
 
 // Response is failoverd's answer.
@@ -54,7 +56,10 @@ type Status struct {
 	Links        []Link                     `json:"links"`
 	OtherDropped map[wire.DropReason]uint64 `json:"other_dropped,omitempty"`
 	Addresses    []Address                  `json:"addresses"`
-	Stages       []Stage                    `json:"stages,omitempty"`
+	// Answering is the host that answers for an address while this one
+	// does not hold it (or holds it too): a conflict.
+	Answering *failover.Answering `json:"answering,omitempty"`
+	Stages    []Stage             `json:"stages,omitempty"`
 }
 
 // Link is one link in the status.

@@ -114,6 +114,7 @@ type Deps struct {
 	Hooks    HookRunner
 	Notifier Notifier
 	Released Releaser
+	Asker    Asker // nil: nothing is asked, silence alone decides
 	Clock    Clock
 	Watchdog Watchdog
 	Log      *slog.Logger
@@ -133,6 +134,7 @@ type Daemon struct {
 	stopping bool      // no new job starts
 	waiters  []chan control.Response
 	stages   map[stageKey]control.Stage // the last run of each stage per address
+	askWake  chan struct{}              // the machine wants questions
 
 	jobs       sync.WaitGroup
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
@@ -164,7 +166,11 @@ func New(cfg Config, deps Deps) *Daemon {
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 5 * time.Minute
 	}
-	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}}
+	cfg.Machine.Ask = deps.Asker != nil
+	if cfg.Machine.AskWait <= 0 {
+		cfg.Machine.AskWait = 2 * time.Millisecond
+	}
+	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1)}
 	var epoch [8]byte
 	_, _ = rand.Read(epoch[:])
 	d.epoch = binary.BigEndian.Uint64(epoch[:])
@@ -202,6 +208,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { srcDone <- d.Source.Run(runCtx, d.heard) }()
 	ticksDone := make(chan struct{})
 	go func() { d.ticks(runCtx); close(ticksDone) }()
+	askDone := make(chan struct{})
+	go func() {
+		defer close(askDone)
+		if d.Asker == nil {
+			return
+		}
+		heard := make(chan struct{})
+		go func() {
+			defer close(heard)
+			if err := d.Asker.Run(runCtx, d.answered); err != nil && runCtx.Err() == nil {
+				d.log.Error("cannot hear who answers for the addresses", "err", err)
+			}
+		}()
+		d.asks(runCtx)
+		<-heard
+	}()
 	keepDone := make(chan struct{})
 	go func() {
 		if d.cfg.Reconcile > 0 {
@@ -219,6 +241,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		err = <-srcDone
 	}
 	<-ticksDone
+	<-askDone
 	<-keepDone // nothing restores an address while it is given back
 	d.timer.Stop()
 	d.mu.Lock()
@@ -256,6 +279,7 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 	if after, _ := d.machine.State(); after != before {
 		d.log.Info("state", "from", before, "to", after)
 	}
+	d.wakeAsker()
 	for _, a := range actions {
 		switch a := a.(type) {
 		case failover.StartJob:

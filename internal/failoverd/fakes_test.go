@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -326,6 +327,12 @@ var links = []string{"priv0", "pub0"}
 // newWorld starts a runtime inside a synctest bubble; held are the
 // addresses the host holds at start.
 func newWorld(t *testing.T, held bool, tune ...func(*Config)) *world {
+	return newWorldAsking(t, held, nil, tune...)
+}
+
+// newWorldAsking is newWorld with an asker: failoverd asks who answers
+// for the addresses before taking them.
+func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Config)) *world {
 	key, err := wire.NewKey([]byte("a key of thirty-two bytes, fine."), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -347,8 +354,12 @@ func newWorld(t *testing.T, held bool, tune ...func(*Config)) *world {
 		f(&cfg)
 	}
 	w.logs = &logBuffer{}
-	w.d = New(cfg, Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
-		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil))})
+	deps := Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
+		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil))}
+	if asker != nil {
+		deps.Asker = asker
+	}
+	w.d = New(cfg, deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
 	go func() { w.done <- w.d.Run(ctx) }()
@@ -442,3 +453,58 @@ func (w *world) holds() bool {
 }
 
 var errUnsafe = errors.New("hook folder /etc/ipfailover/hooks/198.51.100.1 is writable by group or others")
+
+// fakeAsker is the link as questions see it: while a MAC is set, every
+// question is answered by it at once.
+type fakeAsker struct {
+	mu        sync.Mutex
+	mac       string
+	questions int
+	answers   chan takeover.Answer
+}
+
+func newAsker() *fakeAsker { return &fakeAsker{answers: make(chan takeover.Answer, 64)} }
+
+// answering sets the MAC that answers ("": nobody).
+func (f *fakeAsker) answering(mac string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mac = mac
+}
+
+func (f *fakeAsker) asked() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.questions
+}
+
+func (f *fakeAsker) AskAll(as []takeover.Address) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.questions++
+	if f.mac == "" {
+		return nil
+	}
+	hw, err := net.ParseMAC(f.mac)
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		select {
+		case f.answers <- takeover.Answer{At: time.Now(), Addr: a.Addr(), Interface: a.Interface, MAC: hw}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (f *fakeAsker) Run(ctx context.Context, answer func(takeover.Answer)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case a := <-f.answers:
+			answer(a)
+		}
+	}
+}

@@ -39,9 +39,12 @@ func (d *Daemon) startJob(a failover.StartJob) {
 	go func() {
 		defer d.jobs.Done()
 		var r jobResult
-		if a.Job == failover.Takeover {
+		switch a.Job {
+		case failover.Takeover:
 			r = d.takeover(ctx, a.Reason)
-		} else {
+		case failover.Fence:
+			r.done.Vetoed, r.done.Reason = d.test(ctx, &r, actAcquire, a.Reason)
+		default:
 			r = d.giveBack(ctx, a.Reason, true)
 		}
 		r.done.At = d.Clock.Now()

@@ -12,6 +12,16 @@ import (
 // Handle answers one control request; it is control.Serve's handler. An
 // acquire or release that starts a job is answered when the job ends.
 func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response {
+	if r.Op == failover.OpAcquire && !r.Force && d.Asker != nil && len(d.Mover.Holding()) == 0 {
+		// Ask first: an acquire must not make a second host answer.
+		if a, ok := d.askNow(ctx, d.cfg.Machine.AskWait); ok {
+			whose := "not the primary's known MAC"
+			if a.Primary {
+				whose = "the primary's MAC"
+			}
+			return control.Response{Error: fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)}
+		}
+	}
 	d.mu.Lock()
 	if d.stopping {
 		d.mu.Unlock()

@@ -45,6 +45,9 @@ func (d *Daemon) status() control.Status {
 	for _, a := range d.cfg.Addresses {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})
 	}
+	if a, ok := d.machine.Answering(now); ok {
+		st.Answering = &a
+	}
 	for _, s := range d.stages {
 		st.Stages = append(st.Stages, s)
 	}

@@ -59,6 +59,11 @@ func (l *Link) name() string {
 
 // Sender is heartbeatd's sender loop.
 type Sender struct {
+	// BeforeGoodbye, when set, runs when Run stops, before the goodbye
+	// goes out: heartbeatd removes its service addresses there, so that
+	// failoverd finds them free the moment it hears the goodbye.
+	BeforeGoodbye func()
+
 	log      *slog.Logger
 	conn     Conn
 	snapshot func() ([]netif.Interface, error)
@@ -196,6 +201,9 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 	for {
 		select {
 		case <-ctx.Done():
+			if s.BeforeGoodbye != nil {
+				s.BeforeGoodbye()
+			}
 			s.beat(wire.Goodbye)
 			return nil
 		case <-aliveTick:

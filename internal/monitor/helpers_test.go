@@ -13,7 +13,8 @@ import (
 )
 
 // loopbackMonitor listens on a free port of loopback with lo as its link
-// and 127.0.0.1 as the peer, unsigned; extra links are added after lo.
+// and 127.0.0.1 and 127.0.1.0/24 as the peer, unsigned; extra links are
+// added after lo.
 func loopbackMonitor(t *testing.T, extra ...string) (*Monitor, uint16) {
 	t.Helper()
 	free, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -23,7 +24,8 @@ func loopbackMonitor(t *testing.T, extra ...string) (*Monitor, uint16) {
 	port := uint16(free.LocalAddr().(*net.UDPAddr).Port)
 	free.Close()
 	m, err := Listen(Config{Port: port, Links: append([]string{"lo"}, extra...), Peers: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
-		Keyring: func() *wire.Keyring { return wire.NewKeyring() },
+		PeerNets: []netip.Prefix{netip.MustParsePrefix("127.0.1.0/24")},
+		Keyring:  func() *wire.Keyring { return wire.NewKeyring() },
 		Snapshot: func() ([]netif.Interface, error) {
 			ifs, err := net.Interfaces()
 			var out []netif.Interface

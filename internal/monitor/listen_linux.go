@@ -45,7 +45,7 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 			exclude = bound
 		}
 		for _, family := range []string{"udp4", "udp6"} {
-			filter, err := socketFilter(exclude, cfg.Peers, family == "udp4", !cfg.Legacy)
+			filter, err := socketFilter(exclude, cfg.peers(), family == "udp4", !cfg.Legacy)
 			if err != nil {
 				return fail(err)
 			}
@@ -130,7 +130,7 @@ const magic = 0x4950464f
 // passes only packets whose source is one of peers' IPv4 addresses and,
 // when needMagic, whose payload starts with the protocol's magic. nil
 // when there is nothing to filter.
-func socketFilter(exclude []uint32, peers []netip.Addr, v4, needMagic bool) ([]bpf.RawInstruction, error) {
+func socketFilter(exclude []uint32, peers []netip.Prefix, v4, needMagic bool) ([]bpf.RawInstruction, error) {
 	var prog []bpf.Instruction
 	if k := len(exclude); k > 0 {
 		// 0: the interface; 1..k: a match jumps to the drop at k+2;
@@ -141,14 +141,17 @@ func socketFilter(exclude []uint32, peers []netip.Addr, v4, needMagic bool) ([]b
 		}
 		prog = append(prog, bpf.Jump{Skip: 1}, bpf.RetConstant{Val: 0})
 	}
-	var addrs []uint32
+	type net4 struct{ addr, mask uint32 }
+	var nets []net4
 	for _, p := range peers {
-		if p = p.Unmap(); p.Is4() {
-			b := p.As4()
-			addrs = append(addrs, uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8|uint32(b[3]))
+		if a := p.Addr().Unmap(); a.Is4() {
+			b := a.As4()
+			bits := p.Bits() - (p.Addr().BitLen() - 32) // a mapped prefix counts the 96 bits before
+			mask := ^uint32(0) << (32 - min(max(bits, 0), 32))
+			nets = append(nets, net4{(uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) & mask, mask})
 		}
 	}
-	if !v4 || len(addrs) == 0 {
+	if !v4 || len(nets) == 0 {
 		if prog == nil {
 			return nil, nil
 		}
@@ -159,14 +162,25 @@ func socketFilter(exclude []uint32, peers []netip.Addr, v4, needMagic bool) ([]b
 		srcOff = 12        // the IPv4 source address
 		udpLen = 8         // a socket filter's offset 0 is the UDP header
 	)
-	n := len(addrs)
-	// Load the source; compare it with each peer, a match jumping over
-	// the drop that follows; then check the magic.
+	// For each peer: load the source, mask it, compare; a match jumps
+	// over the drop that follows to the check of the magic.
 	src := int32(netOff + srcOff)
-	prog = append(prog, bpf.LoadAbsolute{Off: uint32(src), Size: 4})
-	for i, a := range addrs {
-		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: a, SkipTrue: uint8(n - i)})
+	var block []bpf.Instruction
+	var jumps []int // the compares, whose SkipTrue reaches past the drop
+	for _, n := range nets {
+		block = append(block, bpf.LoadAbsolute{Off: uint32(src), Size: 4})
+		if n.mask != ^uint32(0) {
+			block = append(block, bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: n.mask})
+		}
+		jumps = append(jumps, len(block))
+		block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: n.addr})
 	}
+	for _, i := range jumps {
+		j := block[i].(bpf.JumpIf)
+		j.SkipTrue = uint8(len(block) - i) // past the rest and the drop
+		block[i] = j
+	}
+	prog = append(prog, block...)
 	prog = append(prog, bpf.RetConstant{Val: 0})
 	if needMagic {
 		prog = append(prog,

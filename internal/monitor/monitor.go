@@ -34,6 +34,10 @@ type Config struct {
 	Port  uint16
 	Links []string     // interface names: the private link first, then the pairs'
 	Peers []netip.Addr // accepted source addresses: the primary's private and public addresses
+	// PeerNets are subnets whose addresses are accepted too: a public
+	// link's own subnet, where a primary that holds service addresses
+	// sends from its host address.
+	PeerNets []netip.Prefix
 	// Keyring returns the keys in force (they change on reload).
 	Keyring   func() *wire.Keyring
 	Freshness time.Duration // replay window for a new epoch
@@ -43,6 +47,15 @@ type Config struct {
 	LegacyMessage string
 	// Snapshot lists interfaces; netif.Snapshot when nil.
 	Snapshot func() ([]netif.Interface, error)
+}
+
+// peers is every accepted source as a prefix.
+func (c Config) peers() []netip.Prefix {
+	out := slices.Clone(c.PeerNets)
+	for _, a := range c.Peers {
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out
 }
 
 // Heard is one accepted packet.
@@ -279,7 +292,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		m.drop(Unknown, wire.DropUnknownLink, from, fmt.Errorf("arrived on %q, not a link", link))
 		return Heard{}, false
 	}
-	if !slices.Contains(m.cfg.Peers, from) {
+	if !slices.Contains(m.cfg.Peers, from) && !slices.ContainsFunc(m.cfg.PeerNets, func(p netip.Prefix) bool { return p.Contains(from) }) {
 		m.drop(link, wire.DropWrongPeer, from, errors.New("not the primary's address"))
 		return Heard{}, false
 	}

@@ -1,0 +1,142 @@
+package failoverd
+
+import (
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+)
+
+const primaryMAC = "02:00:00:00:00:01"
+
+// A dead primary: the questions go out before the timeout, nobody
+// answers, and the takeover starts at the timeout as without asking.
+func TestAskingDeadPrimaryTakenAtTheTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		if n := a.asked(); n > 10 {
+			t.Fatalf("%d questions while the primary was heard (only the first moments learn its MAC)", n)
+		}
+		before := a.asked()
+		w.waitState(failover.Active, 2*time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
+			t.Fatalf("took over %v after the last heartbeat; timeout %v", took, timeout)
+		}
+		if a.asked()-before < 3 {
+			t.Fatalf("%d questions before the takeover", a.asked()-before)
+		}
+	})
+}
+
+// heartbeatd killed on a live host: the address still answers, so it is
+// not taken; status says conflict and who answers; once the host goes
+// away the takeover follows.
+func TestLiveHostIsNotTakenOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.waitState(failover.Conflict, 2*time.Second)
+		time.Sleep(5 * time.Second)
+		if w.holds() || w.d.State() != failover.Conflict {
+			t.Fatalf("state %s, holds %v, while the primary's host answers", w.d.State(), w.holds())
+		}
+		if k := w.notices.kinds(); strings.Count(strings.Join(toStrings(k), " "), "conflict") != 1 {
+			t.Fatalf("notices %v, want one conflict notice", k)
+		}
+		st := w.d.Status()
+		if st.Answering == nil || st.Answering.MAC != primaryMAC || !st.Answering.Primary {
+			t.Fatalf("status answering %+v, want the primary's MAC", st.Answering)
+		}
+		a.answering("")
+		gone := time.Now()
+		w.waitState(failover.Active, time.Second)
+		if took := time.Since(gone); took > 3*interval/10*3+50*time.Millisecond {
+			t.Fatalf("took over %v after the host went away", took)
+		}
+	})
+}
+
+func toStrings(ks []failover.NoticeKind) []string {
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = string(k)
+	}
+	return out
+}
+
+// A goodbye: the takeover waits for the address to stop answering, then
+// follows within a few milliseconds.
+func TestGoodbyeWaitsForTheAddress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.goodbye("priv0")
+		w.goodbye("pub0")
+		time.Sleep(time.Second)
+		if s := w.d.State(); s != failover.Asking || w.holds() {
+			t.Fatalf("state %s, holds %v, a second after the goodbye with the address answering", s, w.holds())
+		}
+		a.answering("")
+		gone := time.Now()
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(gone); took > 5*time.Millisecond {
+			t.Fatalf("took over %v after the address stopped answering", took)
+		}
+	})
+}
+
+// An operator's acquire is refused while another host answers, and goes
+// ahead with --force.
+func TestAcquireRefusedWhileAnsweredUnlessForced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		r := w.request(failover.OpAcquire)
+		if r.OK || !strings.Contains(r.Error, primaryMAC) || !strings.Contains(r.Error, "--force") {
+			t.Fatalf("acquire while answered: %+v", r)
+		}
+		if w.holds() {
+			t.Fatal("acquired while answered")
+		}
+		r = w.d.Handle(t.Context(), control.Request{Op: failover.OpAcquire, Force: true})
+		if !r.OK || !w.holds() {
+			t.Fatalf("forced acquire: %+v, holds %v", r, w.holds())
+		}
+	})
+}
+
+// A conflict that lasts runs Test alone, with the reason saying so.
+func TestLastingConflictRunsTest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a, func(c *Config) { c.Machine.ConflictTest = 2 * time.Second })
+		w.hooks.exit[hooks.Test] = 1
+		w.beatFor(time.Second)
+		w.waitState(failover.Conflict, 2*time.Second)
+		time.Sleep(2100 * time.Millisecond)
+		if got := w.hooks.stages(); len(got) != 1 || got[0] != hooks.Test {
+			t.Fatalf("stages %v, want Test alone", got)
+		}
+		if _, ok := w.notices.last(failover.NoticeHookFailure); !ok {
+			t.Fatalf("no notice of the failed Test: %v", w.notices.kinds())
+		}
+		if w.holds() {
+			t.Fatal("took the address while it answered")
+		}
+	})
+}
