@@ -21,15 +21,22 @@ type Announcer interface {
 // administrator loses), and returns nil.
 func OpenAnnouncer(log *slog.Logger, consequence string) Announcer {
 	a, err := NewAnnouncer()
-	switch {
-	case err == nil:
-		return a
-	case errors.Is(err, errors.ErrUnsupported):
+	if err != nil {
+		logUnavailable(log, consequence, err)
+		return nil
+	}
+	return a
+}
+
+// logUnavailable says why a socket of this package could not be opened:
+// as information where the system has no such thing, as a warning
+// otherwise (a missing capability).
+func logUnavailable(log *slog.Logger, consequence string, err error) {
+	if errors.Is(err, errors.ErrUnsupported) {
 		log.Info(consequence, "reason", err)
-	default:
+	} else {
 		log.Warn(consequence, "err", err)
 	}
-	return nil
 }
 
 // Schedule says how an address is announced: Burst announcements at once,

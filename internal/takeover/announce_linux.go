@@ -6,14 +6,9 @@ import (
 	"net"
 	"net/netip"
 
-	"golang.org/x/net/icmp"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
 )
-
-const ethPARP = 0x0806
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // linkAnnouncer sends gratuitous ARP on an AF_PACKET datagram socket (the
 // kernel adds the Ethernet header from the interface's own address) and
@@ -26,28 +21,13 @@ type linkAnnouncer struct {
 
 // NewAnnouncer opens the sockets. It needs CAP_NET_RAW.
 func NewAnnouncer() (Announcer, error) {
-	// Protocol 0: the socket receives nothing; each frame names ARP as
-	// its protocol in the destination address.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := openPacketSocket(0)
 	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, permission("open ARP socket", "CAP_NET_RAW", err)
-		}
-		return nil, fmt.Errorf("open ARP socket: %w", err)
+		return nil, err
 	}
 	a := &linkAnnouncer{arpFD: fd}
-	c, err := icmp.ListenPacket("ip6:ipv6-icmp", "::")
-	if err != nil {
-		a.naErr = fmt.Errorf("open ICMPv6 socket: %w", err)
-		return a, nil
-	}
-	a.na = c.IPv6PacketConn()
-	// Receive nothing on it.
-	var f ipv6.ICMPFilter
-	f.SetAll(true)
-	_ = a.na.SetICMPFilter(&f)
-	_ = a.na.SetMulticastLoopback(false)
-	_ = a.na.SetMulticastHopLimit(255)
+	// Without IPv6 on this host only announcing IPv4 works.
+	a.na, a.naErr = listenICMPv6()
 	return a, nil
 }
 
@@ -61,8 +41,7 @@ func (a *linkAnnouncer) Announce(ifi *net.Interface, ip netip.Addr) error {
 }
 
 func (a *linkAnnouncer) arp(ifi *net.Interface, ip netip.Addr) error {
-	to := &unix.SockaddrLinklayer{Protocol: htons(ethPARP), Ifindex: ifi.Index, Halen: 6}
-	copy(to.Addr[:], EthernetBroadcast)
+	to := arpBroadcast(ifi)
 	for _, op := range []uint16{ARPRequest, ARPReply} {
 		frame, err := GratuitousARP(op, ifi.HardwareAddr, ip)
 		if err != nil {
@@ -83,8 +62,7 @@ func (a *linkAnnouncer) advertise(ifi *net.Interface, ip netip.Addr) error {
 	if err != nil {
 		return fmt.Errorf("announce %s on %s: %w", ip, ifi.Name, err)
 	}
-	cm := &ipv6.ControlMessage{IfIndex: ifi.Index, Src: ip.AsSlice(), HopLimit: 255}
-	if _, err := a.na.WriteTo(msg, cm, &net.IPAddr{IP: AllNodes.AsSlice()}); err != nil {
+	if err := sendND(a.na, ifi, ip, AllNodes, msg); err != nil {
 		return fmt.Errorf("announce %s on %s: %w", ip, ifi.Name, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -347,6 +348,10 @@ func TestMain(m *testing.M) {
 		_, err := NewAnnouncer()
 		fmt.Println(err)
 		return
+	case "ask":
+		_, err := NewAsker([]netip.Addr{netip.MustParseAddr("198.51.100.1")})
+		fmt.Println(err)
+		return
 	}
 	os.Exit(m.Run())
 }
@@ -361,7 +366,7 @@ func TestPermissionErrorsNameTheCapability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for step, want := range map[string]string{"acquire": "needs CAP_NET_ADMIN", "announce": "needs CAP_NET_RAW"} {
+	for step, want := range map[string]string{"acquire": "needs CAP_NET_ADMIN", "announce": "needs CAP_NET_RAW", "ask": "needs CAP_NET_RAW"} {
 		cmd := p.a.Command("env", "IPFO_TAKEOVER_STEP="+step, "setpriv", "--bounding-set=-net_admin,-net_raw", "--inh-caps=-all", "--", exe)
 		out, err := cmd.CombinedOutput()
 		if err != nil {

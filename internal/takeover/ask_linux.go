@@ -1,0 +1,334 @@
+package takeover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/net/bpf"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// linkAsker asks with ARP probes on an AF_PACKET datagram socket bound to
+// ARP on every interface, and with neighbour solicitations on a raw
+// ICMPv6 socket. Each socket hears only answers: a kernel filter passes
+// ARP whose sender is one of the addresses, and ICMPv6 neighbour
+// advertisements (whose target is checked here). Both are read through
+// Go's poller, so that a read waits without a thread and Close or a
+// deadline ends it.
+type linkAsker struct {
+	addrs []netip.Addr
+	arp   *os.File // nil without IPv4 addresses
+	arpRC syscall.RawConn
+	nd    *ipv6.PacketConn // nil without IPv6 addresses
+	links *netlink.Handle  // in the sockets' namespace, for this host's MACs
+	// closed tells Run that its reads ended because of Close.
+	closed atomic.Bool
+}
+
+// maxARPAddrs bounds the addresses of one ARP filter: its jumps skip at
+// most 255 instructions.
+const maxARPAddrs = 200
+
+// NewAsker opens a socket for each family among addrs. It needs
+// CAP_NET_RAW.
+func NewAsker(addrs []netip.Addr) (Asker, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("ask who answers: no addresses to ask for")
+	}
+	a := &linkAsker{}
+	var v4 []netip.Addr
+	for _, ip := range addrs {
+		ip = ip.Unmap().WithZone("")
+		a.addrs = append(a.addrs, ip)
+		if ip.Is4() {
+			v4 = append(v4, ip)
+		}
+	}
+	var err error
+	if a.links, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+		return nil, fmt.Errorf("open netlink: %w", err)
+	}
+	if len(v4) > 0 {
+		if a.arp, err = listenARP(v4); err != nil {
+			a.Close()
+			return nil, err
+		}
+		if a.arpRC, err = a.arp.SyscallConn(); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if len(v4) < len(a.addrs) {
+		if a.nd, err = listenICMPv6(ipv6.ICMPTypeNeighborAdvertisement); err != nil {
+			a.Close()
+			return nil, err
+		}
+		if err := a.nd.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagInterface, true); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("set up ICMPv6 socket: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// listenARP opens the ARP socket for addrs, non-blocking so that Go's
+// poller watches it. The filter is attached before the socket is bound
+// to ARP, so nothing else is ever queued.
+func listenARP(addrs []netip.Addr) (*os.File, error) {
+	fd, err := openPacketSocket(unix.SOCK_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := arpFilter(addrs)
+	if err == nil {
+		err = attachFilter(fd, filter)
+	}
+	if err == nil {
+		setRecvBuffer(fd)
+		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ethPARP)})
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("ARP socket: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "arp"), nil
+}
+
+// arpFilter is a classic BPF program that passes only Ethernet/IPv4 ARP
+// requests and replies whose sender protocol address is one of addrs
+// (IPv4): the rest of a link's ARP, a flood of it too, is dropped in the
+// kernel. On a datagram packet socket offset 0 is the ARP header.
+func arpFilter(addrs []netip.Addr) ([]bpf.Instruction, error) {
+	n := len(addrs)
+	if n > maxARPAddrs {
+		return nil, fmt.Errorf("%d IPv4 addresses, at most %d can be asked for", n, maxARPAddrs)
+	}
+	drop := 8 + n // the index of the drop; the accept follows it
+	prog := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: 0, Size: 4}, // hardware and protocol type
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 1<<16 | 0x0800, SkipTrue: uint8(drop - 2)},
+		bpf.LoadAbsolute{Off: 4, Size: 2}, // address lengths
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: 6<<8 | 4, SkipTrue: uint8(drop - 4)},
+		bpf.LoadAbsolute{Off: 6, Size: 2}, // operation
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: ARPRequest, SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpNotEqual, Val: ARPReply, SkipTrue: uint8(drop - 7)},
+		bpf.LoadAbsolute{Off: 14, Size: 4}, // sender protocol address
+	}
+	for i, ip := range addrs {
+		a := ip.As4()
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3]), SkipTrue: uint8(n - i)})
+	}
+	return append(prog, bpf.RetConstant{Val: 0}, bpf.RetConstant{Val: 0xffff}), nil
+}
+
+func attachFilter(fd int, filter []bpf.Instruction) error {
+	raw, err := bpf.Assemble(filter)
+	if err != nil {
+		return err
+	}
+	prog := make([]unix.SockFilter, len(raw))
+	for i, ins := range raw {
+		prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
+		return fmt.Errorf("attach the packet filter: %w", err)
+	}
+	return nil
+}
+
+// Ask sends one ARP probe or neighbour solicitation for ip on ifi.
+func (a *linkAsker) Ask(ifi *net.Interface, ip netip.Addr) error {
+	ip = ip.Unmap().WithZone("")
+	if err := a.ask(ifi, ip); err != nil {
+		return fmt.Errorf("ask who answers for %s on %s: %w", ip, ifi.Name, err)
+	}
+	return nil
+}
+
+func (a *linkAsker) ask(ifi *net.Interface, ip netip.Addr) error {
+	if ip.Is4() {
+		if a.arp == nil {
+			return errors.New("the asker was opened without IPv4 addresses")
+		}
+		frame, err := ARPProbe(ifi.HardwareAddr, ip)
+		if err != nil {
+			return err
+		}
+		var serr error
+		err = a.arpRC.Write(func(fd uintptr) bool {
+			serr = unix.Sendto(int(fd), frame, 0, arpBroadcast(ifi))
+			return serr != unix.EAGAIN
+		})
+		return errors.Join(err, serr)
+	}
+	if a.nd == nil {
+		return errors.New("the asker was opened without IPv6 addresses")
+	}
+	msg, err := NeighborSolicitation(ifi.HardwareAddr, ip)
+	if err != nil {
+		return err
+	}
+	return sendND(a.nd, ifi, netip.Addr{}, SolicitedNode(ip), msg)
+}
+
+// Run reads both sockets, each on a goroutine of its own, until one
+// fails, Close, or ctx ends.
+func (a *linkAsker) Run(ctx context.Context, answer func(Answer)) error {
+	r := &reporter{links: a.links, answer: answer}
+	var readers []func() error
+	if a.arp != nil {
+		readers = append(readers, func() error { return a.readARP(r) })
+	}
+	if a.nd != nil {
+		readers = append(readers, func() error { return a.readND(r) })
+	}
+	// A deadline in the past ends every read at once.
+	wake := func() {
+		if a.arp != nil {
+			_ = a.arp.SetReadDeadline(time.Unix(1, 0))
+		}
+		if a.nd != nil {
+			_ = a.nd.SetReadDeadline(time.Unix(1, 0))
+		}
+	}
+	defer context.AfterFunc(ctx, wake)()
+	errs := make(chan error, len(readers))
+	for _, read := range readers {
+		go func() { errs <- read() }()
+	}
+	first := <-errs
+	wake()
+	for range len(readers) - 1 {
+		<-errs
+	}
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case a.closed.Load():
+		return nil
+	}
+	return first
+}
+
+func (a *linkAsker) readARP(r *reporter) error {
+	buf := make([]byte, 64) // an ARP packet, and the Ethernet padding after it
+	for {
+		var n int
+		var from unix.Sockaddr
+		var rerr error
+		err := a.arpRC.Read(func(fd uintptr) bool {
+			n, from, rerr = unix.Recvfrom(int(fd), buf, 0)
+			return rerr != unix.EAGAIN
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return fmt.Errorf("read ARP: %w", err)
+		}
+		// No frame this host sends arrives here: the kernel copies
+		// outgoing frames only to sockets bound to every protocol
+		// (ETH_P_ALL), and this one is bound to ARP.
+		ll, ok := from.(*unix.SockaddrLinklayer)
+		if !ok {
+			continue
+		}
+		p, err := ParseARP(buf[:n])
+		if err != nil {
+			continue
+		}
+		if err := r.report(ll.Ifindex, p.SenderIP, p.SenderMAC); err != nil {
+			return err
+		}
+	}
+}
+
+func (a *linkAsker) readND(r *reporter) error {
+	buf := make([]byte, 1500)
+	for {
+		n, cm, _, err := a.nd.ReadFrom(buf)
+		if err != nil {
+			return fmt.Errorf("read ICMPv6: %w", err)
+		}
+		// RFC 4861 7.1.2: hop limit 255, or it came from off the link.
+		if cm == nil || cm.HopLimit != 255 {
+			continue
+		}
+		target, mac, err := ParseNA(buf[:n])
+		if err != nil || !slices.Contains(a.addrs, target) {
+			continue
+		}
+		if err := r.report(cm.IfIndex, target, mac); err != nil {
+			return err
+		}
+	}
+}
+
+// Close closes the sockets; Run returns.
+func (a *linkAsker) Close() error {
+	a.closed.Store(true)
+	var err error
+	if a.arp != nil {
+		err = a.arp.Close()
+	}
+	if a.nd != nil {
+		err = errors.Join(err, a.nd.Close())
+	}
+	a.links.Close()
+	return err
+}
+
+// reporter turns a frame that names an address into an Answer, unless its
+// MAC is one of this host's, one frame at a time.
+type reporter struct {
+	mu     sync.Mutex
+	links  *netlink.Handle
+	names  map[int]string  // interface index → name
+	macs   map[string]bool // this host's MACs
+	answer func(Answer)
+}
+
+func (r *reporter) report(index int, addr netip.Addr, mac net.HardwareAddr) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// An interface that is new, or a MAC that is new (this host's
+	// changed, or another host's), is looked up again.
+	if _, ok := r.names[index]; !ok || !r.macs[string(mac)] {
+		if err := r.list(); err != nil {
+			return err
+		}
+	}
+	if r.macs[string(mac)] {
+		return nil
+	}
+	r.answer(Answer{At: time.Now(), Addr: addr, Interface: r.names[index], MAC: mac})
+	return nil
+}
+
+// list reads this host's interfaces.
+func (r *reporter) list() error {
+	links, err := r.links.LinkList()
+	if err != nil {
+		return fmt.Errorf("list interfaces: %w", err)
+	}
+	r.names, r.macs = map[int]string{}, map[string]bool{}
+	for _, l := range links {
+		attrs := l.Attrs()
+		r.names[attrs.Index] = attrs.Name
+		if len(attrs.HardwareAddr) > 0 {
+			r.macs[string(attrs.HardwareAddr)] = true
+		}
+	}
+	return nil
+}

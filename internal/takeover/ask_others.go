@@ -1,0 +1,16 @@
+//go:build !linux
+
+package takeover
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+)
+
+// NewAsker reports that this system has no asker of ours: on macOS raw
+// ARP needs BPF devices.
+func NewAsker(addrs []netip.Addr) (Asker, error) {
+	return nil, fmt.Errorf("asking who answers for an address on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}
