@@ -129,6 +129,11 @@ func TestGoodbyeWaitsForTheAddressToGo(t *testing.T) {
 	stopped := tl.now
 	tl.tickTo(stopped.Add(3 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
+	// The answers before the takeover are not a returning primary.
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Active)
 }
 
 // A goodbye after heartbeatd removed the service address: nothing

@@ -423,6 +423,11 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	m.running = j
 	m.ask.told = false
 	if j == Takeover {
+		// What answered before is why the takeover waited; once it
+		// starts, only new answers count (a returning primary).
+		m.ask.last = Answer{}
+	}
+	if j == Takeover {
 		m.set(Acquiring, now)
 	} else {
 		m.set(Releasing, now)

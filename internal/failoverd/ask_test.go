@@ -140,3 +140,4 @@ func TestLastingConflictRunsTest(t *testing.T) {
 		}
 	})
 }
+
