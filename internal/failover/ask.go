@@ -34,9 +34,15 @@ import (
 //     given back at once (with automatic give-back off, a conflict notice
 //     says so and the operator decides).
 type asking struct {
-	since  time.Time // when the current run of questions began; zero: not asking
-	last   Answer    // the latest answer from another host
-	primed bool      // last is the MAC the primary answered from while heard
+	since time.Time // when the current run of questions began; zero: not asking
+	// The questions asked since the last answer (or since the run
+	// began): how many, and when the first went out. Counting them,
+	// not only the time, keeps a late asker (a busy machine) from
+	// passing for a silent link.
+	unanswered int
+	firstQ     time.Time
+	last       Answer // the latest answer from another host
+	primed     bool   // last is the MAC the primary answered from while heard
 
 	known      map[string]string // address → the MAC that answered while the primary was heard on every link
 	learnUntil time.Time         // standby asks until then, to learn the primary's MAC
@@ -46,6 +52,7 @@ type asking struct {
 	told    bool      // this conflict has been noticed
 	fenced  time.Time // when Test last ran for this conflict
 	gaveAt  time.Time // when an answer last started a give-back
+	forced  bool      // the operator took the addresses with --force
 }
 
 // Answer is an answer from another host for one of the addresses: a
@@ -58,6 +65,11 @@ type Answer struct {
 }
 
 func (Answer) isEvent() {}
+
+// Asked: the caller asked the link once for every address.
+type Asked struct{ At time.Time }
+
+func (Asked) isEvent() {}
 
 // Answering is who answers for an address, as far as the machine knows.
 type Answering struct {
@@ -116,9 +128,22 @@ func (m *Machine) inUse(now time.Time) bool {
 	return m.p.Ask && !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= m.window()
 }
 
-// free: asked for a window at least, and nobody answered in it.
+// free: three questions or more since the last answer, the first a
+// window ago, and no answer.
 func (m *Machine) free(now time.Time) bool {
-	return !m.p.Ask || (!m.ask.since.IsZero() && now.Sub(m.ask.since) >= m.window() && !m.inUse(now))
+	return !m.p.Ask || (!m.ask.since.IsZero() && m.ask.unanswered >= 3 && now.Sub(m.ask.firstQ) >= m.window() && !m.inUse(now))
+}
+
+// asked counts a question.
+func (m *Machine) asked(e Asked) []Action {
+	if m.ask.since.IsZero() {
+		return nil // not asking (any more)
+	}
+	if m.ask.unanswered == 0 {
+		m.ask.firstQ = e.At
+	}
+	m.ask.unanswered++
+	return m.evaluate(e.At)
 }
 
 // heardRef is the latest time any link counts as heard from.
@@ -172,6 +197,7 @@ func (m *Machine) updateAsking(now time.Time) {
 	switch want := m.wantAsk(now); {
 	case want && m.ask.since.IsZero():
 		m.ask.since = now
+		m.ask.unanswered = 0
 	case !want:
 		m.ask.since = time.Time{}
 	}
@@ -195,9 +221,10 @@ func (m *Machine) askDeadline() time.Time {
 			break
 		}
 		// Free from when a window of questions has gone unanswered:
-		// never a time already past while the state stays.
-		if !m.ask.since.IsZero() {
-			earlier(later(m.ask.since.Add(w), m.ask.last.At.Add(w+time.Nanosecond)))
+		// never a time already past while the state stays. Until
+		// three are out, each question is an event of its own.
+		if !m.ask.since.IsZero() && m.ask.unanswered >= 3 {
+			earlier(later(m.ask.firstQ.Add(w), m.ask.last.At.Add(w+time.Nanosecond)))
 		}
 		if m.state == Asking && m.ask.goodbye {
 			earlier(m.since.Add(m.p.GoodbyeWait))
@@ -236,7 +263,7 @@ func (m *Machine) goodbye(reason string, now time.Time) []Action {
 	}
 	m.ask.reason, m.ask.goodbye = reason, true
 	m.set(Asking, now)
-	m.ask.since = now
+	m.ask.since, m.ask.unanswered = now, 0 // only questions from now count
 	return m.evaluate(now)
 }
 
@@ -309,6 +336,7 @@ func (m *Machine) answer(e Answer) []Action {
 		m.ask.known[e.Addr] = e.MAC
 	}
 	m.ask.last = e
+	m.ask.unanswered = 0
 	m.ask.primed = m.ask.known[e.Addr] == e.MAC
 	return m.evaluate(e.At)
 }
@@ -318,7 +346,7 @@ func (m *Machine) answer(e Answer) []Action {
 // for its own address, so the address goes back now, not after the
 // hold-down. ok says the rule applied and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
-	if !m.inUse(now) || m.running != NoJob {
+	if !m.inUse(now) || m.running != NoJob || m.ask.forced {
 		return nil, false
 	}
 	alive, _ := m.alive()

@@ -21,21 +21,47 @@ func askParams() Params {
 }
 
 // tickTo advances to at, ticking at every deadline the machine names on
-// the way (as the daemon does) and at at itself.
+// the way (as the daemon does) and at at itself, and asking as often as
+// the machine wants (as the daemon's asker does).
 func (tl *timeline) tickTo(at time.Time) {
 	for {
-		d := tl.m.NextDeadline()
-		if d.IsZero() || !d.Before(at) {
+		next := tl.m.NextDeadline()
+		if d := tl.nextQuestion(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+		if next.IsZero() || !next.Before(at) {
 			break
 		}
-		if !d.After(tl.now) {
-			tl.t.Fatalf("at +%v: deadline +%v is not later than now", tl.now.Sub(t0), d.Sub(t0))
+		if next.Before(tl.now) {
+			tl.t.Fatalf("at +%v: deadline +%v is past", tl.now.Sub(t0), next.Sub(t0))
 		}
-		tl.now = d
+		tl.now = next
 		tl.do(Tick{At: tl.now})
+		tl.ask()
 	}
 	tl.now = at
 	tl.do(Tick{At: tl.now})
+	tl.ask()
+}
+
+// nextQuestion is when the asker asks next; zero: not asking.
+func (tl *timeline) nextQuestion() time.Time {
+	every := tl.m.Asking()
+	if every == 0 {
+		return time.Time{}
+	}
+	if q := tl.lastQ.Add(every); q.After(tl.now) {
+		return q
+	}
+	return tl.now
+}
+
+// ask asks if a question is due.
+func (tl *timeline) ask() {
+	if q := tl.nextQuestion(); !q.IsZero() && !q.After(tl.now) {
+		tl.lastQ = tl.now
+		tl.do(Asked{At: tl.now})
+	}
 }
 
 // answers has mac answer for vip every step from now until until,
@@ -89,10 +115,12 @@ func TestAnswerAtTheTimeoutIsAConflict(t *testing.T) {
 	}
 	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(5*time.Second))
 	tl.expect(Conflict) // noticed once
+	// Free once three questions went unanswered, the first a window
+	// (300 ms) ago.
 	stopped := tl.now
-	tl.tickTo(stopped.Add(300 * time.Millisecond))
+	tl.tickTo(stopped.Add(350 * time.Millisecond))
 	tl.expect(Conflict)
-	tl.tickTo(stopped.Add(301 * time.Millisecond))
+	tl.tickTo(stopped.Add(400 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 }
 

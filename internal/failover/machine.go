@@ -204,10 +204,13 @@ type JobDone struct {
 	Err    error
 }
 
-// Command is an operator's request.
+// Command is an operator's request. Force: an acquire that goes ahead
+// although another host answers, and keeps the addresses, while it does,
+// for the usual hold-down rather than giving them straight back.
 type Command struct {
-	At time.Time
-	Op Op
+	At    time.Time
+	Op    Op
+	Force bool
 }
 
 func (Heartbeat) isEvent() {}
@@ -375,6 +378,8 @@ func (m *Machine) Handle(ev Event) []Action {
 		out, now = m.heartbeat(e), e.At
 	case Answer:
 		out, now = m.answer(e), e.At
+	case Asked:
+		out, now = m.asked(e), e.At
 	case Tick:
 		out, now = m.evaluate(e.At), e.At
 	case JobDone:
@@ -426,6 +431,8 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		// What answered before is why the takeover waited; once it
 		// starts, only new answers count (a returning primary).
 		m.ask.last = Answer{}
+	} else {
+		m.ask.forced = false
 	}
 	if j == Takeover {
 		m.set(Acquiring, now)
@@ -641,6 +648,7 @@ func (m *Machine) command(e Command) []Action {
 			m.pending = j
 			return nil
 		}
+		m.ask.forced = e.Force && j == Takeover
 		frozen := m.state == Held
 		acts := m.operatorJob(j, e.At)
 		if frozen && len(acts) > 0 {

@@ -12,10 +12,11 @@ var t0 = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 
 // timeline drives a machine with a fake clock and checks what it does.
 type timeline struct {
-	t   *testing.T
-	m   *Machine
-	now time.Time
-	got []string // actions since the last check, as text
+	t     *testing.T
+	m     *Machine
+	now   time.Time
+	lastQ time.Time // the last question asked
+	got   []string  // actions since the last check, as text
 }
 
 func params() Params {
@@ -57,6 +58,7 @@ func (tl *timeline) run(d time.Duration, beating ...string) {
 			}
 		}
 		tl.do(Tick{At: tl.now})
+		tl.ask()
 	}
 }
 

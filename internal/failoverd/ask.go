@@ -30,23 +30,40 @@ func (d *Daemon) asks(ctx context.Context) {
 			}
 			continue
 		}
-		if err := d.Asker.AskAll(d.cfg.Addresses); err != nil && time.Since(lastErr) >= time.Second {
-			lastErr = time.Now()
-			d.log.Warn("cannot ask who answers for the addresses", "err", err)
+		d.log.Debug("asking", "every", every)
+		if err := d.Asker.AskAll(d.cfg.Addresses); err != nil {
+			if time.Since(lastErr) >= time.Second {
+				lastErr = time.Now()
+				d.log.Warn("cannot ask who answers for the addresses", "err", err)
+			}
+		} else {
+			d.mu.Lock()
+			d.apply(failover.Asked{At: d.Clock.Now()}, nil)
+			d.rearm()
+			d.mu.Unlock()
 		}
 		t.Reset(every)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-d.askWake: // a new pace (a goodbye): ask now
 		}
 	}
 }
 
-// wakeAsker starts the questions at once when the machine wants them.
-// d.mu is held.
+// wakeAsker starts the questions at once when the machine wants them,
+// or wants them at a new pace. d.mu is held.
 func (d *Daemon) wakeAsker() {
-	if d.Asker == nil || d.machine.Asking() == 0 {
+	if d.Asker == nil {
+		return
+	}
+	every := d.machine.Asking()
+	if every == d.askEvery {
+		return
+	}
+	d.askEvery = every
+	if every == 0 {
 		return
 	}
 	select {
@@ -57,6 +74,7 @@ func (d *Daemon) wakeAsker() {
 
 // answered applies an answer from another host.
 func (d *Daemon) answered(a takeover.Answer) {
+	d.log.Debug("answered", "addr", a.Addr, "mac", a.MAC.String(), "on", a.Interface, "at", a.At.Format("15:04:05.000000"))
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.apply(failover.Answer{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)

@@ -140,4 +140,3 @@ func TestLastingConflictRunsTest(t *testing.T) {
 		}
 	})
 }
-

@@ -135,6 +135,7 @@ type Daemon struct {
 	waiters  []chan control.Response
 	stages   map[stageKey]control.Stage // the last run of each stage per address
 	askWake  chan struct{}              // the machine wants questions
+	askEvery time.Duration              // how often it wanted them, as last told
 
 	jobs       sync.WaitGroup
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops

@@ -59,7 +59,7 @@ func (d *Daemon) answer(r control.Request) (resp control.Response, wait bool) {
 	d.log.Info("operator request", "op", r.Op)
 	before := d.machine.Running()
 	now := d.Clock.Now()
-	d.apply(failover.Command{At: now, Op: r.Op}, nil)
+	d.apply(failover.Command{At: now, Op: r.Op, Force: r.Force}, nil)
 	d.rearm()
 	st := d.status()
 	resp = control.Response{OK: true, Status: &st}
