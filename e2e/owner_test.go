@@ -84,7 +84,7 @@ func TestKilledHeartbeatdOnALiveHost(t *testing.T) {
 // serviceWorld gives server1 a host address of its own (.11) and the
 // public address as a service address that heartbeatd holds.
 func serviceWorld(t *testing.T) *world {
-	w := newWorld(t, withPrimaryConf(`FAILOVER_SERVICE_IPS="pub0:`+lab.Server1Pub+lab.PubNet+`"`))
+	w := newWorld(t, withPrimaryConf(`FAILOVER_SERVICE_IPS="pub0:`+lab.Server1Pub+`"`))
 	w.S1.MustRun("ip", "addr", "del", lab.Server1Pub+lab.PubNet, "dev", "pub0")
 	w.S1.Addr("pub0", "198.51.100.11"+lab.PubNet)
 	return w

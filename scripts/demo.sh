@@ -148,7 +148,7 @@ echo "server2 took 198.51.100.1 over; the client is answered by $(answered_by)"
 echo "the client went unanswered for $(outage "$cut") ms (the timeout is 3 x 200 ms)"
 status
 
-say "putting both cables back: after the 2 s hold-down server2 gives the address back"
+say "putting both cables back: server1 answers for its own address at once, so server2 gives it back at once (not after the 2 s hold-down, which would leave two servers answering)"
 back=$(now)
 ip -n "$s1" link set priv0 up
 ip -n "$sw" link set s1 up

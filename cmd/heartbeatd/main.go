@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -39,7 +40,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		return cli.ExitFailure
 	}
 	defer conn.Close()
-	sender, err := heartbeat.New(options(c), conn, netif.Snapshot, log)
+	sender, err := heartbeat.New(options(c), conn, withoutServiceIPs(c), log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return cli.ExitFailure
@@ -163,6 +164,20 @@ func openService(c *config.Config, log *slog.Logger) (*heartbeat.Service, func()
 		}
 		asker.Close()
 	}, nil
+}
+
+// withoutServiceIPs lists the interfaces without the service addresses:
+// heartbeats never leave from one, which comes and goes.
+func withoutServiceIPs(c *config.Config) func() ([]netif.Interface, error) {
+	return func() ([]netif.Interface, error) {
+		ifs, err := netif.Snapshot()
+		for i := range ifs {
+			ifs[i].Addrs = slices.DeleteFunc(ifs[i].Addrs, func(a netif.Addr) bool {
+				return slices.ContainsFunc(c.ServiceIPs, func(p config.Pair) bool { return p.Addr == a.Prefix.Addr() })
+			})
+		}
+		return ifs, err
+	}
 }
 
 // serviceRetry is how often heartbeatd asks again for service addresses

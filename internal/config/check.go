@@ -36,7 +36,7 @@ func (f Finding) String() string { return fmt.Sprintf("%-7s %s", f.Level, f.Err)
 // the configuration.
 func Check(c *Config, role Role, ifs []netif.Interface) []Finding {
 	if role == Heartbeatd {
-		return checkTargets(c, ifs)
+		return append(checkTargets(c, ifs), checkServiceIPs(c, ifs)...)
 	}
 	return append(checkFailover(c, ifs), checkNotices(c)...)
 }
@@ -140,12 +140,31 @@ func checkFailover(c *Config, ifs []netif.Interface) []Finding {
 		add(Fatal, KeyPeerIP, peer.String(), "not on any directly connected subnet", hint)
 	}
 	for _, p := range c.Pairs {
-		checkPair(p, ifs, privLink, add)
+		checkPair(p, ifs, KeyPairs, privLink, add)
 	}
 	return out
 }
 
-func checkPair(p Pair, ifs []netif.Interface, privLink string, add func(l Level, key, value, problem, hint string)) {
+// checkServiceIPs checks heartbeatd's service addresses as failoverd's
+// pairs are checked: the same addresses, the same rules.
+func checkServiceIPs(c *Config, ifs []netif.Interface) []Finding {
+	var out []Finding
+	add := func(l Level, key, value, problem, hint string) {
+		out = append(out, Finding{l, &Error{Origin: c.origins[key], Key: key, Value: value, Problem: problem, Hint: hint}})
+	}
+	for _, p := range c.ServiceIPs {
+		checkPair(p, ifs, KeyServiceIPs, "", add)
+	}
+	return out
+}
+
+// checkPair checks one address that moves between the servers, listed
+// under key.
+func checkPair(p Pair, ifs []netif.Interface, key, privLink string, add func(l Level, key, value, problem, hint string)) {
+	verb, held := "taken over", "failoverd will take it as held (left by a crash?); remove it if the primary is alive"
+	if key == KeyServiceIPs {
+		verb, held = "held", "heartbeatd keeps it (left by a crash?); remove it if the secondary holds it"
+	}
 	v := p.String()
 	var it *netif.Interface
 	var names []string
@@ -156,22 +175,22 @@ func checkPair(p Pair, ifs []netif.Interface, privLink string, add func(l Level,
 		}
 	}
 	if it == nil {
-		add(Fatal, KeyPairs, v, "no interface named "+p.Interface, "this host has "+strings.Join(names, ", "))
+		add(Fatal, key, v, "no interface named "+p.Interface, "this host has "+strings.Join(names, ", "))
 		return
 	}
 	if !it.Up {
-		add(Fatal, KeyPairs, v, p.Interface+" is down", "bring it up (ip link set "+p.Interface+" up)")
+		add(Fatal, key, v, p.Interface+" is down", "bring it up (ip link set "+p.Interface+" up)")
 	} else if !it.Running {
-		add(Warning, KeyPairs, v, p.Interface+" has no carrier (cable out?)", "clients cannot reach the address there until it has")
+		add(Warning, key, v, p.Interface+" has no carrier (cable out?)", "clients cannot reach the address there until it has")
 	}
 	if p.Interface == privLink {
-		add(Warning, KeyPairs, v, p.Interface+" also carries the private link", "with both links on one interface, one cable fault looks like a dead primary")
+		add(Warning, key, v, p.Interface+" also carries the private link", "with both links on one interface, one cable fault looks like a dead primary")
 	}
 	var own *netif.Addr
 	for i := range it.Addrs {
 		a := it.Addrs[i]
 		if a.Prefix.Addr() == p.Addr {
-			add(Warning, KeyPairs, v, "this host already holds "+p.Addr.String()+" on "+p.Interface, "failoverd will take it as held (left by a crash?); remove it if the primary is alive")
+			add(Warning, key, v, "this host already holds "+p.Addr.String()+" on "+p.Interface, held)
 		}
 		if own == nil && a.Prefix.Addr().Is4() == p.Addr.Is4() && a.Prefix.Masked().Contains(p.Addr) && a.Prefix.Addr() != p.Addr {
 			own = &a
@@ -179,15 +198,15 @@ func checkPair(p Pair, ifs []netif.Interface, privLink string, add func(l Level,
 	}
 	switch {
 	case own != nil && own.Broadcast == p.Addr:
-		add(Fatal, KeyPairs, v, fmt.Sprintf("%s is the broadcast address of %s's subnet %s, not one host's", p.Addr, p.Interface, own.Prefix.Masked()), useHint(p.Addr, usePublic))
+		add(Fatal, key, v, fmt.Sprintf("%s is the broadcast address of %s's subnet %s, not one host's", p.Addr, p.Interface, own.Prefix.Masked()), useHint(p.Addr, usePublic))
 	case own != nil && p.Bits >= 0 && p.Bits != p.Addr.BitLen():
-		add(Fatal, KeyPairs, v, fmt.Sprintf("%s is on %s's own subnet %s, so the mask must be blank or /%d", p.Addr, p.Interface, own.Prefix.Masked(), p.Addr.BitLen()),
+		add(Fatal, key, v, fmt.Sprintf("%s is on %s's own subnet %s, so the mask must be blank or /%d", p.Addr, p.Interface, own.Prefix.Masked(), p.Addr.BitLen()),
 			"write "+Pair{Interface: p.Interface, Addr: p.Addr, Bits: -1}.String())
 	case own != nil:
-		add(OK, KeyPairs, v, fmt.Sprintf("taken over on %s, on its own subnet %s", p.Interface, own.Prefix.Masked()), "")
+		add(OK, key, v, fmt.Sprintf("%s on %s, on its own subnet %s", verb, p.Interface, own.Prefix.Masked()), "")
 	case p.Bits < 0 || p.Bits == p.Addr.BitLen():
-		add(Warning, KeyPairs, v, fmt.Sprintf("%s is not on any subnet of %s", p.Addr, p.Interface), "give the mask of its subnet (for example "+p.Interface+":"+p.Addr.String()+"/24) so clients on that subnet can reach it")
+		add(Warning, key, v, fmt.Sprintf("%s is not on any subnet of %s", p.Addr, p.Interface), "give the mask of its subnet (for example "+p.Interface+":"+p.Addr.String()+"/24) so clients on that subnet can reach it")
 	default:
-		add(OK, KeyPairs, v, fmt.Sprintf("taken over on %s with its own subnet /%d", p.Interface, p.Bits), "")
+		add(OK, key, v, fmt.Sprintf("%s on %s with its own subnet /%d", verb, p.Interface, p.Bits), "")
 	}
 }

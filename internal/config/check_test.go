@@ -2,6 +2,8 @@ package config
 
 import (
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -96,4 +98,23 @@ func TestCheckFailover(t *testing.T) {
 	}
 	out = findings(t, Failoverd, "10.0.0.1", "priv0:10.0.0.9", "eth0:100.0.0.20")
 	wantLines(t, out, "priv0 also carries the private link", "this host already holds 100.0.0.20 on eth0")
+}
+
+// heartbeatd's service addresses are checked by the pairs' rules.
+func TestCheckServiceIPs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(file, []byte(`FAILOVER_SERVICE_IPS="eth0:100.0.0.10 eth0:100.0.0.11/16 eth9:100.0.0.12"`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(Heartbeatd, Sources{File: file, Args: []string{"10.0.255.255", "100.0.255.255"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	WriteFindings(&b, Check(c, Heartbeatd, host))
+	wantLines(t, b.String(),
+		"FAILOVER_SERVICE_IPS=eth0:100.0.0.10: held on eth0, on its own subnet 100.0.0.0/16",
+		"FAILOVER_SERVICE_IPS=eth0:100.0.0.11/16: 100.0.0.11 is on eth0's own subnet 100.0.0.0/16, so the mask must be blank or /32",
+		"FAILOVER_SERVICE_IPS=eth9:100.0.0.12: no interface named eth9",
+	)
 }
