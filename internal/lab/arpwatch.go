@@ -1,0 +1,160 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Round is one request of an ARP watch and who answered it.
+type Round struct {
+	At   time.Time // the request went out
+	End  time.Time // the next one did (or the watch stopped)
+	MACs []string  // every MAC that answered in between, first answer first
+}
+
+// ARPWatch asks the link who has an address, over and over, and keeps
+// every answer: the client's view of the project's first promise, that no
+// two servers ever answer for one address.
+type ARPWatch struct {
+	stop, done chan struct{}
+	close      func() // closes the socket, which ends the receiver
+
+	mu     sync.Mutex
+	rounds []Round // the last one is open (no End) while the watch runs
+}
+
+// request opens a new round; its answers come until the next one.
+func (w *ARPWatch) request(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.end(now)
+	w.rounds = append(w.rounds, Round{At: now})
+}
+
+// end closes the open round, if any. Called with mu held.
+func (w *ARPWatch) end(now time.Time) {
+	if n := len(w.rounds); n > 0 && w.rounds[n-1].End.IsZero() {
+		w.rounds[n-1].End = now
+	}
+}
+
+// answer records mac in the open round, once.
+func (w *ARPWatch) answer(mac string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n := len(w.rounds); n > 0 && w.rounds[n-1].End.IsZero() && !slices.Contains(w.rounds[n-1].MACs, mac) {
+		w.rounds[n-1].MACs = append(w.rounds[n-1].MACs, mac)
+	}
+}
+
+// Stop ends the watch; the last round ends now.
+func (w *ARPWatch) Stop() {
+	select {
+	case <-w.stop:
+		return
+	default:
+	}
+	close(w.stop)
+	w.close()
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.end(time.Now())
+}
+
+// Rounds returns the rounds that have ended.
+func (w *ARPWatch) Rounds() []Round {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Round
+	for _, r := range w.rounds {
+		if !r.End.IsZero() {
+			r.MACs = slices.Clone(r.MACs)
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// between returns the ended rounds whose request went out in [since, until).
+func (w *ARPWatch) between(since, until time.Time) []Round {
+	rs := w.Rounds()
+	return slices.DeleteFunc(rs, func(r Round) bool { return r.At.Before(since) || !r.At.Before(until) })
+}
+
+// Dual counts the rounds from since to until that two or more MACs
+// answered, and the time they span (the sum of their lengths): how long
+// two hosts answered for the address at once, to within a round.
+func (w *ARPWatch) Dual(since, until time.Time) (rounds int, span time.Duration) {
+	for _, r := range w.between(since, until) {
+		if len(r.MACs) > 1 {
+			rounds++
+			span += r.End.Sub(r.At)
+		}
+	}
+	return rounds, span
+}
+
+// Owners lists, sorted, every MAC that answered from since to until.
+func (w *ARPWatch) Owners(since, until time.Time) []string {
+	var out []string
+	for _, r := range w.between(since, until) {
+		for _, m := range r.MACs {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Lengths of the frame's parts: the Ethernet header, the Ethernet/IPv4
+// ARP packet.
+const (
+	ethLen = 14
+	arpLen = 28
+)
+
+// arpProbe builds the Ethernet frame of an RFC 5227 ARP probe for target
+// from mac: a broadcast who-has with sender address 0.0.0.0, which a
+// host holding target answers to mac, and from which no host learns a
+// neighbour.
+func arpProbe(mac net.HardwareAddr, target netip.Addr) []byte {
+	b := make([]byte, 0, ethLen+arpLen)
+	b = append(b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	b = append(b, mac...)
+	b = binary.BigEndian.AppendUint16(b, 0x0806) // EtherType: ARP
+	b = binary.BigEndian.AppendUint16(b, 1)      // hardware type: Ethernet
+	b = binary.BigEndian.AppendUint16(b, 0x0800) // protocol type: IPv4
+	b = append(b, 6, 4)                          // address lengths
+	b = binary.BigEndian.AppendUint16(b, 1)      // request
+	b = append(b, mac...)
+	b = append(b, 0, 0, 0, 0)       // sender address: none
+	b = append(b, 0, 0, 0, 0, 0, 0) // target MAC: unknown
+	t := target.As4()
+	return append(b, t[:]...)
+}
+
+// arpAnswer reads b as an Ethernet frame holding an ARP reply and returns
+// the MAC that says it has target, to mac; ok is false for anything else
+// (requests, announcements, answers to others, other addresses).
+func arpAnswer(b []byte, mac net.HardwareAddr, target netip.Addr) (from string, ok bool) {
+	if len(b) < ethLen+arpLen || binary.BigEndian.Uint16(b[12:14]) != 0x0806 {
+		return "", false
+	}
+	a := b[ethLen:]
+	if binary.BigEndian.Uint16(a[0:2]) != 1 || binary.BigEndian.Uint16(a[2:4]) != 0x0800 ||
+		a[4] != 6 || a[5] != 4 || binary.BigEndian.Uint16(a[6:8]) != 2 {
+		return "", false
+	}
+	if sender, _ := netip.AddrFromSlice(a[14:18]); sender != target || !bytes.Equal(a[18:24], mac) {
+		return "", false
+	}
+	return net.HardwareAddr(a[8:14]).String(), true
+}
