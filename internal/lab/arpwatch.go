@@ -14,12 +14,17 @@ import (
 type Round struct {
 	At   time.Time // the request went out
 	End  time.Time // the next one did (or the watch stopped)
-	MACs []string  // every MAC that answered in between, first answer first
+	MACs []string  // every MAC that answered this request, first answer first
 }
 
 // ARPWatch asks the link who has an address, over and over, and keeps
 // every answer: the client's view of the project's first promise, that no
 // two servers ever answer for one address.
+//
+// Each request goes out from a MAC of its own, the round's number in its
+// last byte, and answers come back to that MAC: an answer that arrives
+// late, after the next request, still counts for the round that asked,
+// and cannot make two owners in succession look like two at once.
 type ARPWatch struct {
 	stop, done chan struct{}
 	close      func() // closes the socket, which ends the receiver
@@ -28,12 +33,14 @@ type ARPWatch struct {
 	rounds []Round // the last one is open (no End) while the watch runs
 }
 
-// request opens a new round; its answers come until the next one.
-func (w *ARPWatch) request(now time.Time) {
+// request opens a new round and returns its number's last byte, which
+// its request carries.
+func (w *ARPWatch) request(now time.Time) byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.end(now)
 	w.rounds = append(w.rounds, Round{At: now})
+	return byte(len(w.rounds) - 1)
 }
 
 // end closes the open round, if any. Called with mu held.
@@ -43,12 +50,18 @@ func (w *ARPWatch) end(now time.Time) {
 	}
 }
 
-// answer records mac in the open round, once.
-func (w *ARPWatch) answer(mac string) {
+// answer records mac, once, in the latest round whose number ends in
+// round: the one that asked, unless the answer is 256 rounds late.
+func (w *ARPWatch) answer(round byte, mac string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if n := len(w.rounds); n > 0 && w.rounds[n-1].End.IsZero() && !slices.Contains(w.rounds[n-1].MACs, mac) {
-		w.rounds[n-1].MACs = append(w.rounds[n-1].MACs, mac)
+	for i := len(w.rounds) - 1; i >= 0 && i >= len(w.rounds)-256; i-- {
+		if byte(i) == round {
+			if !slices.Contains(w.rounds[i].MACs, mac) {
+				w.rounds[i].MACs = append(w.rounds[i].MACs, mac)
+			}
+			return
+		}
 	}
 }
 
@@ -142,19 +155,20 @@ func arpProbe(mac net.HardwareAddr, target netip.Addr) []byte {
 }
 
 // arpAnswer reads b as an Ethernet frame holding an ARP reply and returns
-// the MAC that says it has target, to mac; ok is false for anything else
-// (requests, announcements, answers to others, other addresses).
-func arpAnswer(b []byte, mac net.HardwareAddr, target netip.Addr) (from string, ok bool) {
+// the MAC that says it has target, to a MAC that is base but for its last
+// byte, and that byte; ok is false for anything else (requests,
+// announcements, answers to others, other addresses).
+func arpAnswer(b []byte, base net.HardwareAddr, target netip.Addr) (from string, to byte, ok bool) {
 	if len(b) < ethLen+arpLen || binary.BigEndian.Uint16(b[12:14]) != 0x0806 {
-		return "", false
+		return "", 0, false
 	}
 	a := b[ethLen:]
 	if binary.BigEndian.Uint16(a[0:2]) != 1 || binary.BigEndian.Uint16(a[2:4]) != 0x0800 ||
 		a[4] != 6 || a[5] != 4 || binary.BigEndian.Uint16(a[6:8]) != 2 {
-		return "", false
+		return "", 0, false
 	}
-	if sender, _ := netip.AddrFromSlice(a[14:18]); sender != target || !bytes.Equal(a[18:24], mac) {
-		return "", false
+	if sender, _ := netip.AddrFromSlice(a[14:18]); sender != target || !bytes.Equal(a[18:23], base[:5]) {
+		return "", 0, false
 	}
-	return net.HardwareAddr(a[8:14]).String(), true
+	return net.HardwareAddr(a[8:14]).String(), a[23], true
 }

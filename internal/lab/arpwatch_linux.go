@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,12 +19,13 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 // IPv4 address), and keeps every answer until Stop (at the latest when
 // the test ends).
 //
-// It asks as a host of its own: a random locally administered MAC, which
-// the switch learns on ns's port, and no IPv4 address (an RFC 5227
-// probe). Answers go to that MAC, so ns's kernel drops them unread: a
-// reply to ns's own MAC would move ns's neighbour entry for target to
-// whoever answered, without any announcement, and hide the very moves a
-// test measures. Nor does any answering host learn a neighbour from it.
+// It asks as a host of its own: random locally administered MACs (256 of
+// them, one for each round in turn), which the switch learns on ns's
+// port, and no IPv4 address (an RFC 5227 probe). Answers go to those
+// MACs, so ns's kernel drops them unread: a reply to ns's own MAC would
+// move ns's neighbour entry for target to whoever answered, without any
+// announcement, and hide the very moves a test measures. Nor does any
+// answering host learn a neighbour from it.
 func StartARPWatch(t testing.TB, ns *NS, dev, target string, every time.Duration) *ARPWatch {
 	t.Helper()
 	tgt, err := netip.ParseAddr(target)
@@ -77,18 +79,19 @@ func StartARPWatch(t testing.TB, ns *NS, dev, target string, every time.Duration
 			if err != nil {
 				return // closed
 			}
-			if from, ok := arpAnswer(buf[:n], mac, tgt); rerr == nil && ok {
-				w.answer(from)
+			if from, round, ok := arpAnswer(buf[:n], mac, tgt); rerr == nil && ok {
+				w.answer(round, from)
 			}
 		}
 	}()
-	probe := arpProbe(mac, tgt)
 	to := &unix.SockaddrLinklayer{Ifindex: ifi.Index}
 	go func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
+		from := slices.Clone(mac) // the receiver reads mac
 		for {
-			w.request(time.Now())
+			from[5] = w.request(time.Now())
+			probe := arpProbe(from, tgt)
 			// A failed send leaves its round unanswered, as a lost
 			// request would.
 			_ = rc.Write(func(fd uintptr) bool {
