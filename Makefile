@@ -46,7 +46,7 @@ fuzz:
 	done
 
 # The side-by-side benchmark against keepalived and ucarp (root; about
-# 20 minutes; writes docs/benchmarks.md and docs/benchmarks.png).
+# 30 minutes; writes docs/benchmarks.md and docs/benchmarks.png).
 bench:
 	$(GO) -C $(BENCHMOD) run .
 

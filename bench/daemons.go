@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/lab"
@@ -41,8 +40,32 @@ type running struct {
 	primary, secondary []*lab.Daemon // the processes on server1 and server2
 	// stable reports whether server1 is active and server2 standing by.
 	stable func() bool
-	// stopPrimary is the planned stop: SIGTERM to server1's daemon.
-	stopPrimary func()
+	// startPrimary starts server1's daemon, at first and again after it
+	// stopped.
+	startPrimary func() *lab.Daemon
+}
+
+// signalPrimary sends sig to server1's daemon: SIGTERM is every daemon's
+// planned stop, SIGKILL a crash.
+func (r *running) signalPrimary(sig os.Signal) {
+	for _, d := range r.primary {
+		_ = d.Signal(sig)
+	}
+}
+
+// awaitPrimaryExit waits until server1's stopped daemon has exited.
+func (r *running) awaitPrimaryExit(s *scope) {
+	for _, d := range r.primary {
+		if d.Wait(10*time.Second) < 0 {
+			s.Fatalf("server1's daemon still runs 10 s after it was stopped")
+		}
+	}
+}
+
+// restartPrimary starts server1's daemon again once it has exited.
+func (r *running) restartPrimary(s *scope) {
+	r.awaitPrimaryExit(s)
+	r.primary = []*lab.Daemon{r.startPrimary()}
 }
 
 func writeFile(s *scope, path, body string, mode os.FileMode) {
@@ -68,13 +91,27 @@ func useVirtualAddress(p *lab.Pair) {
 
 // ---- ipfailover ----
 
-type ipfailover struct{ bin string }
+// ipfailover takes over server1's own public address (host address), or,
+// with service, a service address that heartbeatd holds on server1 while
+// it runs (FAILOVER_SERVICE_IPS), server1 having an address of its own.
+type ipfailover struct {
+	bin     string
+	service bool
+}
 
-func (ipfailover) Name() string                { return "ipfailover" }
+func (d ipfailover) Name() string {
+	if d.service {
+		return "ipfailover-service"
+	}
+	return "ipfailover"
+}
 func (ipfailover) Supports(time.Duration) bool { return true }
 func (ipfailover) Heartbeats() int             { return 2 } // private and public link
 
 func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
+	if d.service {
+		useVirtualAddress(p)
+	}
 	dir := s.TempDir()
 	pairs := []string{"pub0:" + vip}
 	for _, a := range extra {
@@ -94,17 +131,20 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 	}, "\n") + "\n"
 	cfg := filepath.Join(dir, "ipfailover")
 	writeFile(s, cfg, conf, 0o644)
-	hb := p.S1.Start(filepath.Join(d.bin, "heartbeatd"), "--config", cfg)
-	fo := p.S2.Start(filepath.Join(d.bin, "failoverd"), "-d", "--config", cfg)
-	ctl := filepath.Join(d.bin, "failoverctl")
-	return &running{
-		primary: []*lab.Daemon{hb}, secondary: []*lab.Daemon{fo},
-		stable: func() bool {
-			out, _ := exec.Command(ctl, "--control-socket", dir+"/failoverd.sock", "status", "--json").Output()
-			return strings.Contains(string(out), `"state": "standby"`) && holds(p.S1, vip) && !holds(p.S2, vip)
-		},
-		stopPrimary: func() { _ = hb.Signal(syscall.SIGTERM) },
+	primaryCfg := cfg
+	if d.service {
+		primaryCfg = filepath.Join(dir, "ipfailover-primary")
+		writeFile(s, primaryCfg, conf+`FAILOVER_SERVICE_IPS="pub0:`+vip+lab.PubNet+`"`+"\n", 0o644)
 	}
+	r := &running{startPrimary: func() *lab.Daemon { return p.S1.Start(filepath.Join(d.bin, "heartbeatd"), "--config", primaryCfg) }}
+	r.primary = []*lab.Daemon{r.startPrimary()}
+	r.secondary = []*lab.Daemon{p.S2.Start(filepath.Join(d.bin, "failoverd"), "-d", "--config", cfg)}
+	ctl := filepath.Join(d.bin, "failoverctl")
+	r.stable = func() bool {
+		out, _ := exec.Command(ctl, "--control-socket", dir+"/failoverd.sock", "status", "--json").Output()
+		return strings.Contains(string(out), `"state": "standby"`) && holds(p.S1, vip) && !holds(p.S2, vip)
+	}
+	return r
 }
 
 // ---- keepalived (VRRPv3) ----
@@ -145,13 +185,13 @@ vrrp_instance VI_1 {
 		return ns.Start("keepalived", "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
 			"-f", cfg, "-p", filepath.Join(dir, name+".pid"), "-r", filepath.Join(dir, name+"-vrrp.pid"))
 	}
-	k1 := start(p.S1, "s1", 200)
-	k2 := start(p.S2, "s2", 100)
-	return &running{
-		primary: []*lab.Daemon{k1}, secondary: []*lab.Daemon{k2},
-		stable:      func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
-		stopPrimary: func() { _ = k1.Signal(syscall.SIGTERM) },
+	r := &running{
+		startPrimary: func() *lab.Daemon { return start(p.S1, "s1", 200) },
+		stable:       func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
 	}
+	r.primary = []*lab.Daemon{r.startPrimary()}
+	r.secondary = []*lab.Daemon{start(p.S2, "s2", 100)}
+	return r
 }
 
 // advertInt writes an interval in VRRPv3's seconds with centiseconds.
@@ -184,11 +224,11 @@ func (ucarp) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string
 			"-b", fmt.Sprint(int(interval/time.Second)), "-k", fmt.Sprint(skew), "-r", fmt.Sprint(deadCount), "-P", "-z",
 			"-u", up, "-d", down)
 	}
-	u1 := start(p.S1, server1Real, 0)
-	u2 := start(p.S2, lab.Server2Pub, 100)
-	return &running{
-		primary: []*lab.Daemon{u1}, secondary: []*lab.Daemon{u2},
-		stable:      func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
-		stopPrimary: func() { _ = u1.Signal(syscall.SIGTERM) },
+	r := &running{
+		startPrimary: func() *lab.Daemon { return start(p.S1, server1Real, 0) },
+		stable:       func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
 	}
+	r.primary = []*lab.Daemon{r.startPrimary()}
+	r.secondary = []*lab.Daemon{start(p.S2, lab.Server2Pub, 100)}
+	return r
 }

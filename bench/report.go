@@ -40,6 +40,22 @@ func summarize(v []time.Duration) stats {
 	return stats{n: len(s), median: q(0.5), p95: q(0.95), max: s[len(s)-1]}
 }
 
+// outages and duals pick one measure of each trial.
+func outages(v []outcome) []time.Duration {
+	return pick(v, func(o outcome) time.Duration { return o.Outage })
+}
+func duals(v []outcome) []time.Duration {
+	return pick(v, func(o outcome) time.Duration { return o.Dual })
+}
+
+func pick(v []outcome, f func(outcome) time.Duration) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, o := range v {
+		out[i] = f(o)
+	}
+	return out
+}
+
 func firstLine(name string, args ...string) string {
 	out, _ := exec.Command(name, args...).CombinedOutput()
 	for _, l := range strings.Split(string(out), "\n") {
@@ -116,38 +132,58 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("The lab of `internal/lab`: server1 and server2 in network namespaces, each with a public leg on a\n")
 	w("bridge and a private veth between them, and a client on the bridge. Dead count 3 everywhere.\n\n")
 	w("- **ipfailover**: heartbeatd on server1 (heartbeats on both links), failoverd on server2 taking over\n")
-	w("  server1's own public address 198.51.100.1; give-back hold-down max(3 intervals, 500 ms); no hooks.\n")
+	w("  server1's own public address 198.51.100.1 (host address); give-back hold-down max(3 intervals,\n")
+	w("  500 ms); no hooks.\n")
+	w("- **ipfailover-service**: the same, but 198.51.100.1 is a service address (`FAILOVER_SERVICE_IPS`)\n")
+	w("  that heartbeatd holds on server1 while it runs; server1 has 198.51.100.11 of its own.\n")
 	w("- **keepalived**: VRRPv3 on the public link, virtual address 198.51.100.1, priority 200 on server1 and\n")
 	w("  100 on server2 (preempting), `advert_int` = the interval.\n")
 	w("- **ucarp**: CARP on the public link, virtual address 198.51.100.1, `--preempt`, advskew 0 and 100,\n")
 	w("  `--deadratio 3`; it only supports whole-second intervals.\n\n")
 	w("Each event comes at a random phase within the interval, after the pair has been stable for five\n")
 	w("intervals, so an outage may be anything up to the detection timeout plus the reaction.\n\n")
-	w("Scenarios: **unplanned failure**, both of server1's cables pulled (the switch port and the private\n")
-	w("cable); **give-back**, the cables back (server1 must answer again); **planned stop**, SIGTERM to\n")
-	w("server1's daemon (heartbeatd's goodbye; keepalived's priority-0 advertisement; ucarp's exit).\n")
-	w("For ipfailover a planned stop leaves server1's own address in place, so both servers answer until\n")
-	w("server2 has announced: its planned outage is near zero by design.\n\n")
+	w("Scenarios, in this order on one lab: **unplanned failure**, both of server1's cables pulled (the\n")
+	w("switch port and the private cable); **give-back**, the cables back (server1 must answer again,\n")
+	w("and server2 let go);\n")
+	w("**planned stop, host stays up**, SIGTERM to server1's daemon (heartbeatd's goodbye; keepalived's\n")
+	w("priority-0 advertisement; ucarp's exit), watched for two detection timeouts and 1 s, whoever answers\n")
+	w("(server1's host still holds its own address), then the daemon started again; **planned stop, host\n")
+	w("goes away**, SIGTERM and, %v after the daemon exited, both cables pulled (server2 must answer),\n", hostAway)
+	w("then the cables and the daemon back; **daemon killed, host stays up**, `kill -9` of server1's\n")
+	w("daemon, watched for two detection timeouts and 1 s: server1 still answers, so the right result\n")
+	w("is no takeover, no outage and no duplicate.\n\n")
+	w("**Duplicates**: the client also asks who has 198.51.100.1 by ARP every %v (as a host of its own,\n", arpEvery)
+	w("so its own neighbour entry moves only by announcements) and counts the rounds that two MACs\n")
+	w("answered. *Dual ms* is their summed length, from the event to the end of the scenario; *dual\n")
+	w("trials* how many trials saw any such round. Two hosts answering at once is what the project\n")
+	w("promises never to happen.\n\n")
 	w("%s\n\n", o.setting)
 	w("Command: `sudo make bench` (= `cd bench && go run . -trials %d -intervals %s`).\n\n", o.trials, joinIntervals(o.intervals))
 
 	for _, sc := range scenarios {
 		w("## %s\n\n", strings.ToUpper(sc[:1])+sc[1:])
-		w("| interval | detection timeout | daemon | trials | median ms | p95 ms | max ms | median / keepalived's |\n")
-		w("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		w("| interval | detection timeout | daemon | trials | outage median ms | p95 ms | max ms | median / keepalived's | dual trials | dual median ms | dual max ms |\n")
+		w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, iv := range o.intervals {
-			ref := summarize(res["keepalived"][iv][sc])
+			ref := summarize(outages(res["keepalived"][iv][sc]))
 			for _, d := range daemons {
 				v := res[d.Name()][iv][sc]
 				if len(v) == 0 {
 					continue
 				}
-				st := summarize(v)
+				st, dual := summarize(outages(v)), summarize(duals(v))
 				ratio := "—"
 				if ref.n > 0 && ref.median > 0 {
 					ratio = fmt.Sprintf("%.2f", float64(st.median)/float64(ref.median))
 				}
-				w("| %v | %v | %s | %d | %s | %s | %s | %s |\n", iv, 3*iv, d.Name(), st.n, fmtMS(st.median), fmtMS(st.p95), fmtMS(st.max), ratio)
+				seen := 0
+				for _, x := range v {
+					if x.DualRounds > 0 {
+						seen++
+					}
+				}
+				w("| %v | %v | %s | %d | %s | %s | %s | %s | %d | %s | %s |\n", iv, 3*iv, d.Name(), st.n, fmtMS(st.median), fmtMS(st.p95), fmtMS(st.max), ratio,
+					seen, fmtMS(dual.median), fmtMS(dual.max))
 			}
 		}
 		w("\n")
@@ -215,9 +251,10 @@ func joinIntervals(ivs []time.Duration) string {
 }
 
 var daemonColors = map[string]color.Color{
-	"ipfailover": color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	"keepalived": color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-	"ucarp":      color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
+	"ipfailover":         color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	"ipfailover-service": color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff},
+	"keepalived":         color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+	"ucarp":              color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 }
 
 // writePlot draws one panel per scenario: the median outage per
@@ -241,7 +278,7 @@ func writePlot(o options, daemons []daemon, res results) error {
 			var pts plotter.XYs
 			for j, iv := range o.intervals {
 				if v := res[d.Name()][iv][sc]; len(v) > 0 {
-					ms := float64(summarize(v).median) / float64(time.Millisecond)
+					ms := float64(summarize(outages(v)).median) / float64(time.Millisecond)
 					pts = append(pts, plotter.XY{X: float64(j), Y: max(ms, 0.1)})
 				}
 			}
@@ -264,7 +301,7 @@ func writePlot(o options, daemons []daemon, res results) error {
 		p.Legend.Top = true
 		panels = append(panels, p)
 	}
-	img := vgimg.New(vg.Points(1200), vg.Points(400))
+	img := vgimg.New(vg.Points(float64(300*len(panels))), vg.Points(400))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(10), PadTop: vg.Points(5), PadBottom: vg.Points(5), PadLeft: vg.Points(5), PadRight: vg.Points(5)}
 	canvases := plot.Align([][]*plot.Plot{panels}, tiles, dc)

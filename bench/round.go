@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/lab"
@@ -10,16 +12,24 @@ import (
 
 // Scenarios measured in a round.
 const (
-	Unplanned = "unplanned failure"
-	Planned   = "planned stop"
-	GiveBack  = "give-back"
+	Unplanned   = "unplanned failure"
+	GiveBack    = "give-back"
+	Planned     = "planned stop, host stays up"
+	PlannedAway = "planned stop, host goes away"
+	Killed      = "daemon killed, host stays up"
 )
 
-var scenarios = []string{Unplanned, Planned, GiveBack}
+var scenarios = []string{Unplanned, GiveBack, Planned, PlannedAway, Killed}
 
 const (
 	svcPort    = 7
 	probeEvery = time.Millisecond
+	// arpEvery is how often the client asks who has the address: the
+	// resolution of the time two servers answer at once.
+	arpEvery = 2 * time.Millisecond
+	// hostAway is how long after its daemon stopped a host going down
+	// (a shutdown, a reboot) takes its links with it.
+	hostAway = 500 * time.Millisecond
 )
 
 // waitFor polls cond every millisecond.
@@ -32,6 +42,21 @@ func waitFor(d time.Duration, cond func() bool) bool {
 		time.Sleep(time.Millisecond)
 	}
 	return cond()
+}
+
+// client is what the client on the bridge measures with: the UDP probe
+// (who serves it, the outage) and the ARP watch (who answers for the
+// address: two at once is a duplicate).
+type client struct {
+	probe *lab.Probe
+	arp   *lab.ARPWatch
+}
+
+func startClient(s *scope, p *lab.Pair) client {
+	return client{
+		probe: lab.StartProbe(s, p.Client, vip, svcPort, probeEvery),
+		arp:   lab.StartARPWatch(s, p.Client, "eth0", vip, arpEvery),
+	}
 }
 
 // settle waits until the pair is stable: server1 active, server2 standing
@@ -50,43 +75,88 @@ type outcome struct {
 	// benchmark reports.
 	Outage time.Duration
 	// Moved is the time from the event to the first answer from the
-	// server that should answer after it. When both servers answer for a
-	// while (ipfailover's planned stop keeps server1's own address), the
-	// outage is near zero whether or not failover was quick; Moved is not.
+	// server that should answer after it (-1: none within the scenario).
+	// When both servers answer for a while (ipfailover's planned stop
+	// keeps server1's own address), the outage is near zero whether or
+	// not failover was quick; Moved is not.
 	Moved time.Duration
+	// Dual is how long two or more MACs answered ARP for the address at
+	// once (the ARP rounds they did, summed); DualRounds is how many
+	// rounds.
+	Dual       time.Duration
+	DualRounds int
+	// ARPRounds is how many times the client asked who has the address,
+	// ARPAnswered how many of those anyone answered.
+	ARPRounds, ARPAnswered int
 }
 
-// outage waits until the client is answered by want and returns what the
-// client saw since from.
-func outage(s *scope, probe *lab.Probe, from time.Time, want string, limit time.Duration) outcome {
-	if !waitFor(limit, func() bool { return probe.Last() == want }) {
-		s.Fatalf("the client was not answered by %s within %v (last: %q)", want, limit, probe.Last())
-	}
-	time.Sleep(20 * time.Millisecond) // let answers settle before measuring
-	var o outcome
-	o.Outage, _ = probe.LongestGap(from, time.Now())
-	for _, a := range probe.Answers() {
-		if a.From == want && a.At.After(from) {
+// measure is what the client saw from the event at from until now, mover
+// being the server that should answer after it.
+func measure(c client, from time.Time, mover string) outcome {
+	now := time.Now()
+	o := outcome{Moved: -1}
+	o.Outage, _ = c.probe.LongestGap(from, now)
+	for _, a := range c.probe.Answers() {
+		if a.From == mover && a.At.After(from) {
 			o.Moved = a.At.Sub(from)
 			break
+		}
+	}
+	o.DualRounds, o.Dual = c.arp.Dual(from, now)
+	for _, r := range c.arp.Rounds() {
+		if !r.At.Before(from) && r.At.Before(now) {
+			o.ARPRounds++
+			if len(r.MACs) > 0 {
+				o.ARPAnswered++
+			}
 		}
 	}
 	return o
 }
 
-// round runs the three scenarios once on a fresh lab:
+// outage waits until the client is answered by want and returns what the
+// client saw since from.
+func outage(s *scope, c client, from time.Time, want string, limit time.Duration) outcome {
+	if !waitFor(limit, func() bool { return c.probe.Last() == want }) {
+		s.Fatalf("the client was not answered by %s within %v (last: %q)", want, limit, c.probe.Last())
+	}
+	time.Sleep(20 * time.Millisecond) // let answers settle before measuring
+	return measure(c, from, want)
+}
+
+// watch returns what the client saw in the window d from the event at
+// from: for an event after which either server may rightly answer.
+func watch(c client, from time.Time, d time.Duration, mover string) outcome {
+	time.Sleep(time.Until(from.Add(d)))
+	return measure(c, from, mover)
+}
+
+// round runs the scenarios once on a fresh lab:
 //   - unplanned: both of server1's cables cut; server2 must answer;
-//   - give-back: the cables back; server1 must answer again;
-//   - planned: server1's daemon stopped with SIGTERM; server2 must answer.
+//   - give-back: the cables back; server1 must answer again, and server2
+//     let go;
+//   - planned, host stays up: server1's daemon stopped with SIGTERM,
+//     watched for quiet (server1 still up, a daemon that holds back and
+//     one that takes over may both be right); then the daemon started
+//     again;
+//   - planned, host goes away: SIGTERM, and server1's cables cut
+//     hostAway after the daemon exited; server2 must answer. Then the
+//     cables back and the daemon started again;
+//   - killed: server1's daemon killed (-9) on a live host, watched for
+//     quiet: the right result is no takeover, as server1 still answers.
 func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	p := lab.NewPair(s)
 	lab.Serve(s, p.S1, svcPort, "server1")
 	lab.Serve(s, p.S2, svcPort, "server2")
-	probe := lab.StartProbe(s, p.Client, vip, svcPort, probeEvery)
+	c := startClient(s, p)
 	r := d.Start(s, p, interval, nil)
-	settle(s, r, probe, interval, "at start")
+	settle(s, r, c.probe, interval, "at start")
 	detect := deadCount * interval
 	limit := 10*time.Second + 10*detect
+	// quiet is how long a stop or a kill on a live host is watched: a
+	// daemon that takes over on silence does so within a timeout and its
+	// reaction (ucarp's slowest planned stop so far: 1.7 timeouts).
+	quiet := 2*detect + time.Second
 	out := map[string]outcome{}
 
 	// A random phase within the interval: the cut is as likely just
@@ -97,19 +167,53 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	cut := time.Now()
 	p.CutPrivate()
 	p.CutPublic()
-	out[Unplanned] = outage(s, probe, cut, "server2", limit)
+	out[Unplanned] = outage(s, c, cut, "server2", limit)
 
 	back := time.Now()
 	p.RestorePrivate()
 	p.RestorePublic()
-	out[GiveBack] = outage(s, probe, back, "server1", limit+10*time.Second)
-	settle(s, r, probe, interval, "after the give-back")
+	// Measured once server2 has let go as well: until then both may
+	// answer. A pair that never gets there fails in settle below.
+	waitFor(limit+10*time.Second, r.stable)
+	out[GiveBack] = outage(s, c, back, "server1", limit+10*time.Second)
+	settle(s, r, c.probe, interval, "after the give-back")
 
 	phase()
 	stop := time.Now()
-	r.stopPrimary()
-	out[Planned] = outage(s, probe, stop, "server2", limit)
+	r.signalPrimary(syscall.SIGTERM)
+	out[Planned] = watch(c, stop, quiet, "server2")
+	r.restartPrimary(s)
+	settle(s, r, c.probe, interval, "after the daemon started again")
+
+	phase()
+	stop = time.Now()
+	r.signalPrimary(syscall.SIGTERM)
+	r.awaitPrimaryExit(s)
+	time.Sleep(hostAway)
+	p.CutPrivate()
+	p.CutPublic()
+	out[PlannedAway] = outage(s, c, stop, "server2", limit)
+	p.RestorePrivate()
+	p.RestorePublic()
+	r.restartPrimary(s)
+	settle(s, r, c.probe, interval, "after the host came back")
+
+	phase()
+	kill := time.Now()
+	r.signalPrimary(syscall.SIGKILL)
+	out[Killed] = watch(c, kill, quiet, "server2")
 	return out
+}
+
+// fmtRound writes a round's outages and dual-answer times, scenario by
+// scenario.
+func fmtRound(out map[string]outcome) string {
+	var parts []string
+	for _, sc := range scenarios {
+		o := out[sc]
+		parts = append(parts, fmt.Sprintf("%s %s ms (dual %s ms, %d rounds)", sc, fmtMS(o.Outage), fmtMS(o.Dual), o.DualRounds))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func fmtMS(d time.Duration) string {

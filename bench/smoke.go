@@ -41,6 +41,10 @@ func smokeRound(d daemon) (map[string]outcome, error) {
 //     the client goes unanswered for milliseconds; without the
 //     re-announce it waits for its ARP entry to go stale (seconds). The
 //     outage must stay under an interval.
+//   - the ARP watch: every scenario's rounds must have been answered by
+//     someone (else the watch saw nothing, and no duplicate could show),
+//     and none in the unplanned failure by two MACs: server1's cables are
+//     cut, so it cannot answer at all.
 func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 	timeout := deadCount * interval
 	var problems []string
@@ -58,5 +62,13 @@ func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 	check(Planned, "outage", out[Planned].Outage, 0, interval)
 	check(Planned, "time until server2 answered", out[Planned].Moved, time.Nanosecond, interval)
 	check(GiveBack, "outage", out[GiveBack].Outage, 0, interval)
+	for _, sc := range scenarios {
+		if o, ok := out[sc]; ok && o.ARPAnswered == 0 {
+			problems = append(problems, fmt.Sprintf("%s: none of the %d ARP rounds answered", sc, o.ARPRounds))
+		}
+	}
+	if n := out[Unplanned].DualRounds; n > 0 {
+		problems = append(problems, fmt.Sprintf("%s: %d ARP rounds answered by two MACs with server1 cut off", Unplanned, n))
+	}
 	return problems
 }

@@ -21,7 +21,9 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sc := range scenarios {
-		t.Logf("%s: outage %v, the server due to answer did after %v", sc, out[sc].Outage, out[sc].Moved)
+		o := out[sc]
+		t.Logf("%s: outage %v, the server due to answer did after %v; two MACs answered %d of %d ARP rounds (%v)",
+			sc, o.Outage, o.Moved, o.DualRounds, o.ARPRounds, o.Dual)
 	}
 	for _, p := range smokeProblems(out, smokeInterval) {
 		t.Error(p)
@@ -33,9 +35,11 @@ func TestSmoke(t *testing.T) {
 func TestSmokeBounds(t *testing.T) {
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	good := map[string]outcome{
-		Unplanned: {Outage: ms(240), Moved: ms(245)},
-		Planned:   {Outage: ms(1.4), Moved: ms(1.5)},
-		GiveBack:  {Outage: ms(1.9), Moved: ms(178)},
+		Unplanned:   {Outage: ms(240), Moved: ms(245), ARPRounds: 120, ARPAnswered: 2},
+		GiveBack:    {Outage: ms(1.9), Moved: ms(178), ARPRounds: 260, ARPAnswered: 260, Dual: ms(500), DualRounds: 250},
+		Planned:     {Outage: ms(1.4), Moved: ms(1.5), ARPRounds: 650, ARPAnswered: 650, Dual: ms(1290), DualRounds: 645},
+		PlannedAway: {Outage: ms(0.9), Moved: ms(1.3), ARPRounds: 260, ARPAnswered: 260, Dual: ms(500), DualRounds: 250},
+		Killed:      {Outage: ms(0), Moved: -1, ARPRounds: 950, ARPAnswered: 950},
 	}
 	if p := smokeProblems(good, smokeInterval); len(p) > 0 {
 		t.Errorf("a good round fails: %v", p)
@@ -45,12 +49,14 @@ func TestSmokeBounds(t *testing.T) {
 		sc   string
 		o    outcome
 	}{
-		{"takeover 5 s late", Unplanned, outcome{Outage: ms(5000), Moved: ms(5005)}},
-		{"dead count doubled", Unplanned, outcome{Outage: ms(590), Moved: ms(595)}},
-		{"peer given up after one interval", Unplanned, outcome{Outage: ms(60), Moved: ms(65)}},
-		{"goodbye ignored", Planned, outcome{Outage: ms(1.5), Moved: ms(260)}},
-		{"planned stop drops the client", Planned, outcome{Outage: ms(300), Moved: ms(301)}},
-		{"no re-announce after give-back", GiveBack, outcome{Outage: ms(4000), Moved: ms(4600)}},
+		{"takeover 5 s late", Unplanned, outcome{Outage: ms(5000), Moved: ms(5005), ARPRounds: 100, ARPAnswered: 100}},
+		{"dead count doubled", Unplanned, outcome{Outage: ms(590), Moved: ms(595), ARPRounds: 100, ARPAnswered: 100}},
+		{"peer given up after one interval", Unplanned, outcome{Outage: ms(60), Moved: ms(65), ARPRounds: 100, ARPAnswered: 100}},
+		{"goodbye ignored", Planned, outcome{Outage: ms(1.5), Moved: ms(260), ARPRounds: 100, ARPAnswered: 100}},
+		{"planned stop drops the client", Planned, outcome{Outage: ms(300), Moved: ms(301), ARPRounds: 100, ARPAnswered: 100}},
+		{"no re-announce after give-back", GiveBack, outcome{Outage: ms(4000), Moved: ms(4600), ARPRounds: 2000, ARPAnswered: 2000}},
+		{"the ARP watch heard nothing", Killed, outcome{Outage: ms(0), Moved: -1, ARPRounds: 950}},
+		{"two owners with server1 cut off", Unplanned, outcome{Outage: ms(240), Moved: ms(245), ARPRounds: 120, ARPAnswered: 3, Dual: ms(2), DualRounds: 1}},
 	}
 	for _, b := range bad {
 		round := map[string]outcome{}
