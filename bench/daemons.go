@@ -134,7 +134,7 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 	primaryCfg := cfg
 	if d.service {
 		primaryCfg = filepath.Join(dir, "ipfailover-primary")
-		writeFile(s, primaryCfg, conf+`FAILOVER_SERVICE_IPS="pub0:`+vip+lab.PubNet+`"`+"\n", 0o644)
+		writeFile(s, primaryCfg, conf+`FAILOVER_SERVICE_IPS="pub0:`+vip+`"`+"\n", 0o644)
 	}
 	r := &running{startPrimary: func() *lab.Daemon { return p.S1.Start(filepath.Join(d.bin, "heartbeatd"), "--config", primaryCfg) }}
 	r.primary = []*lab.Daemon{r.startPrimary()}

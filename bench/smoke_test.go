@@ -37,8 +37,8 @@ func TestSmokeBounds(t *testing.T) {
 	good := map[string]outcome{
 		Unplanned:   {Outage: ms(240), Moved: ms(245), ARPRounds: 120, ARPAnswered: 2},
 		GiveBack:    {Outage: ms(1.9), Moved: ms(178), ARPRounds: 260, ARPAnswered: 260, Dual: ms(500), DualRounds: 250},
-		Planned:     {Outage: ms(1.4), Moved: ms(1.5), ARPRounds: 650, ARPAnswered: 650, Dual: ms(1290), DualRounds: 645},
-		PlannedAway: {Outage: ms(0.9), Moved: ms(1.3), ARPRounds: 260, ARPAnswered: 260, Dual: ms(500), DualRounds: 250},
+		Planned:     {Outage: ms(1.4), Moved: -1, ARPRounds: 650, ARPAnswered: 650},
+		PlannedAway: {Outage: ms(4.1), Moved: ms(505), ARPRounds: 260, ARPAnswered: 260},
 		Killed:      {Outage: ms(0), Moved: -1, ARPRounds: 950, ARPAnswered: 950},
 	}
 	if p := smokeProblems(good, smokeInterval); len(p) > 0 {
@@ -52,8 +52,10 @@ func TestSmokeBounds(t *testing.T) {
 		{"takeover 5 s late", Unplanned, outcome{Outage: ms(5000), Moved: ms(5005), ARPRounds: 100, ARPAnswered: 100}},
 		{"dead count doubled", Unplanned, outcome{Outage: ms(590), Moved: ms(595), ARPRounds: 100, ARPAnswered: 100}},
 		{"peer given up after one interval", Unplanned, outcome{Outage: ms(60), Moved: ms(65), ARPRounds: 100, ARPAnswered: 100}},
-		{"goodbye ignored", Planned, outcome{Outage: ms(1.5), Moved: ms(260), ARPRounds: 100, ARPAnswered: 100}},
-		{"planned stop drops the client", Planned, outcome{Outage: ms(300), Moved: ms(301), ARPRounds: 100, ARPAnswered: 100}},
+		{"taken at the goodbye with server1 up", Planned, outcome{Outage: ms(1.5), Moved: ms(1.6), ARPRounds: 100, ARPAnswered: 100, Dual: ms(990), DualRounds: 99}},
+		{"taken at the timeout after a kill", Killed, outcome{Outage: ms(0), Moved: ms(301), ARPRounds: 100, ARPAnswered: 100, Dual: ms(700), DualRounds: 70}},
+		{"planned stop drops the client", Planned, outcome{Outage: ms(300), Moved: -1, ARPRounds: 100, ARPAnswered: 100}},
+		{"host gone, the goodbye forgotten", PlannedAway, outcome{Outage: ms(290), Moved: ms(790), ARPRounds: 100, ARPAnswered: 100}},
 		{"no re-announce after give-back", GiveBack, outcome{Outage: ms(4000), Moved: ms(4600), ARPRounds: 2000, ARPAnswered: 2000}},
 		{"the ARP watch heard nothing", Killed, outcome{Outage: ms(0), Moved: -1, ARPRounds: 950}},
 		{"two owners with server1 cut off", Unplanned, outcome{Outage: ms(240), Moved: ms(245), ARPRounds: 120, ARPAnswered: 3, Dual: ms(2), DualRounds: 1}},

@@ -105,16 +105,16 @@ func TestFailoverAndGiveBack(t *testing.T) {
 	}) {
 		t.Fatalf("no heartbeat on priv0 after the cables were back:\n%s", w.statusText())
 	}
-	// The hold-down: the address stays on server2 for a hold-down after
-	// the primary is heard again, then goes.
-	if !lab.WaitFor(holdDown+timeout+slack, func() bool { return !w.holds(w.S2) }) {
+	// server1 answers for its own address as soon as its cable is back:
+	// keeping it for the hold-down would leave two servers answering,
+	// so it goes back at once (TestServiceAddressSwitchoverAndBack keeps
+	// the hold-down for a service address, which server1 answers for
+	// only after released).
+	if !lab.WaitFor(timeout+slack, func() bool { return !w.holds(w.S2) }) {
 		t.Fatalf("server2 still holds the address %v after the primary was heard again\n%s", time.Since(heardAfter), w.secondary.Output())
 	}
 	gone := time.Now()
 	t.Logf("given back %v after the primary was heard again (hold-down %v)", gone.Sub(heardAfter).Round(time.Millisecond), holdDown)
-	if gone.Sub(heardAfter) < holdDown {
-		t.Errorf("given back %v after the primary was heard again: the hold-down of %v was not kept", gone.Sub(heardAfter), holdDown)
-	}
 	w.waitState("standby", 2*time.Second+slack)
 	// Without the re-announce the client would stay on server2's MAC for
 	// good; with it, it moves within a moment (1 s of slack for load).
@@ -297,7 +297,12 @@ func TestAuthKeys(t *testing.T) {
 				}
 				return
 			}
-			w.waitState("active", 5*time.Second)
+			// Nothing heard, but server1 still answers for its address:
+			// a conflict, not a takeover.
+			w.waitState("conflict", 5*time.Second)
+			if w.holds(w.S2) {
+				t.Fatal("wrong key: server2 took the address while server1 answers for it")
+			}
 			st := w.status()
 			for _, l := range st.Links {
 				if l.Dropped["bad-tag"] == 0 || l.Received != 0 {
@@ -387,7 +392,8 @@ func TestPartialLeftoverWithPrimaryAlive(t *testing.T) {
 	w.S2.MustRun("ip", "addr", "add", "198.51.100.10/32", "dev", "pub0", "label", "pub0:ipfo", "preferred_lft", "0")
 	w.startPrimary()
 	w.startSecondary()
-	w.waitState("active", 3*time.Second+slack)
+	// It starts active with the leftover and gives it back: at once,
+	// since server1 answers for both addresses.
 	added := false
 	if !lab.WaitFor(5*time.Second+slack, func() bool { added = added || w.holds(w.S2); return added || w.state() == "standby" }) {
 		t.Fatalf("not given back: state %s", w.state())

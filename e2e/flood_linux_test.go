@@ -158,8 +158,10 @@ func TestJunkFlood(t *testing.T) {
 				t.Fatalf("after the flood: %s, holds %v\n%s\nfailoverd since the flood began:\n%s", w.state(), w.holds(w.S2), w.statusText(), w.secondary.Output()[logAt:])
 			}
 
-			// The primary dies during a flood: the takeover still comes
-			// within the timeout and an interval (slack for the machine).
+			// The primary dies during a flood (heartbeatd killed, its
+			// public address gone, the flood still coming): the takeover
+			// still comes within the timeout and an interval (slack for
+			// the machine).
 			flooded := make(chan error, 1)
 			go func() {
 				_, err := flood(tc.from(w), tc.src, tc.dst, tc.prefix, 3*time.Second)
@@ -169,6 +171,7 @@ func TestJunkFlood(t *testing.T) {
 			logAt = len(w.secondary.Output())
 			died := time.Now()
 			must(t, w.primary.Signal(syscall.SIGKILL))
+			w.S1.MustRun("ip", "addr", "del", lab.Server1Pub+lab.PubNet, "dev", "pub0")
 			w.waitState("active", timeout+interval+slack)
 			decided := decisionTime(t, w.secondary.Output()[logAt:])
 			t.Logf("the takeover started %v after the primary died, under the flood (timeout %v, interval %v)",

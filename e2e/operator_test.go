@@ -33,7 +33,8 @@ func TestOperatorCommandsAndCleanStop(t *testing.T) {
 	w := operatorWorld(t)
 	w.mustCtl("hold")
 	w.waitState("held", time.Second+slack)
-	if out := w.mustCtl("acquire"); !strings.Contains(out, "acquire: took the addresses over") {
+	// server1 answers for its own address: only --force takes it.
+	if out := w.mustCtl("acquire", "--force"); !strings.Contains(out, "acquire: took the addresses over") {
 		t.Fatalf("acquire said:\n%s", out)
 	}
 	if !lab.WaitFor(3*time.Second, func() bool { return w.status().Holding && w.holds(w.S2) }) {
@@ -56,7 +57,7 @@ func TestOperatorCommandsAndCleanStop(t *testing.T) {
 
 	// Held, so that the automatic give-back does not come first.
 	w.mustCtl("hold")
-	w.mustCtl("acquire")
+	w.mustCtl("acquire", "--force")
 	if !w.status().Holding || !w.holds(w.S2) {
 		t.Fatalf("not holding:\n%s", w.statusText())
 	}
@@ -82,7 +83,12 @@ func TestOperatorMessages(t *testing.T) {
 	if err != nil || !strings.Contains(out, "holds no address; nothing to release") {
 		t.Fatalf("release with nothing held: %v\n%s", err, out)
 	}
-	out, _ = w.ctl("acquire")
+	// server1 answers for its address: refused, with the MAC and the way out.
+	out, err = w.ctl("acquire")
+	if err == nil || !strings.Contains(out, lab.MAC(t, w.S1, "pub0")) || !strings.Contains(out, "--force") {
+		t.Fatalf("acquire while server1 answers must be refused: %v\n%s", err, out)
+	}
+	out, _ = w.ctl("acquire", "--force")
 	if !strings.Contains(out, "automatic give-back returns them after the hold-down") {
 		t.Fatalf("acquire with the primary alive must warn:\n%s", out)
 	}
@@ -92,7 +98,7 @@ func TestOperatorMessages(t *testing.T) {
 	}
 	// A Test that says no: acquire fails, and says why.
 	must(t, os.WriteFile(filepath.Join(w.hookDir, lab.Server1Pub, "Test"), []byte("#!/bin/sh\nexit 1\n"), 0o755))
-	out, err = w.ctl("acquire")
+	out, err = w.ctl("acquire", "--force")
 	if err == nil || !strings.Contains(out, "the Test hook said no") {
 		t.Fatalf("vetoed acquire: %v\n%s", err, out)
 	}

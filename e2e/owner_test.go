@@ -121,6 +121,11 @@ func TestServiceAddressSwitchoverAndBack(t *testing.T) {
 	back := time.Now()
 	w.startPrimary()
 	w.waitState("standby", holdDown+2*time.Second+slack)
+	// A service address waits for the hold-down: server1 does not answer
+	// for it until released.
+	if took := time.Since(back); took < holdDown {
+		t.Errorf("given back %v after heartbeatd started again: the hold-down of %v was not kept", took, holdDown)
+	}
 	if !lab.WaitFor(2*time.Second, func() bool { return hasAddr(w.S1) }) {
 		t.Fatalf("heartbeatd did not take its service address back:\n%s", w.primary.Output())
 	}
