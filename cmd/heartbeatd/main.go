@@ -156,7 +156,7 @@ func openService(c *config.Config, log *slog.Logger) (*heartbeat.Service, func()
 	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
 		Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
 	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
-		Wait: c.AskWait, Retry: serviceRetry, Log: log}
+		Wait: max(c.AskWait, claimWait), Retry: serviceRetry, Log: log}
 	return svc, func() {
 		mover.Wait()
 		if mover.Announcer != nil {
@@ -179,6 +179,11 @@ func withoutServiceIPs(c *config.Config) func() ([]netif.Interface, error) {
 		return ifs, err
 	}
 }
+
+// claimWait is the least time heartbeatd asks before it adds a service
+// address on its own: nothing hurries it (after released it adds at
+// once), and a secondary slow to answer must not be missed.
+const claimWait = 300 * time.Millisecond
 
 // serviceRetry is how often heartbeatd asks again for service addresses
 // another host answers for.

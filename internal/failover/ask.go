@@ -22,8 +22,12 @@ import (
 //     did → Conflict (a notice, once); too little asked yet → Asking
 //     until it is known.
 //   - A goodbye: Asking, every third of AskWait, and the takeover the
-//     moment the addresses stop answering; still answered after
-//     GoodbyeWait → Conflict.
+//     moment the addresses stop answering (a service address heartbeatd
+//     removed before its goodbye answers no question at all). Once an
+//     answer comes after the goodbye (the host's own address, the host
+//     up), the questions slow to the suspicion's pace and window, so
+//     that gaps between answers from a busy host are not taken for its
+//     going; still answered after GoodbyeWait → Conflict.
 //   - Conflict: asked on; the takeover once nobody answers; the primary
 //     heard again → standby. A conflict that lasts ConflictTest runs Test
 //     alone (the Fence job) with the reason, so a fencing hook can power
@@ -49,10 +53,14 @@ type asking struct {
 
 	reason  string    // why the takeover that Asking waits on is wanted
 	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
+	heard   bool      // an answer came after the goodbye
+	byeOver bool      // GoodbyeWait passed with too few questions to tell
 	told    bool      // this conflict has been noticed
 	fenced  time.Time // when Test last ran for this conflict
 	gaveAt  time.Time // when an answer last started a give-back
 	forced  bool      // the operator took the addresses with --force
+	tookAt    time.Time // when the last takeover ended
+	afterTake bool      // asking goes on for a hold-down after it
 }
 
 // Answer is an answer from another host for one of the addresses: a
@@ -95,11 +103,15 @@ func (m *Machine) slow() time.Duration {
 func (m *Machine) lead() time.Duration { return 4 * m.slow() }
 
 func (m *Machine) spacing() time.Duration {
-	if m.state == Asking && m.ask.goodbye {
+	if m.state == Asking && m.ask.goodbye && !m.ask.heard {
 		return m.fast()
 	}
 	return m.slow()
 }
+
+// AskWindow is how long an answer counts while the primary is
+// suspected: three questions at its pace.
+func (m *Machine) AskWindow() time.Duration { return 3 * m.slow() }
 
 // window is how long an answer counts: three questions.
 func (m *Machine) window() time.Duration { return 3 * m.spacing() }
@@ -175,11 +187,13 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		return false
 	}
 	switch m.state {
-	case Asking, Conflict:
-		return true
+	case Asking, Conflict, Acquiring:
+		return true // Acquiring: an answer before the addresses are added stops the job
 	case Active:
+		// The primary heard: does it answer too? And for a hold-down
+		// after a takeover: an answer missed before it shows.
 		_, silent := m.alive()
-		return len(silent) < len(m.p.Links) // the primary is heard: does it answer too?
+		return len(silent) < len(m.p.Links) || m.ask.afterTake
 	case Standby:
 		if now.Before(m.ask.learnUntil) {
 			return true // learn the MAC the primary answers from
@@ -191,6 +205,9 @@ func (m *Machine) wantAsk(now time.Time) bool {
 
 // updateAsking starts or ends the run of questions after an event.
 func (m *Machine) updateAsking(now time.Time) {
+	if m.ask.afterTake && (m.state != Active || !now.Before(m.ask.tookAt.Add(m.p.HoldDown))) {
+		m.ask.afterTake = false
+	}
 	if !m.ask.learnUntil.IsZero() && (m.state != Standby || !now.Before(m.ask.learnUntil)) {
 		m.ask.learnUntil = time.Time{}
 	}
@@ -226,7 +243,7 @@ func (m *Machine) askDeadline() time.Time {
 		if !m.ask.since.IsZero() && m.ask.unanswered >= 3 {
 			earlier(later(m.ask.firstQ.Add(w), m.ask.last.At.Add(w+time.Nanosecond)))
 		}
-		if m.state == Asking && m.ask.goodbye {
+		if m.state == Asking && m.ask.goodbye && !m.ask.byeOver {
 			earlier(m.since.Add(m.p.GoodbyeWait))
 		}
 		if m.state == Conflict && m.p.ConflictTest > 0 {
@@ -234,6 +251,10 @@ func (m *Machine) askDeadline() time.Time {
 		}
 	case Standby:
 		earlier(m.ask.learnUntil) // the learning questions end
+	case Active:
+		if m.ask.afterTake {
+			earlier(m.ask.tookAt.Add(m.p.HoldDown))
+		}
 	}
 	if m.ask.since.IsZero() {
 		earlier(m.suspectAt())
@@ -261,7 +282,7 @@ func (m *Machine) goodbye(reason string, now time.Time) []Action {
 	if !m.p.Ask {
 		return m.start(Takeover, reason, now)
 	}
-	m.ask.reason, m.ask.goodbye = reason, true
+	m.ask.reason, m.ask.goodbye, m.ask.heard, m.ask.byeOver = reason, true, false, false
 	m.set(Asking, now)
 	m.ask.since, m.ask.unanswered = now, 0 // only questions from now count
 	return m.evaluate(now)
@@ -310,8 +331,12 @@ func (m *Machine) evaluateAsking(now time.Time) []Action {
 		}
 		return m.start(Takeover, reason, now)
 	}
+	byeOver := m.ask.goodbye && now.Sub(m.since) >= m.p.GoodbyeWait
+	if m.state == Asking && byeOver && !m.inUse(now) {
+		m.ask.byeOver = true // no answer, too few questions: wait for them
+	}
 	switch {
-	case m.state == Asking && m.inUse(now) && (!m.ask.goodbye || now.Sub(m.since) >= m.p.GoodbyeWait):
+	case m.state == Asking && m.inUse(now) && (!m.ask.goodbye || byeOver):
 		return m.conflict(now)
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
 		m.ask.fenced = now
@@ -331,12 +356,18 @@ func (m *Machine) fenceAt() time.Time {
 
 // answer records an answer from another host.
 func (m *Machine) answer(e Answer) []Action {
-	if m.state == Standby && e.At.Sub(m.oldestHeard()) <= m.peerInterval*3/2 {
-		// Heard on every link just now: whoever answers is the primary.
+	if m.state == Standby && e.At.Sub(m.lastHeard()) <= m.peerInterval*3/2 {
+		// Heard just now, and on every link within the timeout:
+		// whoever answers is the primary. (Just after a give-back the
+		// public link counts from the give-back, its last heartbeat
+		// long ago: Linux dropped them while this host held the address.)
 		m.ask.known[e.Addr] = e.MAC
 	}
 	m.ask.last = e
 	m.ask.unanswered = 0
+	if m.state == Asking && m.ask.goodbye {
+		m.ask.heard = true
+	}
 	m.ask.primed = m.ask.known[e.Addr] == e.MAC
 	return m.evaluate(e.At)
 }
@@ -379,15 +410,4 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// oldestHeard is the earliest of the links' latest heartbeats.
-func (m *Machine) oldestHeard() time.Time {
-	var t time.Time
-	for _, l := range m.links {
-		if t.IsZero() || l.LastHeard.Before(t) {
-			t = l.LastHeard
-		}
-	}
-	return t
 }

@@ -152,10 +152,19 @@ func TestGoodbyeWaitsForTheAddressToGo(t *testing.T) {
 	if got := tl.m.Asking(); got > time.Millisecond {
 		t.Fatalf("asking every %v after a goodbye, want every few milliseconds at most", got)
 	}
-	tl.answers(primaryMAC, 500*time.Microsecond, tl.now.Add(10*time.Second))
+	tl.answers(primaryMAC, 500*time.Microsecond, tl.now.Add(100*time.Millisecond))
+	tl.expect(Asking)
+	// Answered: the questions slow to the suspicion's pace, and gaps
+	// between answers up to its window (300 ms) are not a host going.
+	if got := tl.m.Asking(); got != 100*time.Millisecond {
+		t.Fatalf("asking every %v once the host answered after its goodbye, want 100ms", got)
+	}
+	tl.answers(primaryMAC, 250*time.Millisecond, tl.now.Add(10*time.Second))
 	tl.expect(Asking)
 	stopped := tl.now
-	tl.tickTo(stopped.Add(3 * time.Millisecond))
+	tl.tickTo(stopped.Add(350 * time.Millisecond))
+	tl.expect(Asking)
+	tl.tickTo(stopped.Add(400 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 	// The answers before the takeover are not a returning primary.
 	tl.done(Takeover, false, nil)
@@ -233,8 +242,14 @@ func TestReturningPrimaryThatAnswersGetsTheAddressAtOnce(t *testing.T) {
 	tl.expect(Acquiring, "start takeover")
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
+	// Asked on for a hold-down after the takeover (an answer missed
+	// before it would show), then not while the primary is silent.
+	if tl.m.Asking() == 0 {
+		t.Fatal("not asking just after the takeover")
+	}
+	tl.tickTo(tl.now.Add(5 * time.Second))
 	if tl.m.Asking() != 0 {
-		t.Fatal("asking while active and the primary silent")
+		t.Fatal("asking while active and the primary silent, a hold-down after the takeover")
 	}
 	tl.run(2*time.Second, "priv0")
 	if tl.m.Asking() == 0 {
@@ -309,4 +324,66 @@ func TestAskDeadlinesAreEnough(t *testing.T) {
 	tl.expect(Conflict, "notice conflict")
 	tl.tickTo(tl.now.Add(time.Second))
 	tl.expect(Acquiring, "start takeover")
+}
+
+// An asker that cannot ask (an interface gone): no questions, so nothing
+// is free, and the deadlines never fall in the past (the daemon would
+// wake over and over).
+func TestNoQuestionsNoTakeoverAndNoSpin(t *testing.T) {
+	p := askParams()
+	p.GoodbyeWait = time.Second
+	m := New(p, t0, false)
+	now := t0
+	for range 5 {
+		now = now.Add(time.Second)
+		m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second})
+		m.Handle(Heartbeat{At: now, Link: "pub0", Interval: time.Second})
+	}
+	m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second, Goodbye: true})
+	for range 100 {
+		d := m.NextDeadline()
+		if d.IsZero() {
+			break
+		}
+		if !d.After(now) {
+			t.Fatalf("at +%v: deadline +%v is not later than now", now.Sub(t0), d.Sub(t0))
+		}
+		now = d
+		for _, a := range m.Handle(Tick{At: now}) {
+			t.Fatalf("at +%v: %s with no question asked", now.Sub(t0), describe(a))
+		}
+	}
+	if s, _ := m.State(); s != Asking {
+		t.Fatalf("state %s", s)
+	}
+}
+
+// An answer while the takeover's hooks ran stops it before it adds
+// anything: a conflict.
+func TestAnswerDuringTheTakeoverIsAConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(JobDone{At: tl.now, Job: Takeover, Answered: true})
+	tl.expect(Conflict, "notice conflict")
+}
+
+// A forced acquire asked while a job runs stays forced.
+func TestForceSurvivesAPendingAcquire(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(3500*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(10*time.Second))
+	tl.expect(Conflict, "start fence")
+	tl.do(Command{At: tl.now, Op: OpAcquire, Force: true})
+	acts := tl.m.Handle(JobDone{At: tl.now, Job: Fence})
+	if len(acts) != 1 {
+		t.Fatalf("after the fence: %v", acts)
+	}
+	if j, ok := acts[0].(StartJob); !ok || j.Job != Takeover || !j.Forced {
+		t.Fatalf("after the fence: %+v, want the pending takeover, forced", acts[0])
+	}
 }

@@ -124,9 +124,12 @@ const (
 type Action interface{ isAction() }
 
 // StartJob: run the job (with its hooks); report the end with JobDone.
+// A takeover that is not Forced stops before it adds anything if another
+// host answered for an address since it started (JobDone.Answered).
 type StartJob struct {
 	Job    Job
 	Reason string
+	Forced bool
 }
 
 // Notice: tell the administrator.
@@ -202,6 +205,9 @@ type JobDone struct {
 	Vetoed bool
 	Reason string // why it was vetoed, when Test did not simply say no
 	Err    error
+	// Answered: a takeover stopped before adding anything, because
+	// another host answered for an address while its hooks ran.
+	Answered bool
 }
 
 // Command is an operator's request. Force: an acquire that goes ahead
@@ -439,7 +445,7 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	} else {
 		m.set(Releasing, now)
 	}
-	return []Action{StartJob{Job: j, Reason: reason}}
+	return []Action{StartJob{Job: j, Reason: reason, Forced: j == Takeover && m.ask.forced}}
 }
 
 // evaluate applies the rules at now.
@@ -541,6 +547,9 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		return fmt.Sprintf("the Test hook refused the %s; %s", what, outcome)
 	}
 	switch {
+	case e.Job == Takeover && e.Answered:
+		m.vetoedJob = NoJob
+		out = append(out, m.conflict(e.At)...)
 	case e.Job == Fence:
 		if e.Vetoed {
 			why := "it exited non-zero"
@@ -561,6 +570,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		// backSince stays: a primary heard during the job has begun its
 		// hold-down already.
 		m.set(Active, e.At)
+		m.ask.tookAt, m.ask.afterTake = e.At, m.p.Ask
 		m.vetoedJob = NoJob
 		m.toldHolding = false
 		if e.Err != nil {
@@ -644,11 +654,11 @@ func (m *Machine) command(e Command) []Action {
 		if e.Op == OpRelease {
 			j = GiveBack
 		}
+		m.ask.forced = e.Force && j == Takeover
 		if m.running != NoJob {
 			m.pending = j
 			return nil
 		}
-		m.ask.forced = e.Force && j == Takeover
 		frozen := m.state == Held
 		acts := m.operatorJob(j, e.At)
 		if frozen && len(acts) > 0 {

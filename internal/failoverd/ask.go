@@ -31,12 +31,15 @@ func (d *Daemon) asks(ctx context.Context) {
 			continue
 		}
 		d.log.Debug("asking", "every", every)
-		if err := d.Asker.AskAll(d.cfg.Addresses); err != nil {
-			if time.Since(lastErr) >= time.Second {
-				lastErr = time.Now()
-				d.log.Warn("cannot ask who answers for the addresses", "err", err)
-			}
-		} else {
+		// An address that cannot be asked for (its interface gone) does
+		// not keep the others from counting: it cannot be added there
+		// either.
+		n, err := d.Asker.AskAll(d.cfg.Addresses)
+		if err != nil && time.Since(lastErr) >= time.Second {
+			lastErr = time.Now()
+			d.log.Warn("cannot ask who answers for an address", "err", err)
+		}
+		if n > 0 {
 			d.mu.Lock()
 			d.apply(failover.Asked{At: d.Clock.Now()}, nil)
 			d.rearm()
@@ -81,15 +84,25 @@ func (d *Daemon) answered(a takeover.Answer) {
 	d.rearm()
 }
 
-// askNow asks a round of questions and says whether another host
-// answered since: the check before an operator's acquire.
-func (d *Daemon) askNow(ctx context.Context, wait time.Duration) (failover.Answering, bool) {
+// askNow asks a round of questions over the suspicion's window and says
+// whether another host answered since: the check before an operator's
+// acquire, who can wait that long.
+func (d *Daemon) askNow(ctx context.Context) (failover.Answering, bool) {
 	start := d.Clock.Now()
+	d.mu.Lock()
+	wait := d.machine.AskWindow()
+	d.mu.Unlock()
 	if err := takeover.AskRound(ctx, d.Asker, d.cfg.Addresses, wait); err != nil && ctx.Err() == nil {
 		d.log.Warn("cannot ask who answers for the addresses", "err", err)
 	}
+	return d.answeredSince(start)
+}
+
+// answeredSince returns the latest answer from another host if it came
+// at t or later.
+func (d *Daemon) answeredSince(t time.Time) (failover.Answering, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a, ok := d.machine.Answering(d.Clock.Now())
-	return a, ok && !a.At.Before(start)
+	return a, ok && !a.At.Before(t)
 }

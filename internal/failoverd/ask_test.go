@@ -73,8 +73,10 @@ func toStrings(ks []failover.NoticeKind) []string {
 	return out
 }
 
-// A goodbye: the takeover waits for the address to stop answering, then
-// follows within a few milliseconds.
+// A goodbye with the host's own address up: the takeover waits for it to
+// stop answering, then follows within four questions at the suspicion's
+// pace (a thirtieth of the timeout); a service address removed before the
+// goodbye is taken within milliseconds.
 func TestGoodbyeWaitsForTheAddress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := newAsker()
@@ -91,8 +93,20 @@ func TestGoodbyeWaitsForTheAddress(t *testing.T) {
 		gone := time.Now()
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(failover.NoticeTakeover)
-		if took := started.Time.Sub(gone); took > 5*time.Millisecond {
+		if took := started.Time.Sub(gone); took > 4*timeout/30+time.Millisecond {
 			t.Fatalf("took over %v after the address stopped answering", took)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorldAsking(t, false, newAsker())
+		w.beatFor(time.Second)
+		bye := time.Now()
+		w.goodbye("priv0")
+		w.goodbye("pub0")
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(bye); took > 3*time.Millisecond {
+			t.Fatalf("took a service address over %v after the goodbye", took)
 		}
 	})
 }
@@ -137,6 +151,29 @@ func TestLastingConflictRunsTest(t *testing.T) {
 		}
 		if w.holds() {
 			t.Fatal("took the address while it answered")
+		}
+	})
+}
+
+// The primary answers again while the takeover's PreAcq hooks run: the
+// job stops before it adds the address, and the state is conflict.
+func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a)
+		gate := make(chan struct{})
+		w.hooks.gate[hooks.PreAcq] = gate
+		w.beatFor(time.Second)
+		w.waitState(failover.Acquiring, time.Second)
+		a.answering(primaryMAC)
+		time.Sleep(100 * time.Millisecond) // questions go on during the job
+		close(gate)
+		w.waitState(failover.Conflict, time.Second)
+		if w.holds() {
+			t.Fatal("added the address although it answered during the hooks")
+		}
+		if got := w.hooks.stages(); len(got) != 2 || got[1] != hooks.PreAcq {
+			t.Fatalf("stages %v, want Test and PreAcq only", got)
 		}
 	})
 }

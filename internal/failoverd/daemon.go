@@ -218,8 +218,18 @@ func (d *Daemon) Run(ctx context.Context) error {
 		heard := make(chan struct{})
 		go func() {
 			defer close(heard)
-			if err := d.Asker.Run(runCtx, d.answered); err != nil && runCtx.Err() == nil {
-				d.log.Error("cannot hear who answers for the addresses", "err", err)
+			// Without it every question would go unanswered and
+			// anything would look free: it is started again.
+			for runCtx.Err() == nil {
+				err := d.Asker.Run(runCtx, d.answered)
+				if runCtx.Err() != nil {
+					return
+				}
+				d.log.Error("cannot hear who answers for the addresses; listening again in a second", "err", err)
+				select {
+				case <-runCtx.Done():
+				case <-time.After(time.Second):
+				}
 			}
 		}()
 		d.asks(runCtx)

@@ -478,16 +478,16 @@ func (f *fakeAsker) asked() int {
 	return f.questions
 }
 
-func (f *fakeAsker) AskAll(as []takeover.Address) error {
+func (f *fakeAsker) AskAll(as []takeover.Address) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.questions++
 	if f.mac == "" {
-		return nil
+		return len(as), nil
 	}
 	hw, err := net.ParseMAC(f.mac)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, a := range as {
 		select {
@@ -495,7 +495,7 @@ func (f *fakeAsker) AskAll(as []takeover.Address) error {
 		default:
 		}
 	}
-	return nil
+	return len(as), nil
 }
 
 func (f *fakeAsker) Run(ctx context.Context, answer func(takeover.Answer)) error {

@@ -41,7 +41,7 @@ func (d *Daemon) startJob(a failover.StartJob) {
 		var r jobResult
 		switch a.Job {
 		case failover.Takeover:
-			r = d.takeover(ctx, a.Reason)
+			r = d.takeover(ctx, a.Reason, a.Forced)
 		case failover.Fence:
 			r.done.Vetoed, r.done.Reason = d.test(ctx, &r, actAcquire, a.Reason)
 		default:
@@ -124,8 +124,9 @@ func (d *Daemon) test(ctx context.Context, r *jobResult, action, reason string) 
 // added and announced together (64 addresses in a few milliseconds), then
 // every PostAcq*. A failing Pre or Post hook is logged and noticed; the
 // takeover goes on.
-func (d *Daemon) takeover(ctx context.Context, reason string) jobResult {
+func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobResult {
 	var r jobResult
+	began := d.Clock.Now()
 	if vetoed, why := d.test(ctx, &r, actAcquire, reason); vetoed {
 		r.done = failover.JobDone{Vetoed: true, Reason: why}
 		return r
@@ -139,6 +140,14 @@ func (d *Daemon) takeover(ctx context.Context, reason string) jobResult {
 	}
 	for _, a := range todo {
 		d.stageLogged(ctx, &r, hooks.PreAcq, a, actAcquire, reason)
+	}
+	// The last look before adding: the questions went on while the
+	// hooks ran, and an answer since the job began (the primary back,
+	// heartbeatd started again) stops it here.
+	if a, ok := d.answeredSince(began); ok && !forced {
+		d.log.Warn("another host answered while the takeover's hooks ran; adding nothing", "addr", a.Addr, "mac", a.MAC)
+		r.done.Answered = true
+		return r
 	}
 	start := time.Now()
 	var errs []error

@@ -14,7 +14,7 @@ import (
 func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response {
 	if r.Op == failover.OpAcquire && !r.Force && d.Asker != nil && len(d.Mover.Holding()) == 0 {
 		// Ask first: an acquire must not make a second host answer.
-		if a, ok := d.askNow(ctx, d.cfg.Machine.AskWait); ok {
+		if a, ok := d.askNow(ctx); ok {
 			whose := "not the primary's known MAC"
 			if a.Primary {
 				whose = "the primary's MAC"

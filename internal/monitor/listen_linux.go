@@ -175,6 +175,10 @@ func socketFilter(exclude []uint32, peers []netip.Prefix, v4, needMagic bool) ([
 		jumps = append(jumps, len(block))
 		block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: n.addr})
 	}
+	if len(block) > 255 {
+		// A jump skips at most 255 instructions.
+		return nil, fmt.Errorf("too many primary addresses (%d) for the kernel's packet filter", len(nets))
+	}
 	for _, i := range jumps {
 		j := block[i].(bpf.JumpIf)
 		j.SkipTrue = uint8(len(block) - i) // past the rest and the drop

@@ -70,3 +70,18 @@ func TestMissingLinkInterfaceIsNotFatal(t *testing.T) {
 	m, _ := loopbackMonitor(t, "nosuch0")
 	m.Close()
 }
+
+// More primary addresses than the kernel filter's jumps can pass over are
+// refused, not wrapped into a filter that drops the primary's heartbeats.
+func TestFilterRefusesTooManyPeers(t *testing.T) {
+	var peers []netip.Prefix
+	for i := range 130 {
+		peers = append(peers, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 32))
+	}
+	if _, err := socketFilter(nil, peers, true, true); err == nil {
+		t.Fatal("a filter for 130 addresses was built")
+	}
+	if _, err := socketFilter(nil, peers[:100], true, true); err != nil {
+		t.Fatalf("100 addresses: %v", err)
+	}
+}

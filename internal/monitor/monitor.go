@@ -36,7 +36,8 @@ type Config struct {
 	Peers []netip.Addr // accepted source addresses: the primary's private and public addresses
 	// PeerNets are subnets whose addresses are accepted too: a public
 	// link's own subnet, where a primary that holds service addresses
-	// sends from its host address.
+	// sends from its host address. A packet from one of them counts only
+	// with the sender and epoch last heard from Peers (the private link).
 	PeerNets []netip.Prefix
 	// Keyring returns the keys in force (they change on reload).
 	Keyring   func() *wire.Keyring
@@ -102,6 +103,14 @@ type Monitor struct {
 	guard       *wire.ReplayGuard // one for every link: a packet counts once per link, and late on none
 	linkIndex   map[string]int
 	stats       map[string]*LinkStats
+	// vouched is the sender and epoch last accepted from one of
+	// Config.Peers: a packet from PeerNets alone counts only as theirs,
+	// so another pair's heartbeats on a shared subnet are not taken for
+	// the primary's.
+	vouched struct {
+		sender string
+		epoch  uint64
+	}
 }
 
 // newMonitor sets up everything but the sockets.
@@ -292,7 +301,8 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		m.drop(Unknown, wire.DropUnknownLink, from, fmt.Errorf("arrived on %q, not a link", link))
 		return Heard{}, false
 	}
-	if !slices.Contains(m.cfg.Peers, from) && !slices.ContainsFunc(m.cfg.PeerNets, func(p netip.Prefix) bool { return p.Contains(from) }) {
+	named := slices.Contains(m.cfg.Peers, from)
+	if !named && !slices.ContainsFunc(m.cfg.PeerNets, func(p netip.Prefix) bool { return p.Contains(from) }) {
 		m.drop(link, wire.DropWrongPeer, from, errors.New("not the primary's address"))
 		return Heard{}, false
 	}
@@ -308,11 +318,18 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !named && (legacy || p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch) {
+		m.dropLocked(link, wire.DropWrongPeer, from, errors.New("from the link's subnet, but not the sender and epoch heard from the primary's own addresses"))
+		return Heard{}, false
+	}
 	if !legacy {
 		if err := m.guard.Check(&p, m.linkIndex[link], now); err != nil {
 			m.dropLocked(link, wire.ReasonOf(err), from, err)
 			return Heard{}, false
 		}
+	}
+	if named {
+		m.vouched.sender, m.vouched.epoch = p.Sender, p.Epoch
 	}
 	st := m.stats[link]
 	st.Received++

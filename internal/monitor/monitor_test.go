@@ -206,3 +206,37 @@ func checkAccepted(t *testing.T, m *Monitor, h Heard, ok bool, ifindex int, from
 		t.Fatalf("%d packets given, %d counted (received + dropped): %+v", calls, counted, m.Stats())
 	}
 }
+
+// A heartbeat from a public link's subnet (a primary with service
+// addresses sends from its host address) counts only with the sender and
+// epoch heard from the primary's own addresses: another pair's
+// heartbeats on the same subnet do not keep the link alive.
+func TestSubnetHeartbeatsCountOnlyAsThePrimarys(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	host := netip.MustParseAddr("198.51.100.11")
+	other := func(epoch, seq uint64) []byte {
+		p := wire.Packet{Type: wire.Heartbeat, Sender: "another-pair", Epoch: epoch, Seq: seq, Interval: time.Second, SentAt: now}
+		b, err := kr.Seal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, ok := m.accept(packet(t, kr, 7, 1, now), 3, host, now); ok {
+		t.Fatal("a subnet heartbeat counted before the primary was heard from its own address")
+	}
+	if _, ok := m.accept(packet(t, kr, 7, 2, now), 2, primaryPriv, now); !ok {
+		t.Fatal("the primary's private heartbeat was dropped")
+	}
+	if _, ok := m.accept(packet(t, kr, 7, 2, now), 3, host, now); !ok {
+		t.Fatal("the primary's heartbeat from its host address was dropped")
+	}
+	if _, ok := m.accept(other(9, 1), 3, netip.MustParseAddr("198.51.100.50"), now); ok {
+		t.Fatal("another pair's heartbeat on the subnet counted as the primary's")
+	}
+	if d := m.Stats()["pub0"].Dropped[wire.DropWrongPeer]; d != 2 {
+		t.Fatalf("wrong-peer drops %d, want 2", d)
+	}
+}

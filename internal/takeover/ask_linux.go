@@ -183,9 +183,17 @@ func (a *linkAsker) ask(ifi *net.Interface, ip netip.Addr) error {
 }
 
 // Run reads both sockets, each on a goroutine of its own, until one
-// fails, Close, or ctx ends.
+// fails, Close, or ctx ends. After a failure it may be called again.
 func (a *linkAsker) Run(ctx context.Context, answer func(Answer)) error {
-	r := &reporter{links: a.links, answer: answer}
+	// Clear a past Run's wake-up.
+	if a.arp != nil {
+		_ = a.arp.SetReadDeadline(time.Time{})
+	}
+	if a.nd != nil {
+		_ = a.nd.SetReadDeadline(time.Time{})
+	}
+	r := &reporter{links: a.links, answer: answer, listed: time.Now()}
+	_ = r.list() // read again when a frame names what this one lacks
 	var readers []func() error
 	if a.arp != nil {
 		readers = append(readers, func() error { return a.readARP(r) })
@@ -296,23 +304,32 @@ type reporter struct {
 	links  *netlink.Handle
 	names  map[int]string  // interface index → name
 	macs   map[string]bool // this host's MACs
+	listed time.Time       // when names and macs were read
 	answer func(Answer)
 }
 
+// relist is how often, at most, this host's interfaces are read again
+// for a frame from an interface or a MAC not known: another host's MAC
+// is never known, and reading every interface for each of its answers
+// (milliseconds on a host with hundreds) would make answers late.
+const relist = time.Second
+
 func (r *reporter) report(index int, addr netip.Addr, mac net.HardwareAddr) error {
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// An interface that is new, or a MAC that is new (this host's
-	// changed, or another host's), is looked up again.
-	if _, ok := r.names[index]; !ok || !r.macs[string(mac)] {
-		if err := r.list(); err != nil {
-			return err
-		}
+	// changed, or another host's), is looked up again, once a second at
+	// most. A failed reading keeps the last one: an answer is never lost
+	// for it.
+	if _, ok := r.names[index]; (!ok || !r.macs[string(mac)]) && now.Sub(r.listed) >= relist {
+		r.listed = now
+		_ = r.list()
 	}
 	if r.macs[string(mac)] {
 		return nil
 	}
-	r.answer(Answer{At: time.Now(), Addr: addr, Interface: r.names[index], MAC: mac})
+	r.answer(Answer{At: now, Addr: addr, Interface: r.names[index], MAC: mac})
 	return nil
 }
 
@@ -322,7 +339,7 @@ func (r *reporter) list() error {
 	if err != nil {
 		return fmt.Errorf("list interfaces: %w", err)
 	}
-	r.names, r.macs = map[int]string{}, map[string]bool{}
+	r.names, r.macs = make(map[int]string, len(links)), make(map[string]bool, len(links))
 	for _, l := range links {
 		attrs := l.Attrs()
 		r.names[attrs.Index] = attrs.Name

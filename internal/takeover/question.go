@@ -10,7 +10,9 @@ import (
 // Questioner asks who answers for addresses, each on its interface, and
 // reports the answers from other hosts.
 type Questioner interface {
-	AskAll(as []Address) error
+	// AskAll asks once for each address and says for how many it
+	// could; err tells why not for the others.
+	AskAll(as []Address) (asked int, err error)
 	Run(ctx context.Context, answer func(Answer)) error
 }
 
@@ -24,13 +26,15 @@ type AddressAsker struct {
 
 var _ Questioner = AddressAsker{}
 
-// AskAll asks once for each address; it returns every failure.
-func (q AddressAsker) AskAll(as []Address) error {
+// AskAll asks once for each address; it returns how many it asked and
+// every failure.
+func (q AddressAsker) AskAll(as []Address) (int, error) {
 	lookup := q.Lookup
 	if lookup == nil {
 		lookup = net.InterfaceByName
 	}
 	var errs []error
+	asked := 0
 	ifis := map[string]*net.Interface{}
 	for _, a := range as {
 		ifi, ok := ifis[a.Interface]
@@ -44,9 +48,11 @@ func (q AddressAsker) AskAll(as []Address) error {
 		}
 		if err := q.Asker.Ask(ifi, a.Addr()); err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		asked++
 	}
-	return errors.Join(errs...)
+	return asked, errors.Join(errs...)
 }
 
 // Run passes the Asker's answers on until ctx ends.
@@ -64,7 +70,8 @@ func AskRound(ctx context.Context, q Questioner, as []Address, wait time.Duratio
 		if i > 0 && !sleep(ctx, wait/3) {
 			return ctx.Err()
 		}
-		err = errors.Join(err, q.AskAll(as))
+		_, e := q.AskAll(as)
+		err = errors.Join(err, e)
 	}
 	if !sleep(ctx, time.Until(end)) {
 		return ctx.Err()

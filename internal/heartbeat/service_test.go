@@ -1,0 +1,104 @@
+package heartbeat
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/takeover"
+)
+
+// link answers every question for an address while owner is set, as a
+// host that holds it would.
+type link struct {
+	mu      sync.Mutex
+	owner   net.HardwareAddr
+	answers chan takeover.Answer
+}
+
+func (l *link) AskAll(as []takeover.Address) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range as {
+		if l.owner != nil {
+			l.answers <- takeover.Answer{At: time.Now(), Addr: a.Addr(), Interface: a.Interface, MAC: l.owner}
+		}
+	}
+	return len(as), nil
+}
+
+func (l *link) Run(ctx context.Context, answer func(takeover.Answer)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case a := <-l.answers:
+			answer(a)
+		}
+	}
+}
+
+func (l *link) setOwner(mac net.HardwareAddr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.owner = mac
+}
+
+// The service address: added only once nobody answers, at once after
+// released, removed for good by Release.
+func TestServiceHoldsOnlyWhatNobodyElseAnswersFor(t *testing.T) {
+	addr := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}
+	l := &link{answers: make(chan takeover.Answer, 16), owner: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
+	mgr := takeover.NewFake()
+	s := &Service{Addrs: []takeover.Address{addr}, Mover: &takeover.Mover{Manager: mgr}, Asker: l,
+		Wait: 20 * time.Millisecond, Retry: time.Hour, Log: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Run(ctx, s.answered) }()
+	held := func() bool {
+		h, _ := mgr.Held(ctx, s.Addrs)
+		return len(h) == 1
+	}
+
+	// The secondary holds it: not added.
+	if err := s.Claim(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if held() {
+		t.Fatal("added while the secondary answers for it")
+	}
+	// The secondary released it.
+	l.setOwner(nil)
+	if err := s.ClaimReleased(ctx); err != nil || !held() {
+		t.Fatalf("after released: held %v, err %v", held(), err)
+	}
+	// Stopping: removed, and never added again.
+	if err := s.Release(ctx); err != nil || held() {
+		t.Fatalf("after Release: held %v, err %v", held(), err)
+	}
+	if err := s.Claim(ctx); err != nil || held() {
+		t.Fatalf("a claim after Release: held %v, err %v", held(), err)
+	}
+	if err := s.ClaimReleased(ctx); err != nil || held() {
+		t.Fatalf("released after Release: held %v, err %v", held(), err)
+	}
+}
+
+// Nobody answers at start: added.
+func TestServiceClaimsAFreeAddress(t *testing.T) {
+	addr := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}
+	l := &link{answers: make(chan takeover.Answer, 16)}
+	mgr := takeover.NewFake()
+	s := &Service{Addrs: []takeover.Address{addr}, Mover: &takeover.Mover{Manager: mgr}, Asker: l,
+		Wait: 10 * time.Millisecond, Retry: time.Hour, Log: slog.New(slog.DiscardHandler)}
+	if err := s.Claim(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := mgr.Held(context.Background(), s.Addrs); len(h) != 1 {
+		t.Fatal("a free service address was not added")
+	}
+}
