@@ -51,14 +51,14 @@ type asking struct {
 	known      map[string]string // address → the MAC that answered while the primary was heard on every link
 	learnUntil time.Time         // standby asks until then, to learn the primary's MAC
 
-	reason  string    // why the takeover that Asking waits on is wanted
-	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
-	heard   bool      // an answer came after the goodbye
-	byeOver bool      // GoodbyeWait passed with too few questions to tell
-	told    bool      // this conflict has been noticed
-	fenced  time.Time // when Test last ran for this conflict
-	gaveAt  time.Time // when an answer last started a give-back
-	forced  bool      // the operator took the addresses with --force
+	reason    string    // why the takeover that Asking waits on is wanted
+	goodbye   bool      // Asking follows a goodbye: GoodbyeWait applies
+	heard     bool      // an answer came after the goodbye
+	byeOver   bool      // GoodbyeWait passed with too few questions to tell
+	told      bool      // this conflict has been noticed
+	fenced    time.Time // when Test last ran for this conflict
+	gaveAt    time.Time // when an answer last started a give-back
+	forced    bool      // the operator took the addresses with --force
 	tookAt    time.Time // when the last takeover ended
 	afterTake bool      // asking goes on for a hold-down after it
 }
