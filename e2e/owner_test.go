@@ -180,3 +180,35 @@ func TestAcquireRefusedWhileAnswered(t *testing.T) {
 		t.Fatal("acquire --force did not take the address")
 	}
 }
+
+// Service address, server1's cables cut: heartbeatd keeps the address (it
+// cannot tell a cut cable from a dead secondary), server2 takes it over;
+// with the cables back both hold it, server2 sees server1 answer and lets
+// go at once, and server1 announces it again on released, so the client
+// comes back.
+func TestServiceAddressAfterACutCable(t *testing.T) {
+	w := serviceWorld(t)
+	w.startPrimary()
+	if !lab.WaitFor(5*time.Second, func() bool { return hasAddr(w.S1) }) {
+		t.Fatalf("heartbeatd did not add its service address:\n%s", w.primary.Output())
+	}
+	w.startSecondary()
+	w.waitState("standby", 5*time.Second)
+	w.waitAnswerFrom("server1", 2*time.Second)
+	w.cutBoth()
+	w.waitState("active", timeout+slack)
+	w.waitAnswerFrom("server2", 2*time.Second)
+	back := time.Now()
+	w.RestorePrivate()
+	w.RestorePublic()
+	w.waitState("standby", 2*time.Second+slack)
+	w.waitAnswerFrom("server1", 2*time.Second)
+	t.Logf("the client is answered by server1 %v after the cables came back", time.Since(back).Round(time.Millisecond))
+	// The lab's client may also learn server1 back from server1's own
+	// ARP requests (with the service address as sender) when it answers
+	// the client; the announcement is what a client that heard nothing
+	// from server1 needs.
+	if !lab.WaitFor(time.Second, func() bool { return strings.Contains(w.primary.Output(), "announced a service address again") }) {
+		t.Fatalf("heartbeatd did not announce its service address again on released:\n%s", w.primary.Output())
+	}
+}

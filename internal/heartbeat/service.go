@@ -91,10 +91,23 @@ func (s *Service) Claim(ctx context.Context) error {
 }
 
 // ClaimReleased adds the addresses at once: the secondary released them.
+// Those held already (through a cut cable, both held them; the secondary
+// saw it and let go) are announced again, so that clients come back.
 func (s *Service) ClaimReleased(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.add(ctx, "the secondary released them")
+	if s.released {
+		return nil
+	}
+	var errs []error
+	for _, a := range s.Mover.Holding() {
+		if err := s.Mover.Announce(ctx, a); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.Log.Info("announced a service address again", "addr", a, "why", "the secondary released it while this host held it too")
+	}
+	return errors.Join(append(errs, s.add(ctx, "the secondary released them"))...)
 }
 
 // add takes every address not held; s.mu is held.

@@ -130,6 +130,21 @@ func (m *Mover) announce(ctx context.Context, ifi *net.Interface, a Address) err
 	return nil
 }
 
+// Announce announces a held address again, as Take does: the burst now,
+// the repeats in the background.
+func (m *Mover) Announce(ctx context.Context, a Address) error {
+	m.op.Lock()
+	defer m.op.Unlock()
+	if m.Announcer == nil {
+		return nil
+	}
+	ifi, err := m.Manager.Interface(a.Interface)
+	if err != nil {
+		return err
+	}
+	return m.announce(ctx, ifi, a)
+}
+
 // Give stops announcing a and releases it.
 func (m *Mover) Give(ctx context.Context, a Address) error {
 	m.op.Lock()
