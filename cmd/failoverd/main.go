@@ -92,7 +92,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	}
 	if a := takeover.OpenAsker(log, ips); a != nil {
 		defer a.Close()
-		asker = takeover.AddressAsker{Asker: a, Lookup: manager.Interface}
+		asker = &takeover.AddressAsker{Asker: a, Lookup: manager.Interface}
 	}
 
 	notifier := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)

@@ -155,7 +155,7 @@ func openService(c *config.Config, log *slog.Logger) (*heartbeat.Service, func()
 	}
 	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
 		Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
-	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
+	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: &takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
 		Wait: max(c.AskWait, claimWait), Retry: serviceRetry, Log: log}
 	return svc, func() {
 		mover.Wait()

@@ -30,7 +30,6 @@ func (d *Daemon) asks(ctx context.Context) {
 			}
 			continue
 		}
-		d.log.Debug("asking", "every", every)
 		// An address that cannot be asked for (its interface gone) does
 		// not keep the others from counting: it cannot be added there
 		// either.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -17,34 +18,53 @@ type Questioner interface {
 }
 
 // AddressAsker is a Questioner over an Asker: it looks each address's
-// interface up when it asks (an interface may come and go).
+// interface up when it asks, again after a second (an interface may come
+// and go), not at every question: after a goodbye the questions go out
+// every few hundred microseconds.
 type AddressAsker struct {
 	Asker Asker
 	// Lookup finds an interface by name; net.InterfaceByName when nil.
 	Lookup func(name string) (*net.Interface, error)
+
+	mu     sync.Mutex
+	ifis   map[string]*net.Interface
+	looked time.Time
 }
 
-var _ Questioner = AddressAsker{}
+var _ Questioner = (*AddressAsker)(nil)
 
-// AskAll asks once for each address; it returns how many it asked and
-// every failure.
-func (q AddressAsker) AskAll(as []Address) (int, error) {
+// interfaceOf returns name's interface, looked up at most a second ago.
+func (q *AddressAsker) interfaceOf(name string) (*net.Interface, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if time.Since(q.looked) >= time.Second {
+		q.ifis, q.looked = map[string]*net.Interface{}, time.Now()
+	}
+	if ifi, ok := q.ifis[name]; ok {
+		return ifi, nil
+	}
 	lookup := q.Lookup
 	if lookup == nil {
 		lookup = net.InterfaceByName
 	}
+	ifi, err := lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	q.ifis[name] = ifi
+	return ifi, nil
+}
+
+// AskAll asks once for each address; it returns how many it asked and
+// every failure.
+func (q *AddressAsker) AskAll(as []Address) (int, error) {
 	var errs []error
 	asked := 0
-	ifis := map[string]*net.Interface{}
 	for _, a := range as {
-		ifi, ok := ifis[a.Interface]
-		if !ok {
-			var err error
-			if ifi, err = lookup(a.Interface); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			ifis[a.Interface] = ifi
+		ifi, err := q.interfaceOf(a.Interface)
+		if err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		if err := q.Asker.Ask(ifi, a.Addr()); err != nil {
 			errs = append(errs, err)
@@ -56,7 +76,7 @@ func (q AddressAsker) AskAll(as []Address) (int, error) {
 }
 
 // Run passes the Asker's answers on until ctx ends.
-func (q AddressAsker) Run(ctx context.Context, answer func(Answer)) error {
+func (q *AddressAsker) Run(ctx context.Context, answer func(Answer)) error {
 	return q.Asker.Run(ctx, answer)
 }
 
