@@ -87,7 +87,7 @@ install: build
 		$(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	install -m 0644 scripts/config-sync/ipfailover-config-sync.timer $(DESTDIR)$(UNITDIR)/
 	install -m 0755 scripts/config-sync/ipfailover-config-sync $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0755 scripts/hooks/Test.fence scripts/hooks/PostAcq* scripts/hooks/PreRel* $(DESTDIR)$(SHAREDIR)/hooks/
+	install -m 0755 scripts/hooks/Test.fence scripts/hooks/PostAcq* scripts/hooks/PreRel* scripts/hooks/Check* $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/hooks/README.md $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/config-sync/README.md scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)$(SHAREDIR)/config-sync/
 	install -m 0644 init/ipfailover.conf $(DESTDIR)$(SHAREDIR)/ipfailover.conf.example

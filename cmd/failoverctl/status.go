@@ -32,6 +32,13 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		fmt.Fprintf(w, ", epoch %d", s.PeerEpoch)
 	}
 	fmt.Fprintln(w)
+	if h := s.PrimaryHealth; !h.Since.IsZero() {
+		if h.Healthy {
+			fmt.Fprintf(w, "primary's service: healthy since %s (%s)\n", h.Since.Local().Format("2006-01-02 15:04:05"), ago(h.Since, now))
+		} else {
+			fmt.Fprintf(w, "primary's service: UNHEALTHY since %s (%s): %s\n", h.Since.Local().Format("2006-01-02 15:04:05"), ago(h.Since, now), h.Detail)
+		}
+	}
 
 	fmt.Fprintln(w, "\nlinks:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -17,7 +17,9 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/health"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
+	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/takeover"
@@ -81,6 +83,29 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		defer func() { stop(); <-svcDone }()
 	}
 
+	// The service checks, on a goroutine of their own: a check never
+	// delays a heartbeat.
+	checker := newChecker(c, log, func(healthy bool, f health.Failure) {
+		if healthy {
+			sender.SetHealth(true, "")
+			if svc != nil {
+				svc.SetHealthy() // back after the secondary's released
+			}
+			return
+		}
+		if svc != nil {
+			// Gone before the heartbeats say so: failoverd takes them
+			// the moment they stop answering.
+			if err := svc.Yield(ctx); err != nil {
+				log.Error("cannot remove the service addresses", "err", err)
+			}
+		}
+		sender.SetHealth(false, health.Detail(f, wire.MaxMessageLen))
+	})
+	checksDone := make(chan struct{})
+	go func() { checker.Run(ctx); close(checksDone) }()
+	defer func() { stop(); <-checksDone }()
+
 	sd := cli.NewNotifier(log)
 	done := make(chan error, 1)
 	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }, sd.WatchdogInterval()/3) }()
@@ -130,6 +155,25 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			log.Info("heartbeatd stopped")
 			return cli.ExitOK
 		}
+	}
+}
+
+// newChecker runs the Check* hooks of the service addresses' folders (or,
+// without service addresses, of the host's public addresses) every
+// FAILOVER_CHECK_INTERVAL.
+func newChecker(c *config.Config, log *slog.Logger, onChange func(bool, health.Failure)) *health.Checker {
+	ifs, err := netif.Snapshot()
+	if err != nil {
+		log.Warn("cannot list interfaces to find the checks' folders", "err", err)
+	}
+	var targets []health.Target
+	for _, p := range config.CheckTargets(c, ifs) {
+		targets = append(targets, health.Target{Address: p.Addr, Interface: p.Interface})
+	}
+	return &health.Checker{
+		Runner:  &hooks.Runner{Dir: c.HookDir, Timeout: c.CheckTimeout, Log: log, RequireSafe: os.Geteuid() == 0, Quiet: true},
+		Targets: targets, Interval: c.CheckInterval, Tracker: health.NewTracker(c.CheckFall, c.CheckRise, time.Now()),
+		Log: log, OnChange: onChange,
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ipfailover/ipfailover/internal/netif"
@@ -209,4 +210,29 @@ func checkPair(p Pair, ifs []netif.Interface, key, privLink string, add func(l L
 	default:
 		add(OK, key, v, fmt.Sprintf("%s on %s with its own subnet /%d", verb, p.Interface, p.Bits), "")
 	}
+}
+
+// CheckTargets are the addresses whose folders hold heartbeatd's service
+// checks: the service addresses, or without them (host-address mode) the
+// host's own address on each link after the first (the private one),
+// which is the address the secondary takes over.
+func CheckTargets(c *Config, ifs []netif.Interface) []Pair {
+	if len(c.ServiceIPs) > 0 {
+		return c.ServiceIPs
+	}
+	var out []Pair
+	for i, t := range c.BcastIPs {
+		if i == 0 {
+			continue
+		}
+		r := netif.Find(ifs, t)
+		if r.Kind == netif.NoLink || r.Kind == netif.Local {
+			continue
+		}
+		p := Pair{Interface: r.Interface.Name, Addr: r.Addr.Prefix.Addr(), Bits: -1}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

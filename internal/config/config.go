@@ -56,6 +56,11 @@ type Config struct {
 	HoldDown     time.Duration
 	AutoGiveBack bool
 	AskWait      time.Duration
+	// heartbeatd's service checks
+	CheckInterval time.Duration
+	CheckTimeout  time.Duration
+	CheckFall     int
+	CheckRise     int
 	GoodbyeWait  time.Duration
 	ConflictTest time.Duration // zero: never
 

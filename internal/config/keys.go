@@ -47,6 +47,10 @@ const (
 	KeyAskWait        = "FAILOVER_ASK_WAIT"
 	KeyGoodbyeWait    = "FAILOVER_GOODBYE_WAIT"
 	KeyConflictTest   = "FAILOVER_CONFLICT_TEST"
+	KeyCheckInterval  = "FAILOVER_CHECK_INTERVAL"
+	KeyCheckTimeout   = "FAILOVER_CHECK_TIMEOUT"
+	KeyCheckFall      = "FAILOVER_CHECK_FALL"
+	KeyCheckRise      = "FAILOVER_CHECK_RISE"
 	roleBoth          = roleMask(1<<Heartbeatd | 1<<Failoverd)
 	roleHeartbeatOnly = roleMask(1 << Heartbeatd)
 	roleFailoverOnly  = roleMask(1 << Failoverd)
@@ -107,6 +111,20 @@ func DefaultSenderInterval() time.Duration {
 
 // DefaultControlSocket is where failoverd listens for failoverctl.
 func DefaultControlSocket() string { return Default(Failoverd, KeyControlSocket) }
+
+// countKey completes k as a key holding a whole number from 1 to 100.
+func countKey(k key, field func(*Config) *int) *key {
+	k.set = func(c *Config, v string) *valueError {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return &valueError{"not a count from 1 to 100", "write a whole number such as " + k.Default}
+		}
+		*field(c) = n
+		return nil
+	}
+	k.format = func(c *Config) string { return strconv.Itoa(*field(c)) }
+	return &k
+}
 
 // durationKey completes k as a key holding a duration of at least floor;
 // when zeroOK, 0 is accepted too and means k.Means.
@@ -294,9 +312,9 @@ func init() {
 				return nil
 			},
 			format: func(c *Config) string { return strings.Join(c.AuthKeyFiles, " ") }},
-		{Name: KeyHookDir, Roles: roleFailoverOnly, Default: "/etc/ipfailover", Darwin: "/Library/IPFailover", DarwinRoles: roleFailoverOnly,
-			Doc: "The folder that holds one folder per public address, named by the address, with its `Test`, `PreAcq*`, `PostAcq*`, `PreRel*` and `PostRel*` hooks; an absolute path. " +
-				"See HOOKS in failoverd(8).",
+		{Name: KeyHookDir, Roles: roleBoth, Default: "/etc/ipfailover", Darwin: "/Library/IPFailover", DarwinRoles: roleBoth,
+			Doc: "The folder that holds one folder per public address, named by the address, with its `Test`, `PreAcq*`, `PostAcq*`, `PreRel*` and `PostRel*` hooks (failoverd) and its `Check*` service checks (heartbeatd); an absolute path. " +
+				"See HOOKS in failoverd(8) and CHECKS in heartbeatd(8).",
 			Example: "/etc/ipfailover",
 			set: func(c *Config, v string) *valueError {
 				c.HookDir = v
@@ -307,6 +325,23 @@ func init() {
 			Doc:     "How long one hook may run, 1s or more; then its process group gets SIGTERM, and SIGKILL 2 seconds later.",
 			Example: "5m"},
 			time.Second, false, func(c *Config) *time.Duration { return &c.HookTimeout }),
+		durationKey(key{Name: KeyCheckInterval, Roles: roleHeartbeatOnly, Default: "2s",
+			Doc: "How often heartbeatd(8) runs the `Check*` hooks of its addresses' folders, 100ms or more; a round that takes longer is followed by the next at once. " +
+				"A check never delays a heartbeat.",
+			Example: "5s"},
+			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.CheckInterval }),
+		durationKey(key{Name: KeyCheckTimeout, Roles: roleHeartbeatOnly, Default: "5s",
+			Doc:     "How long one check may run, 100ms or more; then its process group is killed and the check counts as failed.",
+			Example: "2s"},
+			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.CheckTimeout }),
+		countKey(key{Name: KeyCheckFall, Roles: roleHeartbeatOnly, Default: "3",
+			Doc:     "How many rounds of checks in a row must fail, 1 to 100, before the service counts as unhealthy and heartbeatd(8) gives its service addresses up.",
+			Example: "2"},
+			func(c *Config) *int { return &c.CheckFall }),
+		countKey(key{Name: KeyCheckRise, Roles: roleHeartbeatOnly, Default: "2",
+			Doc:     "How many rounds of checks in a row must pass, 1 to 100, before an unhealthy service counts as healthy again.",
+			Example: "3"},
+			func(c *Config) *int { return &c.CheckRise }),
 		durationKey(key{Name: KeyInitialGrace, Roles: roleFailoverOnly, Default: "30s",
 			Doc: "After failoverd(8) starts, how long it waits for a first heartbeat before it may take over (at least the timeout), " +
 				"so that a secondary started before its primary does not take the address.",

@@ -59,6 +59,8 @@ type Status struct {
 	// Answering is the host that answers for an address while this one
 	// does not hold it (or holds it too): a conflict.
 	Answering *failover.Answering `json:"answering,omitempty"`
+	// PrimaryHealth is the primary's service as its heartbeats say.
+	PrimaryHealth failover.Health `json:"primary_health"`
 	Stages    []Stage             `json:"stages,omitempty"`
 }
 

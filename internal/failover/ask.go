@@ -106,6 +106,9 @@ func (m *Machine) spacing() time.Duration {
 	if m.state == Asking && m.ask.goodbye && !m.ask.heard {
 		return m.fast()
 	}
+	if m.health.unhealthy && !m.health.answered && (m.state == Standby || m.state == Degraded) {
+		return m.fast() // a hand-over: the addresses go before it is said
+	}
 	return m.slow()
 }
 
@@ -194,8 +197,11 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		// after a takeover: an answer missed before it shows.
 		_, silent := m.alive()
 		return len(silent) < len(m.p.Links) || m.ask.afterTake
-	case Standby:
-		if now.Before(m.ask.learnUntil) {
+	case Standby, Degraded, Vetoed:
+		if m.health.unhealthy && m.running == NoJob {
+			return true // a hand-over: are its addresses free?
+		}
+		if m.state == Standby && now.Before(m.ask.learnUntil) {
 			return true // learn the MAC the primary answers from
 		}
 	}
@@ -232,11 +238,9 @@ func (m *Machine) askDeadline() time.Time {
 		}
 	}
 	w := m.window()
-	switch m.state {
-	case Asking, Conflict:
-		if m.running != NoJob {
-			break
-		}
+	handOver := m.health.unhealthy && (m.state == Standby || m.state == Degraded)
+	switch {
+	case (m.state == Asking || m.state == Conflict || handOver) && m.running == NoJob:
 		// Free from when a window of questions has gone unanswered:
 		// never a time already past while the state stays. Until
 		// three are out, each question is an event of its own.
@@ -249,9 +253,9 @@ func (m *Machine) askDeadline() time.Time {
 		if m.state == Conflict && m.p.ConflictTest > 0 {
 			earlier(m.fenceAt())
 		}
-	case Standby:
+	case m.state == Standby:
 		earlier(m.ask.learnUntil) // the learning questions end
-	case Active:
+	case m.state == Active:
 		if m.ask.afterTake {
 			earlier(m.ask.tookAt.Add(m.p.HoldDown))
 		}
@@ -368,6 +372,9 @@ func (m *Machine) answer(e Answer) []Action {
 	if m.state == Asking && m.ask.goodbye {
 		m.ask.heard = true
 	}
+	if m.health.unhealthy {
+		m.health.answered = true
+	}
 	m.ask.primed = m.ask.known[e.Addr] == e.MAC
 	return m.evaluate(e.At)
 }
@@ -377,7 +384,7 @@ func (m *Machine) answer(e Answer) []Action {
 // for its own address, so the address goes back now, not after the
 // hold-down. ok says the rule applied and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
-	if !m.inUse(now) || m.running != NoJob || m.ask.forced {
+	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.unhealthy {
 		return nil, false
 	}
 	alive, _ := m.alive()

@@ -104,7 +104,8 @@ type Machine struct {
 	incomplete  bool      // started holding only some addresses
 	toldHolding bool      // "primary back, auto give-back off" was said
 
-	ask asking // who answers for the addresses
+	ask    asking // who answers for the addresses
+	health health // the primary's service, as it says
 }
 
 // Job is a takeover or a give-back.
@@ -154,6 +155,8 @@ const (
 	NoticeTakeoverFailed NoticeKind = "takeover-failed"
 	NoticeGiveBackFailed NoticeKind = "giveback-failed"
 	NoticeConflict       NoticeKind = "conflict" // another host answers for an address this host would take or holds
+	NoticeUnhealthy      NoticeKind = "primary-unhealthy" // the primary's service checks fail
+	NoticeHealthy        NoticeKind = "primary-healthy"   // they pass again
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so
@@ -184,12 +187,15 @@ func (Notice) isAction()   {}
 // Event is something that happened.
 type Event interface{ isEvent() }
 
-// Heartbeat: a packet from the primary on a link.
+// Heartbeat: a packet from the primary on a link. Unhealthy: the
+// primary's service checks fail, as Detail says.
 type Heartbeat struct {
-	At       time.Time
-	Link     string
-	Interval time.Duration // the sender's advertised interval
-	Goodbye  bool
+	At        time.Time
+	Link      string
+	Interval  time.Duration // the sender's advertised interval
+	Goodbye   bool
+	Unhealthy bool
+	Detail    string
 }
 
 // Tick: time passed; the caller sends one often (a fraction of the
@@ -424,10 +430,11 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 	if m.baseline.IsZero() {
 		m.baseline = e.At
 	}
-	if (m.state == Active || m.state == Acquiring) && m.backSince.IsZero() {
+	notices := m.heardHealth(e)
+	if (m.state == Active || m.state == Acquiring) && m.backSince.IsZero() && !e.Unhealthy {
 		m.backSince = e.At // the primary is back: the hold-down starts here
 	}
-	return m.evaluate(e.At)
+	return append(notices, m.evaluate(e.At)...)
 }
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
@@ -474,6 +481,9 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		if len(alive) == 0 {
 			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.Timeout()), now)
 		}
+		if acts, ok := m.handOver(now); ok && len(acts) > 0 {
+			return acts
+		}
 		if len(silent) > 0 && m.state == Standby {
 			m.set(Degraded, now)
 			return []Action{Notice{Kind: NoticeAnomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
@@ -484,6 +494,14 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return []Action{Notice{Kind: NoticeAnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
 		}
 	case Vetoed:
+		if len(alive) > 0 && m.health.unhealthy {
+			// Alive, its service failing: ask Test again after VetoRetry.
+			if now.Sub(m.lastVeto) >= m.p.VetoRetry {
+				acts, _ := m.handOver(now)
+				return acts
+			}
+			return nil
+		}
 		if len(alive) > 0 {
 			// The primary is back on some link: the others get a timeout
 			// to follow (their packets arrive a moment apart), then the

@@ -79,6 +79,30 @@ type Sender struct {
 	opts        Options
 	links       []*Link
 	lastRefresh time.Time
+	// unhealthy, while set, is what the heartbeats say instead of the
+	// message: the service checks fail.
+	unhealthy string
+}
+
+// SetHealth sets what the heartbeats say of the service from the next
+// one, which goes out at once: healthy, or unhealthy as detail says
+// (instead of the -m message). heartbeatd removes its service addresses
+// before it says unhealthy, as before a goodbye.
+func (s *Sender) SetHealth(healthy bool, detail string) {
+	s.mu.Lock()
+	if healthy {
+		s.unhealthy = ""
+	} else {
+		s.unhealthy = detail
+		if detail == "" {
+			s.unhealthy = "service checks fail"
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default: // Run has a change pending already
+	}
 }
 
 // New returns a sender over conn. snapshot lists the host's interfaces
@@ -237,6 +261,9 @@ func (s *Sender) beat(typ wire.Type) {
 	p := wire.Packet{
 		Type: typ, Sender: s.opts.Node, Epoch: s.epoch, Seq: s.seq,
 		Interval: s.opts.Interval, SentAt: now, Message: s.opts.Message,
+	}
+	if s.unhealthy != "" && typ == wire.Heartbeat {
+		p.Unhealthy, p.Message = true, s.unhealthy
 	}
 	b, err := s.opts.Keyring.Seal(&p)
 	if err != nil {

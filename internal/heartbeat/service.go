@@ -34,9 +34,27 @@ type Service struct {
 	Retry time.Duration // how often to try again while another host answers
 	Log   *slog.Logger
 
-	mu       sync.Mutex // one claim or release at a time
-	last     takeover.Answer
-	released bool // Release ran: never add again
+	mu        sync.Mutex // one claim or release at a time
+	last      takeover.Answer
+	released  bool // Release ran: never add again
+	unhealthy bool // the service checks fail: hold nothing until they pass
+}
+
+// Yield removes the addresses while the service checks fail: failoverd
+// takes them over. Nothing is added again until SetHealthy.
+func (s *Service) Yield(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unhealthy = true
+	return s.removeAll(ctx, "the service checks fail")
+}
+
+// SetHealthy lets the addresses be claimed again: after the secondary's
+// released, or by Run's next try when nobody answers for them.
+func (s *Service) SetHealthy() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unhealthy = false
 }
 
 // Run hears answers and claims the addresses at start and every Retry
@@ -48,7 +66,7 @@ func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.Retry)
 	defer t.Stop()
 	for {
-		if !s.holdsAll() {
+		if s.wantsClaim() {
 			if err := s.Claim(ctx); err != nil && ctx.Err() == nil {
 				s.Log.Error("cannot add the service addresses", "err", err)
 			}
@@ -73,8 +91,11 @@ func (s *Service) answered(a takeover.Answer) {
 	s.mu.Unlock()
 }
 
-func (s *Service) holdsAll() bool {
-	return len(s.Mover.Holding()) == len(s.Addrs)
+// wantsClaim: not all held, and nothing keeps them away.
+func (s *Service) wantsClaim() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.released && !s.unhealthy && len(s.Mover.Holding()) < len(s.Addrs)
 }
 
 // Claim adds the addresses if nobody else answers for them.
@@ -96,7 +117,7 @@ func (s *Service) Claim(ctx context.Context) error {
 func (s *Service) ClaimReleased(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.released {
+	if s.released || s.unhealthy {
 		return nil
 	}
 	var errs []error
@@ -112,7 +133,7 @@ func (s *Service) ClaimReleased(ctx context.Context) error {
 
 // add takes every address not held; s.mu is held.
 func (s *Service) add(ctx context.Context, why string) error {
-	if s.released || ctx.Err() != nil {
+	if s.released || s.unhealthy || ctx.Err() != nil {
 		return nil
 	}
 	held := s.Mover.Holding()
@@ -141,13 +162,18 @@ func (s *Service) Release(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.released = true
+	return s.removeAll(ctx, "heartbeatd is stopping")
+}
+
+// removeAll removes every held address; s.mu is held.
+func (s *Service) removeAll(ctx context.Context, why string) error {
 	var errs []error
 	for _, a := range s.Mover.Holding() {
 		if err := s.Mover.Give(ctx, a); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		s.Log.Info("removed a service address", "addr", a)
+		s.Log.Info("removed a service address", "addr", a, "why", why)
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/netif"
 )
 
 // CheckConfig is failoverd -n's look at the hooks of every public address,
@@ -19,11 +20,14 @@ import (
 // a folder, a hook folder or file a non-root user could change or replace
 // (checked as when failoverd runs as root), and a Test that cannot run
 // are errors; a file named like a disabled hook is a warning, since it
-// will not run (Test.fence) or will (PreAcq20.StopSA.disabled). heartbeatd
-// has no hooks.
+// will not run (Test.fence) or will (PreAcq20.StopSA.disabled). For
+// heartbeatd it is the same look at the Check* hooks of its service
+// addresses (or, without them, its own public addresses).
 func CheckConfig(c *config.Config, role config.Role) []config.Finding {
-	if role != config.Failoverd {
-		return nil
+	targets, stages, what := c.Pairs, []Stage{Test, PreAcq, PostAcq, PreRel, PostRel}, "hooks"
+	if role == config.Heartbeatd {
+		ifs, _ := netif.Snapshot()
+		targets, stages, what = config.CheckTargets(c, ifs), []Stage{Check}, "checks"
 	}
 	var out []config.Finding
 	add := func(l config.Level, problem string) {
@@ -38,10 +42,16 @@ func CheckConfig(c *config.Config, role config.Role) []config.Finding {
 	fi, err := os.Stat(c.HookDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		add(config.OK, "does not exist, so no hooks run")
+		add(config.OK, "does not exist, so no "+what+" run")
+		return out
+	case err != nil && role == config.Heartbeatd:
+		add(config.Fatal, fmt.Sprintf("cannot be read (%v), so every round of checks fails", err))
 		return out
 	case err != nil:
 		add(config.Fatal, fmt.Sprintf("cannot be read (%v), so no hook can run and every takeover is vetoed", err))
+		return out
+	case !fi.IsDir() && role == config.Heartbeatd:
+		add(config.Fatal, c.HookDir+" is not a folder, so every round of checks fails; make it a folder, or set FAILOVER_HOOK_DIR to the folder that holds the checks")
 		return out
 	case !fi.IsDir():
 		addErr(notAFolder(c.HookDir))
@@ -53,18 +63,18 @@ func CheckConfig(c *config.Config, role config.Role) []config.Finding {
 	}
 	r := &Runner{Dir: c.HookDir, RequireSafe: true}
 	var seen []netip.Addr
-	for _, p := range c.Pairs {
+	for _, p := range targets {
 		if slices.Contains(seen, p.Addr) {
 			continue
 		}
 		seen = append(seen, p.Addr)
 		dir := r.Folder(p.Addr)
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			add(config.OK, fmt.Sprintf("no folder %s, so no hooks run for %s", dir, p.Addr))
+			add(config.OK, fmt.Sprintf("no folder %s, so no %s run for %s", dir, what, p.Addr))
 			continue
 		}
 		var found, errs []string
-		for _, stage := range []Stage{Test, PreAcq, PostAcq, PreRel, PostRel} {
+		for _, stage := range stages {
 			paths, err := r.List(p.Addr, stage)
 			for _, e := range splitJoined(err) {
 				if msg := e.Error(); !slices.Contains(errs, msg) {
@@ -80,7 +90,7 @@ func CheckConfig(c *config.Config, role config.Role) []config.Finding {
 			if len(found) == 0 {
 				found = []string{"none"}
 			}
-			add(config.OK, fmt.Sprintf("hooks of %s: %s", p.Addr, strings.Join(found, ", ")))
+			add(config.OK, fmt.Sprintf("%s of %s: %s", what, p.Addr, strings.Join(found, ", ")))
 		}
 		for _, w := range disabledLooking(dir) {
 			add(config.Warning, w)
@@ -130,7 +140,7 @@ func disabledLooking(dir string) []string {
 			out = append(out, fmt.Sprintf("%s will not run: only a file named exactly Test runs before a takeover or give-back; rename it to Test to use it", path))
 			continue
 		}
-		for _, stage := range []Stage{PreAcq, PostAcq, PreRel, PostRel} {
+		for _, stage := range []Stage{PreAcq, PostAcq, PreRel, PostRel, Check} {
 			if !stageMatches(stage, name) || !slices.ContainsFunc(disabledSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
 				continue
 			}

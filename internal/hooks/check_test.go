@@ -57,10 +57,15 @@ func TestCheckConfigHookDirNotAFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := loadWithHookDir(t, file)
-	wantFinding(t, findings(c, config.Fatal), "command line (--hook-dir): FAILOVER_HOOK_DIR="+file+": ", "is not a folder")
-	if got := CheckConfig(c, config.Heartbeatd); got != nil {
-		t.Errorf("heartbeatd has no hooks, but CheckConfig says %v", got)
+	wantFinding(t, findings(c, config.Fatal), "command line (--hook-dir): FAILOVER_HOOK_DIR="+file+": ", "is not a folder", "every takeover is vetoed")
+	// heartbeatd's checks live there too, and say what it costs them.
+	var hb []string
+	for _, f := range CheckConfig(c, config.Heartbeatd) {
+		if f.Level == config.Fatal {
+			hb = append(hb, f.String())
+		}
 	}
+	wantFinding(t, hb, "FAILOVER_HOOK_DIR="+file+": ", "is not a folder", "every round of checks fails")
 
 	// An address's folder that is a file stops its hooks the same way.
 	r, dir, _ := newRunner(t)

@@ -28,11 +28,14 @@ const (
 	PostAcq Stage = "PostAcq"
 	PreRel  Stage = "PreRel"
 	PostRel Stage = "PostRel"
+	// Check: heartbeatd's service checks on the primary, every
+	// FAILOVER_CHECK_INTERVAL; exit 0 is a pass.
+	Check Stage = "Check"
 )
 
 func (s Stage) valid() bool {
 	switch s {
-	case Test, PreAcq, PostAcq, PreRel, PostRel:
+	case Test, PreAcq, PostAcq, PreRel, PostRel, Check:
 		return true
 	}
 	return false
@@ -63,6 +66,8 @@ type Result struct {
 	Err      error         `json:"-"`
 	Started  time.Time     `json:"started,omitzero"`
 	Duration time.Duration `json:"duration_ns"`
+	// Tail is the last lines it wrote (stdout and stderr), for notices.
+	Tail []string `json:"tail,omitempty"`
 }
 
 // OK reports whether the hook exited 0 on its own. A hook that was killed
@@ -139,6 +144,9 @@ type Runner struct {
 	// could change, since failoverd runs them as root.
 	RequireSafe bool
 	Path        string // PATH given to hooks; DefaultPath when empty
+	// Quiet logs a hook's start, output and end at debug level, when it
+	// succeeds: checks run every few seconds.
+	Quiet bool
 
 	grace time.Duration // SIGTERM to SIGKILL; defaultGrace when zero (tests shorten it)
 }

@@ -2,7 +2,10 @@ package hooks
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"slices"
+	"sync"
 )
 
 // maxLine bounds a line kept in memory: a hook that writes without
@@ -13,8 +16,41 @@ const maxLine = 16 << 10
 // so a hook that hangs has already shown how far it got.
 type lineLogger struct {
 	log    *slog.Logger
+	level  slog.Level
 	stream string // stdout or stderr
 	buf    []byte
+	tail   *tail // shared by a hook's two streams
+}
+
+// tailLines and tailWidth bound what a Result keeps of a hook's output.
+const (
+	tailLines = 5
+	tailWidth = 200
+)
+
+// tail keeps the last lines a hook wrote; its two streams write from
+// goroutines of their own.
+type tail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tail) get() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.lines)
+}
+
+func (t *tail) add(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(line) > tailWidth {
+		line = line[:tailWidth] + "…"
+	}
+	t.lines = append(t.lines, line)
+	if len(t.lines) > tailLines {
+		t.lines = t.lines[len(t.lines)-tailLines:]
+	}
 }
 
 func (w *lineLogger) Write(p []byte) (int, error) {
@@ -46,5 +82,8 @@ func (w *lineLogger) flush() {
 
 func (w *lineLogger) emit(line []byte) {
 	line = bytes.TrimSuffix(line, []byte("\r"))
-	w.log.Info("hook output", "stream", w.stream, "line", string(line))
+	w.log.Log(context.Background(), w.level, "hook output", "stream", w.stream, "line", string(line))
+	if w.tail != nil {
+		w.tail.add(string(line))
+	}
 }

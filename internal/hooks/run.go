@@ -76,8 +76,13 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 	log := r.log().With("hook", res.Name, "stage", stage, "address", env.Address)
 	timeout, grace := r.timeout(), r.killGrace()
 
-	stdout := &lineLogger{log: log, stream: "stdout"}
-	stderr := &lineLogger{log: log, stream: "stderr"}
+	level := slog.LevelInfo
+	if r.Quiet {
+		level = slog.LevelDebug
+	}
+	var out tail
+	stdout := &lineLogger{log: log, level: level, stream: "stdout", tail: &out}
+	stderr := &lineLogger{log: log, level: level, stream: "stderr", tail: &out}
 	cmd := exec.Command(path)
 	cmd.Dir = filepath.Dir(path)
 	cmd.Env = r.hookEnv(stage, env)
@@ -85,7 +90,7 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 
 	res.Started = time.Now()
-	log.Info("hook started", "path", path)
+	log.Log(context.Background(), level, "hook started", "path", path)
 	run, err := procgroup.Run(ctx, cmd, procgroup.Options{
 		Timeout: timeout,
 		Grace:   grace,
@@ -101,6 +106,7 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 	}
 	stdout.flush()
 	stderr.flush()
+	res.Tail = out.get()
 
 	res.Exit = run.Exit()
 	switch {
@@ -129,7 +135,6 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 	if res.Err != nil {
 		attrs = append(attrs, "err", res.Err)
 	}
-	level := slog.LevelInfo
 	if !res.OK() {
 		level = slog.LevelWarn
 	}

@@ -137,6 +137,12 @@ func (e Event) headline() string {
 			s += fmt.Sprintf("; %d more hooks failed", n)
 		}
 		return s
+	case failover.NoticeConflict:
+		return fmt.Sprintf("%s: another host answers for %s (primary %s)", node, addrs, peer)
+	case failover.NoticeUnhealthy:
+		return fmt.Sprintf("%s: %s reports its service unhealthy (%s)", node, peer, addrs)
+	case failover.NoticeHealthy:
+		return fmt.Sprintf("%s: %s reports its service healthy again (%s)", node, peer, addrs)
 	default:
 		return fmt.Sprintf("%s: %s for %s (primary %s)", node, orUnknown(string(e.Kind)), addrs, peer)
 	}

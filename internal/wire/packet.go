@@ -7,7 +7,9 @@
 //	0       4     magic "IPFO"
 //	4       1     version (1)
 //	5       1     type: 1 heartbeat, 2 goodbye, 3 released
-//	6       1     flags: bit 0 set when an authentication trailer follows
+//	6       1     flags: bit 0 set when an authentication trailer follows;
+//	              bit 1 set on a heartbeat when the primary's service
+//	              checks fail (the message then says which, and how)
 //	7       1     sender identity length, 1..64
 //	8       2     message length, 0..1024
 //	10      4     sender's interval in milliseconds, > 0
@@ -49,7 +51,10 @@ const (
 	MaxPacketLen = HeaderLen + MaxSenderLen + MaxMessageLen + TrailerLen
 )
 
-const flagAuth = 1 << 0
+const (
+	flagAuth      = 1 << 0
+	flagUnhealthy = 1 << 1
+)
 
 // Type says what a packet announces.
 type Type uint8
@@ -85,6 +90,9 @@ type Packet struct {
 	Interval time.Duration // millisecond resolution on the wire
 	SentAt   time.Time
 	Message  string
+	// Unhealthy: a heartbeat from a primary whose service checks fail;
+	// Message then describes the failing check.
+	Unhealthy bool
 
 	// Set by Decode: whether an authentication trailer was present, and
 	// its key id. Decode does not check the tag; Keyring.Open does.
@@ -135,6 +143,12 @@ func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {
 	if auth {
 		flags |= flagAuth
 	}
+	if p.Unhealthy {
+		if p.Type != Heartbeat {
+			return nil, fmt.Errorf("encode: %w: only a heartbeat says unhealthy", ErrFlags)
+		}
+		flags |= flagUnhealthy
+	}
 	b = append(b, Magic...)
 	b = append(b, Version, uint8(p.Type), flags, uint8(len(p.Sender)))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(p.Message)))
@@ -170,9 +184,10 @@ func Decode(b []byte) (Packet, error) {
 		return p, fmt.Errorf("%w: %d", ErrType, b[5])
 	}
 	flags := b[6]
-	if flags&^flagAuth != 0 {
+	if flags&^(flagAuth|flagUnhealthy) != 0 || (flags&flagUnhealthy != 0 && p.Type != Heartbeat) {
 		return p, fmt.Errorf("%w: %#x", ErrFlags, flags)
 	}
+	p.Unhealthy = flags&flagUnhealthy != 0
 	senderLen := int(b[7])
 	msgLen := int(binary.BigEndian.Uint16(b[8:10]))
 	if senderLen == 0 || senderLen > MaxSenderLen {

@@ -187,7 +187,8 @@ func TestDecodeRejections(t *testing.T) {
 		{"version 2", mod(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
 		{"type 0", mod(good, func(b []byte) []byte { b[5] = 0; return b }), ErrType},
 		{"type 4", mod(good, func(b []byte) []byte { b[5] = 4; return b }), ErrType},
-		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 2; return b }), ErrFlags},
+		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 4; return b }), ErrFlags},
+		{"unhealthy goodbye", mod(good, func(b []byte) []byte { b[5], b[6] = byte(Goodbye), 2; return b }), ErrFlags},
 		{"sender length 0", mod(good, func(b []byte) []byte { b[7] = 0; return b }), ErrSender},
 		{"sender length 65", mod(good, func(b []byte) []byte { b[7] = 65; return b }), ErrSender},
 		{"message length 1025", mod(good, func(b []byte) []byte { b[8], b[9] = 4, 1; return b }), ErrMessage},
@@ -355,5 +356,32 @@ func TestLoadKeyFile(t *testing.T) {
 	}
 	if _, err := LoadKeyFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing key: %v", err)
+	}
+}
+
+// An unhealthy heartbeat says so through encoding, and its flag is
+// authenticated with the rest.
+func TestUnhealthyRoundTrip(t *testing.T) {
+	k, err := NewKey([]byte("a key of thirty-two bytes, fine."), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr := NewKeyring(k)
+	p := Packet{Type: Heartbeat, Sender: "server1", Epoch: 1, Seq: 1, Interval: time.Second, SentAt: time.Unix(1_800_000_000, 0),
+		Unhealthy: true, Message: "service checks fail: Check10.http: exit 22"}
+	b, err := kr.Seal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := kr.Open(b)
+	if err != nil || !got.Unhealthy || got.Message != p.Message {
+		t.Fatalf("opened %+v, %v", got, err)
+	}
+	b[6] &^= 2 // a forger clears the flag
+	if _, err := kr.Open(b); err == nil {
+		t.Fatal("a heartbeat whose unhealthy flag was cleared still opened")
+	}
+	if _, err := Encode(&Packet{Type: Released, Sender: "s", Interval: time.Second, Unhealthy: true}); err == nil {
+		t.Fatal("a released packet encoded as unhealthy")
 	}
 }

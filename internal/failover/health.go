@@ -1,0 +1,67 @@
+package failover
+
+import (
+	"time"
+)
+
+// The primary's health, as its heartbeats say it (its Check* hooks on
+// heartbeatd's side). A primary that is alive but whose service fails
+// hands its service addresses over: heartbeatd removes them, then says
+// unhealthy, and the machine takes them as soon as they stop answering,
+// as after a goodbye, while the heartbeats go on (the link rules are
+// unchanged). Unhealthy heartbeats do not count towards a give-back;
+// healthy ones again do, by the usual hold-down. A host's own address
+// never stops answering, so in host-address mode a notice is all that
+// happens.
+type health struct {
+	unhealthy bool
+	detail    string    // what the primary said of the failing check
+	since     time.Time // when the state last changed; zero: never heard
+	answered  bool      // an address answered since it went unhealthy
+}
+
+// Health is the primary's health as heard.
+type Health struct {
+	Healthy bool      `json:"healthy"`
+	Since   time.Time `json:"since,omitzero"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Health returns the primary's health as last heard.
+func (m *Machine) Health() Health {
+	return Health{Healthy: !m.health.unhealthy, Since: m.health.since, Detail: m.health.detail}
+}
+
+// heardHealth applies the health a heartbeat carried and returns the
+// notice of a change.
+func (m *Machine) heardHealth(e Heartbeat) []Action {
+	if e.Unhealthy == m.health.unhealthy {
+		if e.Unhealthy {
+			m.health.detail = e.Detail
+		} else if m.health.since.IsZero() {
+			m.health.since = e.At // healthy since first heard
+		}
+		return nil
+	}
+	m.health = health{unhealthy: e.Unhealthy, since: e.At}
+	if e.Unhealthy {
+		m.health.detail = e.Detail
+		m.backSince = time.Time{} // no give-back to a failing service
+		return []Action{Notice{Kind: NoticeUnhealthy, Detail: "the primary reports its service unhealthy (" + e.Detail +
+			"); its service addresses are taken over once it has let them go, and a host's own address stays with it"}}
+	}
+	return []Action{Notice{Kind: NoticeHealthy, Detail: "the primary reports its service healthy again"}}
+}
+
+// handOver takes the addresses over from a primary whose service fails,
+// once nobody answers for them (heartbeatd removed them). ok says the
+// rule applied.
+func (m *Machine) handOver(now time.Time) (acts []Action, ok bool) {
+	if !m.health.unhealthy || !m.p.Ask {
+		return nil, false
+	}
+	if m.free(now) {
+		return m.start(Takeover, "the primary's service is unhealthy ("+m.health.detail+") and its addresses are free", now), true
+	}
+	return nil, true
+}
