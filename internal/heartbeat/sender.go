@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,8 +40,15 @@ type Conn interface {
 
 // refreshEvery is how often the sender re-reads the interfaces: a pulled
 // cable does not make sends fail, so the sender looks for lost carrier
-// and changed addresses itself, at most this often.
-const refreshEvery = time.Second
+// and changed addresses itself, at most this often. While a link is
+// faulty it looks every refreshFaulty, so that heartbeats resume within
+// moments of the cable coming back: failoverd gives a returning primary
+// its address back as soon as it answers for it, and then expects its
+// heartbeats.
+const (
+	refreshEvery  = time.Second
+	refreshFaulty = 50 * time.Millisecond
+)
 
 // Link is one target and what the sender knows of the way to it.
 type Link struct {
@@ -306,7 +314,11 @@ func (s *Sender) send(l *Link, b []byte) error {
 // refreshRoutes re-reads the interfaces at most every refreshEvery;
 // other beats touch no netlink.
 func (s *Sender) refreshRoutes(now time.Time) {
-	if now.Sub(s.lastRefresh) < refreshEvery {
+	every := refreshEvery
+	if slices.ContainsFunc(s.links, func(l *Link) bool { return l.Err != nil }) {
+		every = refreshFaulty
+	}
+	if now.Sub(s.lastRefresh) < every {
 		return
 	}
 	s.lastRefresh = now

@@ -259,8 +259,14 @@ func TestLostCarrier(t *testing.T) {
 		mu.Lock()
 		host[1].Running = true
 		mu.Unlock()
-		time.Sleep(1100 * time.Millisecond)
+		conn.take()
+		// While a link is faulty the sender looks every 50 ms: the
+		// heartbeats are back within two intervals, not a second.
+		time.Sleep(2 * 100 * time.Millisecond)
 		synctest.Wait()
+		if !slices.ContainsFunc(conn.take(), func(p sent) bool { return p.ifindex == 3 }) {
+			t.Fatal("no heartbeat on the link within two intervals of its carrier coming back")
+		}
 		if !strings.Contains(logs.String(), "heartbeat send works again") {
 			t.Fatalf("recovery not logged:\n%s", logs)
 		}
