@@ -61,8 +61,8 @@ type Config struct {
 	CheckTimeout  time.Duration
 	CheckFall     int
 	CheckRise     int
-	GoodbyeWait  time.Duration
-	ConflictTest time.Duration // zero: never
+	GoodbyeWait   time.Duration
+	ConflictTest  time.Duration // zero: never
 
 	AnnounceRepeats   int
 	AnnounceSpacing   time.Duration

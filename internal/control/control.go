@@ -61,7 +61,7 @@ type Status struct {
 	Answering *failover.Answering `json:"answering,omitempty"`
 	// PrimaryHealth is the primary's service as its heartbeats say.
 	PrimaryHealth failover.Health `json:"primary_health"`
-	Stages    []Stage             `json:"stages,omitempty"`
+	Stages        []Stage         `json:"stages,omitempty"`
 }
 
 // Link is one link in the status.

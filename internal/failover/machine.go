@@ -154,7 +154,7 @@ const (
 	NoticePrimaryBack    NoticeKind = "primary-back"    // heard again while automatic give-back is off
 	NoticeTakeoverFailed NoticeKind = "takeover-failed"
 	NoticeGiveBackFailed NoticeKind = "giveback-failed"
-	NoticeConflict       NoticeKind = "conflict" // another host answers for an address this host would take or holds
+	NoticeConflict       NoticeKind = "conflict"          // another host answers for an address this host would take or holds
 	NoticeUnhealthy      NoticeKind = "primary-unhealthy" // the primary's service checks fail
 	NoticeHealthy        NoticeKind = "primary-healthy"   // they pass again
 )

@@ -44,11 +44,11 @@ func runs(tr *Tracker, script string) string {
 func TestFallAndRise(t *testing.T) {
 	for _, c := range []struct{ script, want string }{
 		{"ppp", "HHH"},
-		{"ffff", "HHUU"},             // fall 3: the third failure in a row
-		{"fffpp", "HHUUH"},           // rise 2
-		{"fpfpfpfpf", "HHHHHHHHH"},   // flapping never falls
-		{"fffpfpfpp", "HHUUUUUUH"},   // nor rises
-		{"ffe", "HHU"},               // a folder that cannot be read fails a round
+		{"ffff", "HHUU"},           // fall 3: the third failure in a row
+		{"fffpp", "HHUUH"},         // rise 2
+		{"fpfpfpfpf", "HHHHHHHHH"}, // flapping never falls
+		{"fffpfpfpp", "HHUUUUUUH"}, // nor rises
+		{"ffe", "HHU"},             // a folder that cannot be read fails a round
 		{"fffppfff", "HHUUHHHU"},
 	} {
 		tr := NewTracker(3, 2, t0)
