@@ -153,9 +153,36 @@ func (a *asking) answers(skip int) []Answer {
 // mac, and returns it and the number of answers up to and including it.
 func (a *asking) waitFor(t testing.TB, skip int, ip, mac string) (Answer, int) {
 	t.Helper()
+	return a.waitWithin(t, 2*time.Second, skip, ip, mac)
+}
+
+// askUntil asks for ip every 50 ms, as failoverd asks, until mac answers
+// (5 s at most): one question may go out before the link can carry its
+// answer (an IPv6 link-local address is tentative for its first second).
+func (a *asking) askUntil(t testing.TB, skip int, ip, mac string) (Answer, int) {
+	t.Helper()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			_ = a.asker.Ask(a.ifi, netip.MustParseAddr(ip))
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return a.waitWithin(t, 5*time.Second, skip, ip, mac)
+}
+
+func (a *asking) waitWithin(t testing.TB, within time.Duration, skip int, ip, mac string) (Answer, int) {
+	t.Helper()
 	var found Answer
 	var upTo int
-	ok := lab.WaitFor(2*time.Second, func() bool {
+	ok := lab.WaitFor(within, func() bool {
 		for i, ans := range a.answers(skip) {
 			if ans.Addr.String() == ip && ans.MAC.String() == mac {
 				found, upTo = ans, skip+i+1
@@ -165,7 +192,7 @@ func (a *asking) waitFor(t testing.TB, skip int, ip, mac string) (Answer, int) {
 		return false
 	})
 	if !ok {
-		t.Fatalf("no answer for %s from %s within 2 s; answers: %v", ip, mac, a.answers(skip))
+		t.Fatalf("no answer for %s from %s within %v; answers: %v", ip, mac, within, a.answers(skip))
 	}
 	return found, upTo
 }
@@ -260,8 +287,7 @@ func TestAskIPv6(t *testing.T) {
 	p.S1.MustRun("ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "pub0", "nodad")
 	p.S2.MustRun("ip", "-6", "addr", "add", "2001:db8::2/64", "dev", "pub0", "nodad")
 	a := startAsker(t, p.S2, "2001:db8::1", "2001:db8::2")
-	a.ask(t, "2001:db8::1")
-	ans, seen := a.waitFor(t, 0, "2001:db8::1", lab.MAC(t, p.S1, "pub0"))
+	ans, seen := a.askUntil(t, 0, "2001:db8::1", lab.MAC(t, p.S1, "pub0"))
 	if ans.Interface != "pub0" {
 		t.Errorf("answer seen on %q, want pub0", ans.Interface)
 	}
