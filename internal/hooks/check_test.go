@@ -141,3 +141,36 @@ func TestCheckConfigWarnsOfSetAsideHooks(t *testing.T) {
 		t.Errorf("errors %q", bad)
 	}
 }
+
+// heartbeatd -n lists the Check* hooks of its service addresses and
+// refuses unsafe ones, as failoverd -n does its hooks.
+func TestCheckConfigListsChecks(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: only files owned by root pass the safety check")
+	}
+	r, dir, _ := newRunner(t)
+	chmod(t, r.Dir, 0o755)
+	writeHook(t, dir, "Check10.http", "", 0o755)
+	writeHook(t, dir, "Test", "", 0o755) // failoverd's, not a check
+	conf := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(conf, []byte("FAILOVER_SERVICE_IPS=\"eth0:"+testAddr.String()+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(config.Heartbeatd, config.Sources{File: conf, Args: []string{"192.0.2.255", "198.51.100.255"},
+		Flags: config.Settings{config.KeyHookDir: {Value: r.Dir, Origin: config.Origin{Arg: "--hook-dir"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := func(level config.Level) []string {
+		var out []string
+		for _, f := range CheckConfig(c, config.Heartbeatd) {
+			if f.Level == level {
+				out = append(out, f.String())
+			}
+		}
+		return out
+	}
+	wantFinding(t, of(config.OK), "checks of "+testAddr.String()+": Check10.http")
+	bad := writeHook(t, dir, "Check20.tcp", "", 0o775)
+	wantFinding(t, of(config.Fatal), "refusing "+bad+": writable by group")
+}
