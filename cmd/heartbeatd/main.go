@@ -87,20 +87,23 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	// delays a heartbeat.
 	checker := newChecker(c, log, func(healthy bool, f health.Failure) {
 		if healthy {
-			sender.SetHealth(true, "")
 			if svc != nil {
 				svc.SetHealthy() // back after the secondary's released
 			}
+			sender.SetHealth(true, "", false)
 			return
 		}
+		yielded := false
 		if svc != nil {
 			// Gone before the heartbeats say so: failoverd takes them
-			// the moment they stop answering.
+			// the moment they stop answering, and only then.
 			if err := svc.Yield(ctx); err != nil {
 				log.Error("cannot remove the service addresses", "err", err)
+			} else {
+				yielded = true
 			}
 		}
-		sender.SetHealth(false, health.Detail(f, wire.MaxMessageLen))
+		sender.SetHealth(false, health.Detail(f, wire.MaxMessageLen), yielded)
 	})
 	checksDone := make(chan struct{})
 	go func() { checker.Run(ctx); close(checksDone) }()

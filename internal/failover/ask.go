@@ -106,7 +106,7 @@ func (m *Machine) spacing() time.Duration {
 	if m.state == Asking && m.ask.goodbye && !m.ask.heard {
 		return m.fast()
 	}
-	if m.health.unhealthy && !m.health.answered && (m.state == Standby || m.state == Degraded) {
+	if m.health.yielded && !m.health.answered && (m.state == Standby || m.state == Degraded) {
 		return m.fast() // a hand-over: the addresses go before it is said
 	}
 	return m.slow()
@@ -198,7 +198,7 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		_, silent := m.alive()
 		return len(silent) < len(m.p.Links) || m.ask.afterTake
 	case Standby, Degraded, Vetoed:
-		if m.health.unhealthy && m.running == NoJob {
+		if m.health.yielded && m.running == NoJob {
 			return true // a hand-over: are its addresses free?
 		}
 		if m.state == Standby && now.Before(m.ask.learnUntil) {
@@ -238,7 +238,7 @@ func (m *Machine) askDeadline() time.Time {
 		}
 	}
 	w := m.window()
-	handOver := m.health.unhealthy && (m.state == Standby || m.state == Degraded)
+	handOver := m.health.yielded && (m.state == Standby || m.state == Degraded)
 	switch {
 	case (m.state == Asking || m.state == Conflict || handOver) && m.running == NoJob:
 		// Free from when a window of questions has gone unanswered:
@@ -384,7 +384,7 @@ func (m *Machine) answer(e Answer) []Action {
 // for its own address, so the address goes back now, not after the
 // hold-down. ok says the rule applied and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
-	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.unhealthy {
+	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
 		return nil, false
 	}
 	alive, _ := m.alive()

@@ -15,6 +15,7 @@ import (
 // happens.
 type health struct {
 	unhealthy bool
+	yielded   bool      // it gave its service addresses up: a hand-over
 	detail    string    // what the primary said of the failing check
 	since     time.Time // when the state last changed; zero: never heard
 	answered  bool      // an address answered since it went unhealthy
@@ -38,17 +39,21 @@ func (m *Machine) heardHealth(e Heartbeat) []Action {
 	if e.Unhealthy == m.health.unhealthy {
 		if e.Unhealthy {
 			m.health.detail = e.Detail
+			m.health.yielded = e.Yielded
 		} else if m.health.since.IsZero() {
 			m.health.since = e.At // healthy since first heard
 		}
 		return nil
 	}
-	m.health = health{unhealthy: e.Unhealthy, since: e.At}
+	m.health = health{unhealthy: e.Unhealthy, yielded: e.Yielded, since: e.At}
 	if e.Unhealthy {
 		m.health.detail = e.Detail
 		m.backSince = time.Time{} // no give-back to a failing service
-		return []Action{Notice{Kind: NoticeUnhealthy, Detail: "the primary reports its service unhealthy (" + e.Detail +
-			"); its service addresses are taken over once it has let them go, and a host's own address stays with it"}}
+		what := "; it keeps its addresses (its own, or it could not remove them): nothing moves"
+		if e.Yielded {
+			what = "; it gave its service addresses up, and they are taken over once free"
+		}
+		return []Action{Notice{Kind: NoticeUnhealthy, Detail: "the primary reports its service unhealthy (" + e.Detail + ")" + what}}
 	}
 	return []Action{Notice{Kind: NoticeHealthy, Detail: "the primary reports its service healthy again"}}
 }
@@ -57,7 +62,7 @@ func (m *Machine) heardHealth(e Heartbeat) []Action {
 // once nobody answers for them (heartbeatd removed them). ok says the
 // rule applied.
 func (m *Machine) handOver(now time.Time) (acts []Action, ok bool) {
-	if !m.health.unhealthy || !m.p.Ask {
+	if !m.health.unhealthy || !m.health.yielded || !m.p.Ask {
 		return nil, false
 	}
 	if m.free(now) {

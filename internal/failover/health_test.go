@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// beatHealth sends a heartbeat on both links, unhealthy or not.
-func (tl *timeline) beatHealth(unhealthy bool) {
+// beatHealth sends a heartbeat on both links, unhealthy or not; an
+// unhealthy one from a primary that gave its service addresses up.
+func (tl *timeline) beatHealth(unhealthy bool) { tl.beatWith(unhealthy, unhealthy) }
+
+func (tl *timeline) beatWith(unhealthy, yielded bool) {
 	for _, l := range []string{"priv0", "pub0"} {
-		tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second, Unhealthy: unhealthy, Detail: "service checks fail: Check10.http: exit 22"})
+		tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second, Unhealthy: unhealthy, Yielded: yielded,
+			Detail: "service checks fail: Check10.http: exit 22"})
 	}
 }
 
@@ -48,24 +52,41 @@ func TestUnhealthyPrimaryHandsOver(t *testing.T) {
 	tl.expect(Releasing, "start giveback")
 }
 
-// Host-address mode: the address still answers, so nothing moves; the
-// notice says it, once.
+// Host-address mode: the primary cannot give its own address up, and
+// says so (no yielded flag): nothing moves, even when nothing answers
+// for the address (its public cable cut, answers lost); the notice says
+// it, once.
 func TestUnhealthyPrimaryWithItsOwnAddressKeepsIt(t *testing.T) {
 	tl := newTimeline(t, askParams(), false)
 	tl.beatsFor(5*time.Second, false)
-	tl.beatHealth(true)
+	tl.beatWith(true, false)
 	tl.expect(Standby, "notice primary-unhealthy")
-	// Its own address answers the first, quick questions at once, then
-	// the slower ones.
-	tl.answers(primaryMAC, 500*time.Microsecond, tl.now.Add(10*time.Millisecond))
 	for range 30 {
-		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(time.Second))
-		tl.beatHealth(true)
+		tl.tickTo(tl.now.Add(time.Second))
+		tl.beatWith(true, false)
 	}
 	tl.expect(Standby)
 	if tl.m.Holding() {
 		t.Fatal("took the primary's own address")
 	}
+}
+
+// A hand-over vetoed while the address still answers (it was not given
+// up after all) is asked again every VetoRetry, and never wakes the
+// daemon over and over in between.
+func TestVetoedHandOverWhileAnsweredDoesNotSpin(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.beatsFor(5*time.Second, false)
+	tl.beatHealth(true)
+	tl.tickTo(tl.now.Add(3 * time.Millisecond))
+	tl.expect(Acquiring, "notice primary-unhealthy", "start takeover")
+	tl.done(Takeover, true, nil)
+	tl.expect(Vetoed, "notice veto")
+	for range 70 {
+		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(time.Second))
+		tl.beatHealth(true)
+	}
+	tl.expect(Vetoed)
 }
 
 // A Test that refuses the hand-over is asked again after VetoRetry, not

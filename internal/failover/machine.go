@@ -195,6 +195,7 @@ type Heartbeat struct {
 	Interval  time.Duration // the sender's advertised interval
 	Goodbye   bool
 	Unhealthy bool
+	Yielded   bool // it gave its service addresses up for it
 	Detail    string
 }
 
@@ -495,9 +496,13 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		}
 	case Vetoed:
 		if len(alive) > 0 && m.health.unhealthy {
-			// Alive, its service failing: ask Test again after VetoRetry.
+			// Alive, its service failing: ask Test again after VetoRetry
+			// (and, while the addresses are not free, again after that).
 			if now.Sub(m.lastVeto) >= m.p.VetoRetry {
 				acts, _ := m.handOver(now)
+				if len(acts) == 0 {
+					m.lastVeto = now
+				}
 				return acts
 			}
 			return nil

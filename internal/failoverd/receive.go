@@ -15,7 +15,7 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	d.mu.Lock()
 	for _, h := range hs {
 		d.apply(failover.Heartbeat{At: h.At, Link: h.Link, Interval: h.Packet.Interval, Goodbye: h.Packet.Type == wire.Goodbye,
-			Unhealthy: h.Packet.Unhealthy, Detail: h.Packet.Message}, nil)
+			Unhealthy: h.Packet.Unhealthy, Yielded: h.Packet.Yielded, Detail: h.Packet.Message}, nil)
 	}
 	d.rearm()
 	d.mu.Unlock()

@@ -99,7 +99,7 @@ func firstFailure(results []hooks.Result, err error) (Failure, bool) {
 // Detail is the failure as heartbeatd's heartbeats carry it while
 // unhealthy, cut to at most max bytes (the packet's message).
 func Detail(f Failure, max int) string {
-	s := "service checks fail: " + f.String()
+	s := strings.ToValidUTF8("service checks fail: "+f.String(), "?")
 	if len(s) > max {
 		s = strings.ToValidUTF8(s[:max], "")
 	}

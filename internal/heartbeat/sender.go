@@ -88,16 +88,20 @@ type Sender struct {
 	links       []*Link
 	lastRefresh time.Time
 	// unhealthy, while set, is what the heartbeats say instead of the
-	// message: the service checks fail.
+	// message: the service checks fail; yielded: the service addresses
+	// were given up for it.
 	unhealthy string
+	yielded   bool
 }
 
 // SetHealth sets what the heartbeats say of the service from the next
 // one, which goes out at once: healthy, or unhealthy as detail says
-// (instead of the -m message). heartbeatd removes its service addresses
-// before it says unhealthy, as before a goodbye.
-func (s *Sender) SetHealth(healthy bool, detail string) {
+// (instead of the -m message), and whether the service addresses were
+// given up for it (heartbeatd removes them first, as before a goodbye;
+// failoverd takes over only what was given up).
+func (s *Sender) SetHealth(healthy bool, detail string, yielded bool) {
 	s.mu.Lock()
+	s.yielded = !healthy && yielded
 	if healthy {
 		s.unhealthy = ""
 	} else {
@@ -271,9 +275,14 @@ func (s *Sender) beat(typ wire.Type) {
 		Interval: s.opts.Interval, SentAt: now, Message: s.opts.Message,
 	}
 	if s.unhealthy != "" && typ == wire.Heartbeat {
-		p.Unhealthy, p.Message = true, s.unhealthy
+		p.Unhealthy, p.Yielded, p.Message = true, s.yielded, s.unhealthy
 	}
 	b, err := s.opts.Keyring.Seal(&p)
+	if err != nil && p.Unhealthy {
+		// Never silence over a check's words: say unhealthy plainly.
+		p.Message = "service checks fail"
+		b, err = s.opts.Keyring.Seal(&p)
+	}
 	if err != nil {
 		// Options were checked at load; this is a bug, not a link fault.
 		s.log.Error("cannot encode heartbeat", "err", err)

@@ -303,3 +303,44 @@ func TestOptionsThatCannotBeEncodedAreRefused(t *testing.T) {
 		t.Fatal("a message that is not UTF-8 was accepted")
 	}
 }
+
+// Unhealthy goes out at once, with the check's words and whether the
+// service addresses were given up; healthy again at once; a goodbye is
+// never flagged.
+func TestSetHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, true)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx, nil, 0) }()
+		synctest.Wait()
+		conn.take()
+		time.Sleep(30 * time.Millisecond)
+		s.SetHealth(false, "service checks fail: Check10.http: exit 22", true)
+		synctest.Wait()
+		got := conn.take()
+		if len(got) != 2 {
+			t.Fatalf("%d packets at once after SetHealth, want one per link", len(got))
+		}
+		for _, p := range got {
+			if !p.pkt.Unhealthy || !p.pkt.Yielded || p.pkt.Message != "service checks fail: Check10.http: exit 22" {
+				t.Fatalf("unhealthy heartbeat %+v", p.pkt)
+			}
+		}
+		s.SetHealth(true, "", true)
+		synctest.Wait()
+		for _, p := range conn.take() {
+			if p.pkt.Unhealthy || p.pkt.Yielded || p.pkt.Message != "heartbeat" {
+				t.Fatalf("healthy heartbeat %+v", p.pkt)
+			}
+		}
+		s.SetHealth(false, "service checks fail", false)
+		cancel()
+		<-done
+		for _, p := range conn.take() {
+			if p.pkt.Type == wire.Goodbye && (p.pkt.Unhealthy || p.pkt.Yielded) {
+				t.Fatalf("goodbye flagged: %+v", p.pkt)
+			}
+		}
+	})
+}

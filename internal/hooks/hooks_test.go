@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var testAddr = netip.MustParseAddr("192.0.2.10")
@@ -565,5 +566,31 @@ echo $! > child.pid`, 0o755)
 	}
 	if !warned {
 		t.Error("no warning about the process holding the hook's output")
+	}
+}
+
+// The output tail a check's notice carries is valid UTF-8 and bounded,
+// whatever the hook wrote: it goes into heartbeats and JSON.
+func TestTailIsBoundedUTF8(t *testing.T) {
+	r, dir, _ := newRunner(t)
+	writeHook(t, dir, "PostAcq10.bytes", `printf 'caf\351\n'; head -c 300 /dev/zero | tr '\0' 'x'; printf '\342\202\254%.0s' $(seq 100); echo; for i in 1 2 3 4 5 6; do echo line$i; done`, 0o755)
+	res, err := r.Run(context.Background(), PostAcq, Env{Address: testAddr})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("%v %v", res, err)
+	}
+	tail := res[0].Tail
+	if len(tail) != 5 || tail[4] != "line6" {
+		t.Fatalf("tail %q, want the last 5 lines", tail)
+	}
+	for _, l := range tail {
+		if !utf8.ValidString(l) || len(l) > 200+len("…") {
+			t.Fatalf("tail line %q", l)
+		}
+	}
+	r2, dir2, _ := newRunner(t)
+	writeHook(t, dir2, "PostAcq10.latin1", `printf 'caf\351\n'`, 0o755)
+	res, _ = r2.Run(context.Background(), PostAcq, Env{Address: testAddr})
+	if len(res) != 1 || len(res[0].Tail) != 1 || !utf8.ValidString(res[0].Tail[0]) || !strings.HasPrefix(res[0].Tail[0], "caf") {
+		t.Fatalf("tail of a Latin-1 line: %q", res[0].Tail)
 	}
 }

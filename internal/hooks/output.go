@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -44,8 +45,11 @@ func (t *tail) get() []string {
 func (t *tail) add(line string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// A hook may write any bytes; the tail goes into heartbeats and
+	// JSON, which take only UTF-8, cut on a character's boundary.
+	line = strings.ToValidUTF8(line, "?")
 	if len(line) > tailWidth {
-		line = line[:tailWidth] + "…"
+		line = strings.ToValidUTF8(line[:tailWidth], "") + "…"
 	}
 	t.lines = append(t.lines, line)
 	if len(t.lines) > tailLines {

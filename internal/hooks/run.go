@@ -95,7 +95,11 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 		Timeout: timeout,
 		Grace:   grace,
 		OnStop: func(cause error) {
-			log.Warn("hook killed: sending SIGTERM to its process group", "cause", cause, "grace", grace)
+			killed := slog.LevelWarn
+			if r.Quiet {
+				killed = slog.LevelDebug
+			}
+			log.Log(context.Background(), killed, "hook killed: sending SIGTERM to its process group", "cause", cause, "grace", grace)
 		},
 	})
 	res.Duration = time.Since(res.Started)
@@ -135,8 +139,8 @@ func (r *Runner) runOne(ctx context.Context, stage Stage, env Env, path string) 
 	if res.Err != nil {
 		attrs = append(attrs, "err", res.Err)
 	}
-	if !res.OK() {
-		level = slog.LevelWarn
+	if !res.OK() && !r.Quiet {
+		level = slog.LevelWarn // a quiet runner's caller says what a failure means, once
 	}
 	log.Log(context.Background(), level, "hook finished", attrs...)
 	return res

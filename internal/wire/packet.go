@@ -9,7 +9,9 @@
 //	5       1     type: 1 heartbeat, 2 goodbye, 3 released
 //	6       1     flags: bit 0 set when an authentication trailer follows;
 //	              bit 1 set on a heartbeat when the primary's service
-//	              checks fail (the message then says which, and how)
+//	              checks fail (the message then says which, and how);
+//	              bit 2 with it when the primary gave its service
+//	              addresses up for that
 //	7       1     sender identity length, 1..64
 //	8       2     message length, 0..1024
 //	10      4     sender's interval in milliseconds, > 0
@@ -54,6 +56,7 @@ const (
 const (
 	flagAuth      = 1 << 0
 	flagUnhealthy = 1 << 1
+	flagYielded   = 1 << 2
 )
 
 // Type says what a packet announces.
@@ -91,8 +94,10 @@ type Packet struct {
 	SentAt   time.Time
 	Message  string
 	// Unhealthy: a heartbeat from a primary whose service checks fail;
-	// Message then describes the failing check.
+	// Message then describes the failing check. Yielded: it gave its
+	// service addresses up for it (never without Unhealthy).
 	Unhealthy bool
+	Yielded   bool
 
 	// Set by Decode: whether an authentication trailer was present, and
 	// its key id. Decode does not check the tag; Keyring.Open does.
@@ -148,6 +153,11 @@ func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {
 			return nil, fmt.Errorf("encode: %w: only a heartbeat says unhealthy", ErrFlags)
 		}
 		flags |= flagUnhealthy
+		if p.Yielded {
+			flags |= flagYielded
+		}
+	} else if p.Yielded {
+		return nil, fmt.Errorf("encode: %w: yielded without unhealthy", ErrFlags)
 	}
 	b = append(b, Magic...)
 	b = append(b, Version, uint8(p.Type), flags, uint8(len(p.Sender)))
@@ -184,10 +194,11 @@ func Decode(b []byte) (Packet, error) {
 		return p, fmt.Errorf("%w: %d", ErrType, b[5])
 	}
 	flags := b[6]
-	if flags&^(flagAuth|flagUnhealthy) != 0 || (flags&flagUnhealthy != 0 && p.Type != Heartbeat) {
+	if flags&^(flagAuth|flagUnhealthy|flagYielded) != 0 || (flags&flagUnhealthy != 0 && p.Type != Heartbeat) ||
+		(flags&flagYielded != 0 && flags&flagUnhealthy == 0) {
 		return p, fmt.Errorf("%w: %#x", ErrFlags, flags)
 	}
-	p.Unhealthy = flags&flagUnhealthy != 0
+	p.Unhealthy, p.Yielded = flags&flagUnhealthy != 0, flags&flagYielded != 0
 	senderLen := int(b[7])
 	msgLen := int(binary.BigEndian.Uint16(b[8:10]))
 	if senderLen == 0 || senderLen > MaxSenderLen {
