@@ -95,13 +95,7 @@ func serviceWorld(t *testing.T) *world {
 // gets it back after the hold-down, the same way round.
 func TestServiceAddressSwitchoverAndBack(t *testing.T) {
 	w := serviceWorld(t)
-	w.startPrimary()
-	if !lab.WaitFor(5*time.Second, func() bool { return hasAddr(w.S1) }) {
-		t.Fatalf("heartbeatd did not add its service address:\n%s", w.primary.Output())
-	}
-	w.startSecondary()
-	w.waitState("standby", 5*time.Second)
-	w.waitAnswerFrom("server1", 2*time.Second)
+	w.startService()
 	aw := w.watch()
 	start := time.Now()
 	must(t, w.primary.Signal(syscall.SIGTERM))
@@ -188,13 +182,7 @@ func TestAcquireRefusedWhileAnswered(t *testing.T) {
 // comes back.
 func TestServiceAddressAfterACutCable(t *testing.T) {
 	w := serviceWorld(t)
-	w.startPrimary()
-	if !lab.WaitFor(5*time.Second, func() bool { return hasAddr(w.S1) }) {
-		t.Fatalf("heartbeatd did not add its service address:\n%s", w.primary.Output())
-	}
-	w.startSecondary()
-	w.waitState("standby", 5*time.Second)
-	w.waitAnswerFrom("server1", 2*time.Second)
+	w.startService()
 	w.cutBoth()
 	w.waitState("active", timeout+slack)
 	w.waitAnswerFrom("server2", 2*time.Second)

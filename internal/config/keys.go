@@ -112,6 +112,23 @@ func DefaultSenderInterval() time.Duration {
 // DefaultControlSocket is where failoverd listens for failoverctl.
 func DefaultControlSocket() string { return Default(Failoverd, KeyControlSocket) }
 
+// pairsKey completes k as a key holding interface:address[/mask] pairs.
+func pairsKey(k key, field func(*Config) *[]Pair) *key {
+	k.set = func(c *Config, v string) *valueError {
+		p, err := parsePairs(v)
+		*field(c) = p
+		return err
+	}
+	k.format = func(c *Config) string {
+		s := make([]string, len(*field(c)))
+		for i, p := range *field(c) {
+			s[i] = p.String()
+		}
+		return strings.Join(s, " ")
+	}
+	return &k
+}
+
 // countKey completes k as a key holding a whole number from 1 to 100.
 func countKey(k key, field func(*Config) *int) *key {
 	k.set = func(c *Config, v string) *valueError {
@@ -184,43 +201,21 @@ func init() {
 				return err
 			},
 			format: func(c *Config) string { return addrString(c.PeerIP) }},
-		{Name: KeyPairs, Roles: roleFailoverOnly, Required: "*interface:pub_addr* arguments",
+		pairsKey(key{Name: KeyPairs, Roles: roleFailoverOnly, Required: "*interface:pub_addr* arguments",
 			Doc: "The primary's public addresses that failoverd(8) takes over, separated by blanks, each as `interface:address[/mask]`, with an IPv6 address in brackets. " +
 				"The mask is a prefix length or, for IPv4, a dotted netmask. " +
 				"It is blank or `/32` when the address is on the subnet of an address the interface already has (the address is then added as a host address); " +
 				"otherwise it is the mask of the address's own subnet, whose route is then added on the interface. " +
 				"Each must be an address clients can reach: unspecified, loopback, multicast, broadcast, reserved (`240.0.0.0/4`) and link-local addresses are refused.",
-			Example: `"eth0:198.51.100.10 eth0:[2001:db8::10]/64"`,
-			set: func(c *Config, v string) *valueError {
-				p, err := parsePairs(v)
-				c.Pairs = p
-				return err
-			},
-			format: func(c *Config) string {
-				s := make([]string, len(c.Pairs))
-				for i, p := range c.Pairs {
-					s[i] = p.String()
-				}
-				return strings.Join(s, " ")
-			}},
-		{Name: KeyServiceIPs, Roles: roleHeartbeatOnly, Means: "none: the primary's own addresses are the ones taken over",
+			Example: `"eth0:198.51.100.10 eth0:[2001:db8::10]/64"`},
+			func(c *Config) *[]Pair { return &c.Pairs }),
+		pairsKey(key{Name: KeyServiceIPs, Roles: roleHeartbeatOnly, Means: "none: the primary's own addresses are the ones taken over",
 			Doc: "Service addresses that heartbeatd(8) holds while it runs, separated by blanks, each as `interface:address[/mask]` like FAILOVER_PEER_IP_PAIRS: addresses clients use that are not the primary host's own. " +
 				"heartbeatd adds them at start once nobody else answers for them (or once the secondary released them), removes them before it says goodbye, and takes them back after the secondary's `released`. " +
 				"The secondary lists the same addresses in FAILOVER_PEER_IP_PAIRS. " +
 				"With them, stopping heartbeatd is a switchover with one owner at every moment. Linux only.",
-			Example: `"eth0:198.51.100.10"`,
-			set: func(c *Config, v string) *valueError {
-				p, err := parsePairs(v)
-				c.ServiceIPs = p
-				return err
-			},
-			format: func(c *Config) string {
-				s := make([]string, len(c.ServiceIPs))
-				for i, p := range c.ServiceIPs {
-					s[i] = p.String()
-				}
-				return strings.Join(s, " ")
-			}},
+			Example: `"eth0:198.51.100.10"`},
+			func(c *Config) *[]Pair { return &c.ServiceIPs }),
 		{Name: KeyEmail, Roles: roleFailoverOnly, Default: "root",
 			Doc: "Who gets the mail failoverd(8) sends on a takeover, a give-back, a network anomaly and the other notices. " +
 				"It may not be empty; to send no mail, set FAILOVER_SENDMAIL empty.",
