@@ -129,12 +129,12 @@ func pairsKey(k key, field func(*Config) *[]Pair) *key {
 	return &k
 }
 
-// countKey completes k as a key holding a whole number from 1 to 100.
-func countKey(k key, field func(*Config) *int) *key {
+// countKey completes k as a key holding a whole number from 1 to most.
+func countKey(k key, most int, field func(*Config) *int) *key {
 	k.set = func(c *Config, v string) *valueError {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			return &valueError{"not a count from 1 to 100", "write a whole number such as " + k.Default}
+		if err != nil || n < 1 || n > most {
+			return &valueError{fmt.Sprintf("not a count from 1 to %d", most), "write a whole number such as " + k.Default}
 		}
 		*field(c) = n
 		return nil
@@ -244,18 +244,10 @@ func init() {
 			Doc:     "The time between heartbeats, 10ms or more. Each heartbeat carries it, so failoverd(8) follows it.",
 			Example: "250ms"},
 			minInterval, false, func(c *Config) *time.Duration { return &c.Interval }),
-		{Name: KeyDeadCount, Roles: roleFailoverOnly, Default: "3",
+		countKey(key{Name: KeyDeadCount, Roles: roleFailoverOnly, Default: "3",
 			Doc:     "How many of the primary's intervals of silence make a link dead, 1 to 1000.",
-			Example: "5",
-			set: func(c *Config, v string) *valueError {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > 1000 {
-					return &valueError{"not a count from 1 to 1000", "write a whole number such as 3"}
-				}
-				c.DeadCount = n
-				return nil
-			},
-			format: func(c *Config) string { return strconv.Itoa(c.DeadCount) }},
+			Example: "5"},
+			1000, func(c *Config) *int { return &c.DeadCount }),
 		durationKey(key{Name: KeyTimeout, Roles: roleFailoverOnly, Default: "0",
 			Means:   "the primary's advertised interval times FAILOVER_DEAD_COUNT",
 			Doc:     "The silence after which a link is dead, 20ms or more.",
@@ -326,17 +318,17 @@ func init() {
 			Example: "5s"},
 			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.CheckInterval }),
 		durationKey(key{Name: KeyCheckTimeout, Roles: roleHeartbeatOnly, Default: "5s",
-			Doc:     "How long one check may run, 100ms or more; then its process group is killed and the check counts as failed.",
+			Doc:     "How long one check may run, 100ms or more; then its process group gets SIGTERM, and SIGKILL 2 seconds later, and the check counts as failed.",
 			Example: "2s"},
 			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.CheckTimeout }),
 		countKey(key{Name: KeyCheckFall, Roles: roleHeartbeatOnly, Default: "3",
 			Doc:     "How many rounds of checks in a row must fail, 1 to 100, before the service counts as unhealthy and heartbeatd(8) gives its service addresses up.",
 			Example: "2"},
-			func(c *Config) *int { return &c.CheckFall }),
+			100, func(c *Config) *int { return &c.CheckFall }),
 		countKey(key{Name: KeyCheckRise, Roles: roleHeartbeatOnly, Default: "2",
 			Doc:     "How many rounds of checks in a row must pass, 1 to 100, before an unhealthy service counts as healthy again.",
 			Example: "3"},
-			func(c *Config) *int { return &c.CheckRise }),
+			100, func(c *Config) *int { return &c.CheckRise }),
 		durationKey(key{Name: KeyInitialGrace, Roles: roleFailoverOnly, Default: "30s",
 			Doc: "After failoverd(8) starts, how long it waits for a first heartbeat before it may take over (at least the timeout), " +
 				"so that a secondary started before its primary does not take the address.",
@@ -347,7 +339,7 @@ func init() {
 			Example: "1m"},
 			0, false, func(c *Config) *time.Duration { return &c.HoldDown }),
 		durationKey(key{Name: KeyAskWait, Roles: roleBoth, Default: "2ms",
-			Doc: "How long an address must go unanswered, asked three times in it, to count as free: after a goodbye (failoverd(8)), and before heartbeatd(8) adds a service address. " +
+			Doc: "How long an address must go unanswered, asked three times in it, to count as free: after a goodbye (failoverd(8)), and before heartbeatd(8) adds a service address (it waits 300ms at least). " +
 				"While the primary is suspected failoverd asks every thirtieth of the timeout (at least a third of this, at most 100ms) and needs three unanswered questions. " +
 				"Raise it on a network where answers take longer.",
 			Example: "5ms"},

@@ -195,8 +195,7 @@ func (m *Machine) wantAsk(now time.Time) bool {
 	case Active:
 		// The primary heard: does it answer too? And for a hold-down
 		// after a takeover: an answer missed before it shows.
-		_, silent := m.alive()
-		return len(silent) < len(m.p.Links) || m.ask.afterTake
+		return m.anyAlive() || m.ask.afterTake
 	case Standby, Degraded, Vetoed:
 		if m.health.yielded && m.running == NoJob {
 			return true // a hand-over: are its addresses free?
@@ -387,8 +386,7 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
 		return nil, false
 	}
-	alive, _ := m.alive()
-	if len(alive) == 0 && !m.ask.primed {
+	if !m.anyAlive() && !m.ask.primed {
 		if m.ask.told {
 			return nil, false
 		}
@@ -417,4 +415,15 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// anyAlive says some link is heard, without the lists alive makes (it
+// runs at every heartbeat).
+func (m *Machine) anyAlive() bool {
+	for _, l := range m.links {
+		if l.Alive {
+			return true
+		}
+	}
+	return false
 }

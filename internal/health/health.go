@@ -158,9 +158,9 @@ func (c *Checker) round(ctx context.Context) {
 	if ctx.Err() != nil {
 		return // stopped mid-round: no verdict
 	}
-	now := time.Now()
-	if !c.Tracker.Observe(results, errors.Join(errs...), now) {
-		if f, failed := firstFailure(results, errors.Join(errs...)); failed {
+	err := errors.Join(errs...)
+	if !c.Tracker.Observe(results, err, time.Now()) {
+		if f, failed := firstFailure(results, err); failed {
 			c.Log.Debug("a service check failed", "failure", f.String())
 		}
 		return
