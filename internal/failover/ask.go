@@ -109,6 +109,9 @@ func (m *Machine) spacing() time.Duration {
 	if m.health.yielded && !m.health.answered && (m.state == Standby || m.state == Degraded) {
 		return m.fast() // a hand-over: the addresses go before it is said
 	}
+	if m.probe.on {
+		return min(m.slow(), m.ProbeSpacing()) // the questions go with the probes
+	}
 	return m.slow()
 }
 
@@ -197,6 +200,9 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		// after a takeover: an answer missed before it shows.
 		return m.anyAlive() || m.ask.afterTake
 	case Standby, Degraded, Vetoed:
+		if m.probe.on {
+			return true // the primary's host is probed: are its addresses free too?
+		}
 		if m.health.yielded && m.running == NoJob {
 			return true // a hand-over: are its addresses free?
 		}

@@ -60,7 +60,9 @@ func (tl *timeline) nextQuestion() time.Time {
 func (tl *timeline) ask() {
 	if q := tl.nextQuestion(); !q.IsZero() && !q.After(tl.now) {
 		tl.lastQ = tl.now
+		probe := tl.m.Probing() // the daemon's asker probes with its questions
 		tl.do(Asked{At: tl.now})
+		tl.probe(probe)
 	}
 }
 

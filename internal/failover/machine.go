@@ -71,13 +71,26 @@ type Params struct {
 	// ConflictTest is how long a conflict lasts before Test runs for it
 	// (it may fence the primary), and again every VetoRetry; 0: never.
 	ConflictTest time.Duration
+
+	// Confirm says the caller probes the primary's host when the machine
+	// wants it (Probing) and reports the probes and answers (Probed,
+	// ProbeAnswer) and carrier changes (Carrier): see confirm.go. It
+	// needs Ask.
+	Confirm bool
+	// Probes is how many probes per link must all go unanswered to
+	// confirm the primary gone (default DefaultProbes).
+	Probes int
+	// ProbeSpacing is the time between probes; zero: a two-hundredth of
+	// the primary's interval, from 1 ms to 5 ms.
+	ProbeSpacing time.Duration
 }
 
 // Link is what the machine knows of one link.
 type Link struct {
 	Name      string    `json:"name"`
 	Alive     bool      `json:"alive"`
-	LastHeard time.Time `json:"last_heard,omitzero"` // zero: never
+	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
+	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
 }
 
 // Machine is the state machine. It is not safe for concurrent use.
@@ -104,8 +117,9 @@ type Machine struct {
 	incomplete  bool      // started holding only some addresses
 	toldHolding bool      // "primary back, auto give-back off" was said
 
-	ask    asking // who answers for the addresses
-	health health // the primary's service, as it says
+	ask    asking  // who answers for the addresses
+	health health  // the primary's service, as it says
+	probe  probing // is the primary's host there?
 }
 
 // Job is a takeover or a give-back.
@@ -251,7 +265,8 @@ func New(p Params, now time.Time, holding bool) *Machine {
 	if p.GoodbyeWait <= 0 {
 		p.GoodbyeWait = 30 * time.Second
 	}
-	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval, ask: asking{known: map[string]string{}}}
+	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval, ask: asking{known: map[string]string{}},
+		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}}}
 	for _, l := range p.Links {
 		m.links[l] = &Link{Name: l}
 	}
@@ -357,6 +372,7 @@ func (m *Machine) NextDeadline() time.Time {
 		}
 	}
 	earlier(m.askDeadline())
+	earlier(m.probeDeadline())
 	return next
 }
 
@@ -393,6 +409,12 @@ func (m *Machine) Handle(ev Event) []Action {
 		out, now = m.answer(e), e.At
 	case Asked:
 		out, now = m.asked(e), e.At
+	case Probed:
+		out, now = m.probed(e), e.At
+	case ProbeAnswer:
+		out, now = m.probeAnswered(e), e.At
+	case Carrier:
+		out, now = m.carrier(e), e.At
 	case Tick:
 		out, now = m.evaluate(e.At), e.At
 	case JobDone:
@@ -402,6 +424,7 @@ func (m *Machine) Handle(ev Event) []Action {
 	default:
 		return nil
 	}
+	m.updateProbing(now)
 	m.updateAsking(now)
 	return out
 }
@@ -479,6 +502,9 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return m.decide(fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now)
 		}
 	case Standby, Degraded:
+		if acts, ok := m.confirmed(now); ok {
+			return acts
+		}
 		if len(alive) == 0 {
 			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.Timeout()), now)
 		}

@@ -17,6 +17,11 @@ type timeline struct {
 	now   time.Time
 	lastQ time.Time // the last question asked
 	got   []string  // actions since the last check, as text
+	// answerProbe says whether the primary's host answers the nth probe
+	// (from 1) of a round on link; nil: nothing answers.
+	answerProbe func(link string, n int) bool
+	probes      map[string]int         // probes per link since the first round
+	canProbe    func(link string) bool // nil: every link can be probed
 }
 
 func params() Params {

@@ -1,0 +1,271 @@
+package failover
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func confirmParams() Params {
+	p := askParams()
+	p.Confirm = true
+	return p
+}
+
+// probe sends one probe on each link the machine named, as the daemon's
+// asker does, and the answers the timeline's host gives.
+func (tl *timeline) probe(links []Link) {
+	if tl.probes == nil {
+		tl.probes = map[string]int{}
+	}
+	for _, l := range links {
+		if !l.NoCarrier && tl.canProbe != nil && !tl.canProbe(l.Name) {
+			continue // the probe could not be sent: not reported
+		}
+		tl.probes[l.Name]++
+		tl.do(Probed{At: tl.now, Link: l.Name})
+		if !l.NoCarrier && tl.answerProbe != nil && tl.answerProbe(l.Name, tl.probes[l.Name]) {
+			tl.do(ProbeAnswer{At: tl.now, Link: l.Name, MAC: primaryMAC})
+		}
+	}
+}
+
+// silentFrom beats on both links for 5 s and returns the last
+// heartbeat's time (1 s interval: late at +1.25 s, spacing 5 ms, timeout
+// 3 s).
+func silentFrom(tl *timeline) time.Time {
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.expect(Standby)
+	return tl.now
+}
+
+// A dead primary: its heartbeat late on every link, four probes on each
+// go unanswered, and the takeover starts 20 ms later, not at the timeout.
+func TestConfirmedGoneTakesOverBeforeTheTimeout(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	if got := tl.m.ProbeSpacing(); got != 5*time.Millisecond {
+		t.Fatalf("probe spacing %v at a 1 s interval, want 5ms", got)
+	}
+	tl.tickTo(last.Add(1249 * time.Millisecond))
+	if tl.m.Probing() != nil || tl.m.Asking() != 0 {
+		t.Fatalf("probing %v, asking %v before the heartbeat is late", tl.m.Probing(), tl.m.Asking())
+	}
+	tl.tickTo(last.Add(1250*time.Millisecond + 19*time.Millisecond))
+	tl.expect(Standby)
+	if n := tl.probes["priv0"] + tl.probes["pub0"]; n != 8 {
+		t.Fatalf("%d probes in the round, want 4 per link", n)
+	}
+	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	if n := tl.probes["priv0"] + tl.probes["pub0"]; n != 8 {
+		t.Fatalf("%d probes, want no more than the round's 8", n)
+	}
+}
+
+// The reason a confirmed takeover gives names the probes and the links.
+func TestConfirmedReasonSaysWhy(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	var reason string
+	for tl.now.Before(last.Add(2 * time.Second)) {
+		tl.now = tl.now.Add(time.Millisecond)
+		for _, a := range tl.m.Handle(Tick{At: tl.now}) {
+			if j, ok := a.(StartJob); ok {
+				reason = j.Reason
+			}
+		}
+		tl.ask()
+		if reason != "" {
+			break
+		}
+	}
+	if !strings.Contains(reason, "answered none of 4 probes on priv0 or pub0") {
+		t.Fatalf("reason %q", reason)
+	}
+}
+
+// An answer on one link only: the host lives. Nothing is taken before
+// the timeout; at the timeout the usual rules apply (nothing answers for
+// the address here, so the takeover).
+func TestProbeAnsweredOnOneLinkOnly(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.answerProbe = func(link string, n int) bool { return link == "pub0" }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	if tl.probes["pub0"] != 1 {
+		t.Fatalf("%d probes on pub0, want the round to end at its first answer", tl.probes["pub0"])
+	}
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// Answers that stop midway (the host answered, then went quiet): one
+// answer was enough to show it alive; the timeout decides, and no second
+// round runs in the same silence.
+func TestProbeAnswersThatStopMidway(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.answerProbe = func(link string, n int) bool { return link == "priv0" && n == 2 }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1400 * time.Millisecond))
+	if tl.probes["priv0"] != 2 {
+		t.Fatalf("%d probes on priv0, want the round to end at the second's answer", tl.probes["priv0"])
+	}
+	tl.tickTo(last.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	if tl.probes["priv0"] != 2 || tl.m.Probing() != nil {
+		t.Fatalf("probed again in the same silence: %v", tl.probes)
+	}
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// Loss during probing: three probes on pub0 unanswered, the fourth
+// answered: alive.
+func TestLossDuringProbing(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.answerProbe = func(link string, n int) bool { return link == "pub0" && n == 4 }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(2 * time.Second))
+	tl.expect(Standby)
+}
+
+// A heartbeat while the probes are out ends the round: nothing is taken.
+// The next silence gets a round of its own.
+func TestHeartbeatWhileProbesOutCancels(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250*time.Millisecond + 10*time.Millisecond))
+	if tl.probes["pub0"] == 0 || tl.probes["pub0"] >= 4 {
+		t.Fatalf("%d probes on pub0 10 ms into the round", tl.probes["pub0"])
+	}
+	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second})
+	if tl.m.Probing() != nil {
+		t.Fatal("still probing after a heartbeat")
+	}
+	tl.tickTo(last.Add(1400 * time.Millisecond))
+	tl.expect(Standby)
+	again := tl.now
+	tl.do(Heartbeat{At: again, Link: "pub0", Interval: time.Second})
+	tl.tickTo(again.Add(1250*time.Millisecond + 20*time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// The private link's carrier goes (the primary lost power): probes at
+// once, before any heartbeat is late; the private link counts as probed
+// without a frame, the public one goes unanswered: taken over 20 ms
+// after the carrier went.
+func TestCarrierLossProbesAtOnce(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(100 * time.Millisecond))
+	lost := tl.now
+	tl.do(Carrier{At: lost, Link: "priv0", Up: false})
+	links := tl.m.Probing()
+	if len(links) != 2 || links[0].Name != "priv0" || !links[0].NoCarrier || links[1].NoCarrier {
+		t.Fatalf("probing %+v right after the carrier loss", links)
+	}
+	tl.tickTo(lost.Add(19 * time.Millisecond))
+	tl.expect(Standby)
+	tl.tickTo(lost.Add(20 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	if l := tl.m.Links()[0]; !l.NoCarrier {
+		t.Fatalf("link %+v: the carrier loss is not shown", l)
+	}
+}
+
+// A pulled private cable on a live primary: its public address answers,
+// so nothing is taken, and the usual anomaly follows at the timeout.
+func TestCarrierLossWhileThePublicLinkAnswers(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.answerProbe = func(link string, n int) bool { return link == "pub0" }
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.run(5*time.Second, "pub0")
+	tl.expect(Degraded, "notice anomaly")
+	// The cable back, and pulled again: another round, answered again.
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
+	before := tl.probes["pub0"]
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.run(time.Second, "pub0")
+	if tl.probes["pub0"] != before+1 {
+		t.Fatalf("probes on pub0 %d → %d, want one more round", before, tl.probes["pub0"])
+	}
+	tl.expect(Degraded)
+}
+
+// A link that cannot be probed (no address heard on it, the probe not
+// sent) never confirms: the timeout decides.
+func TestUnprobedLinkWaitsForTheTimeout(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.canProbe = func(link string) bool { return link != "pub0" }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// Confirm off: no probes, the timeout alone.
+func TestConfirmOff(t *testing.T) {
+	p := confirmParams()
+	p.Confirm = false
+	tl := newTimeline(t, p, false)
+	last := silentFrom(tl)
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(last.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	if len(tl.probes) != 0 {
+		t.Fatalf("probed with Confirm off: %v", tl.probes)
+	}
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A confirmed round still takes nothing another host answers for: the
+// address answered in the questions' window is a conflict.
+func TestConfirmedButTheAddressAnswers(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond))
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+}
+
+// The default spacing follows the primary's interval: a two-hundredth,
+// from 1 ms to 5 ms.
+func TestProbeSpacingFollowsTheInterval(t *testing.T) {
+	for _, c := range []struct{ interval, want time.Duration }{
+		{10 * time.Millisecond, time.Millisecond},
+		{100 * time.Millisecond, time.Millisecond},
+		{400 * time.Millisecond, 2 * time.Millisecond},
+		{time.Second, 5 * time.Millisecond},
+		{10 * time.Second, 5 * time.Millisecond},
+	} {
+		tl := newTimeline(t, confirmParams(), false)
+		tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: c.interval})
+		if got := tl.m.ProbeSpacing(); got != c.want {
+			t.Errorf("interval %v: spacing %v, want %v", c.interval, got, c.want)
+		}
+	}
+}
+
+// At a 10 ms interval: late at 12.5 ms, four probes 1 ms apart: the
+// takeover 16.5 ms after the last heartbeat (the timeout is 30 ms).
+func TestConfirmAtTenMilliseconds(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	for range 50 {
+		tl.now = tl.now.Add(10 * time.Millisecond)
+		tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: 10 * time.Millisecond})
+		tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: 10 * time.Millisecond})
+		tl.tickTo(tl.now)
+	}
+	tl.expect(Standby)
+	last := tl.now
+	tl.tickTo(last.Add(16400 * time.Microsecond))
+	tl.expect(Standby)
+	tl.tickTo(last.Add(16500 * time.Microsecond))
+	tl.expect(Acquiring, "start takeover")
+}
