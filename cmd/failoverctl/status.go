@@ -47,6 +47,9 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		if l.Alive {
 			state = "alive"
 		}
+		if l.NoCarrier {
+			state += ", no carrier"
+		}
 		fmt.Fprintf(tw, "  %s\t%s\tlast heartbeat %s\treceived %d\t%s\n", l.Name, state, ago(l.LastHeard, now), l.Received, dropped(l.Dropped))
 	}
 	if len(s.OtherDropped) > 0 {

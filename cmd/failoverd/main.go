@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -86,9 +87,12 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	// Ask who answers for the addresses before taking them; where that
 	// cannot work, silence alone decides, as in the original.
 	var asker failoverd.Asker
-	ips := make([]netip.Addr, len(addrs))
-	for i, a := range addrs {
-		ips[i] = a.Addr()
+	// The primary's private address too: with FAILOVER_CONFIRM its host
+	// is probed there (and at the address its public heartbeats come
+	// from, heard later).
+	ips := []netip.Addr{c.PeerIP}
+	for _, a := range addrs {
+		ips = append(ips, a.Addr())
 	}
 	if a := takeover.OpenAsker(log, ips); a != nil {
 		defer a.Close()
@@ -101,12 +105,14 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, Reconcile: c.ReconcileInterval,
 		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
 			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
-			AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest},
+			AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest,
+			Confirm: c.Confirm, Probes: c.ConfirmProbes, ProbeSpacing: c.ConfirmSpacing},
 	}, failoverd.Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: sd, Log: log,
 		Hooks:    &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0},
 		Released: failoverd.UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
 		Asker:    asker,
+		Carrier:  carrierWatch(c, log),
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -159,6 +165,19 @@ wait:
 	_ = os.Remove(c.ControlSocket)
 	log.Info("failoverd stopped")
 	return code
+}
+
+// carrierWatch is the links' carrier watch with FAILOVER_CONFIRM, where
+// this system has one.
+func carrierWatch(c *config.Config, log *slog.Logger) failoverd.CarrierWatch {
+	if !c.Confirm {
+		return nil
+	}
+	if runtime.GOOS != "linux" {
+		log.Info("the links' carrier is not watched on this system: the timeout decides")
+		return nil
+	}
+	return takeover.WatchCarrier
 }
 
 // publicSubnets are the subnets of the interfaces that carry the public

@@ -63,6 +63,10 @@ type Config struct {
 	CheckRise     int
 	GoodbyeWait   time.Duration
 	ConflictTest  time.Duration // zero: never
+	// Confirming a silent primary by probing its host.
+	Confirm        bool
+	ConfirmProbes  int
+	ConfirmSpacing time.Duration // zero: derived from the primary's interval
 
 	AnnounceRepeats   int
 	AnnounceSpacing   time.Duration

@@ -47,6 +47,9 @@ const (
 	KeyAskWait        = "FAILOVER_ASK_WAIT"
 	KeyGoodbyeWait    = "FAILOVER_GOODBYE_WAIT"
 	KeyConflictTest   = "FAILOVER_CONFLICT_TEST"
+	KeyConfirm        = "FAILOVER_CONFIRM"
+	KeyConfirmProbes  = "FAILOVER_CONFIRM_PROBES"
+	KeyConfirmSpacing = "FAILOVER_CONFIRM_SPACING"
 	KeyCheckInterval  = "FAILOVER_CHECK_INTERVAL"
 	KeyCheckTimeout   = "FAILOVER_CHECK_TIMEOUT"
 	KeyCheckFall      = "FAILOVER_CHECK_FALL"
@@ -354,6 +357,28 @@ func init() {
 				"again every 30s while it lasts. The takeover follows once the address stops answering.",
 			Example: "1m"},
 			time.Second, true, func(c *Config) *time.Duration { return &c.ConflictTest }),
+		{Name: KeyConfirm, Roles: roleFailoverOnly, Default: "-YES-",
+			Doc: "Confirm a silent primary by asking its host (`-YES-`), or wait for the timeout alone (`-NO-`). " +
+				"When its heartbeat is late on every link by a quarter of its interval, or a heartbeat link loses its carrier, failoverd(8) sends ARP requests (IPv6: neighbour solicitations) for the address the heartbeats come from on each link, FAILOVER_CONFIRM_PROBES of them, FAILOVER_CONFIRM_SPACING apart; " +
+				"its kernel answers them even when heartbeatd is stopped. No answer on any link: the takeover starts at once. " +
+				"Any answer: the usual rules apply. See CONFIRMING in failoverd(8) for the arithmetic under loss. Linux only.",
+			Example: "-NO-",
+			set: func(c *Config, v string) *valueError {
+				b, err := parseBool(v)
+				c.Confirm = b
+				return err
+			},
+			format: func(c *Config) string { return formatBool(c.Confirm) }},
+		countKey(key{Name: KeyConfirmProbes, Roles: roleFailoverOnly, Default: "4",
+			Doc: "How many probes per link must all go unanswered to confirm the primary gone, 1 to 50. " +
+				"Fewer than twice FAILOVER_DEAD_COUNT less one makes a false takeover under loss likelier than with the timeout alone.",
+			Example: "6"},
+			50, func(c *Config) *int { return &c.ConfirmProbes }),
+		durationKey(key{Name: KeyConfirmSpacing, Roles: roleFailoverOnly, Default: "0", Means: "a two-hundredth of the primary's interval, from 1ms to 5ms",
+			Doc: "The time between two probes, 100us or more; the last probe is given as long for its answer. " +
+				"Raise it on a network where the primary's answers take longer.",
+			Example: "10ms"},
+			100*time.Microsecond, true, func(c *Config) *time.Duration { return &c.ConfirmSpacing }),
 		{Name: KeyAutoGiveBack, Roles: roleFailoverOnly, Default: "-YES-",
 			Doc:     "Give the addresses back when the primary returns (`-YES-`), or keep them, with a notice, until `failoverctl release` (`-NO-`).",
 			Example: "-NO-",

@@ -21,6 +21,7 @@ func (d *Daemon) asks(ctx context.Context) {
 	for {
 		d.mu.Lock()
 		every := d.machine.Asking()
+		probes := d.probesDue()
 		d.mu.Unlock()
 		if every == 0 {
 			select {
@@ -38,9 +39,16 @@ func (d *Daemon) asks(ctx context.Context) {
 			lastErr = time.Now()
 			d.log.Warn("cannot ask who answers for an address", "err", err)
 		}
-		if n > 0 {
+		probed := d.sendProbes(probes)
+		if n > 0 || len(probed) > 0 {
 			d.mu.Lock()
-			d.apply(failover.Asked{At: d.Clock.Now()}, nil)
+			now := d.Clock.Now()
+			if n > 0 {
+				d.apply(failover.Asked{At: now}, nil)
+			}
+			for _, l := range probed {
+				d.apply(failover.Probed{At: now, Link: l}, nil)
+			}
 			d.rearm()
 			d.mu.Unlock()
 		}
@@ -74,12 +82,20 @@ func (d *Daemon) wakeAsker() {
 	}
 }
 
-// answered applies an answer from another host.
+// answered applies an answer from another host: for an address to take
+// (someone holds it), for the primary's own address on a link (its host
+// answered a probe), or both (the primary's public address, in
+// host-address mode).
 func (d *Daemon) answered(a takeover.Answer) {
 	d.log.Debug("answered", "addr", a.Addr, "mac", a.MAC.String(), "on", a.Interface, "at", a.At.Format("15:04:05.000000"))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.apply(failover.Answer{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
+	if link, ok := d.probeLink(a); ok {
+		d.apply(failover.ProbeAnswer{At: a.At, Link: link, MAC: a.MAC.String()}, nil)
+	}
+	if d.takes[a.Addr.Unmap()] {
+		d.apply(failover.Answer{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
+	}
 	d.rearm()
 }
 

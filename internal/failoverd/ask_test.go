@@ -1,6 +1,7 @@
 package failoverd
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -174,6 +175,93 @@ func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 		}
 		if got := w.hooks.stages(); len(got) != 2 || got[1] != hooks.PreAcq {
 			t.Fatalf("stages %v, want Test and PreAcq only", got)
+		}
+	})
+}
+
+// confirming is a world that probes the primary's host (FAILOVER_CONFIRM).
+func confirming(c *Config) { c.Machine.Confirm = true }
+
+// A dead primary's host answers no probe: taken over an interval and a
+// quarter after its last heartbeat and four probes (1 ms apart at a
+// 100 ms interval), not at the timeout (300 ms).
+func TestConfirmedDeadPrimaryTakenBeforeTheTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(w.lastBeat); took < 129*time.Millisecond || took > 131*time.Millisecond {
+			t.Fatalf("took over %v after the last heartbeat, want 125 ms + 4 probes of 1 ms", took)
+		}
+		for _, l := range links {
+			if n := a.probed(l); n != 4 {
+				t.Errorf("%d probes on %s, want 4", n, l)
+			}
+		}
+	})
+}
+
+// The primary's host answers its private address (heartbeatd stopped on
+// a live host): nothing is taken before the timeout; then the usual
+// rules (nobody answers for the address to take: the takeover).
+func TestConfirmAnsweredWaitsForTheTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.only = map[netip.Addr]bool{senders["priv0"]: true}
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(w.lastBeat); took < timeout {
+			t.Fatalf("took over %v after the last heartbeat while its host answered; timeout %v", took, timeout)
+		}
+		if n := a.probed("priv0"); n != 1 {
+			t.Fatalf("%d probes on priv0, want one round ended by the first answer", n)
+		}
+	})
+}
+
+// The private link's carrier goes (the primary lost power): probed at
+// once, the private link without a frame; taken over 4 probes of 1 ms
+// later, long before any heartbeat is late.
+func TestCarrierLossTakesOverAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		time.Sleep(10 * time.Millisecond)
+		lost := time.Now()
+		w.carrier <- carrierChange{"priv0", false}
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(lost); took < 4*time.Millisecond || took > 5*time.Millisecond {
+			t.Fatalf("took over %v after the carrier loss, want 4 probes of 1 ms", took)
+		}
+		if n := a.probed("priv0"); n != 0 {
+			t.Fatalf("%d probes sent on a link without carrier", n)
+		}
+		if st := w.d.Status(); !st.Links[0].NoCarrier {
+			t.Fatalf("status links %+v: the carrier loss is not shown", st.Links)
+		}
+	})
+}
+
+// The carrier goes on a live primary's private link (a pulled cable):
+// its public address answers, so nothing is taken.
+func TestCarrierLossWithThePrimaryAnswering(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.only = map[netip.Addr]bool{senders["pub0"]: true}
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		w.carrier <- carrierChange{"priv0", false}
+		w.beatFor(time.Second)
+		if s := w.d.State(); s != failover.Degraded && s != failover.Standby || w.holds() {
+			t.Fatalf("state %s, holds %v: taken over while the primary answers", s, w.holds())
 		}
 	})
 }

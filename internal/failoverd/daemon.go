@@ -115,6 +115,8 @@ type Deps struct {
 	Notifier Notifier
 	Released Releaser
 	Asker    Asker // nil: nothing is asked, silence alone decides
+	// Carrier watches the links' carrier; nil: not watched.
+	Carrier  CarrierWatch
 	Clock    Clock
 	Watchdog Watchdog
 	Log      *slog.Logger
@@ -136,6 +138,14 @@ type Daemon struct {
 	stages   map[stageKey]control.Stage // the last run of each stage per address
 	askWake  chan struct{}              // the machine wants questions
 	askEvery time.Duration              // how often it wanted them, as last told
+	// targets: the address the primary's heartbeats come from, per
+	// link, which probes ask for; takes: the addresses to take.
+	targets map[string]netip.Addr
+	takes   map[netip.Addr]bool
+	// The asks goroutine's own: the probe addresses the Asker hears
+	// answers for, and when a probe trouble was last logged.
+	watched     map[netip.Addr]bool
+	probeWarned time.Time
 
 	jobs       sync.WaitGroup
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
@@ -168,10 +178,18 @@ func New(cfg Config, deps Deps) *Daemon {
 		cfg.StopTimeout = 5 * time.Minute
 	}
 	cfg.Machine.Ask = deps.Asker != nil
+	cfg.Machine.Confirm = cfg.Machine.Confirm && deps.Asker != nil
 	if cfg.Machine.AskWait <= 0 {
 		cfg.Machine.AskWait = 2 * time.Millisecond
 	}
-	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1)}
+	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
+		targets: map[string]netip.Addr{}, takes: map[netip.Addr]bool{}, watched: map[netip.Addr]bool{}}
+	for _, a := range cfg.Addresses {
+		d.takes[a.Addr()] = true
+	}
+	if len(cfg.Machine.Links) > 0 && cfg.Peer.IsValid() {
+		d.targets[cfg.Machine.Links[0]] = cfg.Peer.Unmap() // the private link, before it is heard
+	}
 	var epoch [8]byte
 	_, _ = rand.Read(epoch[:])
 	d.epoch = binary.BigEndian.Uint64(epoch[:])
@@ -235,6 +253,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.asks(runCtx)
 		<-heard
 	}()
+	carrierDone := make(chan struct{})
+	go func() {
+		if d.Carrier != nil {
+			d.watchCarrier(runCtx)
+		}
+		close(carrierDone)
+	}()
 	keepDone := make(chan struct{})
 	go func() {
 		if d.cfg.Reconcile > 0 {
@@ -253,6 +278,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	<-ticksDone
 	<-askDone
+	<-carrierDone
 	<-keepDone // nothing restores an address while it is given back
 	d.timer.Stop()
 	d.mu.Lock()

@@ -314,6 +314,13 @@ type world struct {
 	logs    *logBuffer
 	// lastBeat is when the last heartbeat was delivered.
 	lastBeat time.Time
+	// carrier: changes of a link's carrier, as the watch reports them.
+	carrier chan carrierChange
+}
+
+type carrierChange struct {
+	link string
+	up   bool
 }
 
 const (
@@ -323,6 +330,11 @@ const (
 )
 
 var links = []string{"priv0", "pub0"}
+
+// senders are the primary's addresses its heartbeats come from, by link:
+// on the public link its own address, not the one taken over (as with
+// service addresses), so that a probe and a question can be told apart.
+var senders = map[string]netip.Addr{"priv0": netip.MustParseAddr("192.0.2.1"), "pub0": netip.MustParseAddr("198.51.100.10")}
 
 // newWorld starts a runtime inside a synctest bubble; held are the
 // addresses the host holds at start.
@@ -354,8 +366,19 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 		f(&cfg)
 	}
 	w.logs = &logBuffer{}
+	w.carrier = make(chan carrierChange)
 	deps := Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
-		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil))}
+		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil)),
+		Carrier: func(ctx context.Context, _ []string, report func(string, bool)) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case c := <-w.carrier:
+					report(c.link, c.up)
+				}
+			}
+		}}
 	if asker != nil {
 		deps.Asker = asker
 	}
@@ -386,7 +409,7 @@ func (w *world) beat(on ...string) {
 	w.lastBeat = time.Now()
 	var hs []monitor.Heard
 	for _, l := range on {
-		hs = append(hs, monitor.Heard{Link: l, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
 	}
 	w.src.in <- hs
 	synctest.Wait()
@@ -397,7 +420,7 @@ func (w *world) beat(on ...string) {
 func (w *world) arrive(on ...string) {
 	var hs []monitor.Heard
 	for _, l := range on {
-		hs = append(hs, monitor.Heard{Link: l, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
 	}
 	w.src.mu.Lock()
 	w.src.unread = append(w.src.unread, hs)
@@ -459,8 +482,29 @@ var errUnsafe = errors.New("hook folder /etc/ipfailover/hooks/198.51.100.1 is wr
 type fakeAsker struct {
 	mu        sync.Mutex
 	mac       string
+	only      map[netip.Addr]bool // while set, only these addresses answer
 	questions int
+	probes    map[string]int // the primary's host probed, by link
+	watched   map[netip.Addr]bool
 	answers   chan takeover.Answer
+}
+
+// Watch hears answers for ip too (takeover.Watcher).
+func (f *fakeAsker) Watch(ip netip.Addr) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.watched == nil {
+		f.watched = map[netip.Addr]bool{}
+	}
+	f.watched[ip] = true
+	return nil
+}
+
+// probed returns how often the primary's host was probed on link.
+func (f *fakeAsker) probed(link string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.probes[link]
 }
 
 func newAsker() *fakeAsker { return &fakeAsker{answers: make(chan takeover.Answer, 64)} }
@@ -481,7 +525,14 @@ func (f *fakeAsker) asked() int {
 func (f *fakeAsker) AskAll(as []takeover.Address) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.questions++
+	if len(as) == 1 && as[0].Addr() == senders[as[0].Interface] {
+		if f.probes == nil {
+			f.probes = map[string]int{}
+		}
+		f.probes[as[0].Interface]++
+	} else {
+		f.questions++
+	}
 	if f.mac == "" {
 		return len(as), nil
 	}
@@ -490,6 +541,9 @@ func (f *fakeAsker) AskAll(as []takeover.Address) (int, error) {
 		return 0, err
 	}
 	for _, a := range as {
+		if f.only != nil && !f.only[a.Addr()] {
+			continue
+		}
 		select {
 		case f.answers <- takeover.Answer{At: time.Now(), Addr: a.Addr(), Interface: a.Interface, MAC: hw}:
 		default:

@@ -14,6 +14,7 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	}
 	d.mu.Lock()
 	for _, h := range hs {
+		d.learnTarget(h.Link, h.From)
 		d.apply(failover.Heartbeat{At: h.At, Link: h.Link, Interval: h.Packet.Interval, Goodbye: h.Packet.Type == wire.Goodbye,
 			Unhealthy: h.Packet.Unhealthy, Yielded: h.Packet.Yielded, Detail: h.Packet.Message}, nil)
 	}

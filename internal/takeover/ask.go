@@ -33,6 +33,12 @@ type Asker interface {
 	Close() error
 }
 
+// Watcher is an Asker whose answers can cover more addresses than it
+// was opened with (the Linux asker).
+type Watcher interface {
+	Watch(ip netip.Addr) error
+}
+
 // OpenAsker is NewAsker for a daemon: where asking cannot work here it
 // logs why and returns nil.
 func OpenAsker(log *slog.Logger, addrs []netip.Addr) Asker {

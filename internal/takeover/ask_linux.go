@@ -27,8 +27,9 @@ import (
 // Go's poller, so that a read waits without a thread and Close or a
 // deadline ends it.
 type linkAsker struct {
-	addrs []netip.Addr
-	arp   *os.File // nil without IPv4 addresses
+	mu    sync.Mutex                   // Watch
+	addrs atomic.Pointer[[]netip.Addr] // read by readND
+	arp   *os.File                     // nil without IPv4 addresses
 	arpRC syscall.RawConn
 	nd    *ipv6.PacketConn // nil without IPv6 addresses
 	links *netlink.Handle  // in the sockets' namespace, for this host's MACs
@@ -47,14 +48,15 @@ func NewAsker(addrs []netip.Addr) (Asker, error) {
 		return nil, errors.New("ask who answers: no addresses to ask for")
 	}
 	a := &linkAsker{}
-	var v4 []netip.Addr
+	var all, v4 []netip.Addr
 	for _, ip := range addrs {
 		ip = ip.Unmap().WithZone("")
-		a.addrs = append(a.addrs, ip)
+		all = append(all, ip)
 		if ip.Is4() {
 			v4 = append(v4, ip)
 		}
 	}
+	a.addrs.Store(&all)
 	var err error
 	if a.links, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
 		return nil, fmt.Errorf("open netlink: %w", err)
@@ -69,7 +71,7 @@ func NewAsker(addrs []netip.Addr) (Asker, error) {
 			return nil, err
 		}
 	}
-	if len(v4) < len(a.addrs) {
+	if len(v4) < len(all) {
 		if a.nd, err = listenICMPv6(ipv6.ICMPTypeNeighborAdvertisement); err != nil {
 			a.Close()
 			return nil, err
@@ -144,6 +146,46 @@ func attachFilter(fd int, filter []bpf.Instruction) error {
 	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
 		return fmt.Errorf("attach the packet filter: %w", err)
 	}
+	return nil
+}
+
+// Watch adds ip to the addresses whose answers Run reports: the ARP
+// filter is replaced by one that passes it too. The socket of its family
+// must be open (NewAsker was given an address of the family).
+func (a *linkAsker) Watch(ip netip.Addr) error {
+	ip = ip.Unmap().WithZone("")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	old := *a.addrs.Load()
+	if slices.Contains(old, ip) {
+		return nil
+	}
+	all := append(slices.Clip(old), ip)
+	if ip.Is4() {
+		if a.arp == nil {
+			return fmt.Errorf("hear answers for %s: the asker was opened without IPv4 addresses", ip)
+		}
+		var v4 []netip.Addr
+		for _, x := range all {
+			if x.Is4() {
+				v4 = append(v4, x)
+			}
+		}
+		filter, err := arpFilter(v4)
+		if err != nil {
+			return fmt.Errorf("hear answers for %s: %w", ip, err)
+		}
+		var aerr error
+		if err := a.arpRC.Control(func(fd uintptr) { aerr = attachFilter(int(fd), filter) }); err != nil {
+			return fmt.Errorf("hear answers for %s: %w", ip, err)
+		}
+		if aerr != nil {
+			return fmt.Errorf("hear answers for %s: %w", ip, aerr)
+		}
+	} else if a.nd == nil {
+		return fmt.Errorf("hear answers for %s: the asker was opened without IPv6 addresses", ip)
+	}
+	a.addrs.Store(&all)
 	return nil
 }
 
@@ -274,7 +316,7 @@ func (a *linkAsker) readND(r *reporter) error {
 			continue
 		}
 		target, mac, err := ParseNA(buf[:n])
-		if err != nil || !slices.Contains(a.addrs, target) {
+		if err != nil || !slices.Contains(*a.addrs.Load(), target) {
 			continue
 		}
 		if err := r.report(cm.IfIndex, target, mac); err != nil {

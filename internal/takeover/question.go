@@ -3,7 +3,9 @@ package takeover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -73,6 +75,15 @@ func (q *AddressAsker) AskAll(as []Address) (int, error) {
 		asked++
 	}
 	return asked, errors.Join(errs...)
+}
+
+// Watch has the Asker report answers for ip too.
+func (q *AddressAsker) Watch(ip netip.Addr) error {
+	w, ok := q.Asker.(Watcher)
+	if !ok {
+		return fmt.Errorf("hear answers for %s: %w", ip, errors.ErrUnsupported)
+	}
+	return w.Watch(ip)
 }
 
 // Run passes the Asker's answers on until ctx ends.

@@ -1,0 +1,135 @@
+package failoverd
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+)
+
+// CarrierWatch reports the carrier of the named links, at once and at
+// every change, until ctx ends (takeover.WatchCarrier).
+type CarrierWatch func(ctx context.Context, links []string, report func(link string, up bool)) error
+
+// A probe is one ARP request (or neighbour solicitation) for the address
+// the primary's heartbeats come from on a link: the private address on
+// the private link, its own public address on a public one. Its kernel
+// answers it whether or not heartbeatd runs.
+type probe struct {
+	link      string
+	addr      netip.Addr // invalid: no address known for the link
+	noCarrier bool
+}
+
+// probesDue returns the probes the machine wants now. d.mu is held.
+func (d *Daemon) probesDue() []probe {
+	links := d.machine.Probing()
+	if len(links) == 0 {
+		return nil
+	}
+	out := make([]probe, len(links))
+	for i, l := range links {
+		out[i] = probe{link: l.Name, addr: d.targets[l.Name], noCarrier: l.NoCarrier}
+	}
+	return out
+}
+
+// sendProbes sends the probes and returns the links that count as
+// probed: those a probe went out on, and those without a carrier
+// (nothing can answer there). A link whose probe could not be sent is
+// not counted, so the round cannot confirm the primary gone: the timeout
+// decides. Called by the asks goroutine only.
+func (d *Daemon) sendProbes(ps []probe) []string {
+	var probed []string
+	for _, p := range ps {
+		if p.noCarrier {
+			probed = append(probed, p.link)
+			continue
+		}
+		if !p.addr.IsValid() {
+			d.probeTrouble("no address heard from the primary on the link, so it cannot be probed there", p.link, nil)
+			continue
+		}
+		if !d.watched[p.addr] {
+			w, ok := d.Asker.(takeover.Watcher)
+			if !ok {
+				d.probeTrouble("the primary's host cannot be probed here", p.link, nil)
+				continue
+			}
+			if err := w.Watch(p.addr); err != nil {
+				d.probeTrouble("cannot hear the primary's host answer", p.link, err)
+				continue
+			}
+			d.watched[p.addr] = true
+		}
+		a := takeover.Address{Interface: p.link, Prefix: netip.PrefixFrom(p.addr, p.addr.BitLen())}
+		if n, err := d.Asker.AskAll([]takeover.Address{a}); n == 0 {
+			d.probeTrouble("cannot probe the primary's host", p.link, err)
+			continue
+		}
+		probed = append(probed, p.link)
+	}
+	return probed
+}
+
+// probeTrouble logs why a link could not be probed, once a minute at
+// most.
+func (d *Daemon) probeTrouble(msg, link string, err error) {
+	if now := time.Now(); now.Sub(d.probeWarned) >= time.Minute {
+		d.probeWarned = now
+		d.log.Warn(msg+"; the timeout decides", "link", link, "err", err)
+	}
+}
+
+// learnTarget records the address the primary's heartbeats came from
+// on a link. d.mu is held.
+func (d *Daemon) learnTarget(link string, from netip.Addr) {
+	if from = from.Unmap(); from.IsValid() && d.targets[link] != from {
+		d.targets[link] = from
+	}
+}
+
+// probeLink says on which link an answer from addr answers a probe.
+// d.mu is held.
+func (d *Daemon) probeLink(a takeover.Answer) (string, bool) {
+	if t, ok := d.targets[a.Interface]; ok && t == a.Addr.Unmap() {
+		return a.Interface, true
+	}
+	if a.Interface == "" {
+		for l, t := range d.targets {
+			if t == a.Addr.Unmap() {
+				return l, true
+			}
+		}
+	}
+	return "", false
+}
+
+// watchCarrier feeds the links' carrier to the machine until ctx ends,
+// watching again a second after a failure.
+func (d *Daemon) watchCarrier(ctx context.Context) {
+	report := func(link string, up bool) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if up {
+			d.log.Info("carrier", "link", link, "up", true)
+		} else {
+			d.log.Warn("carrier lost", "link", link)
+		}
+		d.apply(failover.Carrier{At: d.Clock.Now(), Link: link, Up: up}, nil)
+		d.rearm()
+	}
+	for ctx.Err() == nil {
+		err := d.Carrier(ctx, d.cfg.Machine.Links, report)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Error("cannot watch the links' carrier; watching again in a second", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
