@@ -313,43 +313,6 @@ func TestAuthKeys(t *testing.T) {
 	}
 }
 
-// 10 % of packets lost on both links for a minute, at a 100 ms interval:
-// no takeover. The nftables counters show the loss was there.
-func TestLossDoesNotFailOver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped in -short: runs for a minute")
-	}
-	w := newWorld(t)
-	w.start()
-	losses := map[string]*lab.Loss{
-		"priv0": lab.DropPercent(t, w.S2, "priv0", 10),
-		"pub0":  lab.DropPercent(t, w.S2, "pub0", 10),
-	}
-	before := map[string]uint64{}
-	for dev := range losses {
-		before[dev] = w.link(dev).Received
-	}
-	var state string
-	if !lab.Stays(time.Minute, func() bool { state = w.state(); return state == "standby" || state == "degraded" }) {
-		t.Fatalf("with 10%% loss failoverd went %s:\n%s", state, w.secondary.Output())
-	}
-	if w.holds(w.S2) {
-		t.Fatal("the address was taken")
-	}
-	for dev, l := range losses {
-		seen, dropped := l.Counts(t)
-		got := w.link(dev).Received - before[dev]
-		t.Logf("%s: %d of %d packets dropped; failoverd received %d heartbeats meanwhile", dev, dropped, seen, got)
-		// About 600 heartbeats a link: 10 % is 60 ± 8; 5-15 % is ±4σ.
-		if seen < 500 || dropped*100 < 5*seen || dropped*100 > 15*seen {
-			t.Errorf("%s: %d of %d packets dropped, want about 10 %%", dev, dropped, seen)
-		}
-		if got == 0 || got > seen-dropped {
-			t.Errorf("%s: failoverd received %d heartbeats, but only %d packets got through", dev, got, seen-dropped)
-		}
-	}
-}
-
 // A hook that hangs is killed at its timeout, with what it started; the
 // failover completes and the notice names the hook. The hook writes its
 // own pid, its child's and its process group, so that the test looks at

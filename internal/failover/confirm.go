@@ -27,9 +27,11 @@ import (
 //   - Any answer, on any link, at any time in the round: the host lives.
 //     The round ends and the usual rules apply (the timeout; a conflict
 //     if heartbeats stay away while its address answers). One round per
-//     silence: a new one needs a heartbeat in between, or another
-//     carrier loss, so that a live host under loss is not probed until
-//     one round happens to lose every answer.
+//     silence: a new one needs a heartbeat in between, or a carrier
+//     lost since the last round began (a host losing power may answer
+//     on one link a moment before that link goes too), so that a live
+//     host under loss is not probed until one round happens to lose
+//     every answer.
 //   - A heartbeat during the round ends it: nothing is taken.
 //
 // A link that cannot be probed (no address heard on it, the probe not
@@ -43,14 +45,15 @@ type probing struct {
 
 	// The last round that ended without a takeover: no other starts
 	// while the primary stays unheard since doneRef, unless a carrier
-	// is lost after doneAt.
-	done    bool
-	doneRef time.Time
-	doneAt  time.Time
+	// is lost after that round began (doneSince): a loss it may not
+	// have seen.
+	done      bool
+	doneRef   time.Time
+	doneSince time.Time
 	// carrierAt: the latest carrier loss on a link.
 	carrierAt time.Time
-	// answer: the latest answer in a round, for the log.
-	answer ProbeAnswer
+	// ended says how the last round ended, for the log.
+	ended string
 }
 
 // Probed: the caller probed the primary on Link once, or found that the
@@ -121,7 +124,7 @@ func (m *Machine) mayProbe() bool {
 // lost since.
 func (m *Machine) probedThisSilence() bool {
 	pr := &m.probe
-	return pr.done && !m.heardRef().After(pr.doneRef) && !pr.carrierAt.After(pr.doneAt)
+	return pr.done && !m.heardRef().After(pr.doneRef) && !pr.carrierAt.After(pr.doneSince)
 }
 
 // wantProbe says whether a round should start at now.
@@ -138,6 +141,10 @@ func (m *Machine) updateProbing(now time.Time) {
 	pr := &m.probe
 	if pr.on && (!m.mayProbe() || m.heardSince(pr.since)) {
 		pr.on = false // a heartbeat, or the state moved on: nothing to confirm
+		pr.ended = "a heartbeat came"
+		if !m.heardSince(pr.since) {
+			pr.ended = "the state is " + string(m.state) + " now"
+		}
 	}
 	if !pr.on && m.wantProbe(now) {
 		pr.on, pr.since = true, now
@@ -145,6 +152,10 @@ func (m *Machine) updateProbing(now time.Time) {
 		clear(pr.first)
 	}
 }
+
+// ProbeRound says whether a round of probes is on and, when not, how
+// the last one ended.
+func (m *Machine) ProbeRound() (on bool, ended string) { return m.probe.on, m.probe.ended }
 
 // Probing returns the links to probe now (each once), with their
 // carrier; nil when no round wants probes.
@@ -181,13 +192,13 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		return nil
 	}
 	m.endRound(e.At)
-	pr.answer = e
+	pr.ended = fmt.Sprintf("the primary's host answered on %s (%s): it lives", e.Link, e.MAC)
 	return m.evaluate(e.At)
 }
 
 func (m *Machine) endRound(now time.Time) {
 	pr := &m.probe
-	pr.on, pr.done, pr.doneRef, pr.doneAt = false, true, m.heardRef(), now
+	pr.on, pr.done, pr.doneRef, pr.doneSince = false, true, m.heardRef(), pr.since
 }
 
 // carrier records a link's carrier; a loss may start a round.
@@ -240,6 +251,7 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 		now.Sub(m.heardRef()).Round(time.Millisecond), m.probes(), strings.Join(links, " or "))
 	acts := m.decide(reason, now) // while the round is on: the questions' window is its
 	m.endRound(now)
+	m.probe.ended = "no answer: " + reason
 	return acts, true
 }
 

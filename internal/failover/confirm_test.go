@@ -269,3 +269,20 @@ func TestConfirmAtTenMilliseconds(t *testing.T) {
 	tl.tickTo(last.Add(16500 * time.Microsecond))
 	tl.expect(Acquiring, "start takeover")
 }
+
+// A round answered on one link a moment before that link went too (a
+// host losing power, its links one after the other), and a carrier lost
+// while it ran: another round, which goes unanswered.
+func TestCarrierLostDuringAnAnsweredRound(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	answering := true
+	tl.answerProbe = func(link string, n int) bool { return link == "pub0" && answering }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250 * time.Millisecond)) // the round, answered on pub0
+	tl.tickTo(tl.now.Add(500 * time.Microsecond))
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(tl.now.Add(time.Millisecond))
+	answering = false
+	tl.tickTo(tl.now.Add(30 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}

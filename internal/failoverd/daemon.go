@@ -146,6 +146,7 @@ type Daemon struct {
 	// answers for, and when a probe trouble was last logged.
 	watched     map[netip.Addr]bool
 	probeWarned time.Time
+	probeOn     bool // a round of probes is on, as last logged
 
 	jobs       sync.WaitGroup
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
@@ -315,6 +316,14 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 	actions := d.machine.Handle(ev)
 	if after, _ := d.machine.State(); after != before {
 		d.log.Info("state", "from", before, "to", after)
+	}
+	if on, ended := d.machine.ProbeRound(); on != d.probeOn {
+		d.probeOn = on
+		if on {
+			d.log.Info("probing the primary's host: its heartbeats are late on every link, or a link lost its carrier")
+		} else {
+			d.log.Info("probing ended", "how", ended)
+		}
 	}
 	d.wakeAsker()
 	for _, a := range actions {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,8 +88,9 @@ func (r *registry) process(p *os.Process, running bool) {
 
 // Lab is one test's set of namespaces.
 type Lab struct {
-	t  testing.TB
-	id string
+	t     testing.TB
+	id    string
+	veths int // veth pairs made
 }
 
 // New returns a lab whose names carry a random id, so parallel tests and
@@ -127,11 +129,17 @@ func (l *Lab) Netns(short string) *NS {
 }
 
 // Veth joins a and b with a veth pair named aName in a and bName in b,
-// both brought up.
+// both brought up. The two ends get interface indexes of their own
+// (1000 and up, unique in the lab): two ends with the same index in
+// their namespaces would have the kernel take their carrier changes for
+// a physical device's, which it reports at most once a second for the
+// whole machine, so that another lab's links could delay this one's.
 func (l *Lab) Veth(a *NS, aName string, b *NS, bName string) {
 	l.t.Helper()
-	if out, err := exec.Command("ip", "link", "add", aName, "netns", a.Name, "type", "veth",
-		"peer", "name", bName, "netns", b.Name).CombinedOutput(); err != nil {
+	l.veths++
+	ia, ib := strconv.Itoa(1000+2*l.veths), strconv.Itoa(1001+2*l.veths)
+	if out, err := exec.Command("ip", "link", "add", aName, "index", ia, "netns", a.Name, "type", "veth",
+		"peer", "name", bName, "index", ib, "netns", b.Name).CombinedOutput(); err != nil {
 		l.t.Fatalf("veth %s/%s: %v: %s", aName, bName, err, out)
 	}
 	a.MustRun("ip", "link", "set", aName, "up")

@@ -164,3 +164,43 @@ func MAC(t testing.TB, ns *NS, dev string) string {
 	out := ns.MustRun("cat", "/sys/class/net/"+dev+"/address")
 	return strings.TrimSpace(out)
 }
+
+// hangTable is the nftables table that hangs server1.
+const hangTable = "lab_hang"
+
+// Hang makes server1 a hung host: nothing enters or leaves its links
+// (netdev ingress and egress drop everything), as when its kernel stops,
+// while the links keep their carrier.
+func (p *Pair) Hang(t testing.TB) {
+	t.Helper()
+	var chains strings.Builder
+	for _, dev := range []string{"priv0", "pub0"} {
+		fmt.Fprintf(&chains, "\tchain in_%[1]s { type filter hook ingress device %[1]s priority 0; policy drop; }\n", dev)
+		fmt.Fprintf(&chains, "\tchain out_%[1]s { type filter hook egress device %[1]s priority 0; policy drop; }\n", dev)
+	}
+	cmd := p.S1.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader("table netdev " + hangTable + " {\n" + chains.String() + "}\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v\n%s", p.S1.Name, err, out)
+	}
+}
+
+// Unhang lets server1's traffic flow again.
+func (p *Pair) Unhang() { _, _ = p.S1.Run("nft", "delete", "table", "netdev", hangTable) }
+
+// PowerOff takes server1's links down at once (one netlink batch), as a
+// host that loses power: the other end of its private cable and its
+// switch port lose their carrier.
+func (p *Pair) PowerOff() {
+	cmd := p.S1.Command("ip", "-batch", "-")
+	cmd.Stdin = strings.NewReader("link set pub0 down\nlink set priv0 down\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		p.S1.t.Fatalf("power off %s: %v: %s", p.S1.Name, err, out)
+	}
+}
+
+// PowerOn brings them back.
+func (p *Pair) PowerOn() {
+	p.S1.MustRun("ip", "link", "set", "priv0", "up")
+	p.S1.MustRun("ip", "link", "set", "pub0", "up")
+}

@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/lab"
+)
+
+// The tests of FAILOVER_CONFIRM (on by default): a silent primary is
+// confirmed gone by probing its host, and a lost carrier is news.
+
+// takenWithin waits until the client is answered by server2 and returns
+// how long after from that was.
+func (w *world) takenWithin(from time.Time, limit time.Duration) time.Duration {
+	w.t.Helper()
+	w.waitAnswerFrom("server2", limit)
+	for _, a := range w.probe.Answers() {
+		if a.From == "server2" && a.At.After(from) {
+			return a.At.Sub(from)
+		}
+	}
+	w.t.Fatal("no answer from server2 after the event")
+	return 0
+}
+
+// A hung primary (its kernel neither answers nor sends; its links keep
+// their carrier) at a 1 s interval: the timeout is 3 s, but its heartbeat
+// is late after 1.25 s at most and its host answers no probe, so the
+// client is answered by server2 within 1.6 s of the hang.
+func TestHungPrimaryTakenOverBeforeTheTimeout(t *testing.T) {
+	w := newWorld(t)
+	w.startPrimary("--interval", "1s")
+	w.startSecondary()
+	w.waitState("standby", 5*time.Second)
+	w.waitAnswerFrom("server1", 2*time.Second)
+	if !lab.WaitFor(3*time.Second, func() bool { return w.status().PeerInterval == time.Second }) {
+		t.Fatalf("failoverd did not learn the 1 s interval:\n%s", w.statusText())
+	}
+	hung := time.Now()
+	w.Hang(t)
+	took := w.takenWithin(hung, 3*time.Second+slack)
+	t.Logf("hung primary (1 s interval, timeout 3 s): the client was answered by server2 %v after the hang", took.Round(time.Millisecond))
+	if took > 1600*time.Millisecond {
+		t.Errorf("taken over %v after the hang, want under 1.6 s (an interval and a quarter, four probes)\nfailoverd:\n%s", took, w.secondary.Output())
+	}
+	if !strings.Contains(w.secondary.Output(), "answered none of 4 probes on priv0 or pub0") {
+		t.Errorf("failoverd does not say the probes went unanswered:\n%s", w.secondary.Output())
+	}
+}
+
+// A primary that loses power: its private cable loses its carrier at
+// once, so server2 probes without waiting for a late heartbeat, and the
+// client is answered by server2 within 200 ms (the timeout is 300 ms).
+func TestPowerOffTakenOverAtOnce(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	w.waitAnswerFrom("server1", 2*time.Second)
+	off := time.Now()
+	w.PowerOff()
+	took := w.takenWithin(off, timeout+slack)
+	t.Logf("power off (100 ms interval): the client was answered by server2 %v after it", took.Round(time.Millisecond))
+	if took > 200*time.Millisecond {
+		t.Errorf("taken over %v after the power went, want under 200 ms\nfailoverd:\n%s", took, w.secondary.Output())
+	}
+	if !strings.Contains(w.secondary.Output(), "priv0 (no carrier)") {
+		t.Errorf("failoverd does not name the link without carrier:\n%s", w.secondary.Output())
+	}
+}
+
+// heartbeatd frozen with SIGSTOP on a live host: its kernel answers the
+// probes and its address answers, so nothing is taken, however long it
+// lasts; heartbeats back, standby again.
+func TestFrozenHeartbeatdIsNotTakenOver(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	must(t, w.primary.Signal(syscall.SIGSTOP))
+	t.Cleanup(func() { _ = w.primary.Signal(syscall.SIGCONT) })
+	var state string
+	if !lab.Stays(10*timeout, func() bool {
+		state = w.state()
+		return state != "acquiring" && state != "active" && !w.holds(w.S2)
+	}) {
+		t.Fatalf("heartbeatd frozen on a live host, yet failoverd went %s (holds %v)\nfailoverd:\n%s", state, w.holds(w.S2), w.secondary.Output())
+	}
+	if state != "conflict" {
+		t.Errorf("state %s after %v of silence from a live host, want conflict", state, 10*timeout)
+	}
+	if !strings.Contains(w.secondary.Output(), "the primary's host answered on") {
+		t.Errorf("failoverd does not say the primary's host answered:\n%s", w.secondary.Output())
+	}
+	must(t, w.primary.Signal(syscall.SIGCONT))
+	w.waitState("standby", 2*time.Second+slack)
+}
+
+// The primary's heartbeats return while the probes are out (probes
+// 250 ms apart, so that the round lasts a second; the timeout 3 s): the
+// round ends, and nothing is taken.
+func TestHeartbeatsBackWhileProbing(t *testing.T) {
+	w := newWorld(t, withConf("FAILOVER_CONFIRM_SPACING=250ms", "FAILOVER_DEAD_COUNT=30"))
+	w.start()
+	w.Hang(t)
+	if !lab.WaitFor(time.Second+slack, func() bool { return strings.Contains(w.secondary.Output(), "probing the primary's host") }) {
+		t.Fatalf("failoverd did not probe a hung primary:\n%s", w.secondary.Output())
+	}
+	w.Unhang()
+	var state string
+	if !lab.Stays(2*time.Second, func() bool { state = w.state(); return state == "standby" && !w.holds(w.S2) }) {
+		t.Fatalf("heartbeats came back while probing, yet failoverd went %s\nfailoverd:\n%s", state, w.secondary.Output())
+	}
+	if out := w.secondary.Output(); !strings.Contains(out, "probing ended") || !strings.Contains(out, "a heartbeat came") {
+		t.Errorf("failoverd does not say the heartbeats ended the round:\n%s", out)
+	}
+}
+
+// Loss on both links, both ways (the probes and their answers too), at a
+// 100 ms interval for a minute: no takeover. At 20 % a timeout's silence
+// on both links happens about once a minute; it may show as a conflict
+// (the primary's address answers), never as a takeover.
+func TestLossDoesNotFailOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short: runs for a minute")
+	}
+	for _, pct := range []int{10, 20} {
+		t.Run(fmt.Sprintf("%d%%", pct), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			w.start()
+			losses := map[string]*lab.Loss{}
+			for _, dev := range []string{"priv0", "pub0"} {
+				losses[dev] = lab.DropPercent(t, w.S2, dev, pct)
+				lab.DropPercent(t, w.S1, dev, pct)
+			}
+			before := map[string]uint64{}
+			for dev := range losses {
+				before[dev] = w.link(dev).Received
+			}
+			var state string
+			if !lab.Stays(time.Minute, func() bool {
+				state = w.state()
+				return state != "acquiring" && state != "active" && !w.holds(w.S2)
+			}) {
+				t.Fatalf("with %d%% loss failoverd went %s:\n%s", pct, state, w.secondary.Output())
+			}
+			t.Logf("rounds of probes: %d; conflicts: %d", strings.Count(w.secondary.Output(), "probing the primary's host"),
+				strings.Count(w.secondary.Output(), "to=conflict"))
+			for dev, l := range losses {
+				seen, dropped := l.Counts(t)
+				got := w.link(dev).Received - before[dev]
+				t.Logf("%s: %d of %d packets dropped; failoverd received %d heartbeats meanwhile", dev, dropped, seen, got)
+				// About 600 heartbeats a link, and the probes' answers.
+				lo, hi := uint64(pct)*seen/200, uint64(pct)*seen*3/200
+				if seen < 500 || dropped < lo || dropped > hi {
+					t.Errorf("%s: %d of %d packets dropped, want about %d %%", dev, dropped, seen, pct)
+				}
+				if got == 0 || got > seen-dropped {
+					t.Errorf("%s: failoverd received %d heartbeats, but only %d packets got through", dev, got, seen-dropped)
+				}
+			}
+		})
+	}
+}
