@@ -12,14 +12,15 @@ import (
 
 // Scenarios measured in a round.
 const (
-	Unplanned   = "unplanned failure"
+	Hung        = "hung primary"
+	PowerOff    = "power off"
 	GiveBack    = "give-back"
 	Planned     = "planned stop, host stays up"
 	PlannedAway = "planned stop, host goes away"
 	Killed      = "daemon killed, host stays up"
 )
 
-var scenarios = []string{Unplanned, GiveBack, Planned, PlannedAway, Killed}
+var scenarios = []string{Hung, PowerOff, GiveBack, Planned, PlannedAway, Killed}
 
 const (
 	svcPort    = 7
@@ -132,9 +133,14 @@ func watch(c client, from time.Time, d time.Duration, mover string) outcome {
 }
 
 // round runs the scenarios once on a fresh lab:
-//   - unplanned: both of server1's cables cut; server2 must answer;
-//   - give-back: the cables back; server1 must answer again, and server2
-//     let go;
+//   - power off: server1's switch port and private cable lose their
+//     carrier; server2 must answer;
+//   - give-back: the links back up; server1 must answer again, and
+//     server2 let go;
+//   - hung primary: nothing enters or leaves server1's links (nftables
+//     netdev ingress and egress), which keep their carrier, as a host
+//     whose kernel stopped; server2 must answer. Then its traffic flows
+//     again and the pair settles (not measured);
 //   - planned, host stays up: server1's daemon stopped with SIGTERM,
 //     watched for quiet (server1 still up, a daemon that holds back and
 //     one that takes over may both be right); then the daemon started
@@ -164,19 +170,25 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	phase := func() { time.Sleep(rand.N(interval)) }
 
 	phase()
-	cut := time.Now()
-	p.CutPrivate()
-	p.CutPublic()
-	out[Unplanned] = outage(s, c, cut, "server2", limit)
+	off := time.Now()
+	p.PowerOff()
+	out[PowerOff] = outage(s, c, off, "server2", limit)
 
 	back := time.Now()
-	p.RestorePrivate()
-	p.RestorePublic()
+	p.PowerOn()
 	// Measured once server2 has let go as well: until then both may
 	// answer. A pair that never gets there fails in settle below.
 	waitFor(limit+10*time.Second, r.stable)
 	out[GiveBack] = outage(s, c, back, "server1", limit+10*time.Second)
 	settle(s, r, c.probe, interval, "after the give-back")
+
+	phase()
+	hung := time.Now()
+	p.Hang(s)
+	out[Hung] = outage(s, c, hung, "server2", limit)
+	p.Unhang()
+	waitFor(limit+10*time.Second, r.stable)
+	settle(s, r, c.probe, interval, "after the hung primary came back")
 
 	phase()
 	stop := time.Now()

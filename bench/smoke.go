@@ -11,8 +11,8 @@ import (
 const smokeInterval = 100 * time.Millisecond
 
 // smokeSlack is what a busy machine (2 cores, other tests running, the
-// probe under the race detector) may add to the unplanned failure's
-// outage: late timers and scheduling of the daemons and the probe.
+// probe under the race detector) may add to a takeover's outage: late
+// timers and scheduling of the daemons and the probe.
 const smokeSlack = 150 * time.Millisecond
 
 // smokeRound runs one round of d at smokeInterval.
@@ -24,13 +24,15 @@ func smokeRound(d daemon) (map[string]outcome, error) {
 
 // smokeProblems says where a round at interval is out of the bounds that
 // the detection timeout (deadCount intervals) sets:
-//   - unplanned failure: the peer is declared dead a timeout after its
-//     last heartbeat, which came up to an interval before the cut, so the
-//     outage is within [timeout-interval, timeout] plus the reaction. A
-//     heartbeat may leave up to an interval late on a busy machine, hence
-//     the lower bound of timeout-2*interval; shorter means the peer was
-//     given up before the dead count, longer than timeout+smokeSlack means
-//     a slow or late takeover.
+//   - hung primary: its heartbeat is late on every link an interval and a
+//     quarter after the last one, which came up to an interval before the
+//     hang; its host answers none of the four probes (1 ms apart at this
+//     interval), so the outage is within [interval/4, interval*5/4] plus
+//     4 ms and the reaction. Longer than that plus smokeSlack means the
+//     probes did not decide (a takeover at the timeout, or later).
+//   - power off: server2's end of the private cable loses its carrier,
+//     failoverd probes at once, and nothing answers: the outage stays
+//     under an interval (waiting for a late heartbeat could not).
 //   - planned stop, host stays up: server1 keeps its own address, so
 //     failoverd takes nothing (it waits for the address to stop
 //     answering): server2 never answers and no ARP round has two owners.
@@ -48,8 +50,8 @@ func smokeRound(d daemon) (map[string]outcome, error) {
 //     bounded.)
 //   - the ARP watch: every scenario's rounds must have been answered by
 //     someone (else the watch saw nothing, and no duplicate could show),
-//     and none in the unplanned failure by two MACs: server1's cables are
-//     cut, so it cannot answer at all.
+//     and none in the hung primary or the power off by two MACs: server1
+//     cannot answer at all.
 func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 	timeout := deadCount * interval
 	var problems []string
@@ -63,7 +65,8 @@ func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 			problems = append(problems, sc+": not measured")
 		}
 	}
-	check(Unplanned, "outage", out[Unplanned].Outage, timeout-2*interval, timeout+smokeSlack)
+	check(Hung, "outage", out[Hung].Outage, 0, interval*5/4+4*time.Millisecond+smokeSlack)
+	check(PowerOff, "outage", out[PowerOff].Outage, 0, interval)
 	for _, sc := range []string{Planned, Killed} {
 		check(sc, "outage", out[sc].Outage, 0, interval)
 		if o, ok := out[sc]; ok && o.Moved >= 0 {
@@ -77,7 +80,7 @@ func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 			problems = append(problems, fmt.Sprintf("%s: none of the %d ARP rounds answered", sc, o.ARPRounds))
 		}
 	}
-	for _, sc := range []string{Unplanned, Planned, PlannedAway, Killed} {
+	for _, sc := range []string{Hung, PowerOff, Planned, PlannedAway, Killed} {
 		if n := out[sc].DualRounds; n > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d ARP rounds answered by two MACs", sc, n))
 		}

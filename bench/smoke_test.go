@@ -35,7 +35,8 @@ func TestSmoke(t *testing.T) {
 func TestSmokeBounds(t *testing.T) {
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	good := map[string]outcome{
-		Unplanned:   {Outage: ms(240), Moved: ms(245), ARPRounds: 120, ARPAnswered: 2},
+		Hung:        {Outage: ms(110), Moved: ms(115), ARPRounds: 60, ARPAnswered: 2},
+		PowerOff:    {Outage: ms(7), Moved: ms(8), ARPRounds: 10, ARPAnswered: 2},
 		GiveBack:    {Outage: ms(1.9), Moved: ms(178), ARPRounds: 260, ARPAnswered: 260, Dual: ms(500), DualRounds: 250},
 		Planned:     {Outage: ms(1.4), Moved: -1, ARPRounds: 650, ARPAnswered: 650},
 		PlannedAway: {Outage: ms(4.1), Moved: ms(505), ARPRounds: 260, ARPAnswered: 260},
@@ -49,16 +50,16 @@ func TestSmokeBounds(t *testing.T) {
 		sc   string
 		o    outcome
 	}{
-		{"takeover 5 s late", Unplanned, outcome{Outage: ms(5000), Moved: ms(5005), ARPRounds: 100, ARPAnswered: 100}},
-		{"dead count doubled", Unplanned, outcome{Outage: ms(590), Moved: ms(595), ARPRounds: 100, ARPAnswered: 100}},
-		{"peer given up after one interval", Unplanned, outcome{Outage: ms(60), Moved: ms(65), ARPRounds: 100, ARPAnswered: 100}},
+		{"takeover 5 s late", Hung, outcome{Outage: ms(5000), Moved: ms(5005), ARPRounds: 100, ARPAnswered: 100}},
+		{"hung primary taken at the timeout", Hung, outcome{Outage: ms(300), Moved: ms(305), ARPRounds: 100, ARPAnswered: 100}},
+		{"carrier loss ignored", PowerOff, outcome{Outage: ms(130), Moved: ms(135), ARPRounds: 60, ARPAnswered: 2}},
 		{"taken at the goodbye with server1 up", Planned, outcome{Outage: ms(1.5), Moved: ms(1.6), ARPRounds: 100, ARPAnswered: 100, Dual: ms(990), DualRounds: 99}},
 		{"taken at the timeout after a kill", Killed, outcome{Outage: ms(0), Moved: ms(301), ARPRounds: 100, ARPAnswered: 100, Dual: ms(700), DualRounds: 70}},
 		{"planned stop drops the client", Planned, outcome{Outage: ms(300), Moved: -1, ARPRounds: 100, ARPAnswered: 100}},
 		{"host gone, the goodbye forgotten", PlannedAway, outcome{Outage: ms(290), Moved: ms(790), ARPRounds: 100, ARPAnswered: 100}},
 		{"no re-announce after give-back", GiveBack, outcome{Outage: ms(4000), Moved: ms(4600), ARPRounds: 2000, ARPAnswered: 2000}},
 		{"the ARP watch heard nothing", Killed, outcome{Outage: ms(0), Moved: -1, ARPRounds: 950}},
-		{"two owners with server1 cut off", Unplanned, outcome{Outage: ms(240), Moved: ms(245), ARPRounds: 120, ARPAnswered: 3, Dual: ms(2), DualRounds: 1}},
+		{"two owners with server1 powered off", PowerOff, outcome{Outage: ms(7), Moved: ms(8), ARPRounds: 10, ARPAnswered: 3, Dual: ms(2), DualRounds: 1}},
 	}
 	for _, b := range bad {
 		round := map[string]outcome{}
