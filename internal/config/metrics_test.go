@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -40,6 +42,26 @@ func TestMetricsAddr(t *testing.T) {
 		}
 		if got := c.MetricsListen(Heartbeatd); got != tc.heartbeat {
 			t.Errorf("%q: heartbeatd listens on %q, want %q", tc.value, got, tc.heartbeat)
+		}
+	}
+}
+
+// The pages that give each daemon's metrics port give the one the code
+// uses.
+func TestMetricsPortsInThePages(t *testing.T) {
+	for page, ports := range map[string][]uint16{
+		"../../README.md":             {MetricsPortFailoverd, MetricsPortHeartbeatd},
+		"../../docs/man/failoverd.8":  {MetricsPortFailoverd},
+		"../../docs/man/heartbeatd.8": {MetricsPortHeartbeatd, MetricsPortFailoverd},
+	} {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ports {
+			if !strings.Contains(string(b), strconv.Itoa(int(p))) {
+				t.Errorf("%s does not give the metrics port %d", page, p)
+			}
 		}
 	}
 }
