@@ -2,12 +2,15 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -236,7 +239,9 @@ func TestHookRunsAreCountedByStageAndResult(t *testing.T) {
 
 type failingNotifier struct{}
 
-func (failingNotifier) Notify(context.Context, notify.Event) error { return errors.New("sendmail: exit 75") }
+func (failingNotifier) Notify(context.Context, notify.Event) error {
+	return errors.New("sendmail: exit 75")
+}
 
 func TestNoticeDeliveryFailuresAreCounted(t *testing.T) {
 	_, m := newTestFailoverd(t)
@@ -312,5 +317,42 @@ func TestHandlerServesOnlyMetrics(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /metrics: %d", resp.StatusCode)
+	}
+}
+
+// The dashboard in docs/grafana asks only for metrics the daemons serve.
+func TestDashboardUsesTheRealNames(t *testing.T) {
+	b, err := os.ReadFile("../../docs/grafana/ipfailover.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash any
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("the dashboard is not JSON: %v", err)
+	}
+	served := map[string]bool{}
+	freg, m := newTestFailoverd(t)
+	m.Started(failover.Standby, t0)
+	hreg := NewRegistry()
+	NewHeartbeatd(hreg, testLinks)
+	for _, reg := range []*prometheus.Registry{freg, hreg} {
+		// Vectors show only once they have a child: describe everything.
+		descs := make(chan *prometheus.Desc, 1000)
+		go func() { reg.Describe(descs); close(descs) }()
+		for d := range descs {
+			if n := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String()); n != nil {
+				served[n[1]] = true
+			}
+		}
+	}
+	used := regexp.MustCompile(`ipfailover_[a-z_]+`).FindAllString(string(b), -1)
+	if len(used) < 10 {
+		t.Fatalf("the dashboard names only %d metrics", len(used))
+	}
+	for _, name := range used {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+		if !served[name] && !served[base] {
+			t.Errorf("the dashboard asks for %s, which neither daemon serves", name)
+		}
 	}
 }
