@@ -94,14 +94,22 @@ func useVirtualAddress(p *lab.Pair) {
 // ipfailover takes over server1's own public address (host address), or,
 // with service, a service address that heartbeatd holds on server1 while
 // it runs (FAILOVER_SERVICE_IPS), server1 having an address of its own.
+//
+// With metrics, both daemons serve Prometheus metrics
+// (FAILOVER_METRICS_ADDR) and are scraped every metricsScrape, so that
+// the CPU time with metrics on can be set beside the time without.
 type ipfailover struct {
 	bin     string
 	service bool
+	metrics bool
 }
 
 func (d ipfailover) Name() string {
-	if d.service {
+	switch {
+	case d.service:
 		return "ipfailover-service"
+	case d.metrics:
+		return "ipfailover-metrics"
 	}
 	return "ipfailover"
 }
@@ -129,6 +137,13 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 		"FAILOVER_SENDMAIL=",
 		"FAILOVER_CONTROL_SOCKET=" + dir + "/failoverd.sock",
 	}, "\n") + "\n"
+	var metricsFlag []string
+	if d.metrics {
+		// Each daemon in its own namespace: one address serves both.
+		metricsFlag = []string{"--metrics-addr", metricsAddr}
+		scrapeMetrics(s, p.S1)
+		scrapeMetrics(s, p.S2)
+	}
 	cfg := filepath.Join(dir, "ipfailover")
 	writeFile(s, cfg, conf, 0o644)
 	primaryCfg := cfg
@@ -136,9 +151,11 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 		primaryCfg = filepath.Join(dir, "ipfailover-primary")
 		writeFile(s, primaryCfg, conf+`FAILOVER_SERVICE_IPS="pub0:`+vip+`"`+"\n", 0o644)
 	}
-	r := &running{startPrimary: func() *lab.Daemon { return p.S1.Start(filepath.Join(d.bin, "heartbeatd"), "--config", primaryCfg) }}
+	r := &running{startPrimary: func() *lab.Daemon {
+		return p.S1.Start(filepath.Join(d.bin, "heartbeatd"), append([]string{"--config", primaryCfg}, metricsFlag...)...)
+	}}
 	r.primary = []*lab.Daemon{r.startPrimary()}
-	r.secondary = []*lab.Daemon{p.S2.Start(filepath.Join(d.bin, "failoverd"), "-d", "--config", cfg)}
+	r.secondary = []*lab.Daemon{p.S2.Start(filepath.Join(d.bin, "failoverd"), append([]string{"-d", "--config", cfg}, metricsFlag...)...)}
 	ctl := filepath.Join(d.bin, "failoverctl")
 	r.stable = func() bool {
 		out, _ := exec.Command(ctl, "--control-socket", dir+"/failoverd.sock", "status", "--json").Output()

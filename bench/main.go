@@ -57,6 +57,7 @@ type options struct {
 	only       string
 	raw        string
 	reportOnly bool
+	metrics    bool
 	measured   time.Time // when the trials ended
 	setting    string    // the machine and versions they ran on
 }
@@ -85,7 +86,8 @@ func main() {
 	flag.StringVar(&o.plot, "plot", "", "plot to write (default <repository>/docs/benchmarks.png)")
 	flag.BoolVar(&o.smoke, "smoke", false, "one short ipfailover round at 100 ms; no report")
 	flag.DurationVar(&o.resources, "resources", time.Minute, "how long to measure CPU and memory at 10 ms")
-	flag.StringVar(&o.only, "daemons", "ipfailover,ipfailover-service,keepalived,ucarp", "daemons to measure")
+	flag.StringVar(&o.only, "daemons", "ipfailover,ipfailover-service,keepalived,ucarp", "daemons to measure (ipfailover-metrics: ipfailover with its metrics on and scraped)")
+	flag.BoolVar(&o.metrics, "metrics", false, "also measure CPU and memory of ipfailover with its metrics endpoints on and scraped every second")
 	flag.StringVar(&o.raw, "raw", "", "raw results to write, or read with -report-only (default <repository>/docs/benchmarks.json)")
 	flag.BoolVar(&o.reportOnly, "report-only", false, "write the page and plot again from -raw, measuring nothing")
 	flag.Parse()
@@ -130,7 +132,7 @@ func defaultPaths(o *options) error {
 
 func benchMain(o options) error {
 	if o.reportOnly {
-		return reportFromRaw(o, []daemon{ipfailover{}, ipfailover{service: true}, keepalived{}, ucarp{}})
+		return reportFromRaw(o, []daemon{ipfailover{}, ipfailover{service: true}, ipfailover{metrics: true}, keepalived{}, ucarp{}})
 	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root to build the network-namespace lab: run sudo make bench")
@@ -147,7 +149,8 @@ func benchMain(o options) error {
 	if o.smoke {
 		return smoke(ipf)
 	}
-	all := []daemon{ipf, ipfailover{bin: bin, service: true}, keepalived{}, ucarp{}}
+	withMetrics := ipfailover{bin: bin, metrics: true}
+	all := []daemon{ipf, ipfailover{bin: bin, service: true}, withMetrics, keepalived{}, ucarp{}}
 	if err := ensureInstalled("keepalived", "ucarp"); err != nil {
 		return err
 	}
@@ -186,8 +189,11 @@ func benchMain(o options) error {
 	// between failovers, nor in how they announce: resources and
 	// announcing are measured once for ipfailover.
 	same := slices.DeleteFunc(slices.Clone(daemons), func(d daemon) bool { ipf, ok := d.(ipfailover); return ok && ipf.service })
+	ann := measureAnnounce(slices.DeleteFunc(slices.Clone(same), func(d daemon) bool { return d == daemon(withMetrics) }))
+	if o.metrics && !slices.Contains(same, daemon(withMetrics)) {
+		same = append(same, withMetrics)
+	}
 	use := measureResources(same, o.resources)
-	ann := measureAnnounce(same)
 	o.measured, o.setting = time.Now(), setting()
 	if err := saveRaw(o, daemons, res, use, ann); err != nil {
 		return err

@@ -21,11 +21,13 @@ import (
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 const usage = `usage: failoverctl [--control-socket PATH] status [--json]
        failoverctl [--control-socket PATH] acquire [--force] | release | hold | resume
+       failoverctl [--control-socket PATH] events [--since WHEN] [--json]
        failoverctl keygen FILE
        failoverctl version
 
@@ -37,6 +39,10 @@ const usage = `usage: failoverctl [--control-socket PATH] status [--json]
   release   give them back now (Test, PreRel, remove, PostRel, tell the primary)
   hold      freeze: no automatic takeover or give-back until resume
   resume    back to automatic
+  events    what failoverd did lately, oldest first: state changes, takeovers
+            and give-backs with each hook's result, notices, operator
+            requests, dropped packets (a line a second); --since 2h, 03:00
+            or "2006-01-02 15:04" shows only what came at or after it
   keygen    write a new random heartbeat key to FILE (mode 0600)
 
 acquire and release act once; the automatic rules apply again after them
@@ -50,7 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.SetInterspersed(true)
 	socket := fs.String("control-socket", config.DefaultControlSocket(), "failoverd's control socket")
-	asJSON := fs.Bool("json", false, "status as JSON")
+	asJSON := fs.Bool("json", false, "status or events as JSON")
+	since := fs.String("since", "", "events at or after this: a duration back from now (2h), a time today (03:00) or a date and time")
 	force := fs.Bool("force", false, "acquire even while another host answers for an address")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for failoverd (acquire and release wait for the hooks)")
 	help := fs.BoolP("help", "h", false, "print this help")
@@ -92,6 +99,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return cli.ExitOK
 	}
+	if *since != "" && args[0] != string(control.OpEvents) {
+		fmt.Fprintf(stderr, "failoverctl: --since goes with events only\n%s", usage)
+		return cli.ExitUsage
+	}
+	if args[0] == string(control.OpEvents) {
+		if len(args) != 1 || *force {
+			fmt.Fprint(stderr, usage)
+			return cli.ExitUsage
+		}
+		return events(*socket, *since, *asJSON, *timeout, stdout, stderr)
+	}
 	if op := failover.Op(args[0]); slices.Contains(control.Ops, op) {
 		if len(args) != 1 || (*force && op != failover.OpAcquire) {
 			fmt.Fprint(stderr, usage)
@@ -126,6 +144,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "failoverctl: unknown command %q\n%s", args[0], usage)
 	return cli.ExitUsage
+}
+
+// events asks failoverd for its history and prints it.
+func events(socket, since string, asJSON bool, timeout time.Duration, stdout, stderr io.Writer) int {
+	req := control.Request{Op: control.OpEvents}
+	if since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+			return cli.ExitUsage
+		}
+		req.Since = t
+	}
+	resp, err := control.Call(socket, req, timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+		return cli.ExitFailure
+	}
+	if !resp.OK {
+		fmt.Fprintf(stderr, "failoverctl: events: %s\n", resp.Error)
+		return cli.ExitFailure
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if resp.Events == nil {
+			resp.Events = []history.Event{}
+		}
+		_ = enc.Encode(resp.Events)
+		return cli.ExitOK
+	}
+	writeEvents(stdout, resp.Events, time.Local)
+	return cli.ExitOK
 }
 
 // keygen writes 32 random bytes, base64-encoded, to a new file that only

@@ -23,6 +23,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failoverd"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
+	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/notify"
@@ -78,6 +79,27 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		log.Warn("this host already holds public addresses (left by an earlier run); keeping them, no hooks run", "held", len(held), "of", len(addrs))
 	}
 
+	var hookRunner failoverd.HookRunner = &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0}
+	sinks := notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)
+	var observer failoverd.Observer
+	var serveMetrics func(ctx context.Context)
+	if addr := c.MetricsListen(config.Failoverd); addr != "" {
+		l, err := metrics.Listen(addr)
+		if err != nil {
+			log.Error("cannot serve metrics", "err", err, "key", config.KeyMetricsAddr)
+			return cli.ExitFailure
+		}
+		reg := metrics.NewRegistry()
+		m := metrics.NewFailoverd(reg, metrics.FailoverdSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }})
+		hookRunner, sinks, observer = m.Hooks(hookRunner), m.Notifiers(sinks), m
+		serveMetrics = func(ctx context.Context) {
+			log.Info("serving metrics", "addr", l.Addr().String(), "path", metrics.Path)
+			if err := metrics.Serve(ctx, l, reg, log); err != nil {
+				log.Error("metrics endpoint stopped", "err", err)
+			}
+		}
+	}
+
 	ctl, err := control.Listen(c.ControlSocket)
 	if err != nil {
 		log.Error("cannot open the control socket", "err", err)
@@ -99,7 +121,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		asker = &takeover.AddressAsker{Asker: a, Lookup: manager.Interface}
 	}
 
-	notifier := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)
+	notifier := notify.NewAsync(log, sinks...)
 	sd := cli.NewNotifier(log)
 	d := failoverd.New(failoverd.Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, Reconcile: c.ReconcileInterval,
@@ -109,10 +131,11 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			Confirm: c.Confirm, Probes: c.ConfirmProbes, ProbeSpacing: c.ConfirmSpacing},
 	}, failoverd.Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: sd, Log: log,
-		Hooks:    &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0},
+		Hooks:    hookRunner,
 		Released: failoverd.UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
 		Asker:    asker,
 		Carrier:  carrierWatch(c, log),
+		Observer: observer,
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -125,6 +148,9 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			log.Error("control socket stopped", "err", err)
 		}
 	}()
+	if serveMetrics != nil {
+		go serveMetrics(ctx)
+	}
 	runDone := make(chan error, 1)
 	go func() { runDone <- d.Run(ctx) }()
 	sd.Ready()

@@ -21,6 +21,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
+	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -45,6 +46,11 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	sender, err := heartbeat.New(options(c), conn, withoutServiceIPs(c), log)
 	if err != nil {
 		log.Error("cannot start", "err", err)
+		return cli.ExitFailure
+	}
+	met, serveMetrics, err := openMetrics(c, sender, log)
+	if err != nil {
+		log.Error("cannot serve metrics", "err", err, "key", config.KeyMetricsAddr)
 		return cli.ExitFailure
 	}
 	tickler := takeover.NewTickler(log, takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
@@ -85,7 +91,8 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 
 	// The service checks, on a goroutine of their own: a check never
 	// delays a heartbeat.
-	checker := newChecker(c, log, func(healthy bool, f health.Failure) {
+	checker := newChecker(c, log, met, func(healthy bool, f health.Failure) {
+		met.Health(healthy)
 		if healthy {
 			if svc != nil {
 				svc.SetHealthy() // back after the secondary's released
@@ -109,6 +116,11 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	go func() { checker.Run(ctx); close(checksDone) }()
 	defer func() { stop(); <-checksDone }()
 
+	if serveMetrics != nil {
+		metricsDone := make(chan struct{})
+		go func() { serveMetrics(ctx); close(metricsDone) }()
+		defer func() { stop(); <-metricsDone }()
+	}
 	sd := cli.NewNotifier(log)
 	done := make(chan error, 1)
 	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }, sd.WatchdogInterval()/3) }()
@@ -117,18 +129,21 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		"node", c.NodeName, "epoch", sender.Epoch(), "authenticated", c.Keyring().Enabled())
 	logLinks(log, sender.Links())
 	tickler.Tickle(ctx, sender.Interfaces())
+	met.Announced(metrics.AnnounceStart)
 
 	// failoverd says `released`, to the private link's address, when it
 	// gave the addresses back. Stopped before tickler.Close runs (defers
 	// run last first): no announcement starts once Close waits.
 	released := heartbeat.ServeReleased(ctx, privateAddr(sender.Links()), c.Port, keys.Load, log, func(from netip.Addr, p wire.Packet) {
 		log.Info("the secondary released the addresses; re-announcing them", "from", from, "sender", p.Sender)
+		met.Released()
 		if svc != nil {
 			if err := svc.ClaimReleased(ctx); err != nil {
 				log.Error("cannot add the service addresses", "err", err)
 			}
 		}
 		tickler.Tickle(ctx, sender.Interfaces())
+		met.Announced(metrics.AnnounceReleased)
 	})
 	defer func() { stop(); <-released }()
 
@@ -149,6 +164,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			sd.Ready()
 			logLinks(log, sender.Links())
 			tickler.Tickle(ctx, sender.Interfaces())
+			met.Announced(metrics.AnnounceReload)
 		case err := <-done:
 			sd.Stopping()
 			if err != nil {
@@ -164,7 +180,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 // newChecker runs the Check* hooks of the service addresses' folders (or,
 // without service addresses, of the host's public addresses) every
 // FAILOVER_CHECK_INTERVAL.
-func newChecker(c *config.Config, log *slog.Logger, onChange func(bool, health.Failure)) *health.Checker {
+func newChecker(c *config.Config, log *slog.Logger, met *metrics.Heartbeatd, onChange func(bool, health.Failure)) *health.Checker {
 	ifs, err := netif.Snapshot()
 	if err != nil {
 		log.Warn("cannot list interfaces to find the checks' folders", "err", err)
@@ -174,10 +190,31 @@ func newChecker(c *config.Config, log *slog.Logger, onChange func(bool, health.F
 		targets = append(targets, health.Target{Address: p.Addr, Interface: p.Interface})
 	}
 	return &health.Checker{
-		Runner:  &hooks.Runner{Dir: c.HookDir, Timeout: c.CheckTimeout, Log: log, RequireSafe: os.Geteuid() == 0, Quiet: true},
+		Runner:  met.Checks(&hooks.Runner{Dir: c.HookDir, Timeout: c.CheckTimeout, Log: log, RequireSafe: os.Geteuid() == 0, Quiet: true}),
 		Targets: targets, Interval: c.CheckInterval, Tracker: health.NewTracker(c.CheckFall, c.CheckRise, time.Now()),
 		Log: log, OnChange: onChange,
 	}
+}
+
+// openMetrics opens the metrics endpoint when FAILOVER_METRICS_ADDR asks
+// for one: nil metrics (which count nothing) and no server without it.
+func openMetrics(c *config.Config, sender *heartbeat.Sender, log *slog.Logger) (*metrics.Heartbeatd, func(context.Context), error) {
+	addr := c.MetricsListen(config.Heartbeatd)
+	if addr == "" {
+		return nil, nil, nil
+	}
+	l, err := metrics.Listen(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := metrics.NewRegistry()
+	m := metrics.NewHeartbeatd(reg, sender.Links)
+	return m, func(ctx context.Context) {
+		log.Info("serving metrics", "addr", l.Addr().String(), "path", metrics.Path)
+		if err := metrics.Serve(ctx, l, reg, log); err != nil {
+			log.Error("metrics endpoint stopped", "err", err)
+		}
+	}, nil
 }
 
 // openService prepares the service addresses, if any: nil without them.

@@ -80,6 +80,7 @@ type Config struct {
 
 	LogFile        string
 	SyslogFacility string // empty: log to stderr
+	MetricsAddr    string // as written; MetricsListen gives the address, empty: off
 
 	// Warnings are problems that do not stop the daemon, such as an
 	// unknown FAILOVER_ key; the daemons log them at start.

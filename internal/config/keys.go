@@ -54,6 +54,7 @@ const (
 	KeyCheckTimeout   = "FAILOVER_CHECK_TIMEOUT"
 	KeyCheckFall      = "FAILOVER_CHECK_FALL"
 	KeyCheckRise      = "FAILOVER_CHECK_RISE"
+	KeyMetricsAddr    = "FAILOVER_METRICS_ADDR"
 	roleBoth          = roleMask(1<<Heartbeatd | 1<<Failoverd)
 	roleHeartbeatOnly = roleMask(1 << Heartbeatd)
 	roleFailoverOnly  = roleMask(1 << Failoverd)
@@ -478,6 +479,17 @@ func init() {
 				return nil
 			},
 			format: func(c *Config) string { return c.SyslogFacility }},
+		{Name: KeyMetricsAddr, Roles: roleBoth, Means: "off: no metrics endpoint",
+			Doc: "Where the daemon serves Prometheus metrics (`/metrics`, plain HTTP, nothing else): an IP address, which takes the daemon's own port (" +
+				strconv.Itoa(MetricsPortFailoverd) + " for failoverd(8), " + strconv.Itoa(MetricsPortHeartbeatd) + " for heartbeatd(8)), or `address:port`. " +
+				"One value serves both servers' files. The endpoint has no authentication: keep it on a loopback or management address. " +
+				"`failoverctl events` shows failoverd's recent history without it.",
+			Example: "127.0.0.1",
+			set: func(c *Config, v string) *valueError {
+				c.MetricsAddr = v
+				return parseMetricsAddr(v)
+			},
+			format: func(c *Config) string { return c.MetricsAddr }},
 	}
 }
 

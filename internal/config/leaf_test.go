@@ -21,6 +21,8 @@ var executors = []string{
 	"github.com/ipfailover/ipfailover/internal/lab",
 	"github.com/vishvananda/netlink",
 	"golang.org/x/net/icmp",
+	"github.com/ipfailover/ipfailover/internal/metrics",
+	"github.com/prometheus/client_golang/prometheus",
 }
 
 func goTool(t *testing.T) string {

@@ -275,6 +275,7 @@ var flagKeys = []flagKey{
 	{"dead-count", "", KeyDeadCount, roleFailoverOnly, false},
 	{"control-socket", "", KeyControlSocket, roleFailoverOnly, false},
 	{"legacy", "", KeyLegacy, roleFailoverOnly, true},
+	{"metrics-addr", "", KeyMetricsAddr, roleBoth, false},
 }
 
 // BindFlags defines the flags that override configuration keys on fs, for

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/wire"
 	"io"
@@ -20,11 +21,16 @@ import (
 	"time"
 )
 
-// OpStatus asks for failoverd's status; the other requests are the
-// operator's commands to the state machine (failover.OpAcquire and so on).
-const OpStatus failover.Op = "status"
+// OpStatus asks for failoverd's status and OpEvents for its event
+// history; the other requests are the operator's commands to the state
+// machine (failover.OpAcquire and so on).
+const (
+	OpStatus failover.Op = "status"
+	OpEvents failover.Op = "events"
+)
 
-// Ops lists every request failoverd answers, status first.
+// Ops lists the requests failoverd answers with its status, status first
+// (OpEvents, answered with events, is apart).
 var Ops = []failover.Op{OpStatus, failover.OpAcquire, failover.OpRelease, failover.OpHold, failover.OpResume}
 
 // Request is what failoverctl asks.
@@ -32,6 +38,8 @@ type Request struct {
 	Op failover.Op `json:"op"`
 	// Force: acquire even while another host answers for an address.
 	Force bool `json:"force,omitempty"`
+	// Since: the events at or after it (OpEvents); zero: all kept.
+	Since time.Time `json:"since,omitzero"`
 }
 
 // Response is failoverd's answer.
@@ -40,6 +48,8 @@ type Response struct {
 	Error   string  `json:"error,omitempty"`
 	Message string  `json:"message,omitempty"` // what happened, for a person
 	Status  *Status `json:"status,omitempty"`
+	// Events are the history asked for with OpEvents, oldest first.
+	Events []history.Event `json:"events,omitempty"`
 }
 
 // Status is failoverd's state as failoverctl status shows it.

@@ -47,6 +47,12 @@ const (
 	Conflict  State = "conflict"  // the primary is silent but another host answers for an address
 )
 
+// States lists every state, in the order above: metrics and other
+// listings that show one line per state take it from here, so that a new
+// state shows up in them (a test checks that each State constant is
+// listed).
+var States = []State{Starting, Standby, Degraded, Acquiring, Active, Releasing, Vetoed, Held, Asking, Conflict}
+
 // Params configure the machine.
 type Params struct {
 	Links           []string      // link names (interfaces), private link first

@@ -26,6 +26,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/fdtimer"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notify"
@@ -120,6 +121,9 @@ type Deps struct {
 	Clock    Clock
 	Watchdog Watchdog
 	Log      *slog.Logger
+	// Observer is told what happens (the metrics); nil: nobody but the
+	// event history.
+	Observer Observer
 }
 
 // Daemon is failoverd at work.
@@ -151,6 +155,9 @@ type Daemon struct {
 	jobs       sync.WaitGroup
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
 	cancelJobs context.CancelFunc
+
+	history *recorder // the event history, an observer
+	obs     observers // the history and Deps.Observer
 
 	sendMu sync.Mutex // the released sequence
 	seq    uint64
@@ -198,6 +205,13 @@ func New(cfg Config, deps Deps) *Daemon {
 		d.Mover.Adopt(cfg.Held...)
 	}
 	d.machine = failover.New(cfg.Machine, d.Clock.Now(), len(cfg.Held) > 0)
+	d.history = newRecorder(history.DefaultSize)
+	d.obs = observers{d.history}
+	if deps.Observer != nil {
+		d.obs = append(d.obs, deps.Observer)
+	}
+	state, since := d.machine.State()
+	d.obs.Started(state, since)
 	if len(cfg.Held) > 0 && len(cfg.Held) < len(cfg.Addresses) {
 		d.machine.Incomplete()
 	}
@@ -261,6 +275,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		close(carrierDone)
 	}()
+	dropsDone := make(chan struct{})
+	go func() { d.summariseDrops(runCtx, dropsEvery); close(dropsDone) }()
 	keepDone := make(chan struct{})
 	go func() {
 		if d.cfg.Reconcile > 0 {
@@ -281,6 +297,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-askDone
 	<-carrierDone
 	<-keepDone // nothing restores an address while it is given back
+	<-dropsDone
 	d.timer.Stop()
 	d.mu.Lock()
 	d.stopping = true
@@ -314,8 +331,9 @@ func (d *Daemon) giveBackOnStop() {
 func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 	before, _ := d.machine.State()
 	actions := d.machine.Handle(ev)
-	if after, _ := d.machine.State(); after != before {
+	if after, since := d.machine.State(); after != before {
 		d.log.Info("state", "from", before, "to", after)
+		d.obs.Transition(before, after, since)
 	}
 	if on, ended := d.machine.ProbeRound(); on != d.probeOn {
 		d.probeOn = on
@@ -349,6 +367,7 @@ func (d *Daemon) notice(kind failover.NoticeKind, detail string, hookResults []h
 		level = slog.LevelInfo
 	}
 	d.log.Log(context.Background(), level, "notice", "kind", kind, "detail", detail)
+	d.obs.Notice(kind, detail, ev.Time)
 	d.Notifier.Notify(ev)
 }
 

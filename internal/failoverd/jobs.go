@@ -34,6 +34,7 @@ func (d *Daemon) startJob(a failover.StartJob) {
 		return
 	}
 	d.log.Info("job starts", "job", a.Job, "reason", a.Reason)
+	d.obs.JobStarted(a.Job, a.Reason, d.Clock.Now())
 	d.jobs.Add(1)
 	ctx := d.jobCtx
 	go func() {
@@ -59,6 +60,7 @@ func (d *Daemon) startJob(a failover.StartJob) {
 func (d *Daemon) jobDone(r jobResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.obs.JobEnded(r.done, r.hooks)
 	d.apply(r.done, r.hooks)
 	if r.hookFailed {
 		d.notice(failover.NoticeHookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
@@ -165,6 +167,7 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 		d.log.Info("took the address over", "addr", a)
 	}
 	d.log.Info("addresses added and announced", "count", len(todo), "took", time.Since(start))
+	d.obs.Moved(failover.Takeover, d.Clock.Now())
 	for _, a := range todo {
 		d.stageLogged(ctx, &r, hooks.PostAcq, a, actAcquire, reason)
 	}
@@ -198,6 +201,7 @@ func (d *Daemon) giveBack(ctx context.Context, reason string, ask bool) jobResul
 		// Only once every address is gone: the primary re-announces at
 		// once, and must not while this host still answers for one.
 		d.sendReleased()
+		d.obs.Moved(failover.GiveBack, d.Clock.Now())
 	}
 	r.done.Err = errors.Join(errs...)
 	return r

@@ -12,6 +12,9 @@ import (
 // Handle answers one control request; it is control.Serve's handler. An
 // acquire or release that starts a job is answered when the job ends.
 func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response {
+	if r.Op == control.OpEvents {
+		return control.Response{OK: true, Events: d.Events(r.Since)}
+	}
 	if r.Op == failover.OpAcquire && !r.Force && d.Asker != nil && len(d.Mover.Holding()) == 0 {
 		// Ask first: an acquire must not make a second host answer.
 		if a, ok := d.askNow(ctx); ok {
@@ -19,7 +22,9 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 			if a.Primary {
 				whose = "the primary's MAC"
 			}
-			return control.Response{Error: fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)}
+			resp := control.Response{Error: fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)}
+			d.obs.Command(r.Op, r.Force, d.Clock.Now(), "refused: "+resp.Error)
+			return resp
 		}
 	}
 	d.mu.Lock()
@@ -28,6 +33,9 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 		return control.Response{Error: "failoverd is stopping"}
 	}
 	resp, wait := d.answer(r)
+	if r.Op != control.OpStatus {
+		d.obs.Command(r.Op, r.Force, d.Clock.Now(), commandOutcome(resp, wait))
+	}
 	var reply chan control.Response
 	if wait {
 		reply = make(chan control.Response, 1)
@@ -109,4 +117,15 @@ func (d *Daemon) answerWaiters(done failover.JobDone) {
 		w <- resp
 	}
 	d.waiters = nil
+}
+
+// commandOutcome is what the event history says failoverd answered.
+func commandOutcome(resp control.Response, wait bool) string {
+	switch {
+	case wait:
+		return "a job started for it"
+	case resp.Error != "":
+		return "refused: " + resp.Error
+	}
+	return resp.Message
 }

@@ -56,9 +56,11 @@ type Link struct {
 	Route  netif.Route
 	Err    error // last send error; nil while the link works
 	Sent   uint64
+	Failed uint64 // sends that failed
 }
 
-func (l *Link) name() string {
+// Name is the link's interface, or "-" for a target on no connected subnet.
+func (l Link) Name() string {
 	if l.Route.Kind == netif.NoLink {
 		return "-"
 	}
@@ -291,13 +293,15 @@ func (s *Sender) beat(typ wire.Type) {
 	for _, l := range s.links {
 		err := s.send(l, b)
 		if err != nil && l.Err == nil {
-			s.log.Warn("heartbeat send failed; will keep trying", "link", l.name(), "target", l.Target, "err", err)
+			s.log.Warn("heartbeat send failed; will keep trying", "link", l.Name(), "target", l.Target, "err", err)
 		} else if err == nil && l.Err != nil {
-			s.log.Info("heartbeat send works again", "link", l.name(), "target", l.Target, "src", l.Route.Addr.Prefix.Addr())
+			s.log.Info("heartbeat send works again", "link", l.Name(), "target", l.Target, "src", l.Route.Addr.Prefix.Addr())
 		}
 		l.Err = err
 		if err == nil {
 			l.Sent++
+		} else {
+			l.Failed++
 		}
 	}
 	if typ == wire.Goodbye {

@@ -1,0 +1,237 @@
+package metrics
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/failoverd"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notify"
+)
+
+// FailoverdSources are the counters failoverd keeps already, read at
+// each scrape.
+type FailoverdSources struct {
+	// Stats are the monitor's counters per link (monitor.Monitor.Stats).
+	Stats func() map[string]monitor.LinkStats
+	// Holding counts the addresses this host holds (takeover.Mover).
+	Holding func() int
+	// Now is the clock the ages are measured with; time.Now when nil.
+	Now func() time.Time
+}
+
+// Failoverd is failoverd's metrics: an observer of the daemon
+// (failoverd.Deps.Observer) and a collector of its counters.
+type Failoverd struct {
+	src FailoverdSources
+
+	state       *prometheus.GaugeVec
+	stateOf     map[failover.State]prometheus.Gauge // failover.States, resolved once
+	current     atomic.Pointer[failover.State]
+	transitions *prometheus.CounterVec
+	jobs        *prometheus.CounterVec
+	takeover    prometheus.Histogram
+	giveBack    prometheus.Histogram
+	lastTake    prometheus.Gauge
+	notices     *prometheus.CounterVec
+	delivery    *prometheus.CounterVec
+	conflicts   prometheus.Counter
+	healthy     prometheus.Gauge
+	commands    *prometheus.CounterVec
+	hooks       *hookMetrics
+
+	// decided is when the machine started the running takeover and
+	// give-back (Unix nanoseconds; 0: none running).
+	decidedTake, decidedGive atomic.Int64
+
+	received, dropped, age, interval *prometheus.Desc
+}
+
+var _ failoverd.Observer = (*Failoverd)(nil)
+
+// NewFailoverd registers failoverd's metrics with reg.
+func NewFailoverd(reg prometheus.Registerer, src FailoverdSources) *Failoverd {
+	if src.Now == nil {
+		src.Now = time.Now
+	}
+	m := &Failoverd{src: src, stateOf: map[failover.State]prometheus.Gauge{},
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "state",
+			Help: "failoverd's state: 1 for the current one, 0 for the others."}, []string{"state"}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "state_transitions_total",
+			Help: "State changes, by the state left and the state entered."}, []string{"from", "to"}),
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "jobs_total",
+			Help: "Takeovers, give-backs and fencing Tests that ended, by job and outcome (done, vetoed, failed, answered)."}, []string{"job", "outcome"}),
+		takeover: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "takeover_duration_seconds",
+			Help: "From the decision to take over to the last address added and announced, hooks included.", Buckets: durationBuckets}),
+		giveBack: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "giveback_duration_seconds",
+			Help: "From the decision to give back to the last address removed and released sent, hooks included.", Buckets: durationBuckets}),
+		lastTake: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_takeover_timestamp_seconds",
+			Help: "When this host last took the addresses over (Unix time); 0: not since start."}),
+		notices: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "notices_total",
+			Help: "Notices sent, by kind."}, []string{"kind"}),
+		delivery: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "notice_delivery_failures_total",
+			Help: "Notices a notifier failed to deliver, by notifier (mail, command)."}, []string{"sink"}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "conflicts_total",
+			Help: "Times another host was found answering for an address this host would take or holds."}),
+		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "primary_healthy",
+			Help: "The primary's service as its heartbeats say: 1 healthy (or never said otherwise), 0 its checks fail."}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "commands_total",
+			Help: "Operator requests through failoverctl, by request."}, []string{"op"}),
+		received: prometheus.NewDesc(namespace+"_heartbeats_received_total", "Heartbeats accepted from the primary, by link.", []string{"link"}, nil),
+		dropped: prometheus.NewDesc(namespace+"_heartbeats_dropped_total",
+			"Packets dropped on the heartbeat port, by link ((other) for interfaces that are not links) and reason.", []string{"link", "reason"}, nil),
+		age:      prometheus.NewDesc(namespace+"_heartbeat_age_seconds", "Time since the last heartbeat accepted on each link; absent until one is.", []string{"link"}, nil),
+		interval: prometheus.NewDesc(namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
+	}
+	for _, s := range failover.States {
+		m.stateOf[s] = m.state.WithLabelValues(string(s))
+	}
+	m.healthy.Set(1)
+	reg.MustRegister(m.state, m.transitions, m.jobs, m.takeover, m.giveBack, m.lastTake, m.notices, m.delivery,
+		m.conflicts, m.healthy, m.commands, m)
+	if src.Holding != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "addresses_held",
+			Help: "Public addresses this host holds."}, func() float64 { return float64(src.Holding()) }))
+	}
+	m.hooks = newHookMetrics(reg)
+	return m
+}
+
+// Hooks wraps failoverd's hook runner to count and time every hook.
+func (m *Failoverd) Hooks(r HookRunner) HookRunner { return countingRunner{HookRunner: r, m: m.hooks} }
+
+// Notifiers wraps each notifier to count the notices it fails to deliver.
+func (m *Failoverd) Notifiers(ns []notify.Notifier) []notify.Notifier {
+	out := make([]notify.Notifier, len(ns))
+	for i, n := range ns {
+		out[i] = countingNotifier{Notifier: n, failures: m.delivery.WithLabelValues(sinkName(n))}
+	}
+	return out
+}
+
+func (m *Failoverd) gauge(s failover.State) prometheus.Gauge {
+	if g, ok := m.stateOf[s]; ok {
+		return g
+	}
+	return m.state.WithLabelValues(string(s))
+}
+
+func (m *Failoverd) Started(s failover.State, _ time.Time) {
+	m.current.Store(&s)
+	m.gauge(s).Set(1)
+}
+
+func (m *Failoverd) Transition(from, to failover.State, _ time.Time) {
+	m.gauge(from).Set(0)
+	m.gauge(to).Set(1)
+	m.current.Store(&to)
+	m.transitions.WithLabelValues(string(from), string(to)).Inc()
+	if to == failover.Conflict {
+		m.conflicts.Inc()
+	}
+}
+
+func (m *Failoverd) decided(j failover.Job) *atomic.Int64 {
+	switch j {
+	case failover.Takeover:
+		return &m.decidedTake
+	case failover.GiveBack:
+		return &m.decidedGive
+	}
+	return nil
+}
+
+func (m *Failoverd) JobStarted(j failover.Job, _ string, at time.Time) {
+	if d := m.decided(j); d != nil {
+		d.Store(at.UnixNano())
+	}
+}
+
+func (m *Failoverd) Moved(j failover.Job, at time.Time) {
+	d := m.decided(j)
+	if d == nil {
+		return
+	}
+	from := d.Swap(0)
+	if from == 0 {
+		return // not a job the machine decided (the give-back on stop)
+	}
+	took := at.Sub(time.Unix(0, from)).Seconds()
+	if j == failover.Takeover {
+		m.takeover.Observe(took)
+		m.lastTake.Set(float64(at.UnixNano()) / 1e9)
+	} else {
+		m.giveBack.Observe(took)
+	}
+}
+
+func (m *Failoverd) JobEnded(done failover.JobDone, _ []hooks.Result) {
+	if d := m.decided(done.Job); d != nil {
+		d.Store(0)
+	}
+	outcome := "done"
+	switch {
+	case done.Answered:
+		outcome = "answered"
+	case done.Vetoed:
+		outcome = "vetoed"
+	case done.Err != nil:
+		outcome = "failed"
+	}
+	m.jobs.WithLabelValues(string(done.Job), outcome).Inc()
+}
+
+func (m *Failoverd) Notice(k failover.NoticeKind, _ string, _ time.Time) {
+	m.notices.WithLabelValues(string(k)).Inc()
+	switch k {
+	case failover.NoticeUnhealthy:
+		m.healthy.Set(0)
+	case failover.NoticeHealthy:
+		m.healthy.Set(1)
+	}
+}
+
+func (m *Failoverd) Command(op failover.Op, _ bool, _ time.Time, _ string) {
+	m.commands.WithLabelValues(string(op)).Inc()
+}
+
+// Describe is the collector's half of the registry's checks.
+func (m *Failoverd) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.received
+	ch <- m.dropped
+	ch <- m.age
+	ch <- m.interval
+}
+
+// Collect reads the monitor's counters: a copy under the monitor's own
+// lock, which a packet holds for a moment, never failoverd's.
+func (m *Failoverd) Collect(ch chan<- prometheus.Metric) {
+	if m.src.Stats == nil {
+		return
+	}
+	now := m.src.Now()
+	var latest time.Time
+	var interval time.Duration
+	for link, s := range m.src.Stats() {
+		if link != monitor.Unknown {
+			ch <- prometheus.MustNewConstMetric(m.received, prometheus.CounterValue, float64(s.Received), link)
+		}
+		for reason, n := range s.Dropped {
+			ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(n), link, string(reason))
+		}
+		if s.LastHeard.IsZero() {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(m.age, prometheus.GaugeValue, max(0, now.Sub(s.LastHeard).Seconds()), link)
+		if s.Interval > 0 && s.LastHeard.After(latest) {
+			latest, interval = s.LastHeard, s.Interval
+		}
+	}
+	if interval > 0 {
+		ch <- prometheus.MustNewConstMetric(m.interval, prometheus.GaugeValue, interval.Seconds())
+	}
+}

@@ -1,0 +1,70 @@
+package metrics
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipfailover/ipfailover/internal/hooks"
+)
+
+// HookRunner runs one stage's hooks (hooks.Runner; failoverd's and
+// heartbeatd's checks alike).
+type HookRunner interface {
+	Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error)
+}
+
+// Hook results, the `result` label of ipfailover_hook_runs_total.
+const (
+	resultOK      = "ok"      // exit 0
+	resultFailed  = "failed"  // a non-zero exit
+	resultTimeout = "timeout" // killed at its timeout
+	resultError   = "error"   // could not run (unsafe, not executable), or the whole stage could not
+)
+
+// hookMetrics count hook runs by stage and result, and time them.
+type hookMetrics struct {
+	runs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHookMetrics(reg prometheus.Registerer) *hookMetrics {
+	m := &hookMetrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "hook_runs_total",
+			Help: "Hook runs by stage (Test, PreAcq, PostAcq, PreRel, PostRel, Check) and result (ok, failed, timeout, error)."}, []string{"stage", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "hook_duration_seconds",
+			Help: "How long each hook ran, by stage.", Buckets: durationBuckets}, []string{"stage"}),
+	}
+	reg.MustRegister(m.runs, m.duration)
+	return m
+}
+
+func resultOf(r hooks.Result) string {
+	switch {
+	case r.TimedOut:
+		return resultTimeout
+	case r.Err != nil:
+		return resultError
+	case r.Exit != 0:
+		return resultFailed
+	}
+	return resultOK
+}
+
+// countingRunner counts the hooks its runner runs.
+type countingRunner struct {
+	HookRunner
+	m *hookMetrics
+}
+
+func (c countingRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {
+	rs, err := c.HookRunner.Run(ctx, stage, env)
+	for _, r := range rs {
+		c.m.runs.WithLabelValues(string(stage), resultOf(r)).Inc()
+		c.m.duration.WithLabelValues(string(stage)).Observe(r.Duration.Seconds())
+	}
+	if err != nil {
+		c.m.runs.WithLabelValues(string(stage), resultError).Inc()
+	}
+	return rs, err
+}
