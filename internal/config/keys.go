@@ -362,7 +362,7 @@ func init() {
 			Doc: "Confirm a silent primary by asking its host (`-YES-`), or wait for the timeout alone (`-NO-`). " +
 				"When its heartbeat is late on every link by a quarter of its interval, or a heartbeat link loses its carrier, failoverd(8) sends ARP requests (IPv6: neighbour solicitations) for the address the heartbeats come from on each link, FAILOVER_CONFIRM_PROBES of them, FAILOVER_CONFIRM_SPACING apart; " +
 				"its kernel answers them even when heartbeatd is stopped. No answer on any link: the takeover starts at once. " +
-				"Any answer: the usual rules apply. See CONFIRMING in failoverd(8) for the arithmetic under loss. Linux only.",
+				"Any answer: the usual rules apply. See Confirming a silent primary in failoverd(8), with the arithmetic under loss. Linux only.",
 			Example: "-NO-",
 			set: func(c *Config, v string) *valueError {
 				b, err := parseBool(v)
