@@ -188,6 +188,23 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 					seen, fmtMS(dual.median), fmtMS(dual.max))
 			}
 		}
+		if sc == Hung {
+			for _, d := range daemons {
+				n, all := 0, 0
+				for _, iv := range o.intervals {
+					for _, x := range res[d.Name()][iv][sc] {
+						all++
+						if x.Restarted {
+							n++
+						}
+					}
+				}
+				if n > 0 {
+					w("\n%s did not come back by itself after the hung primary's traffic flowed again in %d of %d trials\n", d.Name(), n, all)
+					w("(the client stayed on server2, which had let go); the bench restarted server1's daemon then.\n")
+				}
+			}
+		}
 		w("\n")
 	}
 

@@ -89,6 +89,10 @@ type outcome struct {
 	// ARPRounds is how many times the client asked who has the address,
 	// ARPAnswered how many of those anyone answered.
 	ARPRounds, ARPAnswered int
+	// Restarted: the pair did not come back by itself after the event
+	// (the hung primary's traffic flowing again), so the bench restarted
+	// server1's daemon.
+	Restarted bool `json:",omitempty"`
 }
 
 // measure is what the client saw from the event at from until now, mover
@@ -185,9 +189,18 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	phase()
 	hung := time.Now()
 	p.Hang(s)
-	out[Hung] = outage(s, c, hung, "server2", limit)
+	o := outage(s, c, hung, "server2", limit)
 	p.Unhang()
-	waitFor(limit+10*time.Second, r.stable)
+	// Both servers held the address while server1 was cut off; a daemon
+	// that never says so again leaves the client on server2, which let
+	// go: restarted then, as an administrator would.
+	if !waitFor(5*time.Second+3*detect, func() bool { return r.stable() && c.probe.Last() == "server1" }) {
+		o.Restarted = true
+		logf("%s %v: the pair did not come back by itself after the hung primary; restarting server1's daemon", d.Name(), interval)
+		r.signalPrimary(syscall.SIGKILL)
+		r.restartPrimary(s)
+	}
+	out[Hung] = o
 	settle(s, r, c.probe, interval, "after the hung primary came back")
 
 	phase()
