@@ -82,6 +82,13 @@ func eventText(e history.Event) string {
 		return "failoverctl " + op + ": " + e.Outcome
 	case history.KindDrops:
 		return fmt.Sprintf("%d packets dropped on %s: %s", e.Count, e.Link, e.Reason)
+	case history.KindProbe:
+		if e.Outcome == "" {
+			return "probing the primary's host: " + e.Detail
+		}
+		return "probing ended (" + e.Outcome + "): " + e.Detail
+	case history.KindCarrier:
+		return e.Link + " carrier " + e.Outcome
 	}
 	return strings.TrimSpace(e.Detail)
 }

@@ -52,9 +52,17 @@ type probing struct {
 	doneSince time.Time
 	// carrierAt: the latest carrier loss on a link.
 	carrierAt time.Time
-	// ended says how the last round ended, for the log.
-	ended string
+	// how and ended say how the last round ended (ProbeRound).
+	how, ended string
 }
+
+// How a round of probes ended.
+const (
+	ProbeAnswered  = "answered"  // the primary's host answered: it lives
+	ProbeConfirmed = "confirmed" // nothing answered: the takeover
+	ProbeHeard     = "heard"     // a heartbeat came
+	ProbeMovedOn   = "moved-on"  // the state moved on (a timeout, a job)
+)
 
 // Probed: the caller probed the primary on Link once, or found that the
 // link has no carrier (nothing can answer there).
@@ -141,9 +149,9 @@ func (m *Machine) updateProbing(now time.Time) {
 	pr := &m.probe
 	if pr.on && (!m.mayProbe() || m.heardSince(pr.since)) {
 		pr.on = false // a heartbeat, or the state moved on: nothing to confirm
-		pr.ended = "a heartbeat came"
+		pr.how, pr.ended = ProbeHeard, "a heartbeat came"
 		if !m.heardSince(pr.since) {
-			pr.ended = "the state is " + string(m.state) + " now"
+			pr.how, pr.ended = ProbeMovedOn, "the state is "+string(m.state)+" now"
 		}
 	}
 	if !pr.on && m.wantProbe(now) {
@@ -154,8 +162,10 @@ func (m *Machine) updateProbing(now time.Time) {
 }
 
 // ProbeRound says whether a round of probes is on and, when not, how
-// the last one ended.
-func (m *Machine) ProbeRound() (on bool, ended string) { return m.probe.on, m.probe.ended }
+// the last one ended: one of the Probe… outcomes, and in words.
+func (m *Machine) ProbeRound() (on bool, how, ended string) {
+	return m.probe.on, m.probe.how, m.probe.ended
+}
 
 // Probing returns the links to probe now (each once), with their
 // carrier; nil when no round wants probes.
@@ -192,7 +202,7 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		return nil
 	}
 	m.endRound(e.At)
-	pr.ended = fmt.Sprintf("the primary's host answered on %s (%s): it lives", e.Link, e.MAC)
+	pr.how, pr.ended = ProbeAnswered, fmt.Sprintf("the primary's host answered on %s (%s): it lives", e.Link, e.MAC)
 	return m.evaluate(e.At)
 }
 
@@ -251,7 +261,7 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 		now.Sub(m.heardRef()).Round(time.Millisecond), m.probes(), strings.Join(links, " or "))
 	acts := m.decide(reason, now) // while the round is on: the questions' window is its
 	m.endRound(now)
-	m.probe.ended = "no answer: " + reason
+	m.probe.how, m.probe.ended = ProbeConfirmed, "no answer: "+reason
 	return acts, true
 }
 

@@ -2,6 +2,7 @@ package failoverd
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 )
 
@@ -200,6 +202,15 @@ func TestConfirmedDeadPrimaryTakenBeforeTheTimeout(t *testing.T) {
 				t.Errorf("%d probes on %s, want 4", n, l)
 			}
 		}
+		var kinds []string
+		for _, e := range w.d.Events(time.Time{}) {
+			if e.Kind == history.KindProbe {
+				kinds = append(kinds, e.Outcome)
+			}
+		}
+		if strings.Join(kinds, ",") != ","+failover.ProbeConfirmed {
+			t.Errorf("probe rounds in the history: %q, want one begun and confirmed", kinds)
+		}
 	})
 }
 
@@ -245,6 +256,11 @@ func TestCarrierLossTakesOverAtOnce(t *testing.T) {
 		}
 		if st := w.d.Status(); !st.Links[0].NoCarrier {
 			t.Fatalf("status links %+v: the carrier loss is not shown", st.Links)
+		}
+		if !slices.ContainsFunc(w.d.Events(time.Time{}), func(e history.Event) bool {
+			return e.Kind == history.KindCarrier && e.Link == "priv0" && e.Outcome == "lost"
+		}) {
+			t.Errorf("the history does not show priv0's carrier lost: %+v", w.d.Events(time.Time{}))
 		}
 	})
 }

@@ -113,12 +113,14 @@ func (d *Daemon) watchCarrier(ctx context.Context) {
 	report := func(link string, up bool) {
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		now := d.Clock.Now()
 		if up {
 			d.log.Info("carrier", "link", link, "up", true)
 		} else {
 			d.log.Warn("carrier lost", "link", link)
 		}
-		d.apply(failover.Carrier{At: d.Clock.Now(), Link: link, Up: up}, nil)
+		d.obs.Carrier(link, up, now)
+		d.apply(failover.Carrier{At: now, Link: link, Up: up}, nil)
 		d.rearm()
 	}
 	for ctx.Err() == nil {

@@ -335,12 +335,15 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 		d.log.Info("state", "from", before, "to", after)
 		d.obs.Transition(before, after, since)
 	}
-	if on, ended := d.machine.ProbeRound(); on != d.probeOn {
+	if on, how, ended := d.machine.ProbeRound(); on != d.probeOn {
 		d.probeOn = on
+		now := d.Clock.Now()
 		if on {
-			d.log.Info("probing the primary's host: its heartbeats are late on every link, or a link lost its carrier")
+			d.log.Info("probing the primary's host: " + probeWhy)
+			d.obs.ProbeRound(true, "", probeWhy, now)
 		} else {
 			d.log.Info("probing ended", "how", ended)
+			d.obs.ProbeRound(false, how, ended, now)
 		}
 	}
 	d.wakeAsker()
@@ -357,6 +360,9 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 		}
 	}
 }
+
+// probeWhy is why a round of probes starts.
+const probeWhy = "its heartbeats are late on every link, or a link lost its carrier"
 
 // notice logs and sends one notice. d.mu is held.
 func (d *Daemon) notice(kind failover.NoticeKind, detail string, hookResults []hooks.Result) {

@@ -81,6 +81,22 @@ func (r *recorder) Command(op failover.Op, force bool, at time.Time, outcome str
 	r.ring.Add(history.Event{At: at, Kind: history.KindCommand, Op: op, Force: force, Outcome: outcome})
 }
 
+func (r *recorder) ProbeRound(on bool, how, detail string, at time.Time) {
+	e := history.Event{At: at, Kind: history.KindProbe, Detail: detail}
+	if !on {
+		e.Outcome = how
+	}
+	r.ring.Add(e)
+}
+
+func (r *recorder) Carrier(link string, up bool, at time.Time) {
+	e := history.Event{At: at, Kind: history.KindCarrier, Link: link, Outcome: "lost"}
+	if up {
+		e.Outcome = "up"
+	}
+	r.ring.Add(e)
+}
+
 // Events returns the history from since on (all of it for the zero
 // time), oldest first. It does not wait for the daemon's lock.
 func (d *Daemon) Events(since time.Time) []history.Event { return d.history.ring.Since(since) }

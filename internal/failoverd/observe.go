@@ -27,6 +27,12 @@ type Observer interface {
 	Notice(kind failover.NoticeKind, detail string, at time.Time)
 	// Command: an operator's request and what failoverd answered.
 	Command(op failover.Op, force bool, at time.Time, outcome string)
+	// ProbeRound: a round of probes of the primary's host began (on),
+	// or ended, how (a failover.Probe… outcome) and why in words.
+	ProbeRound(on bool, how, detail string, at time.Time)
+	// Carrier: a link's carrier as the watch reported it (at start,
+	// then each change).
+	Carrier(link string, up bool, at time.Time)
 }
 
 // observers tells each of its observers.
@@ -71,5 +77,17 @@ func (os observers) Notice(k failover.NoticeKind, detail string, at time.Time) {
 func (os observers) Command(op failover.Op, force bool, at time.Time, outcome string) {
 	for _, o := range os {
 		o.Command(op, force, at, outcome)
+	}
+}
+
+func (os observers) ProbeRound(on bool, how, detail string, at time.Time) {
+	for _, o := range os {
+		o.ProbeRound(on, how, detail, at)
+	}
+}
+
+func (os observers) Carrier(link string, up bool, at time.Time) {
+	for _, o := range os {
+		o.Carrier(link, up, at)
 	}
 }

@@ -26,6 +26,8 @@ const (
 	KindNotice     Kind = "notice"     // a Notice was sent, Detail its text
 	KindCommand    Kind = "command"    // an operator's Op, Outcome what failoverd answered
 	KindDrops      Kind = "drops"      // Count packets dropped on Link for Reason in the second before At
+	KindProbe      Kind = "probe"      // a round of probes of the primary's host began (no Outcome), or ended (Outcome), Detail why
+	KindCarrier    Kind = "carrier"    // Link's carrier: Outcome "up" or "lost"
 )
 
 // Event is one thing that happened. Only the fields of its Kind are set.
@@ -46,7 +48,7 @@ type Event struct {
 	Op      failover.Op         `json:"op,omitempty"`      // command
 	Force   bool                `json:"force,omitempty"`
 
-	Link   string          `json:"link,omitempty"` // drops
+	Link   string          `json:"link,omitempty"` // drops, carrier
 	Reason wire.DropReason `json:"reason,omitempty"`
 	Count  uint64          `json:"count,omitempty"`
 

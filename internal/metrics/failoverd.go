@@ -42,6 +42,8 @@ type Failoverd struct {
 	conflicts   prometheus.Counter
 	healthy     prometheus.Gauge
 	commands    *prometheus.CounterVec
+	probes      *prometheus.CounterVec
+	carrier     *prometheus.GaugeVec
 	hooks       *hookMetrics
 
 	// decided is when the machine started the running takeover and
@@ -81,6 +83,10 @@ func NewFailoverd(reg prometheus.Registerer, src FailoverdSources) *Failoverd {
 			Help: "The primary's service as its heartbeats say: 1 healthy (or never said otherwise), 0 its checks fail."}),
 		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "commands_total",
 			Help: "Operator requests through failoverctl, by request."}, []string{"op"}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "probe_rounds_total",
+			Help: "Rounds of probes of the primary's host (FAILOVER_CONFIRM) that ended, by outcome: answered, confirmed (the takeover), heard (a heartbeat came), moved-on."}, []string{"outcome"}),
+		carrier: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "link_carrier",
+			Help: "Each heartbeat link's carrier as failoverd last heard of it: 1 up, 0 lost; absent where it is not watched."}, []string{"link"}),
 		received: prometheus.NewDesc(namespace+"_heartbeats_received_total", "Heartbeats accepted from the primary, by link.", []string{"link"}, nil),
 		dropped: prometheus.NewDesc(namespace+"_heartbeats_dropped_total",
 			"Packets dropped on the heartbeat port, by link ((other) for interfaces that are not links) and reason.", []string{"link", "reason"}, nil),
@@ -92,7 +98,7 @@ func NewFailoverd(reg prometheus.Registerer, src FailoverdSources) *Failoverd {
 	}
 	m.healthy.Set(1)
 	reg.MustRegister(m.state, m.transitions, m.jobs, m.takeover, m.giveBack, m.lastTake, m.notices, m.delivery,
-		m.conflicts, m.healthy, m.commands, m)
+		m.conflicts, m.healthy, m.commands, m.probes, m.carrier, m)
 	if src.Holding != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "addresses_held",
 			Help: "Public addresses this host holds."}, func() float64 { return float64(src.Holding()) }))
@@ -197,6 +203,20 @@ func (m *Failoverd) Notice(k failover.NoticeKind, _ string, _ time.Time) {
 
 func (m *Failoverd) Command(op failover.Op, _ bool, _ time.Time, _ string) {
 	m.commands.WithLabelValues(string(op)).Inc()
+}
+
+func (m *Failoverd) ProbeRound(on bool, how, _ string, _ time.Time) {
+	if !on {
+		m.probes.WithLabelValues(how).Inc()
+	}
+}
+
+func (m *Failoverd) Carrier(link string, up bool, _ time.Time) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.carrier.WithLabelValues(link).Set(v)
 }
 
 // Describe is the collector's half of the registry's checks.

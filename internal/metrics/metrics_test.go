@@ -356,3 +356,30 @@ func TestDashboardUsesTheRealNames(t *testing.T) {
 		}
 	}
 }
+
+// Rounds of probes are counted by how they ended (a round that begins
+// counts nothing yet), and each link's carrier follows the watch.
+func TestProbeRoundsAndCarrier(t *testing.T) {
+	m := NewFailoverd(prometheus.NewRegistry(), FailoverdSources{})
+	now := time.Now()
+	m.ProbeRound(true, "", "late", now)
+	m.ProbeRound(false, failover.ProbeAnswered, "it lives", now)
+	m.ProbeRound(true, "", "late", now)
+	m.ProbeRound(false, failover.ProbeConfirmed, "no answer", now)
+	m.ProbeRound(false, failover.ProbeConfirmed, "no answer", now)
+	if got := testutil.ToFloat64(m.probes.WithLabelValues(failover.ProbeConfirmed)); got != 2 {
+		t.Errorf("confirmed rounds %v, want 2", got)
+	}
+	if n := testutil.CollectAndCount(m.probes); n != 2 {
+		t.Errorf("%d outcomes counted, want 2 (a round that begins is not one)", n)
+	}
+	m.Carrier("priv0", true, now)
+	m.Carrier("priv0", false, now)
+	m.Carrier("pub0", true, now)
+	if got := testutil.ToFloat64(m.carrier.WithLabelValues("priv0")); got != 0 {
+		t.Errorf("priv0 carrier %v after it was lost, want 0", got)
+	}
+	if got := testutil.ToFloat64(m.carrier.WithLabelValues("pub0")); got != 1 {
+		t.Errorf("pub0 carrier %v, want 1", got)
+	}
+}
