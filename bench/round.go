@@ -137,8 +137,9 @@ func watch(c client, from time.Time, d time.Duration, mover string) outcome {
 }
 
 // round runs the scenarios once on a fresh lab:
-//   - power off: server1's switch port and private cable lose their
-//     carrier; server2 must answer;
+//   - power off: server1's links go down at once (its switch port and
+//     server2's end of the private cable lose their carrier); server2
+//     must answer;
 //   - give-back: the links back up; server1 must answer again, and
 //     server2 let go;
 //   - hung primary: nothing enters or leaves server1's links (nftables

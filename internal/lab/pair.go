@@ -188,17 +188,20 @@ func (p *Pair) Hang(t testing.TB) {
 // Unhang lets server1's traffic flow again.
 func (p *Pair) Unhang() { _, _ = p.S1.Run("nft", "delete", "table", "netdev", hangTable) }
 
-// PowerOff cuts server1 off as a host that loses power: its switch port
-// loses its carrier, then its private cable (server2's end loses its
-// carrier), a moment apart, in that order, so that server2 learns of the
-// private link's loss after the public one's.
+// PowerOff takes server1's links down in one netlink batch, its public
+// link first, as a host that loses power: its switch port and the other
+// end of its private cable lose their carrier microseconds apart (two
+// commands, one per namespace, would leave milliseconds between them).
 func (p *Pair) PowerOff() {
-	p.CutPublic()
-	p.CutPrivate()
+	cmd := p.S1.Command("ip", "-batch", "-")
+	cmd.Stdin = strings.NewReader("link set pub0 down\nlink set priv0 down\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		p.S1.t.Fatalf("power off %s: %v: %s", p.S1.Name, err, out)
+	}
 }
 
 // PowerOn brings its links back.
 func (p *Pair) PowerOn() {
-	p.RestorePrivate()
-	p.RestorePublic()
+	p.S1.MustRun("ip", "link", "set", "priv0", "up")
+	p.S1.MustRun("ip", "link", "set", "pub0", "up")
 }
