@@ -22,6 +22,7 @@ func (d *Daemon) asks(ctx context.Context) {
 		d.mu.Lock()
 		every := d.machine.Asking()
 		probes := d.probesDue()
+		confirming, _, _ := d.machine.ProbeRound()
 		d.mu.Unlock()
 		if every == 0 {
 			select {
@@ -40,6 +41,9 @@ func (d *Daemon) asks(ctx context.Context) {
 			d.log.Warn("cannot ask who answers for an address", "err", err)
 		}
 		probed := d.sendProbes(probes)
+		if len(probes) > 0 || confirming {
+			d.drainAnswers()
+		}
 		if n > 0 || len(probed) > 0 {
 			d.mu.Lock()
 			now := d.Clock.Now()

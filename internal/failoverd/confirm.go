@@ -74,6 +74,15 @@ func (d *Daemon) sendProbes(ps []probe) []string {
 	return probed
 }
 
+// drainAnswers takes the answers that arrived but wait unread, before
+// unanswered probes are counted: a reader short of CPU must not let a
+// live host pass for a dead one. d.mu must not be held.
+func (d *Daemon) drainAnswers() {
+	if dr, ok := d.Asker.(takeover.Drainer); ok {
+		dr.Drain()
+	}
+}
+
 // probeTrouble logs why a link could not be probed, once a minute at
 // most.
 func (d *Daemon) probeTrouble(msg, link string, err error) {

@@ -24,6 +24,12 @@ func (d *Daemon) ticks(ctx context.Context) {
 		}
 		d.Source.Drain(d.heard)
 		d.mu.Lock()
+		confirming, _, _ := d.machine.ProbeRound()
+		d.mu.Unlock()
+		if confirming {
+			d.drainAnswers() // the round may end at this tick
+		}
+		d.mu.Lock()
 		now := d.Clock.Now()
 		d.armedFor = time.Time{}
 		d.apply(failover.Tick{At: now}, nil)

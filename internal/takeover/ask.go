@@ -39,6 +39,12 @@ type Watcher interface {
 	Watch(ip netip.Addr) error
 }
 
+// Drainer is an Asker that can report at once the answers waiting
+// unread (the Linux asker).
+type Drainer interface {
+	Drain()
+}
+
 // OpenAsker is NewAsker for a daemon: where asking cannot work here it
 // logs why and returns nil.
 func OpenAsker(log *slog.Logger, addrs []netip.Addr) Asker {

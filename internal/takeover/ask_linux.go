@@ -35,6 +35,8 @@ type linkAsker struct {
 	links *netlink.Handle  // in the sockets' namespace, for this host's MACs
 	// closed tells Run that its reads ended because of Close.
 	closed atomic.Bool
+	// rep is the running Run's reporter, for Drain.
+	rep atomic.Pointer[reporter]
 }
 
 // maxARPAddrs bounds the addresses of one ARP filter: its jumps skip at
@@ -235,6 +237,7 @@ func (a *linkAsker) Run(ctx context.Context, answer func(Answer)) error {
 		_ = a.nd.SetReadDeadline(time.Time{})
 	}
 	r := &reporter{links: a.links, answer: answer, listed: time.Now()}
+	a.rep.Store(r)
 	_ = r.list() // read again when a frame names what this one lacks
 	var readers []func() error
 	if a.arp != nil {
@@ -269,6 +272,34 @@ func (a *linkAsker) Run(ctx context.Context, answer func(Answer)) error {
 		return nil
 	}
 	return first
+}
+
+// Drain reports, at once, the ARP answers that have arrived but wait
+// unread (Run's goroutine had no CPU yet), as Run would: it is called
+// before a decision that counts unanswered probes. The caller must not
+// hold what the answer function takes.
+func (a *linkAsker) Drain() {
+	r := a.rep.Load()
+	if a.arp == nil || r == nil {
+		return
+	}
+	buf := make([]byte, 64)
+	_ = a.arpRC.Read(func(fd uintptr) bool {
+		for range 256 {
+			n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+			if err != nil {
+				return true // EAGAIN: nothing waits; another error: Run hears it
+			}
+			ll, ok := from.(*unix.SockaddrLinklayer)
+			if !ok {
+				continue
+			}
+			if p, err := ParseARP(buf[:n]); err == nil {
+				_ = r.report(ll.Ifindex, p.SenderIP, p.SenderMAC)
+			}
+		}
+		return true
+	})
 }
 
 func (a *linkAsker) readARP(r *reporter) error {

@@ -350,3 +350,76 @@ func BenchmarkAskToAnswer(b *testing.B) {
 	b.ReportMetric(float64(rtts[0].Microseconds()), "µs-min")
 	b.ReportMetric(float64(rtts[len(rtts)/2].Microseconds()), "µs-median")
 }
+
+// Watch adds an address whose answers are heard: the primary's own
+// public address, learnt from its heartbeats, answers nothing through an
+// asker opened for another address until it is watched.
+func TestWatchHearsANewAddress(t *testing.T) {
+	p := lab.NewPair(t)
+	s1MAC := lab.MAC(t, p.S1, "pub0")
+	a := startAsker(t, p.S2, lab.Server2Pub)
+	// Unwatched: asked a while, never reported (the kernel filter drops it).
+	for range 5 {
+		a.ask(t, lab.Server1Pub)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := a.answers(0); len(got) != 0 {
+		t.Fatalf("answers for an address not watched: %+v", got)
+	}
+	if err := a.asker.(Watcher).Watch(netip.MustParseAddr(lab.Server1Pub)); err != nil {
+		t.Fatal(err)
+	}
+	a.askUntil(t, 0, lab.Server1Pub, s1MAC)
+	if err := a.asker.(Watcher).Watch(netip.MustParseAddr("2001:db8::1")); err == nil {
+		t.Error("an IPv6 address was watched by an asker opened without IPv6")
+	}
+}
+
+// Drain reports the answers waiting unread at once, as Run would, with
+// no Run reading: a reader short of CPU must not let a live host's
+// answer count as missing.
+func TestDrainReportsWaitingAnswers(t *testing.T) {
+	p := lab.NewPair(t)
+	s1MAC := lab.MAC(t, p.S1, "pub0")
+	var asker Asker
+	var ifi *net.Interface
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(p.S2.Do(func() error {
+		var err error
+		if ifi, err = net.InterfaceByName("pub0"); err != nil {
+			return err
+		}
+		asker, err = NewAsker([]netip.Addr{netip.MustParseAddr(lab.Server1Pub)})
+		return err
+	}))
+	defer asker.Close()
+	la := asker.(*linkAsker)
+	var got []Answer
+	var mu sync.Mutex
+	r := &reporter{links: la.links, listed: time.Now(), answer: func(a Answer) { mu.Lock(); got = append(got, a); mu.Unlock() }}
+	must(r.list())
+	la.rep.Store(r) // as Run does, without Run
+	asker.(Drainer).Drain()
+	if len(got) != 0 {
+		t.Fatalf("answers before anything was asked: %+v", got)
+	}
+	ok := lab.WaitFor(3*time.Second, func() bool {
+		must(asker.Ask(ifi, netip.MustParseAddr(lab.Server1Pub)))
+		time.Sleep(20 * time.Millisecond) // the answer's way back, unread
+		asker.(Drainer).Drain()
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) > 0
+	})
+	if !ok {
+		t.Fatal("Drain reported no answer")
+	}
+	if a := got[0]; a.Addr.String() != lab.Server1Pub || a.MAC.String() != s1MAC || a.Interface != "pub0" {
+		t.Fatalf("drained %+v, want %s from %s on pub0", a, lab.Server1Pub, s1MAC)
+	}
+}

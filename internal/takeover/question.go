@@ -86,6 +86,13 @@ func (q *AddressAsker) Watch(ip netip.Addr) error {
 	return w.Watch(ip)
 }
 
+// Drain has the Asker report the answers waiting unread, if it can.
+func (q *AddressAsker) Drain() {
+	if d, ok := q.Asker.(Drainer); ok {
+		d.Drain()
+	}
+}
+
 // Run passes the Asker's answers on until ctx ends.
 func (q *AddressAsker) Run(ctx context.Context, answer func(Answer)) error {
 	return q.Asker.Run(ctx, answer)
