@@ -142,7 +142,10 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 				log.Error("cannot add the service addresses", "err", err)
 			}
 		}
-		tickler.Tickle(ctx, sender.Interfaces())
+		// The links as they are now, not as the sender last looked: a
+		// secondary gives back the moment it hears this host again,
+		// which may be before the sender has seen a link come back.
+		tickler.Tickle(ctx, currentInterfaces(log, sender.Interfaces()))
 		met.Announced(metrics.AnnounceReleased)
 	})
 	defer func() { stop(); <-released }()
@@ -291,4 +294,24 @@ func logLinks(log *slog.Logger, links []heartbeat.Link) {
 		log.Info("sending heartbeats", "target", l.Target, "link", l.Route.Interface.Name, "src", l.Route.Addr.Prefix.Addr(),
 			"up", l.Route.Interface.Up, "carrier", l.Route.Interface.Running)
 	}
+}
+
+// currentInterfaces reads the interfaces named in ifs again; where that
+// fails, it returns ifs.
+func currentInterfaces(log *slog.Logger, ifs []netif.Interface) []netif.Interface {
+	now, err := netif.Snapshot()
+	if err != nil {
+		log.Warn("cannot list interfaces; announcing on the links as last seen", "err", err)
+		return ifs
+	}
+	var out []netif.Interface
+	for _, it := range ifs {
+		for _, n := range now {
+			if n.Name == it.Name {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
 }

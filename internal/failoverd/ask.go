@@ -97,7 +97,11 @@ func (d *Daemon) answered(a takeover.Answer) {
 	if link, ok := d.probeLink(a); ok {
 		d.apply(failover.ProbeAnswer{At: a.At, Link: link, MAC: a.MAC.String()}, nil)
 	}
-	if d.takes[a.Addr.Unmap()] {
+	// Only on the address's own link: a host names any of its addresses
+	// as the sender of its ARP on any link (Linux's arp_announce 0), so
+	// the primary coming back on its private link says nothing yet of
+	// who answers on the public one.
+	if iface, ok := d.takes[a.Addr.Unmap()]; ok && (a.Interface == "" || a.Interface == iface) {
 		d.apply(failover.Answer{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
 	}
 	d.rearm()

@@ -143,9 +143,10 @@ type Daemon struct {
 	askWake  chan struct{}              // the machine wants questions
 	askEvery time.Duration              // how often it wanted them, as last told
 	// targets: the address the primary's heartbeats come from, per
-	// link, which probes ask for; takes: the addresses to take.
+	// link, which probes ask for; takes: the addresses to take, with
+	// the interface each is taken on.
 	targets map[string]netip.Addr
-	takes   map[netip.Addr]bool
+	takes   map[netip.Addr]string
 	// The asks goroutine's own: the probe addresses the Asker hears
 	// answers for, and when a probe trouble was last logged.
 	watched     map[netip.Addr]bool
@@ -191,9 +192,9 @@ func New(cfg Config, deps Deps) *Daemon {
 		cfg.Machine.AskWait = 2 * time.Millisecond
 	}
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
-		targets: map[string]netip.Addr{}, takes: map[netip.Addr]bool{}, watched: map[netip.Addr]bool{}}
+		targets: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{}}
 	for _, a := range cfg.Addresses {
-		d.takes[a.Addr()] = true
+		d.takes[a.Addr()] = a.Interface
 	}
 	if len(cfg.Machine.Links) > 0 && cfg.Peer.IsValid() {
 		d.targets[cfg.Machine.Links[0]] = cfg.Peer.Unmap() // the private link, before it is heard

@@ -200,8 +200,11 @@ func (p *Pair) PowerOff() {
 	}
 }
 
-// PowerOn brings its links back.
+// PowerOn brings its links back in one batch, the public link first.
 func (p *Pair) PowerOn() {
-	p.S1.MustRun("ip", "link", "set", "priv0", "up")
-	p.S1.MustRun("ip", "link", "set", "pub0", "up")
+	cmd := p.S1.Command("ip", "-batch", "-")
+	cmd.Stdin = strings.NewReader("link set pub0 up\nlink set priv0 up\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		p.S1.t.Fatalf("power on %s: %v: %s", p.S1.Name, err, out)
+	}
 }

@@ -284,11 +284,14 @@ func (a *linkAsker) Drain() {
 		return
 	}
 	buf := make([]byte, 64)
-	_ = a.arpRC.Read(func(fd uintptr) bool {
+	// Control, not Read: Run's reader holds the descriptor's read lock
+	// while it waits, and Read would wait behind it for a frame that
+	// may never come.
+	_ = a.arpRC.Control(func(fd uintptr) {
 		for range 256 {
 			n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
 			if err != nil {
-				return true // EAGAIN: nothing waits; another error: Run hears it
+				return // EAGAIN: nothing waits; another error: Run hears it
 			}
 			ll, ok := from.(*unix.SockaddrLinklayer)
 			if !ok {
@@ -298,7 +301,6 @@ func (a *linkAsker) Drain() {
 				_ = r.report(ll.Ifindex, p.SenderIP, p.SenderMAC)
 			}
 		}
-		return true
 	})
 }
 

@@ -423,3 +423,19 @@ func TestDrainReportsWaitingAnswers(t *testing.T) {
 		t.Fatalf("drained %+v, want %s from %s on pub0", a, lab.Server1Pub, s1MAC)
 	}
 }
+
+// Drain returns at once while Run waits for a frame that does not come:
+// it must not queue behind Run's read (the tick that decides would wait
+// with it, and failoverd would stand still while the primary is gone).
+func TestDrainDoesNotWaitForRun(t *testing.T) {
+	p := lab.NewPair(t)
+	a := startAsker(t, p.S2, lab.Server1Pub)
+	time.Sleep(50 * time.Millisecond) // Run is reading, and nothing comes
+	done := make(chan struct{})
+	go func() { a.asker.(Drainer).Drain(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Drain waited behind Run's read")
+	}
+}
