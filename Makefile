@@ -15,7 +15,7 @@ UNITDIR  ?= /etc/systemd/system
 SHAREDIR  = $(PREFIX)/share/ipfailover
 SUBST     = sed 's|@SBINDIR@|$(PREFIX)/sbin|'
 
-.PHONY: all build test unit fuzz bench bench-micro lint check-docs install clean demo
+.PHONY: all help build test unit fuzz bench bench-micro lint check-docs install uninstall clean demo package package-test dist dist-check
 
 all: build
 
@@ -100,7 +100,28 @@ install: build
 	@if [ "$$(uname)" = Darwin ]; then install -d $(DESTDIR)/Library/LaunchDaemons && install -m 0644 $(DESTDIR)$(SHAREDIR)/launchd/*.plist $(DESTDIR)/Library/LaunchDaemons/; fi
 
 clean:
-	rm -rf bin
+	rm -rf bin build dist
+
+# Release builds: the scripts in packaging/ get the version stamp from here.
+RELEASE_ENV = GO='$(GO)' VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)'
+
+# .deb and .rpm for linux/amd64 and linux/arm64 (nfpm, pinned in
+# packaging/go.mod) into dist/packages/.
+package:
+	$(RELEASE_ENV) ./packaging/package.sh
+
+# Build this machine's .deb, install it, check it, purge it (root; Debian).
+package-test:
+	$(RELEASE_ENV) ./packaging/package-test.sh
+
+# Reproducible tarballs for linux and darwin, amd64 and arm64, and
+# SHA256SUMS, into dist/.
+dist:
+	$(RELEASE_ENV) ./packaging/dist.sh
+
+# make dist twice: the same bytes both times.
+dist-check:
+	$(RELEASE_ENV) ./packaging/dist-check.sh
 
 # A live run in a network-namespace lab (needs root).
 demo: build
