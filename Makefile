@@ -70,7 +70,7 @@ lint: ## gofmt, go vet (linux and darwin), staticcheck
 
 # The man pages, units and plists as a packager would check them.
 check-docs: build ## lint the man pages (mandoc), verify the units (systemd-analyze) and plists (python3)
-	mandoc -T lint -W warning docs/man/*.5 docs/man/*.8
+	mandoc -T lint -W warning docs/man/*.5 docs/man/*.8 scripts/config-sync/*.8
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	cp bin/heartbeatd bin/failoverd scripts/config-sync/ipfailover-config-sync $$tmp/ && \
 	for u in init/systemd/*.service scripts/config-sync/*.service scripts/config-sync/*.timer; do \
@@ -91,6 +91,7 @@ install: build ## install into PREFIX and /etc (root); units not enabled
 		$(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	install -m 0644 scripts/config-sync/ipfailover-config-sync.timer $(DESTDIR)$(UNITDIR)/
 	install -m 0755 scripts/config-sync/ipfailover-config-sync $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 scripts/config-sync/ipfailover-config-sync.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 scripts/hooks/Test.fence scripts/hooks/PostAcq* scripts/hooks/PreRel* scripts/hooks/Check* $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/hooks/README.md $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/config-sync/README.md scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)$(SHAREDIR)/config-sync/
@@ -114,7 +115,8 @@ uninstall: ## remove what install installed, keeping the configuration; root
 			rm -f /Library/LaunchDaemons/$${p##*/}; done; fi
 	rm -f $(DESTDIR)$(PREFIX)/sbin/heartbeatd $(DESTDIR)$(PREFIX)/sbin/failoverd $(DESTDIR)$(PREFIX)/bin/failoverctl
 	rm -f $(DESTDIR)$(PREFIX)/sbin/ipfailover-config-sync
-	rm -f $(DESTDIR)$(MANDIR)/man5/ipfailover.5 $(DESTDIR)$(MANDIR)/man8/heartbeatd.8 $(DESTDIR)$(MANDIR)/man8/failoverd.8 $(DESTDIR)$(MANDIR)/man8/failoverctl.8
+	rm -f $(DESTDIR)$(MANDIR)/man5/ipfailover.5 $(DESTDIR)$(MANDIR)/man8/heartbeatd.8 $(DESTDIR)$(MANDIR)/man8/failoverd.8 $(DESTDIR)$(MANDIR)/man8/failoverctl.8 \
+		$(DESTDIR)$(MANDIR)/man8/ipfailover-config-sync.8
 	rm -f $(DESTDIR)$(UNITDIR)/heartbeatd.service $(DESTDIR)$(UNITDIR)/failoverd.service \
 		$(DESTDIR)$(UNITDIR)/ipfailover-config-sync.service $(DESTDIR)$(UNITDIR)/ipfailover-config-sync.timer
 	rm -rf $(DESTDIR)$(SHAREDIR)

@@ -36,6 +36,7 @@ for target in $TARGETS; do
 			subst /usr/local/sbin "$u" "$d/systemd/${u##*/}"
 		done
 		cp "$root"/scripts/config-sync/*.timer "$d/systemd/"
+		cp "$root"/scripts/config-sync/*.8 "$d/man/man8/"
 		cp "$root"/scripts/config-sync/README.md "$root"/scripts/config-sync/ipfailover-config-sync \
 			"$root"/scripts/config-sync/ipfailover-config-sync.conf "$d/examples/config-sync/"
 		;;

@@ -114,7 +114,10 @@ step "nothing enabled or started"
 for u in heartbeatd failoverd ipfailover-config-sync.timer; do
 	if ls /etc/systemd/system/*.wants/"$u"* >/dev/null 2>&1; then fail "$u was enabled on install"; fi
 done
-if pgrep -x heartbeatd >/dev/null || pgrep -x failoverd >/dev/null; then fail "a daemon runs after install"; fi
+# By executable, not by name: other heartbeatd and failoverd (a test lab's)
+# may run on this machine.
+for p in /proc/[0-9]*; do readlink "$p/exe" 2>/dev/null || true; done >"$tmp/exes"
+if grep -qx -e /usr/sbin/heartbeatd -e /usr/sbin/failoverd "$tmp/exes"; then fail "a packaged daemon runs after install"; fi
 [ -d /etc/ipfailover ] || fail "/etc/ipfailover was not made"
 [ "$(stat -c '%U:%G %a' /etc/ipfailover)" = "root:root 755" ] || fail "/etc/ipfailover is $(stat -c '%U:%G %a' /etc/ipfailover)"
 
@@ -126,7 +129,7 @@ for u in heartbeatd.service failoverd.service ipfailover-config-sync.service ipf
 done
 
 step "man -w"
-for page in 8:heartbeatd 8:failoverd 8:failoverctl 5:ipfailover; do
+for page in 8:heartbeatd 8:failoverd 8:failoverctl 8:ipfailover-config-sync 5:ipfailover; do
 	man -w "${page%%:*}" "${page#*:}" || fail "man does not find ${page#*:}(${page%%:*})"
 done
 

@@ -22,7 +22,7 @@ PKG_VERSION=$(pkg_version)
 export PKG_VERSION
 stage=$work/stage
 
-for page in "$root"/docs/man/*.[58]; do
+for page in "$root"/docs/man/*.[58] "$root"/scripts/config-sync/*.8; do
 	gzip -n -9 -c "$page" >"$stage/man/${page##*/}.gz"
 done
 for unit in "$root"/init/systemd/*.service "$root"/scripts/config-sync/*.service; do
