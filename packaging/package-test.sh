@@ -133,10 +133,15 @@ for page in 8:heartbeatd 8:failoverd 8:failoverctl 8:ipfailover-config-sync 5:ip
 	man -w "${page%%:*}" "${page#*:}" || fail "man does not find ${page#*:}(${page%%:*})"
 done
 
-step "dpkg -r: the conffile and the administrator's files stay"
+step "dpkg -i again (the upgrade path): the administrator's changes stay"
 mkdir -p /etc/ipfailover/198.51.100.10
 echo admin >/etc/ipfailover/198.51.100.10/Test
 echo "# the administrator's change" >>/etc/default/ipfailover
+dpkg -i "$deb" >/dev/null
+grep -qx "# the administrator's change" /etc/default/ipfailover || fail "reinstalling replaced the changed /etc/default/ipfailover"
+[ "$(cat /etc/ipfailover/198.51.100.10/Test)" = admin ] || fail "reinstalling changed the administrator's hook"
+
+step "dpkg -r: the conffile and the administrator's files stay"
 dpkg -r ipfailover
 [ -f /etc/default/ipfailover ] || fail "dpkg -r removed the conffile /etc/default/ipfailover"
 for f in /usr/sbin/heartbeatd /usr/sbin/failoverd /usr/bin/failoverctl; do
