@@ -127,23 +127,18 @@ clean: ## remove bin/, build/ and dist/
 	rm -rf bin build dist
 
 # Release builds: the scripts in packaging/ get the version stamp from here.
+# nfpm, which builds the packages, is pinned in packaging/go.mod.
 RELEASE_ENV = GO='$(GO)' VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)'
 
-# .deb and .rpm for linux/amd64 and linux/arm64 (nfpm, pinned in
-# packaging/go.mod) into dist/packages/.
 package: ## .deb and .rpm for linux/amd64 and linux/arm64 into dist/packages/
 	$(RELEASE_ENV) ./packaging/package.sh
 
-# Build this machine's .deb, install it, check it, purge it (root; Debian).
 package-test: ## build this machine's .deb, install, check and purge it (root, Debian)
 	$(RELEASE_ENV) ./packaging/package-test.sh
 
-# Reproducible tarballs for linux and darwin, amd64 and arm64, and
-# SHA256SUMS, into dist/.
 dist: ## reproducible tarballs for linux and darwin, amd64 and arm64, and SHA256SUMS, into dist/
 	$(RELEASE_ENV) ./packaging/dist.sh
 
-# make dist twice: the same bytes both times.
 dist-check: ## make dist twice and check that both give the same bytes
 	$(RELEASE_ENV) ./packaging/dist-check.sh
 
