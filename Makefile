@@ -15,11 +15,15 @@ UNITDIR  ?= /etc/systemd/system
 SHAREDIR  = $(PREFIX)/share/ipfailover
 SUBST     = sed 's|@SBINDIR@|$(PREFIX)/sbin|'
 
-.PHONY: all build test unit fuzz bench bench-micro lint check-docs install clean demo
+.PHONY: all help build test unit fuzz bench bench-micro lint check-docs install uninstall clean demo package package-test dist dist-check
 
 all: build
 
-build:
+# Each target's "## " comment is its line in make help.
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "  %-13s %s\n", $$1, $$2}'
+
+build: ## build bin/heartbeatd, bin/failoverd, bin/failoverctl
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
@@ -30,14 +34,14 @@ BENCHMOD := bench
 
 # Every test: unit tests, the network-namespace lab tests (they need root
 # and say why they skip without it), then a short pass of each fuzz target.
-test: unit fuzz
+test: unit fuzz ## every test: unit, then fuzz (as root the namespace tests run too)
 
-unit:
+unit: ## the unit, network-namespace and end-to-end tests, with -race (needs gcc)
 	@if [ "$$(id -u)" != 0 ]; then echo "note: not root, so the network-namespace tests will skip (run: sudo make test)"; fi
 	$(GO) test -count=1 -race ./...
 	$(GO) -C $(BENCHMOD) test -count=1 -race ./...
 
-fuzz:
+fuzz: ## a short pass of each fuzz target (FUZZTIME runs each)
 	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 		for target in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
 			echo "fuzz $$dir $$target for $(FUZZTIME)"; \
@@ -47,15 +51,15 @@ fuzz:
 
 # The side-by-side benchmark against keepalived and ucarp (root; about
 # 30 minutes; writes docs/benchmarks.md and docs/benchmarks.png).
-bench:
+bench: ## keepalived and ucarp side by side (root; about 30 minutes)
 	$(GO) -C $(BENCHMOD) run .
 
 # Go micro-benchmarks (the takeover one needs root: it builds a lab).
-bench-micro:
+bench-micro: ## the Go micro-benchmarks
 	$(GO) test -run='^$$' -bench=. -benchtime=200x ./...
 	$(GO) -C $(BENCHMOD) test -run='^$$' -bench=. -benchtime=200x ./...
 
-lint:
+lint: ## gofmt, go vet (linux and darwin), staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
@@ -65,8 +69,8 @@ lint:
 	$(GO) -C $(BENCHMOD) run $(STATICCHECK) ./...
 
 # The man pages, units and plists as a packager would check them.
-check-docs: build
-	mandoc -T lint -W warning docs/man/*.5 docs/man/*.8
+check-docs: build ## lint the man pages (mandoc), verify the units (systemd-analyze) and plists (python3)
+	mandoc -T lint -W warning docs/man/*.5 docs/man/*.8 scripts/config-sync/*.8
 	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	cp bin/heartbeatd bin/failoverd scripts/config-sync/ipfailover-config-sync $$tmp/ && \
 	for u in init/systemd/*.service scripts/config-sync/*.service scripts/config-sync/*.timer; do \
@@ -76,7 +80,7 @@ check-docs: build
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; done
 	for p in init/launchd/*.plist; do python3 -c 'import plistlib,sys; plistlib.load(open(sys.argv[1],"rb"))' $$p || exit 1; done
 
-install: build
+install: build ## install into PREFIX and /etc (root); units not enabled
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/heartbeatd bin/failoverd $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 bin/failoverctl $(DESTDIR)$(PREFIX)/bin/
@@ -87,6 +91,7 @@ install: build
 		$(SUBST) $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; done
 	install -m 0644 scripts/config-sync/ipfailover-config-sync.timer $(DESTDIR)$(UNITDIR)/
 	install -m 0755 scripts/config-sync/ipfailover-config-sync $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 scripts/config-sync/ipfailover-config-sync.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0755 scripts/hooks/Test.fence scripts/hooks/PostAcq* scripts/hooks/PreRel* scripts/hooks/Check* $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/hooks/README.md $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/config-sync/README.md scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)$(SHAREDIR)/config-sync/
@@ -99,9 +104,44 @@ install: build
 		install -d $(DESTDIR)/etc/default && install -m 0600 scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)/etc/default/ipfailover-config-sync; fi
 	@if [ "$$(uname)" = Darwin ]; then install -d $(DESTDIR)/Library/LaunchDaemons && install -m 0644 $(DESTDIR)$(SHAREDIR)/launchd/*.plist $(DESTDIR)/Library/LaunchDaemons/; fi
 
-clean:
-	rm -rf bin
+# What install installed, except the configuration (/etc/default/ipfailover,
+# /etc/default/ipfailover-config-sync) and /etc/ipfailover (hooks, keys),
+# which are the administrator's. The daemons are stopped and disabled first.
+uninstall: ## remove what install installed, keeping the configuration; root
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --now heartbeatd.service failoverd.service ipfailover-config-sync.timer ipfailover-config-sync.service 2>/dev/null || true; fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(uname)" = Darwin ]; then \
+		for p in init/launchd/*.plist; do launchctl bootout system/$$(basename $$p .plist) 2>/dev/null || true; \
+			rm -f /Library/LaunchDaemons/$${p##*/}; done; fi
+	rm -f $(DESTDIR)$(PREFIX)/sbin/heartbeatd $(DESTDIR)$(PREFIX)/sbin/failoverd $(DESTDIR)$(PREFIX)/bin/failoverctl
+	rm -f $(DESTDIR)$(PREFIX)/sbin/ipfailover-config-sync
+	rm -f $(DESTDIR)$(MANDIR)/man5/ipfailover.5 $(DESTDIR)$(MANDIR)/man8/heartbeatd.8 $(DESTDIR)$(MANDIR)/man8/failoverd.8 $(DESTDIR)$(MANDIR)/man8/failoverctl.8 \
+		$(DESTDIR)$(MANDIR)/man8/ipfailover-config-sync.8
+	rm -f $(DESTDIR)$(UNITDIR)/heartbeatd.service $(DESTDIR)$(UNITDIR)/failoverd.service \
+		$(DESTDIR)$(UNITDIR)/ipfailover-config-sync.service $(DESTDIR)$(UNITDIR)/ipfailover-config-sync.timer
+	rm -rf $(DESTDIR)$(SHAREDIR)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@echo "kept /etc/default/ipfailover, /etc/default/ipfailover-config-sync and /etc/ipfailover (yours; remove them by hand if you want them gone)"
+
+clean: ## remove bin/, build/ and dist/
+	rm -rf bin build dist
+
+# Release builds: the scripts in packaging/ get the version stamp from here.
+# nfpm, which builds the packages, is pinned in packaging/go.mod.
+RELEASE_ENV = GO='$(GO)' VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)'
+
+package: ## .deb and .rpm for linux/amd64 and linux/arm64 into dist/packages/
+	$(RELEASE_ENV) ./packaging/package.sh
+
+package-test: ## build this machine's .deb, install, check and purge it (root, Debian)
+	$(RELEASE_ENV) ./packaging/package-test.sh
+
+dist: ## reproducible tarballs for linux and darwin, amd64 and arm64, and SHA256SUMS, into dist/
+	$(RELEASE_ENV) ./packaging/dist.sh
+
+dist-check: ## make dist twice and check that both give the same bytes
+	$(RELEASE_ENV) ./packaging/dist-check.sh
 
 # A live run in a network-namespace lab (needs root).
-demo: build
+demo: build ## a live takeover and give-back in a network-namespace lab (root)
 	./scripts/demo.sh

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -25,11 +26,11 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-const usage = `usage: failoverctl [--control-socket PATH] status [--json]
-       failoverctl [--control-socket PATH] acquire [--force] | release | hold | resume
-       failoverctl [--control-socket PATH] events [--since WHEN] [--json]
+const usage = `usage: failoverctl [--control-socket PATH] [--timeout D] status [--json]
+       failoverctl [--control-socket PATH] [--timeout D] acquire [--force] | release | hold | resume
+       failoverctl [--control-socket PATH] [--timeout D] events [--since WHEN] [--json]
        failoverctl keygen FILE
-       failoverctl version
+       failoverctl version | help
 
   status    state and since when, each link's last heartbeat and packet counts,
             the primary's epoch and interval, the addresses, who else answers
@@ -44,10 +45,26 @@ const usage = `usage: failoverctl [--control-socket PATH] status [--json]
             requests, dropped packets (a line a second); --since 2h, 03:00
             or "2006-01-02 15:04" shows only what came at or after it
   keygen    write a new random heartbeat key to FILE (mode 0600)
+  version   print the version (also -v)
+  help      print this help (also -h)
+
+options, before or after the command:
+  --control-socket PATH  failoverd's control socket, its FAILOVER_CONTROL_SOCKET
+                         (default %s)
+  --timeout D            how long to wait for failoverd to answer, hooks included
+                         for acquire and release, as 30s or 2m (default %v)
+  --json                 status as JSON
+  --force                acquire even while another host answers for an address
 
 acquire and release act once; the automatic rules apply again after them
 unless failoverd is held.
 `
+
+// defaultTimeout leaves room for the hooks of an acquire or a release.
+const defaultTimeout = 10 * time.Minute
+
+// usageText is the usage with the defaults filled in.
+func usageText() string { return fmt.Sprintf(usage, config.DefaultControlSocket(), defaultTimeout) }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -55,11 +72,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("failoverctl", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.SetInterspersed(true)
+	usage := usageText()
 	socket := fs.String("control-socket", config.DefaultControlSocket(), "failoverd's control socket")
 	asJSON := fs.Bool("json", false, "status or events as JSON")
 	since := fs.String("since", "", "events at or after this: a duration back from now (2h), a time today (03:00) or a date and time")
 	force := fs.Bool("force", false, "acquire even while another host answers for an address")
-	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for failoverd (acquire and release wait for the hooks)")
+	timeout := fs.Duration("timeout", defaultTimeout, "how long to wait for failoverd (acquire and release wait for the hooks)")
 	help := fs.BoolP("help", "h", false, "print this help")
 	version := fs.BoolP("version", "v", false, "print the version")
 	if err := fs.Parse(args); err != nil {
@@ -189,6 +207,10 @@ func keygen(path string) (wire.Key, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return wire.Key{}, fmt.Errorf("%s exists; a new key would lock out the other server until it has the same key. Remove the file first to replace it", path)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(path)
+		return wire.Key{}, fmt.Errorf("cannot write %s: the folder %s does not exist; make it first (mkdir -m 0755 %s; the package makes /etc/ipfailover) and run keygen again", path, dir, dir)
 	}
 	if err != nil {
 		return wire.Key{}, err

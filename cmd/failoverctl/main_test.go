@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,6 +57,50 @@ func TestUsage(t *testing.T) {
 		out.Reset()
 		if code := run([]string{a}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "failoverctl ") {
 			t.Errorf("%s: exit %d %q", a, code, out.String())
+		}
+	}
+}
+
+func TestKeygenIntoAMissingFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ipfailover")
+	path := filepath.Join(dir, "key")
+	var out, errb bytes.Buffer
+	if code := run([]string{"keygen", path}, &out, &errb); code == 0 {
+		t.Fatalf("keygen into a missing folder succeeded: %q", out.String())
+	}
+	if msg := errb.String(); !strings.Contains(msg, "folder "+dir+" does not exist") || !strings.Contains(msg, "mkdir -m 0755 "+dir) {
+		t.Errorf("the message should name the missing folder and how to make it: %q", msg)
+	}
+}
+
+// After a kill -9, failoverd's socket file stays and connecting to it is
+// refused: the message should say what that means.
+func TestLeftoverSocketSaysIsFailoverdRunning(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "failoverd.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	var out, errb bytes.Buffer
+	if code := run([]string{"--control-socket", sock, "--timeout", "5s", "status"}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1: %q", code, errb.String())
+	}
+	if msg := errb.String(); !strings.Contains(msg, "connection refused") || !strings.Contains(msg, "is failoverd running?") {
+		t.Errorf("a leftover socket should get the hint: %q", msg)
+	}
+}
+
+// failoverctl(8) documents --timeout and help; the usage must too.
+func TestUsageListsTimeoutAndHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"-h"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"--timeout D", "--control-socket PATH", "version | help", "default 10m0s", "--json", "--force"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
 		}
 	}
 }

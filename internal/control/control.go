@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -213,6 +214,11 @@ func Call(path string, r Request, timeout time.Duration) (Response, error) {
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return Response{}, fmt.Errorf("no failoverd control socket at %s (is failoverd running? is --control-socket the same as failoverd's?)", path)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			// The socket file outlives a failoverd killed with -9 (or
+			// crashed) until the next start replaces it.
+			return Response{}, fmt.Errorf("%s: connection refused: nothing listens on it (is failoverd running? a failoverd that was killed leaves its socket file behind until it starts again)", path)
 		}
 		if errors.Is(err, os.ErrPermission) {
 			return Response{}, fmt.Errorf("%s: permission denied (the control socket is root's: run failoverctl as root)", path)

@@ -25,8 +25,10 @@ type Key struct {
 // SHA-256("ipfailover key id\x00" || secret).
 func NewKey(secret []byte, source string) (Key, error) {
 	if len(secret) < MinKeyLen {
-		return Key{}, fmt.Errorf("%s: key is %d bytes; it must hold at least %d bytes of secret (for example: head -c 32 /dev/urandom | base64 > %s)",
-			source, len(secret), MinKeyLen, source)
+		// failoverctl keygen, not a shell recipe: a file made with a
+		// redirection gets the umask's mode (0644), which is then refused.
+		return Key{}, fmt.Errorf("%s: key is %d bytes; it must hold at least %d bytes of secret: make a new key with failoverctl keygen NEWFILE (32 random bytes, mode 0600), copy it to the other server with the same mode, and set FAILOVER_AUTH_KEY_FILE to it on both",
+			source, len(secret), MinKeyLen)
 	}
 	h := sha256.New()
 	h.Write([]byte("ipfailover key id\x00"))

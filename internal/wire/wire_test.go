@@ -345,8 +345,9 @@ func TestLoadKeyFile(t *testing.T) {
 	if k1.ID != k2.ID || !bytes.Equal(k1.Secret, k2.Secret) {
 		t.Fatal("a trailing newline must not be part of the secret")
 	}
-	if _, err := LoadKeyFile(write("short", []byte("tooshort\n"), 0o600)); err == nil || !strings.Contains(err.Error(), "at least 16 bytes") {
-		t.Fatalf("short key: %v", err)
+	if _, err := LoadKeyFile(write("short", []byte("tooshort\n"), 0o600)); err == nil || !strings.Contains(err.Error(), "at least 16 bytes") ||
+		!strings.Contains(err.Error(), "failoverctl keygen") {
+		t.Fatalf("short key: the message should say how to make a good key (failoverctl keygen): %v", err)
 	}
 	_, err = LoadKeyFile(write("open", []byte("00112233445566778899aabbccddeeff"), 0o644))
 	if !errors.Is(err, ErrKeyPermissions) || !strings.Contains(err.Error(), "chmod 600") {
