@@ -198,7 +198,7 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	if !waitFor(5*time.Second+3*detect, func() bool { return r.stable() && c.probe.Last() == "server1" }) {
 		o.Restarted = true
 		logf("%s %v: the pair did not come back by itself after the hung primary; restarting server1's daemon", d.Name(), interval)
-		r.signalPrimary(syscall.SIGKILL)
+		r.signalPrimary(syscall.SIGTERM) // -9 would leave keepalived's children
 		r.restartPrimary(s)
 	}
 	out[Hung] = o

@@ -125,6 +125,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	sd := cli.NewNotifier(log)
 	d := failoverd.New(failoverd.Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys.Load, Reconcile: c.ReconcileInterval,
+		OnLink: onLink(ifs),
 		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
 			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
 			AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest,
@@ -204,6 +205,24 @@ func carrierWatch(c *config.Config, log *slog.Logger) failoverd.CarrierWatch {
 		return nil
 	}
 	return takeover.WatchCarrier
+}
+
+// onLink says whether addr is in a subnet of the interface named link,
+// as the interfaces were at start.
+func onLink(ifs []netif.Interface) func(link string, addr netip.Addr) bool {
+	return func(link string, addr netip.Addr) bool {
+		for _, it := range ifs {
+			if it.Name != link {
+				continue
+			}
+			for _, a := range it.Addrs {
+				if a.Prefix.Masked().Contains(addr) {
+					return true
+				}
+			}
+		}
+		return false
+	}
 }
 
 // publicSubnets are the subnets of the interfaces that carry the public

@@ -376,7 +376,7 @@ func init() {
 			Example: "6"},
 			50, func(c *Config) *int { return &c.ConfirmProbes }),
 		durationKey(key{Name: KeyConfirmSpacing, Roles: roleFailoverOnly, Default: "0", Means: "a two-hundredth of the primary's interval, from 1ms to 5ms",
-			Doc: "The time between two probes, 100us or more; the last probe is given as long for its answer. " +
+			Doc: "The time between two probes, 100us or more; the last probe is given as long for its answer, 1ms at least. " +
 				"Raise it on a network where the primary's answers take longer.",
 			Example: "10ms"},
 			100*time.Microsecond, true, func(c *Config) *time.Duration { return &c.ConfirmSpacing }),

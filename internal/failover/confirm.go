@@ -42,6 +42,13 @@ type probing struct {
 	since time.Time            // when the round began
 	sent  map[string]int       // probes per link in this round
 	first map[string]time.Time // the first probe per link in this round
+	last  map[string]time.Time // the latest probe per link in this round
+	// byCarrier: the round began at a carrier loss, not a late heartbeat.
+	byCarrier bool
+	// carrierRound: when the last round a carrier loss began did; one
+	// such round per timeout, so that a flapping cable does not get a
+	// try at every flap.
+	carrierRound time.Time
 
 	// The last round that ended without a takeover: no other starts
 	// while the primary stays unheard since doneRef, unless a carrier
@@ -58,10 +65,11 @@ type probing struct {
 
 // How a round of probes ended.
 const (
-	ProbeAnswered  = "answered"  // the primary's host answered: it lives
-	ProbeConfirmed = "confirmed" // nothing answered: the takeover
-	ProbeHeard     = "heard"     // a heartbeat came
-	ProbeMovedOn   = "moved-on"  // the state moved on (a timeout, a job)
+	ProbeAnswered   = "answered"   // the primary's host answered: it lives
+	ProbeConfirmed  = "confirmed"  // nothing answered: the takeover
+	ProbeHeard      = "heard"      // a heartbeat came
+	ProbeMovedOn    = "moved-on"   // the state moved on (a timeout, a job)
+	ProbeIncomplete = "incomplete" // some link could not be probed: the timeout decides
 )
 
 // Probed: the caller probed the primary on Link once, or found that the
@@ -114,14 +122,25 @@ func (m *Machine) ProbeSpacing() time.Duration {
 }
 
 // lateAt is when the primary's heartbeat is late on every link: an
-// interval and a quarter after the last one on any link. Zero: never heard.
+// interval and a quarter after the last one on any link, or, with a
+// fixed timeout longer than the dead count's, as much later in
+// proportion (an administrator who set a long timeout to ride out
+// stalls gets probes as patient). Zero: never heard.
 func (m *Machine) lateAt() time.Time {
 	ref := m.heardRef()
 	if ref.IsZero() {
 		return ref
 	}
-	return ref.Add(m.peerInterval + m.peerInterval/4)
+	late := m.peerInterval + m.peerInterval/4
+	if m.p.Timeout > 0 {
+		late = max(late, m.p.Timeout*5/time.Duration(4*m.p.DeadCount))
+	}
+	return ref.Add(late)
 }
+
+// answerWait is how long the last probe on a link is given for its
+// answer: a spacing, and 1 ms at least.
+func (m *Machine) answerWait() time.Duration { return max(m.ProbeSpacing(), time.Millisecond) }
 
 // mayProbe says whether a round could run in this state.
 func (m *Machine) mayProbe() bool {
@@ -140,8 +159,18 @@ func (m *Machine) wantProbe(now time.Time) bool {
 	if !m.mayProbe() || m.probedThisSilence() {
 		return false
 	}
+	if !now.Before(m.lateAt()) {
+		return true
+	}
 	lost := m.probe.carrierAt
-	return !now.Before(m.lateAt()) || (!lost.IsZero() && !lost.Before(m.heardRef()))
+	return !lost.IsZero() && !lost.Before(m.heardRef()) && m.carrierMayProbe(now)
+}
+
+// carrierMayProbe: a carrier loss may start a round if none did in the
+// last timeout.
+func (m *Machine) carrierMayProbe(now time.Time) bool {
+	cr := m.probe.carrierRound
+	return cr.IsZero() || now.Sub(cr) >= m.Timeout()
 }
 
 // updateProbing starts or ends the round after an event.
@@ -156,8 +185,13 @@ func (m *Machine) updateProbing(now time.Time) {
 	}
 	if !pr.on && m.wantProbe(now) {
 		pr.on, pr.since = true, now
+		pr.byCarrier = now.Before(m.lateAt())
+		if pr.byCarrier {
+			pr.carrierRound = now
+		}
 		clear(pr.sent)
 		clear(pr.first)
+		clear(pr.last)
 	}
 }
 
@@ -192,12 +226,23 @@ func (m *Machine) probed(e Probed) []Action {
 		pr.first[e.Link] = e.At
 	}
 	pr.sent[e.Link]++
+	pr.last[e.Link] = e.At
 	return m.evaluate(e.At)
 }
 
 // probeAnswered ends the round: the primary's host lives.
 func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 	pr := &m.probe
+	if !pr.on && m.state == Acquiring && pr.how == ProbeConfirmed && !e.At.Before(pr.since) {
+		// An answer to the round that confirmed the takeover, reported
+		// after the decision (read late): the host lives. It counts as
+		// an answer for the addresses, so that the takeover stops
+		// before it adds anything (JobDone.Answered: a conflict).
+		m.ask.last = Answer{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}
+		m.ask.unanswered = 0
+		m.ask.primed = true
+		return nil
+	}
 	if !pr.on || e.At.Before(pr.since) {
 		return nil
 	}
@@ -225,8 +270,12 @@ func (m *Machine) carrier(e Carrier) []Action {
 }
 
 // confirmedAt is when the round confirms the primary gone, if nothing
-// answers before: a spacing after the last probe on the link probed
-// last. Zero while some link lacks its probes.
+// answers before: every link has its probes, the first of them a whole
+// round's spacing ago and the last an answer's wait ago. Zero while some
+// link lacks its probes, or when every link is without carrier: a host
+// whose own links are all dark learns nothing of the primary from
+// silence, and clients could not reach it either (the timeout decides,
+// as without probes).
 func (m *Machine) confirmedAt() time.Time {
 	pr := &m.probe
 	if !pr.on {
@@ -234,13 +283,28 @@ func (m *Machine) confirmedAt() time.Time {
 	}
 	var at time.Time
 	k := m.probes()
+	lit := false
 	for _, n := range m.p.Links {
 		if pr.sent[n] < k {
 			return time.Time{}
 		}
-		at = later(at, pr.first[n].Add(time.Duration(k)*m.ProbeSpacing()))
+		lit = lit || !m.links[n].NoCarrier
+		at = later(at, later(pr.first[n].Add(time.Duration(k)*m.ProbeSpacing()), pr.last[n].Add(m.answerWait())))
+	}
+	if !lit {
+		return time.Time{}
 	}
 	return at
+}
+
+// incompleteAt is when a round that cannot confirm ends: three times
+// its probes' length (a link that cannot be probed, or only dark links).
+// Until then the questions go at the probes' pace; after, the timeout's.
+func (m *Machine) incompleteAt() time.Time {
+	if !m.probe.on {
+		return time.Time{}
+	}
+	return m.probe.since.Add(3 * (time.Duration(m.probes())*m.ProbeSpacing() + m.answerWait()))
 }
 
 // confirmed decides for a round that went unanswered: the takeover,
@@ -248,6 +312,10 @@ func (m *Machine) confirmedAt() time.Time {
 func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 	at := m.confirmedAt()
 	if at.IsZero() || now.Before(at) {
+		if end := m.incompleteAt(); !end.IsZero() && !now.Before(end) && (at.IsZero() || now.Before(at)) {
+			m.endRound(now)
+			m.probe.how, m.probe.ended = ProbeIncomplete, "not every link could be probed, or none has carrier: the timeout decides"
+		}
 		return nil, false
 	}
 	var links []string
@@ -270,7 +338,10 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 // its probes.
 func (m *Machine) probeDeadline() time.Time {
 	if m.probe.on {
-		return m.confirmedAt()
+		if at := m.confirmedAt(); !at.IsZero() {
+			return at
+		}
+		return m.incompleteAt()
 	}
 	if !m.mayProbe() || m.probedThisSilence() {
 		return time.Time{}

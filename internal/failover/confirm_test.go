@@ -182,17 +182,87 @@ func TestCarrierLossWhileThePublicLinkAnswers(t *testing.T) {
 	tl.answerProbe = func(link string, n int) bool { return link == "pub0" }
 	tl.run(5*time.Second, "priv0", "pub0")
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(tl.now.Add(100 * time.Millisecond)) // run's grid: a heartbeat every whole second
+	if tl.probes["pub0"] != 1 {
+		t.Fatalf("%d probes on pub0 after the carrier loss, want a round ended by its first answer", tl.probes["pub0"])
+	}
 	tl.run(5*time.Second, "pub0")
 	tl.expect(Degraded, "notice anomaly")
-	// The cable back, and pulled again: another round, answered again.
+	// The cable back, and pulled again a timeout later: another round,
+	// answered again.
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
-	before := tl.probes["pub0"]
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
-	tl.run(time.Second, "pub0")
-	if tl.probes["pub0"] != before+1 {
-		t.Fatalf("probes on pub0 %d → %d, want one more round", before, tl.probes["pub0"])
+	tl.tickTo(tl.now.Add(100 * time.Millisecond))
+	if tl.probes["pub0"] != 2 {
+		t.Fatalf("%d probes on pub0, want one more round", tl.probes["pub0"])
 	}
+	// A flapping cable: a flap within the timeout of the last round
+	// starts none.
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(tl.now.Add(100 * time.Millisecond))
+	if tl.probes["pub0"] != 2 {
+		t.Fatalf("%d probes on pub0: a flap within the timeout started a round", tl.probes["pub0"])
+	}
+	tl.run(time.Second, "pub0")
 	tl.expect(Degraded)
+}
+
+// Every link dark on this host's side (a NIC reset, both links on one
+// switch that rebooted): silence says nothing of the primary, so no
+// round confirms; the timeout decides, as without probes.
+func TestAllLinksDarkDoNotConfirm(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(100 * time.Millisecond))
+	tl.do(Carrier{At: tl.now, Link: "pub0", Up: false})
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(last.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	if on, how, _ := tl.m.ProbeRound(); on || how != ProbeIncomplete {
+		t.Fatalf("round on %v, ended %q; want it ended incomplete", on, how)
+	}
+	if tl.m.Asking() == time.Millisecond*5 {
+		t.Fatal("still asking at the probes' pace after the round ended")
+	}
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// The last probe is given its wait: probes sent late (a busy asker) do
+// not shorten the time the last one has for its answer.
+func TestLateProbesGetTheirWait(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	late := last.Add(1250 * time.Millisecond)
+	tl.tickTo(late)
+	for i := 1; i < 4; i++ { // three more probes, each 7 ms late
+		tl.now = late.Add(time.Duration(i) * 12 * time.Millisecond)
+		tl.do(Asked{At: tl.now})
+		tl.do(Probed{At: tl.now, Link: "priv0"})
+		tl.do(Probed{At: tl.now, Link: "pub0"})
+	}
+	lastProbe := tl.now
+	tl.tickTo(lastProbe.Add(4 * time.Millisecond))
+	tl.expect(Standby)
+	tl.tickTo(lastProbe.Add(5 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// An answer to the round that confirmed the takeover, reported only
+// after the decision (read late), stops the takeover before it adds
+// anything: a conflict, not a second owner.
+func TestAnswerReportedAfterTheDecision(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.do(ProbeAnswer{At: last.Add(1268 * time.Millisecond), Link: "pub0", MAC: primaryMAC})
+	if a, ok := tl.m.Answering(tl.now); !ok || a.MAC != primaryMAC {
+		t.Fatalf("answering %+v %v: the late answer does not count", a, ok)
+	}
+	tl.do(JobDone{At: tl.now, Job: Takeover, Answered: true})
+	tl.expect(Conflict, "notice conflict")
 }
 
 // A link that cannot be probed (no address heard on it, the probe not

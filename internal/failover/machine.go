@@ -272,7 +272,7 @@ func New(p Params, now time.Time, holding bool) *Machine {
 		p.GoodbyeWait = 30 * time.Second
 	}
 	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval, ask: asking{known: map[string]string{}},
-		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}}}
+		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}, last: map[string]time.Time{}}}
 	for _, l := range p.Links {
 		m.links[l] = &Link{Name: l}
 	}

@@ -41,12 +41,21 @@ func (d *Daemon) asks(ctx context.Context) {
 			d.log.Warn("cannot ask who answers for an address", "err", err)
 		}
 		probed := d.sendProbes(probes)
+		// The time is read before what waits unread is taken: an answer
+		// or a heartbeat that arrived by now is seen before a decision
+		// made as of now.
+		now := d.Clock.Now()
 		if len(probes) > 0 || confirming {
+			d.Source.Drain(d.heard)
 			d.drainAnswers()
+		}
+		if !d.hearing.Load() {
+			// Nothing listens for answers (the listener is being started
+			// again): a question now would count as unanswered.
+			n, probed = 0, nil
 		}
 		if n > 0 || len(probed) > 0 {
 			d.mu.Lock()
-			now := d.Clock.Now()
 			if n > 0 {
 				d.apply(failover.Asked{At: now}, nil)
 			}

@@ -281,3 +281,24 @@ func TestCarrierLossWithThePrimaryAnswering(t *testing.T) {
 		}
 	})
 }
+
+// A primary whose public heartbeats come from behind a router (its
+// address in no subnet of the link): nothing there answers ARP for it,
+// so the link is not probed, and the timeout decides.
+func TestOffLinkSenderIsNotProbed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a, confirming, func(c *Config) {
+			c.OnLink = func(link string, addr netip.Addr) bool { return link == "priv0" }
+		})
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(failover.NoticeTakeover)
+		if took := started.Time.Sub(w.lastBeat); took < timeout {
+			t.Fatalf("took over %v after the last heartbeat, before the timeout %v, with pub0 unprobeable", took, timeout)
+		}
+		if n := a.probed("pub0"); n != 0 {
+			t.Fatalf("%d probes sent to an address off the link", n)
+		}
+	})
+}

@@ -96,6 +96,12 @@ func (d *Daemon) probeTrouble(msg, link string, err error) {
 // on a link. d.mu is held.
 func (d *Daemon) learnTarget(link string, from netip.Addr) {
 	if from = from.Unmap(); from.IsValid() && d.targets[link] != from {
+		if d.cfg.OnLink != nil && !d.cfg.OnLink(link, from) {
+			// Behind a router (a unicast target): nothing answers its ARP
+			// here, so the link cannot be probed, and never confirms.
+			delete(d.targets, link)
+			return
+		}
 		d.targets[link] = from
 	}
 }

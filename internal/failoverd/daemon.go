@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/control"
@@ -106,6 +107,9 @@ type Config struct {
 	StopTimeout time.Duration
 	// Reconcile is how often held addresses are checked; zero: never.
 	Reconcile time.Duration
+	// OnLink says whether addr is in a subnet of link's interface: only
+	// such an address answers ARP there, so only it is probed. Nil: any.
+	OnLink func(link string, addr netip.Addr) bool
 }
 
 // Deps are the runtime's collaborators. Watchdog, Clock and Log may be nil.
@@ -151,7 +155,8 @@ type Daemon struct {
 	// answers for, and when a probe trouble was last logged.
 	watched     map[netip.Addr]bool
 	probeWarned time.Time
-	probeOn     bool // a round of probes is on, as last logged
+	probeOn     bool        // a round of probes is on, as last logged
+	hearing     atomic.Bool // the Asker's Run listens for answers
 
 	jobs       sync.WaitGroup
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
@@ -197,7 +202,7 @@ func New(cfg Config, deps Deps) *Daemon {
 		d.takes[a.Addr()] = a.Interface
 	}
 	if len(cfg.Machine.Links) > 0 && cfg.Peer.IsValid() {
-		d.targets[cfg.Machine.Links[0]] = cfg.Peer.Unmap() // the private link, before it is heard
+		d.learnTarget(cfg.Machine.Links[0], cfg.Peer) // the private link, before it is heard
 	}
 	var epoch [8]byte
 	_, _ = rand.Read(epoch[:])
@@ -255,7 +260,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 			// Without it every question would go unanswered and
 			// anything would look free: it is started again.
 			for runCtx.Err() == nil {
+				d.hearing.Store(true)
 				err := d.Asker.Run(runCtx, d.answered)
+				d.hearing.Store(false)
 				if runCtx.Err() != nil {
 					return
 				}

@@ -22,6 +22,9 @@ func (d *Daemon) ticks(ctx context.Context) {
 			return
 		case <-d.timer.C():
 		}
+		// The time is read first: what arrived by then, heartbeats and
+		// probe answers waiting unread, is taken before the tick.
+		now := d.Clock.Now()
 		d.Source.Drain(d.heard)
 		d.mu.Lock()
 		confirming, _, _ := d.machine.ProbeRound()
@@ -30,7 +33,6 @@ func (d *Daemon) ticks(ctx context.Context) {
 			d.drainAnswers() // the round may end at this tick
 		}
 		d.mu.Lock()
-		now := d.Clock.Now()
 		d.armedFor = time.Time{}
 		d.apply(failover.Tick{At: now}, nil)
 		d.rearm()

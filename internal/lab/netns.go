@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -36,4 +37,58 @@ func (ns *NS) Do(fn func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return ferr
+}
+
+// linkHandle opens a netlink handle in ns.
+func (ns *NS) linkHandle() (*netlink.Handle, error) {
+	h, err := netns.GetFromName(ns.Name)
+	if err != nil {
+		return nil, fmt.Errorf("namespace %s: %w", ns.Name, err)
+	}
+	defer h.Close()
+	return netlink.NewHandleAt(h)
+}
+
+// nsLink is an interface in a namespace.
+type nsLink struct {
+	ns  *NS
+	dev string
+}
+
+// setLinks sets each named link up or down, each in its namespace, one
+// netlink message after the other: microseconds apart, where a command
+// per namespace would leave milliseconds between them.
+func setLinks(up bool, links ...nsLink) error {
+	type op struct {
+		h    *netlink.Handle
+		link netlink.Link
+	}
+	var ops []op
+	defer func() {
+		for _, o := range ops {
+			o.h.Close()
+		}
+	}()
+	for _, l := range links {
+		h, err := l.ns.linkHandle()
+		if err != nil {
+			return err
+		}
+		link, err := h.LinkByName(l.dev)
+		if err != nil {
+			h.Close()
+			return fmt.Errorf("%s in %s: %w", l.dev, l.ns.Name, err)
+		}
+		ops = append(ops, op{h, link})
+	}
+	for _, o := range ops {
+		set := o.h.LinkSetDown
+		if up {
+			set = o.h.LinkSetUp
+		}
+		if err := set(o.link); err != nil {
+			return fmt.Errorf("set %s: %w", o.link.Attrs().Name, err)
+		}
+	}
+	return nil
 }
