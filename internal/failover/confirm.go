@@ -297,14 +297,16 @@ func (m *Machine) confirmedAt() time.Time {
 	return at
 }
 
-// incompleteAt is when a round that cannot confirm ends: three times
-// its probes' length (a link that cannot be probed, or only dark links).
-// Until then the questions go at the probes' pace; after, the timeout's.
+// incompleteAt is when a round that cannot confirm ends (a link that
+// cannot be probed, or only dark links): a third of the timeout, or three
+// times the probes' length if that is longer, so that an asker a busy
+// machine delays still gets its probes out. Until then the questions go
+// at the probes' pace; after, the suspicion's.
 func (m *Machine) incompleteAt() time.Time {
 	if !m.probe.on {
 		return time.Time{}
 	}
-	return m.probe.since.Add(3 * (time.Duration(m.probes())*m.ProbeSpacing() + m.answerWait()))
+	return m.probe.since.Add(max(m.Timeout()/3, 3*(time.Duration(m.probes())*m.ProbeSpacing()+m.answerWait())))
 }
 
 // confirmed decides for a round that went unanswered: the takeover,
