@@ -87,6 +87,7 @@ func main() {
 	flag.BoolVar(&o.smoke, "smoke", false, "one short ipfailover round at 100 ms; no report")
 	flag.DurationVar(&o.resources, "resources", time.Minute, "how long to measure CPU and memory at 10 ms")
 	flag.StringVar(&o.only, "daemons", "ipfailover,ipfailover-service,keepalived,ucarp", "daemons to measure (ipfailover-metrics: ipfailover with its metrics on and scraped)")
+	flag.DurationVar(&metricsScrape, "scrape", metricsScrape, "how often the metrics variant is scraped (0: never)")
 	flag.BoolVar(&o.metrics, "metrics", false, "also measure CPU and memory of ipfailover with its metrics endpoints on and scraped every second")
 	flag.StringVar(&o.raw, "raw", "", "raw results to write, or read with -report-only (default <repository>/docs/benchmarks.json)")
 	flag.BoolVar(&o.reportOnly, "report-only", false, "write the page and plot again from -raw, measuring nothing")

@@ -12,15 +12,19 @@ import (
 // each in its own server's namespace.
 const metricsAddr = "127.0.0.1:9100"
 
-// metricsScrape is how often the metrics variant is scraped: more often
-// than Prometheus's default of 15 s, so that a cost would show.
-const metricsScrape = time.Second
+// metricsScrape is how often the metrics variant is scraped (-scrape):
+// by default more often than Prometheus's default of 15 s, so that a
+// cost would show; 0: never (the endpoint on, nobody asking).
+var metricsScrape = time.Second
 
 // scrapeMetrics reads http://metricsAddr/metrics in ns every
 // metricsScrape until the scope ends, as a Prometheus server would; a
 // scrape that fails (the daemon not up yet, or stopped) is tried again
 // at the next.
 func scrapeMetrics(s *scope, ns *lab.NS) {
+	if metricsScrape <= 0 {
+		return
+	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	s.Cleanup(func() { close(stop); <-done })
