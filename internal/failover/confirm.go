@@ -314,7 +314,7 @@ func (m *Machine) incompleteAt() time.Time {
 func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 	at := m.confirmedAt()
 	if at.IsZero() || now.Before(at) {
-		if end := m.incompleteAt(); !end.IsZero() && !now.Before(end) && (at.IsZero() || now.Before(at)) {
+		if end := m.incompleteAt(); !end.IsZero() && !now.Before(end) {
 			m.endRound(now)
 			m.probe.how, m.probe.ended = ProbeIncomplete, "not every link could be probed, or none has carrier: the timeout decides"
 		}

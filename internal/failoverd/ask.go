@@ -22,7 +22,6 @@ func (d *Daemon) asks(ctx context.Context) {
 		d.mu.Lock()
 		every := d.machine.Asking()
 		probes := d.probesDue()
-		confirming, _, _ := d.machine.ProbeRound()
 		d.mu.Unlock()
 		if every == 0 {
 			select {
@@ -45,7 +44,7 @@ func (d *Daemon) asks(ctx context.Context) {
 		// or a heartbeat that arrived by now is seen before a decision
 		// made as of now.
 		now := d.Clock.Now()
-		if len(probes) > 0 || confirming {
+		if len(probes) > 0 || d.probeOn.Load() {
 			d.Source.Drain(d.heard)
 			d.drainAnswers()
 		}

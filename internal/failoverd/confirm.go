@@ -94,16 +94,20 @@ func (d *Daemon) probeTrouble(msg, link string, err error) {
 
 // learnTarget records the address the primary's heartbeats came from
 // on a link. d.mu is held.
+// It runs at every heartbeat: past one map lookup, only a new sender
+// costs anything.
 func (d *Daemon) learnTarget(link string, from netip.Addr) {
-	if from = from.Unmap(); from.IsValid() && d.targets[link] != from {
-		if d.cfg.OnLink != nil && !d.cfg.OnLink(link, from) {
-			// Behind a router (a unicast target): nothing answers its ARP
-			// here, so the link cannot be probed, and never confirms.
-			delete(d.targets, link)
-			return
-		}
-		d.targets[link] = from
+	if from = from.Unmap(); !from.IsValid() || d.froms[link] == from {
+		return
 	}
+	d.froms[link] = from
+	if d.cfg.OnLink != nil && !d.cfg.OnLink(link, from) {
+		// Behind a router (a unicast target): nothing answers its ARP
+		// here, so the link cannot be probed, and never confirms.
+		delete(d.targets, link)
+		return
+	}
+	d.targets[link] = from
 }
 
 // probeLink says on which link an answer from addr answers a probe.

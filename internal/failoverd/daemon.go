@@ -150,12 +150,13 @@ type Daemon struct {
 	// link, which probes ask for; takes: the addresses to take, with
 	// the interface each is taken on.
 	targets map[string]netip.Addr
+	froms   map[string]netip.Addr // the sender last heard per link, probed or not
 	takes   map[netip.Addr]string
 	// The asks goroutine's own: the probe addresses the Asker hears
 	// answers for, and when a probe trouble was last logged.
 	watched     map[netip.Addr]bool
 	probeWarned time.Time
-	probeOn     bool        // a round of probes is on, as last logged
+	probeOn     atomic.Bool // a round of probes is on, as last logged; read by the tick and asks goroutines without d.mu
 	hearing     atomic.Bool // the Asker's Run listens for answers
 
 	jobs       sync.WaitGroup
@@ -197,7 +198,7 @@ func New(cfg Config, deps Deps) *Daemon {
 		cfg.Machine.AskWait = 2 * time.Millisecond
 	}
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
-		targets: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{}}
+		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{}}
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
 	}
@@ -343,8 +344,8 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 		d.log.Info("state", "from", before, "to", after)
 		d.obs.Transition(before, after, since)
 	}
-	if on, how, ended := d.machine.ProbeRound(); on != d.probeOn {
-		d.probeOn = on
+	if on, how, ended := d.machine.ProbeRound(); on != d.probeOn.Load() {
+		d.probeOn.Store(on)
 		now := d.Clock.Now()
 		if on {
 			d.log.Info("probing the primary's host: " + probeWhy)

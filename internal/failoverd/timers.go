@@ -26,10 +26,7 @@ func (d *Daemon) ticks(ctx context.Context) {
 		// probe answers waiting unread, is taken before the tick.
 		now := d.Clock.Now()
 		d.Source.Drain(d.heard)
-		d.mu.Lock()
-		confirming, _, _ := d.machine.ProbeRound()
-		d.mu.Unlock()
-		if confirming {
+		if d.probeOn.Load() {
 			d.drainAnswers() // the round may end at this tick
 		}
 		d.mu.Lock()
