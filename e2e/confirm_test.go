@@ -37,7 +37,8 @@ func TestHungPrimaryTakenOverBeforeTheTimeout(t *testing.T) {
 	w.startSecondary()
 	w.waitState("standby", 5*time.Second)
 	w.waitAnswerFrom("server1", 2*time.Second)
-	if !lab.WaitFor(3*time.Second, func() bool { return w.status().PeerInterval == time.Second }) {
+	w.waitHeardOnEveryLink(3 * time.Second)
+	if st := w.status(); st.PeerInterval != time.Second {
 		t.Fatalf("failoverd did not learn the 1 s interval:\n%s", w.statusText())
 	}
 	hung := time.Now()

@@ -158,12 +158,34 @@ func (w *world) startSecondary(extra ...string) {
 	w.secondary = w.S2.Start(filepath.Join(bin, "failoverd"), append([]string{"-d", "--config", cfg}, extra...)...)
 }
 
-// start starts both daemons and waits for failoverd's standby.
+// start starts both daemons and waits for failoverd's standby with a
+// heartbeat heard on every link.
 func (w *world) start() {
 	w.t.Helper()
 	w.startPrimary()
 	w.startSecondary()
 	w.waitState("standby", 5*time.Second)
+	w.waitHeardOnEveryLink(2 * time.Second)
+}
+
+// waitHeardOnEveryLink waits until failoverd has heard a heartbeat on
+// each of its links. Standby needs one link only, and probes go where
+// heartbeats came from: a link not heard from yet (the first heartbeat
+// may go out before failoverd listens) cannot be probed, and a test of
+// probing would see the timeout decide.
+func (w *world) waitHeardOnEveryLink(limit time.Duration) {
+	w.t.Helper()
+	if !lab.WaitFor(limit, func() bool {
+		st := w.status()
+		for _, l := range st.Links {
+			if l.LastHeard.IsZero() {
+				return false
+			}
+		}
+		return len(st.Links) > 0
+	}) {
+		w.t.Fatalf("failoverd has not heard a heartbeat on every link after %v:\n%s", limit, w.statusText())
+	}
 }
 
 // cutBoth pulls both of server1's cables: to server2, the primary is gone.

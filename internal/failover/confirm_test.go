@@ -356,3 +356,32 @@ func TestCarrierLostDuringAnAnsweredRound(t *testing.T) {
 	tl.tickTo(tl.now.Add(30 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 }
+
+// Test refuses a takeover that a probe round decided, long before the
+// timeout: the primary's links still count as heard, but that is not
+// its return. The machine stays vetoed and asks Test again after
+// VetoRetry, not at the next round 1.25 intervals later (it used to go
+// back to standby, probe, decide and run Test again several times a
+// second). A heartbeat after the veto is the primary back.
+func TestConfirmedTakeoverVetoedWaitsForTheRetry(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.now = tl.now.Add(20 * time.Millisecond) // Test runs
+	tl.done(Takeover, true, nil)
+	tl.expect(Vetoed, "notice veto")
+	probes := tl.probes["priv0"] + tl.probes["pub0"]
+	vetoed := tl.now
+	tl.tickTo(vetoed.Add(30*time.Second - time.Millisecond))
+	tl.expect(Vetoed)
+	if n := tl.probes["priv0"] + tl.probes["pub0"] - probes; n != 0 {
+		t.Fatalf("%d probes while vetoed, want none", n)
+	}
+	tl.tickTo(vetoed.Add(30*time.Second + time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, true, nil)
+	tl.expect(Vetoed)
+	tl.do(Heartbeat{At: tl.now.Add(time.Millisecond), Link: "priv0", Interval: time.Second})
+	tl.expect(Standby)
+}

@@ -527,6 +527,13 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return []Action{Notice{Kind: NoticeAnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
 		}
 	case Vetoed:
+		// Only a heartbeat after the veto says the primary is back: a
+		// confirmed round decides while its links still count as heard
+		// (within the timeout), and taking that for its return would ask
+		// Test again at once, and again, instead of after VetoRetry.
+		if !m.heardSince(m.since) {
+			alive = nil
+		}
 		if len(alive) > 0 && m.health.unhealthy {
 			// Alive, its service failing: ask Test again after VetoRetry
 			// (and, while the addresses are not free, again after that).
@@ -547,7 +554,7 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			m.baseline = now
 			return m.evaluate(now)
 		}
-		if len(alive) == 0 && now.Sub(m.lastVeto) >= m.p.VetoRetry {
+		if now.Sub(m.lastVeto) >= m.p.VetoRetry {
 			return m.decide("asking Test again: still no heartbeat on any link", now)
 		}
 	case Active:
