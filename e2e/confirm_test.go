@@ -72,6 +72,50 @@ func TestPowerOffTakenOverAtOnce(t *testing.T) {
 	}
 }
 
+// A primary with a service address is stopped and started again
+// (failoverd gives the address back after a hold-down of heartbeats),
+// and then loses power: the takeover, decided within milliseconds while
+// the primary's links still count as heard, keeps the address. The run
+// of heartbeats of its earlier return once counted as a new one, so
+// failoverd gave the address back at once to a dead primary, and took it
+// over and gave it back again several times a second.
+func TestPowerOffAfterAGiveBack(t *testing.T) {
+	w := serviceWorld(t)
+	w.startService()
+	w.waitHeardOnEveryLink(2 * time.Second)
+	must(t, w.primary.Signal(syscall.SIGTERM))
+	w.primary.Wait(5 * time.Second)
+	w.waitState("active", slack)
+	w.startPrimary()
+	w.waitState("standby", holdDown+2*time.Second+slack)
+	if out := w.secondary.Output(); !strings.Contains(out, `job=giveback reason="heartbeats heard again`) {
+		t.Fatalf("the give-back was not the hold-down's:\n%s", out)
+	}
+	w.waitAnswerFrom("server1", 2*time.Second)
+	w.waitHeardOnEveryLink(2 * time.Second)
+	// Up for longer than the hold-down: its return is a run of
+	// heartbeats as long as one that gives the addresses back.
+	time.Sleep(holdDown + 5*interval)
+	off := time.Now()
+	w.PowerOff()
+	took := w.takenWithin(off, timeout+slack)
+	t.Logf("power off after a give-back: the client was answered by server2 %v after it", took.Round(time.Millisecond))
+	w.waitState("active", slack)
+	// Watched for three timeouts: the addresses stay, whatever the
+	// links' remaining time counted as heard.
+	deadline := time.Now().Add(3 * timeout)
+	for time.Now().Before(deadline) {
+		if st := w.state(); st != "active" || !w.holds(w.S2) {
+			t.Fatalf("server2 let go of the address %v after the power-off (state %s, holds %v)\nfailoverd:\n%s",
+				time.Since(off).Round(time.Millisecond), st, w.holds(w.S2), w.secondary.Output())
+		}
+	}
+	out := w.secondary.Output()
+	if take, give := strings.Count(out, `msg="job starts" job=takeover`), strings.Count(out, `msg="job starts" job=giveback`); take != 2 || give != 1 {
+		t.Errorf("%d takeovers and %d give-backs, want 2 (the switchover, the power-off) and 1 (the return):\n%s", take, give, out)
+	}
+}
+
 // heartbeatd frozen with SIGSTOP on a live host: its kernel answers the
 // probes and its address answers, so nothing is taken, however long it
 // lasts; heartbeats back, standby again.

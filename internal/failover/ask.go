@@ -365,11 +365,13 @@ func (m *Machine) fenceAt() time.Time {
 
 // answer records an answer from another host.
 func (m *Machine) answer(e Answer) []Action {
-	if m.state == Standby && e.At.Sub(m.lastHeard()) <= m.peerInterval*3/2 {
+	if m.state == Standby && !m.probe.on && e.At.Sub(m.lastHeard()) <= m.peerInterval*3/2 {
 		// Heard just now, and on every link within the timeout:
 		// whoever answers is the primary. (Just after a give-back the
 		// public link counts from the give-back, its last heartbeat
 		// long ago: Linux dropped them while this host held the address.)
+		// Not while a probe round is on: the primary is late then, and
+		// whoever answers may be another host.
 		m.ask.known[e.Addr] = e.MAC
 	}
 	m.ask.last = e
@@ -392,7 +394,10 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
 		return nil, false
 	}
-	if !m.anyAlive() && !m.ask.primed {
+	// The primary is heard only if a heartbeat came after the takeover's
+	// decision: one decided by a probe round leaves the links counting
+	// as heard for the rest of the timeout.
+	if !(m.anyAlive() && m.heardSince(m.takeFrom)) && !m.ask.primed {
 		if m.ask.told {
 			return nil, false
 		}

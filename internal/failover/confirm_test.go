@@ -385,3 +385,144 @@ func TestConfirmedTakeoverVetoedWaitsForTheRetry(t *testing.T) {
 	tl.do(Heartbeat{At: tl.now.Add(time.Millisecond), Link: "priv0", Interval: time.Second})
 	tl.expect(Standby)
 }
+
+// giveBackAfterReturn has the primary, after a takeover, beat on both
+// links until the hold-down gives the addresses back, and then for
+// another 10 s in standby. It returns the last heartbeat's time.
+func giveBackAfterReturn(tl *timeline) time.Time {
+	tl.t.Helper()
+	for i := 0; i < 7 && tl.m.state == Active; i++ {
+		tl.now = tl.now.Add(time.Second)
+		tl.beatBoth()
+		tl.do(Tick{At: tl.now})
+	}
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+	for range 10 {
+		tl.now = tl.now.Add(time.Second)
+		tl.beatBoth()
+		tl.tickTo(tl.now)
+	}
+	tl.expect(Standby)
+	return tl.now
+}
+
+// The primary came back once (a takeover, a give-back) and then dies: the
+// second takeover, decided by a probe round while its links still count
+// as heard, keeps the addresses. The run of heartbeats from its earlier
+// return once counted as a new one, so the addresses went back at once,
+// and took over and gave back again every 1.3 s while it stayed dead.
+func TestConfirmedTakeoverAfterAGiveBackKeepsTheAddresses(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(tl.now.Add(10 * time.Second))
+	last = giveBackAfterReturn(tl)
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.now = tl.now.Add(20 * time.Millisecond)
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(last.Add(30 * time.Second))
+	tl.expect(Active)
+}
+
+// The same with automatic give-back off: no "primary back" notice for a
+// primary that is gone.
+func TestConfirmedTakeoverAfterAGiveBackNoFalseReturn(t *testing.T) {
+	p := confirmParams()
+	p.AutoGiveBack = false
+	tl := newTimeline(t, p, true)
+	for range 7 {
+		tl.now = tl.now.Add(time.Second)
+		tl.beatBoth()
+		tl.tickTo(tl.now)
+	}
+	tl.expect(Active, "notice primary-back")
+	tl.cmd(OpRelease)
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+	for range 5 {
+		tl.now = tl.now.Add(time.Second)
+		tl.beatBoth()
+		tl.tickTo(tl.now)
+	}
+	last := tl.now
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(last.Add(30 * time.Second))
+	tl.expect(Active)
+}
+
+// An operator's acquire while the primary is heard, after an earlier
+// give-back: the addresses go back after a hold-down counted from the
+// acquire, not at once.
+func TestAcquireAfterAGiveBackWaitsForTheHoldDown(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(6*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+	tl.run(10*time.Second, "priv0", "pub0")
+	tl.expect(Standby)
+	tl.cmd(OpAcquire)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.run(4*time.Second, "priv0", "pub0")
+	tl.expect(Active)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+}
+
+// After a takeover a probe round decided, another host answers for the
+// address while the dead primary's links still count as heard: that is a
+// conflict this host reports and keeps the address through, as after a
+// takeover at the timeout, not the primary back to give it to.
+func TestStrangerAnsweringAfterAConfirmedTakeover(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(last.Add(1500 * time.Millisecond))
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.expect(Active, "notice conflict")
+	// A heartbeat after the decision is the primary back: now its
+	// answer is a reason to give the address back at once.
+	tl.now = tl.now.Add(100 * time.Millisecond)
+	tl.beatBoth()
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
+}
+
+// An answer from another MAC during a probe round (the primary late) is
+// not learned as the primary's MAC: the conflict it leads to says so.
+func TestAnswerDuringARoundIsNotThePrimarys(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond))
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	var notices []string
+	for tl.now.Before(last.Add(1300 * time.Millisecond)) {
+		tl.now = tl.now.Add(time.Millisecond)
+		for _, a := range tl.m.Handle(Tick{At: tl.now}) {
+			if n, ok := a.(Notice); ok {
+				notices = append(notices, n.Detail)
+			}
+		}
+		tl.ask()
+	}
+	tl.expect(Conflict)
+	if len(notices) != 1 || strings.Contains(notices[0], "the primary's MAC") || !strings.Contains(notices[0], otherMAC) {
+		t.Fatalf("conflict notices %q: want one naming %s, not as the primary's MAC", notices, otherMAC)
+	}
+}

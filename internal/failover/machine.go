@@ -114,6 +114,7 @@ type Machine struct {
 	baseline time.Time
 
 	backSince   time.Time // start of the current unbroken run of heartbeats while active
+	takeFrom    time.Time // when the last takeover started (its decision)
 	lastVeto    time.Time // when Test last refused
 	vetoedJob   Job       // the job Test refused
 	heldFrom    State     // the state hold froze
@@ -474,6 +475,14 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		// What answered before is why the takeover waited; once it
 		// starts, only new answers count (a returning primary).
 		m.ask.last = Answer{}
+		// Only heartbeats from the decision on are the primary back:
+		// a run that began before it (the primary's return after an
+		// earlier takeover, or an operator's acquire while it was
+		// heard) would give the addresses back at once after a
+		// takeover decided before the timeout, its links still
+		// counting as heard.
+		m.backSince = time.Time{}
+		m.takeFrom = now
 	} else {
 		m.ask.forced = false
 	}
