@@ -118,6 +118,10 @@ func setting() string {
 		firstLine("git", "describe", "--always", "--dirty"), firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
 }
 
+// unheld is the gap after a move's first answer beyond which the move
+// counts as not held (the client asks every millisecond).
+const unheld = 50 * time.Millisecond
+
 func report(o options, daemons []daemon, res results, uses []use, anns []announce) error {
 	var b strings.Builder
 	w := func(f string, a ...any) { fmt.Fprintf(&b, f, a...) }
@@ -141,7 +145,9 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 	w("- **ucarp**: CARP on the public link, virtual address 198.51.100.1, `--preempt`, advskew 0 and 100,\n")
 	w("  `--deadratio 3`; it only supports whole-second intervals.\n\n")
 	w("Each event comes at a random phase within the interval, after the pair has been stable for five\n")
-	w("intervals, so an outage may be anything up to the detection timeout plus the reaction.\n\n")
+	w("intervals, so an outage may be anything up to the detection timeout plus the reaction. After the\n")
+	w("client's first answer from the new owner it is watched for one more detection timeout and 100 ms,\n")
+	w("and the outage is the longest gap in the whole window: a move that is undone counts.\n\n")
 	w("Scenarios, in this order on one lab: **power off**, server1's links go down in one netlink batch,\n")
 	w("so its switch port and server2's end of the private cable lose their carrier microseconds apart;\n")
 	w("**give-back**, the links back up (server1 must answer again, and server2\n")
@@ -187,6 +193,28 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 				}
 				w("| %v | %v | %s | %d | %s | %s | %s | %s | %d | %s | %s |\n", iv, 3*iv, d.Name(), st.n, fmtMS(st.median), fmtMS(st.p95), fmtMS(st.max), ratio,
 					seen, fmtMS(dual.median), fmtMS(dual.max))
+			}
+		}
+		if sc != Planned && sc != Killed {
+			// A move that did not hold: the client unanswered for a
+			// while, or answered by the other server, after the
+			// mover first answered.
+			for _, d := range daemons {
+				n, all := 0, 0
+				var worst time.Duration
+				for _, iv := range o.intervals {
+					for _, x := range res[d.Name()][iv][sc] {
+						all++
+						if x.Moved >= 0 && (x.After > unheld || x.Others > 0) {
+							n++
+							worst = max(worst, x.After)
+						}
+					}
+				}
+				if n > 0 {
+					w("\n%s: in %d of %d trials the move did not hold: after the client's first answer from the new owner it\n", d.Name(), n, all)
+					w("went unanswered for more than %v (longest %s ms), or was answered by the other server, within a detection timeout.\n", unheld, fmtMS(worst))
+				}
 			}
 		}
 		if sc == Hung {

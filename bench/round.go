@@ -89,6 +89,15 @@ type outcome struct {
 	// ARPRounds is how many times the client asked who has the address,
 	// ARPAnswered how many of those anyone answered.
 	ARPRounds, ARPAnswered int
+	// After is the longest time the client went unanswered from the
+	// mover's first answer to the end of the scenario's watch (a
+	// detection timeout and 100 ms after it): a move that holds leaves
+	// it near the probe's spacing; one undone at once (the address
+	// given back to a dead primary) does not.
+	After time.Duration
+	// Others is how many answers came from another server than the
+	// mover after its first answer: a move that did not stick.
+	Others int `json:",omitempty"`
 	// Restarted: the pair did not come back by itself after the event
 	// (the hung primary's traffic flowing again), so the bench restarted
 	// server1's daemon.
@@ -107,6 +116,15 @@ func measure(c client, from time.Time, mover string) outcome {
 			break
 		}
 	}
+	if o.Moved >= 0 {
+		moved := from.Add(o.Moved)
+		o.After, _ = c.probe.LongestGap(moved, now)
+		for _, a := range c.probe.Answers() {
+			if a.At.After(moved) && !a.At.After(now) && a.From != mover {
+				o.Others++
+			}
+		}
+	}
 	o.DualRounds, o.Dual = c.arp.Dual(from, now)
 	for _, r := range c.arp.Rounds() {
 		if !r.At.Before(from) && r.At.Before(now) {
@@ -119,13 +137,14 @@ func measure(c client, from time.Time, mover string) outcome {
 	return o
 }
 
-// outage waits until the client is answered by want and returns what the
-// client saw since from.
-func outage(s *scope, c client, from time.Time, want string, limit time.Duration) outcome {
+// outage waits until the client is answered by want, watches for hold
+// more (a move that is undone shows), and returns what the client saw
+// since from.
+func outage(s *scope, c client, from time.Time, want string, limit, hold time.Duration) outcome {
 	if !waitFor(limit, func() bool { return c.probe.Last() == want }) {
 		s.Fatalf("the client was not answered by %s within %v (last: %q)", want, limit, c.probe.Last())
 	}
-	time.Sleep(20 * time.Millisecond) // let answers settle before measuring
+	time.Sleep(hold)
 	return measure(c, from, want)
 }
 
@@ -168,6 +187,10 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	// daemon that takes over on silence does so within a timeout and its
 	// reaction (ucarp's slowest planned stop so far: 1.7 timeouts).
 	quiet := 2*detect + time.Second
+	// hold is how long a move is watched after the client first saw it:
+	// a detection timeout, in which the old owner's links still count
+	// as heard, and 100 ms.
+	hold := detect + 100*time.Millisecond
 	out := map[string]outcome{}
 
 	// A random phase within the interval: the cut is as likely just
@@ -177,20 +200,20 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	phase()
 	off := time.Now()
 	p.PowerOff()
-	out[PowerOff] = outage(s, c, off, "server2", limit)
+	out[PowerOff] = outage(s, c, off, "server2", limit, hold)
 
 	back := time.Now()
 	p.PowerOn()
 	// Measured once server2 has let go as well: until then both may
 	// answer. A pair that never gets there fails in settle below.
 	waitFor(limit+10*time.Second, r.stable)
-	out[GiveBack] = outage(s, c, back, "server1", limit+10*time.Second)
+	out[GiveBack] = outage(s, c, back, "server1", limit+10*time.Second, hold)
 	settle(s, r, c.probe, interval, "after the give-back")
 
 	phase()
 	hung := time.Now()
 	p.Hang(s)
-	o := outage(s, c, hung, "server2", limit)
+	o := outage(s, c, hung, "server2", limit, hold)
 	p.Unhang()
 	// Both servers held the address while server1 was cut off; a daemon
 	// that never says so again leaves the client on server2, which let
@@ -218,7 +241,7 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	time.Sleep(hostAway)
 	p.CutPrivate()
 	p.CutPublic()
-	out[PlannedAway] = outage(s, c, stop, "server2", limit)
+	out[PlannedAway] = outage(s, c, stop, "server2", limit, hold)
 	p.RestorePrivate()
 	p.RestorePublic()
 	r.restartPrimary(s)

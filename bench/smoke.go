@@ -48,6 +48,9 @@ func smokeRound(d daemon) (map[string]outcome, error) {
 //     address as soon as its cable is back, so two MACs may answer until
 //     failoverd hears it and gives the address back: measured, not
 //     bounded.)
+//   - a takeover holds: server1 cannot answer, so after server2's first
+//     answer the client is not left unanswered for an interval in the
+//     timeout that follows (an address given back to a dead primary).
 //   - the ARP watch: every scenario's rounds must have been answered by
 //     someone (else the watch saw nothing, and no duplicate could show),
 //     and none in the hung primary or the power off by two MACs: server1
@@ -78,6 +81,11 @@ func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 	for _, sc := range scenarios {
 		if o, ok := out[sc]; ok && o.ARPAnswered == 0 {
 			problems = append(problems, fmt.Sprintf("%s: none of the %d ARP rounds answered", sc, o.ARPRounds))
+		}
+	}
+	for _, sc := range []string{Hung, PowerOff, PlannedAway} {
+		if o := out[sc]; o.Moved >= 0 && (o.After > interval || o.Others > 0) {
+			problems = append(problems, fmt.Sprintf("%s: the takeover did not hold: %v unanswered after server2's first answer, %d answers from server1", sc, o.After, o.Others))
 		}
 	}
 	for _, sc := range []string{Hung, PowerOff, Planned, PlannedAway, Killed} {

@@ -22,8 +22,8 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		o := out[sc]
-		t.Logf("%s: outage %v, the server due to answer did after %v; two MACs answered %d of %d ARP rounds (%v)",
-			sc, o.Outage, o.Moved, o.DualRounds, o.ARPRounds, o.Dual)
+		t.Logf("%s: outage %v, the server due to answer did after %v (then unanswered %v at most, %d answers from the other); two MACs answered %d of %d ARP rounds (%v)",
+			sc, o.Outage, o.Moved, o.After, o.Others, o.DualRounds, o.ARPRounds, o.Dual)
 	}
 	for _, p := range smokeProblems(out, smokeInterval) {
 		t.Error(p)
@@ -59,6 +59,7 @@ func TestSmokeBounds(t *testing.T) {
 		{"host gone, the goodbye forgotten", PlannedAway, outcome{Outage: ms(290), Moved: ms(790), ARPRounds: 100, ARPAnswered: 100}},
 		{"no re-announce after give-back", GiveBack, outcome{Outage: ms(4000), Moved: ms(4600), ARPRounds: 2000, ARPAnswered: 2000}},
 		{"the ARP watch heard nothing", Killed, outcome{Outage: ms(0), Moved: -1, ARPRounds: 950}},
+		{"a hung primary given the address back", Hung, outcome{Outage: ms(200), Moved: ms(115), After: ms(200), ARPRounds: 100, ARPAnswered: 100}},
 		{"two owners with server1 powered off", PowerOff, outcome{Outage: ms(7), Moved: ms(8), ARPRounds: 10, ARPAnswered: 3, Dual: ms(2), DualRounds: 1}},
 	}
 	for _, b := range bad {
