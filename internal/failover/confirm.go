@@ -312,6 +312,12 @@ func (m *Machine) incompleteAt() time.Time {
 // confirmed decides for a round that went unanswered: the takeover,
 // by the usual rule.
 func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
+	if m.probe.on && m.heardSince(m.probe.since) {
+		// A heartbeat ends the round (updateProbing, after this event),
+		// also one that came after its confirmation time but before
+		// the tick that would have decided: nothing is taken on it.
+		return nil, false
+	}
 	at := m.confirmedAt()
 	if at.IsZero() || now.Before(at) {
 		if end := m.incompleteAt(); !end.IsZero() && !now.Before(end) {

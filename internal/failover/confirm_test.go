@@ -526,3 +526,46 @@ func TestAnswerDuringARoundIsNotThePrimarys(t *testing.T) {
 		t.Fatalf("conflict notices %q: want one naming %s, not as the primary's MAC", notices, otherMAC)
 	}
 }
+
+// A veto, then a hold; the primary comes back while held, and the
+// operator resumes more than VetoRetry after the veto, between two
+// heartbeats: the primary is heard, so standby, not Test asked again
+// (and, without asking, a takeover from a live primary).
+func TestResumeAVetoAfterThePrimaryCameBack(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    Params
+	}{{"asking", askParams()}, {"not asking", params()}} {
+		t.Run(c.name, func(t *testing.T) {
+			tl := newTimeline(t, c.p, false)
+			tl.run(2*time.Second, "priv0", "pub0")
+			tl.run(4 * time.Second)
+			tl.expect(Acquiring, "start takeover")
+			tl.done(Takeover, true, nil)
+			tl.expect(Vetoed, "notice veto")
+			tl.cmd(OpHold)
+			tl.expect(Held)
+			tl.run(40*time.Second, "priv0", "pub0")
+			tl.expect(Held)
+			tl.now = tl.now.Add(300 * time.Millisecond)
+			tl.cmd(OpResume)
+			tl.expect(Standby)
+		})
+	}
+}
+
+// A heartbeat that comes after the round's confirmation time but before
+// the tick that would decide (a late timer): the primary is alive, the
+// round ends, nothing is taken.
+func TestHeartbeatAfterTheConfirmationTimeTakesNothing(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250*time.Millisecond + 19*time.Millisecond))
+	tl.expect(Standby)
+	tl.now = last.Add(1250*time.Millisecond + 21*time.Millisecond)
+	tl.beatBoth()
+	tl.expect(Standby)
+	if on, how, _ := tl.m.ProbeRound(); on || how != ProbeHeard {
+		t.Fatalf("round on %v, ended %q; want ended by the heartbeat", on, how)
+	}
+}

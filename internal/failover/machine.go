@@ -536,11 +536,13 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return []Action{Notice{Kind: NoticeAnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
 		}
 	case Vetoed:
-		// Only a heartbeat after the veto says the primary is back: a
-		// confirmed round decides while its links still count as heard
-		// (within the timeout), and taking that for its return would ask
-		// Test again at once, and again, instead of after VetoRetry.
-		if !m.heardSince(m.since) {
+		// Only a heartbeat after the vetoed takeover's decision says the
+		// primary is back: a confirmed round decides while its links
+		// still count as heard (within the timeout), and taking that for
+		// its return would ask Test again at once, and again, instead of
+		// after VetoRetry. (Not since entering the state: a hold and a
+		// resume re-enter it, and the heartbeats heard while held count.)
+		if !m.heardSince(m.takeFrom) {
 			alive = nil
 		}
 		if len(alive) > 0 && m.health.unhealthy {
