@@ -59,8 +59,12 @@ type asking struct {
 	fenced    time.Time // when Test last ran for this conflict
 	gaveAt    time.Time // when an answer last started a give-back
 	forced    bool      // the operator took the addresses with --force
-	tookAt    time.Time // when the last takeover ended
+	tookAt    time.Time // when the last takeover ended, or a link's carrier came back while active
 	afterTake bool      // asking goes on for a hold-down after it
+	// carrierBack: a link's carrier came back while active; until an
+	// answer, or slow() later, the questions go at the probes' pace
+	// (the first may be lost while the path comes up).
+	carrierBack time.Time
 }
 
 // Answer is an answer from another host for one of the addresses: a
@@ -111,6 +115,9 @@ func (m *Machine) spacing() time.Duration {
 	}
 	if m.probe.on {
 		return min(m.slow(), m.ProbeSpacing()) // the questions go with the probes
+	}
+	if m.state == Active && !m.ask.carrierBack.IsZero() {
+		return min(m.slow(), m.ProbeSpacing()) // a cable back: the primary may answer now
 	}
 	return m.slow()
 }
@@ -219,6 +226,9 @@ func (m *Machine) updateAsking(now time.Time) {
 	if m.ask.afterTake && (m.state != Active || !now.Before(m.ask.tookAt.Add(m.p.HoldDown))) {
 		m.ask.afterTake = false
 	}
+	if cb := m.ask.carrierBack; !cb.IsZero() && (m.state != Active || !now.Before(cb.Add(m.slow())) || m.ask.last.At.After(cb)) {
+		m.ask.carrierBack = time.Time{}
+	}
 	if !m.ask.learnUntil.IsZero() && (m.state != Standby || !now.Before(m.ask.learnUntil)) {
 		m.ask.learnUntil = time.Time{}
 	}
@@ -263,6 +273,9 @@ func (m *Machine) askDeadline() time.Time {
 	case m.state == Active:
 		if m.ask.afterTake {
 			earlier(m.ask.tookAt.Add(m.p.HoldDown))
+		}
+		if !m.ask.carrierBack.IsZero() {
+			earlier(m.ask.carrierBack.Add(m.slow()))
 		}
 	}
 	if m.ask.since.IsZero() {

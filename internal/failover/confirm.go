@@ -265,6 +265,14 @@ func (m *Machine) carrier(e Carrier) []Action {
 	if !l.NoCarrier && !e.Up {
 		m.probe.carrierAt = e.At
 	}
+	if l.NoCarrier && e.Up && m.state == Active && m.p.Ask {
+		// A cable back may be the primary back, answering for its
+		// addresses at once where its next heartbeat may be an interval
+		// away: ask, for a hold-down, as after a takeover, so that two
+		// hosts answer for milliseconds, not until that heartbeat. At
+		// first at the probes' pace: the switch may not forward yet.
+		m.ask.tookAt, m.ask.afterTake, m.ask.carrierBack = e.At, true, e.At
+	}
 	l.NoCarrier = !e.Up
 	return m.evaluate(e.At)
 }

@@ -569,3 +569,44 @@ func TestHeartbeatAfterTheConfirmationTimeTakesNothing(t *testing.T) {
 		t.Fatalf("round on %v, ended %q; want ended by the heartbeat", on, how)
 	}
 }
+
+// After a power-off takeover and past the hold-down, the private cable's
+// carrier comes back: failoverd asks at once whether the primary answers
+// for the addresses, and its answer (from the MAC it answered from while
+// heard) gives them back now. Without the question both hosts answered
+// until the primary's next heartbeat, up to an interval.
+func TestCarrierBackAsksAtOnce(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC}) // learned: heard just now
+	last := tl.now
+	tl.expect(Standby)
+	tl.now = last.Add(10 * time.Millisecond)
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(last.Add(200 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(tl.now.Add(10 * time.Second))
+	tl.expect(Active)
+	if every := tl.m.Asking(); every != 0 {
+		t.Fatalf("asking every %v past the hold-down with the primary silent, want not at all", every)
+	}
+	back := tl.now
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
+	if every := tl.m.Asking(); every != 5*time.Millisecond {
+		t.Fatalf("asking every %v when the private cable's carrier came back, want 5ms (the probes' pace)", every)
+	}
+	tl.tickTo(back.Add(99 * time.Millisecond))
+	if every := tl.m.Asking(); every != 5*time.Millisecond {
+		t.Fatalf("asking every %v 99 ms after the carrier came back, want 5ms", every)
+	}
+	tl.tickTo(back.Add(101 * time.Millisecond))
+	if every := tl.m.Asking(); every != 100*time.Millisecond {
+		t.Fatalf("asking every %v with no answer 101 ms after the carrier came back, want the suspicion's pace (100ms)", every)
+	}
+	tl.ask()
+	tl.now = tl.now.Add(time.Millisecond)
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
+}
