@@ -200,3 +200,31 @@ func TestServiceAddressAfterACutCable(t *testing.T) {
 		t.Fatalf("heartbeatd did not announce its service address again on released:\n%s", w.primary.Output())
 	}
 }
+
+// heartbeatd killed (-9) on a live host at a 10 ms interval: server1
+// answers for its address at every question (one a millisecond), so
+// server2 stays in conflict and takes nothing, even when an answer is a
+// few milliseconds late on a busy machine. It once took over on a 3 ms
+// gap, and gave the address back at once on the next answer.
+func TestKilledAtTenMillisecondsIsNotTakenOver(t *testing.T) {
+	w := newWorld(t)
+	w.startPrimary("--interval", "10ms")
+	w.startSecondary()
+	w.waitState("standby", 5*time.Second)
+	w.waitHeardOnEveryLink(2 * time.Second)
+	aw := w.watch()
+	kill := time.Now()
+	must(t, w.primary.Signal(syscall.SIGKILL))
+	w.waitState("conflict", slack)
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if w.holds(w.S2) {
+			t.Fatalf("server2 took the address %v after heartbeatd was killed on a live host\nfailoverd:\n%s",
+				time.Since(kill).Round(time.Millisecond), w.secondary.Output())
+		}
+	}
+	if out := w.secondary.Output(); strings.Contains(out, "job=takeover") {
+		t.Errorf("a takeover started while server1 answered:\n%s", out)
+	}
+	noDuplicate(t, aw, kill)
+}

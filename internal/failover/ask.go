@@ -153,10 +153,30 @@ func (m *Machine) inUse(now time.Time) bool {
 	return m.p.Ask && !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= m.window()
 }
 
+// conflictQuiet is the shortest silence that ends a conflict: an
+// address that answered at every question is not free because a busy
+// host, or a busy secondary, was a few milliseconds late with one
+// answer (at a 10 ms interval three questions span 3 ms).
+const conflictQuiet = 10 * time.Millisecond
+
+// quiet is how long the addresses must go unanswered to be free: a
+// window of questions, and in a conflict conflictQuiet at least.
+func (m *Machine) quiet() time.Duration {
+	if m.state == Conflict {
+		return max(m.window(), conflictQuiet)
+	}
+	return m.window()
+}
+
 // free: three questions or more since the last answer, the first a
-// window ago, and no answer.
+// quiet ago, and no answer within it.
 func (m *Machine) free(now time.Time) bool {
-	return !m.p.Ask || (!m.ask.since.IsZero() && m.ask.unanswered >= 3 && now.Sub(m.ask.firstQ) >= m.window() && !m.inUse(now))
+	if !m.p.Ask {
+		return true
+	}
+	q := m.quiet()
+	answered := !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= q
+	return !m.ask.since.IsZero() && m.ask.unanswered >= 3 && now.Sub(m.ask.firstQ) >= q && !answered
 }
 
 // asked counts a question.
@@ -252,7 +272,6 @@ func (m *Machine) askDeadline() time.Time {
 			next = t
 		}
 	}
-	w := m.window()
 	handOver := m.health.yielded && (m.state == Standby || m.state == Degraded)
 	switch {
 	case (m.state == Asking || m.state == Conflict || handOver) && m.running == NoJob:
@@ -260,7 +279,8 @@ func (m *Machine) askDeadline() time.Time {
 		// never a time already past while the state stays. Until
 		// three are out, each question is an event of its own.
 		if !m.ask.since.IsZero() && m.ask.unanswered >= 3 {
-			earlier(later(m.ask.firstQ.Add(w), m.ask.last.At.Add(w+time.Nanosecond)))
+			q := m.quiet()
+			earlier(later(m.ask.firstQ.Add(q), m.ask.last.At.Add(q+time.Nanosecond)))
 		}
 		if m.state == Asking && m.ask.goodbye && !m.ask.byeOver {
 			earlier(m.since.Add(m.p.GoodbyeWait))

@@ -389,3 +389,41 @@ func TestForceSurvivesAPendingAcquire(t *testing.T) {
 		t.Fatalf("after the fence: %+v, want the pending takeover, forced", acts[0])
 	}
 }
+
+// At a 10 ms interval (questions 1 ms apart) the primary's daemon is
+// killed on a live host: its address answers at every question, so a
+// conflict. One answer 4 ms late (a busy host) is not the address gone;
+// a silence of 10 ms is.
+func TestConflictSurvivesALateAnswerAtTenMilliseconds(t *testing.T) {
+	p := askParams()
+	p.DefaultInterval = 10 * time.Millisecond
+	tl := newTimeline(t, p, false)
+	for range 50 {
+		tl.now = tl.now.Add(10 * time.Millisecond)
+		tl.beatBoth10ms()
+		tl.tickTo(tl.now)
+	}
+	tl.expect(Standby)
+	last := tl.now
+	// Every question answered at once until 100 ms after the last
+	// heartbeat: a conflict at the timeout.
+	tl.answers(primaryMAC, time.Millisecond, last.Add(100*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	// An answer 4 ms late, and then answers again.
+	tl.tickTo(tl.now.Add(4 * time.Millisecond))
+	tl.expect(Conflict)
+	tl.answers(primaryMAC, time.Millisecond, tl.now.Add(20*time.Millisecond))
+	tl.expect(Conflict)
+	// The host goes: 10 ms without an answer.
+	gone := tl.now
+	tl.tickTo(gone.Add(9 * time.Millisecond))
+	tl.expect(Conflict)
+	tl.tickTo(gone.Add(11 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+func (tl *timeline) beatBoth10ms() {
+	for _, l := range []string{"priv0", "pub0"} {
+		tl.do(Heartbeat{At: tl.now, Link: l, Interval: 10 * time.Millisecond})
+	}
+}

@@ -44,10 +44,8 @@ func (d *Daemon) asks(ctx context.Context) {
 		// or a heartbeat that arrived by now is seen before a decision
 		// made as of now.
 		now := d.Clock.Now()
-		if len(probes) > 0 || d.probeOn.Load() {
-			d.Source.Drain(d.heard)
-			d.drainAnswers()
-		}
+		d.Source.Drain(d.heard)
+		d.drainAnswers()
 		if !d.hearing.Load() {
 			// Nothing listens for answers (the listener is being started
 			// again): a question now would count as unanswered.
