@@ -83,6 +83,7 @@ func (d *Daemon) wakeAsker() {
 		return
 	}
 	d.askEvery = every
+	d.asking.Store(every > 0)
 	if every == 0 {
 		return
 	}

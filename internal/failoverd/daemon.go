@@ -146,6 +146,7 @@ type Daemon struct {
 	stages   map[stageKey]control.Stage // the last run of each stage per address
 	askWake  chan struct{}              // the machine wants questions
 	askEvery time.Duration              // how often it wanted them, as last told
+	asking   atomic.Bool                // askEvery > 0, for the tick goroutine without d.mu
 	// targets: the address the primary's heartbeats come from, per
 	// link, which probes ask for; takes: the addresses to take, with
 	// the interface each is taken on.

@@ -26,8 +26,10 @@ func (d *Daemon) ticks(ctx context.Context) {
 		// probe answers waiting unread, is taken before the tick.
 		now := d.Clock.Now()
 		d.Source.Drain(d.heard)
-		if d.probeOn.Load() {
-			d.drainAnswers() // the round may end at this tick
+		if d.probeOn.Load() || d.asking.Load() {
+			// The round, or a conflict, may end at this tick: an
+			// answer waiting unread must count first.
+			d.drainAnswers()
 		}
 		d.mu.Lock()
 		d.armedFor = time.Time{}
