@@ -33,11 +33,8 @@ func (w *world) takenWithin(from time.Time, limit time.Duration) time.Duration {
 // client is answered by server2 within 1.6 s of the hang.
 func TestHungPrimaryTakenOverBeforeTheTimeout(t *testing.T) {
 	w := newWorld(t)
-	w.startPrimary("--interval", "1s")
-	w.startSecondary()
-	w.waitState("standby", 5*time.Second)
+	w.start("--interval", "1s")
 	w.waitAnswerFrom("server1", 2*time.Second)
-	w.waitHeardOnEveryLink(3 * time.Second)
 	if st := w.status(); st.PeerInterval != time.Second {
 		t.Fatalf("failoverd did not learn the 1 s interval:\n%s", w.statusText())
 	}
@@ -124,10 +121,7 @@ func TestPowerOffAfterAGiveBack(t *testing.T) {
 // server1's next heartbeat.
 func TestPowerBackIsAskedAtOnce(t *testing.T) {
 	w := newWorld(t)
-	w.startPrimary("--interval", "1s")
-	w.startSecondary()
-	w.waitState("standby", 5*time.Second)
-	w.waitHeardOnEveryLink(3 * time.Second)
+	w.start("--interval", "1s")
 	w.waitAnswerFrom("server1", 2*time.Second)
 	aw := w.watch()
 	off := time.Now()

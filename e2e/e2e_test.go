@@ -158,14 +158,14 @@ func (w *world) startSecondary(extra ...string) {
 	w.secondary = w.S2.Start(filepath.Join(bin, "failoverd"), append([]string{"-d", "--config", cfg}, extra...)...)
 }
 
-// start starts both daemons and waits for failoverd's standby with a
-// heartbeat heard on every link.
-func (w *world) start() {
+// start starts both daemons (heartbeatd with primaryArgs) and waits for
+// failoverd's standby with a heartbeat heard on every link.
+func (w *world) start(primaryArgs ...string) {
 	w.t.Helper()
-	w.startPrimary()
+	w.startPrimary(primaryArgs...)
 	w.startSecondary()
 	w.waitState("standby", 5*time.Second)
-	w.waitHeardOnEveryLink(2 * time.Second)
+	w.waitHeardOnEveryLink(3 * time.Second)
 }
 
 // waitHeardOnEveryLink waits until failoverd has heard a heartbeat on

@@ -208,10 +208,7 @@ func TestServiceAddressAfterACutCable(t *testing.T) {
 // gap, and gave the address back at once on the next answer.
 func TestKilledAtTenMillisecondsIsNotTakenOver(t *testing.T) {
 	w := newWorld(t)
-	w.startPrimary("--interval", "10ms")
-	w.startSecondary()
-	w.waitState("standby", 5*time.Second)
-	w.waitHeardOnEveryLink(2 * time.Second)
+	w.start("--interval", "10ms")
 	aw := w.watch()
 	kill := time.Now()
 	must(t, w.primary.Signal(syscall.SIGKILL))

@@ -150,7 +150,12 @@ func (m *Machine) Answering(now time.Time) (Answering, bool) {
 
 // inUse: another host answered within the last window.
 func (m *Machine) inUse(now time.Time) bool {
-	return m.p.Ask && !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= m.window()
+	return m.p.Ask && m.answeredWithin(now, m.window())
+}
+
+// answeredWithin: another host answered in the last d.
+func (m *Machine) answeredWithin(now time.Time, d time.Duration) bool {
+	return !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= d
 }
 
 // conflictQuiet is the shortest silence that ends a conflict: an
@@ -175,8 +180,7 @@ func (m *Machine) free(now time.Time) bool {
 		return true
 	}
 	q := m.quiet()
-	answered := !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= q
-	return !m.ask.since.IsZero() && m.ask.unanswered >= 3 && now.Sub(m.ask.firstQ) >= q && !answered
+	return !m.ask.since.IsZero() && m.ask.unanswered >= 3 && now.Sub(m.ask.firstQ) >= q && !m.answeredWithin(now, q)
 }
 
 // asked counts a question.

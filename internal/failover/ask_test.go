@@ -75,9 +75,12 @@ func (tl *timeline) answers(mac string, step time.Duration, until time.Time) {
 	}
 }
 
-func (tl *timeline) beatBoth() {
+func (tl *timeline) beatBoth() { tl.beatBothEvery(time.Second) }
+
+// beatBothEvery is a heartbeat on both links now, saying interval.
+func (tl *timeline) beatBothEvery(interval time.Duration) {
 	for _, l := range []string{"priv0", "pub0"} {
-		tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second})
+		tl.do(Heartbeat{At: tl.now, Link: l, Interval: interval})
 	}
 }
 
@@ -400,7 +403,7 @@ func TestConflictSurvivesALateAnswerAtTenMilliseconds(t *testing.T) {
 	tl := newTimeline(t, p, false)
 	for range 50 {
 		tl.now = tl.now.Add(10 * time.Millisecond)
-		tl.beatBoth10ms()
+		tl.beatBothEvery(10 * time.Millisecond)
 		tl.tickTo(tl.now)
 	}
 	tl.expect(Standby)
@@ -420,10 +423,4 @@ func TestConflictSurvivesALateAnswerAtTenMilliseconds(t *testing.T) {
 	tl.expect(Conflict)
 	tl.tickTo(gone.Add(11 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
-}
-
-func (tl *timeline) beatBoth10ms() {
-	for _, l := range []string{"priv0", "pub0"} {
-		tl.do(Heartbeat{At: tl.now, Link: l, Interval: 10 * time.Millisecond})
-	}
 }

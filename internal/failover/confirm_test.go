@@ -30,6 +30,15 @@ func (tl *timeline) probe(links []Link) {
 	}
 }
 
+// roundDecides ticks to 1.27 s after the last heartbeat at last (1 s
+// interval), by when the round of probes has gone unanswered and the
+// takeover starts.
+func roundDecides(tl *timeline, last time.Time) {
+	tl.t.Helper()
+	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
 // silentFrom beats on both links for 5 s and returns the last
 // heartbeat's time (1 s interval: late at +1.25 s, spacing 5 ms, timeout
 // 3 s).
@@ -255,8 +264,7 @@ func TestLateProbesGetTheirWait(t *testing.T) {
 func TestAnswerReportedAfterTheDecision(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
-	tl.tickTo(last.Add(1270 * time.Millisecond))
-	tl.expect(Acquiring, "start takeover")
+	roundDecides(tl, last)
 	tl.do(ProbeAnswer{At: last.Add(1268 * time.Millisecond), Link: "pub0", MAC: primaryMAC})
 	if a, ok := tl.m.Answering(tl.now); !ok || a.MAC != primaryMAC {
 		t.Fatalf("answering %+v %v: the late answer does not count", a, ok)
@@ -328,8 +336,7 @@ func TestConfirmAtTenMilliseconds(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	for range 50 {
 		tl.now = tl.now.Add(10 * time.Millisecond)
-		tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: 10 * time.Millisecond})
-		tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: 10 * time.Millisecond})
+		tl.beatBothEvery(10 * time.Millisecond)
 		tl.tickTo(tl.now)
 	}
 	tl.expect(Standby)
@@ -366,8 +373,7 @@ func TestCarrierLostDuringAnAnsweredRound(t *testing.T) {
 func TestConfirmedTakeoverVetoedWaitsForTheRetry(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
-	tl.tickTo(last.Add(1270 * time.Millisecond))
-	tl.expect(Acquiring, "start takeover")
+	roundDecides(tl, last)
 	tl.now = tl.now.Add(20 * time.Millisecond) // Test runs
 	tl.done(Takeover, true, nil)
 	tl.expect(Vetoed, "notice veto")
@@ -416,14 +422,12 @@ func giveBackAfterReturn(tl *timeline) time.Time {
 func TestConfirmedTakeoverAfterAGiveBackKeepsTheAddresses(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
-	tl.tickTo(last.Add(1270 * time.Millisecond))
-	tl.expect(Acquiring, "start takeover")
+	roundDecides(tl, last)
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
 	tl.tickTo(tl.now.Add(10 * time.Second))
 	last = giveBackAfterReturn(tl)
-	tl.tickTo(last.Add(1270 * time.Millisecond))
-	tl.expect(Acquiring, "start takeover")
+	roundDecides(tl, last)
 	tl.now = tl.now.Add(20 * time.Millisecond)
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
@@ -453,8 +457,7 @@ func TestConfirmedTakeoverAfterAGiveBackNoFalseReturn(t *testing.T) {
 		tl.tickTo(tl.now)
 	}
 	last := tl.now
-	tl.tickTo(last.Add(1270 * time.Millisecond))
-	tl.expect(Acquiring, "start takeover")
+	roundDecides(tl, last)
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
 	tl.tickTo(last.Add(30 * time.Second))
@@ -489,8 +492,7 @@ func TestAcquireAfterAGiveBackWaitsForTheHoldDown(t *testing.T) {
 func TestStrangerAnsweringAfterAConfirmedTakeover(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
-	tl.tickTo(last.Add(1270 * time.Millisecond))
-	tl.expect(Acquiring, "start takeover")
+	roundDecides(tl, last)
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
 	tl.tickTo(last.Add(1500 * time.Millisecond))
