@@ -218,6 +218,11 @@ type Heartbeat struct {
 	Unhealthy bool
 	Yielded   bool // it gave its service addresses up for it
 	Detail    string
+	// MAC is the hardware address the primary signed in the heartbeat
+	// as its own on this link (empty: it did not say). Only this, which
+	// the key vouches for, makes a MAC the primary's: anyone can send
+	// ARP naming any address and MAC.
+	MAC string
 }
 
 // Tick: time passed; the caller sends one often (a fraction of the
