@@ -78,8 +78,31 @@ type Answer struct {
 
 func (Answer) isEvent() {}
 
-// Asked: the caller asked the link once for every address.
-type Asked struct{ At time.Time }
+// Asked: the caller asked once for every address. Sent is when the
+// questions went out (zero: At). They count only if every link the
+// addresses are on (Params.AddrLinks) had carrier from before then until
+// now: a question into a dark link is not an unanswered one.
+type Asked struct{ At, Sent time.Time }
+
+// sentAt is when something reported at at went out: sent, or at when
+// the caller did not say.
+func sentAt(sent, at time.Time) time.Time {
+	if sent.IsZero() {
+		return at
+	}
+	return sent
+}
+
+// questionsCount says questions sent at t could be answered on every
+// link the addresses are on.
+func (m *Machine) questionsCount(t time.Time) bool {
+	for _, n := range m.p.AddrLinks {
+		if l, ok := m.links[n]; ok && !l.litSince(t) {
+			return false
+		}
+	}
+	return true
+}
 
 func (Asked) isEvent() {}
 
@@ -185,8 +208,8 @@ func (m *Machine) free(now time.Time) bool {
 
 // asked counts a question.
 func (m *Machine) asked(e Asked) []Action {
-	if m.ask.since.IsZero() {
-		return nil // not asking (any more)
+	if m.ask.since.IsZero() || !m.questionsCount(sentAt(e.Sent, e.At)) {
+		return nil // not asking (any more), or asked into the dark
 	}
 	if m.ask.unanswered == 0 {
 		m.ask.firstQ = e.At

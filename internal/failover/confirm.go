@@ -72,11 +72,14 @@ const (
 	ProbeIncomplete = "incomplete" // some link could not be probed: the timeout decides
 )
 
-// Probed: the caller probed the primary on Link once, or found that the
-// link has no carrier (nothing can answer there).
+// Probed: the caller probed the primary on Link once. Sent is when the
+// probe went out (zero: At); it counts only if the link had carrier from
+// before then until now, so that a probe into a dark link (or one whose
+// carrier flapped while it was out) is never an unanswered one.
 type Probed struct {
 	At   time.Time
 	Link string
+	Sent time.Time
 }
 
 // ProbeAnswer: the primary's host answered on Link.
@@ -201,15 +204,16 @@ func (m *Machine) ProbeRound() (on bool, how, ended string) {
 	return m.probe.on, m.probe.how, m.probe.ended
 }
 
-// Probing returns the links to probe now (each once), with their
-// carrier; nil when no round wants probes.
+// Probing returns the links to probe now (each once); nil when no round
+// wants probes. A link without carrier is not among them: nothing sent
+// there can be answered.
 func (m *Machine) Probing() []Link {
 	if !m.probe.on {
 		return nil
 	}
 	var out []Link
 	for _, n := range m.p.Links {
-		if m.probe.sent[n] < m.probes() {
+		if !m.links[n].NoCarrier && m.probe.sent[n] < m.probes() {
 			out = append(out, *m.links[n])
 		}
 	}
@@ -219,7 +223,8 @@ func (m *Machine) Probing() []Link {
 // probed counts a probe.
 func (m *Machine) probed(e Probed) []Action {
 	pr := &m.probe
-	if !pr.on || m.links[e.Link] == nil {
+	l := m.links[e.Link]
+	if !pr.on || l == nil || !l.litSince(sentAt(e.Sent, e.At)) {
 		return nil
 	}
 	if pr.sent[e.Link] == 0 {
@@ -265,6 +270,19 @@ func (m *Machine) carrier(e Carrier) []Action {
 	if !l.NoCarrier && !e.Up {
 		m.probe.carrierAt = e.At
 	}
+	if l.NoCarrier == e.Up {
+		// A change: what was sent on the link before it may have gone
+		// into the dark, so it counts for nothing. A carrier back is
+		// news to ask about, never a confirmation: the link's probes
+		// start again, as do the questions if the addresses are there.
+		l.carrierAt = e.At
+		delete(m.probe.sent, e.Link)
+		delete(m.probe.first, e.Link)
+		delete(m.probe.last, e.Link)
+		if m.p.addrLink(e.Link) {
+			m.ask.unanswered = 0
+		}
+	}
 	if l.NoCarrier && e.Up && m.state == Active && m.p.Ask {
 		// A cable back may be the primary back, answering for its
 		// addresses at once where its next heartbeat may be an interval
@@ -293,11 +311,21 @@ func (m *Machine) confirmedAt() time.Time {
 	k := m.probes()
 	lit := false
 	for _, n := range m.p.Links {
+		l := m.links[n]
+		if l.NoCarrier {
+			continue // nothing can answer there, and nothing sent there counts
+		}
 		if pr.sent[n] < k {
 			return time.Time{}
 		}
-		lit = lit || !m.links[n].NoCarrier
+		lit = true
 		at = later(at, later(pr.first[n].Add(time.Duration(k)*m.ProbeSpacing()), pr.last[n].Add(m.answerWait())))
+		if l.carrierAt.After(pr.since) {
+			// Its carrier came back in this round: the path (a switch
+			// port) may not forward yet, so its probes get the
+			// questions' pace to be answered, not the probes'.
+			at = later(at, l.carrierAt.Add(m.slow()))
+		}
 	}
 	if !lit {
 		return time.Time{}

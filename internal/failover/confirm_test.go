@@ -162,9 +162,9 @@ func TestHeartbeatWhileProbesOutCancels(t *testing.T) {
 }
 
 // The private link's carrier goes (the primary lost power): probes at
-// once, before any heartbeat is late; the private link counts as probed
-// without a frame, the public one goes unanswered: taken over 20 ms
-// after the carrier went.
+// once, before any heartbeat is late; the dark private link is not
+// probed (nothing could answer there), the public one goes unanswered:
+// taken over 20 ms after the carrier went.
 func TestCarrierLossProbesAtOnce(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
@@ -172,8 +172,8 @@ func TestCarrierLossProbesAtOnce(t *testing.T) {
 	lost := tl.now
 	tl.do(Carrier{At: lost, Link: "priv0", Up: false})
 	links := tl.m.Probing()
-	if len(links) != 2 || links[0].Name != "priv0" || !links[0].NoCarrier || links[1].NoCarrier {
-		t.Fatalf("probing %+v right after the carrier loss", links)
+	if len(links) != 1 || links[0].Name != "pub0" {
+		t.Fatalf("probing %+v right after the carrier loss, want pub0 alone", links)
 	}
 	tl.tickTo(lost.Add(19 * time.Millisecond))
 	tl.expect(Standby)
@@ -611,4 +611,96 @@ func TestCarrierBackAsksAtOnce(t *testing.T) {
 	tl.now = tl.now.Add(time.Millisecond)
 	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Releasing, "start giveback")
+}
+
+// blipLab drives a machine beside a live primary at a 100 ms interval
+// whose heartbeats, probe answers and answers for vip (a service
+// address it holds on pub0) reach this host only while this host's own
+// links have carrier. blips says when both links go dark, for how long.
+// The private link's carrier follows the public one's by stagger, as
+// the kernel reports two links one after the other.
+func blipLab(t *testing.T, interval time.Duration, blips []time.Time, dark, stagger time.Duration, until time.Time) (takeovers int) {
+	t.Helper()
+	p := confirmParams()
+	p.AddrLinks = []string{"pub0"}
+	p.DefaultInterval = interval
+	tl := newTimeline(t, p, false)
+	isDark := func(at time.Time) bool {
+		for _, b := range blips {
+			if !at.Before(b) && at.Before(b.Add(dark)) {
+				return true
+			}
+		}
+		return false
+	}
+	tl.answerProbe = func(string, int) bool { return !isDark(tl.now) && !isDark(tl.now.Add(-stagger)) }
+	wasDark, privDark := false, false
+	for tl.now = t0; tl.now.Before(until); tl.now = tl.now.Add(time.Millisecond) {
+		if d := isDark(tl.now); d != wasDark {
+			wasDark = d
+			tl.do(Carrier{At: tl.now, Link: "pub0", Up: !d})
+		}
+		if d := isDark(tl.now.Add(-stagger)); d != privDark {
+			privDark = d
+			tl.do(Carrier{At: tl.now, Link: "priv0", Up: !d})
+		}
+		if !wasDark && !privDark && tl.now.Sub(t0)%interval == 0 {
+			tl.beatBothEvery(interval)
+		}
+		tl.do(Tick{At: tl.now})
+		if q := tl.nextQuestion(); !q.IsZero() && !q.After(tl.now) {
+			tl.lastQ = tl.now
+			probe := tl.m.Probing()
+			tl.do(Asked{At: tl.now})
+			if !wasDark && !privDark {
+				tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+			}
+			tl.probe(probe)
+		}
+		for _, g := range tl.got {
+			if g == "start takeover" {
+				takeovers++
+			}
+		}
+		tl.got = nil
+		if s, _ := tl.m.State(); s == Acquiring {
+			tl.done(Takeover, false, nil) // as the daemon would: count it, go on
+			tl.got = nil
+		}
+	}
+	return takeovers
+}
+
+// A blip of this host's own links (both switch ports down for 100 ms,
+// the primary untouched), ten times 2 s apart at a 100 ms interval:
+// nothing sent into the dark counts as unanswered, and a carrier back is
+// news to ask about, so no takeover starts. (Before: probes due on a dark
+// link counted as sent and unanswered, and the round confirmed when the
+// carrier came back, before a real probe went out.)
+func TestBlipsOfOwnLinksTakeNothing(t *testing.T) {
+	var blips []time.Time
+	for i := range 10 {
+		blips = append(blips, t0.Add(5*time.Second+time.Duration(i)*2*time.Second+37*time.Millisecond))
+	}
+	for _, dark := range []time.Duration{100 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+		for _, stagger := range []time.Duration{0, 3 * time.Millisecond} {
+			if n := blipLab(t, 100*time.Millisecond, blips, dark, stagger, t0.Add(26*time.Second)); n != 0 {
+				t.Fatalf("%d takeovers started by ten %v blips of this host's own links (carriers %v apart)", n, dark, stagger)
+			}
+		}
+	}
+}
+
+// At the default 1 s interval, six blips of 1.4 s (longer than the
+// interval, shorter than the 3 s timeout) start none.
+func TestLongBlipsAtOneSecondTakeNothing(t *testing.T) {
+	var blips []time.Time
+	for i := range 6 {
+		blips = append(blips, t0.Add(5*time.Second+time.Duration(i)*4*time.Second+370*time.Millisecond))
+	}
+	for _, stagger := range []time.Duration{0, 3 * time.Millisecond} {
+		if n := blipLab(t, time.Second, blips, 1400*time.Millisecond, stagger, t0.Add(30*time.Second)); n != 0 {
+			t.Fatalf("%d takeovers started by six 1.4 s blips at a 1 s interval (carriers %v apart)", n, stagger)
+		}
+	}
 }

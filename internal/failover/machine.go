@@ -64,6 +64,11 @@ type Params struct {
 	AutoGiveBack    bool
 	VetoRetry       time.Duration // how often a vetoed takeover asks Test again
 
+	// AddrLinks are the links the addresses to take are on: questions
+	// count only while each has carrier (a subset of Links; none: all
+	// questions count).
+	AddrLinks []string
+
 	// Ask says the caller asks the link who answers for the addresses
 	// (Asking says when and how often) and reports answers. Without it
 	// the machine takes over on silence alone, as the original did.
@@ -91,12 +96,24 @@ type Params struct {
 	ProbeSpacing time.Duration
 }
 
+// addrLink says an address to take is on link n.
+func (p *Params) addrLink(n string) bool { return slices.Contains(p.AddrLinks, n) }
+
 // Link is what the machine knows of one link.
 type Link struct {
 	Name      string    `json:"name"`
 	Alive     bool      `json:"alive"`
 	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
 	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
+	// carrierAt is when the carrier last changed (zero: never reported):
+	// nothing sent on the link before then counts.
+	carrierAt time.Time
+}
+
+// litSince says the link has carrier and had it since t: a frame sent on
+// it at t could be answered.
+func (l *Link) litSince(t time.Time) bool {
+	return !l.NoCarrier && l.carrierAt.Before(t)
 }
 
 // Machine is the state machine. It is not safe for concurrent use.

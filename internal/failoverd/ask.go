@@ -33,7 +33,9 @@ func (d *Daemon) asks(ctx context.Context) {
 		}
 		// An address that cannot be asked for (its interface gone) does
 		// not keep the others from counting: it cannot be added there
-		// either.
+		// either. sent: what goes out from now counts only if its link
+		// keeps carrier from before it (the machine checks).
+		sent := d.Clock.Now()
 		n, err := d.Asker.AskAll(d.cfg.Addresses)
 		if err != nil && time.Since(lastErr) >= time.Second {
 			lastErr = time.Now()
@@ -54,10 +56,10 @@ func (d *Daemon) asks(ctx context.Context) {
 		if n > 0 || len(probed) > 0 {
 			d.mu.Lock()
 			if n > 0 {
-				d.apply(failover.Asked{At: now}, nil)
+				d.apply(failover.Asked{At: now, Sent: sent}, nil)
 			}
 			for _, l := range probed {
-				d.apply(failover.Probed{At: now, Link: l}, nil)
+				d.apply(failover.Probed{At: now, Link: l, Sent: sent}, nil)
 			}
 			d.rearm()
 			d.mu.Unlock()

@@ -18,9 +18,8 @@ type CarrierWatch func(ctx context.Context, links []string, report func(link str
 // the private link, its own public address on a public one. Its kernel
 // answers it whether or not heartbeatd runs.
 type probe struct {
-	link      string
-	addr      netip.Addr // invalid: no address known for the link
-	noCarrier bool
+	link string
+	addr netip.Addr // invalid: no address known for the link
 }
 
 // probesDue returns the probes the machine wants now. d.mu is held.
@@ -31,23 +30,18 @@ func (d *Daemon) probesDue() []probe {
 	}
 	out := make([]probe, len(links))
 	for i, l := range links {
-		out[i] = probe{link: l.Name, addr: d.targets[l.Name], noCarrier: l.NoCarrier}
+		out[i] = probe{link: l.Name, addr: d.targets[l.Name]}
 	}
 	return out
 }
 
-// sendProbes sends the probes and returns the links that count as
-// probed: those a probe went out on, and those without a carrier
-// (nothing can answer there). A link whose probe could not be sent is
-// not counted, so the round cannot confirm the primary gone: the timeout
-// decides. Called by the asks goroutine only.
+// sendProbes sends the probes and returns the links a probe went out
+// on. A link whose probe could not be sent is not counted, so the round
+// cannot confirm the primary gone: the timeout decides. (The machine
+// names no link without carrier.) Called by the asks goroutine only.
 func (d *Daemon) sendProbes(ps []probe) []string {
 	var probed []string
 	for _, p := range ps {
-		if p.noCarrier {
-			probed = append(probed, p.link)
-			continue
-		}
 		if !p.addr.IsValid() {
 			d.probeTrouble("no address heard from the primary on the link, so it cannot be probed there", p.link, nil)
 			continue

@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,6 +203,9 @@ func New(cfg Config, deps Deps) *Daemon {
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{}}
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
+		if !slices.Contains(d.cfg.Machine.AddrLinks, a.Interface) {
+			d.cfg.Machine.AddrLinks = append(d.cfg.Machine.AddrLinks, a.Interface)
+		}
 	}
 	if len(cfg.Machine.Links) > 0 && cfg.Peer.IsValid() {
 		d.learnTarget(cfg.Machine.Links[0], cfg.Peer) // the private link, before it is heard
