@@ -46,10 +46,7 @@ type asking struct {
 	unanswered int
 	firstQ     time.Time
 	last       Answer // the latest answer from another host
-	primed     bool   // last is the MAC the primary answered from while heard
-
-	known      map[string]string // address → the MAC that answered while the primary was heard on every link
-	learnUntil time.Time         // standby asks until then, to learn the primary's MAC
+	primed     bool   // last came from a MAC the primary's heartbeats vouch for
 
 	reason    string    // why the takeover that Asking waits on is wanted
 	goodbye   bool      // Asking follows a goodbye: GoodbyeWait applies
@@ -110,8 +107,9 @@ func (Asked) isEvent() {}
 type Answering struct {
 	Addr string `json:"addr"`
 	MAC  string `json:"mac"`
-	// Primary says it is the MAC that answered for the address while
-	// the primary was heard on every link.
+	// Primary says the MAC is one the primary signed in its heartbeats
+	// as its own. The answer itself (ARP, NA) is not authenticated: a
+	// host that copies the MAC passes for the primary here too.
 	Primary bool      `json:"primary"`
 	At      time.Time `json:"at"`
 }
@@ -260,9 +258,6 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		if m.health.yielded && m.running == NoJob {
 			return true // a hand-over: are its addresses free?
 		}
-		if m.state == Standby && now.Before(m.ask.learnUntil) {
-			return true // learn the MAC the primary answers from
-		}
 	}
 	at := m.suspectAt()
 	return !at.IsZero() && !now.Before(at)
@@ -275,9 +270,6 @@ func (m *Machine) updateAsking(now time.Time) {
 	}
 	if cb := m.ask.carrierBack; !cb.IsZero() && (m.state != Active || !now.Before(cb.Add(m.slow())) || m.ask.last.At.After(cb)) {
 		m.ask.carrierBack = time.Time{}
-	}
-	if !m.ask.learnUntil.IsZero() && (m.state != Standby || !now.Before(m.ask.learnUntil)) {
-		m.ask.learnUntil = time.Time{}
 	}
 	switch want := m.wantAsk(now); {
 	case want && m.ask.since.IsZero():
@@ -315,8 +307,6 @@ func (m *Machine) askDeadline() time.Time {
 		if m.state == Conflict && m.p.ConflictTest > 0 {
 			earlier(m.fenceAt())
 		}
-	case m.state == Standby:
-		earlier(m.ask.learnUntil) // the learning questions end
 	case m.state == Active:
 		if m.ask.afterTake {
 			earlier(m.ask.tookAt.Add(m.p.HoldDown))
@@ -370,9 +360,9 @@ func (m *Machine) conflict(now time.Time) []Action {
 
 func (m *Machine) conflictDetail(situation string) string {
 	a := m.ask.last
-	whose := "not the MAC the primary answered from while it was heard: another host, or the primary with a new interface"
+	whose := "not the primary's: no heartbeat of the primary signs that MAC; another host, or the primary with a new interface"
 	if m.ask.primed {
-		whose = "the primary's MAC"
+		whose = "the primary's MAC as its signed heartbeats name it, though another host could copy it"
 	}
 	return fmt.Sprintf("%s is answered by %s (%s) while %s", a.Addr, a.MAC, whose, situation)
 }
@@ -425,15 +415,6 @@ func (m *Machine) fenceAt() time.Time {
 
 // answer records an answer from another host.
 func (m *Machine) answer(e Answer) []Action {
-	if m.state == Standby && !m.probe.on && e.At.Sub(m.lastHeard()) <= m.peerInterval*3/2 {
-		// Heard just now, and on every link within the timeout:
-		// whoever answers is the primary. (Just after a give-back the
-		// public link counts from the give-back, its last heartbeat
-		// long ago: Linux dropped them while this host held the address.)
-		// Not while a probe round is on: the primary is late then, and
-		// whoever answers may be another host.
-		m.ask.known[e.Addr] = e.MAC
-	}
 	m.ask.last = e
 	m.ask.unanswered = 0
 	if m.state == Asking && m.ask.goodbye {
@@ -442,14 +423,16 @@ func (m *Machine) answer(e Answer) []Action {
 	if m.health.unhealthy {
 		m.health.answered = true
 	}
-	m.ask.primed = m.ask.known[e.Addr] == e.MAC
+	m.ask.primed = m.primaryMAC(e.MAC)
 	return m.evaluate(e.At)
 }
 
 // answeredWhileActive applies an answer for an address this host holds:
-// with the primary heard (or its MAC answering), it is back and answers
-// for its own address, so the address goes back now, not after the
-// hold-down. ok says the rule applied and the usual ones do not.
+// with the primary heard, it is back and answers for its own address, so
+// the address goes back now, not after the hold-down. Heard means by its
+// heartbeats: an answer alone, whatever its MAC, is anyone's to forge,
+// and is a conflict notice, never a give-back. ok says the rule applied
+// and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
 		return nil, false
@@ -457,7 +440,7 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	// The primary is heard only if a heartbeat came after the takeover's
 	// decision: one decided by a probe round leaves the links counting
 	// as heard for the rest of the timeout.
-	if !(m.anyAlive() && m.heardSince(m.takeFrom)) && !m.ask.primed {
+	if !(m.anyAlive() && m.heardSince(m.takeFrom)) {
 		if m.ask.told {
 			return nil, false
 		}
@@ -479,6 +462,17 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	m.ask.gaveAt = now
 	return m.start(GiveBack, m.conflictDetail("this host holds it")+
 		": giving the addresses back now, since keeping them for the hold-down would only leave two hosts answering", now), true
+}
+
+// primaryMAC says mac is one the primary signed in its heartbeats as
+// its own, on some link.
+func (m *Machine) primaryMAC(mac string) bool {
+	for _, l := range m.links {
+		if l.MAC != "" && l.MAC == mac {
+			return true
+		}
+	}
+	return false
 }
 
 func later(a, b time.Time) time.Time {

@@ -80,7 +80,7 @@ func (tl *timeline) beatBoth() { tl.beatBothEvery(time.Second) }
 // beatBothEvery is a heartbeat on both links now, saying interval.
 func (tl *timeline) beatBothEvery(interval time.Duration) {
 	for _, l := range []string{"priv0", "pub0"} {
-		tl.do(Heartbeat{At: tl.now, Link: l, Interval: interval})
+		tl.do(Heartbeat{At: tl.now, Link: l, Interval: interval, MAC: primaryMAC})
 	}
 }
 
@@ -295,10 +295,9 @@ func TestConflictNoticeNamesTheMAC(t *testing.T) {
 	now := t0
 	for range 5 {
 		now = now.Add(time.Second)
-		m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second})
-		m.Handle(Heartbeat{At: now, Link: "pub0", Interval: time.Second})
+		m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second, MAC: primaryMAC})
+		m.Handle(Heartbeat{At: now, Link: "pub0", Interval: time.Second, MAC: primaryMAC})
 	}
-	m.Handle(Answer{At: now, Addr: vip, MAC: primaryMAC})
 	var notice string
 	for i := 0; i < 40 && notice == ""; i++ {
 		now = now.Add(100 * time.Millisecond)
@@ -309,7 +308,7 @@ func TestConflictNoticeNamesTheMAC(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{vip, primaryMAC, "the primary's MAC", "--force"} {
+	for _, want := range []string{vip, primaryMAC, "the primary's MAC as its signed heartbeats name it", "--force"} {
 		if !strings.Contains(notice, want) {
 			t.Fatalf("notice %q does not say %q", notice, want)
 		}

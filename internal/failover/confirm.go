@@ -245,7 +245,7 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		// before it adds anything (JobDone.Answered: a conflict).
 		m.ask.last = Answer{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}
 		m.ask.unanswered = 0
-		m.ask.primed = true
+		m.ask.primed = m.primaryMAC(e.MAC)
 		return nil
 	}
 	if !pr.on || e.At.Before(pr.since) {

@@ -524,7 +524,7 @@ func TestAnswerDuringARoundIsNotThePrimarys(t *testing.T) {
 		tl.ask()
 	}
 	tl.expect(Conflict)
-	if len(notices) != 1 || strings.Contains(notices[0], "the primary's MAC") || !strings.Contains(notices[0], otherMAC) {
+	if len(notices) != 1 || !strings.Contains(notices[0], "not the primary's") || !strings.Contains(notices[0], otherMAC) {
 		t.Fatalf("conflict notices %q: want one naming %s, not as the primary's MAC", notices, otherMAC)
 	}
 }
@@ -610,7 +610,55 @@ func TestCarrierBackAsksAtOnce(t *testing.T) {
 	tl.ask()
 	tl.now = tl.now.Add(time.Millisecond)
 	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	// An answer is no heartbeat: anyone can send it, with any MAC. It is
+	// a conflict until the primary's next heartbeat, which gives back.
+	tl.expect(Active, "notice conflict")
+	tl.now = tl.now.Add(time.Millisecond)
+	tl.beatBoth()
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Releasing, "start giveback")
+}
+
+// Forged ARP (or NA) naming the dead primary's address at the primary's
+// own MAC after a power-off takeover: ten frames, nothing given back, one
+// conflict notice. (Before: each frame started a give-back, and a retake
+// followed.) And a MAC an attacker announced while the primary lived is
+// never taken for the primary's.
+func TestForgedAnswersGiveNothingBack(t *testing.T) {
+	for _, forged := range []string{primaryMAC, otherMAC} {
+		tl := newTimeline(t, confirmParams(), false)
+		tl.run(5*time.Second, "priv0", "pub0")
+		// The attacker announces the address at its MAC while the
+		// primary is heard: that teaches the machine nothing.
+		tl.do(Answer{At: tl.now, Addr: vip, MAC: forged})
+		last := tl.now
+		tl.now = last.Add(10 * time.Millisecond)
+		tl.do(Carrier{At: tl.now, Link: "priv0", Up: false}) // power off
+		tl.tickTo(last.Add(200 * time.Millisecond))
+		tl.expect(Acquiring, "start takeover")
+		tl.done(Takeover, false, nil)
+		tl.expect(Active, "notice takeover")
+		var notices []string
+		for i := range 10 {
+			tl.tickTo(tl.now.Add(100 * time.Millisecond))
+			tl.do(Answer{At: tl.now, Addr: vip, MAC: forged})
+			for _, g := range tl.got {
+				if g != "notice conflict" {
+					t.Fatalf("forged answer %d from %s: %q", i+1, forged, tl.got)
+				}
+			}
+			notices = append(notices, tl.got...)
+			tl.got = nil
+		}
+		tl.tickTo(tl.now.Add(10 * time.Second))
+		tl.expect(Active)
+		if len(notices) != 1 {
+			t.Fatalf("notices %q for ten forged answers from %s, want one conflict", notices, forged)
+		}
+		if a, ok := tl.m.Answering(tl.now.Add(-10 * time.Second)); ok && a.Primary != (forged == primaryMAC) {
+			t.Fatalf("answering %+v: Primary must be the signed MAC's alone", a)
+		}
+	}
 }
 
 // blipLab drives a machine beside a live primary at a 100 ms interval

@@ -11,7 +11,7 @@ func (tl *timeline) beatHealth(unhealthy bool) { tl.beatWith(unhealthy, unhealth
 
 func (tl *timeline) beatWith(unhealthy, yielded bool) {
 	for _, l := range []string{"priv0", "pub0"} {
-		tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second, Unhealthy: unhealthy, Yielded: yielded,
+		tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second, Unhealthy: unhealthy, Yielded: yielded, MAC: primaryMAC,
 			Detail: "service checks fail: Check10.http: exit 22"})
 	}
 }

@@ -105,6 +105,9 @@ type Link struct {
 	Alive     bool      `json:"alive"`
 	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
 	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
+	// MAC is the primary's hardware address on the link, as its last
+	// authenticated heartbeat there signed it (empty: not said).
+	MAC string `json:"mac,omitempty"`
 	// carrierAt is when the carrier last changed (zero: never reported):
 	// nothing sent on the link before then counts.
 	carrierAt time.Time
@@ -294,7 +297,7 @@ func New(p Params, now time.Time, holding bool) *Machine {
 	if p.GoodbyeWait <= 0 {
 		p.GoodbyeWait = 30 * time.Second
 	}
-	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval, ask: asking{known: map[string]string{}},
+	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval,
 		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}, last: map[string]time.Time{}}}
 	for _, l := range p.Links {
 		m.links[l] = &Link{Name: l}
@@ -309,9 +312,6 @@ func New(p Params, now time.Time, holding bool) *Machine {
 func (m *Machine) set(s State, now time.Time) {
 	if m.state != s {
 		m.state, m.since = s, now
-		if s == Standby && m.p.Ask {
-			m.ask.learnUntil = now.Add(m.lead())
-		}
 	}
 }
 
@@ -480,6 +480,9 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		return m.evaluate(e.At)
 	}
 	l.LastHeard = e.At
+	if e.MAC != "" {
+		l.MAC = e.MAC
+	}
 	if m.baseline.IsZero() {
 		m.baseline = e.At
 	}

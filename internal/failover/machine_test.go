@@ -59,7 +59,7 @@ func (tl *timeline) run(d time.Duration, beating ...string) {
 		tl.now = tl.now.Add(100 * time.Millisecond)
 		if tl.now.Sub(t0)%time.Second == 0 {
 			for _, l := range beating {
-				tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second})
+				tl.do(Heartbeat{At: tl.now, Link: l, Interval: time.Second, MAC: primaryMAC})
 			}
 		}
 		tl.do(Tick{At: tl.now})
