@@ -92,7 +92,7 @@ func (k *Keyring) Seal(p *Packet) ([]byte, error) {
 		return Encode(p)
 	}
 	key := k.keys[0]
-	b, err := appendBody(make([]byte, 0, HeaderLen+len(p.Sender)+len(p.Message)+TrailerLen), p, true)
+	b, err := appendBody(make([]byte, 0, bodyLen(p)+TrailerLen), p, true)
 	if err != nil {
 		return nil, err
 	}

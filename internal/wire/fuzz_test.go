@@ -13,8 +13,13 @@ func FuzzDecode(f *testing.F) {
 	p := samplePacket()
 	plain, _ := Encode(&p)
 	signed, _ := kr.Seal(&p)
+	p.HardwareAddr = sampleMAC
+	plainMAC, _ := Encode(&p)
+	signedMAC, _ := kr.Seal(&p)
 	f.Add(plain)
 	f.Add(signed)
+	f.Add(plainMAC)
+	f.Add(signedMAC)
 	f.Add([]byte("heartbeat"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

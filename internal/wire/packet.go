@@ -11,7 +11,8 @@
 //	              bit 1 set on a heartbeat when the primary's service
 //	              checks fail (the message then says which, and how);
 //	              bit 2 with it when the primary gave its service
-//	              addresses up for that
+//	              addresses up for that; bit 3 when a hardware
+//	              address follows the message
 //	7       1     sender identity length, 1..64
 //	8       2     message length, 0..1024
 //	10      4     sender's interval in milliseconds, > 0
@@ -20,18 +21,30 @@
 //	30      8     send time, Unix nanoseconds
 //	38      n     sender identity (UTF-8)
 //	38+n    m     message (the -m text)
+//	[hardware address, when flag bit 3 is set]
+//	38+n+m  1     its length h, 1..20 (Ethernet 6, InfiniBand 20)
+//	39+n+m  h     the hardware address of the interface the sender
+//	              sent this packet from
 //	[trailer, when flag bit 0 is set]
 //	        4     key id
 //	        32    HMAC-SHA256 over every byte before the tag
 //
 // A packet's length must match its header exactly; anything else is
 // rejected with an error that says why.
+//
+// The hardware address lets the receiver learn the sender's MAC on each
+// link from what the key vouches for, not from ARP that anyone can send.
+// A packet without flag bit 3 is laid out as before the field existed,
+// so an older sender's packets still decode; an older receiver drops
+// packets that carry it (unknown flag).
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 	"unicode/utf8"
 )
@@ -44,19 +57,22 @@ const Version = 1
 
 // Limits of the variable-length fields.
 const (
-	MaxSenderLen  = 64
-	MaxMessageLen = 1024
-	HeaderLen     = 38
-	TagLen        = 32
-	TrailerLen    = 4 + TagLen
+	MaxSenderLen       = 64
+	MaxMessageLen      = 1024
+	MaxHardwareAddrLen = 20 // InfiniBand's; Ethernet's is 6
+	HeaderLen          = 38
+	TagLen             = 32
+	TrailerLen         = 4 + TagLen
 	// MaxPacketLen is the largest packet Decode accepts.
-	MaxPacketLen = HeaderLen + MaxSenderLen + MaxMessageLen + TrailerLen
+	MaxPacketLen = HeaderLen + MaxSenderLen + MaxMessageLen + 1 + MaxHardwareAddrLen + TrailerLen
 )
 
 const (
-	flagAuth      = 1 << 0
-	flagUnhealthy = 1 << 1
-	flagYielded   = 1 << 2
+	flagAuth         = 1 << 0
+	flagUnhealthy    = 1 << 1
+	flagYielded      = 1 << 2
+	flagHardwareAddr = 1 << 3
+	knownFlags       = flagAuth | flagUnhealthy | flagYielded | flagHardwareAddr
 )
 
 // Type says what a packet announces.
@@ -98,6 +114,10 @@ type Packet struct {
 	// service addresses up for it (never without Unhealthy).
 	Unhealthy bool
 	Yielded   bool
+	// HardwareAddr is the hardware address of the interface the packet
+	// was sent from (nil: the sender did not say, as for a target
+	// behind a router). Signed with the rest when a key is used.
+	HardwareAddr net.HardwareAddr
 
 	// Set by Decode: whether an authentication trailer was present, and
 	// its key id. Decode does not check the tag; Keyring.Open does.
@@ -108,23 +128,24 @@ type Packet struct {
 // Decode errors. Each names one reason a packet is dropped, so that a
 // receiver can count drops by reason.
 var (
-	ErrTruncated   = errors.New("packet truncated")
-	ErrBadMagic    = errors.New("not an ipfailover packet (bad magic)")
-	ErrVersion     = errors.New("unsupported protocol version")
-	ErrType        = errors.New("unknown packet type")
-	ErrFlags       = errors.New("unknown flags set")
-	ErrLength      = errors.New("length does not match header")
-	ErrSender      = errors.New("sender identity empty, too long or not UTF-8")
-	ErrMessage     = errors.New("message too long or not UTF-8")
-	ErrInterval    = errors.New("interval is zero")
-	ErrNoAuth      = errors.New("packet not authenticated but a key is configured")
-	ErrUnknownKey  = errors.New("packet signed with an unknown key id")
-	ErrBadTag      = errors.New("authentication tag does not match")
-	ErrReplay      = errors.New("sequence number not newer than the last one (replay)")
-	ErrStaleEpoch  = errors.New("new epoch with a stale timestamp")
-	ErrDelayed     = errors.New("sent long before it arrived (held back and released late)")
-	ErrRetired     = errors.New("epoch already replaced by a newer one")
-	ErrUnsignedKey = errors.New("encoding needs a key to sign")
+	ErrTruncated    = errors.New("packet truncated")
+	ErrBadMagic     = errors.New("not an ipfailover packet (bad magic)")
+	ErrVersion      = errors.New("unsupported protocol version")
+	ErrType         = errors.New("unknown packet type")
+	ErrFlags        = errors.New("unknown flags set")
+	ErrLength       = errors.New("length does not match header")
+	ErrSender       = errors.New("sender identity empty, too long or not UTF-8")
+	ErrMessage      = errors.New("message too long or not UTF-8")
+	ErrInterval     = errors.New("interval is zero")
+	ErrHardwareAddr = errors.New("hardware address empty or longer than 20 bytes")
+	ErrNoAuth       = errors.New("packet not authenticated but a key is configured")
+	ErrUnknownKey   = errors.New("packet signed with an unknown key id")
+	ErrBadTag       = errors.New("authentication tag does not match")
+	ErrReplay       = errors.New("sequence number not newer than the last one (replay)")
+	ErrStaleEpoch   = errors.New("new epoch with a stale timestamp")
+	ErrDelayed      = errors.New("sent long before it arrived (held back and released late)")
+	ErrRetired      = errors.New("epoch already replaced by a newer one")
+	ErrUnsignedKey  = errors.New("encoding needs a key to sign")
 )
 
 func validType(t Type) bool { return t >= Heartbeat && t <= Released }
@@ -140,6 +161,9 @@ func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {
 	if len(p.Message) > MaxMessageLen || !utf8.ValidString(p.Message) {
 		return nil, fmt.Errorf("encode: %w", ErrMessage)
 	}
+	if len(p.HardwareAddr) > MaxHardwareAddrLen {
+		return nil, fmt.Errorf("encode: %w: %d bytes", ErrHardwareAddr, len(p.HardwareAddr))
+	}
 	ms := p.Interval.Milliseconds()
 	if ms <= 0 || ms > int64(^uint32(0)) {
 		return nil, fmt.Errorf("encode: %w or out of range: %v", ErrInterval, p.Interval)
@@ -147,6 +171,9 @@ func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {
 	var flags uint8
 	if auth {
 		flags |= flagAuth
+	}
+	if len(p.HardwareAddr) > 0 {
+		flags |= flagHardwareAddr
 	}
 	if p.Unhealthy {
 		if p.Type != Heartbeat {
@@ -168,12 +195,25 @@ func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, uint64(p.SentAt.UnixNano()))
 	b = append(b, p.Sender...)
 	b = append(b, p.Message...)
+	if len(p.HardwareAddr) > 0 {
+		b = append(b, uint8(len(p.HardwareAddr)))
+		b = append(b, p.HardwareAddr...)
+	}
 	return b, nil
+}
+
+// bodyLen is the length of p's encoding without the trailer.
+func bodyLen(p *Packet) int {
+	n := HeaderLen + len(p.Sender) + len(p.Message)
+	if len(p.HardwareAddr) > 0 {
+		n += 1 + len(p.HardwareAddr)
+	}
+	return n
 }
 
 // Encode returns the packet without authentication.
 func Encode(p *Packet) ([]byte, error) {
-	return appendBody(make([]byte, 0, HeaderLen+len(p.Sender)+len(p.Message)), p, false)
+	return appendBody(make([]byte, 0, bodyLen(p)), p, false)
 }
 
 // Decode parses b strictly. It never panics, whatever b holds. It does not
@@ -194,7 +234,7 @@ func Decode(b []byte) (Packet, error) {
 		return p, fmt.Errorf("%w: %d", ErrType, b[5])
 	}
 	flags := b[6]
-	if flags&^(flagAuth|flagUnhealthy|flagYielded) != 0 || (flags&flagUnhealthy != 0 && p.Type != Heartbeat) ||
+	if flags&^knownFlags != 0 || (flags&flagUnhealthy != 0 && p.Type != Heartbeat) ||
 		(flags&flagYielded != 0 && flags&flagUnhealthy == 0) {
 		return p, fmt.Errorf("%w: %#x", ErrFlags, flags)
 	}
@@ -208,6 +248,17 @@ func Decode(b []byte) (Packet, error) {
 		return p, ErrMessage
 	}
 	want := HeaderLen + senderLen + msgLen
+	hwLen := 0
+	if flags&flagHardwareAddr != 0 {
+		if len(b) <= want {
+			return p, ErrTruncated
+		}
+		hwLen = int(b[want])
+		if hwLen == 0 || hwLen > MaxHardwareAddrLen {
+			return p, ErrHardwareAddr
+		}
+		want += 1 + hwLen
+	}
 	if flags&flagAuth != 0 {
 		want += TrailerLen
 	}
@@ -235,6 +286,11 @@ func Decode(b []byte) (Packet, error) {
 	}
 	p.Sender = string(sender)
 	p.Message = string(msg)
+	if hwLen > 0 {
+		// A copy: receivers read into buffers they reuse.
+		hw := HeaderLen + senderLen + msgLen + 1
+		p.HardwareAddr = net.HardwareAddr(bytes.Clone(b[hw : hw+hwLen]))
+	}
 	if flags&flagAuth != 0 {
 		p.Authenticated = true
 		p.KeyID = binary.BigEndian.Uint32(b[want-TrailerLen:])

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,9 @@ func testKey(t testing.TB) Key {
 	}
 	return k
 }
+
+// sampleMAC is from the range RFC 7042 sets aside for documentation.
+var sampleMAC = net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x53, 0x01}
 
 func samplePacket() Packet {
 	return Packet{
@@ -75,6 +79,8 @@ func TestGoldenVectors(t *testing.T) {
 	signed := samplePacket()
 	signed.Type = Goodbye
 	signed.Message = ""
+	withMAC := samplePacket()
+	withMAC.HardwareAddr = sampleMAC
 	cases := []struct {
 		file, comment string
 		p             Packet
@@ -82,6 +88,7 @@ func TestGoldenVectors(t *testing.T) {
 	}{
 		{"heartbeat_plain.hex", "heartbeat, no key, sender server1, seq 42, interval 1s, message heartbeat", plain, NewKeyring()},
 		{"goodbye_signed.hex", "goodbye signed with key 0123456789abcdef0123456789abcdef (ASCII)", signed, NewKeyring(testKey(t))},
+		{"heartbeat_mac_signed.hex", "heartbeat_plain's packet from MAC 00:00:5e:00:53:01, signed with goodbye_signed's key", withMAC, NewKeyring(testKey(t))},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -101,7 +108,8 @@ func TestGoldenVectors(t *testing.T) {
 				t.Fatalf("golden packet does not open: %v", err)
 			}
 			if back.Type != c.p.Type || back.Seq != c.p.Seq || back.Sender != c.p.Sender ||
-				back.Message != c.p.Message || !back.SentAt.Equal(c.p.SentAt) || back.Interval != c.p.Interval {
+				back.Message != c.p.Message || !back.SentAt.Equal(c.p.SentAt) || back.Interval != c.p.Interval ||
+				!bytes.Equal(back.HardwareAddr, c.p.HardwareAddr) || (back.HardwareAddr == nil) != (c.p.HardwareAddr == nil) {
 				t.Fatalf("decoded %+v, want %+v", back, c.p)
 			}
 		})
@@ -123,6 +131,15 @@ func TestHeaderLayout(t *testing.T) {
 	if string(b[38:45]) != "server1" || string(b[45:]) != "heartbeat" {
 		t.Fatalf("sender/message %q", b[38:])
 	}
+	// The same packet with a hardware address: flag bit 3, and after the
+	// message its length and bytes, then the trailer.
+	m := readGolden(t, "heartbeat_mac_signed.hex")
+	if m[6] != 0x09 || !bytes.Equal(m[:6], b[:6]) || !bytes.Equal(m[7:54], b[7:]) {
+		t.Fatalf("header or body differs from heartbeat_plain's but for flags 0x09:\n% x\n% x", m[:54], b)
+	}
+	if m[54] != 6 || !bytes.Equal(m[55:61], sampleMAC) || len(m) != 61+TrailerLen {
+		t.Fatalf("hardware address % x, packet length %d", m[54:61], len(m))
+	}
 }
 
 func TestRoundTripAllTypes(t *testing.T) {
@@ -132,6 +149,7 @@ func TestRoundTripAllTypes(t *testing.T) {
 		p.Type = typ
 		p.Message = strings.Repeat("x", MaxMessageLen)
 		p.Sender = strings.Repeat("s", MaxSenderLen)
+		p.HardwareAddr = bytes.Repeat([]byte{0xa5}, MaxHardwareAddrLen)
 		p.Interval = 10 * time.Millisecond
 		b, err := kr.Seal(&p)
 		if err != nil {
@@ -145,7 +163,7 @@ func TestRoundTripAllTypes(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.Type != typ || got.Message != p.Message || got.Sender != p.Sender || got.Interval != p.Interval ||
-			!got.Authenticated || got.KeyID != kr.keys[0].ID {
+			!bytes.Equal(got.HardwareAddr, p.HardwareAddr) || !got.Authenticated || got.KeyID != kr.keys[0].ID {
 			t.Fatalf("round trip of %v lost data: %+v", typ, got)
 		}
 	}
@@ -159,6 +177,9 @@ func TestEncodeRejectsBadFields(t *testing.T) {
 		"zero interval": func(p *Packet) { p.Interval = 0 },
 		"sub-ms":        func(p *Packet) { p.Interval = time.Microsecond },
 		"bad type":      func(p *Packet) { p.Type = 9 },
+		"long hardware address": func(p *Packet) {
+			p.HardwareAddr = make(net.HardwareAddr, MaxHardwareAddrLen+1)
+		},
 	} {
 		p := samplePacket()
 		mut(&p)
@@ -171,6 +192,8 @@ func TestEncodeRejectsBadFields(t *testing.T) {
 func TestDecodeRejections(t *testing.T) {
 	good := readGolden(t, "heartbeat_plain.hex")
 	signed := readGolden(t, "goodbye_signed.hex")
+	withMAC := readGolden(t, "heartbeat_mac_signed.hex")
+	const hwAt = HeaderLen + len("server1") + len("heartbeat") // its length byte
 	mod := func(b []byte, f func([]byte) []byte) []byte { return f(bytes.Clone(b)) }
 	cases := []struct {
 		name string
@@ -187,7 +210,14 @@ func TestDecodeRejections(t *testing.T) {
 		{"version 2", mod(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
 		{"type 0", mod(good, func(b []byte) []byte { b[5] = 0; return b }), ErrType},
 		{"type 4", mod(good, func(b []byte) []byte { b[5] = 4; return b }), ErrType},
-		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 8; return b }), ErrFlags},
+		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 0x10; return b }), ErrFlags},
+		{"hardware address flag, no address", mod(good, func(b []byte) []byte { b[6] = 8; return b }), ErrTruncated},
+		{"hardware address length 0", mod(withMAC, func(b []byte) []byte { b[hwAt] = 0; return b }), ErrHardwareAddr},
+		{"hardware address length 21", mod(withMAC, func(b []byte) []byte { b[hwAt] = 21; return b }), ErrHardwareAddr},
+		{"hardware address longer than the packet", mod(withMAC, func(b []byte) []byte { b[hwAt] = 20; return b }), ErrTruncated},
+		{"hardware address shorter than its length", mod(withMAC, func(b []byte) []byte { b[hwAt] = 5; return b }), ErrLength},
+		{"hardware address truncated", withMAC[:hwAt+4], ErrTruncated},
+		{"hardware address flag cleared", mod(withMAC, func(b []byte) []byte { b[6] &^= 8; return b }), ErrLength},
 		{"yielded without unhealthy", mod(good, func(b []byte) []byte { b[6] = 4; return b }), ErrFlags},
 		{"unhealthy goodbye", mod(good, func(b []byte) []byte { b[5], b[6] = byte(Goodbye), 2; return b }), ErrFlags},
 		{"sender length 0", mod(good, func(b []byte) []byte { b[7] = 0; return b }), ErrSender},
@@ -385,5 +415,69 @@ func TestUnhealthyRoundTrip(t *testing.T) {
 	}
 	if _, err := Encode(&Packet{Type: Released, Sender: "s", Interval: time.Second, Unhealthy: true}); err == nil {
 		t.Fatal("a released packet encoded as unhealthy")
+	}
+}
+
+// The hardware address is signed with the rest: a forger can neither
+// change it, nor strip it, nor add one to a packet that had none.
+func TestHardwareAddrAuthenticated(t *testing.T) {
+	kr := NewKeyring(testKey(t))
+	p := samplePacket()
+	p.HardwareAddr = sampleMAC
+	b, err := kr.Seal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := kr.Open(b)
+	if err != nil || !bytes.Equal(got.HardwareAddr, sampleMAC) || got.HardwareAddr.String() != "00:00:5e:00:53:01" {
+		t.Fatalf("opened %v, %v", got.HardwareAddr, err)
+	}
+	hwAt := HeaderLen + len(p.Sender) + len(p.Message)
+	for i := range sampleMAC {
+		forged := bytes.Clone(b)
+		forged[hwAt+1+i] ^= 0x02
+		if _, err := kr.Open(forged); !errors.Is(err, ErrBadTag) {
+			t.Errorf("MAC byte %d changed: got %v, want %v", i, err, ErrBadTag)
+		}
+	}
+	stripped := append(bytes.Clone(b[:hwAt]), b[hwAt+1+len(sampleMAC):]...)
+	stripped[6] &^= flagHardwareAddr
+	if _, err := kr.Open(stripped); !errors.Is(err, ErrBadTag) {
+		t.Errorf("MAC stripped: got %v, want %v", err, ErrBadTag)
+	}
+	p.HardwareAddr = nil
+	without, err := kr.Seal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := append(bytes.Clone(without[:hwAt]), 6)
+	added = append(append(added, sampleMAC...), without[hwAt:]...)
+	added[6] |= flagHardwareAddr
+	if _, err := kr.Open(added); !errors.Is(err, ErrBadTag) {
+		t.Errorf("MAC added: got %v, want %v", err, ErrBadTag)
+	}
+}
+
+// A packet without the field decodes as before it existed: no hardware
+// address, nil rather than empty.
+func TestNoHardwareAddr(t *testing.T) {
+	for _, name := range []string{"heartbeat_plain.hex", "goodbye_signed.hex"} {
+		p, err := Decode(readGolden(t, name))
+		if err != nil || p.HardwareAddr != nil {
+			t.Errorf("%s: %v, hardware address %#v", name, err, p.HardwareAddr)
+		}
+	}
+}
+
+// Decode copies the address: receivers reuse their read buffers.
+func TestHardwareAddrIsACopy(t *testing.T) {
+	b := readGolden(t, "heartbeat_mac_signed.hex")
+	p, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(b)
+	if !bytes.Equal(p.HardwareAddr, sampleMAC) {
+		t.Fatalf("hardware address %v after the buffer was reused", p.HardwareAddr)
 	}
 }
