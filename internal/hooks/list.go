@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/ipfailover/ipfailover/internal/safefile"
 )
 
 // Folder is where the hooks of addr live. It uses netip.Addr.String so
@@ -100,7 +102,7 @@ func (r *Runner) list(addr netip.Addr, stage Stage) (listing, error) {
 			if stage == Test {
 				// Test is the veto, often a fence: a Test that is there
 				// but cannot run must not quietly let a takeover through.
-				return listing{}, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, shellQuote(path))
+				return listing{}, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, safefile.ShellQuote(path))
 			}
 			r.log().Warn("hook skipped: not executable; chmod +x it to run it", "path", path, "stage", stage)
 			continue
@@ -154,7 +156,7 @@ func (r *Runner) recheck(l listing, path string) error {
 func notAFolder(path string) error {
 	return fmt.Errorf("hooks: %s is not a folder, so no hook in it can run and every takeover is vetoed; "+
 		"remove it and make the folder (install -d -o root -m 0755 %s), or set FAILOVER_HOOK_DIR to the folder that holds the hooks",
-		path, shellQuote(path))
+		path, safefile.ShellQuote(path))
 }
 
 // stageMatches reports whether a file name is a hook of stage. Test is

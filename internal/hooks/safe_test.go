@@ -246,14 +246,3 @@ func TestRequireSafeStickyFolders(t *testing.T) {
 	}
 	noTmpFix(err)
 }
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"/Library/IPFailover/192.0.2.10/PreAcq10.StopDIP": "/Library/IPFailover/192.0.2.10/PreAcq10.StopDIP",
-		"/srv/my hooks/it's":                              `'/srv/my hooks/it'\''s'`,
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
