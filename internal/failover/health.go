@@ -19,6 +19,7 @@ type health struct {
 	detail    string    // what the primary said of the failing check
 	since     time.Time // when the state last changed; zero: never heard
 	answered  bool      // an address answered since it went unhealthy
+	told      bool      // the hand-over's conflict has been noticed
 }
 
 // Health is the primary's health as heard.
@@ -68,5 +69,12 @@ func (m *Machine) handOver(now time.Time) (acts []Action, ok bool) {
 	if m.free(now) {
 		return m.start(Takeover, "the primary's service is unhealthy ("+m.health.detail+") and its addresses are free", now), true
 	}
-	return nil, true
+	// heartbeatd removed its service addresses before it said so: one
+	// that still answers a lead after that is held by another host.
+	if m.health.told || !m.inUse(now) || m.ask.last.At.Before(m.health.since.Add(m.lead())) {
+		return nil, true
+	}
+	m.health.told = true
+	return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("the primary gave it up for a hand-over (its service is unhealthy)") +
+		"; nothing is taken over while it answers"}}, true
 }

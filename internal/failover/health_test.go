@@ -86,7 +86,7 @@ func TestVetoedHandOverWhileAnsweredDoesNotSpin(t *testing.T) {
 		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(time.Second))
 		tl.beatHealth(true)
 	}
-	tl.expect(Vetoed)
+	tl.expect(Vetoed, "notice conflict") // the yielded address answers: said once
 }
 
 // A Test that refuses the hand-over is asked again after VetoRetry, not
@@ -112,4 +112,29 @@ func TestUnhealthyWithoutAskingIsANotice(t *testing.T) {
 	tl.beatHealth(true)
 	tl.beatsFor(5*time.Second, true)
 	tl.expect(Standby, "notice primary-unhealthy")
+}
+
+// A hand-over denied: the primary yields its service address, but
+// another host answers for it. Nothing is taken, and a conflict notice
+// says who answers, once, as for every other conflict (before: silence
+// for as long as it lasted).
+func TestHandOverDeniedIsAConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.beatsFor(5*time.Second, false)
+	tl.beatHealth(true)
+	tl.expect(Standby, "notice primary-unhealthy")
+	var notices []string
+	for range 20 {
+		tl.answers(otherMAC, 500*time.Microsecond, tl.now.Add(time.Second))
+		tl.beatHealth(true)
+		notices = append(notices, tl.got...)
+		tl.got = nil
+	}
+	tl.expect(Standby)
+	if len(notices) != 1 || notices[0] != "notice conflict" {
+		t.Fatalf("notices %q while another host answers for the yielded address, want one conflict", notices)
+	}
+	if a, ok := tl.m.Answering(tl.now); !ok || a.Primary {
+		t.Fatalf("answering %+v %v: another host's MAC passed for the primary's", a, ok)
+	}
 }
