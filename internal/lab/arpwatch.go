@@ -139,19 +139,7 @@ const (
 // host holding target answers to mac, and from which no host learns a
 // neighbour.
 func arpProbe(mac net.HardwareAddr, target netip.Addr) []byte {
-	b := make([]byte, 0, ethLen+arpLen)
-	b = append(b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	b = append(b, mac...)
-	b = binary.BigEndian.AppendUint16(b, 0x0806) // EtherType: ARP
-	b = binary.BigEndian.AppendUint16(b, 1)      // hardware type: Ethernet
-	b = binary.BigEndian.AppendUint16(b, 0x0800) // protocol type: IPv4
-	b = append(b, 6, 4)                          // address lengths
-	b = binary.BigEndian.AppendUint16(b, 1)      // request
-	b = append(b, mac...)
-	b = append(b, 0, 0, 0, 0)       // sender address: none
-	b = append(b, 0, 0, 0, 0, 0, 0) // target MAC: unknown
-	t := target.As4()
-	return append(b, t[:]...)
+	return ARPFrame(ARPRequest, mac, netip.IPv4Unspecified(), make(net.HardwareAddr, 6), target, EthernetBroadcast)
 }
 
 // arpAnswer reads b as an Ethernet frame holding an ARP reply and returns
