@@ -4,12 +4,14 @@
 package heartbeat
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"runtime"
 	"slices"
@@ -57,6 +59,20 @@ type Link struct {
 	Err    error // last send error; nil while the link works
 	Sent   uint64
 	Failed uint64 // sends that failed
+}
+
+// HardwareAddr is what the link's heartbeats say is this host's MAC: its
+// interface's, when the target is on the interface's subnet (broadcast or
+// a host there); nil for a target behind a router or one of this host's
+// own addresses, whose packets reach the peer from no MAC of ours.
+func (l Link) HardwareAddr() net.HardwareAddr {
+	if l.Route.Kind != netif.Broadcast && l.Route.Kind != netif.Unicast {
+		return nil
+	}
+	if len(l.Route.Interface.MAC) > wire.MaxHardwareAddrLen {
+		return nil // not a kind of link failoverd asks by ARP or NDP
+	}
+	return l.Route.Interface.MAC
 }
 
 // Name is the link's interface, or "-" for a target on no connected subnet.
@@ -265,7 +281,8 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 	}
 }
 
-// beat sends one packet of type typ to every target.
+// beat sends one packet of type typ to every target: one sequence
+// number, and on each link the MAC it leaves by.
 func (s *Sender) beat(typ wire.Type) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -279,18 +296,16 @@ func (s *Sender) beat(typ wire.Type) {
 	if s.unhealthy != "" && typ == wire.Heartbeat {
 		p.Unhealthy, p.Yielded, p.Message = true, s.yielded, s.unhealthy
 	}
-	b, err := s.opts.Keyring.Seal(&p)
-	if err != nil && p.Unhealthy {
-		// Never silence over a check's words: say unhealthy plainly.
-		p.Message = "service checks fail"
-		b, err = s.opts.Keyring.Seal(&p)
-	}
-	if err != nil {
-		// Options were checked at load; this is a bug, not a link fault.
-		s.log.Error("cannot encode heartbeat", "err", err)
-		return
-	}
-	for _, l := range s.links {
+	var b []byte
+	for i, l := range s.links {
+		// A link whose MAC is the previous link's (none, behind a
+		// router) sends the same bytes: no second HMAC.
+		if hw := l.HardwareAddr(); i == 0 || !bytes.Equal(hw, p.HardwareAddr) {
+			p.HardwareAddr = hw
+			if b = s.seal(&p); b == nil {
+				return
+			}
+		}
 		err := s.send(l, b)
 		if err != nil && l.Err == nil {
 			s.log.Warn("heartbeat send failed; will keep trying", "link", l.Name(), "target", l.Target, "err", err)
@@ -307,6 +322,22 @@ func (s *Sender) beat(typ wire.Type) {
 	if typ == wire.Goodbye {
 		s.log.Info("sent goodbye", "links", len(s.links), "seq", s.seq)
 	}
+}
+
+// seal encodes p; nil when it cannot, which it logs.
+func (s *Sender) seal(p *wire.Packet) []byte {
+	b, err := s.opts.Keyring.Seal(p)
+	if err != nil && p.Unhealthy {
+		// Never silence over a check's words: say unhealthy plainly.
+		p.Message = "service checks fail"
+		b, err = s.opts.Keyring.Seal(p)
+	}
+	if err != nil {
+		// Options were checked at load; this is a bug, not a link fault.
+		s.log.Error("cannot encode heartbeat", "err", err)
+		return nil
+	}
+	return b
 }
 
 func (s *Sender) send(l *Link, b []byte) error {

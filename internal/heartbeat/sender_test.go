@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -65,11 +66,22 @@ func (f *fakeConn) fail(ifindex int, err error) {
 	f.failing[ifindex] = err
 }
 
+// The MACs of testHost's interfaces, from the range RFC 7042 sets aside
+// for documentation.
+const (
+	privMAC = "00:00:5e:00:53:02"
+	pubMAC  = "00:00:5e:00:53:03"
+)
+
 func testHost() []netif.Interface {
-	mk := func(name string, idx int, p string) netif.Interface {
-		return netif.Interface{Name: name, Index: idx, Up: true, Running: true, Addrs: []netif.Addr{netif.NewAddr(netip.MustParsePrefix(p))}}
+	mk := func(name string, idx int, p, mac string) netif.Interface {
+		hw, err := net.ParseMAC(mac)
+		if err != nil {
+			panic(err)
+		}
+		return netif.Interface{Name: name, Index: idx, Up: true, Running: true, MAC: hw, Addrs: []netif.Addr{netif.NewAddr(netip.MustParsePrefix(p))}}
 	}
-	return []netif.Interface{mk("priv0", 2, "192.0.2.1/24"), mk("pub0", 3, "198.51.100.1/24")}
+	return []netif.Interface{mk("priv0", 2, "192.0.2.1/24", privMAC), mk("pub0", 3, "198.51.100.1/24", pubMAC)}
 }
 
 type syncBuf struct {
@@ -119,12 +131,17 @@ func TestBeatsEveryLinkFromItsOwnAddress(t *testing.T) {
 			t.Fatalf("sent %d packets in 4 intervals over 2 links, want 8", len(got))
 		}
 		for i, p := range got {
-			wantIf, wantSrc, wantDst := 2, "192.0.2.1", "192.0.2.255:1694"
+			wantIf, wantSrc, wantDst, wantMAC := 2, "192.0.2.1", "192.0.2.255:1694", privMAC
 			if i%2 == 1 {
-				wantIf, wantSrc, wantDst = 3, "198.51.100.1", "198.51.100.255:1694"
+				wantIf, wantSrc, wantDst, wantMAC = 3, "198.51.100.1", "198.51.100.255:1694", pubMAC
 			}
 			if p.ifindex != wantIf || p.src.String() != wantSrc || p.dst.String() != wantDst {
 				t.Errorf("packet %d went to %v via if %d from %v", i, p.dst, p.ifindex, p.src)
+			}
+			// Each link's packet says its own interface's MAC, signed
+			// (the fake opens it with the key).
+			if p.pkt.HardwareAddr.String() != wantMAC {
+				t.Errorf("packet %d via if %d says MAC %q, want %s", i, p.ifindex, p.pkt.HardwareAddr, wantMAC)
 			}
 			if p.pkt.Type != wire.Heartbeat || p.pkt.Seq != uint64(i/2+1) || p.pkt.Interval != 100*time.Millisecond ||
 				p.pkt.Epoch != s.Epoch() || !p.pkt.Authenticated || p.pkt.Sender != "server1" {
@@ -136,8 +153,9 @@ func TestBeatsEveryLinkFromItsOwnAddress(t *testing.T) {
 			t.Fatal(err)
 		}
 		bye := conn.take()
-		if len(bye) != 2 || bye[0].pkt.Type != wire.Goodbye || bye[1].pkt.Type != wire.Goodbye || bye[0].pkt.Seq != 5 {
-			t.Fatalf("on stop want goodbye on both links, got %+v", bye)
+		if len(bye) != 2 || bye[0].pkt.Type != wire.Goodbye || bye[1].pkt.Type != wire.Goodbye || bye[0].pkt.Seq != 5 ||
+			bye[0].pkt.HardwareAddr.String() != privMAC || bye[1].pkt.HardwareAddr.String() != pubMAC {
+			t.Fatalf("on stop want goodbye on both links, each with its MAC, got %+v", bye)
 		}
 	})
 }
@@ -208,7 +226,8 @@ func TestReloadChangesTargetsAndInterval(t *testing.T) {
 }
 
 // A target on no connected subnet (a unicast address behind a router)
-// goes by the routing table.
+// goes by the routing table, and its packet says no MAC: the router's
+// reaches the peer, not ours.
 func TestRemoteTargetFollowsTheRoutingTable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s, conn, _ := newTestSender(t, false, testHost()[0])
@@ -219,6 +238,53 @@ func TestRemoteTargetFollowsTheRoutingTable(t *testing.T) {
 		got := conn.take()
 		if len(got) != 2 || got[1].dst.String() != "198.51.100.255:1694" || got[1].ifindex != 0 || got[1].src.IsValid() {
 			t.Fatalf("sent %+v", got)
+		}
+		if got[0].pkt.HardwareAddr.String() != privMAC || got[1].pkt.HardwareAddr != nil {
+			t.Fatalf("MACs %q on the link and %q behind the router, want %s and none", got[0].pkt.HardwareAddr, got[1].pkt.HardwareAddr, privMAC)
+		}
+	})
+}
+
+// A host on the link's subnet is reached from the link's MAC too; a
+// link whose MAC changes (a bond's new active port) says the new one
+// from the sender's next look at the interfaces.
+func TestUnicastTargetAndChangedMAC(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		host := testHost()
+		var mu sync.Mutex
+		s, conn, _ := newTestSender(t, true)
+		s.snapshot = func() ([]netif.Interface, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(host), nil
+		}
+		o := s.opts
+		o.Targets = []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("198.51.100.2")}
+		if err := s.Reload(o); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		got := conn.take()
+		if len(got) == 0 {
+			t.Fatal("nothing sent")
+		}
+		for _, p := range got {
+			if want := map[int]string{2: privMAC, 3: pubMAC}[p.ifindex]; p.dst.Addr().As4()[3] != 2 || p.pkt.HardwareAddr.String() != want {
+				t.Fatalf("to %v via if %d says MAC %q, want %s", p.dst, p.ifindex, p.pkt.HardwareAddr, want)
+			}
+		}
+		const newMAC = "00:00:5e:00:53:04"
+		mu.Lock()
+		host[1].MAC, _ = net.ParseMAC(newMAC)
+		mu.Unlock()
+		time.Sleep(refreshEvery + 50*time.Millisecond)
+		synctest.Wait()
+		got = conn.take()
+		if last := got[len(got)-1]; last.ifindex != 3 || last.pkt.HardwareAddr.String() != newMAC {
+			t.Fatalf("a second after pub0's MAC changed its heartbeat says %q, want %s", last.pkt.HardwareAddr, newMAC)
 		}
 	})
 }
