@@ -55,6 +55,7 @@ type asking struct {
 	told      bool      // this conflict has been noticed
 	fenced    time.Time // when Test last ran for this conflict
 	gaveAt    time.Time // when an answer last started a give-back
+	stopped   bool      // an answer stopped the last takeover while its hooks ran
 	forced    bool      // the operator took the addresses with --force
 	tookAt    time.Time // when the last takeover ended, or a link's carrier came back while active
 	afterTake bool      // asking goes on for a hold-down after it
@@ -186,9 +187,14 @@ func (m *Machine) answeredWithin(now time.Time, d time.Duration) bool {
 const conflictQuiet = 10 * time.Millisecond
 
 // quiet is how long the addresses must go unanswered to be free: a
-// window of questions, and in a conflict conflictQuiet at least.
+// window of questions, and in a conflict conflictQuiet at least; after an
+// answer stopped a takeover whose hooks ran, a hold-down, so that
+// whoever answers cannot have Test and PreAcq run at will.
 func (m *Machine) quiet() time.Duration {
-	if m.state == Conflict {
+	switch {
+	case m.state == Conflict && m.ask.stopped:
+		return max(m.window(), conflictQuiet, m.p.HoldDown)
+	case m.state == Conflict:
 		return max(m.window(), conflictQuiet)
 	}
 	return m.window()

@@ -363,15 +363,34 @@ func TestNoQuestionsNoTakeoverAndNoSpin(t *testing.T) {
 }
 
 // An answer while the takeover's hooks ran stops it before it adds
-// anything: a conflict.
+// anything: a conflict, said by the job's notice (its hooks ran and were
+// undone). Whoever answered cannot have the hooks run again at will: the
+// next try waits until nothing has answered for a hold-down.
 func TestAnswerDuringTheTakeoverIsAConflict(t *testing.T) {
 	tl := newTimeline(t, askParams(), false)
 	tl.run(5*time.Second, "priv0", "pub0")
 	tl.run(4 * time.Second)
 	tl.expect(Acquiring, "start takeover")
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
-	tl.do(JobDone{At: tl.now, Job: Takeover, Answered: true})
-	tl.expect(Conflict, "notice conflict")
+	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	var detail string
+	for _, a := range tl.m.Handle(JobDone{At: tl.now, Job: Takeover, Answered: true, Undone: true}) {
+		if n, ok := a.(Notice); ok && n.Kind == NoticeTakeoverFailed {
+			detail = n.Detail
+		}
+	}
+	if s, _ := tl.m.State(); s != Conflict {
+		t.Fatalf("state %s after a stopped takeover", s)
+	}
+	for _, want := range []string{otherMAC, "PreRel and PostRel ran to undo them", "5s"} {
+		if !strings.Contains(detail, want) {
+			t.Fatalf("notice %q does not say %q", detail, want)
+		}
+	}
+	stopped := tl.now
+	tl.tickTo(stopped.Add(4900 * time.Millisecond))
+	tl.expect(Conflict)
+	tl.tickTo(stopped.Add(5200 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
 }
 
 // A forced acquire asked while a job runs stays forced.

@@ -270,7 +270,7 @@ func TestAnswerReportedAfterTheDecision(t *testing.T) {
 		t.Fatalf("answering %+v %v: the late answer does not count", a, ok)
 	}
 	tl.do(JobDone{At: tl.now, Job: Takeover, Answered: true})
-	tl.expect(Conflict, "notice conflict")
+	tl.expect(Conflict, "notice takeover-failed")
 }
 
 // A link that cannot be probed (no address heard on it, the probe not

@@ -260,7 +260,9 @@ type JobDone struct {
 	Err    error
 	// Answered: a takeover stopped before adding anything, because
 	// another host answered for an address while its hooks ran.
+	// Undone: PreRel and PostRel ran then to undo its PreAcq hooks.
 	Answered bool
+	Undone   bool
 }
 
 // Command is an operator's request. Force: an acquire that goes ahead
@@ -495,7 +497,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	m.running = j
-	m.ask.told = false
+	m.ask.told, m.ask.stopped = false, false
 	if j == Takeover {
 		// What answered before is why the takeover waited; once it
 		// starts, only new answers count (a returning primary).
@@ -646,8 +648,17 @@ func (m *Machine) jobDone(e JobDone) []Action {
 	}
 	switch {
 	case e.Job == Takeover && e.Answered:
+		// A conflict, said by the job's own notice (it carries the
+		// hooks that ran); the next try waits for a hold-down of quiet.
 		m.vetoedJob = NoJob
-		out = append(out, m.conflict(e.At)...)
+		m.set(Conflict, e.At)
+		m.ask.fenced, m.ask.told, m.ask.stopped = time.Time{}, true, true
+		detail := "the takeover stopped before it added anything: " + m.conflictDetail("its hooks ran")
+		if e.Undone {
+			detail += "; its Test and PreAcq hooks had run, and PreRel and PostRel ran to undo them"
+		}
+		out = append(out, Notice{Kind: NoticeTakeoverFailed, Detail: detail +
+			fmt.Sprintf("; it is tried again once nothing has answered for %v", m.quiet())})
 	case e.Job == Fence:
 		if e.Vetoed {
 			why := "it exited non-zero"

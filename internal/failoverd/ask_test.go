@@ -159,7 +159,9 @@ func TestLastingConflictRunsTest(t *testing.T) {
 }
 
 // The primary answers again while the takeover's PreAcq hooks run: the
-// job stops before it adds the address, and the state is conflict.
+// job stops before it adds the address, PreRel and PostRel undo what
+// PreAcq did (with the reason in FAILOVER_REASON), the state is conflict,
+// and the notice carries every hook that ran.
 func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := newAsker()
@@ -175,8 +177,14 @@ func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 		if w.holds() {
 			t.Fatal("added the address although it answered during the hooks")
 		}
-		if got := w.hooks.stages(); len(got) != 2 || got[1] != hooks.PreAcq {
-			t.Fatalf("stages %v, want Test and PreAcq only", got)
+		wantStages(t, "stopped takeover", w.hooks.stages(), hooks.Test, hooks.PreAcq, hooks.PreRel, hooks.PostRel)
+		ev, ok := w.notices.last(failover.NoticeTakeoverFailed)
+		if !ok || !strings.Contains(ev.Detail, "PreRel and PostRel ran to undo them") || !strings.Contains(ev.Detail, primaryMAC) {
+			t.Fatalf("notice %+v %v: want one that says the hooks were undone and who answered", ev, ok)
+		}
+		wantStages(t, "stopped takeover's notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreAcq, hooks.PreRel, hooks.PostRel)
+		if r := w.hooks.lastReason(hooks.PostRel); !strings.Contains(r, "undo") {
+			t.Fatalf("PostRel's reason %q does not say it undoes the stopped takeover", r)
 		}
 	})
 }

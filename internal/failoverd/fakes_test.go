@@ -83,6 +83,7 @@ type hookCall struct {
 	stage  hooks.Stage
 	addr   string
 	action string
+	reason string
 }
 
 // fakeHooks runs no process: each stage returns one hook's result, the
@@ -102,7 +103,7 @@ func newHooks() *fakeHooks {
 
 func (f *fakeHooks) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, hookCall{stage, env.Address.String(), env.Action})
+	f.calls = append(f.calls, hookCall{stage, env.Address.String(), env.Action, env.Reason})
 	gate, exit, err := f.gate[stage], f.exit[stage], f.fail[stage]
 	f.mu.Unlock()
 	start := time.Now()
@@ -126,6 +127,18 @@ func (f *fakeHooks) stages() []hooks.Stage {
 		out = append(out, c.stage)
 	}
 	return out
+}
+
+// lastReason is the reason the stage's last run was given.
+func (f *fakeHooks) lastReason(stage hooks.Stage) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.calls) - 1; i >= 0; i-- {
+		if f.calls[i].stage == stage {
+			return f.calls[i].reason
+		}
+	}
+	return ""
 }
 
 func (f *fakeHooks) reset() {

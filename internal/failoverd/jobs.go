@@ -149,6 +149,7 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 	if a, ok := d.answeredSince(began); ok && !forced {
 		d.log.Warn("another host answered while the takeover's hooks ran; adding nothing", "addr", a.Addr, "mac", a.MAC)
 		r.done.Answered = true
+		r.done.Undone = d.undoAcquire(ctx, &r, todo, a)
 		return r
 	}
 	start := time.Now()
@@ -173,6 +174,21 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 	}
 	r.done.Err = errors.Join(errs...)
 	return r
+}
+
+// undoAcquire runs PreRel* and PostRel* for the addresses whose PreAcq*
+// ran in a takeover that stopped before adding them (what PreAcq started,
+// a mount or a service, is stopped again), with the reason. It says
+// whether any hook ran. Nothing is removed (nothing was added) and no
+// `released` is sent.
+func (d *Daemon) undoAcquire(ctx context.Context, r *jobResult, todo []takeover.Address, by failover.Answering) bool {
+	reason := fmt.Sprintf("undo: the takeover stopped before adding anything, since %s answered for %s while its hooks ran", by.MAC, by.Addr)
+	ran := len(r.hooks)
+	for _, a := range todo {
+		d.stageLogged(ctx, r, hooks.PreRel, a, actRelease, reason)
+		d.stageLogged(ctx, r, hooks.PostRel, a, actRelease, reason)
+	}
+	return len(r.hooks) > ran
 }
 
 // giveBack: Test (unless stopping), then for each address PreRel*,
