@@ -422,11 +422,14 @@ func (w *world) beat(on ...string) {
 	w.lastBeat = time.Now()
 	var hs []monitor.Heard
 	for _, l := range on {
-		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval, HardwareAddr: primaryHW}})
 	}
 	w.src.in <- hs
 	synctest.Wait()
 }
+
+// primaryHW is primaryMAC as the primary signs it in its heartbeats.
+var primaryHW, _ = net.ParseMAC(primaryMAC)
 
 // arrive queues heartbeats on each of on that the busy reader has not
 // read: only a Drain finds them.
