@@ -15,8 +15,7 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	d.mu.Lock()
 	for _, h := range hs {
 		d.learnTarget(h.Link, h.From)
-		d.apply(failover.Heartbeat{At: h.At, Link: h.Link, Interval: h.Packet.Interval, Goodbye: h.Packet.Type == wire.Goodbye,
-			Unhealthy: h.Packet.Unhealthy, Yielded: h.Packet.Yielded, Detail: h.Packet.Message}, nil)
+		d.apply(heartbeatOf(h), nil)
 	}
 	d.rearm()
 	d.mu.Unlock()
@@ -26,4 +25,13 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	if d.Watchdog != nil {
 		d.Watchdog.Alive(now)
 	}
+}
+
+// heartbeatOf is the machine's event for an accepted packet. Its MAC is
+// the one the packet says it left by, signed with the rest when a key is
+// set: the only way the machine learns the primary's MAC.
+func heartbeatOf(h monitor.Heard) failover.Heartbeat {
+	p := h.Packet
+	return failover.Heartbeat{At: h.At, Link: h.Link, Interval: p.Interval, Goodbye: p.Type == wire.Goodbye,
+		Unhealthy: p.Unhealthy, Yielded: p.Yielded, Detail: p.Message, MAC: p.HardwareAddr.String()}
 }

@@ -59,7 +59,9 @@ func (c Config) peers() []netip.Prefix {
 	return out
 }
 
-// Heard is one accepted packet.
+// Heard is one accepted packet. Packet.HardwareAddr is the MAC the
+// sender says it sent from on the link, signed with the rest when a key
+// is set: failoverd learns the primary's MAC from it, never from ARP.
 type Heard struct {
 	Link   string
 	From   netip.Addr

@@ -1,0 +1,58 @@
+package failoverd
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// Each accepted heartbeat hands the machine the MAC its packet says it
+// left by (signed when a key is set), and none when it says none: an
+// older heartbeatd, or a primary behind a router.
+func TestHeartbeatCarriesTheSignedMAC(t *testing.T) {
+	key, err := wire.NewKey([]byte("a key of thirty-two bytes, fine."), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := wire.NewKeyring(key)
+	at := time.Unix(1_800_000_000, 0)
+	heardFrom := func(link string, hw net.HardwareAddr, typ wire.Type) monitor.Heard {
+		t.Helper()
+		b, err := keys.Seal(&wire.Packet{Type: typ, Sender: "server1", Epoch: 1, Seq: 1, Interval: interval, SentAt: at,
+			Message: "heartbeat", HardwareAddr: hw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := keys.Open(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return monitor.Heard{Link: link, From: senders[link], At: at, Packet: p}
+	}
+	priv := net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x53, 0x01}
+	ib := make(net.HardwareAddr, 20) // InfiniBand
+	ib[19] = 7
+	for _, c := range []struct {
+		h    monitor.Heard
+		want failover.Heartbeat
+	}{
+		{heardFrom("priv0", priv, wire.Heartbeat),
+			failover.Heartbeat{At: at, Link: "priv0", Interval: interval, Detail: "heartbeat", MAC: "00:00:5e:00:53:01"}},
+		{heardFrom("pub0", ib, wire.Goodbye),
+			failover.Heartbeat{At: at, Link: "pub0", Interval: interval, Goodbye: true, Detail: "heartbeat", MAC: ib.String()}},
+		{heardFrom("pub0", nil, wire.Heartbeat),
+			failover.Heartbeat{At: at, Link: "pub0", Interval: interval, Detail: "heartbeat"}},
+		{monitor.Heard{Link: "priv0", From: netip.MustParseAddr("192.0.2.1"), At: at, Legacy: true,
+			Packet: wire.Packet{Type: wire.Heartbeat, Sender: "192.0.2.1", Message: "heartbeat"}},
+			failover.Heartbeat{At: at, Link: "priv0", Detail: "heartbeat"}},
+	} {
+		if got := heartbeatOf(c.h); got != c.want {
+			t.Errorf("heard %+v\nmachine got  %+v\nwant %+v", c.h, got, c.want)
+		}
+	}
+}
