@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -23,6 +24,11 @@ import (
 //   - While another host answers (the secondary holds them), Run tries
 //     again every Retry: a secondary that stopped without a `released`
 //     does not keep them away for ever.
+//   - Once added, Run asks again: every third of Wait for Window, then
+//     every Retry. Another host answering for an address held here is a
+//     conflict, judged by Holders: removed when the answer comes from
+//     the secondary's MAC, kept otherwise; either way logged and
+//     noticed (Notify).
 //   - Release removes them; heartbeatd calls it before its goodbye, so
 //     that failoverd, which waits for the addresses to stop answering,
 //     takes them over within milliseconds.
@@ -31,13 +37,27 @@ type Service struct {
 	Mover *takeover.Mover
 	Asker takeover.Questioner
 	Wait  time.Duration // how long unanswered questions take to count
-	Retry time.Duration // how often to try again while another host answers
-	Log   *slog.Logger
+	Retry time.Duration // how often to try again while another host answers, and to ask while holding
+	// Window: how long after an add the questions go every third of
+	// Wait; also how long the secondary's MAC must stay silent after
+	// its released to be known (Holders.Window).
+	Window time.Duration
+	// Patience: how long a host not known to be the secondary may
+	// answer for an address this host wants before a notice
+	// (Holders.Patience).
+	Patience time.Duration
+	// Notify, when set, sends a conflict notice about a.
+	Notify func(a takeover.Address, detail string)
+	Log    *slog.Logger
 
-	mu        sync.Mutex // one claim or release at a time
-	last      takeover.Answer
-	released  bool // Release ran: never add again
-	unhealthy bool // the service checks fail: hold nothing until they pass
+	mu        sync.Mutex // one claim or release at a time; others
+	others    *Holders
+	fastUntil time.Time   // questions every third of Wait until then
+	asked     []time.Time // the last two rechecks' questions, oldest first
+	released  bool        // Release ran: never add again
+	unhealthy bool        // the service checks fail: hold nothing until they pass
+	conflicts []Conflict  // for Run to act on
+	kick      chan struct{}
 }
 
 // Yield removes the addresses while the service checks fail: failoverd
@@ -46,6 +66,7 @@ func (s *Service) Yield(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unhealthy = true
+	s.holders().Reset() // the secondary takes them by right: no conflict
 	return s.removeAll(ctx, "the service checks fail")
 }
 
@@ -57,20 +78,36 @@ func (s *Service) SetHealthy() {
 	s.unhealthy = false
 }
 
-// Run hears answers and claims the addresses at start and every Retry
-// while they are not held, until ctx ends. It does not remove them: the
+// holders is s.others, made on first use; s.mu is held.
+func (s *Service) holders() *Holders {
+	if s.others == nil {
+		s.others = &Holders{Patience: s.Patience, Window: s.Window}
+	}
+	return s.others
+}
+
+// kicked is the channel that wakes Run for a conflict; s.mu is held.
+func (s *Service) kicked() chan struct{} {
+	if s.kick == nil {
+		s.kick = make(chan struct{}, 1)
+	}
+	return s.kick
+}
+
+// Run hears answers, claims the addresses at start and every Retry
+// while they are not held, asks again while they are, and acts on
+// conflicts, until ctx ends. It does not remove them at the end: the
 // caller calls Release before its goodbye.
 func (s *Service) Run(ctx context.Context) error {
+	s.mu.Lock()
+	kick := s.kicked()
+	s.mu.Unlock()
 	heard := make(chan error, 1)
 	go func() { heard <- s.Asker.Run(ctx, s.answered) }()
-	t := time.NewTicker(s.Retry)
+	t := time.NewTimer(0)
 	defer t.Stop()
+	var next time.Time // of the next round
 	for {
-		if s.wantsClaim() {
-			if err := s.Claim(ctx); err != nil && ctx.Err() == nil {
-				s.Log.Error("cannot add the service addresses", "err", err)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			err := <-heard
@@ -80,15 +117,159 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		case err := <-heard:
 			return fmt.Errorf("hear who answers for the service addresses: %w", err)
+		case <-kick:
+			s.resolve(ctx)
+			// An add after released asks at the fast pace at once.
+			if now := time.Now(); now.Add(s.pace(now)).Before(next) {
+				next = now.Add(s.pace(now))
+				t.Reset(next.Sub(now))
+			}
 		case <-t.C:
+			s.round(ctx)
+			now := time.Now()
+			next = now.Add(s.pace(now))
+			t.Reset(next.Sub(now))
 		}
 	}
 }
 
+// round claims what is not held, or asks again for what is.
+func (s *Service) round(ctx context.Context) {
+	s.settle()
+	if s.wantsClaim() {
+		if err := s.Claim(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Error("cannot add the service addresses", "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	held := s.Mover.Holding()
+	s.mu.Unlock()
+	if len(held) == 0 {
+		return
+	}
+	now := time.Now()
+	if _, err := s.Asker.AskAll(held); err != nil {
+		s.Log.Debug("cannot ask who else answers for a service address", "err", err)
+	}
+	s.mu.Lock()
+	s.askedAt(now)
+	s.mu.Unlock()
+}
+
+// askedAt keeps the time of a round's first question; s.mu is held.
+func (s *Service) askedAt(t time.Time) {
+	s.asked = append(s.asked, t)
+	s.asked = s.asked[max(0, len(s.asked)-2):]
+}
+
+// pace is the time to the next round: a third of Wait for Window after
+// an add, Retry otherwise.
+func (s *Service) pace(now time.Time) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.Before(s.fastUntil) {
+		return max(s.Wait/3, time.Millisecond)
+	}
+	return s.Retry
+}
+
+// settle ends the conflicts nobody answers any more (two questions
+// unanswered), and learns the secondary's MAC from a released.
+func (s *Service) settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var quiet time.Time // zero: too few questions to tell
+	if len(s.asked) == 2 {
+		quiet = s.asked[0]
+	}
+	ended, learnt := s.holders().Settle(time.Now(), quiet, s.holds)
+	for _, h := range learnt {
+		s.Log.Info("learnt the secondary's MAC: it answered for a service address until its released, and not since", "addr", h.Addr, "link", h.Interface, "mac", h.MAC)
+	}
+	for _, h := range ended {
+		s.Log.Info("no other host answers for a service address any more", "addr", h.Addr, "mac", h.MAC)
+	}
+}
+
+// holds says this host holds ip; s.mu is held.
+func (s *Service) holds(ip netip.Addr) bool {
+	return slices.ContainsFunc(s.Mover.Holding(), func(a takeover.Address) bool { return a.Addr() == ip })
+}
+
+// maxConflicts bounds the conflicts waiting for Run: one per address
+// and holder is all it needs.
+const maxConflicts = 64
+
 func (s *Service) answered(a takeover.Answer) {
 	s.mu.Lock()
-	s.last = a
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	c, ok := s.holders().Heard(a, s.holds(a.Addr))
+	if !ok {
+		return
+	}
+	if !c.Notice && c.Verdict != Remove {
+		s.Log.Debug("another host still answers for a service address this host holds", "addr", c.Addr, "mac", c.MAC)
+		return
+	}
+	if len(s.conflicts) < maxConflicts {
+		s.conflicts = append(s.conflicts, c)
+	}
+	s.wake()
+}
+
+// wake has Run act on conflicts and look at its pace again; s.mu is held.
+func (s *Service) wake() {
+	select {
+	case s.kicked() <- struct{}{}:
+	default:
+	}
+}
+
+// resolve acts on the conflicts answered reported: removes what the
+// secondary answers for, keeps the rest, says so.
+func (s *Service) resolve(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.conflicts
+	s.conflicts = nil
+	for _, c := range cs {
+		i := slices.IndexFunc(s.Addrs, func(a takeover.Address) bool { return a.Addr() == c.Addr })
+		if i < 0 {
+			continue
+		}
+		a := s.Addrs[i]
+		switch c.Verdict {
+		case Remove:
+			if s.released || !s.holds(c.Addr) {
+				continue
+			}
+			err := s.Mover.Give(ctx, a)
+			s.Log.Warn("conflict: the secondary answers for a service address this host holds; removed it here until the secondary's released",
+				"addr", a, "mac", c.MAC, "err", err)
+			s.notify(a, fmt.Sprintf("%s, which this host held, is answered by %s too, the secondary's MAC "+
+				"(it answered for the address until the secondary's released, and stopped with it): "+
+				"this host removed the address, and adds it again when the secondary says released", a.Addr(), c.MAC))
+		case Keep:
+			why := ""
+			if c.Stayed {
+				why = "; it answered before the secondary's released and again after it, so it is not the host that let go"
+			}
+			s.Log.Warn("conflict: another host answers for a service address this host holds; it is not known to be the secondary, so this host keeps the address",
+				"addr", a, "mac", c.MAC, "stayed_after_released", c.Stayed)
+			s.notify(a, fmt.Sprintf("%s, which this host holds, is answered by %s too, a MAC not known to be the secondary's "+
+				"(heartbeatd knows the secondary's MAC only from its released)%s: "+
+				"this host keeps the address, and two hosts answer for it until one lets go: "+
+				"another host with the same FAILOVER_SERVICE_IPS, or one that claims the address", a.Addr(), c.MAC, why))
+		}
+	}
+}
+
+// notify sends a conflict notice about a, if there is a notifier.
+func (s *Service) notify(a takeover.Address, detail string) {
+	if s.Notify != nil {
+		s.Notify(a, detail)
+	}
 }
 
 // wantsClaim: not all held, and nothing keeps them away.
@@ -98,17 +279,56 @@ func (s *Service) wantsClaim() bool {
 	return !s.released && !s.unhealthy && len(s.Mover.Holding()) < len(s.Addrs)
 }
 
-// Claim adds the addresses if nobody else answers for them.
+// Claim adds the addresses if nobody else answers for those not held.
 func (s *Service) Claim(ctx context.Context) error {
 	start := time.Now()
 	takeover.AskRound(ctx, s.Asker, s.Addrs, s.Wait)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a := s.last; !a.At.Before(start) {
-		s.Log.Info("a service address is answered by another host; waiting for the secondary's released", "addr", a.Addr, "mac", a.MAC.String(), "retry", s.Retry)
+	s.askedAt(start)
+	if s.released || s.unhealthy {
+		return nil
+	}
+	now := time.Now()
+	answered := false
+	for _, a := range s.Addrs {
+		if s.holds(a.Addr()) {
+			continue // another host's answer for it is a conflict: see answered
+		}
+		if _, ok := s.holders().Answered(a.Addr(), start); ok {
+			answered = true
+			s.wait(a, now)
+		}
+	}
+	if answered {
 		return nil
 	}
 	return s.add(ctx, "nobody else answers for them")
+}
+
+// wait says why a is not added: another host answers for it. s.mu is held.
+func (s *Service) wait(a takeover.Address, now time.Time) {
+	h, first, notice := s.holders().Wanted(a.Addr(), now)
+	level := slog.LevelDebug
+	if h.Secondary {
+		if first {
+			level = slog.LevelInfo
+		}
+		s.Log.Log(context.Background(), level, "the secondary holds a service address; waiting for its released", "addr", a, "mac", h.MAC, "retry", s.Retry)
+		return
+	}
+	if first {
+		level = slog.LevelWarn
+	}
+	s.Log.Log(context.Background(), level, "conflict: another host answers for a service address; it is not known to be the secondary, so this host adds the address only when nobody answers for it, or on the secondary's released",
+		"addr", a, "mac", h.MAC, "notice_after", s.Patience, "retry", s.Retry)
+	if notice {
+		s.notify(a, fmt.Sprintf("%s is answered by %s, a MAC not known to be the secondary's "+
+			"(heartbeatd knows the secondary's MAC only from its released), for %s now: "+
+			"this host does not add the address while another host answers for it; it adds it when nobody answers, "+
+			"or when the secondary says released (the secondary gives a service address back after its hold-down)",
+			a.Addr(), h.MAC, now.Sub(h.Since).Round(time.Millisecond)))
+	}
 }
 
 // ClaimReleased adds the addresses at once: the secondary released them.
@@ -120,6 +340,7 @@ func (s *Service) ClaimReleased(ctx context.Context) error {
 	if s.released || s.unhealthy {
 		return nil
 	}
+	s.holders().Released(time.Now())
 	var errs []error
 	for _, a := range s.Mover.Holding() {
 		if err := s.Mover.Announce(ctx, a); err != nil {
@@ -128,6 +349,10 @@ func (s *Service) ClaimReleased(ctx context.Context) error {
 		}
 		s.Log.Info("announced a service address again", "addr", a, "why", "the secondary released it while this host held it too")
 	}
+	// Asked again at the fast pace: the MAC that let go must stay
+	// silent for Window to be known as the secondary's.
+	s.fastUntil = time.Now().Add(s.Window)
+	s.wake()
 	return errors.Join(append(errs, s.add(ctx, "the secondary released them"))...)
 }
 
@@ -152,6 +377,8 @@ func (s *Service) add(ctx context.Context, why string) error {
 			errs = append(errs, err)
 			continue
 		}
+		s.holders().Added(want[i].Addr())
+		s.fastUntil = time.Now().Add(s.Window)
 		s.Log.Info("holding a service address", "addr", want[i], "why", why, "err", err)
 	}
 	return errors.Join(errs...)
