@@ -149,3 +149,37 @@ func TestCheckModeInNamespace(t *testing.T) {
 		}
 	}
 }
+
+// failoverd -n refuses a notify command or sendmail that a user other
+// than root could change, since failoverd runs them as root: exit 78, the
+// file, line and key, and the fix. Not a namespace: it fails in loading.
+func TestCheckModeRefusesUnsafeNotifyPrograms(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "notify")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\ncat >/dev/null\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []struct {
+		dir, prog os.FileMode
+		why, fix  string
+	}{
+		{0o755, 0o775, "refusing " + prog + ": writable by group", "fix: chmod go-w " + prog},
+		{0o777, 0o755, "refusing " + dir + " (on the path to " + prog + "): writable by group and others", "fix: chmod go-w " + dir},
+	} {
+		if err := os.Chmod(dir, mode.dir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(prog, mode.prog); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"FAILOVER_NOTIFY_COMMAND", "FAILOVER_SENDMAIL"} {
+			out, code := runFailoverdWith(t, nil, "\n"+key+"="+prog+"\n", "-n", "192.0.2.1", "pub0:198.51.100.1")
+			if want := ":2: " + key + "=" + prog + ": " + mode.why; code != 78 || !strings.Contains(out, want) || !strings.Contains(out, mode.fix) {
+				t.Errorf("%s in mode %04o under a folder in mode %04o: exit %d, want 78 and %q, %q:\n%s", key, mode.prog, mode.dir, code, want, mode.fix, out)
+			}
+			if strings.Contains(out, "# checks against") {
+				t.Errorf("%s: refused by -n's checks, not in loading the configuration, which failoverd does at start too:\n%s", key, out)
+			}
+		}
+	}
+}

@@ -553,3 +553,45 @@ func TestReleasedReannounces(t *testing.T) {
 		t.Fatalf("a replayed released packet re-announced (entry %q)", got)
 	}
 }
+
+// heartbeatd -n refuses a key file in a folder another user could write
+// to (they could put a key of theirs in its place) and, as root, one
+// that another user owns (they can read it): exit 78 with the file, line
+// and key. Not a namespace: it fails in loading.
+func TestCheckModeRefusesUnsafeKeyFiles(t *testing.T) {
+	keyFile, _ := writeKey(t)
+	cfg := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(cfg, []byte("FAILOVER_AUTH_KEY_FILE="+keyFile+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func(want ...string) {
+		t.Helper()
+		cmd := exec.Command(self(t), "-n", "--config", cfg, "192.0.2.255")
+		cmd.Env = append(os.Environ(), "IPFO_RUN_HEARTBEATD=1")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 78 {
+			t.Errorf("want exit 78, got %v\n%s", err, out)
+		}
+		for _, w := range append(want, cfg+":1: FAILOVER_AUTH_KEY_FILE: refusing ") {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("output lacks %q:\n%s", w, out)
+			}
+		}
+	}
+	dir := filepath.Dir(keyFile)
+	if err := os.Chmod(dir, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	check("refusing "+dir+" (on the path to "+keyFile+"): writable by group", "fix: chmod go-w "+dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipped the rest: only root can give a file to another user")
+	}
+	if err := os.Chown(keyFile, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	check("refusing "+keyFile+": owned by uid 65534, not root", "fix: chown root "+keyFile)
+}

@@ -272,7 +272,7 @@ func TestKeyFileErrorsAreConfigErrors(t *testing.T) {
 	}
 	path := writeFile(t, "FAILOVER_AUTH_KEY_FILE="+key+"\n")
 	_, err := Load(Heartbeatd, Sources{File: path, Args: []string{"192.0.2.255"}})
-	if err == nil || !strings.Contains(err.Error(), path+":1: FAILOVER_AUTH_KEY_FILE") || !strings.Contains(err.Error(), "chmod 600") {
+	if err == nil || !strings.Contains(err.Error(), path+":1: FAILOVER_AUTH_KEY_FILE") || !strings.Contains(err.Error(), "chmod go-rwx "+key) {
 		t.Fatalf("world-readable key: %v", err)
 	}
 	if err := os.Chmod(key, 0o600); err != nil {

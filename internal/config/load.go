@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/ipfailover/ipfailover/internal/safefile"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -193,6 +194,8 @@ func (c *Config) validate(role Role) []error {
 			seen[a.String()] = true
 		}
 	case Failoverd:
+		errs.add(c.refuseUnsafe(KeySendmail, c.Sendmail, c.Sendmail, safefile.Program()))
+		errs.add(c.refuseUnsafe(KeyNotifyCommand, c.NotifyCommand, c.NotifyCommand, safefile.Program()))
 		if c.Legacy && len(c.AuthKeyFiles) > 0 {
 			errs.add(&Error{Origin: c.origins[KeyLegacy], Key: KeyLegacy, Value: formatBool(c.Legacy),
 				Problem: "the original's bare-text heartbeat cannot be authenticated, and " + KeyAuthKeyFile + " is set",
@@ -211,6 +214,10 @@ func (c *Config) validate(role Role) []error {
 		}
 	}
 	for _, path := range c.AuthKeyFiles {
+		if err := c.refuseUnsafe(KeyAuthKeyFile, "", path, safefile.Secret()); err != nil {
+			errs.add(err) // refused unread
+			continue
+		}
 		k, err := wire.LoadKeyFile(path)
 		if err != nil {
 			hint := "check the path and that this user can read it; make a key with: failoverctl keygen FILE"

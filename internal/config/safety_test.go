@@ -1,0 +1,152 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// safeFolder is a new folder only this user may write to, for a program
+// or a key.
+func safeFolder(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// writeMode writes a file and gives it mode, whatever the umask.
+func writeMode(t *testing.T, path, content string, mode os.FileMode) string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// wantRefused checks that a configuration error names the file and line,
+// the key and value, the file refused, why, and the fix.
+func wantRefused(t *testing.T, err error, want ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error; want one with %q", want)
+	}
+	for _, w := range append(want, "fix: ") {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error lacks %q:\n%v", w, err)
+		}
+	}
+}
+
+// failoverd runs the notify command and sendmail as root: a file, or a
+// folder above it, that another user could change is a configuration
+// error that names the key and the fix, at start and for -n alike.
+func TestNotifyProgramsMustBeSafe(t *testing.T) {
+	args := []string{"10.0.0.1", "eth0:100.0.0.10"}
+	for _, key := range []string{KeyNotifyCommand, KeySendmail} {
+		t.Run(key, func(t *testing.T) {
+			load := func(prog string) error {
+				path := writeFile(t, "# notices\n"+key+"="+prog+"\n")
+				_, err := Load(Failoverd, Sources{File: path, Args: args})
+				if err != nil && !strings.Contains(err.Error(), path+":2: "+key+"="+prog+": ") {
+					t.Errorf("error does not name %s:2 and %s=%s:\n%v", path, key, prog, err)
+				}
+				return err
+			}
+			dir := safeFolder(t)
+			prog := writeMode(t, filepath.Join(dir, "prog"), "#!/bin/sh\n", 0o755)
+			if err := load(prog); err != nil {
+				t.Fatalf("a safe program: %v", err)
+			}
+			// Missing: no walk to refuse, and -n says it is missing.
+			if err := load(filepath.Join(dir, "gone")); err != nil {
+				t.Errorf("a missing program in a safe folder: %v", err)
+			}
+
+			if err := os.Chmod(prog, 0o775); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(prog), "refusing "+prog+": writable by group (mode -rwxrwxr-x)", "chmod go-w "+prog)
+			if err := os.Chmod(prog, 0o755); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := os.Chmod(dir, 0o757); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(prog), "refusing "+dir+" (on the path to "+prog+"): writable by others", "chmod go-w "+dir)
+			// A folder others may write to lets them put a program where
+			// a missing one is expected.
+			wantRefused(t, load(filepath.Join(dir, "gone")), "refusing "+dir+" (on the path to ")
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+
+			if os.Geteuid() != 0 {
+				t.Skip("skipped the rest: only root can give a file to another user")
+			}
+			if err := os.Chown(prog, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(prog), "refusing "+prog+": owned by uid 65534, not root, so a user other than root could change what runs as root", "chown root "+prog)
+		})
+	}
+}
+
+// A key file that another user owns, or could read or replace, is a
+// configuration error of both daemons.
+func TestKeyFilesMustBeSafe(t *testing.T) {
+	for _, role := range []Role{Heartbeatd, Failoverd} {
+		t.Run(role.String(), func(t *testing.T) {
+			args := []string{"192.0.2.255"}
+			if role == Failoverd {
+				args = []string{"10.0.0.1", "eth0:100.0.0.10"}
+			}
+			dir := safeFolder(t)
+			good := writeMode(t, filepath.Join(dir, "good"), "0123456789abcdef0123456789abcdef\n", 0o600)
+			key := writeMode(t, filepath.Join(dir, "key"), "0123456789abcdef0123456789abcdef\n", 0o600)
+			path := writeFile(t, "FAILOVER_AUTH_KEY_FILE=\""+good+" "+key+"\"\n")
+			load := func() error {
+				_, err := Load(role, Sources{File: path, Args: args})
+				if err != nil && !strings.Contains(err.Error(), path+":1: FAILOVER_AUTH_KEY_FILE: ") {
+					t.Errorf("error does not name %s:1 and FAILOVER_AUTH_KEY_FILE:\n%v", path, err)
+				}
+				return err
+			}
+			if err := load(); err != nil {
+				t.Fatalf("safe keys: %v", err)
+			}
+
+			if err := os.Chmod(key, 0o604); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(), "refusing "+key+": readable by others (mode -rw----r--)", "chmod go-rwx "+key)
+			if err := os.Chmod(key, 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := os.Chmod(dir, 0o775); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(), "refusing "+dir+" (on the path to "+good+"): writable by group", "chmod go-w "+dir)
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+
+			if os.Geteuid() != 0 {
+				t.Skip("skipped the rest: only root can give a file to another user")
+			}
+			// Mode 0600, so its owner alone can read the key: not root.
+			if err := os.Chown(key, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(), "refusing "+key+": owned by uid 65534, not root, so a user other than root could read the secret", "chown root "+key)
+		})
+	}
+}
