@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
@@ -55,4 +56,25 @@ func TestHeartbeatCarriesTheSignedMAC(t *testing.T) {
 			t.Errorf("heard %+v\nmachine got  %+v\nwant %+v", c.h, got, c.want)
 		}
 	}
+}
+
+// The MAC goes from each link's heartbeats through the daemon to the
+// machine, and status shows it per link (failoverctl status --json).
+func TestStatusShowsThePrimarysSignedMACPerLink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		pubHW := net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, 0x53, 0x02}
+		w.beat("priv0") // signs primaryMAC
+		w.src.in <- []monitor.Heard{{Link: "pub0", From: senders["pub0"], At: time.Now(),
+			Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval, HardwareAddr: pubHW}}}
+		synctest.Wait()
+		got := map[string]string{}
+		for _, l := range w.d.Status().Links {
+			got[l.Name] = l.MAC
+		}
+		if got["priv0"] != primaryMAC || got["pub0"] != pubHW.String() {
+			t.Fatalf("status MACs %v, want priv0 %s and pub0 %s", got, primaryMAC, pubHW)
+		}
+		w.stop()
+	})
 }
