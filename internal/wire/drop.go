@@ -11,7 +11,7 @@ const (
 	DropMalformed   DropReason = "malformed"    // not a packet this version can decode
 	DropBadTag      DropReason = "bad-tag"      // unsigned with a key set, unknown key, or a tag that does not match
 	DropReplay      DropReason = "replay"       // a sequence number already seen for its sender and epoch
-	DropStaleEpoch  DropReason = "stale-epoch"  // a new epoch with a send time outside the window
+	DropStaleEpoch  DropReason = "stale-epoch"  // a new epoch with a send time outside the window, or before the current epoch's
 	DropDelayed     DropReason = "delayed"      // sent long before it arrived: held back by someone
 	DropWrongPeer   DropReason = "wrong-peer"   // from an address that is not the peer's
 	DropUnknownLink DropReason = "unknown-link" // arrived on an interface that is not a heartbeat link
@@ -22,7 +22,7 @@ func ReasonOf(err error) DropReason {
 	switch {
 	case errors.Is(err, ErrNoAuth), errors.Is(err, ErrBadTag), errors.Is(err, ErrUnknownKey):
 		return DropBadTag
-	case errors.Is(err, ErrStaleEpoch):
+	case errors.Is(err, ErrStaleEpoch), errors.Is(err, ErrEpochBehind):
 		return DropStaleEpoch
 	case errors.Is(err, ErrDelayed):
 		return DropDelayed

@@ -145,6 +145,7 @@ var (
 	ErrStaleEpoch   = errors.New("new epoch with a stale timestamp")
 	ErrDelayed      = errors.New("sent long before it arrived (held back and released late)")
 	ErrRetired      = errors.New("epoch already replaced by a newer one")
+	ErrEpochBehind  = errors.New("new epoch sent before the current one's latest packet (an old recording?)")
 	ErrUnsignedKey  = errors.New("encoding needs a key to sign")
 )
 

@@ -1,8 +1,11 @@
 package wire
 
 import (
+	"cmp"
+	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultFreshness is how far a new epoch's send time may be from the
@@ -22,6 +25,14 @@ const (
 	maxSenders = 16
 	// driftPPM is how fast the two clocks may drift apart.
 	driftPPM = 100
+	// clockStep is how long before the current epoch's latest packet a
+	// new epoch's first may have been sent and still replace it: the
+	// sender's clock may have been stepped back across its restart
+	// (ntpd steps a clock 128 ms off; chrony, by default, one more than
+	// 1 s off at its start), by more than the restart took (systemd
+	// restarts heartbeatd after a second). A recording of an earlier
+	// epoch replayed later is older than that, and is refused.
+	clockStep = time.Second
 )
 
 // seen is one sequence number: when it was first accepted and on which
@@ -37,9 +48,13 @@ type senderState struct {
 	retired []uint64
 	top     uint64 // the highest sequence number accepted
 	recent  []seen // the latest sequence numbers accepted, at most window
+	// lastSent is the latest send time accepted in this epoch. A packet
+	// of it sent long before was held back; a new epoch must be later.
+	lastSent time.Time
 	// minOffset is the smallest receive-minus-send time seen in this
 	// epoch (the path's delay plus the clocks' difference), at minAt. A
 	// packet much later than that was held back and released late.
+	// minAt is zero after Restore, until a packet of the epoch comes.
 	minOffset time.Duration
 	minAt     time.Time
 	lastUsed  time.Time
@@ -54,18 +69,27 @@ type senderState struct {
 //     keep a dead primary's silent link alive, is refused;
 //   - sequence numbers older than the last window ones are refused, and
 //     one never seen below the highest only right after that arrived;
-//   - a packet sent much longer ago than the others took to arrive
-//     (more than four of its intervals, at least a second) was held back,
-//     and is refused;
+//   - a packet sent much longer ago than the others took to arrive, or
+//     sent long before the latest one accepted (more than four of its
+//     intervals, at least a second, either way), was held back, and is
+//     refused;
 //   - a new epoch (a restarted sender) is accepted only when its send
-//     time is within Freshness of the receiver's clock, and never when it
-//     is an epoch this sender already left behind.
+//     time is within Freshness of the receiver's clock and not before
+//     the current epoch's latest send time (less clockStep, and never
+//     later than the receiver's clock), and never when it is an epoch
+//     this sender already left behind: epochs only move forward, so a
+//     recording of an earlier run, replayed while the sender lives, can
+//     never take the live epoch's place.
 //
-// It remembers at most maxSenders senders. It is not safe for concurrent
-// use.
+// Records and Restore carry what it remembers across a restart of the
+// receiver. It remembers at most maxSenders senders. It is not safe for
+// concurrent use.
 type ReplayGuard struct {
 	Freshness time.Duration
 	senders   map[string]*senderState
+	// adopted counts the epochs taken on, accepted the packets: a
+	// keeper of Records can tell whether, and how much, they changed.
+	adopted, accepted uint64
 }
 
 // NewReplayGuard returns a guard with the given freshness window
@@ -90,7 +114,7 @@ func maxDelay(interval time.Duration) time.Duration {
 
 // Check decides whether p, which arrived on link (0 to 63) at now, is
 // acceptable and, when it is, records it. It returns nil, ErrReplay,
-// ErrDelayed, ErrRetired or ErrStaleEpoch.
+// ErrDelayed, ErrRetired, ErrStaleEpoch or ErrEpochBehind.
 func (g *ReplayGuard) Check(p *Packet, link int, now time.Time) error {
 	bit := uint64(1) << (uint(link) % 64)
 	offset := now.Sub(p.SentAt)
@@ -100,6 +124,7 @@ func (g *ReplayGuard) Check(p *Packet, link int, now time.Time) error {
 			return err
 		}
 		s.lastUsed = now
+		g.accepted++
 		return nil
 	}
 	if s != nil && slices.Contains(s.retired, p.Epoch) {
@@ -108,27 +133,49 @@ func (g *ReplayGuard) Check(p *Packet, link int, now time.Time) error {
 	if offset > g.Freshness || offset < -g.Freshness {
 		return ErrStaleEpoch
 	}
+	if s != nil {
+		// A sender's clock ahead of ours (or a latest send time read
+		// back from a file) does not hold a fresh epoch out.
+		floor := s.lastSent
+		if now.Before(floor) {
+			floor = now
+		}
+		if behind := floor.Sub(p.SentAt); behind > clockStep {
+			return fmt.Errorf("%w: sent %v before the latest packet of epoch %d", ErrEpochBehind, behind.Round(time.Millisecond), s.epoch)
+		}
+	}
 	if s == nil {
 		g.forgetOldest()
 		s = &senderState{}
 		g.senders[p.Sender] = s
 	} else {
-		s.retired = append(s.retired, s.epoch)
-		if len(s.retired) > retiredEpochs {
-			s.retired = s.retired[1:]
-		}
+		s.retire(s.epoch)
 	}
-	s.epoch, s.top, s.lastUsed = p.Epoch, p.Seq, now
+	s.epoch, s.top, s.lastSent, s.lastUsed = p.Epoch, p.Seq, p.SentAt, now
 	s.recent = append(s.recent[:0], seen{seq: p.Seq, first: now, links: bit})
 	s.minOffset, s.minAt = offset, now
+	g.adopted++
+	g.accepted++
 	return nil
+}
+
+// retire remembers epoch as left behind, with at most retiredEpochs others.
+func (s *senderState) retire(epoch uint64) {
+	s.retired = append(s.retired, epoch)
+	if len(s.retired) > retiredEpochs {
+		s.retired = s.retired[len(s.retired)-retiredEpochs:]
+	}
 }
 
 // check applies the rules within an epoch.
 func (s *senderState) check(p *Packet, bit uint64, offset time.Duration, now time.Time) error {
 	// The best path's offset creeps by the clocks' drift.
 	best := s.minOffset + now.Sub(s.minAt)/(1_000_000/driftPPM)
-	if offset > best+maxDelay(p.Interval) {
+	if !s.minAt.IsZero() && offset > best+maxDelay(p.Interval) {
+		return ErrDelayed
+	}
+	// Told by the sender's clock alone, so it holds after a Restore too.
+	if s.lastSent.Sub(p.SentAt) > maxDelay(p.Interval) {
 		return ErrDelayed
 	}
 	i := slices.IndexFunc(s.recent, func(r seen) bool { return r.seq == p.Seq })
@@ -152,8 +199,11 @@ func (s *senderState) check(p *Packet, bit uint64, offset time.Duration, now tim
 		}
 		s.remember(seen{seq: p.Seq, first: now, links: bit})
 	}
-	if offset < s.minOffset {
+	if s.minAt.IsZero() || offset < s.minOffset {
 		s.minOffset, s.minAt = offset, now
+	}
+	if p.SentAt.After(s.lastSent) {
+		s.lastSent = p.SentAt
 	}
 	return nil
 }
@@ -185,4 +235,54 @@ func (g *ReplayGuard) forgetOldest() {
 		}
 	}
 	delete(g.senders, oldest)
+}
+
+// SenderRecord is what a guard remembers of one sender across a restart
+// of the receiver: its current epoch, the highest sequence number and
+// latest send time accepted in it, and the epochs it left behind.
+type SenderRecord struct {
+	Sender   string    `json:"sender"`
+	Epoch    uint64    `json:"epoch"`
+	Top      uint64    `json:"top"`
+	LastSent time.Time `json:"last_sent"`
+	Retired  []uint64  `json:"retired,omitempty"`
+}
+
+// Records returns a copy of what the guard remembers, by sender.
+func (g *ReplayGuard) Records() []SenderRecord {
+	out := make([]SenderRecord, 0, len(g.senders))
+	for name, s := range g.senders {
+		out = append(out, SenderRecord{Sender: name, Epoch: s.epoch, Top: s.top, LastSent: s.lastSent, Retired: slices.Clone(s.retired)})
+	}
+	slices.SortFunc(out, func(a, b SenderRecord) int { return cmp.Compare(a.Sender, b.Sender) })
+	return out
+}
+
+// Changes counts the epochs the guard took on and the packets it
+// accepted: when neither moved, neither did Records.
+func (g *ReplayGuard) Changes() (adopted, accepted uint64) { return g.adopted, g.accepted }
+
+// Restore takes back what Records returned before a restart, in place of
+// what the guard knows of those senders. Then it refuses the retired
+// epochs, the current epoch's sequence numbers up to Top and packets of
+// it sent long before LastSent, and a new epoch sent before LastSent, as
+// it did; what it cannot tell is a packet above Top sent after the
+// records were taken. A record the guard could not have made (no sender
+// name, one too long) is skipped; past maxSenders, the rest are.
+func (g *ReplayGuard) Restore(recs []SenderRecord, now time.Time) {
+	for _, r := range recs {
+		if len(g.senders) >= maxSenders && g.senders[r.Sender] == nil {
+			return
+		}
+		if r.Sender == "" || len(r.Sender) > MaxSenderLen || !utf8.ValidString(r.Sender) {
+			continue
+		}
+		s := &senderState{epoch: r.Epoch, top: r.Top, lastSent: r.LastSent, lastUsed: now}
+		for _, e := range r.Retired {
+			if e != r.Epoch {
+				s.retire(e)
+			}
+		}
+		g.senders[r.Sender] = s
+	}
 }
