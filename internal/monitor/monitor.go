@@ -42,6 +42,9 @@ type Config struct {
 	// Keyring returns the keys in force (they change on reload).
 	Keyring   func() *wire.Keyring
 	Freshness time.Duration // replay window for a new epoch
+	// Replay is what the replay guard of an earlier run remembered
+	// (failoverd's state file), so that a restart forgets no epoch.
+	Replay []wire.SenderRecord
 	// Legacy also accepts the original's bare-text heartbeat: a packet
 	// that is exactly LegacyMessage (default "heartbeat").
 	Legacy        bool
@@ -103,6 +106,7 @@ type Monitor struct {
 	// lastDropLog: when each link's drops of a reason were last logged.
 	lastDropLog map[dropKey]time.Time
 	guard       *wire.ReplayGuard // one for every link: a packet counts once per link, and late on none
+	epochs      chan struct{}     // a token when the guard takes on an epoch
 	linkIndex   map[string]int
 	stats       map[string]*LinkStats
 	// vouched is the sender and epoch last accepted from one of
@@ -121,7 +125,8 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 		cfg.LegacyMessage = "heartbeat"
 	}
 	m := &Monitor{cfg: cfg, log: log, snap: cfg.Snapshot, names: map[int]string{},
-		guard: wire.NewReplayGuard(cfg.Freshness), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}, lastDropLog: map[dropKey]time.Time{}}
+		guard: wire.NewReplayGuard(cfg.Freshness), epochs: make(chan struct{}, 1), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}, lastDropLog: map[dropKey]time.Time{}}
+	m.guard.Restore(cfg.Replay, time.Now())
 	if m.snap == nil {
 		m.snap = netif.Snapshot
 	}
@@ -325,9 +330,16 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		return Heard{}, false
 	}
 	if !legacy {
+		adopted, _ := m.guard.Changes()
 		if err := m.guard.Check(&p, m.linkIndex[link], now); err != nil {
 			m.dropLocked(link, wire.ReasonOf(err), from, err)
 			return Heard{}, false
+		}
+		if again, _ := m.guard.Changes(); again != adopted {
+			select {
+			case m.epochs <- struct{}{}:
+			default: // one token says it
+			}
 		}
 	}
 	if named {
@@ -338,6 +350,20 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	st.LastHeard, st.Epoch, st.Interval, st.Sender = now, p.Epoch, p.Interval, p.Sender
 	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy}, true
 }
+
+// ReplayMemory returns what the replay guard remembers, for a restart,
+// and how many epochs it took on and packets it accepted so far: when
+// neither count moved, neither did the records.
+func (m *Monitor) ReplayMemory() (recs []wire.SenderRecord, adopted, accepted uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	adopted, accepted = m.guard.Changes()
+	return m.guard.Records(), adopted, accepted
+}
+
+// EpochChanged receives when the replay guard took on an epoch since the
+// last receive.
+func (m *Monitor) EpochChanged() <-chan struct{} { return m.epochs }
 
 // isLegacy: the original heartbeatd sent the bare -m text, maybe with a
 // trailing NUL or newline.
