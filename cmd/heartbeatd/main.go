@@ -17,12 +17,14 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/health"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -63,7 +65,10 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 
-	svc, closeSvc, err := openService(c, log)
+	// heartbeatd's own notices: a conflict over a service address.
+	notices := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)
+	defer notices.Close(10 * time.Second)
+	svc, closeSvc, err := openService(c, log, conflictNotice(c, notices, privateAddr(sender.Links())))
 	if err != nil {
 		log.Error("cannot hold the service addresses", "err", err)
 		return cli.ExitFailure
@@ -123,6 +128,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	}
 	sd := cli.NewNotifier(log)
 	done := make(chan error, 1)
+	sender.Carrier = takeover.WatchCarrier
 	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }, sd.WatchdogInterval()/3) }()
 	sd.Ready()
 	log.Info("heartbeatd started", "targets", len(c.BcastIPs), "interval", c.Interval, "port", c.Port,
@@ -221,7 +227,7 @@ func openMetrics(c *config.Config, sender *heartbeat.Sender, log *slog.Logger) (
 }
 
 // openService prepares the service addresses, if any: nil without them.
-func openService(c *config.Config, log *slog.Logger) (*heartbeat.Service, func(), error) {
+func openService(c *config.Config, log *slog.Logger, notice func(takeover.Address, string)) (*heartbeat.Service, func(), error) {
 	if len(c.ServiceIPs) == 0 {
 		return nil, func() {}, nil
 	}
@@ -243,7 +249,8 @@ func openService(c *config.Config, log *slog.Logger) (*heartbeat.Service, func()
 	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
 		Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
 	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: &takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
-		Wait: max(c.AskWait, claimWait), Retry: serviceRetry, Log: log}
+		Wait: max(c.AskWait, claimWait), Retry: serviceRetry,
+		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: notice, Log: log}
 	return svc, func() {
 		mover.Wait()
 		if mover.Announcer != nil {
@@ -273,8 +280,26 @@ func withoutServiceIPs(c *config.Config) func() ([]netif.Interface, error) {
 const claimWait = 300 * time.Millisecond
 
 // serviceRetry is how often heartbeatd asks again for service addresses
-// another host answers for.
+// another host answers for, and for those it holds, after the first
+// questions (three intervals) that follow an add.
 const serviceRetry = 2 * time.Second
+
+// releaseSlack is what a secondary that heard this host may take beyond
+// its hold-down to give a service address back (its Test and PreRel
+// hooks): a host answering longer is a conflict notice.
+const releaseSlack = 10 * time.Second
+
+// conflictNotice sends heartbeatd's conflict notice about a service
+// address; self is this host's private address (the primary's).
+func conflictNotice(c *config.Config, n *notify.Async, self netip.Addr) func(takeover.Address, string) {
+	peer := ""
+	if self.IsValid() {
+		peer = self.String()
+	}
+	return func(a takeover.Address, detail string) {
+		n.Notify(notify.Event{Kind: failover.NoticeConflict, Node: c.NodeName, Peer: peer, Addresses: []string{a.String()}, Detail: detail})
+	}
+}
 
 // privateAddr is this host's address on the first target's link, where
 // failoverd sends `released`.

@@ -99,7 +99,12 @@ type Sender struct {
 	epoch uint64
 	seq   uint64
 
-	changed chan struct{} // options were replaced
+	changed chan struct{} // options were replaced, or a link came back
+
+	// Carrier, when set, reports the links' carrier at every change
+	// (takeover.WatchCarrier): a link whose carrier comes back is beaten
+	// on at once.
+	Carrier func(ctx context.Context, names []string, report func(name string, up bool)) error
 
 	mu          sync.Mutex // guards opts and links, read by Links
 	opts        Options
@@ -132,6 +137,47 @@ func (s *Sender) SetHealth(healthy bool, detail string, yielded bool) {
 	select {
 	case s.changed <- struct{}{}:
 	default: // Run has a change pending already
+	}
+}
+
+// LinkBack says a link's interface has carrier again: Run re-reads the
+// interfaces and beats at once, so that a primary whose cable is back
+// (which answers ARP at once) is heard without waiting for its next tick.
+func (s *Sender) LinkBack() {
+	s.mu.Lock()
+	s.lastRefresh = time.Time{}
+	s.mu.Unlock()
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// watchCarrier feeds LinkBack from Carrier until ctx ends, watching
+// again a second after a failure (logged once).
+func (s *Sender) watchCarrier(ctx context.Context) {
+	var names []string
+	for _, it := range s.Interfaces() {
+		names = append(names, it.Name)
+	}
+	logged := false
+	for ctx.Err() == nil {
+		err := s.Carrier(ctx, names, func(_ string, up bool) {
+			if up {
+				s.LinkBack()
+			}
+		})
+		if ctx.Err() != nil || errors.Is(err, errors.ErrUnsupported) {
+			return
+		}
+		if !logged {
+			logged = true
+			s.log.Warn("cannot watch the links' carrier; a link that comes back is beaten on at the next tick", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
 	}
 }
 
@@ -241,6 +287,9 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 	if alive == nil {
 		alive = func() {}
 	}
+	if s.Carrier != nil {
+		go s.watchCarrier(ctx)
+	}
 	var aliveTick <-chan time.Time
 	if aliveEvery > 0 {
 		t := time.NewTicker(aliveEvery)
@@ -252,8 +301,22 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 	current := s.interval()
 	t := s.ticker(current, current)
 	defer t.Stop()
+	// While a link is faulty, it is looked at every refreshFaulty and
+	// beaten on the moment it works again, not at the next tick: a
+	// primary whose cable is back answers ARP at once, and failoverd
+	// gives it its addresses back only on a heartbeat.
+	var retry <-chan time.Time
 	for {
+		if retry == nil && s.faulty() {
+			retry = time.After(refreshFaulty)
+		}
 		select {
+		case <-retry:
+			retry = nil
+			if !s.recovered() {
+				continue
+			}
+			s.beat(wire.Heartbeat)
 		case <-ctx.Done():
 			if s.BeforeGoodbye != nil {
 				s.BeforeGoodbye()
@@ -353,6 +416,33 @@ func (s *Sender) send(l *Link, b []byte) error {
 		return fmt.Errorf("interface %s has no carrier (cable out, or the far end down)", l.Route.Interface.Name)
 	}
 	return s.conn.Send(b, dst, l.Route.Interface.Index, l.Route.Addr.Prefix.Addr())
+}
+
+// faulty says some link's last send failed.
+func (s *Sender) faulty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(s.links, func(l *Link) bool { return l.Err != nil })
+}
+
+// recovered re-reads the interfaces (at most every refreshFaulty) and
+// says a link that failed for want of an interface up with carrier has
+// one again. (A link that fails otherwise waits for the next tick.)
+func (s *Sender) recovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lit := func(l *Link) bool { return l.Route.Interface.Up && l.Route.Interface.Running }
+	var dark []*Link
+	for _, l := range s.links {
+		if l.Err != nil && l.Route.Kind != netif.NoLink && !lit(l) {
+			dark = append(dark, l)
+		}
+	}
+	if len(dark) == 0 {
+		return false
+	}
+	s.refreshRoutes(s.now())
+	return slices.ContainsFunc(dark, lit)
 }
 
 // refreshRoutes re-reads the interfaces at most every refreshEvery;
