@@ -194,8 +194,6 @@ func (c *Config) validate(role Role) []error {
 			seen[a.String()] = true
 		}
 	case Failoverd:
-		errs.add(c.refuseUnsafe(KeySendmail, c.Sendmail, c.Sendmail, safefile.Program()))
-		errs.add(c.refuseUnsafe(KeyNotifyCommand, c.NotifyCommand, c.NotifyCommand, safefile.Program()))
 		if c.Legacy && len(c.AuthKeyFiles) > 0 {
 			errs.add(&Error{Origin: c.origins[KeyLegacy], Key: KeyLegacy, Value: formatBool(c.Legacy),
 				Problem: "the original's bare-text heartbeat cannot be authenticated, and " + KeyAuthKeyFile + " is set",
@@ -213,6 +211,7 @@ func (c *Config) validate(role Role) []error {
 			seen[p.Addr.String()] = true
 		}
 	}
+	errs = append(errs, c.unsafePrograms(role)...)
 	for _, path := range c.AuthKeyFiles {
 		if err := c.refuseUnsafe(KeyAuthKeyFile, "", path, safefile.Secret()); err != nil {
 			errs.add(err) // refused unread

@@ -26,3 +26,14 @@ func (c *Config) refuseUnsafe(key, value, path string, p safefile.Policy) error 
 	}
 	return &Error{Origin: c.origins[key], Key: key, Value: value, Problem: err.Error()}
 }
+
+// unsafePrograms refuses the programs that carry role's notices.
+func (c *Config) unsafePrograms(role Role) []error {
+	var errs errorList
+	for _, p := range []struct{ key, path string }{{KeySendmail, c.Sendmail}, {KeyNotifyCommand, c.NotifyCommand}} {
+		if lookupKey(p.key).usedBy(role) {
+			errs.add(c.refuseUnsafe(p.key, p.path, p.path, safefile.Program()))
+		}
+	}
+	return errs
+}

@@ -44,18 +44,31 @@ func wantRefused(t *testing.T, err error, want ...string) {
 	}
 }
 
-// failoverd runs the notify command and sendmail as root: a file, or a
-// folder above it, that another user could change is a configuration
-// error that names the key and the fix, at start and for -n alike.
+// The notify command and sendmail run as root: a file, or a folder above
+// it, that another user could change is a configuration error that names
+// the key and the fix, at start and for -n alike, for each daemon that
+// sends notices.
 func TestNotifyProgramsMustBeSafe(t *testing.T) {
-	args := []string{"10.0.0.1", "eth0:100.0.0.10"}
-	for _, key := range []string{KeyNotifyCommand, KeySendmail} {
-		t.Run(key, func(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		role Role
+	}{{KeyNotifyCommand, Failoverd}, {KeySendmail, Failoverd}, {KeyNotifyCommand, Heartbeatd}, {KeySendmail, Heartbeatd}} {
+		if !lookupKey(tc.key).usedBy(tc.role) {
+			continue
+		}
+		key, role := tc.key, tc.role
+		args := []string{"192.0.2.255"}
+		if role == Failoverd {
+			args = []string{"10.0.0.1", "eth0:100.0.0.10"}
+		}
+		t.Run(role.String()+"/"+key, func(t *testing.T) {
 			load := func(prog string) error {
 				path := writeFile(t, "# notices\n"+key+"="+prog+"\n")
-				_, err := Load(Failoverd, Sources{File: path, Args: args})
-				if err != nil && !strings.Contains(err.Error(), path+":2: "+key+"="+prog+": ") {
-					t.Errorf("error does not name %s:2 and %s=%s:\n%v", path, key, prog, err)
+				_, err := Load(role, Sources{File: path, Args: args})
+				// The value is clipped in the message; the refusal names
+				// the whole path.
+				if err != nil && !strings.Contains(err.Error(), path+":2: "+key+"=") {
+					t.Errorf("error does not name %s:2 and %s:\n%v", path, key, err)
 				}
 				return err
 			}
