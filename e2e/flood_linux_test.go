@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,14 +14,17 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/lab"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// floodFor is how long each flood lasts, and floodThreads how many
-// threads send it. In make test one thread floods for a few seconds: two
-// would take both cores of a small machine, and the other tests of a
-// suite running beside this one (a lab at a 100 ms interval) would then
-// starve. IPFO_FLOOD_SECONDS and IPFO_FLOOD_THREADS make a soak by hand
-// (60 s on two threads in the closing notes).
+// floodFor is how long each junk flood lasts, and floodThreads how many
+// threads send a flood. In make test one thread floods junk for a few
+// seconds: two would take both cores of a small machine, and the other
+// tests of a suite running beside this one (a lab at a 100 ms interval)
+// would then starve. Only TestForgedHeartbeatFlood takes both, for 5 s a
+// case: its flood must outrun failoverd's reader. IPFO_FLOOD_SECONDS and
+// IPFO_FLOOD_THREADS make a soak by hand (60 s on two threads in the
+// closing notes).
 func floodFor() time.Duration {
 	if s, err := strconv.Atoi(os.Getenv("IPFO_FLOOD_SECONDS")); err == nil && s > 0 {
 		return time.Duration(s) * time.Second
@@ -27,11 +32,12 @@ func floodFor() time.Duration {
 	return 5 * time.Second
 }
 
-func floodThreads() int {
+// floodThreads is IPFO_FLOOD_THREADS, or def.
+func floodThreads(def int) int {
 	if n, err := strconv.Atoi(os.Getenv("IPFO_FLOOD_THREADS")); err == nil && n > 0 {
 		return n
 	}
-	return 1
+	return def
 }
 
 // floodLock keeps two suites on one machine from flooding at once.
@@ -60,20 +66,19 @@ func cpuTicks(t *testing.T, pid int) (ticks uint64, rssKB uint64) {
 	return ut + st, rssKB
 }
 
-// flood sends 40-byte junk from floodThreads threads at once, each from
-// its own port.
-func flood(ns *lab.NS, src, dst string, prefix []byte, d time.Duration) (lab.Flood, error) {
+// flood sends packets from n threads at once, each from its own port,
+// for d or until each has sent limit (0: no count).
+func flood(ns *lab.NS, n int, src, dst string, packets [][]byte, d time.Duration, limit uint64) (lab.Flood, error) {
 	host, port, _ := strings.Cut(src, ":")
 	p, _ := strconv.Atoi(port)
 	type result struct {
 		f   lab.Flood
 		err error
 	}
-	n := floodThreads()
 	results := make(chan result, n)
 	for i := range n {
 		go func() {
-			f, err := lab.SendFlood(ns, host+":"+strconv.Itoa(p+i), dst, 40, prefix, d)
+			f, err := lab.SendPackets(ns, host+":"+strconv.Itoa(p+i), dst, packets, d, limit)
 			results <- result{f, err}
 		}()
 	}
@@ -139,7 +144,7 @@ func TestJunkFlood(t *testing.T) {
 			logAt := len(w.secondary.Output())
 
 			// The primary lives: nothing changes.
-			f, err := flood(tc.from(w), tc.src, tc.dst, tc.prefix, floodFor())
+			f, err := flood(tc.from(w), floodThreads(1), tc.src, tc.dst, lab.Junk(40, tc.prefix), floodFor(), 0)
 			must(t, err)
 			t1, rss := cpuTicks(t, pid)
 			t.Logf("flood: %v; failoverd used %.2f s of CPU, peak RSS %d kB", f, float64(t1-t0)/100, rss)
@@ -164,7 +169,7 @@ func TestJunkFlood(t *testing.T) {
 			// the machine).
 			flooded := make(chan error, 1)
 			go func() {
-				_, err := flood(tc.from(w), tc.src, tc.dst, tc.prefix, 3*time.Second)
+				_, err := flood(tc.from(w), floodThreads(1), tc.src, tc.dst, lab.Junk(40, tc.prefix), 3*time.Second, 0)
 				flooded <- err
 			}()
 			time.Sleep(500 * time.Millisecond) // the flood is under way
@@ -177,6 +182,116 @@ func TestJunkFlood(t *testing.T) {
 			t.Logf("the takeover started %v after the primary died, under the flood (timeout %v, interval %v)",
 				decided.Sub(died).Round(time.Millisecond), timeout, interval)
 			must(t, <-flooded)
+		})
+	}
+}
+
+// forgedHeartbeats are well-formed heartbeats as the primary sends them
+// (its name and epoch, the key id of the key in force) with random
+// sequence numbers and tags: nothing short of the tag check tells them
+// from the primary's. A key that is not the key, with its id, signs each.
+func forgedHeartbeats(t *testing.T, secret []byte, sender string, epoch uint64) [][]byte {
+	key, err := wire.NewKey(secret, "the test's")
+	must(t, err)
+	out := make([][]byte, 256)
+	for i := range out {
+		fake := make([]byte, 32)
+		_, _ = rand.Read(fake)
+		p := wire.Packet{Type: wire.Heartbeat, Sender: sender, Epoch: epoch, Seq: mathrand.Uint64(), Interval: interval, SentAt: time.Now()}
+		b, err := wire.NewKeyring(wire.Key{ID: key.ID, Secret: fake}).Seal(&p)
+		must(t, err)
+		out[i] = b
+	}
+	return out
+}
+
+// A flood of forged heartbeats never delays a takeover: before a
+// decision failoverd reads what waits unread for a bounded time only.
+// The primary loses power a second into a flood from two threads (one
+// for each core of a small machine: a rate that outruns failoverd's
+// reader, so its queue stays full), and the takeover starts within the
+// timeout and an interval, and the busy machine's slack. A drain that
+// read until the queue was empty waited for the end of the flood, 4 s
+// later here (20-27 s in a longer one).
+func TestForgedHeartbeatFlood(t *testing.T) {
+	const (
+		flooding = 5 * time.Second
+		offAfter = time.Second // the queue fills in milliseconds
+		bound    = timeout + interval + slack
+	)
+	cases := []struct {
+		name     string
+		from     func(w *world) *lab.NS
+		src, dst string
+		// off ends the primary as a power-off does, with the flood
+		// still coming.
+		off func(w *world)
+	}{
+		// From the client's own address on the public switch.
+		{"public link, the client's address", func(w *world) *lab.NS { return w.Client }, lab.ClientAddr + ":40000", lab.Server2Pub + ":1694",
+			func(w *world) { w.PowerOff() }},
+		// From the primary's private address on the private cable: it
+		// passes every filter, and each packet costs a tag check. The
+		// cable stays up (the flood comes over it): the power-off is
+		// heartbeatd gone, the public cable pulled, and no answer to
+		// ARP on the private cable.
+		{"private cable, the primary's address", func(w *world) *lab.NS { return w.S1 }, lab.Server1Priv + ":40000", lab.Server2Priv + ":1694",
+			func(w *world) {
+				w.S1.Sysctl("net.ipv4.conf.priv0.arp_ignore", "8")
+				must(w.t, w.primary.Signal(syscall.SIGKILL))
+				w.CutPublic()
+			}},
+	}
+	floodLock(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			secret := []byte("a secret of thirty-two bytes, ok")
+			key := filepath.Join(t.TempDir(), "key")
+			must(t, os.WriteFile(key, append(secret, '\n'), 0o600))
+			w := newWorld(t, withConf("FAILOVER_AUTH_KEY_FILE="+key), withPrimaryConf("FAILOVER_AUTH_KEY_FILE="+key))
+			w.start()
+			st := w.status()
+			packets := forgedHeartbeats(t, secret, st.PeerName, st.PeerEpoch)
+			pid := w.secondary.Cmd.Process.Pid
+			t0, _ := cpuTicks(t, pid)
+
+			type result struct {
+				f   lab.Flood
+				err error
+			}
+			flooded := make(chan result, 1)
+			start := time.Now()
+			go func() {
+				f, err := flood(tc.from(w), floodThreads(2), tc.src, tc.dst, packets, flooding, 10_000_000)
+				flooded <- result{f, err}
+			}()
+			time.Sleep(offAfter)
+			t1, _ := cpuTicks(t, pid)
+			busy := float64(t1-t0) / time.Since(start).Seconds() // clock ticks are hundredths of a second
+			if st := w.state(); st != "standby" {
+				t.Fatalf("the flood alone moved failoverd to %s\n%s", st, w.secondary.Output())
+			}
+			logAt := len(w.secondary.Output())
+			off := time.Now()
+			tc.off(w)
+			// Waited for past the flood's end, so that a late takeover is
+			// measured, not only said to be late.
+			active := lab.WaitFor(flooding+slack, func() bool { return w.state() == "active" })
+			r := <-flooded
+			must(t, r.err)
+			if !active {
+				t.Fatalf("no takeover %v after the power-off (state %s)\nfailoverd:\n%s", time.Since(off), w.state(), w.secondary.Output()[logAt:])
+			}
+			took := decisionTime(t, w.secondary.Output()[logAt:]).Sub(off)
+			t.Logf("flood: %v; failoverd used %.0f %% of a core before the power-off; the takeover started %v after it (timeout %v, interval %v)",
+				r.f, busy, took.Round(time.Millisecond), timeout, interval)
+			for _, l := range w.status().Links {
+				t.Logf("%s: received %d, dropped %v", l.Name, l.Received, l.Dropped)
+			}
+			if took > bound {
+				t.Errorf("the takeover started %v after the power-off, want within %v; the flood ended %v after it",
+					took.Round(time.Millisecond), bound, start.Add(r.f.Took).Sub(off).Round(time.Millisecond))
+			}
 		})
 	}
 }

@@ -263,17 +263,31 @@ func (m *Monitor) batcher(deliver func([]Heard)) (packetFunc, func()) {
 // Drain reads what is queued on every socket now, without waiting, and
 // delivers it as Run does. failoverd calls it before it decides that a
 // link went silent: a heartbeat that arrived in time but waited in its
-// queue while the process was busy (a flood on another link, a machine
-// short of CPU) still counts. On systems other than Linux it does
-// nothing.
+// queue while the process was busy (a machine short of CPU) still counts.
+// It reads at most drainPackets from each socket, and stops taking more
+// batches after drainTime (each socket gets its first batch): a flood
+// that outruns the reader never lets a queue empty, and a decision that
+// waited for it came only after the flood. A heartbeat held up by a busy
+// process is near the front of its queue; one behind thousands of junk
+// packets is the reader goroutine's to find, and until it does its link
+// counts as silent, which such a flood can do to its own link only. On
+// systems other than Linux it does nothing.
 func (m *Monitor) Drain(deliver func([]Heard)) {
+	until := time.Now().Add(drainTime)
 	for _, s := range m.socks {
 		each, done := m.batcher(deliver)
-		if err := s.drain(each, done); err != nil && !errors.Is(err, net.ErrClosed) {
+		if _, err := s.drain(each, done, drainPackets, until); err != nil && !errors.Is(err, net.ErrClosed) {
 			m.log.Debug("drain", "err", err)
 		}
 	}
 }
+
+// The bounds of one Drain. 256 packets are a few tenths of a millisecond
+// of tag checks; a millisecond is what a decision may wait for them.
+const (
+	drainPackets = 256
+	drainTime    = time.Millisecond
+)
 
 // lookup returns the interface name of ifindex, re-reading the
 // interfaces (at most once a second) for an index it does not know.

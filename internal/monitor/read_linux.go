@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -33,8 +34,11 @@ type drainBuffers struct{ r *receiver }
 
 // drain reads what is queued on the socket now, without waiting, into its
 // own buffers (the reader goroutine may be reading at the same time: the
-// kernel hands each packet to one of them).
-func (s *socket) drain(each packetFunc, done func()) error {
+// kernel hands each packet to one of them). It stops at an empty queue,
+// after max packets, or at the first batch that ends after until, and
+// returns how many packets it read: under a flood the queue never
+// empties (see Monitor.Drain).
+func (s *socket) drain(each packetFunc, done func(), max int, until time.Time) (int, error) {
 	s.drainMu.Lock()
 	defer s.drainMu.Unlock()
 	if s.drainBuf.r == nil {
@@ -42,13 +46,15 @@ func (s *socket) drain(each packetFunc, done func()) error {
 	}
 	sc, err := s.conn.(syscall.Conn).SyscallConn()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r := s.drainBuf.r
+	read := 0
 	var rerr error
 	cerr := sc.Control(func(fd uintptr) {
-		for {
-			n, err := r.recv(fd)
+		for read < max {
+			want := min(batch, max-read)
+			n, err := r.recv(fd, want)
 			if err != nil {
 				if !errors.Is(err, unix.EAGAIN) {
 					rerr = err
@@ -59,12 +65,13 @@ func (s *socket) drain(each packetFunc, done func()) error {
 				each(r.packet(i))
 			}
 			done()
-			if n < batch {
+			read += n
+			if n < want || !time.Now().Before(until) {
 				return
 			}
 		}
 	})
-	return errors.Join(cerr, rerr)
+	return read, errors.Join(cerr, rerr)
 }
 
 // yieldEvery is how many packets a reader takes before it lets the other
@@ -103,9 +110,9 @@ func newReceiver() *receiver {
 	return r
 }
 
-// recv reads up to batch queued packets without blocking.
-func (r *receiver) recv(fd uintptr) (int, error) {
-	for i := range r.msgs {
+// recv reads up to n (at most batch) queued packets without blocking.
+func (r *receiver) recv(fd uintptr, n int) (int, error) {
+	for i := range n {
 		h := &r.msgs[i].hdr
 		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 		h.Namelen = uint32(unsafe.Sizeof(r.names[i]))
@@ -113,11 +120,11 @@ func (r *receiver) recv(fd uintptr) (int, error) {
 		h.SetControllen(len(r.oobs[i]))
 		h.Flags = 0
 	}
-	n, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), batch, unix.MSG_DONTWAIT, 0, 0)
+	got, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), uintptr(n), unix.MSG_DONTWAIT, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
-	return int(n), nil
+	return int(got), nil
 }
 
 // packet returns the i-th packet of the last batch.
@@ -146,7 +153,7 @@ func rawLoop(c net.PacketConn) readLoop {
 					runtime.Gosched()
 					taken = 0
 				}
-				n, err := r.recv(fd)
+				n, err := r.recv(fd, batch)
 				switch {
 				case errors.Is(err, unix.EAGAIN):
 					return false // wait for the next packet

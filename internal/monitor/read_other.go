@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -82,4 +83,4 @@ type drainBuffers struct{}
 
 // drain does nothing here: a read with a deadline would disturb the
 // reader goroutine's. Packets are read as they come.
-func (s *socket) drain(packetFunc, func()) error { return nil }
+func (s *socket) drain(packetFunc, func(), int, time.Time) (int, error) { return 0, nil }
