@@ -277,31 +277,51 @@ func (a *linkAsker) Run(ctx context.Context, answer func(Answer)) error {
 // Drain reports, at once, the ARP answers that have arrived but wait
 // unread (Run's goroutine had no CPU yet), as Run would: it is called
 // before a decision that counts unanswered probes. The caller must not
-// hold what the answer function takes.
-func (a *linkAsker) Drain() {
+// hold what the answer function takes. It reads at most drainFrames, and
+// none after drainTime: anyone on the link can send frames naming a
+// watched address faster than they are read, and a decision must not
+// wait for the flood to end. An answer held up by a busy process is near
+// the front of the queue.
+func (a *linkAsker) Drain() { a.drain(drainFrames, time.Now().Add(drainTime)) }
+
+// The bounds of one Drain: a few hundred frames are well under a
+// millisecond's reading.
+const (
+	drainFrames = 256
+	drainTime   = time.Millisecond
+)
+
+// drain reads queued frames until the queue is empty, max are read, or
+// the frame read last came after until (the first is always read), and
+// returns how many it read.
+func (a *linkAsker) drain(max int, until time.Time) int {
 	r := a.rep.Load()
 	if a.arp == nil || r == nil {
-		return
+		return 0
 	}
 	buf := make([]byte, 64)
+	read := 0
 	// Control, not Read: Run's reader holds the descriptor's read lock
 	// while it waits, and Read would wait behind it for a frame that
 	// may never come.
 	_ = a.arpRC.Control(func(fd uintptr) {
-		for range 256 {
+		for read < max {
 			n, from, err := unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
 			if err != nil {
 				return // EAGAIN: nothing waits; another error: Run hears it
 			}
-			ll, ok := from.(*unix.SockaddrLinklayer)
-			if !ok {
-				continue
+			read++
+			if ll, ok := from.(*unix.SockaddrLinklayer); ok {
+				if p, err := ParseARP(buf[:n]); err == nil {
+					_ = r.report(ll.Ifindex, p.SenderIP, p.SenderMAC)
+				}
 			}
-			if p, err := ParseARP(buf[:n]); err == nil {
-				_ = r.report(ll.Ifindex, p.SenderIP, p.SenderMAC)
+			if !time.Now().Before(until) {
+				return
 			}
 		}
 	})
+	return read
 }
 
 func (a *linkAsker) readARP(r *reporter) error {
