@@ -294,7 +294,8 @@ func init() {
 			format: func(c *Config) string { return c.NodeName }},
 		{Name: KeyAuthKeyFile, Roles: roleBoth, Means: "no authentication",
 			Doc: "Files that hold shared secrets, separated by blanks. " +
-				"Each is a regular file with no permission for group or others (such as mode 0600) that holds at least 16 bytes; the whole file, less one trailing newline, is the secret. " +
+				"Each is a regular file that holds at least 16 bytes; the whole file, less one trailing newline, is the secret. " +
+				"It and every folder above it, up to `/`, must be owned by root (or by the user the daemon runs as) and not writable by group or others, as the hooks must be (see HOOKS in failoverd(8)), and the file may give group and others no permission at all (such as mode 0600): otherwise another user could read the key or put one of theirs in its place, and it is a configuration error. " +
 				"Packets are signed with the first key (HMAC-SHA256) and accepted with any, so a key can be rotated; with a key set, unsigned packets and wrong tags are dropped. " +
 				"`failoverctl keygen FILE` makes a key.",
 			Example: "/etc/ipfailover/key",
@@ -433,6 +434,7 @@ func init() {
 			format: func(c *Config) string { return c.ControlSocket }},
 		{Name: KeySendmail, Roles: roleFailoverOnly, Default: "/usr/sbin/sendmail",
 			Doc: "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail. " +
+				"It runs as root, so it and every folder above it, up to `/`, must be owned by root (or by the user the daemon runs as) and not writable by group or others, as the hooks must be (see HOOKS in failoverd(8)): otherwise it is a configuration error, and one that becomes so later is not run. " +
 				"`failoverd -n` checks that it is an executable file: without it, and with no FAILOVER_NOTIFY_COMMAND, no notice reaches anyone.",
 			Example: `""`,
 			set: func(c *Config, v string) *valueError {
@@ -442,6 +444,7 @@ func init() {
 			format: func(c *Config) string { return c.Sendmail }},
 		{Name: KeyNotifyCommand, Roles: roleFailoverOnly, Means: "none",
 			Doc: "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager. " +
+				"It runs as root, so it and every folder above it, up to `/`, must be owned by root (or by the user the daemon runs as) and not writable by group or others, as the hooks must be (see HOOKS in failoverd(8)): otherwise it is a configuration error, and one that becomes so later is not run. " +
 				"`failoverd -n` checks that it is an executable file.",
 			Example: "/usr/local/libexec/notify-chat",
 			set: func(c *Config, v string) *valueError {
