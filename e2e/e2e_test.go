@@ -130,6 +130,7 @@ func newWorld(t *testing.T, opts ...option) *world {
 		"FAILOVER_HOOK_DIR=" + w.hookDir,
 		"FAILOVER_SENDMAIL=" + sendmail,
 		"FAILOVER_CONTROL_SOCKET=" + w.socket(),
+		"FAILOVER_STATE_DIR=" + filepath.Join(w.dir, "state"),
 		"FAILOVER_RECONCILE_INTERVAL=500ms",
 	}
 	for _, o := range opts {

@@ -53,8 +53,10 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
 
+	// The runs of heartbeatd heard before a restart stay left behind.
+	replay := failoverd.OpenReplayStore(c.StateDir, log)
 	mon, err := monitor.Listen(monitor.Config{Port: c.Port, Links: links, Peers: peers, PeerNets: publicSubnets(ifs, addrs), Keyring: keys.Load,
-		Freshness: c.ReplayWindow, Legacy: c.Legacy, LegacyMessage: c.Message}, log)
+		Freshness: c.ReplayWindow, Replay: replay.Load(), Legacy: c.Legacy, LegacyMessage: c.Message}, log)
 	if err != nil {
 		log.Error("cannot listen for heartbeats", "err", err)
 		return cli.ExitFailure
@@ -152,6 +154,8 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	if serveMetrics != nil {
 		go serveMetrics(ctx)
 	}
+	kept := make(chan struct{})
+	go func() { replay.Keep(ctx, mon); close(kept) }()
 	runDone := make(chan error, 1)
 	go func() { runDone <- d.Run(ctx) }()
 	sd.Ready()
@@ -184,6 +188,8 @@ wait:
 		log.Error("heartbeat listener failed", "err", runErr)
 		code = cli.ExitFailure
 	}
+	stop() // also when the listener failed
+	<-kept // the replay store's last write
 	notifier.Close(10 * time.Second)
 	mover.Wait()
 	if mover.Announcer != nil {

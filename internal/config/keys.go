@@ -40,6 +40,7 @@ const (
 	KeyAnnRefresh     = "FAILOVER_ANNOUNCE_REFRESH"
 	KeyReconcile      = "FAILOVER_RECONCILE_INTERVAL"
 	KeyControlSocket  = "FAILOVER_CONTROL_SOCKET"
+	KeyStateDir       = "FAILOVER_STATE_DIR"
 	KeySendmail       = "FAILOVER_SENDMAIL"
 	KeyNotifyCommand  = "FAILOVER_NOTIFY_COMMAND"
 	KeyLegacy         = "FAILOVER_LEGACY"
@@ -432,6 +433,16 @@ func init() {
 				return socketPathFits(v)
 			},
 			format: func(c *Config) string { return c.ControlSocket }},
+		{Name: KeyStateDir, Roles: roleFailoverOnly, Default: "/var/lib/ipfailover", Darwin: "/var/db/ipfailover", DarwinRoles: roleFailoverOnly,
+			Doc: "The folder where failoverd(8) keeps what it must remember across a restart: the primary's runs it heard (the epochs of each heartbeatd(8) start) and the latest heartbeat it accepted of the current one, so that a recording of an earlier run, replayed after failoverd restarts, is still refused. " +
+				"An absolute path. failoverd makes the folder (mode 0700) and does not use it, or does not read the file in it, when a user other than root could change them. " +
+				"Empty: nothing is kept, and a restarted failoverd remembers no run. See ATTACKERS in failoverd(8).",
+			Example: "/var/lib/ipfailover",
+			set: func(c *Config, v string) *valueError {
+				c.StateDir = v
+				return absolutePath(v, "write a path starting with /, such as "+Default(Failoverd, KeyStateDir)+", or leave it empty to keep nothing", true)
+			},
+			format: func(c *Config) string { return c.StateDir }},
 		{Name: KeySendmail, Roles: roleFailoverOnly, Default: "/usr/sbin/sendmail",
 			Doc: "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail. " +
 				"It runs as root, so it and every folder above it, up to `/`, must be owned by root (or by the user the daemon runs as) and not writable by group or others, as the hooks must be (see HOOKS in failoverd(8)): otherwise it is a configuration error, and one that becomes so later is not run. " +
