@@ -116,6 +116,12 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 			return err
 		case err := <-heard:
+			if ctx.Err() != nil {
+				return nil // ended with ctx, before this select saw it
+			}
+			if err == nil {
+				err = errors.New("the listener stopped")
+			}
 			return fmt.Errorf("hear who answers for the service addresses: %w", err)
 		case <-kick:
 			s.resolve(ctx)
