@@ -32,12 +32,16 @@ type Finding struct {
 
 func (f Finding) String() string { return fmt.Sprintf("%-7s %s", f.Level, f.Err) }
 
-// Check compares the configuration with the host's live interfaces and,
-// for failoverd, its programs for notices: what `-n` does after printing
-// the configuration.
+// Check compares the configuration with the host's live interfaces and
+// its programs for notices (failoverd's, and heartbeatd's with service
+// addresses): what `-n` does after printing the configuration.
 func Check(c *Config, role Role, ifs []netif.Interface) []Finding {
 	if role == Heartbeatd {
-		return append(checkTargets(c, ifs), checkServiceIPs(c, ifs)...)
+		out := append(checkTargets(c, ifs), checkServiceIPs(c, ifs)...)
+		if len(c.ServiceIPs) > 0 { // its conflict notices
+			out = append(out, checkNotices(c)...)
+		}
+		return out
 	}
 	return append(checkFailover(c, ifs), checkNotices(c)...)
 }

@@ -221,8 +221,8 @@ func init() {
 				"With them, stopping heartbeatd is a switchover with one owner at every moment. Linux only.",
 			Example: `"eth0:198.51.100.10"`},
 			func(c *Config) *[]Pair { return &c.ServiceIPs }),
-		{Name: KeyEmail, Roles: roleFailoverOnly, Default: "root",
-			Doc: "Who gets the mail failoverd(8) sends on a takeover, a give-back, a network anomaly and the other notices. " +
+		{Name: KeyEmail, Roles: roleBoth, Default: "root",
+			Doc: "Who gets the mail failoverd(8) sends on a takeover, a give-back, a network anomaly and the other notices, and heartbeatd(8) on a conflict over a service address. " +
 				"It may not be empty; to send no mail, set FAILOVER_SENDMAIL empty.",
 			Example: `"admin@example.com"`,
 			set: func(c *Config, v string) *valueError {
@@ -340,8 +340,9 @@ func init() {
 				"so that a secondary started before its primary does not take the address.",
 			Example: "2m"},
 			0, false, func(c *Config) *time.Duration { return &c.InitialGrace }),
-		durationKey(key{Name: KeyHoldDown, Roles: roleFailoverOnly, Default: "10s",
-			Doc:     "How long heartbeats must be back, without a gap, before the addresses are given back, so that a flapping link does not bounce them.",
+		durationKey(key{Name: KeyHoldDown, Roles: roleBoth, Default: "10s",
+			Doc: "How long heartbeats must be back, without a gap, before the addresses are given back, so that a flapping link does not bounce them. " +
+				"heartbeatd(8) reads it too (set it to the secondary's value): a host that answers for a service address at its start for longer than this and 10s more, without a released, is a conflict notice.",
 			Example: "1m"},
 			0, false, func(c *Config) *time.Duration { return &c.HoldDown }),
 		durationKey(key{Name: KeyAskWait, Roles: roleBoth, Default: "2ms",
@@ -443,20 +444,20 @@ func init() {
 				return absolutePath(v, "write a path starting with /, such as "+Default(Failoverd, KeyStateDir)+", or leave it empty to keep nothing", true)
 			},
 			format: func(c *Config) string { return c.StateDir }},
-		{Name: KeySendmail, Roles: roleFailoverOnly, Default: "/usr/sbin/sendmail",
+		{Name: KeySendmail, Roles: roleBoth, Default: "/usr/sbin/sendmail",
 			Doc: "The sendmail program notices are mailed through, as `sendmail -t -i`; an absolute path, or empty for no mail. " +
 				"It runs as root, so it and every folder above it, up to `/`, must be owned by root (or by the user the daemon runs as) and not writable by group or others, as the hooks must be (see HOOKS in failoverd(8)): otherwise it is a configuration error, and one that becomes so later is not run. " +
-				"`failoverd -n` checks that it is an executable file: without it, and with no FAILOVER_NOTIFY_COMMAND, no notice reaches anyone.",
+				"`failoverd -n` (and `heartbeatd -n` with FAILOVER_SERVICE_IPS) checks that it is an executable file: without it, and with no FAILOVER_NOTIFY_COMMAND, no notice reaches anyone.",
 			Example: `""`,
 			set: func(c *Config, v string) *valueError {
 				c.Sendmail = v
 				return absolutePath(v, "write a path such as "+Default(Failoverd, KeySendmail)+", or leave it empty for no mail", true)
 			},
 			format: func(c *Config) string { return c.Sendmail }},
-		{Name: KeyNotifyCommand, Roles: roleFailoverOnly, Means: "none",
+		{Name: KeyNotifyCommand, Roles: roleBoth, Means: "none",
 			Doc: "The absolute path of a program, run without arguments, that gets each notice as one JSON object on its standard input, for a chat or a pager. " +
 				"It runs as root, so it and every folder above it, up to `/`, must be owned by root (or by the user the daemon runs as) and not writable by group or others, as the hooks must be (see HOOKS in failoverd(8)): otherwise it is a configuration error, and one that becomes so later is not run. " +
-				"`failoverd -n` checks that it is an executable file.",
+				"`failoverd -n` (and `heartbeatd -n` with FAILOVER_SERVICE_IPS) checks that it is an executable file.",
 			Example: "/usr/local/libexec/notify-chat",
 			set: func(c *Config, v string) *valueError {
 				c.NotifyCommand = v
