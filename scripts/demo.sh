@@ -113,6 +113,7 @@ FAILOVER_GIVEBACK_HOLDDOWN=2s
 FAILOVER_HOOK_DIR=$tmp/hooks
 FAILOVER_SENDMAIL=
 FAILOVER_CONTROL_SOCKET=$tmp/failoverd.sock
+FAILOVER_STATE_DIR=$tmp/state
 CONF
 
 say "failoverd -n on server2: the configuration against its interfaces"
