@@ -63,8 +63,8 @@ func runMonitor(t *testing.T, m *Monitor, room int) <-chan Heard {
 
 // twoServers builds s1 (the primary: 192.0.2.1 on priv0, 198.51.100.1 on
 // pub0) and s2 (192.0.2.2, 198.51.100.2) joined by two veth pairs, and a
-// monitor on s2 for both links with key kr.
-func twoServers(t *testing.T, kr *wire.Keyring) (s1 *lab.NS, m *Monitor) {
+// monitor on s2 for both links with key kr; opts change its Config.
+func twoServers(t *testing.T, kr *wire.Keyring, opts ...func(*Config)) (s1 *lab.NS, m *Monitor) {
 	t.Helper()
 	l := lab.New(t)
 	s1, s2 := l.Netns("s1"), l.Netns("s2")
@@ -75,8 +75,12 @@ func twoServers(t *testing.T, kr *wire.Keyring) (s1 *lab.NS, m *Monitor) {
 	s2.Addr("priv0", "192.0.2.2/24")
 	s2.Addr("pub0", "198.51.100.2/24")
 	err := s2.Do(func() (err error) {
-		m, err = Listen(Config{Port: 1694, Links: []string{"priv0", "pub0"}, Peers: []netip.Addr{primaryPriv, primaryPub},
-			Keyring: func() *wire.Keyring { return kr }}, slog.New(slog.DiscardHandler))
+		cfg := Config{Port: 1694, Links: []string{"priv0", "pub0"}, Peers: []netip.Addr{primaryPriv, primaryPub},
+			Keyring: func() *wire.Keyring { return kr }}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		m, err = Listen(cfg, slog.New(slog.DiscardHandler))
 		return err
 	})
 	if err != nil {

@@ -68,6 +68,7 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 			if err != nil {
 				return fail(err)
 			}
+			s.link = link
 			socks = append(socks, s)
 			if link != "" && family == "udp4" {
 				ifi, err := net.InterfaceByName(link)
@@ -103,14 +104,7 @@ func listenOn(family, link string, port uint16, filter []bpf.RawInstruction) (ne
 				_ = unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_RCVBUF, recvBuffer)
 			}
 			if filter != nil {
-				prog := make([]unix.SockFilter, len(filter))
-				for i, ins := range filter {
-					prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
-				}
-				serr = unix.SetsockoptSockFprog(f, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]})
-				if serr != nil {
-					serr = fmt.Errorf("attach the packet filter: %w", serr)
-				}
+				serr = attachFilter(f, filter)
 			}
 		})
 		return errors.Join(err, serr)
@@ -120,6 +114,36 @@ func listenOn(family, link string, port uint16, filter []bpf.RawInstruction) (ne
 		addr = fmt.Sprintf("[::]:%d", port)
 	}
 	return lc.ListenPacket(context.Background(), family, addr)
+}
+
+func attachFilter(fd int, filter []bpf.RawInstruction) error {
+	prog := make([]unix.SockFilter, len(filter))
+	for i, ins := range filter {
+		prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
+		return fmt.Errorf("attach the packet filter: %w", err)
+	}
+	return nil
+}
+
+// admit replaces the filter of a link's IPv4 socket with one that passes
+// packets from peers only (see peers.go); the kernel swaps it at once,
+// and what is queued stays.
+func (s *socket) admit(peers []netip.Prefix, needMagic bool) error {
+	filter, err := socketFilter(nil, peers, true, needMagic)
+	if err != nil {
+		return err
+	}
+	sc, err := s.conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var aerr error
+	if err := sc.Control(func(fd uintptr) { aerr = attachFilter(int(fd), filter) }); err != nil {
+		return err
+	}
+	return aerr
 }
 
 // magic is the first four bytes of every heartbeat packet ("IPFO").

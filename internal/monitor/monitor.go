@@ -117,6 +117,7 @@ type Monitor struct {
 		sender string
 		epoch  uint64
 	}
+	peers map[string]*linkPeers // what each link's kernel filter passes (peers.go)
 }
 
 // newMonitor sets up everything but the sockets.
@@ -147,6 +148,7 @@ type socket struct {
 	conn net.PacketConn
 	v4   *ipv4.PacketConn // nil on an IPv6 socket
 	v6   *ipv6.PacketConn // nil on an IPv4 socket
+	link string           // the link it is bound to; "" for every other interface
 
 	drainMu  sync.Mutex
 	drainBuf drainBuffers // Drain's own, apart from the reader's
@@ -327,6 +329,10 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		m.drop(link, wire.DropWrongPeer, from, errors.New("not the primary's address"))
 		return Heard{}, false
 	}
+	if !named && !m.mayBeVouched(b) {
+		m.drop(link, wire.DropWrongPeer, from, errNotVouched)
+		return Heard{}, false
+	}
 	keys := m.cfg.Keyring()
 	p, err := keys.Open(b)
 	legacy := false
@@ -340,7 +346,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !named && (legacy || p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch) {
-		m.dropLocked(link, wire.DropWrongPeer, from, errors.New("from the link's subnet, but not the sender and epoch heard from the primary's own addresses"))
+		m.dropLocked(link, wire.DropWrongPeer, from, errNotVouched)
 		return Heard{}, false
 	}
 	if !legacy {
@@ -356,13 +362,31 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 			}
 		}
 	}
+	newEpoch := named && (p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch)
 	if named {
 		m.vouched.sender, m.vouched.epoch = p.Sender, p.Epoch
 	}
 	st := m.stats[link]
 	st.Received++
 	st.LastHeard, st.Epoch, st.Interval, st.Sender = now, p.Epoch, p.Interval, p.Sender
+	m.heardLocked(link, from, named, newEpoch, p.Interval, now)
 	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy}, true
+}
+
+var errNotVouched = errors.New("from the link's subnet, but not the sender and epoch heard from the primary's own addresses")
+
+// mayBeVouched says whether a packet from a link's subnet may be the
+// vouched sender's and epoch's, before its tag is checked: a flood from
+// the subnet costs a decode, not a tag check. A packet that does not
+// decode is left to Open to count.
+func (m *Monitor) mayBeVouched(b []byte) bool {
+	p, err := wire.Decode(b)
+	if err != nil {
+		return true
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return p.Sender == m.vouched.sender && p.Epoch == m.vouched.epoch
 }
 
 // ReplayMemory returns what the replay guard remembers, for a restart,

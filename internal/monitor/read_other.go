@@ -81,6 +81,9 @@ func readsAtOnce() int { return 1 }
 
 type drainBuffers struct{}
 
+// admit does nothing here: there are no kernel filters.
+func (s *socket) admit([]netip.Prefix, bool) error { return nil }
+
 // drain does nothing here: a read with a deadline would disturb the
 // reader goroutine's. Packets are read as they come.
 func (s *socket) drain(packetFunc, func(), int, time.Time) (int, error) { return 0, nil }

@@ -1,0 +1,120 @@
+package monitor
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// A link's kernel filter (Linux, IPv4) passes the primary's configured
+// addresses (Config.Peers) and the address the primary's heartbeats last
+// came from on that link. A primary with service addresses sends its
+// public heartbeats from its host address, which failoverd is not told:
+// the link's subnets (Config.PeerNets) pass too while that address may
+// be unknown or stale:
+//   - until the first heartbeat accepted on the link;
+//   - after the primary's heartbeats name a new epoch from its own
+//     addresses (heartbeatd started again, maybe on a host renumbered),
+//     until the link's next heartbeat;
+//   - while the link has been silent for silentIntervals of the
+//     primary's intervals and another link hears it (the address changed
+//     under a running heartbeatd, or the link is cut).
+//
+// Otherwise junk from the subnet, whatever it looks like, is dropped by
+// the kernel before it is queued: a flood from a client's address costs
+// failoverd nothing, and takes no room from the heartbeats in the queue.
+type linkPeers struct {
+	learned netip.Addr // the last accepted source not in Config.Peers
+	open    bool       // PeerNets pass
+}
+
+// silentIntervals is how many of the primary's intervals a link must
+// miss, while another link hears it, for its subnets to pass again.
+const silentIntervals = 10
+
+// admitted returns what link's filter passes. m.mu is held.
+func (m *Monitor) admitted(link string) []netip.Prefix {
+	lp := m.linkPeers(link)
+	var out []netip.Prefix
+	if lp.open {
+		out = slices.Clone(m.cfg.PeerNets)
+	}
+	for _, a := range m.cfg.Peers {
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	if lp.learned.IsValid() {
+		out = append(out, netip.PrefixFrom(lp.learned, lp.learned.BitLen()))
+	}
+	return out
+}
+
+// linkPeers returns link's state, made open at first. m.mu is held.
+func (m *Monitor) linkPeers(link string) *linkPeers {
+	if m.peers == nil {
+		m.peers = map[string]*linkPeers{}
+	}
+	lp, ok := m.peers[link]
+	if !ok {
+		lp = &linkPeers{open: true}
+		m.peers[link] = lp
+	}
+	return lp
+}
+
+// heardLocked updates the filters after a packet accepted on link from
+// from: named when from is one of Config.Peers, newEpoch when it named a
+// sender or epoch not vouched for before. m.mu is held.
+func (m *Monitor) heardLocked(link string, from netip.Addr, named, newEpoch bool, interval time.Duration, now time.Time) {
+	if len(m.cfg.PeerNets) == 0 {
+		return // nothing but the primary's own addresses passes anyway
+	}
+	if newEpoch {
+		for _, l := range m.cfg.Links {
+			if l != link {
+				m.setOpen(l, "a new epoch from the primary's own address")
+			}
+		}
+	}
+	if interval > 0 {
+		for _, l := range m.cfg.Links {
+			if st := m.stats[l]; l != link && !st.LastHeard.IsZero() && now.Sub(st.LastHeard) > silentIntervals*interval {
+				m.setOpen(l, "silent while another link hears the primary")
+			}
+		}
+	}
+	lp := m.linkPeers(link)
+	changed := lp.open
+	lp.open = false
+	if !named && from != lp.learned {
+		lp.learned = from
+		changed = true
+		m.log.Info("the primary's heartbeats come from an address of the link's subnet: the kernel's filter passes it, and no more of the subnet", "link", link, "from", from)
+	}
+	if changed {
+		m.refilter(link, "heard")
+	}
+}
+
+// setOpen opens link's filter to its subnets. m.mu is held.
+func (m *Monitor) setOpen(link string, why string) {
+	if lp := m.linkPeers(link); !lp.open {
+		lp.open = true
+		m.refilter(link, why)
+	}
+}
+
+// refilter replaces link's filter with one that passes what admitted
+// says. m.mu is held.
+func (m *Monitor) refilter(link, why string) {
+	peers := m.admitted(link)
+	for _, s := range m.socks {
+		if s.link != link || s.v4 == nil {
+			continue
+		}
+		if err := s.admit(peers, !m.cfg.Legacy); err != nil {
+			m.log.Warn("cannot replace the heartbeat filter of a link", "link", link, "err", err)
+			continue
+		}
+		m.log.Debug("heartbeat filter replaced", "link", link, "why", why, "passes", peers)
+	}
+}
