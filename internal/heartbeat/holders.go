@@ -18,9 +18,10 @@ import (
 //
 //   - An address this host wants and another host answers for: it waits
 //     (nothing is added). Not known to be the secondary, the holder is
-//     a conflict, noticed once it has answered for Patience (the
-//     secondary's hold-down and its hooks): the secondary after a
-//     takeover gives the address back within that.
+//     a conflict. Either is noticed once it has answered for Patience
+//     (the secondary's hold-down and its hooks): the secondary after a
+//     takeover gives the address back within that, unless it keeps it
+//     (automatic give-back off, a failed give-back, a crash).
 //   - An address this host holds and another host answers for: the
 //     secondary's MAC → Remove (one owner at once; the secondary gives
 //     it back with a released after its hold-down); any other MAC →
@@ -159,15 +160,20 @@ func (h *Holders) Answered(addr netip.Addr, since time.Time) (Holder, bool) {
 }
 
 // Wanted says this host wants addr and found it answered (Answered):
-// first is the first time for this holder, notice when it is due (a
-// holder not known to be the secondary that has answered for Patience).
+// first is the first time for this holder, notice when it is due (the
+// holder has answered for Patience: longer than a secondary that hears
+// this host keeps an address).
 func (h *Holders) Wanted(addr netip.Addr, now time.Time) (hd Holder, first, notice bool) {
 	s := h.get(addr)
+	if s.conflict {
+		// Held until now (removed for the secondary): a wait begins.
+		s.conflict, s.told, s.logged = false, false, false
+	}
 	if s.Since.IsZero() {
 		s.Since = now
 	}
 	first, s.logged = !s.logged, true
-	if !s.Secondary && !s.told && now.Sub(s.Since) >= h.Patience {
+	if !s.told && now.Sub(s.Since) >= h.Patience {
 		notice, s.told = true, true
 	}
 	return s.Holder, first, notice

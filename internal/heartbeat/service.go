@@ -321,6 +321,12 @@ func (s *Service) wait(a takeover.Address, now time.Time) {
 			level = slog.LevelInfo
 		}
 		s.Log.Log(context.Background(), level, "the secondary holds a service address; waiting for its released", "addr", a, "mac", h.MAC, "retry", s.Retry)
+		if notice {
+			s.notify(a, fmt.Sprintf("%s is still answered by %s, the secondary's MAC (it let go of the address with a released before), "+
+				"for %s now: this host waits for the secondary's released. The secondary keeps a service address while it does not hear this host, "+
+				"with automatic give-back off (failoverctl release gives it back), or when its give-back fails or it stopped without one",
+				a.Addr(), h.MAC, now.Sub(h.Since).Round(time.Millisecond)))
+		}
 		return
 	}
 	if first {

@@ -171,9 +171,13 @@ func TestServiceRemovesWhatTheSecondaryAnswersFor(t *testing.T) {
 		if len(n) != 1 || !strings.Contains(n[0], "the secondary's MAC") || !strings.Contains(n[0], "removed") {
 			t.Fatalf("notices %q, want one saying the secondary's MAC answers and the address was removed", n)
 		}
-		time.Sleep(20 * time.Second) // waiting for the secondary: no notice
+		time.Sleep(9 * time.Second) // waiting for the secondary: no notice within Patience
 		if n := r.noticesSoFar(); len(n) != 1 {
 			t.Fatalf("notices %q while the secondary holds the address", n)
+		}
+		time.Sleep(6 * time.Second) // it keeps the address past Patience (counted from the first claim after the removal)
+		if n := r.noticesSoFar(); len(n) != 2 || !strings.Contains(n[1], "still answered by "+secondaryHW.String()+", the secondary's MAC") {
+			t.Fatalf("notices %q, want a second saying the secondary keeps the address", n)
 		}
 		r.link.setOwner(nil)
 		if err := r.ClaimReleased(context.Background()); err != nil || !r.held() {
