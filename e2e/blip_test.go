@@ -28,7 +28,7 @@ const (
 // in turn microseconds apart, the private cable 3 ms before the switch
 // port, microseconds, the switch port 3 ms first. Both took over a live
 // primary before the fix, 3 ms apart more often (at a 100 ms interval 16
-// of 25 such blips, against 4 of 35 at once): a probe on the link still
+// of 25 such blips, against 5 of 45 at once): a probe on the link still
 // lit is answered, and a later round on dark links confirms at the
 // carrier's return.
 func blipStagger(i int) time.Duration {
