@@ -26,12 +26,12 @@ const (
 	// driftPPM is how fast the two clocks may drift apart.
 	driftPPM = 100
 	// clockStep is how long before the current epoch's latest packet a
-	// new epoch's first may have been sent and still replace it: the
-	// sender's clock may have been stepped back across its restart
-	// (ntpd steps a clock 128 ms off; chrony, by default, one more than
-	// 1 s off at its start), by more than the restart took (systemd
-	// restarts heartbeatd after a second). A recording of an earlier
-	// epoch replayed later is older than that, and is refused.
+	// new epoch's first may have been sent and still replace it. The
+	// sender's clock may be stepped back across its restart (ntpd steps
+	// a clock more than 128 ms off; chrony, by default, one more than
+	// 1 s off, at its start); the restart's own time (systemd waits a
+	// second) absorbs that much more. A recording of an earlier epoch,
+	// replayed later, is older than that and is refused.
 	clockStep = time.Second
 )
 
