@@ -24,7 +24,7 @@ import (
 // would then starve. Only TestForgedHeartbeatFlood takes both, for 5 s a
 // case: its flood must outrun failoverd's reader. IPFO_FLOOD_SECONDS and
 // IPFO_FLOOD_THREADS make a soak by hand (60 s on two threads in the
-// closing notes).
+// closing notes), for both tests.
 func floodFor() time.Duration {
 	if s, err := strconv.Atoi(os.Getenv("IPFO_FLOOD_SECONDS")); err == nil && s > 0 {
 		return time.Duration(s) * time.Second
@@ -217,10 +217,10 @@ func forgedHeartbeats(t *testing.T, secret []byte, sender string, epoch uint64) 
 // later here (20-27 s in a longer one).
 func TestForgedHeartbeatFlood(t *testing.T) {
 	const (
-		flooding = 5 * time.Second
 		offAfter = time.Second // the queue fills in milliseconds
 		bound    = timeout + interval + slack
 	)
+	flooding := floodFor()
 	cases := []struct {
 		name     string
 		from     func(w *world) *lab.NS
