@@ -29,12 +29,18 @@ func runFailoverd(t *testing.T, ns *lab.NS, args ...string) (string, int) {
 // config.
 func runFailoverdWith(t *testing.T, ns *lab.NS, config string, args ...string) (string, int) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := filepath.Join(t.TempDir(), "ipfailover")
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return runFailoverdOn(t, ns, cfg, args...)
+}
+
+// runFailoverdOn runs failoverd with the configuration file cfg.
+func runFailoverdOn(t *testing.T, ns *lab.NS, cfg string, args ...string) (string, int) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
 		t.Fatal(err)
 	}
 	args = append([]string{"--config", cfg}, args...)
@@ -181,5 +187,28 @@ func TestCheckModeRefusesUnsafeNotifyPrograms(t *testing.T) {
 				t.Errorf("%s: refused by -n's checks, not in loading the configuration, which failoverd does at start too:\n%s", key, out)
 			}
 		}
+	}
+}
+
+// failoverd -n refuses a configuration file that a user other than root
+// could change, since its keys name the hooks, programs and keys
+// failoverd runs and trusts as root: exit 78, the file and the fix, in
+// loading (as at start), before any check. Not a namespace.
+func TestCheckModeRefusesAConfigFileOthersMayWrite(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(cfg, []byte("FAILOVER_PEER_IP=192.0.2.1\nFAILOVER_PEER_IP_PAIRS=pub0:198.51.100.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(cfg, 0o646); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runFailoverdOn(t, nil, cfg, "-n")
+	for _, want := range []string{"failoverd: configuration file: refusing " + cfg + ": writable by others (mode -rw-r--rw-)", "fix: chmod go-w " + cfg} {
+		if code != 78 || !strings.Contains(out, want) {
+			t.Errorf("exit %d, want 78 and %q:\n%s", code, want, out)
+		}
+	}
+	if strings.Contains(out, "# checks against") || strings.Contains(out, "not set") {
+		t.Errorf("the refused file was read:\n%s", out)
 	}
 }

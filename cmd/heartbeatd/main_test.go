@@ -595,3 +595,91 @@ func TestCheckModeRefusesUnsafeKeyFiles(t *testing.T) {
 	}
 	check("refusing "+keyFile+": owned by uid 65534, not root", "fix: chown root "+keyFile)
 }
+
+// heartbeatd -n refuses a configuration file in a folder that another
+// user could write to (they could put a file of theirs in its place) and,
+// as root, one that another user owns: exit 78, the file and the fix.
+// Not a namespace: it fails in loading.
+func TestCheckModeRefusesAConfigFileOthersMayChange(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "ipfailover")
+	if err := os.WriteFile(cfg, []byte("FAILOVER_BCAST_IPS=192.0.2.255\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func(want ...string) {
+		t.Helper()
+		cmd := exec.Command(self(t), "-n", "--config", cfg)
+		cmd.Env = append(os.Environ(), "IPFO_RUN_HEARTBEATD=1")
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 78 {
+			t.Errorf("want exit 78, got %v\n%s", err, out)
+		}
+		for _, w := range append(want, "heartbeatd: configuration file: refusing ") {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("output lacks %q:\n%s", w, out)
+			}
+		}
+	}
+	if err := os.Chmod(dir, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	check("refusing "+dir+" (on the path to "+cfg+"): writable by group", "fix: chmod go-w "+dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipped the rest: only root can give a file to another user")
+	}
+	if err := os.Chown(cfg, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	check("refusing "+cfg+": owned by uid 65534, not root", "fix: chown root "+cfg)
+}
+
+// A SIGHUP that finds the configuration file writable by others keeps the
+// running configuration and logs the file and the fix; once fixed, the
+// next SIGHUP reloads it.
+func TestReloadRefusesAConfigFileOthersMayWrite(t *testing.T) {
+	_, s1, _ := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
+	cfg := emptyConfig(t)
+	d := startDaemon(t, s1, "--config", cfg, "--interval", "50ms", "192.0.2.255")
+	logged := func(what string, want ...string) {
+		t.Helper()
+		if !lab.WaitFor(5*time.Second, func() bool {
+			for _, w := range want {
+				if !strings.Contains(d.Output(), w) {
+					return false
+				}
+			}
+			return true
+		}) {
+			t.Fatalf("%s: the log lacks %q:\n%s", what, want, d.Output())
+		}
+	}
+	logged("start", "heartbeatd started")
+
+	if err := os.Chmod(cfg, 0o646); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	logged("SIGHUP with the file writable by others", "reload refused; keeping the running configuration",
+		"configuration file: refusing "+cfg+": writable by others", "fix: chmod go-w "+cfg)
+	if strings.Contains(d.Output(), "configuration reloaded") {
+		t.Fatalf("reloaded a file others may write:\n%s", d.Output())
+	}
+
+	if err := os.Chmod(cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	logged("SIGHUP with the file fixed", "configuration reloaded")
+}

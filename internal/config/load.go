@@ -45,7 +45,7 @@ func Load(role Role, src Sources) (*Config, error) {
 	// source sets is an error; when it could not, that is the one error.
 	checkRequired, fileMissing := true, false
 	if src.File != "" {
-		fileSettings, err := ReadFile(src.File)
+		fileSettings, err := readSafeFile(src.File)
 		fileMissing = errors.Is(err, fs.ErrNotExist) && !src.FileExplicit
 		checkRequired = fileSettings != nil || fileMissing
 		switch {
@@ -213,15 +213,11 @@ func (c *Config) validate(role Role) []error {
 	}
 	errs = append(errs, c.unsafePrograms(role)...)
 	for _, path := range c.AuthKeyFiles {
-		if err := c.refuseUnsafe(KeyAuthKeyFile, "", path, safefile.Secret()); err != nil {
-			errs.add(err) // refused unread
-			continue
-		}
-		k, err := wire.LoadKeyFile(path)
+		k, err := LoadKeyFile(path)
 		if err != nil {
 			hint := "check the path and that this user can read it; make a key with: failoverctl keygen FILE"
-			if errors.Is(err, wire.ErrKeyPermissions) {
-				hint = ""
+			if _, refused := errors.AsType[*safefile.UnsafeError](err); refused || errors.Is(err, wire.ErrKeyPermissions) {
+				hint = "" // the error gives the fix
 			}
 			errs.add(&Error{Origin: c.origins[KeyAuthKeyFile], Key: KeyAuthKeyFile, Problem: err.Error(), Hint: hint})
 			continue

@@ -2,29 +2,70 @@ package config
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/ipfailover/ipfailover/internal/safefile"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// refuseUnsafe is the configuration error for the file at path, named by
-// key, when p refuses it: failoverd runs the notify command and sendmail
-// as root, and a key decides whose heartbeats count, so a file (or a
-// folder above it) that a user other than root, or the one the daemon
-// runs as, could change, or read for a key, would let them change what
-// the daemons do. The same walk as the hooks' (see safefile), at start,
-// for -n and on SIGHUP. A file that is not there or cannot be read is
-// left to what reads it: -n says a program is missing, LoadKeyFile that a
-// key is; an unsafe folder above a missing file is still refused, as
-// another user could put one there.
-func (c *Config) refuseUnsafe(key, value, path string, p safefile.Policy) error {
+// The files whose keys, programs or secrets decide what the daemons do
+// are walked as the hooks are (see safefile) wherever the daemons load
+// them: at start, for -n and on SIGHUP.
+
+// refusal is why p refuses path, a *safefile.UnsafeError, or nil. A file
+// that is not there or cannot be read is left to what reads it, but an
+// unsafe folder above a missing file is still refused: another user could
+// put one there.
+func refusal(p safefile.Policy, path string) error {
+	err := p.Check(path)
+	if _, ok := errors.AsType[*safefile.UnsafeError](err); ok {
+		return err
+	}
+	return nil
+}
+
+// readSafeFile reads the configuration file unless a user other than
+// root, or the one the daemon runs as, could change it or a folder above
+// it (safefile.Configuration): its keys would then be theirs to set, the
+// programs the daemons run and the keys they trust among them. A refused
+// file is not read, so the keys it would set are not also said missing.
+func readSafeFile(path string) (Settings, error) {
+	if err := refusal(safefile.Configuration(), path); err != nil {
+		return nil, fmt.Errorf("configuration file: %w", err)
+	}
+	return ReadFile(path)
+}
+
+// CheckKeyFile walks the path to a key file as the daemons do before they
+// read one (safefile.Secret): a *safefile.UnsafeError when a user other
+// than root, or the one this process runs as, could read or replace the
+// key; nil otherwise, a missing file included, so that failoverctl keygen
+// can check where it is to write.
+func CheckKeyFile(path string) error { return refusal(safefile.Secret(), path) }
+
+// LoadKeyFile reads a key file as the daemons do: refused unread when
+// CheckKeyFile refuses it, then read by wire.LoadKeyFile.
+func LoadKeyFile(path string) (wire.Key, error) {
+	if err := CheckKeyFile(path); err != nil {
+		return wire.Key{}, err
+	}
+	return wire.LoadKeyFile(path)
+}
+
+// refuseUnsafe is the configuration error for the program at path, named
+// by key, when p refuses it: failoverd and heartbeatd run the notify
+// command and sendmail with their rights, so a program (or a folder above
+// it) that a user other than root, or the one the daemon runs as, could
+// change would let them change what the daemons do. A missing program is
+// -n's to report.
+func (c *Config) refuseUnsafe(key, path string, p safefile.Policy) error {
 	if path == "" {
 		return nil
 	}
-	err := p.Check(path)
-	if _, ok := errors.AsType[*safefile.UnsafeError](err); !ok {
-		return nil
+	if err := refusal(p, path); err != nil {
+		return &Error{Origin: c.origins[key], Key: key, Value: path, Problem: err.Error()}
 	}
-	return &Error{Origin: c.origins[key], Key: key, Value: value, Problem: err.Error()}
+	return nil
 }
 
 // unsafePrograms refuses the programs that carry role's notices.
@@ -32,7 +73,7 @@ func (c *Config) unsafePrograms(role Role) []error {
 	var errs errorList
 	for _, p := range []struct{ key, path string }{{KeySendmail, c.Sendmail}, {KeyNotifyCommand, c.NotifyCommand}} {
 		if lookupKey(p.key).usedBy(role) {
-			errs.add(c.refuseUnsafe(p.key, p.path, p.path, safefile.Program()))
+			errs.add(c.refuseUnsafe(p.key, p.path, safefile.Program()))
 		}
 	}
 	return errs

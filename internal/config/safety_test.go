@@ -163,3 +163,89 @@ func TestKeyFilesMustBeSafe(t *testing.T) {
 		})
 	}
 }
+
+// The configuration file names the programs the daemons run and the keys
+// they trust, so a file that another user could change, or that lies in a
+// folder they could change, is refused unread: one error that names the
+// file and the fix, for both daemons, at start, for -n and on SIGHUP
+// alike (all load it here). Others may read it: it holds no secret.
+func TestConfigFileMustBeSafe(t *testing.T) {
+	for _, role := range []Role{Heartbeatd, Failoverd} {
+		t.Run(role.String(), func(t *testing.T) {
+			content := "FAILOVER_BCAST_IPS=192.0.2.255\n"
+			if role == Failoverd {
+				content = "FAILOVER_PEER_IP=10.0.0.1\nFAILOVER_PEER_IP_PAIRS=eth0:100.0.0.10\n"
+			}
+			dir := safeFolder(t)
+			path := writeMode(t, filepath.Join(dir, "ipfailover"), content, 0o644)
+			load := func(src Sources) error {
+				_, err := Load(role, src)
+				if n := len(Errors(err)); n > 1 {
+					t.Errorf("%d errors; a refused file should be the one error (its keys are not reported missing):\n%v", n, err)
+				}
+				return err
+			}
+			for _, explicit := range []bool{true, false} {
+				if err := load(Sources{File: path, FileExplicit: explicit}); err != nil {
+					t.Fatalf("a safe file of mode 0644: %v", err)
+				}
+			}
+
+			if err := os.Chmod(path, 0o646); err != nil {
+				t.Fatal(err)
+			}
+			for _, explicit := range []bool{true, false} {
+				wantRefused(t, load(Sources{File: path, FileExplicit: explicit}),
+					"configuration file: refusing "+path+": writable by others (mode -rw-r--rw-), so a user other than root could change the daemon's settings",
+					"fix: chmod go-w "+path)
+			}
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			if err := os.Chmod(dir, 0o775); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(Sources{File: path, FileExplicit: true}), "refusing "+dir+" (on the path to "+path+"): writable by group", "fix: chmod go-w "+dir)
+			// A missing default file is allowed, but not where another
+			// user could put one.
+			gone := filepath.Join(dir, "gone")
+			args := []string{"192.0.2.255"}
+			if role == Failoverd {
+				args = []string{"10.0.0.1", "eth0:100.0.0.10"}
+			}
+			wantRefused(t, load(Sources{File: gone, Args: args}), "refusing "+dir+" (on the path to "+gone+"): writable by group")
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := load(Sources{File: gone, Args: args}); err != nil {
+				t.Errorf("a missing default file in a safe folder: %v", err)
+			}
+
+			// In a folder anyone may write to but sticky, as /tmp, the
+			// file's owner decides.
+			sticky := filepath.Join(dir, "tmp")
+			if err := os.Mkdir(sticky, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+				t.Fatal(err)
+			}
+			inSticky := writeMode(t, filepath.Join(sticky, "ipfailover"), content, 0o644)
+			if err := load(Sources{File: inSticky, FileExplicit: true}); err != nil {
+				t.Errorf("this user's file in a sticky folder: %v", err)
+			}
+
+			if os.Geteuid() != 0 {
+				t.Skip("skipped the rest: only root can give a file to another user")
+			}
+			for _, p := range []string{path, inSticky} {
+				if err := os.Chown(p, 65534, 65534); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantRefused(t, load(Sources{File: path, FileExplicit: true}), "refusing "+path+": owned by uid 65534, not root", "fix: chown root "+path)
+			wantRefused(t, load(Sources{File: inSticky, FileExplicit: true}), "refusing "+inSticky+": owned by uid 65534 in "+sticky)
+		})
+	}
+}

@@ -73,6 +73,16 @@ func Secret() Policy {
 	return p
 }
 
+// Configuration is the policy for the daemons' configuration file: its
+// keys name the programs they run and the keys they trust, so only root,
+// or the user the daemon runs as, may be able to change it; anyone may
+// read it.
+func Configuration() Policy {
+	p := Policy{Owner: Self(), What: "the configuration file"}
+	p.Risk = "a user other than " + p.trusted() + " could change the daemon's settings, such as the programs it runs as " + p.owner() + " and the keys it trusts"
+	return p
+}
+
 // owner names the user a fix gives files to.
 func (p Policy) owner() string {
 	if p.Owner == 0 {
