@@ -198,8 +198,13 @@ func events(socket, since string, asJSON bool, timeout time.Duration, stdout, st
 }
 
 // keygen writes 32 random bytes, base64-encoded, to a new file that only
-// its owner can read, and checks that the daemons would accept it.
+// its owner can read, and checks that the daemons would accept it. Where
+// the daemons would refuse a key (another user could read or replace it),
+// it writes none: a secret once there may already be another's.
 func keygen(path string) (wire.Key, error) {
+	if err := config.CheckKeyFile(path); err != nil {
+		return wire.Key{}, err
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return wire.Key{}, err
@@ -219,5 +224,5 @@ func keygen(path string) (wire.Key, error) {
 	if err := errors.Join(werr, f.Close()); err != nil {
 		return wire.Key{}, err
 	}
-	return wire.LoadKeyFile(path)
+	return config.LoadKeyFile(path)
 }

@@ -104,3 +104,49 @@ func TestUsageListsTimeoutAndHelp(t *testing.T) {
 		}
 	}
 }
+
+// keygen walks the path as the daemons walk a key file (root's or this
+// user's, nothing on the way that group or others may write to): where
+// they would refuse the key, none is written, and the message says the fix.
+func TestKeygenRefusesWhereTheDaemonsWould(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key")
+	keygen := func(want ...string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := run([]string{"keygen", path}, &out, &errb)
+		if code == 0 {
+			t.Errorf("keygen succeeded: %q", out.String())
+		}
+		for _, w := range want {
+			if !strings.Contains(errb.String(), w) {
+				t.Errorf("stderr lacks %q: %q", w, errb.String())
+			}
+		}
+		if _, err := os.Lstat(path); !os.IsNotExist(err) {
+			t.Errorf("refused, yet a key was written (%v)", err)
+			os.Remove(path)
+		}
+	}
+	if err := os.Chmod(dir, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	keygen("refusing "+dir+" (on the path to "+path+"): writable by group", "fix: chmod go-w "+dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipped the rest: only root can give a folder to another user")
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	keygen("refusing "+dir+" (on the path to "+path+"): owned by uid 65534, not root", "fix: chown root "+dir)
+	if err := os.Chown(dir, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"keygen", path}, &out, &errb); code != 0 {
+		t.Fatalf("keygen in a safe folder: exit %d: %s", code, errb.String())
+	}
+}
