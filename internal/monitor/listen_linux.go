@@ -30,7 +30,25 @@ const recvBuffer = 4 << 20
 // A link whose interface does not exist (yet) gets no socket of its own:
 // its packets, once it is there, come through the one for every other
 // interface, attributed to it by their interface, without the isolation.
+//
+// The port is shared only then. A socket bound to the wildcard beside the
+// links' sockets needs SO_REUSEADDR on all of them, and for UDP the
+// kernel lets any user's socket join that (SO_REUSEPORT would check the
+// user, but picks its socket before the interface is matched): a local
+// user's socket on the secondary's own address would take its unicast
+// heartbeats. When every link's interface exists, each link's socket is
+// bound to its interface without sharing, there is no socket for the
+// other interfaces, and another user's bind on the port fails.
 func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
+	missing := false
+	for _, link := range cfg.Links {
+		if _, err := net.InterfaceByName(link); err != nil {
+			missing = true
+		}
+	}
+	if missing {
+		log.Warn("a link's interface is missing: the heartbeat port is shared with a socket for every interface, which a local user could join to take unicast heartbeats")
+	}
 	var socks []*socket
 	fail := func(err error) ([]*socket, error) {
 		for _, s := range socks {
@@ -39,7 +57,11 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 		return nil, err
 	}
 	var bound []uint32 // the interfaces of the links that have sockets
-	for _, link := range append(append([]string(nil), cfg.Links...), "") {
+	links := cfg.Links
+	if missing {
+		links = append(append([]string(nil), cfg.Links...), "")
+	}
+	for _, link := range links {
 		var exclude []uint32
 		if link == "" {
 			exclude = bound
@@ -49,7 +71,7 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 			if err != nil {
 				return fail(err)
 			}
-			c, err := listenOn(family, link, cfg.Port, filter)
+			c, err := listenOn(family, link, cfg.Port, filter, missing)
 			if family == "udp6" && err != nil {
 				continue // no IPv6 on this host or link
 			}
@@ -83,15 +105,17 @@ func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 }
 
 // listenOn opens one socket on port, bound to link's interface unless
-// link is "". The sockets share the port (SO_REUSEADDR); the kernel gives
-// a packet to the one bound to its interface first.
-func listenOn(family, link string, port uint16, filter []bpf.RawInstruction) (net.PacketConn, error) {
+// link is "". share: the sockets share the port (SO_REUSEADDR); the
+// kernel gives a packet to the one bound to its interface first.
+func listenOn(family, link string, port uint16, filter []bpf.RawInstruction, share bool) (net.PacketConn, error) {
 	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
 			f := int(fd)
-			if serr = unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
-				return
+			if share {
+				if serr = unix.SetsockoptInt(f, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); serr != nil {
+					return
+				}
 			}
 			if link != "" {
 				if serr = unix.BindToDevice(f, link); serr != nil {
