@@ -187,7 +187,7 @@ func (ns *NS) MustRun(name string, args ...string) string {
 // Daemon is a long-running process in a namespace, with its output kept.
 type Daemon struct {
 	Cmd    *exec.Cmd
-	output *syncBuffer
+	output *SyncBuffer
 	done   chan struct{}
 }
 
@@ -195,7 +195,7 @@ type Daemon struct {
 // at the end of the test if still running.
 func (ns *NS) Start(name string, args ...string) *Daemon {
 	ns.t.Helper()
-	d := &Daemon{Cmd: ns.Command(name, args...), output: &syncBuffer{}, done: make(chan struct{})}
+	d := &Daemon{Cmd: ns.Command(name, args...), output: &SyncBuffer{}, done: make(chan struct{})}
 	d.Cmd.Stdout, d.Cmd.Stderr = d.output, d.output
 	if err := d.Cmd.Start(); err != nil {
 		ns.t.Fatalf("start %s in %s: %v", name, ns.Name, err)
@@ -233,17 +233,18 @@ func (d *Daemon) Wait(timeout time.Duration) int {
 	}
 }
 
-type syncBuffer struct {
+// SyncBuffer is a buffer that a process may write while a test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *SyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // WaitFor polls cond every 20 ms until it holds or d has passed, and
 // returns its last answer.

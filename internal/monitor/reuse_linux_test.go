@@ -1,11 +1,9 @@
 package monitor
 
 import (
-	"bytes"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +47,7 @@ func TestLocalUserCannotStealUnicastHeartbeats(t *testing.T) {
 	s1, m := twoServers(t, kr)
 	heard := runMonitor(t, m, 100)
 	s2 := strings.TrimSuffix(s1.Name, "s1") + "s2" // twoServers' other namespace
-	var out syncLogBuf
+	var out lab.SyncBuffer
 	steal := exec.Command("ip", "netns", "exec", s2, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", stealer)
 	steal.Stdout, steal.Stderr = &out, &out
 	if err := steal.Start(); err != nil {
@@ -80,15 +78,3 @@ func TestLocalUserCannotStealUnicastHeartbeats(t *testing.T) {
 		t.Fatalf("failoverd did not hear a unicast heartbeat (stats %+v); a non-root user's socket on its port got it: %q", m.Stats(), out.String())
 	}
 }
-
-type syncLogBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLogBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *syncLogBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
