@@ -15,6 +15,7 @@ const (
 	DropDelayed     DropReason = "delayed"      // sent long before it arrived: held back by someone
 	DropWrongPeer   DropReason = "wrong-peer"   // from an address that is not the peer's
 	DropUnknownLink DropReason = "unknown-link" // arrived on an interface that is not a heartbeat link
+	DropOtherEpoch  DropReason = "other-epoch"  // a released or holding naming another run of the primary than the live one
 )
 
 // ReasonOf classes an error from Keyring.Open or ReplayGuard.Check.
@@ -28,6 +29,8 @@ func ReasonOf(err error) DropReason {
 		return DropDelayed
 	case errors.Is(err, ErrReplay), errors.Is(err, ErrRetired):
 		return DropReplay
+	case errors.Is(err, ErrOtherEpoch):
+		return DropOtherEpoch
 	}
 	return DropMalformed
 }

@@ -6,7 +6,7 @@
 //	offset  size  field
 //	0       4     magic "IPFO"
 //	4       1     version (1)
-//	5       1     type: 1 heartbeat, 2 goodbye, 3 released
+//	5       1     type: 1 heartbeat, 2 goodbye, 3 released, 4 holding
 //	6       1     flags: bit 0 set when an authentication trailer follows;
 //	              bit 1 set on a heartbeat when the primary's service
 //	              checks fail (the message then says which, and how);
@@ -37,6 +37,13 @@
 // A packet without flag bit 3 is laid out as before the field existed,
 // so an older sender's packets still decode; an older receiver drops
 // packets that carry it (unknown flag).
+//
+// A released or holding packet (the secondary's, to the primary) names
+// the primary's epoch it is meant for in its message, "epoch=" and 16
+// lower-case hex digits (EpochMessage), so that it is signed with the
+// rest: the primary acts only on one naming its own run, and a recording
+// made before a restart names a run that is gone. A released from an
+// older failoverd has an empty message.
 package wire
 
 import (
@@ -86,6 +93,9 @@ const (
 	Goodbye Type = 2
 	// Released: the backup gave the addresses back; re-announce them.
 	Released Type = 3
+	// Holding: the backup holds the addresses and hears the primary;
+	// the primary removes its service addresses until a released.
+	Holding Type = 4
 )
 
 func (t Type) String() string {
@@ -96,6 +106,8 @@ func (t Type) String() string {
 		return "goodbye"
 	case Released:
 		return "released"
+	case Holding:
+		return "holding"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -147,9 +159,10 @@ var (
 	ErrRetired      = errors.New("epoch already replaced by a newer one")
 	ErrEpochBehind  = errors.New("new epoch sent before the current one's latest packet (an old recording?)")
 	ErrUnsignedKey  = errors.New("encoding needs a key to sign")
+	ErrOtherEpoch   = errors.New("names another epoch of the primary than its own (a recording of an earlier run?)")
 )
 
-func validType(t Type) bool { return t >= Heartbeat && t <= Released }
+func validType(t Type) bool { return t >= Heartbeat && t <= Holding }
 
 // appendBody appends header, sender and message, without the trailer.
 func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {

@@ -144,7 +144,7 @@ func TestHeaderLayout(t *testing.T) {
 
 func TestRoundTripAllTypes(t *testing.T) {
 	kr := NewKeyring(testKey(t))
-	for _, typ := range []Type{Heartbeat, Goodbye, Released} {
+	for _, typ := range []Type{Heartbeat, Goodbye, Released, Holding} {
 		p := samplePacket()
 		p.Type = typ
 		p.Message = strings.Repeat("x", MaxMessageLen)
@@ -209,7 +209,7 @@ func TestDecodeRejections(t *testing.T) {
 		{"bare text (original protocol)", []byte("heartbeat"), ErrTruncated},
 		{"version 2", mod(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
 		{"type 0", mod(good, func(b []byte) []byte { b[5] = 0; return b }), ErrType},
-		{"type 4", mod(good, func(b []byte) []byte { b[5] = 4; return b }), ErrType},
+		{"type 5", mod(good, func(b []byte) []byte { b[5] = 5; return b }), ErrType},
 		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 0x10; return b }), ErrFlags},
 		{"hardware address flag, no address", mod(good, func(b []byte) []byte { b[6] = 8; return b }), ErrTruncated},
 		{"hardware address length 0", mod(withMAC, func(b []byte) []byte { b[hwAt] = 0; return b }), ErrHardwareAddr},
