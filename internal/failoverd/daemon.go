@@ -1,7 +1,7 @@
 // Package failoverd is failoverd's runtime: the state machine fed with
 // heartbeats, ticks, job results and operator requests; the jobs that run
-// the hooks around taking and giving the addresses; the `released` message
-// to the primary; status for failoverctl.
+// the hooks around taking and giving the addresses; the `released` and
+// `holding` messages to the primary; status for failoverctl.
 //
 // Everything it touches outside the process comes in as a small interface
 // (Source, Mover, HookRunner, Notifier, Releaser, Clock), so its tests run
@@ -168,9 +168,14 @@ type Daemon struct {
 	history *recorder // the event history, an observer
 	obs     observers // the history and Deps.Observer
 
-	sendMu sync.Mutex // the released sequence
+	sendMu sync.Mutex // what goes to the primary: the sequence, and the primary's epoch it names
 	seq    uint64
 	epoch  uint64
+	// primaryEpoch is the epoch of the primary's latest accepted
+	// heartbeat (primaryKnown: one was heard in this run).
+	primaryEpoch uint64
+	primaryKnown bool
+	lastHolding  time.Time // when `holding` was last sent; d.mu
 }
 
 type stageKey struct {

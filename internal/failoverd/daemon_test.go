@@ -75,9 +75,9 @@ func TestTakeoverAtTheTimeoutAndGiveBackAfterTheHoldDown(t *testing.T) {
 		wantStages(t, "give-back", w.hooks.stages(), hooks.Test, hooks.PreRel, hooks.PostRel)
 		ev, _ = w.notices.last(failover.NoticeGiveBack)
 		wantStages(t, "give-back notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreRel, hooks.PostRel)
-		rel := w.peer.packets(t, w.keys)
-		if len(rel) != 1 || rel[0].Type != wire.Released || rel[0].Sender != "server2" {
-			t.Fatalf("released sent: %+v", rel)
+		rel := w.peer.ofType(t, w.keys, wire.Released)
+		if len(rel) != 1 || rel[0].Sender != "server2" || rel[0].Message != wire.EpochMessage(primaryEpoch) {
+			t.Fatalf("released sent: %+v, want one naming the primary's epoch", rel)
 		}
 		w.stop()
 	})
@@ -125,7 +125,7 @@ func TestFailureNoticesCarryTheHooks(t *testing.T) {
 			t.Fatalf("no giveback-failed notice: %v", w.notices.kinds())
 		}
 		wantStages(t, "giveback-failed notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreRel, hooks.PostRel)
-		if n := len(w.peer.packets(t, w.keys)); n != 0 {
+		if n := len(w.peer.ofType(t, w.keys, wire.Released)); n != 0 {
 			t.Fatalf("released sent although the address is still here (%d)", n)
 		}
 		w.manager.Fail(w.addr.Addr(), nil)
@@ -289,8 +289,8 @@ func TestStopWhileHoldingGivesBack(t *testing.T) {
 			t.Fatal("still holding after a clean stop")
 		}
 		wantStages(t, "stop", w.hooks.stages(), hooks.PreRel, hooks.PostRel) // no Test: failoverd goes either way
-		if len(w.peer.packets(t, w.keys)) != 1 {
-			t.Fatal("released not sent on stop")
+		if rel := w.peer.packets(t, w.keys); len(rel) != 1 || rel[0].Type != wire.Released || rel[0].Message != "" {
+			t.Fatalf("sent %+v on stop, want one released naming no epoch (none was heard)", rel)
 		}
 		ev, ok := w.notices.last(failover.NoticeGiveBack)
 		if !ok || ev.Detail != "failoverd stopped and gave the addresses back" {

@@ -207,6 +207,11 @@ func (p *peer) packets(t *testing.T, keys *wire.Keyring) []wire.Packet {
 	return out
 }
 
+// ofType returns the packets of typ sent so far.
+func (p *peer) ofType(t *testing.T, keys *wire.Keyring, typ wire.Type) []wire.Packet {
+	return slices.DeleteFunc(p.packets(t, keys), func(pk wire.Packet) bool { return pk.Type != typ })
+}
+
 // GoClock is the wall clock with one of Go's timers, which
 // testing/synctest's fake clock drives.
 type GoClock struct{}
@@ -422,7 +427,7 @@ func (w *world) beat(on ...string) {
 	w.lastBeat = time.Now()
 	var hs []monitor.Heard
 	for _, l := range on {
-		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval, HardwareAddr: primaryHW}})
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Epoch: primaryEpoch, Interval: interval, HardwareAddr: primaryHW}})
 	}
 	w.src.in <- hs
 	synctest.Wait()
@@ -431,12 +436,15 @@ func (w *world) beat(on ...string) {
 // primaryHW is primaryMAC as the primary signs it in its heartbeats.
 var primaryHW, _ = net.ParseMAC(primaryMAC)
 
+// primaryEpoch is the epoch of the primary's heartbeats.
+const primaryEpoch = 0x5eed0000cafe0001
+
 // arrive queues heartbeats on each of on that the busy reader has not
 // read: only a Drain finds them.
 func (w *world) arrive(on ...string) {
 	var hs []monitor.Heard
 	for _, l := range on {
-		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Interval: interval}})
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Epoch: primaryEpoch, Interval: interval}})
 	}
 	w.src.mu.Lock()
 	w.src.unread = append(w.src.unread, hs)
@@ -445,7 +453,7 @@ func (w *world) arrive(on ...string) {
 
 // goodbye delivers the primary's goodbye on link.
 func (w *world) goodbye(link string) {
-	w.src.in <- []monitor.Heard{{Link: link, At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Interval: interval}}}
+	w.src.in <- []monitor.Heard{{Link: link, At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Epoch: primaryEpoch, Interval: interval}}}
 	synctest.Wait()
 }
 

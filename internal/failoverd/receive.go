@@ -12,12 +12,16 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	if len(hs) == 0 {
 		return
 	}
+	beat := d.primaryHeard(hs)
 	d.mu.Lock()
 	for _, h := range hs {
 		d.learnTarget(h.Link, h.From)
 		d.apply(heartbeatOf(h), nil)
 	}
 	d.rearm()
+	if beat {
+		d.tellHolding()
+	}
 	d.mu.Unlock()
 	now := hs[len(hs)-1].At
 	// While heartbeats keep moving the deadline the timer never fires:

@@ -1,0 +1,106 @@
+package failoverd
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// While failoverd holds the addresses and hears the primary (automatic
+// give-back off: for good), it tells the primary `holding`, signed,
+// naming the epoch of the heartbeats it heard, at most once a second,
+// however often heartbeats come; never in standby, never while the
+// primary is silent, and never after the released of a give-back.
+func TestHoldingIsSentWhileActiveAndThePrimaryIsHeard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false, func(c *Config) { c.Machine.AutoGiveBack = false })
+		w.beatFor(time.Second)
+		if n := len(w.peer.packets(t, w.keys)); n != 0 {
+			t.Fatalf("%d packets sent to the primary in standby", n)
+		}
+		w.waitState(failover.Active, time.Second)
+		time.Sleep(3 * time.Second) // the primary is silent
+		if n := len(w.peer.packets(t, w.keys)); n != 0 {
+			t.Fatalf("%d packets sent while the primary is silent", n)
+		}
+
+		back := time.Now()
+		w.beatFor(3500 * time.Millisecond) // 35 heartbeats on each link
+		hs := w.peer.ofType(t, w.keys, wire.Holding)
+		if len(hs) != 4 {
+			t.Fatalf("%d holding in 3.5 s of heartbeats, want 4 (at once, then one a second)", len(hs))
+		}
+		for i, p := range hs {
+			if p.Message != wire.EpochMessage(primaryEpoch) || p.Sender != "server2" || !p.Authenticated {
+				t.Fatalf("holding %d: %+v, want a signed one naming the primary's epoch", i, p)
+			}
+			if i > 0 && (p.Seq <= hs[i-1].Seq || p.SentAt.Sub(hs[i-1].SentAt) != time.Second) {
+				t.Fatalf("holding %d sent %v after the one before (seq %d after %d), want a second", i, p.SentAt.Sub(hs[i-1].SentAt), p.Seq, hs[i-1].Seq)
+			}
+		}
+		if first := hs[0].SentAt.Sub(back); first != 0 {
+			t.Fatalf("first holding %v after the primary came back, want at once", first)
+		}
+
+		// The operator gives back: no holding while its hooks run, a
+		// released naming the epoch, and no holding after it.
+		gate := make(chan struct{})
+		w.hooks.gate[hooks.PreRel] = gate
+		done := w.requestAsync(failover.OpRelease)
+		w.waitState(failover.Releasing, time.Second)
+		w.beatFor(2 * time.Second)
+		if n := len(w.peer.ofType(t, w.keys, wire.Holding)); n != len(hs) {
+			t.Fatalf("%d holding while giving back", n-len(hs))
+		}
+		close(gate)
+		if r := <-done; r.Error != "" {
+			t.Fatalf("release: %+v", r)
+		}
+		w.waitState(failover.Standby, time.Second)
+		w.beatFor(3 * time.Second)
+		all := w.peer.packets(t, w.keys)
+		last := all[len(all)-1]
+		if last.Type != wire.Released || last.Message != wire.EpochMessage(primaryEpoch) || last.Seq <= hs[len(hs)-1].Seq {
+			t.Fatalf("last packet %+v, want the released naming the primary's epoch, after every holding", last)
+		}
+		if n := len(w.peer.ofType(t, w.keys, wire.Holding)); n != len(hs) {
+			t.Fatalf("%d holding in standby after the give-back", n-len(hs))
+		}
+	})
+}
+
+// The original's bare-text heartbeat has no epoch: a failoverd that
+// heard only such heartbeats names none in its released, and sends no
+// holding (the original heartbeatd would not understand it).
+func TestLegacyHeartbeatsNameNoEpoch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true, func(c *Config) { c.Machine.AutoGiveBack = false })
+		w.legacyBeat()
+		time.Sleep(2 * time.Second)
+		w.legacyBeat()
+		if n := len(w.peer.packets(t, w.keys)); n != 0 {
+			t.Fatalf("%d packets sent for legacy heartbeats, want none", n)
+		}
+		w.stop()
+		rel := w.peer.ofType(t, w.keys, wire.Released)
+		if len(rel) != 1 || rel[0].Message != "" {
+			t.Fatalf("released %+v, want one naming no epoch", rel)
+		}
+	})
+}
+
+// legacyBeat delivers the original's bare-text heartbeat on each link.
+func (w *world) legacyBeat() {
+	var hs []monitor.Heard
+	for _, l := range links {
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Legacy: true,
+			Packet: wire.Packet{Type: wire.Heartbeat, Sender: senders[l].String(), Message: "heartbeat"}})
+	}
+	w.src.in <- hs
+	synctest.Wait()
+}
