@@ -138,9 +138,11 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	met.Announced(metrics.AnnounceStart)
 
 	// failoverd says `released`, to the private link's address, when it
-	// gave the addresses back. Stopped before tickler.Close runs (defers
-	// run last first): no announcement starts once Close waits.
-	released := heartbeat.ServeReleased(ctx, privateAddr(sender.Links()), c.Port, keys.Load, log, func(from netip.Addr, p wire.Packet) {
+	// gave the addresses back, and `holding` while it holds them and
+	// hears this host; each names this run's epoch. Stopped before
+	// tickler.Close runs (defers run last first): no announcement starts
+	// once Close waits.
+	fromSecondary := heartbeat.FromSecondary{Epoch: sender.Epoch(), Released: func(from netip.Addr, p wire.Packet) {
 		log.Info("the secondary released the addresses; re-announcing them", "from", from, "sender", p.Sender)
 		met.Released()
 		if svc != nil {
@@ -153,7 +155,16 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		// which may be before the sender has seen a link come back.
 		tickler.Tickle(ctx, currentInterfaces(log, sender.Interfaces()))
 		met.Announced(metrics.AnnounceReleased)
-	})
+	}}
+	if svc != nil {
+		fromSecondary.Holding = func(from netip.Addr, p wire.Packet) {
+			log.Debug("the secondary says it holds the addresses", "from", from, "sender", p.Sender)
+			if err := svc.SecondaryHolds(ctx); err != nil {
+				log.Error("cannot remove the service addresses", "err", err)
+			}
+		}
+	}
+	released := heartbeat.ServeReleased(ctx, privateAddr(sender.Links()), c.Port, keys.Load, log, fromSecondary)
 	defer func() { stop(); <-released }()
 
 	for {
@@ -249,7 +260,7 @@ func openService(c *config.Config, log *slog.Logger, notice func(takeover.Addres
 	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
 		Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
 	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: &takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
-		Wait: max(c.AskWait, claimWait), Retry: serviceRetry,
+		Wait: max(c.AskWait, claimWait), ReleasedWait: c.AskWait, Retry: serviceRetry,
 		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: notice, Log: log}
 	return svc, func() {
 		mover.Wait()
@@ -275,8 +286,9 @@ func withoutServiceIPs(c *config.Config) func() ([]netif.Interface, error) {
 }
 
 // claimWait is the least time heartbeatd asks before it adds a service
-// address on its own: nothing hurries it (after released it adds at
-// once), and a secondary slow to answer must not be missed.
+// address on its own: nothing hurries it (after released it asks for
+// FAILOVER_ASK_WAIT only: the secondary removed them before it said
+// so), and a secondary slow to answer must not be missed.
 const claimWait = 300 * time.Millisecond
 
 // serviceRetry is how often heartbeatd asks again for service addresses

@@ -13,10 +13,19 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// ReleasedListener receives failoverd's `released` packets on the
-// heartbeat port: the secondary gave the addresses back, so heartbeatd
+// ReleasedListener receives failoverd's packets on the heartbeat port:
+// `released` (the secondary gave the addresses back, so heartbeatd
 // re-announces them at once instead of waiting for neighbours' caches to
-// expire.
+// expire) and `holding` (the secondary holds them and hears this host,
+// so heartbeatd removes its service addresses).
+//
+// Each names the epoch of this heartbeatd run it is meant for (see
+// package wire). The replay guard is new at each start, and its
+// freshness window would let a packet recorded in the run before
+// through; the epoch does not: a packet naming another run is dropped
+// (other-epoch). A released naming none, from a failoverd older than
+// the field, is accepted (Service.ClaimReleased asks who answers before
+// it adds); a holding must name one.
 type ReleasedListener struct {
 	conn net.PacketConn
 	log  *slog.Logger
@@ -64,14 +73,31 @@ func (l *ReleasedListener) drop(reason wire.DropReason, from netip.Addr, err err
 // minGap keeps a flood of packets from turning into a flood of ARP.
 const minGap = time.Second
 
-// Run reads packets until ctx ends. Each valid `released` packet calls
-// onReleased, at most once per second. keys gives the current keyring
-// (it changes on reload).
-func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, onReleased func(from netip.Addr, p wire.Packet)) error {
+// FromSecondary is what heartbeatd does with the secondary's packets.
+type FromSecondary struct {
+	// Epoch is this heartbeatd's (Sender.Epoch): the one a packet must
+	// name.
+	Epoch    uint64
+	Released func(from netip.Addr, p wire.Packet)
+	Holding  func(from netip.Addr, p wire.Packet) // nil: holding is ignored
+}
+
+// Run reads packets until ctx ends. Each valid `released` calls
+// on.Released, each valid `holding` on.Holding, each at most once per
+// second. keys gives the current keyring (it changes on reload).
+func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, on FromSecondary) error {
 	go func() { <-ctx.Done(); l.conn.Close() }()
 	guard := wire.NewReplayGuard(0)
 	buf := make([]byte, wire.MaxPacketLen+1)
-	var last time.Time
+	last := map[wire.Type]time.Time{}
+	// released: the latest released accepted, after which a holding
+	// sent before it (delivered late) is stale.
+	var released struct {
+		sender   string
+		epoch    uint64
+		seq      uint64
+		accepted bool
+	}
 	for {
 		n, src, err := l.conn.ReadFrom(buf)
 		if err != nil {
@@ -86,29 +112,66 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 			l.drop(wire.ReasonOf(err), from, err)
 			continue
 		}
-		if p.Type != wire.Released {
+		handle := on.Released
+		switch p.Type {
+		case wire.Released:
+		case wire.Holding:
+			handle = on.Holding
+		default:
 			// Our own broadcast heartbeats loop back to this port:
 			// not worth a word.
+			continue
+		}
+		if err := checkEpoch(p, on.Epoch); err != nil {
+			l.drop(wire.ReasonOf(err), from, err)
 			continue
 		}
 		if err := guard.Check(&p, 0, time.Now()); err != nil {
 			l.drop(wire.ReasonOf(err), from, err)
 			continue
 		}
-		if now := time.Now(); now.Sub(last) >= minGap {
-			last = now
-			onReleased(from, p)
+		if p.Type == wire.Released {
+			released.sender, released.epoch, released.seq, released.accepted = p.Sender, p.Epoch, p.Seq, true
+		} else if released.accepted && p.Sender == released.sender && p.Epoch == released.epoch && p.Seq < released.seq {
+			l.log.Debug("holding sent before the secondary's latest released; ignored", "from", from)
+			continue
+		}
+		if handle == nil {
+			continue
+		}
+		if now := time.Now(); now.Sub(last[p.Type]) >= minGap {
+			last[p.Type] = now
+			handle(from, p)
 		} else {
-			l.log.Debug("released again within a second; the re-announce under way covers it", "from", from)
+			l.log.Debug("again within a second; the one under way covers it", "type", p.Type, "from", from)
 		}
 	}
 }
 
-// ServeReleased listens for `released` on addr (all addresses when
-// invalid) and calls onReleased for each accepted one until ctx ends; the
-// channel closes when it has stopped. A listener that cannot open is
-// logged: the addresses are then re-announced only at start and on SIGHUP.
-func ServeReleased(ctx context.Context, addr netip.Addr, port uint16, keys func() *wire.Keyring, log *slog.Logger, onReleased func(from netip.Addr, p wire.Packet)) <-chan struct{} {
+// checkEpoch says whether p, a released or holding, is meant for this
+// run of heartbeatd (epoch): it names it, or, a released only, names
+// none (an older failoverd's).
+func checkEpoch(p wire.Packet, epoch uint64) error {
+	named, ok, err := wire.MessageEpoch(p.Message)
+	switch {
+	case err != nil:
+		return err
+	case !ok && p.Type == wire.Released:
+		return nil
+	case !ok:
+		return fmt.Errorf("%w: the %s names no epoch", wire.ErrOtherEpoch, p.Type)
+	case named != epoch:
+		return fmt.Errorf("%w: the %s names %016x, this run is %016x", wire.ErrOtherEpoch, p.Type, named, epoch)
+	}
+	return nil
+}
+
+// ServeReleased listens for `released` and `holding` on addr (all
+// addresses when invalid) and calls on's functions for each accepted one
+// until ctx ends; the channel closes when it has stopped. A listener that
+// cannot open is logged: the addresses are then re-announced only at
+// start and on SIGHUP.
+func ServeReleased(ctx context.Context, addr netip.Addr, port uint16, keys func() *wire.Keyring, log *slog.Logger, on FromSecondary) <-chan struct{} {
 	done := make(chan struct{})
 	l, err := ListenReleased(addr, port, log)
 	if err != nil {
@@ -119,7 +182,7 @@ func ServeReleased(ctx context.Context, addr netip.Addr, port uint16, keys func(
 	go func() {
 		defer close(done)
 		defer l.Close()
-		if err := l.Run(ctx, keys, onReleased); err != nil {
+		if err := l.Run(ctx, keys, on); err != nil {
 			log.Error("released listener stopped", "err", err)
 		}
 	}()

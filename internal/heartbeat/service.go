@@ -20,15 +20,21 @@ import (
 //
 //   - Claim adds them only once nobody else answers for them: asked
 //     three times over Wait, no answer. After the secondary's `released`
-//     ClaimReleased adds them at once: the secondary said it let go.
+//     ClaimReleased asks too, over the shorter ReleasedWait (the
+//     secondary removed them before it said so), and adds nothing while
+//     another host answers: that host is not the one that let go.
 //   - While another host answers (the secondary holds them), Run tries
 //     again every Retry: a secondary that stopped without a `released`
 //     does not keep them away for ever.
 //   - Once added, Run asks again: every third of Wait for Window, then
 //     every Retry. Another host answering for an address held here is a
-//     conflict, judged by Holders: removed when the answer comes from
-//     the secondary's MAC, kept otherwise; either way logged and
-//     noticed (Notify).
+//     conflict (Holders): logged and noticed (Notify), and the address
+//     kept. An answer says nothing of who sent it, so it never takes an
+//     address away.
+//   - SecondaryHolds removes them: the secondary said, signed, that it
+//     holds them (its `holding`: it took them over while it did not
+//     hear this host, and hears it now). Run adds them again after the
+//     secondary's `released`, or once nobody answers for them.
 //   - Release removes them; heartbeatd calls it before its goodbye, so
 //     that failoverd, which waits for the addresses to stop answering,
 //     takes them over within milliseconds.
@@ -37,14 +43,15 @@ type Service struct {
 	Mover *takeover.Mover
 	Asker takeover.Questioner
 	Wait  time.Duration // how long unanswered questions take to count
-	Retry time.Duration // how often to try again while another host answers, and to ask while holding
-	// Window: how long after an add the questions go every third of
-	// Wait; also how long the secondary's MAC must stay silent after
-	// its released to be known (Holders.Window).
+	// ReleasedWait: how long the questions after the secondary's
+	// released take (Wait when zero).
+	ReleasedWait time.Duration
+	Retry        time.Duration // how often to try again while another host answers, and to ask while holding
+	// Window: how long after an add, or a removal for the secondary's
+	// holding, the questions go every third of Wait.
 	Window time.Duration
-	// Patience: how long a host not known to be the secondary may
-	// answer for an address this host wants before a notice
-	// (Holders.Patience).
+	// Patience: how long another host may answer for an address this
+	// host wants before a notice (Holders.Patience).
 	Patience time.Duration
 	// Notify, when set, sends a conflict notice about a.
 	Notify func(a takeover.Address, detail string)
@@ -56,8 +63,11 @@ type Service struct {
 	asked     []time.Time // the last two rechecks' questions, oldest first
 	released  bool        // Release ran: never add again
 	unhealthy bool        // the service checks fail: hold nothing until they pass
-	conflicts []Conflict  // for Run to act on
-	kick      chan struct{}
+	// secondaryHolds: the secondary said holding since its last
+	// released or this host's last add.
+	secondaryHolds bool
+	conflicts      []Conflict // for Run to act on
+	kick           chan struct{}
 }
 
 // Yield removes the addresses while the service checks fail: failoverd
@@ -81,7 +91,7 @@ func (s *Service) SetHealthy() {
 // holders is s.others, made on first use; s.mu is held.
 func (s *Service) holders() *Holders {
 	if s.others == nil {
-		s.others = &Holders{Patience: s.Patience, Window: s.Window}
+		s.others = &Holders{Patience: s.Patience}
 	}
 	return s.others
 }
@@ -125,7 +135,8 @@ func (s *Service) Run(ctx context.Context) error {
 			return fmt.Errorf("hear who answers for the service addresses: %w", err)
 		case <-kick:
 			s.resolve(ctx)
-			// An add after released asks at the fast pace at once.
+			// An add after released, or a removal for holding, asks
+			// at the fast pace at once.
 			if now := time.Now(); now.Add(s.pace(now)).Before(next) {
 				next = now.Add(s.pace(now))
 				t.Reset(next.Sub(now))
@@ -181,7 +192,7 @@ func (s *Service) pace(now time.Time) time.Duration {
 }
 
 // settle ends the conflicts nobody answers any more (two questions
-// unanswered), and learns the secondary's MAC from a released.
+// unanswered).
 func (s *Service) settle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,11 +200,7 @@ func (s *Service) settle() {
 	if len(s.asked) == 2 {
 		quiet = s.asked[0]
 	}
-	ended, learnt := s.holders().Settle(time.Now(), quiet, s.holds)
-	for _, h := range learnt {
-		s.Log.Info("learnt the secondary's MAC: it answered for a service address until its released, and not since", "addr", h.Addr, "link", h.Interface, "mac", h.MAC)
-	}
-	for _, h := range ended {
+	for _, h := range s.holders().Settle(quiet, s.holds) {
 		s.Log.Info("no other host answers for a service address any more", "addr", h.Addr, "mac", h.MAC)
 	}
 }
@@ -214,7 +221,7 @@ func (s *Service) answered(a takeover.Answer) {
 	if !ok {
 		return
 	}
-	if !c.Notice && c.Verdict != Remove {
+	if !c.Notice {
 		s.Log.Debug("another host still answers for a service address this host holds", "addr", c.Addr, "mac", c.MAC)
 		return
 	}
@@ -232,43 +239,70 @@ func (s *Service) wake() {
 	}
 }
 
-// resolve acts on the conflicts answered reported: removes what the
-// secondary answers for, keeps the rest, says so.
-func (s *Service) resolve(ctx context.Context) {
+// resolve says what answered reported: another host answers for an
+// address this host holds, which it keeps.
+func (s *Service) resolve(context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.conflicts
 	s.conflicts = nil
 	for _, c := range cs {
 		i := slices.IndexFunc(s.Addrs, func(a takeover.Address) bool { return a.Addr() == c.Addr })
-		if i < 0 {
+		if i < 0 || !s.holds(c.Addr) {
 			continue
 		}
 		a := s.Addrs[i]
-		switch c.Verdict {
-		case Remove:
-			if s.released || !s.holds(c.Addr) {
-				continue
-			}
-			err := s.Mover.Give(ctx, a)
-			s.Log.Warn("conflict: the secondary answers for a service address this host holds; removed it here until the secondary's released",
-				"addr", a, "mac", c.MAC, "err", err)
-			s.notify(a, fmt.Sprintf("%s, which this host held, is answered by %s too, the secondary's MAC "+
-				"(it answered for the address until the secondary's released, and stopped with it): "+
-				"this host removed the address, and adds it again when the secondary says released", a.Addr(), c.MAC))
-		case Keep:
-			why := ""
-			if c.Stayed {
-				why = "; it answered before the secondary's released and again after it, so it is not the host that let go"
-			}
-			s.Log.Warn("conflict: another host answers for a service address this host holds; it is not known to be the secondary, so this host keeps the address",
-				"addr", a, "mac", c.MAC, "stayed_after_released", c.Stayed)
-			s.notify(a, fmt.Sprintf("%s, which this host holds, is answered by %s too, a MAC not known to be the secondary's "+
-				"(heartbeatd knows the secondary's MAC only from its released)%s: "+
-				"this host keeps the address, and two hosts answer for it until one lets go: "+
-				"another host with the same FAILOVER_SERVICE_IPS, or one that claims the address", a.Addr(), c.MAC, why))
-		}
+		s.Log.Warn("conflict: another host answers for a service address this host holds; it is not known to be the secondary, so this host keeps the address",
+			"addr", a, "mac", c.MAC)
+		s.notify(a, fmt.Sprintf("%s, which this host holds, is answered by %s too, a MAC not known to be the secondary's "+
+			"(%s): this host keeps the address, and two hosts answer for it until one lets go: "+
+			"another host with the same FAILOVER_SERVICE_IPS, one that claims the address, "+
+			"or the secondary, whose signed holding would make this host remove it (it sends one while it holds the addresses and hears this host)",
+			a.Addr(), c.MAC, answerVouchesNothing))
 	}
+}
+
+// answerVouchesNothing says why an answer never names the secondary.
+const answerVouchesNothing = "an ARP or neighbour answer says nothing of who sent it; heartbeatd takes the secondary's word only from its signed holding and released"
+
+// SecondaryHolds acts on the secondary's signed `holding`: it holds the
+// addresses and hears this host (it took them over while it did not).
+// Every held address is removed, as before a goodbye, so that one host
+// answers, and the removal is logged and noticed. Run adds them again
+// after the secondary's released, or once nobody answers for them: a
+// replayed holding costs a round of questions, never the address for
+// good.
+func (s *Service) SecondaryHolds(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.released {
+		return nil
+	}
+	s.secondaryHolds = true
+	held := s.Mover.Holding()
+	if len(held) == 0 {
+		s.Log.Debug("the secondary says it holds the service addresses; this host holds none")
+		return nil
+	}
+	var errs []error
+	for _, a := range held {
+		err := s.Mover.Give(ctx, a)
+		s.Log.Warn("conflict: the secondary says it holds a service address this host held (its signed holding); removed it here until the secondary's released",
+			"addr", a, "err", err)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		s.notify(a, fmt.Sprintf("%s, which this host held, is held by the secondary too: it said so in a signed holding, "+
+			"which it sends while it holds the addresses and hears this host (it took them over while it did not). "+
+			"This host removed the address, so that one host answers for it, and adds it again on the secondary's released, "+
+			"or once nobody answers for it", a.Addr()))
+	}
+	// Asked again at once: a holding the secondary did not mean (a
+	// replay) costs one round of questions.
+	s.fastUntil = time.Now().Add(s.Window)
+	s.wake()
+	return errors.Join(errs...)
 }
 
 // notify sends a conflict notice about a, if there is a notifier.
@@ -292,9 +326,16 @@ func (s *Service) Claim(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.askedAt(start)
-	if s.released || s.unhealthy {
+	if s.released || s.unhealthy || s.answeredSince(start) {
 		return nil
 	}
+	return s.add(ctx, "nobody else answers for them")
+}
+
+// answeredSince says whether another host answered since start for an
+// address not held here, and says why this host waits for each. s.mu is
+// held.
+func (s *Service) answeredSince(start time.Time) bool {
 	now := time.Now()
 	answered := false
 	for _, a := range s.Addrs {
@@ -306,25 +347,22 @@ func (s *Service) Claim(ctx context.Context) error {
 			s.wait(a, now)
 		}
 	}
-	if answered {
-		return nil
-	}
-	return s.add(ctx, "nobody else answers for them")
+	return answered
 }
 
 // wait says why a is not added: another host answers for it. s.mu is held.
 func (s *Service) wait(a takeover.Address, now time.Time) {
 	h, first, notice := s.holders().Wanted(a.Addr(), now)
 	level := slog.LevelDebug
-	if h.Secondary {
+	if s.secondaryHolds {
 		if first {
 			level = slog.LevelInfo
 		}
-		s.Log.Log(context.Background(), level, "the secondary holds a service address; waiting for its released", "addr", a, "mac", h.MAC, "retry", s.Retry)
+		s.Log.Log(context.Background(), level, "the secondary says it holds the service addresses (its signed holding); waiting for its released", "addr", a, "mac", h.MAC, "retry", s.Retry)
 		if notice {
-			s.notify(a, fmt.Sprintf("%s is still answered by %s, the secondary's MAC (it let go of the address with a released before), "+
-				"for %s now: this host waits for the secondary's released. The secondary keeps a service address while it does not hear this host, "+
-				"with automatic give-back off (failoverctl release gives it back), or when its give-back fails or it stopped without one",
+			s.notify(a, fmt.Sprintf("%s is still answered by %s, and the secondary said it holds the service addresses (its signed holding), "+
+				"for %s now: this host waits for the secondary's released, or for nobody to answer. The secondary keeps a service address while it hears this host "+
+				"with automatic give-back off (failoverctl release gives it back), or when its give-back fails",
 				a.Addr(), h.MAC, now.Sub(h.Since).Round(time.Millisecond)))
 		}
 		return
@@ -332,40 +370,67 @@ func (s *Service) wait(a takeover.Address, now time.Time) {
 	if first {
 		level = slog.LevelWarn
 	}
-	s.Log.Log(context.Background(), level, "conflict: another host answers for a service address; it is not known to be the secondary, so this host adds the address only when nobody answers for it, or on the secondary's released",
+	s.Log.Log(context.Background(), level, "conflict: another host answers for a service address; it is not known to be the secondary, so this host adds the address only when nobody answers for it",
 		"addr", a, "mac", h.MAC, "notice_after", s.Patience, "retry", s.Retry)
 	if notice {
 		s.notify(a, fmt.Sprintf("%s is answered by %s, a MAC not known to be the secondary's "+
-			"(heartbeatd knows the secondary's MAC only from its released), for %s now: "+
-			"this host does not add the address while another host answers for it; it adds it when nobody answers, "+
-			"or when the secondary says released (the secondary gives a service address back after its hold-down)",
-			a.Addr(), h.MAC, now.Sub(h.Since).Round(time.Millisecond)))
+			"(%s), for %s now: "+
+			"this host does not add the address while another host answers for it; it adds it when nobody answers "+
+			"(the secondary gives a service address back after its hold-down, and says released)",
+			a.Addr(), h.MAC, answerVouchesNothing, now.Sub(h.Since).Round(time.Millisecond)))
 	}
 }
 
-// ClaimReleased adds the addresses at once: the secondary released them.
-// Those held already (through a cut cable, both held them; the secondary
-// saw it and let go) are announced again, so that clients come back.
+// ClaimReleased acts on the secondary's released: it let go of the
+// addresses. Those held already (through a cut cable, both held them;
+// the secondary saw it and let go) are announced again, so that clients
+// come back; the others are added once nobody answers for them, asked
+// three times over ReleasedWait (short: the secondary removed them
+// before it said so). A host that answers now is not the one that let
+// go, and nothing is added while it does: a released replayed while the
+// secondary holds them would otherwise make two owners.
 func (s *Service) ClaimReleased(ctx context.Context) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.released || s.unhealthy {
+		s.mu.Unlock()
 		return nil
 	}
-	s.holders().Released(time.Now())
+	s.holders().Released()
+	s.secondaryHolds = false
 	var errs []error
-	for _, a := range s.Mover.Holding() {
+	held := s.Mover.Holding()
+	for _, a := range held {
 		if err := s.Mover.Announce(ctx, a); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		s.Log.Info("announced a service address again", "addr", a, "why", "the secondary released it while this host held it too")
 	}
-	// Asked again at the fast pace: the MAC that let go must stay
-	// silent for Window to be known as the secondary's.
-	s.fastUntil = time.Now().Add(s.Window)
-	s.wake()
-	return errors.Join(append(errs, s.add(ctx, "the secondary released them"))...)
+	want := slices.DeleteFunc(slices.Clone(s.Addrs), func(a takeover.Address) bool { return slices.Contains(held, a) })
+	s.mu.Unlock()
+	if len(want) == 0 {
+		return errors.Join(errs...)
+	}
+	start := time.Now()
+	wait := s.ReleasedWait
+	if wait <= 0 {
+		wait = s.Wait
+	}
+	takeover.AskRound(ctx, s.Asker, want, wait)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.askedAt(start)
+	if s.released || s.unhealthy {
+		return errors.Join(errs...)
+	}
+	if s.answeredSince(start) {
+		s.Log.Warn("the secondary said released, but another host answers for a service address: it is not the host that let go, so this host adds nothing while it answers",
+			"asked_for", wait)
+		return errors.Join(errs...)
+	}
+	err := s.add(ctx, "the secondary released them, and nobody else answers for them")
+	s.wake() // Run asks again at the fast pace
+	return errors.Join(append(errs, err)...)
 }
 
 // add takes every address not held; s.mu is held.
@@ -390,6 +455,7 @@ func (s *Service) add(ctx context.Context, why string) error {
 			continue
 		}
 		s.holders().Added(want[i].Addr())
+		s.secondaryHolds = false
 		s.fastUntil = time.Now().Add(s.Window)
 		s.Log.Info("holding a service address", "addr", want[i], "why", why, "err", err)
 	}

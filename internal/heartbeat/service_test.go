@@ -18,11 +18,13 @@ type link struct {
 	mu      sync.Mutex
 	owner   net.HardwareAddr
 	answers chan takeover.Answer
+	asked   int // questions, one per address
 }
 
 func (l *link) AskAll(as []takeover.Address) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.asked += len(as)
 	for _, a := range as {
 		if l.owner != nil {
 			l.answers <- takeover.Answer{At: time.Now(), Addr: a.Addr(), Interface: a.Interface, MAC: l.owner}
@@ -40,6 +42,12 @@ func (l *link) Run(ctx context.Context, answer func(takeover.Answer)) error {
 			answer(a)
 		}
 	}
+}
+
+func (l *link) questions() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.asked
 }
 
 func (l *link) setOwner(mac net.HardwareAddr) {
