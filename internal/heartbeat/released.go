@@ -142,8 +142,10 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 		if now := time.Now(); now.Sub(last[p.Type]) >= minGap {
 			last[p.Type] = now
 			handle(from, p)
+		} else if p.Type == wire.Released {
+			l.log.Debug("released again within a second; the re-announce under way covers it", "from", from)
 		} else {
-			l.log.Debug("again within a second; the one under way covers it", "type", p.Type, "from", from)
+			l.log.Debug("holding again within a second; the removal under way covers it", "from", from)
 		}
 	}
 }

@@ -35,8 +35,8 @@ type listening struct {
 	each chan struct{}
 }
 
-// listen runs a listener as the heartbeatd run with epoch does.
-func listen(t *testing.T, epoch uint64) *listening {
+// listenAs runs a listener as the heartbeatd run with epoch does.
+func listenAs(t *testing.T, epoch uint64) *listening {
 	t.Helper()
 	r := &listening{t: t, log: &syncLog{}, each: make(chan struct{}, 16)}
 	l, err := ListenReleased(netip.MustParseAddr("127.0.0.1"), 0, slog.New(slog.NewTextHandler(r.log, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -111,13 +111,13 @@ func fromSecondary(t *testing.T, typ wire.Type, seq uint64, named string) []byte
 func TestReleasedRecordedBeforeARestartIsRefused(t *testing.T) {
 	const run1, run2 = 0x1111, 0x2222
 	recorded := fromSecondary(t, wire.Released, 1, wire.EpochMessage(run1))
-	first := listen(t, run1)
+	first := listenAs(t, run1)
 	if !first.send(recorded) {
 		t.Fatalf("the live released was not acted on:\n%s", first.log)
 	}
 	first.stop()
 	time.Sleep(2 * time.Second) // heartbeatd restarts
-	second := listen(t, run2)
+	second := listenAs(t, run2)
 	if second.send(recorded) {
 		t.Fatal("a restarted heartbeatd acted on a released recorded in its previous run (2 s old): a keyless replay makes it add the service addresses while the secondary holds them")
 	}
@@ -131,7 +131,7 @@ func TestReleasedRecordedBeforeARestartIsRefused(t *testing.T) {
 // malformed. Each drop reason is logged at warning level once.
 func TestReleasedAndHoldingMustNameThisRunsEpoch(t *testing.T) {
 	const epoch = 0xfeed
-	r := listen(t, epoch)
+	r := listenAs(t, epoch)
 	seq := uint64(0)
 	next := func(typ wire.Type, named string) []byte { seq++; return fromSecondary(t, typ, seq, named) }
 	for _, c := range []struct {
@@ -163,7 +163,7 @@ func TestReleasedAndHoldingMustNameThisRunsEpoch(t *testing.T) {
 // it, is stale: ignored, so that it cannot undo the give-back.
 func TestHoldingSentBeforeTheReleasedIsIgnored(t *testing.T) {
 	const epoch = 0xfeed
-	r := listen(t, epoch)
+	r := listenAs(t, epoch)
 	named := wire.EpochMessage(epoch)
 	late := fromSecondary(t, wire.Holding, 1, named)
 	if !r.send(fromSecondary(t, wire.Released, 2, named)) {
