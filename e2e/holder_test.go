@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,10 +38,10 @@ func readNotices(file string) string {
 }
 
 // conflictNoticed says file holds a conflict notice about the service
-// address that names mac.
-func conflictNoticed(file, mac string) bool {
+// address that says what (a MAC, or words).
+func conflictNoticed(file, what string) bool {
 	for _, l := range strings.Split(readNotices(file), "\n") {
-		if strings.Contains(l, `"kind":"conflict"`) && strings.Contains(l, "pub0:"+lab.Server1Pub+"/") && strings.Contains(l, mac) {
+		if strings.Contains(l, `"kind":"conflict"`) && strings.Contains(l, "pub0:"+lab.Server1Pub+"/") && strings.Contains(l, what) {
 			return true
 		}
 	}
@@ -130,39 +131,20 @@ func TestServiceAddressHeldBeforeStartIsAConflict(t *testing.T) {
 	}
 }
 
-// The secondary's MAC is known once it let go with a released and fell
-// silent. When it answers again for an address heartbeatd holds (here:
-// both cables cut, failoverd took over, the cables came back, and with
-// automatic give-back off failoverd keeps it), heartbeatd removes the
-// address at its next question, so that one host answers, and takes it
-// back on the next released. Before, both answered until an operator
-// acted.
-func TestHeartbeatdRemovesWhatTheSecondaryHolds(t *testing.T) {
+// The secondary holds the service address and hears heartbeatd (both
+// cables cut, failoverd took over, the cables came back; with automatic
+// give-back off failoverd keeps it): it says so in a signed holding, and
+// heartbeatd removes the address at once, so that one host answers, and
+// takes it back on the next released. Before, heartbeatd removed it only
+// for a MAC it had taken for the secondary's from ARP around a released,
+// which anyone can send.
+func TestHeartbeatdRemovesWhatTheSecondarySaysItHolds(t *testing.T) {
 	w := serviceWorld(t)
 	w.conf = append(w.conf, "FAILOVER_AUTO_GIVEBACK=-NO-")
 	lines, file := noticeConf(t, w.dir, "notices.s1")
 	w.primaryConf = append(w.primaryConf, lines...)
 	w.startService()
-	mac2 := lab.MAC(t, w.S2, "pub0")
-
-	// A switchover and back: the released teaches heartbeatd the
-	// secondary's MAC.
-	must(t, w.primary.Signal(syscall.SIGTERM))
-	w.primary.Wait(5 * time.Second)
-	w.waitState("active", slack)
-	w.startPrimary()
 	w.waitHeardOnEveryLink(2 * time.Second)
-	if !lab.WaitFor(time.Second+slack, func() bool {
-		return strings.Contains(w.primary.Output(), "another host answers for a service address; it is not known to be the secondary")
-	}) {
-		t.Fatalf("heartbeatd did not find the secondary (%s) answering:\n%s", mac2, w.primary.Output())
-	}
-	w.mustCtl("release")
-	if !lab.WaitFor(2*time.Second, func() bool {
-		return strings.Contains(w.primary.Output(), "learnt the secondary's MAC") && strings.Contains(w.primary.Output(), "mac="+mac2)
-	}) {
-		t.Fatalf("heartbeatd did not learn the secondary's MAC (%s) from its released:\n%s", mac2, w.primary.Output())
-	}
 
 	w.cutBoth()
 	w.waitState("active", timeout+slack)
@@ -170,28 +152,75 @@ func TestHeartbeatdRemovesWhatTheSecondaryHolds(t *testing.T) {
 	back := time.Now()
 	w.RestorePrivate()
 	w.RestorePublic()
-	if !lab.WaitFor(serviceRetry+slack, func() bool { return !hasAddr(w.S1) }) {
-		t.Fatalf("heartbeatd kept an address the secondary answers for:\n%s", w.primary.Output())
+	if !lab.WaitFor(slack, func() bool { return !hasAddr(w.S1) }) {
+		t.Fatalf("heartbeatd kept an address the secondary says it holds:\nheartbeatd:\n%s\nfailoverd:\n%s", w.primary.Output(), w.secondary.Output())
 	}
 	took := time.Since(back)
 	t.Logf("server1 removed the address %v after the cables came back", took.Round(time.Millisecond))
-	if !strings.Contains(w.primary.Output(), "conflict: the secondary answers for a service address this host holds; removed it here") {
-		t.Errorf("the removal was not logged as the secondary's conflict:\n%s", w.primary.Output())
+	if !strings.Contains(w.primary.Output(), "conflict: the secondary says it holds a service address this host held (its signed holding); removed it here") {
+		t.Errorf("the removal was not logged as the secondary's holding:\n%s", w.primary.Output())
 	}
-	if !lab.WaitFor(slack, func() bool { return conflictNoticed(file, mac2) }) {
-		t.Errorf("no conflict notice naming the secondary's MAC:\n%s", readNotices(file))
+	if !lab.WaitFor(slack, func() bool { return conflictNoticed(file, "it said so in a signed holding") }) {
+		t.Errorf("no conflict notice saying the secondary holds the address:\n%s", readNotices(file))
 	}
-	// One owner from then on: server2, for as long as the operator lets it.
+	// One owner from then on: server2, for as long as the operator lets
+	// it; heartbeatd waits, saying why.
 	settled := time.Now().Add(100 * time.Millisecond)
-	if !lab.Stays(time.Second, func() bool { return !hasAddr(w.S1) && w.holds(w.S2) }) {
+	if !lab.Stays(serviceRetry+time.Second, func() bool { return !hasAddr(w.S1) && w.holds(w.S2) }) {
 		t.Fatalf("after the removal: server1 holds the address %v, server2 %v", hasAddr(w.S1), w.holds(w.S2))
 	}
 	noDuplicate(t, aw, settled)
+	if !strings.Contains(w.primary.Output(), "the secondary says it holds the service addresses (its signed holding); waiting for its released") {
+		t.Errorf("heartbeatd's wait does not say the secondary holds the address:\n%s", w.primary.Output())
+	}
 
 	// Given back by the operator: heartbeatd takes it on the released.
+	released := time.Now()
 	w.mustCtl("release")
 	if !lab.WaitFor(2*time.Second, func() bool { return hasAddr(w.S1) }) {
 		t.Fatalf("heartbeatd did not take the address back on released:\n%s", w.primary.Output())
+	}
+	t.Logf("server1 added the address %v after failoverctl release", time.Since(released).Round(time.Millisecond))
+	w.waitAnswerFrom("server1", 2*time.Second)
+	noDuplicate(t, aw, settled)
+}
+
+// After a switchover and back (a released came), forged ARP replies for
+// the service address from the secondary's own MAC, sent by the client:
+// heartbeatd keeps the address and notices a conflict. Before, the MAC
+// that answered until the released and fell silent was taken for the
+// secondary's, and its next answer made heartbeatd remove the address.
+func TestForgedAnswersAtTheSecondarysMACTakeNothingAway(t *testing.T) {
+	w := serviceWorld(t)
+	lines, file := noticeConf(t, w.dir, "notices.s1")
+	w.primaryConf = append(w.primaryConf, lines...)
+	w.startService()
+	mac1, mac2 := mac(t, lab.MAC(t, w.S1, "pub0")), mac(t, lab.MAC(t, w.S2, "pub0"))
+
+	must(t, w.primary.Signal(syscall.SIGTERM))
+	w.primary.Wait(5 * time.Second)
+	w.waitState("active", slack)
+	w.startPrimary()
+	w.waitState("standby", holdDown+2*time.Second+slack)
+	if !lab.WaitFor(2*time.Second, func() bool { return hasAddr(w.S1) }) {
+		t.Fatalf("heartbeatd did not take its service address back:\n%s", w.primary.Output())
+	}
+	time.Sleep(time.Second) // past the old rule's three intervals of silence
+
+	at := len(w.primary.Output())
+	frame := lab.ARPFrame(lab.ARPReply, mac2, netip.MustParseAddr(lab.Server1Pub), mac1, netip.MustParseAddr("198.51.100.11"), mac1)
+	w.send(frame, forgeries)
+	kept := lab.Stays(holdDown, func() bool { return hasAddr(w.S1) })
+	out := w.primary.Output()[at:]
+	t.Logf("%d forged ARP replies at the secondary's MAC %s: server1 holds the address %v", forgeries, mac2, hasAddr(w.S1))
+	if !kept || strings.Contains(out, "removed") {
+		t.Fatalf("forged answers at the secondary's MAC made heartbeatd remove its service address:\n%s", out)
+	}
+	if !strings.Contains(out, "conflict: another host answers for a service address this host holds") || !strings.Contains(out, "mac="+mac2.String()) {
+		t.Fatalf("heartbeatd did not log the forged answers as a conflict:\n%s", out)
+	}
+	if !lab.WaitFor(slack, func() bool { return conflictNoticed(file, mac2.String()) }) {
+		t.Errorf("no conflict notice naming %s:\n%s", mac2, readNotices(file))
 	}
 }
 
