@@ -48,17 +48,20 @@ type asking struct {
 	last       Answer // the latest answer from another host
 	primed     bool   // last came from a MAC the primary's heartbeats vouch for
 
-	reason    string    // why the takeover that Asking waits on is wanted
-	goodbye   bool      // Asking follows a goodbye: GoodbyeWait applies
-	heard     bool      // an answer came after the goodbye
-	byeOver   bool      // GoodbyeWait passed with too few questions to tell
-	told      bool      // this conflict has been noticed
-	fenced    time.Time // when Test last ran for this conflict
-	gaveAt    time.Time // when an answer last started a give-back
-	stopped   bool      // an answer stopped the last takeover while its hooks ran
-	forced    bool      // the operator took the addresses with --force
-	tookAt    time.Time // when the last takeover ended, or a link's carrier came back while active
-	afterTake bool      // asking goes on for a hold-down after it
+	reason  string    // why the takeover that Asking waits on is wanted
+	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
+	heard   bool      // an answer came after the goodbye
+	byeOver bool      // GoodbyeWait passed with too few questions to tell
+	told    bool      // this conflict has been noticed
+	fenced  time.Time // when Test last ran for this conflict
+	gaveAt  time.Time // when an answer last started a give-back
+	stopped bool      // an answer stopped the last takeover while its hooks ran
+	// unheardFrom: since when an address this host holds has answered
+	// with the primary unheard (zero: not so).
+	unheardFrom time.Time
+	forced      bool      // the operator took the addresses with --force
+	tookAt      time.Time // when the last takeover ended, or a link's carrier came back while active
+	afterTake   bool      // asking goes on for a hold-down after it
 	// carrierBack: a link's carrier came back while active; until an
 	// answer, or slow() later, the questions go at the probes' pace
 	// (the first may be lost while the path comes up).
@@ -314,6 +317,9 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.fenceAt())
 		}
 	case m.state == Active:
+		if !m.ask.unheardFrom.IsZero() && !m.ask.told {
+			earlier(m.ask.unheardFrom.Add(m.peerInterval))
+		}
 		if m.ask.afterTake {
 			earlier(m.ask.tookAt.Add(m.p.HoldDown))
 		}
@@ -440,6 +446,9 @@ func (m *Machine) answer(e Answer) []Action {
 // and is a conflict notice, never a give-back. ok says the rule applied
 // and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
+	if !m.p.Ask || !m.answeredWithin(now, m.Timeout()) {
+		m.ask.unheardFrom = time.Time{} // no answer for a timeout: a run of them ended
+	}
 	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
 		return nil, false
 	}
@@ -447,7 +456,12 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	// decision: one decided by a probe round leaves the links counting
 	// as heard for the rest of the timeout.
 	if !(m.anyAlive() && m.heardSince(m.takeFrom)) {
-		if m.ask.told {
+		// A primary back answers before its first heartbeat arrives; an
+		// answer that an interval brings no heartbeat to is news.
+		if m.ask.unheardFrom.IsZero() {
+			m.ask.unheardFrom = now
+		}
+		if m.ask.told || now.Sub(m.ask.unheardFrom) < m.peerInterval {
 			return nil, false
 		}
 		m.ask.told = true

@@ -277,15 +277,20 @@ func TestReturningPrimaryWithAutoGiveBackOff(t *testing.T) {
 	tl.expect(Active)
 }
 
-// Without the primary heard, a MAC that is not the primary's answering
-// for a held address is noticed; this host keeps the address.
+// Without the primary heard, a MAC answering for a held address is
+// noticed once it has answered for an interval with no heartbeat (a
+// primary back answers a moment before its first heartbeat arrives);
+// this host keeps the address.
 func TestStrangerAnsweringWhileActiveIsNoticed(t *testing.T) {
 	tl := newTimeline(t, askParams(), true)
 	tl.run(time.Second)
 	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.expect(Active)
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(900*time.Millisecond))
+	tl.expect(Active)
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(200*time.Millisecond))
 	tl.expect(Active, "notice conflict")
-	tl.run(time.Second)
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(3*time.Second))
 	tl.expect(Active)
 }
 
