@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/fdtimer"
@@ -59,6 +60,15 @@ type Link struct {
 	Err    error // last send error; nil while the link works
 	Sent   uint64
 	Failed uint64 // sends that failed
+	// dark: the last send failed for want of a way out (the interface
+	// down or without carrier, no route to the target's subnet).
+	dark bool
+}
+
+// usable says the link's way out looks usable: its interface up with
+// carrier, and the target's subnet there.
+func (l *Link) usable() bool {
+	return l.Route.Kind != netif.NoLink && l.Route.Interface.Up && l.Route.Interface.Running
 }
 
 // HardwareAddr is what the link's heartbeats say is this host's MAC: its
@@ -305,10 +315,14 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 	// beaten on the moment it works again, not at the next tick: a
 	// primary whose cable is back answers ARP at once, and failoverd
 	// gives it its addresses back only on a heartbeat.
+	// A beat that does not clear the fault doubles the wait before the
+	// next (a link the kernel keeps refusing is not beaten on 20 times a
+	// second), up to the interval.
 	var retry <-chan time.Time
+	retryEvery := refreshFaulty
 	for {
 		if retry == nil && s.faulty() {
-			retry = time.After(refreshFaulty)
+			retry = time.After(retryEvery)
 		}
 		select {
 		case <-retry:
@@ -317,6 +331,11 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 				continue
 			}
 			s.beat(wire.Heartbeat)
+			if s.faulty() {
+				retryEvery = min(2*retryEvery, max(current, refreshFaulty))
+			} else {
+				retryEvery = refreshFaulty
+			}
 		case <-ctx.Done():
 			if s.BeforeGoodbye != nil {
 				s.BeforeGoodbye()
@@ -376,6 +395,7 @@ func (s *Sender) beat(typ wire.Type) {
 			s.log.Info("heartbeat send works again", "link", l.Name(), "target", l.Target, "src", l.Route.Addr.Prefix.Addr())
 		}
 		l.Err = err
+		l.dark = err != nil && (!l.usable() || errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.ENETDOWN))
 		if err == nil {
 			l.Sent++
 		} else {
@@ -413,6 +433,11 @@ func (s *Sender) send(l *Link, b []byte) error {
 		return fmt.Errorf("interface %s is down", l.Route.Interface.Name)
 	}
 	if !l.Route.Interface.Running {
+		// Handed to the kernel all the same: it drops the packet while
+		// the carrier is gone, and sends it the moment it is back, where
+		// the interface's running flag may follow up to a second later
+		// (the kernel's link watch). The link still counts as failing.
+		_ = s.conn.Send(b, dst, l.Route.Interface.Index, l.Route.Addr.Prefix.Addr())
 		return fmt.Errorf("interface %s has no carrier (cable out, or the far end down)", l.Route.Interface.Name)
 	}
 	return s.conn.Send(b, dst, l.Route.Interface.Index, l.Route.Addr.Prefix.Addr())
@@ -426,23 +451,16 @@ func (s *Sender) faulty() bool {
 }
 
 // recovered re-reads the interfaces (at most every refreshFaulty) and
-// says a link that failed for want of an interface up with carrier has
-// one again. (A link that fails otherwise waits for the next tick.)
+// says a link that failed for want of a way out has one again. (A link
+// that fails otherwise waits for the next tick.)
 func (s *Sender) recovered() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lit := func(l *Link) bool { return l.Route.Interface.Up && l.Route.Interface.Running }
-	var dark []*Link
-	for _, l := range s.links {
-		if l.Err != nil && l.Route.Kind != netif.NoLink && !lit(l) {
-			dark = append(dark, l)
-		}
-	}
-	if len(dark) == 0 {
+	if !slices.ContainsFunc(s.links, func(l *Link) bool { return l.dark }) {
 		return false
 	}
 	s.refreshRoutes(s.now())
-	return slices.ContainsFunc(dark, lit)
+	return slices.ContainsFunc(s.links, func(l *Link) bool { return l.dark && l.usable() })
 }
 
 // refreshRoutes re-reads the interfaces at most every refreshEvery;

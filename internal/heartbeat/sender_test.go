@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -311,13 +312,11 @@ func TestLostCarrier(t *testing.T) {
 		mu.Unlock()
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		conn.take()
+		failed := s.Links()[1].Failed
 		time.Sleep(time.Second)
 		synctest.Wait()
-		for _, p := range conn.take() {
-			if p.ifindex == 3 {
-				t.Fatal("sent on a link without carrier")
-			}
+		if l := s.Links()[1]; l.Failed <= failed || l.Err == nil {
+			t.Fatalf("link %+v: a link without carrier does not count as failing", l)
 		}
 		if n := strings.Count(logs.String(), "has no carrier"); n != 1 {
 			t.Fatalf("no-carrier logged %d times:\n%s", n, logs)
@@ -457,6 +456,44 @@ func TestCarrierBackBeatsAtOnce(t *testing.T) {
 		synctest.Wait()
 		if !slices.ContainsFunc(conn.take(), func(p sent) bool { return p.ifindex == host[1].Index }) {
 			t.Fatal("no heartbeat on the link the moment its carrier came back")
+		}
+	})
+}
+
+// A link the kernel keeps refusing although its interface looks usable
+// (network unreachable) is tried again soon, then less and less often:
+// not 20 times a second for as long as it lasts.
+func TestUnreachableLinkRetriesBackOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, false)
+		if err := s.Reload(Options{Targets: []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")},
+			Port: 1694, Interval: 10 * time.Second, Message: "heartbeat", Node: "server1", Keyring: wire.NewKeyring()}); err != nil {
+			t.Fatal(err)
+		}
+		idx := s.Links()[0].Route.Interface.Index
+		conn.fail(idx, syscall.ENETUNREACH)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		conn.take()
+		time.Sleep(9 * time.Second) // before the next tick
+		synctest.Wait()
+		tries := 0
+		for _, p := range conn.take() {
+			if p.ifindex != idx {
+				tries++ // the other link gets each retry's beat too
+			}
+		}
+		// 50, 100, 200 ... ms up to the interval: 7 retries in 9 s.
+		if tries < 3 || tries > 8 {
+			t.Fatalf("%d retry beats in 9 s on a link the kernel keeps refusing, want a few, backing off", tries)
+		}
+		conn.fail(idx, nil)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if !slices.ContainsFunc(conn.take(), func(p sent) bool { return p.ifindex == idx }) {
+			t.Fatal("the link was not beaten on again once the kernel took its packets")
 		}
 	})
 }
