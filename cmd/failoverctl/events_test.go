@@ -10,6 +10,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -25,7 +26,7 @@ func TestWriteEventsTimeline(t *testing.T) {
 			{Stage: hooks.PreAcq, Name: "PreAcq10.a", Exit: 2, Duration: 5 * ms},
 			{Stage: hooks.PostAcq, Name: "PostAcq10.c", Exit: -1, TimedOut: true, Err: errors.New("killed"), Duration: 60 * time.Second},
 		}},
-		{Seq: 5, At: at.Add(341 * ms), Kind: history.KindNotice, Notice: failover.NoticeTakeover, Detail: "took the addresses over"},
+		{Seq: 5, At: at.Add(341 * ms), Kind: history.KindNotice, Notice: notice.Takeover, Detail: "took the addresses over"},
 		{Seq: 6, At: at.Add(2 * time.Second), Kind: history.KindCommand, Op: failover.OpAcquire, Force: true, Outcome: "this host holds the addresses already"},
 		{Seq: 7, At: at.Add(3 * time.Second), Kind: history.KindDrops, Link: "pub0", Reason: wire.DropBadTag, Count: 25},
 		{Seq: 8, At: at.Add(4 * time.Second), Kind: history.KindJobEnd, Job: failover.GiveBack, Outcome: "vetoed by Test"},

@@ -17,13 +17,13 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
-	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/health"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -309,7 +309,7 @@ func conflictNotice(c *config.Config, n *notify.Async, self netip.Addr) func(tak
 		peer = self.String()
 	}
 	return func(a takeover.Address, detail string) {
-		n.Notify(notify.Event{Kind: failover.NoticeConflict, Node: c.NodeName, Peer: peer, Addresses: []string{a.String()}, Detail: detail})
+		n.Notify(notify.Event{Kind: notice.Conflict, Node: c.NodeName, Peer: peer, Addresses: []string{a.String()}, Detail: detail})
 	}
 }
 

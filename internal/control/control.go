@@ -11,6 +11,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 	"io"
 	"log/slog"
@@ -77,7 +78,7 @@ type Status struct {
 
 // Link is one link in the status.
 type Link struct {
-	failover.Link
+	notice.Link
 	Received uint64                     `json:"received"`
 	Dropped  map[wire.DropReason]uint64 `json:"dropped,omitempty"`
 }

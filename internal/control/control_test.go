@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 func TestSocketRoundTripAndPermissions(t *testing.T) {
@@ -27,7 +27,7 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 		if r.Op != OpStatus {
 			return Response{Error: "unknown request " + string(r.Op)}
 		}
-		return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Link: failover.Link{Name: "priv0", Alive: true}}}}}
+		return Response{OK: true, Status: &Status{State: "standby", Links: []Link{{Link: notice.Link{Name: "priv0", Alive: true}}}}}
 	})
 	resp, err := Call(path, Request{Op: OpStatus}, time.Second)
 	if err != nil || !resp.OK || resp.Status.State != "standby" || resp.Status.Links[0].Name != "priv0" {

@@ -3,6 +3,8 @@ package failover
 import (
 	"fmt"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // One owner at a time. Silence proves only that heartbeats stopped, not
@@ -366,7 +368,7 @@ func (m *Machine) conflict(now time.Time) []Action {
 		return nil
 	}
 	m.ask.told = true
-	return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("the primary is silent") +
+	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("the primary is silent") +
 		"; nothing is taken over while it answers (failoverctl acquire --force takes it anyway)"}}
 }
 
@@ -465,7 +467,7 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 			return nil, false
 		}
 		m.ask.told = true
-		return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
 			"; this host keeps it"}}, false
 	}
 	if !m.p.AutoGiveBack {
@@ -473,7 +475,7 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 			return nil, true
 		}
 		m.ask.told = true
-		return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("this host holds it") +
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it") +
 			"; automatic give-back is off, so both answer until failoverctl release"}}, true
 	}
 	if !m.ask.gaveAt.IsZero() && now.Sub(m.ask.gaveAt) < m.p.HoldDown {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 const (
@@ -303,19 +305,19 @@ func TestConflictNoticeNamesTheMAC(t *testing.T) {
 		m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second, MAC: primaryMAC})
 		m.Handle(Heartbeat{At: now, Link: "pub0", Interval: time.Second, MAC: primaryMAC})
 	}
-	var notice string
-	for i := 0; i < 40 && notice == ""; i++ {
+	var said string
+	for i := 0; i < 40 && said == ""; i++ {
 		now = now.Add(100 * time.Millisecond)
 		acts := m.Handle(Answer{At: now, Addr: vip, MAC: primaryMAC})
 		for _, a := range append(acts, m.Handle(Tick{At: now})...) {
-			if n, ok := a.(Notice); ok && n.Kind == NoticeConflict {
-				notice = n.Detail
+			if n, ok := a.(Notice); ok && n.Kind == notice.Conflict {
+				said = n.Detail
 			}
 		}
 	}
 	for _, want := range []string{vip, primaryMAC, "the primary's MAC as its signed heartbeats name it", "--force"} {
-		if !strings.Contains(notice, want) {
-			t.Fatalf("notice %q does not say %q", notice, want)
+		if !strings.Contains(said, want) {
+			t.Fatalf("notice %q does not say %q", said, want)
 		}
 	}
 }
@@ -379,7 +381,7 @@ func TestAnswerDuringTheTakeoverIsAConflict(t *testing.T) {
 	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
 	var detail string
 	for _, a := range tl.m.Handle(JobDone{At: tl.now, Job: Takeover, Answered: true, Undone: true}) {
-		if n, ok := a.(Notice); ok && n.Kind == NoticeTakeoverFailed {
+		if n, ok := a.(Notice); ok && n.Kind == notice.TakeoverFailed {
 			detail = n.Detail
 		}
 	}

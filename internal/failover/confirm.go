@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // Faster than the timeout. A silence of the dead count's length is only
@@ -207,14 +209,14 @@ func (m *Machine) ProbeRound() (on bool, how, ended string) {
 // Probing returns the links to probe now (each once); nil when no round
 // wants probes. A link without carrier is not among them: nothing sent
 // there can be answered.
-func (m *Machine) Probing() []Link {
+func (m *Machine) Probing() []notice.Link {
 	if !m.probe.on {
 		return nil
 	}
-	var out []Link
+	var out []notice.Link
 	for _, n := range m.p.Links {
 		if !m.links[n].NoCarrier && m.probe.sent[n] < m.probes() {
-			out = append(out, *m.links[n])
+			out = append(out, m.links[n].Link)
 		}
 	}
 	return out

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 func confirmParams() Params {
@@ -14,7 +16,7 @@ func confirmParams() Params {
 
 // probe sends one probe on each link the machine named, as the daemon's
 // asker does, and the answers the timeline's host gives.
-func (tl *timeline) probe(links []Link) {
+func (tl *timeline) probe(links []notice.Link) {
 	if tl.probes == nil {
 		tl.probes = map[string]int{}
 	}

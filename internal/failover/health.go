@@ -2,6 +2,8 @@ package failover
 
 import (
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // The primary's health, as its heartbeats say it (its Check* hooks on
@@ -54,9 +56,9 @@ func (m *Machine) heardHealth(e Heartbeat) []Action {
 		if e.Yielded {
 			what = "; it gave its service addresses up, and they are taken over once free"
 		}
-		return []Action{Notice{Kind: NoticeUnhealthy, Detail: "the primary reports its service unhealthy (" + e.Detail + ")" + what}}
+		return []Action{Notice{Kind: notice.Unhealthy, Detail: "the primary reports its service unhealthy (" + e.Detail + ")" + what}}
 	}
-	return []Action{Notice{Kind: NoticeHealthy, Detail: "the primary reports its service healthy again"}}
+	return []Action{Notice{Kind: notice.Healthy, Detail: "the primary reports its service healthy again"}}
 }
 
 // handOver takes the addresses over from a primary whose service fails,
@@ -75,6 +77,6 @@ func (m *Machine) handOver(now time.Time) (acts []Action, ok bool) {
 		return nil, true
 	}
 	m.health.told = true
-	return []Action{Notice{Kind: NoticeConflict, Detail: m.conflictDetail("the primary gave it up for a hand-over (its service is unhealthy)") +
+	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("the primary gave it up for a hand-over (its service is unhealthy)") +
 		"; nothing is taken over while it answers"}}, true
 }

@@ -28,6 +28,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // State is where the machine is.
@@ -99,15 +101,10 @@ type Params struct {
 // addrLink says an address to take is on link n.
 func (p *Params) addrLink(n string) bool { return slices.Contains(p.AddrLinks, n) }
 
-// Link is what the machine knows of one link.
-type Link struct {
-	Name      string    `json:"name"`
-	Alive     bool      `json:"alive"`
-	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
-	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
-	// MAC is the primary's hardware address on the link, as its last
-	// authenticated heartbeat there signed it (empty: not said).
-	MAC string `json:"mac,omitempty"`
+// link is what the machine knows of one link: what it says of it
+// (Links), and when its carrier last changed.
+type link struct {
+	notice.Link
 	// carrierAt is when the carrier last changed (zero: never reported):
 	// nothing sent on the link before then counts.
 	carrierAt time.Time
@@ -115,7 +112,7 @@ type Link struct {
 
 // litSince says the link has carrier and had it since t: a frame sent on
 // it at t could be answered.
-func (l *Link) litSince(t time.Time) bool {
+func (l *link) litSince(t time.Time) bool {
 	return !l.NoCarrier && l.carrierAt.Before(t)
 }
 
@@ -125,7 +122,7 @@ type Machine struct {
 	state State
 	since time.Time
 
-	links        map[string]*Link
+	links        map[string]*link
 	peerInterval time.Duration
 	// baseline: a link not heard since counts from here: the first
 	// heartbeat ever (the links' first packets arrive a moment apart), and
@@ -176,38 +173,8 @@ type StartJob struct {
 
 // Notice: tell the administrator.
 type Notice struct {
-	Kind   NoticeKind
+	Kind   notice.Kind
 	Detail string
-}
-
-// NoticeKind says what a notice reports. The machine, the runtime, the
-// notifiers and the event history all speak this one type.
-type NoticeKind string
-
-// The kinds of notice.
-const (
-	NoticeTakeover       NoticeKind = "takeover"
-	NoticeGiveBack       NoticeKind = "giveback"
-	NoticeAnomaly        NoticeKind = "anomaly"         // heartbeats stopped on some links, not all
-	NoticeAnomalyCleared NoticeKind = "anomaly-cleared" // they came back
-	NoticeVeto           NoticeKind = "veto"            // the Test hook said no
-	NoticeHookFailure    NoticeKind = "hook-failure"    // a Pre or Post hook failed; the job went on
-	NoticePrimaryBack    NoticeKind = "primary-back"    // heard again while automatic give-back is off
-	NoticeTakeoverFailed NoticeKind = "takeover-failed"
-	NoticeGiveBackFailed NoticeKind = "giveback-failed"
-	NoticeConflict       NoticeKind = "conflict"          // another host answers for an address this host would take or holds
-	NoticeUnhealthy      NoticeKind = "primary-unhealthy" // the primary's service checks fail
-	NoticeHealthy        NoticeKind = "primary-healthy"   // they pass again
-)
-
-// OfJob reports whether a notice of this kind tells how a job went, so
-// that the hooks the job ran belong in it.
-func (k NoticeKind) OfJob() bool {
-	switch k {
-	case NoticeTakeover, NoticeGiveBack, NoticeVeto, NoticeHookFailure, NoticeTakeoverFailed, NoticeGiveBackFailed:
-		return true
-	}
-	return false
 }
 
 // Op is an operator's command, as failoverctl sends it and the machine
@@ -299,10 +266,10 @@ func New(p Params, now time.Time, holding bool) *Machine {
 	if p.GoodbyeWait <= 0 {
 		p.GoodbyeWait = 30 * time.Second
 	}
-	m := &Machine{p: p, links: map[string]*Link{}, peerInterval: p.DefaultInterval,
+	m := &Machine{p: p, links: map[string]*link{}, peerInterval: p.DefaultInterval,
 		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}, last: map[string]time.Time{}}}
 	for _, l := range p.Links {
-		m.links[l] = &Link{Name: l}
+		m.links[l] = &link{Link: notice.Link{Name: l}}
 	}
 	m.set(Starting, now)
 	if holding {
@@ -338,10 +305,10 @@ func (m *Machine) Timeout() time.Duration {
 func (m *Machine) PeerInterval() time.Duration { return m.peerInterval }
 
 // Links returns the links in configuration order.
-func (m *Machine) Links() []Link {
-	out := make([]Link, 0, len(m.p.Links))
+func (m *Machine) Links() []notice.Link {
+	out := make([]notice.Link, 0, len(m.p.Links))
 	for _, n := range m.p.Links {
-		out = append(out, *m.links[n])
+		out = append(out, m.links[n].Link)
 	}
 	return out
 }
@@ -555,12 +522,12 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		}
 		if len(silent) > 0 && m.state == Standby {
 			m.set(Degraded, now)
-			return []Action{Notice{Kind: NoticeAnomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
+			return []Action{Notice{Kind: notice.Anomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
 				strings.Join(silent, ", "), m.Timeout(), strings.Join(alive, ", "))}}
 		}
 		if len(silent) == 0 && m.state == Degraded {
 			m.set(Standby, now)
-			return []Action{Notice{Kind: NoticeAnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
+			return []Action{Notice{Kind: notice.AnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
 		}
 	case Vetoed:
 		// Only a heartbeat after the vetoed takeover's decision says the
@@ -627,7 +594,7 @@ func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
 			return nil
 		}
 		m.toldHolding = true
-		return []Action{Notice{Kind: NoticePrimaryBack, Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
+		return []Action{Notice{Kind: notice.PrimaryBack, Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
 			"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
 	}
 	return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
@@ -657,7 +624,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		if e.Undone {
 			detail += "; its Test and PreAcq hooks had run, and PreRel and PostRel ran to undo them"
 		}
-		out = append(out, Notice{Kind: NoticeTakeoverFailed, Detail: detail +
+		out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: detail +
 			fmt.Sprintf("; it is tried again once nothing has answered for %v", m.quiet())})
 	case e.Job == Fence:
 		if e.Vetoed {
@@ -665,14 +632,14 @@ func (m *Machine) jobDone(e JobDone) []Action {
 			if e.Reason != "" {
 				why = e.Reason
 			}
-			out = append(out, Notice{Kind: NoticeHookFailure, Detail: "the Test hook, run for the conflict, did not succeed: " + why +
+			out = append(out, Notice{Kind: notice.HookFailure, Detail: "the Test hook, run for the conflict, did not succeed: " + why +
 				"; nothing is taken over while the address answers"})
 		}
 	case e.Job == Takeover && e.Vetoed:
 		m.set(Vetoed, e.At)
 		m.lastVeto = e.At
 		if m.vetoedJob != Takeover {
-			out = append(out, Notice{Kind: NoticeVeto, Detail: vetoDetail("takeover", "nothing was taken over")})
+			out = append(out, Notice{Kind: notice.Veto, Detail: vetoDetail("takeover", "nothing was taken over")})
 		}
 		m.vetoedJob = Takeover
 	case e.Job == Takeover:
@@ -683,15 +650,15 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.vetoedJob = NoJob
 		m.toldHolding = false
 		if e.Err != nil {
-			out = append(out, Notice{Kind: NoticeTakeoverFailed, Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
+			out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
 		} else {
-			out = append(out, Notice{Kind: NoticeTakeover, Detail: "took the addresses over"})
+			out = append(out, Notice{Kind: notice.Takeover, Detail: "took the addresses over"})
 		}
 	case e.Job == GiveBack && e.Vetoed:
 		m.set(Active, e.At)
 		m.backSince = e.At // another hold-down before asking again
 		if m.vetoedJob != GiveBack {
-			out = append(out, Notice{Kind: NoticeVeto, Detail: vetoDetail("give-back", "this host keeps the addresses")})
+			out = append(out, Notice{Kind: notice.Veto, Detail: vetoDetail("give-back", "this host keeps the addresses")})
 		}
 		m.vetoedJob = GiveBack
 	case e.Job == GiveBack && e.Err != nil:
@@ -700,12 +667,12 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Active, e.At)
 		m.backSince = e.At
 		m.vetoedJob = NoJob
-		out = append(out, Notice{Kind: NoticeGiveBackFailed, Detail: "the give-back did not complete: " + e.Err.Error() + "; this host may still hold addresses and tries again after the hold-down"})
+		out = append(out, Notice{Kind: notice.GiveBackFailed, Detail: "the give-back did not complete: " + e.Err.Error() + "; this host may still hold addresses and tries again after the hold-down"})
 	case e.Job == GiveBack:
 		m.set(Standby, e.At)
 		m.baseline = e.At
 		m.vetoedJob = NoJob
-		out = append(out, Notice{Kind: NoticeGiveBack, Detail: "gave the addresses back to the primary"})
+		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
 	}
 	freeze := m.freezeAfter
 	m.freezeAfter = false

@@ -12,6 +12,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 const primaryMAC = "02:00:00:00:00:01"
@@ -28,7 +29,7 @@ func TestAskingDeadPrimaryTakenAtTheTimeout(t *testing.T) {
 		}
 		before := a.asked()
 		w.waitState(failover.Active, 2*time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
 			t.Fatalf("took over %v after the last heartbeat; timeout %v", took, timeout)
 		}
@@ -68,7 +69,7 @@ func TestLiveHostIsNotTakenOver(t *testing.T) {
 	})
 }
 
-func toStrings(ks []failover.NoticeKind) []string {
+func toStrings(ks []notice.Kind) []string {
 	out := make([]string, len(ks))
 	for i, k := range ks {
 		out[i] = string(k)
@@ -95,7 +96,7 @@ func TestGoodbyeWaitsForTheAddress(t *testing.T) {
 		a.answering("")
 		gone := time.Now()
 		w.waitState(failover.Active, time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(gone); took > 4*timeout/30+time.Millisecond {
 			t.Fatalf("took over %v after the address stopped answering", took)
 		}
@@ -107,7 +108,7 @@ func TestGoodbyeWaitsForTheAddress(t *testing.T) {
 		w.goodbye("priv0")
 		w.goodbye("pub0")
 		w.waitState(failover.Active, time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(bye); took > 3*time.Millisecond {
 			t.Fatalf("took a service address over %v after the goodbye", took)
 		}
@@ -149,7 +150,7 @@ func TestLastingConflictRunsTest(t *testing.T) {
 		if got := w.hooks.stages(); len(got) != 1 || got[0] != hooks.Test {
 			t.Fatalf("stages %v, want Test alone", got)
 		}
-		if _, ok := w.notices.last(failover.NoticeHookFailure); !ok {
+		if _, ok := w.notices.last(notice.HookFailure); !ok {
 			t.Fatalf("no notice of the failed Test: %v", w.notices.kinds())
 		}
 		if w.holds() {
@@ -178,7 +179,7 @@ func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 			t.Fatal("added the address although it answered during the hooks")
 		}
 		wantStages(t, "stopped takeover", w.hooks.stages(), hooks.Test, hooks.PreAcq, hooks.PreRel, hooks.PostRel)
-		ev, ok := w.notices.last(failover.NoticeTakeoverFailed)
+		ev, ok := w.notices.last(notice.TakeoverFailed)
 		if !ok || !strings.Contains(ev.Detail, "PreRel and PostRel ran to undo them") || !strings.Contains(ev.Detail, primaryMAC) {
 			t.Fatalf("notice %+v %v: want one that says the hooks were undone and who answered", ev, ok)
 		}
@@ -201,7 +202,7 @@ func TestConfirmedDeadPrimaryTakenBeforeTheTimeout(t *testing.T) {
 		w := newWorldAsking(t, false, a, confirming)
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(w.lastBeat); took < 129*time.Millisecond || took > 131*time.Millisecond {
 			t.Fatalf("took over %v after the last heartbeat, want 125 ms + 4 probes of 1 ms", took)
 		}
@@ -233,7 +234,7 @@ func TestConfirmAnsweredWaitsForTheTimeout(t *testing.T) {
 		w := newWorldAsking(t, false, a, confirming)
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(w.lastBeat); took < timeout {
 			t.Fatalf("took over %v after the last heartbeat while its host answered; timeout %v", took, timeout)
 		}
@@ -255,7 +256,7 @@ func TestCarrierLossTakesOverAtOnce(t *testing.T) {
 		lost := time.Now()
 		w.carrier <- carrierChange{"priv0", false}
 		w.waitState(failover.Active, time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(lost); took < 4*time.Millisecond || took > 5*time.Millisecond {
 			t.Fatalf("took over %v after the carrier loss, want 4 probes of 1 ms", took)
 		}
@@ -301,7 +302,7 @@ func TestOffLinkSenderIsNotProbed(t *testing.T) {
 		})
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, time.Second)
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(w.lastBeat); took < timeout {
 			t.Fatalf("took over %v after the last heartbeat, before the timeout %v, with pub0 unprobeable", took, timeout)
 		}

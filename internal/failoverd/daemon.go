@@ -31,6 +31,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -342,7 +343,7 @@ func (d *Daemon) giveBackOnStop() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.notice(failover.NoticeGiveBack, detail, r.hooks)
+	d.notice(notice.GiveBack, detail, r.hooks)
 }
 
 // apply hands one event to the machine and carries out its actions;
@@ -384,11 +385,11 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 const probeWhy = "its heartbeats are late on every link, or a link lost its carrier"
 
 // notice logs and sends one notice. d.mu is held.
-func (d *Daemon) notice(kind failover.NoticeKind, detail string, hookResults []hooks.Result) {
+func (d *Daemon) notice(kind notice.Kind, detail string, hookResults []hooks.Result) {
 	ev := notify.Event{Kind: kind, Time: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
 		Addresses: d.addrStrings(), Links: d.machine.Links(), Detail: detail, Hooks: hookResults}
 	level := slog.LevelWarn
-	if kind == failover.NoticeAnomalyCleared || kind == failover.NoticeGiveBack {
+	if kind == notice.AnomalyCleared || kind == notice.GiveBack {
 		level = slog.LevelInfo
 	}
 	d.log.Log(context.Background(), level, "notice", "kind", kind, "detail", detail)

@@ -13,6 +13,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -42,7 +43,7 @@ func TestTakeoverAtTheTimeoutAndGiveBackAfterTheHoldDown(t *testing.T) {
 		w.waitState(failover.Active, 2*time.Second)
 		// The deadline timer is set lazily; the takeover still starts
 		// at the timeout, not at some later re-arm.
-		started, _ := w.notices.last(failover.NoticeTakeover)
+		started, _ := w.notices.last(notice.Takeover)
 		if took := started.Time.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
 			t.Fatalf("took over %v after the last heartbeat; timeout %v", took, timeout)
 		}
@@ -50,7 +51,7 @@ func TestTakeoverAtTheTimeoutAndGiveBackAfterTheHoldDown(t *testing.T) {
 			t.Fatal("active, but the address was not added")
 		}
 		wantStages(t, "takeover", w.hooks.stages(), hooks.Test, hooks.PreAcq, hooks.PostAcq)
-		ev, ok := w.notices.last(failover.NoticeTakeover)
+		ev, ok := w.notices.last(notice.Takeover)
 		if !ok {
 			t.Fatalf("no takeover notice: %v", w.notices.kinds())
 		}
@@ -73,7 +74,7 @@ func TestTakeoverAtTheTimeoutAndGiveBackAfterTheHoldDown(t *testing.T) {
 			t.Fatal("standby, but the address is still held")
 		}
 		wantStages(t, "give-back", w.hooks.stages(), hooks.Test, hooks.PreRel, hooks.PostRel)
-		ev, _ = w.notices.last(failover.NoticeGiveBack)
+		ev, _ = w.notices.last(notice.GiveBack)
 		wantStages(t, "give-back notice", stagesOf(ev.Hooks), hooks.Test, hooks.PreRel, hooks.PostRel)
 		rel := w.peer.ofType(t, w.keys, wire.Released)
 		if len(rel) != 1 || rel[0].Sender != "server2" || rel[0].Message != wire.EpochMessage(primaryEpoch) {
@@ -104,7 +105,7 @@ func TestFailureNoticesCarryTheHooks(t *testing.T) {
 		w.beatFor(time.Second)
 		w.manager.Fail(w.addr.Addr(), errors.New("netlink: operation not permitted"))
 		w.waitState(failover.Active, 2*time.Second)
-		ev, ok := w.notices.last(failover.NoticeTakeoverFailed)
+		ev, ok := w.notices.last(notice.TakeoverFailed)
 		if !ok {
 			t.Fatalf("no takeover-failed notice: %v", w.notices.kinds())
 		}
@@ -120,7 +121,7 @@ func TestFailureNoticesCarryTheHooks(t *testing.T) {
 		}
 		w.manager.Fail(w.addr.Addr(), errors.New("address busy"))
 		w.beatFor(holdDown + 2*interval)
-		ev, ok = w.notices.last(failover.NoticeGiveBackFailed)
+		ev, ok = w.notices.last(notice.GiveBackFailed)
 		if !ok {
 			t.Fatalf("no giveback-failed notice: %v", w.notices.kinds())
 		}
@@ -143,7 +144,7 @@ func TestTestThatCannotRunVetoes(t *testing.T) {
 			t.Fatal("the address was taken although Test could not run")
 		}
 		wantStages(t, "vetoed takeover", w.hooks.stages(), hooks.Test)
-		ev, ok := w.notices.last(failover.NoticeVeto)
+		ev, ok := w.notices.last(notice.Veto)
 		if !ok || !strings.Contains(ev.Detail, errUnsafe.Error()) {
 			t.Fatalf("veto notice %+v does not say why", ev)
 		}
@@ -167,7 +168,7 @@ func TestPreAcqFailureIsNoticedAndTheTakeoverGoesOn(t *testing.T) {
 		if !w.holds() {
 			t.Fatal("a failing PreAcq stopped the takeover")
 		}
-		ev, ok := w.notices.last(failover.NoticeHookFailure)
+		ev, ok := w.notices.last(notice.HookFailure)
 		if !ok {
 			t.Fatalf("no hook-failure notice: %v", w.notices.kinds())
 		}
@@ -186,7 +187,7 @@ func TestUnsafePreAcqIsLoggedWithItsReason(t *testing.T) {
 		w.hooks.fail[hooks.PreAcq] = errUnsafe
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, 2*time.Second)
-		ev, ok := w.notices.last(failover.NoticeHookFailure)
+		ev, ok := w.notices.last(notice.HookFailure)
 		if !ok || !strings.Contains(ev.Detail, errUnsafe.Error()) || !strings.Contains(ev.Detail, "PreAcq") {
 			t.Fatalf("hook-failure notice %+v does not say which stage failed and why", ev)
 		}
@@ -292,7 +293,7 @@ func TestStopWhileHoldingGivesBack(t *testing.T) {
 		if rel := w.peer.packets(t, w.keys); len(rel) != 1 || rel[0].Type != wire.Released || rel[0].Message != "" {
 			t.Fatalf("sent %+v on stop, want one released naming no epoch (none was heard)", rel)
 		}
-		ev, ok := w.notices.last(failover.NoticeGiveBack)
+		ev, ok := w.notices.last(notice.GiveBack)
 		if !ok || ev.Detail != "failoverd stopped and gave the addresses back" {
 			t.Fatalf("give-back notice %+v", ev)
 		}
@@ -314,8 +315,8 @@ func TestAnomalyNoticeHasNoHooks(t *testing.T) {
 		if w.d.State() != failover.Degraded {
 			t.Fatalf("state %s with pub0 silent", w.d.State())
 		}
-		ev, ok := w.notices.last(failover.NoticeAnomaly)
-		if !ok || len(ev.Hooks) != 0 || !slices.ContainsFunc(ev.Links, func(l failover.Link) bool { return l.Name == "pub0" && !l.Alive }) {
+		ev, ok := w.notices.last(notice.Anomaly)
+		if !ok || len(ev.Hooks) != 0 || !slices.ContainsFunc(ev.Links, func(l notice.Link) bool { return l.Name == "pub0" && !l.Alive }) {
 			t.Fatalf("anomaly notice %+v", ev)
 		}
 		w.stop()
@@ -381,14 +382,14 @@ func TestPrimaryBackNoticeCarriesNoHooks(t *testing.T) {
 		close(gate)
 		w.waitState(failover.Active, time.Second)
 		w.beatFor(interval)
-		ev, ok := w.notices.last(failover.NoticePrimaryBack)
+		ev, ok := w.notices.last(notice.PrimaryBack)
 		if !ok {
 			t.Fatalf("no primary-back notice: %v", w.notices.kinds())
 		}
 		if len(ev.Hooks) != 0 {
 			t.Fatalf("primary-back notice carries hooks: %+v", ev.Hooks)
 		}
-		if ev, _ := w.notices.last(failover.NoticeTakeover); len(ev.Hooks) != 3 {
+		if ev, _ := w.notices.last(notice.Takeover); len(ev.Hooks) != 3 {
 			t.Fatalf("takeover notice hooks %+v", ev.Hooks)
 		}
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/fdtimer"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -159,17 +160,17 @@ func (n *notices) Notify(e notify.Event) {
 	n.got = append(n.got, e)
 }
 
-func (n *notices) kinds() []failover.NoticeKind {
+func (n *notices) kinds() []notice.Kind {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var out []failover.NoticeKind
+	var out []notice.Kind
 	for _, e := range n.got {
 		out = append(out, e.Kind)
 	}
 	return out
 }
 
-func (n *notices) last(kind failover.NoticeKind) (notify.Event, bool) {
+func (n *notices) last(kind notice.Kind) (notify.Event, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i := len(n.got) - 1; i >= 0; i-- {

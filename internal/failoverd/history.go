@@ -12,6 +12,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -73,7 +74,7 @@ func jobOutcome(done failover.JobDone) string {
 	return "done"
 }
 
-func (r *recorder) Notice(k failover.NoticeKind, detail string, at time.Time) {
+func (r *recorder) Notice(k notice.Kind, detail string, at time.Time) {
 	r.ring.Add(history.Event{At: at, Kind: history.KindNotice, Notice: k, Detail: detail})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
@@ -63,7 +64,7 @@ func (d *Daemon) jobDone(r jobResult) {
 	d.obs.JobEnded(r.done, r.hooks)
 	d.apply(r.done, r.hooks)
 	if r.hookFailed {
-		d.notice(failover.NoticeHookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
+		d.notice(notice.HookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
 	}
 	d.answerWaiters(r.done)
 	d.rearm()

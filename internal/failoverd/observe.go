@@ -5,6 +5,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // Observer is told what the daemon does as it happens: the event
@@ -24,7 +25,7 @@ type Observer interface {
 	Moved(job failover.Job, at time.Time)
 	// JobEnded: the job's end, with every hook it ran, in order.
 	JobEnded(done failover.JobDone, hookResults []hooks.Result)
-	Notice(kind failover.NoticeKind, detail string, at time.Time)
+	Notice(kind notice.Kind, detail string, at time.Time)
 	// Command: an operator's request and what failoverd answered.
 	Command(op failover.Op, force bool, at time.Time, outcome string)
 	// ProbeRound: a round of probes of the primary's host began (on),
@@ -68,7 +69,7 @@ func (os observers) JobEnded(done failover.JobDone, hs []hooks.Result) {
 	}
 }
 
-func (os observers) Notice(k failover.NoticeKind, detail string, at time.Time) {
+func (os observers) Notice(k notice.Kind, detail string, at time.Time) {
 	for _, o := range os {
 		o.Notice(k, detail, at)
 	}

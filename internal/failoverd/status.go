@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/ipfailover/ipfailover/internal/control"
-	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // stageOrder sorts a job's stages in the order they run.
@@ -33,7 +33,7 @@ func (d *Daemon) status() control.Status {
 		// Status says what was heard: the machine may still give a link
 		// the benefit of the doubt (just after start or a give-back).
 		alive := !l.LastHeard.IsZero() && now.Sub(l.LastHeard) <= st.Timeout
-		st.Links = append(st.Links, control.Link{Link: failover.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, NoCarrier: l.NoCarrier, MAC: l.MAC}, Received: s.Received, Dropped: s.Dropped})
+		st.Links = append(st.Links, control.Link{Link: notice.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, NoCarrier: l.NoCarrier, MAC: l.MAC}, Received: s.Received, Dropped: s.Dropped})
 		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
 		}

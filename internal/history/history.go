@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -40,13 +41,13 @@ type Event struct {
 	From  failover.State `json:"from,omitempty"`  // transition
 	To    failover.State `json:"to,omitempty"`
 
-	Job     failover.Job        `json:"job,omitempty"`     // job-start, job-end
-	Took    time.Duration       `json:"took_ns,omitempty"` // job-end: from its start
-	Hooks   []hooks.Result      `json:"hooks,omitempty"`   // job-end
-	Outcome string              `json:"outcome,omitempty"` // job-end, command
-	Notice  failover.NoticeKind `json:"notice,omitempty"`  // notice
-	Op      failover.Op         `json:"op,omitempty"`      // command
-	Force   bool                `json:"force,omitempty"`
+	Job     failover.Job   `json:"job,omitempty"`     // job-start, job-end
+	Took    time.Duration  `json:"took_ns,omitempty"` // job-end: from its start
+	Hooks   []hooks.Result `json:"hooks,omitempty"`   // job-end
+	Outcome string         `json:"outcome,omitempty"` // job-end, command
+	Notice  notice.Kind    `json:"notice,omitempty"`  // notice
+	Op      failover.Op    `json:"op,omitempty"`      // command
+	Force   bool           `json:"force,omitempty"`
 
 	Link   string          `json:"link,omitempty"` // drops, carrier
 	Reason wire.DropReason `json:"reason,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failoverd"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 )
 
@@ -191,12 +192,12 @@ func (m *Failoverd) JobEnded(done failover.JobDone, _ []hooks.Result) {
 	m.jobs.WithLabelValues(string(done.Job), outcome).Inc()
 }
 
-func (m *Failoverd) Notice(k failover.NoticeKind, _ string, _ time.Time) {
+func (m *Failoverd) Notice(k notice.Kind, _ string, _ time.Time) {
 	m.notices.WithLabelValues(string(k)).Inc()
 	switch k {
-	case failover.NoticeUnhealthy:
+	case notice.Unhealthy:
 		m.healthy.Set(0)
-	case failover.NoticeHealthy:
+	case notice.Healthy:
 		m.healthy.Set(1)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -47,7 +48,7 @@ func TestMetricsPassLint(t *testing.T) {
 	reg, m := newTestFailoverd(t)
 	m.Started(failover.Starting, t0)
 	m.Transition(failover.Starting, failover.Standby, t0)
-	m.Notice(failover.NoticeAnomaly, "", t0)
+	m.Notice(notice.Anomaly, "", t0)
 	m.JobEnded(failover.JobDone{Job: failover.Takeover}, nil)
 	m.Command(failover.OpHold, false, t0, "")
 	problems, err := testutil.GatherAndLint(reg)
@@ -255,7 +256,7 @@ func TestNoticeDeliveryFailuresAreCounted(t *testing.T) {
 	if s := ns[0].(interface{ String() string }).String(); !strings.HasPrefix(s, "mail to root") {
 		t.Errorf("the wrapped mail notifier calls itself %q", s)
 	}
-	m.Notice(failover.NoticeUnhealthy, "", t0)
+	m.Notice(notice.Unhealthy, "", t0)
 	if testutil.ToFloat64(m.healthy) != 0 || testutil.ToFloat64(m.notices.WithLabelValues("primary-unhealthy")) != 1 {
 		t.Error("an unhealthy notice did not set primary_healthy to 0")
 	}

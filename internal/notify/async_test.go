@@ -1,7 +1,7 @@
 package notify
 
 import (
-	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
 
 	"bytes"
 	"context"
@@ -129,7 +129,7 @@ func TestAsyncLogsFailures(t *testing.T) {
 	log, logs := testLogger()
 	a := NewAsync(log, &recorder{name: "broken mailer", err: errors.New("sendmail: connection refused")})
 	e := sampleEvent()
-	e.Kind = failover.NoticeGiveBack
+	e.Kind = notice.GiveBack
 	a.Notify(e)
 	a.Close(5 * time.Second)
 	mustContain(t, "log", logs.String(), "notice failed", `notifier="broken mailer"`, "kind=giveback", "connection refused")

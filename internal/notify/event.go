@@ -4,8 +4,8 @@
 package notify
 
 import (
-	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 
 	"context"
 	"fmt"
@@ -21,14 +21,14 @@ import (
 // the links and hooks that led to it, so that the mail alone is enough to
 // understand a failover at 3 a.m.
 type Event struct {
-	Kind      failover.NoticeKind `json:"kind"`
-	Time      time.Time           `json:"time"`
-	Node      string              `json:"node"`      // this host
-	Peer      string              `json:"peer"`      // the primary's private address
-	Addresses []string            `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
-	Links     []failover.Link     `json:"links"`
-	Hooks     []hooks.Result      `json:"hooks,omitempty"`
-	Detail    string              `json:"detail,omitempty"` // one sentence: why
+	Kind      notice.Kind    `json:"kind"`
+	Time      time.Time      `json:"time"`
+	Node      string         `json:"node"`      // this host
+	Peer      string         `json:"peer"`      // the primary's private address
+	Addresses []string       `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
+	Links     []notice.Link  `json:"links"`
+	Hooks     []hooks.Result `json:"hooks,omitempty"`
+	Detail    string         `json:"detail,omitempty"` // one sentence: why
 }
 
 // Notifier delivers an event somewhere a person will see it.
@@ -94,11 +94,11 @@ func (e Event) Body() string {
 func (e Event) headline() string {
 	node, peer, addrs := orUnknown(e.Node), orUnknown(e.Peer), e.addressList()
 	switch e.Kind {
-	case failover.NoticeTakeover:
+	case notice.Takeover:
 		return fmt.Sprintf("%s took over %s from %s", node, addrs, peer)
-	case failover.NoticeGiveBack:
+	case notice.GiveBack:
 		return fmt.Sprintf("%s gave %s back to %s", node, addrs, peer)
-	case failover.NoticeAnomaly:
+	case notice.Anomaly:
 		var silent []string
 		for _, l := range e.Links {
 			if !l.Alive {
@@ -109,17 +109,17 @@ func (e Event) headline() string {
 			return fmt.Sprintf("%s: network anomaly with %s", node, peer)
 		}
 		return fmt.Sprintf("%s: network anomaly, no heartbeats from %s on %s", node, peer, strings.Join(silent, ", "))
-	case failover.NoticeAnomalyCleared:
+	case notice.AnomalyCleared:
 		return fmt.Sprintf("%s: network anomaly cleared, heartbeats from %s on every link", node, peer)
-	case failover.NoticeTakeoverFailed:
+	case notice.TakeoverFailed:
 		return fmt.Sprintf("%s could not take over all of %s from %s", node, addrs, peer)
-	case failover.NoticeGiveBackFailed:
+	case notice.GiveBackFailed:
 		return fmt.Sprintf("%s could not give all of %s back to %s", node, addrs, peer)
-	case failover.NoticePrimaryBack:
+	case notice.PrimaryBack:
 		return fmt.Sprintf("%s: %s is back; %s stay here until failoverctl release", node, peer, addrs)
-	case failover.NoticeVeto:
+	case notice.Veto:
 		return fmt.Sprintf("%s: the Test hook vetoed failover of %s (primary %s)", node, addrs, peer)
-	case failover.NoticeHookFailure:
+	case notice.HookFailure:
 		var failed []hooks.Result
 		for _, h := range e.Hooks {
 			if !h.OK() {
@@ -137,11 +137,11 @@ func (e Event) headline() string {
 			s += fmt.Sprintf("; %d more hooks failed", n)
 		}
 		return s
-	case failover.NoticeConflict:
+	case notice.Conflict:
 		return fmt.Sprintf("%s: another host answers for %s (primary %s)", node, addrs, peer)
-	case failover.NoticeUnhealthy:
+	case notice.Unhealthy:
 		return fmt.Sprintf("%s: %s reports its service unhealthy (%s)", node, peer, addrs)
-	case failover.NoticeHealthy:
+	case notice.Healthy:
 		return fmt.Sprintf("%s: %s reports its service healthy again (%s)", node, peer, addrs)
 	default:
 		return fmt.Sprintf("%s: %s for %s (primary %s)", node, orUnknown(string(e.Kind)), addrs, peer)
@@ -189,7 +189,7 @@ func after(s, sep string) string {
 	return rest
 }
 
-func linkState(l failover.Link, at time.Time) string {
+func linkState(l notice.Link, at time.Time) string {
 	switch {
 	case l.Alive && l.LastHeard.IsZero():
 		return "alive"

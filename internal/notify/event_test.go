@@ -1,7 +1,7 @@
 package notify
 
 import (
-	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
 
 	"strings"
 	"testing"
@@ -17,14 +17,14 @@ func TestSubject(t *testing.T) {
 		want string
 	}{
 		{base, "ipfailover: server2 took over 198.51.100.1 from 192.0.2.1"},
-		{with(func(e *Event) { e.Kind = failover.NoticeGiveBack }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
+		{with(func(e *Event) { e.Kind = notice.GiveBack }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
 		{with(func(e *Event) {
-			e.Kind = failover.NoticeAnomaly
-			e.Links = []failover.Link{{Name: "eth1", Alive: true, LastHeard: at}, {Name: "eth0", LastHeard: at.Add(-5 * time.Second)}}
+			e.Kind = notice.Anomaly
+			e.Links = []notice.Link{{Name: "eth1", Alive: true, LastHeard: at}, {Name: "eth0", LastHeard: at.Add(-5 * time.Second)}}
 		}), "ipfailover: server2: network anomaly, no heartbeats from 192.0.2.1 on eth0"},
-		{with(func(e *Event) { e.Kind = failover.NoticeAnomalyCleared }), "ipfailover: server2: network anomaly cleared, heartbeats from 192.0.2.1 on every link"},
-		{with(func(e *Event) { e.Kind = failover.NoticeVeto }), "ipfailover: server2: the Test hook vetoed failover of 198.51.100.1 (primary 192.0.2.1)"},
-		{with(func(e *Event) { e.Kind = failover.NoticeHookFailure }), "ipfailover: server2: hook PostAcq20.StartApache failed (exit 3) for 198.51.100.1; 1 more hook failed"},
+		{with(func(e *Event) { e.Kind = notice.AnomalyCleared }), "ipfailover: server2: network anomaly cleared, heartbeats from 192.0.2.1 on every link"},
+		{with(func(e *Event) { e.Kind = notice.Veto }), "ipfailover: server2: the Test hook vetoed failover of 198.51.100.1 (primary 192.0.2.1)"},
+		{with(func(e *Event) { e.Kind = notice.HookFailure }), "ipfailover: server2: hook PostAcq20.StartApache failed (exit 3) for 198.51.100.1; 1 more hook failed"},
 		{with(func(e *Event) {
 			e.Addresses = []string{"eth0:198.51.100.1/32", "eth0:2001:db8::1/128", "203.0.113.7", "eth2:203.0.113.8/24", "eth3:whatever"}
 		}), "ipfailover: server2 took over 198.51.100.1, 2001:db8::1, 203.0.113.7 and 2 more from 192.0.2.1"},
@@ -40,7 +40,7 @@ func TestSubject(t *testing.T) {
 func TestBody(t *testing.T) {
 	e := sampleEvent()
 	e.Links[0].Alive, e.Links[0].LastHeard = true, e.Time.Add(-time.Second)
-	e.Links = append(e.Links, failover.Link{Name: "eth2"})
+	e.Links = append(e.Links, notice.Link{Name: "eth2"})
 	body := e.Body()
 	mustContain(t, "body", body,
 		"server2 took over 198.51.100.1 from 192.0.2.1.\n",

@@ -2,8 +2,8 @@ package notify
 
 import (
 	"errors"
-	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
 
 	"os"
 	"path/filepath"
@@ -17,12 +17,12 @@ import (
 func sampleEvent() Event {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	return Event{
-		Kind:      failover.NoticeTakeover,
+		Kind:      notice.Takeover,
 		Time:      at,
 		Node:      "server2",
 		Peer:      "192.0.2.1",
 		Addresses: []string{"eth0:198.51.100.1/32"},
-		Links: []failover.Link{
+		Links: []notice.Link{
 			{Name: "eth1", LastHeard: at.Add(-3 * time.Second)},
 			{Name: "eth0", LastHeard: at.Add(-4 * time.Second)},
 		},

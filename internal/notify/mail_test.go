@@ -1,7 +1,7 @@
 package notify
 
 import (
-	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
 
 	"context"
 	"errors"
@@ -68,7 +68,7 @@ func TestMailConfiguredAddresses(t *testing.T) {
 
 func TestMailHeaderInjection(t *testing.T) {
 	e := sampleEvent()
-	e.Kind = failover.NoticeHookFailure // puts the failed hook's name in the subject
+	e.Kind = notice.HookFailure // puts the failed hook's name in the subject
 	e.Node = "server2\nBcc: node@example.com"
 	e.Hooks[2].Name = "PostAcq20\r\nBcc: x@example.com"
 	e.Detail = "bad\r\nBcc: x@example.com\r\n\r\nforged body"

@@ -1,0 +1,50 @@
+// Package notice is the vocabulary of what the daemons tell the
+// administrator: the kinds of notice, and a link's state as a notice
+// shows it. The state machine (failover) decides most notices,
+// heartbeatd sends its own (a conflict), notify delivers them and the
+// event history keeps them: all speak these types, and none needs
+// another's package for them, so heartbeatd can send a notice without
+// linking the secondary's machine.
+package notice
+
+import "time"
+
+// Kind says what a notice reports.
+type Kind string
+
+// The kinds of notice.
+const (
+	Takeover       Kind = "takeover"
+	GiveBack       Kind = "giveback"
+	Anomaly        Kind = "anomaly"         // heartbeats stopped on some links, not all
+	AnomalyCleared Kind = "anomaly-cleared" // they came back
+	Veto           Kind = "veto"            // the Test hook said no
+	HookFailure    Kind = "hook-failure"    // a Pre or Post hook failed; the job went on
+	PrimaryBack    Kind = "primary-back"    // heard again while automatic give-back is off
+	TakeoverFailed Kind = "takeover-failed"
+	GiveBackFailed Kind = "giveback-failed"
+	Conflict       Kind = "conflict"          // another host answers for an address this host would take or holds
+	Unhealthy      Kind = "primary-unhealthy" // the primary's service checks fail
+	Healthy        Kind = "primary-healthy"   // they pass again
+)
+
+// OfJob reports whether a notice of this kind tells how a job went, so
+// that the hooks the job ran belong in it.
+func (k Kind) OfJob() bool {
+	switch k {
+	case Takeover, GiveBack, Veto, HookFailure, TakeoverFailed, GiveBackFailed:
+		return true
+	}
+	return false
+}
+
+// Link is what the machine knows of one heartbeat link.
+type Link struct {
+	Name      string    `json:"name"`
+	Alive     bool      `json:"alive"`
+	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
+	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
+	// MAC is the primary's hardware address on the link, as its last
+	// authenticated heartbeat there signed it (empty: not said).
+	MAC string `json:"mac,omitempty"`
+}
