@@ -39,13 +39,13 @@ type Failoverd struct {
 	giveBack    prometheus.Histogram
 	lastTake    prometheus.Gauge
 	notices     *prometheus.CounterVec
-	delivery    *prometheus.CounterVec
+	delivery    *Deliveries
 	conflicts   prometheus.Counter
 	healthy     prometheus.Gauge
 	commands    *prometheus.CounterVec
 	probes      *prometheus.CounterVec
 	carrier     *prometheus.GaugeVec
-	hooks       *hookMetrics
+	hooks       *Hooks
 
 	// decided is when the machine started the running takeover and
 	// give-back (Unix nanoseconds; 0: none running).
@@ -62,63 +62,55 @@ func NewFailoverd(reg prometheus.Registerer, src FailoverdSources) *Failoverd {
 		src.Now = time.Now
 	}
 	m := &Failoverd{src: src, stateOf: map[failover.State]prometheus.Gauge{},
-		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "state",
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "state",
 			Help: "failoverd's state: 1 for the current one, 0 for the others."}, []string{"state"}),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "state_transitions_total",
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "state_transitions_total",
 			Help: "State changes, by the state left and the state entered."}, []string{"from", "to"}),
-		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "jobs_total",
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "jobs_total",
 			Help: "Takeovers, give-backs and fencing Tests that ended, by job and outcome (done, vetoed, failed, answered)."}, []string{"job", "outcome"}),
-		takeover: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "takeover_duration_seconds",
-			Help: "From the decision to take over to the last address added and announced, hooks included.", Buckets: durationBuckets}),
-		giveBack: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "giveback_duration_seconds",
-			Help: "From the decision to give back to the last address removed and released sent, hooks included.", Buckets: durationBuckets}),
-		lastTake: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_takeover_timestamp_seconds",
+		takeover: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "takeover_duration_seconds",
+			Help: "From the decision to take over to the last address added and announced, hooks included.", Buckets: DurationBuckets}),
+		giveBack: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "giveback_duration_seconds",
+			Help: "From the decision to give back to the last address removed and released sent, hooks included.", Buckets: DurationBuckets}),
+		lastTake: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "last_takeover_timestamp_seconds",
 			Help: "When this host last took the addresses over (Unix time); 0: not since start."}),
-		notices: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "notices_total",
+		notices: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "notices_total",
 			Help: "Notices sent, by kind."}, []string{"kind"}),
-		delivery: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "notice_delivery_failures_total",
-			Help: "Notices a notifier failed to deliver, by notifier (mail, command)."}, []string{"sink"}),
-		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "conflicts_total",
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "conflicts_total",
 			Help: "Times another host was found answering for an address this host would take or holds."}),
-		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "primary_healthy",
+		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "primary_healthy",
 			Help: "The primary's service as its heartbeats say: 1 healthy (or never said otherwise), 0 its checks fail."}),
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "commands_total",
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "commands_total",
 			Help: "Operator requests through failoverctl, by request."}, []string{"op"}),
-		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "probe_rounds_total",
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "probe_rounds_total",
 			Help: "Rounds of probes of the primary's host (FAILOVER_CONFIRM) that ended, by outcome: answered, confirmed (the takeover), heard (a heartbeat came), moved-on."}, []string{"outcome"}),
-		carrier: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "link_carrier",
+		carrier: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "link_carrier",
 			Help: "Each heartbeat link's carrier as failoverd last heard of it: 1 up, 0 lost; absent where it is not watched."}, []string{"link"}),
-		received: prometheus.NewDesc(namespace+"_heartbeats_received_total", "Heartbeats accepted from the primary, by link.", []string{"link"}, nil),
-		dropped: prometheus.NewDesc(namespace+"_heartbeats_dropped_total",
+		received: prometheus.NewDesc(Namespace+"_heartbeats_received_total", "Heartbeats accepted from the primary, by link.", []string{"link"}, nil),
+		dropped: prometheus.NewDesc(Namespace+"_heartbeats_dropped_total",
 			"Packets dropped on the heartbeat port, by link ((other) for interfaces that are not links) and reason.", []string{"link", "reason"}, nil),
-		age:      prometheus.NewDesc(namespace+"_heartbeat_age_seconds", "Time since the last heartbeat accepted on each link; absent until one is.", []string{"link"}, nil),
-		interval: prometheus.NewDesc(namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
+		age:      prometheus.NewDesc(Namespace+"_heartbeat_age_seconds", "Time since the last heartbeat accepted on each link; absent until one is.", []string{"link"}, nil),
+		interval: prometheus.NewDesc(Namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
 	}
 	for _, s := range failover.States {
 		m.stateOf[s] = m.state.WithLabelValues(string(s))
 	}
 	m.healthy.Set(1)
-	reg.MustRegister(m.state, m.transitions, m.jobs, m.takeover, m.giveBack, m.lastTake, m.notices, m.delivery,
+	reg.MustRegister(m.state, m.transitions, m.jobs, m.takeover, m.giveBack, m.lastTake, m.notices,
 		m.conflicts, m.healthy, m.commands, m.probes, m.carrier, m)
 	if src.Holding != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "addresses_held",
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "addresses_held",
 			Help: "Public addresses this host holds."}, func() float64 { return float64(src.Holding()) }))
 	}
-	m.hooks = newHookMetrics(reg)
+	m.hooks, m.delivery = NewHooks(reg), NewDeliveries(reg)
 	return m
 }
 
 // Hooks wraps failoverd's hook runner to count and time every hook.
-func (m *Failoverd) Hooks(r HookRunner) HookRunner { return countingRunner{HookRunner: r, m: m.hooks} }
+func (m *Failoverd) Hooks(r HookRunner) HookRunner { return m.hooks.Count(r) }
 
 // Notifiers wraps each notifier to count the notices it fails to deliver.
-func (m *Failoverd) Notifiers(ns []notify.Notifier) []notify.Notifier {
-	out := make([]notify.Notifier, len(ns))
-	for i, n := range ns {
-		out[i] = countingNotifier{Notifier: n, failures: m.delivery.WithLabelValues(sinkName(n))}
-	}
-	return out
-}
+func (m *Failoverd) Notifiers(ns []notify.Notifier) []notify.Notifier { return m.delivery.Count(ns) }
 
 func (m *Failoverd) gauge(s failover.State) prometheus.Gauge {
 	if g, ok := m.stateOf[s]; ok {

@@ -22,7 +22,7 @@ type Heartbeatd struct {
 	announces *prometheus.CounterVec
 	released  prometheus.Counter
 	healthy   prometheus.Gauge
-	hooks     *hookMetrics
+	hooks     *Hooks
 
 	sent, failed *prometheus.Desc
 }
@@ -31,14 +31,14 @@ type Heartbeatd struct {
 // sender's links with their counters (heartbeat.Sender.Links).
 func NewHeartbeatd(reg prometheus.Registerer, links func() []heartbeat.Link) *Heartbeatd {
 	m := &Heartbeatd{links: links,
-		announces: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "announces_total",
+		announces: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "announces_total",
 			Help: "Times heartbeatd announced its addresses (gratuitous ARP, unsolicited NA), by reason (start, reload, released)."}, []string{"reason"}),
-		released: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "released_received_total",
+		released: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "released_received_total",
 			Help: "Valid released messages from the secondary: it gave the addresses back."}),
-		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "service_healthy",
+		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "service_healthy",
 			Help: "The service as heartbeatd's checks find it: 1 healthy, 0 unhealthy (its heartbeats say so)."}),
-		sent: prometheus.NewDesc(namespace+"_heartbeats_sent_total", "Heartbeats (and goodbyes) sent, by link and target.", []string{"link", "target"}, nil),
-		failed: prometheus.NewDesc(namespace+"_heartbeat_send_errors_total",
+		sent: prometheus.NewDesc(Namespace+"_heartbeats_sent_total", "Heartbeats (and goodbyes) sent, by link and target.", []string{"link", "target"}, nil),
+		failed: prometheus.NewDesc(Namespace+"_heartbeat_send_errors_total",
 			"Heartbeats that could not be sent (interface down, no carrier, a socket error), by link and target.", []string{"link", "target"}, nil),
 	}
 	for _, r := range []string{AnnounceStart, AnnounceReload, AnnounceReleased} {
@@ -46,7 +46,7 @@ func NewHeartbeatd(reg prometheus.Registerer, links func() []heartbeat.Link) *He
 	}
 	m.healthy.Set(1)
 	reg.MustRegister(m.announces, m.released, m.healthy, m)
-	m.hooks = newHookMetrics(reg)
+	m.hooks = NewHooks(reg)
 	return m
 }
 
@@ -58,7 +58,7 @@ func (m *Heartbeatd) Checks(r HookRunner) HookRunner {
 	if m == nil {
 		return r
 	}
-	return countingRunner{HookRunner: r, m: m.hooks}
+	return m.hooks.Count(r)
 }
 
 // Announced counts one announcement of the addresses.

@@ -22,18 +22,20 @@ const (
 	resultError   = "error"   // could not run (unsafe, not executable), or the whole stage could not
 )
 
-// hookMetrics count hook runs by stage and result, and time them.
-type hookMetrics struct {
+// Hooks count hook runs by stage and result, and time them: failoverd's
+// stages and heartbeatd's checks alike.
+type Hooks struct {
 	runs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
 
-func newHookMetrics(reg prometheus.Registerer) *hookMetrics {
-	m := &hookMetrics{
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "hook_runs_total",
+// NewHooks registers the hooks' metrics with reg.
+func NewHooks(reg prometheus.Registerer) *Hooks {
+	m := &Hooks{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "hook_runs_total",
 			Help: "Hook runs by stage (Test, PreAcq, PostAcq, PreRel, PostRel, Check) and result (ok, failed, timeout, error)."}, []string{"stage", "result"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "hook_duration_seconds",
-			Help: "How long each hook ran, by stage.", Buckets: durationBuckets}, []string{"stage"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "hook_duration_seconds",
+			Help: "How long each hook ran, by stage.", Buckets: DurationBuckets}, []string{"stage"}),
 	}
 	reg.MustRegister(m.runs, m.duration)
 	return m
@@ -51,10 +53,13 @@ func resultOf(r hooks.Result) string {
 	return resultOK
 }
 
+// Count wraps r to count and time every hook it runs.
+func (h *Hooks) Count(r HookRunner) HookRunner { return countingRunner{HookRunner: r, m: h} }
+
 // countingRunner counts the hooks its runner runs.
 type countingRunner struct {
 	HookRunner
-	m *hookMetrics
+	m *Hooks
 }
 
 func (c countingRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {

@@ -24,15 +24,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// namespace starts every metric's name.
-const namespace = "ipfailover"
+// Namespace starts every metric's name.
+const Namespace = "ipfailover"
 
 // Path is the endpoint's one path.
 const Path = "/metrics"
 
-// durationBuckets (seconds) span a takeover with no hooks at a 10 ms
+// DurationBuckets (seconds) span a takeover with no hooks at a 10 ms
 // interval to one whose hooks mount storage and start a database.
-var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
 // NewRegistry returns a registry with the Go runtime's and the process's
 // collectors.

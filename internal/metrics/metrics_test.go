@@ -250,7 +250,7 @@ func TestNoticeDeliveryFailuresAreCounted(t *testing.T) {
 	if err := ns[1].Notify(context.Background(), notify.Event{}); err == nil {
 		t.Fatal("the notifier's error was lost")
 	}
-	if got := testutil.ToFloat64(m.delivery.WithLabelValues("other")); got != 1 {
+	if got := testutil.ToFloat64(m.delivery.failures.WithLabelValues("other")); got != 1 {
 		t.Errorf("delivery failures of other: %v", got)
 	}
 	if s := ns[0].(interface{ String() string }).String(); !strings.HasPrefix(s, "mail to root") {

@@ -8,6 +8,26 @@ import (
 	"github.com/ipfailover/ipfailover/internal/notify"
 )
 
+// Deliveries count the notices notifiers fail to deliver, by notifier.
+type Deliveries struct{ failures *prometheus.CounterVec }
+
+// NewDeliveries registers the delivery failures' counter with reg.
+func NewDeliveries(reg prometheus.Registerer) *Deliveries {
+	d := &Deliveries{failures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "notice_delivery_failures_total",
+		Help: "Notices a notifier failed to deliver, by notifier (mail, command)."}, []string{"sink"})}
+	reg.MustRegister(d.failures)
+	return d
+}
+
+// Count wraps each notifier to count the notices it fails to deliver.
+func (d *Deliveries) Count(ns []notify.Notifier) []notify.Notifier {
+	out := make([]notify.Notifier, len(ns))
+	for i, n := range ns {
+		out[i] = countingNotifier{Notifier: n, failures: d.failures.WithLabelValues(sinkName(n))}
+	}
+	return out
+}
+
 // countingNotifier counts the notices its notifier failed to deliver.
 type countingNotifier struct {
 	notify.Notifier
