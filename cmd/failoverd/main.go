@@ -26,6 +26,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/netif/carrier"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -210,7 +211,7 @@ func carrierWatch(c *config.Config, log *slog.Logger) failoverd.CarrierWatch {
 		log.Info("the links' carrier is not watched on this system: the timeout decides")
 		return nil
 	}
-	return takeover.WatchCarrier
+	return carrier.Watch
 }
 
 // onLink says whether addr is in a subnet of the interface named link,

@@ -23,6 +23,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/netif/carrier"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
@@ -128,7 +129,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	}
 	sd := cli.NewNotifier(log)
 	done := make(chan error, 1)
-	sender.Carrier = takeover.WatchCarrier
+	sender.Carrier = carrier.Watch
 	go func() { done <- sender.Run(ctx, func() { sd.Alive(time.Now()) }, sd.WatchdogInterval()/3) }()
 	sd.Ready()
 	log.Info("heartbeatd started", "targets", len(c.BcastIPs), "interval", c.Interval, "port", c.Port,

@@ -10,7 +10,7 @@ import (
 )
 
 // CarrierWatch reports the carrier of the named links, at once and at
-// every change, until ctx ends (takeover.WatchCarrier).
+// every change, until ctx ends (carrier.Watch).
 type CarrierWatch func(ctx context.Context, links []string, report func(link string, up bool)) error
 
 // A probe is one ARP request (or neighbour solicitation) for the address

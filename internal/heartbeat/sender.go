@@ -112,7 +112,7 @@ type Sender struct {
 	changed chan struct{} // options were replaced, or a link came back
 
 	// Carrier, when set, reports the links' carrier at every change
-	// (takeover.WatchCarrier): a link whose carrier comes back is beaten
+	// (carrier.Watch): a link whose carrier comes back is beaten
 	// on at once.
 	Carrier func(ctx context.Context, names []string, report func(name string, up bool)) error
 

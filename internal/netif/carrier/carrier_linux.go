@@ -1,4 +1,4 @@
-package takeover
+package carrier
 
 import (
 	"context"
@@ -10,13 +10,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// WatchCarrier calls report with the carrier of each named interface
-// (up: administratively up with its lower layer up, as `ip link` shows
-// LOWER_UP), at once and at every change, until ctx ends or the netlink
-// subscription fails. A cable straight to another host loses its carrier
-// the moment that host loses power; the kernel says so within
-// microseconds. An interface that goes away counts as down.
-func WatchCarrier(ctx context.Context, names []string, report func(name string, up bool)) error {
+// Watch calls report with the carrier of each named interface (up:
+// administratively up with its lower layer up), at once and at every
+// change, until ctx ends or the netlink subscription fails. An interface
+// that goes away counts as down.
+func Watch(ctx context.Context, names []string, report func(name string, up bool)) error {
 	updates := make(chan netlink.LinkUpdate, 64)
 	done := make(chan struct{})
 	defer close(done)
