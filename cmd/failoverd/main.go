@@ -25,6 +25,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/netif/carrier"
 	"github.com/ipfailover/ipfailover/internal/notify"
@@ -69,7 +70,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		log.Error("cannot manage addresses", "err", err)
 		return cli.ExitFailure
 	}
-	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "taken addresses are announced by the system only, if at all"), Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Refresh: c.AnnounceRefresh, Log: log}
+	mover := &takeover.Mover{Manager: manager, Announcer: neighbor.OpenAnnouncer(log, "taken addresses are announced by the system only, if at all"), Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Refresh: c.AnnounceRefresh, Log: log}
 
 	// Reconcile: addresses a crash left on the host are kept, with no
 	// hooks run again; the machine gives them back if the primary is heard.
@@ -119,9 +120,9 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	for _, a := range addrs {
 		ips = append(ips, a.Addr())
 	}
-	if a := takeover.OpenAsker(log, ips); a != nil {
+	if a := neighbor.OpenAsker(log, ips); a != nil {
 		defer a.Close()
-		asker = &takeover.AddressAsker{Asker: a, Lookup: manager.Interface}
+		asker = &neighbor.AddressAsker{Asker: a, Lookup: manager.Interface}
 	}
 
 	notifier := notify.NewAsync(log, sinks...)

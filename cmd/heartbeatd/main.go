@@ -22,6 +22,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/netif/carrier"
 	"github.com/ipfailover/ipfailover/internal/notice"
@@ -56,7 +57,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		log.Error("cannot serve metrics", "err", err, "key", config.KeyMetricsAddr)
 		return cli.ExitFailure
 	}
-	tickler := takeover.NewTickler(log, takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
+	tickler := neighbor.NewTickler(log, neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 	defer tickler.Close()
 	var keys atomic.Pointer[wire.Keyring]
 	keys.Store(c.Keyring())
@@ -178,7 +179,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 				} else {
 					c = nc
 					keys.Store(c.Keyring())
-					tickler.SetSchedule(takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
+					tickler.SetSchedule(neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
 					log.Info("configuration reloaded", "targets", len(c.BcastIPs), "interval", c.Interval)
 				}
 			}
@@ -249,7 +250,7 @@ func openService(c *config.Config, log *slog.Logger, notice func(takeover.Addres
 		addrs[i] = takeover.Address{Interface: p.Interface, Prefix: p.Prefix()}
 		ips[i] = p.Addr
 	}
-	asker, err := takeover.NewAsker(ips)
+	asker, err := neighbor.NewAsker(ips)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: heartbeatd adds a service address only once nobody else answers for it, and cannot ask here: %w", config.KeyServiceIPs, err)
 	}
@@ -258,9 +259,9 @@ func openService(c *config.Config, log *slog.Logger, notice func(takeover.Addres
 		asker.Close()
 		return nil, nil, err
 	}
-	mover := &takeover.Mover{Manager: manager, Announcer: takeover.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
-		Schedule: takeover.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
-	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: &takeover.AddressAsker{Asker: asker, Lookup: manager.Interface},
+	mover := &takeover.Mover{Manager: manager, Announcer: neighbor.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
+		Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
+	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: &neighbor.AddressAsker{Asker: asker, Lookup: manager.Interface},
 		Wait: max(c.AskWait, claimWait), ReleasedWait: c.AskWait, Retry: serviceRetry,
 		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: notice, Log: log}
 	return svc, func() {

@@ -14,6 +14,7 @@ import (
 // pulling one in drags netlink and raw sockets into every tool.
 var executors = []string{
 	"github.com/ipfailover/ipfailover/internal/takeover",
+	"github.com/ipfailover/ipfailover/internal/neighbor",
 	"github.com/ipfailover/ipfailover/internal/monitor",
 	"github.com/ipfailover/ipfailover/internal/heartbeat",
 	"github.com/ipfailover/ipfailover/internal/hooks",

@@ -5,12 +5,12 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
-	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 // Asker asks the link who answers for the addresses and reports the
-// answers from other hosts (takeover.AddressAsker).
-type Asker = takeover.Questioner
+// answers from other hosts (neighbor.AddressAsker).
+type Asker = neighbor.Questioner
 
 // asks sends the questions as often as the machine wants them, until ctx
 // ends. It sleeps on askWake while the machine wants none.
@@ -36,7 +36,7 @@ func (d *Daemon) asks(ctx context.Context) {
 		// either. sent: what goes out from now counts only if its link
 		// keeps carrier from before it (the machine checks).
 		sent := d.Clock.Now()
-		n, err := d.Asker.AskAll(d.cfg.Addresses)
+		n, err := d.Asker.AskAll(d.questions)
 		if err != nil && time.Since(lastErr) >= time.Second {
 			lastErr = time.Now()
 			d.log.Warn("cannot ask who answers for an address", "err", err)
@@ -99,7 +99,7 @@ func (d *Daemon) wakeAsker() {
 // (someone holds it), for the primary's own address on a link (its host
 // answered a probe), or both (the primary's public address, in
 // host-address mode).
-func (d *Daemon) answered(a takeover.Answer) {
+func (d *Daemon) answered(a neighbor.Answer) {
 	d.log.Debug("answered", "addr", a.Addr, "mac", a.MAC.String(), "on", a.Interface, "at", a.At.Format("15:04:05.000000"))
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -124,7 +124,7 @@ func (d *Daemon) askNow(ctx context.Context) (failover.Answering, bool) {
 	d.mu.Lock()
 	wait := d.machine.AskWindow()
 	d.mu.Unlock()
-	if err := takeover.AskRound(ctx, d.Asker, d.cfg.Addresses, wait); err != nil && ctx.Err() == nil {
+	if err := neighbor.AskRound(ctx, d.Asker, d.questions, wait); err != nil && ctx.Err() == nil {
 		d.log.Warn("cannot ask who answers for the addresses", "err", err)
 	}
 	return d.answeredSince(start)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
-	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 // CarrierWatch reports the carrier of the named links, at once and at
@@ -47,7 +47,7 @@ func (d *Daemon) sendProbes(ps []probe) []string {
 			continue
 		}
 		if !d.watched[p.addr] {
-			w, ok := d.Asker.(takeover.Watcher)
+			w, ok := d.Asker.(neighbor.Watcher)
 			if !ok {
 				d.probeTrouble("the primary's host cannot be probed here", p.link, nil)
 				continue
@@ -58,8 +58,7 @@ func (d *Daemon) sendProbes(ps []probe) []string {
 			}
 			d.watched[p.addr] = true
 		}
-		a := takeover.Address{Interface: p.link, Prefix: netip.PrefixFrom(p.addr, p.addr.BitLen())}
-		if n, err := d.Asker.AskAll([]takeover.Address{a}); n == 0 {
+		if n, err := d.Asker.AskAll([]neighbor.Question{{Interface: p.link, Addr: p.addr}}); n == 0 {
 			d.probeTrouble("cannot probe the primary's host", p.link, err)
 			continue
 		}
@@ -72,7 +71,7 @@ func (d *Daemon) sendProbes(ps []probe) []string {
 // unanswered probes are counted: a reader short of CPU must not let a
 // live host pass for a dead one. d.mu must not be held.
 func (d *Daemon) drainAnswers() {
-	if dr, ok := d.Asker.(takeover.Drainer); ok {
+	if dr, ok := d.Asker.(neighbor.Drainer); ok {
 		dr.Drain()
 	}
 }
@@ -106,7 +105,7 @@ func (d *Daemon) learnTarget(link string, from netip.Addr) {
 
 // probeLink says on which link an answer from addr answers a probe.
 // d.mu is held.
-func (d *Daemon) probeLink(a takeover.Answer) (string, bool) {
+func (d *Daemon) probeLink(a neighbor.Answer) (string, bool) {
 	if t, ok := d.targets[a.Interface]; ok && t == a.Addr.Unmap() {
 		return a.Interface, true
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
@@ -155,6 +156,8 @@ type Daemon struct {
 	targets map[string]netip.Addr
 	froms   map[string]netip.Addr // the sender last heard per link, probed or not
 	takes   map[netip.Addr]string
+	// questions ask who answers for the addresses to take.
+	questions []neighbor.Question
 	// The asks goroutine's own: the probe addresses the Asker hears
 	// answers for, and when a probe trouble was last logged.
 	watched     map[netip.Addr]bool
@@ -206,7 +209,8 @@ func New(cfg Config, deps Deps) *Daemon {
 		cfg.Machine.AskWait = 2 * time.Millisecond
 	}
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
-		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{}}
+		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
+		questions: takeover.Questions(cfg.Addresses)}
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
 		if !slices.Contains(d.cfg.Machine.AddrLinks, a.Interface) {

@@ -19,6 +19,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/fdtimer"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 	"github.com/ipfailover/ipfailover/internal/takeover"
@@ -511,10 +512,10 @@ type fakeAsker struct {
 	questions int
 	probes    map[string]int // the primary's host probed, by link
 	watched   map[netip.Addr]bool
-	answers   chan takeover.Answer
+	answers   chan neighbor.Answer
 }
 
-// Watch hears answers for ip too (takeover.Watcher).
+// Watch hears answers for ip too (neighbor.Watcher).
 func (f *fakeAsker) Watch(ip netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -532,7 +533,7 @@ func (f *fakeAsker) probed(link string) int {
 	return f.probes[link]
 }
 
-func newAsker() *fakeAsker { return &fakeAsker{answers: make(chan takeover.Answer, 64)} }
+func newAsker() *fakeAsker { return &fakeAsker{answers: make(chan neighbor.Answer, 64)} }
 
 // answering sets the MAC that answers ("": nobody).
 func (f *fakeAsker) answering(mac string) {
@@ -547,37 +548,37 @@ func (f *fakeAsker) asked() int {
 	return f.questions
 }
 
-func (f *fakeAsker) AskAll(as []takeover.Address) (int, error) {
+func (f *fakeAsker) AskAll(qs []neighbor.Question) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(as) == 1 && as[0].Addr() == senders[as[0].Interface] {
+	if len(qs) == 1 && qs[0].Addr == senders[qs[0].Interface] {
 		if f.probes == nil {
 			f.probes = map[string]int{}
 		}
-		f.probes[as[0].Interface]++
+		f.probes[qs[0].Interface]++
 	} else {
 		f.questions++
 	}
 	if f.mac == "" {
-		return len(as), nil
+		return len(qs), nil
 	}
 	hw, err := net.ParseMAC(f.mac)
 	if err != nil {
 		return 0, err
 	}
-	for _, a := range as {
-		if f.only != nil && !f.only[a.Addr()] {
+	for _, q := range qs {
+		if f.only != nil && !f.only[q.Addr] {
 			continue
 		}
 		select {
-		case f.answers <- takeover.Answer{At: time.Now(), Addr: a.Addr(), Interface: a.Interface, MAC: hw}:
+		case f.answers <- neighbor.Answer{At: time.Now(), Addr: q.Addr, Interface: q.Interface, MAC: hw}:
 		default:
 		}
 	}
-	return len(as), nil
+	return len(qs), nil
 }
 
-func (f *fakeAsker) Run(ctx context.Context, answer func(takeover.Answer)) error {
+func (f *fakeAsker) Run(ctx context.Context, answer func(neighbor.Answer)) error {
 	for {
 		select {
 		case <-ctx.Done():

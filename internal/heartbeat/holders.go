@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 // Holders keeps the other hosts that answer for the service addresses:
@@ -75,7 +75,7 @@ func (h *Holders) get(addr netip.Addr) *seen {
 
 // Heard takes an answer for addr; held says this host holds it. It
 // returns a conflict when this host holds it.
-func (h *Holders) Heard(a takeover.Answer, held bool) (Conflict, bool) {
+func (h *Holders) Heard(a neighbor.Answer, held bool) (Conflict, bool) {
 	s := h.get(a.Addr)
 	mac := a.MAC.String()
 	if s.MAC != mac {

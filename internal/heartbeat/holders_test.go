@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 var (
@@ -16,8 +16,8 @@ var (
 	t0          = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 )
 
-func answer(mac net.HardwareAddr, at time.Time) takeover.Answer {
-	return takeover.Answer{At: at, Addr: svcIP, Interface: "pub0", MAC: mac}
+func answer(mac net.HardwareAddr, at time.Time) neighbor.Answer {
+	return neighbor.Answer{At: at, Addr: svcIP, Interface: "pub0", MAC: mac}
 }
 
 func heldIs(v bool) func(netip.Addr) bool { return func(netip.Addr) bool { return v } }

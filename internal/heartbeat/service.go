@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
@@ -41,7 +42,7 @@ import (
 type Service struct {
 	Addrs []takeover.Address
 	Mover *takeover.Mover
-	Asker takeover.Questioner
+	Asker neighbor.Questioner
 	Wait  time.Duration // how long unanswered questions take to count
 	// ReleasedWait: how long the questions after the secondary's
 	// released take (Wait when zero).
@@ -166,7 +167,7 @@ func (s *Service) round(ctx context.Context) {
 		return
 	}
 	now := time.Now()
-	if _, err := s.Asker.AskAll(held); err != nil {
+	if _, err := s.Asker.AskAll(takeover.Questions(held)); err != nil {
 		s.Log.Debug("cannot ask who else answers for a service address", "err", err)
 	}
 	s.mu.Lock()
@@ -214,7 +215,7 @@ func (s *Service) holds(ip netip.Addr) bool {
 // and holder is all it needs.
 const maxConflicts = 64
 
-func (s *Service) answered(a takeover.Answer) {
+func (s *Service) answered(a neighbor.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.holders().Heard(a, s.holds(a.Addr))
@@ -322,7 +323,7 @@ func (s *Service) wantsClaim() bool {
 // Claim adds the addresses if nobody else answers for those not held.
 func (s *Service) Claim(ctx context.Context) error {
 	start := time.Now()
-	takeover.AskRound(ctx, s.Asker, s.Addrs, s.Wait)
+	neighbor.AskRound(ctx, s.Asker, takeover.Questions(s.Addrs), s.Wait)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.askedAt(start)
@@ -416,7 +417,7 @@ func (s *Service) ClaimReleased(ctx context.Context) error {
 	if wait <= 0 {
 		wait = s.Wait
 	}
-	takeover.AskRound(ctx, s.Asker, want, wait)
+	neighbor.AskRound(ctx, s.Asker, takeover.Questions(want), wait)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.askedAt(start)

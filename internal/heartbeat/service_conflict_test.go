@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
@@ -40,7 +41,7 @@ func (l *syncLog) String() string              { l.mu.Lock(); defer l.mu.Unlock(
 // a 100 ms interval: questions 300 ms before an add, then every 100 ms
 // for 300 ms, then every 2 s; a notice after 10 s of waiting.
 func startService(t *testing.T, owner net.HardwareAddr, tune ...func(*Service)) *running {
-	r := &running{link: &link{answers: make(chan takeover.Answer, 64), owner: owner}, mgr: takeover.NewFake(), log: &syncLog{}}
+	r := &running{link: &link{answers: make(chan neighbor.Answer, 64), owner: owner}, mgr: takeover.NewFake(), log: &syncLog{}}
 	r.Service = &Service{
 		Addrs: []takeover.Address{{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}},
 		Mover: &takeover.Mover{Manager: r.mgr}, Asker: r.link,
@@ -284,7 +285,7 @@ func TestServiceAnAttackerAnsweringAroundTheReleasedCannotHaveTheAddressRemoved(
 		r := startService(t, secondaryHW)
 		defer r.stop()
 		forge := func() {
-			r.link.answers <- takeover.Answer{At: time.Now(), Addr: r.Addrs[0].Addr(), Interface: "pub0", MAC: strangerHW}
+			r.link.answers <- neighbor.Answer{At: time.Now(), Addr: r.Addrs[0].Addr(), Interface: "pub0", MAC: strangerHW}
 			synctest.Wait()
 		}
 		for range 100 { // the secondary holds it; the attacker answers too

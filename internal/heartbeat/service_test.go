@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
@@ -17,23 +18,23 @@ import (
 type link struct {
 	mu      sync.Mutex
 	owner   net.HardwareAddr
-	answers chan takeover.Answer
+	answers chan neighbor.Answer
 	asked   int // questions, one per address
 }
 
-func (l *link) AskAll(as []takeover.Address) (int, error) {
+func (l *link) AskAll(qs []neighbor.Question) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.asked += len(as)
-	for _, a := range as {
+	l.asked += len(qs)
+	for _, q := range qs {
 		if l.owner != nil {
-			l.answers <- takeover.Answer{At: time.Now(), Addr: a.Addr(), Interface: a.Interface, MAC: l.owner}
+			l.answers <- neighbor.Answer{At: time.Now(), Addr: q.Addr, Interface: q.Interface, MAC: l.owner}
 		}
 	}
-	return len(as), nil
+	return len(qs), nil
 }
 
-func (l *link) Run(ctx context.Context, answer func(takeover.Answer)) error {
+func (l *link) Run(ctx context.Context, answer func(neighbor.Answer)) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -60,7 +61,7 @@ func (l *link) setOwner(mac net.HardwareAddr) {
 // released, removed for good by Release.
 func TestServiceHoldsOnlyWhatNobodyElseAnswersFor(t *testing.T) {
 	addr := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}
-	l := &link{answers: make(chan takeover.Answer, 16), owner: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
+	l := &link{answers: make(chan neighbor.Answer, 16), owner: net.HardwareAddr{2, 0, 0, 0, 0, 2}}
 	mgr := takeover.NewFake()
 	s := &Service{Addrs: []takeover.Address{addr}, Mover: &takeover.Mover{Manager: mgr}, Asker: l,
 		Wait: 20 * time.Millisecond, Retry: time.Hour, Log: slog.New(slog.DiscardHandler)}
@@ -99,7 +100,7 @@ func TestServiceHoldsOnlyWhatNobodyElseAnswersFor(t *testing.T) {
 // Nobody answers at start: added.
 func TestServiceClaimsAFreeAddress(t *testing.T) {
 	addr := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.1/32")}
-	l := &link{answers: make(chan takeover.Answer, 16)}
+	l := &link{answers: make(chan neighbor.Answer, 16)}
 	mgr := takeover.NewFake()
 	s := &Service{Addrs: []takeover.Address{addr}, Mover: &takeover.Mover{Manager: mgr}, Asker: l,
 		Wait: 10 * time.Millisecond, Retry: time.Hour, Log: slog.New(slog.DiscardHandler)}

@@ -11,7 +11,7 @@ import (
 
 // Frames an attacker on the link sends: ARP and neighbour advertisements
 // that name an address at a MAC of the attacker's choosing. The lab
-// builds them itself rather than with internal/takeover, whose own tests
+// builds them itself rather than with internal/neighbor, whose own tests
 // use the lab.
 
 // EthernetBroadcast is the destination of a frame to every host on the

@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 var (
@@ -25,7 +25,7 @@ func TestARPFrameIsWhatFailoverdReads(t *testing.T) {
 	if len(b) != ethLen+arpLen || !bytes.Equal(b[0:6], victimMAC) || !bytes.Equal(b[6:12], primaryMAC) || binary.BigEndian.Uint16(b[12:14]) != 0x0806 {
 		t.Fatalf("Ethernet header of %x: want to %v from %v, ARP", b, victimMAC, primaryMAC)
 	}
-	p, err := takeover.ParseARP(b[ethLen:])
+	p, err := neighbor.ParseARP(b[ethLen:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestNAFrameIsWhatFailoverdReads(t *testing.T) {
 	if sum != 0xffff {
 		t.Errorf("checksum does not add up: %#x", sum)
 	}
-	target, mac, err := takeover.ParseNA(payload)
+	target, mac, err := neighbor.ParseNA(payload)
 	if err != nil {
 		t.Fatal(err)
 	}

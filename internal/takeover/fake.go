@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 // Fake is an in-memory Manager and Announcer for other packages' tests.
@@ -18,8 +20,8 @@ type Fake struct {
 }
 
 var (
-	_ Manager   = (*Fake)(nil)
-	_ Announcer = (*Fake)(nil)
+	_ Manager            = (*Fake)(nil)
+	_ neighbor.Announcer = (*Fake)(nil)
 )
 
 // NewFake returns a Fake that holds nothing.

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 // Mover takes addresses over and gives them back: the Manager adds or
@@ -16,8 +18,8 @@ import (
 // Check re-adds and re-announces a held address that vanished.
 type Mover struct {
 	Manager   Manager
-	Announcer Announcer // nil: the system announces by itself, or cannot
-	Schedule  Schedule
+	Announcer neighbor.Announcer // nil: the system announces by itself, or cannot
+	Schedule  neighbor.Schedule
 	// Refresh, when positive, re-announces held addresses this often.
 	Refresh time.Duration
 	Log     *slog.Logger
@@ -250,6 +252,6 @@ func (m *Mover) refreshOne(ctx context.Context, a Address) error {
 	if err != nil {
 		return err
 	}
-	once := Schedule{Burst: 1}
+	once := neighbor.Schedule{Burst: 1}
 	return once.Run(ctx, m.Announcer, ifi, a.Addr())
 }

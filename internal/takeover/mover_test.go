@@ -8,10 +8,12 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 func newMover(f *Fake) *Mover {
-	return &Mover{Manager: f, Announcer: f, Schedule: ScheduleOf(3, time.Second)}
+	return &Mover{Manager: f, Announcer: f, Schedule: neighbor.ScheduleOf(3, time.Second)}
 }
 
 func count(calls []string, want string) int {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/ipfailover/ipfailover/internal/lab"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 const wrongMAC = "02:00:00:00:00:99"
@@ -42,20 +42,20 @@ func newPair(t testing.TB) *pair {
 	// Let a gratuitous ARP override b's entries at once (the default lock
 	// time is 1 s).
 	p.b.Sysctl("net.ipv4.neigh.pub0.locktime", "0")
-	var an Announcer
+	var an neighbor.Announcer
 	err := p.a.Do(func() error {
 		var err error
 		if p.nl, err = NewNetlink(); err != nil {
 			return err
 		}
-		an, err = NewAnnouncer()
+		an, err = neighbor.NewAnnouncer()
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.nl.Close(); an.Close() })
-	p.mover = &Mover{Manager: p.nl, Announcer: an, Schedule: Schedule{Burst: 2, Repeats: 2, Spacing: 200 * time.Millisecond}}
+	p.mover = &Mover{Manager: p.nl, Announcer: an, Schedule: neighbor.Schedule{Burst: 2, Repeats: 2, Spacing: 200 * time.Millisecond}}
 	ifi, err := p.nl.Interface("pub0")
 	if err != nil {
 		t.Fatal(err)
@@ -344,19 +344,12 @@ func TestMain(m *testing.M) {
 		}
 		fmt.Println(err)
 		return
-	case "announce":
-		_, err := NewAnnouncer()
-		fmt.Println(err)
-		return
-	case "ask":
-		_, err := NewAsker([]netip.Addr{netip.MustParseAddr("198.51.100.1")})
-		fmt.Println(err)
-		return
 	}
 	os.Exit(m.Run())
 }
 
-// Without CAP_NET_ADMIN or CAP_NET_RAW, the error names the capability.
+// Without CAP_NET_ADMIN, the error names the capability (neighbor's
+// test does the same for its sockets and CAP_NET_RAW).
 func TestPermissionErrorsNameTheCapability(t *testing.T) {
 	p := newPair(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
@@ -366,7 +359,7 @@ func TestPermissionErrorsNameTheCapability(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for step, want := range map[string]string{"acquire": "needs CAP_NET_ADMIN", "announce": "needs CAP_NET_RAW", "ask": "needs CAP_NET_RAW"} {
+	for step, want := range map[string]string{"acquire": "needs CAP_NET_ADMIN"} {
 		cmd := p.a.Command("env", "IPFO_TAKEOVER_STEP="+step, "setpriv", "--bounding-set=-net_admin,-net_raw", "--inh-caps=-all", "--", exe)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -405,7 +398,7 @@ func TestErrorsNameTheInterface(t *testing.T) {
 func BenchmarkTakeoverToNeighbour(b *testing.B) {
 	p := newPair(b)
 	ctx := context.Background()
-	p.mover.Schedule = Schedule{Burst: 2} // as configured by default; repeats come later
+	p.mover.Schedule = neighbor.Schedule{Burst: 2} // as configured by default; repeats come later
 	vip := addr("pub0", "198.51.100.1/32")
 	nsB, err := netns.GetFromName(p.b.Name)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
 // Address is a public address as installed on an interface: Prefix holds
@@ -19,6 +21,16 @@ func (a Address) String() string { return a.Interface + ":" + a.Prefix.String() 
 
 // Addr is the bare IP address.
 func (a Address) Addr() netip.Addr { return a.Prefix.Addr() }
+
+// Questions are the questions that ask who answers for each of as, on
+// its interface.
+func Questions(as []Address) []neighbor.Question {
+	qs := make([]neighbor.Question, len(as))
+	for i, a := range as {
+		qs[i] = neighbor.Question{Interface: a.Interface, Addr: a.Addr()}
+	}
+	return qs
+}
 
 // Manager adds and removes addresses on this host's interfaces. Both
 // operations are idempotent: acquiring an address already held, or

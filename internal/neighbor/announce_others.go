@@ -1,6 +1,6 @@
 //go:build !linux
 
-package takeover
+package neighbor
 
 import (
 	"errors"

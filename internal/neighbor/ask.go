@@ -1,4 +1,4 @@
-package takeover
+package neighbor
 
 import (
 	"context"
@@ -7,6 +7,13 @@ import (
 	"net/netip"
 	"time"
 )
+
+// Question is an address to ask who answers for, on the interface where
+// it is held (takeover.Questions makes them of addresses).
+type Question struct {
+	Interface string
+	Addr      netip.Addr
+}
 
 // Answer is a sign that a host other than this one holds an address: a
 // reply to our question, or any ARP/NA of its own that names the address

@@ -1,4 +1,4 @@
-package takeover
+package neighbor
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 
 	"golang.org/x/net/ipv6"
@@ -29,11 +30,17 @@ func openPacketSocket(flags int) (int, error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|flags, 0)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return -1, permission("open ARP socket", "CAP_NET_RAW", err)
+			return -1, permission("open ARP socket", err)
 		}
 		return -1, fmt.Errorf("open ARP socket: %w", err)
 	}
 	return fd, nil
+}
+
+// permission wraps a refusal to open a socket: the message names the
+// capability that is missing.
+func permission(op string, err error) error {
+	return fmt.Errorf("%s: %w: needs CAP_NET_RAW (run as root or grant the capability): %v", op, os.ErrPermission, err)
 }
 
 // arpBroadcast is where an ARP frame sent on ifi goes: every host on
@@ -81,7 +88,7 @@ func listenICMPv6(accept ...ipv6.ICMPType) (*ipv6.PacketConn, error) {
 	c, err := lc.ListenPacket(context.Background(), "ip6:ipv6-icmp", "::")
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, permission("open ICMPv6 socket", "CAP_NET_RAW", err)
+			return nil, permission("open ICMPv6 socket", err)
 		}
 		return nil, fmt.Errorf("open ICMPv6 socket: %w", err)
 	}

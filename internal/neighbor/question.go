@@ -1,4 +1,4 @@
-package takeover
+package neighbor
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 type Questioner interface {
 	// AskAll asks once for each address and says for how many it
 	// could; err tells why not for the others.
-	AskAll(as []Address) (asked int, err error)
+	AskAll(qs []Question) (asked int, err error)
 	Run(ctx context.Context, answer func(Answer)) error
 }
 
@@ -59,16 +59,16 @@ func (q *AddressAsker) interfaceOf(name string) (*net.Interface, error) {
 
 // AskAll asks once for each address; it returns how many it asked and
 // every failure.
-func (q *AddressAsker) AskAll(as []Address) (int, error) {
+func (q *AddressAsker) AskAll(qs []Question) (int, error) {
 	var errs []error
 	asked := 0
-	for _, a := range as {
+	for _, a := range qs {
 		ifi, err := q.interfaceOf(a.Interface)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if err := q.Asker.Ask(ifi, a.Addr()); err != nil {
+		if err := q.Asker.Ask(ifi, a.Addr); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -101,14 +101,14 @@ func (q *AddressAsker) Run(ctx context.Context, answer func(Answer)) error {
 // AskRound asks for every address three times, a third of wait apart,
 // and returns wait after the first question, or when ctx ends: an
 // answer to any of them has arrived by then, through Run.
-func AskRound(ctx context.Context, q Questioner, as []Address, wait time.Duration) error {
+func AskRound(ctx context.Context, q Questioner, qs []Question, wait time.Duration) error {
 	end := time.Now().Add(wait)
 	var err error
 	for i := range 3 {
 		if i > 0 && !sleep(ctx, wait/3) {
 			return ctx.Err()
 		}
-		_, e := q.AskAll(as)
+		_, e := q.AskAll(qs)
 		err = errors.Join(err, e)
 	}
 	if !sleep(ctx, time.Until(end)) {

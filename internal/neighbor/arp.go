@@ -1,8 +1,4 @@
-// Package takeover moves addresses between hosts: it adds and removes them,
-// announces them to the link so that neighbours update their caches, and
-// asks the link who answers for one, so that failoverd never takes an
-// address another host still holds.
-package takeover
+package neighbor
 
 import (
 	"encoding/binary"
