@@ -94,7 +94,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			return cli.ExitFailure
 		}
 		reg := metrics.NewRegistry()
-		m := metrics.NewFailoverd(reg, metrics.FailoverdSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }})
+		m := failoverd.NewMetrics(reg, failoverd.MetricsSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }})
 		hookRunner, sinks, observer = m.Hooks(hookRunner), m.Notifiers(sinks), m
 		serveMetrics = func(ctx context.Context) {
 			log.Info("serving metrics", "addr", l.Addr().String(), "path", metrics.Path)

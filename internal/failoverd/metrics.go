@@ -1,4 +1,4 @@
-package metrics
+package failoverd
 
 import (
 	"sync/atomic"
@@ -7,16 +7,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
-	"github.com/ipfailover/ipfailover/internal/failoverd"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
 )
 
-// FailoverdSources are the counters failoverd keeps already, read at
+// MetricsSources are the counters failoverd keeps already, read at
 // each scrape.
-type FailoverdSources struct {
+type MetricsSources struct {
 	// Stats are the monitor's counters per link (monitor.Monitor.Stats).
 	Stats func() map[string]monitor.LinkStats
 	// Holding counts the addresses this host holds (takeover.Mover).
@@ -25,10 +25,10 @@ type FailoverdSources struct {
 	Now func() time.Time
 }
 
-// Failoverd is failoverd's metrics: an observer of the daemon
-// (failoverd.Deps.Observer) and a collector of its counters.
-type Failoverd struct {
-	src FailoverdSources
+// Metrics are failoverd's metrics: an observer of the daemon
+// (Deps.Observer) and a collector of its counters.
+type Metrics struct {
+	src MetricsSources
 
 	state       *prometheus.GaugeVec
 	stateOf     map[failover.State]prometheus.Gauge // failover.States, resolved once
@@ -39,13 +39,13 @@ type Failoverd struct {
 	giveBack    prometheus.Histogram
 	lastTake    prometheus.Gauge
 	notices     *prometheus.CounterVec
-	delivery    *Deliveries
+	delivery    *metrics.Deliveries
 	conflicts   prometheus.Counter
 	healthy     prometheus.Gauge
 	commands    *prometheus.CounterVec
 	probes      *prometheus.CounterVec
 	carrier     *prometheus.GaugeVec
-	hooks       *Hooks
+	hooks       *metrics.Hooks
 
 	// decided is when the machine started the running takeover and
 	// give-back (Unix nanoseconds; 0: none running).
@@ -54,43 +54,43 @@ type Failoverd struct {
 	received, dropped, age, interval *prometheus.Desc
 }
 
-var _ failoverd.Observer = (*Failoverd)(nil)
+var _ Observer = (*Metrics)(nil)
 
-// NewFailoverd registers failoverd's metrics with reg.
-func NewFailoverd(reg prometheus.Registerer, src FailoverdSources) *Failoverd {
+// NewMetrics registers failoverd's metrics with reg.
+func NewMetrics(reg prometheus.Registerer, src MetricsSources) *Metrics {
 	if src.Now == nil {
 		src.Now = time.Now
 	}
-	m := &Failoverd{src: src, stateOf: map[failover.State]prometheus.Gauge{},
-		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "state",
+	m := &Metrics{src: src, stateOf: map[failover.State]prometheus.Gauge{},
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "state",
 			Help: "failoverd's state: 1 for the current one, 0 for the others."}, []string{"state"}),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "state_transitions_total",
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "state_transitions_total",
 			Help: "State changes, by the state left and the state entered."}, []string{"from", "to"}),
-		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "jobs_total",
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "jobs_total",
 			Help: "Takeovers, give-backs and fencing Tests that ended, by job and outcome (done, vetoed, failed, answered)."}, []string{"job", "outcome"}),
-		takeover: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "takeover_duration_seconds",
-			Help: "From the decision to take over to the last address added and announced, hooks included.", Buckets: DurationBuckets}),
-		giveBack: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: Namespace, Name: "giveback_duration_seconds",
-			Help: "From the decision to give back to the last address removed and released sent, hooks included.", Buckets: DurationBuckets}),
-		lastTake: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "last_takeover_timestamp_seconds",
+		takeover: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metrics.Namespace, Name: "takeover_duration_seconds",
+			Help: "From the decision to take over to the last address added and announced, hooks included.", Buckets: metrics.DurationBuckets}),
+		giveBack: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: metrics.Namespace, Name: "giveback_duration_seconds",
+			Help: "From the decision to give back to the last address removed and released sent, hooks included.", Buckets: metrics.DurationBuckets}),
+		lastTake: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "last_takeover_timestamp_seconds",
 			Help: "When this host last took the addresses over (Unix time); 0: not since start."}),
-		notices: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "notices_total",
+		notices: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "notices_total",
 			Help: "Notices sent, by kind."}, []string{"kind"}),
-		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "conflicts_total",
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "conflicts_total",
 			Help: "Times another host was found answering for an address this host would take or holds."}),
-		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "primary_healthy",
+		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "primary_healthy",
 			Help: "The primary's service as its heartbeats say: 1 healthy (or never said otherwise), 0 its checks fail."}),
-		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "commands_total",
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "commands_total",
 			Help: "Operator requests through failoverctl, by request."}, []string{"op"}),
-		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "probe_rounds_total",
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "probe_rounds_total",
 			Help: "Rounds of probes of the primary's host (FAILOVER_CONFIRM) that ended, by outcome: answered, confirmed (the takeover), heard (a heartbeat came), moved-on."}, []string{"outcome"}),
-		carrier: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "link_carrier",
+		carrier: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "link_carrier",
 			Help: "Each heartbeat link's carrier as failoverd last heard of it: 1 up, 0 lost; absent where it is not watched."}, []string{"link"}),
-		received: prometheus.NewDesc(Namespace+"_heartbeats_received_total", "Heartbeats accepted from the primary, by link.", []string{"link"}, nil),
-		dropped: prometheus.NewDesc(Namespace+"_heartbeats_dropped_total",
+		received: prometheus.NewDesc(metrics.Namespace+"_heartbeats_received_total", "Heartbeats accepted from the primary, by link.", []string{"link"}, nil),
+		dropped: prometheus.NewDesc(metrics.Namespace+"_heartbeats_dropped_total",
 			"Packets dropped on the heartbeat port, by link ((other) for interfaces that are not links) and reason.", []string{"link", "reason"}, nil),
-		age:      prometheus.NewDesc(Namespace+"_heartbeat_age_seconds", "Time since the last heartbeat accepted on each link; absent until one is.", []string{"link"}, nil),
-		interval: prometheus.NewDesc(Namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
+		age:      prometheus.NewDesc(metrics.Namespace+"_heartbeat_age_seconds", "Time since the last heartbeat accepted on each link; absent until one is.", []string{"link"}, nil),
+		interval: prometheus.NewDesc(metrics.Namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
 	}
 	for _, s := range failover.States {
 		m.stateOf[s] = m.state.WithLabelValues(string(s))
@@ -99,32 +99,32 @@ func NewFailoverd(reg prometheus.Registerer, src FailoverdSources) *Failoverd {
 	reg.MustRegister(m.state, m.transitions, m.jobs, m.takeover, m.giveBack, m.lastTake, m.notices,
 		m.conflicts, m.healthy, m.commands, m.probes, m.carrier, m)
 	if src.Holding != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: "addresses_held",
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "addresses_held",
 			Help: "Public addresses this host holds."}, func() float64 { return float64(src.Holding()) }))
 	}
-	m.hooks, m.delivery = NewHooks(reg), NewDeliveries(reg)
+	m.hooks, m.delivery = metrics.NewHooks(reg), metrics.NewDeliveries(reg)
 	return m
 }
 
 // Hooks wraps failoverd's hook runner to count and time every hook.
-func (m *Failoverd) Hooks(r HookRunner) HookRunner { return m.hooks.Count(r) }
+func (m *Metrics) Hooks(r HookRunner) HookRunner { return m.hooks.Count(r) }
 
 // Notifiers wraps each notifier to count the notices it fails to deliver.
-func (m *Failoverd) Notifiers(ns []notify.Notifier) []notify.Notifier { return m.delivery.Count(ns) }
+func (m *Metrics) Notifiers(ns []notify.Notifier) []notify.Notifier { return m.delivery.Count(ns) }
 
-func (m *Failoverd) gauge(s failover.State) prometheus.Gauge {
+func (m *Metrics) gauge(s failover.State) prometheus.Gauge {
 	if g, ok := m.stateOf[s]; ok {
 		return g
 	}
 	return m.state.WithLabelValues(string(s))
 }
 
-func (m *Failoverd) Started(s failover.State, _ time.Time) {
+func (m *Metrics) Started(s failover.State, _ time.Time) {
 	m.current.Store(&s)
 	m.gauge(s).Set(1)
 }
 
-func (m *Failoverd) Transition(from, to failover.State, _ time.Time) {
+func (m *Metrics) Transition(from, to failover.State, _ time.Time) {
 	m.gauge(from).Set(0)
 	m.gauge(to).Set(1)
 	m.current.Store(&to)
@@ -134,7 +134,7 @@ func (m *Failoverd) Transition(from, to failover.State, _ time.Time) {
 	}
 }
 
-func (m *Failoverd) decided(j failover.Job) *atomic.Int64 {
+func (m *Metrics) decided(j failover.Job) *atomic.Int64 {
 	switch j {
 	case failover.Takeover:
 		return &m.decidedTake
@@ -144,13 +144,13 @@ func (m *Failoverd) decided(j failover.Job) *atomic.Int64 {
 	return nil
 }
 
-func (m *Failoverd) JobStarted(j failover.Job, _ string, at time.Time) {
+func (m *Metrics) JobStarted(j failover.Job, _ string, at time.Time) {
 	if d := m.decided(j); d != nil {
 		d.Store(at.UnixNano())
 	}
 }
 
-func (m *Failoverd) Moved(j failover.Job, at time.Time) {
+func (m *Metrics) Moved(j failover.Job, at time.Time) {
 	d := m.decided(j)
 	if d == nil {
 		return
@@ -168,7 +168,7 @@ func (m *Failoverd) Moved(j failover.Job, at time.Time) {
 	}
 }
 
-func (m *Failoverd) JobEnded(done failover.JobDone, _ []hooks.Result) {
+func (m *Metrics) JobEnded(done failover.JobDone, _ []hooks.Result) {
 	if d := m.decided(done.Job); d != nil {
 		d.Store(0)
 	}
@@ -184,7 +184,7 @@ func (m *Failoverd) JobEnded(done failover.JobDone, _ []hooks.Result) {
 	m.jobs.WithLabelValues(string(done.Job), outcome).Inc()
 }
 
-func (m *Failoverd) Notice(k notice.Kind, _ string, _ time.Time) {
+func (m *Metrics) Notice(k notice.Kind, _ string, _ time.Time) {
 	m.notices.WithLabelValues(string(k)).Inc()
 	switch k {
 	case notice.Unhealthy:
@@ -194,17 +194,17 @@ func (m *Failoverd) Notice(k notice.Kind, _ string, _ time.Time) {
 	}
 }
 
-func (m *Failoverd) Command(op failover.Op, _ bool, _ time.Time, _ string) {
+func (m *Metrics) Command(op failover.Op, _ bool, _ time.Time, _ string) {
 	m.commands.WithLabelValues(string(op)).Inc()
 }
 
-func (m *Failoverd) ProbeRound(on bool, how, _ string, _ time.Time) {
+func (m *Metrics) ProbeRound(on bool, how, _ string, _ time.Time) {
 	if !on {
 		m.probes.WithLabelValues(how).Inc()
 	}
 }
 
-func (m *Failoverd) Carrier(link string, up bool, _ time.Time) {
+func (m *Metrics) Carrier(link string, up bool, _ time.Time) {
 	v := 0.0
 	if up {
 		v = 1
@@ -213,7 +213,7 @@ func (m *Failoverd) Carrier(link string, up bool, _ time.Time) {
 }
 
 // Describe is the collector's half of the registry's checks.
-func (m *Failoverd) Describe(ch chan<- *prometheus.Desc) {
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.received
 	ch <- m.dropped
 	ch <- m.age
@@ -222,7 +222,7 @@ func (m *Failoverd) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect reads the monitor's counters: a copy under the monitor's own
 // lock, which a packet holds for a moment, never failoverd's.
-func (m *Failoverd) Collect(ch chan<- prometheus.Metric) {
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.src.Stats == nil {
 		return
 	}
