@@ -137,7 +137,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		"node", c.NodeName, "epoch", sender.Epoch(), "authenticated", c.Keyring().Enabled())
 	logLinks(log, sender.Links())
 	tickler.Tickle(ctx, sender.Interfaces())
-	met.Announced(metrics.AnnounceStart)
+	met.Announced(heartbeat.AnnounceStart)
 
 	// failoverd says `released`, to the private link's address, when it
 	// gave the addresses back, and `holding` while it holds them and
@@ -156,7 +156,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 		// secondary gives back the moment it hears this host again,
 		// which may be before the sender has seen a link come back.
 		tickler.Tickle(ctx, currentInterfaces(log, sender.Interfaces()))
-		met.Announced(metrics.AnnounceReleased)
+		met.Announced(heartbeat.AnnounceReleased)
 	}}
 	if svc != nil {
 		fromSecondary.Holding = func(from netip.Addr, p wire.Packet) {
@@ -186,7 +186,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 			sd.Ready()
 			logLinks(log, sender.Links())
 			tickler.Tickle(ctx, sender.Interfaces())
-			met.Announced(metrics.AnnounceReload)
+			met.Announced(heartbeat.AnnounceReload)
 		case err := <-done:
 			sd.Stopping()
 			if err != nil {
@@ -202,7 +202,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 // newChecker runs the Check* hooks of the service addresses' folders (or,
 // without service addresses, of the host's public addresses) every
 // FAILOVER_CHECK_INTERVAL.
-func newChecker(c *config.Config, log *slog.Logger, met *metrics.Heartbeatd, onChange func(bool, health.Failure)) *health.Checker {
+func newChecker(c *config.Config, log *slog.Logger, met *heartbeat.Metrics, onChange func(bool, health.Failure)) *health.Checker {
 	ifs, err := netif.Snapshot()
 	if err != nil {
 		log.Warn("cannot list interfaces to find the checks' folders", "err", err)
@@ -220,7 +220,7 @@ func newChecker(c *config.Config, log *slog.Logger, met *metrics.Heartbeatd, onC
 
 // openMetrics opens the metrics endpoint when FAILOVER_METRICS_ADDR asks
 // for one: nil metrics (which count nothing) and no server without it.
-func openMetrics(c *config.Config, sender *heartbeat.Sender, log *slog.Logger) (*metrics.Heartbeatd, func(context.Context), error) {
+func openMetrics(c *config.Config, sender *heartbeat.Sender, log *slog.Logger) (*heartbeat.Metrics, func(context.Context), error) {
 	addr := c.MetricsListen(config.Heartbeatd)
 	if addr == "" {
 		return nil, nil, nil
@@ -230,7 +230,7 @@ func openMetrics(c *config.Config, sender *heartbeat.Sender, log *slog.Logger) (
 		return nil, nil, err
 	}
 	reg := metrics.NewRegistry()
-	m := metrics.NewHeartbeatd(reg, sender.Links)
+	m := heartbeat.NewMetrics(reg, sender.Links)
 	return m, func(ctx context.Context) {
 		log.Info("serving metrics", "addr", l.Addr().String(), "path", metrics.Path)
 		if err := metrics.Serve(ctx, l, reg, log); err != nil {

@@ -37,6 +37,22 @@ func goTool(t *testing.T) string {
 	return ""
 }
 
+// goListDeps is what pkg links when built for goos.
+func goListDeps(t *testing.T, pkg, goos string) []string {
+	t.Helper()
+	cmd := exec.Command(goTool(t), "list", "-deps", pkg)
+	cmd.Env = append(os.Environ(), "GOOS="+goos)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 2 {
+		t.Fatalf("go list -deps %s printed %q", pkg, out)
+	}
+	return deps
+}
+
 func TestNoExecutorDependencies(t *testing.T) {
 	// failoverctl shows hook results: it links the hooks package for its
 	// Result type (the hooks package opens no socket).
@@ -48,17 +64,7 @@ func TestNoExecutorDependencies(t *testing.T) {
 		"github.com/ipfailover/ipfailover/cmd/failoverctl",
 	} {
 		for _, goos := range []string{"linux", "darwin"} {
-			cmd := exec.Command(goTool(t), "list", "-deps", pkg)
-			cmd.Env = append(os.Environ(), "GOOS="+goos)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("go list -deps %s: %v", pkg, err)
-			}
-			deps := strings.Fields(string(out))
-			if len(deps) < 2 {
-				t.Fatalf("go list -deps %s printed %q", pkg, out)
-			}
-			for _, d := range deps {
+			for _, d := range goListDeps(t, pkg, goos) {
 				for _, e := range executors {
 					if slices.Contains(allowed[pkg], e) {
 						continue

@@ -1,6 +1,11 @@
 // Package metrics is the daemons' Prometheus endpoint: a registry of
 // their own (never the global one) with the Go and process collectors,
-// served on /metrics only, off unless FAILOVER_METRICS_ADDR is set.
+// served on /metrics only, off unless FAILOVER_METRICS_ADDR is set, and
+// what both daemons' metrics share: the names' namespace, the duration
+// buckets, hook runs and failed notice deliveries. Each daemon's own
+// metrics live beside its runtime (failoverd.Metrics, heartbeat.Metrics);
+// this package imports neither runtime, so heartbeatd links nothing of
+// the secondary's.
 //
 // Nothing here slows the daemons' work. Per-packet numbers (heartbeats
 // received, dropped, sent) are not counted twice: a scrape reads the

@@ -1,9 +1,9 @@
-package metrics
+package heartbeat
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ipfailover/ipfailover/internal/heartbeat"
+	"github.com/ipfailover/ipfailover/internal/metrics"
 )
 
 // Why heartbeatd announced its addresses: the `reason` label of
@@ -14,31 +14,31 @@ const (
 	AnnounceReleased = "released" // the secondary released them
 )
 
-// Heartbeatd is heartbeatd's metrics: what it counts as it goes, and a
+// Metrics are heartbeatd's metrics: what it counts as it goes, and a
 // collector of the sender's own counters.
-type Heartbeatd struct {
-	links func() []heartbeat.Link
+type Metrics struct {
+	links func() []Link
 
 	announces *prometheus.CounterVec
 	released  prometheus.Counter
 	healthy   prometheus.Gauge
-	hooks     *Hooks
+	hooks     *metrics.Hooks
 
 	sent, failed *prometheus.Desc
 }
 
-// NewHeartbeatd registers heartbeatd's metrics with reg; links are the
-// sender's links with their counters (heartbeat.Sender.Links).
-func NewHeartbeatd(reg prometheus.Registerer, links func() []heartbeat.Link) *Heartbeatd {
-	m := &Heartbeatd{links: links,
-		announces: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "announces_total",
+// NewMetrics registers heartbeatd's metrics with reg; links are the
+// sender's links with their counters (Sender.Links).
+func NewMetrics(reg prometheus.Registerer, links func() []Link) *Metrics {
+	m := &Metrics{links: links,
+		announces: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "announces_total",
 			Help: "Times heartbeatd announced its addresses (gratuitous ARP, unsolicited NA), by reason (start, reload, released)."}, []string{"reason"}),
-		released: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "released_received_total",
+		released: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "released_received_total",
 			Help: "Valid released messages from the secondary: it gave the addresses back."}),
-		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: "service_healthy",
+		healthy: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: metrics.Namespace, Name: "service_healthy",
 			Help: "The service as heartbeatd's checks find it: 1 healthy, 0 unhealthy (its heartbeats say so)."}),
-		sent: prometheus.NewDesc(Namespace+"_heartbeats_sent_total", "Heartbeats (and goodbyes) sent, by link and target.", []string{"link", "target"}, nil),
-		failed: prometheus.NewDesc(Namespace+"_heartbeat_send_errors_total",
+		sent: prometheus.NewDesc(metrics.Namespace+"_heartbeats_sent_total", "Heartbeats (and goodbyes) sent, by link and target.", []string{"link", "target"}, nil),
+		failed: prometheus.NewDesc(metrics.Namespace+"_heartbeat_send_errors_total",
 			"Heartbeats that could not be sent (interface down, no carrier, a socket error), by link and target.", []string{"link", "target"}, nil),
 	}
 	for _, r := range []string{AnnounceStart, AnnounceReload, AnnounceReleased} {
@@ -46,15 +46,15 @@ func NewHeartbeatd(reg prometheus.Registerer, links func() []heartbeat.Link) *He
 	}
 	m.healthy.Set(1)
 	reg.MustRegister(m.announces, m.released, m.healthy, m)
-	m.hooks = NewHooks(reg)
+	m.hooks = metrics.NewHooks(reg)
 	return m
 }
 
-// The methods below do nothing on a nil *Heartbeatd (metrics off).
+// The methods below do nothing on a nil *Metrics (metrics off).
 
 // Checks wraps the checks' runner to count and time every check
 // (ipfailover_hook_runs_total with stage Check).
-func (m *Heartbeatd) Checks(r HookRunner) HookRunner {
+func (m *Metrics) Checks(r metrics.HookRunner) metrics.HookRunner {
 	if m == nil {
 		return r
 	}
@@ -62,21 +62,21 @@ func (m *Heartbeatd) Checks(r HookRunner) HookRunner {
 }
 
 // Announced counts one announcement of the addresses.
-func (m *Heartbeatd) Announced(reason string) {
+func (m *Metrics) Announced(reason string) {
 	if m != nil {
 		m.announces.WithLabelValues(reason).Inc()
 	}
 }
 
 // Released counts one `released` from the secondary.
-func (m *Heartbeatd) Released() {
+func (m *Metrics) Released() {
 	if m != nil {
 		m.released.Inc()
 	}
 }
 
 // Health sets the service's health as the checks last found it.
-func (m *Heartbeatd) Health(healthy bool) {
+func (m *Metrics) Health(healthy bool) {
 	switch {
 	case m == nil:
 	case healthy:
@@ -87,14 +87,14 @@ func (m *Heartbeatd) Health(healthy bool) {
 }
 
 // Describe is the collector's half of the registry's checks.
-func (m *Heartbeatd) Describe(ch chan<- *prometheus.Desc) {
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.sent
 	ch <- m.failed
 }
 
 // Collect reads the sender's counters (a copy under its lock, which a
 // beat holds for the few sends it makes).
-func (m *Heartbeatd) Collect(ch chan<- prometheus.Metric) {
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, l := range m.links() {
 		name, target := l.Name(), l.Target.String()
 		ch <- prometheus.MustNewConstMetric(m.sent, prometheus.CounterValue, float64(l.Sent), name, target)
