@@ -120,9 +120,9 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	for _, a := range addrs {
 		ips = append(ips, a.Addr())
 	}
-	if a := neighbor.OpenAsker(log, ips); a != nil {
+	if a := neighbor.OpenAsker(log, ips, manager.Interface); a != nil {
 		defer a.Close()
-		asker = &neighbor.AddressAsker{Asker: a, Lookup: manager.Interface}
+		asker = a
 	}
 
 	notifier := notify.NewAsync(log, sinks...)

@@ -250,18 +250,17 @@ func openService(c *config.Config, log *slog.Logger, notice func(takeover.Addres
 		addrs[i] = takeover.Address{Interface: p.Interface, Prefix: p.Prefix()}
 		ips[i] = p.Addr
 	}
-	asker, err := neighbor.NewAsker(ips)
+	manager, err := takeover.NewManager()
+	if err != nil {
+		return nil, nil, err
+	}
+	asker, err := neighbor.NewAsker(ips, manager.Interface)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: heartbeatd adds a service address only once nobody else answers for it, and cannot ask here: %w", config.KeyServiceIPs, err)
 	}
-	manager, err := takeover.NewManager()
-	if err != nil {
-		asker.Close()
-		return nil, nil, err
-	}
 	mover := &takeover.Mover{Manager: manager, Announcer: neighbor.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
 		Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
-	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: &neighbor.AddressAsker{Asker: asker, Lookup: manager.Interface},
+	svc := &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: asker,
 		Wait: max(c.AskWait, claimWait), ReleasedWait: c.AskWait, Retry: serviceRetry,
 		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: notice, Log: log}
 	return svc, func() {

@@ -8,9 +8,9 @@ import (
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
-// Asker asks the link who answers for the addresses and reports the
-// answers from other hosts (neighbor.AddressAsker).
-type Asker = neighbor.Questioner
+// Asker asks the link who answers for the addresses and for the
+// primary's host, and reports the answers from other hosts.
+type Asker = neighbor.Asker
 
 // asks sends the questions as often as the machine wants them, until ctx
 // ends. It sleeps on askWake while the machine wants none.

@@ -47,12 +47,7 @@ func (d *Daemon) sendProbes(ps []probe) []string {
 			continue
 		}
 		if !d.watched[p.addr] {
-			w, ok := d.Asker.(neighbor.Watcher)
-			if !ok {
-				d.probeTrouble("the primary's host cannot be probed here", p.link, nil)
-				continue
-			}
-			if err := w.Watch(p.addr); err != nil {
+			if err := d.Asker.Watch(p.addr); err != nil {
 				d.probeTrouble("cannot hear the primary's host answer", p.link, err)
 				continue
 			}
@@ -70,11 +65,7 @@ func (d *Daemon) sendProbes(ps []probe) []string {
 // drainAnswers takes the answers that arrived but wait unread, before
 // unanswered probes are counted: a reader short of CPU must not let a
 // live host pass for a dead one. d.mu must not be held.
-func (d *Daemon) drainAnswers() {
-	if dr, ok := d.Asker.(neighbor.Drainer); ok {
-		dr.Drain()
-	}
-}
+func (d *Daemon) drainAnswers() { d.Asker.Drain() }
 
 // probeTrouble logs why a link could not be probed, once a minute at
 // most.

@@ -515,7 +515,7 @@ type fakeAsker struct {
 	answers   chan neighbor.Answer
 }
 
-// Watch hears answers for ip too (neighbor.Watcher).
+// Watch hears answers for ip too.
 func (f *fakeAsker) Watch(ip netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -577,6 +577,11 @@ func (f *fakeAsker) AskAll(qs []neighbor.Question) (int, error) {
 	}
 	return len(qs), nil
 }
+
+// Drain: the fake has no socket queue for answers to wait in unread.
+func (f *fakeAsker) Drain() {}
+
+func (f *fakeAsker) Close() error { return nil }
 
 func (f *fakeAsker) Run(ctx context.Context, answer func(neighbor.Answer)) error {
 	for {

@@ -42,7 +42,7 @@ import (
 type Service struct {
 	Addrs []takeover.Address
 	Mover *takeover.Mover
-	Asker neighbor.Questioner
+	Asker neighbor.Asker
 	Wait  time.Duration // how long unanswered questions take to count
 	// ReleasedWait: how long the questions after the secondary's
 	// released take (Wait when zero).

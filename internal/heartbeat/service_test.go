@@ -34,6 +34,12 @@ func (l *link) AskAll(qs []neighbor.Question) (int, error) {
 	return len(qs), nil
 }
 
+// Watch, Drain and Close: the service asks only for its addresses, and
+// the fake's answers wait in no socket queue.
+func (l *link) Watch(netip.Addr) error { return nil }
+func (l *link) Drain()                 {}
+func (l *link) Close() error           { return nil }
+
 func (l *link) Run(ctx context.Context, answer func(neighbor.Answer)) error {
 	for {
 		select {

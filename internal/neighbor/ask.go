@@ -25,37 +25,32 @@ type Answer struct {
 	MAC       net.HardwareAddr // the hardware address that answered
 }
 
-// Asker asks the link who answers for an address and reports answers.
+// Asker asks the link who answers for addresses and reports the answers
+// from other hosts: all that a daemon needs of asking.
 type Asker interface {
-	// Ask sends one question for ip on ifi (ARP request from sender IP 0.0.0.0,
-	// RFC 5227's probe, so that nobody's cache is changed; for IPv6 a neighbour
-	// solicitation to the solicited-node multicast address with a source link-layer option).
-	Ask(ifi *net.Interface, ip netip.Addr) error
+	// AskAll asks once for each question (an ARP probe, or a neighbour
+	// solicitation) and says for how many it could; err tells why not
+	// for the others.
+	AskAll(qs []Question) (asked int, err error)
+	// Watch has Run report the answers for ip too, an address the
+	// asker was not opened with. Its family's socket must be open.
+	Watch(ip netip.Addr) error
+	// Drain reports at once, as Run would, the answers that have
+	// arrived but wait unread; the caller must not hold what the answer
+	// function takes.
+	Drain()
 	// Run reads until ctx ends or Close, calling answer for every answer
-	// for one of the addresses given to NewAsker; it never calls it for this host's own frames
-	// (outgoing frames, or frames whose sender MAC is one of this host's interfaces' MACs).
-	// Calls to answer never overlap. Run is called once; it returns nil
-	// after Close, ctx's error when ctx ends, a read error otherwise.
+	// from another host for a watched address; calls never overlap. It
+	// returns nil after Close, ctx's error when ctx ends, a read error
+	// otherwise (it may then be called again).
 	Run(ctx context.Context, answer func(Answer)) error
 	Close() error
 }
 
-// Watcher is an Asker whose answers can cover more addresses than it
-// was opened with (the Linux asker).
-type Watcher interface {
-	Watch(ip netip.Addr) error
-}
-
-// Drainer is an Asker that can report at once the answers waiting
-// unread (the Linux asker).
-type Drainer interface {
-	Drain()
-}
-
 // OpenAsker is NewAsker for a daemon: where asking cannot work here it
 // logs why and returns nil.
-func OpenAsker(log *slog.Logger, addrs []netip.Addr) Asker {
-	a, err := NewAsker(addrs)
+func OpenAsker(log *slog.Logger, addrs []netip.Addr, lookup func(name string) (*net.Interface, error)) Asker {
+	a, err := NewAsker(addrs, lookup)
 	if err != nil {
 		logUnavailable(log, "addresses will be taken without asking the link who answers for them", err)
 		return nil

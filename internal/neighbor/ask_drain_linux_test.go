@@ -25,13 +25,12 @@ func TestDrainStopsAtCountTimeAndEmptyQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var asker Asker
+	var la *linkAsker
 	must(p.S2.Do(func() (err error) {
-		asker, err = NewAsker([]netip.Addr{netip.MustParseAddr(lab.Server1Pub)})
+		la, err = newLinkAsker([]netip.Addr{netip.MustParseAddr(lab.Server1Pub)}, nil)
 		return err
 	}))
-	defer asker.Close()
-	la := asker.(*linkAsker)
+	defer la.Close()
 	var slow time.Duration
 	reported := 0
 	r := &reporter{links: la.links, listed: time.Now(), answer: func(Answer) { reported++; time.Sleep(slow) }}

@@ -21,12 +21,9 @@ import (
 
 // linkAsker asks with ARP probes on an AF_PACKET datagram socket bound to
 // ARP on every interface, and with neighbour solicitations on a raw
-// ICMPv6 socket. Each socket hears only answers: a kernel filter passes
-// ARP whose sender is one of the addresses, and ICMPv6 neighbour
-// advertisements (whose target is checked here). Both are read through
-// Go's poller, so that a read waits without a thread and Close or a
-// deadline ends it.
+// ICMPv6 socket; each hears only answers (see the package doc).
 type linkAsker struct {
+	ifis  interfaces
 	mu    sync.Mutex                   // Watch
 	addrs atomic.Pointer[[]netip.Addr] // read by readND
 	arp   *os.File                     // nil without IPv4 addresses
@@ -43,13 +40,24 @@ type linkAsker struct {
 // most 255 instructions.
 const maxARPAddrs = 200
 
-// NewAsker opens a socket for each family among addrs. It needs
+var _ Asker = (*linkAsker)(nil)
+
+// NewAsker opens a socket for each family among addrs; lookup finds a
+// question's interface by name (net.InterfaceByName when nil). It needs
 // CAP_NET_RAW.
-func NewAsker(addrs []netip.Addr) (Asker, error) {
+func NewAsker(addrs []netip.Addr, lookup func(name string) (*net.Interface, error)) (Asker, error) {
+	a, err := newLinkAsker(addrs, lookup)
+	if err != nil {
+		return nil, err // not a nil *linkAsker in a non-nil Asker
+	}
+	return a, nil
+}
+
+func newLinkAsker(addrs []netip.Addr, lookup func(name string) (*net.Interface, error)) (*linkAsker, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("ask who answers: no addresses to ask for")
 	}
-	a := &linkAsker{}
+	a := &linkAsker{ifis: interfaces{lookup: lookup}}
 	var all, v4 []netip.Addr
 	for _, ip := range addrs {
 		ip = ip.Unmap().WithZone("")
@@ -191,6 +199,9 @@ func (a *linkAsker) Watch(ip netip.Addr) error {
 	return nil
 }
 
+// AskAll asks each question on its interface.
+func (a *linkAsker) AskAll(qs []Question) (int, error) { return a.ifis.askAll(qs, a.Ask) }
+
 // Ask sends one ARP probe or neighbour solicitation for ip on ifi.
 func (a *linkAsker) Ask(ifi *net.Interface, ip netip.Addr) error {
 	ip = ip.Unmap().WithZone("")
@@ -274,14 +285,10 @@ func (a *linkAsker) Run(ctx context.Context, answer func(Answer)) error {
 	return first
 }
 
-// Drain reports, at once, the ARP answers that have arrived but wait
-// unread (Run's goroutine had no CPU yet), as Run would: it is called
-// before a decision that counts unanswered probes. The caller must not
-// hold what the answer function takes. It reads at most drainFrames, and
-// none after drainTime: anyone on the link can send frames naming a
-// watched address faster than they are read, and a decision must not
-// wait for the flood to end. An answer held up by a busy process is near
-// the front of the queue.
+// Drain reports the ARP answers waiting unread (Run's goroutine had no
+// CPU yet): at most drainFrames, and none after drainTime, so that a
+// flood does not hold a decision up; an answer held up by a busy process
+// is near the front of the queue.
 func (a *linkAsker) Drain() { a.drain(drainFrames, time.Now().Add(drainTime)) }
 
 // The bounds of one Drain: a few hundred frames are well under a

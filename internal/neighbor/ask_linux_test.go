@@ -2,9 +2,11 @@ package neighbor
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,10 +84,10 @@ func TestARPFilter(t *testing.T) {
 	}
 }
 
-// asking is an Asker running in one of a lab's namespaces, with the
+// asking is an asker running in one of a lab's namespaces, with the
 // answers it reported.
 type asking struct {
-	asker Asker
+	asker *linkAsker
 	ifi   *net.Interface // pub0 there
 	mu    sync.Mutex
 	got   []Answer
@@ -105,7 +107,7 @@ func startAsker(t testing.TB, ns *lab.NS, addrs ...string) *asking {
 		if a.ifi, err = net.InterfaceByName("pub0"); err != nil {
 			return err
 		}
-		a.asker, err = NewAsker(ips)
+		a.asker, err = newLinkAsker(ips, nil)
 		return err
 	})
 	if err != nil {
@@ -307,11 +309,42 @@ func TestAskIPv6(t *testing.T) {
 	}
 }
 
+// AskAll asks each question on the interface it names, looked up once a
+// second at most, and says which interface it could not find.
+func TestAskAllAsksOnEachQuestionsInterface(t *testing.T) {
+	p := lab.NewPair(t)
+	s1MAC := lab.MAC(t, p.S1, "pub0")
+	a := startAsker(t, p.S2, lab.Server1Pub)
+	var lookups []string
+	a.asker.ifis.lookup = func(name string) (*net.Interface, error) {
+		lookups = append(lookups, name)
+		if name != "pub0" {
+			return nil, fmt.Errorf("interface %s: no such interface", name)
+		}
+		return a.ifi, nil
+	}
+	s1 := netip.MustParseAddr(lab.Server1Pub)
+	qs := []Question{{Interface: "pub0", Addr: s1}, {Interface: "eth9", Addr: s1}}
+	if n, err := a.asker.AskAll(qs); n != 1 || err == nil || !strings.Contains(err.Error(), "eth9") {
+		t.Fatalf("AskAll asked %d, err %v; want 1, and an error naming eth9", n, err)
+	}
+	if n, err := a.asker.AskAll(qs[:1]); n != 1 || err != nil {
+		t.Fatalf("AskAll asked %d, err %v; want 1", n, err)
+	}
+	if want := []string{"pub0", "eth9"}; !slices.Equal(lookups, want) {
+		t.Errorf("looked up %q in two rounds within a second, want %q (a found interface once)", lookups, want)
+	}
+	a.waitFor(t, 0, lab.Server1Pub, s1MAC)
+}
+
 // Run ends with its context, and Ask names the family it cannot ask in.
 func TestAskerRunEndsWithContext(t *testing.T) {
 	ns := lab.New(t).Netns("a")
-	var a Asker
-	if err := ns.Do(func() (err error) { a, err = NewAsker([]netip.Addr{netip.MustParseAddr("192.0.2.1")}); return err }); err != nil {
+	var a *linkAsker
+	if err := ns.Do(func() (err error) {
+		a, err = newLinkAsker([]netip.Addr{netip.MustParseAddr("192.0.2.1")}, nil)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
@@ -366,11 +399,11 @@ func TestWatchHearsANewAddress(t *testing.T) {
 	if got := a.answers(0); len(got) != 0 {
 		t.Fatalf("answers for an address not watched: %+v", got)
 	}
-	if err := a.asker.(Watcher).Watch(netip.MustParseAddr(lab.Server1Pub)); err != nil {
+	if err := a.asker.Watch(netip.MustParseAddr(lab.Server1Pub)); err != nil {
 		t.Fatal(err)
 	}
 	a.askUntil(t, 0, lab.Server1Pub, s1MAC)
-	if err := a.asker.(Watcher).Watch(netip.MustParseAddr("2001:db8::1")); err == nil {
+	if err := a.asker.Watch(netip.MustParseAddr("2001:db8::1")); err == nil {
 		t.Error("an IPv6 address was watched by an asker opened without IPv6")
 	}
 }
@@ -381,7 +414,7 @@ func TestWatchHearsANewAddress(t *testing.T) {
 func TestDrainReportsWaitingAnswers(t *testing.T) {
 	p := lab.NewPair(t)
 	s1MAC := lab.MAC(t, p.S1, "pub0")
-	var asker Asker
+	var asker *linkAsker
 	var ifi *net.Interface
 	must := func(err error) {
 		t.Helper()
@@ -394,24 +427,23 @@ func TestDrainReportsWaitingAnswers(t *testing.T) {
 		if ifi, err = net.InterfaceByName("pub0"); err != nil {
 			return err
 		}
-		asker, err = NewAsker([]netip.Addr{netip.MustParseAddr(lab.Server1Pub)})
+		asker, err = newLinkAsker([]netip.Addr{netip.MustParseAddr(lab.Server1Pub)}, nil)
 		return err
 	}))
 	defer asker.Close()
-	la := asker.(*linkAsker)
 	var got []Answer
 	var mu sync.Mutex
-	r := &reporter{links: la.links, listed: time.Now(), answer: func(a Answer) { mu.Lock(); got = append(got, a); mu.Unlock() }}
+	r := &reporter{links: asker.links, listed: time.Now(), answer: func(a Answer) { mu.Lock(); got = append(got, a); mu.Unlock() }}
 	must(r.list())
-	la.rep.Store(r) // as Run does, without Run
-	asker.(Drainer).Drain()
+	asker.rep.Store(r) // as Run does, without Run
+	asker.Drain()
 	if len(got) != 0 {
 		t.Fatalf("answers before anything was asked: %+v", got)
 	}
 	ok := lab.WaitFor(3*time.Second, func() bool {
 		must(asker.Ask(ifi, netip.MustParseAddr(lab.Server1Pub)))
 		time.Sleep(20 * time.Millisecond) // the answer's way back, unread
-		asker.(Drainer).Drain()
+		asker.Drain()
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) > 0
@@ -432,7 +464,7 @@ func TestDrainDoesNotWaitForRun(t *testing.T) {
 	a := startAsker(t, p.S2, lab.Server1Pub)
 	time.Sleep(50 * time.Millisecond) // Run is reading, and nothing comes
 	done := make(chan struct{})
-	go func() { a.asker.(Drainer).Drain(); close(done) }()
+	go func() { a.asker.Drain(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):

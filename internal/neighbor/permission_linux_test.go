@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 		fmt.Println(err)
 		return
 	case "ask":
-		_, err := NewAsker([]netip.Addr{netip.MustParseAddr("198.51.100.1")})
+		_, err := NewAsker([]netip.Addr{netip.MustParseAddr("198.51.100.1")}, nil)
 		fmt.Println(err)
 		return
 	}
