@@ -14,6 +14,17 @@ import (
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
+// Mover adds, announces and removes the service addresses
+// (takeover.Mover).
+type Mover interface {
+	TakeAll(ctx context.Context, as []takeover.Address) []error
+	Give(ctx context.Context, a takeover.Address) error
+	Holding() []takeover.Address
+	Announce(ctx context.Context, a takeover.Address) error
+}
+
+var _ Mover = (*takeover.Mover)(nil)
+
 // Service holds the service addresses (FAILOVER_SERVICE_IPS) on the
 // primary: addresses clients use that are not the host's own, so that
 // heartbeatd can let go of them and failoverd take them with one owner
@@ -41,7 +52,7 @@ import (
 //     takes them over within milliseconds.
 type Service struct {
 	Addrs []takeover.Address
-	Mover *takeover.Mover
+	Mover Mover
 	Asker neighbor.Asker
 	Wait  time.Duration // how long unanswered questions take to count
 	// ReleasedWait: how long the questions after the secondary's
