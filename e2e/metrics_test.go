@@ -145,7 +145,13 @@ func TestMetricsAndEventsOfATakeoverAndGiveBack(t *testing.T) {
 
 	// During the takeover (its PreAcq hook sleeps a second).
 	w.cutBoth()
-	if !lab.WaitFor(timeout+slack, func() bool { return sample(w.S2, fd)() && currentState(t, fams) == failover.Acquiring }) {
+	// A scrape reads the state gauge and the transitions counter one after
+	// the other, so it may see the one updated and not yet the other: wait
+	// for both, then check the count is exactly one.
+	if !lab.WaitFor(timeout+slack, func() bool {
+		return sample(w.S2, fd)() && currentState(t, fams) == failover.Acquiring &&
+			value(fams, "ipfailover_state_transitions_total", "to", string(failover.Acquiring)) >= 1
+	}) {
 		t.Fatalf("never scraped failoverd acquiring\n%s", w.secondary.Output())
 	}
 	if n := value(fams, "ipfailover_takeover_duration_seconds"); n != 0 {
