@@ -119,14 +119,14 @@ type HookRunner interface {
 
 // Checker runs a round of checks every Interval, on a goroutine of its
 // own (a check never delays a heartbeat), and calls OnChange when the
-// state changes.
+// state changes, with the context Run was given.
 type Checker struct {
 	Runner   HookRunner
 	Targets  []Target
 	Interval time.Duration
 	Tracker  *Tracker
 	Log      *slog.Logger
-	OnChange func(healthy bool, f Failure)
+	OnChange func(ctx context.Context, healthy bool, f Failure)
 }
 
 // Run checks until ctx ends. A round that takes longer than Interval is
@@ -172,6 +172,6 @@ func (c *Checker) round(ctx context.Context) {
 		c.Log.Warn("service unhealthy: checks failed in a row", "failure", c.Tracker.Failing().String())
 	}
 	if c.OnChange != nil {
-		c.OnChange(healthy, c.Tracker.Failing())
+		c.OnChange(ctx, healthy, c.Tracker.Failing())
 	}
 }

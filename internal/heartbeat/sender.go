@@ -95,10 +95,9 @@ func (l Link) Name() string {
 
 // Sender is heartbeatd's sender loop.
 type Sender struct {
-	// BeforeGoodbye, when set, runs when Run stops, before the goodbye
-	// goes out: heartbeatd removes its service addresses there, so that
-	// failoverd finds them free the moment it hears the goodbye.
-	BeforeGoodbye func()
+	// beforeGoodbye, when set, runs when Run stops, before the goodbye
+	// goes out (SetBeforeGoodbye).
+	beforeGoodbye func()
 
 	log      *slog.Logger
 	conn     Conn
@@ -149,6 +148,11 @@ func (s *Sender) SetHealth(healthy bool, detail string, yielded bool) {
 	default: // Run has a change pending already
 	}
 }
+
+// SetBeforeGoodbye sets what runs when Run stops, before the goodbye goes
+// out: heartbeatd removes its service addresses there, so that failoverd
+// finds them free the moment it hears the goodbye. Call it before Run.
+func (s *Sender) SetBeforeGoodbye(f func()) { s.beforeGoodbye = f }
 
 // LinkBack says a link's interface has carrier again: Run re-reads the
 // interfaces and beats at once, so that a primary whose cable is back
@@ -337,8 +341,8 @@ func (s *Sender) Run(ctx context.Context, alive func(), aliveEvery time.Duration
 				retryEvery = refreshFaulty
 			}
 		case <-ctx.Done():
-			if s.BeforeGoodbye != nil {
-				s.BeforeGoodbye()
+			if s.beforeGoodbye != nil {
+				s.beforeGoodbye()
 			}
 			s.beat(wire.Goodbye)
 			return nil

@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipfailover/ipfailover/internal/failoverd"
-	"github.com/ipfailover/ipfailover/internal/heartbeat"
+	"github.com/ipfailover/ipfailover/internal/heartbeatd"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 )
 
@@ -28,7 +28,7 @@ func TestDashboardUsesTheRealNames(t *testing.T) {
 	freg := metrics.NewRegistry()
 	failoverd.NewMetrics(freg, failoverd.MetricsSources{Holding: func() int { return 0 }})
 	hreg := metrics.NewRegistry()
-	heartbeat.NewMetrics(hreg, nil)
+	heartbeatd.NewMetrics(hreg, nil)
 	for _, reg := range []*prometheus.Registry{freg, hreg} {
 		// Vectors show only once they have a child: describe everything.
 		descs := make(chan *prometheus.Desc, 1000)

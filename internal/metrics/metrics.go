@@ -91,3 +91,29 @@ func Serve(ctx context.Context, l net.Listener, reg *prometheus.Registry, log *s
 type slogPrinter struct{ log *slog.Logger }
 
 func (p slogPrinter) Println(v ...any) { p.log.Warn("metrics: " + fmt.Sprint(v...)) }
+
+// Endpoint is a daemon's metrics endpoint: its socket, open from start,
+// and its registry.
+type Endpoint struct {
+	Registry *prometheus.Registry
+	l        net.Listener
+	log      *slog.Logger
+}
+
+// Open opens the endpoint at addr ("" : none, and a nil Endpoint).
+func Open(addr string, log *slog.Logger) (*Endpoint, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	l, err := Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	return &Endpoint{Registry: NewRegistry(), l: l, log: log}, nil
+}
+
+// Run answers scrapes until ctx ends.
+func (e *Endpoint) Run(ctx context.Context) error {
+	e.log.Info("serving metrics", "addr", e.l.Addr().String(), "path", Path)
+	return Serve(ctx, e.l, e.Registry, e.log)
+}

@@ -1,4 +1,4 @@
-package heartbeat
+package heartbeatd
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/metrics/metricstest"
 	"github.com/ipfailover/ipfailover/internal/netif"
 )
 
-func testLinks() []Link {
-	return []Link{
+func testLinks() []heartbeat.Link {
+	return []heartbeat.Link{
 		{Target: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast, Interface: netif.Interface{Name: "priv0"}}, Sent: 40, Failed: 2},
 		{Target: netip.MustParseAddr("203.0.113.9"), Sent: 9},
 	}

@@ -1,8 +1,9 @@
-package heartbeat
+package heartbeatd
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 )
 
@@ -17,7 +18,7 @@ const (
 // Metrics are heartbeatd's metrics: what it counts as it goes, and a
 // collector of the sender's own counters.
 type Metrics struct {
-	links func() []Link
+	links func() []heartbeat.Link
 
 	announces *prometheus.CounterVec
 	released  prometheus.Counter
@@ -29,7 +30,7 @@ type Metrics struct {
 
 // NewMetrics registers heartbeatd's metrics with reg; links are the
 // sender's links with their counters (Sender.Links).
-func NewMetrics(reg prometheus.Registerer, links func() []Link) *Metrics {
+func NewMetrics(reg prometheus.Registerer, links func() []heartbeat.Link) *Metrics {
 	m := &Metrics{links: links,
 		announces: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "announces_total",
 			Help: "Times heartbeatd announced its addresses (gratuitous ARP, unsolicited NA), by reason (start, reload, released)."}, []string{"reason"}),
