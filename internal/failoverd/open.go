@@ -1,0 +1,246 @@
+package failoverd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/cli"
+	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/metrics"
+	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/netif/carrier"
+	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// Opened is failoverd with everything it opened: the daemon, the tasks
+// that run beside it, and what to close once they all ended.
+type Opened struct {
+	*Daemon
+	Tasks []cli.Task
+	keys  *atomic.Pointer[wire.Keyring]
+	cfg   *config.Config
+	log   *slog.Logger
+	close []func()
+	// started logs the start, once everything runs.
+	started func()
+}
+
+// Open opens what failoverd needs for c: the heartbeat listener, the
+// addresses, the asker, the hooks, the notices, the control socket, the
+// metrics endpoint and the replay store. On error, what it opened is
+// closed again.
+func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err error) {
+	o = &Opened{keys: &atomic.Pointer[wire.Keyring]{}, cfg: c, log: log}
+	defer func() {
+		if err != nil {
+			o.Close()
+		}
+	}()
+	o.keys.Store(c.Keyring())
+	peers := []netip.Addr{c.PeerIP}
+	var addrs []takeover.Address
+	for _, p := range c.Pairs {
+		peers = append(peers, p.Addr)
+		addrs = append(addrs, takeover.Address{Interface: p.Interface, Prefix: p.Prefix()})
+	}
+	ifs, err := netif.Snapshot()
+	if err != nil {
+		return o, fmt.Errorf("cannot list interfaces: %w", err)
+	}
+	links, err := Links(ifs, c.PeerIP, addrs)
+	if err != nil {
+		return o, err
+	}
+
+	// The runs of heartbeatd heard before a restart stay left behind.
+	replay := OpenReplayStore(c.StateDir, log)
+	mon, err := monitor.Listen(monitor.Config{Port: c.Port, Links: links, Peers: peers, PeerNets: PublicSubnets(ifs, addrs), Keyring: o.keys.Load,
+		Freshness: c.ReplayWindow, Replay: replay.Load(), Legacy: c.Legacy, LegacyMessage: c.Message}, log)
+	if err != nil {
+		return o, fmt.Errorf("cannot listen for heartbeats: %w", err)
+	}
+	o.onClose(func() { mon.Close() })
+	o.Tasks = append(o.Tasks, cli.Task{Name: "replay store", Run: func(ctx context.Context) error { replay.Keep(ctx, mon); return nil }})
+
+	manager, err := takeover.NewManager()
+	if err != nil {
+		return o, fmt.Errorf("cannot manage addresses: %w", err)
+	}
+	mover := &takeover.Mover{Manager: manager, Announcer: neighbor.OpenAnnouncer(log, "taken addresses are announced by the system only, if at all"),
+		Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Refresh: c.AnnounceRefresh, Log: log}
+	o.onClose(func() {
+		mover.Wait()
+		if mover.Announcer != nil {
+			mover.Announcer.Close()
+		}
+	})
+	// Reconcile: addresses a crash left on the host are kept, with no
+	// hooks run again; the machine gives them back if the primary is heard.
+	held, err := manager.Held(context.Background(), addrs)
+	if err != nil {
+		return o, fmt.Errorf("cannot list the addresses this host holds: %w", err)
+	}
+	if len(held) > 0 {
+		log.Warn("this host already holds public addresses (left by an earlier run); keeping them, no hooks run", "held", len(held), "of", len(addrs))
+	}
+
+	var hookRunner HookRunner = &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0}
+	sinks := notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)
+	var observer Observer
+	endpoint, err := metrics.Open(c.MetricsListen(config.Failoverd), log)
+	if err != nil {
+		return o, fmt.Errorf("cannot serve metrics (%s): %w", config.KeyMetricsAddr, err)
+	}
+	if endpoint != nil {
+		m := NewMetrics(endpoint.Registry, MetricsSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }})
+		hookRunner, sinks, observer = m.Hooks(hookRunner), m.Notifiers(sinks), m
+		o.Tasks = append(o.Tasks, cli.Task{Name: "metrics endpoint", Run: endpoint.Run})
+	}
+	notifier := notify.NewAsync(log, sinks...)
+	// Closed before the mover is waited for (closes run last first).
+	o.onClose(func() { notifier.Close(10 * time.Second) })
+
+	ctl, err := control.Listen(c.ControlSocket)
+	if err != nil {
+		return o, fmt.Errorf("cannot open the control socket: %w", err)
+	}
+	o.onClose(func() { _ = os.Remove(c.ControlSocket) })
+
+	// Ask who answers for the addresses before taking them; where that
+	// cannot work, silence alone decides, as in the original. The
+	// primary's private address too: with FAILOVER_CONFIRM its host is
+	// probed there (and at the address its public heartbeats come from,
+	// heard later).
+	var asker Asker
+	ips := []netip.Addr{c.PeerIP}
+	for _, a := range addrs {
+		ips = append(ips, a.Addr())
+	}
+	if a := neighbor.OpenAsker(log, ips, manager.Interface); a != nil {
+		o.onClose(func() { a.Close() })
+		asker = a
+	}
+
+	o.Daemon = New(Config{
+		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: o.keys.Load, Reconcile: c.ReconcileInterval,
+		OnLink: OnLink(ifs),
+		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
+			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
+			AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest,
+			Confirm: c.Confirm, Probes: c.ConfirmProbes, ProbeSpacing: c.ConfirmSpacing},
+	}, Deps{
+		Source: mon, Mover: mover, Notifier: notifier, Watchdog: watchdog, Log: log,
+		Hooks:    hookRunner,
+		Released: UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
+		Asker:    asker,
+		Carrier:  carrierWatch(c, log),
+		Observer: observer,
+	})
+	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl, o.Handle, log) }})
+	o.started = func() {
+		log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", addrs, "state", o.State(),
+			"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "authenticated", c.Keyring().Enabled(), "control", c.ControlSocket)
+	}
+	return o, nil
+}
+
+// Started says failoverd runs.
+func (o *Opened) Started(context.Context) { o.started() }
+
+func (o *Opened) onClose(f func()) { o.close = append(o.close, f) }
+
+// Close closes what Open opened, last first; call it once Run and the
+// tasks ended.
+func (o *Opened) Close() {
+	for _, f := range slices.Backward(o.close) {
+		f()
+	}
+	o.close = nil
+}
+
+// Run runs the daemon until ctx ends (and it gave its addresses back).
+func (o *Opened) Run(ctx context.Context) error {
+	if err := o.Daemon.Run(ctx); err != nil {
+		return fmt.Errorf("heartbeat listener failed: %w", err)
+	}
+	return nil
+}
+
+// Reload applies what can change while running, from nc (nil: a reload
+// refused, nothing changes): keys and logging. The links, addresses and
+// timing need a restart, and it says so.
+func (o *Opened) Reload(nc *config.Config) {
+	if nc == nil {
+		return
+	}
+	o.keys.Store(nc.Keyring())
+	if changed := config.Changed(o.cfg, nc, config.Failoverd, config.KeyAuthKeyFile, config.KeyLogFile, config.KeyLogFacility); len(changed) > 0 {
+		o.log.Warn("configuration reloaded: keys and logging apply now; restart failoverd for the other changes", "changed", changed)
+		return
+	}
+	o.log.Info("configuration reloaded")
+}
+
+// carrierWatch is the links' carrier watch with FAILOVER_CONFIRM, where
+// this system has one.
+func carrierWatch(c *config.Config, log *slog.Logger) CarrierWatch {
+	if !c.Confirm {
+		return nil
+	}
+	if runtime.GOOS != "linux" {
+		log.Info("the links' carrier is not watched on this system: the timeout decides")
+		return nil
+	}
+	return carrier.Watch
+}
+
+// OnLink says whether addr is in a subnet of the interface named link,
+// as the interfaces were at start.
+func OnLink(ifs []netif.Interface) func(link string, addr netip.Addr) bool {
+	return func(link string, addr netip.Addr) bool {
+		for _, it := range ifs {
+			if it.Name != link {
+				continue
+			}
+			for _, a := range it.Addrs {
+				if a.Prefix.Masked().Contains(addr) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// PublicSubnets are the subnets of the interfaces that carry the public
+// addresses: a primary that holds service addresses sends its public
+// heartbeats from its own address there.
+func PublicSubnets(ifs []netif.Interface, addrs []takeover.Address) []netip.Prefix {
+	var out []netip.Prefix
+	for _, it := range ifs {
+		if !slices.ContainsFunc(addrs, func(a takeover.Address) bool { return a.Interface == it.Name }) {
+			continue
+		}
+		for _, a := range it.Addrs {
+			if p := a.Prefix.Masked(); !slices.Contains(out, p) && !a.Prefix.Addr().IsLinkLocalUnicast() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
