@@ -243,4 +243,3 @@ func PublicSubnets(ifs []netif.Interface, addrs []takeover.Address) []netip.Pref
 	}
 	return out
 }
-
