@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/cli"
+	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/history"
 )
 
@@ -91,4 +94,37 @@ func eventText(e history.Event) string {
 		return e.Link + " carrier " + e.Outcome
 	}
 	return strings.TrimSpace(e.Detail)
+}
+
+// events asks failoverd for its history and prints it.
+func events(socket, since string, asJSON bool, timeout time.Duration, stdout, stderr io.Writer) int {
+	req := control.Request{Op: control.OpEvents}
+	if since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+			return cli.ExitUsage
+		}
+		req.Since = t
+	}
+	resp, err := control.Call(socket, req, timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+		return cli.ExitFailure
+	}
+	if !resp.OK {
+		fmt.Fprintf(stderr, "failoverctl: events: %s\n", resp.Error)
+		return cli.ExitFailure
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if resp.Events == nil {
+			resp.Events = []history.Event{}
+		}
+		_ = enc.Encode(resp.Events)
+		return cli.ExitOK
+	}
+	writeEvents(stdout, resp.Events, time.Local)
+	return cli.ExitOK
 }

@@ -4,16 +4,10 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -22,8 +16,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/control"
-	"github.com/ipfailover/ipfailover/internal/history"
-	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 const usage = `usage: failoverctl [--control-socket PATH] [--timeout D] status [--json]
@@ -103,13 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return cli.ExitUsage
 		}
-		k, err := keygen(args[1])
-		if err != nil {
-			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
-			return cli.ExitFailure
-		}
-		fmt.Fprintf(stdout, "wrote %s (key id %08x); copy it to the other server with the same mode and set FAILOVER_AUTH_KEY_FILE on both\n", args[1], k.ID)
-		return cli.ExitOK
+		return keygenCommand(args[1], stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintf(stdout, "failoverctl %s\n", cli.Version)
 		return cli.ExitOK
@@ -133,96 +119,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprint(stderr, usage)
 			return cli.ExitUsage
 		}
-		resp, err := control.Call(*socket, control.Request{Op: op, Force: *force}, *timeout)
-		if err != nil {
-			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
-			return cli.ExitFailure
-		}
-		if *asJSON {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			if op == control.OpStatus {
-				_ = enc.Encode(resp.Status)
-			} else {
-				_ = enc.Encode(resp)
-			}
-		} else {
-			if resp.Message != "" {
-				fmt.Fprintf(stdout, "%s: %s\n\n", args[0], resp.Message)
-			}
-			if resp.Status != nil {
-				writeStatus(stdout, resp.Status, time.Now())
-			}
-		}
-		if !resp.OK {
-			fmt.Fprintf(stderr, "failoverctl: %s: %s\n", args[0], resp.Error)
-			return cli.ExitFailure
-		}
-		return cli.ExitOK
+		return command(*socket, control.Request{Op: op, Force: *force}, *asJSON, *timeout, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "failoverctl: unknown command %q\n%s", args[0], usage)
 	return cli.ExitUsage
-}
-
-// events asks failoverd for its history and prints it.
-func events(socket, since string, asJSON bool, timeout time.Duration, stdout, stderr io.Writer) int {
-	req := control.Request{Op: control.OpEvents}
-	if since != "" {
-		t, err := parseSince(since, time.Now())
-		if err != nil {
-			fmt.Fprintf(stderr, "failoverctl: %v\n", err)
-			return cli.ExitUsage
-		}
-		req.Since = t
-	}
-	resp, err := control.Call(socket, req, timeout)
-	if err != nil {
-		fmt.Fprintf(stderr, "failoverctl: %v\n", err)
-		return cli.ExitFailure
-	}
-	if !resp.OK {
-		fmt.Fprintf(stderr, "failoverctl: events: %s\n", resp.Error)
-		return cli.ExitFailure
-	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if resp.Events == nil {
-			resp.Events = []history.Event{}
-		}
-		_ = enc.Encode(resp.Events)
-		return cli.ExitOK
-	}
-	writeEvents(stdout, resp.Events, time.Local)
-	return cli.ExitOK
-}
-
-// keygen writes 32 random bytes, base64-encoded, to a new file that only
-// its owner can read, and checks that the daemons would accept it. Where
-// the daemons would refuse a key (another user could read or replace it),
-// it writes none: a secret once there may already be another's.
-func keygen(path string) (wire.Key, error) {
-	if err := config.CheckKeyFile(path); err != nil {
-		return wire.Key{}, err
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return wire.Key{}, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return wire.Key{}, fmt.Errorf("%s exists; a new key would lock out the other server until it has the same key. Remove the file first to replace it", path)
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		dir := filepath.Dir(path)
-		return wire.Key{}, fmt.Errorf("cannot write %s: the folder %s does not exist; make it first (mkdir -m 0755 %s; the package makes /etc/ipfailover) and run keygen again", path, dir, dir)
-	}
-	if err != nil {
-		return wire.Key{}, err
-	}
-	_, werr := fmt.Fprintln(f, base64.StdEncoding.EncodeToString(raw))
-	if err := errors.Join(werr, f.Close()); err != nil {
-		return wire.Key{}, err
-	}
-	return config.LoadKeyFile(path)
 }

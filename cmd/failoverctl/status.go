@@ -1,8 +1,8 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
-	"github.com/ipfailover/ipfailover/internal/wire"
 	"io"
 	"maps"
 	"slices"
@@ -10,7 +10,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 func ago(t, now time.Time) string {
@@ -101,4 +103,35 @@ func dropped(d map[wire.DropReason]uint64) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, d[k]))
 	}
 	return "dropped: " + strings.Join(parts, ", ")
+}
+
+// command sends req to failoverd and prints its answer: the status, or
+// what the command did, as text or JSON.
+func command(socket string, req control.Request, asJSON bool, timeout time.Duration, stdout, stderr io.Writer) int {
+	resp, err := control.Call(socket, req, timeout)
+	if err != nil {
+		fmt.Fprintf(stderr, "failoverctl: %v\n", err)
+		return cli.ExitFailure
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if req.Op == control.OpStatus {
+			_ = enc.Encode(resp.Status)
+		} else {
+			_ = enc.Encode(resp)
+		}
+	} else {
+		if resp.Message != "" {
+			fmt.Fprintf(stdout, "%s: %s\n\n", req.Op, resp.Message)
+		}
+		if resp.Status != nil {
+			writeStatus(stdout, resp.Status, time.Now())
+		}
+	}
+	if !resp.OK {
+		fmt.Fprintf(stderr, "failoverctl: %s: %s\n", req.Op, resp.Error)
+		return cli.ExitFailure
+	}
+	return cli.ExitOK
 }
