@@ -110,7 +110,7 @@ func measure(c client, from time.Time, mover string) outcome {
 	now := time.Now()
 	o := outcome{Moved: -1}
 	o.Outage, _ = c.probe.LongestGap(from, now)
-	for _, a := range c.probe.Answers() {
+	for _, a := range c.probe.Replies() {
 		if a.From == mover && a.At.After(from) {
 			o.Moved = a.At.Sub(from)
 			break
@@ -119,7 +119,7 @@ func measure(c client, from time.Time, mover string) outcome {
 	if o.Moved >= 0 {
 		moved := from.Add(o.Moved)
 		o.After, _ = c.probe.LongestGap(moved, now)
-		for _, a := range c.probe.Answers() {
+		for _, a := range c.probe.Replies() {
 			if a.At.After(moved) && !a.At.After(now) && a.From != mover {
 				o.Others++
 			}

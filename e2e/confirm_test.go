@@ -18,7 +18,7 @@ import (
 func (w *world) takenWithin(from time.Time, limit time.Duration) time.Duration {
 	w.t.Helper()
 	w.waitAnswerFrom("server2", limit)
-	for _, a := range w.probe.Answers() {
+	for _, a := range w.probe.Replies() {
 		if a.From == "server2" && a.At.After(from) {
 			return a.At.Sub(from)
 		}

@@ -228,7 +228,7 @@ func TestCrashWhileActive(t *testing.T) {
 	// Watch the client through two reconcile rounds of the new failoverd.
 	active := time.Now()
 	if !lab.WaitFor(5*time.Second+slack, func() bool {
-		a := w.probe.Answers()
+		a := w.probe.Replies()
 		return len(a) > 0 && a[len(a)-1].At.After(active.Add(time.Second))
 	}) {
 		t.Fatalf("the client got no answer after the restart (last from %q)", w.probe.Last())

@@ -13,7 +13,7 @@ import (
 // address still up. So, with Params.Ask, the machine takes nothing that
 // another host answers for. The caller asks the link who answers for the
 // addresses (ARP, neighbour solicitation) as often as Asking says, and
-// reports every answer from another host as an Answer event.
+// reports every answer from another host as an Answered event.
 //
 //   - While the primary is suspected (its heartbeats late on every link,
 //     from a few questions before the timeout), the link is asked, so
@@ -47,8 +47,8 @@ type asking struct {
 	// passing for a silent link.
 	unanswered int
 	firstQ     time.Time
-	last       Answer // the latest answer from another host
-	primed     bool   // last came from a MAC the primary's heartbeats vouch for
+	last       Answered // the latest answer from another host
+	primed     bool     // last came from a MAC the primary's heartbeats vouch for
 
 	reason  string    // why the takeover that Asking waits on is wanted
 	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
@@ -70,16 +70,16 @@ type asking struct {
 	carrierBack time.Time
 }
 
-// Answer is an answer from another host for one of the addresses: a
-// reply to a question, or an announcement or question of its own that
-// names the address as its sender.
-type Answer struct {
+// Answered: another host answered for one of the addresses: a reply to
+// a question, or an announcement or question of its own that names the
+// address as its sender.
+type Answered struct {
 	At   time.Time
 	Addr string
 	MAC  string
 }
 
-func (Answer) isEvent() {}
+func (Answered) isEvent() {}
 
 // Asked: the caller asked once for every address. Sent is when the
 // questions went out (zero: At). They count only if every link the
@@ -428,7 +428,7 @@ func (m *Machine) fenceAt() time.Time {
 }
 
 // answer records an answer from another host.
-func (m *Machine) answer(e Answer) []Action {
+func (m *Machine) answer(e Answered) []Action {
 	m.ask.last = e
 	m.ask.unanswered = 0
 	if m.state == Asking && m.ask.goodbye {

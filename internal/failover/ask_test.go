@@ -73,7 +73,7 @@ func (tl *timeline) ask() {
 func (tl *timeline) answers(mac string, step time.Duration, until time.Time) {
 	for tl.now.Before(until) {
 		tl.tickTo(tl.now.Add(step))
-		tl.do(Answer{At: tl.now, Addr: vip, MAC: mac})
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: mac})
 	}
 }
 
@@ -112,7 +112,7 @@ func TestAskingCostsADeadPrimaryNothing(t *testing.T) {
 func TestAnswerAtTheTimeoutIsAConflict(t *testing.T) {
 	tl := newTimeline(t, askParams(), false)
 	tl.run(5*time.Second, "priv0", "pub0")
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC}) // learnt while heard
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC}) // learnt while heard
 	last := tl.now
 	tl.answers(primaryMAC, 100*time.Millisecond, last.Add(3100*time.Millisecond))
 	tl.expect(Conflict, "notice conflict")
@@ -244,7 +244,7 @@ func TestALastingConflictRunsTest(t *testing.T) {
 func TestReturningPrimaryThatAnswersGetsTheAddressAtOnce(t *testing.T) {
 	tl := newTimeline(t, askParams(), false)
 	tl.run(5*time.Second, "priv0", "pub0")
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.run(4 * time.Second)
 	tl.expect(Acquiring, "start takeover")
 	tl.done(Takeover, false, nil)
@@ -262,7 +262,7 @@ func TestReturningPrimaryThatAnswersGetsTheAddressAtOnce(t *testing.T) {
 	if tl.m.Asking() == 0 {
 		t.Fatal("not asking while active and the primary is heard again")
 	}
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Releasing, "start giveback")
 }
 
@@ -273,9 +273,9 @@ func TestReturningPrimaryWithAutoGiveBackOff(t *testing.T) {
 	p.AutoGiveBack = false
 	tl := newTimeline(t, p, true)
 	tl.run(time.Second, "priv0")
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Active, "notice conflict")
-	tl.do(Answer{At: tl.now.Add(time.Millisecond), Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now.Add(time.Millisecond), Addr: vip, MAC: primaryMAC})
 	tl.expect(Active)
 }
 
@@ -286,7 +286,7 @@ func TestReturningPrimaryWithAutoGiveBackOff(t *testing.T) {
 func TestStrangerAnsweringWhileActiveIsNoticed(t *testing.T) {
 	tl := newTimeline(t, askParams(), true)
 	tl.run(time.Second)
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
 	tl.expect(Active)
 	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(900*time.Millisecond))
 	tl.expect(Active)
@@ -308,7 +308,7 @@ func TestConflictNoticeNamesTheMAC(t *testing.T) {
 	var said string
 	for i := 0; i < 40 && said == ""; i++ {
 		now = now.Add(100 * time.Millisecond)
-		acts := m.Handle(Answer{At: now, Addr: vip, MAC: primaryMAC})
+		acts := m.Handle(Answered{At: now, Addr: vip, MAC: primaryMAC})
 		for _, a := range append(acts, m.Handle(Tick{At: now})...) {
 			if n, ok := a.(Notice); ok && n.Kind == notice.Conflict {
 				said = n.Detail
@@ -378,7 +378,7 @@ func TestAnswerDuringTheTakeoverIsAConflict(t *testing.T) {
 	tl.run(5*time.Second, "priv0", "pub0")
 	tl.run(4 * time.Second)
 	tl.expect(Acquiring, "start takeover")
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
 	var detail string
 	for _, a := range tl.m.Handle(JobDone{At: tl.now, Job: Takeover, Answered: true, Undone: true}) {
 		if n, ok := a.(Notice); ok && n.Kind == notice.TakeoverFailed {

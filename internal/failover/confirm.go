@@ -245,7 +245,7 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		// after the decision (read late): the host lives. It counts as
 		// an answer for the addresses, so that the takeover stops
 		// before it adds anything (JobDone.Answered: a conflict).
-		m.ask.last = Answer{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}
+		m.ask.last = Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}
 		m.ask.unanswered = 0
 		m.ask.primed = m.primaryMAC(e.MAC)
 		return nil

@@ -309,7 +309,7 @@ func TestConfirmedButTheAddressAnswers(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
 	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond))
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
 	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond))
 	tl.expect(Conflict, "notice conflict")
 }
@@ -504,7 +504,7 @@ func TestStrangerAnsweringAfterAConfirmedTakeover(t *testing.T) {
 	// answer is a reason to give the address back at once.
 	tl.now = tl.now.Add(100 * time.Millisecond)
 	tl.beatBoth()
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Releasing, "start giveback")
 }
 
@@ -514,7 +514,7 @@ func TestAnswerDuringARoundIsNotThePrimarys(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
 	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond))
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
 	var notices []string
 	for tl.now.Before(last.Add(1300 * time.Millisecond)) {
 		tl.now = tl.now.Add(time.Millisecond)
@@ -582,7 +582,7 @@ func TestHeartbeatAfterTheConfirmationTimeTakesNothing(t *testing.T) {
 func TestCarrierBackAsksAtOnce(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	tl.run(5*time.Second, "priv0", "pub0")
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC}) // learned: heard just now
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC}) // learned: heard just now
 	last := tl.now
 	tl.expect(Standby)
 	tl.now = last.Add(10 * time.Millisecond)
@@ -611,14 +611,14 @@ func TestCarrierBackAsksAtOnce(t *testing.T) {
 	}
 	tl.ask()
 	tl.now = tl.now.Add(time.Millisecond)
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	// An answer is no heartbeat: anyone can send it, with any MAC. The
 	// address stays until the primary's heartbeat, which gives it back
 	// (a conflict notice only if none came within an interval).
 	tl.expect(Active)
 	tl.now = tl.now.Add(time.Millisecond)
 	tl.beatBoth()
-	tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Releasing, "start giveback")
 }
 
@@ -634,7 +634,7 @@ func TestForgedAnswersGiveNothingBack(t *testing.T) {
 		tl.run(5*time.Second, "priv0", "pub0")
 		// The attacker announces the address at its MAC while the
 		// primary is heard: that teaches the machine nothing.
-		tl.do(Answer{At: tl.now, Addr: vip, MAC: forged})
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: forged})
 		last := tl.now
 		tl.now = last.Add(10 * time.Millisecond)
 		tl.do(Carrier{At: tl.now, Link: "priv0", Up: false}) // power off
@@ -645,7 +645,7 @@ func TestForgedAnswersGiveNothingBack(t *testing.T) {
 		var notices []string
 		for i := range 10 {
 			tl.tickTo(tl.now.Add(100 * time.Millisecond))
-			tl.do(Answer{At: tl.now, Addr: vip, MAC: forged})
+			tl.do(Answered{At: tl.now, Addr: vip, MAC: forged})
 			for _, g := range tl.got {
 				if g != "notice conflict" {
 					t.Fatalf("forged answer %d from %s: %q", i+1, forged, tl.got)
@@ -707,7 +707,7 @@ func blipLab(t *testing.T, interval time.Duration, blips []time.Time, dark, stag
 			probe := tl.m.Probing()
 			tl.do(Asked{At: tl.now})
 			if !wasDark && !privDark {
-				tl.do(Answer{At: tl.now, Addr: vip, MAC: primaryMAC})
+				tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 			}
 			tl.probe(probe)
 		}

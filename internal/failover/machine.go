@@ -403,7 +403,7 @@ func (m *Machine) Handle(ev Event) []Action {
 	switch e := ev.(type) {
 	case Heartbeat:
 		out, now = m.heartbeat(e), e.At
-	case Answer:
+	case Answered:
 		out, now = m.answer(e), e.At
 	case Asked:
 		out, now = m.asked(e), e.At
@@ -468,7 +468,7 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	if j == Takeover {
 		// What answered before is why the takeover waited; once it
 		// starts, only new answers count (a returning primary).
-		m.ask.last = Answer{}
+		m.ask.last = Answered{}
 		// Only heartbeats from the decision on are the primary back:
 		// a run that began before it (the primary's return after an
 		// earlier takeover, or an operator's acquire while it was

@@ -111,7 +111,7 @@ func (d *Daemon) answered(a neighbor.Answer) {
 	// the primary coming back on its private link says nothing yet of
 	// who answers on the public one.
 	if iface, ok := d.takes[a.Addr.Unmap()]; ok && (a.Interface == "" || a.Interface == iface) {
-		d.apply(failover.Answer{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
+		d.apply(failover.Answered{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
 	}
 	d.rearm()
 }

@@ -29,14 +29,14 @@ func Serve(t testing.TB, ns *NS, port int, name string) {
 	}()
 }
 
-// Answer is one reply the client got.
-type Answer struct {
+// Reply is one reply the client got.
+type Reply struct {
 	At   time.Time
 	From string // the name in the reply
 }
 
 // Probe is a client asking target:port every interval, as a user's
-// traffic would, and keeping the answers.
+// traffic would, and keeping the replies.
 type Probe struct {
 	conn    net.PacketConn
 	started time.Time
@@ -44,7 +44,7 @@ type Probe struct {
 	done    chan struct{}
 
 	mu      sync.Mutex
-	answers []Answer
+	replies []Reply
 }
 
 // StartProbe starts asking from ns.
@@ -64,7 +64,7 @@ func StartProbe(t testing.TB, ns *NS, target string, port int, every time.Durati
 				return
 			}
 			p.mu.Lock()
-			p.answers = append(p.answers, Answer{At: time.Now(), From: string(buf[:n])})
+			p.replies = append(p.replies, Reply{At: time.Now(), From: string(buf[:n])})
 			p.mu.Unlock()
 		}
 	}()
@@ -96,28 +96,28 @@ func (p *Probe) Stop() {
 	<-p.done
 }
 
-// Answers returns the answers so far.
-func (p *Probe) Answers() []Answer {
+// Replies returns the replies so far.
+func (p *Probe) Replies() []Reply {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]Answer(nil), p.answers...)
+	return append([]Reply(nil), p.replies...)
 }
 
-// Last is the most recent answer's sender, or "".
+// Last is the most recent reply's sender, or "".
 func (p *Probe) Last() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if len(p.answers) == 0 {
+	if len(p.replies) == 0 {
 		return ""
 	}
-	return p.answers[len(p.answers)-1].From
+	return p.replies[len(p.replies)-1].From
 }
 
-// LongestGap is the longest time without an answer between since and
+// LongestGap is the longest time without a reply between since and
 // until, and when it began: the outage as the client saw it.
 func (p *Probe) LongestGap(since, until time.Time) (gap time.Duration, from time.Time) {
 	prev := since
-	for _, a := range p.Answers() {
+	for _, a := range p.Replies() {
 		if a.At.Before(since) || a.At.After(until) {
 			continue
 		}
