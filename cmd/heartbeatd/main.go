@@ -45,7 +45,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	var met *heartbeatd.Metrics
 	var tasks []cli.Task
 	if endpoint != nil {
-		met = heartbeatd.NewMetrics(endpoint.Registry, sender.Links)
+		met = heartbeatd.NewMetrics(endpoint.Registry, sender.Targets)
 		tasks = append(tasks, cli.Task{Name: "metrics endpoint", Run: endpoint.Run})
 	}
 	tickler := neighbor.NewTickler(log, neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing))
@@ -54,7 +54,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	// heartbeatd's own notices: a conflict over a service address.
 	notices := notify.NewAsync(log, notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)...)
 	defer notices.Close(10 * time.Second)
-	svc, closeSvc, err := heartbeatd.OpenService(c, log, notices, heartbeatd.PrivateAddr(sender.Links()))
+	svc, closeSvc, err := heartbeatd.OpenService(c, log, notices, heartbeatd.PrivateAddr(sender.Targets()))
 	if err != nil {
 		log.Error("cannot hold the service addresses", "err", err)
 		return cli.ExitFailure

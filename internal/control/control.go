@@ -76,7 +76,8 @@ type Status struct {
 	Stages        []Stage         `json:"stages,omitempty"`
 }
 
-// Link is one link in the status.
+// Link is one heartbeat link in the status: what the machine knows of it
+// (the same notice.Link a notice carries) and the monitor's counts.
 type Link struct {
 	notice.Link
 	Received uint64                     `json:"received"`

@@ -53,9 +53,10 @@ const (
 	refreshFaulty = 50 * time.Millisecond
 )
 
-// Link is one target and what the sender knows of the way to it.
-type Link struct {
-	Target netip.Addr
+// Target is one heartbeat target and what the sender knows of the way
+// to it: the link (interface) it leaves by, and how sends there went.
+type Target struct {
+	Addr   netip.Addr
 	Route  netif.Route
 	Err    error // last send error; nil while the link works
 	Sent   uint64
@@ -65,32 +66,32 @@ type Link struct {
 	dark bool
 }
 
-// usable says the link's way out looks usable: its interface up with
+// usable says the target's way out looks usable: its interface up with
 // carrier, and the target's subnet there.
-func (l *Link) usable() bool {
-	return l.Route.Kind != netif.NoLink && l.Route.Interface.Up && l.Route.Interface.Running
+func (t *Target) usable() bool {
+	return t.Route.Kind != netif.NoLink && t.Route.Interface.Up && t.Route.Interface.Running
 }
 
-// HardwareAddr is what the link's heartbeats say is this host's MAC: its
+// HardwareAddr is what the heartbeats to the target say is this host's MAC: its
 // interface's, when the target is on the interface's subnet (broadcast or
 // a host there); nil for a target behind a router or one of this host's
 // own addresses, whose packets reach the peer from no MAC of ours.
-func (l Link) HardwareAddr() net.HardwareAddr {
-	if l.Route.Kind != netif.Broadcast && l.Route.Kind != netif.Unicast {
+func (t Target) HardwareAddr() net.HardwareAddr {
+	if t.Route.Kind != netif.Broadcast && t.Route.Kind != netif.Unicast {
 		return nil
 	}
-	if len(l.Route.Interface.MAC) > wire.MaxHardwareAddrLen {
+	if len(t.Route.Interface.MAC) > wire.MaxHardwareAddrLen {
 		return nil // not a kind of link failoverd asks by ARP or NDP
 	}
-	return l.Route.Interface.MAC
+	return t.Route.Interface.MAC
 }
 
-// Name is the link's interface, or "-" for a target on no connected subnet.
-func (l Link) Name() string {
-	if l.Route.Kind == netif.NoLink {
+// Name is the interface the target is reached by, or "-" for a target on no connected subnet.
+func (t Target) Name() string {
+	if t.Route.Kind == netif.NoLink {
 		return "-"
 	}
-	return l.Route.Interface.Name
+	return t.Route.Interface.Name
 }
 
 // Sender is heartbeatd's sender loop.
@@ -115,9 +116,9 @@ type Sender struct {
 	// on at once.
 	Carrier func(ctx context.Context, names []string, report func(name string, up bool)) error
 
-	mu          sync.Mutex // guards opts and links, read by Links
+	mu          sync.Mutex // guards opts and targets, read by Targets
 	opts        Options
-	links       []*Link
+	targets     []*Target
 	lastRefresh time.Time
 	// unhealthy, while set, is what the heartbeats say instead of the
 	// message: the service checks fail; yielded: the service addresses
@@ -234,14 +235,14 @@ func (o Options) check() error {
 }
 
 // setOptions installs o and finds the route of every target at once, so
-// that Links tells the caller where heartbeats will leave.
+// that Targets tells the caller where heartbeats will leave.
 func (s *Sender) setOptions(o Options) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts = o
-	s.links = make([]*Link, len(o.Targets))
+	s.targets = make([]*Target, len(o.Targets))
 	for i, t := range o.Targets {
-		s.links[i] = &Link{Target: t}
+		s.targets[i] = &Target{Addr: t}
 	}
 	s.lastRefresh = time.Time{}
 	s.refreshRoutes(s.now())
@@ -256,12 +257,12 @@ func (s *Sender) interval() time.Duration {
 // Epoch is the random number that identifies this sender process.
 func (s *Sender) Epoch() uint64 { return s.epoch }
 
-// Links returns a copy of the current links and their state.
-func (s *Sender) Links() []Link {
+// Targets returns a copy of the targets and their state.
+func (s *Sender) Targets() []Target {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Link, len(s.links))
-	for i, l := range s.links {
+	out := make([]Target, len(s.targets))
+	for i, l := range s.targets {
 		out[i] = *l
 	}
 	return out
@@ -271,7 +272,7 @@ func (s *Sender) Links() []Link {
 // on a connected subnet.
 func (s *Sender) Interfaces() []netif.Interface {
 	var out []netif.Interface
-	for _, l := range s.Links() {
+	for _, l := range s.Targets() {
 		if l.Route.Kind != netif.NoLink {
 			out = append(out, l.Route.Interface)
 		}
@@ -383,7 +384,7 @@ func (s *Sender) beat(typ wire.Type) {
 		p.Unhealthy, p.Yielded, p.Message = true, s.yielded, s.unhealthy
 	}
 	var b []byte
-	for i, l := range s.links {
+	for i, l := range s.targets {
 		// A link whose MAC is the previous link's (none, behind a
 		// router) sends the same bytes: no second HMAC.
 		if hw := l.HardwareAddr(); i == 0 || !bytes.Equal(hw, p.HardwareAddr) {
@@ -394,9 +395,9 @@ func (s *Sender) beat(typ wire.Type) {
 		}
 		err := s.send(l, b)
 		if err != nil && l.Err == nil {
-			s.log.Warn("heartbeat send failed; will keep trying", "link", l.Name(), "target", l.Target, "err", err)
+			s.log.Warn("heartbeat send failed; will keep trying", "link", l.Name(), "target", l.Addr, "err", err)
 		} else if err == nil && l.Err != nil {
-			s.log.Info("heartbeat send works again", "link", l.Name(), "target", l.Target, "src", l.Route.Addr.Prefix.Addr())
+			s.log.Info("heartbeat send works again", "link", l.Name(), "target", l.Addr, "src", l.Route.Addr.Prefix.Addr())
 		}
 		l.Err = err
 		l.dark = err != nil && (!l.usable() || errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.ENETDOWN))
@@ -407,7 +408,7 @@ func (s *Sender) beat(typ wire.Type) {
 		}
 	}
 	if typ == wire.Goodbye {
-		s.log.Info("sent goodbye", "links", len(s.links), "seq", s.seq)
+		s.log.Info("sent goodbye", "links", len(s.targets), "seq", s.seq)
 	}
 }
 
@@ -427,8 +428,8 @@ func (s *Sender) seal(p *wire.Packet) []byte {
 	return b
 }
 
-func (s *Sender) send(l *Link, b []byte) error {
-	dst := netip.AddrPortFrom(l.Target, s.opts.Port)
+func (s *Sender) send(l *Target, b []byte) error {
+	dst := netip.AddrPortFrom(l.Addr, s.opts.Port)
 	if l.Route.Kind == netif.NoLink {
 		// Not on a connected subnet: a unicast target behind a router.
 		return s.conn.Send(b, dst, 0, netip.Addr{})
@@ -451,7 +452,7 @@ func (s *Sender) send(l *Link, b []byte) error {
 func (s *Sender) faulty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.ContainsFunc(s.links, func(l *Link) bool { return l.Err != nil })
+	return slices.ContainsFunc(s.targets, func(l *Target) bool { return l.Err != nil })
 }
 
 // recovered re-reads the interfaces (at most every refreshFaulty) and
@@ -460,18 +461,18 @@ func (s *Sender) faulty() bool {
 func (s *Sender) recovered() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !slices.ContainsFunc(s.links, func(l *Link) bool { return l.dark }) {
+	if !slices.ContainsFunc(s.targets, func(l *Target) bool { return l.dark }) {
 		return false
 	}
 	s.refreshRoutes(s.now())
-	return slices.ContainsFunc(s.links, func(l *Link) bool { return l.dark && l.usable() })
+	return slices.ContainsFunc(s.targets, func(l *Target) bool { return l.dark && l.usable() })
 }
 
 // refreshRoutes re-reads the interfaces at most every refreshEvery;
 // other beats touch no netlink.
 func (s *Sender) refreshRoutes(now time.Time) {
 	every := refreshEvery
-	if slices.ContainsFunc(s.links, func(l *Link) bool { return l.Err != nil }) {
+	if slices.ContainsFunc(s.targets, func(l *Target) bool { return l.Err != nil }) {
 		every = refreshFaulty
 	}
 	if now.Sub(s.lastRefresh) < every {
@@ -483,10 +484,10 @@ func (s *Sender) refreshRoutes(now time.Time) {
 		s.log.Warn("cannot list interfaces", "err", err)
 		return
 	}
-	for _, l := range s.links {
-		r := netif.Find(ifs, l.Target)
+	for _, l := range s.targets {
+		r := netif.Find(ifs, l.Addr)
 		if r.Interface.Index != l.Route.Interface.Index || r.Addr != l.Route.Addr {
-			s.log.Debug("route", "target", l.Target, "link", r.Interface.Name, "src", r.Addr.Prefix.Addr(), "up", r.Interface.Up)
+			s.log.Debug("route", "target", l.Addr, "link", r.Interface.Name, "src", r.Addr.Prefix.Addr(), "up", r.Interface.Up)
 		}
 		l.Route = r
 	}

@@ -184,13 +184,13 @@ func TestOneLinkFailingLogsOnceAndSparesTheOther(t *testing.T) {
 		if n := strings.Count(logs.String(), "heartbeat send failed"); n != 1 {
 			t.Fatalf("the failure must be logged once when it starts, got %d times:\n%s", n, logs)
 		}
-		if l := s.Links()[1]; l.Err == nil || l.Route.Interface.Name != "pub0" {
+		if l := s.Targets()[1]; l.Err == nil || l.Route.Interface.Name != "pub0" {
 			t.Fatalf("link state %+v", l)
 		}
 		conn.fail(3, nil)
 		time.Sleep(100 * time.Millisecond)
 		synctest.Wait()
-		if len(conn.take()) != 2 || !strings.Contains(logs.String(), "heartbeat send works again") || s.Links()[1].Err != nil {
+		if len(conn.take()) != 2 || !strings.Contains(logs.String(), "heartbeat send works again") || s.Targets()[1].Err != nil {
 			t.Fatalf("recovery not seen:\n%s", logs)
 		}
 	})
@@ -312,10 +312,10 @@ func TestLostCarrier(t *testing.T) {
 		mu.Unlock()
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
-		failed := s.Links()[1].Failed
+		failed := s.Targets()[1].Failed
 		time.Sleep(time.Second)
 		synctest.Wait()
-		if l := s.Links()[1]; l.Failed <= failed || l.Err == nil {
+		if l := s.Targets()[1]; l.Failed <= failed || l.Err == nil {
 			t.Fatalf("link %+v: a link without carrier does not count as failing", l)
 		}
 		if n := strings.Count(logs.String(), "has no carrier"); n != 1 {
@@ -470,7 +470,7 @@ func TestUnreachableLinkRetriesBackOff(t *testing.T) {
 			Port: 1694, Interval: 10 * time.Second, Message: "heartbeat", Node: "server1", Keyring: wire.NewKeyring()}); err != nil {
 			t.Fatal(err)
 		}
-		idx := s.Links()[0].Route.Interface.Index
+		idx := s.Targets()[0].Route.Interface.Index
 		conn.fail(idx, syscall.ENETUNREACH)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()

@@ -22,7 +22,7 @@ type Sender interface {
 	SetHealth(healthy bool, detail string, yielded bool)
 	SetBeforeGoodbye(func())
 	Reload(heartbeat.Options) error
-	Links() []heartbeat.Link
+	Targets() []heartbeat.Target
 	Interfaces() []netif.Interface
 	Epoch() uint64
 }
@@ -148,11 +148,11 @@ func (d *Daemon) listen(ctx context.Context) error {
 	if d.Service != nil {
 		on.Holding = func(from netip.Addr, p wire.Packet) { d.holding(ctx, from, p) }
 	}
-	<-d.Listen(ctx, PrivateAddr(d.Sender.Links()), d.keys.Load, on)
+	<-d.Listen(ctx, PrivateAddr(d.Sender.Targets()), d.keys.Load, on)
 	return nil
 }
 
-// Started logs the links and announces this host's addresses, once the
+// Started logs the targets and announces this host's addresses, once the
 // heartbeats go out.
 func (d *Daemon) Started(ctx context.Context) {
 	c := d.cfg.Load()
@@ -226,9 +226,9 @@ func (d *Daemon) holding(ctx context.Context, from netip.Addr, p wire.Packet) {
 	}
 }
 
-// announce logs the links and re-announces this host's addresses on ifs.
+// announce logs the targets and re-announces this host's addresses on ifs.
 func (d *Daemon) announce(ctx context.Context, ifs []netif.Interface, why string) {
-	logLinks(d.Log, d.Sender.Links())
+	logTargets(d.Log, d.Sender.Targets())
 	d.Announcer.Tickle(ctx, ifs)
 	d.Metrics.Announced(why)
 }
@@ -255,20 +255,20 @@ func (d *Daemon) current(ifs []netif.Interface) []netif.Interface {
 
 // PrivateAddr is this host's address on the first target's link, where
 // failoverd sends its messages.
-func PrivateAddr(links []heartbeat.Link) netip.Addr {
-	if len(links) > 0 && links[0].Route.Kind != netif.NoLink {
-		return links[0].Route.Addr.Prefix.Addr()
+func PrivateAddr(targets []heartbeat.Target) netip.Addr {
+	if len(targets) > 0 && targets[0].Route.Kind != netif.NoLink {
+		return targets[0].Route.Addr.Prefix.Addr()
 	}
 	return netip.Addr{}
 }
 
-func logLinks(log *slog.Logger, links []heartbeat.Link) {
-	for _, l := range links {
+func logTargets(log *slog.Logger, targets []heartbeat.Target) {
+	for _, l := range targets {
 		if l.Route.Kind == netif.NoLink {
-			log.Warn("target is on no connected subnet; heartbeats to it follow the routing table (heartbeatd -n says more)", "target", l.Target)
+			log.Warn("target is on no connected subnet; heartbeats to it follow the routing table (heartbeatd -n says more)", "target", l.Addr)
 			continue
 		}
-		log.Info("sending heartbeats", "target", l.Target, "link", l.Route.Interface.Name, "src", l.Route.Addr.Prefix.Addr(),
+		log.Info("sending heartbeats", "target", l.Addr, "link", l.Route.Interface.Name, "src", l.Route.Addr.Prefix.Addr(),
 			"up", l.Route.Interface.Up, "carrier", l.Route.Interface.Running)
 	}
 }

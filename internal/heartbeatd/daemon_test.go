@@ -70,8 +70,8 @@ func (f *fakeSender) Reload(o heartbeat.Options) error {
 	f.add("sender reloaded")
 	return nil
 }
-func (f *fakeSender) Links() []heartbeat.Link {
-	return []heartbeat.Link{{Target: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast,
+func (f *fakeSender) Targets() []heartbeat.Target {
+	return []heartbeat.Target{{Addr: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast,
 		Interface: netif.Interface{Name: "priv0", Up: true, Running: true},
 		Addr:      netif.NewAddr(netip.MustParsePrefix("192.0.2.1/24"))}}}
 }

@@ -18,7 +18,7 @@ const (
 // Metrics are heartbeatd's metrics: what it counts as it goes, and a
 // collector of the sender's own counters.
 type Metrics struct {
-	links func() []heartbeat.Link
+	targets func() []heartbeat.Target
 
 	announces *prometheus.CounterVec
 	released  prometheus.Counter
@@ -28,10 +28,10 @@ type Metrics struct {
 	sent, failed *prometheus.Desc
 }
 
-// NewMetrics registers heartbeatd's metrics with reg; links are the
-// sender's links with their counters (Sender.Links).
-func NewMetrics(reg prometheus.Registerer, links func() []heartbeat.Link) *Metrics {
-	m := &Metrics{links: links,
+// NewMetrics registers heartbeatd's metrics with reg; targets are the
+// sender's targets with their counters (Sender.Targets).
+func NewMetrics(reg prometheus.Registerer, targets func() []heartbeat.Target) *Metrics {
+	m := &Metrics{targets: targets,
 		announces: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "announces_total",
 			Help: "Times heartbeatd announced its addresses (gratuitous ARP, unsolicited NA), by reason (start, reload, released)."}, []string{"reason"}),
 		released: prometheus.NewCounter(prometheus.CounterOpts{Namespace: metrics.Namespace, Name: "released_received_total",
@@ -96,8 +96,8 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 // Collect reads the sender's counters (a copy under its lock, which a
 // beat holds for the few sends it makes).
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	for _, l := range m.links() {
-		name, target := l.Name(), l.Target.String()
+	for _, l := range m.targets() {
+		name, target := l.Name(), l.Addr.String()
 		ch <- prometheus.MustNewConstMetric(m.sent, prometheus.CounterValue, float64(l.Sent), name, target)
 		ch <- prometheus.MustNewConstMetric(m.failed, prometheus.CounterValue, float64(l.Failed), name, target)
 	}

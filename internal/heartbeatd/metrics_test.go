@@ -16,10 +16,10 @@ import (
 	"github.com/ipfailover/ipfailover/internal/netif"
 )
 
-func testLinks() []heartbeat.Link {
-	return []heartbeat.Link{
-		{Target: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast, Interface: netif.Interface{Name: "priv0"}}, Sent: 40, Failed: 2},
-		{Target: netip.MustParseAddr("203.0.113.9"), Sent: 9},
+func testTargets() []heartbeat.Target {
+	return []heartbeat.Target{
+		{Addr: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast, Interface: netif.Interface{Name: "priv0"}}, Sent: 40, Failed: 2},
+		{Addr: netip.MustParseAddr("203.0.113.9"), Sent: 9},
 	}
 }
 
@@ -27,7 +27,7 @@ func testLinks() []heartbeat.Link {
 // process collectors included.
 func TestMetricsPassLint(t *testing.T) {
 	reg := metrics.NewRegistry()
-	m := NewMetrics(reg, testLinks)
+	m := NewMetrics(reg, testTargets)
 	m.Announced(AnnounceStart)
 	metricstest.Lint(t, "heartbeatd", reg, m)
 }
@@ -39,7 +39,7 @@ func (noHooks) Run(context.Context, hooks.Stage, hooks.Env) ([]hooks.Result, err
 }
 
 func TestHeartbeatdMetricsCount(t *testing.T) {
-	m := NewMetrics(prometheus.NewRegistry(), testLinks)
+	m := NewMetrics(prometheus.NewRegistry(), testTargets)
 	m.Released()
 	m.Announced(AnnounceReleased)
 	m.Health(false)
