@@ -228,7 +228,7 @@ func TestMetricsAndEventsOfATakeoverAndGiveBack(t *testing.T) {
 
 	// The history: the takeover, its hooks in the order they ran, then
 	// the give-back.
-	var events []history.Event
+	var events []history.Entry
 	if err := json.Unmarshal([]byte(w.mustCtl("events", "--json")), &events); err != nil {
 		t.Fatal(err)
 	}

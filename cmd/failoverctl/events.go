@@ -42,7 +42,7 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 
 // writeEvents prints the history as a timeline, one line per event and,
 // under a job's end, one line per hook it ran, in the order they ran.
-func writeEvents(w io.Writer, events []history.Event, loc *time.Location) {
+func writeEvents(w io.Writer, events []history.Entry, loc *time.Location) {
 	if len(events) == 0 {
 		fmt.Fprintln(w, "no events")
 		return
@@ -58,7 +58,7 @@ func writeEvents(w io.Writer, events []history.Event, loc *time.Location) {
 }
 
 // eventText is what an event says after its time and kind.
-func eventText(e history.Event) string {
+func eventText(e history.Entry) string {
 	switch e.Kind {
 	case history.KindStart:
 		return "failoverd started in state " + string(e.State)
@@ -120,7 +120,7 @@ func events(socket, since string, asJSON bool, timeout time.Duration, stdout, st
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if resp.Events == nil {
-			resp.Events = []history.Event{}
+			resp.Events = []history.Entry{}
 		}
 		_ = enc.Encode(resp.Events)
 		return cli.ExitOK

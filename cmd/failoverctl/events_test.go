@@ -17,7 +17,7 @@ import (
 func TestWriteEventsTimeline(t *testing.T) {
 	at := time.Date(2026, 5, 1, 3, 12, 4, 123e6, time.UTC)
 	ms := time.Millisecond
-	events := []history.Event{
+	events := []history.Entry{
 		{Seq: 1, At: at, Kind: history.KindStart, State: failover.Starting},
 		{Seq: 2, At: at.Add(ms), Kind: history.KindTransition, From: failover.Standby, To: failover.Acquiring},
 		{Seq: 3, At: at.Add(ms), Kind: history.KindJobStart, Job: failover.Takeover, Detail: "no heartbeat on priv0 or pub0 for 300ms"},

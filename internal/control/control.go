@@ -51,7 +51,7 @@ type Response struct {
 	Message string  `json:"message,omitempty"` // what happened, for a person
 	Status  *Status `json:"status,omitempty"`
 	// Events are the history asked for with OpEvents, oldest first.
-	Events []history.Event `json:"events,omitempty"`
+	Events []history.Entry `json:"events,omitempty"`
 }
 
 // Status is failoverd's state as failoverctl status shows it.

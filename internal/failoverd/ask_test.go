@@ -266,7 +266,7 @@ func TestCarrierLossTakesOverAtOnce(t *testing.T) {
 		if st := w.d.Status(); !st.Links[0].NoCarrier {
 			t.Fatalf("status links %+v: the carrier loss is not shown", st.Links)
 		}
-		if !slices.ContainsFunc(w.d.Events(time.Time{}), func(e history.Event) bool {
+		if !slices.ContainsFunc(w.d.Events(time.Time{}), func(e history.Entry) bool {
 			return e.Kind == history.KindCarrier && e.Link == "priv0" && e.Outcome == "lost"
 		}) {
 			t.Errorf("the history does not show priv0's carrier lost: %+v", w.d.Events(time.Time{}))

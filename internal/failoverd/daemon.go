@@ -68,7 +68,7 @@ type HookRunner interface {
 }
 
 // Notifier delivers notices without blocking (notify.Async).
-type Notifier interface{ Notify(e notify.Event) }
+type Notifier interface{ Notify(e notify.Notice) }
 
 // Watchdog is told that the loop is alive (systemd's watchdog); it is
 // called from several goroutines.
@@ -390,7 +390,7 @@ const probeWhy = "its heartbeats are late on every link, or a link lost its carr
 
 // notice logs and sends one notice. d.mu is held.
 func (d *Daemon) notice(kind notice.Kind, detail string, hookResults []hooks.Result) {
-	ev := notify.Event{Kind: kind, Time: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
+	ev := notify.Notice{Kind: kind, Time: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
 		Addresses: d.addrStrings(), Links: d.machine.Links(), Detail: detail, Hooks: hookResults}
 	level := slog.LevelWarn
 	if kind == notice.AnomalyCleared || kind == notice.GiveBack {

@@ -152,10 +152,10 @@ func (f *fakeHooks) reset() {
 // notices records every notice.
 type notices struct {
 	mu  sync.Mutex
-	got []notify.Event
+	got []notify.Notice
 }
 
-func (n *notices) Notify(e notify.Event) {
+func (n *notices) Notify(e notify.Notice) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.got = append(n.got, e)
@@ -171,7 +171,7 @@ func (n *notices) kinds() []notice.Kind {
 	return out
 }
 
-func (n *notices) last(kind notice.Kind) (notify.Event, bool) {
+func (n *notices) last(kind notice.Kind) (notify.Notice, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for i := len(n.got) - 1; i >= 0; i-- {
@@ -179,7 +179,7 @@ func (n *notices) last(kind notice.Kind) (notify.Event, bool) {
 			return n.got[i], true
 		}
 	}
-	return notify.Event{}, false
+	return notify.Notice{}, false
 }
 
 // peer records the datagrams sent to the primary.

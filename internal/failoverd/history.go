@@ -31,18 +31,18 @@ func newRecorder(size int) *recorder {
 }
 
 func (r *recorder) Started(s failover.State, at time.Time) {
-	r.ring.Add(history.Event{At: at, Kind: history.KindStart, State: s})
+	r.ring.Add(history.Entry{At: at, Kind: history.KindStart, State: s})
 }
 
 func (r *recorder) Transition(from, to failover.State, at time.Time) {
-	r.ring.Add(history.Event{At: at, Kind: history.KindTransition, From: from, To: to})
+	r.ring.Add(history.Entry{At: at, Kind: history.KindTransition, From: from, To: to})
 }
 
 func (r *recorder) JobStarted(j failover.Job, reason string, at time.Time) {
 	r.mu.Lock()
 	r.started[j] = at
 	r.mu.Unlock()
-	r.ring.Add(history.Event{At: at, Kind: history.KindJobStart, Job: j, Detail: reason})
+	r.ring.Add(history.Entry{At: at, Kind: history.KindJobStart, Job: j, Detail: reason})
 }
 
 func (r *recorder) Moved(failover.Job, time.Time) {}
@@ -52,7 +52,7 @@ func (r *recorder) JobEnded(done failover.JobDone, hs []hooks.Result) {
 	began, ok := r.started[done.Job]
 	delete(r.started, done.Job)
 	r.mu.Unlock()
-	e := history.Event{At: done.At, Kind: history.KindJobEnd, Job: done.Job, Hooks: slices.Clone(hs), Outcome: jobOutcome(done)}
+	e := history.Entry{At: done.At, Kind: history.KindJobEnd, Job: done.Job, Hooks: slices.Clone(hs), Outcome: jobOutcome(done)}
 	if ok {
 		e.Took = done.At.Sub(began)
 	}
@@ -75,15 +75,15 @@ func jobOutcome(done failover.JobDone) string {
 }
 
 func (r *recorder) Notice(k notice.Kind, detail string, at time.Time) {
-	r.ring.Add(history.Event{At: at, Kind: history.KindNotice, Notice: k, Detail: detail})
+	r.ring.Add(history.Entry{At: at, Kind: history.KindNotice, Notice: k, Detail: detail})
 }
 
 func (r *recorder) Command(op failover.Op, force bool, at time.Time, outcome string) {
-	r.ring.Add(history.Event{At: at, Kind: history.KindCommand, Op: op, Force: force, Outcome: outcome})
+	r.ring.Add(history.Entry{At: at, Kind: history.KindCommand, Op: op, Force: force, Outcome: outcome})
 }
 
 func (r *recorder) ProbeRound(on bool, how, detail string, at time.Time) {
-	e := history.Event{At: at, Kind: history.KindProbe, Detail: detail}
+	e := history.Entry{At: at, Kind: history.KindProbe, Detail: detail}
 	if !on {
 		e.Outcome = how
 	}
@@ -91,7 +91,7 @@ func (r *recorder) ProbeRound(on bool, how, detail string, at time.Time) {
 }
 
 func (r *recorder) Carrier(link string, up bool, at time.Time) {
-	e := history.Event{At: at, Kind: history.KindCarrier, Link: link, Outcome: "lost"}
+	e := history.Entry{At: at, Kind: history.KindCarrier, Link: link, Outcome: "lost"}
 	if up {
 		e.Outcome = "up"
 	}
@@ -100,7 +100,7 @@ func (r *recorder) Carrier(link string, up bool, at time.Time) {
 
 // Events returns the history from since on (all of it for the zero
 // time), oldest first. It does not wait for the daemon's lock.
-func (d *Daemon) Events(since time.Time) []history.Event { return d.history.ring.Since(since) }
+func (d *Daemon) Events(since time.Time) []history.Entry { return d.history.ring.Since(since) }
 
 // dropsEvery is how often dropped packets are summarised in the history.
 const dropsEvery = time.Second
@@ -133,13 +133,13 @@ func (d *Daemon) summariseDrops(ctx context.Context, every time.Duration) {
 		}
 		now := count(d.Source.Stats())
 		at := d.Clock.Now()
-		var news []history.Event
+		var news []history.Entry
 		for k, n := range now {
 			if n > seen[k] {
-				news = append(news, history.Event{At: at, Kind: history.KindDrops, Link: k.link, Reason: k.reason, Count: n - seen[k]})
+				news = append(news, history.Entry{At: at, Kind: history.KindDrops, Link: k.link, Reason: k.reason, Count: n - seen[k]})
 			}
 		}
-		slices.SortFunc(news, func(a, b history.Event) int {
+		slices.SortFunc(news, func(a, b history.Entry) int {
 			return cmp.Or(strings.Compare(a.Link, b.Link), strings.Compare(string(a.Reason), string(b.Reason)))
 		})
 		for _, e := range news {

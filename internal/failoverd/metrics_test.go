@@ -155,7 +155,7 @@ ipfailover_primary_interval_seconds 0.25
 
 type failingNotifier struct{}
 
-func (failingNotifier) Notify(context.Context, notify.Event) error {
+func (failingNotifier) Notify(context.Context, notify.Notice) error {
 	return errors.New("sendmail: exit 75")
 }
 
@@ -166,7 +166,7 @@ func TestMetricsCountHooksDeliveriesAndHealth(t *testing.T) {
 	if _, err := m.Hooks(newHooks()).Run(context.Background(), hooks.PreAcq, hooks.Env{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Notifiers([]notify.Notifier{failingNotifier{}})[0].Notify(context.Background(), notify.Event{}); err == nil {
+	if err := m.Notifiers([]notify.Notifier{failingNotifier{}})[0].Notify(context.Background(), notify.Notice{}); err == nil {
 		t.Fatal("the notifier's error was lost")
 	}
 	if n, err := testutil.GatherAndCount(reg, "ipfailover_hook_runs_total", "ipfailover_notice_delivery_failures_total"); err != nil || n != 2 {

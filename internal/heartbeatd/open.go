@@ -79,7 +79,7 @@ func conflictNotice(c *config.Config, n *notify.Async, self netip.Addr) func(tak
 		peer = self.String()
 	}
 	return func(a takeover.Address, detail string) {
-		n.Notify(notify.Event{Kind: notice.Conflict, Node: c.NodeName, Peer: peer, Addresses: []string{a.String()}, Detail: detail})
+		n.Notify(notify.Notice{Kind: notice.Conflict, Node: c.NodeName, Peer: peer, Addresses: []string{a.String()}, Detail: detail})
 	}
 }
 

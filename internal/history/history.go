@@ -31,8 +31,9 @@ const (
 	KindCarrier    Kind = "carrier"    // Link's carrier: Outcome "up" or "lost"
 )
 
-// Event is one thing that happened. Only the fields of its Kind are set.
-type Event struct {
+// Entry is one event as the history keeps it (a line of `failoverctl
+// events`). Only the fields of its Kind are set.
+type Entry struct {
 	Seq  uint64    `json:"seq"` // rises by one per event, from 1 at start
 	At   time.Time `json:"at"`
 	Kind Kind      `json:"kind"`
@@ -65,7 +66,7 @@ const DefaultSize = 500
 // is held only to copy one event in or the events out.
 type Ring struct {
 	mu   sync.Mutex
-	buf  []Event
+	buf  []Entry
 	next int    // where the next event goes
 	full bool   // buf has wrapped
 	seq  uint64 // the last event's Seq
@@ -77,12 +78,12 @@ func NewRing(size int) *Ring {
 	if size < 1 {
 		size = DefaultSize
 	}
-	return &Ring{buf: make([]Event, size)}
+	return &Ring{buf: make([]Entry, size)}
 }
 
 // Add records e, numbering it; the oldest event goes when the ring is
 // full.
-func (r *Ring) Add(e Event) {
+func (r *Ring) Add(e Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seq++
@@ -96,11 +97,11 @@ func (r *Ring) Add(e Event) {
 
 // Since returns the events at or after t (every event for the zero
 // time), oldest first.
-func (r *Ring) Since(t time.Time) []Event {
+func (r *Ring) Since(t time.Time) []Entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []Event
-	add := func(es []Event) {
+	var out []Entry
+	add := func(es []Entry) {
 		for _, e := range es {
 			if !e.At.Before(t) {
 				out = append(out, e)

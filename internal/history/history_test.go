@@ -12,7 +12,7 @@ func TestRingKeepsTheLastEventsInOrder(t *testing.T) {
 		t.Fatalf("a new ring holds %d events", len(got))
 	}
 	for i := range 5 {
-		r.Add(Event{At: base.Add(time.Duration(i) * time.Second), Kind: KindNotice, Detail: string(rune('a' + i))})
+		r.Add(Entry{At: base.Add(time.Duration(i) * time.Second), Kind: KindNotice, Detail: string(rune('a' + i))})
 	}
 	got := r.Since(time.Time{})
 	if len(got) != 3 {
@@ -40,8 +40,8 @@ func TestRingBeforeItWraps(t *testing.T) {
 	if len(r.buf) != DefaultSize {
 		t.Fatalf("size %d, want the default %d", len(r.buf), DefaultSize)
 	}
-	r.Add(Event{Kind: KindStart})
-	r.Add(Event{Kind: KindTransition})
+	r.Add(Entry{Kind: KindStart})
+	r.Add(Entry{Kind: KindTransition})
 	got := r.Since(time.Time{})
 	if len(got) != 2 || got[0].Kind != KindStart || got[1].Kind != KindTransition || r.Lost() != 0 {
 		t.Errorf("%+v lost %d", got, r.Lost())

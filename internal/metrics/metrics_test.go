@@ -46,14 +46,14 @@ func TestHookRunsAreCountedByStageAndResult(t *testing.T) {
 
 type failingNotifier struct{}
 
-func (failingNotifier) Notify(context.Context, notify.Event) error {
+func (failingNotifier) Notify(context.Context, notify.Notice) error {
 	return errors.New("sendmail: exit 75")
 }
 
 func TestNoticeDeliveryFailuresAreCounted(t *testing.T) {
 	d := NewDeliveries(prometheus.NewRegistry())
 	ns := d.Count([]notify.Notifier{notify.Mail{Sendmail: "/bin/false", To: "root"}, failingNotifier{}})
-	if err := ns[1].Notify(context.Background(), notify.Event{}); err == nil {
+	if err := ns[1].Notify(context.Background(), notify.Notice{}); err == nil {
 		t.Fatal("the notifier's error was lost")
 	}
 	if got := testutil.ToFloat64(d.failures.WithLabelValues("other")); got != 1 {

@@ -34,7 +34,7 @@ type countingNotifier struct {
 	failures prometheus.Counter
 }
 
-func (c countingNotifier) Notify(ctx context.Context, e notify.Event) error {
+func (c countingNotifier) Notify(ctx context.Context, e notify.Notice) error {
 	err := c.Notifier.Notify(ctx, e)
 	if err != nil {
 		c.failures.Inc()

@@ -17,7 +17,7 @@ const queueSize = 64
 // Async delivers notices in the background so that a slow or failing
 // notifier never delays a takeover. Each notifier has its own queue and
 // goroutine: a hung MTA does not hold back the pager, and each notifier
-// sees the events in the order they happened.
+// sees the notices in the order they happened.
 type Async struct {
 	log    *slog.Logger
 	ctx    context.Context // cancelled when Close gives up waiting
@@ -32,7 +32,7 @@ type Async struct {
 type sink struct {
 	n     Notifier
 	name  string
-	queue chan Event
+	queue chan Notice
 }
 
 // NewAsync starts one delivery goroutine per notifier; Close stops them.
@@ -43,7 +43,7 @@ func NewAsync(log *slog.Logger, ns ...Notifier) *Async {
 	a := &Async{log: log}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for _, n := range ns {
-		s := &sink{n: n, name: notifierName(n), queue: make(chan Event, queueSize)}
+		s := &sink{n: n, name: notifierName(n), queue: make(chan Notice, queueSize)}
 		a.sinks = append(a.sinks, s)
 		a.wg.Go(func() { a.deliver(s) })
 	}
@@ -52,7 +52,7 @@ func NewAsync(log *slog.Logger, ns ...Notifier) *Async {
 
 // Notify queues e for every notifier and returns at once. A notice that
 // does not fit is dropped and logged rather than waited for.
-func (a *Async) Notify(e Event) {
+func (a *Async) Notify(e Notice) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -118,7 +118,7 @@ func (a *Async) deliver(s *sink) {
 
 // safeNotify turns a notifier's panic into an error: a bug in a notice
 // sink must not take failoverd down while it holds the addresses.
-func safeNotify(ctx context.Context, n Notifier, e Event) (err error) {
+func safeNotify(ctx context.Context, n Notifier, e Notice) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic: %v", r)
@@ -134,7 +134,7 @@ func notifierName(n Notifier) string {
 	return fmt.Sprintf("%T", n)
 }
 
-func (e Event) clone() Event {
+func (e Notice) clone() Notice {
 	e.Addresses = slices.Clone(e.Addresses)
 	e.Links = slices.Clone(e.Links)
 	e.Hooks = slices.Clone(e.Hooks)

@@ -36,13 +36,13 @@ type recorder struct {
 	err  error
 
 	mu     sync.Mutex
-	got    []Event
+	got    []Notice
 	cancel int // deliveries that ended because ctx was cancelled
 }
 
 func (r *recorder) String() string { return r.name }
 
-func (r *recorder) Notify(ctx context.Context, e Event) error {
+func (r *recorder) Notify(ctx context.Context, e Notice) error {
 	if r.gate != nil {
 		select {
 		case <-r.gate:
@@ -69,7 +69,7 @@ func (r *recorder) details() []string {
 	return d
 }
 
-func numbered(i int) Event {
+func numbered(i int) Notice {
 	e := sampleEvent()
 	e.Detail = fmt.Sprint(i)
 	return e
@@ -137,7 +137,7 @@ func TestAsyncLogsFailures(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Notify(context.Context, Event) error { panic("bug in a notifier") }
+func (panicky) Notify(context.Context, Notice) error { panic("bug in a notifier") }
 
 func TestAsyncSurvivesPanic(t *testing.T) {
 	log, logs := testLogger()
@@ -155,7 +155,7 @@ func TestAsyncSurvivesPanic(t *testing.T) {
 // slow takes a while per event, like a real MTA.
 type slow struct{ recorder }
 
-func (s *slow) Notify(ctx context.Context, e Event) error {
+func (s *slow) Notify(ctx context.Context, e Notice) error {
 	time.Sleep(5 * time.Millisecond)
 	return s.recorder.Notify(ctx, e)
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Command hands the event to any program, as one JSON object on its
+// Command hands the notice to any program, as one JSON object on its
 // standard input, so chat webhooks and pagers need no code here.
 type Command struct {
 	Path    string
@@ -23,7 +23,7 @@ func (c Command) String() string {
 }
 
 // Notify runs the command. The error carries the command's own output.
-func (c Command) Notify(ctx context.Context, e Event) error {
+func (c Command) Notify(ctx context.Context, e Notice) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode %s notice: %w", e.Kind, err)

@@ -22,7 +22,7 @@ func TestCommandJSON(t *testing.T) {
 	if !json.Valid([]byte(in)) || strings.Count(strings.TrimSpace(in), "\n") != 0 {
 		t.Fatalf("stdin is not one JSON object on one line: %q", in)
 	}
-	var got Event
+	var got Notice
 	if err := json.Unmarshal([]byte(in), &got); err != nil {
 		t.Fatal(err)
 	}

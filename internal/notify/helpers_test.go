@@ -14,9 +14,9 @@ import (
 
 // sampleEvent is a takeover after both links went silent, with a hook that
 // failed and one that timed out.
-func sampleEvent() Event {
+func sampleEvent() Notice {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	return Event{
+	return Notice{
 		Kind:      notice.Takeover,
 		Time:      at,
 		Node:      "server2",

@@ -46,7 +46,7 @@ func (m Mail) to() string {
 func (m Mail) String() string { return "mail to " + m.to() + " via " + m.sendmail() }
 
 // Notify mails e. The error carries sendmail's own output when it fails.
-func (m Mail) Notify(ctx context.Context, e Event) error {
+func (m Mail) Notify(ctx context.Context, e Notice) error {
 	msg, err := m.message(e, time.Now())
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (m Mail) Notify(ctx context.Context, e Event) error {
 }
 
 // message is the complete RFC 5322 message for sendmail's standard input.
-func (m Mail) message(e Event, now time.Time) ([]byte, error) {
+func (m Mail) message(e Notice, now time.Time) ([]byte, error) {
 	from := m.From
 	if from == "" {
 		host, err := os.Hostname()

@@ -15,7 +15,7 @@ import (
 )
 
 // sendMail runs m with a sendmail stand-in and returns what it received.
-func sendMail(t *testing.T, m Mail, e Event) (args []string, msg string) {
+func sendMail(t *testing.T, m Mail, e Notice) (args []string, msg string) {
 	t.Helper()
 	path, dir := standIn(t, "")
 	m.Sendmail = path

@@ -1,6 +1,6 @@
 // Package notify tells the administrator what failoverd did and why: by
 // mail through sendmail, as the original NotifyFailover did, or through any
-// command (chat webhook, pager) that reads the event as JSON.
+// command (chat webhook, pager) that reads the notice as JSON.
 package notify
 
 import (
@@ -17,10 +17,10 @@ import (
 	"unicode/utf8"
 )
 
-// Event is one notice: what happened, to which addresses, and the state of
-// the links and hooks that led to it, so that the mail alone is enough to
-// understand a failover at 3 a.m.
-type Event struct {
+// Notice is one notice to the administrator: what happened, to which
+// addresses, and the state of the links and hooks that led to it, so that
+// the mail alone is enough to understand a failover at 3 a.m.
+type Notice struct {
 	Kind      notice.Kind    `json:"kind"`
 	Time      time.Time      `json:"time"`
 	Node      string         `json:"node"`      // this host
@@ -31,19 +31,19 @@ type Event struct {
 	Detail    string         `json:"detail,omitempty"` // one sentence: why
 }
 
-// Notifier delivers an event somewhere a person will see it.
+// Notifier delivers a notice somewhere a person will see it.
 type Notifier interface {
-	Notify(ctx context.Context, e Event) error
+	Notify(ctx context.Context, e Notice) error
 }
 
 // Subject is one line saying what happened on which host. Every value in it
 // is flattened to one line, so it is safe to use in a mail header.
-func (e Event) Subject() string {
+func (e Notice) Subject() string {
 	return "ipfailover: " + e.headline()
 }
 
 // Body is the plain-text report: what, when, links, addresses, hooks, why.
-func (e Event) Body() string {
+func (e Notice) Body() string {
 	var b strings.Builder
 	b.WriteString(e.headline() + ".\n\n")
 	if e.Detail != "" {
@@ -91,7 +91,7 @@ func (e Event) Body() string {
 }
 
 // headline is the sentence shared by the subject and the body's first line.
-func (e Event) headline() string {
+func (e Notice) headline() string {
 	node, peer, addrs := orUnknown(e.Node), orUnknown(e.Peer), e.addressList()
 	switch e.Kind {
 	case notice.Takeover:
@@ -150,7 +150,7 @@ func (e Event) headline() string {
 
 // addressList names the public addresses without interface and mask, which
 // the body lists in full; a long list is cut so the subject stays one line.
-func (e Event) addressList() string {
+func (e Notice) addressList() string {
 	const most = 3
 	var names []string
 	for i, a := range e.Addresses {

@@ -11,24 +11,24 @@ import (
 func TestSubject(t *testing.T) {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	base := sampleEvent()
-	with := func(f func(*Event)) Event { e := base.clone(); f(&e); return e }
+	with := func(f func(*Notice)) Notice { e := base.clone(); f(&e); return e }
 	tests := []struct {
-		e    Event
+		e    Notice
 		want string
 	}{
 		{base, "ipfailover: server2 took over 198.51.100.1 from 192.0.2.1"},
-		{with(func(e *Event) { e.Kind = notice.GiveBack }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
-		{with(func(e *Event) {
+		{with(func(e *Notice) { e.Kind = notice.GiveBack }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
+		{with(func(e *Notice) {
 			e.Kind = notice.Anomaly
 			e.Links = []notice.Link{{Name: "eth1", Alive: true, LastHeard: at}, {Name: "eth0", LastHeard: at.Add(-5 * time.Second)}}
 		}), "ipfailover: server2: network anomaly, no heartbeats from 192.0.2.1 on eth0"},
-		{with(func(e *Event) { e.Kind = notice.AnomalyCleared }), "ipfailover: server2: network anomaly cleared, heartbeats from 192.0.2.1 on every link"},
-		{with(func(e *Event) { e.Kind = notice.Veto }), "ipfailover: server2: the Test hook vetoed failover of 198.51.100.1 (primary 192.0.2.1)"},
-		{with(func(e *Event) { e.Kind = notice.HookFailure }), "ipfailover: server2: hook PostAcq20.StartApache failed (exit 3) for 198.51.100.1; 1 more hook failed"},
-		{with(func(e *Event) {
+		{with(func(e *Notice) { e.Kind = notice.AnomalyCleared }), "ipfailover: server2: network anomaly cleared, heartbeats from 192.0.2.1 on every link"},
+		{with(func(e *Notice) { e.Kind = notice.Veto }), "ipfailover: server2: the Test hook vetoed failover of 198.51.100.1 (primary 192.0.2.1)"},
+		{with(func(e *Notice) { e.Kind = notice.HookFailure }), "ipfailover: server2: hook PostAcq20.StartApache failed (exit 3) for 198.51.100.1; 1 more hook failed"},
+		{with(func(e *Notice) {
 			e.Addresses = []string{"eth0:198.51.100.1/32", "eth0:2001:db8::1/128", "203.0.113.7", "eth2:203.0.113.8/24", "eth3:whatever"}
 		}), "ipfailover: server2 took over 198.51.100.1, 2001:db8::1, 203.0.113.7 and 2 more from 192.0.2.1"},
-		{with(func(e *Event) { e.Node = "" }), "ipfailover: (unknown) took over 198.51.100.1 from 192.0.2.1"},
+		{with(func(e *Notice) { e.Node = "" }), "ipfailover: (unknown) took over 198.51.100.1 from 192.0.2.1"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Subject(); got != tt.want {
