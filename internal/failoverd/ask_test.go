@@ -30,7 +30,7 @@ func TestAskingDeadPrimaryTakenAtTheTimeout(t *testing.T) {
 		before := a.asked()
 		w.waitState(failover.Active, 2*time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
+		if took := started.At.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
 			t.Fatalf("took over %v after the last heartbeat; timeout %v", took, timeout)
 		}
 		if a.asked()-before < 3 {
@@ -97,7 +97,7 @@ func TestGoodbyeWaitsForTheAddress(t *testing.T) {
 		gone := time.Now()
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(gone); took > 4*timeout/30+time.Millisecond {
+		if took := started.At.Sub(gone); took > 4*timeout/30+time.Millisecond {
 			t.Fatalf("took over %v after the address stopped answering", took)
 		}
 	})
@@ -109,7 +109,7 @@ func TestGoodbyeWaitsForTheAddress(t *testing.T) {
 		w.goodbye("pub0")
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(bye); took > 3*time.Millisecond {
+		if took := started.At.Sub(bye); took > 3*time.Millisecond {
 			t.Fatalf("took a service address over %v after the goodbye", took)
 		}
 	})
@@ -203,7 +203,7 @@ func TestConfirmedDeadPrimaryTakenBeforeTheTimeout(t *testing.T) {
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(w.lastBeat); took < 129*time.Millisecond || took > 131*time.Millisecond {
+		if took := started.At.Sub(w.lastBeat); took < 129*time.Millisecond || took > 131*time.Millisecond {
 			t.Fatalf("took over %v after the last heartbeat, want 125 ms + 4 probes of 1 ms", took)
 		}
 		for _, l := range links {
@@ -235,7 +235,7 @@ func TestConfirmAnsweredWaitsForTheTimeout(t *testing.T) {
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(w.lastBeat); took < timeout {
+		if took := started.At.Sub(w.lastBeat); took < timeout {
 			t.Fatalf("took over %v after the last heartbeat while its host answered; timeout %v", took, timeout)
 		}
 		if n := a.probed("priv0"); n != 1 {
@@ -257,7 +257,7 @@ func TestCarrierLossTakesOverAtOnce(t *testing.T) {
 		w.carrier <- carrierChange{"priv0", false}
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(lost); took < 4*time.Millisecond || took > 5*time.Millisecond {
+		if took := started.At.Sub(lost); took < 4*time.Millisecond || took > 5*time.Millisecond {
 			t.Fatalf("took over %v after the carrier loss, want 4 probes of 1 ms", took)
 		}
 		if n := a.probed("priv0"); n != 0 {
@@ -303,7 +303,7 @@ func TestOffLinkSenderIsNotProbed(t *testing.T) {
 		w.beatFor(time.Second)
 		w.waitState(failover.Active, time.Second)
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(w.lastBeat); took < timeout {
+		if took := started.At.Sub(w.lastBeat); took < timeout {
 			t.Fatalf("took over %v after the last heartbeat, before the timeout %v, with pub0 unprobeable", took, timeout)
 		}
 		if n := a.probed("pub0"); n != 0 {

@@ -390,14 +390,14 @@ const probeWhy = "its heartbeats are late on every link, or a link lost its carr
 
 // notice logs and sends one notice. d.mu is held.
 func (d *Daemon) notice(kind notice.Kind, detail string, hookResults []hooks.Result) {
-	ev := notify.Notice{Kind: kind, Time: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
+	ev := notify.Notice{Kind: kind, At: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
 		Addresses: d.addrStrings(), Links: d.machine.Links(), Detail: detail, Hooks: hookResults}
 	level := slog.LevelWarn
 	if kind == notice.AnomalyCleared || kind == notice.GiveBack {
 		level = slog.LevelInfo
 	}
 	d.log.Log(context.Background(), level, "notice", "kind", kind, "detail", detail)
-	d.obs.Notice(kind, detail, ev.Time)
+	d.obs.Notice(kind, detail, ev.At)
 	d.Notifier.Notify(ev)
 }
 

@@ -44,7 +44,7 @@ func TestTakeoverAtTheTimeoutAndGiveBackAfterTheHoldDown(t *testing.T) {
 		// The deadline timer is set lazily; the takeover still starts
 		// at the timeout, not at some later re-arm.
 		started, _ := w.notices.last(notice.Takeover)
-		if took := started.Time.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
+		if took := started.At.Sub(w.lastBeat); took < timeout || took > timeout+time.Millisecond {
 			t.Fatalf("took over %v after the last heartbeat; timeout %v", took, timeout)
 		}
 		if !w.holds() {

@@ -53,8 +53,8 @@ func NewAsync(log *slog.Logger, ns ...Notifier) *Async {
 // Notify queues e for every notifier and returns at once. A notice that
 // does not fit is dropped and logged rather than waited for.
 func (a *Async) Notify(e Notice) {
-	if e.Time.IsZero() {
-		e.Time = time.Now()
+	if e.At.IsZero() {
+		e.At = time.Now()
 	}
 	e = e.clone() // the caller may reuse its slices while we deliver
 	a.mu.RLock()

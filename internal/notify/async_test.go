@@ -70,7 +70,7 @@ func (r *recorder) details() []string {
 }
 
 func numbered(i int) Notice {
-	e := sampleEvent()
+	e := sampleNotice()
 	e.Detail = fmt.Sprint(i)
 	return e
 }
@@ -128,7 +128,7 @@ func TestAsyncDoesNotBlock(t *testing.T) {
 func TestAsyncLogsFailures(t *testing.T) {
 	log, logs := testLogger()
 	a := NewAsync(log, &recorder{name: "broken mailer", err: errors.New("sendmail: connection refused")})
-	e := sampleEvent()
+	e := sampleNotice()
 	e.Kind = notice.GiveBack
 	a.Notify(e)
 	a.Close(5 * time.Second)
@@ -143,8 +143,8 @@ func TestAsyncSurvivesPanic(t *testing.T) {
 	log, logs := testLogger()
 	after := &recorder{name: "after"}
 	a := NewAsync(log, panicky{}, after)
-	a.Notify(sampleEvent())
-	a.Notify(sampleEvent())
+	a.Notify(sampleNotice())
+	a.Notify(sampleNotice())
 	a.Close(5 * time.Second)
 	mustContain(t, "log", logs.String(), "notifier=notify.panicky", "bug in a notifier")
 	if len(after.details()) != 2 {
@@ -203,15 +203,15 @@ func TestAsyncCloseDeadline(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 
-	a.Notify(sampleEvent()) // after Close: logged, no panic
-	a.Close(time.Second)    // twice: no panic
+	a.Notify(sampleNotice()) // after Close: logged, no panic
+	a.Close(time.Second)     // twice: no panic
 	mustContain(t, "log", logs.String(), "already shut down")
 }
 
 func TestAsyncNotifyCopiesEvent(t *testing.T) {
 	r := &recorder{name: "r"}
 	a := NewAsync(nil, r)
-	e := sampleEvent()
+	e := sampleNotice()
 	a.Notify(e)
 	e.Addresses[0] = "changed"
 	a.Close(5 * time.Second)

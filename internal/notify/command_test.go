@@ -11,7 +11,7 @@ import (
 
 func TestCommandJSON(t *testing.T) {
 	path, dir := standIn(t, "")
-	e := sampleEvent()
+	e := sampleNotice()
 	if err := (Command{Path: path, Args: []string{"--channel", "#ops"}}).Notify(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
@@ -29,12 +29,12 @@ func TestCommandJSON(t *testing.T) {
 	if !reflect.DeepEqual(got, e) {
 		t.Errorf("decoded\n%+v\nwant\n%+v", got, e)
 	}
-	mustContain(t, "JSON", in, `"kind":"takeover"`, `"duration_ns":2000000000`, `"timed_out":true`, `"last_heard":"2025-03-04T05:06:04Z"`)
+	mustContain(t, "JSON", in, `"kind":"takeover"`, `"time":"2025-03-04T05:06:07Z"`, `"duration_ns":2000000000`, `"timed_out":true`, `"last_heard":"2025-03-04T05:06:04Z"`)
 }
 
 func TestCommandFailure(t *testing.T) {
 	path, _ := standIn(t, "echo 'webhook: HTTP 503' >&2; exit 2")
-	err := Command{Path: path}.Notify(context.Background(), sampleEvent())
+	err := Command{Path: path}.Notify(context.Background(), sampleNotice())
 	if err == nil || !strings.Contains(err.Error(), "webhook: HTTP 503") || !strings.Contains(err.Error(), "exit status 2") {
 		t.Errorf("error %v, want the exit status and the command's message", err)
 	}

@@ -12,13 +12,13 @@ import (
 	"time"
 )
 
-// sampleEvent is a takeover after both links went silent, with a hook that
+// sampleNotice is a takeover after both links went silent, with a hook that
 // failed and one that timed out.
-func sampleEvent() Notice {
+func sampleNotice() Notice {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	return Notice{
 		Kind:      notice.Takeover,
-		Time:      at,
+		At:        at,
 		Node:      "server2",
 		Peer:      "192.0.2.1",
 		Addresses: []string{"eth0:198.51.100.1/32"},

@@ -74,7 +74,7 @@ func (m Mail) message(e Notice, now time.Time) ([]byte, error) {
 			return nil, fmt.Errorf("mail %s %q: %w: remove control characters and line breaks from it", h[0], h[1], ErrHeader)
 		}
 	}
-	date := e.Time
+	date := e.At
 	if date.IsZero() {
 		date = now
 	}

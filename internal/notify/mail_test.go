@@ -27,7 +27,7 @@ func sendMail(t *testing.T, m Mail, e Notice) (args []string, msg string) {
 }
 
 func TestMailMessage(t *testing.T) {
-	e := sampleEvent()
+	e := sampleNotice()
 	args, raw := sendMail(t, Mail{}, e)
 	if len(args) == 0 || args[0] != "-t" {
 		t.Errorf("sendmail arguments %q, want -t first (recipients from the header)", args)
@@ -47,8 +47,8 @@ func TestMailMessage(t *testing.T) {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
 	}
-	if date, err := msg.Header.Date(); err != nil || !date.Equal(e.Time) {
-		t.Errorf("Date: %v (%v), want %v", date, err, e.Time)
+	if date, err := msg.Header.Date(); err != nil || !date.Equal(e.At) {
+		t.Errorf("Date: %v (%v), want %v", date, err, e.At)
 	}
 	body := raw[strings.Index(raw, "\n\n")+2:]
 	mustContain(t, "mail body", body, "eth0", "eth1", "silent since", "eth0:198.51.100.1/32",
@@ -56,7 +56,7 @@ func TestMailMessage(t *testing.T) {
 }
 
 func TestMailConfiguredAddresses(t *testing.T) {
-	_, raw := sendMail(t, Mail{To: "ops@example.com, admin@example.com", From: "failover@example.com"}, sampleEvent())
+	_, raw := sendMail(t, Mail{To: "ops@example.com, admin@example.com", From: "failover@example.com"}, sampleNotice())
 	msg, err := mail.ReadMessage(strings.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestMailConfiguredAddresses(t *testing.T) {
 }
 
 func TestMailHeaderInjection(t *testing.T) {
-	e := sampleEvent()
+	e := sampleNotice()
 	e.Kind = notice.HookFailure // puts the failed hook's name in the subject
 	e.Node = "server2\nBcc: node@example.com"
 	e.Hooks[2].Name = "PostAcq20\r\nBcc: x@example.com"
@@ -103,7 +103,7 @@ func TestMailHeaderInjection(t *testing.T) {
 }
 
 func TestMailNonASCIISubject(t *testing.T) {
-	e := sampleEvent()
+	e := sampleNotice()
 	e.Node = "sérveur-2"
 	_, raw := sendMail(t, Mail{}, e)
 	msg, err := mail.ReadMessage(strings.NewReader(raw))
@@ -123,12 +123,12 @@ func TestMailNonASCIISubject(t *testing.T) {
 
 func TestMailFailure(t *testing.T) {
 	path, _ := standIn(t, "echo 'sendmail: fatal: queue file write error' >&2; exit 1")
-	err := Mail{Sendmail: path}.Notify(context.Background(), sampleEvent())
+	err := Mail{Sendmail: path}.Notify(context.Background(), sampleNotice())
 	if err == nil || !strings.Contains(err.Error(), "queue file write error") {
 		t.Errorf("error %v, want one with sendmail's message", err)
 	}
 
-	err = Mail{Sendmail: filepath.Join(t.TempDir(), "no-sendmail")}.Notify(context.Background(), sampleEvent())
+	err = Mail{Sendmail: filepath.Join(t.TempDir(), "no-sendmail")}.Notify(context.Background(), sampleNotice())
 	if err == nil || !strings.Contains(err.Error(), "no-sendmail") {
 		t.Errorf("missing sendmail: error %v", err)
 	}
@@ -139,7 +139,7 @@ func TestMailTimeout(t *testing.T) {
 	// process group lets Notify return promptly.
 	path, _ := standIn(t, "sleep 20; echo done")
 	start := time.Now()
-	err := Mail{Sendmail: path, Timeout: 200 * time.Millisecond}.Notify(context.Background(), sampleEvent())
+	err := Mail{Sendmail: path, Timeout: 200 * time.Millisecond}.Notify(context.Background(), sampleNotice())
 	if err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("error %v, want a timeout", err)
 	}

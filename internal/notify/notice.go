@@ -22,7 +22,7 @@ import (
 // the mail alone is enough to understand a failover at 3 a.m.
 type Notice struct {
 	Kind      notice.Kind    `json:"kind"`
-	Time      time.Time      `json:"time"`
+	At        time.Time      `json:"time"`
 	Node      string         `json:"node"`      // this host
 	Peer      string         `json:"peer"`      // the primary's private address
 	Addresses []string       `json:"addresses"` // e.g. "eth0:198.51.100.1/32"
@@ -51,7 +51,7 @@ func (e Notice) Body() string {
 	}
 
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "When:\t%s\n", when(e.Time))
+	fmt.Fprintf(w, "When:\t%s\n", when(e.At))
 	fmt.Fprintf(w, "Host:\t%s\n", orUnknown(e.Node))
 	fmt.Fprintf(w, "Primary:\t%s\n", orUnknown(e.Peer))
 	fmt.Fprintf(w, "Event:\t%s\n", oneLine(string(e.Kind)))
@@ -63,7 +63,7 @@ func (e Notice) Body() string {
 	}
 	w = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, l := range e.Links {
-		fmt.Fprintf(w, "  %s\t%s\n", orUnknown(l.Name), linkState(l, e.Time))
+		fmt.Fprintf(w, "  %s\t%s\n", orUnknown(l.Name), linkState(l, e.At))
 	}
 	w.Flush()
 

@@ -10,7 +10,7 @@ import (
 
 func TestSubject(t *testing.T) {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
-	base := sampleEvent()
+	base := sampleNotice()
 	with := func(f func(*Notice)) Notice { e := base.clone(); f(&e); return e }
 	tests := []struct {
 		e    Notice
@@ -38,15 +38,15 @@ func TestSubject(t *testing.T) {
 }
 
 func TestBody(t *testing.T) {
-	e := sampleEvent()
-	e.Links[0].Alive, e.Links[0].LastHeard = true, e.Time.Add(-time.Second)
+	e := sampleNotice()
+	e.Links[0].Alive, e.Links[0].LastHeard = true, e.At.Add(-time.Second)
 	e.Links = append(e.Links, notice.Link{Name: "eth2"})
 	body := e.Body()
 	mustContain(t, "body", body,
 		"server2 took over 198.51.100.1 from 192.0.2.1.\n",
 		e.Detail,
 		"2025-03-04T05:06:07Z",
-		e.Time.Local().Format("Mon 2 Jan 2006 15:04:05 MST")+" local",
+		e.At.Local().Format("Mon 2 Jan 2006 15:04:05 MST")+" local",
 		"eth1  alive, last heard 2025-03-04T05:06:06Z",
 		"eth0  silent since 2025-03-04T05:06:03Z (4s before this event)",
 		"eth2  silent, never heard",

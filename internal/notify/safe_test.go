@@ -17,8 +17,8 @@ func TestUnsafeProgramIsNotRun(t *testing.T) {
 		name   string
 		notify func(path string) error
 	}{
-		{"command", func(path string) error { return Command{Path: path}.Notify(context.Background(), sampleEvent()) }},
-		{"mail", func(path string) error { return Mail{Sendmail: path}.Notify(context.Background(), sampleEvent()) }},
+		{"command", func(path string) error { return Command{Path: path}.Notify(context.Background(), sampleNotice()) }},
+		{"mail", func(path string) error { return Mail{Sendmail: path}.Notify(context.Background(), sampleNotice()) }},
 	} {
 		t.Run(n.name, func(t *testing.T) {
 			path, dir := standIn(t, "")
@@ -70,7 +70,7 @@ func TestUnsafeCommandIsLogged(t *testing.T) {
 	log, buf := testLogger()
 	a := NewAsync(log, Command{Path: path})
 	chmod(t, path, 0o775)
-	a.Notify(sampleEvent())
+	a.Notify(sampleNotice())
 	a.Close(10 * time.Second)
 	if got := buf.String(); !strings.Contains(got, "notice failed") || !strings.Contains(got, "refusing "+path+": writable by group") {
 		t.Errorf("log lacks the refusal:\n%s", got)
