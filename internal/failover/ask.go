@@ -12,7 +12,7 @@ import (
 // live host, or the primary may have stopped on purpose with its own
 // address still up. So, with Params.Ask, the machine takes nothing that
 // another host answers for. The caller asks the link who answers for the
-// addresses (ARP, neighbour solicitation) as often as Asking says, and
+// addresses (ARP, neighbour solicitation) as often as AskEvery says, and
 // reports every answer from another host as an Answered event.
 //
 //   - While the primary is suspected (its heartbeats late on every link,
@@ -156,9 +156,9 @@ func (m *Machine) AskWindow() time.Duration { return 3 * m.slow() }
 // window is how long an answer counts: three questions.
 func (m *Machine) window() time.Duration { return 3 * m.spacing() }
 
-// Asking is how often the caller should ask who answers for the
+// AskEvery is how often the caller should ask who answers for the
 // addresses now; zero: not at all.
-func (m *Machine) Asking() time.Duration {
+func (m *Machine) AskEvery() time.Duration {
 	if m.ask.since.IsZero() {
 		return 0
 	}

@@ -18,7 +18,7 @@ import (
 //     the last on any link), or a link losing its carrier (a cable
 //     straight to the primary goes dark the moment it loses power),
 //     starts one round of probes: the caller probes the address the
-//     primary's heartbeats come from on each link, as often as Asking
+//     primary's heartbeats come from on each link, as often as AskEvery
 //     says, Probes times per link, and reports each (Probed; a link with
 //     no carrier counts as probed, as nothing can answer there) and every
 //     answer (ProbeAnswer). The questions for the addresses to take go

@@ -59,8 +59,8 @@ func TestConfirmedGoneTakesOverBeforeTheTimeout(t *testing.T) {
 		t.Fatalf("probe spacing %v at a 1 s interval, want 5ms", got)
 	}
 	tl.tickTo(last.Add(1249 * time.Millisecond))
-	if tl.m.Probing() != nil || tl.m.Asking() != 0 {
-		t.Fatalf("probing %v, asking %v before the heartbeat is late", tl.m.Probing(), tl.m.Asking())
+	if tl.m.Probing() != nil || tl.m.AskEvery() != 0 {
+		t.Fatalf("probing %v, asking %v before the heartbeat is late", tl.m.Probing(), tl.m.AskEvery())
 	}
 	tl.tickTo(last.Add(1250*time.Millisecond + 19*time.Millisecond))
 	tl.expect(Standby)
@@ -233,7 +233,7 @@ func TestAllLinksDarkDoNotConfirm(t *testing.T) {
 	if on, how, _ := tl.m.ProbeRound(); on || how != ProbeIncomplete {
 		t.Fatalf("round on %v, ended %q; want it ended incomplete", on, how)
 	}
-	if tl.m.Asking() == time.Millisecond*5 {
+	if tl.m.AskEvery() == time.Millisecond*5 {
 		t.Fatal("still asking at the probes' pace after the round ended")
 	}
 	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
@@ -593,20 +593,20 @@ func TestCarrierBackAsksAtOnce(t *testing.T) {
 	tl.expect(Active, "notice takeover")
 	tl.tickTo(tl.now.Add(10 * time.Second))
 	tl.expect(Active)
-	if every := tl.m.Asking(); every != 0 {
+	if every := tl.m.AskEvery(); every != 0 {
 		t.Fatalf("asking every %v past the hold-down with the primary silent, want not at all", every)
 	}
 	back := tl.now
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
-	if every := tl.m.Asking(); every != 5*time.Millisecond {
+	if every := tl.m.AskEvery(); every != 5*time.Millisecond {
 		t.Fatalf("asking every %v when the private cable's carrier came back, want 5ms (the probes' pace)", every)
 	}
 	tl.tickTo(back.Add(99 * time.Millisecond))
-	if every := tl.m.Asking(); every != 5*time.Millisecond {
+	if every := tl.m.AskEvery(); every != 5*time.Millisecond {
 		t.Fatalf("asking every %v 99 ms after the carrier came back, want 5ms", every)
 	}
 	tl.tickTo(back.Add(101 * time.Millisecond))
-	if every := tl.m.Asking(); every != 100*time.Millisecond {
+	if every := tl.m.AskEvery(); every != 100*time.Millisecond {
 		t.Fatalf("asking every %v with no answer 101 ms after the carrier came back, want the suspicion's pace (100ms)", every)
 	}
 	tl.ask()

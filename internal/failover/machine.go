@@ -72,7 +72,7 @@ type Params struct {
 	AddrLinks []string
 
 	// Ask says the caller asks the link who answers for the addresses
-	// (Asking says when and how often) and reports answers. Without it
+	// (AskEvery says when and how often) and reports answers. Without it
 	// the machine takes over on silence alone, as the original did.
 	Ask bool
 	// AskWait is how long an address must go unanswered, asked three

@@ -20,7 +20,7 @@ func (d *Daemon) asks(ctx context.Context) {
 	var lastErr time.Time
 	for {
 		d.mu.Lock()
-		every := d.machine.Asking()
+		every := d.machine.AskEvery()
 		probes := d.probesDue()
 		d.mu.Unlock()
 		if every == 0 {
@@ -80,7 +80,7 @@ func (d *Daemon) wakeAsker() {
 	if d.Asker == nil {
 		return
 	}
-	every := d.machine.Asking()
+	every := d.machine.AskEvery()
 	if every == d.askEvery {
 		return
 	}
