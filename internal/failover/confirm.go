@@ -62,16 +62,21 @@ type probing struct {
 	// carrierAt: the latest carrier loss on a link.
 	carrierAt time.Time
 	// how and ended say how the last round ended (ProbeRound).
-	how, ended string
+	how   ProbeOutcome
+	ended string
 }
+
+// ProbeOutcome is how a round of probes ended; its text is the
+// outcome label of the probe_rounds_total metric and of the history.
+type ProbeOutcome string
 
 // How a round of probes ended.
 const (
-	ProbeAnswered   = "answered"   // the primary's host answered: it lives
-	ProbeConfirmed  = "confirmed"  // nothing answered: the takeover
-	ProbeHeard      = "heard"      // a heartbeat came
-	ProbeMovedOn    = "moved-on"   // the state moved on (a timeout, a job)
-	ProbeIncomplete = "incomplete" // some link could not be probed: the timeout decides
+	ProbeAnswered   ProbeOutcome = "answered"   // the primary's host answered: it lives
+	ProbeConfirmed  ProbeOutcome = "confirmed"  // nothing answered: the takeover
+	ProbeHeard      ProbeOutcome = "heard"      // a heartbeat came
+	ProbeMovedOn    ProbeOutcome = "moved-on"   // the state moved on (a timeout, a job)
+	ProbeIncomplete ProbeOutcome = "incomplete" // some link could not be probed: the timeout decides
 )
 
 // Probed: the caller probed the primary on Link once. Sent is when the
@@ -202,7 +207,7 @@ func (m *Machine) updateProbing(now time.Time) {
 
 // ProbeRound says whether a round of probes is on and, when not, how
 // the last one ended: one of the Probe… outcomes, and in words.
-func (m *Machine) ProbeRound() (on bool, how, ended string) {
+func (m *Machine) ProbeRound() (on bool, how ProbeOutcome, ended string) {
 	return m.probe.on, m.probe.how, m.probe.ended
 }
 

@@ -217,7 +217,7 @@ func TestConfirmedDeadPrimaryTakenBeforeTheTimeout(t *testing.T) {
 				kinds = append(kinds, e.Outcome)
 			}
 		}
-		if strings.Join(kinds, ",") != ","+failover.ProbeConfirmed {
+		if strings.Join(kinds, ",") != ","+string(failover.ProbeConfirmed) {
 			t.Errorf("probe rounds in the history: %q, want one begun and confirmed", kinds)
 		}
 	})

@@ -82,10 +82,10 @@ func (r *recorder) Command(op failover.Op, force bool, at time.Time, outcome str
 	r.ring.Add(history.Entry{At: at, Kind: history.KindCommand, Op: op, Force: force, Outcome: outcome})
 }
 
-func (r *recorder) ProbeRound(on bool, how, detail string, at time.Time) {
+func (r *recorder) ProbeRound(on bool, how failover.ProbeOutcome, detail string, at time.Time) {
 	e := history.Entry{At: at, Kind: history.KindProbe, Detail: detail}
 	if !on {
-		e.Outcome = how
+		e.Outcome = string(how)
 	}
 	r.ring.Add(e)
 }

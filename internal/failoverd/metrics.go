@@ -198,9 +198,9 @@ func (m *Metrics) Command(op failover.Op, _ bool, _ time.Time, _ string) {
 	m.commands.WithLabelValues(string(op)).Inc()
 }
 
-func (m *Metrics) ProbeRound(on bool, how, _ string, _ time.Time) {
+func (m *Metrics) ProbeRound(on bool, how failover.ProbeOutcome, _ string, _ time.Time) {
 	if !on {
-		m.probes.WithLabelValues(how).Inc()
+		m.probes.WithLabelValues(string(how)).Inc()
 	}
 }
 

@@ -188,7 +188,7 @@ func TestProbeRoundsAndCarrier(t *testing.T) {
 	m.ProbeRound(true, "", "late", now)
 	m.ProbeRound(false, failover.ProbeConfirmed, "no answer", now)
 	m.ProbeRound(false, failover.ProbeConfirmed, "no answer", now)
-	if got := testutil.ToFloat64(m.probes.WithLabelValues(failover.ProbeConfirmed)); got != 2 {
+	if got := testutil.ToFloat64(m.probes.WithLabelValues(string(failover.ProbeConfirmed))); got != 2 {
 		t.Errorf("confirmed rounds %v, want 2", got)
 	}
 	if n := testutil.CollectAndCount(m.probes); n != 2 {

@@ -29,8 +29,8 @@ type Observer interface {
 	// Command: an operator's request and what failoverd answered.
 	Command(op failover.Op, force bool, at time.Time, outcome string)
 	// ProbeRound: a round of probes of the primary's host began (on),
-	// or ended, how (a failover.Probe… outcome) and why in words.
-	ProbeRound(on bool, how, detail string, at time.Time)
+	// or ended, how (empty while on) and why in words.
+	ProbeRound(on bool, how failover.ProbeOutcome, detail string, at time.Time)
 	// Carrier: a link's carrier as the watch reported it (at start,
 	// then each change).
 	Carrier(link string, up bool, at time.Time)
@@ -81,7 +81,7 @@ func (os observers) Command(op failover.Op, force bool, at time.Time, outcome st
 	}
 }
 
-func (os observers) ProbeRound(on bool, how, detail string, at time.Time) {
+func (os observers) ProbeRound(on bool, how failover.ProbeOutcome, detail string, at time.Time) {
 	for _, o := range os {
 		o.ProbeRound(on, how, detail, at)
 	}
