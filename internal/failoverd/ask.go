@@ -21,7 +21,7 @@ func (d *Daemon) asks(ctx context.Context) {
 	for {
 		d.mu.Lock()
 		every := d.machine.AskEvery()
-		probes := d.probesDue()
+		probes := d.probesDueLocked()
 		d.mu.Unlock()
 		if every == 0 {
 			select {
@@ -56,12 +56,12 @@ func (d *Daemon) asks(ctx context.Context) {
 		if n > 0 || len(probed) > 0 {
 			d.mu.Lock()
 			if n > 0 {
-				d.apply(failover.Asked{At: now, Sent: sent}, nil)
+				d.applyLocked(failover.Asked{At: now, Sent: sent}, nil)
 			}
 			for _, l := range probed {
-				d.apply(failover.Probed{At: now, Link: l, Sent: sent}, nil)
+				d.applyLocked(failover.Probed{At: now, Link: l, Sent: sent}, nil)
 			}
-			d.rearm()
+			d.rearmLocked()
 			d.mu.Unlock()
 		}
 		t.Reset(every)
@@ -74,9 +74,9 @@ func (d *Daemon) asks(ctx context.Context) {
 	}
 }
 
-// wakeAsker starts the questions at once when the machine wants them,
-// or wants them at a new pace. d.mu is held.
-func (d *Daemon) wakeAsker() {
+// wakeAskerLocked starts the questions at once when the machine wants them,
+// or wants them at a new pace.
+func (d *Daemon) wakeAskerLocked() {
 	if d.Asker == nil {
 		return
 	}
@@ -103,17 +103,17 @@ func (d *Daemon) answered(a neighbor.Answer) {
 	d.log.Debug("answered", "addr", a.Addr, "mac", a.MAC.String(), "on", a.Interface, "at", a.At.Format("15:04:05.000000"))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if link, ok := d.probeLink(a); ok {
-		d.apply(failover.ProbeAnswer{At: a.At, Link: link, MAC: a.MAC.String()}, nil)
+	if link, ok := d.probeLinkLocked(a); ok {
+		d.applyLocked(failover.ProbeAnswer{At: a.At, Link: link, MAC: a.MAC.String()}, nil)
 	}
 	// Only on the address's own link: a host names any of its addresses
 	// as the sender of its ARP on any link (Linux's arp_announce 0), so
 	// the primary coming back on its private link says nothing yet of
 	// who answers on the public one.
 	if iface, ok := d.takes[a.Addr.Unmap()]; ok && (a.Interface == "" || a.Interface == iface) {
-		d.apply(failover.Answered{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
+		d.applyLocked(failover.Answered{At: a.At, Addr: a.Addr.String(), MAC: a.MAC.String()}, nil)
 	}
-	d.rearm()
+	d.rearmLocked()
 }
 
 // askNow asks a round of questions over the suspicion's window and says

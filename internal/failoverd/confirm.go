@@ -22,8 +22,8 @@ type probe struct {
 	addr netip.Addr // invalid: no address known for the link
 }
 
-// probesDue returns the probes the machine wants now. d.mu is held.
-func (d *Daemon) probesDue() []probe {
+// probesDueLocked returns the probes the machine wants now.
+func (d *Daemon) probesDueLocked() []probe {
 	links := d.machine.Probing()
 	if len(links) == 0 {
 		return nil
@@ -76,11 +76,10 @@ func (d *Daemon) probeTrouble(msg, link string, err error) {
 	}
 }
 
-// learnTarget records the address the primary's heartbeats came from
-// on a link. d.mu is held.
-// It runs at every heartbeat: past one map lookup, only a new sender
-// costs anything.
-func (d *Daemon) learnTarget(link string, from netip.Addr) {
+// learnTargetLocked records the address the primary's heartbeats came from
+// on a link. It runs at every heartbeat: past one map lookup, only a new
+// sender costs anything.
+func (d *Daemon) learnTargetLocked(link string, from netip.Addr) {
 	if from = from.Unmap(); !from.IsValid() || d.froms[link] == from {
 		return
 	}
@@ -94,9 +93,8 @@ func (d *Daemon) learnTarget(link string, from netip.Addr) {
 	d.targets[link] = from
 }
 
-// probeLink says on which link an answer from addr answers a probe.
-// d.mu is held.
-func (d *Daemon) probeLink(a neighbor.Answer) (string, bool) {
+// probeLinkLocked says on which link an answer from addr answers a probe.
+func (d *Daemon) probeLinkLocked(a neighbor.Answer) (string, bool) {
 	if t, ok := d.targets[a.Interface]; ok && t == a.Addr.Unmap() {
 		return a.Interface, true
 	}
@@ -123,8 +121,8 @@ func (d *Daemon) watchCarrier(ctx context.Context) {
 			d.log.Warn("carrier lost", "link", link)
 		}
 		d.obs.Carrier(link, up, now)
-		d.apply(failover.Carrier{At: now, Link: link, Up: up}, nil)
-		d.rearm()
+		d.applyLocked(failover.Carrier{At: now, Link: link, Up: up}, nil)
+		d.rearmLocked()
 	}
 	for ctx.Err() == nil {
 		err := d.Carrier(ctx, d.cfg.Machine.Links, report)

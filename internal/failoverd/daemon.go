@@ -139,7 +139,8 @@ type Daemon struct {
 	Deps
 	log *slog.Logger
 
-	// mu owns the machine and everything the loop decides with.
+	// mu owns the machine and everything the loop decides with; the
+	// methods named …Locked are called with it held.
 	mu       sync.Mutex
 	machine  *failover.Machine
 	timer    fdtimer.Timer
@@ -218,7 +219,7 @@ func New(cfg Config, deps Deps) *Daemon {
 		}
 	}
 	if len(cfg.Machine.Links) > 0 && cfg.Peer.IsValid() {
-		d.learnTarget(cfg.Machine.Links[0], cfg.Peer) // the private link, before it is heard
+		d.learnTargetLocked(cfg.Machine.Links[0], cfg.Peer) // the private link, before it is heard
 	}
 	var epoch [8]byte
 	_, _ = rand.Read(epoch[:])
@@ -241,7 +242,7 @@ func New(cfg Config, deps Deps) *Daemon {
 	d.jobCtx, d.cancelJobs = context.WithCancel(context.Background())
 	d.timer = d.Clock.NewTimer(maxSleep)
 	d.armedFor = d.Clock.Now().Add(maxSleep)
-	d.rearm()
+	d.rearmLocked()
 	return d
 }
 
@@ -347,12 +348,12 @@ func (d *Daemon) giveBackOnStop() {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.notice(notice.GiveBack, detail, r.hooks)
+	d.noticeLocked(notice.GiveBack, detail, r.hooks)
 }
 
-// apply hands one event to the machine and carries out its actions;
-// jobHooks go with the notices that come of a job's end. d.mu is held.
-func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
+// applyLocked hands one event to the machine and carries out its actions;
+// jobHooks go with the notices that come of a job's end.
+func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 	before, _ := d.machine.State()
 	actions := d.machine.Handle(ev)
 	if after, since := d.machine.State(); after != before {
@@ -370,16 +371,16 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 			d.obs.ProbeRound(false, how, ended, now)
 		}
 	}
-	d.wakeAsker()
+	d.wakeAskerLocked()
 	for _, a := range actions {
 		switch a := a.(type) {
 		case failover.StartJob:
-			d.startJob(a)
+			d.startJobLocked(a)
 		case failover.Notice:
 			if a.Kind.OfJob() {
-				d.notice(a.Kind, a.Detail, jobHooks)
+				d.noticeLocked(a.Kind, a.Detail, jobHooks)
 			} else {
-				d.notice(a.Kind, a.Detail, nil)
+				d.noticeLocked(a.Kind, a.Detail, nil)
 			}
 		}
 	}
@@ -388,8 +389,8 @@ func (d *Daemon) apply(ev failover.Event, jobHooks []hooks.Result) {
 // probeWhy is why a round of probes starts.
 const probeWhy = "its heartbeats are late on every link, or a link lost its carrier"
 
-// notice logs and sends one notice. d.mu is held.
-func (d *Daemon) notice(kind notice.Kind, detail string, hookResults []hooks.Result) {
+// noticeLocked logs and sends one notice.
+func (d *Daemon) noticeLocked(kind notice.Kind, detail string, hookResults []hooks.Result) {
 	ev := notify.Notice{Kind: kind, At: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
 		Addresses: d.addrStrings(), Links: d.machine.Links(), Detail: detail, Hooks: hookResults}
 	level := slog.LevelWarn

@@ -28,9 +28,9 @@ type jobResult struct {
 	hookFailed bool // a Pre or Post hook failed; the job went on
 }
 
-// startJob runs a takeover or give-back in its own goroutine, so hooks
-// never hold up heartbeats; its end comes back as a JobDone. d.mu is held.
-func (d *Daemon) startJob(a failover.StartJob) {
+// startJobLocked runs a takeover or give-back in its own goroutine, so hooks
+// never hold up heartbeats; its end comes back as a JobDone.
+func (d *Daemon) startJobLocked(a failover.StartJob) {
 	if d.stopping {
 		return
 	}
@@ -62,12 +62,12 @@ func (d *Daemon) jobDone(r jobResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.obs.JobEnded(r.done, r.hooks)
-	d.apply(r.done, r.hooks)
+	d.applyLocked(r.done, r.hooks)
 	if r.hookFailed {
-		d.notice(notice.HookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
+		d.noticeLocked(notice.HookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
 	}
-	d.answerWaiters(r.done)
-	d.rearm()
+	d.answerWaitersLocked(r.done)
+	d.rearmLocked()
 }
 
 // failedHooks says which Pre and Post hooks failed and how, so that the

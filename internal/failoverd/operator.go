@@ -32,7 +32,7 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 		d.mu.Unlock()
 		return control.Response{Error: "failoverd is stopping"}
 	}
-	resp, wait := d.answer(r)
+	resp, wait := d.answerLocked(r)
 	if r.Op != control.OpStatus {
 		d.obs.Command(r.Op, r.Force, d.Clock.Now(), commandOutcome(resp, wait))
 	}
@@ -53,12 +53,12 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 	}
 }
 
-// answer applies one request; wait says the answer comes when the job it
-// started ends. d.mu is held.
-func (d *Daemon) answer(r control.Request) (resp control.Response, wait bool) {
+// answerLocked applies one request; wait says the answer comes when the
+// job it started ends.
+func (d *Daemon) answerLocked(r control.Request) (resp control.Response, wait bool) {
 	switch r.Op {
 	case control.OpStatus:
-		st := d.status()
+		st := d.statusLocked()
 		return control.Response{OK: true, Status: &st}, false
 	case failover.OpAcquire, failover.OpRelease, failover.OpHold, failover.OpResume:
 	default:
@@ -67,9 +67,9 @@ func (d *Daemon) answer(r control.Request) (resp control.Response, wait bool) {
 	d.log.Info("operator request", "op", r.Op)
 	before := d.machine.Running()
 	now := d.Clock.Now()
-	d.apply(failover.Command{At: now, Op: r.Op, Force: r.Force}, nil)
-	d.rearm()
-	st := d.status()
+	d.applyLocked(failover.Command{At: now, Op: r.Op, Force: r.Force}, nil)
+	d.rearmLocked()
+	st := d.statusLocked()
 	resp = control.Response{OK: true, Status: &st}
 	switch {
 	case r.Op == failover.OpHold && before != failover.NoJob:
@@ -90,13 +90,12 @@ func (d *Daemon) answer(r control.Request) (resp control.Response, wait bool) {
 	return resp, false
 }
 
-// answerWaiters tells the operators who started the job how it ended.
-// d.mu is held.
-func (d *Daemon) answerWaiters(done failover.JobDone) {
+// answerWaitersLocked tells the operators who started the job how it ended.
+func (d *Daemon) answerWaitersLocked(done failover.JobDone) {
 	if len(d.waiters) == 0 {
 		return
 	}
-	st := d.status()
+	st := d.statusLocked()
 	resp := control.Response{OK: !done.Vetoed && done.Err == nil, Status: &st}
 	switch {
 	case done.Vetoed && done.Reason != "":

@@ -15,12 +15,12 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	beat := d.primaryHeard(hs)
 	d.mu.Lock()
 	for _, h := range hs {
-		d.learnTarget(h.Link, h.From)
-		d.apply(heartbeatOf(h), nil)
+		d.learnTargetLocked(h.Link, h.From)
+		d.applyLocked(heartbeatOf(h), nil)
 	}
-	d.rearm()
+	d.rearmLocked()
 	if beat {
-		d.tellHolding()
+		d.tellHoldingLocked()
 	}
 	d.mu.Unlock()
 	now := hs[len(hs)-1].At

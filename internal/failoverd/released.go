@@ -51,12 +51,12 @@ func (d *Daemon) primaryHeard(hs []monitor.Heard) (beat bool) {
 	return beat
 }
 
-// tellHolding sends `holding` when this host holds the addresses (not
+// tellHoldingLocked sends `holding` when this host holds the addresses (not
 // giving them back) and has just heard the primary's heartbeat, at most
-// once every holdingEvery. d.mu is held, so that no give-back starts,
-// and no `released` goes, before it is sent: the primary never hears a
-// holding sent after a released.
-func (d *Daemon) tellHolding() {
+// once every holdingEvery. Under d.mu, no give-back starts, and no
+// `released` goes, before it is sent: the primary never hears a holding
+// sent after a released.
+func (d *Daemon) tellHoldingLocked() {
 	if state, _ := d.machine.State(); !d.machine.Holding() || state == failover.Releasing || len(d.Mover.Holding()) == 0 {
 		return
 	}

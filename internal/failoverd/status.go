@@ -18,11 +18,11 @@ var stageOrder = map[hooks.Stage]int{hooks.Test: 0, hooks.PreAcq: 1, hooks.PostA
 func (d *Daemon) Status() control.Status {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.status()
+	return d.statusLocked()
 }
 
-// status: d.mu is held.
-func (d *Daemon) status() control.Status {
+// statusLocked is Status under the lock Status takes.
+func (d *Daemon) statusLocked() control.Status {
 	state, since := d.machine.State()
 	stats := d.Source.Stats()
 	st := control.Status{Node: d.cfg.Node, State: state, Since: since, Holding: d.machine.Holding(),

@@ -33,8 +33,8 @@ func (d *Daemon) ticks(ctx context.Context) {
 		}
 		d.mu.Lock()
 		d.armedFor = time.Time{}
-		d.apply(failover.Tick{At: now}, nil)
-		d.rearm()
+		d.applyLocked(failover.Tick{At: now}, nil)
+		d.rearmLocked()
 		d.mu.Unlock()
 		if d.Watchdog != nil {
 			d.Watchdog.Alive(now)
@@ -42,15 +42,15 @@ func (d *Daemon) ticks(ctx context.Context) {
 	}
 }
 
-// rearm sets the timer for the machine's next deadline (at most
+// rearmLocked sets the timer for the machine's next deadline (at most
 // maxSleep away). A timer that fires before its deadline wakes the process
 // for nothing, which costs several times more than setting it; setting it
 // is one system call. So a deadline that moved later is set only when
 // the timer would otherwise fire before the next heartbeat is due (within
 // one and a half of the primary's intervals): at a 10 ms interval and the
 // default dead count that is every other heartbeat, and a timer that
-// fires early is set again then. d.mu is held.
-func (d *Daemon) rearm() {
+// fires early is set again then.
+func (d *Daemon) rearmLocked() {
 	now := d.Clock.Now()
 	want := now.Add(maxSleep)
 	if next := d.machine.NextDeadline(); !next.IsZero() && next.Before(want) {

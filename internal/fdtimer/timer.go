@@ -50,7 +50,7 @@ func drain(c chan time.Time) {
 type goTimer struct {
 	c chan time.Time
 
-	mu       sync.Mutex
+	mu       sync.Mutex // held by the methods named …Locked
 	t        *time.Timer
 	next     time.Time // when the pending expiry is due
 	interval time.Duration
@@ -66,9 +66,8 @@ func NewGo(first, interval time.Duration) Timer {
 	return g
 }
 
-// arm schedules the expiry at g.next for the current generation; g.mu
-// is held.
-func (g *goTimer) arm() {
+// armLocked schedules the expiry at g.next for the current generation.
+func (g *goTimer) armLocked() {
 	gen := g.gen
 	g.t = time.AfterFunc(max(time.Until(g.next), 0), func() { g.fire(gen) })
 }
@@ -91,7 +90,7 @@ func (g *goTimer) fire(gen int) {
 		for !g.next.After(now) {
 			g.next = g.next.Add(g.interval)
 		}
-		g.arm()
+		g.armLocked()
 	}
 }
 
@@ -103,22 +102,22 @@ func (g *goTimer) Reset(first, interval time.Duration) {
 	if g.stopped {
 		return
 	}
-	g.cancel()
+	g.cancelLocked()
 	drain(g.c)
 	g.interval = interval
 	g.next = time.Now().Add(max(first, 0))
-	g.arm()
+	g.armLocked()
 }
 
 func (g *goTimer) Stop() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.stopped = true
-	g.cancel()
+	g.cancelLocked()
 }
 
-// cancel drops the pending expiry; g.mu is held.
-func (g *goTimer) cancel() {
+// cancelLocked drops the pending expiry.
+func (g *goTimer) cancelLocked() {
 	g.gen++
 	if g.t != nil {
 		g.t.Stop()

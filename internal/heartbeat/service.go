@@ -69,7 +69,9 @@ type Service struct {
 	Notify func(a takeover.Address, detail string)
 	Log    *slog.Logger
 
-	mu        sync.Mutex // one claim or release at a time; others
+	// mu makes one claim or release at a time and guards the fields
+	// below; the methods named …Locked are called with it held.
+	mu        sync.Mutex
 	others    *Holders
 	fastUntil time.Time   // questions every third of Wait until then
 	asked     []time.Time // the last two rechecks' questions, oldest first
@@ -88,8 +90,8 @@ func (s *Service) Yield(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unhealthy = true
-	s.holders().Reset() // the secondary takes them by right: no conflict
-	return s.removeAll(ctx, "the service checks fail")
+	s.holdersLocked().Reset() // the secondary takes them by right: no conflict
+	return s.removeAllLocked(ctx, "the service checks fail")
 }
 
 // SetHealthy lets the addresses be claimed again: after the secondary's
@@ -100,16 +102,16 @@ func (s *Service) SetHealthy() {
 	s.unhealthy = false
 }
 
-// holders is s.others, made on first use; s.mu is held.
-func (s *Service) holders() *Holders {
+// holdersLocked is s.others, made on first use.
+func (s *Service) holdersLocked() *Holders {
 	if s.others == nil {
 		s.others = &Holders{Patience: s.Patience}
 	}
 	return s.others
 }
 
-// kicked is the channel that wakes Run for a conflict; s.mu is held.
-func (s *Service) kicked() chan struct{} {
+// kickedLocked is the channel that wakes Run for a conflict.
+func (s *Service) kickedLocked() chan struct{} {
 	if s.kick == nil {
 		s.kick = make(chan struct{}, 1)
 	}
@@ -122,7 +124,7 @@ func (s *Service) kicked() chan struct{} {
 // caller calls Release before its goodbye.
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
-	kick := s.kicked()
+	kick := s.kickedLocked()
 	s.mu.Unlock()
 	heard := make(chan error, 1)
 	go func() { heard <- s.Asker.Run(ctx, s.answered) }()
@@ -182,12 +184,12 @@ func (s *Service) round(ctx context.Context) {
 		s.Log.Debug("cannot ask who else answers for a service address", "err", err)
 	}
 	s.mu.Lock()
-	s.askedAt(now)
+	s.askedAtLocked(now)
 	s.mu.Unlock()
 }
 
-// askedAt keeps the time of a round's first question; s.mu is held.
-func (s *Service) askedAt(t time.Time) {
+// askedAtLocked keeps the time of a round's first question.
+func (s *Service) askedAtLocked(t time.Time) {
 	s.asked = append(s.asked, t)
 	s.asked = s.asked[max(0, len(s.asked)-2):]
 }
@@ -212,13 +214,13 @@ func (s *Service) settle() {
 	if len(s.asked) == 2 {
 		quiet = s.asked[0]
 	}
-	for _, h := range s.holders().Settle(quiet, s.holds) {
+	for _, h := range s.holdersLocked().Settle(quiet, s.holdsLocked) {
 		s.Log.Info("no other host answers for a service address any more", "addr", h.Addr, "mac", h.MAC)
 	}
 }
 
-// holds says this host holds ip; s.mu is held.
-func (s *Service) holds(ip netip.Addr) bool {
+// holdsLocked says this host holds ip.
+func (s *Service) holdsLocked(ip netip.Addr) bool {
 	return slices.ContainsFunc(s.Mover.Holding(), func(a takeover.Address) bool { return a.Addr() == ip })
 }
 
@@ -229,7 +231,7 @@ const maxConflicts = 64
 func (s *Service) answered(a neighbor.Answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.holders().Heard(a, s.holds(a.Addr))
+	c, ok := s.holdersLocked().Heard(a, s.holdsLocked(a.Addr))
 	if !ok {
 		return
 	}
@@ -240,13 +242,13 @@ func (s *Service) answered(a neighbor.Answer) {
 	if len(s.conflicts) < maxConflicts {
 		s.conflicts = append(s.conflicts, c)
 	}
-	s.wake()
+	s.wakeLocked()
 }
 
-// wake has Run act on conflicts and look at its pace again; s.mu is held.
-func (s *Service) wake() {
+// wakeLocked has Run act on conflicts and look at its pace again.
+func (s *Service) wakeLocked() {
 	select {
-	case s.kicked() <- struct{}{}:
+	case s.kickedLocked() <- struct{}{}:
 	default:
 	}
 }
@@ -260,7 +262,7 @@ func (s *Service) resolve(context.Context) {
 	s.conflicts = nil
 	for _, c := range cs {
 		i := slices.IndexFunc(s.Addrs, func(a takeover.Address) bool { return a.Addr() == c.Addr })
-		if i < 0 || !s.holds(c.Addr) {
+		if i < 0 || !s.holdsLocked(c.Addr) {
 			continue
 		}
 		a := s.Addrs[i]
@@ -313,7 +315,7 @@ func (s *Service) SecondaryHolds(ctx context.Context) error {
 	// Asked again at once: a holding the secondary did not mean (a
 	// replay) costs one round of questions.
 	s.fastUntil = time.Now().Add(s.Window)
-	s.wake()
+	s.wakeLocked()
 	return errors.Join(errs...)
 }
 
@@ -337,34 +339,33 @@ func (s *Service) Claim(ctx context.Context) error {
 	neighbor.AskRound(ctx, s.Asker, takeover.Questions(s.Addrs), s.Wait)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.askedAt(start)
-	if s.released || s.unhealthy || s.answeredSince(start) {
+	s.askedAtLocked(start)
+	if s.released || s.unhealthy || s.answeredSinceLocked(start) {
 		return nil
 	}
-	return s.add(ctx, "nobody else answers for them")
+	return s.addLocked(ctx, "nobody else answers for them")
 }
 
-// answeredSince says whether another host answered since start for an
-// address not held here, and says why this host waits for each. s.mu is
-// held.
-func (s *Service) answeredSince(start time.Time) bool {
+// answeredSinceLocked says whether another host answered since start for an
+// address not held here, and says why this host waits for each.
+func (s *Service) answeredSinceLocked(start time.Time) bool {
 	now := time.Now()
 	answered := false
 	for _, a := range s.Addrs {
-		if s.holds(a.Addr()) {
+		if s.holdsLocked(a.Addr()) {
 			continue // another host's answer for it is a conflict: see answered
 		}
-		if _, ok := s.holders().Answered(a.Addr(), start); ok {
+		if _, ok := s.holdersLocked().Answered(a.Addr(), start); ok {
 			answered = true
-			s.wait(a, now)
+			s.waitLocked(a, now)
 		}
 	}
 	return answered
 }
 
-// wait says why a is not added: another host answers for it. s.mu is held.
-func (s *Service) wait(a takeover.Address, now time.Time) {
-	h, first, notice := s.holders().Wanted(a.Addr(), now)
+// waitLocked says why a is not added: another host answers for it.
+func (s *Service) waitLocked(a takeover.Address, now time.Time) {
+	h, first, notice := s.holdersLocked().Wanted(a.Addr(), now)
 	level := slog.LevelDebug
 	if s.secondaryHolds {
 		if first {
@@ -407,7 +408,7 @@ func (s *Service) ClaimReleased(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	s.holders().Released()
+	s.holdersLocked().Released()
 	s.secondaryHolds = false
 	var errs []error
 	held := s.Mover.Holding()
@@ -431,22 +432,22 @@ func (s *Service) ClaimReleased(ctx context.Context) error {
 	neighbor.AskRound(ctx, s.Asker, takeover.Questions(want), wait)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.askedAt(start)
+	s.askedAtLocked(start)
 	if s.released || s.unhealthy {
 		return errors.Join(errs...)
 	}
-	if s.answeredSince(start) {
+	if s.answeredSinceLocked(start) {
 		s.Log.Warn("the secondary said released, but another host answers for a service address: it is not the host that let go, so this host adds nothing while it answers",
 			"asked_for", wait)
 		return errors.Join(errs...)
 	}
-	err := s.add(ctx, "the secondary released them, and nobody else answers for them")
-	s.wake() // Run asks again at the fast pace
+	err := s.addLocked(ctx, "the secondary released them, and nobody else answers for them")
+	s.wakeLocked() // Run asks again at the fast pace
 	return errors.Join(append(errs, err)...)
 }
 
-// add takes every address not held; s.mu is held.
-func (s *Service) add(ctx context.Context, why string) error {
+// addLocked takes every address not held.
+func (s *Service) addLocked(ctx context.Context, why string) error {
 	if s.released || s.unhealthy || ctx.Err() != nil {
 		return nil
 	}
@@ -466,7 +467,7 @@ func (s *Service) add(ctx context.Context, why string) error {
 			errs = append(errs, err)
 			continue
 		}
-		s.holders().Added(want[i].Addr())
+		s.holdersLocked().Added(want[i].Addr())
 		s.secondaryHolds = false
 		s.fastUntil = time.Now().Add(s.Window)
 		s.Log.Info("holding a service address", "addr", want[i], "why", why, "err", err)
@@ -479,11 +480,11 @@ func (s *Service) Release(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.released = true
-	return s.removeAll(ctx, "heartbeatd is stopping")
+	return s.removeAllLocked(ctx, "heartbeatd is stopping")
 }
 
-// removeAll removes every held address; s.mu is held.
-func (s *Service) removeAll(ctx context.Context, why string) error {
+// removeAllLocked removes every held address.
+func (s *Service) removeAllLocked(ctx context.Context, why string) error {
 	var errs []error
 	for _, a := range s.Mover.Holding() {
 		if err := s.Mover.Give(ctx, a); err != nil {

@@ -29,8 +29,8 @@ type ARPWatch struct {
 	stop, done chan struct{}
 	close      func() // closes the socket, which ends the receiver
 
-	mu     sync.Mutex
-	rounds []Round // the last one is open (no End) while the watch runs
+	mu     sync.Mutex // held by the methods named …Locked
+	rounds []Round    // the last one is open (no End) while the watch runs
 }
 
 // request opens a new round and returns its number's last byte, which
@@ -38,13 +38,13 @@ type ARPWatch struct {
 func (w *ARPWatch) request(now time.Time) byte {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.end(now)
+	w.endLocked(now)
 	w.rounds = append(w.rounds, Round{At: now})
 	return byte(len(w.rounds) - 1)
 }
 
-// end closes the open round, if any. Called with mu held.
-func (w *ARPWatch) end(now time.Time) {
+// endLocked closes the open round, if any.
+func (w *ARPWatch) endLocked(now time.Time) {
 	if n := len(w.rounds); n > 0 && w.rounds[n-1].End.IsZero() {
 		w.rounds[n-1].End = now
 	}
@@ -77,7 +77,7 @@ func (w *ARPWatch) Stop() {
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.end(time.Now())
+	w.endLocked(time.Now())
 }
 
 // Rounds returns the rounds that have ended.

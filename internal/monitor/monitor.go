@@ -100,7 +100,7 @@ type Monitor struct {
 	socks []*socket
 	snap  func() ([]netif.Interface, error)
 
-	mu         sync.Mutex
+	mu         sync.Mutex     // held by the methods named …Locked
 	names      map[int]string // ifindex -> interface name
 	lastLookup time.Time
 	// lastDropLog: when each link's drops of a reason were last logged.

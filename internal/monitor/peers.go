@@ -32,9 +32,9 @@ type linkPeers struct {
 // miss, while another link hears it, for its subnets to pass again.
 const silentIntervals = 10
 
-// admitted returns what link's filter passes. m.mu is held.
-func (m *Monitor) admitted(link string) []netip.Prefix {
-	lp := m.linkPeers(link)
+// admittedLocked returns what link's filter passes.
+func (m *Monitor) admittedLocked(link string) []netip.Prefix {
+	lp := m.linkPeersLocked(link)
 	var out []netip.Prefix
 	if lp.open {
 		out = slices.Clone(m.cfg.PeerNets)
@@ -48,8 +48,8 @@ func (m *Monitor) admitted(link string) []netip.Prefix {
 	return out
 }
 
-// linkPeers returns link's state, made open at first. m.mu is held.
-func (m *Monitor) linkPeers(link string) *linkPeers {
+// linkPeersLocked returns link's state, made open at first.
+func (m *Monitor) linkPeersLocked(link string) *linkPeers {
 	if m.peers == nil {
 		m.peers = map[string]*linkPeers{}
 	}
@@ -63,7 +63,7 @@ func (m *Monitor) linkPeers(link string) *linkPeers {
 
 // heardLocked updates the filters after a packet accepted on link from
 // from: named when from is one of Config.Peers, newEpoch when it named a
-// sender or epoch not vouched for before. m.mu is held.
+// sender or epoch not vouched for before.
 func (m *Monitor) heardLocked(link string, from netip.Addr, named, newEpoch bool, interval time.Duration, now time.Time) {
 	if len(m.cfg.PeerNets) == 0 {
 		return // nothing but the primary's own addresses passes anyway
@@ -71,18 +71,18 @@ func (m *Monitor) heardLocked(link string, from netip.Addr, named, newEpoch bool
 	if newEpoch {
 		for _, l := range m.cfg.Links {
 			if l != link {
-				m.setOpen(l, "a new epoch from the primary's own address")
+				m.setOpenLocked(l, "a new epoch from the primary's own address")
 			}
 		}
 	}
 	if interval > 0 {
 		for _, l := range m.cfg.Links {
 			if st := m.stats[l]; l != link && !st.LastHeard.IsZero() && now.Sub(st.LastHeard) > silentIntervals*interval {
-				m.setOpen(l, "silent while another link hears the primary")
+				m.setOpenLocked(l, "silent while another link hears the primary")
 			}
 		}
 	}
-	lp := m.linkPeers(link)
+	lp := m.linkPeersLocked(link)
 	changed := lp.open
 	lp.open = false
 	if !named && from != lp.learned {
@@ -91,22 +91,22 @@ func (m *Monitor) heardLocked(link string, from netip.Addr, named, newEpoch bool
 		m.log.Info("the primary's heartbeats come from an address of the link's subnet: the kernel's filter passes it, and no more of the subnet", "link", link, "from", from)
 	}
 	if changed {
-		m.refilter(link, "heard")
+		m.refilterLocked(link, "heard")
 	}
 }
 
-// setOpen opens link's filter to its subnets. m.mu is held.
-func (m *Monitor) setOpen(link string, why string) {
-	if lp := m.linkPeers(link); !lp.open {
+// setOpenLocked opens link's filter to its subnets.
+func (m *Monitor) setOpenLocked(link string, why string) {
+	if lp := m.linkPeersLocked(link); !lp.open {
 		lp.open = true
-		m.refilter(link, why)
+		m.refilterLocked(link, why)
 	}
 }
 
-// refilter replaces link's filter with one that passes what admitted
-// says. m.mu is held.
-func (m *Monitor) refilter(link, why string) {
-	peers := m.admitted(link)
+// refilterLocked replaces link's filter with one that passes what
+// admittedLocked says.
+func (m *Monitor) refilterLocked(link, why string) {
+	peers := m.admittedLocked(link)
 	for _, s := range m.socks {
 		if s.link != link || s.v4 == nil {
 			continue

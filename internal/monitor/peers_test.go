@@ -25,7 +25,7 @@ func TestLinkFilterPassesTheSubnetOnlyUntilHeard(t *testing.T) {
 	passes := func(link string, a netip.Addr) bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		for _, p := range m.admitted(link) {
+		for _, p := range m.admittedLocked(link) {
 			if p.Contains(a) {
 				return true
 			}
