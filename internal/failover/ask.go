@@ -7,38 +7,8 @@ import (
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
-// One owner at a time. Silence proves only that heartbeats stopped, not
-// that the primary let go of its addresses: heartbeatd may have died on a
-// live host, or the primary may have stopped on purpose with its own
-// address still up. So, with Params.Ask, the machine takes nothing that
-// another host answers for. The caller asks the link who answers for the
-// addresses (ARP, neighbour solicitation) as often as AskEvery says, and
-// reports every answer from another host as an Answered event.
-//
-//   - While the primary is suspected (its heartbeats late on every link,
-//     from a few questions before the timeout), the link is asked, so
-//     that at the timeout the answer is known and a dead primary costs
-//     no time.
-//   - At the timeout, the initial grace's end or a vetoed takeover's
-//     retry: nobody answered in the last window → take over; somebody
-//     did → Conflict (a notice, once); too little asked yet → Asking
-//     until it is known.
-//   - A goodbye: Asking, every third of AskWait, and the takeover the
-//     moment the addresses stop answering (a service address heartbeatd
-//     removed before its goodbye answers no question at all). Once an
-//     answer comes after the goodbye (the host's own address, the host
-//     up), the questions slow to the suspicion's pace and window, so
-//     that gaps between answers from a busy host are not taken for its
-//     going; still answered after GoodbyeWait → Conflict.
-//   - Conflict: asked on; the takeover once nobody answers; the primary
-//     heard again → standby. A conflict that lasts ConflictTest runs Test
-//     alone (the Fence job) with the reason, so a fencing hook can power
-//     the primary off; again every VetoRetry while it lasts.
-//   - Active while the primary is heard again: asked, and an answer
-//     means the primary answers for its own address already: keeping it
-//     for the hold-down would only leave two hosts answering, so it is
-//     given back at once (with automatic give-back off, a conflict notice
-//     says so and the operator decides).
+// asking is what the machine knows of who answers for the addresses
+// (the package doc's "Asking who answers").
 type asking struct {
 	since time.Time // when the current run of questions began; zero: not asking
 	// The questions asked since the last answer (or since the run

@@ -8,37 +8,8 @@ import (
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
-// Faster than the timeout. A silence of the dead count's length is only
-// evidence that the primary is gone; with Params.Confirm the machine asks
-// the primary's host itself, whose kernel answers ARP (and neighbour
-// solicitations) even when its user space is slow or its heartbeatd is
-// gone:
-//
-//   - A heartbeat late on every link (one interval and a quarter since
-//     the last on any link), or a link losing its carrier (a cable
-//     straight to the primary goes dark the moment it loses power),
-//     starts one round of probes: the caller probes the address the
-//     primary's heartbeats come from on each link, as often as AskEvery
-//     says, Probes times per link, and reports each (Probed; a link with
-//     no carrier counts as probed, as nothing can answer there) and every
-//     answer (ProbeAnswer). The questions for the addresses to take go
-//     out with them.
-//   - No answer on any link from Probes probes each, the last of them a
-//     spacing ago: the host is gone, and the takeover starts now, by the
-//     usual rule (decide: the addresses must be free, as at the timeout).
-//   - Any answer, on any link, at any time in the round: the host lives.
-//     The round ends and the usual rules apply (the timeout; a conflict
-//     if heartbeats stay away while its address answers). One round per
-//     silence: a new one needs a heartbeat in between, or a carrier
-//     lost since the last round began (a host losing power may answer
-//     on one link a moment before that link goes too), so that a live
-//     host under loss is not probed until one round happens to lose
-//     every answer.
-//   - A heartbeat during the round ends it: nothing is taken.
-//
-// A link that cannot be probed (no address heard on it, the probe not
-// sent) never reaches its count, so the round cannot confirm: the timeout
-// decides, as without it.
+// probing is the round of probes of the primary's host, and how the
+// last one ended (the package doc's "Probing the primary's host").
 type probing struct {
 	on    bool
 	since time.Time            // when the round began

@@ -6,15 +6,8 @@ import (
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
-// The primary's health, as its heartbeats say it (its Check* hooks on
-// heartbeatd's side). A primary that is alive but whose service fails
-// hands its service addresses over: heartbeatd removes them, then says
-// unhealthy, and the machine takes them as soon as they stop answering,
-// as after a goodbye, while the heartbeats go on (the link rules are
-// unchanged). Unhealthy heartbeats do not count towards a give-back;
-// healthy ones again do, by the usual hold-down. A host's own address
-// never stops answering, so in host-address mode a notice is all that
-// happens.
+// health is the primary's service as its heartbeats say it (the
+// package doc's "The primary's health").
 type health struct {
 	unhealthy bool
 	yielded   bool      // it gave its service addresses up: a hand-over

@@ -1,26 +1,3 @@
-// Package failover is failoverd's decision state machine. It is pure:
-// events go in with the time they happened, actions come out, and the
-// caller carries the actions out (hooks, addresses, notices) and feeds
-// their results back as events. Nothing here reads a clock or a socket.
-//
-// The rules, as the original's:
-//   - Heartbeats stop on every link for the timeout: take the addresses over.
-//   - They stop on some links only: a "network anomaly" notice, nothing taken.
-//   - A goodbye (the primary stopping on purpose): take over at once.
-//   - Heartbeats heard again, on any link, without a gap for the hold-down:
-//     give the addresses back (the private link alone must do: once this
-//     host holds the primary's public address, Linux drops the primary's
-//     public-link packets as coming from a local address).
-//
-// Jobs: a takeover runs Test, PreAcq*, the acquisition and PostAcq* as one
-// job; a give-back runs Test, PreRel*, the release, PostRel* and sends
-// `released`. A job, once started, runs to its end: a primary that returns
-// during a takeover gets its addresses back after the hold-down, counted
-// from when it was heard again; a primary that goes silent during a
-// give-back is taken over again after the timeout. Test exiting non-zero
-// vetoes the job: nothing changes, a notice says so, and Test is asked
-// again at the next decision point (while the primary stays silent, every
-// VetoRetry; during a give-back, after another hold-down).
 package failover
 
 import (
@@ -87,7 +64,7 @@ type Params struct {
 
 	// Confirm says the caller probes the primary's host when the machine
 	// wants it (Probing) and reports the probes and answers (Probed,
-	// ProbeAnswer) and carrier changes (Carrier): see confirm.go. It
+	// ProbeAnswer) and carrier changes (Carrier): see the package doc. It
 	// needs Ask.
 	Confirm bool
 	// Probes is how many probes per link must all go unanswered to
