@@ -1,17 +1,3 @@
-// Package failoverd is failoverd's runtime: the state machine fed with
-// heartbeats, ticks, job results and operator requests; the jobs that run
-// the hooks around taking and giving the addresses; the `released` and
-// `holding` messages to the primary; status for failoverctl.
-//
-// Everything it touches outside the process comes in as a small interface
-// (Source, Mover, HookRunner, Notifier, Releaser, Clock), so its tests run
-// it with fakes under testing/synctest, without root, in milliseconds.
-//
-// One mutex owns the machine. The heartbeats a socket yields at one wakeup
-// are applied by the goroutine that read them, with no hand-off to another
-// goroutine, and the deadline timer is set only when it would otherwise
-// fire before the next heartbeat: while heartbeats come, the process wakes
-// only when they do.
 package failoverd
 
 import (
