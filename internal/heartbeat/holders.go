@@ -7,24 +7,9 @@ import (
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 )
 
-// Holders keeps the other hosts that answer for the service addresses:
-// the secondary, which holds them after a takeover and lets go with a
-// `released`, and anyone else (a third host with the same
-// FAILOVER_SERVICE_IPS, an attacker). An ARP or NA answer says nothing
-// about who sent it, so no answer is taken for the secondary's, and none
-// ever takes an address away: only the secondary's signed `holding`
-// does (see Service.SecondaryHolds).
-//
-//   - An address this host wants and another host answers for: it waits
-//     (nothing is added), and the holder is noticed once it has answered
-//     for Patience (the secondary's hold-down and its hooks): the
-//     secondary after a takeover gives the address back within that,
-//     unless it keeps it (automatic give-back off, a failed give-back, a
-//     crash).
-//   - An address this host holds and another host answers for: a
-//     conflict, noticed once; this host keeps the address.
-//
-// Holders is not safe for concurrent use; Service guards it.
+// Holders keeps the other hosts that answer for the service addresses
+// (the package doc's "Other hosts answering"). It is not safe for
+// concurrent use; Service guards it.
 type Holders struct {
 	// Patience: how long a holder may answer for an address this host
 	// wants before a notice.

@@ -1,6 +1,3 @@
-// Package heartbeat is heartbeatd's sender loop: every interval it sends
-// one heartbeat to each target, out of the link that reaches the target
-// and from this host's address on that link.
 package heartbeat
 
 import (
@@ -72,10 +69,11 @@ func (t *Target) usable() bool {
 	return t.Route.Kind != netif.NoLink && t.Route.Interface.Up && t.Route.Interface.Running
 }
 
-// HardwareAddr is what the heartbeats to the target say is this host's MAC: its
-// interface's, when the target is on the interface's subnet (broadcast or
-// a host there); nil for a target behind a router or one of this host's
-// own addresses, whose packets reach the peer from no MAC of ours.
+// HardwareAddr is what the heartbeats to the target say is this host's
+// MAC: its interface's, when the target is on the interface's subnet
+// (broadcast or a host there); nil for a target behind a router or one of
+// this host's own addresses, whose packets reach the peer from no MAC of
+// ours.
 func (t Target) HardwareAddr() net.HardwareAddr {
 	if t.Route.Kind != netif.Broadcast && t.Route.Kind != netif.Unicast {
 		return nil
@@ -86,7 +84,8 @@ func (t Target) HardwareAddr() net.HardwareAddr {
 	return t.Route.Interface.MAC
 }
 
-// Name is the interface the target is reached by, or "-" for a target on no connected subnet.
+// Name is the interface the target is reached by, or "-" for a target on
+// no connected subnet.
 func (t Target) Name() string {
 	if t.Route.Kind == netif.NoLink {
 		return "-"

@@ -25,31 +25,8 @@ type Mover interface {
 
 var _ Mover = (*takeover.Mover)(nil)
 
-// Service holds the service addresses (FAILOVER_SERVICE_IPS) on the
-// primary: addresses clients use that are not the host's own, so that
-// heartbeatd can let go of them and failoverd take them with one owner
-// at every moment.
-//
-//   - Claim adds them only once nobody else answers for them: asked
-//     three times over Wait, no answer. After the secondary's `released`
-//     ClaimReleased asks too, over the shorter ReleasedWait (the
-//     secondary removed them before it said so), and adds nothing while
-//     another host answers: that host is not the one that let go.
-//   - While another host answers (the secondary holds them), Run tries
-//     again every Retry: a secondary that stopped without a `released`
-//     does not keep them away for ever.
-//   - Once added, Run asks again: every third of Wait for Window, then
-//     every Retry. Another host answering for an address held here is a
-//     conflict (Holders): logged and noticed (Notify), and the address
-//     kept. An answer says nothing of who sent it, so it never takes an
-//     address away.
-//   - SecondaryHolds removes them: the secondary said, signed, that it
-//     holds them (its `holding`: it took them over while it did not
-//     hear this host, and hears it now). Run adds them again after the
-//     secondary's `released`, or once nobody answers for them.
-//   - Release removes them; heartbeatd calls it before its goodbye, so
-//     that failoverd, which waits for the addresses to stop answering,
-//     takes them over within milliseconds.
+// Service holds the service addresses on the primary so that they have
+// one owner at every moment (the package doc's "Service addresses").
 type Service struct {
 	Addrs []takeover.Address
 	Mover Mover
