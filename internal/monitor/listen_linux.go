@@ -17,28 +17,9 @@ import (
 // without losing the heartbeat behind it.
 const recvBuffer = 4 << 20
 
-// listen opens, for each link, a socket bound to its interface, so that
-// junk sent to the heartbeat port on one link fills that link's queue and
-// is read by that link's goroutine, never in the way of another link's
-// heartbeats; and one socket for the port on every other interface, whose
-// packets are counted as from no link. Each IPv4 socket carries a kernel
-// filter that passes only packets from the peer's addresses that start
-// like a heartbeat: other junk is dropped before it is queued. The socket
-// for the other interfaces also drops what arrives on a link's interface:
-// a broadcast heartbeat would otherwise reach it too.
-//
-// A link whose interface does not exist (yet) gets no socket of its own:
-// its packets, once it is there, come through the one for every other
-// interface, attributed to it by their interface, without the isolation.
-//
-// The port is shared only then. A socket bound to the wildcard beside the
-// links' sockets needs SO_REUSEADDR on all of them, and for UDP the
-// kernel lets any user's socket join that (SO_REUSEPORT would check the
-// user, but picks its socket before the interface is matched): a local
-// user's socket on the secondary's own address would take its unicast
-// heartbeats. When every link's interface exists, each link's socket is
-// bound to its interface without sharing, there is no socket for the
-// other interfaces, and another user's bind on the port fails.
+// listen opens a socket bound to each link's interface, and one for the
+// other interfaces only while some link's interface is missing (the
+// package doc's "Sockets on Linux").
 func listen(cfg Config, log *slog.Logger) ([]*socket, error) {
 	missing := false
 	for _, link := range cfg.Links {

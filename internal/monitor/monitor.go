@@ -1,9 +1,3 @@
-// Package monitor is failoverd's receiver: sockets on the heartbeat port
-// (on Linux one for each link, bound to its interface, and one for every
-// other interface; elsewhere one for each address family), and for each
-// packet the interface it arrived on, mapped to a link. It accepts only
-// the primary's packets, at most once per link, and counts every one it
-// drops, by reason (junk the kernel's filter drops is not seen).
 package monitor
 
 import (

@@ -6,23 +6,8 @@ import (
 	"time"
 )
 
-// A link's kernel filter (Linux, IPv4) passes the primary's configured
-// addresses (Config.Peers) and the address the primary's heartbeats last
-// came from on that link. A primary with service addresses sends its
-// public heartbeats from its host address, which failoverd is not told:
-// the link's subnets (Config.PeerNets) pass too while that address may
-// be unknown or stale:
-//   - until the first heartbeat accepted on the link;
-//   - after the primary's heartbeats name a new epoch from its own
-//     addresses (heartbeatd started again, maybe on a host renumbered),
-//     until the link's next heartbeat;
-//   - while the link has been silent for silentIntervals of the
-//     primary's intervals and another link hears it (the address changed
-//     under a running heartbeatd, or the link is cut).
-//
-// Otherwise junk from the subnet, whatever it looks like, is dropped by
-// the kernel before it is queued: a flood from a client's address costs
-// failoverd nothing, and takes no room from the heartbeats in the queue.
+// linkPeers is what a link's kernel filter passes besides Config.Peers
+// (the package doc's "The kernel's filter").
 type linkPeers struct {
 	learned netip.Addr // the last accepted source not in Config.Peers
 	open    bool       // PeerNets pass
