@@ -16,6 +16,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
@@ -25,6 +26,25 @@ import (
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
+
+// Main runs failoverd with c until a stop signal, and returns its exit
+// code: the command's whole life, on cli.Daemon.
+func Main(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int {
+	sd := cli.NewNotifier(log)
+	d, err := Open(c, log, sd)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return cli.ExitFailure
+	}
+	defer d.Close()
+	// A stop while Run gives the addresses back; a second signal ends
+	// the process at once.
+	code := cli.Daemon{Log: log, Systemd: sd, Main: d.Run, Tasks: d.Tasks, Started: d.Started,
+		Reload: func(context.Context) { d.Reload(inv.Reload(log, logs)) },
+	}.Serve()
+	log.Info("failoverd stopped")
+	return code
+}
 
 // Opened is failoverd with everything it opened: the daemon, the tasks
 // that run beside it, and what to close once they all ended.
