@@ -62,18 +62,12 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	defer closeSvc()
 
 	sd := cli.NewNotifier(log)
-	deps := heartbeatd.Deps{Sender: sender, Announcer: tickler, Watchdog: sd, Metrics: met, Log: log,
+	d := heartbeatd.New(c, heartbeatd.Deps{Sender: sender, Service: svc, Announcer: tickler, Watchdog: sd, Metrics: met, Log: log,
 		Listen: func(ctx context.Context, addr netip.Addr, keys func() *wire.Keyring, on heartbeat.FromSecondary) <-chan struct{} {
 			return heartbeat.ServeReleased(ctx, addr, c.Port, keys, log, on)
-		}}
-	if svc != nil {
-		deps.Service = svc
-	}
-	d := heartbeatd.New(c, deps)
+		}})
 	d.Checks = heartbeatd.NewChecks(c, log, met, d)
-	code := cli.Daemon{Log: log, Systemd: sd, Main: d.Run, Tasks: append(tasks, d.Tasks()...), Started: d.Started,
+	return cli.Daemon{Name: "heartbeatd", Log: log, Systemd: sd, Main: d.Run, Tasks: append(tasks, d.Tasks()...), Started: d.Started,
 		Reload: func(ctx context.Context) { d.Reload(ctx, inv.Reload(log, logs)) },
 	}.Serve()
-	log.Info("heartbeatd stopped")
-	return code
 }

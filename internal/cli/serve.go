@@ -14,6 +14,7 @@ import (
 // control socket, listeners), a reload on SIGHUP, systemd told of each
 // step, and an orderly end.
 type Daemon struct {
+	Name    string // in the last log line: "<Name> stopped"
 	Log     *slog.Logger
 	Systemd *Notifier
 	// Main runs until ctx ends (SIGTERM or SIGINT) and returns; its end
@@ -27,9 +28,12 @@ type Daemon struct {
 	Started func(ctx context.Context)
 	// Reload applies a SIGHUP, between systemd's RELOADING and READY.
 	Reload func(ctx context.Context)
+	// Close closes what the daemon opened, once Main and every task
+	// ended (nil: nothing).
+	Close func()
 
 	// signals is where the stop and reload signals come from (tests).
-	signals func() (stop <-chan os.Signal, hup <-chan os.Signal, release func())
+	signals func() (stop, hup <-chan os.Signal, release, done func())
 }
 
 // Task is one job beside the main one.
@@ -41,18 +45,18 @@ type Task struct {
 // Serve runs d and returns the exit code. The first SIGTERM or SIGINT
 // ends ctx, so that Main can stop in order (failoverd gives its addresses
 // back, heartbeatd says goodbye); a second one ends the process at once,
-// as signals are handled by default again by then. Serve returns when
-// Main and every task have ended.
+// as they are handled by default again by then. A SIGHUP during the stop
+// does nothing (its default would end the process before the addresses
+// are given back or the goodbye sent). Serve returns when Main and every
+// task have ended and Close has run.
 func (d Daemon) Serve() int {
 	sigs := d.signals
 	if sigs == nil {
 		sigs = osSignals
 	}
-	stopSig, hup, release := sigs()
+	stopSig, hup, release, done := sigs()
 	ctx, cancel := context.WithCancel(context.Background())
 	var tasks sync.WaitGroup
-	defer tasks.Wait()
-	defer cancel()
 	for _, t := range d.Tasks {
 		tasks.Go(func() {
 			if err := t.Run(ctx); err != nil && ctx.Err() == nil {
@@ -88,19 +92,26 @@ wait:
 			break wait
 		}
 	}
+	cancel()
+	tasks.Wait()
+	done()
+	if d.Close != nil {
+		d.Close()
+	}
 	if err != nil {
-		d.Log.Error("stopped", "err", err)
+		d.Log.Error(d.Name+" stopped", "err", err)
 		return ExitFailure
 	}
+	d.Log.Info(d.Name + " stopped")
 	return ExitOK
 }
 
-// osSignals catches SIGTERM, SIGINT and SIGHUP until release, which
-// hands them back to their default handling.
-func osSignals() (<-chan os.Signal, <-chan os.Signal, func()) {
-	stop := make(chan os.Signal, 1)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	signal.Notify(hup, syscall.SIGHUP)
-	return stop, hup, func() { signal.Reset(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP) }
+// osSignals catches SIGTERM, SIGINT and SIGHUP. release hands SIGTERM and
+// SIGINT back to their default handling; done stops catching SIGHUP.
+func osSignals() (stop, hup <-chan os.Signal, release, done func()) {
+	st := make(chan os.Signal, 1)
+	h := make(chan os.Signal, 1)
+	signal.Notify(st, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(h, syscall.SIGHUP)
+	return st, h, func() { signal.Reset(syscall.SIGTERM, syscall.SIGINT) }, func() { signal.Stop(h) }
 }

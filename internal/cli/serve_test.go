@@ -15,15 +15,16 @@ import (
 // fakeSignals feeds Serve signals from the test.
 type fakeSignals struct {
 	stop, hup chan os.Signal
-	released  atomic.Bool
+	released  atomic.Bool // SIGTERM and SIGINT handed back
+	done      atomic.Bool // SIGHUP no longer caught
 }
 
 func newFakeSignals() *fakeSignals {
 	return &fakeSignals{stop: make(chan os.Signal, 1), hup: make(chan os.Signal, 1)}
 }
 
-func (f *fakeSignals) get() (<-chan os.Signal, <-chan os.Signal, func()) {
-	return f.stop, f.hup, func() { f.released.Store(true) }
+func (f *fakeSignals) get() (stop, hup <-chan os.Signal, release, done func()) {
+	return f.stop, f.hup, func() { f.released.Store(true) }, func() { f.done.Store(true) }
 }
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -50,10 +51,17 @@ func TestServeStopsMainThenTheTasks(t *testing.T) {
 				return nil
 			}}},
 		}
+		var closedAt atomic.Int64
+		d.Close = func() { closedAt.Store(int64(time.Since(start))) }
 		code := make(chan int, 1)
 		go func() { code <- d.Serve() }()
 		time.Sleep(5 * time.Second)
 		sig.stop <- syscall.SIGTERM
+		time.Sleep(500 * time.Millisecond)
+		if sig.done.Load() {
+			t.Fatal("SIGHUP no longer caught while main stops: its default would end the process before the goodbye")
+		}
+		sig.hup <- syscall.SIGHUP // during the stop: nothing happens
 		if got := <-code; got != ExitOK {
 			t.Fatalf("exit %d, want 0", got)
 		}
@@ -65,6 +73,9 @@ func TestServeStopsMainThenTheTasks(t *testing.T) {
 		}
 		if tk := time.Duration(taskEnded.Load()); tk != 5*time.Second {
 			t.Fatalf("the task ended at %v, want with the signal", tk)
+		}
+		if c := time.Duration(closedAt.Load()); c != 6*time.Second || !sig.done.Load() {
+			t.Fatalf("closed at %v (SIGHUP released %v), want once main and the tasks ended, at 6s", c, sig.done.Load())
 		}
 	})
 }

@@ -36,14 +36,11 @@ func Main(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging
 		log.Error("cannot start", "err", err)
 		return cli.ExitFailure
 	}
-	defer d.Close()
 	// A stop while Run gives the addresses back; a second signal ends
 	// the process at once.
-	code := cli.Daemon{Log: log, Systemd: sd, Main: d.Run, Tasks: d.Tasks, Started: d.Started,
-		Reload: func(context.Context) { d.Reload(inv.Reload(log, logs)) },
+	return cli.Daemon{Name: "failoverd", Log: log, Systemd: sd, Main: d.Run, Tasks: d.Tasks, Started: d.Started,
+		Reload: func(context.Context) { d.Reload(inv.Reload(log, logs)) }, Close: d.Close,
 	}.Serve()
-	log.Info("failoverd stopped")
-	return code
 }
 
 // Opened is failoverd with everything it opened: the daemon, the tasks

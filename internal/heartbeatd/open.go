@@ -36,10 +36,11 @@ const (
 	releaseSlack = 10 * time.Second
 )
 
-// OpenService prepares the service addresses of c, if any (nil without
-// them); close releases what it opened. Conflicts over them are noticed
-// through notices, as from self (this host's private address).
-func OpenService(c *config.Config, log *slog.Logger, notices *notify.Async, self netip.Addr) (svc *heartbeat.Service, close func(), err error) {
+// OpenService prepares the service addresses of c, if any (a nil
+// interface without them, fit for Deps.Service); close releases what it
+// opened. Conflicts over them are noticed through notices, as from self
+// (this host's private address).
+func OpenService(c *config.Config, log *slog.Logger, notices *notify.Async, self netip.Addr) (svc ServiceAddrs, close func(), err error) {
 	if len(c.ServiceIPs) == 0 {
 		return nil, func() {}, nil
 	}

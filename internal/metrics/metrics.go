@@ -3,7 +3,7 @@
 // served on /metrics only, off unless FAILOVER_METRICS_ADDR is set, and
 // what both daemons' metrics share: the names' namespace, the duration
 // buckets, hook runs and failed notice deliveries. Each daemon's own
-// metrics live beside its runtime (failoverd.Metrics, heartbeat.Metrics);
+// metrics live beside its runtime (failoverd.Metrics, heartbeatd.Metrics);
 // this package imports neither runtime, so heartbeatd links nothing of
 // the secondary's.
 //
