@@ -93,6 +93,32 @@ type syncBuf struct {
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// host is testHost's interfaces as a test changes them while the sender
+// reads them.
+type host struct {
+	mu  sync.Mutex
+	ifs []netif.Interface
+}
+
+// liveHost makes s read a host the test can change.
+func liveHost(s *Sender) *host {
+	h := &host{ifs: testHost()}
+	s.snapshot = func() ([]netif.Interface, error) { return h.get(), nil }
+	return h
+}
+
+func (h *host) get() []netif.Interface {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.ifs)
+}
+
+func (h *host) set(f func(ifs []netif.Interface)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f(h.ifs)
+}
+
 func newTestSender(t *testing.T, key bool, host ...netif.Interface) (*Sender, *fakeConn, *syncBuf) {
 	if host == nil {
 		host = testHost()
@@ -251,14 +277,8 @@ func TestRemoteTargetFollowsTheRoutingTable(t *testing.T) {
 // from the sender's next look at the interfaces.
 func TestUnicastTargetAndChangedMAC(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		host := testHost()
-		var mu sync.Mutex
 		s, conn, _ := newTestSender(t, true)
-		s.snapshot = func() ([]netif.Interface, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return slices.Clone(host), nil
-		}
+		host := liveHost(s)
 		o := s.opts
 		o.Targets = []netip.Addr{netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("198.51.100.2")}
 		if err := s.Reload(o); err != nil {
@@ -278,9 +298,7 @@ func TestUnicastTargetAndChangedMAC(t *testing.T) {
 			}
 		}
 		const newMAC = "00:00:5e:00:53:04"
-		mu.Lock()
-		host[1].MAC, _ = net.ParseMAC(newMAC)
-		mu.Unlock()
+		host.set(func(ifs []netif.Interface) { ifs[1].MAC, _ = net.ParseMAC(newMAC) })
 		time.Sleep(refreshEvery + 50*time.Millisecond)
 		synctest.Wait()
 		got = conn.take()
@@ -291,25 +309,18 @@ func TestUnicastTargetAndChangedMAC(t *testing.T) {
 }
 
 // A pulled cable does not make sends fail; the sender sees the lost
-// carrier on its next look at the interfaces, says so once, stops
-// sending there, and says when it is back.
+// carrier on its next look at the interfaces, says so once, counts the
+// link as failing (what it hands the kernel there goes nowhere), and
+// says when it is back.
 func TestLostCarrier(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		host := testHost()
-		var mu sync.Mutex
 		s, conn, logs := newTestSender(t, false)
-		s.snapshot = func() ([]netif.Interface, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return slices.Clone(host), nil
-		}
+		host := liveHost(s)
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		go s.Run(ctx, nil, 0)
 		synctest.Wait()
-		mu.Lock()
-		host[1].Running = false
-		mu.Unlock()
+		host.set(func(ifs []netif.Interface) { ifs[1].Running = false })
 		time.Sleep(2 * time.Second)
 		synctest.Wait()
 		failed := s.Targets()[1].Failed
@@ -321,9 +332,7 @@ func TestLostCarrier(t *testing.T) {
 		if n := strings.Count(logs.String(), "has no carrier"); n != 1 {
 			t.Fatalf("no-carrier logged %d times:\n%s", n, logs)
 		}
-		mu.Lock()
-		host[1].Running = true
-		mu.Unlock()
+		host.set(func(ifs []netif.Interface) { ifs[1].Running = true })
 		conn.take()
 		// While a link is faulty the sender looks every 50 ms and beats
 		// the moment it works: back within 50 ms, not at the next tick.
@@ -416,14 +425,8 @@ func TestSetHealth(t *testing.T) {
 // its addresses back only on a heartbeat.
 func TestCarrierBackBeatsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		host := testHost()
-		var mu sync.Mutex
 		s, conn, _ := newTestSender(t, false)
-		s.snapshot = func() ([]netif.Interface, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return slices.Clone(host), nil
-		}
+		host := liveHost(s)
 		back := make(chan string)
 		s.Carrier = func(ctx context.Context, names []string, report func(string, bool)) error {
 			for {
@@ -443,18 +446,14 @@ func TestCarrierBackBeatsAtOnce(t *testing.T) {
 		defer cancel()
 		go s.Run(ctx, nil, 0)
 		synctest.Wait()
-		mu.Lock()
-		host[1].Running = false
-		mu.Unlock()
+		host.set(func(ifs []netif.Interface) { ifs[1].Running = false })
 		time.Sleep(10 * time.Second) // a tick: the link is found dark
 		synctest.Wait()
-		mu.Lock()
-		host[1].Running = true
-		mu.Unlock()
+		host.set(func(ifs []netif.Interface) { ifs[1].Running = true })
 		conn.take()
-		back <- host[1].Name
+		back <- host.get()[1].Name
 		synctest.Wait()
-		if !slices.ContainsFunc(conn.take(), func(p sent) bool { return p.ifindex == host[1].Index }) {
+		if !slices.ContainsFunc(conn.take(), func(p sent) bool { return p.ifindex == host.get()[1].Index }) {
 			t.Fatal("no heartbeat on the link the moment its carrier came back")
 		}
 	})
