@@ -504,15 +504,31 @@ func (w *world) holds() bool {
 var errUnsafe = errors.New("hook folder /etc/ipfailover/hooks/198.51.100.1 is writable by group or others")
 
 // fakeAsker is the link as questions see it: while a MAC is set, every
-// question is answered by it at once.
+// question is answered by it. It speaks the races the real asker has:
+//   - an answer arrives delay after its question and then waits unread,
+//     as in a socket's queue, until Run reads it or Drain takes it;
+//   - Run can stall (reads nothing until told to go on) and fail (it
+//     returns an error, as a listener whose socket broke);
+//   - AskAll can stall too (a sender short of CPU);
+//   - answers can arrive on another link than the question's (on).
 type fakeAsker struct {
 	mu        sync.Mutex
 	mac       string
 	only      map[netip.Addr]bool // while set, only these addresses answer
+	on        string              // while set, answers arrive on this link
+	delay     time.Duration       // how long after its question an answer arrives
+	askStall  time.Duration       // how long each AskAll takes
+	stalled   bool                // Run reads nothing
 	questions int
 	probes    map[string]int // the primary's host probed, by link
 	watched   map[netip.Addr]bool
-	answers   chan neighbor.Answer
+	unread    []neighbor.Answer     // arrived (or due), not yet read
+	report    func(neighbor.Answer) // Run's, while it runs: Drain reports through it
+	wake      chan struct{}         // an answer is queued, or the stall ended
+	fail      chan error            // Run returns what comes here
+	plan      []askStep             // what the next questions meet, first first
+	runs      int                   // how often Run was started
+	drains    int                   // how often Drain was called
 }
 
 // Watch hears answers for ip too.
@@ -533,7 +549,9 @@ func (f *fakeAsker) probed(link string) int {
 	return f.probes[link]
 }
 
-func newAsker() *fakeAsker { return &fakeAsker{answers: make(chan neighbor.Answer, 64)} }
+func newAsker() *fakeAsker {
+	return &fakeAsker{wake: make(chan struct{}, 1), fail: make(chan error, 1)}
+}
 
 // answering sets the MAC that answers ("": nobody).
 func (f *fakeAsker) answering(mac string) {
@@ -542,15 +560,58 @@ func (f *fakeAsker) answering(mac string) {
 	f.mac = mac
 }
 
+// stall stops Run reading (true) or lets it read again.
+func (f *fakeAsker) stall(on bool) {
+	f.mu.Lock()
+	f.stalled = on
+	f.mu.Unlock()
+	f.poke()
+}
+
+func (f *fakeAsker) poke() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
 func (f *fakeAsker) asked() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.questions
 }
 
+// askStep is what one question meets, in a plan: a sender that takes
+// stall to send it, and an answer (from the MAC answering) or none,
+// arriving delay after it.
+type askStep struct {
+	stall  time.Duration
+	answer bool
+	delay  time.Duration
+}
+
 func (f *fakeAsker) AskAll(qs []neighbor.Question) (int, error) {
 	f.mu.Lock()
+	stall := f.askStall
+	var step *askStep
+	if len(f.plan) > 0 {
+		step = &f.plan[0]
+		f.plan = f.plan[1:]
+		stall = step.stall
+	}
+	f.mu.Unlock()
+	if stall > 0 {
+		time.Sleep(stall)
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
+	mac, delay := f.mac, f.delay
+	if step != nil {
+		delay = step.delay
+		if !step.answer {
+			mac = ""
+		}
+	}
 	if len(qs) == 1 && qs[0].Addr == senders[qs[0].Interface] {
 		if f.probes == nil {
 			f.probes = map[string]int{}
@@ -559,10 +620,10 @@ func (f *fakeAsker) AskAll(qs []neighbor.Question) (int, error) {
 	} else {
 		f.questions++
 	}
-	if f.mac == "" {
+	if mac == "" {
 		return len(qs), nil
 	}
-	hw, err := net.ParseMAC(f.mac)
+	hw, err := net.ParseMAC(mac)
 	if err != nil {
 		return 0, err
 	}
@@ -570,26 +631,93 @@ func (f *fakeAsker) AskAll(qs []neighbor.Question) (int, error) {
 		if f.only != nil && !f.only[q.Addr] {
 			continue
 		}
-		select {
-		case f.answers <- neighbor.Answer{At: time.Now(), Addr: q.Addr, Interface: q.Interface, MAC: hw}:
-		default:
+		on := q.Interface
+		if f.on != "" {
+			on = f.on
 		}
+		f.unread = append(f.unread, neighbor.Answer{At: time.Now().Add(delay), Addr: q.Addr, Interface: on, MAC: hw})
 	}
+	defer f.poke()
 	return len(qs), nil
 }
 
-// Drain: the fake has no socket queue for answers to wait in unread.
-func (f *fakeAsker) Drain() {}
+// arrived takes the answers that have arrived by now.
+func (f *fakeAsker) arrivedLocked() []neighbor.Answer {
+	now := time.Now()
+	var got, later []neighbor.Answer
+	for _, a := range f.unread {
+		if a.At.After(now) {
+			later = append(later, a)
+		} else {
+			got = append(got, a)
+		}
+	}
+	f.unread = later
+	return got
+}
+
+// Drain reports the answers that arrived and wait unread, through Run's
+// report, as the real asker does; with no Run listening there is nobody
+// to report to, and they stay.
+func (f *fakeAsker) Drain() {
+	f.mu.Lock()
+	f.drains++
+	report := f.report
+	var got []neighbor.Answer
+	if report != nil {
+		got = f.arrivedLocked()
+	}
+	f.mu.Unlock()
+	for _, a := range got {
+		report(a)
+	}
+}
 
 func (f *fakeAsker) Close() error { return nil }
 
 func (f *fakeAsker) Run(ctx context.Context, answer func(neighbor.Answer)) error {
+	f.mu.Lock()
+	f.report = answer
+	f.runs++
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.report = nil
+		f.mu.Unlock()
+	}()
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case a := <-f.answers:
+		f.mu.Lock()
+		var got []neighbor.Answer
+		next := time.Duration(-1)
+		if !f.stalled {
+			got = f.arrivedLocked()
+			if len(f.unread) > 0 {
+				next = time.Until(f.unread[0].At)
+				for _, a := range f.unread[1:] {
+					next = min(next, time.Until(a.At))
+				}
+			}
+		}
+		f.mu.Unlock()
+		for _, a := range got {
 			answer(a)
 		}
+		var due <-chan time.Time
+		t := time.NewTimer(time.Hour)
+		if next >= 0 {
+			t.Reset(next)
+			due = t.C
+		}
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case err := <-f.fail:
+			t.Stop()
+			return err
+		case <-f.wake:
+		case <-due:
+		}
+		t.Stop()
 	}
 }

@@ -1,0 +1,149 @@
+package failoverd
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
+)
+
+// The races between the askers' sockets and the decisions, each with the
+// fake asker that speaks it: an answer that waits unread, a listener
+// that fails, a sender short of CPU, an answer on another link.
+
+// heartbeatd killed on a live host whose answers wait unread (the reader
+// is short of CPU and reads nothing): each question first takes what
+// waits, so the address still answers and nothing is taken.
+func TestUnreadAnswersCountBeforeTheQuestions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		a.stall(true)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		time.Sleep(5 * time.Second)
+		if w.holds() || w.d.State() != failover.Conflict {
+			t.Fatalf("state %s, holds %v: a live host's answers waiting unread passed for silence", w.d.State(), w.holds())
+		}
+		a.stall(false)
+		a.answering("")
+		w.waitState(failover.Active, time.Second)
+	})
+}
+
+// The same with confirming probes: the primary's host answers its probes
+// only into the unread queue. A round must take them before it counts the
+// probes unanswered: no takeover before the timeout.
+func TestUnreadProbeAnswersCountBeforeTheRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.only = map[netip.Addr]bool{senders["priv0"]: true, senders["pub0"]: true}
+		a.answering(primaryMAC)
+		a.stall(true)
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(notice.Takeover)
+		if took := started.At.Sub(w.lastBeat); took < timeout {
+			t.Fatalf("took over %v after the last heartbeat, before the timeout %v, while the host answered every probe (unread)", took, timeout)
+		}
+	})
+}
+
+// A conflict ends at a tick once the address has gone unanswered for
+// three questions and their window. Here the third question's answer
+// comes 5 ms late and waits unread (the reader is short of CPU), and the
+// fourth question is slow to go out (so is the sender): only the tick can
+// take the answer before it decides. If it does not, it ends the
+// conflict and takes over a live host.
+func TestTickTakesUnreadAnswersWhileAsking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.waitState(failover.Conflict, 2*time.Second)
+		// Between two questions (they go every 10 ms): the next one goes
+		// unanswered, the one after is answered 5 ms late, and the third
+		// takes 100 ms to go out. The window of three questions ends at
+		// the third one's time, when it has not yet been drained.
+		time.Sleep(205 * time.Millisecond)
+		a.mu.Lock()
+		a.stalled = true
+		a.plan = []askStep{{}, {answer: true, delay: 5 * time.Millisecond}, {stall: 100 * time.Millisecond, answer: true}}
+		a.mu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+		if w.holds() || w.d.State() != failover.Conflict {
+			t.Fatalf("state %s, holds %v: a conflict ended at a tick with the address's answer waiting unread", w.d.State(), w.holds())
+		}
+	})
+}
+
+// The listener that hears the answers fails and is started again a
+// second later. Questions asked while nobody listens would go unanswered
+// whoever holds the address: they must not count, so a live host's
+// address is not taken in the gap.
+func TestQuestionsDoNotCountWhileNothingListens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.waitState(failover.Conflict, 2*time.Second)
+		for range 3 {
+			a.fail <- errors.New("socket closed")
+			time.Sleep(1500 * time.Millisecond)
+			if w.holds() {
+				t.Fatalf("took over a live host's address while its answers could not be heard (state %s)", w.d.State())
+			}
+		}
+		a.mu.Lock()
+		runs := a.runs
+		a.mu.Unlock()
+		if runs != 4 {
+			t.Fatalf("the listener ran %d times, want 4 (started again after each of 3 failures)", runs)
+		}
+		if w.d.State() != failover.Conflict {
+			t.Fatalf("state %s, want conflict", w.d.State())
+		}
+	})
+}
+
+// A host answers for the public address only on the private link (Linux
+// answers ARP for any of its addresses on any link): that says nothing of
+// who answers on the public link, where the address is. The primary is
+// silent on both links, so it is taken at the timeout as when nobody
+// answers. And an answer for the primary's private address heard on the
+// public link is no answer to the private link's probe.
+func TestAnswersOnAnotherLinkDoNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.only = map[netip.Addr]bool{netip.MustParseAddr("198.51.100.1"): true}
+		a.on = "priv0"
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(notice.Takeover)
+		if took := started.At.Sub(w.lastBeat); took > timeout+time.Millisecond {
+			t.Fatalf("took over %v after the last heartbeat (timeout %v): an answer on the private link held it back", took, timeout)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.only = map[netip.Addr]bool{senders["priv0"]: true}
+		a.on = "pub0"
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		started, _ := w.notices.last(notice.Takeover)
+		if took := started.At.Sub(w.lastBeat); took >= timeout {
+			t.Fatalf("took over %v after the last heartbeat, at the timeout: an answer on pub0 counted as the private link's probe answered", took)
+		}
+	})
+}
