@@ -126,9 +126,9 @@ func (m *Machine) AskWindow() time.Duration { return 3 * m.slow() }
 // window is how long an answer counts: three questions.
 func (m *Machine) window() time.Duration { return 3 * m.spacing() }
 
-// AskEvery is how often the caller should ask who answers for the
-// addresses now; zero: not at all.
-func (m *Machine) AskEvery() time.Duration {
+// askEvery is how often the caller should ask who answers for the
+// addresses now; zero: not at all (told by Ask).
+func (m *Machine) askEvery() time.Duration {
 	if m.ask.since.IsZero() {
 		return 0
 	}

@@ -48,7 +48,7 @@ func (tl *timeline) tickTo(at time.Time) {
 
 // nextQuestion is when the asker asks next; zero: not asking.
 func (tl *timeline) nextQuestion() time.Time {
-	every := tl.m.AskEvery()
+	every := tl.every
 	if every == 0 {
 		return time.Time{}
 	}
@@ -62,7 +62,7 @@ func (tl *timeline) nextQuestion() time.Time {
 func (tl *timeline) ask() {
 	if q := tl.nextQuestion(); !q.IsZero() && !q.After(tl.now) {
 		tl.lastQ = tl.now
-		probe := tl.m.Probing() // the daemon's asker probes with its questions
+		probe := tl.probeLinks // the daemon's asker probes with its questions
 		tl.do(Asked{At: tl.now})
 		tl.probe(probe)
 	}
@@ -94,11 +94,11 @@ func TestAskingCostsADeadPrimaryNothing(t *testing.T) {
 	last := tl.now
 	tl.expect(Standby)
 	tl.tickTo(last.Add(2 * time.Second))
-	if tl.m.AskEvery() != 0 {
-		t.Fatalf("asking %v two seconds after the last heartbeat (timeout 3 s)", tl.m.AskEvery())
+	if tl.every != 0 {
+		t.Fatalf("asking %v two seconds after the last heartbeat (timeout 3 s)", tl.every)
 	}
 	tl.tickTo(last.Add(2700 * time.Millisecond))
-	if got := tl.m.AskEvery(); got != 100*time.Millisecond {
+	if got := tl.every; got != 100*time.Millisecond {
 		t.Fatalf("asking every %v before the timeout, want 100ms", got)
 	}
 	tl.expect(Standby)
@@ -156,14 +156,14 @@ func TestGoodbyeWaitsForTheAddressToGo(t *testing.T) {
 	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second, Goodbye: true})
 	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second, Goodbye: true})
 	tl.expect(Asking)
-	if got := tl.m.AskEvery(); got > time.Millisecond {
+	if got := tl.every; got > time.Millisecond {
 		t.Fatalf("asking every %v after a goodbye, want every few milliseconds at most", got)
 	}
 	tl.answers(primaryMAC, 500*time.Microsecond, tl.now.Add(100*time.Millisecond))
 	tl.expect(Asking)
 	// Answered: the questions slow to the suspicion's pace, and gaps
 	// between answers up to its window (300 ms) are not a host going.
-	if got := tl.m.AskEvery(); got != 100*time.Millisecond {
+	if got := tl.every; got != 100*time.Millisecond {
 		t.Fatalf("asking every %v once the host answered after its goodbye, want 100ms", got)
 	}
 	tl.answers(primaryMAC, 250*time.Millisecond, tl.now.Add(10*time.Second))
@@ -205,8 +205,8 @@ func TestGoodbyeWaitEndsInAConflict(t *testing.T) {
 	tl.expect(Asking)
 	tl.answers(primaryMAC, 500*time.Microsecond, bye.Add(30*time.Second+10*time.Millisecond))
 	tl.expect(Conflict, "notice conflict")
-	if tl.m.AskEvery() != 100*time.Millisecond {
-		t.Fatalf("a conflict asks every %v, want the suspicion's 100ms", tl.m.AskEvery())
+	if tl.every != 100*time.Millisecond {
+		t.Fatalf("a conflict asks every %v, want the suspicion's 100ms", tl.every)
 	}
 	// heartbeatd started again: standby.
 	tl.beatBoth()
@@ -251,15 +251,15 @@ func TestReturningPrimaryThatAnswersGetsTheAddressAtOnce(t *testing.T) {
 	tl.expect(Active, "notice takeover")
 	// Asked on for a hold-down after the takeover (an answer missed
 	// before it would show), then not while the primary is silent.
-	if tl.m.AskEvery() == 0 {
+	if tl.every == 0 {
 		t.Fatal("not asking just after the takeover")
 	}
 	tl.tickTo(tl.now.Add(5 * time.Second))
-	if tl.m.AskEvery() != 0 {
+	if tl.every != 0 {
 		t.Fatal("asking while active and the primary silent, a hold-down after the takeover")
 	}
 	tl.run(2*time.Second, "priv0")
-	if tl.m.AskEvery() == 0 {
+	if tl.every == 0 {
 		t.Fatal("not asking while active and the primary is heard again")
 	}
 	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
@@ -380,7 +380,7 @@ func TestAnswerDuringTheTakeoverIsAConflict(t *testing.T) {
 	tl.expect(Acquiring, "start takeover")
 	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
 	var detail string
-	for _, a := range tl.m.Handle(JobDone{At: tl.now, Job: Takeover, Answered: true, Undone: true}) {
+	for _, a := range tl.handle(JobDone{At: tl.now, Job: Takeover, Answered: true, Undone: true}) {
 		if n, ok := a.(Notice); ok && n.Kind == notice.TakeoverFailed {
 			detail = n.Detail
 		}
@@ -409,7 +409,7 @@ func TestForceSurvivesAPendingAcquire(t *testing.T) {
 	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(10*time.Second))
 	tl.expect(Conflict, "start fence")
 	tl.do(Command{At: tl.now, Op: OpAcquire, Force: true})
-	acts := tl.m.Handle(JobDone{At: tl.now, Job: Fence})
+	acts := tl.handle(JobDone{At: tl.now, Job: Fence})
 	if len(acts) != 1 {
 		t.Fatalf("after the fence: %v", acts)
 	}

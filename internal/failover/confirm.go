@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // probing is the round of probes of the primary's host, and how the
@@ -176,23 +174,17 @@ func (m *Machine) updateProbing(now time.Time) {
 	}
 }
 
-// ProbeRound says whether a round of probes is on and, when not, how
-// the last one ended: one of the Probe… outcomes, and in words.
-func (m *Machine) ProbeRound() (on bool, how ProbeOutcome, ended string) {
-	return m.probe.on, m.probe.how, m.probe.ended
-}
-
-// Probing returns the links to probe now (each once); nil when no round
-// wants probes. A link without carrier is not among them: nothing sent
-// there can be answered.
-func (m *Machine) Probing() []notice.Link {
+// probing returns the links to probe now (each once); nil when no round
+// wants probes (told by Probe). A link without carrier is not among
+// them: nothing sent there can be answered.
+func (m *Machine) probing() []string {
 	if !m.probe.on {
 		return nil
 	}
-	var out []notice.Link
+	var out []string
 	for _, n := range m.p.Links {
 		if !m.links[n].NoCarrier && m.probe.sent[n] < m.probes() {
-			out = append(out, m.links[n].Link)
+			out = append(out, n)
 		}
 	}
 	return out

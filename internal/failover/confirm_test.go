@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 func confirmParams() Params {
@@ -16,18 +14,18 @@ func confirmParams() Params {
 
 // probe sends one probe on each link the machine named, as the daemon's
 // asker does, and the answers the timeline's host gives.
-func (tl *timeline) probe(links []notice.Link) {
+func (tl *timeline) probe(links []string) {
 	if tl.probes == nil {
 		tl.probes = map[string]int{}
 	}
 	for _, l := range links {
-		if !l.NoCarrier && tl.canProbe != nil && !tl.canProbe(l.Name) {
+		if tl.canProbe != nil && !tl.canProbe(l) {
 			continue // the probe could not be sent: not reported
 		}
-		tl.probes[l.Name]++
-		tl.do(Probed{At: tl.now, Link: l.Name})
-		if !l.NoCarrier && tl.answerProbe != nil && tl.answerProbe(l.Name, tl.probes[l.Name]) {
-			tl.do(ProbeAnswer{At: tl.now, Link: l.Name, MAC: primaryMAC})
+		tl.probes[l]++
+		tl.do(Probed{At: tl.now, Link: l})
+		if tl.answerProbe != nil && tl.answerProbe(l, tl.probes[l]) {
+			tl.do(ProbeAnswer{At: tl.now, Link: l, MAC: primaryMAC})
 		}
 	}
 }
@@ -59,8 +57,8 @@ func TestConfirmedGoneTakesOverBeforeTheTimeout(t *testing.T) {
 		t.Fatalf("probe spacing %v at a 1 s interval, want 5ms", got)
 	}
 	tl.tickTo(last.Add(1249 * time.Millisecond))
-	if tl.m.Probing() != nil || tl.m.AskEvery() != 0 {
-		t.Fatalf("probing %v, asking %v before the heartbeat is late", tl.m.Probing(), tl.m.AskEvery())
+	if tl.probeLinks != nil || tl.every != 0 {
+		t.Fatalf("probing %v, asking %v before the heartbeat is late", tl.probeLinks, tl.every)
 	}
 	tl.tickTo(last.Add(1250*time.Millisecond + 19*time.Millisecond))
 	tl.expect(Standby)
@@ -81,7 +79,7 @@ func TestConfirmedReasonSaysWhy(t *testing.T) {
 	var reason string
 	for tl.now.Before(last.Add(2 * time.Second)) {
 		tl.now = tl.now.Add(time.Millisecond)
-		for _, a := range tl.m.Handle(Tick{At: tl.now}) {
+		for _, a := range tl.handle(Tick{At: tl.now}) {
 			if j, ok := a.(StartJob); ok {
 				reason = j.Reason
 			}
@@ -125,7 +123,7 @@ func TestProbeAnswersThatStopMidway(t *testing.T) {
 	}
 	tl.tickTo(last.Add(2900 * time.Millisecond))
 	tl.expect(Standby)
-	if tl.probes["priv0"] != 2 || tl.m.Probing() != nil {
+	if tl.probes["priv0"] != 2 || tl.probeLinks != nil {
 		t.Fatalf("probed again in the same silence: %v", tl.probes)
 	}
 	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
@@ -152,7 +150,7 @@ func TestHeartbeatWhileProbesOutCancels(t *testing.T) {
 		t.Fatalf("%d probes on pub0 10 ms into the round", tl.probes["pub0"])
 	}
 	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second})
-	if tl.m.Probing() != nil {
+	if tl.probeLinks != nil {
 		t.Fatal("still probing after a heartbeat")
 	}
 	tl.tickTo(last.Add(1400 * time.Millisecond))
@@ -173,8 +171,8 @@ func TestCarrierLossProbesAtOnce(t *testing.T) {
 	tl.tickTo(last.Add(100 * time.Millisecond))
 	lost := tl.now
 	tl.do(Carrier{At: lost, Link: "priv0", Up: false})
-	links := tl.m.Probing()
-	if len(links) != 1 || links[0].Name != "pub0" {
+	links := tl.probeLinks
+	if len(links) != 1 || links[0] != "pub0" {
 		t.Fatalf("probing %+v right after the carrier loss, want pub0 alone", links)
 	}
 	tl.tickTo(lost.Add(19 * time.Millisecond))
@@ -230,10 +228,10 @@ func TestAllLinksDarkDoNotConfirm(t *testing.T) {
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
 	tl.tickTo(last.Add(2900 * time.Millisecond))
 	tl.expect(Standby)
-	if on, how, _ := tl.m.ProbeRound(); on || how != ProbeIncomplete {
+	if on, how, _ := tl.round(); on || how != ProbeIncomplete {
 		t.Fatalf("round on %v, ended %q; want it ended incomplete", on, how)
 	}
-	if tl.m.AskEvery() == time.Millisecond*5 {
+	if tl.every == time.Millisecond*5 {
 		t.Fatal("still asking at the probes' pace after the round ended")
 	}
 	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
@@ -518,7 +516,7 @@ func TestAnswerDuringARoundIsNotThePrimarys(t *testing.T) {
 	var notices []string
 	for tl.now.Before(last.Add(1300 * time.Millisecond)) {
 		tl.now = tl.now.Add(time.Millisecond)
-		for _, a := range tl.m.Handle(Tick{At: tl.now}) {
+		for _, a := range tl.handle(Tick{At: tl.now}) {
 			if n, ok := a.(Notice); ok {
 				notices = append(notices, n.Detail)
 			}
@@ -569,7 +567,7 @@ func TestHeartbeatAfterTheConfirmationTimeTakesNothing(t *testing.T) {
 	tl.now = last.Add(1250*time.Millisecond + 21*time.Millisecond)
 	tl.beatBoth()
 	tl.expect(Standby)
-	if on, how, _ := tl.m.ProbeRound(); on || how != ProbeHeard {
+	if on, how, _ := tl.round(); on || how != ProbeHeard {
 		t.Fatalf("round on %v, ended %q; want ended by the heartbeat", on, how)
 	}
 }
@@ -593,20 +591,20 @@ func TestCarrierBackAsksAtOnce(t *testing.T) {
 	tl.expect(Active, "notice takeover")
 	tl.tickTo(tl.now.Add(10 * time.Second))
 	tl.expect(Active)
-	if every := tl.m.AskEvery(); every != 0 {
+	if every := tl.every; every != 0 {
 		t.Fatalf("asking every %v past the hold-down with the primary silent, want not at all", every)
 	}
 	back := tl.now
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
-	if every := tl.m.AskEvery(); every != 5*time.Millisecond {
+	if every := tl.every; every != 5*time.Millisecond {
 		t.Fatalf("asking every %v when the private cable's carrier came back, want 5ms (the probes' pace)", every)
 	}
 	tl.tickTo(back.Add(99 * time.Millisecond))
-	if every := tl.m.AskEvery(); every != 5*time.Millisecond {
+	if every := tl.every; every != 5*time.Millisecond {
 		t.Fatalf("asking every %v 99 ms after the carrier came back, want 5ms", every)
 	}
 	tl.tickTo(back.Add(101 * time.Millisecond))
-	if every := tl.m.AskEvery(); every != 100*time.Millisecond {
+	if every := tl.every; every != 100*time.Millisecond {
 		t.Fatalf("asking every %v with no answer 101 ms after the carrier came back, want the suspicion's pace (100ms)", every)
 	}
 	tl.ask()
@@ -704,7 +702,7 @@ func blipLab(t *testing.T, interval time.Duration, blips []time.Time, dark, stag
 		tl.do(Tick{At: tl.now})
 		if q := tl.nextQuestion(); !q.IsZero() && !q.After(tl.now) {
 			tl.lastQ = tl.now
-			probe := tl.m.Probing()
+			probe := tl.probeLinks
 			tl.do(Asked{At: tl.now})
 			if !wasDark && !privDark {
 				tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})

@@ -29,8 +29,10 @@
 // primary stopped on purpose with its own address still up. So, with
 // Params.Ask, the machine takes nothing that another host answers for.
 // The caller asks the link (ARP, neighbour solicitation) as often as
-// AskEvery says and reports each round of questions (Asked) and each
-// answer from another host (Answered).
+// the last Ask action says and reports each round of questions (Asked)
+// and each answer from another host (Answered). The machine says what to
+// ask and probe only in actions (Ask, Probe, ProbeRound), each time it
+// changes: the caller keeps the last of each and polls nothing.
 //   - The questions start a few spacings before the timeout, so that a
 //     dead primary costs no time. At the decision (the timeout, the
 //     initial grace's end, a vetoed takeover's retry) the last window of

@@ -49,7 +49,7 @@ type Params struct {
 	AddrLinks []string
 
 	// Ask says the caller asks the link who answers for the addresses
-	// (AskEvery says when and how often) and reports answers. Without it
+	// (the Ask action says when and how often) and reports answers. Without it
 	// the machine takes over on silence alone, as the original did.
 	Ask bool
 	// AskWait is how long an address must go unanswered, asked three
@@ -63,7 +63,7 @@ type Params struct {
 	ConflictTest time.Duration
 
 	// Confirm says the caller probes the primary's host when the machine
-	// wants it (Probing) and reports the probes and answers (Probed,
+	// wants it (the Probe action) and reports the probes and answers (Probed,
 	// ProbeAnswer) and carrier changes (Carrier): see the package doc. It
 	// needs Ask.
 	Confirm bool
@@ -121,6 +121,7 @@ type Machine struct {
 	ask    asking  // who answers for the addresses
 	health health  // the primary's service, as it says
 	probe  probing // is the primary's host there?
+	said   said    // what the caller was last told of asking and probing
 }
 
 // Job is a takeover or a give-back.
@@ -401,7 +402,9 @@ func (m *Machine) Handle(ev Event) []Action {
 	}
 	m.updateProbing(now)
 	m.updateAsking(now)
-	return out
+	// What changed in asking and probing first: a round that ends with
+	// a takeover is told ended before the job starts.
+	return append(m.orders(), out...)
 }
 
 func (m *Machine) heartbeat(e Heartbeat) []Action {

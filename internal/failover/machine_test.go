@@ -22,6 +22,16 @@ type timeline struct {
 	answerProbe func(link string, n int) bool
 	probes      map[string]int         // probes per link since the first round
 	canProbe    func(link string) bool // nil: every link can be probed
+	// What the machine last told of asking and probing (Ask, Probe,
+	// ProbeRound), which the daemon acts on.
+	every      time.Duration
+	probeLinks []string
+	told       ProbeRound
+}
+
+// round is what the machine last said of the round of probes.
+func (tl *timeline) round() (on bool, how ProbeOutcome, ended string) {
+	return tl.told.On, tl.told.How, tl.told.Ended
 }
 
 func params() Params {
@@ -46,9 +56,30 @@ func describe(a Action) string {
 }
 
 func (tl *timeline) do(ev Event) {
-	for _, a := range tl.m.Handle(ev) {
-		tl.got = append(tl.got, describe(a))
+	for _, a := range tl.handle(ev) {
+		switch a.(type) {
+		case Ask, Probe, ProbeRound:
+		default:
+			tl.got = append(tl.got, describe(a))
+		}
 	}
+}
+
+// handle hands ev to the machine, keeps what it says of asking and
+// probing, as the daemon does, and returns every action.
+func (tl *timeline) handle(ev Event) []Action {
+	acts := tl.m.Handle(ev)
+	for _, a := range acts {
+		switch a := a.(type) {
+		case Ask:
+			tl.every = a.Every
+		case Probe:
+			tl.probeLinks = a.Links
+		case ProbeRound:
+			tl.told = a
+		}
+	}
+	return acts
 }
 
 // run advances the clock by d in 100 ms ticks; links named in beating
@@ -434,7 +465,7 @@ func TestVetoReasonInNotice(t *testing.T) {
 	tl.run(2*time.Second, "priv0", "pub0")
 	tl.run(4 * time.Second)
 	tl.got = nil
-	acts := tl.m.Handle(JobDone{At: tl.now, Job: Takeover, Vetoed: true, Reason: "the Test hook cannot run safely"})
+	acts := tl.handle(JobDone{At: tl.now, Job: Takeover, Vetoed: true, Reason: "the Test hook cannot run safely"})
 	if len(acts) != 1 || !strings.Contains(acts[0].(Notice).Detail, "the Test hook cannot run safely") {
 		t.Fatalf("%+v", acts)
 	}

@@ -20,7 +20,7 @@ func (d *Daemon) asks(ctx context.Context) {
 	var lastErr time.Time
 	for {
 		d.mu.Lock()
-		every := d.machine.AskEvery()
+		every := d.askEvery
 		probes := d.probesDueLocked()
 		d.mu.Unlock()
 		if every == 0 {
@@ -74,14 +74,10 @@ func (d *Daemon) asks(ctx context.Context) {
 	}
 }
 
-// wakeAskerLocked starts the questions at once when the machine wants them,
-// or wants them at a new pace.
-func (d *Daemon) wakeAskerLocked() {
+// askAtLocked carries out the machine's Ask: the questions go every
+// every from now on, the first at once; zero: no more.
+func (d *Daemon) askAtLocked(every time.Duration) {
 	if d.Asker == nil {
-		return
-	}
-	every := d.machine.AskEvery()
-	if every == d.askEvery {
 		return
 	}
 	d.askEvery = every

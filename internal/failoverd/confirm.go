@@ -22,15 +22,15 @@ type probe struct {
 	addr netip.Addr // invalid: no address known for the link
 }
 
-// probesDueLocked returns the probes the machine wants now.
+// probesDueLocked returns the probes the machine wants now (its last
+// Probe).
 func (d *Daemon) probesDueLocked() []probe {
-	links := d.machine.Probing()
-	if len(links) == 0 {
+	if len(d.probeLinks) == 0 {
 		return nil
 	}
-	out := make([]probe, len(links))
-	for i, l := range links {
-		out[i] = probe{link: l.Name, addr: d.targets[l.Name]}
+	out := make([]probe, len(d.probeLinks))
+	for i, l := range d.probeLinks {
+		out[i] = probe{link: l, addr: d.targets[l]}
 	}
 	return out
 }

@@ -149,7 +149,8 @@ type Daemon struct {
 	// answers for, and when a probe trouble was last logged.
 	watched     map[netip.Addr]bool
 	probeWarned time.Time
-	probeOn     atomic.Bool // a round of probes is on, as last logged; read by the tick and asks goroutines without d.mu
+	probeOn     atomic.Bool // a round of probes is on, as the machine last said; read by the tick and asks goroutines without d.mu
+	probeLinks  []string    // the links to probe at each question, as the machine last said (failover.Probe)
 	hearing     atomic.Bool // the Asker's Run listens for answers
 
 	jobs       sync.WaitGroup
@@ -346,20 +347,22 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 		d.log.Info("state", "from", before, "to", after)
 		d.obs.Transition(before, after, since)
 	}
-	if on, how, ended := d.machine.ProbeRound(); on != d.probeOn.Load() {
-		d.probeOn.Store(on)
-		now := d.Clock.Now()
-		if on {
-			d.log.Info("probing the primary's host: " + probeWhy)
-			d.obs.ProbeRound(true, "", probeWhy, now)
-		} else {
-			d.log.Info("probing ended", "how", ended)
-			d.obs.ProbeRound(false, how, ended, now)
-		}
-	}
-	d.wakeAskerLocked()
 	for _, a := range actions {
 		switch a := a.(type) {
+		case failover.Ask:
+			d.askAtLocked(a.Every)
+		case failover.Probe:
+			d.probeLinks = a.Links
+		case failover.ProbeRound:
+			d.probeOn.Store(a.On)
+			now := d.Clock.Now()
+			if a.On {
+				d.log.Info("probing the primary's host: " + probeWhy)
+				d.obs.ProbeRound(true, "", probeWhy, now)
+			} else {
+				d.log.Info("probing ended", "how", a.Ended)
+				d.obs.ProbeRound(false, a.How, a.Ended, now)
+			}
 		case failover.StartJob:
 			d.startJobLocked(a)
 		case failover.Notice:

@@ -1,0 +1,59 @@
+package failover
+
+import (
+	"slices"
+	"time"
+)
+
+// The actions that tell the caller how to ask and probe. Handle returns
+// one whenever what it says changes, so that the caller keeps the last of
+// each and reads no state of the machine to know what to send.
+
+// Ask: ask who answers for the addresses every Every from now on (the
+// first question at once); zero: ask no more.
+type Ask struct{ Every time.Duration }
+
+// ProbeRound: a round of probes of the primary's host began (On), or the
+// one under way ended, How and Ended saying how (ProbeOutcome, in words).
+type ProbeRound struct {
+	On    bool
+	How   ProbeOutcome
+	Ended string
+}
+
+// Probe: probe the primary's host on each of Links, once at each of the
+// questions' turns, until another Probe names other links (none: stop).
+// A link without carrier is never named: nothing sent there can be
+// answered.
+type Probe struct{ Links []string }
+
+func (Ask) isAction()        {}
+func (ProbeRound) isAction() {}
+func (Probe) isAction()      {}
+
+// said is what the machine last told the caller about asking and
+// probing.
+type said struct {
+	every   time.Duration
+	probeOn bool
+	probe   []string
+}
+
+// orders returns the Ask, ProbeRound and Probe actions for what changed
+// since the caller was last told.
+func (m *Machine) orders() []Action {
+	var out []Action
+	if every := m.askEvery(); every != m.said.every {
+		m.said.every = every
+		out = append(out, Ask{Every: every})
+	}
+	if m.probe.on != m.said.probeOn {
+		m.said.probeOn = m.probe.on
+		out = append(out, ProbeRound{On: m.probe.on, How: m.probe.how, Ended: m.probe.ended})
+	}
+	if links := m.probing(); !slices.Equal(links, m.said.probe) {
+		m.said.probe = links
+		out = append(out, Probe{Links: links})
+	}
+	return out
+}
