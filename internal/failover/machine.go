@@ -378,6 +378,7 @@ func (m *Machine) alive() (alive, silent []string) {
 func (m *Machine) Handle(ev Event) []Action {
 	var out []Action
 	var now time.Time
+	before := m.state
 	switch e := ev.(type) {
 	case Heartbeat:
 		out, now = m.heartbeat(e), e.At
@@ -402,9 +403,13 @@ func (m *Machine) Handle(ev Event) []Action {
 	}
 	m.updateProbing(now)
 	m.updateAsking(now)
-	// What changed in asking and probing first: a round that ends with
-	// a takeover is told ended before the job starts.
-	return append(m.orders(), out...)
+	// The move first, then what changed in asking and probing: a round
+	// that ends with a takeover is told ended before the job starts.
+	var told []Action
+	if m.state != before {
+		told = append(told, Moved{From: before, To: m.state, Since: m.since})
+	}
+	return append(append(told, m.orders()...), out...)
 }
 
 func (m *Machine) heartbeat(e Heartbeat) []Action {

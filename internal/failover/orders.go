@@ -27,6 +27,15 @@ type ProbeRound struct {
 // answered.
 type Probe struct{ Links []string }
 
+// Moved: the machine went from one state to another, at Since. Handle
+// returns it first, once for each event that changed the state (states
+// passed through within one event are not told).
+type Moved struct {
+	From, To State
+	Since    time.Time
+}
+
+func (Moved) isAction()      {}
 func (Ask) isAction()        {}
 func (ProbeRound) isAction() {}
 func (Probe) isAction()      {}

@@ -341,14 +341,11 @@ func (d *Daemon) giveBackOnStop() {
 // applyLocked hands one event to the machine and carries out its actions;
 // jobHooks go with the notices that come of a job's end.
 func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
-	before, _ := d.machine.State()
-	actions := d.machine.Handle(ev)
-	if after, since := d.machine.State(); after != before {
-		d.log.Info("state", "from", before, "to", after)
-		d.obs.Transition(before, after, since)
-	}
-	for _, a := range actions {
+	for _, a := range d.machine.Handle(ev) {
 		switch a := a.(type) {
+		case failover.Moved:
+			d.log.Info("state", "from", a.From, "to", a.To)
+			d.obs.Transition(a.From, a.To, a.Since)
 		case failover.Ask:
 			d.askAtLocked(a.Every)
 		case failover.Probe:
