@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -20,8 +21,14 @@ type Releaser interface {
 // failoverd gives back on its way out.
 type UDPPeer struct{ To netip.AddrPort }
 
-// Send writes b to the primary.
+// Send writes b to the primary. First it clears a kernel neighbour entry
+// for the primary that is stuck resolving (neighbor.Unstick): `released`
+// goes the moment the primary is heard back, often within a millisecond
+// of its link's return, and an entry begun while the link was dark would
+// hold it for up to a second. Where that cannot be done the datagram goes
+// as it is.
 func (p UDPPeer) Send(b []byte) error {
+	_ = neighbor.Unstick(p.To.Addr())
 	c, err := net.Dial("udp", p.To.String())
 	if err != nil {
 		return err
