@@ -27,7 +27,8 @@ type timeline struct {
 	every      time.Duration
 	probeLinks []string
 	told       ProbeRound
-	state      State // where the machine said it moved last
+	state      State     // where the machine said it moved last
+	roundSince time.Time // when the round it said began began
 }
 
 // round is what the machine last said of the round of probes.
@@ -88,7 +89,13 @@ func (tl *timeline) handle(ev Event) []Action {
 		case Probe:
 			tl.probeLinks = a.Links
 		case ProbeRound:
+			if a.On == tl.told.On {
+				tl.t.Fatalf("told a round on=%v twice in a row: %+v", a.On, a)
+			}
 			tl.told = a
+			if a.On {
+				tl.roundSince = tl.m.probe.since
+			}
 		case Moved:
 			// The daemon logs and counts the moves from these alone:
 			// each must start where the last one ended.
@@ -100,6 +107,11 @@ func (tl *timeline) handle(ev Event) []Action {
 	}
 	if s, _ := tl.m.State(); s != tl.state {
 		tl.t.Fatalf("the machine is %s, but it said it moved to %s", s, tl.state)
+	}
+	// Every round of probes is told, begun and ended, even one that
+	// ends and another begins within one event.
+	if pr := tl.m.probe; pr.on != tl.told.On || (pr.on && !pr.since.Equal(tl.roundSince)) {
+		tl.t.Fatalf("a round of probes on=%v since %v, but the machine said on=%v since %v", pr.on, pr.since, tl.told.On, tl.roundSince)
 	}
 	return acts
 }

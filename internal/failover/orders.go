@@ -13,8 +13,10 @@ import (
 // first question at once); zero: ask no more.
 type Ask struct{ Every time.Duration }
 
-// ProbeRound: a round of probes of the primary's host began (On), or the
-// one under way ended, How and Ended saying how (ProbeOutcome, in words).
+// ProbeRound: a round of probes of the primary's host began (On; How and
+// Ended are then empty), or the one under way ended, How and Ended saying
+// how (ProbeOutcome, in words). A round that ends and another that begins
+// within one event are told as two: the end, then the beginning.
 type ProbeRound struct {
 	On    bool
 	How   ProbeOutcome
@@ -43,9 +45,10 @@ func (Probe) isAction()      {}
 // said is what the machine last told the caller about asking and
 // probing.
 type said struct {
-	every   time.Duration
-	probeOn bool
-	probe   []string
+	every      time.Duration
+	probeOn    bool
+	probeSince time.Time // when the round told begun began
+	probe      []string
 }
 
 // orders returns the Ask, ProbeRound and Probe actions for what changed
@@ -56,9 +59,15 @@ func (m *Machine) orders() []Action {
 		m.said.every = every
 		out = append(out, Ask{Every: every})
 	}
-	if m.probe.on != m.said.probeOn {
-		m.said.probeOn = m.probe.on
-		out = append(out, ProbeRound{On: m.probe.on, How: m.probe.how, Ended: m.probe.ended})
+	pr := &m.probe
+	if pr.on != m.said.probeOn || (pr.on && !pr.since.Equal(m.said.probeSince)) {
+		if m.said.probeOn {
+			out = append(out, ProbeRound{How: pr.how, Ended: pr.ended})
+		}
+		if pr.on {
+			out = append(out, ProbeRound{On: true})
+		}
+		m.said.probeOn, m.said.probeSince = pr.on, pr.since
 	}
 	if links := m.probing(); !slices.Equal(links, m.said.probe) {
 		m.said.probe = links
