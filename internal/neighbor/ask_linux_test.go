@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/ipfailover/ipfailover/internal/lab"
 )
@@ -440,16 +441,19 @@ func TestDrainReportsWaitingAnswers(t *testing.T) {
 	if len(got) != 0 {
 		t.Fatalf("answers before anything was asked: %+v", got)
 	}
-	ok := lab.WaitFor(3*time.Second, func() bool {
+	// Asked until an answer waits in the socket, unread; then one Drain
+	// must report it.
+	if !lab.WaitFor(3*time.Second, func() bool {
 		must(asker.Ask(ifi, netip.MustParseAddr(lab.Server1Pub)))
-		time.Sleep(20 * time.Millisecond) // the answer's way back, unread
-		asker.Drain()
-		mu.Lock()
-		defer mu.Unlock()
-		return len(got) > 0
-	})
-	if !ok {
-		t.Fatal("Drain reported no answer")
+		return lab.WaitFor(100*time.Millisecond, func() bool { return queued(t, asker) > 0 })
+	}) {
+		t.Fatal("no answer came back to the socket")
+	}
+	asker.Drain()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == 0 {
+		t.Fatal("Drain reported no answer, with one waiting unread")
 	}
 	if a := got[0]; a.Addr.String() != lab.Server1Pub || a.MAC.String() != s1MAC || a.Interface != "pub0" {
 		t.Fatalf("drained %+v, want %s from %s on pub0", a, lab.Server1Pub, s1MAC)
@@ -470,4 +474,18 @@ func TestDrainDoesNotWaitForRun(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Drain waited behind Run's read")
 	}
+}
+
+// queued is how many bytes wait unread in a's ARP socket.
+func queued(t *testing.T, a *linkAsker) int {
+	t.Helper()
+	var n int
+	var ioErr error
+	if err := a.arpRC.Control(func(fd uintptr) { n, ioErr = unix.IoctlGetInt(int(fd), unix.SIOCINQ) }); err != nil {
+		t.Fatal(err)
+	}
+	if ioErr != nil {
+		t.Fatal(ioErr)
+	}
+	return n
 }
