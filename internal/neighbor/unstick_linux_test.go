@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+
 	"github.com/ipfailover/ipfailover/internal/lab"
 )
 
@@ -68,6 +70,11 @@ func TestUnstickLetsADatagramGoWhenTheLinkIsBack(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("nothing arrived with the cable in")
 	}
+	// A valid entry stays.
+	must(p.S2.Do(func() error { return Unstick(to.Addr()) }))
+	if st := entryState(t, p.S2, lab.Server1Priv); st&(netlink.NUD_REACHABLE|netlink.NUD_STALE|netlink.NUD_DELAY|netlink.NUD_PROBE) == 0 {
+		t.Fatalf("server2's entry for server1 is %#x after Unstick, want it kept valid", st)
+	}
 	p.CutPrivate()
 	if !lab.WaitFor(2*time.Second, func() bool { return !carrier(t, p.S2, "priv0") }) {
 		t.Fatal("server2's private link kept its carrier with the cable out")
@@ -109,4 +116,22 @@ func carrier(t *testing.T, ns *lab.NS, dev string) bool {
 		t.Fatal(err)
 	}
 	return up
+}
+
+// entryState is the state of ns's neighbour entry for ip (0: none).
+func entryState(t *testing.T, ns *lab.NS, ip string) int {
+	t.Helper()
+	var st int
+	if err := ns.Do(func() error {
+		all, err := netlink.NeighList(0, netlink.FAMILY_V4)
+		for _, n := range all {
+			if n.IP.String() == ip {
+				st = n.State
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
