@@ -130,7 +130,11 @@ func TestPowerBackIsAskedAtOnce(t *testing.T) {
 	w.PowerOff()
 	w.takenWithin(off, 3*time.Second+slack)
 	w.waitState("active", slack)
-	time.Sleep(holdDown + 200*time.Millisecond) // the asking after the takeover is over
+	// The asking after the takeover is over (a hold-down): what follows
+	// is the carrier's return alone.
+	if !lab.WaitFor(holdDown+2*time.Second, func() bool { return w.status().AskEvery == 0 }) {
+		t.Fatalf("failoverd still asks %v after the takeover", holdDown+2*time.Second)
+	}
 	on := time.Now()
 	w.PowerOn()
 	w.waitState("standby", 3*time.Second)

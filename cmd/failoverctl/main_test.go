@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -148,5 +150,20 @@ func TestKeygenRefusesWhereTheDaemonsWould(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run([]string{"keygen", path}, &out, &errb); code != 0 {
 		t.Fatalf("keygen in a safe folder: exit %d: %s", code, errb.String())
+	}
+}
+
+// The status text says when failoverd asks who answers, and how often.
+func TestStatusTextSaysTheAskingPace(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "conflict", Since: now, AskEvery: 10 * time.Millisecond}, now)
+	if !strings.Contains(b.String(), "asking who answers for the addresses every 10ms") {
+		t.Fatalf("status text:\n%s", b.String())
+	}
+	b.Reset()
+	writeStatus(&b, &control.Status{Node: "server2", State: "standby", Since: now}, now)
+	if strings.Contains(b.String(), "asking") {
+		t.Fatalf("status text says it asks while it does not:\n%s", b.String())
 	}
 }

@@ -68,6 +68,10 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		fmt.Fprintf(w, "  %s  %s\n", a.Address, held)
 	}
 
+	if s.AskEvery > 0 {
+		fmt.Fprintf(w, "\nasking who answers for the addresses every %v\n", s.AskEvery)
+	}
+
 	if a := s.Answering; a != nil {
 		whose := "not the primary's known MAC"
 		if a.Primary {

@@ -71,6 +71,9 @@ type Status struct {
 	// Answering is the host that answers for an address while this one
 	// does not hold it (or holds it too): a conflict.
 	Answering *failover.Answering `json:"answering,omitempty"`
+	// AskEvery is how often failoverd asks the link who answers for the
+	// addresses now; zero: it does not ask.
+	AskEvery time.Duration `json:"ask_every_ns,omitempty"`
 	// PrimaryHealth is the primary's service as its heartbeats say.
 	PrimaryHealth failover.Health `json:"primary_health"`
 	Stages        []Stage         `json:"stages,omitempty"`

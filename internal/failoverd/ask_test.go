@@ -311,3 +311,21 @@ func TestOffLinkSenderIsNotProbed(t *testing.T) {
 		}
 	})
 }
+
+// Status says how often failoverd asks who answers for the addresses:
+// not while the primary is heard, at the suspicion's pace in a conflict.
+func TestStatusSaysWhenItAsks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		if every := w.d.Status().AskEvery; every != 0 {
+			t.Fatalf("asking every %v while the primary is heard", every)
+		}
+		w.waitState(failover.Conflict, 2*time.Second)
+		if every := w.d.Status().AskEvery; every != timeout/30 {
+			t.Fatalf("asking every %v in a conflict, want a thirtieth of the timeout (%v)", every, timeout/30)
+		}
+	})
+}

@@ -45,6 +45,7 @@ func (d *Daemon) statusLocked() control.Status {
 	for _, a := range d.cfg.Addresses {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})
 	}
+	st.AskEvery = d.askEvery
 	st.PrimaryHealth = d.machine.Health()
 	if a, ok := d.machine.Answering(now); ok {
 		st.Answering = &a
