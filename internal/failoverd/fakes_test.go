@@ -512,23 +512,24 @@ var errUnsafe = errors.New("hook folder /etc/ipfailover/hooks/198.51.100.1 is wr
 //   - AskAll can stall too (a sender short of CPU);
 //   - answers can arrive on another link than the question's (on).
 type fakeAsker struct {
-	mu        sync.Mutex
-	mac       string
-	only      map[netip.Addr]bool // while set, only these addresses answer
-	on        string              // while set, answers arrive on this link
-	delay     time.Duration       // how long after its question an answer arrives
-	askStall  time.Duration       // how long each AskAll takes
-	stalled   bool                // Run reads nothing
-	questions int
-	probes    map[string]int // the primary's host probed, by link
-	watched   map[netip.Addr]bool
-	unread    []neighbor.Answer     // arrived (or due), not yet read
-	report    func(neighbor.Answer) // Run's, while it runs: Drain reports through it
-	wake      chan struct{}         // an answer is queued, or the stall ended
-	fail      chan error            // Run returns what comes here
-	plan      []askStep             // what the next questions meet, first first
-	runs      int                   // how often Run was started
-	drains    int                   // how often Drain was called
+	mu         sync.Mutex
+	mac        string
+	only       map[netip.Addr]bool // while set, only these addresses answer
+	on         string              // while set, answers arrive on this link
+	delay      time.Duration       // how long after its question an answer arrives
+	askStall   time.Duration       // how long each AskAll takes
+	stalled    bool                // Run reads nothing
+	questions  int
+	probes     map[string]int // the primary's host probed, by link
+	watched    map[netip.Addr]bool
+	unread     []neighbor.Answer     // arrived (or due), not yet read
+	report     func(neighbor.Answer) // Run's, while it runs: Drain reports through it
+	wake       chan struct{}         // an answer is queued, or the stall ended
+	fail       chan error            // Run returns what comes here
+	plan       []askStep             // what the next questions meet, first first
+	unsendable bool                  // no question for an address goes out (probes do)
+	runs       int                   // how often Run was started
+	drains     int                   // how often Drain was called
 }
 
 // Watch hears answers for ip too.
@@ -618,6 +619,9 @@ func (f *fakeAsker) AskAll(qs []neighbor.Question) (int, error) {
 		}
 		f.probes[qs[0].Interface]++
 	} else {
+		if f.unsendable {
+			return 0, errors.New("sendto: no such device")
+		}
 		f.questions++
 	}
 	if mac == "" {

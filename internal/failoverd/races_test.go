@@ -147,3 +147,23 @@ func TestAnswersOnAnotherLinkDoNotCount(t *testing.T) {
 		}
 	})
 }
+
+// No question for the address can go out (its interface is gone, the
+// socket fails), while the probes of the primary's host do and go
+// unanswered. Probes say nothing of who holds the address: with no
+// question asked, nothing is known to be free, and nothing is taken.
+func TestUnsentQuestionsDoNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.unsendable = true
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		time.Sleep(3 * time.Second)
+		if w.holds() {
+			t.Fatalf("took the address over (state %s) though no question about it could be sent", w.d.State())
+		}
+		if a.probed("priv0") == 0 {
+			t.Fatal("the primary's host was not probed: the test does not test what it says")
+		}
+	})
+}
