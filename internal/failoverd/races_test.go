@@ -1,6 +1,7 @@
 package failoverd
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
 // The races between the askers' sockets and the decisions, each with the
@@ -164,6 +166,42 @@ func TestUnsentQuestionsDoNotCount(t *testing.T) {
 		}
 		if a.probed("priv0") == 0 {
 			t.Fatal("the primary's host was not probed: the test does not test what it says")
+		}
+	})
+}
+
+// A crash in the middle of a takeover left one of two addresses on this
+// host. The primary stays silent past the initial grace: failoverd
+// completes the takeover (the other address too), as the machine's
+// unfinished takeover rule says.
+func TestUnfinishedTakeoverIsCompleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		second := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.2/32")}
+		w := newWorld(t, true, func(c *Config) { c.Addresses = append(c.Addresses, second) })
+		time.Sleep(2 * time.Second)
+		held, err := w.manager.Held(context.Background(), []takeover.Address{w.addr, second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(held) != 2 {
+			t.Fatalf("holds %v of %v and %v, with the primary silent past the grace (state %s)", held, w.addr, second, w.d.State())
+		}
+		if lines := w.logs.lines("completing a takeover that an earlier run left unfinished"); len(lines) == 0 {
+			t.Fatal("no takeover said it completes an unfinished one")
+		}
+	})
+	// The primary heard instead: what was held goes back after the
+	// hold-down, and the other address is never taken.
+	synctest.Test(t, func(t *testing.T) {
+		second := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.2/32")}
+		w := newWorld(t, true, func(c *Config) { c.Addresses = append(c.Addresses, second) })
+		w.beatFor(holdDown + time.Second)
+		held, err := w.manager.Held(context.Background(), []takeover.Address{w.addr, second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(held) != 0 || w.d.State() != failover.Standby {
+			t.Fatalf("holds %v in state %s, with the primary heard for a hold-down", held, w.d.State())
 		}
 	})
 }
