@@ -329,3 +329,25 @@ func TestStatusSaysWhenItAsks(t *testing.T) {
 		}
 	})
 }
+
+// Status shows a link alive while its heartbeats come within the
+// timeout, and silent once the timeout has passed without one.
+func TestStatusShowsLinksAsHeard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		w.beat("priv0")
+		time.Sleep(timeout - time.Millisecond)
+		for _, l := range w.d.Status().Links {
+			if want := l.Name == "priv0"; l.Alive != want {
+				t.Fatalf("%s alive %v, %v after its last heartbeat (timeout %v)", l.Name, l.Alive, time.Since(w.lastBeat), timeout)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+		for _, l := range w.d.Status().Links {
+			if l.Alive {
+				t.Fatalf("%s alive %v after its last heartbeat (timeout %v)", l.Name, time.Since(w.lastBeat), timeout)
+			}
+		}
+	})
+}
