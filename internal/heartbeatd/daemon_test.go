@@ -3,6 +3,7 @@ package heartbeatd
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -80,12 +81,15 @@ func (f *fakeSender) Epoch() uint64                 { return 7 }
 
 type fakeService struct {
 	*steps
-	yieldErr error
+	yieldErr, releaseErr, claimErr, holdsErr error
 }
 
 func (f *fakeService) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (f *fakeService) Release(context.Context) error {
 	time.Sleep(5 * time.Millisecond) // removing takes a moment
+	if f.releaseErr != nil {
+		return f.releaseErr
+	}
 	f.add("service addresses removed")
 	return nil
 }
@@ -100,10 +104,16 @@ func (f *fakeService) Yield(context.Context) error {
 func (f *fakeService) SetHealthy() { f.add("service may be claimed again") }
 func (f *fakeService) ClaimReleased(context.Context) error {
 	time.Sleep(3 * time.Millisecond) // three questions, then the add
+	if f.claimErr != nil {
+		return f.claimErr
+	}
 	f.add("service addresses claimed")
 	return nil
 }
 func (f *fakeService) SecondaryHolds(context.Context) error {
+	if f.holdsErr != nil {
+		return f.holdsErr
+	}
 	f.add("service addresses given up to the secondary")
 	return nil
 }
@@ -129,12 +139,38 @@ type world struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	service *fakeService
+	logs    *syncBuffer
+}
+
+// syncBuffer is what the daemon logged.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// errorLines are the records logged at level ERROR.
+func (w *world) errorLines() []string {
+	w.logs.mu.Lock()
+	defer w.logs.mu.Unlock()
+	var out []string
+	for _, l := range strings.Split(w.logs.b.String(), "\n") {
+		if strings.Contains(l, "level=ERROR") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func newWorld(t *testing.T, withService bool) *world {
 	st := &steps{}
-	w := &world{steps: st, sender: &fakeSender{steps: st}, on: make(chan heartbeat.FromSecondary, 1), addr: make(chan netip.Addr, 1)}
-	deps := Deps{Sender: w.sender, Announcer: &fakeAnnouncer{steps: st},
+	w := &world{steps: st, sender: &fakeSender{steps: st}, on: make(chan heartbeat.FromSecondary, 1), addr: make(chan netip.Addr, 1), logs: &syncBuffer{}}
+	deps := Deps{Sender: w.sender, Announcer: &fakeAnnouncer{steps: st}, Log: slog.New(slog.NewTextHandler(w.logs, nil)),
 		Listen: func(ctx context.Context, addr netip.Addr, keys func() *wire.Keyring, on heartbeat.FromSecondary) <-chan struct{} {
 			w.addr <- addr
 			w.on <- on
@@ -215,6 +251,33 @@ func TestReleasedClaimsThenReannounces(t *testing.T) {
 		if got := w.list(); got[len(got)-1] != "service addresses given up to the secondary" {
 			t.Fatalf("steps %q: holding did not give the addresses up", got)
 		}
+		if errs := w.errorLines(); len(errs) > 0 {
+			t.Fatalf("errors logged where all went well: %q", errs)
+		}
+	})
+}
+
+// A claim or a give-up that fails is logged as an error, and the
+// addresses are re-announced after released all the same.
+func TestFailedClaimIsLoggedAndStillReannounced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		defer w.stop()
+		w.service.claimErr = errors.New("RTNETLINK answers: Operation not permitted")
+		w.service.holdsErr = errors.New("RTNETLINK answers: Cannot assign requested address")
+		<-w.addr
+		on := <-w.on
+		on.Released(netip.MustParseAddr("192.0.2.2"), wire.Packet{Type: wire.Released, Sender: "server2"})
+		if got := w.list(); !slices.Contains(got, "re-announced on priv0") {
+			t.Fatalf("steps %q: not re-announced after a failed claim", got)
+		}
+		on.Holding(netip.MustParseAddr("192.0.2.2"), wire.Packet{Type: wire.Holding, Sender: "server2"})
+		errs := strings.Join(w.errorLines(), "\n")
+		for _, want := range []string{"cannot add the service addresses", "Operation not permitted", "cannot remove the service addresses", "Cannot assign requested address"} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("no error logged with %q; errors:\n%s", want, errs)
+			}
+		}
 	})
 }
 
@@ -256,6 +319,19 @@ func TestGoodbyeGoesAfterTheServiceAddressesAreRemoved(t *testing.T) {
 		w.stop()
 		if got := w.list(); !slices.Equal(got, []string{"service addresses removed", "goodbye"}) {
 			t.Fatalf("steps %q: want the addresses removed, then the goodbye", got)
+		}
+		if errs := w.errorLines(); len(errs) > 0 {
+			t.Fatalf("errors logged where all went well: %q", errs)
+		}
+		// A removal that fails is logged, and the goodbye goes anyway.
+		w = newWorld(t, true)
+		w.service.releaseErr = errors.New("RTNETLINK answers: Operation not permitted")
+		w.stop()
+		if got := w.list(); !slices.Equal(got, []string{"goodbye"}) {
+			t.Fatalf("steps %q: want the goodbye after the failed removal", got)
+		}
+		if errs := strings.Join(w.errorLines(), "\n"); !strings.Contains(errs, "cannot remove the service addresses") || !strings.Contains(errs, "Operation not permitted") {
+			t.Fatalf("the failed removal was not logged as an error:\n%s", errs)
 		}
 		// Without service addresses, the goodbye alone.
 		w = newWorld(t, false)
