@@ -142,3 +142,28 @@ func TestReplayGuardRemembersEnoughRetiredEpochs(t *testing.T) {
 		t.Fatalf("the oldest retired epoch: %v, want %v", err, ErrRetired)
 	}
 }
+
+// A key of exactly MinKeyLen bytes is a key; one byte less is refused.
+func TestKeyLengthEdge(t *testing.T) {
+	if _, err := NewKey(make([]byte, MinKeyLen), "k"); err != nil {
+		t.Fatalf("%d bytes: %v", MinKeyLen, err)
+	}
+	if _, err := NewKey(make([]byte, MinKeyLen-1), "k"); err == nil {
+		t.Fatalf("%d bytes accepted", MinKeyLen-1)
+	}
+}
+
+// The interval travels in whole milliseconds in 32 bits: 1 ms and the
+// largest such count encode, zero and one more do not.
+func TestIntervalRangeEdges(t *testing.T) {
+	max := time.Duration(^uint32(0)) * time.Millisecond
+	for _, c := range []struct {
+		iv time.Duration
+		ok bool
+	}{{time.Millisecond, true}, {max, true}, {time.Millisecond - 1, false}, {max + time.Millisecond, false}} {
+		_, err := Encode(&Packet{Type: Heartbeat, Sender: "server1", Epoch: 1, Seq: 1, Interval: c.iv, SentAt: t0})
+		if (err == nil) != c.ok {
+			t.Errorf("interval %v: %v", c.iv, err)
+		}
+	}
+}
