@@ -449,3 +449,27 @@ func TestConflictSurvivesALateAnswerAtTenMilliseconds(t *testing.T) {
 	tl.tickTo(gone.Add(11 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 }
+
+// An address counts as free only after three questions went unanswered
+// over the window: one late question, or two, never take over, however
+// long the wait; the third does, at once.
+func TestFreeTakesThreeUnansweredQuestions(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.expect(Standby)
+	last := tl.now
+	// Nothing asked (a stalled asker): at the timeout, Asking, not a takeover.
+	tl.now = last.Add(3*time.Second + time.Millisecond)
+	tl.do(Tick{At: tl.now})
+	tl.expect(Asking)
+	for i := 1; i <= 2; i++ {
+		tl.now = tl.now.Add(time.Second)
+		tl.do(Asked{At: tl.now})
+		tl.now = tl.now.Add(time.Second)
+		tl.do(Tick{At: tl.now})
+		tl.expect(Asking)
+	}
+	tl.now = tl.now.Add(time.Second)
+	tl.do(Asked{At: tl.now})
+	tl.expect(Acquiring, "start takeover")
+}
