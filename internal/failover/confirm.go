@@ -190,11 +190,13 @@ func (m *Machine) probing() []string {
 	return out
 }
 
-// probed counts a probe.
+// probed counts a probe: one of this round's (sent since it began) on a
+// link that had carrier from before it was sent.
 func (m *Machine) probed(e Probed) []Action {
 	pr := &m.probe
 	l := m.links[e.Link]
-	if !pr.on || l == nil || !l.litSince(sentAt(e.Sent, e.At)) {
+	sent := sentAt(e.Sent, e.At)
+	if !pr.on || l == nil || sent.Before(pr.since) || !l.litSince(sent) {
 		return nil
 	}
 	if pr.sent[e.Link] == 0 {

@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -754,5 +755,28 @@ func TestLongBlipsAtOneSecondTakeNothing(t *testing.T) {
 		if n := blipLab(t, time.Second, blips, 1400*time.Millisecond, stagger, t0.Add(30*time.Second)); n != 0 {
 			t.Fatalf("%d takeovers started by six 1.4 s blips at a 1 s interval (carriers %v apart)", n, stagger)
 		}
+	}
+}
+
+// A probe sent before the round under way began (one of an earlier
+// round, reported late) is not one of this round's: the round still
+// wants its four probes on the link.
+func TestProbeFromAnEarlierRoundDoesNotCount(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.now = last.Add(1250 * time.Millisecond)
+	tl.do(Tick{At: tl.now})
+	if !slices.Contains(tl.probeLinks, "priv0") {
+		t.Fatalf("no round probing priv0 at +%v: %v", tl.now.Sub(last), tl.probeLinks)
+	}
+	began := tl.now
+	tl.now = began.Add(time.Millisecond)
+	tl.do(Probed{At: tl.now, Link: "priv0", Sent: began.Add(-time.Millisecond)}) // stale
+	for i := range 3 {
+		tl.now = began.Add(time.Duration(2+i) * time.Millisecond)
+		tl.do(Probed{At: tl.now, Link: "priv0", Sent: tl.now})
+	}
+	if !slices.Contains(tl.probeLinks, "priv0") {
+		t.Fatalf("the round stopped probing priv0 after 3 probes of its own and one sent before it began")
 	}
 }
