@@ -780,3 +780,38 @@ func TestProbeFromAnEarlierRoundDoesNotCount(t *testing.T) {
 		t.Fatalf("the round stopped probing priv0 after 3 probes of its own and one sent before it began")
 	}
 }
+
+// The private link's carrier goes, but the primary's heartbeats still
+// come on the public link: its host answered the round the loss began,
+// and no later round may start while it is heard (its answers may be
+// lost; a round that then went unanswered would take over a live
+// primary). Ten seconds of pub0's heartbeats, with every probe after the
+// first round's answer lost: nothing is taken.
+func TestNoCarrierRoundWhileTheOtherLinkHearsTheHeartbeats(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	answered := 0
+	tl.answerProbe = func(link string, n int) bool {
+		if link == "pub0" && answered == 0 {
+			answered++
+			return true // the round the loss begins is answered
+		}
+		return false // every later answer is lost
+	}
+	tl.now = last.Add(10 * time.Millisecond)
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	for s := 1; s <= 10; s++ {
+		beat := last.Add(time.Duration(s) * time.Second)
+		tl.tickTo(beat)
+		tl.now = beat
+		tl.do(Heartbeat{At: beat, Link: "pub0", Interval: time.Second, MAC: primaryMAC})
+		tl.do(Tick{At: beat})
+		tl.ask()
+		if st, _ := tl.m.State(); st != Standby && st != Degraded {
+			t.Fatalf("state %s at +%v with the primary heard on pub0 every second (actions %q)", st, beat.Sub(last), tl.got)
+		}
+	}
+	if answered != 1 {
+		t.Fatalf("the first round's probe was not answered: the test does not test what it says")
+	}
+}
