@@ -601,3 +601,32 @@ func TestNextDeadlineIsEnough(t *testing.T) {
 		t.Fatalf("state %s", s)
 	}
 }
+
+// Params left zero get the documented defaults: a dead count of 3 and a
+// 1 s interval (so a 3 s timeout), Test asked again every 30 s, 30 s for
+// a goodbye's address to stop answering.
+func TestParamsDefaults(t *testing.T) {
+	m := New(Params{Links: []string{"priv0", "pub0"}}, t0, false)
+	if got := m.Timeout(); got != 3*time.Second {
+		t.Errorf("timeout %v, want 3s", got)
+	}
+	if m.p.VetoRetry != 30*time.Second || m.p.GoodbyeWait != 30*time.Second || m.p.AskWait != 2*time.Millisecond {
+		t.Errorf("veto retry %v, goodbye wait %v, ask wait %v; want 30s, 30s, 2ms", m.p.VetoRetry, m.p.GoodbyeWait, m.p.AskWait)
+	}
+}
+
+// A job's end that is not the running job's (a late one, or another
+// job's) changes nothing: the takeover under way stays under way.
+func TestOtherJobsEndIsIgnored(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.run(4*time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Acquiring)
+	if tl.m.Running() != Takeover {
+		t.Fatalf("running %q after another job's end, want the takeover", tl.m.Running())
+	}
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+}
