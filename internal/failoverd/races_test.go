@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
@@ -202,6 +204,33 @@ func TestUnfinishedTakeoverIsCompleted(t *testing.T) {
 		}
 		if len(held) != 0 || w.d.State() != failover.Standby {
 			t.Fatalf("holds %v in state %s, with the primary heard for a hold-down", held, w.d.State())
+		}
+	})
+}
+
+// A takeover whose hooks all succeed sends no hook-failure notice; one
+// whose PreAcq fails sends one that names that hook and none of those
+// that succeeded.
+func TestHookFailureNoticeNamesOnlyTheFailedHooks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, 2*time.Second)
+		if _, ok := w.notices.last(notice.HookFailure); ok {
+			t.Fatalf("a hook-failure notice after a takeover whose hooks succeeded: %v", w.notices.kinds())
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.hooks.exit[hooks.PreAcq] = 3
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, 2*time.Second)
+		ev, ok := w.notices.last(notice.HookFailure)
+		if !ok {
+			t.Fatalf("no hook-failure notice: %v", w.notices.kinds())
+		}
+		if !strings.Contains(ev.Detail, "PreAcq10.fake") || strings.Contains(ev.Detail, "Test10.fake") || strings.Contains(ev.Detail, "PostAcq10.fake") {
+			t.Fatalf("hook-failure notice %q: want the failed PreAcq hook alone", ev.Detail)
 		}
 	})
 }
