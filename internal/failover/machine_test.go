@@ -620,7 +620,7 @@ func TestParamsDefaults(t *testing.T) {
 func TestOtherJobsEndIsIgnored(t *testing.T) {
 	tl := newTimeline(t, params(), false)
 	tl.run(5*time.Second, "priv0", "pub0")
-	tl.run(4*time.Second)
+	tl.run(4 * time.Second)
 	tl.expect(Acquiring, "start takeover")
 	tl.done(GiveBack, false, nil)
 	tl.expect(Acquiring)
