@@ -15,6 +15,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/health"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
+	"github.com/ipfailover/ipfailover/internal/lab"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -139,27 +140,13 @@ type world struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	service *fakeService
-	logs    *syncBuffer
-}
-
-// syncBuffer is what the daemon logged.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
+	logs    *lab.SyncBuffer // what the daemon logged
 }
 
 // errorLines are the records logged at level ERROR.
 func (w *world) errorLines() []string {
-	w.logs.mu.Lock()
-	defer w.logs.mu.Unlock()
 	var out []string
-	for _, l := range strings.Split(w.logs.b.String(), "\n") {
+	for _, l := range strings.Split(w.logs.String(), "\n") {
 		if strings.Contains(l, "level=ERROR") {
 			out = append(out, l)
 		}
@@ -169,7 +156,7 @@ func (w *world) errorLines() []string {
 
 func newWorld(t *testing.T, withService bool) *world {
 	st := &steps{}
-	w := &world{steps: st, sender: &fakeSender{steps: st}, on: make(chan heartbeat.FromSecondary, 1), addr: make(chan netip.Addr, 1), logs: &syncBuffer{}}
+	w := &world{steps: st, sender: &fakeSender{steps: st}, on: make(chan heartbeat.FromSecondary, 1), addr: make(chan netip.Addr, 1), logs: &lab.SyncBuffer{}}
 	deps := Deps{Sender: w.sender, Announcer: &fakeAnnouncer{steps: st}, Log: slog.New(slog.NewTextHandler(w.logs, nil)),
 		Listen: func(ctx context.Context, addr netip.Addr, keys func() *wire.Keyring, on heartbeat.FromSecondary) <-chan struct{} {
 			w.addr <- addr
