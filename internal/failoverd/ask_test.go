@@ -44,11 +44,7 @@ func TestAskingDeadPrimaryTakenAtTheTimeout(t *testing.T) {
 // away the takeover follows.
 func TestLiveHostIsNotTakenOver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAsker()
-		a.answering(primaryMAC)
-		w := newWorldAsking(t, false, a)
-		w.beatFor(time.Second)
-		w.waitState(failover.Conflict, 2*time.Second)
+		a, w := inConflict(t)
 		time.Sleep(5 * time.Second)
 		if w.holds() || w.d.State() != failover.Conflict {
 			t.Fatalf("state %s, holds %v, while the primary's host answers", w.d.State(), w.holds())

@@ -411,6 +411,19 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 	return w
 }
 
+// inConflict is a world whose primary was heard for a second and then
+// fell silent while its host still answers for the address (heartbeatd
+// killed on a live host): failoverd is in conflict.
+func inConflict(t *testing.T) (*fakeAsker, *world) {
+	t.Helper()
+	a := newAsker()
+	a.answering(primaryMAC)
+	w := newWorldAsking(t, false, a)
+	w.beatFor(time.Second)
+	w.waitState(failover.Conflict, 2*time.Second)
+	return a, w
+}
+
 // stop ends Run and waits for it; it runs again, doing nothing, at the
 // test's cleanup.
 func (w *world) stop() {

@@ -66,11 +66,7 @@ func TestUnreadProbeAnswersCountBeforeTheRound(t *testing.T) {
 // conflict and takes over a live host.
 func TestTickTakesUnreadAnswersWhileAsking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAsker()
-		a.answering(primaryMAC)
-		w := newWorldAsking(t, false, a)
-		w.beatFor(time.Second)
-		w.waitState(failover.Conflict, 2*time.Second)
+		a, w := inConflict(t)
 		// Between two questions (they go every 10 ms): the next one goes
 		// unanswered, the one after is answered 5 ms late, and the third
 		// takes 100 ms to go out. The window of three questions ends at
@@ -93,11 +89,7 @@ func TestTickTakesUnreadAnswersWhileAsking(t *testing.T) {
 // address is not taken in the gap.
 func TestQuestionsDoNotCountWhileNothingListens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAsker()
-		a.answering(primaryMAC)
-		w := newWorldAsking(t, false, a)
-		w.beatFor(time.Second)
-		w.waitState(failover.Conflict, 2*time.Second)
+		a, w := inConflict(t)
 		for range 3 {
 			a.fail <- errors.New("socket closed")
 			time.Sleep(1500 * time.Millisecond)
