@@ -155,10 +155,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	o.Daemon = New(Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: o.keys.Load, Reconcile: c.ReconcileInterval,
 		OnLink: OnLink(ifs),
-		Machine: failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
-			InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
-			AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest,
-			Confirm: c.Confirm, Probes: c.ConfirmProbes, ProbeSpacing: c.ConfirmSpacing},
+		Machine: MachineParams(c, links),
 	}, Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: watchdog, Log: log,
 		Hooks:    hookRunner,
@@ -173,6 +170,14 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 			"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "authenticated", c.Keyring().Enabled(), "control", c.ControlSocket)
 	}
 	return o, nil
+}
+
+// MachineParams are the machine's parameters for c, with links (Links's).
+func MachineParams(c *config.Config, links []string) failover.Params {
+	return failover.Params{Links: links, DeadCount: c.DeadCount, Timeout: c.Timeout, DefaultInterval: config.DefaultSenderInterval(),
+		InitialGrace: c.InitialGrace, HoldDown: c.HoldDown, AutoGiveBack: c.AutoGiveBack,
+		AskWait: c.AskWait, GoodbyeWait: c.GoodbyeWait, ConflictTest: c.ConflictTest,
+		Confirm: c.Confirm, Probes: c.ConfirmProbes, ProbeSpacing: c.ConfirmSpacing}
 }
 
 // Started says failoverd runs.

@@ -52,7 +52,13 @@ func ListenReleased(addr netip.Addr, port uint16, log *slog.Logger) (*ReleasedLi
 	if err != nil {
 		return nil, fmt.Errorf("listen for released on %s: %w", hostport, err)
 	}
-	return &ReleasedListener{conn: c, log: log, drops: map[wire.DropReason]uint64{}}, nil
+	return NewReleasedListener(c, log), nil
+}
+
+// NewReleasedListener listens on conn, a socket opened already (a
+// simulation's); ReadFrom must report *net.UDPAddr sources.
+func NewReleasedListener(conn net.PacketConn, log *slog.Logger) *ReleasedListener {
+	return &ReleasedListener{conn: conn, log: log, drops: map[wire.DropReason]uint64{}}
 }
 
 // Close stops the listener.

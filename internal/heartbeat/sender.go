@@ -149,6 +149,11 @@ func (s *Sender) SetHealth(healthy bool, detail string, yielded bool) {
 	}
 }
 
+// UseGoTimers makes the sender tick with Go's own timers instead of a
+// timerfd, so that testing/synctest's fake clock drives it (a
+// simulation); call it before Run.
+func (s *Sender) UseGoTimers() { s.ticker = fdtimer.NewGo }
+
 // SetBeforeGoodbye sets what runs when Run stops, before the goodbye goes
 // out: heartbeatd removes its service addresses there, so that failoverd
 // finds them free the moment it hears the goodbye. Call it before Run.

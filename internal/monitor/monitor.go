@@ -139,10 +139,11 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 // or the one that takes the heartbeat port's packets from every other
 // interface. A packet's link is told by its interface either way.
 type socket struct {
-	conn net.PacketConn
-	v4   *ipv4.PacketConn // nil on an IPv6 socket
-	v6   *ipv6.PacketConn // nil on an IPv4 socket
-	link string           // the link it is bound to; "" for every other interface
+	conn  net.PacketConn
+	v4    *ipv4.PacketConn // nil on an IPv6 socket
+	v6    *ipv6.PacketConn // nil on an IPv4 socket
+	link  string           // the link it is bound to; "" for every other interface
+	inbox *Inbox           // not nil: a socket in memory (Fed), with no conn
 
 	drainMu  sync.Mutex
 	drainBuf drainBuffers // Drain's own, apart from the reader's
@@ -182,6 +183,10 @@ func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
 func (m *Monitor) Close() error {
 	var errs []error
 	for _, s := range m.socks {
+		if s.inbox != nil {
+			errs = append(errs, s.inbox.Close())
+			continue
+		}
 		errs = append(errs, s.conn.Close())
 	}
 	return errors.Join(errs...)
@@ -225,6 +230,10 @@ func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 	}
 	for _, s := range m.socks {
 		wg.Add(1)
+		if s.inbox != nil {
+			go read(s.inbox.loop)
+			continue
+		}
 		go read(s.reader())
 	}
 	wg.Wait()
@@ -272,7 +281,11 @@ func (m *Monitor) Drain(deliver func([]Heard)) {
 	until := time.Now().Add(drainTime)
 	for _, s := range m.socks {
 		each, done := m.batcher(deliver)
-		if _, err := s.drain(each, done, drainPackets, until); err != nil && !errors.Is(err, net.ErrClosed) {
+		drain := s.drain
+		if s.inbox != nil {
+			drain = s.inbox.drain
+		}
+		if _, err := drain(each, done, drainPackets, until); err != nil && !errors.Is(err, net.ErrClosed) {
 			m.log.Debug("drain", "err", err)
 		}
 	}

@@ -32,7 +32,11 @@ func (t *Tickler) SetSchedule(s Schedule) {
 // NewTickler opens the announcer; where announcing cannot work it says
 // why, and Tickle does nothing.
 func NewTickler(log *slog.Logger, s Schedule) *Tickler {
-	a := OpenAnnouncer(log, "addresses will not be re-announced")
+	return NewTicklerWith(log, OpenAnnouncer(log, "addresses will not be re-announced"), s)
+}
+
+// NewTicklerWith announces with a (nil: Tickle does nothing).
+func NewTicklerWith(log *slog.Logger, a Announcer, s Schedule) *Tickler {
 	return &Tickler{log: log, announcer: a, schedule: s}
 }
 
