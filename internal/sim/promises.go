@@ -1,0 +1,277 @@
+package sim
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/notice"
+)
+
+// bounds are the documented windows and reactions the checker enforces,
+// computed from the configuration (Bounds in sim.go).
+type bounds struct {
+	Interval, Timeout, HoldDown, InitialGrace, VetoRetry, AskWait time.Duration
+	// Reaction: what a takeover may take beyond the timeout (probes,
+	// questions, Test and PreAcq, the announcement), and a give-back
+	// beyond the primary's first heartbeat.
+	Reaction time.Duration
+	// AskRace: how long before an add the primary may have begun to
+	// answer, its answer racing the last question.
+	AskRace time.Duration
+}
+
+// checker holds the promises; every method is called with w.mu held.
+type checker struct {
+	w *World
+	b bounds
+
+	breach   string // the first breach
+	breachAt time.Duration
+
+	hbRunning, foRunning bool
+	foStarted            time.Time
+	stalled              bool
+	forging              int       // forged answers for the address under way
+	blockedUntil         time.Time // the dead-primary promise waits until then (a forgery's or a veto's after-effects)
+
+	liveSince     time.Time // the primary live (zero: not)
+	deadSince     time.Time // the primary dead (zero: not)
+	ableSince     time.Time // the secondary able to take over (zero: not)
+	pAnswersSince time.Time // the primary's kernel answers for the address (zero: not)
+	pAnsweredAt   time.Time // when it last did
+	twoSince      time.Time // two hosts answer (zero: not)
+	hearableFrom  time.Time // the secondary could hear the primary from then on
+	pChanged      time.Time // the primary last died or came back
+
+	acq, rel    bool // PreAcq ran and PostAcq has not; PreRel ran and PostRel has not
+	vetoAt      time.Time
+	transitions []time.Time
+	hookRuns    []time.Time
+	notices     map[notice.Kind]int
+	taken       int // takeovers (adds by the secondary)
+}
+
+func newChecker(w *World, b bounds) *checker {
+	return &checker{w: w, b: b, notices: map[notice.Kind]int{}}
+}
+
+func (c *checker) fail(format string, args ...any) {
+	if c.breach != "" {
+		return
+	}
+	c.breach = fmt.Sprintf(format, args...)
+	c.breachAt = c.w.since()
+	c.w.tl.add("BREACH: %s", c.breach)
+}
+
+func (c *checker) pub(h *host) *port { return h.port(linkPub) }
+
+func (c *checker) pAnswers() bool { return c.pub(c.w.p).answersFor(service) }
+func (c *checker) sHolds() bool   { return c.pub(c.w.s).held[service] }
+func (c *checker) sAnswers() bool { return c.pub(c.w.s).answersFor(service) }
+
+// someLink says a link where both ends named have carrier and nothing
+// cuts it.
+func (c *checker) someLink(ends ...*host) bool {
+	for _, l := range c.w.links {
+		ok := l.cuts == 0
+		for _, h := range ends {
+			ok = ok && h.port(l.name).carrier()
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// pLive: the primary runs heartbeatd and a link takes its heartbeats.
+func (c *checker) pLive() bool { return c.w.p.up() && c.hbRunning && c.someLink(c.w.p) }
+
+// pDead: the primary can say nothing on any link.
+func (c *checker) pDead() bool {
+	p := c.w.p
+	return !p.up() || (!p.port(linkPriv).carrier() && !p.port(linkPub).carrier())
+}
+
+// hearable: the secondary could hear the primary's heartbeats now.
+func (c *checker) hearable() bool {
+	return c.pLive() && c.foRunning && c.w.s.up() && !c.stalled && c.someLink(c.w.p, c.w.s)
+}
+
+// sAble: the secondary could take over now.
+func (c *checker) sAble() bool {
+	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0
+}
+
+// windowBound is how long two hosts may answer once the secondary can
+// hear the primary: its heartbeats (a few, for loss) and the give-back.
+func (c *checker) windowBound() time.Duration { return 5*c.b.Interval + c.b.Reaction }
+
+func later(ts ...time.Time) time.Time {
+	var out time.Time
+	for _, t := range ts {
+		if t.After(out) {
+			out = t
+		}
+	}
+	return out
+}
+
+// evalLocked checks the promises that hold at every moment.
+func (c *checker) evalLocked() {
+	now := time.Now()
+	track := func(t *time.Time, on bool) {
+		if !on {
+			*t = time.Time{}
+		} else if t.IsZero() {
+			*t = now
+		}
+	}
+	wasDead := !c.deadSince.IsZero()
+	track(&c.liveSince, c.pLive())
+	track(&c.deadSince, c.pDead())
+	if wasDead != !c.deadSince.IsZero() {
+		c.pChanged = now
+	}
+	track(&c.ableSince, c.sAble())
+	pAns := c.pAnswers()
+	track(&c.pAnswersSince, pAns)
+	if pAns {
+		c.pAnsweredAt = now
+	}
+	if !c.hearable() {
+		c.hearableFrom = now
+	}
+
+	// One owner: two hosts answer only after the primary came back, and
+	// only until the secondary can have heard it and let go.
+	if pAns && c.sAnswers() {
+		if c.twoSince.IsZero() {
+			c.twoSince = now
+		}
+		if from := later(c.twoSince, c.hearableFrom); now.Sub(from) > c.windowBound() {
+			c.fail("two hosts have answered for %s for %v, %v of it while the secondary could hear the primary (bound %v)",
+				service, now.Sub(c.twoSince).Round(time.Millisecond), now.Sub(from).Round(time.Millisecond), c.windowBound())
+		}
+	} else {
+		c.twoSince = time.Time{}
+	}
+
+	// A dead primary is taken within the timeout and the reaction, from
+	// when the secondary could take it.
+	if !c.deadSince.IsZero() && !c.ableSince.IsZero() && !c.sHolds() {
+		from := later(c.deadSince, c.ableSince, c.foStarted.Add(c.b.InitialGrace), c.blockedUntil, c.pAnsweredAt.Add(c.b.HoldDown))
+		if bound := c.b.Timeout + c.b.Reaction; now.Sub(from) > bound {
+			c.fail("the primary has been dead for %v and the secondary able to take over for %v, and the address is not taken (bound %v from %v)",
+				now.Sub(c.deadSince).Round(time.Millisecond), now.Sub(c.ableSince).Round(time.Millisecond), bound, from.Sub(c.w.start).Round(time.Millisecond))
+		}
+	}
+}
+
+// addedLocked: a host added ip.
+func (c *checker) addedLocked(h *host, ip netip.Addr) {
+	if h != c.w.s || ip != service {
+		return
+	}
+	now := time.Now()
+	c.taken++
+	if !c.acq {
+		c.fail("the secondary added %s without PreAcq", ip)
+	}
+	if !c.pAnswersSince.IsZero() && now.Sub(c.pAnswersSince) > c.b.AskRace {
+		c.fail("the secondary added %s while the primary has answered for it for %v", ip, now.Sub(c.pAnswersSince).Round(time.Millisecond))
+	}
+	if !c.liveSince.IsZero() && now.Sub(c.liveSince) > c.b.Reaction {
+		c.fail("the secondary took over a live primary (heartbeatd running, a link carrying its heartbeats, for %v)", now.Sub(c.liveSince).Round(time.Millisecond))
+	}
+	c.evalLocked()
+}
+
+// removedLocked: a host removed ip.
+func (c *checker) removedLocked(h *host, ip netip.Addr) {
+	if h != c.w.s || ip != service {
+		return
+	}
+	if !c.rel && !c.acq {
+		c.fail("the secondary removed %s without PreRel", ip)
+	}
+	c.evalLocked()
+}
+
+// releasedLocked: the secondary sends released.
+func (c *checker) releasedLocked() {
+	for _, p := range c.w.s.ports {
+		if len(p.held) > 0 && c.w.s.offs == 0 {
+			c.fail("the secondary sent released while it still holds %v", p.held)
+		}
+	}
+}
+
+// hookLocked: a stage's hook starts or ends (end).
+func (c *checker) hookLocked(stage hooks.Stage, exit int, end bool) {
+	now := time.Now()
+	if end {
+		if stage == hooks.Test && exit != 0 {
+			c.vetoAt = now
+		}
+		return
+	}
+	c.hookRuns = append(c.hookRuns, now)
+	c.hookRuns = recent(c.hookRuns, now, time.Second)
+	if len(c.hookRuns) > 20 {
+		c.fail("spin: %d hooks ran in a second", len(c.hookRuns))
+	}
+	switch stage {
+	case hooks.Test:
+		if !c.vetoAt.IsZero() && now.Sub(c.vetoAt) < c.b.VetoRetry && !c.pChanged.After(c.vetoAt) {
+			c.fail("Test ran again %v after it vetoed (retry %v)", now.Sub(c.vetoAt).Round(time.Millisecond), c.b.VetoRetry)
+		}
+	case hooks.PreAcq:
+		c.acq = true
+	case hooks.PostAcq:
+		if !c.acq {
+			c.fail("PostAcq without PreAcq")
+		}
+		c.acq = false
+	case hooks.PreRel:
+		c.rel = true
+	case hooks.PostRel:
+		if !c.rel {
+			c.fail("PostRel without PreRel")
+		}
+		c.rel = false
+	}
+}
+
+func recent(ts []time.Time, now time.Time, d time.Duration) []time.Time {
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) > d {
+		i++
+	}
+	return ts[i:]
+}
+
+// transitionLocked: the machine changed state.
+func (c *checker) transitionLocked() {
+	now := time.Now()
+	c.transitions = recent(append(c.transitions, now), now, time.Second)
+	if len(c.transitions) > 40 {
+		c.fail("spin: %d state changes in a second", len(c.transitions))
+	}
+}
+
+func (c *checker) noticeLocked(k notice.Kind) { c.notices[k]++ }
+
+// settledLocked checks the end, every fault over and the moves settled:
+// the primary alone answers, and the client reaches it.
+func (c *checker) settledLocked() {
+	if !c.pAnswers() || c.sAnswers() {
+		c.fail("settled: the primary answers %v, the secondary %v; want the primary alone", c.pAnswers(), c.sAnswers())
+	}
+	if got, want := c.w.c.cache[service], c.pub(c.w.p).mac; got.String() != want.String() {
+		c.fail("settled: the client reaches %s at %v, the primary's MAC is %v", service, got, want)
+	}
+}

@@ -1,0 +1,394 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/neighbor"
+)
+
+// action is one step of a scenario, at a simulated time from the start.
+type action struct {
+	at   time.Duration
+	what string
+	do   func()
+}
+
+// runner plays a scenario on a world.
+type runner struct {
+	w            *World
+	ctx          context.Context
+	hbCfg, foCfg *config.Config
+	b            bounds
+	hb, fo       *running
+	hbStops      int // > 0: heartbeatd is kept stopped
+	foStops      int // > 0: failoverd is kept stopped
+	queue        []action
+	rng          *rand.Rand
+	plan         []string // the faults, in words
+}
+
+func (r *runner) at(at time.Duration, what string, do func()) {
+	r.queue = append(r.queue, action{at, what, do})
+	slices.SortStableFunc(r.queue, func(a, b action) int { return int(a.at - b.at) })
+}
+
+// play runs every action at its time; actions may add more.
+func (r *runner) play() {
+	for len(r.queue) > 0 {
+		a := r.queue[0]
+		r.queue = r.queue[1:]
+		if d := a.at - r.w.since(); d > 0 {
+			time.Sleep(d)
+		}
+		if a.what != "" {
+			r.w.tl.add("scenario: %s", a.what)
+		}
+		a.do()
+		r.eval()
+	}
+}
+
+func (r *runner) eval() {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	r.w.check.evalLocked()
+}
+
+func (r *runner) locked(f func()) {
+	r.w.mu.Lock()
+	defer r.w.mu.Unlock()
+	f()
+	r.w.check.evalLocked()
+}
+
+// The daemons, started and stopped as the host and the scenario allow.
+
+func (r *runner) startHB() {
+	if r.hb != nil || r.hbStops > 0 || r.w.p.offs > 0 {
+		return
+	}
+	hb, err := r.w.startHeartbeatd(r.ctx, r.hbCfg)
+	if err != nil {
+		r.locked(func() { r.w.check.fail("heartbeatd did not start: %v", err) })
+		return
+	}
+	r.hb = hb
+	r.locked(func() { r.w.check.hbRunning = true })
+}
+
+func (r *runner) stopHB(kill bool) {
+	if r.hb == nil {
+		return
+	}
+	r.hb.stop(r.w, kill)
+	r.hb = nil
+	r.locked(func() { r.w.check.hbRunning = false })
+}
+
+func (r *runner) startFO() {
+	if r.fo != nil || r.foStops > 0 || r.w.s.offs > 0 {
+		return
+	}
+	r.locked(func() {
+		r.w.check.foRunning = true
+		r.w.check.foStarted = time.Now()
+		r.w.check.acq, r.w.check.rel = false, false
+	})
+	r.fo = r.w.startFailoverd(r.ctx, r.foCfg)
+}
+
+func (r *runner) stopFO(kill bool) {
+	if r.fo == nil {
+		return
+	}
+	r.fo.stop(r.w, kill)
+	r.fo = nil
+	r.locked(func() { r.w.check.foRunning = false })
+}
+
+// boot is how long a host takes from power on to its daemon.
+func (r *runner) boot() time.Duration {
+	return time.Duration(r.rng.Int64N(int64(300 * time.Millisecond)))
+}
+
+func (r *runner) power(h *host, off bool) {
+	if off {
+		r.locked(func() {
+			h.offs++
+			if h == r.w.s {
+				for _, p := range h.ports {
+					clear(p.held) // addresses added at run time do not survive
+				}
+			}
+		})
+		if h == r.w.p {
+			r.stopHB(true)
+		} else {
+			r.stopFO(true)
+		}
+		return
+	}
+	r.locked(func() { h.offs-- })
+	now := r.w.since()
+	if h == r.w.p {
+		r.at(now+r.boot(), "the primary's heartbeatd starts after boot", r.startHB)
+	} else {
+		r.at(now+r.boot(), "the secondary's failoverd starts after boot", r.startFO)
+	}
+}
+
+// fault is one kind of trouble: its start, and its end after d.
+type fault struct {
+	name   string
+	weight int
+	start  func(r *runner, d time.Duration) (end func(), what string)
+	long   bool // lasts timeouts, not a blip
+}
+
+func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
+
+func (r *runner) links() []*link { return []*link{r.w.links[linkPriv], r.w.links[linkPub]} }
+
+// ports picks one link's port or both of a host.
+func (r *runner) ports(h *host) ([]*port, string) {
+	switch r.rng.IntN(3) {
+	case 0:
+		return []*port{h.port(linkPriv)}, linkPriv
+	case 1:
+		return []*port{h.port(linkPub)}, linkPub
+	}
+	return h.ports, "both links"
+}
+
+var faults = []fault{
+	{name: "power", weight: 3, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		r.power(r.w.p, true)
+		return func() { r.power(r.w.p, false) }, "the primary's power goes off"
+	}},
+	{name: "hang", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		r.locked(func() { r.w.p.hangs++ })
+		return func() { r.locked(func() { r.w.p.hangs-- }) }, "the primary hangs"
+	}},
+	{name: "primary carrier", weight: 3, start: func(r *runner, d time.Duration) (func(), string) {
+		ps, which := r.ports(r.w.p)
+		r.locked(func() {
+			for _, p := range ps {
+				r.w.setCarrierLocked(p, true)
+			}
+		})
+		return func() {
+			r.locked(func() {
+				for _, p := range ps {
+					r.w.setCarrierLocked(p, false)
+				}
+			})
+		}, "the primary loses carrier on " + which
+	}},
+	{name: "secondary carrier", weight: 3, start: func(r *runner, d time.Duration) (func(), string) {
+		ps, which := r.ports(r.w.s)
+		r.locked(func() {
+			for _, p := range ps {
+				r.w.setCarrierLocked(p, true)
+			}
+		})
+		return func() {
+			r.locked(func() {
+				for _, p := range ps {
+					r.w.setCarrierLocked(p, false)
+				}
+			})
+		}, "the secondary loses carrier on " + which
+	}},
+	{name: "cut", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		l := pick(r.rng, r.links()...)
+		r.locked(func() { l.cuts++ })
+		return func() { r.locked(func() { l.cuts-- }) }, "link " + l.name + " is cut (carrier kept)"
+	}},
+	{name: "heartbeatd", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		kill := r.rng.IntN(2) == 0
+		r.hbStops++
+		r.stopHB(kill)
+		return func() {
+			r.hbStops--
+			r.startHB()
+		}, fmt.Sprintf("heartbeatd stops (killed: %v)", kill)
+	}},
+	{name: "failoverd", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		kill := r.rng.IntN(2) == 0
+		r.foStops++
+		r.stopFO(kill)
+		return func() {
+			r.foStops--
+			r.startFO()
+		}, fmt.Sprintf("failoverd stops (killed: %v)", kill)
+	}},
+	{name: "secondary power", weight: 1, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		r.power(r.w.s, true)
+		return func() { r.power(r.w.s, false) }, "the secondary's power goes off"
+	}},
+	{name: "stall", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
+		set := func(on bool) {
+			r.locked(func() {
+				r.w.check.stalled = on
+				if r.w.inbox != nil {
+					r.w.inbox.Stall(on)
+				}
+				if r.w.sAsker != nil {
+					r.w.sAsker.stalled = on
+					r.w.sAsker.q.put(neighbor.Answer{})
+				}
+			})
+		}
+		set(true)
+		return func() { set(false) }, "failoverd's readers stall"
+	}},
+	{name: "veto", weight: 1, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		r.locked(func() { r.w.vetoes++ })
+		return func() {
+			r.locked(func() {
+				r.w.vetoes--
+				r.w.check.blockedUntil = later(r.w.check.blockedUntil, time.Now().Add(r.b.VetoRetry+r.b.Timeout))
+			})
+		}, "failoverd's Test hook fails"
+	}},
+	{name: "forge", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		l := pick(r.rng, r.links()...)
+		ip := pPriv
+		if l.name == linkPub {
+			ip = service
+		}
+		toAll := r.rng.IntN(2) == 0
+		r.forge(l, ip, toAll, d)
+		return func() {}, fmt.Sprintf("the attacker forges ARP answers for %s on %s (to all: %v)", ip, l.name, toAll)
+	}},
+	{name: "junk", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
+		l := pick(r.rng, r.links()...)
+		r.junk(l)
+		return func() {}, "the attacker sends junk on " + l.name
+	}},
+	{name: "replay", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
+		l := pick(r.rng, r.links()...)
+		r.replay(l)
+		return func() {}, "the attacker replays what it recorded on " + l.name
+	}},
+	{name: "loss", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		l := pick(r.rng, r.links()...)
+		h := pick(r.rng, r.w.p, r.w.s)
+		var old float64
+		loss := maxLoss * r.rng.Float64()
+		r.locked(func() { old, l.conds[h.name].loss = l.conds[h.name].loss, loss })
+		return func() { r.locked(func() { l.conds[h.name].loss = old }) }, fmt.Sprintf("loss of %s's frames on %s is %.1f%%", h.name, l.name, 100*loss)
+	}},
+}
+
+// maxLoss is the random loss per direction the simulation applies: the
+// documented arithmetic (failoverd(8)) makes a false takeover below one
+// in 10^8 intervals at 10%.
+const maxLoss = 0.10
+
+// forge has the attacker answer for ip on l for d, every 30ms: to the
+// secondary alone, or to every host (a gratuitous ARP).
+func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration) {
+	a := r.w.a.port(l.name)
+	s := r.w.s.port(l.name)
+	if ip == service {
+		r.locked(func() { r.w.check.forging++ })
+	}
+	end := r.w.since() + d
+	var tick func()
+	tick = func() {
+		r.locked(func() {
+			to := s
+			if toAll {
+				to = nil
+			}
+			r.w.arpTellLocked(a, ip, to)
+		})
+		if next := r.w.since() + 30*time.Millisecond; next < end {
+			r.at(next, "", tick)
+		} else if ip == service {
+			r.locked(func() {
+				r.w.check.forging--
+				r.w.check.blockedUntil = later(r.w.check.blockedUntil, time.Now().Add(r.b.HoldDown+r.b.Timeout+r.b.Reaction))
+			})
+		}
+	}
+	tick()
+}
+
+// junk sends 100 datagrams of random bytes to the secondary's heartbeat
+// port on l, from the primary's address there, over 100ms.
+func (r *runner) junk(l *link) {
+	pr := &proc{host: r.w.a}
+	dst := netip.AddrPortFrom(r.w.s.port(l.name).addr.Addr(), hbPort)
+	src := r.w.p.port(l.name).addr.Addr()
+	for i := range 5 {
+		r.at(r.w.since()+time.Duration(i)*20*time.Millisecond, "", func() {
+			for range 20 {
+				b := make([]byte, 1+r.rng.IntN(200))
+				for j := range b {
+					b[j] = byte(r.rng.Uint32())
+				}
+				r.w.sendUDP(pr, b, dst, r.w.a.port(l.name).index, src)
+			}
+		})
+	}
+}
+
+// replay sends what the attacker recorded on l to the secondary, from
+// the primary's address, at once.
+func (r *runner) replay(l *link) {
+	pr := &proc{host: r.w.a}
+	r.w.mu.Lock()
+	rec := slices.Clone(l.record)
+	r.w.mu.Unlock()
+	dst := netip.AddrPortFrom(r.w.s.port(l.name).addr.Addr(), hbPort)
+	src := r.w.p.port(l.name).addr.Addr()
+	for _, b := range rec {
+		r.w.sendUDP(pr, b, dst, r.w.a.port(l.name).index, src)
+	}
+}
+
+// plan draws the faults of a run and queues them, and the end of each.
+func (r *runner) planFaults(warmup time.Duration) time.Duration {
+	total := 0
+	for _, f := range faults {
+		total += f.weight
+	}
+	t := warmup
+	n := 2 + r.rng.IntN(5)
+	for range n {
+		x := r.rng.IntN(total)
+		var f fault
+		for _, f = range faults {
+			if x < f.weight {
+				break
+			}
+			x -= f.weight
+		}
+		start := t + time.Duration(r.rng.Float64()*float64(3*r.b.Timeout)) + 100*time.Millisecond
+		var d time.Duration
+		if f.long || r.rng.IntN(3) == 0 {
+			d = r.b.Timeout/2 + time.Duration(r.rng.Float64()*float64(4*r.b.Timeout+r.b.HoldDown))
+		} else {
+			d = 10*time.Millisecond + time.Duration(r.rng.Float64()*float64(r.b.Interval*3/2))
+		}
+		f2 := f
+		r.at(start, "", func() {
+			end, what := f2.start(r, d)
+			r.w.tl.add("scenario: %s for %v", what, d.Round(time.Millisecond))
+			r.at(r.w.since()+d, "end of: "+what, end)
+		})
+		r.plan = append(r.plan, fmt.Sprintf("%v +%v %s", start.Round(time.Millisecond), d.Round(time.Millisecond), f.name))
+		if r.rng.IntN(4) != 0 {
+			t = start + d
+		}
+	}
+	return t
+}

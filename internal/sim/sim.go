@@ -1,0 +1,187 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// Result is what one run saw.
+type Result struct {
+	Seed      uint64
+	Breach    string        // the first promise broken; empty: none
+	At        time.Duration // when, from the start
+	Timeline  string        // the last events
+	Config    string        // the configuration drawn
+	Plan      []string      // the faults drawn
+	Took      time.Duration // simulated time
+	Takeovers int
+}
+
+func (r Result) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d: %s at %v\nconfig: %s\nfaults:\n", r.Seed, r.Breach, r.At.Round(time.Millisecond), r.Config)
+	for _, p := range r.Plan {
+		b.WriteString("  " + p + "\n")
+	}
+	b.WriteString("timeline (last events):\n" + r.Timeline)
+	b.WriteString(fmt.Sprintf("replay: make sim SEED=%d\n", r.Seed))
+	return b.String()
+}
+
+// load is config.Load for a role, from key settings.
+func load(role config.Role, kv map[string]string) (*config.Config, error) {
+	s := config.Settings{}
+	for k, v := range kv {
+		s[k] = config.Setting{Value: v}
+	}
+	return config.Load(role, config.Sources{Flags: s})
+}
+
+// Run plays the scenario seed draws, from configuration to faults, and
+// checks the promises throughout. It must run in a testing/synctest
+// bubble: its clock is the bubble's.
+func Run(seed uint64) Result {
+	tl := newTimeline(time.Now())
+	w := newWorld(seed, tl)
+	cr := w.rng("config")
+	interval := pick(cr, 50*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond, 500*time.Millisecond, time.Second)
+	dead := 3 + cr.IntN(3)
+	hold := pick(cr, time.Second, 2*time.Second, 5*time.Second)
+	confirm := pick(cr, "-YES-", "-YES-", "-YES-", "-NO-")
+	grace := 2 * time.Duration(dead) * interval
+	common := map[string]string{
+		config.KeyInterval: interval.String(), config.KeyHoldDown: hold.String(), config.KeyPort: fmt.Sprint(hbPort),
+	}
+	hbKV := map[string]string{config.KeyBcastIPs: "192.0.2.255 198.51.100.255", config.KeyNodeName: "primary"}
+	foKV := map[string]string{config.KeyPeerIP: pPriv.String(), config.KeyPairs: linkPub + ":" + service.String(),
+		config.KeyDeadCount: fmt.Sprint(dead), config.KeyInitialGrace: grace.String(), config.KeyConfirm: confirm,
+		config.KeyNodeName: "secondary"}
+	for k, v := range common {
+		hbKV[k], foKV[k] = v, v
+	}
+	res := Result{Seed: seed}
+	hbCfg, err := load(config.Heartbeatd, hbKV)
+	if err != nil {
+		res.Breach = "heartbeatd's configuration: " + err.Error()
+		return res
+	}
+	foCfg, err := load(config.Failoverd, foKV)
+	if err != nil {
+		res.Breach = "failoverd's configuration: " + err.Error()
+		return res
+	}
+	keyed := cr.IntN(4) != 0
+	if keyed {
+		secret := make([]byte, 32)
+		for i := range secret {
+			secret[i] = byte(cr.Uint32())
+		}
+		k, err := wire.NewKey(secret, "sim")
+		if err != nil {
+			res.Breach = "key: " + err.Error()
+			return res
+		}
+		hbCfg.Keys, foCfg.Keys = []wire.Key{k}, []wire.Key{k}
+	}
+	b := bounds{Interval: interval, Timeout: time.Duration(dead) * interval, HoldDown: hold, InitialGrace: grace,
+		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait}
+	b.Reaction = 2*time.Second + 2*interval
+	b.AskRace = 100*time.Millisecond + 3*b.AskWait
+	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, authenticated %v",
+		interval, dead, hold, confirm, grace, keyed)
+	w.check = newChecker(w, b)
+
+	// The network: each direction of each link its own.
+	nr := w.rng("network")
+	for _, l := range w.links {
+		for _, c := range l.conds {
+			if nr.IntN(2) == 0 {
+				c.loss = maxLoss * nr.Float64()
+			}
+			c.delay = 100*time.Microsecond + time.Duration(nr.Int64N(int64(2*time.Millisecond)))
+			c.jitter = time.Duration(nr.Int64N(int64(time.Millisecond)))
+			if nr.IntN(3) == 0 {
+				c.dup = 0.02 * nr.Float64()
+			}
+		}
+	}
+	w.c.cache[service] = w.p.port(linkPub).mac
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, foCfg: foCfg, b: b, rng: w.rng("scenario")}
+	var bg sync.WaitGroup
+	bg.Go(func() { r.watch(ctx) })
+	bg.Go(func() { r.client(ctx) })
+
+	r.startHB()
+	r.startFO()
+	end := r.planFaults(grace + 2*b.Timeout + time.Second)
+	settle := 3*b.Timeout + b.HoldDown + b.Reaction + 2*time.Second
+	done := false
+	r.at(end+settle, "every fault is over: the moves must have settled", func() {
+		r.locked(func() { w.check.settledLocked() })
+		done = true
+	})
+	r.play()
+	if !done {
+		r.locked(func() { w.check.fail("the scenario ended early") })
+	}
+	r.stopFO(false)
+	r.stopHB(false)
+	cancel()
+	bg.Wait()
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	res.Breach, res.At = w.check.breach, w.check.breachAt
+	res.Timeline, res.Plan, res.Took, res.Takeovers = tl.String(), r.plan, w.since(), w.check.taken
+	return res
+}
+
+// watch checks the promises every 5ms, whatever happens.
+func (r *runner) watch(ctx context.Context) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.eval()
+		}
+	}
+}
+
+// client is a host on the public LAN: while the MAC it has for the
+// address does not answer, it asks again every 200ms, as a kernel's
+// neighbour cache would.
+func (r *runner) client(ctx context.Context) {
+	w := r.w
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.mu.Lock()
+		mac := w.c.cache[service]
+		answered := false
+		for _, p := range w.links[linkPub].ports {
+			if p.mac.String() == mac.String() && p.answersFor(service) {
+				answered = true
+			}
+		}
+		if !answered {
+			w.arpAskLocked(w.c.port(linkPub), service)
+		}
+		w.mu.Unlock()
+	}
+}
