@@ -347,3 +347,29 @@ func TestStatusShowsLinksAsHeard(t *testing.T) {
 		}
 	})
 }
+
+// Both of this host's links lose their carrier (its own cables, or its
+// switch): the primary falls silent to it, and questions go into the
+// dark, where nothing can answer. They must not count as unanswered:
+// the address's link (Params.AddrLinks, which the runtime fills from the
+// addresses) has no carrier. Found by the simulation (seed 10): New gave
+// the machine the Params before it added the address links, so every
+// question counted and a blip longer than the timeout took over a live
+// primary.
+func TestQuestionsIntoADarkLinkDoNotCount(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.carrier <- carrierChange{"priv0", false}
+		w.carrier <- carrierChange{"pub0", false}
+		time.Sleep(3 * timeout)
+		synctest.Wait()
+		if s := w.d.State(); s == failover.Acquiring || s == failover.Active || w.holds() {
+			t.Fatalf("state %s, holds %v: questions asked with no carrier on the address's link counted", s, w.holds())
+		}
+		if a.asked() == 0 {
+			t.Fatal("nothing was asked: the test shows nothing")
+		}
+	})
+}

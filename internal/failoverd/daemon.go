@@ -214,7 +214,7 @@ func New(cfg Config, deps Deps) *Daemon {
 	if len(cfg.Held) > 0 {
 		d.Mover.Adopt(cfg.Held...)
 	}
-	d.machine = failover.New(cfg.Machine, d.Clock.Now(), len(cfg.Held) > 0)
+	d.machine = failover.New(d.cfg.Machine, d.Clock.Now(), len(cfg.Held) > 0)
 	d.history = newRecorder(history.DefaultSize)
 	d.obs = observers{d.history}
 	if deps.Observer != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -64,7 +65,7 @@ func (l logWriter) Write(b []byte) (int, error) {
 
 // logger is a daemon's log, into the timeline, without the wall time.
 func (t *timeline) logger(name string) *slog.Logger {
-	return slog.New(slog.NewTextHandler(logWriter{t, name}, &slog.HandlerOptions{Level: slog.LevelInfo,
+	return slog.New(slog.NewTextHandler(logWriter{t, name}, &slog.HandlerOptions{Level: logLevel,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.TimeKey {
 				return slog.Attr{}
@@ -72,3 +73,12 @@ func (t *timeline) logger(name string) *slog.Logger {
 			return a
 		}}))
 }
+
+// logLevel is the daemons' log level on the timeline: SIM_DEBUG=1 for
+// every line.
+var logLevel = func() slog.Level {
+	if os.Getenv("SIM_DEBUG") != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}()
