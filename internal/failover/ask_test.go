@@ -473,3 +473,27 @@ func TestFreeTakesThreeUnansweredQuestions(t *testing.T) {
 	tl.do(Asked{At: tl.now})
 	tl.expect(Acquiring, "start takeover")
 }
+
+// A primary that comes back, gets its address at once, dies again and
+// comes back again within the hold-down gets it back at once the second
+// time too: the hold-down after an answer's give-back is for one that
+// was vetoed or failed, not for one that went through. Found by the
+// simulation (seed 922): the second time both hosts answered until the
+// hold-down (5 s) had passed since the first give-back.
+func TestReturningTwiceWithinTheHoldDownGetsTheAddressAtOnceAgain(t *testing.T) {
+	p := askParams()
+	p.HoldDown = 20 * time.Second
+	tl := newTimeline(t, p, false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	for range 2 {
+		tl.run(4 * time.Second)
+		tl.expect(Acquiring, "start takeover")
+		tl.done(Takeover, false, nil)
+		tl.expect(Active, "notice takeover")
+		tl.run(time.Second, "priv0")
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+		tl.expect(Releasing, "start giveback")
+		tl.done(GiveBack, false, nil)
+		tl.expect(Standby, "notice giveback")
+	}
+}

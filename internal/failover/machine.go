@@ -462,6 +462,9 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		// counting as heard.
 		m.backSince = time.Time{}
 		m.takeFrom = now
+		// A hold of its own: a give-back on an answer in an earlier
+		// one (done, or it would not be taking over) waits for nothing.
+		m.ask.gaveAt = time.Time{}
 	} else {
 		m.ask.forced = false
 	}

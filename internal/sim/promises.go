@@ -35,6 +35,7 @@ type checker struct {
 	stalled              bool
 	forging              int       // forged answers for the address under way
 	blockedUntil         time.Time // the dead-primary promise waits until then (a forgery's or a veto's after-effects)
+	vetoEnded            time.Time // Test last stopped failing
 
 	liveSince     time.Time // the primary live (zero: not)
 	deadSince     time.Time // the primary dead (zero: not)
@@ -68,7 +69,11 @@ func (c *checker) fail(format string, args ...any) {
 
 func (c *checker) pub(h *host) *port { return h.port(linkPub) }
 
-func (c *checker) pAnswers() bool { return c.pub(c.w.p).answersFor(service) }
+// pAnswers: the primary's kernel answers for the address where the
+// public link carries it (a cut link carries nobody's answer).
+func (c *checker) pAnswers() bool {
+	return c.pub(c.w.p).answersFor(service) && c.w.links[linkPub].cuts == 0
+}
 func (c *checker) sHolds() bool   { return c.pub(c.w.s).held[service] }
 func (c *checker) sAnswers() bool { return c.pub(c.w.s).answersFor(service) }
 
@@ -87,8 +92,12 @@ func (c *checker) someLink(ends ...*host) bool {
 	return false
 }
 
-// pLive: the primary runs heartbeatd and a link takes its heartbeats.
-func (c *checker) pLive() bool { return c.w.p.up() && c.hbRunning && c.someLink(c.w.p) }
+// pLive: the primary runs heartbeatd and a link takes its heartbeats to
+// the secondary (carrier at both ends, nothing cutting it). A link dark
+// at either end carries nothing: the secondary may take over when every
+// link is so (its dark links it knows of; the primary beyond a lit one
+// is gone for every client there too).
+func (c *checker) pLive() bool { return c.w.p.up() && c.hbRunning && c.someLink(c.w.p, c.w.s) }
 
 // pDead: the primary can say nothing on any link.
 func (c *checker) pDead() bool {
@@ -142,7 +151,10 @@ func (c *checker) evalLocked() {
 	if pAns {
 		c.pAnsweredAt = now
 	}
-	if !c.hearable() {
+	if !c.hearable() || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) {
+		// Test may refuse a give-back: the administrator's veto keeps
+		// the address here, the primary answering or not, until Test
+		// is asked again.
 		c.hearableFrom = now
 	}
 

@@ -253,6 +253,7 @@ var faults = []fault{
 		return func() {
 			r.locked(func() {
 				r.w.vetoes--
+				r.w.check.vetoEnded = time.Now()
 				r.w.check.blockedUntil = later(r.w.check.blockedUntil, time.Now().Add(r.b.VetoRetry+r.b.Timeout))
 			})
 		}, "failoverd's Test hook fails"
@@ -355,13 +356,14 @@ func (r *runner) replay(l *link) {
 	}
 }
 
-// plan draws the faults of a run and queues them, and the end of each.
+// planFaults draws the faults of a run and queues them, and the end of
+// each; it returns when the last ends.
 func (r *runner) planFaults(warmup time.Duration) time.Duration {
 	total := 0
 	for _, f := range faults {
 		total += f.weight
 	}
-	t := warmup
+	t, last := warmup, warmup
 	n := 2 + r.rng.IntN(5)
 	for range n {
 		x := r.rng.IntN(total)
@@ -386,9 +388,10 @@ func (r *runner) planFaults(warmup time.Duration) time.Duration {
 			r.at(r.w.since()+d, "end of: "+what, end)
 		})
 		r.plan = append(r.plan, fmt.Sprintf("%v +%v %s", start.Round(time.Millisecond), d.Round(time.Millisecond), f.name))
+		last = max(last, start+d)
 		if r.rng.IntN(4) != 0 {
 			t = start + d
 		}
 	}
-	return t
+	return last
 }
