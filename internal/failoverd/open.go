@@ -154,7 +154,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 
 	o.Daemon = New(Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: o.keys.Load, Reconcile: c.ReconcileInterval,
-		OnLink: OnLink(ifs),
+		OnLink:  OnLink(ifs),
 		Machine: MachineParams(c, links),
 	}, Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: watchdog, Log: log,
