@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 // computed from the configuration (Bounds in sim.go).
 type bounds struct {
 	Interval, Timeout, HoldDown, InitialGrace, VetoRetry, AskWait time.Duration
+	DeadCount                                                     int
 	// Reaction: what a takeover may take beyond the timeout (probes,
 	// questions, Test and PreAcq, the announcement), and a give-back
 	// beyond the primary's first heartbeat.
@@ -92,12 +94,29 @@ func (c *checker) someLink(ends ...*host) bool {
 	return false
 }
 
-// pLive: the primary runs heartbeatd and a link takes its heartbeats to
-// the secondary (carrier at both ends, nothing cutting it). A link dark
-// at either end carries nothing: the secondary may take over when every
-// link is so (its dark links it knows of; the primary beyond a lit one
-// is gone for every client there too).
-func (c *checker) pLive() bool { return c.w.p.up() && c.hbRunning && c.someLink(c.w.p, c.w.s) }
+// pLive: the primary runs heartbeatd and its heartbeats reach the
+// secondary at loss rates the docs support. A link carries them when it
+// is lit at both ends and nothing cuts it (a link dark at either end
+// carries nothing: the secondary knows its own dark links, and beyond a
+// lit one the primary is gone for every client there too); each such
+// link loses a heartbeat with the primary's loss on it, p, and failoverd
+// takes over on dead-count heartbeats lost on every link: failoverd(8)
+// gives p^(2D) per interval for two links, and the simulation holds
+// failoverd to it where the product over the links that carry is at most
+// one in a million (one link alone at 10% loss and a dead count of 3 is
+// one in a thousand: no promise).
+func (c *checker) pLive() bool {
+	if !c.w.p.up() || !c.hbRunning {
+		return false
+	}
+	odds := 1.0
+	for _, l := range c.w.links {
+		if l.cuts == 0 && c.w.p.port(l.name).carrier() && c.w.s.port(l.name).carrier() {
+			odds *= math.Pow(l.conds[c.w.p.name].loss, float64(c.b.DeadCount))
+		}
+	}
+	return odds <= 1e-6
+}
 
 // pDead: the primary can say nothing on any link.
 func (c *checker) pDead() bool {

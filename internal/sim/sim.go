@@ -90,7 +90,7 @@ func Run(seed uint64) Result {
 		hbCfg.Keys, foCfg.Keys = []wire.Key{k}, []wire.Key{k}
 	}
 	b := bounds{Interval: interval, Timeout: time.Duration(dead) * interval, HoldDown: hold, InitialGrace: grace,
-		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait}
+		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait, DeadCount: dead}
 	b.Reaction = 2*time.Second + 2*interval
 	b.AskRace = 100*time.Millisecond + 3*b.AskWait
 	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, authenticated %v",
