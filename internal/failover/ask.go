@@ -17,6 +17,9 @@ type asking struct {
 	// passing for a silent link.
 	unanswered int
 	firstQ     time.Time
+	// answered: another host answered in this run of questions, so
+	// more of them must go unanswered (questionsAfterAnswer).
+	answered bool
 	last       Answered // the latest answer from another host
 	primed     bool     // last came from a MAC the primary's heartbeats vouch for
 
@@ -175,14 +178,36 @@ func (m *Machine) quiet() time.Duration {
 	return m.window()
 }
 
-// free: three questions or more since the last answer, the first a
+// How many questions in a row must go unanswered for the addresses to
+// count as free. Three, while nothing has answered in the run: with the
+// primary's silence (the dead count, or its goodbye after it removed
+// its service addresses) they only make the decision stricter. Sixteen
+// once something has: a host that answered lives, and the run may go on
+// for as long as it keeps answering (a heartbeatd stopped on a live
+// host, a conflict), so that, question after question, three lost in a
+// row would come soon: at 10% loss each way a question goes unanswered
+// with 0.19, three in a row with 0.007, sixteen with 3*10^-12.
+const (
+	questionsFree        = 3
+	questionsAfterAnswer = 16
+)
+
+// needed is how many unanswered questions make the addresses free now.
+func (m *Machine) needed() int {
+	if m.ask.answered {
+		return questionsAfterAnswer
+	}
+	return questionsFree
+}
+
+// free: enough questions since the last answer (needed), the first a
 // quiet ago, and no answer within it.
 func (m *Machine) free(now time.Time) bool {
 	if !m.p.Ask {
 		return true
 	}
 	q := m.quiet()
-	return !m.ask.since.IsZero() && m.ask.unanswered >= 3 && now.Sub(m.ask.firstQ) >= q && !m.answeredWithin(now, q)
+	return !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() && now.Sub(m.ask.firstQ) >= q && !m.answeredWithin(now, q)
 }
 
 // asked counts a question.
@@ -255,7 +280,7 @@ func (m *Machine) updateAsking(now time.Time) {
 	switch want := m.wantAsk(now); {
 	case want && m.ask.since.IsZero():
 		m.ask.since = now
-		m.ask.unanswered = 0
+		m.ask.unanswered, m.ask.answered = 0, false
 	case !want:
 		m.ask.since = time.Time{}
 	}
@@ -278,7 +303,7 @@ func (m *Machine) askDeadline() time.Time {
 		// Free from when a window of questions has gone unanswered:
 		// never a time already past while the state stays. Until
 		// three are out, each question is an event of its own.
-		if !m.ask.since.IsZero() && m.ask.unanswered >= 3 {
+		if !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() {
 			q := m.quiet()
 			earlier(later(m.ask.firstQ.Add(q), m.ask.last.At.Add(q+time.Nanosecond)))
 		}
@@ -327,7 +352,7 @@ func (m *Machine) goodbye(reason string, now time.Time) []Action {
 	}
 	m.ask.reason, m.ask.goodbye, m.ask.heard, m.ask.byeOver = reason, true, false, false
 	m.set(Asking, now)
-	m.ask.since, m.ask.unanswered = now, 0 // only questions from now count
+	m.ask.since, m.ask.unanswered, m.ask.answered = now, 0, false // only questions from now count
 	return m.evaluate(now)
 }
 
@@ -401,6 +426,9 @@ func (m *Machine) fenceAt() time.Time {
 func (m *Machine) answer(e Answered) []Action {
 	m.ask.last = e
 	m.ask.unanswered = 0
+	if !m.ask.since.IsZero() {
+		m.ask.answered = true
+	}
 	if m.state == Asking && m.ask.goodbye {
 		m.ask.heard = true
 	}

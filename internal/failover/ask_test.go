@@ -122,12 +122,12 @@ func TestAnswerAtTheTimeoutIsAConflict(t *testing.T) {
 	}
 	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(5*time.Second))
 	tl.expect(Conflict) // noticed once
-	// Free once three questions went unanswered, the first a window
-	// (300 ms) ago.
+	// Free once sixteen questions (100 ms apart) went unanswered: the
+	// address answered in this run of questions.
 	stopped := tl.now
-	tl.tickTo(stopped.Add(350 * time.Millisecond))
+	tl.tickTo(stopped.Add(1550 * time.Millisecond))
 	tl.expect(Conflict)
-	tl.tickTo(stopped.Add(400 * time.Millisecond))
+	tl.tickTo(stopped.Add(1600 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -168,10 +168,11 @@ func TestGoodbyeWaitsForTheAddressToGo(t *testing.T) {
 	}
 	tl.answers(primaryMAC, 250*time.Millisecond, tl.now.Add(10*time.Second))
 	tl.expect(Asking)
+	// It answered: sixteen questions must go unanswered.
 	stopped := tl.now
-	tl.tickTo(stopped.Add(350 * time.Millisecond))
+	tl.tickTo(stopped.Add(1550 * time.Millisecond))
 	tl.expect(Asking)
-	tl.tickTo(stopped.Add(400 * time.Millisecond))
+	tl.tickTo(stopped.Add(1600 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 	// The answers before the takeover are not a returning primary.
 	tl.done(Takeover, false, nil)
@@ -235,7 +236,7 @@ func TestALastingConflictRunsTest(t *testing.T) {
 	// This Test powered the primary off: it stops answering.
 	tl.do(JobDone{At: tl.now, Job: Fence})
 	tl.expect(Conflict)
-	tl.tickTo(tl.now.Add(400 * time.Millisecond))
+	tl.tickTo(tl.now.Add(1600 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -333,7 +334,7 @@ func TestAskDeadlinesAreEnough(t *testing.T) {
 	tl.expect(Standby)
 	tl.answers(primaryMAC, 50*time.Millisecond, tl.now.Add(4*time.Second))
 	tl.expect(Conflict, "notice conflict")
-	tl.tickTo(tl.now.Add(time.Second))
+	tl.tickTo(tl.now.Add(2 * time.Second))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -442,11 +443,11 @@ func TestConflictSurvivesALateAnswerAtTenMilliseconds(t *testing.T) {
 	tl.expect(Conflict)
 	tl.answers(primaryMAC, time.Millisecond, tl.now.Add(20*time.Millisecond))
 	tl.expect(Conflict)
-	// The host goes: 10 ms without an answer.
+	// The host goes: sixteen questions, a millisecond apart, unanswered.
 	gone := tl.now
-	tl.tickTo(gone.Add(9 * time.Millisecond))
+	tl.tickTo(gone.Add(15 * time.Millisecond))
 	tl.expect(Conflict)
-	tl.tickTo(gone.Add(11 * time.Millisecond))
+	tl.tickTo(gone.Add(17 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -495,5 +496,26 @@ func TestReturningTwiceWithinTheHoldDownGetsTheAddressAtOnceAgain(t *testing.T) 
 		tl.expect(Releasing, "start giveback")
 		tl.done(GiveBack, false, nil)
 		tl.expect(Standby, "notice giveback")
+	}
+}
+
+// A host that answered in this run of questions lives: answers lost in a
+// row on a lossy link (here five, half a second at the conflict's pace)
+// do not free its address. At 10% loss each way three lost in a row come
+// within seconds of asking. Found by the simulation (seed 1203):
+// heartbeatd stopped on a live host, the secondary asking at 10% loss
+// took the address after three unanswered questions, and both answered.
+func TestLostAnswersDoNotFreeAnAddressThatAnswered(t *testing.T) {
+	p := askParams()
+	p.ConflictTest = 0 // no fencing Test in the way
+	tl := newTimeline(t, p, false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(3100*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	for range 20 {
+		tl.tickTo(tl.now.Add(500 * time.Millisecond)) // five lost
+		tl.expect(Conflict)
+		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(300*time.Millisecond))
+		tl.expect(Conflict)
 	}
 }
