@@ -20,8 +20,8 @@ type asking struct {
 	// answered: another host answered in this run of questions, so
 	// more of them must go unanswered (questionsAfterAnswer).
 	answered bool
-	last       Answered // the latest answer from another host
-	primed     bool     // last came from a MAC the primary's heartbeats vouch for
+	last     Answered // the latest answer from another host
+	primed   bool     // last came from a MAC the primary's heartbeats vouch for
 
 	reason  string    // why the takeover that Asking waits on is wanted
 	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
@@ -476,8 +476,8 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it") +
 			"; automatic give-back is off, so both answer until failoverctl release"}}, true
 	}
-	if !m.ask.gaveAt.IsZero() && now.Sub(m.ask.gaveAt) < m.p.HoldDown {
-		return nil, true // a give-back for it was vetoed or failed: again after a hold-down
+	if !m.ask.gaveAt.IsZero() && now.Sub(m.ask.gaveAt) < m.p.HoldDown || m.keeping(now) {
+		return nil, true // a give-back for it was vetoed or failed: again after a hold-down, and Test after VetoRetry
 	}
 	m.ask.gaveAt = now
 	return m.start(GiveBack, m.conflictDetail("this host holds it")+

@@ -519,3 +519,31 @@ func TestLostAnswersDoNotFreeAnAddressThatAnswered(t *testing.T) {
 		tl.expect(Conflict)
 	}
 }
+
+// Test refused the give-back: it is asked again only after VetoRetry,
+// whichever rule wants the give-back (the primary's answer, or its
+// heartbeats back for the hold-down), never at every heartbeat or answer
+// once a short hold-down has passed. Found by the simulation (seed 1091):
+// Test ran again a hold-down (1 s) after it refused; with a zero
+// hold-down it ran at every answer.
+func TestAVetoedGiveBackAsksTestAgainAfterVetoRetry(t *testing.T) {
+	for _, hold := range []time.Duration{0, time.Second} {
+		p := askParams()
+		p.HoldDown = hold
+		tl := newTimeline(t, p, true)
+		tl.run(time.Second, "priv0", "pub0")
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+		tl.expect(Releasing, "start giveback")
+		tl.do(JobDone{At: tl.now, Job: GiveBack, Vetoed: true})
+		tl.expect(Active, "notice veto")
+		vetoed := tl.now
+		for tl.now.Sub(vetoed) < p.VetoRetry-time.Second {
+			tl.run(500*time.Millisecond, "priv0", "pub0")
+			tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+			tl.expect(Active)
+		}
+		tl.run(2*time.Second, "priv0", "pub0")
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+		tl.expect(Releasing, "start giveback")
+	}
+}

@@ -110,6 +110,7 @@ type Machine struct {
 	backSince   time.Time // start of the current unbroken run of heartbeats while active
 	takeFrom    time.Time // when the last takeover started (its decision)
 	lastVeto    time.Time // when Test last refused
+	keptAt      time.Time // when Test last refused a give-back: asked again VetoRetry later
 	vetoedJob   Job       // the job Test refused
 	heldFrom    State     // the state hold froze
 	running     Job       // the job under way; NoJob when none
@@ -341,6 +342,9 @@ func (m *Machine) NextDeadline() time.Time {
 		// Its deadlines are the questions' (below): a conflict waits
 		// for the address to go, not for a timeout.
 	case Active:
+		if !m.keptAt.IsZero() {
+			earlier(m.keptAt.Add(m.p.VetoRetry)) // Test asked again
+		}
 		// Completing an unfinished takeover waits for silence on every
 		// link; while one is heard, its own deadline comes first.
 		if m.incomplete && !slices.ContainsFunc(m.p.Links, func(n string) bool { return m.links[n].Alive }) {
@@ -464,7 +468,7 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		m.takeFrom = now
 		// A hold of its own: a give-back on an answer in an earlier
 		// one (done, or it would not be taking over) waits for nothing.
-		m.ask.gaveAt = time.Time{}
+		m.ask.gaveAt, m.keptAt = time.Time{}, time.Time{}
 	} else {
 		m.ask.forced = false
 	}
@@ -574,7 +578,7 @@ func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
 	// The run of heartbeats itself must span the hold-down: a link
 	// that beats for a moment and then stays alive only by the grace
 	// of the timeout does not count.
-	if m.backSince.IsZero() || m.lastHeard().Sub(m.backSince) < m.p.HoldDown {
+	if m.backSince.IsZero() || m.lastHeard().Sub(m.backSince) < m.p.HoldDown || m.keeping(now) {
 		return nil
 	}
 	if !m.p.AutoGiveBack {
@@ -586,6 +590,12 @@ func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
 			"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
 	}
 	return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
+}
+
+// keeping says Test refused a give-back less than VetoRetry ago: it is
+// not asked again before then, whatever wants the give-back.
+func (m *Machine) keeping(now time.Time) bool {
+	return !m.keptAt.IsZero() && now.Sub(m.keptAt) < m.p.VetoRetry
 }
 
 func (m *Machine) jobDone(e JobDone) []Action {
@@ -645,6 +655,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 	case e.Job == GiveBack && e.Vetoed:
 		m.set(Active, e.At)
 		m.backSince = e.At // another hold-down before asking again
+		m.keptAt = e.At    // and not before VetoRetry
 		if m.vetoedJob != GiveBack {
 			out = append(out, Notice{Kind: notice.Veto, Detail: vetoDetail("give-back", "this host keeps the addresses")})
 		}
@@ -659,6 +670,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 	case e.Job == GiveBack:
 		m.set(Standby, e.At)
 		m.baseline = e.At
+		m.keptAt = time.Time{}
 		m.vetoedJob = NoJob
 		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
 	}

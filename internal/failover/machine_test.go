@@ -300,8 +300,8 @@ func TestTestVetoesGiveBack(t *testing.T) {
 	tl.expect(Releasing, "start giveback")
 	tl.done(GiveBack, true, nil)
 	tl.expect(Active, "notice veto")
-	tl.run(4900*time.Millisecond, "priv0")
-	tl.expect(Active) // asked again only after another hold-down
+	tl.run(29900*time.Millisecond, "priv0")
+	tl.expect(Active) // Test is asked again only after VetoRetry (and a hold-down of heartbeats)
 	tl.run(300*time.Millisecond, "priv0")
 	tl.expect(Releasing, "start giveback")
 }
