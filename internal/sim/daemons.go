@@ -125,7 +125,7 @@ func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
 	w.mu.Unlock()
 	d := failoverd.New(failoverd.Config{Node: "secondary", Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys,
 		Machine: failoverd.MachineParams(c, links), StopTimeout: time.Minute, Reconcile: c.ReconcileInterval, OnLink: failoverd.OnLink(ifs)},
-		failoverd.Deps{Source: mon, Mover: mover, Hooks: hookRunner{w, pr}, Notifier: notifier{w}, Asker: ask,
+		failoverd.Deps{Source: mon, Mover: mover, Hooks: hookRunner{w, pr}, Notifier: notifier{w, pr}, Asker: ask,
 			Released: releaser{w: w, pr: pr, to: netip.AddrPortFrom(c.PeerIP, c.Port), keys: keys},
 			Carrier:  w.carrierWatch(w.s), Clock: clock{}, Log: log, Observer: observer{w}})
 	ctx, cancel := context.WithCancel(ctx)
@@ -181,11 +181,17 @@ func (h hookRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 }
 
 // notifier records failoverd's notices.
-type notifier struct{ w *World }
+type notifier struct {
+	w  *World
+	pr *proc
+}
 
 func (n notifier) Notify(e notify.Notice) {
 	n.w.mu.Lock()
 	defer n.w.mu.Unlock()
+	if n.pr.dead {
+		return // a killed process tells nobody
+	}
 	n.w.tl.add("notice %s: %s", e.Kind, e.Detail)
 	n.w.check.noticeLocked(e.Kind)
 }

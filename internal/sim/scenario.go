@@ -99,6 +99,7 @@ func (r *runner) startFO() {
 		r.w.check.foRunning = true
 		r.w.check.foStarted = time.Now()
 		r.w.check.acq, r.w.check.rel = false, false
+		r.w.check.vetoAt = time.Time{} // a new process knows of no veto
 	})
 	r.fo = r.w.startFailoverd(r.ctx, r.foCfg)
 }
@@ -298,9 +299,10 @@ const maxLoss = 0.10
 func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration) {
 	a := r.w.a.port(l.name)
 	s := r.w.s.port(l.name)
-	if ip == service {
-		r.locked(func() { r.w.check.forging++ })
-	}
+	// Forged answers for any of the primary's addresses stop a
+	// takeover (documented: conflict, notice, Test), not only those for
+	// the address taken.
+	r.locked(func() { r.w.check.forging++ })
 	end := r.w.since() + d
 	var tick func()
 	tick = func() {
@@ -313,7 +315,7 @@ func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration) {
 		})
 		if next := r.w.since() + 30*time.Millisecond; next < end {
 			r.at(next, "", tick)
-		} else if ip == service {
+		} else {
 			r.locked(func() {
 				r.w.check.forging--
 				r.w.check.blockedUntil = later(r.w.check.blockedUntil, time.Now().Add(r.b.HoldDown+r.b.Timeout+r.b.Reaction))

@@ -49,6 +49,30 @@ func load(role config.Role, kv map[string]string) (*config.Config, error) {
 func Run(seed uint64) Result {
 	tl := newTimeline(time.Now())
 	w := newWorld(seed, tl)
+	// The network: each direction of each link its own.
+	nr := w.rng("network")
+	for _, l := range w.links {
+		for _, c := range l.conds {
+			if nr.IntN(2) == 0 {
+				c.loss = maxLoss * nr.Float64()
+			}
+			c.delay = 100*time.Microsecond + time.Duration(nr.Int64N(int64(2*time.Millisecond)))
+			c.jitter = time.Duration(nr.Int64N(int64(time.Millisecond)))
+			if nr.IntN(3) == 0 {
+				c.dup = 0.02 * nr.Float64()
+			}
+		}
+	}
+	// FAILOVER_ASK_WAIT must cover an answer's round trip (ipfailover(5):
+	// raise it on a network where answers take longer): twice the
+	// slowest round trip here, 2ms at least.
+	var slowest time.Duration
+	for _, l := range w.links {
+		for _, c := range l.conds {
+			slowest = max(slowest, c.delay+c.jitter)
+		}
+	}
+	askWait := max(2*time.Millisecond, (4*slowest).Round(time.Millisecond)+time.Millisecond)
 	cr := w.rng("config")
 	interval := pick(cr, 50*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond, 500*time.Millisecond, time.Second)
 	dead := 3 + cr.IntN(3)
@@ -57,6 +81,7 @@ func Run(seed uint64) Result {
 	grace := 2 * time.Duration(dead) * interval
 	common := map[string]string{
 		config.KeyInterval: interval.String(), config.KeyHoldDown: hold.String(), config.KeyPort: fmt.Sprint(hbPort),
+		config.KeyAskWait: askWait.String(),
 	}
 	hbKV := map[string]string{config.KeyBcastIPs: "192.0.2.255 198.51.100.255", config.KeyNodeName: "primary"}
 	foKV := map[string]string{config.KeyPeerIP: pPriv.String(), config.KeyPairs: linkPub + ":" + service.String(),
@@ -93,24 +118,10 @@ func Run(seed uint64) Result {
 		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait, DeadCount: dead}
 	b.Reaction = 2*time.Second + 2*interval
 	b.AskRace = 100*time.Millisecond + 3*b.AskWait
-	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, authenticated %v",
-		interval, dead, hold, confirm, grace, keyed)
+	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, authenticated %v",
+		interval, dead, hold, confirm, grace, askWait, keyed)
 	w.check = newChecker(w, b)
 
-	// The network: each direction of each link its own.
-	nr := w.rng("network")
-	for _, l := range w.links {
-		for _, c := range l.conds {
-			if nr.IntN(2) == 0 {
-				c.loss = maxLoss * nr.Float64()
-			}
-			c.delay = 100*time.Microsecond + time.Duration(nr.Int64N(int64(2*time.Millisecond)))
-			c.jitter = time.Duration(nr.Int64N(int64(time.Millisecond)))
-			if nr.IntN(3) == 0 {
-				c.dup = 0.02 * nr.Float64()
-			}
-		}
-	}
 	w.c.cache[service] = w.p.port(linkPub).mac
 
 	ctx, cancel := context.WithCancel(context.Background())
