@@ -86,9 +86,9 @@ func (r *runner) stopHB(kill bool) {
 	if r.hb == nil {
 		return
 	}
+	r.locked(func() { r.w.check.hbRunning = false }) // stopping: no longer a live primary's
 	r.hb.stop(r.w, kill)
 	r.hb = nil
-	r.locked(func() { r.w.check.hbRunning = false })
 }
 
 func (r *runner) startFO() {
@@ -108,9 +108,9 @@ func (r *runner) stopFO(kill bool) {
 	if r.fo == nil {
 		return
 	}
+	r.locked(func() { r.w.check.foRunning = false }) // stopping: it gives back, takes nothing
 	r.fo.stop(r.w, kill)
 	r.fo = nil
-	r.locked(func() { r.w.check.foRunning = false })
 }
 
 // boot is how long a host takes from power on to its daemon.
@@ -391,6 +391,10 @@ func (r *runner) planFaults(warmup time.Duration) time.Duration {
 		})
 		r.plan = append(r.plan, fmt.Sprintf("%v +%v %s", start.Round(time.Millisecond), d.Round(time.Millisecond), f.name))
 		last = max(last, start+d)
+		if f.name == "veto" {
+			// A refused give-back is asked again VetoRetry later.
+			last = max(last, start+d+r.b.VetoRetry)
+		}
 		if r.rng.IntN(4) != 0 {
 			t = start + d
 		}
