@@ -138,6 +138,7 @@ type asker struct {
 	watched map[netip.Addr]bool // w.mu
 	q       *queue[neighbor.Answer]
 	stalled bool // w.mu: Run reads nothing; Drain does
+	failing bool // w.mu: the listening socket failed: Run returns an error, answers are lost
 
 	callMu sync.Mutex // Run's and Drain's calls never overlap
 	mu     sync.Mutex
@@ -156,7 +157,7 @@ func (w *World) newAsker(pr *proc, ips ...netip.Addr) *asker {
 }
 
 func (a *asker) heardLocked(ans neighbor.Answer) {
-	if a.pr.dead || !a.watched[ans.Addr] {
+	if a.pr.dead || a.failing || !a.watched[ans.Addr] {
 		return
 	}
 	a.q.put(ans)
@@ -222,8 +223,11 @@ func (a *asker) Run(ctx context.Context, answer func(neighbor.Answer)) error {
 			return nil
 		}
 		w.mu.Lock()
-		stalled := a.stalled
+		stalled, failing := a.stalled, a.failing
 		w.mu.Unlock()
+		if failing {
+			return errors.New("sim: the ARP socket failed")
+		}
 		if !stalled {
 			var real []neighbor.Answer
 			for _, ans := range a.q.takeAll() {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
+	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 // action is one step of a scenario, at a simulated time from the start.
@@ -266,8 +268,30 @@ var faults = []fault{
 			ip = service
 		}
 		toAll := r.rng.IntN(2) == 0
-		r.forge(l, ip, toAll, d)
+		r.forge(l, ip, toAll, d, true)
 		return func() {}, fmt.Sprintf("the attacker forges ARP answers for %s on %s (to all: %v)", ip, l.name, toAll)
+	}},
+	{name: "forge elsewhere", weight: 1, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		// The address taken lives on pub0: an answer for it on priv0
+		// says nothing of who holds it, and must stop nothing.
+		r.forge(r.w.links[linkPriv], service, r.rng.IntN(2) == 0, d, false)
+		return func() {}, fmt.Sprintf("the attacker forges ARP answers for %s on %s", service, linkPriv)
+	}},
+	{name: "listener", weight: 1, start: func(r *runner, d time.Duration) (func(), string) {
+		set := func(on bool) {
+			r.locked(func() {
+				if r.w.sAsker != nil {
+					r.w.sAsker.failing = on
+					r.w.sAsker.q.put(neighbor.Answer{})
+				}
+			})
+		}
+		set(true)
+		return func() { set(false) }, "failoverd's ARP listener fails (answers are lost until it listens again)"
+	}},
+	{name: "other pair", weight: 1, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		r.otherPair(d)
+		return func() {}, "another pair's primary, also named primary, sends heartbeats on " + linkPub
 	}},
 	{name: "junk", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
 		l := pick(r.rng, r.links()...)
@@ -295,14 +319,16 @@ var faults = []fault{
 const maxLoss = 0.10
 
 // forge has the attacker answer for ip on l for d, every 30ms: to the
-// secondary alone, or to every host (a gratuitous ARP).
-func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration) {
+// secondary alone, or to every host (a gratuitous ARP). Blocking:
+// failoverd must not take over meanwhile (forged answers for any of the
+// primary's addresses where they live stop a takeover: conflict, notice,
+// Test, as documented); otherwise it must.
+func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration, blocking bool) {
 	a := r.w.a.port(l.name)
 	s := r.w.s.port(l.name)
-	// Forged answers for any of the primary's addresses stop a
-	// takeover (documented: conflict, notice, Test), not only those for
-	// the address taken.
-	r.locked(func() { r.w.check.forging++ })
+	if blocking {
+		r.locked(func() { r.w.check.forging++ })
+	}
 	end := r.w.since() + d
 	var tick func()
 	tick = func() {
@@ -315,11 +341,38 @@ func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration) {
 		})
 		if next := r.w.since() + 30*time.Millisecond; next < end {
 			r.at(next, "", tick)
-		} else {
+		} else if blocking {
 			r.locked(func() {
 				r.w.check.forging--
 				r.w.check.blockedUntil = later(r.w.check.blockedUntil, time.Now().Add(r.b.HoldDown+r.b.Timeout+r.b.Reaction))
 			})
+		}
+	}
+	tick()
+}
+
+// otherPair has a host on the public LAN send heartbeats for d, every
+// 100ms, as another pair's primary would: from its own address there,
+// with the same node name, an epoch of its own and no key. failoverd
+// must not take them for its primary's (a heartbeat from the public
+// subnet counts only with the sender and epoch its primary was heard
+// with on the private link).
+func (r *runner) otherPair(d time.Duration) {
+	pr := &proc{host: r.w.a}
+	epoch := r.rng.Uint64()
+	dst := netip.AddrPortFrom(netif.BroadcastOf(pubNet), hbPort)
+	end := r.w.since() + d
+	var seq uint64
+	var tick func()
+	tick = func() {
+		seq++
+		p := wire.Packet{Type: wire.Heartbeat, Sender: "primary", Epoch: epoch, Seq: seq, Interval: 100 * time.Millisecond,
+			SentAt: time.Now(), Message: "heartbeat"}
+		if b, err := wire.NewKeyring().Seal(&p); err == nil {
+			r.w.sendUDP(pr, b, dst, r.w.a.port(linkPub).index, aPub)
+		}
+		if next := r.w.since() + 100*time.Millisecond; next < end {
+			r.at(next, "", tick)
 		}
 	}
 	tick()

@@ -1,0 +1,89 @@
+package sim
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// Seeds are the seeds a test runs: SIM_SEED=S runs S alone, SIM_SEEDS=N
+// runs 1..N (make sim), and otherwise 1..byDefault.
+func Seeds(t testing.TB, byDefault int) []uint64 {
+	if s := os.Getenv("SIM_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SIM_SEED=%q: %v", s, err)
+		}
+		return []uint64{n}
+	}
+	n := byDefault
+	if s := os.Getenv("SIM_SEEDS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			t.Fatalf("SIM_SEEDS=%q: want a count", s)
+		}
+		n = v
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = uint64(i + 1)
+	}
+	return out
+}
+
+// Totals add up what the runs of a test saw.
+type Totals struct {
+	mu        sync.Mutex
+	Runs      int
+	Simulated time.Duration
+	Takeovers int
+	Breaches  int
+}
+
+func (t *Totals) add(r Result) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.Runs++
+	t.Simulated += r.Took
+	t.Takeovers += r.Takeovers
+	if r.Breach != "" {
+		t.Breaches++
+	}
+}
+
+func (t *Totals) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fmt.Sprintf("%d runs, %.1f simulated hours, %d takeovers, %d breaches", t.Runs, t.Simulated.Hours(), t.Takeovers, t.Breaches)
+}
+
+// Check runs the simulation for each seed of Seeds(t, byDefault), in
+// parallel, each in a synctest bubble of its own, and fails a seed's
+// subtest with its result (the seed, the breach, the timeline) on a
+// breach. Packages the simulation guards call it from their own tests,
+// so that a mutant of theirs that breaks a promise fails them.
+func Check(t *testing.T, byDefault int) *Totals {
+	tot := &Totals{}
+	t.Run("seeds", func(t *testing.T) {
+		for _, seed := range Seeds(t, byDefault) {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				synctest.Test(t, func(t *testing.T) {
+					res := Run(seed)
+					tot.add(res)
+					if res.Breach != "" {
+						t.Fatal(res)
+					}
+					if os.Getenv("SIM_VERBOSE") != "" {
+						t.Log(res)
+					}
+				})
+			})
+		}
+	})
+	return tot
+}
