@@ -99,7 +99,7 @@ func (m *Machine) fast() time.Duration { return max(m.p.AskWait/3, 100*time.Micr
 // slow is the spacing of questions while the primary is suspected: a
 // thirtieth of the timeout, between fast and 100 ms.
 func (m *Machine) slow() time.Duration {
-	return min(max(m.Timeout()/30, m.fast()), 100*time.Millisecond)
+	return min(max(m.timeout()/30, m.fast()), 100*time.Millisecond)
 }
 
 // lead is how long before a decision the questions start: enough for a
@@ -122,9 +122,9 @@ func (m *Machine) spacing() time.Duration {
 	return m.slow()
 }
 
-// AskWindow is how long an answer counts while the primary is
+// askWindow is how long an answer counts while the primary is
 // suspected: three questions at its pace.
-func (m *Machine) AskWindow() time.Duration { return 3 * m.slow() }
+func (m *Machine) askWindow() time.Duration { return 3 * m.slow() }
 
 // window is how long an answer counts: three questions.
 func (m *Machine) window() time.Duration { return 3 * m.spacing() }
@@ -138,9 +138,9 @@ func (m *Machine) askEvery() time.Duration {
 	return m.spacing()
 }
 
-// Answering returns the latest answer from another host while it counts
+// answering returns the latest answer from another host while it counts
 // (within the last window of questions).
-func (m *Machine) Answering(now time.Time) (Answering, bool) {
+func (m *Machine) answering(now time.Time) (Answering, bool) {
 	if !m.inUse(now) {
 		return Answering{}, false
 	}
@@ -233,11 +233,11 @@ func (m *Machine) suspectAt() time.Time {
 	switch m.state {
 	case Starting:
 		if m.baseline.IsZero() {
-			return m.since.Add(max(m.p.InitialGrace, m.Timeout()) - m.lead())
+			return m.since.Add(max(m.p.InitialGrace, m.timeout()) - m.lead())
 		}
 	case Standby, Degraded:
 		if ref := m.heardRef(); !ref.IsZero() {
-			return ref.Add(m.Timeout() - m.lead())
+			return ref.Add(m.timeout() - m.lead())
 		}
 	case Vetoed:
 		return m.lastVeto.Add(m.p.VetoRetry - m.lead())
@@ -446,7 +446,7 @@ func (m *Machine) answer(e Answered) []Action {
 // and is a conflict notice, never a give-back. ok says the rule applied
 // and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
-	if !m.p.Ask || !m.answeredWithin(now, m.Timeout()) {
+	if !m.p.Ask || !m.answeredWithin(now, m.timeout()) {
 		m.ask.unheardFrom = time.Time{} // no answer for a timeout: a run of them ended
 	}
 	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {

@@ -149,7 +149,7 @@ func (m *Machine) wantProbe(now time.Time) bool {
 // last timeout.
 func (m *Machine) carrierMayProbe(now time.Time) bool {
 	cr := m.probe.carrierRound
-	return cr.IsZero() || now.Sub(cr) >= m.Timeout()
+	return cr.IsZero() || now.Sub(cr) >= m.timeout()
 }
 
 // updateProbing starts or ends the round after an event.
@@ -314,7 +314,7 @@ func (m *Machine) incompleteAt() time.Time {
 	if !m.probe.on {
 		return time.Time{}
 	}
-	return m.probe.since.Add(max(m.Timeout()/3, 3*(time.Duration(m.probes())*m.ProbeSpacing()+m.answerWait())))
+	return m.probe.since.Add(max(m.timeout()/3, 3*(time.Duration(m.probes())*m.ProbeSpacing()+m.answerWait())))
 }
 
 // confirmed decides for a round that went unanswered: the takeover,

@@ -180,7 +180,7 @@ func TestCarrierLossProbesAtOnce(t *testing.T) {
 	tl.expect(Standby)
 	tl.tickTo(lost.Add(20 * time.Millisecond))
 	tl.expect(Acquiring, "start takeover")
-	if l := tl.m.Links()[0]; !l.NoCarrier {
+	if l := tl.m.linkList()[0]; !l.NoCarrier {
 		t.Fatalf("link %+v: the carrier loss is not shown", l)
 	}
 }
@@ -267,7 +267,7 @@ func TestAnswerReportedAfterTheDecision(t *testing.T) {
 	last := silentFrom(tl)
 	roundDecides(tl, last)
 	tl.do(ProbeAnswer{At: last.Add(1268 * time.Millisecond), Link: "pub0", MAC: primaryMAC})
-	if a, ok := tl.m.Answering(tl.now); !ok || a.MAC != primaryMAC {
+	if a, ok := tl.m.answering(tl.now); !ok || a.MAC != primaryMAC {
 		t.Fatalf("answering %+v %v: the late answer does not count", a, ok)
 	}
 	tl.do(JobDone{At: tl.now, Job: Takeover, Answered: true})
@@ -660,7 +660,7 @@ func TestForgedAnswersGiveNothingBack(t *testing.T) {
 		if len(notices) != 1 {
 			t.Fatalf("notices %q for ten forged answers from %s, want one conflict", notices, forged)
 		}
-		if a, ok := tl.m.Answering(tl.now.Add(-10 * time.Second)); ok && a.Primary != (forged == primaryMAC) {
+		if a, ok := tl.m.answering(tl.now.Add(-10 * time.Second)); ok && a.Primary != (forged == primaryMAC) {
 			t.Fatalf("answering %+v: Primary must be the signed MAC's alone", a)
 		}
 	}

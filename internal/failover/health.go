@@ -17,7 +17,7 @@ type health struct {
 	told      bool      // the hand-over's conflict has been noticed
 }
 
-// Health is the primary's health as heard.
+// healthNow is the primary's health as heard.
 type Health struct {
 	Healthy bool      `json:"healthy"`
 	Since   time.Time `json:"since,omitzero"`
@@ -25,7 +25,7 @@ type Health struct {
 }
 
 // Health returns the primary's health as last heard.
-func (m *Machine) Health() Health {
+func (m *Machine) healthNow() Health {
 	return Health{Healthy: !m.health.unhealthy, Since: m.health.since, Detail: m.health.detail}
 }
 

@@ -34,7 +34,7 @@ func TestUnhealthyPrimaryHandsOver(t *testing.T) {
 	tl.expect(Standby)
 	tl.beatHealth(true)
 	tl.expect(Standby, "notice primary-unhealthy")
-	if h := tl.m.Health(); h.Healthy || h.Detail == "" {
+	if h := tl.m.healthNow(); h.Healthy || h.Detail == "" {
 		t.Fatalf("health %+v", h)
 	}
 	tl.tickTo(tl.now.Add(3 * time.Millisecond))
@@ -66,7 +66,7 @@ func TestUnhealthyPrimaryWithItsOwnAddressKeepsIt(t *testing.T) {
 		tl.beatWith(true, false)
 	}
 	tl.expect(Standby)
-	if tl.m.Holding() {
+	if tl.m.holding() {
 		t.Fatal("took the primary's own address")
 	}
 }
@@ -134,7 +134,7 @@ func TestHandOverDeniedIsAConflict(t *testing.T) {
 	if len(notices) != 1 || notices[0] != "notice conflict" {
 		t.Fatalf("notices %q while another host answers for the yielded address, want one conflict", notices)
 	}
-	if a, ok := tl.m.Answering(tl.now); !ok || a.Primary {
+	if a, ok := tl.m.answering(tl.now); !ok || a.Primary {
 		t.Fatalf("answering %+v %v: another host's MAC passed for the primary's", a, ok)
 	}
 }

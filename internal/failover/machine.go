@@ -272,19 +272,16 @@ func (m *Machine) Incomplete() { m.incomplete = true }
 // State returns the state and since when.
 func (m *Machine) State() (State, time.Time) { return m.state, m.since }
 
-// Timeout is the silence after which a link counts as dead.
-func (m *Machine) Timeout() time.Duration {
+// timeout is the silence after which a link counts as dead.
+func (m *Machine) timeout() time.Duration {
 	if m.p.Timeout > 0 {
 		return m.p.Timeout
 	}
 	return m.peerInterval * time.Duration(m.p.DeadCount)
 }
 
-// PeerInterval is the primary's advertised interval, as last heard.
-func (m *Machine) PeerInterval() time.Duration { return m.peerInterval }
-
-// Links returns the links in configuration order.
-func (m *Machine) Links() []notice.Link {
+// linkList returns the links in configuration order.
+func (m *Machine) linkList() []notice.Link {
 	out := make([]notice.Link, 0, len(m.p.Links))
 	for _, n := range m.p.Links {
 		out = append(out, m.links[n].Link)
@@ -294,7 +291,7 @@ func (m *Machine) Links() []notice.Link {
 
 // refresh recomputes which links are alive at now.
 func (m *Machine) refresh(now time.Time) {
-	to := m.Timeout()
+	to := m.timeout()
 	for _, l := range m.links {
 		ref := l.LastHeard
 		if m.baseline.After(ref) {
@@ -304,19 +301,19 @@ func (m *Machine) refresh(now time.Time) {
 	}
 }
 
-// NextDeadline is the next time at which, with no event in between, the
+// nextDeadline is the next time at which, with no event in between, the
 // machine's decision could change: a link falling silent, the initial
 // grace ending, a vetoed takeover asking Test again. The caller ticks then
 // (or sooner); heartbeats, job results and commands are evaluated as they
 // come. The zero time means nothing is pending.
-func (m *Machine) NextDeadline() time.Time {
+func (m *Machine) nextDeadline() time.Time {
 	var next time.Time
 	earlier := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}
-	to := m.Timeout()
+	to := m.timeout()
 	for _, l := range m.links {
 		if !l.Alive {
 			// Already counted silent: only a heartbeat, an event of
@@ -499,7 +496,7 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			m.set(Standby, now)
 			return m.evaluate(now)
 		}
-		if now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
+		if now.Sub(m.since) >= max(m.p.InitialGrace, m.timeout()) {
 			return m.decide(fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now)
 		}
 	case Standby, Degraded:
@@ -507,7 +504,7 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			return acts
 		}
 		if len(alive) == 0 {
-			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.Timeout()), now)
+			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.timeout()), now)
 		}
 		if acts, ok := m.handOver(now); ok && len(acts) > 0 {
 			return acts
@@ -515,7 +512,7 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		if len(silent) > 0 && m.state == Standby {
 			m.set(Degraded, now)
 			return []Action{Notice{Kind: notice.Anomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
-				strings.Join(silent, ", "), m.Timeout(), strings.Join(alive, ", "))}}
+				strings.Join(silent, ", "), m.timeout(), strings.Join(alive, ", "))}}
 		}
 		if len(silent) == 0 && m.state == Degraded {
 			m.set(Standby, now)
@@ -569,7 +566,7 @@ func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
 	if len(alive) == 0 {
 		m.backSince = time.Time{} // the run of heartbeats broke (or never began)
 		m.toldHolding = false
-		if m.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.Timeout()) {
+		if m.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.timeout()) {
 			m.incomplete = false
 			return m.start(Takeover, "completing a takeover that an earlier run left unfinished", now)
 		}
@@ -745,10 +742,7 @@ func (m *Machine) command(e Command) []Action {
 	return nil
 }
 
-// Running is the job under way, if any.
-func (m *Machine) Running() Job { return m.running }
-
-// Holding reports whether the addresses are (or are being) taken.
-func (m *Machine) Holding() bool {
+// holding reports whether the addresses are (or are being) taken.
+func (m *Machine) holding() bool {
 	return slices.Contains([]State{Active, Releasing}, m.state) || (m.state == Held && m.heldFrom == Active)
 }

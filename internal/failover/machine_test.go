@@ -29,6 +29,7 @@ type timeline struct {
 	told       ProbeRound
 	state      State     // where the machine said it moved last
 	roundSince time.Time // when the round it said began began
+	deadline   Deadline  // the deadline it said last
 }
 
 // round is what the machine last said of the round of probes.
@@ -69,7 +70,7 @@ func (tl *timeline) do(ev Event) {
 // (the state, the pace of questions, the probes), not a job or notice.
 func told(a Action) bool {
 	switch a.(type) {
-	case Ask, Probe, ProbeRound, Moved:
+	case Ask, Probe, ProbeRound, Moved, Deadline:
 		return true
 	}
 	return false
@@ -86,6 +87,8 @@ func (tl *timeline) handle(ev Event) []Action {
 		switch a := a.(type) {
 		case Ask:
 			tl.every = a.Every
+		case Deadline:
+			tl.deadline = a
 		case Probe:
 			tl.probeLinks = a.Links
 		case ProbeRound:
@@ -107,6 +110,10 @@ func (tl *timeline) handle(ev Event) []Action {
 	}
 	if s, _ := tl.m.State(); s != tl.state {
 		tl.t.Fatalf("the machine is %s, but it said it moved to %s", s, tl.state)
+	}
+	// The daemon sets its timer from Deadline alone.
+	if d := tl.m.nextDeadline(); !d.Equal(tl.deadline.At) || tl.m.peerInterval != tl.deadline.PeerInterval {
+		tl.t.Fatalf("the machine's next deadline is %v (interval %v), but it said %v", d, tl.m.peerInterval, tl.deadline)
 	}
 	// Every round of probes is told, begun and ended, even one that
 	// ends and another begins within one event.
@@ -185,7 +192,7 @@ func TestTimeoutFollowsThePeersInterval(t *testing.T) {
 		tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: 100 * time.Millisecond})
 	}
 	tl.expect(Standby)
-	if to := tl.m.Timeout(); to != 300*time.Millisecond {
+	if to := tl.m.timeout(); to != 300*time.Millisecond {
 		t.Fatalf("timeout %v, want 3 × 100 ms", to)
 	}
 	tl.now = tl.now.Add(290 * time.Millisecond)
@@ -379,7 +386,7 @@ func TestHoldAndResume(t *testing.T) {
 	tl.cmd(OpHold)
 	tl.run(60 * time.Second)
 	tl.expect(Held)
-	if tl.m.Holding() {
+	if tl.m.holding() {
 		t.Fatal("held in standby, yet holding")
 	}
 	tl.cmd(OpResume)
@@ -390,7 +397,7 @@ func TestHoldAndResume(t *testing.T) {
 	tl.cmd(OpHold)
 	tl.run(20*time.Second, "priv0")
 	tl.expect(Held)
-	if !tl.m.Holding() {
+	if !tl.m.holding() {
 		t.Fatal("held while active must report holding")
 	}
 	// An operator release while held acts, then stays held.
@@ -452,7 +459,7 @@ func TestCommandsDuringAJob(t *testing.T) {
 	tl.expect(Acquiring)
 	tl.done(Takeover, false, nil)
 	tl.expect(Held, "notice takeover")
-	if !tl.m.Holding() {
+	if !tl.m.holding() {
 		t.Fatal("held after a takeover must report holding")
 	}
 	// Frozen: the primary's return does not give back.
@@ -546,7 +553,7 @@ func TestIncompleteWhileHeardGivesNoPastDeadline(t *testing.T) {
 	tl.m.Incomplete()
 	for range 300 { // 30 s, past the grace and the hold-down
 		tl.run(100*time.Millisecond, "priv0", "pub0")
-		if next := tl.m.NextDeadline(); !next.IsZero() && !next.After(tl.now) {
+		if next := tl.m.nextDeadline(); !next.IsZero() && !next.After(tl.now) {
 			t.Fatalf("at +%v the next deadline %v is past", tl.now.Sub(t0), next.Sub(t0))
 		}
 	}
@@ -584,12 +591,12 @@ func TestNextDeadlineIsEnough(t *testing.T) {
 			}
 		}
 		full.do(Tick{At: now})
-		if d := lazy.NextDeadline(); !d.IsZero() && !now.Before(d) {
+		if d := lazy.nextDeadline(); !d.IsZero() && !now.Before(d) {
 			record(lazy.Handle(Tick{At: now}))
 			// A deadline acted on is not given again: the caller
 			// would wake at once, and keep waking, while a link stays
 			// silent.
-			if d := lazy.NextDeadline(); !d.IsZero() && !d.After(now) {
+			if d := lazy.nextDeadline(); !d.IsZero() && !d.After(now) {
 				t.Fatalf("at %v, after the tick, the next deadline is %v (not later than now)", now.Sub(t0), d.Sub(t0))
 			}
 		}
@@ -607,7 +614,7 @@ func TestNextDeadlineIsEnough(t *testing.T) {
 // a goodbye's address to stop answering.
 func TestParamsDefaults(t *testing.T) {
 	m := New(Params{Links: []string{"priv0", "pub0"}}, t0, false)
-	if got := m.Timeout(); got != 3*time.Second {
+	if got := m.timeout(); got != 3*time.Second {
 		t.Errorf("timeout %v, want 3s", got)
 	}
 	if m.p.VetoRetry != 30*time.Second || m.p.GoodbyeWait != 30*time.Second || m.p.AskWait != 2*time.Millisecond {
@@ -624,8 +631,8 @@ func TestOtherJobsEndIsIgnored(t *testing.T) {
 	tl.expect(Acquiring, "start takeover")
 	tl.done(GiveBack, false, nil)
 	tl.expect(Acquiring)
-	if tl.m.Running() != Takeover {
-		t.Fatalf("running %q after another job's end, want the takeover", tl.m.Running())
+	if tl.m.running != Takeover {
+		t.Fatalf("running %q after another job's end, want the takeover", tl.m.running)
 	}
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")

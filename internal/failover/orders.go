@@ -3,6 +3,8 @@ package failover
 import (
 	"slices"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // The actions that tell the caller how to ask and probe. Handle returns
@@ -37,7 +39,17 @@ type Moved struct {
 	Since    time.Time
 }
 
+// Deadline: with no event before, hand the machine a Tick at At (zero:
+// nothing is pending). PeerInterval is the primary's interval as last
+// heard: a deadline that moved later need not be re-armed at once while
+// the timer would fire within one and a half of them anyway.
+type Deadline struct {
+	At           time.Time
+	PeerInterval time.Duration
+}
+
 func (Moved) isAction()      {}
+func (Deadline) isAction()   {}
 func (Ask) isAction()        {}
 func (ProbeRound) isAction() {}
 func (Probe) isAction()      {}
@@ -49,6 +61,8 @@ type said struct {
 	probeOn    bool
 	probeSince time.Time // when the round told begun began
 	probe      []string
+	deadline   time.Time
+	peer       time.Duration
 }
 
 // orders returns the Ask, ProbeRound and Probe actions for what changed
@@ -73,5 +87,34 @@ func (m *Machine) orders() []Action {
 		m.said.probe = links
 		out = append(out, Probe{Links: links})
 	}
+	if next := m.nextDeadline(); !next.Equal(m.said.deadline) || m.peerInterval != m.said.peer {
+		m.said.deadline, m.said.peer = next, m.peerInterval
+		out = append(out, Deadline{At: next, PeerInterval: m.peerInterval})
+	}
 	return out
+}
+
+// Status is what the machine shows of itself, for display and for the
+// operator's commands: the caller reads nothing else of it.
+type Status struct {
+	State        State
+	Since        time.Time
+	Holding      bool // the addresses are (or are being) taken
+	Running      Job  // the job under way
+	Links        []notice.Link
+	PeerInterval time.Duration // the primary's interval as last heard
+	Timeout      time.Duration
+	AskWindow    time.Duration // how long an answer counts while the primary is suspected
+	Health       Health        // the primary's service, as its heartbeats say
+	Answering    *Answering    // another host answering for an address now; nil: none
+}
+
+// Status returns the machine's status at now.
+func (m *Machine) Status(now time.Time) Status {
+	st := Status{State: m.state, Since: m.since, Holding: m.holding(), Running: m.running, Links: m.linkList(),
+		PeerInterval: m.peerInterval, Timeout: m.timeout(), AskWindow: m.askWindow(), Health: m.healthNow()}
+	if a, ok := m.answering(now); ok {
+		st.Answering = &a
+	}
+	return st
 }

@@ -118,7 +118,7 @@ func (d *Daemon) answered(a neighbor.Answer) {
 func (d *Daemon) askNow(ctx context.Context) (failover.Answering, bool) {
 	start := d.Clock.Now()
 	d.mu.Lock()
-	wait := d.machine.AskWindow()
+	wait := d.machine.Status(start).AskWindow
 	d.mu.Unlock()
 	if err := neighbor.AskRound(ctx, d.Asker, d.questions, wait); err != nil && ctx.Err() == nil {
 		d.log.Warn("cannot ask who answers for the addresses", "err", err)
@@ -131,6 +131,9 @@ func (d *Daemon) askNow(ctx context.Context) (failover.Answering, bool) {
 func (d *Daemon) answeredSince(t time.Time) (failover.Answering, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	a, ok := d.machine.Answering(d.Clock.Now())
-	return a, ok && !a.At.Before(t)
+	a := d.machine.Status(d.Clock.Now()).Answering
+	if a == nil || a.At.Before(t) {
+		return failover.Answering{}, false
+	}
+	return *a, true
 }

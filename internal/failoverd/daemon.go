@@ -131,12 +131,16 @@ type Daemon struct {
 	machine  *failover.Machine
 	timer    fdtimer.Timer
 	armedFor time.Time // when the timer fires next; zero: not armed
-	stopping bool      // no new job starts
-	waiters  []chan control.Response
-	stages   map[stageKey]control.Stage // the last run of each stage per address
-	askWake  chan struct{}              // the machine wants questions
-	askEvery time.Duration              // how often it wanted them, as last told
-	asking   atomic.Bool                // askEvery > 0, for the tick goroutine without d.mu
+	// deadline and peerInterval: when the machine wants a tick, and the
+	// primary's interval, as it last said (failover.Deadline).
+	deadline     time.Time
+	peerInterval time.Duration
+	stopping     bool // no new job starts
+	waiters      []chan control.Response
+	stages       map[stageKey]control.Stage // the last run of each stage per address
+	askWake      chan struct{}              // the machine wants questions
+	askEvery     time.Duration              // how often it wanted them, as last told
+	asking       atomic.Bool                // askEvery > 0, for the tick goroutine without d.mu
 	// targets: the address the primary's heartbeats come from, per
 	// link, which probes ask for; takes: the addresses to take, with
 	// the interface each is taken on.
@@ -220,8 +224,8 @@ func New(cfg Config, deps Deps) *Daemon {
 	if deps.Observer != nil {
 		d.obs = append(d.obs, deps.Observer)
 	}
-	state, since := d.machine.State()
-	d.obs.Started(state, since)
+	ms := d.machine.Status(d.Clock.Now())
+	d.obs.Started(ms.State, ms.Since)
 	if len(cfg.Held) > 0 && len(cfg.Held) < len(cfg.Addresses) {
 		d.machine.Incomplete()
 	}
@@ -229,6 +233,9 @@ func New(cfg Config, deps Deps) *Daemon {
 	d.jobCtx, d.cancelJobs = context.WithCancel(context.Background())
 	d.timer = d.Clock.NewTimer(maxSleep)
 	d.armedFor = d.Clock.Now().Add(maxSleep)
+	// A tick at the start instant decides nothing (no grace has run);
+	// it has the machine say its first deadline and pace of questions.
+	d.applyLocked(failover.Tick{At: d.Clock.Now()}, nil)
 	d.rearmLocked()
 	return d
 }
@@ -237,8 +244,7 @@ func New(cfg Config, deps Deps) *Daemon {
 func (d *Daemon) State() failover.State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s, _ := d.machine.State()
-	return s
+	return d.machine.Status(d.Clock.Now()).State
 }
 
 // Run works until ctx ends or the source fails, then gives the addresses
@@ -350,6 +356,8 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 			d.askAtLocked(a.Every)
 		case failover.Probe:
 			d.probeLinks = a.Links
+		case failover.Deadline:
+			d.deadline, d.peerInterval = a.At, a.PeerInterval
 		case failover.ProbeRound:
 			d.probeOn.Store(a.On)
 			now := d.Clock.Now()
@@ -378,7 +386,7 @@ const probeWhy = "its heartbeats are late on every link, or a link lost its carr
 // noticeLocked logs and sends one notice.
 func (d *Daemon) noticeLocked(kind notice.Kind, detail string, hookResults []hooks.Result) {
 	ev := notify.Notice{Kind: kind, At: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
-		Addresses: d.addrStrings(), Links: d.machine.Links(), Detail: detail, Hooks: hookResults}
+		Addresses: d.addrStrings(), Links: d.machine.Status(d.Clock.Now()).Links, Detail: detail, Hooks: hookResults}
 	level := slog.LevelWarn
 	if kind == notice.AnomalyCleared || kind == notice.GiveBack {
 		level = slog.LevelInfo

@@ -65,7 +65,7 @@ func (d *Daemon) answerLocked(r control.Request) (resp control.Response, wait bo
 		return control.Response{Error: fmt.Sprintf("unknown request %q", r.Op)}, false
 	}
 	d.log.Info("operator request", "op", r.Op)
-	before := d.machine.Running()
+	before := d.machine.Status(d.Clock.Now()).Running
 	now := d.Clock.Now()
 	d.applyLocked(failover.Command{At: now, Op: r.Op, Force: r.Force}, nil)
 	d.rearmLocked()
@@ -80,9 +80,9 @@ func (d *Daemon) answerLocked(r control.Request) (resp control.Response, wait bo
 		resp.Message = "resumed: the automatic rules apply"
 	case before != failover.NoJob:
 		resp.Message = fmt.Sprintf("a %s is under way; your %s runs after it (see failoverctl status)", before, r.Op)
-	case d.machine.Running() == failover.NoJob && r.Op == failover.OpAcquire:
+	case d.machine.Status(now).Running == failover.NoJob && r.Op == failover.OpAcquire:
 		resp.Message = "this host holds the addresses already"
-	case d.machine.Running() == failover.NoJob:
+	case d.machine.Status(now).Running == failover.NoJob:
 		resp.Message = "this host holds no address; nothing to release"
 	default:
 		return control.Response{}, true

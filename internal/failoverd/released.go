@@ -64,7 +64,7 @@ func (d *Daemon) primaryHeard(hs []monitor.Heard) (beat bool) {
 // `released` goes, before it is sent: the primary never hears a holding
 // sent after a released.
 func (d *Daemon) tellHoldingLocked() {
-	if state, _ := d.machine.State(); !d.machine.Holding() || state == failover.Releasing || len(d.Mover.Holding()) == 0 {
+	if st := d.machine.Status(d.Clock.Now()); !st.Holding || st.State == failover.Releasing || len(d.Mover.Holding()) == 0 {
 		return
 	}
 	now := d.Clock.Now()

@@ -23,12 +23,12 @@ func (d *Daemon) Status() control.Status {
 
 // statusLocked is Status under the lock Status takes.
 func (d *Daemon) statusLocked() control.Status {
-	state, since := d.machine.State()
-	stats := d.Source.Stats()
-	st := control.Status{Node: d.cfg.Node, State: state, Since: since, Holding: d.machine.Holding(),
-		Peer: d.cfg.Peer.String(), PeerInterval: d.machine.PeerInterval(), Timeout: d.machine.Timeout()}
 	now := d.Clock.Now()
-	for _, l := range d.machine.Links() {
+	ms := d.machine.Status(now)
+	stats := d.Source.Stats()
+	st := control.Status{Node: d.cfg.Node, State: ms.State, Since: ms.Since, Holding: ms.Holding,
+		Peer: d.cfg.Peer.String(), PeerInterval: ms.PeerInterval, Timeout: ms.Timeout}
+	for _, l := range ms.Links {
 		s := stats[l.Name]
 		// Status says what was heard: the machine may still give a link
 		// the benefit of the doubt (just after start or a give-back).
@@ -46,10 +46,8 @@ func (d *Daemon) statusLocked() control.Status {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})
 	}
 	st.AskEvery = d.askEvery
-	st.PrimaryHealth = d.machine.Health()
-	if a, ok := d.machine.Answering(now); ok {
-		st.Answering = &a
-	}
+	st.PrimaryHealth = ms.Health
+	st.Answering = ms.Answering
 	for _, s := range d.stages {
 		st.Stages = append(st.Stages, s)
 	}

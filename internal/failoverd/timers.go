@@ -53,13 +53,13 @@ func (d *Daemon) ticks(ctx context.Context) {
 func (d *Daemon) rearmLocked() {
 	now := d.Clock.Now()
 	want := now.Add(maxSleep)
-	if next := d.machine.NextDeadline(); !next.IsZero() && next.Before(want) {
+	if next := d.deadline; !next.IsZero() && next.Before(want) {
 		want = next
 	}
 	if want.Equal(d.armedFor) {
 		return
 	}
-	if want.After(d.armedFor) && d.armedFor.Sub(now) > d.machine.PeerInterval()*3/2 {
+	if want.After(d.armedFor) && d.armedFor.Sub(now) > d.peerInterval*3/2 {
 		return
 	}
 	wait := want.Sub(now)
