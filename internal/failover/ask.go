@@ -380,9 +380,9 @@ func (m *Machine) conflictDetail(situation string) string {
 func (m *Machine) heardSince(t time.Time) bool { return m.lastHeard().After(t) }
 
 // evaluateAsking applies the rules of the Asking and Conflict states.
-func (m *Machine) evaluateAsking(now time.Time) []Action {
+func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 	if m.running != NoJob {
-		return nil // Test runs for the conflict
+		return nil, false // Test runs for the conflict
 	}
 	if m.heardSince(m.since) {
 		// The primary is back (heartbeatd restarted): the other links
@@ -390,14 +390,14 @@ func (m *Machine) evaluateAsking(now time.Time) []Action {
 		m.set(Standby, now)
 		m.baseline = now
 		m.ask.told = false
-		return m.evaluate(now)
+		return nil, true
 	}
 	if m.free(now) {
 		reason := m.ask.reason + "; nothing answers for its addresses"
 		if m.state == Conflict {
 			reason = fmt.Sprintf("%s stopped answering after %v of conflict", m.ask.last.Addr, now.Sub(m.since).Round(time.Millisecond))
 		}
-		return m.start(Takeover, reason, now)
+		return m.start(Takeover, reason, now), false
 	}
 	byeOver := m.ask.goodbye && now.Sub(m.since) >= m.p.GoodbyeWait
 	if m.state == Asking && byeOver && !m.inUse(now) {
@@ -405,13 +405,13 @@ func (m *Machine) evaluateAsking(now time.Time) []Action {
 	}
 	switch {
 	case m.state == Asking && m.inUse(now) && (!m.ask.goodbye || byeOver):
-		return m.conflict(now)
+		return m.conflict(now), false
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
 		m.ask.fenced = now
 		m.running = Fence
-		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}
+		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}, false
 	}
-	return nil
+	return nil, false
 }
 
 // fenceAt is when Test next runs for the conflict.

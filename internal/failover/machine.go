@@ -477,8 +477,21 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	return []Action{StartJob{Job: j, Reason: reason, Forced: j == Takeover && m.ask.forced}}
 }
 
-// evaluate applies the rules at now.
+// evaluate applies the rules at now. A rule that moves to standby so
+// that the standby rules apply says so (again), and they are applied in
+// turn: no rule calls evaluate from within.
 func (m *Machine) evaluate(now time.Time) []Action {
+	for {
+		acts, again := m.rules(now)
+		if !again {
+			return acts
+		}
+	}
+}
+
+// rules applies the rules of the current state at now once; again: the
+// state changed and its rules apply too.
+func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 	m.refresh(now)
 	alive, silent := m.alive()
 	switch m.state {
@@ -486,37 +499,37 @@ func (m *Machine) evaluate(now time.Time) []Action {
 		if len(alive) == 0 {
 			m.backSince = time.Time{}
 		}
-		return nil
+		return nil, false
 	case Held, Releasing:
-		return nil
+		return nil, false
 	case Asking, Conflict:
 		return m.evaluateAsking(now)
 	case Starting:
 		if !m.baseline.IsZero() {
 			m.set(Standby, now)
-			return m.evaluate(now)
+			return nil, true
 		}
 		if now.Sub(m.since) >= max(m.p.InitialGrace, m.timeout()) {
-			return m.decide(fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now)
+			return m.decide(fmt.Sprintf("no heartbeat on any link since start (%v)", now.Sub(m.since).Round(time.Millisecond)), now), false
 		}
 	case Standby, Degraded:
 		if acts, ok := m.confirmed(now); ok {
-			return acts
+			return acts, false
 		}
 		if len(alive) == 0 {
-			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.timeout()), now)
+			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.timeout()), now), false
 		}
 		if acts, ok := m.handOver(now); ok && len(acts) > 0 {
-			return acts
+			return acts, false
 		}
 		if len(silent) > 0 && m.state == Standby {
 			m.set(Degraded, now)
 			return []Action{Notice{Kind: notice.Anomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
-				strings.Join(silent, ", "), m.timeout(), strings.Join(alive, ", "))}}
+				strings.Join(silent, ", "), m.timeout(), strings.Join(alive, ", "))}}, false
 		}
 		if len(silent) == 0 && m.state == Degraded {
 			m.set(Standby, now)
-			return []Action{Notice{Kind: notice.AnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}
+			return []Action{Notice{Kind: notice.AnomalyCleared, Detail: "heartbeats heard again on every link: " + strings.Join(alive, ", ")}}, false
 		}
 	case Vetoed:
 		// Only a heartbeat after the vetoed takeover's decision says the
@@ -536,9 +549,9 @@ func (m *Machine) evaluate(now time.Time) []Action {
 				if len(acts) == 0 {
 					m.lastVeto = now
 				}
-				return acts
+				return acts, false
 			}
-			return nil
+			return nil, false
 		}
 		if len(alive) > 0 {
 			// The primary is back on some link: the others get a timeout
@@ -546,19 +559,19 @@ func (m *Machine) evaluate(now time.Time) []Action {
 			// standby rules raise an anomaly for those still silent.
 			m.set(Standby, now)
 			m.baseline = now
-			return m.evaluate(now)
+			return nil, true
 		}
 		if now.Sub(m.lastVeto) >= m.p.VetoRetry {
-			return m.decide("asking Test again: still no heartbeat on any link", now)
+			return m.decide("asking Test again: still no heartbeat on any link", now), false
 		}
 	case Active:
 		acts, done := m.answeredWhileActive(now)
 		if done {
-			return acts
+			return acts, false
 		}
-		return append(acts, m.evaluateActive(now, alive)...)
+		return append(acts, m.evaluateActive(now, alive)...), false
 	}
-	return nil
+	return nil, false
 }
 
 // evaluateActive applies the give-back rules.
