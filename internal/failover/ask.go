@@ -20,6 +20,10 @@ type asking struct {
 	// answered: another host answered in this run of questions, so
 	// more of them must go unanswered (questionsAfterAnswer).
 	answered bool
+	// own: the primary's heartbeats on the addresses' link come from an
+	// address to take (Heartbeat.Own): after its goodbye its host
+	// answers on, as after an answer.
+	own bool
 	last     Answered // the latest answer from another host
 	primed   bool     // last came from a MAC the primary's heartbeats vouch for
 
@@ -186,7 +190,9 @@ func (m *Machine) quiet() time.Duration {
 // for as long as it keeps answering (a heartbeatd stopped on a live
 // host, a conflict), so that, question after question, three lost in a
 // row would come soon: at 10% loss each way a question goes unanswered
-// with 0.19, three in a row with 0.007, sixteen with 3*10^-12.
+// with 0.19, three in a row with 0.007, sixteen with 3*10^-12. Sixteen
+// too after a goodbye from a primary whose heartbeats come from the
+// address to take (its host stays up and answers for it).
 const (
 	questionsFree        = 3
 	questionsAfterAnswer = 16
@@ -194,7 +200,7 @@ const (
 
 // needed is how many unanswered questions make the addresses free now.
 func (m *Machine) needed() int {
-	if m.ask.answered {
+	if m.ask.answered || (m.ask.goodbye && m.ask.own) {
 		return questionsAfterAnswer
 	}
 	return questionsFree

@@ -189,6 +189,10 @@ type Heartbeat struct {
 	// the key vouches for, makes a MAC the primary's: anyone can send
 	// ARP naming any address and MAC.
 	MAC string
+	// Own: it came from one of the addresses to take, the primary's
+	// own (the host-address mode): after its goodbye the host stays up
+	// and answers for it, so more questions must go unanswered.
+	Own bool
 }
 
 // Tick: time passed; the caller sends one often (a fraction of the
@@ -420,6 +424,9 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 	}
 	if e.Interval > 0 {
 		m.peerInterval = e.Interval
+	}
+	if e.Own || m.p.addrLink(e.Link) {
+		m.ask.own = e.Own // which of its addresses it sends from, on the addresses' link
 	}
 	if e.Goodbye {
 		// The goodbye itself does not count as the primary being heard.

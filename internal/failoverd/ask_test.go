@@ -12,7 +12,9 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 const primaryMAC = "02:00:00:00:00:01"
@@ -376,4 +378,40 @@ func TestQuestionsIntoADarkLinkDoNotCount(t *testing.T) {
 			t.Fatal("nothing was asked: the test shows nothing")
 		}
 	})
+}
+
+// The host-address mode: the primary's public heartbeats come from the
+// address to take. After its goodbye (heartbeatd stopped, the host up)
+// the takeover waits for sixteen unanswered questions, not three: three
+// answers lost in a row must not hand a live host's address over. The
+// runtime tells the machine which heartbeats come from an address to
+// take.
+func TestGoodbyeFromTheAddressToTakeAsksLonger(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		synctest.Test(t, func(t *testing.T) {
+			a := newAsker()
+			w := newWorldAsking(t, false, a)
+			from := senders["pub0"]
+			if own {
+				from = w.addr.Addr()
+			}
+			for range 10 {
+				w.src.in <- []monitor.Heard{
+					{Link: "priv0", From: senders["priv0"], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Epoch: primaryEpoch, Interval: interval}},
+					{Link: "pub0", From: from, At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Epoch: primaryEpoch, Interval: interval}},
+				}
+				time.Sleep(interval)
+			}
+			before := a.asked()
+			w.src.in <- []monitor.Heard{
+				{Link: "priv0", From: senders["priv0"], At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Epoch: primaryEpoch, Interval: interval}},
+				{Link: "pub0", From: from, At: time.Now(), Packet: wire.Packet{Type: wire.Goodbye, Epoch: primaryEpoch, Interval: interval}},
+			}
+			w.waitState(failover.Active, time.Second)
+			n := a.asked() - before
+			if own && n < 16 || !own && n > 5 {
+				t.Fatalf("heartbeats from the address to take: %v; taken after %d questions", own, n)
+			}
+		})
+	}
 }

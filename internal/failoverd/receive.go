@@ -16,7 +16,9 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	d.mu.Lock()
 	for _, h := range hs {
 		d.learnTargetLocked(h.Link, h.From)
-		d.applyLocked(heartbeatOf(h), nil)
+		hb := heartbeatOf(h)
+		_, hb.Own = d.takes[h.From]
+		d.applyLocked(hb, nil)
 	}
 	d.rearmLocked()
 	if beat {
