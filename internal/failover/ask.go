@@ -23,9 +23,9 @@ type asking struct {
 	// own: the primary's heartbeats on the addresses' link come from an
 	// address to take (Heartbeat.Own): after its goodbye its host
 	// answers on, as after an answer.
-	own bool
-	last     Answered // the latest answer from another host
-	primed   bool     // last came from a MAC the primary's heartbeats vouch for
+	own    bool
+	last   Answered // the latest answer from another host
+	primed bool     // last came from a MAC the primary's heartbeats vouch for
 
 	reason  string    // why the takeover that Asking waits on is wanted
 	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
