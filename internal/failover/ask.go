@@ -47,23 +47,6 @@ type asking struct {
 	carrierBack time.Time
 }
 
-// Answered: another host answered for one of the addresses: a reply to
-// a question, or an announcement or question of its own that names the
-// address as its sender.
-type Answered struct {
-	At   time.Time
-	Addr string
-	MAC  string
-}
-
-func (Answered) isEvent() {}
-
-// Asked: the caller asked once for every address. Sent is when the
-// questions went out (zero: At). They count only if every link the
-// addresses are on (Params.AddrLinks) had carrier from before then until
-// now: a question into a dark link is not an unanswered one.
-type Asked struct{ At, Sent time.Time }
-
 // sentAt is when something reported at at went out: sent, or at when
 // the caller did not say.
 func sentAt(sent, at time.Time) time.Time {
@@ -82,19 +65,6 @@ func (m *Machine) questionsCount(t time.Time) bool {
 		}
 	}
 	return true
-}
-
-func (Asked) isEvent() {}
-
-// Answering is who answers for an address, as far as the machine knows.
-type Answering struct {
-	Addr string `json:"addr"`
-	MAC  string `json:"mac"`
-	// Primary says the MAC is one the primary signed in its heartbeats
-	// as its own. The answer itself (ARP, NA) is not authenticated: a
-	// host that copies the MAC passes for the primary here too.
-	Primary bool      `json:"primary"`
-	At      time.Time `json:"at"`
 }
 
 // fast is the spacing of questions after a goodbye.

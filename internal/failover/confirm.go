@@ -35,47 +35,6 @@ type probing struct {
 	ended string
 }
 
-// ProbeOutcome is how a round of probes ended; its text is the
-// outcome label of the probe_rounds_total metric and of the history.
-type ProbeOutcome string
-
-// How a round of probes ended.
-const (
-	ProbeAnswered   ProbeOutcome = "answered"   // the primary's host answered: it lives
-	ProbeConfirmed  ProbeOutcome = "confirmed"  // nothing answered: the takeover
-	ProbeHeard      ProbeOutcome = "heard"      // a heartbeat came
-	ProbeMovedOn    ProbeOutcome = "moved-on"   // the state moved on (a timeout, a job)
-	ProbeIncomplete ProbeOutcome = "incomplete" // some link could not be probed: the timeout decides
-)
-
-// Probed: the caller probed the primary on Link once. Sent is when the
-// probe went out (zero: At); it counts only if the link had carrier from
-// before then until now, so that a probe into a dark link (or one whose
-// carrier flapped while it was out) is never an unanswered one.
-type Probed struct {
-	At   time.Time
-	Link string
-	Sent time.Time
-}
-
-// ProbeAnswer: the primary's host answered on Link.
-type ProbeAnswer struct {
-	At   time.Time
-	Link string
-	MAC  string
-}
-
-// Carrier: a link's carrier came (Up) or went.
-type Carrier struct {
-	At   time.Time
-	Link string
-	Up   bool
-}
-
-func (Probed) isEvent()      {}
-func (ProbeAnswer) isEvent() {}
-func (Carrier) isEvent()     {}
-
 // Probe spacing bounds, and the default count.
 const (
 	minProbeSpacing = time.Millisecond

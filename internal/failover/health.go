@@ -17,13 +17,6 @@ type health struct {
 	told      bool      // the hand-over's conflict has been noticed
 }
 
-// healthNow is the primary's health as heard.
-type Health struct {
-	Healthy bool      `json:"healthy"`
-	Since   time.Time `json:"since,omitzero"`
-	Detail  string    `json:"detail,omitempty"`
-}
-
 // Health returns the primary's health as last heard.
 func (m *Machine) healthNow() Health {
 	return Health{Healthy: !m.health.unhealthy, Since: m.health.since, Detail: m.health.detail}

@@ -9,23 +9,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
-// State is where the machine is.
-type State string
-
-// The states.
-const (
-	Starting  State = "starting"  // initial grace: nothing heard yet
-	Standby   State = "standby"   // the primary is heard on every link
-	Degraded  State = "degraded"  // some links silent: anomaly
-	Acquiring State = "acquiring" // takeover job running
-	Active    State = "active"    // this host holds the addresses
-	Releasing State = "releasing" // give-back job running
-	Vetoed    State = "vetoed"    // Test refused the takeover
-	Held      State = "held"      // frozen by the operator
-	Asking    State = "asking"    // the primary is gone or going: waiting for its addresses to stop answering
-	Conflict  State = "conflict"  // the primary is silent but another host answers for an address
-)
-
 // States lists every state, in the order above: metrics and other
 // listings that show one line per state take it from here, so that a new
 // state shows up in them (a test checks that each State constant is
@@ -124,110 +107,6 @@ type Machine struct {
 	probe  probing // is the primary's host there?
 	said   said    // what the caller was last told of asking and probing
 }
-
-// Job is a takeover or a give-back.
-type Job string
-
-// The jobs.
-const (
-	NoJob    Job = ""
-	Takeover Job = "takeover"
-	GiveBack Job = "giveback"
-	// Fence runs Test alone, for a conflict that lasts: it may power the
-	// primary off, and the takeover follows once the address is free.
-	Fence Job = "fence"
-)
-
-// Action is something the caller must do.
-type Action interface{ isAction() }
-
-// StartJob: run the job (with its hooks); report the end with JobDone.
-// A takeover that is not Forced stops before it adds anything if another
-// host answered for an address since it started (JobDone.Answered).
-type StartJob struct {
-	Job    Job
-	Reason string
-	Forced bool
-}
-
-// Notice: tell the administrator.
-type Notice struct {
-	Kind   notice.Kind
-	Detail string
-}
-
-// Op is an operator's command, as failoverctl sends it and the machine
-// applies it.
-type Op string
-
-// The operator's commands that change what the machine does.
-const (
-	OpAcquire Op = "acquire" // take the addresses over now
-	OpRelease Op = "release" // give them back now
-	OpHold    Op = "hold"    // no automatic takeover or give-back
-	OpResume  Op = "resume"  // the automatic rules apply again
-)
-
-func (StartJob) isAction() {}
-func (Notice) isAction()   {}
-
-// Event is something that happened.
-type Event interface{ isEvent() }
-
-// Heartbeat: a packet from the primary on a link. Unhealthy: the
-// primary's service checks fail, as Detail says.
-type Heartbeat struct {
-	At        time.Time
-	Link      string
-	Interval  time.Duration // the sender's advertised interval
-	Goodbye   bool
-	Unhealthy bool
-	Yielded   bool // it gave its service addresses up for it
-	Detail    string
-	// MAC is the hardware address the primary signed in the heartbeat
-	// as its own on this link (empty: it did not say). Only this, which
-	// the key vouches for, makes a MAC the primary's: anyone can send
-	// ARP naming any address and MAC.
-	MAC string
-	// Own: it came from one of the addresses to take, the primary's
-	// own (the host-address mode): after its goodbye the host stays up
-	// and answers for it, so more questions must go unanswered.
-	Own bool
-}
-
-// Tick: time passed; the caller sends one often (a fraction of the
-// shortest timeout).
-type Tick struct{ At time.Time }
-
-// JobDone: a job ended. Vetoed: Test exited non-zero (or could not be
-// run) and nothing was done. Err: an address could not be added or
-// removed.
-type JobDone struct {
-	At     time.Time
-	Job    Job
-	Vetoed bool
-	Reason string // why it was vetoed, when Test did not simply say no
-	Err    error
-	// Answered: a takeover stopped before adding anything, because
-	// another host answered for an address while its hooks ran.
-	// Undone: PreRel and PostRel ran then to undo its PreAcq hooks.
-	Answered bool
-	Undone   bool
-}
-
-// Command is an operator's request. Force: an acquire that goes ahead
-// although another host answers, and keeps the addresses, while it does,
-// for the usual hold-down rather than giving them straight back.
-type Command struct {
-	At    time.Time
-	Op    Op
-	Force bool
-}
-
-func (Heartbeat) isEvent() {}
-func (Tick) isEvent()      {}
-func (JobDone) isEvent()   {}
-func (Command) isEvent()   {}
 
 // New returns a machine starting at now. holding says the host already
 // holds the addresses (a crash left them): the machine starts active,
