@@ -202,7 +202,9 @@ func (a *asker) deliver(all []neighbor.Answer) {
 	a.callMu.Lock()
 	defer a.callMu.Unlock()
 	for _, ans := range all {
-		f(ans)
+		if ans.Addr.IsValid() { // not a wake-up
+			f(ans)
+		}
 	}
 }
 
@@ -229,13 +231,7 @@ func (a *asker) Run(ctx context.Context, answer func(neighbor.Answer)) error {
 			return errors.New("sim: the ARP socket failed")
 		}
 		if !stalled {
-			var real []neighbor.Answer
-			for _, ans := range a.q.takeAll() {
-				if ans.Addr.IsValid() {
-					real = append(real, ans)
-				}
-			}
-			a.deliver(real)
+			a.deliver(a.q.takeAll())
 		}
 		<-a.q.wake
 	}

@@ -15,6 +15,12 @@ import (
 type bounds struct {
 	Interval, Timeout, HoldDown, InitialGrace, VetoRetry, AskWait time.Duration
 	DeadCount                                                     int
+	Confirm                                                       bool // FAILOVER_CONFIRM
+	Probes                                                        int  // FAILOVER_CONFIRM_PROBES
+	// StartWait: how long a failoverd that has heard nothing since its
+	// start waits (its initial grace, and at least the dead count of
+	// the default interval: it knows no other yet).
+	StartWait time.Duration
 	// Reaction: what a takeover may take beyond the timeout (probes,
 	// questions, Test and PreAcq, the announcement), and a give-back
 	// beyond the primary's first heartbeat.
@@ -98,24 +104,33 @@ func (c *checker) someLink(ends ...*host) bool {
 // secondary at loss rates the docs support. A link carries them when it
 // is lit at both ends and nothing cuts it (a link dark at either end
 // carries nothing: the secondary knows its own dark links, and beyond a
-// lit one the primary is gone for every client there too); each such
-// link loses a heartbeat with the primary's loss on it, p, and failoverd
-// takes over on dead-count heartbeats lost on every link: failoverd(8)
-// gives p^(2D) per interval for two links, and the simulation holds
-// failoverd to it where the product over the links that carry is at most
-// one in a million (one link alone at 10% loss and a dead count of 3 is
-// one in a thousand: no promise).
+// lit one the primary is gone for every client there too). failoverd(8)
+// gives the odds of a false takeover per interval, with p a link's loss
+// of heartbeats and u = 1-(1-p)(1-p') its loss of a probe or its answer:
+// p^D on each link for the dead count D, and with confirmation p*u^K on
+// each link for K probes (p^(2D) and p^2*u^(2K) for two links). The
+// simulation holds failoverd to the promise where the likelier of the
+// two, over the links that carry, is at most one in a million per
+// interval; elsewhere (one link alone at 10% loss: one in a thousand)
+// the docs promise nothing.
 func (c *checker) pLive() bool {
 	if !c.w.p.up() || !c.hbRunning {
 		return false
 	}
-	odds := 1.0
+	dead, confirm := 1.0, 1.0
 	for _, l := range c.w.links {
-		if l.cuts == 0 && c.w.p.port(l.name).carrier() && c.w.s.port(l.name).carrier() {
-			odds *= math.Pow(l.conds[c.w.p.name].loss, float64(c.b.DeadCount))
+		if l.cuts > 0 || !c.w.p.port(l.name).carrier() || !c.w.s.port(l.name).carrier() {
+			continue // carries nothing: its factors are 1
 		}
+		p, back := l.conds[c.w.p.name].loss, l.conds[c.w.s.name].loss
+		u := 1 - (1-p)*(1-back)
+		dead *= math.Pow(p, float64(c.b.DeadCount))
+		confirm *= p * math.Pow(u, float64(c.b.Probes))
 	}
-	return odds <= 1e-6
+	if !c.b.Confirm {
+		confirm = 0
+	}
+	return max(dead, confirm) <= 1e-6
 }
 
 // pDead: the primary can say nothing on any link.
@@ -131,7 +146,8 @@ func (c *checker) hearable() bool {
 
 // sAble: the secondary could take over now.
 func (c *checker) sAble() bool {
-	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0
+	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0 &&
+		(c.w.sAsker == nil || !c.w.sAsker.failing) // nothing is taken while nothing hears the answers
 }
 
 // windowBound is how long two hosts may answer once the secondary can
@@ -170,7 +186,8 @@ func (c *checker) evalLocked() {
 	if pAns {
 		c.pAnsweredAt = now
 	}
-	if !c.hearable() || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) {
+	listening := c.w.sAsker == nil || !c.w.sAsker.failing // the primary's answer gives back at once; otherwise the hold-down
+	if !c.hearable() || !listening || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) {
 		// Test may refuse a give-back: the administrator's veto keeps
 		// the address here, the primary answering or not, until Test
 		// is asked again.
@@ -194,7 +211,7 @@ func (c *checker) evalLocked() {
 	// A dead primary is taken within the timeout and the reaction, from
 	// when the secondary could take it.
 	if !c.deadSince.IsZero() && !c.ableSince.IsZero() && !c.sHolds() {
-		from := later(c.deadSince, c.ableSince, c.foStarted.Add(c.b.InitialGrace), c.blockedUntil, c.pAnsweredAt.Add(c.b.HoldDown))
+		from := later(c.deadSince, c.ableSince, c.foStarted.Add(c.b.StartWait), c.blockedUntil, c.pAnsweredAt.Add(c.b.HoldDown))
 		if bound := c.b.Timeout + c.b.Reaction; now.Sub(from) > bound {
 			c.fail("the primary has been dead for %v and the secondary able to take over for %v, and the address is not taken (bound %v from %v)",
 				now.Sub(c.deadSince).Round(time.Millisecond), now.Sub(c.ableSince).Round(time.Millisecond), bound, from.Sub(c.w.start).Round(time.Millisecond))

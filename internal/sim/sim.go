@@ -73,6 +73,10 @@ func Run(seed uint64) Result {
 		}
 	}
 	askWait := max(2*time.Millisecond, (4*slowest).Round(time.Millisecond)+time.Millisecond)
+	// FAILOVER_CONFIRM_SPACING too: the last probe is given as long for
+	// its answer ("raise it on a network where the primary's answers
+	// take longer").
+	spacing := (2 * slowest).Round(time.Millisecond) + time.Millisecond
 	cr := w.rng("config")
 	interval := pick(cr, 50*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond, 500*time.Millisecond, time.Second)
 	dead := 3 + cr.IntN(3)
@@ -86,7 +90,7 @@ func Run(seed uint64) Result {
 	hbKV := map[string]string{config.KeyBcastIPs: "192.0.2.255 198.51.100.255", config.KeyNodeName: "primary"}
 	foKV := map[string]string{config.KeyPeerIP: pPriv.String(), config.KeyPairs: linkPub + ":" + service.String(),
 		config.KeyDeadCount: fmt.Sprint(dead), config.KeyInitialGrace: grace.String(), config.KeyConfirm: confirm,
-		config.KeyNodeName: "secondary"}
+		config.KeyNodeName: "secondary", config.KeyConfirmSpacing: spacing.String()}
 	for k, v := range common {
 		hbKV[k], foKV[k] = v, v
 	}
@@ -117,9 +121,15 @@ func Run(seed uint64) Result {
 	b := bounds{Interval: interval, Timeout: time.Duration(dead) * interval, HoldDown: hold, InitialGrace: grace,
 		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait, DeadCount: dead}
 	b.Reaction = 2*time.Second + 2*interval
+	b.Confirm, b.Probes = foCfg.Confirm, foCfg.ConfirmProbes
+	b.StartWait = max(grace, time.Duration(dead)*config.DefaultSenderInterval())
 	b.AskRace = 100*time.Millisecond + 3*b.AskWait
-	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, authenticated %v",
-		interval, dead, hold, confirm, grace, askWait, keyed)
+	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, probe spacing %v, authenticated %v",
+		interval, dead, hold, confirm, grace, askWait, spacing, keyed)
+	for _, ln := range []string{linkPriv, linkPub} {
+		l := w.links[ln]
+		res.Config += fmt.Sprintf("; %s loss from the primary %.1f%%, from the secondary %.1f%%", ln, 100*l.conds[w.p.name].loss, 100*l.conds[w.s.name].loss)
+	}
 	w.check = newChecker(w, b)
 
 	w.c.cache[service] = w.p.port(linkPub).mac
