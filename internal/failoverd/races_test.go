@@ -58,25 +58,33 @@ func TestUnreadProbeAnswersCountBeforeTheRound(t *testing.T) {
 	})
 }
 
-// A conflict ends at a tick once the address has gone unanswered for
-// three questions and their window. Here the third question's answer
-// comes 5 ms late and waits unread (the reader is short of CPU), and the
-// fourth question is slow to go out (so is the sender): only the tick can
-// take the answer before it decides. If it does not, it ends the
-// conflict and takes over a live host.
+// A conflict after a takeover that an answer stopped ends only once the
+// address has gone unanswered for a hold-down (2 s here): a tick decides
+// then, between two questions. The last answer before it arrived late
+// and waits unread (the reader is stalled, and the question after it is
+// slow to go out, so no question's drain takes it): the tick must take
+// it first, or the conflict ends with the address answering.
 func TestTickTakesUnreadAnswersWhileAsking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a, w := inConflict(t)
-		// Between two questions (they go every 10 ms): the next one goes
-		// unanswered, the one after is answered 5 ms late, and the third
-		// takes 100 ms to go out. The window of three questions ends at
-		// the third one's time, when it has not yet been drained.
-		time.Sleep(205 * time.Millisecond)
+		a := newAsker()
+		w := newWorldAsking(t, false, a)
+		gate := make(chan struct{})
+		w.hooks.gate[hooks.PreAcq] = gate
+		w.beatFor(time.Second)
+		w.waitState(failover.Acquiring, time.Second)
+		a.answering(primaryMAC)
+		time.Sleep(100 * time.Millisecond)
+		close(gate)
+		w.waitState(failover.Conflict, time.Second)
+		// The questions go every 10 ms. The address stops answering for
+		// all but one question, 5 ms late, just before the hold-down
+		// ends; the question after it takes 100 ms to go out.
 		a.mu.Lock()
 		a.stalled = true
-		a.plan = []askStep{{}, {answer: true, delay: 5 * time.Millisecond}, {stall: 100 * time.Millisecond, answer: true}}
+		plan := make([]askStep, holdDown/(10*time.Millisecond)-3)
+		a.plan = append(plan, askStep{answer: true, delay: 5 * time.Millisecond}, askStep{stall: 100 * time.Millisecond, answer: true})
 		a.mu.Unlock()
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(holdDown + 200*time.Millisecond)
 		if w.holds() || w.d.State() != failover.Conflict {
 			t.Fatalf("state %s, holds %v: a conflict ended at a tick with the address's answer waiting unread", w.d.State(), w.holds())
 		}
