@@ -290,8 +290,11 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.fenceAt())
 		}
 	case m.state == Active:
-		if !m.ask.unheardFrom.IsZero() && !m.ask.told {
-			earlier(m.ask.unheardFrom.Add(m.peerInterval))
+		// Only while an answer still counts then: a deadline past with
+		// nothing to decide would have the caller tick at once, over and
+		// over (the next answer is an event of its own).
+		if at := m.ask.unheardFrom.Add(m.peerInterval); !m.ask.unheardFrom.IsZero() && !m.ask.told && !at.After(m.ask.last.At.Add(m.window())) {
+			earlier(at)
 		}
 		if m.ask.afterTake {
 			earlier(m.ask.tookAt.Add(m.p.HoldDown))
@@ -444,6 +447,7 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
 			"; this host keeps it"}}, false
 	}
+	m.ask.unheardFrom = time.Time{} // the primary is heard
 	if !m.p.AutoGiveBack {
 		if m.ask.told {
 			return nil, true

@@ -580,3 +580,39 @@ func TestGoodbyeFromTheAddressToTakeWaitsForSixteenQuestions(t *testing.T) {
 		tl.expect(Acquiring, "start takeover")
 	}
 }
+
+// Test refused a give-back and the primary fell silent again: the
+// machine stays active, and once VetoRetry has passed the deadline it
+// named for asking Test again must not stay in the past (the daemon would
+// tick every millisecond). The timeline checks every tick's deadline.
+func TestARefusedGiveBackLeavesNoDeadlinePast(t *testing.T) {
+	p := askParams()
+	p.HoldDown = time.Second
+	tl := newTimeline(t, p, true)
+	tl.run(3*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+	tl.do(JobDone{At: tl.now, Job: GiveBack, Vetoed: true})
+	tl.expect(Active, "notice veto")
+	tl.tickTo(tl.now.Add(p.VetoRetry + 5*time.Second))
+	tl.expect(Active)
+}
+
+// An answer before the primary's first heartbeat, then the primary heard
+// and the give-back refused: while it answers on, for VetoRetry, the
+// deadline of "an answer with no heartbeat" must not stay in the past.
+func TestAnAnswerBeforeTheFirstHeartbeatLeavesNoDeadlinePast(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.now = tl.now.Add(100 * time.Millisecond)
+	tl.beatBoth()
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
+	tl.do(JobDone{At: tl.now, Job: GiveBack, Vetoed: true})
+	tl.expect(Active, "notice veto")
+	for range 6 {
+		tl.tickTo(tl.now.Add(500 * time.Millisecond))
+		tl.beatBoth()
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	}
+	tl.expect(Active)
+}

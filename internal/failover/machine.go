@@ -432,8 +432,8 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 			// (and, while the addresses are not free, again after that).
 			if now.Sub(m.lastVeto) >= m.p.VetoRetry {
 				acts, _ := m.handOver(now)
-				if len(acts) == 0 {
-					m.lastVeto = now
+				if m.running == NoJob {
+					m.lastVeto = now // not now (a notice at most): again after VetoRetry
 				}
 				return acts, false
 			}
@@ -451,6 +451,9 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 			return m.decide("asking Test again: still no heartbeat on any link", now), false
 		}
 	case Active:
+		if !m.keptAt.IsZero() && !m.keeping(now) {
+			m.keptAt = time.Time{} // Test may be asked again: its deadline is past
+		}
 		acts, done := m.answeredWhileActive(now)
 		if done {
 			return acts, false

@@ -3,6 +3,7 @@ package failover
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,11 @@ func told(a Action) bool {
 	return false
 }
 
+// eventAt is when ev happened.
+func eventAt(ev Event) time.Time {
+	return reflect.ValueOf(ev).FieldByName("At").Interface().(time.Time)
+}
+
 // handle hands ev to the machine, keeps what it says of asking and
 // probing, as the daemon does, and returns the jobs and notices.
 func (tl *timeline) handle(ev Event) []Action {
@@ -110,6 +116,12 @@ func (tl *timeline) handle(ev Event) []Action {
 	}
 	if s, _ := tl.m.State(); s != tl.state {
 		tl.t.Fatalf("the machine is %s, but it said it moved to %s", s, tl.state)
+	}
+	// After a tick, never a deadline already past: the daemon would
+	// tick at once, and again, while nothing changes.
+	if _, tick := ev.(Tick); tick && !tl.deadline.At.IsZero() && !tl.deadline.At.After(eventAt(ev)) {
+		d := tl.deadline.At
+		tl.t.Fatalf("after %T at +%v the deadline said is +%v, not later", ev, eventAt(ev).Sub(t0), d.Sub(t0))
 	}
 	// The daemon sets its timer from Deadline alone.
 	if d := tl.m.nextDeadline(); !d.Equal(tl.deadline.At) || tl.m.peerInterval != tl.deadline.PeerInterval {
