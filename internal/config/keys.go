@@ -347,7 +347,7 @@ func init() {
 			0, false, func(c *Config) *time.Duration { return &c.HoldDown }),
 		durationKey(key{Name: KeyAskWait, Roles: roleBoth, Default: "2ms",
 			Doc: "How long an address must go unanswered, asked three times in it, to count as free: after a goodbye (failoverd(8)), and before heartbeatd(8) adds a service address (it waits 300ms at least, and this alone after the secondary's released). " +
-				"While the primary is suspected failoverd asks every thirtieth of the timeout (at least a third of this, at most 100ms) and needs three unanswered questions (sixteen in a row once the address has answered in that run). " +
+				"While the primary is suspected failoverd asks every thirtieth of the timeout (at least a third of this, at most 100ms) and needs three unanswered questions (sixteen in a row once the primary's MAC, or two answers, came in that run). " +
 				"Raise it on a network where answers take longer.",
 			Example: "5ms"},
 			300*time.Microsecond, false, func(c *Config) *time.Duration { return &c.AskWait }),

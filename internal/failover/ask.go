@@ -17,9 +17,12 @@ type asking struct {
 	// passing for a silent link.
 	unanswered int
 	firstQ     time.Time
-	// answered: another host answered in this run of questions, so
-	// more of them must go unanswered (questionsAfterAnswer).
+	// answered: the primary's MAC answered in this run of questions,
+	// or two answers came (answers), so more of them must go unanswered
+	// (questionsAfterAnswer). One answer from another MAC is anyone's
+	// to forge, and alone does not slow a takeover.
 	answered bool
+	answers  int
 	// own: the primary's heartbeats on the addresses' link come from an
 	// address to take (Heartbeat.Own): after its goodbye its host
 	// answers on, as after an answer.
@@ -156,7 +159,8 @@ func (m *Machine) quiet() time.Duration {
 // count as free. Three, while nothing has answered in the run: with the
 // primary's silence (the dead count, or its goodbye after it removed
 // its service addresses) they only make the decision stricter. Sixteen
-// once something has: a host that answered lives, and the run may go on
+// once the primary's MAC, or two answers, came (answered): a host that
+// answered lives, and the run may go on
 // for as long as it keeps answering (a heartbeatd stopped on a live
 // host, a conflict), so that, question after question, three lost in a
 // row would come soon: at 10% loss each way a question goes unanswered
@@ -256,7 +260,7 @@ func (m *Machine) updateAsking(now time.Time) {
 	switch want := m.wantAsk(now); {
 	case want && m.ask.since.IsZero():
 		m.ask.since = now
-		m.ask.unanswered, m.ask.answered = 0, false
+		m.ask.unanswered, m.ask.answered, m.ask.answers = 0, false, 0
 	case !want:
 		m.ask.since = time.Time{}
 	}
@@ -331,7 +335,7 @@ func (m *Machine) goodbye(reason string, now time.Time) []Action {
 	}
 	m.ask.reason, m.ask.goodbye, m.ask.heard, m.ask.byeOver = reason, true, false, false
 	m.set(Asking, now)
-	m.ask.since, m.ask.unanswered, m.ask.answered = now, 0, false // only questions from now count
+	m.ask.since, m.ask.unanswered, m.ask.answered, m.ask.answers = now, 0, false, 0 // only questions from now count
 	return m.evaluate(now)
 }
 
@@ -406,7 +410,8 @@ func (m *Machine) answer(e Answered) []Action {
 	m.ask.last = e
 	m.ask.unanswered = 0
 	if !m.ask.since.IsZero() {
-		m.ask.answered = true
+		m.ask.answers++
+		m.ask.answered = m.ask.answered || m.primaryMAC(e.MAC) || m.ask.answers >= 2
 	}
 	if m.state == Asking && m.ask.goodbye {
 		m.ask.heard = true

@@ -616,3 +616,37 @@ func TestAnAnswerBeforeTheFirstHeartbeatLeavesNoDeadlinePast(t *testing.T) {
 	}
 	tl.expect(Active)
 }
+
+// One forged answer (a MAC the primary's heartbeats never named) during
+// the questions before a dead primary's timeout, or just after its
+// goodbye, does not delay the takeover: sixteen questions are needed
+// only once the primary's MAC answered, or a second answer came. The
+// adversary review found a single forged reply moved the takeover from
+// the timeout to 1.2 s later, and after a goodbye from 3 ms to 1.5 s.
+func TestOneForgedAnswerDoesNotDelayTheTakeover(t *testing.T) {
+	takeover := func(forge bool, bye bool) time.Duration {
+		tl := newTimeline(t, askParams(), false)
+		tl.run(5*time.Second, "priv0", "pub0")
+		last := tl.now
+		if bye {
+			tl.do(Heartbeat{At: last, Link: "priv0", Interval: time.Second, Goodbye: true})
+			tl.do(Heartbeat{At: last, Link: "pub0", Interval: time.Second, Goodbye: true})
+			tl.now = tl.now.Add(500 * time.Microsecond)
+		} else {
+			tl.tickTo(last.Add(2650 * time.Millisecond))
+		}
+		if forge {
+			tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
+		}
+		for tl.m.state != Acquiring && tl.now.Sub(last) < 10*time.Second {
+			tl.tickTo(tl.now.Add(time.Millisecond))
+		}
+		return tl.now.Sub(last)
+	}
+	for _, bye := range []bool{false, true} {
+		clean, forged := takeover(false, bye), takeover(true, bye)
+		if forged > clean+400*time.Millisecond {
+			t.Errorf("goodbye %v: taken over %v after the last heartbeat with one forged answer, %v without", bye, forged, clean)
+		}
+	}
+}
