@@ -203,6 +203,7 @@ func New(cfg Config, deps Deps) *Daemon {
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
 		questions: takeover.Questions(cfg.Addresses)}
+	d.cfg.Machine.AddrLinks = slices.Clone(cfg.Machine.AddrLinks) // not the caller's array
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
 		if !slices.Contains(d.cfg.Machine.AddrLinks, a.Interface) {

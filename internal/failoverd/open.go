@@ -161,7 +161,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 		Hooks:    hookRunner,
 		Released: UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
 		Asker:    asker,
-		Carrier:  carrierWatch(c, log),
+		Carrier:  carrierWatch(log),
 		Observer: observer,
 	})
 	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl, o.Handle, log) }})
@@ -217,12 +217,10 @@ func (o *Opened) Reload(nc *config.Config) {
 	o.log.Info("configuration reloaded")
 }
 
-// carrierWatch is the links' carrier watch with FAILOVER_CONFIRM, where
-// this system has one.
-func carrierWatch(c *config.Config, log *slog.Logger) CarrierWatch {
-	if !c.Confirm {
-		return nil
-	}
+// carrierWatch is the links' carrier watch, where this system has one.
+func carrierWatch(log *slog.Logger) CarrierWatch {
+	// Watched with or without confirmation: a question sent into a dark
+	// link must not count as unanswered, and only the carrier tells.
 	if runtime.GOOS != "linux" {
 		log.Info("the links' carrier is not watched on this system: the timeout decides")
 		return nil

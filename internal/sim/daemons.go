@@ -127,7 +127,7 @@ func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
 		Machine: failoverd.MachineParams(c, links), StopTimeout: time.Minute, Reconcile: c.ReconcileInterval, OnLink: failoverd.OnLink(ifs)},
 		failoverd.Deps{Source: mon, Mover: mover, Hooks: hookRunner{w, pr}, Notifier: notifier{w, pr}, Asker: ask,
 			Released: releaser{w: w, pr: pr, to: netip.AddrPortFrom(c.PeerIP, c.Port), keys: keys},
-			Carrier:  w.carrierWatch(w.s), Clock: clock{}, Log: log, Observer: observer{w}})
+			Carrier:  w.carrierWatch(w.s), Clock: clock{w}, Log: log, Observer: observer{w}})
 	ctx, cancel := context.WithCancel(ctx)
 	r := &running{pr: pr, cancel: cancel, done: make(chan struct{})}
 	go func() {

@@ -62,11 +62,48 @@ func (q *queue[T]) isClosed() bool {
 	return q.closed
 }
 
-// clock is failoverd's clock under synctest: Go's timers, not a timerfd.
-type clock struct{}
+// clock is failoverd's clock under synctest: Go's timers, not a timerfd;
+// each expiry the daemon takes is counted (the promise of no spin).
+type clock struct{ w *World }
 
-func (clock) Now() time.Time                             { return time.Now() }
-func (clock) NewTimer(first time.Duration) fdtimer.Timer { return fdtimer.NewGo(first, 0) }
+func (clock) Now() time.Time { return time.Now() }
+
+func (c clock) NewTimer(first time.Duration) fdtimer.Timer {
+	t := &countingTimer{Timer: fdtimer.NewGo(first, 0), c: make(chan time.Time), done: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case <-t.done:
+				return
+			case at := <-t.Timer.C():
+				c.w.mu.Lock()
+				c.w.check.wokeLocked()
+				c.w.mu.Unlock()
+				select {
+				case t.c <- at:
+				case <-t.done:
+					return
+				}
+			}
+		}
+	}()
+	return t
+}
+
+// countingTimer hands on its timer's expiries, counting each.
+type countingTimer struct {
+	fdtimer.Timer
+	c    chan time.Time
+	done chan struct{}
+	once sync.Once
+}
+
+func (t *countingTimer) C() <-chan time.Time { return t.c }
+
+func (t *countingTimer) Stop() {
+	t.Timer.Stop()
+	t.once.Do(func() { close(t.done) })
+}
 
 // udpConn is heartbeatd's sending socket (heartbeat.Conn).
 type udpConn struct{ pr *proc }

@@ -57,6 +57,8 @@ type checker struct {
 	acq, rel    bool // PreAcq ran and PostAcq has not; PreRel ran and PostRel has not
 	vetoAt      time.Time
 	transitions []time.Time
+	wakes       []time.Time
+	deafAt      time.Time // failoverd's ARP listener last failed
 	hookRuns    []time.Time
 	notices     map[notice.Kind]int
 	taken       int // takeovers (adds by the secondary)
@@ -152,7 +154,15 @@ func (c *checker) sAble() bool {
 
 // windowBound is how long two hosts may answer once the secondary can
 // hear the primary: its heartbeats (a few, for loss) and the give-back.
-func (c *checker) windowBound() time.Duration { return 5*c.b.Interval + c.b.Reaction }
+// With failoverd's ARP listener failed (and for the second failoverd
+// waits to listen again), it hears no answer: the primary's heartbeats
+// give back after the hold-down instead.
+func (c *checker) windowBound() time.Duration {
+	if !c.deafAt.IsZero() && c.twoSince.Before(c.deafAt.Add(time.Second)) {
+		return 5*c.b.Interval + c.b.Reaction + c.b.HoldDown
+	}
+	return 5*c.b.Interval + c.b.Reaction
+}
 
 func later(ts ...time.Time) time.Time {
 	var out time.Time
@@ -186,8 +196,10 @@ func (c *checker) evalLocked() {
 	if pAns {
 		c.pAnsweredAt = now
 	}
-	listening := c.w.sAsker == nil || !c.w.sAsker.failing // the primary's answer gives back at once; otherwise the hold-down
-	if !c.hearable() || !listening || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) {
+	if c.w.sAsker != nil && c.w.sAsker.failing {
+		c.deafAt = now
+	}
+	if !c.hearable() || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) {
 		// Test may refuse a give-back: the administrator's veto keeps
 		// the address here, the primary answering or not, until Test
 		// is asked again.
@@ -300,6 +312,15 @@ func recent(ts []time.Time, now time.Time, d time.Duration) []time.Time {
 		i++
 	}
 	return ts[i:]
+}
+
+// wokeLocked: failoverd's deadline timer fired.
+func (c *checker) wokeLocked() {
+	now := time.Now()
+	c.wakes = recent(append(c.wakes, now), now, time.Second)
+	if len(c.wakes) > 300 {
+		c.fail("spin: failoverd's timer woke it %d times in a second", len(c.wakes))
+	}
 }
 
 // transitionLocked: the machine changed state.
