@@ -279,11 +279,7 @@ func (c *checker) hookLocked(stage hooks.Stage, exit int, end bool) {
 		}
 		return
 	}
-	c.hookRuns = append(c.hookRuns, now)
-	c.hookRuns = recent(c.hookRuns, now, time.Second)
-	if len(c.hookRuns) > 20 {
-		c.fail("spin: %d hooks ran in a second", len(c.hookRuns))
-	}
+	c.rateLocked(&c.hookRuns, 20, "hooks ran")
 	switch stage {
 	case hooks.Test:
 		if !c.vetoAt.IsZero() && now.Sub(c.vetoAt) < c.b.VetoRetry && !c.pChanged.After(c.vetoAt) {
@@ -315,20 +311,18 @@ func recent(ts []time.Time, now time.Time, d time.Duration) []time.Time {
 }
 
 // wokeLocked: failoverd's deadline timer fired.
-func (c *checker) wokeLocked() {
-	now := time.Now()
-	c.wakes = recent(append(c.wakes, now), now, time.Second)
-	if len(c.wakes) > 300 {
-		c.fail("spin: failoverd's timer woke it %d times in a second", len(c.wakes))
-	}
-}
+func (c *checker) wokeLocked() { c.rateLocked(&c.wakes, 300, "failoverd's timer woke it") }
 
 // transitionLocked: the machine changed state.
-func (c *checker) transitionLocked() {
+func (c *checker) transitionLocked() { c.rateLocked(&c.transitions, 40, "state changes") }
+
+// rateLocked records one more of what and fails when more than limit
+// came in the last simulated second.
+func (c *checker) rateLocked(times *[]time.Time, limit int, what string) {
 	now := time.Now()
-	c.transitions = recent(append(c.transitions, now), now, time.Second)
-	if len(c.transitions) > 40 {
-		c.fail("spin: %d state changes in a second", len(c.transitions))
+	*times = recent(append(*times, now), now, time.Second)
+	if len(*times) > limit {
+		c.fail("spin: %s %d times in a second", what, len(*times))
 	}
 }
 

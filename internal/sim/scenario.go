@@ -154,6 +154,21 @@ type fault struct {
 	long   bool // lasts timeouts, not a blip
 }
 
+// darken takes the carrier of one of h's links, or both, until the end
+// it returns.
+func (r *runner) darken(h *host) (end func(), what string) {
+	ps, which := r.ports(h)
+	set := func(dark bool) {
+		r.locked(func() {
+			for _, p := range ps {
+				r.w.setCarrierLocked(p, dark)
+			}
+		})
+	}
+	set(true)
+	return func() { set(false) }, "the " + h.name + " loses carrier on " + which
+}
+
 func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
 
 func (r *runner) links() []*link { return []*link{r.w.links[linkPriv], r.w.links[linkPub]} }
@@ -179,34 +194,10 @@ var faults = []fault{
 		return func() { r.locked(func() { r.w.p.hangs-- }) }, "the primary hangs"
 	}},
 	{name: "primary carrier", weight: 3, start: func(r *runner, d time.Duration) (func(), string) {
-		ps, which := r.ports(r.w.p)
-		r.locked(func() {
-			for _, p := range ps {
-				r.w.setCarrierLocked(p, true)
-			}
-		})
-		return func() {
-			r.locked(func() {
-				for _, p := range ps {
-					r.w.setCarrierLocked(p, false)
-				}
-			})
-		}, "the primary loses carrier on " + which
+		return r.darken(r.w.p)
 	}},
 	{name: "secondary carrier", weight: 3, start: func(r *runner, d time.Duration) (func(), string) {
-		ps, which := r.ports(r.w.s)
-		r.locked(func() {
-			for _, p := range ps {
-				r.w.setCarrierLocked(p, true)
-			}
-		})
-		return func() {
-			r.locked(func() {
-				for _, p := range ps {
-					r.w.setCarrierLocked(p, false)
-				}
-			})
-		}, "the secondary loses carrier on " + which
+		return r.darken(r.w.s)
 	}},
 	{name: "cut", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
 		l := pick(r.rng, r.links()...)
