@@ -167,15 +167,7 @@ func TestLastingConflictRunsTest(t *testing.T) {
 // and the notice carries every hook that ran.
 func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAsker()
-		w := newWorldAsking(t, false, a)
-		gate := make(chan struct{})
-		w.hooks.gate[hooks.PreAcq] = gate
-		w.beatFor(time.Second)
-		w.waitState(failover.Acquiring, time.Second)
-		a.answering(primaryMAC)
-		time.Sleep(100 * time.Millisecond) // questions go on during the job
-		close(gate)
+		_, w := stoppedTakeover(t)
 		w.waitState(failover.Conflict, time.Second)
 		if w.holds() {
 			t.Fatal("added the address although it answered during the hooks")
@@ -190,6 +182,23 @@ func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 			t.Fatalf("PostRel's reason %q does not say it undoes the stopped takeover", r)
 		}
 	})
+}
+
+// stoppedTakeover is a world whose takeover of a silent primary is under
+// way, its PreAcq hooks running, when the primary's address answers
+// again (questions go on during the job); the hooks then end.
+func stoppedTakeover(t *testing.T) (*fakeAsker, *world) {
+	t.Helper()
+	a := newAsker()
+	w := newWorldAsking(t, false, a)
+	gate := make(chan struct{})
+	w.hooks.gate[hooks.PreAcq] = gate
+	w.beatFor(time.Second)
+	w.waitState(failover.Acquiring, time.Second)
+	a.answering(primaryMAC)
+	time.Sleep(100 * time.Millisecond) // questions go on during the job
+	close(gate)
+	return a, w
 }
 
 // confirming is a world that probes the primary's host (FAILOVER_CONFIRM).

@@ -66,15 +66,7 @@ func TestUnreadProbeAnswersCountBeforeTheRound(t *testing.T) {
 // it first, or the conflict ends with the address answering.
 func TestTickTakesUnreadAnswersWhileAsking(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := newAsker()
-		w := newWorldAsking(t, false, a)
-		gate := make(chan struct{})
-		w.hooks.gate[hooks.PreAcq] = gate
-		w.beatFor(time.Second)
-		w.waitState(failover.Acquiring, time.Second)
-		a.answering(primaryMAC)
-		time.Sleep(100 * time.Millisecond)
-		close(gate)
+		a, w := stoppedTakeover(t)
 		w.waitState(failover.Conflict, time.Second)
 		// The questions go every 10 ms. The address stops answering for
 		// all but one question, 5 ms late, just before the hold-down
