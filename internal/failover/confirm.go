@@ -101,7 +101,25 @@ func (m *Machine) wantProbe(now time.Time) bool {
 		return true
 	}
 	lost := m.probe.carrierAt
-	return !lost.IsZero() && !lost.Before(m.heardRef()) && m.carrierMayProbe(now)
+	return !lost.IsZero() && !lost.Add(m.carrierGrace()).Before(m.heardRef()) && m.carrierMayProbe(now)
+}
+
+// carrierGrace is how long after a carrier loss a heartbeat read is
+// taken for one sent before it: the loss and the heartbeats a dead
+// primary sent a moment before reach the machine from two goroutines,
+// in either order. An eighth of the primary's interval: its next
+// heartbeat, if it lives, comes a whole interval later.
+func (m *Machine) carrierGrace() time.Duration { return m.peerInterval / 8 }
+
+// heardInRound says a heartbeat came since the round of probes began:
+// it ends the round. For a round a carrier loss began, not one read
+// within carrierGrace of it.
+func (m *Machine) heardInRound() bool {
+	pr := &m.probe
+	if pr.byCarrier {
+		return m.heardSince(pr.since.Add(m.carrierGrace()))
+	}
+	return m.heardSince(pr.since)
 }
 
 // carrierMayProbe: a carrier loss may start a round if none did in the
@@ -114,10 +132,10 @@ func (m *Machine) carrierMayProbe(now time.Time) bool {
 // updateProbing starts or ends the round after an event.
 func (m *Machine) updateProbing(now time.Time) {
 	pr := &m.probe
-	if pr.on && (!m.mayProbe() || m.heardSince(pr.since)) {
+	if pr.on && (!m.mayProbe() || m.heardInRound()) {
 		pr.on = false // a heartbeat, or the state moved on: nothing to confirm
 		pr.how, pr.ended = ProbeHeard, "a heartbeat came"
-		if !m.heardSince(pr.since) {
+		if !m.heardInRound() {
 			pr.how, pr.ended = ProbeMovedOn, "the state is "+string(m.state)+" now"
 		}
 	}
@@ -279,7 +297,7 @@ func (m *Machine) incompleteAt() time.Time {
 // confirmed decides for a round that went unanswered: the takeover,
 // by the usual rule.
 func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
-	if m.probe.on && m.heardSince(m.probe.since) {
+	if m.probe.on && m.heardInRound() {
 		// A heartbeat ends the round (updateProbing, after this event),
 		// also one that came after its confirmation time but before
 		// the tick that would have decided: nothing is taken on it.

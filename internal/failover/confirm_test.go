@@ -815,3 +815,22 @@ func TestNoCarrierRoundWhileTheOtherLinkHearsTheHeartbeats(t *testing.T) {
 		t.Fatalf("the first round's probe was not answered: the test does not test what it says")
 	}
 }
+
+// The primary loses power just after a heartbeat: the carrier loss is
+// told first, and the heartbeats it sent a moment before are read a
+// millisecond after it (two goroutines race; the lab's power-off showed
+// it, 134 ms instead of 8). They were on the wire before the loss, so
+// they neither end the carrier's round nor keep a new one from starting:
+// taken over 20 ms after the carrier went, as without them.
+func TestHeartbeatsReadJustAfterTheCarrierLossDoNotStopItsRound(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(100 * time.Millisecond))
+	lost := tl.now
+	tl.do(Carrier{At: lost, Link: "priv0", Up: false})
+	tl.now = lost.Add(time.Millisecond)
+	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second})
+	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second})
+	tl.tickTo(lost.Add(30 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
