@@ -137,8 +137,8 @@ func Run(seed uint64) Result {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, foCfg: foCfg, b: b, rng: w.rng("scenario")}
 	var bg sync.WaitGroup
-	bg.Go(func() { r.watch(ctx) })
-	bg.Go(func() { r.client(ctx) })
+	bg.Go(func() { every(ctx, 5*time.Millisecond, r.eval) }) // the promises, whatever happens
+	bg.Go(func() { every(ctx, 200*time.Millisecond, r.client) })
 
 	r.startHB()
 	r.startFO()
@@ -165,44 +165,32 @@ func Run(seed uint64) Result {
 	return res
 }
 
-// watch checks the promises every 5ms, whatever happens.
-func (r *runner) watch(ctx context.Context) {
-	t := time.NewTicker(5 * time.Millisecond)
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.eval()
+			f()
 		}
 	}
 }
 
-// client is a host on the public LAN: while the MAC it has for the
-// address does not answer, it asks again every 200ms, as a kernel's
+// client is a host on the public LAN, called every 200ms: while the MAC
+// it has for the address does not answer, it asks again, as a kernel's
 // neighbour cache would.
-func (r *runner) client(ctx context.Context) {
+func (r *runner) client() {
 	w := r.w
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	mac := w.c.cache[service]
+	for _, p := range w.links[linkPub].ports {
+		if p.mac.String() == mac.String() && p.answersFor(service) {
 			return
-		case <-t.C:
 		}
-		w.mu.Lock()
-		mac := w.c.cache[service]
-		answered := false
-		for _, p := range w.links[linkPub].ports {
-			if p.mac.String() == mac.String() && p.answersFor(service) {
-				answered = true
-			}
-		}
-		if !answered {
-			w.arpAskLocked(w.c.port(linkPub), service)
-		}
-		w.mu.Unlock()
 	}
+	w.arpAskLocked(w.c.port(linkPub), service)
 }
