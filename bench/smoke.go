@@ -27,8 +27,9 @@ func smokeRound(d daemon) (map[string]outcome, error) {
 //   - hung primary: its heartbeat is late on every link an interval and a
 //     quarter after the last one, which came up to an interval before the
 //     hang; its host answers none of the four probes (1 ms apart at this
-//     interval), so the outage is within [interval/4, interval*5/4] plus
-//     4 ms and the reaction. Longer than that plus smokeSlack means the
+//     interval), and an eighth of the interval passes with no carrier
+//     loss told on their links, so the outage is within [interval/4,
+//     interval*5/4] plus 4 ms, interval/8 and the reaction. Longer than that plus smokeSlack means the
 //     probes did not decide (a takeover at the timeout, or later).
 //   - power off: server2's end of the private cable loses its carrier,
 //     failoverd probes at once, and nothing answers: the outage stays
@@ -71,7 +72,7 @@ func smokeProblems(out map[string]outcome, interval time.Duration) []string {
 			problems = append(problems, sc+": not measured")
 		}
 	}
-	check(Hung, "outage", out[Hung].Outage, 0, interval*5/4+4*time.Millisecond+smokeSlack)
+	check(Hung, "outage", out[Hung].Outage, 0, interval*5/4+interval/8+4*time.Millisecond+smokeSlack)
 	check(PowerOff, "outage", out[PowerOff].Outage, 0, interval)
 	for _, sc := range []string{Planned, Killed} {
 		check(sc, "outage", out[sc].Outage, 0, interval)

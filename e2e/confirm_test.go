@@ -29,8 +29,9 @@ func (w *world) takenWithin(from time.Time, limit time.Duration) time.Duration {
 
 // A hung primary (its kernel neither answers nor sends; its links keep
 // their carrier) at a 1 s interval: the timeout is 3 s, but its heartbeat
-// is late after 1.25 s at most and its host answers no probe, so the
-// client is answered by server2 within 1.6 s of the hang.
+// is late after 1.25 s at most and its host answers no probe (an eighth
+// of the interval more for a carrier loss told late), so the client is
+// answered by server2 within 1.75 s of the hang.
 func TestHungPrimaryTakenOverBeforeTheTimeout(t *testing.T) {
 	w := newWorld(t)
 	w.start("--interval", "1s")
@@ -42,8 +43,8 @@ func TestHungPrimaryTakenOverBeforeTheTimeout(t *testing.T) {
 	w.Hang(t)
 	took := w.takenWithin(hung, 3*time.Second+slack)
 	t.Logf("hung primary (1 s interval, timeout 3 s): the client was answered by server2 %v after the hang", took.Round(time.Millisecond))
-	if took > 1600*time.Millisecond {
-		t.Errorf("taken over %v after the hang, want under 1.6 s (an interval and a quarter, four probes)\nfailoverd:\n%s", took, w.secondary.Output())
+	if took > 1750*time.Millisecond {
+		t.Errorf("taken over %v after the hang, want under 1.75 s (an interval and a quarter, four probes, an eighth)\nfailoverd:\n%s", took, w.secondary.Output())
 	}
 	if !strings.Contains(w.secondary.Output(), "answered none of 4 probes on priv0 or pub0") {
 		t.Errorf("failoverd does not say the probes went unanswered:\n%s", w.secondary.Output())

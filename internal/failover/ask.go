@@ -181,13 +181,26 @@ func (m *Machine) needed() int {
 }
 
 // free: enough questions since the last answer (needed), the first a
-// quiet ago, and no answer within it.
+// quiet ago, and no answer within it. When a host answered (sixteen
+// questions), the first also carrierGrace and a window ago: its host
+// lives, and questions sent into this host's own link gone dark, its
+// loss not told yet, must not free its address (the window covers a
+// few lost at random just before).
 func (m *Machine) free(now time.Time) bool {
 	if !m.p.Ask {
 		return true
 	}
 	q := m.quiet()
-	return !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() && now.Sub(m.ask.firstQ) >= q && !m.answeredWithin(now, q)
+	return !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() && now.Sub(m.ask.firstQ) >= m.run() && !m.answeredWithin(now, q)
+}
+
+// run is how long ago the first of the unanswered questions must have
+// gone for the addresses to be free (free).
+func (m *Machine) run() time.Duration {
+	if m.needed() == questionsAfterAnswer {
+		return max(m.quiet(), m.carrierGrace()+m.window())
+	}
+	return m.quiet()
 }
 
 // asked counts a question.
@@ -285,7 +298,7 @@ func (m *Machine) askDeadline() time.Time {
 		// three are out, each question is an event of its own.
 		if !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() {
 			q := m.quiet()
-			earlier(later(m.ask.firstQ.Add(q), m.ask.last.At.Add(q+time.Nanosecond)))
+			earlier(later(m.ask.firstQ.Add(m.run()), m.ask.last.At.Add(q+time.Nanosecond)))
 		}
 		if m.state == Asking && m.ask.goodbye && !m.ask.byeOver {
 			earlier(m.since.Add(m.p.GoodbyeWait))

@@ -576,9 +576,35 @@ func TestGoodbyeFromTheAddressToTakeWaitsForSixteenQuestions(t *testing.T) {
 			continue
 		}
 		tl.expect(Asking)
-		tl.tickTo(bye.Add(20 * time.Millisecond))
+		tl.tickTo(bye.Add(20*time.Millisecond + toldLate))
 		tl.expect(Acquiring, "start takeover")
 	}
+}
+
+// A goodbye from the address to take, whose host stays up and answers,
+// just as this host's public link goes dark, its loss told 100 ms late
+// (within an eighth of the 1 s interval): the sixteen questions went
+// into the dark, and the loss, told before they count, keeps the
+// address from being taken (its host would answer again beside this
+// one when the link comes back).
+func TestQuestionsIntoALinkWhoseLossIsToldLateDoNotCount(t *testing.T) {
+	p := askParams()
+	p.AddrLinks = []string{"pub0"}
+	tl := newTimeline(t, p, false)
+	for range 5 {
+		tl.tickTo(tl.now.Add(time.Second))
+		tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second})
+		tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second, Own: true})
+	}
+	bye := tl.now
+	tl.do(Heartbeat{At: bye, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.do(Heartbeat{At: bye, Link: "pub0", Interval: time.Second, Goodbye: true, Own: true})
+	tl.expect(Asking)
+	tl.tickTo(bye.Add(100 * time.Millisecond))
+	tl.expect(Asking)
+	tl.do(Carrier{At: tl.now, Link: "pub0", Up: false})
+	tl.tickTo(bye.Add(time.Second))
+	tl.expect(Asking)
 }
 
 // Test refused a give-back and the primary fell silent again: the

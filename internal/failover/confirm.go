@@ -104,11 +104,14 @@ func (m *Machine) wantProbe(now time.Time) bool {
 	return !lost.IsZero() && !lost.Add(m.carrierGrace()).Before(m.heardRef()) && m.carrierMayProbe(now)
 }
 
-// carrierGrace is how long after a carrier loss a heartbeat read is
-// taken for one sent before it: the loss and the heartbeats a dead
-// primary sent a moment before reach the machine from two goroutines,
-// in either order. An eighth of the primary's interval: its next
-// heartbeat, if it lives, comes a whole interval later.
+// carrierGrace is how late the machine may learn of a carrier change:
+// the driver, netlink and the watch's goroutine take their time. So a
+// heartbeat read within it after a carrier loss is taken for one sent
+// before it (the loss and the heartbeats a dead primary sent a moment
+// before reach the machine from two goroutines, in either order), and a
+// probe or a question counts as unanswered only once it has passed
+// with no loss told on its link. An eighth of the primary's interval:
+// its next heartbeat, if it lives, comes a whole interval later.
 func (m *Machine) carrierGrace() time.Duration { return m.peerInterval / 8 }
 
 // heardInRound says a heartbeat came since the round of probes began:
@@ -279,7 +282,10 @@ func (m *Machine) confirmedAt() time.Time {
 	if !lit {
 		return time.Time{}
 	}
-	return at
+	// A carrier loss is told a moment late (the driver, netlink, the
+	// watch's goroutine): a probe that went into a link already dark
+	// must have its loss told before it counts. carrierGrace more.
+	return at.Add(m.carrierGrace())
 }
 
 // incompleteAt is when a round that cannot confirm ends (a link that

@@ -31,12 +31,17 @@ func (tl *timeline) probe(links []string) {
 	}
 }
 
+// toldLate is how long, at a 1 s interval, a round waits after its
+// probes had their answers' time for a carrier loss told late on their
+// link (carrierGrace, an eighth of the interval).
+const toldLate = time.Second / 8
+
 // roundDecides ticks to 1.27 s after the last heartbeat at last (1 s
-// interval), by when the round of probes has gone unanswered and the
-// takeover starts.
+// interval) and toldLate more, by when the round of probes has gone
+// unanswered and the takeover starts.
 func roundDecides(tl *timeline, last time.Time) {
 	tl.t.Helper()
-	tl.tickTo(last.Add(1270 * time.Millisecond))
+	tl.tickTo(last.Add(1270*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -50,7 +55,8 @@ func silentFrom(tl *timeline) time.Time {
 }
 
 // A dead primary: its heartbeat late on every link, four probes on each
-// go unanswered, and the takeover starts 20 ms later, not at the timeout.
+// go unanswered, and the takeover starts 20 ms and toldLate later, not
+// at the timeout.
 func TestConfirmedGoneTakesOverBeforeTheTimeout(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
@@ -61,12 +67,12 @@ func TestConfirmedGoneTakesOverBeforeTheTimeout(t *testing.T) {
 	if tl.probeLinks != nil || tl.every != 0 {
 		t.Fatalf("probing %v, asking %v before the heartbeat is late", tl.probeLinks, tl.every)
 	}
-	tl.tickTo(last.Add(1250*time.Millisecond + 19*time.Millisecond))
+	tl.tickTo(last.Add(1250*time.Millisecond + 19*time.Millisecond + toldLate))
 	tl.expect(Standby)
 	if n := tl.probes["priv0"] + tl.probes["pub0"]; n != 8 {
 		t.Fatalf("%d probes in the round, want 4 per link", n)
 	}
-	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond))
+	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 	if n := tl.probes["priv0"] + tl.probes["pub0"]; n != 8 {
 		t.Fatalf("%d probes, want no more than the round's 8", n)
@@ -158,14 +164,14 @@ func TestHeartbeatWhileProbesOutCancels(t *testing.T) {
 	tl.expect(Standby)
 	again := tl.now
 	tl.do(Heartbeat{At: again, Link: "pub0", Interval: time.Second})
-	tl.tickTo(again.Add(1250*time.Millisecond + 20*time.Millisecond))
+	tl.tickTo(again.Add(1250*time.Millisecond + 20*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 }
 
 // The private link's carrier goes (the primary lost power): probes at
 // once, before any heartbeat is late; the dark private link is not
 // probed (nothing could answer there), the public one goes unanswered:
-// taken over 20 ms after the carrier went.
+// taken over 20 ms and toldLate after the carrier went.
 func TestCarrierLossProbesAtOnce(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
@@ -176,9 +182,9 @@ func TestCarrierLossProbesAtOnce(t *testing.T) {
 	if len(links) != 1 || links[0] != "pub0" {
 		t.Fatalf("probing %+v right after the carrier loss, want pub0 alone", links)
 	}
-	tl.tickTo(lost.Add(19 * time.Millisecond))
+	tl.tickTo(lost.Add(19*time.Millisecond + toldLate))
 	tl.expect(Standby)
-	tl.tickTo(lost.Add(20 * time.Millisecond))
+	tl.tickTo(lost.Add(20*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 	if l := tl.m.linkList()[0]; !l.NoCarrier {
 		t.Fatalf("link %+v: the carrier loss is not shown", l)
@@ -253,9 +259,9 @@ func TestLateProbesGetTheirWait(t *testing.T) {
 		tl.do(Probed{At: tl.now, Link: "pub0"})
 	}
 	lastProbe := tl.now
-	tl.tickTo(lastProbe.Add(4 * time.Millisecond))
+	tl.tickTo(lastProbe.Add(4*time.Millisecond + toldLate))
 	tl.expect(Standby)
-	tl.tickTo(lastProbe.Add(5 * time.Millisecond))
+	tl.tickTo(lastProbe.Add(5*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -307,9 +313,9 @@ func TestConfirmOff(t *testing.T) {
 func TestConfirmedButTheAddressAnswers(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
-	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond))
+	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond + toldLate))
 	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
-	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond))
+	tl.tickTo(last.Add(1250*time.Millisecond + 20*time.Millisecond + toldLate))
 	tl.expect(Conflict, "notice conflict")
 }
 
@@ -331,8 +337,9 @@ func TestProbeSpacingFollowsTheInterval(t *testing.T) {
 	}
 }
 
-// At a 10 ms interval: late at 12.5 ms, four probes 1 ms apart: the
-// takeover 16.5 ms after the last heartbeat (the timeout is 30 ms).
+// At a 10 ms interval: late at 12.5 ms, four probes 1 ms apart, and an
+// eighth of the interval for a carrier loss told late: the takeover
+// 17.75 ms after the last heartbeat (the timeout is 30 ms).
 func TestConfirmAtTenMilliseconds(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	for range 50 {
@@ -342,9 +349,9 @@ func TestConfirmAtTenMilliseconds(t *testing.T) {
 	}
 	tl.expect(Standby)
 	last := tl.now
-	tl.tickTo(last.Add(16400 * time.Microsecond))
+	tl.tickTo(last.Add(17650 * time.Microsecond))
 	tl.expect(Standby)
-	tl.tickTo(last.Add(16500 * time.Microsecond))
+	tl.tickTo(last.Add(17750 * time.Microsecond))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -361,7 +368,7 @@ func TestCarrierLostDuringAnAnsweredRound(t *testing.T) {
 	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
 	tl.tickTo(tl.now.Add(time.Millisecond))
 	answering = false
-	tl.tickTo(tl.now.Add(30 * time.Millisecond))
+	tl.tickTo(tl.now.Add(30*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 }
 
@@ -512,10 +519,10 @@ func TestStrangerAnsweringAfterAConfirmedTakeover(t *testing.T) {
 func TestAnswerDuringARoundIsNotThePrimarys(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
-	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond))
+	tl.tickTo(last.Add(1250*time.Millisecond + 12*time.Millisecond + toldLate))
 	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
 	var notices []string
-	for tl.now.Before(last.Add(1300 * time.Millisecond)) {
+	for tl.now.Before(last.Add(1300*time.Millisecond + toldLate)) {
 		tl.now = tl.now.Add(time.Millisecond)
 		for _, a := range tl.handle(Tick{At: tl.now}) {
 			if n, ok := a.(Notice); ok {
@@ -831,6 +838,25 @@ func TestHeartbeatsReadJustAfterTheCarrierLossDoNotStopItsRound(t *testing.T) {
 	tl.now = lost.Add(time.Millisecond)
 	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second})
 	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second})
-	tl.tickTo(lost.Add(30 * time.Millisecond))
+	tl.tickTo(lost.Add(30*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
+}
+
+// Both of this host's links go dark together, and the kernel tells of
+// each a moment late: priv0's loss starts a round whose probes go out
+// on pub0, into a dark link not yet known dark. Its loss, told 60 ms
+// late (within an eighth of the 1 s interval), must come before any
+// decision on those probes: a blip of this host's own cables, reported
+// late, takes nothing (found by the simulation, seed 413).
+func TestCarrierLossToldLateDiscountsTheProbesSentIntoIt(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(100 * time.Millisecond))
+	dark := tl.now.Add(-30 * time.Millisecond) // both links went dark then
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.tickTo(dark.Add(60 * time.Millisecond))
+	tl.expect(Standby)
+	tl.do(Carrier{At: tl.now, Link: "pub0", Up: false})
+	tl.tickTo(dark.Add(500 * time.Millisecond))
+	tl.expect(Standby)
 }
