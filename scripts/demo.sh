@@ -146,7 +146,7 @@ ip -n "$sw" link set s1 down
 wait_state active 50
 wait_answer server2 30 || true
 echo "server2 took 198.51.100.1 over; the client is answered by $(answered_by)"
-echo "the client went unanswered for $(outage "$cut") ms: server1's heartbeat was late (an interval and a quarter, 250 ms, after the last one heard, which came up to 200 ms before the cut), and server1 answered none of failoverd's ARP probes, so failoverd did not wait for the 600 ms timeout (3 x 200 ms)"
+echo "the client went unanswered for $(outage "$cut") ms: server1's heartbeat was late (an interval and a quarter, 250 ms, after the last one heard, which came up to 200 ms before the cut), and server1 answered none of failoverd's ARP probes in the 25 ms (an eighth of the interval) failoverd gives a carrier loss told late, so failoverd did not wait for the 600 ms timeout (3 x 200 ms)"
 status
 
 say "putting both cables back: server1 answers for its own address at once, and its heartbeatd beats the moment its cables are back, so server2 gives the address back at that heartbeat (not after the 2 s hold-down, which would leave two servers answering; an ARP answer alone, which anyone could forge, gives nothing back)"
