@@ -41,7 +41,6 @@ type asking struct {
 	// unheardFrom: since when an address this host holds has answered
 	// with the primary unheard (zero: not so).
 	unheardFrom time.Time
-	forced      bool      // the operator took the addresses with --force
 	tookAt      time.Time // when the last takeover ended, or a link's carrier came back while active
 	afterTake   bool      // asking goes on for a hold-down after it
 	// carrierBack: a link's carrier came back while active; until an
@@ -220,7 +219,7 @@ func (m *Machine) suspectAt() time.Time {
 			return ref.Add(m.timeout() - m.lead())
 		}
 	case Vetoed:
-		return m.lastVeto.Add(m.p.VetoRetry - m.lead())
+		return m.hold.lastVeto.Add(m.p.VetoRetry - m.lead())
 	}
 	return time.Time{}
 }
@@ -241,7 +240,7 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		if m.probe.on {
 			return true // the primary's host is probed: are its addresses free too?
 		}
-		if m.health.yielded && m.running == NoJob {
+		if m.health.yielded && m.hold.idle() {
 			return true // a hand-over: are its addresses free?
 		}
 	}
@@ -279,7 +278,7 @@ func (m *Machine) askDeadline() time.Time {
 	}
 	handOver := m.health.yielded && (m.state == Standby || m.state == Degraded)
 	switch {
-	case (m.state == Asking || m.state == Conflict || handOver) && m.running == NoJob:
+	case (m.state == Asking || m.state == Conflict || handOver) && m.hold.idle():
 		// Free from when a window of questions has gone unanswered:
 		// never a time already past while the state stays. Until
 		// three are out, each question is an event of its own.
@@ -364,7 +363,7 @@ func (m *Machine) heardSince(t time.Time) bool { return m.lastHeard().After(t) }
 
 // evaluateAsking applies the rules of the Asking and Conflict states.
 func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
-	if m.running != NoJob {
+	if !m.hold.idle() {
 		return nil, false // Test runs for the conflict
 	}
 	if m.heardSince(m.since) {
@@ -391,7 +390,7 @@ func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 		return m.conflict(now), false
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
 		m.ask.fenced = now
-		m.running = Fence
+		m.hold.start(Fence)
 		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}, false
 	}
 	return nil, false
@@ -433,7 +432,7 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	if !m.p.Ask || !m.answeredWithin(now, m.timeout()) {
 		m.ask.unheardFrom = time.Time{} // no answer for a timeout: a run of them ended
 	}
-	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
+	if !m.inUse(now) || !m.hold.idle() || m.hold.forced || m.health.yielded {
 		return nil, false
 	}
 	// The primary is heard only if a heartbeat came after the takeover's

@@ -82,7 +82,7 @@ func (m *Machine) answerWait() time.Duration { return max(m.ProbeSpacing(), time
 
 // mayProbe says whether a round could run in this state.
 func (m *Machine) mayProbe() bool {
-	return m.p.Confirm && m.p.Ask && m.running == NoJob && (m.state == Standby || m.state == Degraded) && !m.heardRef().IsZero()
+	return m.p.Confirm && m.p.Ask && m.hold.idle() && (m.state == Standby || m.state == Degraded) && !m.heardRef().IsZero()
 }
 
 // probedThisSilence says a round ended in this silence, with no carrier
