@@ -415,9 +415,7 @@ func (m *Machine) answer(e Answered) []Action {
 	if m.state == Asking && m.ask.goodbye {
 		m.ask.heard = true
 	}
-	if m.health.unhealthy {
-		m.health.answered = true
-	}
+	m.health.heardAnswer()
 	m.ask.primed = m.primaryMAC(e.MAC)
 	return m.evaluate(e.At)
 }

@@ -52,7 +52,7 @@ func (m *Machine) orders() []Action {
 // Status returns the machine's status at now.
 func (m *Machine) Status(now time.Time) Status {
 	st := Status{State: m.state, Since: m.since, Holding: m.holding(), Running: m.hold.running, Links: m.linkList(),
-		PeerInterval: m.peerInterval, Timeout: m.timeout(), AskWindow: m.askWindow(), Health: m.healthNow()}
+		PeerInterval: m.peerInterval, Timeout: m.timeout(), AskWindow: m.askWindow(), Health: m.health.status()}
 	if a, ok := m.answering(now); ok {
 		st.Answering = &a
 	}
