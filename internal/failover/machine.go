@@ -120,8 +120,7 @@ func New(p Params, now time.Time, holding bool) *Machine {
 	if p.GoodbyeWait <= 0 {
 		p.GoodbyeWait = 30 * time.Second
 	}
-	m := &Machine{p: p, links: map[string]*link{}, peerInterval: p.DefaultInterval,
-		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}, last: map[string]time.Time{}}}
+	m := &Machine{p: p, links: map[string]*link{}, peerInterval: p.DefaultInterval, probe: newProbing()}
 	for _, l := range p.Links {
 		m.links[l] = &link{Link: notice.Link{Name: l}}
 	}

@@ -31,7 +31,7 @@ func (m *Machine) orders() []Action {
 	pr := &m.probe
 	if pr.on != m.said.probeOn || (pr.on && !pr.since.Equal(m.said.probeSince)) {
 		if m.said.probeOn {
-			out = append(out, ProbeRound{How: pr.how, Ended: pr.ended})
+			out = append(out, pr.lastEnd())
 		}
 		if pr.on {
 			out = append(out, ProbeRound{On: true})
