@@ -237,9 +237,7 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		// after the decision (read late): the host lives. It counts as
 		// an answer for the addresses, so that the takeover stops
 		// before it adds anything (JobDone.Answered: a conflict).
-		m.ask.last = Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}
-		m.ask.unanswered = 0
-		m.ask.primed = m.primaryMAC(e.MAC)
+		m.ask.record(Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}, m.primaryMAC(e.MAC))
 		return nil
 	}
 	if !m.probe.on || e.At.Before(m.probe.since) {
@@ -266,7 +264,7 @@ func (m *Machine) carrier(e Carrier) []Action {
 		l.carrierAt = e.At
 		m.probe.carrierChanged(e.Link)
 		if m.p.addrLink(e.Link) {
-			m.ask.unanswered = 0
+			m.ask.questionsLost()
 		}
 	}
 	if l.NoCarrier && e.Up && m.state == Active && m.p.Ask {
@@ -275,7 +273,7 @@ func (m *Machine) carrier(e Carrier) []Action {
 		// away: ask, for a hold-down, as after a takeover, so that two
 		// hosts answer for milliseconds, not until that heartbeat. At
 		// first at the probes' pace: the switch may not forward yet.
-		m.ask.tookAt, m.ask.afterTake, m.ask.carrierBack = e.At, true, e.At
+		m.ask.carrierBackAt(e.At)
 	}
 	l.NoCarrier = !e.Up
 	return m.evaluate(e.At)

@@ -296,7 +296,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		m.peerInterval = e.Interval
 	}
 	if e.Own || m.p.addrLink(e.Link) {
-		m.ask.own = e.Own // which of its addresses it sends from, on the addresses' link
+		m.ask.heardOwn(e.Own) // which of its addresses it sends from, on the addresses' link
 	}
 	if e.Goodbye {
 		// The goodbye itself does not count as the primary being heard.
@@ -327,11 +327,8 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	m.hold.start(j)
-	m.ask.told, m.ask.stopped = false, false
+	m.ask.jobStarted(j)
 	if j == Takeover {
-		// What answered before is why the takeover waited; once it
-		// starts, only new answers count (a returning primary).
-		m.ask.last = Answered{}
 		// Only heartbeats from the decision on are the primary back:
 		// a run that began before it (the primary's return after an
 		// earlier takeover, or an operator's acquire while it was
@@ -340,9 +337,6 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		// counting as heard.
 		m.backSince = time.Time{}
 		m.takeFrom = now
-		// A hold of its own: a give-back on an answer in an earlier
-		// one (done, or it would not be taking over) waits for nothing.
-		m.ask.gaveAt = time.Time{}
 	}
 	if j == Takeover {
 		m.set(Acquiring, now)
@@ -496,7 +490,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		// hooks that ran); the next try waits for a hold-down of quiet.
 		m.hold.wentAhead()
 		m.set(Conflict, e.At)
-		m.ask.fenced, m.ask.told, m.ask.stopped = time.Time{}, true, true
+		m.ask.stoppedTakeover()
 		detail := "the takeover stopped before it added anything: " + m.conflictDetail("its hooks ran")
 		if e.Undone {
 			detail += "; its Test and PreAcq hooks had run, and PreRel and PostRel ran to undo them"
@@ -521,7 +515,9 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		// backSince stays: a primary heard during the job has begun its
 		// hold-down already.
 		m.set(Active, e.At)
-		m.ask.tookAt, m.ask.afterTake = e.At, m.p.Ask
+		if m.p.Ask {
+			m.ask.askOnFrom(e.At)
+		}
 		m.hold.tookOver()
 		if e.Err != nil {
 			out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
