@@ -561,7 +561,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 
 // operatorJob starts j unless the host is already so.
 func (m *Machine) operatorJob(j Job, now time.Time) []Action {
-	holds := m.state == Active || (m.state == Held && m.hold.from == Active)
+	holds := m.holding() // not Releasing: no job runs here
 	if (j == Takeover && holds) || (j == GiveBack && !holds) {
 		return nil // already so
 	}
