@@ -131,6 +131,10 @@ func (a *asking) freeAt(q time.Duration) time.Time {
 // free or answered.
 func (a *asking) waitFor(reason string) { a.reason, a.goodbye = reason, false }
 
+// byeUnanswered says Asking follows a goodbye and nothing has answered
+// since.
+func (a *asking) byeUnanswered() bool { return a.goodbye && !a.heard }
+
 // waitForGoodbye has Asking wait, after a goodbye at now for reason,
 // for the addresses to stop answering; only questions from now count.
 func (a *asking) waitForGoodbye(reason string, now time.Time) {
@@ -210,6 +214,20 @@ func (a *asking) answeredUnheard(now time.Time) time.Time {
 	return a.unheardFrom
 }
 
+// unheardNoticeAt is when answers with the primary unheard become a
+// notice, if the primary stays unheard that long; zero when not
+// answered so, told already, or when the last answer no longer counts
+// then (a window after it): a deadline past with nothing to decide would
+// have the caller tick at once, over and over (the next answer is an
+// event of its own).
+func (a *asking) unheardNoticeAt(interval, window time.Duration) time.Time {
+	at := a.unheardFrom.Add(interval)
+	if a.unheardFrom.IsZero() || a.told || at.After(a.last.At.Add(window)) {
+		return time.Time{}
+	}
+	return at
+}
+
 // unheardOver ends a run of answers with the primary unheard.
 func (a *asking) unheardOver() { a.unheardFrom = time.Time{} }
 
@@ -255,7 +273,7 @@ func (m *Machine) slow() time.Duration {
 func (m *Machine) lead() time.Duration { return 4 * m.slow() }
 
 func (m *Machine) spacing() time.Duration {
-	if m.state == Asking && m.ask.goodbye && !m.ask.heard {
+	if m.state == Asking && m.ask.byeUnanswered() {
 		return m.fast()
 	}
 	if m.health.yielded && !m.health.answered && (m.state == Standby || m.state == Degraded) {
@@ -434,12 +452,7 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.fenceAt())
 		}
 	case m.state == Active:
-		// Only while an answer still counts then: a deadline past with
-		// nothing to decide would have the caller tick at once, over and
-		// over (the next answer is an event of its own).
-		if at := m.ask.unheardFrom.Add(m.peerInterval); !m.ask.unheardFrom.IsZero() && !m.ask.told && !at.After(m.ask.last.At.Add(m.window())) {
-			earlier(at)
-		}
+		earlier(m.ask.unheardNoticeAt(m.peerInterval, m.window()))
 		if !m.ask.afterTake.IsZero() {
 			earlier(m.ask.afterTake.Add(m.p.HoldDown))
 		}
