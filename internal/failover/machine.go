@@ -337,8 +337,6 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		// counting as heard.
 		m.backSince = time.Time{}
 		m.takeFrom = now
-	}
-	if j == Takeover {
 		m.set(Acquiring, now)
 	} else {
 		m.set(Releasing, now)
