@@ -41,13 +41,202 @@ type asking struct {
 	// unheardFrom: since when an address this host holds has answered
 	// with the primary unheard (zero: not so).
 	unheardFrom time.Time
-	forced      bool      // the operator took the addresses with --force
-	tookAt      time.Time // when the last takeover ended, or a link's carrier came back while active
-	afterTake   bool      // asking goes on for a hold-down after it
+	// afterTake: when the last takeover ended, or a link's carrier came
+	// back while active: asking goes on for a hold-down after it (zero:
+	// not so).
+	afterTake time.Time
 	// carrierBack: a link's carrier came back while active; until an
 	// answer, or slow() later, the questions go at the probes' pace
 	// (the first may be lost while the path comes up).
 	carrierBack time.Time
+}
+
+// on says a run of questions is under way.
+func (a *asking) on() bool { return !a.since.IsZero() }
+
+// begin starts a run of questions at now: only questions from now count.
+func (a *asking) begin(now time.Time) {
+	a.since, a.unanswered, a.answered, a.answers = now, 0, false, 0
+}
+
+// end ends the run of questions.
+func (a *asking) end() { a.since = time.Time{} }
+
+// question counts a question that went unanswered, asked at at.
+func (a *asking) question(at time.Time) {
+	if a.unanswered == 0 {
+		a.firstQ = at
+	}
+	a.unanswered++
+}
+
+// questionsLost forgets the questions asked: they may have gone into
+// the dark.
+func (a *asking) questionsLost() { a.unanswered = 0 }
+
+// heardOwn records whether the primary's heartbeats on the addresses'
+// link come from an address to take.
+func (a *asking) heardOwn(own bool) { a.own = own }
+
+// record keeps e, from the primary's MAC if primed, as the latest
+// answer: the questions before it were answered.
+func (a *asking) record(e Answered, primed bool) {
+	a.last, a.unanswered, a.primed = e, 0, primed
+}
+
+// heardAnswer records an answer from another host; inAsking: the
+// machine is in the Asking state, where one after a goodbye slows the
+// questions.
+func (a *asking) heardAnswer(e Answered, primed, inAsking bool) {
+	a.record(e, primed)
+	if a.on() {
+		a.answers++
+		a.answered = a.answered || primed || a.answers >= 2
+	}
+	if inAsking && a.goodbye {
+		a.heard = true
+	}
+}
+
+// answeredWithin: another host answered in the last d.
+func (a *asking) answeredWithin(now time.Time, d time.Duration) bool {
+	return !a.last.At.IsZero() && now.Sub(a.last.At) <= d
+}
+
+// needed is how many unanswered questions make the addresses free now.
+func (a *asking) needed() int {
+	if a.answered || (a.goodbye && a.own) {
+		return questionsAfterAnswer
+	}
+	return questionsFree
+}
+
+// free: enough questions since the last answer (needed), the first run
+// ago, and no answer within q.
+func (a *asking) free(now time.Time, q, run time.Duration) bool {
+	return a.on() && a.unanswered >= a.needed() && now.Sub(a.firstQ) >= run && !a.answeredWithin(now, q)
+}
+
+// freeAt is when, with no answer, the addresses are free (quiet q, the
+// first question run ago): never a time already past; zero until enough
+// questions are out (each is an event of its own).
+func (a *asking) freeAt(q, run time.Duration) time.Time {
+	if !a.on() || a.unanswered < a.needed() {
+		return time.Time{}
+	}
+	return later(a.firstQ.Add(run), a.last.At.Add(q+time.Nanosecond))
+}
+
+// waitFor has Asking wait, for reason, until the addresses are known
+// free or answered.
+func (a *asking) waitFor(reason string) { a.reason, a.goodbye = reason, false }
+
+// byeUnanswered says Asking follows a goodbye and nothing has answered
+// since.
+func (a *asking) byeUnanswered() bool { return a.goodbye && !a.heard }
+
+// waitForGoodbye has Asking wait, after a goodbye at now for reason,
+// for the addresses to stop answering; only questions from now count.
+func (a *asking) waitForGoodbye(reason string, now time.Time) {
+	a.reason, a.goodbye, a.heard, a.byeOver = reason, true, false, false
+	a.begin(now)
+}
+
+// goodbyeOver records GoodbyeWait passed with too few questions to tell.
+func (a *asking) goodbyeOver() { a.byeOver = true }
+
+// tell says whether the answer's conflict is news, and records it told.
+func (a *asking) tell() bool {
+	if a.told {
+		return false
+	}
+	a.told = true
+	return true
+}
+
+// conflict records a conflict begun (Test not yet run for it) and says
+// whether it is news.
+func (a *asking) conflict() (news bool) {
+	a.fenced = time.Time{}
+	return a.tell()
+}
+
+// primaryBack records the primary heard again: a later conflict is news.
+func (a *asking) primaryBack() { a.told = false }
+
+// fence records Test run for the conflict at now.
+func (a *asking) fence(now time.Time) { a.fenced = now }
+
+// jobStarted records j starting: a conflict after it is news. What
+// answered before a takeover is why it waited; once it starts, only new
+// answers count (a returning primary), and a give-back on an answer in
+// an earlier hold of the addresses (done, or it would not be taking
+// over) waits for nothing.
+func (a *asking) jobStarted(j Job) {
+	a.told, a.stopped = false, false
+	if j == Takeover {
+		a.last = Answered{}
+		a.gaveAt = time.Time{}
+	}
+}
+
+// stoppedTakeover records an answer that stopped the takeover while its
+// hooks ran: a conflict, told by the job's notice.
+func (a *asking) stoppedTakeover() {
+	a.fenced, a.told, a.stopped = time.Time{}, true, true
+}
+
+// askOnFrom has the questions go on for a hold-down from at.
+func (a *asking) askOnFrom(at time.Time) { a.afterTake = at }
+
+// carrierBackAt records a link's carrier back at at while active: the
+// questions go on for a hold-down, at first at the probes' pace.
+func (a *asking) carrierBackAt(at time.Time) { a.afterTake, a.carrierBack = at, at }
+
+// expire ends, at now, the hold-down of questions after a takeover and
+// the quick pace after a carrier back, when their time is over or the
+// machine is no longer active (or, for the pace, once answered).
+func (a *asking) expire(now time.Time, active bool, holdDown, slow time.Duration) {
+	if t := a.afterTake; !t.IsZero() && (!active || !now.Before(t.Add(holdDown))) {
+		a.afterTake = time.Time{}
+	}
+	if cb := a.carrierBack; !cb.IsZero() && (!active || !now.Before(cb.Add(slow)) || a.last.At.After(cb)) {
+		a.carrierBack = time.Time{}
+	}
+}
+
+// answeredUnheard records an answer for an address this host holds
+// with the primary unheard, and returns since when that is so.
+func (a *asking) answeredUnheard(now time.Time) time.Time {
+	if a.unheardFrom.IsZero() {
+		a.unheardFrom = now
+	}
+	return a.unheardFrom
+}
+
+// unheardNoticeAt is when answers with the primary unheard become a
+// notice, if the primary stays unheard that long; zero when not
+// answered so, told already, or when the last answer no longer counts
+// then (a window after it): a deadline past with nothing to decide would
+// have the caller tick at once, over and over (the next answer is an
+// event of its own).
+func (a *asking) unheardNoticeAt(interval, window time.Duration) time.Time {
+	at := a.unheardFrom.Add(interval)
+	if a.unheardFrom.IsZero() || a.told || at.After(a.last.At.Add(window)) {
+		return time.Time{}
+	}
+	return at
+}
+
+// unheardOver ends a run of answers with the primary unheard.
+func (a *asking) unheardOver() { a.unheardFrom = time.Time{} }
+
+// gaveBack records a give-back an answer started at now.
+func (a *asking) gaveBack(now time.Time) { a.gaveAt = now }
+
+// gaveBackWithin says an answer started a give-back within d of now.
+func (a *asking) gaveBackWithin(now time.Time, d time.Duration) bool {
+	return !a.gaveAt.IsZero() && now.Sub(a.gaveAt) < d
 }
 
 // sentAt is when something reported at at went out: sent, or at when
@@ -84,7 +273,7 @@ func (m *Machine) slow() time.Duration {
 func (m *Machine) lead() time.Duration { return 4 * m.slow() }
 
 func (m *Machine) spacing() time.Duration {
-	if m.state == Asking && m.ask.goodbye && !m.ask.heard {
+	if m.state == Asking && m.ask.byeUnanswered() {
 		return m.fast()
 	}
 	if m.health.yielded && !m.health.answered && (m.state == Standby || m.state == Degraded) {
@@ -109,7 +298,7 @@ func (m *Machine) window() time.Duration { return 3 * m.spacing() }
 // askEvery is how often the caller should ask who answers for the
 // addresses now; zero: not at all (told by Ask).
 func (m *Machine) askEvery() time.Duration {
-	if m.ask.since.IsZero() {
+	if !m.ask.on() {
 		return 0
 	}
 	return m.spacing()
@@ -127,12 +316,7 @@ func (m *Machine) answering(now time.Time) (Answering, bool) {
 
 // inUse: another host answered within the last window.
 func (m *Machine) inUse(now time.Time) bool {
-	return m.p.Ask && m.answeredWithin(now, m.window())
-}
-
-// answeredWithin: another host answered in the last d.
-func (m *Machine) answeredWithin(now time.Time, d time.Duration) bool {
-	return !m.ask.last.At.IsZero() && now.Sub(m.ask.last.At) <= d
+	return m.p.Ask && m.ask.answeredWithin(now, m.window())
 }
 
 // conflictQuiet is the shortest silence that ends a conflict: an
@@ -172,32 +356,20 @@ const (
 	questionsAfterAnswer = 16
 )
 
-// needed is how many unanswered questions make the addresses free now.
-func (m *Machine) needed() int {
-	if m.ask.answered || (m.ask.goodbye && m.ask.own) {
-		return questionsAfterAnswer
-	}
-	return questionsFree
-}
-
-// free: enough questions since the last answer (needed), the first a
-// quiet ago, and no answer within it. When a host answered (sixteen
-// questions), the first also carrierGrace and a window ago: its host
-// lives, and questions sent into this host's own link gone dark, its
-// loss not told yet, must not free its address (the window covers a
-// few lost at random just before).
+// free: enough questions since the last answer, the first run() ago,
+// and no answer within a quiet.
 func (m *Machine) free(now time.Time) bool {
-	if !m.p.Ask {
-		return true
-	}
-	q := m.quiet()
-	return !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() && now.Sub(m.ask.firstQ) >= m.run() && !m.answeredWithin(now, q)
+	return !m.p.Ask || m.ask.free(now, m.quiet(), m.run())
 }
 
 // run is how long ago the first of the unanswered questions must have
-// gone for the addresses to be free (free).
+// gone for the addresses to be free: a quiet; when a host answered
+// (sixteen questions), also carrierGrace and a window: its host lives,
+// and questions sent into this host's own link gone dark, its loss not
+// told yet, must not free its address (the window covers a few lost at
+// random just before).
 func (m *Machine) run() time.Duration {
-	if m.needed() == questionsAfterAnswer {
+	if m.ask.needed() == questionsAfterAnswer {
 		return max(m.quiet(), m.carrierGrace()+m.window())
 	}
 	return m.quiet()
@@ -205,13 +377,10 @@ func (m *Machine) run() time.Duration {
 
 // asked counts a question.
 func (m *Machine) asked(e Asked) []Action {
-	if m.ask.since.IsZero() || !m.questionsCount(sentAt(e.Sent, e.At)) {
+	if !m.ask.on() || !m.questionsCount(sentAt(e.Sent, e.At)) {
 		return nil // not asking (any more), or asked into the dark
 	}
-	if m.ask.unanswered == 0 {
-		m.ask.firstQ = e.At
-	}
-	m.ask.unanswered++
+	m.ask.question(e.At)
 	return m.evaluate(e.At)
 }
 
@@ -233,7 +402,7 @@ func (m *Machine) suspectAt() time.Time {
 			return ref.Add(m.timeout() - m.lead())
 		}
 	case Vetoed:
-		return m.lastVeto.Add(m.p.VetoRetry - m.lead())
+		return m.hold.lastVeto.Add(m.p.VetoRetry - m.lead())
 	}
 	return time.Time{}
 }
@@ -249,12 +418,12 @@ func (m *Machine) wantAsk(now time.Time) bool {
 	case Active:
 		// The primary heard: does it answer too? And for a hold-down
 		// after a takeover: an answer missed before it shows.
-		return m.anyAlive() || m.ask.afterTake
+		return m.anyAlive() || !m.ask.afterTake.IsZero()
 	case Standby, Degraded, Vetoed:
 		if m.probe.on {
 			return true // the primary's host is probed: are its addresses free too?
 		}
-		if m.health.yielded && m.running == NoJob {
+		if m.health.yielded && m.hold.idle() {
 			return true // a hand-over: are its addresses free?
 		}
 	}
@@ -264,18 +433,12 @@ func (m *Machine) wantAsk(now time.Time) bool {
 
 // updateAsking starts or ends the run of questions after an event.
 func (m *Machine) updateAsking(now time.Time) {
-	if m.ask.afterTake && (m.state != Active || !now.Before(m.ask.tookAt.Add(m.p.HoldDown))) {
-		m.ask.afterTake = false
-	}
-	if cb := m.ask.carrierBack; !cb.IsZero() && (m.state != Active || !now.Before(cb.Add(m.slow())) || m.ask.last.At.After(cb)) {
-		m.ask.carrierBack = time.Time{}
-	}
+	m.ask.expire(now, m.state == Active, m.p.HoldDown, m.slow())
 	switch want := m.wantAsk(now); {
-	case want && m.ask.since.IsZero():
-		m.ask.since = now
-		m.ask.unanswered, m.ask.answered, m.ask.answers = 0, false, 0
+	case want && !m.ask.on():
+		m.ask.begin(now)
 	case !want:
-		m.ask.since = time.Time{}
+		m.ask.end()
 	}
 }
 
@@ -292,14 +455,9 @@ func (m *Machine) askDeadline() time.Time {
 	}
 	handOver := m.health.yielded && (m.state == Standby || m.state == Degraded)
 	switch {
-	case (m.state == Asking || m.state == Conflict || handOver) && m.running == NoJob:
-		// Free from when a window of questions has gone unanswered:
-		// never a time already past while the state stays. Until
-		// three are out, each question is an event of its own.
-		if !m.ask.since.IsZero() && m.ask.unanswered >= m.needed() {
-			q := m.quiet()
-			earlier(later(m.ask.firstQ.Add(m.run()), m.ask.last.At.Add(q+time.Nanosecond)))
-		}
+	case (m.state == Asking || m.state == Conflict || handOver) && m.hold.idle():
+		// Free from when a window of questions has gone unanswered.
+		earlier(m.ask.freeAt(m.quiet(), m.run()))
 		if m.state == Asking && m.ask.goodbye && !m.ask.byeOver {
 			earlier(m.since.Add(m.p.GoodbyeWait))
 		}
@@ -307,20 +465,15 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.fenceAt())
 		}
 	case m.state == Active:
-		// Only while an answer still counts then: a deadline past with
-		// nothing to decide would have the caller tick at once, over and
-		// over (the next answer is an event of its own).
-		if at := m.ask.unheardFrom.Add(m.peerInterval); !m.ask.unheardFrom.IsZero() && !m.ask.told && !at.After(m.ask.last.At.Add(m.window())) {
-			earlier(at)
-		}
-		if m.ask.afterTake {
-			earlier(m.ask.tookAt.Add(m.p.HoldDown))
+		earlier(m.ask.unheardNoticeAt(m.peerInterval, m.window()))
+		if !m.ask.afterTake.IsZero() {
+			earlier(m.ask.afterTake.Add(m.p.HoldDown))
 		}
 		if !m.ask.carrierBack.IsZero() {
 			earlier(m.ask.carrierBack.Add(m.slow()))
 		}
 	}
-	if m.ask.since.IsZero() {
+	if !m.ask.on() {
 		earlier(m.suspectAt())
 	}
 	return next
@@ -335,7 +488,7 @@ func (m *Machine) decide(reason string, now time.Time) []Action {
 		return m.conflict(now)
 	}
 	// Not asked long enough to know: ask first.
-	m.ask.reason, m.ask.goodbye = reason, false
+	m.ask.waitFor(reason)
 	m.set(Asking, now)
 	m.updateAsking(now)
 	return nil
@@ -346,19 +499,16 @@ func (m *Machine) goodbye(reason string, now time.Time) []Action {
 	if !m.p.Ask {
 		return m.start(Takeover, reason, now)
 	}
-	m.ask.reason, m.ask.goodbye, m.ask.heard, m.ask.byeOver = reason, true, false, false
+	m.ask.waitForGoodbye(reason, now)
 	m.set(Asking, now)
-	m.ask.since, m.ask.unanswered, m.ask.answered, m.ask.answers = now, 0, false, 0 // only questions from now count
 	return m.evaluate(now)
 }
 
 func (m *Machine) conflict(now time.Time) []Action {
 	m.set(Conflict, now)
-	m.ask.fenced = time.Time{}
-	if m.ask.told {
+	if !m.ask.conflict() {
 		return nil
 	}
-	m.ask.told = true
 	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("the primary is silent") +
 		"; nothing is taken over while it answers (failoverctl acquire --force takes it anyway)"}}
 }
@@ -377,7 +527,7 @@ func (m *Machine) heardSince(t time.Time) bool { return m.lastHeard().After(t) }
 
 // evaluateAsking applies the rules of the Asking and Conflict states.
 func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
-	if m.running != NoJob {
+	if !m.hold.idle() {
 		return nil, false // Test runs for the conflict
 	}
 	if m.heardSince(m.since) {
@@ -385,7 +535,7 @@ func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 		// get a timeout to follow.
 		m.set(Standby, now)
 		m.baseline = now
-		m.ask.told = false
+		m.ask.primaryBack()
 		return nil, true
 	}
 	if m.free(now) {
@@ -397,14 +547,14 @@ func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 	}
 	byeOver := m.ask.goodbye && now.Sub(m.since) >= m.p.GoodbyeWait
 	if m.state == Asking && byeOver && !m.inUse(now) {
-		m.ask.byeOver = true // no answer, too few questions: wait for them
+		m.ask.goodbyeOver() // no answer, too few questions: wait for them
 	}
 	switch {
 	case m.state == Asking && m.inUse(now) && (!m.ask.goodbye || byeOver):
 		return m.conflict(now), false
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
-		m.ask.fenced = now
-		m.running = Fence
+		m.ask.fence(now)
+		m.hold.start(Fence)
 		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}, false
 	}
 	return nil, false
@@ -420,19 +570,8 @@ func (m *Machine) fenceAt() time.Time {
 
 // answer records an answer from another host.
 func (m *Machine) answer(e Answered) []Action {
-	m.ask.last = e
-	m.ask.unanswered = 0
-	if !m.ask.since.IsZero() {
-		m.ask.answers++
-		m.ask.answered = m.ask.answered || m.primaryMAC(e.MAC) || m.ask.answers >= 2
-	}
-	if m.state == Asking && m.ask.goodbye {
-		m.ask.heard = true
-	}
-	if m.health.unhealthy {
-		m.health.answered = true
-	}
-	m.ask.primed = m.primaryMAC(e.MAC)
+	m.ask.heardAnswer(e, m.primaryMAC(e.MAC), m.state == Asking)
+	m.health.heardAnswer()
 	return m.evaluate(e.At)
 }
 
@@ -443,10 +582,10 @@ func (m *Machine) answer(e Answered) []Action {
 // and is a conflict notice, never a give-back. ok says the rule applied
 // and the usual ones do not.
 func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
-	if !m.p.Ask || !m.answeredWithin(now, m.timeout()) {
-		m.ask.unheardFrom = time.Time{} // no answer for a timeout: a run of them ended
+	if !m.p.Ask || !m.ask.answeredWithin(now, m.timeout()) {
+		m.ask.unheardOver() // no answer for a timeout: a run of them ended
 	}
-	if !m.inUse(now) || m.running != NoJob || m.ask.forced || m.health.yielded {
+	if !m.inUse(now) || !m.hold.idle() || m.hold.forced || m.health.yielded {
 		return nil, false
 	}
 	// The primary is heard only if a heartbeat came after the takeover's
@@ -455,29 +594,24 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	if !(m.anyAlive() && m.heardSince(m.takeFrom)) {
 		// A primary back answers before its first heartbeat arrives; an
 		// answer that an interval brings no heartbeat to is news.
-		if m.ask.unheardFrom.IsZero() {
-			m.ask.unheardFrom = now
-		}
-		if m.ask.told || now.Sub(m.ask.unheardFrom) < m.peerInterval {
+		if now.Sub(m.ask.answeredUnheard(now)) < m.peerInterval || !m.ask.tell() {
 			return nil, false
 		}
-		m.ask.told = true
 		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
 			"; this host keeps it"}}, false
 	}
-	m.ask.unheardFrom = time.Time{} // the primary is heard
+	m.ask.unheardOver() // the primary is heard
 	if !m.p.AutoGiveBack {
-		if m.ask.told {
+		if !m.ask.tell() {
 			return nil, true
 		}
-		m.ask.told = true
 		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it") +
 			"; automatic give-back is off, so both answer until failoverctl release"}}, true
 	}
-	if !m.ask.gaveAt.IsZero() && now.Sub(m.ask.gaveAt) < m.p.HoldDown || m.keeping(now) {
+	if m.ask.gaveBackWithin(now, m.p.HoldDown) || m.keeping(now) {
 		return nil, true // a give-back for it was vetoed or failed: again after a hold-down, and Test after VetoRetry
 	}
-	m.ask.gaveAt = now
+	m.ask.gaveBack(now)
 	return m.start(GiveBack, m.conflictDetail("this host holds it")+
 		": giving the addresses back now, since keeping them for the hold-down would only leave two hosts answering", now), true
 }

@@ -10,10 +10,8 @@ import (
 // last one ended (the package doc's "Probing the primary's host").
 type probing struct {
 	on    bool
-	since time.Time            // when the round began
-	sent  map[string]int       // probes per link in this round
-	first map[string]time.Time // the first probe per link in this round
-	last  map[string]time.Time // the latest probe per link in this round
+	since time.Time             // when the round began
+	links map[string]linkProbes // this round's probes, per link
 	// byCarrier: the round began at a carrier loss, not a late heartbeat.
 	byCarrier bool
 	// carrierRound: when the last round a carrier loss began did; one
@@ -21,11 +19,10 @@ type probing struct {
 	// try at every flap.
 	carrierRound time.Time
 
-	// The last round that ended without a takeover: no other starts
-	// while the primary stays unheard since doneRef, unless a carrier
-	// is lost after that round began (doneSince): a loss it may not
-	// have seen.
-	done      bool
+	// The last round that ended without a takeover (zero doneSince:
+	// none): no other starts while the primary stays unheard since
+	// doneRef, unless a carrier is lost after that round began
+	// (doneSince): a loss it may not have seen.
 	doneRef   time.Time
 	doneSince time.Time
 	// carrierAt: the latest carrier loss on a link.
@@ -33,6 +30,83 @@ type probing struct {
 	// how and ended say how the last round ended (ProbeRound).
 	how   ProbeOutcome
 	ended string
+}
+
+// linkProbes are a round's probes on one link.
+type linkProbes struct {
+	sent        int       // how many
+	first, last time.Time // when the first and the latest went out
+}
+
+func newProbing() probing { return probing{links: map[string]linkProbes{}} }
+
+// begin starts a round at now; byCarrier: a carrier loss began it.
+func (p *probing) begin(now time.Time, byCarrier bool) {
+	p.on, p.since, p.byCarrier = true, now, byCarrier
+	if byCarrier {
+		p.carrierRound = now
+	}
+	clear(p.links)
+}
+
+// stop ends the round, as how says, for why.
+func (p *probing) stop(how ProbeOutcome, why string) {
+	p.on, p.how, p.ended = false, how, why
+}
+
+// endRound ends the round, which went unanswered or was answered with
+// the primary last heard at heardRef: no other starts in this silence.
+func (p *probing) endRound(heardRef time.Time, how ProbeOutcome, why string) {
+	p.stop(how, why)
+	p.doneRef, p.doneSince = heardRef, p.since
+}
+
+// confirmedBy says the last round, over, confirmed the primary gone,
+// and an answer at at is to one of its probes.
+func (p *probing) confirmedBy(at time.Time) bool {
+	return !p.on && p.how == ProbeConfirmed && !at.Before(p.since)
+}
+
+// lastEnd says how the last round ended.
+func (p *probing) lastEnd() ProbeRound { return ProbeRound{How: p.how, Ended: p.ended} }
+
+// probed counts a probe on link at at.
+func (p *probing) probed(link string, at time.Time) {
+	lp := p.links[link]
+	if lp.sent == 0 {
+		lp.first = at
+	}
+	lp.sent++
+	lp.last = at
+	p.links[link] = lp
+}
+
+// carrierLost records a carrier lost at at on some link.
+func (p *probing) carrierLost(at time.Time) { p.carrierAt = at }
+
+// carrierChanged forgets the round's probes on a link whose carrier
+// changed: they may have gone into the dark.
+func (p *probing) carrierChanged(link string) { delete(p.links, link) }
+
+// doneThisSilence says a round ended with the primary unheard since
+// heardRef, and no carrier lost since it began.
+func (p *probing) doneThisSilence(heardRef time.Time) bool {
+	return !p.doneSince.IsZero() && !heardRef.After(p.doneRef) && !p.carrierAt.After(p.doneSince)
+}
+
+// heardFrom is the time after which a heartbeat ends the round: its
+// start, or grace after it for a round a carrier loss began.
+func (p *probing) heardFrom(grace time.Duration) time.Time {
+	if p.byCarrier {
+		return p.since.Add(grace)
+	}
+	return p.since
+}
+
+// carrierMayStart: a carrier loss may start a round if none did in the
+// last timeout.
+func (p *probing) carrierMayStart(now time.Time, timeout time.Duration) bool {
+	return p.carrierRound.IsZero() || now.Sub(p.carrierRound) >= timeout
 }
 
 // Probe spacing bounds, and the default count.
@@ -82,15 +156,12 @@ func (m *Machine) answerWait() time.Duration { return max(m.ProbeSpacing(), time
 
 // mayProbe says whether a round could run in this state.
 func (m *Machine) mayProbe() bool {
-	return m.p.Confirm && m.p.Ask && m.running == NoJob && (m.state == Standby || m.state == Degraded) && !m.heardRef().IsZero()
+	return m.p.Confirm && m.p.Ask && m.hold.idle() && (m.state == Standby || m.state == Degraded) && !m.heardRef().IsZero()
 }
 
 // probedThisSilence says a round ended in this silence, with no carrier
 // lost since.
-func (m *Machine) probedThisSilence() bool {
-	pr := &m.probe
-	return pr.done && !m.heardRef().After(pr.doneRef) && !pr.carrierAt.After(pr.doneSince)
-}
+func (m *Machine) probedThisSilence() bool { return m.probe.doneThisSilence(m.heardRef()) }
 
 // wantProbe says whether a round should start at now.
 func (m *Machine) wantProbe(now time.Time) bool {
@@ -101,7 +172,7 @@ func (m *Machine) wantProbe(now time.Time) bool {
 		return true
 	}
 	lost := m.probe.carrierAt
-	return !lost.IsZero() && !lost.Add(m.carrierGrace()).Before(m.heardRef()) && m.carrierMayProbe(now)
+	return !lost.IsZero() && !lost.Add(m.carrierGrace()).Before(m.heardRef()) && m.probe.carrierMayStart(now, m.timeout())
 }
 
 // carrierGrace is how late the machine may learn of a carrier change:
@@ -117,40 +188,20 @@ func (m *Machine) carrierGrace() time.Duration { return m.peerInterval / 8 }
 // heardInRound says a heartbeat came since the round of probes began:
 // it ends the round. For a round a carrier loss began, not one read
 // within carrierGrace of it.
-func (m *Machine) heardInRound() bool {
-	pr := &m.probe
-	if pr.byCarrier {
-		return m.heardSince(pr.since.Add(m.carrierGrace()))
-	}
-	return m.heardSince(pr.since)
-}
-
-// carrierMayProbe: a carrier loss may start a round if none did in the
-// last timeout.
-func (m *Machine) carrierMayProbe(now time.Time) bool {
-	cr := m.probe.carrierRound
-	return cr.IsZero() || now.Sub(cr) >= m.timeout()
-}
+func (m *Machine) heardInRound() bool { return m.heardSince(m.probe.heardFrom(m.carrierGrace())) }
 
 // updateProbing starts or ends the round after an event.
 func (m *Machine) updateProbing(now time.Time) {
-	pr := &m.probe
-	if pr.on && (!m.mayProbe() || m.heardInRound()) {
-		pr.on = false // a heartbeat, or the state moved on: nothing to confirm
-		pr.how, pr.ended = ProbeHeard, "a heartbeat came"
-		if !m.heardInRound() {
-			pr.how, pr.ended = ProbeMovedOn, "the state is "+string(m.state)+" now"
+	if m.probe.on && (!m.mayProbe() || m.heardInRound()) {
+		// A heartbeat, or the state moved on: nothing to confirm.
+		if m.heardInRound() {
+			m.probe.stop(ProbeHeard, "a heartbeat came")
+		} else {
+			m.probe.stop(ProbeMovedOn, "the state is "+string(m.state)+" now")
 		}
 	}
-	if !pr.on && m.wantProbe(now) {
-		pr.on, pr.since = true, now
-		pr.byCarrier = now.Before(m.lateAt())
-		if pr.byCarrier {
-			pr.carrierRound = now
-		}
-		clear(pr.sent)
-		clear(pr.first)
-		clear(pr.last)
+	if !m.probe.on && m.wantProbe(now) {
+		m.probe.begin(now, now.Before(m.lateAt()))
 	}
 }
 
@@ -163,7 +214,7 @@ func (m *Machine) probing() []string {
 	}
 	var out []string
 	for _, n := range m.p.Links {
-		if !m.links[n].NoCarrier && m.probe.sent[n] < m.probes() {
+		if !m.links[n].NoCarrier && m.probe.links[n].sent < m.probes() {
 			out = append(out, n)
 		}
 	}
@@ -173,44 +224,30 @@ func (m *Machine) probing() []string {
 // probed counts a probe: one of this round's (sent since it began) on a
 // link that had carrier from before it was sent.
 func (m *Machine) probed(e Probed) []Action {
-	pr := &m.probe
 	l := m.links[e.Link]
 	sent := sentAt(e.Sent, e.At)
-	if !pr.on || l == nil || sent.Before(pr.since) || !l.litSince(sent) {
+	if !m.probe.on || l == nil || sent.Before(m.probe.since) || !l.litSince(sent) {
 		return nil
 	}
-	if pr.sent[e.Link] == 0 {
-		pr.first[e.Link] = e.At
-	}
-	pr.sent[e.Link]++
-	pr.last[e.Link] = e.At
+	m.probe.probed(e.Link, e.At)
 	return m.evaluate(e.At)
 }
 
 // probeAnswered ends the round: the primary's host lives.
 func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
-	pr := &m.probe
-	if !pr.on && m.state == Acquiring && pr.how == ProbeConfirmed && !e.At.Before(pr.since) {
+	if m.state == Acquiring && m.probe.confirmedBy(e.At) {
 		// An answer to the round that confirmed the takeover, reported
 		// after the decision (read late): the host lives. It counts as
 		// an answer for the addresses, so that the takeover stops
 		// before it adds anything (JobDone.Answered: a conflict).
-		m.ask.last = Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}
-		m.ask.unanswered = 0
-		m.ask.primed = m.primaryMAC(e.MAC)
+		m.ask.record(Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}, m.primaryMAC(e.MAC))
 		return nil
 	}
-	if !pr.on || e.At.Before(pr.since) {
+	if !m.probe.on || e.At.Before(m.probe.since) {
 		return nil
 	}
-	m.endRound(e.At)
-	pr.how, pr.ended = ProbeAnswered, fmt.Sprintf("the primary's host answered on %s (%s): it lives", e.Link, e.MAC)
+	m.probe.endRound(m.heardRef(), ProbeAnswered, fmt.Sprintf("the primary's host answered on %s (%s): it lives", e.Link, e.MAC))
 	return m.evaluate(e.At)
-}
-
-func (m *Machine) endRound(now time.Time) {
-	pr := &m.probe
-	pr.on, pr.done, pr.doneRef, pr.doneSince = false, true, m.heardRef(), pr.since
 }
 
 // carrier records a link's carrier; a loss may start a round.
@@ -220,7 +257,7 @@ func (m *Machine) carrier(e Carrier) []Action {
 		return nil
 	}
 	if !l.NoCarrier && !e.Up {
-		m.probe.carrierAt = e.At
+		m.probe.carrierLost(e.At)
 	}
 	if l.NoCarrier == e.Up {
 		// A change: what was sent on the link before it may have gone
@@ -228,11 +265,9 @@ func (m *Machine) carrier(e Carrier) []Action {
 		// news to ask about, never a confirmation: the link's probes
 		// start again, as do the questions if the addresses are there.
 		l.carrierAt = e.At
-		delete(m.probe.sent, e.Link)
-		delete(m.probe.first, e.Link)
-		delete(m.probe.last, e.Link)
+		m.probe.carrierChanged(e.Link)
 		if m.p.addrLink(e.Link) {
-			m.ask.unanswered = 0
+			m.ask.questionsLost()
 		}
 	}
 	if l.NoCarrier && e.Up && m.state == Active && m.p.Ask {
@@ -241,7 +276,7 @@ func (m *Machine) carrier(e Carrier) []Action {
 		// away: ask, for a hold-down, as after a takeover, so that two
 		// hosts answer for milliseconds, not until that heartbeat. At
 		// first at the probes' pace: the switch may not forward yet.
-		m.ask.tookAt, m.ask.afterTake, m.ask.carrierBack = e.At, true, e.At
+		m.ask.carrierBackAt(e.At)
 	}
 	l.NoCarrier = !e.Up
 	return m.evaluate(e.At)
@@ -255,8 +290,7 @@ func (m *Machine) carrier(e Carrier) []Action {
 // silence, and clients could not reach it either (the timeout decides,
 // as without probes).
 func (m *Machine) confirmedAt() time.Time {
-	pr := &m.probe
-	if !pr.on {
+	if !m.probe.on {
 		return time.Time{}
 	}
 	var at time.Time
@@ -267,12 +301,13 @@ func (m *Machine) confirmedAt() time.Time {
 		if l.NoCarrier {
 			continue // nothing can answer there, and nothing sent there counts
 		}
-		if pr.sent[n] < k {
+		lp := m.probe.links[n]
+		if lp.sent < k {
 			return time.Time{}
 		}
 		lit = true
-		at = later(at, later(pr.first[n].Add(time.Duration(k)*m.ProbeSpacing()), pr.last[n].Add(m.answerWait())))
-		if l.carrierAt.After(pr.since) {
+		at = later(at, later(lp.first.Add(time.Duration(k)*m.ProbeSpacing()), lp.last.Add(m.answerWait())))
+		if l.carrierAt.After(m.probe.since) {
 			// Its carrier came back in this round: the path (a switch
 			// port) may not forward yet, so its probes get the
 			// questions' pace to be answered, not the probes'.
@@ -312,8 +347,7 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 	at := m.confirmedAt()
 	if at.IsZero() || now.Before(at) {
 		if end := m.incompleteAt(); !end.IsZero() && !now.Before(end) {
-			m.endRound(now)
-			m.probe.how, m.probe.ended = ProbeIncomplete, "not every link could be probed, or none has carrier: the timeout decides"
+			m.probe.endRound(m.heardRef(), ProbeIncomplete, "not every link could be probed, or none has carrier: the timeout decides")
 		}
 		return nil, false
 	}
@@ -327,8 +361,7 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 	reason := fmt.Sprintf("no heartbeat on any link for %v, and the primary answered none of %d probes on %s",
 		now.Sub(m.heardRef()).Round(time.Millisecond), m.probes(), strings.Join(links, " or "))
 	acts := m.decide(reason, now) // while the round is on: the questions' window is its
-	m.endRound(now)
-	m.probe.how, m.probe.ended = ProbeConfirmed, "no answer: "+reason
+	m.probe.endRound(m.heardRef(), ProbeConfirmed, "no answer: "+reason)
 	return acts, true
 }
 

@@ -17,26 +17,54 @@ type health struct {
 	told      bool      // the hand-over's conflict has been noticed
 }
 
-// Health returns the primary's health as last heard.
-func (m *Machine) healthNow() Health {
-	return Health{Healthy: !m.health.unhealthy, Since: m.health.since, Detail: m.health.detail}
+// status returns the primary's health as last heard.
+func (h *health) status() Health {
+	return Health{Healthy: !h.unhealthy, Since: h.since, Detail: h.detail}
+}
+
+// heard applies the health a heartbeat carried, and says whether it
+// changed.
+func (h *health) heard(e Heartbeat) (changed bool) {
+	if e.Unhealthy == h.unhealthy {
+		if e.Unhealthy {
+			h.detail = e.Detail
+			h.yielded = e.Yielded
+		} else if h.since.IsZero() {
+			h.since = e.At // healthy since first heard
+		}
+		return false
+	}
+	*h = health{unhealthy: e.Unhealthy, yielded: e.Yielded, since: e.At}
+	if e.Unhealthy {
+		h.detail = e.Detail
+	}
+	return true
+}
+
+// heardAnswer records an answer for an address while unhealthy.
+func (h *health) heardAnswer() {
+	if h.unhealthy {
+		h.answered = true
+	}
+}
+
+// tell says whether the hand-over's conflict is news, and records it
+// said.
+func (h *health) tell() bool {
+	if h.told {
+		return false
+	}
+	h.told = true
+	return true
 }
 
 // heardHealth applies the health a heartbeat carried and returns the
 // notice of a change.
 func (m *Machine) heardHealth(e Heartbeat) []Action {
-	if e.Unhealthy == m.health.unhealthy {
-		if e.Unhealthy {
-			m.health.detail = e.Detail
-			m.health.yielded = e.Yielded
-		} else if m.health.since.IsZero() {
-			m.health.since = e.At // healthy since first heard
-		}
+	if !m.health.heard(e) {
 		return nil
 	}
-	m.health = health{unhealthy: e.Unhealthy, yielded: e.Yielded, since: e.At}
 	if e.Unhealthy {
-		m.health.detail = e.Detail
 		m.backSince = time.Time{} // no give-back to a failing service
 		what := "; it keeps its addresses (its own, or it could not remove them): nothing moves"
 		if e.Yielded {
@@ -59,10 +87,9 @@ func (m *Machine) handOver(now time.Time) (acts []Action, ok bool) {
 	}
 	// heartbeatd removed its service addresses before it said so: one
 	// that still answers a lead after that is held by another host.
-	if m.health.told || !m.inUse(now) || m.ask.last.At.Before(m.health.since.Add(m.lead())) {
+	if !m.inUse(now) || m.ask.last.At.Before(m.health.since.Add(m.lead())) || !m.health.tell() {
 		return nil, true
 	}
-	m.health.told = true
 	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("the primary gave it up for a hand-over (its service is unhealthy)") +
 		"; nothing is taken over while it answers"}}, true
 }

@@ -34,7 +34,7 @@ func TestUnhealthyPrimaryHandsOver(t *testing.T) {
 	tl.expect(Standby)
 	tl.beatHealth(true)
 	tl.expect(Standby, "notice primary-unhealthy")
-	if h := tl.m.healthNow(); h.Healthy || h.Detail == "" {
+	if h := tl.m.health.status(); h.Healthy || h.Detail == "" {
 		t.Fatalf("health %+v", h)
 	}
 	tl.tickTo(tl.now.Add(3 * time.Millisecond))

@@ -90,18 +90,10 @@ type Machine struct {
 	// the address is gone from this host).
 	baseline time.Time
 
-	backSince   time.Time // start of the current unbroken run of heartbeats while active
-	takeFrom    time.Time // when the last takeover started (its decision)
-	lastVeto    time.Time // when Test last refused
-	keptAt      time.Time // when Test last refused a give-back: asked again VetoRetry later
-	vetoedJob   Job       // the job Test refused
-	heldFrom    State     // the state hold froze
-	running     Job       // the job under way; NoJob when none
-	pending     Job       // an operator's job asked for while another runs
-	freezeAfter bool      // hold when the running job ends
-	incomplete  bool      // started holding only some addresses
-	toldHolding bool      // "primary back, auto give-back off" was said
+	backSince time.Time // start of the current unbroken run of heartbeats while active
+	takeFrom  time.Time // when the last takeover started (its decision)
 
+	hold   hold    // the jobs, and what holds them back
 	ask    asking  // who answers for the addresses
 	health health  // the primary's service, as it says
 	probe  probing // is the primary's host there?
@@ -128,8 +120,7 @@ func New(p Params, now time.Time, holding bool) *Machine {
 	if p.GoodbyeWait <= 0 {
 		p.GoodbyeWait = 30 * time.Second
 	}
-	m := &Machine{p: p, links: map[string]*link{}, peerInterval: p.DefaultInterval,
-		probe: probing{sent: map[string]int{}, first: map[string]time.Time{}, last: map[string]time.Time{}}}
+	m := &Machine{p: p, links: map[string]*link{}, peerInterval: p.DefaultInterval, probe: newProbing()}
 	for _, l := range p.Links {
 		m.links[l] = &link{Link: notice.Link{Name: l}}
 	}
@@ -150,7 +141,7 @@ func (m *Machine) set(s State, now time.Time) {
 // crash in the middle of a takeover). If the primary stays silent past the
 // initial grace, the takeover is completed (the caller skips the hooks of
 // addresses already held); if it is heard, everything is given back.
-func (m *Machine) Incomplete() { m.incomplete = true }
+func (m *Machine) Incomplete() { m.hold.startIncomplete() }
 
 // State returns the state and since when.
 func (m *Machine) State() (State, time.Time) { return m.state, m.since }
@@ -217,17 +208,17 @@ func (m *Machine) nextDeadline() time.Time {
 	case Starting:
 		earlier(m.since.Add(max(m.p.InitialGrace, to)))
 	case Vetoed:
-		earlier(m.lastVeto.Add(m.p.VetoRetry))
+		earlier(m.hold.lastVeto.Add(m.p.VetoRetry))
 	case Conflict:
 		// Its deadlines are the questions' (below): a conflict waits
 		// for the address to go, not for a timeout.
 	case Active:
-		if !m.keptAt.IsZero() {
-			earlier(m.keptAt.Add(m.p.VetoRetry)) // Test asked again
+		if !m.hold.keptAt.IsZero() {
+			earlier(m.hold.keptAt.Add(m.p.VetoRetry)) // Test asked again
 		}
 		// Completing an unfinished takeover waits for silence on every
 		// link; while one is heard, its own deadline comes first.
-		if m.incomplete && !slices.ContainsFunc(m.p.Links, func(n string) bool { return m.links[n].Alive }) {
+		if m.hold.incomplete && !slices.ContainsFunc(m.p.Links, func(n string) bool { return m.links[n].Alive }) {
 			earlier(m.since.Add(max(m.p.InitialGrace, to)))
 		}
 	}
@@ -305,7 +296,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		m.peerInterval = e.Interval
 	}
 	if e.Own || m.p.addrLink(e.Link) {
-		m.ask.own = e.Own // which of its addresses it sends from, on the addresses' link
+		m.ask.heardOwn(e.Own) // which of its addresses it sends from, on the addresses' link
 	}
 	if e.Goodbye {
 		// The goodbye itself does not count as the primary being heard.
@@ -335,12 +326,9 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 }
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
-	m.running = j
-	m.ask.told, m.ask.stopped = false, false
+	m.hold.start(j)
+	m.ask.jobStarted(j)
 	if j == Takeover {
-		// What answered before is why the takeover waited; once it
-		// starts, only new answers count (a returning primary).
-		m.ask.last = Answered{}
 		// Only heartbeats from the decision on are the primary back:
 		// a run that began before it (the primary's return after an
 		// earlier takeover, or an operator's acquire while it was
@@ -349,18 +337,11 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 		// counting as heard.
 		m.backSince = time.Time{}
 		m.takeFrom = now
-		// A hold of its own: a give-back on an answer in an earlier
-		// one (done, or it would not be taking over) waits for nothing.
-		m.ask.gaveAt, m.keptAt = time.Time{}, time.Time{}
-	} else {
-		m.ask.forced = false
-	}
-	if j == Takeover {
 		m.set(Acquiring, now)
 	} else {
 		m.set(Releasing, now)
 	}
-	return []Action{StartJob{Job: j, Reason: reason, Forced: j == Takeover && m.ask.forced}}
+	return []Action{StartJob{Job: j, Reason: reason, Forced: j == Takeover && m.hold.forced}}
 }
 
 // evaluate applies the rules at now. A rule that moves to standby so
@@ -430,10 +411,10 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 		if len(alive) > 0 && m.health.unhealthy {
 			// Alive, its service failing: ask Test again after VetoRetry
 			// (and, while the addresses are not free, again after that).
-			if now.Sub(m.lastVeto) >= m.p.VetoRetry {
+			if now.Sub(m.hold.lastVeto) >= m.p.VetoRetry {
 				acts, _ := m.handOver(now)
-				if m.running == NoJob {
-					m.lastVeto = now // not now (a notice at most): again after VetoRetry
+				if m.hold.idle() {
+					m.hold.retryFrom(now) // not now (a notice at most): again after VetoRetry
 				}
 				return acts, false
 			}
@@ -447,13 +428,11 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 			m.baseline = now
 			return nil, true
 		}
-		if now.Sub(m.lastVeto) >= m.p.VetoRetry {
+		if now.Sub(m.hold.lastVeto) >= m.p.VetoRetry {
 			return m.decide("asking Test again: still no heartbeat on any link", now), false
 		}
 	case Active:
-		if !m.keptAt.IsZero() && !m.keeping(now) {
-			m.keptAt = time.Time{} // Test may be asked again: its deadline is past
-		}
+		m.hold.keptOver(now, m.p.VetoRetry) // Test may be asked again: its deadline is past
 		acts, done := m.answeredWhileActive(now)
 		if done {
 			return acts, false
@@ -467,9 +446,8 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
 	if len(alive) == 0 {
 		m.backSince = time.Time{} // the run of heartbeats broke (or never began)
-		m.toldHolding = false
-		if m.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.timeout()) {
-			m.incomplete = false
+		m.hold.primaryGone()
+		if m.hold.incomplete && now.Sub(m.since) >= max(m.p.InitialGrace, m.timeout()) {
 			return m.start(Takeover, "completing a takeover that an earlier run left unfinished", now)
 		}
 		return nil
@@ -481,28 +459,22 @@ func (m *Machine) evaluateActive(now time.Time, alive []string) []Action {
 		return nil
 	}
 	if !m.p.AutoGiveBack {
-		if m.toldHolding {
+		if !m.hold.tellHolding() {
 			return nil
 		}
-		m.toldHolding = true
 		return []Action{Notice{Kind: notice.PrimaryBack, Detail: "the primary is heard again on " + strings.Join(alive, ", ") +
 			"; automatic give-back is off, so the addresses stay here until failoverctl release"}}
 	}
 	return m.start(GiveBack, fmt.Sprintf("heartbeats heard again on %s for %v", strings.Join(alive, ", "), m.lastHeard().Sub(m.backSince).Round(time.Millisecond)), now)
 }
 
-// keeping says Test refused a give-back less than VetoRetry ago: it is
-// not asked again before then, whatever wants the give-back.
-func (m *Machine) keeping(now time.Time) bool {
-	return !m.keptAt.IsZero() && now.Sub(m.keptAt) < m.p.VetoRetry
-}
+// keeping says Test refused a give-back less than VetoRetry ago.
+func (m *Machine) keeping(now time.Time) bool { return m.hold.keeping(now, m.p.VetoRetry) }
 
 func (m *Machine) jobDone(e JobDone) []Action {
-	if m.running == NoJob || e.Job != m.running {
+	if !m.hold.end(e.Job) {
 		return nil // not the job we started: ignore
 	}
-	m.running = NoJob
-	m.incomplete = false
 	var out []Action
 	vetoDetail := func(what, outcome string) string {
 		if e.Reason != "" {
@@ -514,9 +486,9 @@ func (m *Machine) jobDone(e JobDone) []Action {
 	case e.Job == Takeover && e.Answered:
 		// A conflict, said by the job's own notice (it carries the
 		// hooks that ran); the next try waits for a hold-down of quiet.
-		m.vetoedJob = NoJob
+		m.hold.wentAhead()
 		m.set(Conflict, e.At)
-		m.ask.fenced, m.ask.told, m.ask.stopped = time.Time{}, true, true
+		m.ask.stoppedTakeover()
 		detail := "the takeover stopped before it added anything: " + m.conflictDetail("its hooks ran")
 		if e.Undone {
 			detail += "; its Test and PreAcq hooks had run, and PreRel and PostRel ran to undo them"
@@ -534,18 +506,17 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		}
 	case e.Job == Takeover && e.Vetoed:
 		m.set(Vetoed, e.At)
-		m.lastVeto = e.At
-		if m.vetoedJob != Takeover {
+		if m.hold.refused(Takeover, e.At) {
 			out = append(out, Notice{Kind: notice.Veto, Detail: vetoDetail("takeover", "nothing was taken over")})
 		}
-		m.vetoedJob = Takeover
 	case e.Job == Takeover:
 		// backSince stays: a primary heard during the job has begun its
 		// hold-down already.
 		m.set(Active, e.At)
-		m.ask.tookAt, m.ask.afterTake = e.At, m.p.Ask
-		m.vetoedJob = NoJob
-		m.toldHolding = false
+		if m.p.Ask {
+			m.ask.askOnFrom(e.At)
+		}
+		m.hold.tookOver()
 		if e.Err != nil {
 			out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: "the takeover did not complete: " + e.Err.Error() + "; failoverd keeps trying to add what is missing"})
 		} else {
@@ -553,39 +524,34 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		}
 	case e.Job == GiveBack && e.Vetoed:
 		m.set(Active, e.At)
-		m.backSince = e.At // another hold-down before asking again
-		m.keptAt = e.At    // and not before VetoRetry
-		if m.vetoedJob != GiveBack {
+		m.backSince = e.At // another hold-down before asking again, and Test not before VetoRetry
+		if m.hold.refused(GiveBack, e.At) {
 			out = append(out, Notice{Kind: notice.Veto, Detail: vetoDetail("give-back", "this host keeps the addresses")})
 		}
-		m.vetoedJob = GiveBack
 	case e.Job == GiveBack && e.Err != nil:
 		// Something may still be held: stay active and try again after
 		// another hold-down.
 		m.set(Active, e.At)
 		m.backSince = e.At
-		m.vetoedJob = NoJob
+		m.hold.wentAhead()
 		out = append(out, Notice{Kind: notice.GiveBackFailed, Detail: "the give-back did not complete: " + e.Err.Error() + "; this host may still hold addresses and tries again after the hold-down"})
 	case e.Job == GiveBack:
 		m.set(Standby, e.At)
 		m.baseline = e.At
-		m.keptAt = time.Time{}
-		m.vetoedJob = NoJob
+		m.hold.gaveBack()
 		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
 	}
-	freeze := m.freezeAfter
-	m.freezeAfter = false
-	if m.pending != NoJob {
-		j := m.pending
-		m.pending = NoJob
+	j, freeze := m.hold.queued()
+	if j != NoJob {
 		if acts := m.operatorJob(j, e.At); len(acts) > 0 {
-			m.freezeAfter = freeze // the queued job ends frozen if asked
+			if freeze {
+				m.hold.freezeAtEnd() // the queued job ends frozen
+			}
 			return append(out, acts...)
 		}
 	}
 	if freeze {
-		m.heldFrom = m.state
-		m.set(Held, e.At)
+		m.freeze(e.At)
 		return out
 	}
 	return append(out, m.evaluate(e.At)...)
@@ -593,11 +559,11 @@ func (m *Machine) jobDone(e JobDone) []Action {
 
 // operatorJob starts j unless the host is already so.
 func (m *Machine) operatorJob(j Job, now time.Time) []Action {
-	holds := m.state == Active || (m.state == Held && m.heldFrom == Active)
+	holds := m.holding() // not Releasing: no job runs here
 	if (j == Takeover && holds) || (j == GiveBack && !holds) {
 		return nil // already so
 	}
-	m.vetoedJob = NoJob
+	m.hold.wentAhead()
 	return m.start(j, "operator request (failoverctl)", now)
 }
 
@@ -607,19 +573,16 @@ func (m *Machine) operatorJob(j Job, now time.Time) []Action {
 func (m *Machine) command(e Command) []Action {
 	switch e.Op {
 	case OpHold:
-		if m.running != NoJob {
-			m.freezeAfter = true
+		if !m.hold.idle() {
+			m.hold.freezeAtEnd()
 			return nil
 		}
-		if m.state != Held {
-			m.heldFrom = m.state
-			m.set(Held, e.At)
-		}
+		m.freeze(e.At)
 		return nil
 	case OpResume:
-		m.freezeAfter = false
+		from := m.hold.resume()
 		if m.state == Held {
-			m.set(m.heldFrom, e.At)
+			m.set(from, e.At)
 			m.backSince = time.Time{}
 			return m.evaluate(e.At)
 		}
@@ -629,22 +592,28 @@ func (m *Machine) command(e Command) []Action {
 		if e.Op == OpRelease {
 			j = GiveBack
 		}
-		m.ask.forced = e.Force && j == Takeover
-		if m.running != NoJob {
-			m.pending = j
-			return nil
+		if m.hold.request(j, e.Force) {
+			return nil // after the job under way
 		}
 		frozen := m.state == Held
 		acts := m.operatorJob(j, e.At)
 		if frozen && len(acts) > 0 {
-			m.freezeAfter = true // act, and stay frozen in the result
+			m.hold.freezeAtEnd() // act, and stay frozen in the result
 		}
 		return acts
 	}
 	return nil
 }
 
+// freeze holds the machine in its state (the operator's hold).
+func (m *Machine) freeze(now time.Time) {
+	if m.state != Held {
+		m.hold.froze(m.state)
+		m.set(Held, now)
+	}
+}
+
 // holding reports whether the addresses are (or are being) taken.
 func (m *Machine) holding() bool {
-	return slices.Contains([]State{Active, Releasing}, m.state) || (m.state == Held && m.heldFrom == Active)
+	return slices.Contains([]State{Active, Releasing}, m.state) || (m.state == Held && m.hold.from == Active)
 }

@@ -643,8 +643,8 @@ func TestOtherJobsEndIsIgnored(t *testing.T) {
 	tl.expect(Acquiring, "start takeover")
 	tl.done(GiveBack, false, nil)
 	tl.expect(Acquiring)
-	if tl.m.running != Takeover {
-		t.Fatalf("running %q after another job's end, want the takeover", tl.m.running)
+	if tl.m.hold.running != Takeover {
+		t.Fatalf("running %q after another job's end, want the takeover", tl.m.hold.running)
 	}
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")

@@ -84,7 +84,7 @@ func (ProbeAnswer) isEvent() {}
 
 func (Carrier) isEvent() {}
 
-// healthNow is the primary's health as heard.
+// Health is the primary's health as heard.
 type Health struct {
 	Healthy bool      `json:"healthy"`
 	Since   time.Time `json:"since,omitzero"`

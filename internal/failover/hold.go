@@ -1,0 +1,148 @@
+package failover
+
+import "time"
+
+// hold is what holds the jobs back or waits on them: the job under way
+// (nothing else starts while it runs), what the operator asked for
+// meanwhile, the operator's hold, Test's last refusal, and the takeover
+// a crash left unfinished.
+type hold struct {
+	running     Job   // the job under way; NoJob when none
+	pending     Job   // an operator's job asked for while another runs
+	forced      bool  // the operator asked for the takeover with --force
+	freezeAfter bool  // hold when the running job ends
+	from        State // the state the hold froze
+	vetoedJob   Job   // the job Test refused, until one goes ahead
+	// lastVeto: when Test last refused a takeover (or was due and did
+	// not run): asked again VetoRetry later.
+	lastVeto time.Time
+	// keptAt: when Test last refused a give-back: it is not asked again
+	// before VetoRetry later (zero: asked when wanted).
+	keptAt time.Time
+	// incomplete: the host held only some addresses at start.
+	incomplete  bool
+	toldHolding bool // "primary back, auto give-back off" was said
+}
+
+// startIncomplete records that the host held only some addresses at
+// start.
+func (h *hold) startIncomplete() { h.incomplete = true }
+
+// idle says no job is under way.
+func (h *hold) idle() bool { return h.running == NoJob }
+
+// start records that j is under way. A takeover's hold of the
+// addresses is its own (a give-back refused in an earlier one waits for
+// nothing); a give-back ends what --force asked for.
+func (h *hold) start(j Job) {
+	h.running = j
+	h.incomplete = false
+	switch j {
+	case Takeover:
+		h.keptAt = time.Time{}
+	case GiveBack:
+		h.forced = false
+	}
+}
+
+// end says j, reported ended, is the job under way, and records that
+// none is now.
+func (h *hold) end(j Job) bool {
+	if h.running == NoJob || j != h.running {
+		return false
+	}
+	h.running = NoJob
+	return true
+}
+
+// request records the operator asking for j, and says whether it waits
+// for the job under way.
+func (h *hold) request(j Job, force bool) (waits bool) {
+	h.forced = force && j == Takeover
+	if h.running != NoJob {
+		h.pending = j
+		return true
+	}
+	return false
+}
+
+// freezeAtEnd has the hold take effect when the job under way ends.
+func (h *hold) freezeAtEnd() { h.freezeAfter = true }
+
+// queued returns what waited on the job that ended (an operator's job,
+// a hold) and forgets it.
+func (h *hold) queued() (j Job, freeze bool) {
+	j, freeze = h.pending, h.freezeAfter
+	h.pending, h.freezeAfter = NoJob, false
+	return j, freeze
+}
+
+// froze records the state a hold froze.
+func (h *hold) froze(s State) { h.from = s }
+
+// resume ends the hold, or the one asked for at the job's end, and
+// returns the state it froze.
+func (h *hold) resume() State {
+	h.freezeAfter = false
+	return h.from
+}
+
+// refused records Test refusing j at at, and says whether that is news
+// (the last refusal was not of j).
+func (h *hold) refused(j Job, at time.Time) (news bool) {
+	switch j {
+	case Takeover:
+		h.lastVeto = at
+	case GiveBack:
+		h.keptAt = at
+	}
+	news = h.vetoedJob != j
+	h.vetoedJob = j
+	return news
+}
+
+// wentAhead forgets Test's last refusal: the next one is news.
+func (h *hold) wentAhead() { h.vetoedJob = NoJob }
+
+// retryFrom has Test, which did not run at now, asked again VetoRetry
+// after it.
+func (h *hold) retryFrom(now time.Time) { h.lastVeto = now }
+
+// keeping says Test refused a give-back less than retry ago: it is not
+// asked again before then, whatever wants the give-back.
+func (h *hold) keeping(now time.Time, retry time.Duration) bool {
+	return !h.keptAt.IsZero() && now.Sub(h.keptAt) < retry
+}
+
+// keptOver forgets a refused give-back whose retry is due, so that no
+// deadline stays in the past for it.
+func (h *hold) keptOver(now time.Time, retry time.Duration) {
+	if !h.keeping(now, retry) {
+		h.keptAt = time.Time{}
+	}
+}
+
+// gaveBack records a give-back done: nothing keeps the addresses now.
+func (h *hold) gaveBack() {
+	h.keptAt = time.Time{}
+	h.vetoedJob = NoJob
+}
+
+// tookOver records a takeover done.
+func (h *hold) tookOver() {
+	h.vetoedJob = NoJob
+	h.toldHolding = false
+}
+
+// tellHolding says whether "primary back, auto give-back off" is news,
+// and records it said.
+func (h *hold) tellHolding() bool {
+	if h.toldHolding {
+		return false
+	}
+	h.toldHolding = true
+	return true
+}
+
+// primaryGone records the primary unheard again: its return is news.
+func (h *hold) primaryGone() { h.toldHolding = false }
