@@ -266,7 +266,7 @@ func TestRemoteTargetFollowsTheRoutingTable(t *testing.T) {
 		if len(got) != 2 || got[1].dst.String() != "198.51.100.255:1694" || got[1].ifindex != 0 || got[1].src.IsValid() {
 			t.Fatalf("sent %+v", got)
 		}
-		if got[0].pkt.HardwareAddr.String() != privMAC || len(got[1].pkt.HardwareAddr) != 0 {
+		if got[0].pkt.HardwareAddr.String() != privMAC || got[1].pkt.HardwareAddr != nil {
 			t.Fatalf("MACs %q on the link and %q behind the router, want %s and none", got[0].pkt.HardwareAddr, got[1].pkt.HardwareAddr, privMAC)
 		}
 	})
