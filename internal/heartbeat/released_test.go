@@ -3,12 +3,16 @@ package heartbeat
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -178,4 +182,172 @@ func TestHoldingSentBeforeTheReleasedIsIgnored(t *testing.T) {
 	if !r.send(fromSecondary(t, wire.Holding, 3, named)) {
 		t.Fatalf("a holding sent after the released was not acted on:\n%s", r.log)
 	}
+}
+
+// pipeConn is a PacketConn whose datagrams come from a channel, so that
+// a listener runs under testing/synctest's fake clock; readErr, when
+// set, is what every read returns.
+type pipeConn struct {
+	in      chan []byte
+	closed  chan struct{}
+	once    sync.Once
+	readErr error
+}
+
+func newPipeConn() *pipeConn {
+	return &pipeConn{in: make(chan []byte, 16), closed: make(chan struct{})}
+}
+
+func (c *pipeConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if c.readErr != nil {
+		return 0, nil, c.readErr
+	}
+	select {
+	case p := <-c.in:
+		return copy(b, p), &net.UDPAddr{IP: net.IPv4(192, 0, 2, 2), Port: 1694}, nil
+	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	}
+}
+
+func (c *pipeConn) Close() error                          { c.once.Do(func() { close(c.closed) }); return nil }
+func (c *pipeConn) WriteTo([]byte, net.Addr) (int, error) { return 0, errors.ErrUnsupported }
+func (c *pipeConn) LocalAddr() net.Addr                   { return &net.UDPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1694} }
+func (c *pipeConn) SetDeadline(time.Time) error           { return nil }
+func (c *pipeConn) SetReadDeadline(time.Time) error       { return nil }
+func (c *pipeConn) SetWriteDeadline(time.Time) error      { return nil }
+
+// A listener whose socket fails says why: Run returns the error, and
+// heartbeatd logs that it stopped hearing the secondary.
+func TestAListenerThatCannotReadSaysWhy(t *testing.T) {
+	c := newPipeConn()
+	c.readErr = syscall.EIO
+	l := NewReleasedListener(c, slog.New(slog.DiscardHandler))
+	err := l.Run(t.Context(), func() *wire.Keyring { return testKeys }, FromSecondary{})
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Run returned %v, want the read error", err)
+	}
+}
+
+// A listener closed by its owner stops quietly: Run returns nil, no
+// error to log.
+func TestAClosedListenerStopsQuietly(t *testing.T) {
+	c := newPipeConn()
+	l := NewReleasedListener(c, slog.New(slog.DiscardHandler))
+	done := make(chan error, 1)
+	go func() { done <- l.Run(t.Context(), func() *wire.Keyring { return testKeys }, FromSecondary{}) }()
+	l.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run returned %v after Close, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after Close")
+	}
+}
+
+// The largest packet the wire allows is read whole: heartbeatd's own
+// heartbeats at the longest name, message and MAC, looped back to a
+// listener on every address, are ignored as heartbeats, not dropped as
+// broken with a warning.
+func TestTheLargestPacketIsReadWhole(t *testing.T) {
+	const epoch = 0xfeed
+	r := listenAs(t, epoch)
+	b, err := testKeys.Seal(&wire.Packet{Type: wire.Heartbeat, Sender: strings.Repeat("n", wire.MaxSenderLen), Epoch: 1, Seq: 1,
+		Interval: time.Second, SentAt: time.Now(), Message: strings.Repeat("m", wire.MaxMessageLen),
+		HardwareAddr: bytes.Repeat([]byte{0xa0}, wire.MaxHardwareAddrLen)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != wire.MaxPacketLen {
+		t.Fatalf("the largest heartbeat is %d bytes, want %d", len(b), wire.MaxPacketLen)
+	}
+	if _, err := r.conn.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if !r.send(fromSecondary(t, wire.Released, 1, wire.EpochMessage(epoch))) {
+		t.Fatalf("the released after it was not acted on:\n%s", r.log)
+	}
+	if strings.Contains(r.log.String(), "dropped packet") {
+		t.Fatalf("the largest heartbeat was dropped:\n%s", r.log)
+	}
+}
+
+// Only a holding the same failoverd run sent before its released is
+// stale: one from a failoverd started since (its sequence numbers begin
+// again) or of another name is acted on.
+func TestOnlyTheSameRunsEarlierHoldingIsStale(t *testing.T) {
+	const epoch = 0xfeed
+	named := wire.EpochMessage(epoch)
+	seal := func(sender string, fEpoch uint64, typ wire.Type, seq uint64) []byte {
+		b, err := testKeys.Seal(&wire.Packet{Type: typ, Sender: sender, Epoch: fEpoch, Seq: seq, Interval: time.Second, SentAt: time.Now(), Message: named})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name    string
+		holding []byte
+	}{
+		{"a restarted failoverd", seal("secondary", 43, wire.Holding, 1)},
+		{"another name", seal("secondary2", 42, wire.Holding, 1)},
+	} {
+		r := listenAs(t, epoch)
+		if !r.send(seal("secondary", 42, wire.Released, 5)) {
+			t.Fatalf("released not acted on:\n%s", r.log)
+		}
+		if !r.send(c.holding) {
+			t.Fatalf("%s: a holding sent after the released, numbered below it, was ignored:\n%s", c.name, r.log)
+		}
+	}
+}
+
+// listenFake runs a listener over a pipeConn (for testing/synctest), as
+// the heartbeatd run with epoch does; got returns what it passed on.
+func listenFake(t *testing.T, epoch uint64) (c *pipeConn, logs *syncLog, got func() []wire.Packet) {
+	c, logs = newPipeConn(), &syncLog{}
+	l := NewReleasedListener(c, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var mu sync.Mutex
+	var passed []wire.Packet
+	took := func(_ netip.Addr, p wire.Packet) { mu.Lock(); defer mu.Unlock(); passed = append(passed, p) }
+	go l.Run(t.Context(), func() *wire.Keyring { return testKeys }, FromSecondary{Epoch: epoch, Released: took, Holding: took})
+	return c, logs, func() []wire.Packet { mu.Lock(); defer mu.Unlock(); return slices.Clone(passed) }
+}
+
+// A released or holding is acted on at most once a second, each kind on
+// its own: the next one a full second later is acted on again, one
+// sooner is logged as covered by the one under way.
+func TestEachKindIsActedOnAtMostOnceASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const epoch = 0xfeed
+		c, logs, got := listenFake(t, epoch)
+		seq := uint64(0)
+		send := func(typ wire.Type) {
+			seq++
+			c.in <- fromSecondary(t, typ, seq, wire.EpochMessage(epoch))
+			synctest.Wait()
+		}
+		send(wire.Released)
+		send(wire.Holding)
+		time.Sleep(999 * time.Millisecond)
+		send(wire.Released)
+		if out := logs.String(); !strings.Contains(out, "released again within a second") || strings.Contains(out, "holding again") {
+			t.Fatalf("a released within a second is not logged as such:\n%s", out)
+		}
+		send(wire.Holding)
+		if !strings.Contains(logs.String(), "holding again within a second") {
+			t.Fatalf("a holding within a second is not logged as such:\n%s", logs)
+		}
+		if n := len(got()); n != 2 {
+			t.Fatalf("%d packets acted on, want the first of each kind", n)
+		}
+		time.Sleep(time.Millisecond) // a second after the first of each
+		send(wire.Released)
+		send(wire.Holding)
+		if p := got(); len(p) != 4 || p[2].Type != wire.Released || p[3].Type != wire.Holding {
+			t.Fatalf("acted on %+v, want each kind again a second later", p)
+		}
+	})
 }

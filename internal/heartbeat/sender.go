@@ -66,7 +66,7 @@ type Target struct {
 // usable says the target's way out looks usable: its interface up with
 // carrier, and the target's subnet there.
 func (t *Target) usable() bool {
-	return t.Route.Kind != netif.NoLink && t.Route.Interface.Up && t.Route.Interface.Running
+	return t.Route.Interface.Up && t.Route.Interface.Running && t.Route.Kind != netif.NoLink
 }
 
 // HardwareAddr is what the heartbeats to the target say is this host's

@@ -496,3 +496,360 @@ func TestUnreachableLinkRetriesBackOff(t *testing.T) {
 		}
 	})
 }
+
+// slowSender is a test sender that beats every 10 s, so that anything it
+// sends between ticks comes from the fast path for faulty links.
+func slowSender(t *testing.T) (*Sender, *fakeConn, *syncBuf, *host) {
+	t.Helper()
+	s, conn, logs := newTestSender(t, false)
+	h := liveHost(s)
+	o := s.opts
+	o.Interval = 10 * time.Second
+	if err := s.Reload(o); err != nil {
+		t.Fatal(err)
+	}
+	<-s.changed // Run has not started: no beat is due for the reload
+	return s, conn, logs, h
+}
+
+// sentOn counts the packets that went out of interface ifindex.
+func sentOn(got []sent, ifindex int) int {
+	n := 0
+	for _, p := range got {
+		if p.ifindex == ifindex {
+			n++
+		}
+	}
+	return n
+}
+
+// Failing service checks without giving the service addresses up (none
+// held, or yielding off) say unhealthy and not yielded: failoverd takes
+// over only what was given up.
+func TestUnhealthyWithoutYieldingDoesNotSayYielded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, true)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		conn.take()
+		s.SetHealth(false, "", false)
+		synctest.Wait()
+		got := conn.take()
+		if len(got) != 2 {
+			t.Fatalf("%d packets at once after SetHealth, want one per link", len(got))
+		}
+		for _, p := range got {
+			if !p.pkt.Unhealthy || p.pkt.Yielded || p.pkt.Message != "service checks fail" {
+				t.Fatalf("heartbeat %+v, want unhealthy, not yielded, saying the service checks fail", p.pkt)
+			}
+		}
+	})
+}
+
+// A zero interval is refused, at start and on reload: a sender that
+// never ticks looks alive and is silent.
+func TestAZeroIntervalIsRefused(t *testing.T) {
+	s, conn, _ := newTestSender(t, false)
+	o := s.opts
+	o.Interval = 0
+	if _, err := New(o, conn, s.snapshot, s.log); err == nil {
+		t.Fatal("New accepted a zero interval")
+	}
+	if err := s.Reload(o); err == nil {
+		t.Fatal("Reload accepted a zero interval")
+	}
+}
+
+// Interfaces lists the links heartbeats leave by: not the routing
+// table's way to a target behind a router.
+func TestInterfacesAreTheLinksOfTargetsOnASubnet(t *testing.T) {
+	s, _, _ := newTestSender(t, false, testHost()[0]) // pub0's subnet is behind a router
+	ifs := s.Interfaces()
+	if len(ifs) != 1 || ifs[0].Name != "priv0" {
+		t.Fatalf("Interfaces() = %+v, want priv0 alone", ifs)
+	}
+}
+
+// The first target's heartbeat is signed and sent whatever its MAC,
+// none included (a target behind a router, listed first).
+func TestARemoteFirstTargetGetsItsHeartbeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, true, testHost()[0])
+		o := s.opts
+		o.Targets = []netip.Addr{netip.MustParseAddr("198.51.100.255"), netip.MustParseAddr("192.0.2.255")}
+		if err := s.Reload(o); err != nil {
+			t.Fatal(err)
+		}
+		<-s.changed // Run has not started: no beat is due for the reload
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		got := conn.take()
+		if len(got) != 2 || got[0].ifindex != 0 || len(got[0].pkt.HardwareAddr) != 0 || got[1].pkt.HardwareAddr.String() != privMAC {
+			t.Fatalf("sent %+v, want the remote target's heartbeat (no MAC) and priv0's", got)
+		}
+		if l := s.Targets()[0]; l.Err != nil || l.Sent != 1 {
+			t.Fatalf("remote target %+v", l)
+		}
+	})
+}
+
+// Each target counts the heartbeats that went out and those that
+// failed (heartbeatd's status shows them).
+func TestTargetsCountSentAndFailedHeartbeats(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _ := newTestSender(t, false)
+		conn.fail(3, errors.New("network is down"))
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		time.Sleep(350 * time.Millisecond) // beats at 0, 100, 200, 300 ms
+		synctest.Wait()
+		ls := s.Targets()
+		if ls[0].Sent != 4 || ls[0].Failed != 0 || ls[1].Sent != 0 || ls[1].Failed != 4 {
+			t.Fatalf("after 4 beats with pub0 failing: priv0 sent %d failed %d, pub0 sent %d failed %d; want 4/0 and 0/4",
+				ls[0].Sent, ls[0].Failed, ls[1].Sent, ls[1].Failed)
+		}
+	})
+}
+
+// A link's failure is logged once with the link's name, and that it
+// works again once, when it does: not while it fails, nor on every
+// heartbeat after.
+func TestALinkThatWorksAgainIsSaidOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, logs := newTestSender(t, false)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		conn.fail(3, errors.New("network is down"))
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		out := logs.String()
+		if !strings.Contains(out, `msg="heartbeat send failed; will keep trying" link=pub0`) {
+			t.Fatalf("the failure does not name the link:\n%s", out)
+		}
+		if strings.Contains(out, "works again") {
+			t.Fatalf("said to work again while it fails:\n%s", out)
+		}
+		conn.fail(3, nil)
+		time.Sleep(500 * time.Millisecond)
+		synctest.Wait()
+		if out := logs.String(); strings.Count(out, "heartbeat send works again") != 1 || !strings.Contains(out, `msg="heartbeat send works again" link=pub0`) {
+			t.Fatalf("want one line saying pub0 works again:\n%s", out)
+		}
+	})
+}
+
+// The goodbye is logged when it goes out, and only then.
+func TestTheGoodbyeIsLoggedWhenItGoesOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, logs := newTestSender(t, false)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx, nil, 0) }()
+		time.Sleep(250 * time.Millisecond)
+		synctest.Wait()
+		if strings.Contains(logs.String(), "sent goodbye") {
+			t.Fatalf("goodbye logged while beating:\n%s", logs)
+		}
+		cancel()
+		<-done
+		if out := logs.String(); strings.Count(out, "sent goodbye") != 1 || !strings.Contains(out, "links=2") {
+			t.Fatalf("want one goodbye logged, on 2 links:\n%s", out)
+		}
+	})
+}
+
+// The link's MAC is said up to the longest failoverd asks for by ARP
+// or NDP (InfiniBand's 20 bytes); a longer one is not said.
+func TestTheLongestMACIsSaid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ifs := testHost()
+		ifs[0].MAC = bytes.Repeat([]byte{0xa0}, wire.MaxHardwareAddrLen)
+		ifs[1].MAC = bytes.Repeat([]byte{0xa1}, wire.MaxHardwareAddrLen+1)
+		s, conn, _ := newTestSender(t, true, ifs...)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		synctest.Wait()
+		got := conn.take()
+		if len(got) != 2 || !bytes.Equal(got[0].pkt.HardwareAddr, ifs[0].MAC) || len(got[1].pkt.HardwareAddr) != 0 {
+			t.Fatalf("sent %+v, want priv0's 20-byte MAC and none for pub0's 21 bytes", got)
+		}
+	})
+}
+
+// The links' carrier watch: one that cannot start is said once and
+// tried again every second (a link back is then beaten on when the
+// watch works); one the system does not have (ErrUnsupported) is
+// neither said nor tried again.
+func TestACarrierWatchThatFailsIsSaidOnceAndTriedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, logs := newTestSender(t, false)
+		var calls atomic.Int32
+		s.Carrier = func(ctx context.Context, _ []string, _ func(string, bool)) error {
+			calls.Add(1)
+			return errors.New("netlink: no buffer space")
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 4 {
+			t.Fatalf("the watch was started %d times in 3.5 s, want at once and every second (4)", n)
+		}
+		if n := strings.Count(logs.String(), "cannot watch the links' carrier"); n != 1 {
+			t.Fatalf("the failure was said %d times, want once:\n%s", n, logs)
+		}
+	})
+}
+
+func TestACarrierWatchTheSystemLacksIsNotTriedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, logs := newTestSender(t, false)
+		var calls atomic.Int32
+		s.Carrier = func(ctx context.Context, _ []string, _ func(string, bool)) error {
+			calls.Add(1)
+			return errors.ErrUnsupported
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx, nil, 0) }()
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		cancel()
+		<-done
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("an unsupported watch was started %d times, want once", n)
+		}
+		if strings.Contains(logs.String(), "cannot watch") {
+			t.Fatalf("an unsupported watch was logged as a failure:\n%s", logs)
+		}
+	})
+}
+
+// The watchdog's pings do not hold back the fast path: a link whose
+// carrier comes back is beaten on within 50 ms however often alive is
+// called.
+func TestALinkBackIsBeatenOnAtOnceWhileTheWatchdogIsPingedOften(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _, h := slowSender(t)
+		h.set(func(ifs []netif.Interface) { ifs[1].Running = false })
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, func() {}, 10*time.Millisecond)
+		time.Sleep(10 * time.Second) // a tick: pub0 is found without carrier
+		synctest.Wait()
+		if s.Targets()[1].Err == nil {
+			t.Fatal("pub0 without carrier is not failing")
+		}
+		h.set(func(ifs []netif.Interface) { ifs[1].Running = true })
+		conn.take()
+		time.Sleep(60 * time.Millisecond)
+		synctest.Wait()
+		if sentOn(conn.take(), 3) == 0 {
+			t.Fatal("no heartbeat on pub0 within 60 ms of its carrier coming back, with the watchdog pinged every 10 ms")
+		}
+	})
+}
+
+// Both links dark (both cables out): the one whose carrier comes back
+// first is beaten on at once, not at the next tick.
+func TestWithBothLinksDarkTheFirstBackIsBeatenOnAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _, h := slowSender(t)
+		h.set(func(ifs []netif.Interface) { ifs[0].Running, ifs[1].Running = false, false })
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		time.Sleep(10 * time.Second) // a tick: both are found without carrier
+		synctest.Wait()
+		if ls := s.Targets(); ls[0].Err == nil || ls[1].Err == nil {
+			t.Fatalf("links without carrier are not failing: %+v", ls)
+		}
+		time.Sleep(time.Second) // both stay dark a while
+		synctest.Wait()
+		h.set(func(ifs []netif.Interface) { ifs[1].Running = true })
+		conn.take()
+		time.Sleep(60 * time.Millisecond)
+		synctest.Wait()
+		if sentOn(conn.take(), 3) == 0 {
+			t.Fatal("no heartbeat on pub0 within 60 ms of its carrier coming back while priv0 stays dark")
+		}
+	})
+}
+
+// A dark link is watched for its return, which does not make the
+// links that work beat more often than the interval.
+func TestADarkLinkDoesNotMakeTheOthersBeatMoreOften(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, conn, _, h := slowSender(t)
+		h.set(func(ifs []netif.Interface) { ifs[1].Running = false })
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		time.Sleep(10 * time.Second) // a tick: pub0 is found without carrier
+		synctest.Wait()
+		conn.take()
+		time.Sleep(9 * time.Second)
+		synctest.Wait()
+		if n := sentOn(conn.take(), 2); n != 0 {
+			t.Fatalf("%d heartbeats on priv0 between two ticks 10 s apart while pub0 is dark, want none", n)
+		}
+	})
+}
+
+// A healthy sender reads the interfaces at most once a second, however
+// short the interval: other beats touch no netlink.
+func TestAHealthySenderReadsTheInterfacesOnceASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, _ := newTestSender(t, false)
+		var reads atomic.Int32
+		s.snapshot = func() ([]netif.Interface, error) { reads.Add(1); return testHost(), nil }
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		time.Sleep(10050 * time.Millisecond) // 101 beats at 100 ms
+		synctest.Wait()
+		if n := reads.Load(); n < 9 || n > 11 {
+			t.Fatalf("the interfaces were read %d times in 10 s of beats every 100 ms, want about 10", n)
+		}
+	})
+}
+
+// A target's way out is logged (at debug level) when it changes, and
+// not at every look at the interfaces.
+func TestARouteIsLoggedWhenItChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _, _ := newTestSender(t, false)
+		h := liveHost(s)
+		logs := &syncBuf{}
+		s.log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		if err := s.Reload(s.opts); err != nil { // the routes are found anew
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go s.Run(ctx, nil, 0)
+		time.Sleep(3 * time.Second)
+		synctest.Wait()
+		if n := strings.Count(logs.String(), "msg=route"); n != 2 {
+			t.Fatalf("%d route lines over 3 s of unchanged routes, want one per target at the reload:\n%s", n, logs)
+		}
+		h.set(func(ifs []netif.Interface) {
+			ifs[1].Addrs = []netif.Addr{netif.NewAddr(netip.MustParsePrefix("198.51.100.7/24"))}
+		})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if out := logs.String(); strings.Count(out, "msg=route") != 3 || !strings.Contains(out, "link=pub0 src=198.51.100.7") {
+			t.Fatalf("pub0's new source address is not logged once:\n%s", out)
+		}
+	})
+}
