@@ -165,7 +165,10 @@ func (m *Machine) probedThisSilence() bool { return m.probe.doneThisSilence(m.he
 
 // wantProbe says whether a round should start at now.
 func (m *Machine) wantProbe(now time.Time) bool {
-	if !m.mayProbe() || m.probedThisSilence() {
+	if !m.mayProbe() || m.probedThisSilence() || now.Before(m.hold.probesFrom(m.p.HoldDown)) {
+		// Within a hold-down of a give-back the timeout decides: a
+		// primary whose links flap must not move the addresses, and run
+		// every hook, at every flap.
 		return false
 	}
 	if !now.Before(m.lateAt()) {
@@ -378,5 +381,5 @@ func (m *Machine) probeDeadline() time.Time {
 	if !m.mayProbe() || m.probedThisSilence() {
 		return time.Time{}
 	}
-	return m.lateAt()
+	return later(m.lateAt(), m.hold.probesFrom(m.p.HoldDown))
 }

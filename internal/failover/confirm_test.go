@@ -860,3 +860,48 @@ func TestCarrierLossToldLateDiscountsTheProbesSentIntoIt(t *testing.T) {
 	tl.tickTo(dark.Add(500 * time.Millisecond))
 	tl.expect(Standby)
 }
+
+// A primary whose links flap: dark long enough for a probe round to
+// take its address, back (its host answers, so the address goes back
+// at once), dark again. Within a hold-down of a give-back the next
+// silence waits for the timeout, not a round of probes, so that a bad
+// cable does not move the address (and run every hook) at every flap.
+// Found by the simulation (seed 1300: the primary's links flapping at a
+// 50 ms interval, 21 hooks in a second).
+func TestAfterAGiveBackTheNextSilenceWaitsForTheTimeout(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	roundDecides(tl, last)
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.tickTo(tl.now.Add(100 * time.Millisecond))
+	tl.beatBoth()
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice giveback")
+	gave := tl.now
+	tl.tickTo(gave.Add(time.Second))
+	tl.beatBoth()
+	back := tl.now // the last heartbeat
+	tl.tickTo(back.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	if tl.probes != nil && tl.probes["priv0"] > 4 {
+		t.Fatalf("probed %v within a hold-down of the give-back at +%v", tl.probes, gave.Sub(t0))
+	}
+	tl.tickTo(back.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+	// A hold-down after the give-back, a silence is probed again.
+	tl.done(Takeover, false, nil)
+	tl.tickTo(tl.now.Add(100 * time.Millisecond))
+	tl.beatBoth()
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.done(GiveBack, false, nil)
+	tl.expect(Standby, "notice takeover", "start giveback", "notice giveback")
+	for range 6 {
+		tl.tickTo(tl.now.Add(time.Second))
+		tl.beatBoth()
+	}
+	tl.expect(Standby)
+	roundDecides(tl, tl.now)
+}

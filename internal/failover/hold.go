@@ -22,6 +22,18 @@ type hold struct {
 	// incomplete: the host held only some addresses at start.
 	incomplete  bool
 	toldHolding bool // "primary back, auto give-back off" was said
+	// gaveAt: when the last give-back ended; for a hold-down after it
+	// no round of probes runs, and the timeout decides.
+	gaveAt time.Time
+}
+
+// probesFrom is when, after the last give-back, a round of probes may
+// run again (zero: no give-back).
+func (h *hold) probesFrom(holdDown time.Duration) time.Time {
+	if h.gaveAt.IsZero() {
+		return time.Time{}
+	}
+	return h.gaveAt.Add(holdDown)
 }
 
 // startIncomplete records that the host held only some addresses at
@@ -122,10 +134,12 @@ func (h *hold) keptOver(now time.Time, retry time.Duration) {
 	}
 }
 
-// gaveBack records a give-back done: nothing keeps the addresses now.
-func (h *hold) gaveBack() {
+// gaveBack records a give-back done at now: nothing keeps the
+// addresses now.
+func (h *hold) gaveBack(now time.Time) {
 	h.keptAt = time.Time{}
 	h.vetoedJob = NoJob
+	h.gaveAt = now
 }
 
 // tookOver records a takeover done.

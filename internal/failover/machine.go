@@ -538,7 +538,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 	case e.Job == GiveBack:
 		m.set(Standby, e.At)
 		m.baseline = e.At
-		m.hold.gaveBack()
+		m.hold.gaveBack(e.At)
 		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
 	}
 	j, freeze := m.hold.queued()
