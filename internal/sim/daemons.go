@@ -35,11 +35,12 @@ type running struct {
 // stop ends the run: killed (nothing more leaves the process, no
 // goodbye, no give-back) or a planned stop.
 func (r *running) stop(w *World, kill bool) {
+	w.mu.Lock()
 	if kill {
-		w.mu.Lock()
 		r.pr.dead = true
-		w.mu.Unlock()
 	}
+	close(r.pr.gone) // a stopped process is continued to end; a killed one ends
+	w.mu.Unlock()
 	r.cancel()
 	<-r.done
 	w.mu.Lock()
@@ -58,7 +59,7 @@ func (w *World) bind(pr *proc, port uint16, put func(b []byte, ifindex int, from
 }
 
 func (w *World) startHeartbeatd(ctx context.Context, c *config.Config) (*running, error) {
-	pr := &proc{host: w.p}
+	pr := newProc(w.p)
 	log := w.tl.logger("heartbeatd")
 	ifs := func() ([]netif.Interface, error) { return w.p.interfaces(), nil }
 	snd, err := heartbeat.New(heartbeatd.Options(c), udpConn{pr}, ifs, log)
@@ -97,7 +98,7 @@ func (w *World) startHeartbeatd(ctx context.Context, c *config.Config) (*running
 }
 
 func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
-	pr := &proc{host: w.s}
+	pr := newProc(w.s)
 	log := w.tl.logger("failoverd")
 	links := []string{linkPriv, linkPub}
 	addrs := []takeover.Address{{Interface: c.Pairs[0].Interface, Prefix: c.Pairs[0].Prefix()}}
@@ -122,12 +123,13 @@ func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
 	ask := w.newAsker(pr, c.PeerIP, service)
 	w.mu.Lock()
 	w.sAsker = ask
+	w.sProc = pr
 	w.mu.Unlock()
 	d := failoverd.New(failoverd.Config{Node: "secondary", Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys,
 		Machine: failoverd.MachineParams(c, links), StopTimeout: time.Minute, Reconcile: c.ReconcileInterval, OnLink: failoverd.OnLink(ifs)},
 		failoverd.Deps{Source: mon, Mover: mover, Hooks: hookRunner{w, pr}, Notifier: notifier{w, pr}, Asker: ask,
 			Released: releaser{w: w, pr: pr, to: netip.AddrPortFrom(c.PeerIP, c.Port), keys: keys},
-			Carrier:  w.carrierWatch(w.s), Clock: clock{w}, Log: log, Observer: observer{w}})
+			Carrier:  w.carrierWatch(pr), Clock: clock{w, pr}, Log: log, Observer: observer{w}})
 	ctx, cancel := context.WithCancel(ctx)
 	r := &running{pr: pr, cancel: cancel, done: make(chan struct{})}
 	go func() {

@@ -63,8 +63,12 @@ func (q *queue[T]) isClosed() bool {
 }
 
 // clock is failoverd's clock under synctest: Go's timers, not a timerfd;
-// each expiry the daemon takes is counted (the promise of no spin).
-type clock struct{ w *World }
+// each expiry the daemon takes is counted (the promise of no spin). A
+// frozen process takes its expiries when it thaws.
+type clock struct {
+	w  *World
+	pr *proc
+}
 
 func (clock) Now() time.Time { return time.Now() }
 
@@ -76,6 +80,7 @@ func (c clock) NewTimer(first time.Duration) fdtimer.Timer {
 			case <-t.done:
 				return
 			case at := <-t.Timer.C():
+				c.pr.pass(&c.pr.frozen)
 				c.w.mu.Lock()
 				c.w.check.wokeLocked()
 				c.w.mu.Unlock()
@@ -201,6 +206,9 @@ func (a *asker) heardLocked(ans neighbor.Answer) {
 }
 
 func (a *asker) AskAll(qs []neighbor.Question) (int, error) {
+	a.pr.pass(&a.pr.frozen)
+	// A starved asker is late to take the answers and count what it sent.
+	defer a.pr.pass(&a.pr.starved, &a.pr.frozen)
 	w := a.pr.host.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -236,6 +244,7 @@ func (a *asker) deliver(all []neighbor.Answer) {
 	if f == nil {
 		return
 	}
+	a.pr.pass(&a.pr.frozen)
 	a.callMu.Lock()
 	defer a.callMu.Unlock()
 	for _, ans := range all {
@@ -371,19 +380,24 @@ func (a announcer) Announce(ifi *net.Interface, ip netip.Addr) error {
 func (a announcer) Close() error { return nil }
 
 // carrierWatch reports the host's carrier as failoverd's watch does:
-// each link's at start, then every change, from its own goroutine.
-func (w *World) carrierWatch(h *host) func(ctx context.Context, links []string, report func(string, bool)) error {
+// each link's at start, then every change, from its own goroutine, up
+// to carrierDelay late.
+func (w *World) carrierWatch(pr *proc) func(ctx context.Context, links []string, report func(string, bool)) error {
+	h := pr.host
 	return func(ctx context.Context, links []string, report func(string, bool)) error {
 		type change struct {
 			name string
 			up   bool
+			due  time.Time // when it is told: up to carrierDelay late
 		}
 		q := newQueue[change]()
-		f := func(name string, up bool) { q.put(change{name, up}) }
+		f := func(name string, up bool) {
+			q.put(change{name, up, time.Now().Add(time.Duration(w.carrierRNG.Float64() * float64(w.carrierDelay)))})
+		}
 		w.mu.Lock()
 		for _, l := range links {
 			if p := h.port(l); p != nil {
-				q.put(change{l, p.carrier()})
+				q.put(change{l, p.carrier(), time.Now()})
 			}
 		}
 		h.carriers = append(h.carriers, f)
@@ -398,6 +412,11 @@ func (w *World) carrierWatch(h *host) func(ctx context.Context, links []string, 
 		defer stop()
 		for {
 			for _, c := range q.takeAll() {
+				// In order: one told late holds back the next.
+				if d := time.Until(c.due); d > 0 {
+					time.Sleep(d)
+				}
+				pr.pass(&pr.frozen)
 				if slices.Contains(links, c.name) {
 					report(c.name, c.up)
 				}

@@ -41,6 +41,7 @@ type checker struct {
 	hbRunning, foRunning bool
 	foStarted            time.Time
 	stalled              bool
+	frozen               int       // > 0: failoverd, or its asker, is held
 	forging              int       // forged answers for the address under way
 	blockedUntil         time.Time // the dead-primary promise waits until then (a forgery's or a veto's after-effects)
 	vetoEnded            time.Time // Test last stopped failing
@@ -143,12 +144,12 @@ func (c *checker) pDead() bool {
 
 // hearable: the secondary could hear the primary's heartbeats now.
 func (c *checker) hearable() bool {
-	return c.pLive() && c.foRunning && c.w.s.up() && !c.stalled && c.someLink(c.w.p, c.w.s)
+	return c.pLive() && c.foRunning && c.w.s.up() && !c.stalled && c.frozen == 0 && c.someLink(c.w.p, c.w.s)
 }
 
 // sAble: the secondary could take over now.
 func (c *checker) sAble() bool {
-	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0 &&
+	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0 && c.frozen == 0 &&
 		(c.w.sAsker == nil || !c.w.sAsker.failing) // nothing is taken while nothing hears the answers
 }
 

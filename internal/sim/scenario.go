@@ -169,6 +169,87 @@ func (r *runner) darken(h *host) (end func(), what string) {
 	return func() { set(false) }, "the " + h.name + " loses carrier on " + which
 }
 
+// stall stops failoverd's readers (on), or lets them go on: what
+// arrives waits until Drain takes it or they read again.
+func (r *runner) stall(on bool) {
+	r.locked(func() {
+		if on {
+			r.w.stalls++
+		} else {
+			r.w.stalls--
+		}
+		stalled := r.w.stalls > 0
+		r.w.check.stalled = stalled
+		if r.w.inbox != nil {
+			r.w.inbox.Stall(stalled)
+		}
+		if r.w.sAsker != nil {
+			r.w.sAsker.stalled = stalled
+			r.w.sAsker.q.put(neighbor.Answer{})
+		}
+	})
+}
+
+// hold shuts a gate of the running failoverd and returns its process
+// (nil: none runs); the secondary hears nothing meanwhile.
+func (r *runner) hold(g func(*proc) *gate) *proc {
+	var pr *proc
+	r.locked(func() {
+		if r.fo != nil {
+			pr = r.fo.pr
+			g(pr).shutLocked()
+			r.w.check.frozen++
+		}
+	})
+	return pr
+}
+
+// release opens the gate hold shut.
+func (r *runner) release(pr *proc, g func(*proc) *gate) {
+	if pr == nil {
+		return
+	}
+	r.locked(func() {
+		g(pr).openLocked()
+		r.w.check.frozen--
+	})
+}
+
+// flap turns the carrier of ps off and on until d has passed, each
+// change 2 to 100 ms after the last; it returns the end, which leaves
+// the carrier on.
+func (r *runner) flap(ps []*port, d time.Duration) func() {
+	end := r.w.since() + d
+	dark := false
+	var step func()
+	step = func() {
+		next := r.w.since() + 2*time.Millisecond + time.Duration(r.rng.Float64()*float64(98*time.Millisecond))
+		if next >= end {
+			return
+		}
+		r.at(next, "", func() {
+			dark = !dark
+			r.locked(func() {
+				for _, p := range ps {
+					r.w.setCarrierLocked(p, dark)
+				}
+			})
+			step()
+		})
+	}
+	step()
+	return func() {
+		if dark {
+			dark = false
+			r.locked(func() {
+				for _, p := range ps {
+					r.w.setCarrierLocked(p, false)
+				}
+			})
+		}
+	}
+}
+
 func pick[T any](r *rand.Rand, xs ...T) T { return xs[r.IntN(len(xs))] }
 
 func (r *runner) links() []*link { return []*link{r.w.links[linkPriv], r.w.links[linkPub]} }
@@ -227,20 +308,42 @@ var faults = []fault{
 		return func() { r.power(r.w.s, false) }, "the secondary's power goes off"
 	}},
 	{name: "stall", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
-		set := func(on bool) {
-			r.locked(func() {
-				r.w.check.stalled = on
-				if r.w.inbox != nil {
-					r.w.inbox.Stall(on)
-				}
-				if r.w.sAsker != nil {
-					r.w.sAsker.stalled = on
-					r.w.sAsker.q.put(neighbor.Answer{})
-				}
-			})
+		r.stall(true)
+		return func() { r.stall(false) }, "failoverd's readers stall"
+	}},
+	{name: "freeze", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
+		// SIGSTOP, or a machine so busy that failoverd gets no CPU:
+		// nothing of it runs, then everything at once.
+		r.stall(true)
+		pr := r.hold(func(pr *proc) *gate { return &pr.frozen })
+		return func() {
+			r.release(pr, func(pr *proc) *gate { return &pr.frozen })
+			r.stall(false)
+		}, "failoverd is frozen (stopped, or short of CPU)"
+	}},
+	{name: "starved asker", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
+		// The goroutine that asks is late to take the answers and count
+		// its questions; the others run. With the readers stalled too
+		// (a coin), the answers wait unread for whoever takes them.
+		stall := r.rng.IntN(2) == 0
+		if stall {
+			r.stall(true)
 		}
-		set(true)
-		return func() { set(false) }, "failoverd's readers stall"
+		pr := r.hold(func(pr *proc) *gate { return &pr.starved })
+		return func() {
+			r.release(pr, func(pr *proc) *gate { return &pr.starved })
+			if stall {
+				r.stall(false)
+			}
+		}, fmt.Sprintf("failoverd's asking goroutine is starved after it asks (readers stalled: %v)", stall)
+	}},
+	{name: "flap", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		// A bad cable or a switch port going down and up: the carrier
+		// of a link flaps, every few to a hundred milliseconds.
+		h := pick(r.rng, r.w.p, r.w.s)
+		ps, which := r.ports(h)
+		stop := r.flap(ps, d)
+		return stop, fmt.Sprintf("the %s's carrier flaps on %s", h.name, which)
 	}},
 	{name: "veto", weight: 1, long: true, start: func(r *runner, d time.Duration) (func(), string) {
 		r.locked(func() { r.w.vetoes++ })
@@ -349,7 +452,7 @@ func (r *runner) forge(l *link, ip netip.Addr, toAll bool, d time.Duration, bloc
 // subnet counts only with the sender and epoch its primary was heard
 // with on the private link).
 func (r *runner) otherPair(d time.Duration) {
-	pr := &proc{host: r.w.a}
+	pr := newProc(r.w.a)
 	epoch := r.rng.Uint64()
 	dst := netip.AddrPortFrom(netif.BroadcastOf(pubNet), hbPort)
 	end := r.w.since() + d
@@ -372,7 +475,7 @@ func (r *runner) otherPair(d time.Duration) {
 // junk sends 100 datagrams of random bytes to the secondary's heartbeat
 // port on l, from the primary's address there, over 100ms.
 func (r *runner) junk(l *link) {
-	pr := &proc{host: r.w.a}
+	pr := newProc(r.w.a)
 	dst := netip.AddrPortFrom(r.w.s.port(l.name).addr.Addr(), hbPort)
 	src := r.w.p.port(l.name).addr.Addr()
 	for i := range 5 {
@@ -391,7 +494,7 @@ func (r *runner) junk(l *link) {
 // replay sends what the attacker recorded on l to the secondary, from
 // the primary's address, at once.
 func (r *runner) replay(l *link) {
-	pr := &proc{host: r.w.a}
+	pr := newProc(r.w.a)
 	r.w.mu.Lock()
 	rec := slices.Clone(l.record)
 	r.w.mu.Unlock()

@@ -124,8 +124,12 @@ func Run(seed uint64) Result {
 	b.Confirm, b.Probes = foCfg.Confirm, foCfg.ConfirmProbes
 	b.StartWait = max(grace, time.Duration(dead)*config.DefaultSenderInterval())
 	b.AskRace = 100*time.Millisecond + 3*b.AskWait
-	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, probe spacing %v, authenticated %v",
-		interval, dead, hold, confirm, grace, askWait, spacing, keyed)
+	// failoverd learns of a carrier change late (the driver, netlink,
+	// its watch's goroutine): up to an eighth of the interval, which
+	// failoverd(8) says it allows for.
+	w.carrierDelay = pick(w.rng("carrier delay"), 0, 0, interval/16, interval/8)
+	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, probe spacing %v, authenticated %v, carrier reported up to %v late",
+		interval, dead, hold, confirm, grace, askWait, spacing, keyed, w.carrierDelay)
 	for _, ln := range []string{linkPriv, linkPub} {
 		l := w.links[ln]
 		res.Config += fmt.Sprintf("; %s loss from the primary %.1f%%, from the secondary %.1f%%", ln, 100*l.conds[w.p.name].loss, 100*l.conds[w.s.name].loss)

@@ -79,7 +79,64 @@ type sock struct {
 // proc is one run of a daemon: what it sends after it died goes nowhere.
 type proc struct {
 	host *host
-	dead bool // w.mu
+	dead bool          // w.mu
+	gone chan struct{} // closed when the process is stopped or killed
+	// frozen: the process is stopped (SIGSTOP) or short of CPU; each of
+	// its goroutines that read, ask and decide (timer expiries, the
+	// asker, answers, carrier reports; the heartbeat reader stalls) waits
+	// at its next call into the system until it thaws, then they all go
+	// on at once, in the scheduler's order. Never where the daemon may
+	// hold a lock: under synctest a goroutine waiting on a mutex stops
+	// the simulated clock.
+	frozen gate
+	// starved: the asking goroutine alone waits after it sent its
+	// questions, before it takes their answers and counts them.
+	starved gate
+}
+
+func newProc(h *host) *proc { return &proc{host: h, gone: make(chan struct{})} }
+
+// gate holds a process's goroutines while shut (w.mu).
+type gate struct {
+	shut   int
+	opened chan struct{} // closed when shut falls to 0
+}
+
+func (g *gate) shutLocked() {
+	if g.shut == 0 {
+		g.opened = make(chan struct{})
+	}
+	g.shut++
+}
+
+func (g *gate) openLocked() {
+	g.shut--
+	if g.shut == 0 {
+		close(g.opened)
+	}
+}
+
+// pass waits until the gates are open or the process is gone.
+func (pr *proc) pass(gs ...*gate) {
+	w := pr.host.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, g := range gs {
+		for g.shut > 0 {
+			select {
+			case <-pr.gone:
+				return
+			default:
+			}
+			ch := g.opened
+			w.mu.Unlock()
+			select {
+			case <-ch:
+			case <-pr.gone:
+			}
+			w.mu.Lock()
+		}
+	}
 }
 
 // host is a simulated machine.
@@ -154,11 +211,17 @@ type World struct {
 	tl    *timeline
 	check *checker
 
-	replay  []wire.SenderRecord // failoverd's replay memory, kept across its restarts
-	inbox   *monitor.Inbox      // the running failoverd's heartbeat socket
-	sAsker  *asker              // the running failoverd's asker
-	vetoes  int                 // > 0: failoverd's Test hook fails
-	hookRNG *rand.Rand
+	replay []wire.SenderRecord // failoverd's replay memory, kept across its restarts
+	inbox  *monitor.Inbox      // the running failoverd's heartbeat socket
+	sAsker *asker              // the running failoverd's asker
+	sProc  *proc               // the running failoverd
+	stalls int                 // > 0: failoverd's readers stall
+	// carrierDelay: failoverd's carrier watch reports each change up
+	// to this late (its goroutine short of CPU, a busy netlink socket).
+	carrierDelay time.Duration
+	carrierRNG   *rand.Rand
+	vetoes       int // > 0: failoverd's Test hook fails
+	hookRNG      *rand.Rand
 }
 
 func newWorld(seed uint64, tl *timeline) *World {
@@ -191,6 +254,7 @@ func newWorld(seed uint64, tl *timeline) *World {
 		}
 	}
 	w.hookRNG = w.rng("hooks")
+	w.carrierRNG = w.rng("carrier")
 	return w
 }
 
