@@ -46,6 +46,7 @@ type fakeSender struct {
 	before    func()
 	reloadErr error
 	opts      heartbeat.Options
+	targets   []heartbeat.Target // nil: one broadcast target on priv0
 }
 
 func (f *fakeSender) Run(ctx context.Context, alive func(), _ time.Duration) error {
@@ -73,6 +74,9 @@ func (f *fakeSender) Reload(o heartbeat.Options) error {
 	return nil
 }
 func (f *fakeSender) Targets() []heartbeat.Target {
+	if f.targets != nil {
+		return f.targets
+	}
 	return []heartbeat.Target{{Addr: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast,
 		Interface: netif.Interface{Name: "priv0", Up: true, Running: true},
 		Addr:      netif.NewAddr(netip.MustParsePrefix("192.0.2.1/24"))}}}
@@ -122,9 +126,11 @@ func (f *fakeService) SecondaryHolds(context.Context) error {
 type fakeAnnouncer struct {
 	*steps
 	schedule neighbor.Schedule
+	last     []netif.Interface // the interfaces of the latest Tickle
 }
 
 func (f *fakeAnnouncer) Tickle(_ context.Context, ifs []netif.Interface) {
+	f.last = ifs
 	f.add("re-announced on " + ifs[0].Name)
 }
 func (f *fakeAnnouncer) SetSchedule(s neighbor.Schedule) { f.schedule = s }
@@ -327,4 +333,89 @@ func TestGoodbyeGoesAfterTheServiceAddressesAreRemoved(t *testing.T) {
 			t.Fatalf("steps %q", got)
 		}
 	})
+}
+
+// After released, the addresses are re-announced on the sender's links as
+// the host has them now: the secondary gives back the moment it hears
+// this host, which may be before the sender has seen its link come back.
+// When the interfaces cannot be listed, they go out on the links as last
+// seen, with a warning.
+func TestReleasedReannouncesOnTheLinksAsTheyAreNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		defer w.stop()
+		<-w.addr
+		on := <-w.on
+		// The sender last saw priv0 down; it is back, and pub0 is no
+		// link of the sender's.
+		w.d.Interfaces = func() ([]netif.Interface, error) {
+			return []netif.Interface{{Name: "pub0", Up: true, Running: true}, {Name: "priv0", Index: 2, Up: true, Running: true}}, nil
+		}
+		on.Released(netip.MustParseAddr("192.0.2.2"), wire.Packet{Type: wire.Released, Sender: "server2"})
+		ann := w.d.Announcer.(*fakeAnnouncer)
+		if got := ann.last; len(got) != 1 || got[0].Name != "priv0" || !got[0].Running || got[0].Index != 2 {
+			t.Fatalf("re-announced on %+v: want priv0 as it is now (up, with carrier)", got)
+		}
+		w.d.Interfaces = func() ([]netif.Interface, error) { return nil, errors.New("netlink: no buffer space available") }
+		on.Released(netip.MustParseAddr("192.0.2.2"), wire.Packet{Type: wire.Released, Sender: "server2"})
+		if got := ann.last; len(got) != 1 || got[0].Name != "priv0" || got[0].Running {
+			t.Fatalf("re-announced on %+v: want priv0 as the sender last saw it", got)
+		}
+		if logs := w.logs.String(); !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "announcing on the links as last seen") {
+			t.Fatalf("no warning that the interfaces could not be listed:\n%s", logs)
+		}
+	})
+}
+
+// The start's log says, for each target, the link its heartbeats leave
+// on, and warns of a target on no connected subnet (a broadcast address
+// that matches no link's subnet, so nothing arrives and nobody says why).
+func TestStartWarnsOfATargetOnNoSubnet(t *testing.T) {
+	logs := &lab.SyncBuffer{}
+	st := &steps{}
+	sender := &fakeSender{steps: st, targets: []heartbeat.Target{
+		{Addr: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast,
+			Interface: netif.Interface{Name: "priv0", Up: true, Running: true}, Addr: netif.NewAddr(netip.MustParsePrefix("192.0.2.1/24"))}},
+		{Addr: netip.MustParseAddr("198.51.100.255")}, // no subnet of this host's holds it
+	}}
+	d := New(&config.Config{BcastIPs: []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")}, Interval: time.Second, Port: 1694},
+		Deps{Sender: sender, Announcer: &fakeAnnouncer{steps: st}, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	d.Started(t.Context())
+	var warn, info []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		switch {
+		case strings.Contains(l, "level=WARN"):
+			warn = append(warn, l)
+		case strings.Contains(l, "sending heartbeats"):
+			info = append(info, l)
+		}
+	}
+	if len(warn) != 1 || !strings.Contains(warn[0], "198.51.100.255") || !strings.Contains(warn[0], "no connected subnet") {
+		t.Errorf("warnings %q: want one, for 198.51.100.255 on no connected subnet", warn)
+	}
+	if len(info) != 1 || !strings.Contains(info[0], "target=192.0.2.255") || !strings.Contains(info[0], "link=priv0") {
+		t.Errorf("targets logged %q: want 192.0.2.255 on priv0", info)
+	}
+}
+
+// failoverd sends its messages to this host's address on the first
+// target's link; with no target, or a first one on no link, there is no
+// such address and the listener hears on every address.
+func TestPrivateAddrIsTheFirstLinksAddress(t *testing.T) {
+	onLink := heartbeat.Target{Addr: netip.MustParseAddr("192.0.2.255"), Route: netif.Route{Kind: netif.Broadcast,
+		Interface: netif.Interface{Name: "priv0"}, Addr: netif.NewAddr(netip.MustParsePrefix("192.0.2.1/24"))}}
+	noLink := heartbeat.Target{Addr: netip.MustParseAddr("198.51.100.255")}
+	for _, c := range []struct {
+		name    string
+		targets []heartbeat.Target
+		want    netip.Addr
+	}{
+		{"first on a link", []heartbeat.Target{onLink, noLink}, netip.MustParseAddr("192.0.2.1")},
+		{"first on no link", []heartbeat.Target{noLink, onLink}, netip.Addr{}},
+		{"no target", nil, netip.Addr{}},
+	} {
+		if got := PrivateAddr(c.targets); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
 }

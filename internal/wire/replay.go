@@ -162,9 +162,7 @@ func (g *ReplayGuard) Check(p *Packet, link int, now time.Time) error {
 // retire remembers epoch as left behind, with at most retiredEpochs others.
 func (s *senderState) retire(epoch uint64) {
 	s.retired = append(s.retired, epoch)
-	if len(s.retired) > retiredEpochs {
-		s.retired = s.retired[len(s.retired)-retiredEpochs:]
-	}
+	s.retired = s.retired[max(0, len(s.retired)-retiredEpochs):]
 }
 
 // check applies the rules within an epoch.
@@ -211,14 +209,9 @@ func (s *senderState) check(p *Packet, bit uint64, offset time.Duration, now tim
 // remember keeps r among the latest window sequence numbers.
 func (s *senderState) remember(r seen) {
 	if len(s.recent) == window {
-		// Drop the lowest.
-		low := 0
-		for i, x := range s.recent {
-			if x.seq < s.recent[low].seq {
-				low = i
-			}
-		}
-		s.recent = slices.Delete(s.recent, low, low+1)
+		// Drop the lowest (each sequence number is there once).
+		low := slices.MinFunc(s.recent, func(a, b seen) int { return cmp.Compare(a.seq, b.seq) })
+		s.recent = slices.DeleteFunc(s.recent, func(x seen) bool { return x.seq == low.seq })
 	}
 	s.recent = append(s.recent, r)
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -64,13 +65,73 @@ func TestReplayGuardDelayEdges(t *testing.T) {
 	for _, c := range []struct {
 		late time.Duration
 		want error
-	}{{2*time.Second + 200*time.Microsecond, nil}, {2*time.Second + 201*time.Microsecond, ErrDelayed}} {
+	}{
+		{2*time.Second + 200*time.Microsecond, nil},
+		{2*time.Second + 200020*time.Nanosecond, nil}, // exactly 2 s + L/10000 (rounded down)
+		{2*time.Second + 200021*time.Nanosecond, ErrDelayed},
+		{2*time.Second + 201*time.Microsecond, ErrDelayed},
+	} {
 		g := NewReplayGuard(0)
 		if err := g.Check(pkt(1, 1, iv, t0), 0, t0); err != nil {
 			t.Fatal(err)
 		}
 		if err := g.Check(pkt(1, 2, iv, t0), 0, t0.Add(c.late)); !errors.Is(err, c.want) && err != c.want {
 			t.Errorf("%v later than the best path: %v, want %v", c.late, err, c.want)
+		}
+	}
+}
+
+// A new epoch's first packet may be sent up to clockStep (1 s) before
+// the current epoch's latest one (a clock stepped back across the
+// sender's restart); a nanosecond more and it is an old recording.
+func TestReplayGuardClockStepEdge(t *testing.T) {
+	for _, c := range []struct {
+		behind time.Duration
+		want   error
+	}{{clockStep, nil}, {clockStep + 1, ErrEpochBehind}} {
+		g := NewReplayGuard(0)
+		g.Restore([]SenderRecord{{Sender: "server1", Epoch: 1, Top: 5, LastSent: t0}}, t0)
+		if err := g.Check(pkt(2, 1, time.Second, t0.Add(-c.behind)), 0, t0.Add(10*time.Millisecond)); !errors.Is(err, c.want) && err != c.want {
+			t.Errorf("new epoch sent %v before the latest: %v, want %v", c.behind, err, c.want)
+		}
+	}
+}
+
+// A sender name of MaxSenderLen bytes, the longest the wire carries, is
+// restored like any other; one byte more could not have been recorded.
+func TestReplayGuardRestoresTheLongestSenderName(t *testing.T) {
+	name := strings.Repeat("s", MaxSenderLen)
+	g := NewReplayGuard(0)
+	g.Restore([]SenderRecord{{Sender: name, Epoch: 2, Top: 5, LastSent: t0, Retired: []uint64{1}}}, t0)
+	p := pkt(1, 9, time.Second, t0.Add(time.Second))
+	p.Sender = name
+	if err := g.Check(p, 0, t0.Add(time.Second)); !errors.Is(err, ErrRetired) {
+		t.Fatalf("the retired epoch of a %d-byte sender after a restore: %v, want %v", MaxSenderLen, err, ErrRetired)
+	}
+}
+
+// A sequence number never seen below the highest (lost on every link, or
+// overtaken) is accepted up to window-1 below it, and only within the
+// spread of the highest's arrival; window below, or a nanosecond later,
+// it is refused. (gremlins counts these switch cases as not covered:
+// checked by hand.)
+func TestReplayGuardBelowTheHighestEdges(t *testing.T) {
+	for _, c := range []struct {
+		below uint64
+		after time.Duration
+		want  error
+	}{
+		{window - 1, time.Millisecond, nil},
+		{window, time.Millisecond, ErrReplay},
+		{1, time.Second, nil}, // spread is the interval, 1 s
+		{1, time.Second + 1, ErrReplay},
+	} {
+		g := NewReplayGuard(0)
+		if err := g.Check(pkt(1, 100, time.Second, t0), 0, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Check(pkt(1, 100-c.below, time.Second, t0.Add(-time.Millisecond)), 1, t0.Add(c.after)); err != c.want {
+			t.Errorf("%d below the highest, %v after it: %v, want %v", c.below, c.after, err, c.want)
 		}
 	}
 }

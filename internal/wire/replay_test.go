@@ -231,3 +231,84 @@ func TestReplayGuardRestoreBounds(t *testing.T) {
 		t.Fatalf("retired epoch 49: %v", err)
 	}
 }
+
+// After a restore the guard has no arrival of the epoch to compare with;
+// the first packet that comes gives it the best path again, and a packet
+// held back behind it is refused as before the restart.
+func TestReplayGuardRestoredRefusesHeldBackPacketsAgain(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	run := beats(1, t0, time.Second, 20*time.Second)
+	g := NewReplayGuard(0)
+	g.Restore([]SenderRecord{{Sender: "server1", Epoch: 1, Top: 10, LastSent: run[9].SentAt}}, run[10].SentAt)
+	if err := g.Check(run[10], 0, run[10].SentAt.Add(10*time.Millisecond)); err != nil {
+		t.Fatalf("the first packet after the restore: %v", err)
+	}
+	// Packet 12, held back 5 s (maxDelay is 4 s at a 1 s interval).
+	if err := g.Check(run[11], 0, run[11].SentAt.Add(5*time.Second)); !errors.Is(err, ErrDelayed) {
+		t.Fatalf("a packet held back 5 s after the restore: %v, want %v", err, ErrDelayed)
+	}
+}
+
+// The best path is the fastest packet's, not the latest's: one that came
+// slowly (a receiver busy for 3 s) does not let a later one through that
+// was held back longer than maxDelay behind the best.
+func TestReplayGuardASlowPacketDoesNotWidenTheDelayAllowed(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	run := beats(1, t0, time.Second, 10*time.Second)
+	g := NewReplayGuard(0)
+	for _, c := range []struct {
+		p     *Packet
+		after time.Duration
+		want  error
+	}{
+		{run[0], 10 * time.Millisecond, nil},
+		{run[1], 3 * time.Second, nil},                // read late, within 4 s of the best path
+		{run[2], 4500 * time.Millisecond, ErrDelayed}, // held back 4.5 s
+	} {
+		if err := g.Check(c.p, 0, c.p.SentAt.Add(c.after)); !errors.Is(err, c.want) && err != c.want {
+			t.Fatalf("packet %d, %v after it was sent: %v, want %v", c.p.Seq, c.after, err, c.want)
+		}
+	}
+}
+
+// With the window full, the newest sequence number makes the guard
+// forget the oldest, never the one just before it: that one replayed at
+// once on its own link is refused.
+func TestReplayGuardFullWindowForgetsTheOldest(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	run := beats(1, t0, 100*time.Millisecond, (window+1)*100*time.Millisecond)
+	g := NewReplayGuard(0)
+	for _, p := range run {
+		if err := g.Check(p, 0, p.SentAt.Add(time.Millisecond)); err != nil {
+			t.Fatalf("packet %d: %v", p.Seq, err)
+		}
+	}
+	last := run[len(run)-1]
+	for _, p := range []*Packet{run[len(run)-2], run[len(run)-3]} {
+		if err := g.Check(p, 0, last.SentAt.Add(2*time.Millisecond)); !errors.Is(err, ErrReplay) {
+			t.Errorf("packet %d replayed on its link just after packet %d: %v, want %v", p.Seq, last.Seq, err, ErrReplay)
+		}
+	}
+}
+
+// A second sender (a standby's heartbeats, a second primary) has its own
+// state beside the first's: the first's packets replayed after it are
+// still refused.
+func TestReplayGuardRemembersEachSender(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	run := beats(1, t0, time.Second, 3*time.Second)
+	g := NewReplayGuard(0)
+	for _, p := range run {
+		if err := g.Check(p, 0, p.SentAt.Add(time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := *run[2]
+	other.Sender, other.Epoch = "server3", 9
+	if err := g.Check(&other, 0, other.SentAt.Add(2*time.Millisecond)); err != nil {
+		t.Fatalf("the second sender: %v", err)
+	}
+	if err := g.Check(run[1], 0, run[2].SentAt.Add(3*time.Millisecond)); !errors.Is(err, ErrReplay) {
+		t.Fatalf("the first sender's packet 2 replayed after the second sender was heard: %v, want %v", err, ErrReplay)
+	}
+}

@@ -208,6 +208,9 @@ func TestDecodeRejections(t *testing.T) {
 		{"bad magic", mod(good, func(b []byte) []byte { b[0] = 'X'; return b }), ErrBadMagic},
 		{"bare text (original protocol)", []byte("heartbeat"), ErrTruncated},
 		{"version 2", mod(good, func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
+		// A header alone is long enough to say it is of a newer
+		// protocol: the drop is counted as such, not as truncated.
+		{"version 2, its header alone", mod(good[:HeaderLen], func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
 		{"type 0", mod(good, func(b []byte) []byte { b[5] = 0; return b }), ErrType},
 		{"type 5", mod(good, func(b []byte) []byte { b[5] = 5; return b }), ErrType},
 		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 0x10; return b }), ErrFlags},
