@@ -111,3 +111,69 @@ func TestSubnetJunkIsDroppedBeforeTheTagCheck(t *testing.T) {
 		t.Fatalf("drops %v, want one wrong-peer and one bad-tag", d)
 	}
 }
+
+// admits says whether link's filter passes a.
+func admits(m *Monitor, link string, a netip.Addr) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.admittedLocked(link) {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// A silent link's filter passes its subnet again only after more than
+// ten of the primary's intervals; at exactly ten it is not yet silent.
+func TestASilentLinkPassesItsSubnetAfterMoreThanTenIntervals(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	stranger := netip.MustParseAddr("198.51.100.100")
+	for i, s := range []struct {
+		ifindex int
+		from    netip.Addr
+		at      time.Duration
+		open    bool // pub0 passes the subnet after it
+	}{
+		{3, primaryPub, 0, false},
+		{2, primaryPriv, 0, false},
+		{2, primaryPriv, 10 * time.Second, false},
+		{2, primaryPriv, 10*time.Second + time.Nanosecond, true},
+	} {
+		at := now.Add(s.at)
+		if _, ok := m.accept(packet(t, kr, 7, uint64(i+1), at), s.ifindex, s.from, at); !ok {
+			t.Fatalf("heartbeat %d dropped: %v", i+1, m.Stats())
+		}
+		if got := admits(m, "pub0", stranger); got != s.open {
+			t.Fatalf("pub0 silent for %v (interval 1 s): its filter passes the subnet: %v, want %v", s.at, got, s.open)
+		}
+	}
+}
+
+// A primary heard on a link from its host address and then from its own
+// configured address there: the filter still passes the host address
+// (its next heartbeat may come from either), and the configured one.
+func TestTheHostAddressStaysAdmittedWhenTheOwnAddressIsHeard(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	host := netip.MustParseAddr("198.51.100.11")
+	for i, s := range []struct {
+		ifindex int
+		from    netip.Addr
+	}{{2, primaryPriv}, {3, host}, {3, primaryPub}} {
+		if _, ok := m.accept(packet(t, kr, 7, uint64(i+1), now), s.ifindex, s.from, now); !ok {
+			t.Fatalf("heartbeat %d from %v dropped: %v", i+1, s.from, m.Stats())
+		}
+	}
+	for _, a := range []netip.Addr{host, primaryPub} {
+		if !admits(m, "pub0", a) {
+			t.Fatalf("pub0's filter no longer passes %v", a)
+		}
+	}
+	if admits(m, "pub0", netip.MustParseAddr("198.51.100.100")) {
+		t.Fatal("pub0's filter passes the subnet")
+	}
+}
