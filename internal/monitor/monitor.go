@@ -369,8 +369,11 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 			}
 		}
 	}
-	newEpoch := named && (p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch)
-	if named {
+	// The original's bare text names no epoch (its sender is the source
+	// address): it vouches for nothing and starts no epoch.
+	vouches := named && !legacy
+	newEpoch := vouches && (p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch)
+	if vouches {
 		m.vouched.sender, m.vouched.epoch = p.Sender, p.Epoch
 	}
 	st := m.stats[link]

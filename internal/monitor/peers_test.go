@@ -152,6 +152,35 @@ func TestASilentLinkPassesItsSubnetAfterMoreThanTenIntervals(t *testing.T) {
 	}
 }
 
+// The original's bare-text heartbeats name no epoch and say no interval:
+// heard on the private link after the public one, they start no epoch,
+// and no link counts as silent while another hears them, so the public
+// link's filter, closed to its subnet once heard, stays closed. A legacy
+// heartbeat's sender is its source address, so each one on the other
+// link than the last looked like a new epoch, and the public link's
+// filter passed the whole subnet after every private heartbeat.
+func TestLegacyHeartbeatsReopenNoFilter(t *testing.T) {
+	m, _ := testMonitor(t, wire.NewKeyring(), true)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	stranger := netip.MustParseAddr("198.51.100.100")
+	for i, s := range []struct {
+		ifindex int
+		from    netip.Addr
+		at      time.Duration
+	}{
+		{3, primaryPub, 0},
+		{2, primaryPriv, time.Second},
+		{2, primaryPriv, time.Hour},
+	} {
+		if h, ok := m.accept([]byte("heartbeat"), s.ifindex, s.from, now.Add(s.at)); !ok || !h.Legacy {
+			t.Fatalf("legacy heartbeat %d: %v %+v", i+1, ok, h)
+		}
+		if admits(m, "pub0", stranger) {
+			t.Fatalf("after legacy heartbeat %d (on pub0 at 0, on priv0 at %v), pub0's filter passes the subnet", i+1, s.at)
+		}
+	}
+}
+
 // A primary heard on a link from its host address and then from its own
 // configured address there: the filter still passes the host address
 // (its next heartbeat may come from either), and the configured one.
