@@ -1,10 +1,14 @@
 package monitor
 
 import (
+	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -91,5 +95,59 @@ func TestFilterRefusesTooManyPeers(t *testing.T) {
 	}
 	if _, err := socketFilter(nil, peers[:100], true, true); err != nil {
 		t.Fatalf("100 addresses: %v", err)
+	}
+}
+
+// When every link's interface exists nothing shares the heartbeat port:
+// a socket already on it (another program, a failoverd already running)
+// makes Listen fail, rather than start with a link's IPv4 heartbeats
+// going to the other socket. Loopback only.
+func TestListenFailsWhenThePortIsTaken(t *testing.T) {
+	other, err := net.ListenPacket("udp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	port := uint16(other.LocalAddr().(*net.UDPAddr).Port)
+	m, err := Listen(loopbackConfig(port), slog.New(slog.DiscardHandler))
+	if err == nil {
+		m.Close()
+		t.Fatalf("Listen on port %d, taken by another socket, succeeded", port)
+	}
+	if !errors.Is(err, unix.EADDRINUSE) {
+		t.Fatalf("Listen: %v, want %v", err, unix.EADDRINUSE)
+	}
+}
+
+// A primary whose address is IPv6 is heard over IPv6. Loopback only.
+func TestHeartbeatsOverIPv6AreHeard(t *testing.T) {
+	probe, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("skipped: this host has no IPv6 loopback (::1): %v", err)
+	}
+	probe.Close()
+	lo6 := netip.MustParseAddr("::1")
+	cfg := loopbackConfig(freePort(t))
+	cfg.Peers = append(cfg.Peers, lo6)
+	m, err := Listen(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	heard := runMonitor(t, m, 4)
+	c, err := net.Dial("udp6", netip.AddrPortFrom(lo6, cfg.Port).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(packet(t, wire.NewKeyring(), 1, 1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-heard:
+		if h.From != lo6 || h.Link != "lo" {
+			t.Fatalf("heard %+v, want from %v on lo", h, lo6)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the IPv6 heartbeat was not heard: %v", m.Stats())
 	}
 }
