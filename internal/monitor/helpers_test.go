@@ -17,13 +17,31 @@ import (
 // added after lo.
 func loopbackMonitor(t *testing.T, extra ...string) (*Monitor, uint16) {
 	t.Helper()
+	port := freePort(t)
+	m, err := Listen(loopbackConfig(port, extra...), slog.New(slog.DiscardHandler))
+	if err != nil {
+		// Fatal, not a skip: loopback works (the port above was free), so
+		// an error here is Listen's own, and the test of a missing link
+		// interface exists to catch exactly that.
+		t.Fatalf("Listen: %v", err)
+	}
+	return m, port
+}
+
+// freePort returns a UDP port of loopback that was free a moment ago.
+func freePort(t *testing.T) uint16 {
+	t.Helper()
 	free, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Skipf("no loopback: %v", err)
 	}
-	port := uint16(free.LocalAddr().(*net.UDPAddr).Port)
-	free.Close()
-	m, err := Listen(Config{Port: port, Links: append([]string{"lo"}, extra...), Peers: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
+	defer free.Close()
+	return uint16(free.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// loopbackConfig is loopbackMonitor's Config.
+func loopbackConfig(port uint16, extra ...string) Config {
+	return Config{Port: port, Links: append([]string{"lo"}, extra...), Peers: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
 		PeerNets: []netip.Prefix{netip.MustParsePrefix("127.0.1.0/24")},
 		Keyring:  func() *wire.Keyring { return wire.NewKeyring() },
 		Snapshot: func() ([]netif.Interface, error) {
@@ -33,14 +51,7 @@ func loopbackMonitor(t *testing.T, extra ...string) (*Monitor, uint16) {
 				out = append(out, netif.Interface{Name: i.Name, Index: i.Index})
 			}
 			return out, err
-		}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		// Fatal, not a skip: loopback works (the port above was free), so
-		// an error here is Listen's own, and the test of a missing link
-		// interface exists to catch exactly that.
-		t.Fatalf("Listen: %v", err)
-	}
-	return m, port
+		}}
 }
 
 // runMonitor runs m until the test ends and passes on what it accepts.

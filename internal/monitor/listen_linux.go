@@ -114,11 +114,9 @@ func listenOn(family, link string, port uint16, filter []bpf.RawInstruction, sha
 		})
 		return errors.Join(err, serr)
 	}}
-	addr := fmt.Sprintf("0.0.0.0:%d", port)
-	if family == "udp6" {
-		addr = fmt.Sprintf("[::]:%d", port)
-	}
-	return lc.ListenPacket(context.Background(), family, addr)
+	// No host: the unspecified address of family (0.0.0.0 or ::, the
+	// latter IPv6 only).
+	return lc.ListenPacket(context.Background(), family, fmt.Sprintf(":%d", port))
 }
 
 func attachFilter(fd int, filter []bpf.RawInstruction) error {

@@ -1,10 +1,17 @@
 package monitor
 
 import (
+	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -91,5 +98,85 @@ func TestFilterRefusesTooManyPeers(t *testing.T) {
 	}
 	if _, err := socketFilter(nil, peers[:100], true, true); err != nil {
 		t.Fatalf("100 addresses: %v", err)
+	}
+}
+
+// When every link's interface exists nothing shares the heartbeat port:
+// a socket already on it (another program, a failoverd already running)
+// makes Listen fail, rather than start with a link's IPv4 heartbeats
+// going to the other socket. Loopback only.
+func TestListenFailsWhenThePortIsTaken(t *testing.T) {
+	other, err := net.ListenPacket("udp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	port := uint16(other.LocalAddr().(*net.UDPAddr).Port)
+	m, err := Listen(loopbackConfig(port), slog.New(slog.DiscardHandler))
+	if err == nil {
+		m.Close()
+		t.Fatalf("Listen on port %d, taken by another socket, succeeded", port)
+	}
+	if !errors.Is(err, unix.EADDRINUSE) || !strings.Contains(err.Error(), "on link lo") {
+		t.Fatalf("Listen: %v, want %v on link lo", err, unix.EADDRINUSE)
+	}
+}
+
+// A primary whose address is IPv6 is heard over IPv6. Loopback only.
+func TestHeartbeatsOverIPv6AreHeard(t *testing.T) {
+	probe, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("skipped: this host has no IPv6 loopback (::1): %v", err)
+	}
+	probe.Close()
+	lo6 := netip.MustParseAddr("::1")
+	cfg := loopbackConfig(freePort(t))
+	cfg.Peers = append(cfg.Peers, lo6)
+	m, err := Listen(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	heard := runMonitor(t, m, 4)
+	c, err := net.Dial("udp6", netip.AddrPortFrom(lo6, cfg.Port).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(packet(t, wire.NewKeyring(), 1, 1, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-heard:
+		if h.From != lo6 || h.Link != "lo" {
+			t.Fatalf("heard %+v, want from %v on lo", h, lo6)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the IPv6 heartbeat was not heard: %v", m.Stats())
+	}
+}
+
+// Each socket gets its full receive buffer (room for a burst of junk in
+// front of a heartbeat), beyond net.core.rmem_max: failoverd runs as root,
+// which may force it. Loopback only, but root.
+func TestSocketsGetTheirFullReceiveBuffer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root to force a receive buffer beyond net.core.rmem_max (make test runs it as root in CI)")
+	}
+	m, _ := loopbackMonitor(t)
+	defer m.Close()
+	for _, s := range m.socks {
+		sc, err := s.conn.(syscall.Conn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int
+		var serr error
+		if err := sc.Control(func(fd uintptr) { size, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) }); err != nil || serr != nil {
+			t.Fatal(err, serr)
+		}
+		// The kernel reports twice what was set (its bookkeeping).
+		if size < 2*recvBuffer {
+			t.Errorf("the socket on %q (%s) has a receive buffer of %d bytes, want %d", s.link, s.conn.LocalAddr(), size/2, recvBuffer)
+		}
 	}
 }

@@ -352,7 +352,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !named && (legacy || p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch) {
+	if !named && (legacy || !m.vouchedLocked(p)) {
 		m.dropLocked(link, wire.DropWrongPeer, from, errNotVouched)
 		return Heard{}, false
 	}
@@ -369,8 +369,11 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 			}
 		}
 	}
-	newEpoch := named && (p.Sender != m.vouched.sender || p.Epoch != m.vouched.epoch)
-	if named {
+	// The original's bare text names no epoch (its sender is the source
+	// address): it vouches for nothing and starts no epoch.
+	vouches := named && !legacy
+	newEpoch := vouches && !m.vouchedLocked(p)
+	if vouches {
 		m.vouched.sender, m.vouched.epoch = p.Sender, p.Epoch
 	}
 	st := m.stats[link]
@@ -393,6 +396,12 @@ func (m *Monitor) mayBeVouched(b []byte) bool {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.vouchedLocked(p)
+}
+
+// vouchedLocked says whether p names the sender and epoch last heard from
+// one of Config.Peers.
+func (m *Monitor) vouchedLocked(p wire.Packet) bool {
 	return p.Sender == m.vouched.sender && p.Epoch == m.vouched.epoch
 }
 

@@ -81,3 +81,42 @@ func TestMonitorInNamespaces(t *testing.T) {
 	default:
 	}
 }
+
+// While a link's interface is missing, one socket takes the port on every
+// other interface; a broadcast heartbeat on a link that has its own
+// socket reaches that socket too, and must still be heard once, on every
+// such link (the shared socket's filter drops what came on any of them).
+func TestABroadcastIsHeardOnceWhileALinkIsMissing(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	s1, m := twoServers(t, kr, func(c *Config) { c.Links = append(c.Links, "nosuch0") })
+	heard := runMonitor(t, m, 100)
+	for i, c := range []struct{ src, dst, link string }{
+		{"192.0.2.1", "192.0.2.255", "priv0"},
+		{"198.51.100.1", "198.51.100.255", "pub0"},
+	} {
+		seq := uint64(i + 1)
+		err := s1.Do(func() error {
+			s, err := net.ListenPacket("udp4", c.src+":0")
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			_, err = s.WriteTo(packet(t, kr, 9, seq, time.Now()), &net.UDPAddr{IP: net.ParseIP(c.dst), Port: 1694})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case h := <-heard:
+			if h.Link != c.link || h.Packet.Seq != seq {
+				t.Fatalf("the broadcast on %s heard as %+v", c.link, h)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("the broadcast on %s was not heard: %v", c.link, m.Stats())
+		}
+		if !lab.Stays(300*time.Millisecond, func() bool { return len(m.Stats()[c.link].Dropped) == 0 && len(heard) == 0 }) {
+			t.Fatalf("the broadcast on %s came twice: drops %v, %d more heard", c.link, m.Stats()[c.link].Dropped, len(heard))
+		}
+	}
+}

@@ -61,8 +61,9 @@ func (m *Monitor) heardLocked(link string, from netip.Addr, named, newEpoch bool
 		}
 	}
 	if interval > 0 {
+		// A link never heard is silent too: its filter is open already.
 		for _, l := range m.cfg.Links {
-			if st := m.stats[l]; l != link && !st.LastHeard.IsZero() && now.Sub(st.LastHeard) > silentIntervals*interval {
+			if l != link && now.Sub(m.stats[l].LastHeard) > silentIntervals*interval {
 				m.setOpenLocked(l, "silent while another link hears the primary")
 			}
 		}

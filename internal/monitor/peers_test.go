@@ -111,3 +111,98 @@ func TestSubnetJunkIsDroppedBeforeTheTagCheck(t *testing.T) {
 		t.Fatalf("drops %v, want one wrong-peer and one bad-tag", d)
 	}
 }
+
+// admits says whether link's filter passes a.
+func admits(m *Monitor, link string, a netip.Addr) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range m.admittedLocked(link) {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// A silent link's filter passes its subnet again only after more than
+// ten of the primary's intervals; at exactly ten it is not yet silent.
+func TestASilentLinkPassesItsSubnetAfterMoreThanTenIntervals(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	stranger := netip.MustParseAddr("198.51.100.100")
+	for i, s := range []struct {
+		ifindex int
+		from    netip.Addr
+		at      time.Duration
+		open    bool // pub0 passes the subnet after it
+	}{
+		{3, primaryPub, 0, false},
+		{2, primaryPriv, 0, false},
+		{2, primaryPriv, 10 * time.Second, false},
+		{2, primaryPriv, 10*time.Second + time.Nanosecond, true},
+	} {
+		at := now.Add(s.at)
+		if _, ok := m.accept(packet(t, kr, 7, uint64(i+1), at), s.ifindex, s.from, at); !ok {
+			t.Fatalf("heartbeat %d dropped: %v", i+1, m.Stats())
+		}
+		if got := admits(m, "pub0", stranger); got != s.open {
+			t.Fatalf("pub0 silent for %v (interval 1 s): its filter passes the subnet: %v, want %v", s.at, got, s.open)
+		}
+	}
+}
+
+// The original's bare-text heartbeats name no epoch and say no interval:
+// heard on the private link after the public one, they start no epoch,
+// and no link counts as silent while another hears them, so the public
+// link's filter, closed to its subnet once heard, stays closed. A legacy
+// heartbeat's sender is its source address, so each one on the other
+// link than the last looked like a new epoch, and the public link's
+// filter passed the whole subnet after every private heartbeat.
+func TestLegacyHeartbeatsReopenNoFilter(t *testing.T) {
+	m, _ := testMonitor(t, wire.NewKeyring(), true)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	stranger := netip.MustParseAddr("198.51.100.100")
+	for i, s := range []struct {
+		ifindex int
+		from    netip.Addr
+		at      time.Duration
+	}{
+		{3, primaryPub, 0},
+		{2, primaryPriv, time.Second},
+		{2, primaryPriv, time.Hour},
+	} {
+		if h, ok := m.accept([]byte("heartbeat"), s.ifindex, s.from, now.Add(s.at)); !ok || !h.Legacy {
+			t.Fatalf("legacy heartbeat %d: %v %+v", i+1, ok, h)
+		}
+		if admits(m, "pub0", stranger) {
+			t.Fatalf("after legacy heartbeat %d (on pub0 at 0, on priv0 at %v), pub0's filter passes the subnet", i+1, s.at)
+		}
+	}
+}
+
+// A primary heard on a link from its host address and then from its own
+// configured address there: the filter still passes the host address
+// (its next heartbeat may come from either), and the configured one.
+func TestTheHostAddressStaysAdmittedWhenTheOwnAddressIsHeard(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	m.cfg.PeerNets = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}
+	host := netip.MustParseAddr("198.51.100.11")
+	for i, s := range []struct {
+		ifindex int
+		from    netip.Addr
+	}{{2, primaryPriv}, {3, host}, {3, primaryPub}} {
+		if _, ok := m.accept(packet(t, kr, 7, uint64(i+1), now), s.ifindex, s.from, now); !ok {
+			t.Fatalf("heartbeat %d from %v dropped: %v", i+1, s.from, m.Stats())
+		}
+	}
+	for _, a := range []netip.Addr{host, primaryPub} {
+		if !admits(m, "pub0", a) {
+			t.Fatalf("pub0's filter no longer passes %v", a)
+		}
+	}
+	if admits(m, "pub0", netip.MustParseAddr("198.51.100.100")) {
+		t.Fatal("pub0's filter passes the subnet")
+	}
+}
