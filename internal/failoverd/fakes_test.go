@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -35,6 +36,19 @@ type source struct {
 	// unread: packets that arrived while the reader was busy; only
 	// Drain takes them.
 	unread [][]monitor.Heard
+	// more: what the monitor says of a link besides the count (drops,
+	// the sender's epoch and name), as a test sets it.
+	more map[string]monitor.LinkStats
+}
+
+// setStats sets what Stats says of link besides its count.
+func (s *source) setStats(link string, st monitor.LinkStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.more == nil {
+		s.more = map[string]monitor.LinkStats{}
+	}
+	s.more[link] = st
 }
 
 func newSource() *source { return &source{in: make(chan []monitor.Heard), count: map[string]uint64{}} }
@@ -74,8 +88,14 @@ func (s *source) Stats() map[string]monitor.LinkStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]monitor.LinkStats{}
+	for l, st := range s.more {
+		st.Dropped = maps.Clone(st.Dropped)
+		out[l] = st
+	}
 	for l, n := range s.count {
-		out[l] = monitor.LinkStats{Received: n}
+		st := out[l]
+		st.Received = n
+		out[l] = st
 	}
 	return out
 }
