@@ -202,15 +202,20 @@ func (n *notices) last(kind notice.Kind) (notify.Notice, bool) {
 	return notify.Notice{}, false
 }
 
-// peer records the datagrams sent to the primary.
+// peer records the datagrams sent to the primary; while fail is set,
+// none goes and Send returns it.
 type peer struct {
 	mu   sync.Mutex
 	sent [][]byte
+	fail error
 }
 
 func (p *peer) Send(b []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.fail != nil {
+		return p.fail
+	}
 	p.sent = append(p.sent, slices.Clone(b))
 	return nil
 }
