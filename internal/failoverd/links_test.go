@@ -43,7 +43,7 @@ func TestOnLinkAsksTheNamedInterfaceOnly(t *testing.T) {
 	}{
 		{"priv0", "192.0.2.1", true},
 		{"pub0", "198.51.100.10", true},
-		{"pub0", "192.0.2.1", false},     // priv0's subnet
+		{"pub0", "192.0.2.1", false},      // priv0's subnet
 		{"priv0", "198.51.100.10", false}, // pub0's
 		{"pub0", "203.0.113.7", false},    // behind a router
 		{"pub1", "198.51.100.10", false},  // no such interface
