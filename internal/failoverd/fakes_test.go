@@ -109,24 +109,26 @@ type hookCall struct {
 }
 
 // fakeHooks runs no process: each stage returns one hook's result, the
-// exit code set for it (0 by default) or the error set for it; a stage
-// that is gated waits until the test opens the gate.
+// exit code set for it (0 by default) or the error set for it, or none
+// when its folder holds no hook; a stage that is gated waits until the
+// test opens the gate.
 type fakeHooks struct {
 	mu    sync.Mutex
 	calls []hookCall
 	exit  map[hooks.Stage]int
 	fail  map[hooks.Stage]error
 	gate  map[hooks.Stage]chan struct{}
+	none  map[hooks.Stage]bool
 }
 
 func newHooks() *fakeHooks {
-	return &fakeHooks{exit: map[hooks.Stage]int{}, fail: map[hooks.Stage]error{}, gate: map[hooks.Stage]chan struct{}{}}
+	return &fakeHooks{exit: map[hooks.Stage]int{}, fail: map[hooks.Stage]error{}, gate: map[hooks.Stage]chan struct{}{}, none: map[hooks.Stage]bool{}}
 }
 
 func (f *fakeHooks) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, hookCall{stage, env.Address.String(), env.Action, env.Reason})
-	gate, exit, err := f.gate[stage], f.exit[stage], f.fail[stage]
+	gate, exit, err, none := f.gate[stage], f.exit[stage], f.fail[stage], f.none[stage]
 	f.mu.Unlock()
 	start := time.Now()
 	if gate != nil {
@@ -135,7 +137,7 @@ func (f *fakeHooks) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 		case <-ctx.Done():
 		}
 	}
-	if err != nil {
+	if err != nil || none {
 		return nil, err
 	}
 	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.fake", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
@@ -359,8 +361,10 @@ type world struct {
 	logs    *logBuffer
 	// lastBeat is when the last heartbeat was delivered.
 	lastBeat time.Time
-	// carrier: changes of a link's carrier, as the watch reports them.
-	carrier chan carrierChange
+	// carrier: changes of a link's carrier, as the watch reports them;
+	// an error on carrierFail ends the watch with it.
+	carrier     chan carrierChange
+	carrierFail chan error
 }
 
 type carrierChange struct {
@@ -411,7 +415,7 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 		f(&cfg)
 	}
 	w.logs = &logBuffer{}
-	w.carrier = make(chan carrierChange)
+	w.carrier, w.carrierFail = make(chan carrierChange), make(chan error)
 	deps := Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
 		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil)),
 		Carrier: func(ctx context.Context, _ []string, report func(string, bool)) error {
@@ -421,6 +425,8 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 					return nil
 				case c := <-w.carrier:
 					report(c.link, c.up)
+				case err := <-w.carrierFail:
+					return err
 				}
 			}
 		}}
