@@ -529,3 +529,41 @@ func TestPrivateLinkIsProbedBeforeItIsHeard(t *testing.T) {
 		}
 	})
 }
+
+// A takeover stopped by an answer during its hooks, where no PreRel or
+// PostRel hook exists: its notice does not say they ran to undo it.
+func TestStoppedTakeoverWithNothingToUndoDoesNotSayItUndid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, w := stoppedTakeover(t, func(w *world) {
+			w.hooks.none[hooks.PreRel] = true
+			w.hooks.none[hooks.PostRel] = true
+		})
+		w.waitState(failover.Conflict, time.Second)
+		ev, ok := w.notices.last(notice.TakeoverFailed)
+		if !ok || strings.Contains(ev.Detail, "undo") || !strings.Contains(ev.Detail, primaryMAC) {
+			t.Fatalf("notice %+v %v: want one that says who answered and nothing of an undo", ev, ok)
+		}
+	})
+}
+
+// A stage that cannot run (an unsafe folder) is logged with its stage
+// and why, and the job goes on; stages that run are not logged so.
+func TestStageThatCannotRunIsLogged(t *testing.T) {
+	for _, unsafe := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			w := newWorld(t, false)
+			if unsafe {
+				w.hooks.fail[hooks.PreAcq] = errUnsafe
+			}
+			w.beatFor(time.Second)
+			w.waitState(failover.Active, 2*time.Second)
+			got := w.logs.lines("level=ERROR", `msg="hooks cannot run; going on without them"`)
+			if unsafe && (len(got) != 1 || !strings.Contains(got[0], "stage=PreAcq") || !strings.Contains(got[0], "writable by group or others")) {
+				t.Fatalf("an unsafe PreAcq folder, logged:\n%s", strings.Join(got, "\n"))
+			}
+			if !unsafe && len(got) != 0 {
+				t.Fatalf("every stage ran, yet:\n%s", strings.Join(got, "\n"))
+			}
+		})
+	}
+}
