@@ -567,3 +567,37 @@ func TestStageThatCannotRunIsLogged(t *testing.T) {
 		})
 	}
 }
+
+// Holding the addresses with nothing due (the primary silent, no
+// question to ask), the process wakes once a second for the watchdog,
+// not more.
+func TestNothingDueWakesOnceASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		time.Sleep(time.Second)
+		w.timer.zero()
+		time.Sleep(10 * time.Second)
+		if _, fires := w.timer.get(); fires < 9 || fires > 11 {
+			t.Fatalf("the timer fired %d times in 10 s with nothing due, want once a second", fires)
+		}
+	})
+}
+
+// Heartbeats that come a little late, as real ones do, do not wake the
+// timer either: it is set again before the deadline it was set for.
+func TestLateHeartbeatsDoNotWakeTheTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second) // leave Starting
+		w.timer.zero()
+		for range 100 {
+			w.beat(links...)
+			time.Sleep(interval + time.Millisecond)
+		}
+		if _, fires := w.timer.get(); fires != 0 {
+			t.Fatalf("100 heartbeats 1 ms late: the timer fired %d times", fires)
+		}
+	})
+}
