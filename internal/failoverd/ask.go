@@ -81,7 +81,7 @@ func (d *Daemon) askAtLocked(every time.Duration) {
 		return
 	}
 	d.askEvery = every
-	d.asking.Store(every > 0)
+	d.asking.Store(every != 0)
 	if every == 0 {
 		return
 	}

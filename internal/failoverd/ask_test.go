@@ -1,6 +1,7 @@
 package failoverd
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"strings"
@@ -186,11 +187,15 @@ func TestAnswerDuringTheHooksStopsTheTakeover(t *testing.T) {
 
 // stoppedTakeover is a world whose takeover of a silent primary is under
 // way, its PreAcq hooks running, when the primary's address answers
-// again (questions go on during the job); the hooks then end.
-func stoppedTakeover(t *testing.T) (*fakeAsker, *world) {
+// again (questions go on during the job); the hooks then end. setup
+// runs on the world first.
+func stoppedTakeover(t *testing.T, setup ...func(*world)) (*fakeAsker, *world) {
 	t.Helper()
 	a := newAsker()
 	w := newWorldAsking(t, false, a)
+	for _, f := range setup {
+		f(w)
+	}
 	gate := make(chan struct{})
 	w.hooks.gate[hooks.PreAcq] = gate
 	w.beatFor(time.Second)
@@ -425,4 +430,136 @@ func TestGoodbyeFromTheAddressToTakeAsksLonger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Questions that cannot be sent (the address's interface is gone) are a
+// warning, at most once a second; questions that go are not.
+func TestUnsendableQuestionsAreWarnedOfOnceASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.unsendable = true
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		time.Sleep(3 * time.Second) // questions go every 10 ms
+		warned := w.logs.lines("level=WARN", `msg="cannot ask who answers for an address"`, "no such device")
+		if len(warned) < 3 || len(warned) > 4 {
+			t.Fatalf("%d warnings in 3 s of unsendable questions, want one a second:\n%s", len(warned), strings.Join(warned, "\n"))
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		if a.asked() == 0 {
+			t.Fatal("nothing was asked: the test shows nothing")
+		}
+		if warned := w.logs.lines("cannot ask who answers"); len(warned) != 0 {
+			t.Fatalf("questions went, yet:\n%s", strings.Join(warned, "\n"))
+		}
+	})
+}
+
+// An operator's acquire whose questions cannot be sent goes ahead (as
+// silence alone decides), with a warning that says why it could not
+// check.
+func TestAcquireThatCannotAskSaysSo(t *testing.T) {
+	for _, unsendable := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			a := newAsker()
+			a.unsendable = unsendable
+			w := newWorldAsking(t, false, a)
+			if r := w.request(failover.OpAcquire); !r.OK || !w.holds() {
+				t.Fatalf("acquire: %+v, holds %v", r, w.holds())
+			}
+			warned := w.logs.lines("level=WARN", `msg="cannot ask who answers for the addresses"`)
+			if unsendable && (len(warned) != 1 || !strings.Contains(warned[0], "no such device")) {
+				t.Fatalf("unsendable questions before an acquire, warnings:\n%s", strings.Join(warned, "\n"))
+			}
+			if !unsendable && len(warned) != 0 {
+				t.Fatalf("questions went before an acquire, yet:\n%s", strings.Join(warned, "\n"))
+			}
+		})
+	}
+}
+
+// The probes of the primary's host count while no question for the
+// address can be sent: the round confirms the host gone at once (the
+// history says so), and the address, whose holder nobody could ask
+// after, is not taken.
+func TestProbesCountWhileQuestionsCannotBeSent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.unsendable = true
+		w := newWorldAsking(t, false, a, confirming)
+		w.beatFor(time.Second)
+		w.waitState(failover.Asking, time.Second)
+		if took := time.Since(w.lastBeat); took >= timeout {
+			t.Fatalf("asking %v after the last heartbeat, at the timeout (%v): the probes did not count", took, timeout)
+		}
+		var ends []string
+		for _, e := range w.d.Events(time.Time{}) {
+			if e.Kind == history.KindProbe && e.Outcome != "" {
+				ends = append(ends, e.Outcome)
+			}
+		}
+		if len(ends) != 1 || ends[0] != string(failover.ProbeConfirmed) {
+			t.Fatalf("probe rounds ended %q, want one confirmed", ends)
+		}
+		time.Sleep(time.Second)
+		if w.holds() {
+			t.Fatal("took the address over though no question about it could be sent")
+		}
+	})
+}
+
+// A link that cannot be probed (the primary's heartbeats there come
+// from behind a router) is logged, with the link, once a minute at most.
+func TestUnprobeableLinkIsLoggedOnceAMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a, confirming, func(c *Config) {
+			c.OnLink = func(link string, addr netip.Addr) bool { return link == "priv0" }
+			c.Machine.AutoGiveBack = false
+		})
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		w.beatFor(time.Second) // a second round, later
+		if err := w.request(failover.OpRelease); !err.OK {
+			t.Fatalf("release: %+v", err)
+		}
+		w.waitState(failover.Standby, time.Second)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		got := w.logs.lines("level=WARN", "no address heard from the primary on the link, so it cannot be probed there; the timeout decides", "link=pub0")
+		if len(got) != 1 {
+			t.Fatalf("%d lines of the unprobeable link in two rounds, want 1:\n%s", len(got), strings.Join(w.logs.lines("probe"), "\n"))
+		}
+	})
+}
+
+// A carrier watch that fails is started again a second later, and its
+// reports count again.
+func TestFailedCarrierWatchIsStartedAgain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		w.carrierFail <- errors.New("netlink: no buffer space available")
+		failed := time.Now()
+		select {
+		case w.carrier <- carrierChange{"pub0", false}:
+		case <-time.After(2 * time.Second):
+			t.Fatal("nobody watches the carrier two seconds after the watch failed")
+		}
+		if took := time.Since(failed); took != time.Second {
+			t.Fatalf("watched again %v after the failure, want a second", took)
+		}
+		synctest.Wait()
+		if st := w.d.Status(); !st.Links[1].NoCarrier {
+			t.Fatalf("status links %+v: the carrier loss after the restart is not shown", st.Links)
+		}
+		if got := w.logs.lines("level=ERROR", "cannot watch the links' carrier; watching again in a second", "no buffer space"); len(got) != 1 {
+			t.Fatalf("the failure is not logged: %q", got)
+		}
+	})
 }

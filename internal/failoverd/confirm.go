@@ -80,7 +80,10 @@ func (d *Daemon) probeTrouble(msg, link string, err error) {
 // on a link. It runs at every heartbeat: past one map lookup, only a new
 // sender costs anything.
 func (d *Daemon) learnTargetLocked(link string, from netip.Addr) {
-	if from = from.Unmap(); !from.IsValid() || d.froms[link] == from {
+	if from = from.Unmap(); !from.IsValid() {
+		return // nothing to learn
+	}
+	if d.froms[link] == from {
 		return
 	}
 	d.froms[link] = from

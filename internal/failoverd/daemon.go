@@ -197,9 +197,6 @@ func New(cfg Config, deps Deps) *Daemon {
 	}
 	cfg.Machine.Ask = deps.Asker != nil
 	cfg.Machine.Confirm = cfg.Machine.Confirm && deps.Asker != nil
-	if cfg.Machine.AskWait <= 0 {
-		cfg.Machine.AskWait = 2 * time.Millisecond
-	}
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
 		questions: takeover.Questions(cfg.Addresses)}
@@ -210,15 +207,15 @@ func New(cfg Config, deps Deps) *Daemon {
 			d.cfg.Machine.AddrLinks = append(d.cfg.Machine.AddrLinks, a.Interface)
 		}
 	}
-	if len(cfg.Machine.Links) > 0 && cfg.Peer.IsValid() {
-		d.learnTargetLocked(cfg.Machine.Links[0], cfg.Peer) // the private link, before it is heard
+	if len(cfg.Machine.Links) != 0 {
+		// The private link, before it is heard (an invalid Peer is
+		// learnt as nothing).
+		d.learnTargetLocked(cfg.Machine.Links[0], cfg.Peer)
 	}
 	var epoch [8]byte
 	_, _ = rand.Read(epoch[:])
 	d.epoch = binary.BigEndian.Uint64(epoch[:])
-	if len(cfg.Held) > 0 {
-		d.Mover.Adopt(cfg.Held...)
-	}
+	d.Mover.Adopt(cfg.Held...)
 	d.machine = failover.New(d.cfg.Machine, d.Clock.Now(), len(cfg.Held) > 0)
 	d.history = newRecorder(history.DefaultSize)
 	d.obs = observers{d.history}
@@ -227,8 +224,8 @@ func New(cfg Config, deps Deps) *Daemon {
 	}
 	ms := d.machine.Status(d.Clock.Now())
 	d.obs.Started(ms.State, ms.Since)
-	if len(cfg.Held) > 0 && len(cfg.Held) < len(cfg.Addresses) {
-		d.machine.Incomplete()
+	if held := len(cfg.Held); held != 0 && held < len(cfg.Addresses) {
+		d.machine.Incomplete() // some held, not all
 	}
 	// Ready before Run: the control socket may bring a request first.
 	d.jobCtx, d.cancelJobs = context.WithCancel(context.Background())

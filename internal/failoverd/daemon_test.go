@@ -420,3 +420,184 @@ func TestRequestBeforeRun(t *testing.T) {
 		}
 	})
 }
+
+// The notices that say all is well again (a give-back, an anomaly
+// cleared) are logged as information; the others as warnings, for the
+// operator who filters the log by level.
+func TestGoodNewsNoticesAreLoggedAsInformation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		for end := time.Now().Add(timeout + 2*interval); time.Now().Before(end); {
+			w.beat("priv0")
+			time.Sleep(interval)
+		}
+		w.beatFor(2 * interval)
+		if k := w.notices.kinds(); !slices.Contains(k, notice.AnomalyCleared) {
+			t.Fatalf("notices %v, want an anomaly and its end", k)
+		}
+		if got := w.logs.lines("level=WARN", "msg=notice", "kind=anomaly detail="); len(got) != 1 {
+			t.Errorf("the anomaly is not logged as a warning:\n%s", strings.Join(w.logs.lines("msg=notice"), "\n"))
+		}
+		if got := w.logs.lines("level=INFO", "msg=notice", "kind=anomaly-cleared"); len(got) != 1 {
+			t.Errorf("the anomaly's end is not logged as information:\n%s", strings.Join(w.logs.lines("msg=notice"), "\n"))
+		}
+		w.stop()
+	})
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		w.stop()
+		if got := w.logs.lines("level=INFO", "msg=notice", "kind=giveback"); len(got) != 1 {
+			t.Errorf("the give-back is not logged as information:\n%s", strings.Join(w.logs.lines("msg=notice"), "\n"))
+		}
+	})
+}
+
+// A stop while holding waits for the give-back's hooks (a PreRel that
+// unmounts a disk takes its time), for five minutes at most when no
+// bound is set; then failoverd goes.
+func TestStopWaitsFiveMinutesForTheGiveBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		w.hooks.gate[hooks.PreRel] = make(chan struct{}) // never opens
+		start := time.Now()
+		stopped := make(chan struct{})
+		go func() { w.stop(); close(stopped) }()
+		select {
+		case <-stopped:
+			t.Fatalf("stopped %v after the stop began, with PreRel still running", time.Since(start))
+		case <-time.After(5*time.Minute - time.Millisecond):
+		}
+		<-stopped
+		if took := time.Since(start); took != 5*time.Minute {
+			t.Fatalf("stopped %v after the stop began, want 5m (the default bound)", took)
+		}
+	})
+}
+
+// A stop whose give-back fails says so in its notice.
+func TestStopThatCannotGiveBackSaysWhy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		w.manager.Fail(w.addr.Addr(), errors.New("netlink: operation not permitted"))
+		w.stop()
+		ev, ok := w.notices.last(notice.GiveBack)
+		if !ok || !strings.HasPrefix(ev.Detail, "failoverd stopped and gave the addresses back, with errors: ") || !strings.Contains(ev.Detail, "operation not permitted") {
+			t.Fatalf("give-back notice %+v %v: want one that says which error", ev, ok)
+		}
+	})
+}
+
+// A host that held every address at start (a crash after a finished
+// takeover) has nothing to complete: with the primary silent past the
+// grace, no hook runs and nothing is noticed.
+func TestEveryAddressHeldAtStartIsNoTakeoverToComplete(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		time.Sleep(2 * time.Second)
+		if st := w.hooks.stages(); len(st) != 0 {
+			t.Fatalf("hooks %v ran for addresses held since the start", st)
+		}
+		if k := w.notices.kinds(); len(k) != 0 {
+			t.Fatalf("notices %v for addresses held since the start", k)
+		}
+		if w.d.State() != failover.Active || !w.holds() {
+			t.Fatalf("state %s, holds %v", w.d.State(), w.holds())
+		}
+	})
+}
+
+// The primary's host is probed at its private address on the private
+// link from the start, before a heartbeat came there: a primary heard
+// only on its public link until it died is confirmed dead by the probes,
+// not at the timeout.
+func TestPrivateLinkIsProbedBeforeItIsHeard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		w := newWorldAsking(t, false, a, confirming)
+		for end := time.Now().Add(time.Second); time.Now().Before(end); {
+			w.beat("pub0")
+			time.Sleep(interval)
+		}
+		w.waitState(failover.Active, time.Second)
+		if n := a.probed("priv0"); n == 0 {
+			t.Fatalf("the private link was not probed (state %s)", w.d.State())
+		}
+		started, _ := w.notices.last(notice.Takeover)
+		if took := started.At.Sub(w.lastBeat); took >= timeout {
+			t.Fatalf("took over %v after the last heartbeat, at the timeout (%v): the probes did not confirm", took, timeout)
+		}
+	})
+}
+
+// A takeover stopped by an answer during its hooks, where no PreRel or
+// PostRel hook exists: its notice does not say they ran to undo it.
+func TestStoppedTakeoverWithNothingToUndoDoesNotSayItUndid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, w := stoppedTakeover(t, func(w *world) {
+			w.hooks.none[hooks.PreRel] = true
+			w.hooks.none[hooks.PostRel] = true
+		})
+		w.waitState(failover.Conflict, time.Second)
+		ev, ok := w.notices.last(notice.TakeoverFailed)
+		if !ok || strings.Contains(ev.Detail, "undo") || !strings.Contains(ev.Detail, primaryMAC) {
+			t.Fatalf("notice %+v %v: want one that says who answered and nothing of an undo", ev, ok)
+		}
+	})
+}
+
+// A stage that cannot run (an unsafe folder) is logged with its stage
+// and why, and the job goes on; stages that run are not logged so.
+func TestStageThatCannotRunIsLogged(t *testing.T) {
+	for _, unsafe := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			w := newWorld(t, false)
+			if unsafe {
+				w.hooks.fail[hooks.PreAcq] = errUnsafe
+			}
+			w.beatFor(time.Second)
+			w.waitState(failover.Active, 2*time.Second)
+			got := w.logs.lines("level=ERROR", `msg="hooks cannot run; going on without them"`)
+			if unsafe && (len(got) != 1 || !strings.Contains(got[0], "stage=PreAcq") || !strings.Contains(got[0], "writable by group or others")) {
+				t.Fatalf("an unsafe PreAcq folder, logged:\n%s", strings.Join(got, "\n"))
+			}
+			if !unsafe && len(got) != 0 {
+				t.Fatalf("every stage ran, yet:\n%s", strings.Join(got, "\n"))
+			}
+		})
+	}
+}
+
+// Holding the addresses with nothing due (the primary silent, no
+// question to ask), the process wakes once a second for the watchdog,
+// not more.
+func TestNothingDueWakesOnceASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		w.waitState(failover.Active, time.Second)
+		time.Sleep(time.Second)
+		w.timer.zero()
+		time.Sleep(10 * time.Second)
+		if _, fires := w.timer.get(); fires < 9 || fires > 11 {
+			t.Fatalf("the timer fired %d times in 10 s with nothing due, want once a second", fires)
+		}
+	})
+}
+
+// Heartbeats that come a little late, as real ones do, do not wake the
+// timer either: it is set again before the deadline it was set for.
+func TestLateHeartbeatsDoNotWakeTheTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second) // leave Starting
+		w.timer.zero()
+		for range 100 {
+			w.beat(links...)
+			time.Sleep(interval + time.Millisecond)
+		}
+		if _, fires := w.timer.get(); fires != 0 {
+			t.Fatalf("100 heartbeats 1 ms late: the timer fired %d times", fires)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -35,6 +36,19 @@ type source struct {
 	// unread: packets that arrived while the reader was busy; only
 	// Drain takes them.
 	unread [][]monitor.Heard
+	// more: what the monitor says of a link besides the count (drops,
+	// the sender's epoch and name), as a test sets it.
+	more map[string]monitor.LinkStats
+}
+
+// setStats sets what Stats says of link besides its count.
+func (s *source) setStats(link string, st monitor.LinkStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.more == nil {
+		s.more = map[string]monitor.LinkStats{}
+	}
+	s.more[link] = st
 }
 
 func newSource() *source { return &source{in: make(chan []monitor.Heard), count: map[string]uint64{}} }
@@ -74,8 +88,14 @@ func (s *source) Stats() map[string]monitor.LinkStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]monitor.LinkStats{}
+	for l, st := range s.more {
+		st.Dropped = maps.Clone(st.Dropped)
+		out[l] = st
+	}
 	for l, n := range s.count {
-		out[l] = monitor.LinkStats{Received: n}
+		st := out[l]
+		st.Received = n
+		out[l] = st
 	}
 	return out
 }
@@ -89,24 +109,26 @@ type hookCall struct {
 }
 
 // fakeHooks runs no process: each stage returns one hook's result, the
-// exit code set for it (0 by default) or the error set for it; a stage
-// that is gated waits until the test opens the gate.
+// exit code set for it (0 by default) or the error set for it, or none
+// when its folder holds no hook; a stage that is gated waits until the
+// test opens the gate.
 type fakeHooks struct {
 	mu    sync.Mutex
 	calls []hookCall
 	exit  map[hooks.Stage]int
 	fail  map[hooks.Stage]error
 	gate  map[hooks.Stage]chan struct{}
+	none  map[hooks.Stage]bool
 }
 
 func newHooks() *fakeHooks {
-	return &fakeHooks{exit: map[hooks.Stage]int{}, fail: map[hooks.Stage]error{}, gate: map[hooks.Stage]chan struct{}{}}
+	return &fakeHooks{exit: map[hooks.Stage]int{}, fail: map[hooks.Stage]error{}, gate: map[hooks.Stage]chan struct{}{}, none: map[hooks.Stage]bool{}}
 }
 
 func (f *fakeHooks) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, hookCall{stage, env.Address.String(), env.Action, env.Reason})
-	gate, exit, err := f.gate[stage], f.exit[stage], f.fail[stage]
+	gate, exit, err, none := f.gate[stage], f.exit[stage], f.fail[stage], f.none[stage]
 	f.mu.Unlock()
 	start := time.Now()
 	if gate != nil {
@@ -115,7 +137,7 @@ func (f *fakeHooks) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 		case <-ctx.Done():
 		}
 	}
-	if err != nil {
+	if err != nil || none {
 		return nil, err
 	}
 	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.fake", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
@@ -182,15 +204,20 @@ func (n *notices) last(kind notice.Kind) (notify.Notice, bool) {
 	return notify.Notice{}, false
 }
 
-// peer records the datagrams sent to the primary.
+// peer records the datagrams sent to the primary; while fail is set,
+// none goes and Send returns it.
 type peer struct {
 	mu   sync.Mutex
 	sent [][]byte
+	fail error
 }
 
 func (p *peer) Send(b []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.fail != nil {
+		return p.fail
+	}
 	p.sent = append(p.sent, slices.Clone(b))
 	return nil
 }
@@ -334,8 +361,10 @@ type world struct {
 	logs    *logBuffer
 	// lastBeat is when the last heartbeat was delivered.
 	lastBeat time.Time
-	// carrier: changes of a link's carrier, as the watch reports them.
-	carrier chan carrierChange
+	// carrier: changes of a link's carrier, as the watch reports them;
+	// an error on carrierFail ends the watch with it.
+	carrier     chan carrierChange
+	carrierFail chan error
 }
 
 type carrierChange struct {
@@ -386,7 +415,7 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 		f(&cfg)
 	}
 	w.logs = &logBuffer{}
-	w.carrier = make(chan carrierChange)
+	w.carrier, w.carrierFail = make(chan carrierChange), make(chan error)
 	deps := Deps{Source: w.src, Mover: w.mover, Hooks: w.hooks, Notifier: w.notices, Released: w.peer,
 		Clock: countingClock{counts: &w.timer}, Log: slog.New(slog.NewTextHandler(w.logs, nil)),
 		Carrier: func(ctx context.Context, _ []string, report func(string, bool)) error {
@@ -396,6 +425,8 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 					return nil
 				case c := <-w.carrier:
 					report(c.link, c.up)
+				case err := <-w.carrierFail:
+					return err
 				}
 			}
 		}}

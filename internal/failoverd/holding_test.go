@@ -1,6 +1,8 @@
 package failoverd
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -103,4 +105,51 @@ func (w *world) legacyBeat() {
 	}
 	w.src.in <- hs
 	synctest.Wait()
+}
+
+// A primary heard only saying goodbye (it stopped while failoverd
+// restarted) is named by the released of the give-back that follows.
+func TestGoodbyesEpochIsNamedInTheReleased(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, true)
+		w.goodbye("priv0")
+		w.stop()
+		rel := w.peer.ofType(t, w.keys, wire.Released)
+		if len(rel) != 1 || rel[0].Message != wire.EpochMessage(primaryEpoch) {
+			t.Fatalf("released %+v, want one naming the epoch of the goodbye", rel)
+		}
+	})
+}
+
+// A holding or released that cannot be sent is a warning in the log,
+// with what it costs; one that goes is not.
+func TestUnsentMessagesToThePrimaryAreWarnings(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			w := newWorld(t, true, func(c *Config) { c.Machine.AutoGiveBack = false })
+			if fail {
+				w.peer.fail = errors.New("sendto: network is unreachable")
+			}
+			w.beat(links...)
+			w.stop()
+			holding := w.logs.lines("level=WARN", "could not tell the primary this host holds the addresses")
+			released := w.logs.lines("level=WARN", "could not tell the primary the addresses are released", "it re-announces them at its next start or SIGHUP")
+			if fail && (len(holding) != 1 || len(released) != 1 || !strings.Contains(holding[0], "network is unreachable")) {
+				t.Fatalf("sends failed, warnings: holding %q, released %q", holding, released)
+			}
+			if !fail && (len(holding) != 0 || len(released) != 0) {
+				t.Fatalf("sends went, yet warnings: holding %q, released %q", holding, released)
+			}
+			if told := w.logs.lines("level=INFO", "told the primary the addresses are released"); len(told) != btoi(!fail) {
+				t.Fatalf("sends failed %v, yet logged as told: %q", fail, told)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package failoverd
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,105 @@ func TestProbeRoundsAndCarrier(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.carrier.WithLabelValues("pub0")); got != 1 {
 		t.Errorf("pub0 carrier %v, want 1", got)
+	}
+}
+
+// addresses_held is what the mover holds at the scrape.
+func TestMetricsSayHowManyAddressesAreHeld(t *testing.T) {
+	reg, _ := newTestMetrics(t) // the mover holds one
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP ipfailover_addresses_held Public addresses this host holds.
+# TYPE ipfailover_addresses_held gauge
+ipfailover_addresses_held 1
+`), "ipfailover_addresses_held"); err != nil {
+		t.Error(err)
+	}
+}
+
+// last_takeover_timestamp_seconds is the Unix time the addresses were
+// taken, to the millisecond; 0 until then.
+func TestLastTakeoverTimestampIsWhenTheAddressesMoved(t *testing.T) {
+	_, m := newTestMetrics(t)
+	if got := testutil.ToFloat64(m.lastTake); got != 0 {
+		t.Fatalf("last takeover %v before any, want 0", got)
+	}
+	m.JobStarted(failover.Takeover, "silence", scrapeAt)
+	moved := scrapeAt.Add(1250 * time.Millisecond)
+	m.Moved(failover.Takeover, moved)
+	want := float64(moved.UnixMilli()) / 1000
+	if got := testutil.ToFloat64(m.lastTake); math.Abs(got-want) > 1e-3 {
+		t.Errorf("last takeover %f, want %f (%v)", got, want, moved)
+	}
+}
+
+// jobs_total counts each job by how it ended; a fencing Test is counted
+// too, though it is not timed.
+func TestJobsAreCountedByOutcome(t *testing.T) {
+	_, m := newTestMetrics(t)
+	m.JobEnded(failover.JobDone{Job: failover.Takeover, Err: errors.New("netlink: operation not permitted")}, nil)
+	m.JobEnded(failover.JobDone{Job: failover.GiveBack, Vetoed: true}, nil)
+	m.JobEnded(failover.JobDone{Job: failover.Takeover, Answered: true}, nil)
+	m.JobEnded(failover.JobDone{Job: failover.Fence, Vetoed: true}, nil)
+	m.JobEnded(failover.JobDone{Job: failover.GiveBack}, nil)
+	for _, c := range []struct{ job, outcome string }{
+		{"takeover", "failed"}, {"giveback", "vetoed"}, {"takeover", "answered"}, {string(failover.Fence), "vetoed"}, {"giveback", "done"},
+	} {
+		if got := testutil.ToFloat64(m.jobs.WithLabelValues(c.job, c.outcome)); got != 1 {
+			t.Errorf("jobs_total{job=%q,outcome=%q} = %v, want 1", c.job, c.outcome, got)
+		}
+	}
+	if n := testutil.CollectAndCount(m.jobs); n != 5 {
+		t.Errorf("%d job series, want 5", n)
+	}
+}
+
+// A give-back that Test vetoed is not timed, nor is the one of a stop
+// after it: it ran from no decision.
+func TestVetoedGiveBackLeavesNoDurationBehind(t *testing.T) {
+	_, m := newTestMetrics(t)
+	m.JobStarted(failover.GiveBack, "heartbeats heard again", scrapeAt)
+	m.JobEnded(failover.JobDone{Job: failover.GiveBack, Vetoed: true, At: scrapeAt.Add(time.Second)}, nil)
+	m.Moved(failover.GiveBack, scrapeAt.Add(time.Hour)) // failoverd stops
+	if n := testutil.CollectAndCount(m.giveBack); n != 1 {
+		t.Fatalf("%d give-back histograms", n)
+	}
+	if err := testutil.CollectAndCompare(m.giveBack, strings.NewReader(`
+# HELP ipfailover_giveback_duration_seconds From the decision to give back to the last address removed and released sent, hooks included.
+# TYPE ipfailover_giveback_duration_seconds histogram
+`+zeroBuckets("ipfailover_giveback_duration_seconds"))); err != nil {
+		t.Error(err)
+	}
+}
+
+// The primary's interval is the one its latest heartbeat advertised, on
+// whichever link it came, at every scrape; a link whose heartbeats
+// advertise none (the original's bare text) does not hide it.
+func TestPrimaryIntervalIsTheLatestHeartbeats(t *testing.T) {
+	stats := map[string]monitor.LinkStats{
+		"priv0": {Received: 9, LastHeard: scrapeAt.Add(-100 * time.Millisecond), Interval: 100 * time.Millisecond},
+		"pub0":  {Received: 4, LastHeard: scrapeAt.Add(-3 * time.Second), Interval: 250 * time.Millisecond},
+		"pub1":  {Received: 2, LastHeard: scrapeAt.Add(-10 * time.Millisecond)}, // legacy: no interval
+	}
+	m := NewMetrics(prometheus.NewRegistry(), MetricsSources{Stats: func() map[string]monitor.LinkStats { return stats }, Now: func() time.Time { return scrapeAt }})
+	want := `
+# HELP ipfailover_primary_interval_seconds The primary's heartbeat interval, as its last heartbeat advertised.
+# TYPE ipfailover_primary_interval_seconds gauge
+ipfailover_primary_interval_seconds 0.1
+`
+	// The links come in a new order at each scrape.
+	for range 32 {
+		if err := testutil.CollectAndCompare(m, strings.NewReader(want), "ipfailover_primary_interval_seconds"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Before a heartbeat is heard there is no interval to show: the series
+// is absent, not 0.
+func TestNoPrimaryIntervalBeforeAHeartbeat(t *testing.T) {
+	stats := map[string]monitor.LinkStats{"priv0": {}, "pub0": {}}
+	m := NewMetrics(prometheus.NewRegistry(), MetricsSources{Stats: func() map[string]monitor.LinkStats { return stats }, Now: func() time.Time { return scrapeAt }})
+	if n := testutil.CollectAndCount(m, "ipfailover_primary_interval_seconds", "ipfailover_heartbeat_age_seconds"); n != 0 {
+		t.Errorf("%d interval and age series before any heartbeat, want none", n)
 	}
 }

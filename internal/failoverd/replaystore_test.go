@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -275,4 +276,78 @@ func TestReplayStoreKeepWritesEpochsAtOnce(t *testing.T) {
 			t.Fatalf("at stop the file says epoch %d, seq %d", e, q)
 		}
 	})
+}
+
+// The refusal of an unsafe store names who may write it: root, and the
+// user failoverd runs as when that is not root.
+func TestReplayStoreRiskNamesWhoMayWriteIt(t *testing.T) {
+	want := "a user other than root could"
+	if uid := os.Geteuid(); uid > 0 {
+		want = fmt.Sprintf("a user other than root or uid %d could", uid)
+	}
+	if risk := storePolicy().Risk; !strings.HasPrefix(risk, want) {
+		t.Fatalf("risk %q, want it to begin %q", risk, want)
+	}
+}
+
+// A file that cannot be put in place (a folder stands there) is an
+// error, and leaves no temporary file behind.
+func TestReplayStoreSaveSaysWhenItCannotReplaceTheFile(t *testing.T) {
+	s, dir, _ := testStore(t)
+	blocker := filepath.Join(dir, replayFile)
+	if err := os.MkdirAll(filepath.Join(blocker, "inside"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Save([]wire.SenderRecord{{Sender: "server1", Epoch: 1, Top: 1}})
+	if err == nil || !strings.Contains(err.Error(), "save the replay state") {
+		t.Fatalf("Save over a folder: %v", err)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 || ents[0].Name() != replayFile {
+		t.Fatalf("left in the state folder: %v", ents)
+	}
+}
+
+// A store that cannot be written is warned of once, however often it
+// fails, and its recovery is said.
+func TestReplayStoreKeepWarnsOnceOfFailedWrites(t *testing.T) {
+	s, dir, logs := testStore(t)
+	blocker := filepath.Join(dir, replayFile)
+	if err := os.MkdirAll(filepath.Join(blocker, "inside"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		m := &memory{epochs: make(chan struct{}, 1)}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.Keep(ctx, m); close(done) }()
+		defer func() { cancel(); <-done }()
+		m.hear(1, 1)
+		synctest.Wait()
+		m.hear(2, 1)
+		synctest.Wait()
+		time.Sleep(saveEvery)
+		synctest.Wait()
+		if n := strings.Count(logs.String(), "cannot write the replay state"); n != 1 {
+			t.Fatalf("%d warnings after three failed writes, want 1:\n%s", n, logs)
+		}
+		if err := os.RemoveAll(blocker); err != nil {
+			t.Fatal(err)
+		}
+		m.hear(2, 2)
+		time.Sleep(saveEvery)
+		synctest.Wait()
+		if !strings.Contains(logs.String(), "replay state written again") {
+			t.Fatalf("the recovery is not said:\n%s", logs)
+		}
+		if n := strings.Count(logs.String(), "cannot write the replay state"); n != 1 {
+			t.Fatalf("%d warnings, want 1:\n%s", n, logs)
+		}
+	})
+	if recs := s.Load(); len(recs) != 1 || recs[0].Epoch != 2 || recs[0].Top != 2 {
+		t.Fatalf("the file says %+v, want epoch 2 at 2", recs)
+	}
 }

@@ -38,9 +38,7 @@ func (d *Daemon) statusLocked() control.Status {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
 		}
 	}
-	if o := stats[monitor.Unknown].Dropped; len(o) > 0 {
-		st.OtherDropped = o
-	}
+	st.OtherDropped = stats[monitor.Unknown].Dropped
 	held := d.Mover.Holding()
 	for _, a := range d.cfg.Addresses {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})
