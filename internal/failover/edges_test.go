@@ -6,6 +6,7 @@ package failover
 // timeline harness.
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -112,4 +113,106 @@ func TestAskingCostsAPrimaryNeverHeardNothing(t *testing.T) {
 	tl.expect(Starting)
 	tl.tickTo(t0.Add(10 * time.Second))
 	tl.expect(Acquiring, "start takeover")
+}
+
+// A host answers for a held address with the primary unheard: the
+// conflict notice is due an interval after its first answer. The daemon
+// is woken then (the Deadline it is told), also when the answers
+// stopped a moment before: it would otherwise sleep until the next event.
+func TestAnAnswerWithThePrimaryUnheardWakesTheDaemonAnIntervalLater(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second)
+	first := tl.now
+	for at := first; !at.After(first.Add(800 * time.Millisecond)); at = at.Add(100 * time.Millisecond) {
+		tl.now = at
+		tl.do(Answered{At: at, Addr: vip, MAC: otherMAC})
+	}
+	tl.expect(Active)
+	if want := first.Add(time.Second); !tl.deadline.At.Equal(want) {
+		t.Fatalf("after the answers the deadline said is +%v, want +%v (an interval after the first)", tl.deadline.At.Sub(t0), want.Sub(t0))
+	}
+	tl.now = tl.deadline.At
+	tl.do(Tick{At: tl.now})
+	tl.expect(Active, "notice conflict")
+}
+
+// After a goodbye, three questions unanswered free the address however
+// late the next one is (a stalled asker): the daemon is told to wake when
+// their window has passed, and the takeover starts then.
+func TestAGoodbyeIsTakenAWindowAfterThreeQuestionsWithoutAFourth(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	bye := silentAfter(tl, 5*time.Second)
+	tl.do(Heartbeat{At: bye, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.expect(Asking)
+	for i := range 3 {
+		tl.now = bye.Add(time.Duration(i) * 600 * time.Microsecond)
+		tl.do(Asked{At: tl.now})
+	}
+	tl.expect(Asking)
+	if d, within := tl.deadline.At, bye.Add(2*time.Millisecond); !d.After(tl.now) || d.After(within) {
+		t.Fatalf("after three questions the deadline said is +%v, want by +%v (a window after the first)", d.Sub(t0), within.Sub(t0))
+	}
+	tl.now = tl.deadline.At
+	tl.do(Tick{At: tl.now})
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A goodbye whose address still answers is a conflict at GoodbyeWait
+// exactly: the daemon is told to wake then, though no event comes.
+func TestAGoodbyeStillAnsweredIsAConflictAtGoodbyeWait(t *testing.T) {
+	p := askParams()
+	p.ConflictTest = 0
+	tl := newTimeline(t, p, false)
+	bye := silentAfter(tl, 5*time.Second)
+	tl.do(Heartbeat{At: bye, Link: "priv0", Interval: time.Second, Goodbye: true})
+	for at := bye.Add(100 * time.Millisecond); at.Before(bye.Add(p.GoodbyeWait)); at = at.Add(100 * time.Millisecond) {
+		tl.now = at
+		tl.do(Answered{At: at, Addr: vip, MAC: primaryMAC})
+	}
+	tl.expect(Asking)
+	if want := bye.Add(p.GoodbyeWait); !tl.deadline.At.Equal(want) {
+		t.Fatalf("the deadline said is +%v, want +%v (GoodbyeWait after the goodbye)", tl.deadline.At.Sub(t0), want.Sub(t0))
+	}
+	tl.now = tl.deadline.At
+	tl.do(Tick{At: tl.now})
+	tl.expect(Conflict, "notice conflict")
+}
+
+// The conflict after a goodbye lasts (the address answers on): its
+// deadlines are its questions', and none is left in the past (the
+// daemon would wake over and over). The timeline checks every tick.
+func TestAConflictAfterAGoodbyeLeavesNoDeadlinePast(t *testing.T) {
+	p := askParams()
+	p.ConflictTest = 0
+	tl := newTimeline(t, p, false)
+	bye := silentAfter(tl, 5*time.Second)
+	tl.do(Heartbeat{At: bye, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.answers(primaryMAC, 500*time.Microsecond, bye.Add(5*time.Millisecond))
+	tl.answers(primaryMAC, 100*time.Millisecond, bye.Add(p.GoodbyeWait+100*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(p.GoodbyeWait+time.Second))
+	tl.expect(Conflict)
+}
+
+// The takeover that ends a conflict says which address stopped answering
+// and after how long, for the log and the hooks.
+func TestTheTakeoverAfterAConflictSaysTheAddressStoppedAnswering(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	silentAfter(tl, 5*time.Second)
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(3500*time.Millisecond))
+	tl.expect(Conflict, "notice conflict")
+	var reason string
+	for i := 0; i < 100 && reason == ""; i++ {
+		tl.now = tl.now.Add(100 * time.Millisecond)
+		for _, ev := range []Event{Tick{At: tl.now}, Asked{At: tl.now}} {
+			for _, a := range tl.handle(ev) {
+				if j, ok := a.(StartJob); ok && j.Job == Takeover {
+					reason = j.Reason
+				}
+			}
+		}
+	}
+	if want := vip + " stopped answering after "; !strings.HasPrefix(reason, want) {
+		t.Fatalf("the takeover's reason is %q, want it to begin %q", reason, want)
+	}
 }
