@@ -216,3 +216,42 @@ func TestTheTakeoverAfterAConflictSaysTheAddressStoppedAnswering(t *testing.T) {
 		t.Fatalf("the takeover's reason is %q, want it to begin %q", reason, want)
 	}
 }
+
+// The primary's MAC answering once in the questions before the timeout
+// says its host lives (heartbeatd stopped on a live host): three
+// questions lost in a row do not free the address, sixteen must go
+// unanswered. So too two answers from a MAC the heartbeats never named;
+// one alone is anyone's to forge and does not slow the takeover (see
+// TestOneForgedAnswerDoesNotDelayTheTakeover).
+func TestAnAnswerThatShowsAHostAliveNeedsSixteenUnansweredQuestions(t *testing.T) {
+	for _, macs := range [][]string{{primaryMAC}, {otherMAC, otherMAC}} {
+		tl := newTimeline(t, askParams(), false)
+		last := silentAfter(tl, 5*time.Second)
+		tl.tickTo(last.Add(2600 * time.Millisecond)) // the questions began
+		for _, mac := range macs {
+			tl.tickTo(tl.now.Add(50 * time.Millisecond))
+			tl.do(Answered{At: tl.now, Addr: vip, MAC: mac})
+		}
+		tl.tickTo(last.Add(3500 * time.Millisecond))
+		if s, _ := tl.m.State(); s != Asking {
+			t.Fatalf("answers from %v: %s half a second after the timeout, want still asking", macs, s)
+		}
+		tl.tickTo(last.Add(4500 * time.Millisecond))
+		tl.expect(Acquiring, "start takeover")
+	}
+}
+
+// A host answers once for an address this host holds, with the primary
+// unheard (a forged reply, or a primary back a moment before its first
+// heartbeat), and again only after a timeout of quiet: the second answer
+// is news, not an interval of answering, so no conflict is noticed yet.
+func TestAnAnswerLongAfterAnotherIsNotAConflictAtOnce(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second)
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.run(10 * time.Second)
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: otherMAC})
+	tl.expect(Active)
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(1100*time.Millisecond))
+	tl.expect(Active, "notice conflict")
+}
