@@ -6,6 +6,7 @@ package failover
 // timeline harness.
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -254,4 +255,27 @@ func TestAnAnswerLongAfterAnotherIsNotAConflictAtOnce(t *testing.T) {
 	tl.expect(Active)
 	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(1100*time.Millisecond))
 	tl.expect(Active, "notice conflict")
+}
+
+// The primary back answers for its address and gets it at once; the
+// give-back fails (an address could not be removed). While it answers
+// on, the give-back is tried again a hold-down after it began, not at
+// every answer before then, and not later than that.
+func TestAFailedGiveBackOnAnAnswerIsTriedAgainAHoldDownAfterIt(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second, "priv0", "pub0")
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
+	began := tl.now
+	tl.now = began.Add(time.Second)
+	tl.do(JobDone{At: tl.now, Job: GiveBack, Err: errors.New("RTNETLINK answers: Operation not permitted")})
+	tl.expect(Active, "notice giveback-failed")
+	for tl.now = tl.now.Add(500 * time.Millisecond); tl.now.Before(began.Add(5 * time.Second)); tl.now = tl.now.Add(500 * time.Millisecond) {
+		tl.beatBoth()
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+		tl.expect(Active)
+	}
+	tl.beatBoth()
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.expect(Releasing, "start giveback")
 }
