@@ -279,3 +279,22 @@ func TestAFailedGiveBackOnAnAnswerIsTriedAgainAHoldDownAfterIt(t *testing.T) {
 	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
 	tl.expect(Releasing, "start giveback")
 }
+
+// An administrator who set a fixed timeout longer than the dead count's
+// (6 s for three 1 s intervals, to ride out stalls) gets probes as
+// patient: the round of probes begins when the heartbeat is late by as
+// much in proportion (2.5 s after the last, not 1.25 s).
+func TestALongFixedTimeoutProbesAsPatiently(t *testing.T) {
+	p := confirmParams()
+	p.Timeout = 6 * time.Second
+	tl := newTimeline(t, p, false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(2500*time.Millisecond - time.Millisecond))
+	if on, _, _ := tl.round(); on {
+		t.Fatalf("a round of probes began by +%v after the last heartbeat, want at 2.5s", tl.now.Sub(last))
+	}
+	tl.tickTo(last.Add(2500 * time.Millisecond))
+	if on, _, _ := tl.round(); !on {
+		t.Fatal("no round of probes 2.5s after the last heartbeat (timeout 6s, dead count 3)")
+	}
+}
