@@ -7,6 +7,7 @@ package failover
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,50 @@ func TestALongFixedTimeoutProbesAsPatiently(t *testing.T) {
 	tl.tickTo(last.Add(2500 * time.Millisecond))
 	if on, _, _ := tl.round(); !on {
 		t.Fatal("no round of probes 2.5s after the last heartbeat (timeout 6s, dead count 3)")
+	}
+}
+
+// A cable pulled, put back and pulled again exactly a timeout after the
+// first round began gets a round of its own (one per timeout at most, so
+// that a flapping cable is not probed at every flap).
+func TestACarrierLostATimeoutAfterTheLastRoundProbesAgain(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.answerProbe = func(link string, n int) bool { return link == "pub0" }
+	last := silentFrom(tl)
+	lost := last.Add(10 * time.Millisecond)
+	tl.now = lost
+	tl.do(Carrier{At: lost, Link: "priv0", Up: false})
+	tl.tickTo(lost.Add(100 * time.Millisecond))
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
+	if tl.probes["pub0"] != 1 {
+		t.Fatalf("%d probes on pub0 after the carrier loss, want a round ended by its first answer", tl.probes["pub0"])
+	}
+	for i := range 3 {
+		tl.tickTo(last.Add(time.Duration(i+1) * time.Second))
+		tl.beatBoth()
+	}
+	tl.tickTo(lost.Add(3 * time.Second))
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	if on, _, _ := tl.round(); !on || !slices.Equal(tl.probeLinks, []string{"pub0"}) {
+		t.Fatalf("round on %v, probing %v at the carrier loss a timeout after the last round began, want pub0 probed at once", on, tl.probeLinks)
+	}
+	tl.tickTo(tl.now.Add(100 * time.Millisecond))
+	if tl.probes["pub0"] != 2 {
+		t.Fatalf("%d probes on pub0, want another round a timeout (3s) after the last one began", tl.probes["pub0"])
+	}
+	tl.expect(Standby)
+}
+
+// A link that cannot be probed keeps the round from confirming until it
+// ends incomplete; the links that can are probed Probes times each, no
+// more, however long the round waits.
+func TestARoundThatCannotConfirmProbesEachLinkProbesTimes(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.canProbe = func(link string) bool { return link != "pub0" }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(2900 * time.Millisecond))
+	tl.expect(Standby)
+	if tl.probes["priv0"] != DefaultProbes {
+		t.Fatalf("%d probes on priv0 in a round that could not confirm, want %d", tl.probes["priv0"], DefaultProbes)
 	}
 }
