@@ -344,3 +344,43 @@ func TestARoundThatCannotConfirmProbesEachLinkProbesTimes(t *testing.T) {
 		t.Fatalf("%d probes on priv0 in a round that could not confirm, want %d", tl.probes["priv0"], DefaultProbes)
 	}
 }
+
+// A probe reported on a link the machine does not know (a misconfigured
+// or renamed interface) during a round counts for nothing, and does not
+// crash the daemon.
+func TestAProbeOnAnUnknownLinkIsIgnored(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250 * time.Millisecond))
+	if on, _, _ := tl.round(); !on {
+		t.Fatal("no round of probes when the heartbeat is late")
+	}
+	tl.do(Probed{At: tl.now, Link: "eth9"})
+	tl.expect(Standby)
+	roundDecides(tl, last)
+}
+
+// The primary's host answers the probes on both links: the first answer
+// ends the round, and the others that come in after it, or once the
+// timeout has started a takeover, are not taken for a host answering for
+// the addresses: status shows none, and the takeover goes ahead.
+func TestProbeAnswersAfterTheRoundEndedAreNoAnswerForTheAddresses(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	tl.answerProbe = func(link string, n int) bool { return true }
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1300 * time.Millisecond))
+	if on, how, _ := tl.round(); on || how != ProbeAnswered {
+		t.Fatalf("round on %v, ended %q; want it ended answered", on, how)
+	}
+	if a := tl.m.Status(tl.now).Answering; a != nil {
+		t.Fatalf("status says %+v answers after the round ended answered", a)
+	}
+	tl.tickTo(last.Add(3*time.Second + time.Nanosecond))
+	tl.expect(Acquiring, "start takeover")
+	tl.do(ProbeAnswer{At: tl.now, Link: "pub0", MAC: primaryMAC})
+	if a := tl.m.Status(tl.now).Answering; a != nil {
+		t.Fatalf("status says %+v answers: a probe answer from a round that ended answered stopped the takeover", a)
+	}
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+}
