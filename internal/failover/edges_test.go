@@ -384,3 +384,78 @@ func TestProbeAnswersAfterTheRoundEndedAreNoAnswerForTheAddresses(t *testing.T) 
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
 }
+
+// A heartbeat ends a round of probes; an answer to one of its probes
+// read after that changes nothing: the next silence gets a round of its
+// own, which confirms the primary gone before the timeout.
+func TestAProbeAnswerReadAfterAHeartbeatEndedTheRoundChangesNothing(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1260 * time.Millisecond))
+	heard := tl.now
+	tl.do(Heartbeat{At: heard, Link: "priv0", Interval: time.Second, MAC: primaryMAC})
+	if on, how, _ := tl.round(); on || how != ProbeHeard {
+		t.Fatalf("round on %v, ended %q after a heartbeat; want it ended heard", on, how)
+	}
+	tl.now = heard.Add(time.Millisecond)
+	tl.do(ProbeAnswer{At: tl.now, Link: "pub0", MAC: primaryMAC})
+	tl.expect(Standby)
+	roundDecides(tl, heard)
+}
+
+// The carrier reported again as it was (the kernel says a link changed
+// for other reasons: its MTU, its flags) is no carrier loss: no round of
+// probes starts.
+func TestACarrierReportThatChangesNothingStartsNoRound(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(100 * time.Millisecond))
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
+	if on, _, _ := tl.round(); on {
+		t.Fatal("a carrier report that changed nothing started a round of probes")
+	}
+	tl.expect(Standby)
+}
+
+// Questions sent while the addresses' link was dark and reported after
+// its carrier came back (a busy asker) count for nothing: nobody could
+// have answered them.
+func TestQuestionsSentIntoTheDarkAndReadAfterTheCarrierCameBackDoNotCount(t *testing.T) {
+	p := askParams()
+	p.AddrLinks = []string{"pub0"}
+	tl := newTimeline(t, p, false)
+	last := silentAfter(tl, 5*time.Second)
+	tl.now = last.Add(2650 * time.Millisecond)
+	tl.do(Carrier{At: tl.now, Link: "pub0", Up: false})
+	tl.now = last.Add(2750 * time.Millisecond)
+	tl.do(Carrier{At: tl.now, Link: "pub0", Up: true})
+	for i := range 3 {
+		sent := last.Add(2700*time.Millisecond + time.Duration(i)*10*time.Millisecond)
+		tl.now = last.Add(2760*time.Millisecond + time.Duration(i)*time.Millisecond)
+		tl.do(Asked{At: tl.now, Sent: sent})
+	}
+	tl.now = last.Add(3100 * time.Millisecond)
+	tl.do(Tick{At: tl.now})
+	tl.expect(Asking)
+}
+
+// While this host holds the addresses and the primary is silent, only a
+// cable back (the primary may be back, answering before its first
+// heartbeat) starts the questions; a cable lost, and the loss reported
+// again, do not.
+func TestOnlyACableBackWhileActiveStartsTheQuestions(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second)
+	for range 2 {
+		tl.do(Carrier{At: tl.now, Link: "pub0", Up: false})
+		if tl.every != 0 {
+			t.Fatalf("asking every %v after a carrier loss while active, the primary silent", tl.every)
+		}
+		tl.now = tl.now.Add(100 * time.Millisecond)
+	}
+	tl.do(Carrier{At: tl.now, Link: "pub0", Up: true})
+	if tl.every == 0 {
+		t.Fatal("not asking after the cable came back while active")
+	}
+	tl.expect(Active)
+}
