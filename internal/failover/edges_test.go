@@ -459,3 +459,61 @@ func TestOnlyACableBackWhileActiveStartsTheQuestions(t *testing.T) {
 	}
 	tl.expect(Active)
 }
+
+// Probes sent in a burst (a busy asker catching up) do not shorten the
+// round: it confirms Probes spacings after the first probe, not an
+// answer's wait after the last.
+func TestProbesSentInABurstStillGetTheRoundsLength(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	late := last.Add(1250 * time.Millisecond)
+	tl.tickTo(late)
+	burst := tl.now.Add(time.Millisecond)
+	tl.now = burst
+	for range 3 {
+		tl.do(Probed{At: burst, Link: "priv0"})
+		tl.do(Probed{At: burst, Link: "pub0"})
+	}
+	tl.tickTo(late.Add(19 * time.Millisecond))
+	tl.expect(Standby)
+	tl.tickTo(late.Add(20 * time.Millisecond))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A round that cannot confirm (a link that cannot be probed) ends
+// incomplete a third of the timeout after it began, or, with probes
+// spaced widely (100 ms here), after three times the probes' length
+// (1.5 s): an asker that a busy machine delays still gets them out.
+func TestARoundThatCannotConfirmEndsAfterThreeTimesItsLength(t *testing.T) {
+	p := confirmParams()
+	p.ProbeSpacing = 100 * time.Millisecond
+	tl := newTimeline(t, p, false)
+	tl.canProbe = func(link string) bool { return link != "pub0" }
+	last := silentFrom(tl)
+	began := last.Add(1250 * time.Millisecond)
+	tl.tickTo(began.Add(1500*time.Millisecond - time.Millisecond))
+	if on, _, _ := tl.round(); !on {
+		t.Fatalf("the round ended %v after it began, want 1.5s", tl.now.Sub(began))
+	}
+	tl.tickTo(began.Add(1500 * time.Millisecond))
+	if on, how, _ := tl.round(); on || how != ProbeIncomplete {
+		t.Fatalf("round on %v, ended %q 1.5s after it began; want it ended incomplete", on, how)
+	}
+	tl.expect(Standby)
+}
+
+// Host-address mode: the primary's checks fail and it cannot give its own
+// address up (not yielded). Its heartbeats come 2.95 s apart (two of
+// three lost), long enough for a few questions before each to go
+// unanswered (its public cable cut): still nothing is taken.
+func TestAnUnhealthyPrimaryThatKeepsItsAddressIsNotTakenOverBetweenLateHeartbeats(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.beatsFor(5*time.Second, false)
+	tl.beatWith(true, false)
+	tl.expect(Standby, "notice primary-unhealthy")
+	for range 10 {
+		tl.tickTo(tl.now.Add(2950 * time.Millisecond))
+		tl.beatWith(true, false)
+	}
+	tl.expect(Standby)
+}
