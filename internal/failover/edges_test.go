@@ -517,3 +517,154 @@ func TestAnUnhealthyPrimaryThatKeepsItsAddressIsNotTakenOverBetweenLateHeartbeat
 	}
 	tl.expect(Standby)
 }
+
+// A heartbeat that does not say its interval (zero) keeps the one last
+// heard: the timeout does not collapse to nothing.
+func TestAHeartbeatThatDoesNotSayItsIntervalKeepsTheLastOne(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(3*time.Second, "priv0", "pub0")
+	tl.do(Heartbeat{At: tl.now, Link: "priv0"})
+	st := tl.m.Status(tl.now)
+	if st.PeerInterval != time.Second || st.Timeout != 3*time.Second {
+		t.Fatalf("status says interval %v, timeout %v after a heartbeat that did not say its interval; want 1s and 3s", st.PeerInterval, st.Timeout)
+	}
+	tl.expect(Standby)
+}
+
+// A hand-over that waits (another host answers for the yielded address)
+// does not hide the links: one falling silent is still an anomaly.
+func TestAHandOverThatWaitsStillReportsAnAnomaly(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.beatsFor(5*time.Second, false)
+	tl.beatHealth(true)
+	tl.expect(Standby, "notice primary-unhealthy")
+	for range 5 {
+		tl.answers(otherMAC, 500*time.Microsecond, tl.now.Add(time.Second))
+		tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second, MAC: primaryMAC, Unhealthy: true, Yielded: true, Detail: "Check10.http: exit 22"})
+	}
+	tl.expect(Degraded, "notice conflict", "notice anomaly")
+}
+
+// A takeover left unfinished by a crash is completed the moment the
+// initial grace ends with the primary unheard: the daemon ticks at the
+// deadline it was told, and the takeover starts then.
+func TestAnUnfinishedTakeoverIsCompletedWhenTheGraceEnds(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.m.Incomplete()
+	tl.tickTo(t0.Add(10*time.Second - time.Millisecond))
+	tl.expect(Active)
+	tl.tickTo(t0.Add(10 * time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// Test refused a give-back: it is asked again VetoRetry later exactly,
+// at the deadline the daemon was told (the hold-down of heartbeats long
+// past).
+func TestARefusedGiveBackIsAskedAgainAtVetoRetry(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(6*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+	tl.done(GiveBack, true, nil)
+	tl.expect(Active, "notice veto")
+	refused := tl.now
+	for tl.now.Before(refused.Add(29 * time.Second)) {
+		tl.tickTo(tl.now.Add(time.Second))
+		tl.beatBoth()
+	}
+	tl.expect(Active)
+	tl.tickTo(refused.Add(30*time.Second - time.Millisecond))
+	tl.expect(Active)
+	tl.tickTo(refused.Add(30 * time.Second))
+	tl.expect(Releasing, "start giveback")
+}
+
+// Test, run for a lasting conflict, fails: the notice says why, as the
+// job reported it, or that it exited non-zero when it did not say.
+func TestAFailedFenceSaysWhy(t *testing.T) {
+	for _, c := range []struct{ reason, want string }{
+		{"", "did not succeed: it exited non-zero;"},
+		{"it timed out after 10s", "did not succeed: it timed out after 10s;"},
+	} {
+		tl := newTimeline(t, askParams(), false)
+		silentAfter(tl, 5*time.Second)
+		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(3100*time.Millisecond))
+		tl.expect(Conflict, "notice conflict")
+		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(10100*time.Millisecond))
+		tl.expect(Conflict, "start fence")
+		acts := tl.handle(JobDone{At: tl.now, Job: Fence, Vetoed: true, Reason: c.reason})
+		if len(acts) != 1 {
+			t.Fatalf("after the fence failed: %+v, want one notice", acts)
+		}
+		if n, ok := acts[0].(Notice); !ok || !strings.Contains(n.Detail, c.want) {
+			t.Fatalf("after the fence failed (reason %q): %+v, want it to say %q", c.reason, acts[0], c.want)
+		}
+	}
+}
+
+// --force belongs to an acquire: a release asked with it (nothing to
+// release here) does not make a later automatic takeover go ahead over
+// another host answering.
+func TestAForcedReleaseDoesNotForceALaterTakeover(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(2*time.Second, "priv0", "pub0")
+	tl.do(Command{At: tl.now, Op: OpRelease, Force: true})
+	tl.expect(Standby)
+	var forced, started bool
+	for end := tl.now.Add(4 * time.Second); tl.now.Before(end) && !started; {
+		tl.now = tl.now.Add(100 * time.Millisecond)
+		for _, ev := range []Event{Tick{At: tl.now}, Asked{At: tl.now}} {
+			for _, a := range tl.handle(ev) {
+				if j, ok := a.(StartJob); ok && j.Job == Takeover {
+					started, forced = true, j.Forced
+				}
+			}
+		}
+	}
+	if !started || forced {
+		t.Fatalf("takeover started %v, forced %v; want an automatic takeover, not forced", started, forced)
+	}
+}
+
+// The caller is told a round of probes began once and ended once (the
+// metric probe_rounds_total counts them), not again at every event while
+// it runs.
+func TestARoundOfProbesIsToldOnceBegunAndOnceEnded(t *testing.T) {
+	m := New(confirmParams(), t0, false)
+	now := t0
+	for range 5 {
+		now = now.Add(time.Second)
+		m.Handle(Heartbeat{At: now, Link: "priv0", Interval: time.Second, MAC: primaryMAC})
+		m.Handle(Heartbeat{At: now, Link: "pub0", Interval: time.Second, MAC: primaryMAC})
+	}
+	var probe []string
+	var begun, ended int
+	var how ProbeOutcome
+	took := false
+	count := func(acts []Action) {
+		for _, a := range acts {
+			switch a := a.(type) {
+			case ProbeRound:
+				if a.On {
+					begun++
+				} else {
+					ended++
+					how = a.How
+				}
+			case Probe:
+				probe = a.Links
+			case StartJob:
+				took = took || a.Job == Takeover
+			}
+		}
+	}
+	for at := now.Add(1250 * time.Millisecond); !took && at.Before(now.Add(2*time.Second)); at = at.Add(5 * time.Millisecond) {
+		count(m.Handle(Tick{At: at}))
+		count(m.Handle(Asked{At: at}))
+		for _, l := range probe {
+			count(m.Handle(Probed{At: at, Link: l}))
+		}
+	}
+	if !took || begun != 1 || ended != 1 || how != ProbeConfirmed {
+		t.Fatalf("takeover %v; told a round begun %d times, ended %d times (last %q); want one round, confirmed", took, begun, ended, how)
+	}
+}
