@@ -601,10 +601,11 @@ func TestAFailedFenceSaysWhy(t *testing.T) {
 	}
 }
 
-// --force belongs to an acquire: a release asked with it (nothing to
-// release here) does not make a later automatic takeover go ahead over
-// another host answering.
-func TestAForcedReleaseDoesNotForceALaterTakeover(t *testing.T) {
+// An automatic takeover is not forced: it stops before it adds anything
+// if another host answers while its hooks run. --force belongs to an
+// acquire: a release asked with it (nothing to release here) does not
+// force a later automatic takeover either.
+func TestAnAutomaticTakeoverIsNotForcedEvenAfterAForcedRelease(t *testing.T) {
 	tl := newTimeline(t, askParams(), false)
 	tl.run(2*time.Second, "priv0", "pub0")
 	tl.do(Command{At: tl.now, Op: OpRelease, Force: true})
