@@ -669,3 +669,22 @@ func TestARoundOfProbesIsToldOnceBegunAndOnceEnded(t *testing.T) {
 		t.Fatalf("takeover %v; told a round begun %d times, ended %d times (last %q); want one round, confirmed", took, begun, ended, how)
 	}
 }
+
+// The primary said its service fails (keeping its own address), then
+// died: the takeover on its silence, vetoed by Test, is asked again
+// VetoRetry later, as for a healthy primary. Its last word on its health
+// does not keep the secondary vetoed for ever.
+func TestAVetoedTakeoverOfAnUnhealthyPrimaryThatDiedIsAskedAgain(t *testing.T) {
+	tl := newTimeline(t, params(), false)
+	tl.run(3*time.Second, "priv0", "pub0")
+	tl.beatWith(true, false)
+	tl.expect(Standby, "notice primary-unhealthy")
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, true, nil)
+	tl.expect(Vetoed, "notice veto")
+	tl.run(29900 * time.Millisecond)
+	tl.expect(Vetoed)
+	tl.run(200 * time.Millisecond)
+	tl.expect(Acquiring, "start takeover")
+}
