@@ -461,8 +461,8 @@ func TestOnlyACableBackWhileActiveStartsTheQuestions(t *testing.T) {
 }
 
 // Probes sent in a burst (a busy asker catching up) do not shorten the
-// round: it confirms Probes spacings after the first probe, not an
-// answer's wait after the last.
+// round: it confirms Probes spacings after the first probe (and
+// toldLate), not an answer's wait after the last.
 func TestProbesSentInABurstStillGetTheRoundsLength(t *testing.T) {
 	tl := newTimeline(t, confirmParams(), false)
 	last := silentFrom(tl)
@@ -474,9 +474,9 @@ func TestProbesSentInABurstStillGetTheRoundsLength(t *testing.T) {
 		tl.do(Probed{At: burst, Link: "priv0"})
 		tl.do(Probed{At: burst, Link: "pub0"})
 	}
-	tl.tickTo(late.Add(19 * time.Millisecond))
+	tl.tickTo(late.Add(19*time.Millisecond + toldLate))
 	tl.expect(Standby)
-	tl.tickTo(late.Add(20 * time.Millisecond))
+	tl.tickTo(late.Add(20*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
 }
 
