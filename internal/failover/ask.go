@@ -17,6 +17,10 @@ type asking struct {
 	// passing for a silent link.
 	unanswered int
 	firstQ     time.Time
+	// enoughAt: when the question went that made them as many as
+	// needed (each counts only once a loss of its link's carrier, told
+	// late, had its time to come).
+	enoughAt time.Time
 	// answered: the primary's MAC answered in this run of questions,
 	// or two answers came (answers), so more of them must go unanswered
 	// (questionsAfterAnswer). One answer from another MAC is anyone's
@@ -68,6 +72,9 @@ func (a *asking) question(at time.Time) {
 		a.firstQ = at
 	}
 	a.unanswered++
+	if a.unanswered == a.needed() {
+		a.enoughAt = at
+	}
 }
 
 // questionsLost forgets the questions asked: they may have gone into
@@ -111,20 +118,21 @@ func (a *asking) needed() int {
 	return questionsFree
 }
 
-// free: enough questions since the last answer (needed), the first run
-// ago, and no answer within q.
-func (a *asking) free(now time.Time, q, run time.Duration) bool {
-	return a.on() && a.unanswered >= a.needed() && now.Sub(a.firstQ) >= run && !a.answeredWithin(now, q)
+// free: enough questions since the last answer (needed), the first q
+// ago and the one that made them enough settle ago, and no answer
+// within q.
+func (a *asking) free(now time.Time, q, settle time.Duration) bool {
+	return a.on() && a.unanswered >= a.needed() && now.Sub(a.firstQ) >= q && now.Sub(a.enoughAt) >= settle && !a.answeredWithin(now, q)
 }
 
-// freeAt is when, with no answer, the addresses are free (quiet q, the
-// first question run ago): never a time already past; zero until enough
-// questions are out (each is an event of its own).
-func (a *asking) freeAt(q, run time.Duration) time.Time {
+// freeAt is when, with no answer, the addresses are free (as free):
+// never a time already past; zero until enough questions are out (each
+// is an event of its own).
+func (a *asking) freeAt(q, settle time.Duration) time.Time {
 	if !a.on() || a.unanswered < a.needed() {
 		return time.Time{}
 	}
-	return later(a.firstQ.Add(run), a.last.At.Add(q+time.Nanosecond))
+	return later(later(a.firstQ.Add(q), a.enoughAt.Add(settle)), a.last.At.Add(q+time.Nanosecond))
 }
 
 // waitFor has Asking wait, for reason, until the addresses are known
@@ -356,23 +364,23 @@ const (
 	questionsAfterAnswer = 16
 )
 
-// free: enough questions since the last answer, the first run() ago,
-// and no answer within a quiet.
+// free: enough questions since the last answer, the first a quiet ago,
+// the last of those needed settle() ago, and no answer within a quiet.
 func (m *Machine) free(now time.Time) bool {
-	return !m.p.Ask || m.ask.free(now, m.quiet(), m.run())
+	return !m.p.Ask || m.ask.free(now, m.quiet(), m.settle())
 }
 
-// run is how long ago the first of the unanswered questions must have
-// gone for the addresses to be free: a quiet; when a host answered
-// (sixteen questions), also carrierGrace and a window: its host lives,
-// and questions sent into this host's own link gone dark, its loss not
-// told yet, must not free its address (the window covers a few lost at
-// random just before).
-func (m *Machine) run() time.Duration {
+// settle is how long ago the last of the questions needed must have
+// gone: none while nothing answered; when a host answered (sixteen
+// questions), carrierGrace and an ask wait: its host lives, and each
+// question sent into this host's own link gone dark, its loss not told
+// yet, must have its time for that loss to be told, which cancels it,
+// and for its answer.
+func (m *Machine) settle() time.Duration {
 	if m.ask.needed() == questionsAfterAnswer {
-		return max(m.quiet(), m.carrierGrace()+m.window())
+		return m.carrierGrace() + m.p.AskWait
 	}
-	return m.quiet()
+	return 0
 }
 
 // asked counts a question.
@@ -457,7 +465,7 @@ func (m *Machine) askDeadline() time.Time {
 	switch {
 	case (m.state == Asking || m.state == Conflict || handOver) && m.hold.idle():
 		// Free from when a window of questions has gone unanswered.
-		earlier(m.ask.freeAt(m.quiet(), m.run()))
+		earlier(m.ask.freeAt(m.quiet(), m.settle()))
 		if m.state == Asking && m.ask.goodbye && !m.ask.byeOver {
 			earlier(m.since.Add(m.p.GoodbyeWait))
 		}
