@@ -132,6 +132,8 @@ func TestAnswerAtTheTimeoutIsAConflict(t *testing.T) {
 	stopped := tl.now
 	tl.tickTo(stopped.Add(1550 * time.Millisecond))
 	tl.expect(Conflict)
+	tl.tickTo(stopped.Add(1600*time.Millisecond + settleAt1s - time.Millisecond))
+	tl.expect(Conflict)
 	tl.tickTo(stopped.Add(1600*time.Millisecond + settleAt1s))
 	tl.expect(Acquiring, "start takeover")
 }
