@@ -691,3 +691,32 @@ func TestOneForgedAnswerDoesNotDelayTheTakeover(t *testing.T) {
 		}
 	}
 }
+
+// An acquire --force that finds the addresses already here, at once or
+// after the job under way, changes nothing: a primary that comes back
+// gets its address at once, as after any takeover. Found by the
+// simulation (seeds 453 and 703): the forced acquire was answered "this
+// host holds the addresses already", yet left its --force standing, and
+// when the primary came back both hosts answered for the hold-down.
+func TestAForcedAcquireOfWhatIsHeldChangesNothing(t *testing.T) {
+	for _, pending := range []bool{false, true} {
+		p := askParams()
+		p.HoldDown = 20 * time.Second
+		tl := newTimeline(t, p, false)
+		tl.run(5*time.Second, "priv0", "pub0")
+		tl.run(4 * time.Second)
+		tl.expect(Acquiring, "start takeover")
+		if pending {
+			tl.do(Command{At: tl.now, Op: OpAcquire, Force: true}) // waits for the takeover under way
+		}
+		tl.done(Takeover, false, nil)
+		tl.expect(Active, "notice takeover")
+		if !pending {
+			tl.do(Command{At: tl.now, Op: OpAcquire, Force: true})
+			tl.expect(Active)
+		}
+		tl.run(time.Second, "priv0")
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+		tl.expect(Releasing, "start giveback")
+	}
+}

@@ -9,7 +9,8 @@ import "time"
 type hold struct {
 	running     Job   // the job under way; NoJob when none
 	pending     Job   // an operator's job asked for while another runs
-	forced      bool  // the operator asked for the takeover with --force
+	pendForce   bool  // it was asked for with --force
+	forced      bool  // the operator's takeover under way, or held, was asked for with --force
 	freezeAfter bool  // hold when the running job ends
 	from        State // the state the hold froze
 	vetoedJob   Job   // the job Test refused, until one goes ahead
@@ -68,25 +69,32 @@ func (h *hold) end(j Job) bool {
 }
 
 // request records the operator asking for j, and says whether it waits
-// for the job under way.
+// for the job under way (the last one asked wins).
 func (h *hold) request(j Job, force bool) (waits bool) {
-	h.forced = force && j == Takeover
-	if h.running != NoJob {
-		h.pending = j
-		return true
+	if h.running == NoJob {
+		return false
 	}
-	return false
+	h.pending, h.pendForce = j, force && j == Takeover
+	return true
+}
+
+// operator records that the operator's j starts, forced or not. Only a
+// job that starts carries --force: one that finds the host already so
+// changes nothing.
+func (h *hold) operator(j Job, force bool) {
+	h.wentAhead()
+	h.forced = force && j == Takeover
 }
 
 // freezeAtEnd has the hold take effect when the job under way ends.
 func (h *hold) freezeAtEnd() { h.freezeAfter = true }
 
 // queued returns what waited on the job that ended (an operator's job,
-// a hold) and forgets it.
-func (h *hold) queued() (j Job, freeze bool) {
-	j, freeze = h.pending, h.freezeAfter
-	h.pending, h.freezeAfter = NoJob, false
-	return j, freeze
+// forced or not, a hold) and forgets it.
+func (h *hold) queued() (j Job, force, freeze bool) {
+	j, force, freeze = h.pending, h.pendForce, h.freezeAfter
+	h.pending, h.pendForce, h.freezeAfter = NoJob, false, false
+	return j, force, freeze
 }
 
 // froze records the state a hold froze.

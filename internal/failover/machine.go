@@ -541,9 +541,9 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.hold.gaveBack(e.At)
 		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
 	}
-	j, freeze := m.hold.queued()
+	j, force, freeze := m.hold.queued()
 	if j != NoJob {
-		if acts := m.operatorJob(j, e.At); len(acts) > 0 {
+		if acts := m.operatorJob(j, force, e.At); len(acts) > 0 {
 			if freeze {
 				m.hold.freezeAtEnd() // the queued job ends frozen
 			}
@@ -558,12 +558,12 @@ func (m *Machine) jobDone(e JobDone) []Action {
 }
 
 // operatorJob starts j unless the host is already so.
-func (m *Machine) operatorJob(j Job, now time.Time) []Action {
+func (m *Machine) operatorJob(j Job, force bool, now time.Time) []Action {
 	holds := m.holding() // not Releasing: no job runs here
 	if (j == Takeover && holds) || (j == GiveBack && !holds) {
 		return nil // already so
 	}
-	m.hold.wentAhead()
+	m.hold.operator(j, force)
 	return m.start(j, "operator request (failoverctl)", now)
 }
 
@@ -596,7 +596,7 @@ func (m *Machine) command(e Command) []Action {
 			return nil // after the job under way
 		}
 		frozen := m.state == Held
-		acts := m.operatorJob(j, e.At)
+		acts := m.operatorJob(j, e.Force, e.At)
 		if frozen && len(acts) > 0 {
 			m.hold.freezeAtEnd() // act, and stay frozen in the result
 		}
