@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/failoverd"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
@@ -30,6 +31,10 @@ type running struct {
 	done   chan struct{}
 	// after runs once the daemon has stopped (failoverd's replay memory).
 	after func()
+	// ctx ends when the run does; handle takes an operator's request
+	// (failoverd's control socket), nil for heartbeatd.
+	ctx    context.Context
+	handle func(context.Context, control.Request) control.Response
 }
 
 // stop ends the run: killed (nothing more leaves the process, no
@@ -131,7 +136,7 @@ func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
 			Released: releaser{w: w, pr: pr, to: netip.AddrPortFrom(c.PeerIP, c.Port), keys: keys},
 			Carrier:  w.carrierWatch(pr), Clock: clock{w, pr}, Log: log, Observer: observer{w}})
 	ctx, cancel := context.WithCancel(ctx)
-	r := &running{pr: pr, cancel: cancel, done: make(chan struct{})}
+	r := &running{pr: pr, cancel: cancel, done: make(chan struct{}), ctx: ctx, handle: d.Handle}
 	go func() {
 		defer close(r.done)
 		_ = d.Run(ctx)
@@ -168,7 +173,7 @@ func (h hookRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 	}
 	took := time.Duration(w.hookRNG.Int64N(int64(20 * time.Millisecond)))
 	w.tl.add("hook %s %s starts (%s)", stage, env.Address, env.Reason)
-	w.check.hookLocked(stage, exit, false)
+	w.check.hookLocked(stage, exit, false, env.Reason)
 	w.mu.Unlock()
 	start := time.Now()
 	select {
@@ -177,7 +182,7 @@ func (h hookRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 	}
 	w.mu.Lock()
 	w.tl.add("hook %s %s exits %d", stage, env.Address, exit)
-	w.check.hookLocked(stage, exit, true)
+	w.check.hookLocked(stage, exit, true, env.Reason)
 	w.mu.Unlock()
 	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.sim", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
@@ -63,6 +64,42 @@ type checker struct {
 	hookRuns    []time.Time
 	notices     map[notice.Kind]int
 	taken       int // takeovers (adds by the secondary)
+
+	// The operator (failoverctl, failoverctl(8)): a hold in force; what
+	// the last acquire or release asked for (--force); whether the
+	// takeover under way is the operator's, and forced; whether the
+	// secondary holds the address by a forced acquire (it gives it back
+	// once the primary has been heard for a hold-down, and two hosts
+	// answer meanwhile); until when two hosts answering is the
+	// operator's doing after a resume (a primary heard while held must
+	// be heard for another hold-down).
+	held            bool
+	forceAsked      bool
+	opAcq, opForced bool
+	forcedHolds     bool
+	opRel           bool // the give-back under way is the operator's
+	operatorUntil   time.Time
+}
+
+// operatorReason is the reason failoverd gives its hooks for a job the
+// operator asked for.
+const operatorReason = "operator request (failoverctl)"
+
+// commandLocked: the operator asks failoverd for op.
+func (c *checker) commandLocked(op failover.Op, force bool) {
+	now := time.Now()
+	switch op {
+	case failover.OpAcquire, failover.OpRelease:
+		c.forceAsked = force && op == failover.OpAcquire // the last one asked wins
+	case failover.OpHold:
+		c.held = true
+	case failover.OpResume:
+		if c.held {
+			c.held = false
+			c.operatorUntil = later(c.operatorUntil, now.Add(c.b.HoldDown))
+		}
+	}
+	c.evalLocked()
 }
 
 func newChecker(w *World, b bounds) *checker {
@@ -149,7 +186,7 @@ func (c *checker) hearable() bool {
 
 // sAble: the secondary could take over now.
 func (c *checker) sAble() bool {
-	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0 && c.frozen == 0 &&
+	return c.foRunning && c.w.s.up() && c.pub(c.w.s).carrier() && c.w.vetoes == 0 && c.forging == 0 && c.frozen == 0 && !c.held &&
 		(c.w.sAsker == nil || !c.w.sAsker.failing) // nothing is taken while nothing hears the answers
 }
 
@@ -200,10 +237,10 @@ func (c *checker) evalLocked() {
 	if c.w.sAsker != nil && c.w.sAsker.failing {
 		c.deafAt = now
 	}
-	if !c.hearable() || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) {
+	if !c.hearable() || c.w.vetoes > 0 || now.Before(c.vetoEnded.Add(c.b.VetoRetry)) || c.held {
 		// Test may refuse a give-back: the administrator's veto keeps
 		// the address here, the primary answering or not, until Test
-		// is asked again.
+		// is asked again. So does the operator's hold.
 		c.hearableFrom = now
 	}
 
@@ -213,7 +250,11 @@ func (c *checker) evalLocked() {
 		if c.twoSince.IsZero() {
 			c.twoSince = now
 		}
-		if from := later(c.twoSince, c.hearableFrom); now.Sub(from) > c.windowBound() {
+		from := later(c.twoSince, c.hearableFrom, c.operatorUntil)
+		if c.forcedHolds {
+			from = later(from, c.hearableFrom.Add(c.b.HoldDown))
+		}
+		if now.Sub(from) > c.windowBound() {
 			c.fail("two hosts have answered for %s for %v, %v of it while the secondary could hear the primary (bound %v)",
 				service, now.Sub(c.twoSince).Round(time.Millisecond), now.Sub(from).Round(time.Millisecond), c.windowBound())
 		}
@@ -242,10 +283,16 @@ func (c *checker) addedLocked(h *host, ip netip.Addr) {
 	if !c.acq {
 		c.fail("the secondary added %s without PreAcq", ip)
 	}
-	if !c.pAnswersSince.IsZero() && now.Sub(c.pAnswersSince) > c.b.AskRace {
+	if c.opForced {
+		// failoverctl acquire --force: the operator takes it anyway,
+		// and automatic give-back returns it after the hold-down.
+		c.forcedHolds = true
+	} else if !c.pAnswersSince.IsZero() && now.Sub(c.pAnswersSince) > c.b.AskRace {
 		c.fail("the secondary added %s while the primary has answered for it for %v", ip, now.Sub(c.pAnswersSince).Round(time.Millisecond))
 	}
-	if !c.liveSince.IsZero() && now.Sub(c.liveSince) > c.b.Reaction {
+	// An operator's acquire is no automatic takeover: it is asked of a
+	// live primary too.
+	if !c.opAcq && !c.liveSince.IsZero() && now.Sub(c.liveSince) > c.b.Reaction {
 		c.fail("the secondary took over a live primary (heartbeatd running, a link carrying its heartbeats, for %v)", now.Sub(c.liveSince).Round(time.Millisecond))
 	}
 	c.evalLocked()
@@ -258,6 +305,13 @@ func (c *checker) removedLocked(h *host, ip netip.Addr) {
 	}
 	if !c.rel && !c.acq {
 		c.fail("the secondary removed %s without PreRel", ip)
+	}
+	c.forcedHolds = false
+	if c.rel && c.opRel {
+		// failoverctl release: given back whatever the primary's
+		// state; a silent primary's address is taken again as after
+		// any give-back, the timeout from now.
+		c.blockedUntil = later(c.blockedUntil, time.Now())
 	}
 	c.evalLocked()
 }
@@ -272,10 +326,11 @@ func (c *checker) releasedLocked() {
 }
 
 // hookLocked: a stage's hook starts or ends (end).
-func (c *checker) hookLocked(stage hooks.Stage, exit int, end bool) {
+func (c *checker) hookLocked(stage hooks.Stage, exit int, end bool, reason string) {
 	now := time.Now()
+	operator := reason == operatorReason
 	if end {
-		if stage == hooks.Test && exit != 0 {
+		if stage == hooks.Test && exit != 0 && !operator {
 			c.vetoAt = now
 		}
 		return
@@ -283,11 +338,13 @@ func (c *checker) hookLocked(stage hooks.Stage, exit int, end bool) {
 	c.rateLocked(&c.hookRuns, 20, "hooks ran")
 	switch stage {
 	case hooks.Test:
-		if !c.vetoAt.IsZero() && now.Sub(c.vetoAt) < c.b.VetoRetry && !c.pChanged.After(c.vetoAt) {
+		// The operator asks Test whenever they like.
+		if !operator && !c.vetoAt.IsZero() && now.Sub(c.vetoAt) < c.b.VetoRetry && !c.pChanged.After(c.vetoAt) {
 			c.fail("Test ran again %v after it vetoed (retry %v)", now.Sub(c.vetoAt).Round(time.Millisecond), c.b.VetoRetry)
 		}
 	case hooks.PreAcq:
 		c.acq = true
+		c.opAcq, c.opForced = operator, operator && c.forceAsked
 	case hooks.PostAcq:
 		if !c.acq {
 			c.fail("PostAcq without PreAcq")
@@ -295,6 +352,7 @@ func (c *checker) hookLocked(stage hooks.Stage, exit int, end bool) {
 		c.acq = false
 	case hooks.PreRel:
 		c.rel = true
+		c.opRel = operator
 	case hooks.PostRel:
 		if !c.rel {
 			c.fail("PostRel without PreRel")

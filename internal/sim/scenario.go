@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/config"
+	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -102,6 +104,8 @@ func (r *runner) startFO() {
 		r.w.check.foStarted = time.Now()
 		r.w.check.acq, r.w.check.rel = false, false
 		r.w.check.vetoAt = time.Time{} // a new process knows of no veto
+		r.w.check.held = false         // nor of the operator's hold
+		r.w.check.forcedHolds = false  // nor of a forced acquire
 	})
 	r.fo = r.w.startFailoverd(r.ctx, r.foCfg)
 }
@@ -128,6 +132,7 @@ func (r *runner) power(h *host, off bool) {
 				for _, p := range h.ports {
 					clear(p.held) // addresses added at run time do not survive
 				}
+				r.w.check.forcedHolds = false
 			}
 		})
 		if h == r.w.p {
@@ -188,6 +193,26 @@ func (r *runner) stall(on bool) {
 			r.w.sAsker.q.put(neighbor.Answer{})
 		}
 	})
+}
+
+// command is the operator's failoverctl: the request goes to the
+// running failoverd (none: it is refused, as failoverctl is when the
+// socket is gone), which answers an acquire or release when its job
+// ends; a frozen failoverd answers when it thaws.
+func (r *runner) command(op failover.Op, force bool) {
+	fo := r.fo
+	if fo == nil {
+		r.locked(func() { r.w.tl.add("failoverctl %s: failoverd is not running", op) })
+		return
+	}
+	r.locked(func() { r.w.check.commandLocked(op, force) })
+	go func() {
+		fo.pr.pass(&fo.pr.frozen)
+		resp := fo.handle(fo.ctx, control.Request{Op: op, Force: force})
+		r.locked(func() {
+			r.w.tl.add("failoverctl %s (force: %v) answered: ok %v %s%s", op, force, resp.OK, resp.Message, resp.Error)
+		})
+	}()
 }
 
 // hold shuts a gate of the running failoverd and returns its process
@@ -354,6 +379,46 @@ var faults = []fault{
 				r.w.check.blockedUntil = later(r.w.check.blockedUntil, time.Now().Add(r.b.VetoRetry+r.b.Timeout))
 			})
 		}, "failoverd's Test hook fails"
+	}},
+	{name: "operator", weight: 3, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		// failoverctl (failoverctl(8)): an acquire (forced or not) or a
+		// release, on a pair as it is or on a dead primary's, a hold
+		// that lasts d (with an acquire or release halfway, or the
+		// primary's maintenance), then a resume.
+		force := r.rng.IntN(2) == 0
+		op := pick(r.rng, failover.OpAcquire, failover.OpRelease)
+		force = force && op == failover.OpAcquire
+		halfway := func() { r.command(op, force) }
+		resume := func() { r.command(failover.OpResume, false) }
+		switch r.rng.IntN(5) {
+		case 0:
+			halfway()
+			return func() {}, fmt.Sprintf("the operator runs failoverctl %s (--force: %v)", op, force)
+		case 1:
+			// By hand while the primary is dead: before the timeout,
+			// or after the takeover.
+			r.power(r.w.p, true)
+			r.at(r.w.since()+time.Duration(r.rng.Float64()*float64(d)), "", halfway)
+			return func() { r.power(r.w.p, false) }, fmt.Sprintf("the primary's power goes off, and the operator runs failoverctl %s (--force: %v) meanwhile", op, force)
+		case 2:
+			r.command(failover.OpHold, false)
+			return resume, "the operator runs failoverctl hold, then resume"
+		case 3:
+			r.command(failover.OpHold, false)
+			r.at(r.w.since()+d/2, "", halfway)
+			return resume, fmt.Sprintf("the operator runs failoverctl hold, %s (--force: %v) halfway, then resume", op, force)
+		}
+		// Maintenance on the primary without a failover: hold, stop
+		// heartbeatd, start it again, resume once its heartbeats are
+		// back.
+		r.command(failover.OpHold, false)
+		r.hbStops++
+		r.stopHB(false)
+		r.at(r.w.since()+d/2, "", func() {
+			r.hbStops--
+			r.startHB()
+		})
+		return resume, "the operator runs failoverctl hold, stops and starts heartbeatd, then resumes"
 	}},
 	{name: "forge", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
 		l := pick(r.rng, r.links()...)
