@@ -60,9 +60,7 @@ func OpenService(c *config.Config, log *slog.Logger, notices *notify.Async, self
 	}
 	mover := &takeover.Mover{Manager: manager, Announcer: neighbor.OpenAnnouncer(log, "service addresses are announced by the system only, if at all"),
 		Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
-	svc = &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: asker,
-		Wait: max(c.AskWait, claimWait), ReleasedWait: c.AskWait, Retry: serviceRetry,
-		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: conflictNotice(c, notices, self), Log: log}
+	svc = NewService(c, addrs, mover, asker, conflictNotice(c, notices, self), log)
 	return svc, func() {
 		mover.Wait()
 		if mover.Announcer != nil {
@@ -70,6 +68,15 @@ func OpenService(c *config.Config, log *slog.Logger, notices *notify.Async, self
 		}
 		asker.Close()
 	}, nil
+}
+
+// NewService is the service addresses addrs of c, moved by mover once
+// asker hears nobody else answer for them; notify tells of a conflict.
+func NewService(c *config.Config, addrs []takeover.Address, mover heartbeat.Mover, asker neighbor.Asker,
+	notify func(takeover.Address, string), log *slog.Logger) *heartbeat.Service {
+	return &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: asker,
+		Wait: max(c.AskWait, claimWait), ReleasedWait: c.AskWait, Retry: serviceRetry,
+		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: notify, Log: log}
 }
 
 // conflictNotice sends heartbeatd's conflict notice about a service
@@ -93,13 +100,20 @@ func NewChecks(c *config.Config, log *slog.Logger, m *Metrics, d *Daemon) *healt
 	if err != nil {
 		log.Warn("cannot list interfaces to find the checks' folders", "err", err)
 	}
-	var targets []health.Target
-	for _, p := range config.CheckTargets(c, ifs) {
-		targets = append(targets, health.Target{Address: p.Addr, Interface: p.Interface})
+	runner := m.Checks(&hooks.Runner{Dir: c.HookDir, Timeout: c.CheckTimeout, Log: log, RequireSafe: os.Geteuid() == 0, Quiet: true})
+	return NewChecker(c, config.CheckTargets(c, ifs), runner, log, d)
+}
+
+// NewChecker runs runner's Check* hooks of targets every
+// FAILOVER_CHECK_INTERVAL, by the fall and rise of c, and tells d of
+// each change of verdict.
+func NewChecker(c *config.Config, targets []config.Pair, runner health.HookRunner, log *slog.Logger, d *Daemon) *health.Checker {
+	var ts []health.Target
+	for _, p := range targets {
+		ts = append(ts, health.Target{Address: p.Addr, Interface: p.Interface})
 	}
 	return &health.Checker{
-		Runner:  m.Checks(&hooks.Runner{Dir: c.HookDir, Timeout: c.CheckTimeout, Log: log, RequireSafe: os.Geteuid() == 0, Quiet: true}),
-		Targets: targets, Interval: c.CheckInterval, Tracker: health.NewTracker(c.CheckFall, c.CheckRise, time.Now()),
+		Runner: runner, Targets: ts, Interval: c.CheckInterval, Tracker: health.NewTracker(c.CheckFall, c.CheckRise, time.Now()),
 		Log: log, OnChange: d.Health,
 	}
 }

@@ -65,6 +65,9 @@ func (w *World) bind(pr *proc, port uint16, put func(b []byte, ifindex int, from
 
 func (w *World) startHeartbeatd(ctx context.Context, c *config.Config) (*running, error) {
 	pr := newProc(w.p)
+	w.mu.Lock()
+	w.hbProc = pr
+	w.mu.Unlock()
 	log := w.tl.logger("heartbeatd")
 	ifs := func() ([]netif.Interface, error) { return w.p.interfaces(), nil }
 	snd, err := heartbeat.New(heartbeatd.Options(c), udpConn{pr}, ifs, log)
@@ -85,7 +88,30 @@ func (w *World) startHeartbeatd(ctx context.Context, c *config.Config) (*running
 		}()
 		return done
 	}
-	d := heartbeatd.New(c, heartbeatd.Deps{Sender: snd, Announcer: tick, Listen: listen, Interfaces: ifs, Log: log})
+	deps := heartbeatd.Deps{Sender: snd, Announcer: tick, Listen: listen, Interfaces: ifs, Log: log}
+	closeSvc := func() {}
+	if len(c.ServiceIPs) > 0 {
+		// Service-address mode: heartbeatd holds svcIP on the primary's
+		// public link while its checks pass, once nobody else answers.
+		p := c.ServiceIPs[0]
+		mover := &takeover.Mover{Manager: manager{w.p, pr}, Announcer: announcer{pr},
+			Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing), Log: log}
+		ask := w.newAsker(pr, p.Addr)
+		deps.Service = heartbeatd.NewService(c, []takeover.Address{{Interface: p.Interface, Prefix: p.Prefix()}}, mover, ask,
+			func(a takeover.Address, detail string) {
+				w.mu.Lock()
+				defer w.mu.Unlock()
+				if !pr.dead {
+					w.tl.add("heartbeatd notice conflict %s: %s", a, detail)
+				}
+			}, log)
+		closeSvc = func() {
+			mover.Wait()
+			ask.Close()
+		}
+	}
+	d := heartbeatd.New(c, deps)
+	d.Checks = heartbeatd.NewChecker(c, config.CheckTargets(c, w.p.interfaces()), checkRunner{w, pr}, log, d)
 	ctx, cancel := context.WithCancel(ctx)
 	r := &running{pr: pr, cancel: cancel, done: make(chan struct{})}
 	var wg sync.WaitGroup
@@ -97,9 +123,39 @@ func (w *World) startHeartbeatd(ctx context.Context, c *config.Config) (*running
 	go func() {
 		wg.Wait()
 		tick.Close()
+		closeSvc()
 		close(r.done)
 	}()
 	return r, nil
+}
+
+// checkRunner runs heartbeatd's service checks: one Check hook per
+// address, a few milliseconds long, failing while the scenario says the
+// service fails.
+type checkRunner struct {
+	w  *World
+	pr *proc
+}
+
+func (h checkRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) ([]hooks.Result, error) {
+	w := h.w
+	w.mu.Lock()
+	if h.pr.dead {
+		w.mu.Unlock()
+		return nil, errors.New("sim: the process is gone")
+	}
+	exit := 0
+	if w.checksFail > 0 {
+		exit = 1
+	}
+	took := time.Duration(w.checkRNG.Int64N(int64(5 * time.Millisecond)))
+	w.mu.Unlock()
+	start := time.Now()
+	select {
+	case <-time.After(took):
+	case <-ctx.Done():
+	}
+	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.sim", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
 }
 
 func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
@@ -118,14 +174,14 @@ func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
 	replay := w.replay
 	w.inbox = inbox
 	w.mu.Unlock()
-	mon := monitor.Fed(monitor.Config{Port: c.Port, Links: links, Peers: []netip.Addr{c.PeerIP, service},
+	mon := monitor.Fed(monitor.Config{Port: c.Port, Links: links, Peers: []netip.Addr{c.PeerIP, w.addr},
 		PeerNets: failoverd.PublicSubnets(ifs, addrs), Keyring: keys, Freshness: c.ReplayWindow, Replay: replay,
 		Snapshot: snapshot}, log, inbox)
 	mgr := manager{w.s, pr}
 	mover := &takeover.Mover{Manager: mgr, Announcer: announcer{pr}, Schedule: neighbor.ScheduleOf(c.AnnounceRepeats, c.AnnounceSpacing),
 		Refresh: c.AnnounceRefresh, Log: log}
 	held, _ := mgr.Held(ctx, addrs)
-	ask := w.newAsker(pr, c.PeerIP, service)
+	ask := w.newAsker(pr, c.PeerIP, w.addr)
 	w.mu.Lock()
 	w.sAsker = ask
 	w.sProc = pr

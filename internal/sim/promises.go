@@ -29,6 +29,10 @@ type bounds struct {
 	// AskRace: how long before an add the primary may have begun to
 	// answer, its answer racing the last question.
 	AskRace time.Duration
+	// Service: service-address mode; the checks' pace, fall and rise.
+	Service    bool
+	CheckEvery time.Duration
+	Fall, Rise int
 }
 
 // checker holds the promises; every method is called with w.mu held.
@@ -40,12 +44,18 @@ type checker struct {
 	breachAt time.Duration
 
 	hbRunning, foRunning bool
-	foStarted            time.Time
-	stalled              bool
-	frozen               int       // > 0: failoverd, or its asker, is held
-	forging              int       // forged answers for the address under way
-	blockedUntil         time.Time // the dead-primary promise waits until then (a forgery's or a veto's after-effects)
-	vetoEnded            time.Time // Test last stopped failing
+	// vouched: in service-address mode the primary's public heartbeats
+	// come from its host address, which failoverd is not told; they
+	// count only with the sender and run heard on the private link
+	// (failoverd(8)): since this run of heartbeatd, or of failoverd,
+	// began, the private link has delivered one of its datagrams.
+	vouched      bool
+	foStarted    time.Time
+	stalled      bool
+	frozen       int       // > 0: failoverd, or its asker, is held
+	forging      int       // forged answers for the address under way
+	blockedUntil time.Time // the dead-primary promise waits until then (a forgery's or a veto's after-effects)
+	vetoEnded    time.Time // Test last stopped failing
 
 	liveSince     time.Time // the primary live (zero: not)
 	deadSince     time.Time // the primary dead (zero: not)
@@ -73,12 +83,54 @@ type checker struct {
 	// answer meanwhile); until when two hosts answering is the
 	// operator's doing after a resume (a primary heard while held must
 	// be heard for another hold-down).
+	// The primary's service checks: failing since (zero: passing), and
+	// when they last began to pass.
+	checksFailSince, checksPassAt time.Time
+
 	held            bool
 	forceAsked      bool
 	opAcq, opForced bool
 	forcedHolds     bool
-	opRel           bool // the give-back under way is the operator's
+	forcedAt        time.Time // when it took it
+	opRel           bool      // the give-back under way is the operator's
 	operatorUntil   time.Time
+}
+
+// checksLocked: the primary's service checks fail (or pass) from now.
+func (c *checker) checksLocked(fail bool) {
+	now := time.Now()
+	switch {
+	case fail && c.checksFailSince.IsZero():
+		c.checksFailSince = now
+	case !fail && !c.checksFailSince.IsZero():
+		c.checksFailSince, c.checksPassAt = time.Time{}, now
+	}
+	c.evalLocked()
+}
+
+// yields: in service-address mode, the primary gives its address up
+// while its checks fail, and until their rise (and its heartbeats saying
+// so) has had time: a takeover then is the primary's own wish.
+func (c *checker) yields(now time.Time) bool {
+	if !c.b.Service {
+		return false
+	}
+	if !c.checksFailSince.IsZero() {
+		return true
+	}
+	return !c.checksPassAt.IsZero() && now.Sub(c.checksPassAt) < time.Duration(c.b.Rise+1)*c.b.CheckEvery+c.b.Reaction
+}
+
+// healthyFrom is when the primary's heartbeats say healthy from (now
+// while its checks fail): their rise, and a round.
+func (c *checker) healthyFrom(now time.Time) time.Time {
+	if !c.checksFailSince.IsZero() {
+		return now
+	}
+	if c.checksPassAt.IsZero() {
+		return time.Time{}
+	}
+	return c.checksPassAt.Add(time.Duration(c.b.Rise+1) * c.b.CheckEvery)
 }
 
 // operatorReason is the reason failoverd gives its hooks for a job the
@@ -120,10 +172,10 @@ func (c *checker) pub(h *host) *port { return h.port(linkPub) }
 // pAnswers: the primary's kernel answers for the address where the
 // public link carries it (a cut link carries nobody's answer).
 func (c *checker) pAnswers() bool {
-	return c.pub(c.w.p).answersFor(service) && c.w.links[linkPub].cuts == 0
+	return c.pub(c.w.p).answersFor(c.w.addr) && c.w.links[linkPub].cuts == 0
 }
-func (c *checker) sHolds() bool   { return c.pub(c.w.s).held[service] }
-func (c *checker) sAnswers() bool { return c.pub(c.w.s).answersFor(service) }
+func (c *checker) sHolds() bool   { return c.pub(c.w.s).held[c.w.addr] }
+func (c *checker) sAnswers() bool { return c.pub(c.w.s).answersFor(c.w.addr) }
 
 // someLink says a link where both ends named have carrier and nothing
 // cuts it.
@@ -161,6 +213,9 @@ func (c *checker) pLive() bool {
 	for _, l := range c.w.links {
 		if l.cuts > 0 || !c.w.p.port(l.name).carrier() || !c.w.s.port(l.name).carrier() {
 			continue // carries nothing: its factors are 1
+		}
+		if c.b.Service && l.name == linkPub && !c.vouched {
+			continue // carries nothing failoverd may count yet
 		}
 		p, back := l.conds[c.w.p.name].loss, l.conds[c.w.s.name].loss
 		u := 1 - (1-p)*(1-back)
@@ -252,11 +307,13 @@ func (c *checker) evalLocked() {
 		}
 		from := later(c.twoSince, c.hearableFrom, c.operatorUntil)
 		if c.forcedHolds {
-			from = later(from, c.hearableFrom.Add(c.b.HoldDown))
+			// Given back once heartbeats that say healthy have been
+			// heard for a hold-down.
+			from = later(from, later(c.hearableFrom, c.forcedAt, c.healthyFrom(now)).Add(c.b.HoldDown))
 		}
 		if now.Sub(from) > c.windowBound() {
 			c.fail("two hosts have answered for %s for %v, %v of it while the secondary could hear the primary (bound %v)",
-				service, now.Sub(c.twoSince).Round(time.Millisecond), now.Sub(from).Round(time.Millisecond), c.windowBound())
+				c.w.addr, now.Sub(c.twoSince).Round(time.Millisecond), now.Sub(from).Round(time.Millisecond), c.windowBound())
 		}
 	} else {
 		c.twoSince = time.Time{}
@@ -271,11 +328,29 @@ func (c *checker) evalLocked() {
 				now.Sub(c.deadSince).Round(time.Millisecond), now.Sub(c.ableSince).Round(time.Millisecond), bound, from.Sub(c.w.start).Round(time.Millisecond))
 		}
 	}
+	c.relieved(now)
+}
+
+// relieved checks, in service-address mode, that a live primary whose
+// checks fail has its address taken: its checks fail Fall rounds in a
+// row, it removes the address and says so in its heartbeats, and the
+// secondary, hearing them, takes it within the reaction.
+func (c *checker) relieved(now time.Time) {
+	if !c.b.Service || c.checksFailSince.IsZero() || c.ableSince.IsZero() || c.sHolds() || !c.hearable() || c.w.vetoes > 0 {
+		return
+	}
+	from := later(c.checksFailSince.Add(time.Duration(c.b.Fall+1)*c.b.CheckEvery), c.ableSince, c.hearableFrom,
+		c.foStarted.Add(c.b.StartWait), c.blockedUntil)
+	if bound := c.b.Reaction; now.Sub(from) > bound {
+		c.fail("the primary's checks have failed for %v and the secondary has heard it for %v, and %s is not taken (bound %v from %v)",
+			now.Sub(c.checksFailSince).Round(time.Millisecond), now.Sub(c.hearableFrom).Round(time.Millisecond), c.w.addr, bound,
+			from.Sub(c.w.start).Round(time.Millisecond))
+	}
 }
 
 // addedLocked: a host added ip.
 func (c *checker) addedLocked(h *host, ip netip.Addr) {
-	if h != c.w.s || ip != service {
+	if h != c.w.s || ip != c.w.addr {
 		return
 	}
 	now := time.Now()
@@ -286,13 +361,14 @@ func (c *checker) addedLocked(h *host, ip netip.Addr) {
 	if c.opForced {
 		// failoverctl acquire --force: the operator takes it anyway,
 		// and automatic give-back returns it after the hold-down.
-		c.forcedHolds = true
+		c.forcedHolds, c.forcedAt = true, now
 	} else if !c.pAnswersSince.IsZero() && now.Sub(c.pAnswersSince) > c.b.AskRace {
 		c.fail("the secondary added %s while the primary has answered for it for %v", ip, now.Sub(c.pAnswersSince).Round(time.Millisecond))
 	}
 	// An operator's acquire is no automatic takeover: it is asked of a
-	// live primary too.
-	if !c.opAcq && !c.liveSince.IsZero() && now.Sub(c.liveSince) > c.b.Reaction {
+	// live primary too. Nor is one the primary asked for by giving its
+	// service address up.
+	if !c.opAcq && !c.yields(now) && !c.liveSince.IsZero() && now.Sub(c.liveSince) > c.b.Reaction {
 		c.fail("the secondary took over a live primary (heartbeatd running, a link carrying its heartbeats, for %v)", now.Sub(c.liveSince).Round(time.Millisecond))
 	}
 	c.evalLocked()
@@ -300,7 +376,7 @@ func (c *checker) addedLocked(h *host, ip netip.Addr) {
 
 // removedLocked: a host removed ip.
 func (c *checker) removedLocked(h *host, ip netip.Addr) {
-	if h != c.w.s || ip != service {
+	if h != c.w.s || ip != c.w.addr {
 		return
 	}
 	if !c.rel && !c.acq {
@@ -393,7 +469,7 @@ func (c *checker) settledLocked() {
 	if !c.pAnswers() || c.sAnswers() {
 		c.fail("settled: the primary answers %v, the secondary %v; want the primary alone", c.pAnswers(), c.sAnswers())
 	}
-	if got, want := c.w.c.cache[service], c.pub(c.w.p).mac; got.String() != want.String() {
-		c.fail("settled: the client reaches %s at %v, the primary's MAC is %v", service, got, want)
+	if got, want := c.w.c.cache[c.w.addr], c.pub(c.w.p).mac; got.String() != want.String() {
+		c.fail("settled: the client reaches %s at %v, the primary's MAC is %v", c.w.addr, got, want)
 	}
 }

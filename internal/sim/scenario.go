@@ -83,7 +83,7 @@ func (r *runner) startHB() {
 		return
 	}
 	r.hb = hb
-	r.locked(func() { r.w.check.hbRunning = true })
+	r.locked(func() { r.w.check.hbRunning, r.w.check.vouched = true, false })
 }
 
 func (r *runner) stopHB(kill bool) {
@@ -106,6 +106,7 @@ func (r *runner) startFO() {
 		r.w.check.vetoAt = time.Time{} // a new process knows of no veto
 		r.w.check.held = false         // nor of the operator's hold
 		r.w.check.forcedHolds = false  // nor of a forced acquire
+		r.w.check.vouched = false      // nor of the primary's run
 	})
 	r.fo = r.w.startFailoverd(r.ctx, r.foCfg)
 }
@@ -128,10 +129,10 @@ func (r *runner) power(h *host, off bool) {
 	if off {
 		r.locked(func() {
 			h.offs++
+			for _, p := range h.ports {
+				clear(p.held) // addresses added at run time do not survive
+			}
 			if h == r.w.s {
-				for _, p := range h.ports {
-					clear(p.held) // addresses added at run time do not survive
-				}
 				r.w.check.forcedHolds = false
 			}
 		})
@@ -420,11 +421,18 @@ var faults = []fault{
 		})
 		return resume, "the operator runs failoverctl hold, stops and starts heartbeatd, then resumes"
 	}},
+	{name: "checks", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		// The primary's service fails its checks: in service-address
+		// mode heartbeatd gives its address up and failoverd takes it;
+		// in host-address mode nothing moves.
+		r.locked(func() { r.w.checksFail++; r.w.check.checksLocked(true) })
+		return func() { r.locked(func() { r.w.checksFail--; r.w.check.checksLocked(r.w.checksFail > 0) }) }, "the primary's service checks fail"
+	}},
 	{name: "forge", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
 		l := pick(r.rng, r.links()...)
 		ip := pPriv
 		if l.name == linkPub {
-			ip = service
+			ip = r.w.addr
 		}
 		toAll := r.rng.IntN(2) == 0
 		r.forge(l, ip, toAll, d, true)
@@ -433,8 +441,8 @@ var faults = []fault{
 	{name: "forge elsewhere", weight: 1, long: true, start: func(r *runner, d time.Duration) (func(), string) {
 		// The address taken lives on pub0: an answer for it on priv0
 		// says nothing of who holds it, and must stop nothing.
-		r.forge(r.w.links[linkPriv], service, r.rng.IntN(2) == 0, d, false)
-		return func() {}, fmt.Sprintf("the attacker forges ARP answers for %s on %s", service, linkPriv)
+		r.forge(r.w.links[linkPriv], r.w.addr, r.rng.IntN(2) == 0, d, false)
+		return func() {}, fmt.Sprintf("the attacker forges ARP answers for %s on %s", r.w.addr, linkPriv)
 	}},
 	{name: "listener", weight: 1, start: func(r *runner, d time.Duration) (func(), string) {
 		set := func(on bool) {

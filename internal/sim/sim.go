@@ -77,6 +77,18 @@ func Run(seed uint64) Result {
 	// its answer ("raise it on a network where the primary's answers
 	// take longer").
 	spacing := (2 * slowest).Round(time.Millisecond) + time.Millisecond
+	// Host-address mode (failoverd takes the primary's own address), or
+	// service-address mode (heartbeatd holds a service address while
+	// its checks pass, and gives it up when they fail). A stream of its
+	// own, so that the other draws of a seed stay as they were.
+	mr := w.rng("mode")
+	w.addr = pPub
+	serviceMode := mr.IntN(3) == 0
+	if serviceMode {
+		w.addr = svcIP
+	}
+	checkEvery := pick(mr, 200*time.Millisecond, 500*time.Millisecond, time.Second)
+	fall, rise := 1+mr.IntN(3), 1+mr.IntN(3)
 	cr := w.rng("config")
 	interval := pick(cr, 50*time.Millisecond, 100*time.Millisecond, 200*time.Millisecond, 500*time.Millisecond, time.Second)
 	dead := 3 + cr.IntN(3)
@@ -88,11 +100,17 @@ func Run(seed uint64) Result {
 		config.KeyAskWait: askWait.String(),
 	}
 	hbKV := map[string]string{config.KeyBcastIPs: "192.0.2.255 198.51.100.255", config.KeyNodeName: "primary"}
-	foKV := map[string]string{config.KeyPeerIP: pPriv.String(), config.KeyPairs: linkPub + ":" + service.String(),
+	foKV := map[string]string{config.KeyPeerIP: pPriv.String(), config.KeyPairs: linkPub + ":" + w.addr.String(),
 		config.KeyDeadCount: fmt.Sprint(dead), config.KeyInitialGrace: grace.String(), config.KeyConfirm: confirm,
 		config.KeyNodeName: "secondary", config.KeyConfirmSpacing: spacing.String()}
 	for k, v := range common {
 		hbKV[k], foKV[k] = v, v
+	}
+	// The checks run in both modes; in host-address mode a failing one
+	// moves nothing (ipfailover(5)).
+	hbKV[config.KeyCheckInterval], hbKV[config.KeyCheckFall], hbKV[config.KeyCheckRise] = checkEvery.String(), fmt.Sprint(fall), fmt.Sprint(rise)
+	if serviceMode {
+		hbKV[config.KeyServiceIPs] = linkPub + ":" + svcIP.String()
 	}
 	res := Result{Seed: seed}
 	hbCfg, err := load(config.Heartbeatd, hbKV)
@@ -119,7 +137,8 @@ func Run(seed uint64) Result {
 		hbCfg.Keys, foCfg.Keys = []wire.Key{k}, []wire.Key{k}
 	}
 	b := bounds{Interval: interval, Timeout: time.Duration(dead) * interval, HoldDown: hold, InitialGrace: grace,
-		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait, DeadCount: dead}
+		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait, DeadCount: dead,
+		Service: serviceMode, CheckEvery: checkEvery, Fall: fall, Rise: rise}
 	b.Reaction = 2*time.Second + 2*interval
 	b.Confirm, b.Probes = foCfg.Confirm, foCfg.ConfirmProbes
 	b.StartWait = max(grace, time.Duration(dead)*config.DefaultSenderInterval())
@@ -128,7 +147,11 @@ func Run(seed uint64) Result {
 	// its watch's goroutine): up to an eighth of the interval, which
 	// failoverd(8) says it allows for.
 	w.carrierDelay = pick(w.rng("carrier delay"), 0, 0, interval/16, interval/8)
-	res.Config = fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, probe spacing %v, authenticated %v, carrier reported up to %v late",
+	mode := "host address " + pPub.String()
+	if serviceMode {
+		mode = "service address " + svcIP.String()
+	}
+	res.Config = fmt.Sprintf("%s, checks every %v (fall %d, rise %d), ", mode, checkEvery, fall, rise) + fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, probe spacing %v, authenticated %v, carrier reported up to %v late",
 		interval, dead, hold, confirm, grace, askWait, spacing, keyed, w.carrierDelay)
 	for _, ln := range []string{linkPriv, linkPub} {
 		l := w.links[ln]
@@ -136,7 +159,7 @@ func Run(seed uint64) Result {
 	}
 	w.check = newChecker(w, b)
 
-	w.c.cache[service] = w.p.port(linkPub).mac
+	w.c.cache[w.addr] = w.p.port(linkPub).mac
 
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, foCfg: foCfg, b: b, rng: w.rng("scenario")}
@@ -147,7 +170,7 @@ func Run(seed uint64) Result {
 	r.startHB()
 	r.startFO()
 	end := r.planFaults(grace + 2*b.Timeout + time.Second)
-	settle := 3*b.Timeout + b.HoldDown + b.Reaction + 2*time.Second
+	settle := 3*b.Timeout + b.HoldDown + b.Reaction + 2*time.Second + time.Duration(rise+1)*checkEvery
 	done := false
 	r.at(end+settle, "every fault is over: the moves must have settled", func() {
 		r.locked(func() { w.check.settledLocked() })
@@ -190,11 +213,11 @@ func (r *runner) client() {
 	w := r.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	mac := w.c.cache[service]
+	mac := w.c.cache[w.addr]
 	for _, p := range w.links[linkPub].ports {
-		if p.mac.String() == mac.String() && p.answersFor(service) {
+		if p.mac.String() == mac.String() && p.answersFor(w.addr) {
 			return
 		}
 	}
-	w.arpAskLocked(w.c.port(linkPub), service)
+	w.arpAskLocked(w.c.port(linkPub), w.addr)
 }

@@ -19,7 +19,8 @@ import (
 var (
 	privNet  = netip.MustParsePrefix("192.0.2.0/24")
 	pubNet   = netip.MustParsePrefix("198.51.100.0/24")
-	service  = netip.MustParseAddr("198.51.100.1") // the primary's host address, taken over
+	pPub     = netip.MustParseAddr("198.51.100.1")   // the primary's host address, taken over in host-address mode
+	svcIP    = netip.MustParseAddr("198.51.100.100") // the service address, in service-address mode
 	pPriv    = netip.MustParseAddr("192.0.2.1")
 	sPriv    = netip.MustParseAddr("192.0.2.2")
 	sPub     = netip.MustParseAddr("198.51.100.2")
@@ -206,15 +207,23 @@ type World struct {
 	links map[string]*link
 	hosts map[string]*host
 	p, s  *host // the primary and the secondary
-	c     *host // the client
-	a     *host // the attacker, on both links
-	tl    *timeline
-	check *checker
+	// addr is the address failoverd takes over: the primary's own in
+	// host-address mode, heartbeatd's service address in
+	// service-address mode (svcIP, held on the primary while its checks
+	// pass).
+	addr netip.Addr
+	// checksFail > 0: the primary's service checks fail.
+	checksFail int
+	c          *host // the client
+	a          *host // the attacker, on both links
+	tl         *timeline
+	check      *checker
 
 	replay []wire.SenderRecord // failoverd's replay memory, kept across its restarts
 	inbox  *monitor.Inbox      // the running failoverd's heartbeat socket
 	sAsker *asker              // the running failoverd's asker
 	sProc  *proc               // the running failoverd
+	hbProc *proc               // the running heartbeatd
 	stalls int                 // > 0: failoverd's readers stall
 	// carrierDelay: failoverd's carrier watch reports each change up
 	// to this late (its goroutine short of CPU, a busy netlink socket).
@@ -222,6 +231,7 @@ type World struct {
 	carrierRNG   *rand.Rand
 	vetoes       int // > 0: failoverd's Test hook fails
 	hookRNG      *rand.Rand
+	checkRNG     *rand.Rand
 }
 
 func newWorld(seed uint64, tl *timeline) *World {
@@ -242,7 +252,7 @@ func newWorld(seed uint64, tl *timeline) *World {
 		lk.ports = append(lk.ports, p)
 	}
 	attach(w.p, linkPriv, 2, pPriv, 1)
-	attach(w.p, linkPub, 3, service, 1)
+	attach(w.p, linkPub, 3, pPub, 1)
 	attach(w.s, linkPriv, 2, sPriv, 2)
 	attach(w.s, linkPub, 3, sPub, 2)
 	attach(w.c, linkPub, 2, cPub, 3)
@@ -254,6 +264,7 @@ func newWorld(seed uint64, tl *timeline) *World {
 		}
 	}
 	w.hookRNG = w.rng("hooks")
+	w.checkRNG = w.rng("checks")
 	w.carrierRNG = w.rng("carrier")
 	return w
 }
@@ -345,6 +356,9 @@ func (w *World) sendUDP(pr *proc, b []byte, dst netip.AddrPort, ifindex int, src
 			}
 			if s.addr.IsValid() && s.addr != dst.Addr() {
 				continue
+			}
+			if pr == w.hbProc && s.proc == w.sProc && q.link.name == linkPriv {
+				w.check.vouched = true // failoverd may vouch for this run now
 			}
 			s.put(b, q.index, netip.AddrPortFrom(src, hbPort))
 		}
