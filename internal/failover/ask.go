@@ -258,13 +258,23 @@ func sentAt(sent, at time.Time) time.Time {
 
 // questionsCount says questions sent at t could be answered on every
 // link the addresses are on.
-func (m *Machine) questionsCount(t time.Time) bool {
+func (m *Machine) questionsCount(t time.Time) bool { return m.lit().Before(t) }
+
+// lit says since when every link the addresses are on has had carrier
+// (questionsCount's rule for a time), and which link decides it.
+func (m *Machine) lit() Lit {
+	var out Lit
 	for _, n := range m.p.AddrLinks {
-		if l, ok := m.links[n]; ok && !l.litSince(t) {
-			return false
+		l, ok := m.links[n]
+		switch {
+		case !ok:
+		case l.NoCarrier:
+			return Lit{Link: n, Dark: true}
+		case out.Link == "" || l.carrierAt.After(out.Since):
+			out = Lit{Link: n, Since: l.carrierAt}
 		}
 	}
-	return true
+	return out
 }
 
 // fast is the spacing of questions after a goodbye.

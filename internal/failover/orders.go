@@ -87,7 +87,8 @@ func (m *Machine) orders() []Action {
 // Status returns the machine's status at now.
 func (m *Machine) Status(now time.Time) Status {
 	st := Status{State: m.state, Since: m.since, Holding: m.holding(), Running: m.hold.running, Links: m.linkList(),
-		PeerInterval: m.peerInterval, Timeout: m.timeout(), AskWindow: m.askWindow(), Health: m.health.status()}
+		PeerInterval: m.peerInterval, Timeout: m.timeout(), AskWindow: m.askWindow(), Health: m.health.status(),
+		Lit: m.lit(), CarrierGrace: m.carrierGrace()}
 	if a, ok := m.answering(now); ok {
 		st.Answering = &a
 	}

@@ -276,4 +276,22 @@ type Status struct {
 	AskWindow    time.Duration // how long an answer counts while the primary is suspected
 	Health       Health        // the primary's service, as its heartbeats say
 	Answering    *Answering    // another host answering for an address now; nil: none
+	// Lit is how long questions for the addresses could be answered.
+	Lit Lit
+	// CarrierGrace is how late a carrier change may be told: a question
+	// counts once it is that old with its link still lit.
+	CarrierGrace time.Duration
 }
+
+// Lit says since when every link the addresses are on has had carrier
+// (zero: from the start), and the link that decides it: the one lit
+// last, or one that is Dark now.
+type Lit struct {
+	Link  string
+	Since time.Time
+	Dark  bool
+}
+
+// Before says a question sent at t could be answered: every link was lit
+// then and is still.
+func (l Lit) Before(t time.Time) bool { return !l.Dark && l.Since.Before(t) }

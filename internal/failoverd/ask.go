@@ -114,16 +114,34 @@ func (d *Daemon) answered(a neighbor.Answer) {
 
 // askNow asks a round of questions over the suspicion's window and says
 // whether another host answered since: the check before an operator's
-// acquire, who can wait that long.
-func (d *Daemon) askNow(ctx context.Context) (failover.Answering, bool) {
+// acquire, who can wait that long. Silence says nothing where a link of
+// the addresses was dark while it asked, or is told so up to an eighth
+// of the interval late: dark names that link.
+func (d *Daemon) askNow(ctx context.Context) (a failover.Answering, answered bool, dark string) {
 	start := d.Clock.Now()
 	d.mu.Lock()
-	wait := d.machine.Status(start).AskWindow
+	st := d.machine.Status(start)
 	d.mu.Unlock()
-	if err := neighbor.AskRound(ctx, d.Asker, d.questions, wait); err != nil && ctx.Err() == nil {
+	if err := neighbor.AskRound(ctx, d.Asker, d.questions, st.AskWindow); err != nil && ctx.Err() == nil {
 		d.log.Warn("cannot ask who answers for the addresses", "err", err)
 	}
-	return d.answeredSince(start)
+	if a, ok := d.answeredSince(start); ok {
+		return a, true, ""
+	}
+	t := time.NewTimer(st.CarrierGrace)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	d.mu.Lock()
+	st = d.machine.Status(d.Clock.Now())
+	d.mu.Unlock()
+	if st.Lit.Link != "" && !st.Lit.Before(start) {
+		return failover.Answering{}, false, st.Lit.Link
+	}
+	a, answered = d.answeredSince(start)
+	return a, answered, ""
 }
 
 // answeredSince returns the latest answer from another host if it came

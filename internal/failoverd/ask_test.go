@@ -140,6 +140,47 @@ func TestAcquireRefusedWhileAnsweredUnlessForced(t *testing.T) {
 	})
 }
 
+// An operator's acquire asks the address's link first: with that link
+// dark while it asks, or gone dark so lately that failoverd may not know
+// yet, nobody could answer, and silence says nothing. It is refused,
+// naming the link; --force takes it anyway. Found by the simulation
+// (seed 4009 at f0e839b): the secondary's public link flapped, the
+// acquire's questions went into the dark, and both hosts answered once
+// it came back.
+func TestAcquireRefusedWhenItsLinkIsDark(t *testing.T) {
+	// The loss told before the acquire, while it asks (its questions
+	// take 30 ms here), and after, within an eighth of the interval
+	// (12.5 ms).
+	for _, told := range []time.Duration{-1, time.Millisecond, 35 * time.Millisecond} {
+		synctest.Test(t, func(t *testing.T) {
+			a := newAsker() // nothing is heard: the link is dark
+			w := newWorldAsking(t, false, a)
+			w.beatFor(time.Second)
+			var r control.Response
+			if told >= 0 {
+				answer := w.requestAsync(failover.OpAcquire)
+				time.Sleep(told)
+				w.carrier <- carrierChange{"pub0", false}
+				r = <-answer
+			} else {
+				w.carrier <- carrierChange{"pub0", false}
+				synctest.Wait()
+				r = w.request(failover.OpAcquire)
+			}
+			if r.OK || !strings.Contains(r.Error, "pub0") || !strings.Contains(r.Error, "--force") {
+				t.Fatalf("acquire with pub0 dark (told at %v): %+v", told, r)
+			}
+			if w.holds() {
+				t.Fatal("acquired with its link dark")
+			}
+			r = w.d.Handle(t.Context(), control.Request{Op: failover.OpAcquire, Force: true})
+			if !r.OK || !w.holds() {
+				t.Fatalf("forced acquire: %+v, holds %v", r, w.holds())
+			}
+		})
+	}
+}
+
 // A conflict that lasts runs Test alone, with the reason saying so.
 func TestLastingConflictRunsTest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
@@ -17,12 +18,21 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 	}
 	if r.Op == failover.OpAcquire && !r.Force && d.Asker != nil && len(d.Mover.Holding()) == 0 {
 		// Ask first: an acquire must not make a second host answer.
-		if a, ok := d.askNow(ctx); ok {
+		a, answered, dark := d.askNow(ctx)
+		var refusal string
+		switch {
+		case answered:
 			whose := "not the primary's known MAC"
 			if a.Primary {
 				whose = "the primary's MAC"
 			}
-			resp := control.Response{Error: fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)}
+			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)
+		case dark != "":
+			refusal = fmt.Sprintf("cannot tell who answers for %s: %s had no carrier while failoverd asked, so nobody could answer; taking it could leave two hosts answering for it once the link is back; failoverctl acquire --force takes it anyway",
+				strings.Join(d.addrStrings(), ", "), dark)
+		}
+		if refusal != "" {
+			resp := control.Response{Error: refusal}
 			d.obs.Command(r.Op, r.Force, d.Clock.Now(), "refused: "+resp.Error)
 			return resp
 		}
