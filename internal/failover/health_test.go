@@ -138,3 +138,27 @@ func TestHandOverDeniedIsAConflict(t *testing.T) {
 		t.Fatalf("answering %+v %v: another host's MAC passed for the primary's", a, ok)
 	}
 }
+
+// A primary gives its service address up: an answer for it that comes
+// within the hand-over's lead was on its way before heartbeatd removed
+// it, and is no conflict; the address is taken once it has gone
+// unanswered. (Kills gremlins' survivor health.go:90:19.)
+func TestAnAnswerWithinAHandOversLeadIsNoConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.beatsFor(5*time.Second, false)
+	tl.expect(Standby)
+	tl.beatHealth(true)
+	tl.expect(Standby, "notice primary-unhealthy")
+	tl.now = tl.now.Add(time.Millisecond)
+	tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	tl.tickTo(tl.now.Add(500 * time.Microsecond))
+	tl.expect(Standby)
+	// Sixteen questions, at the suspicion's pace: it answered in this run.
+	for range 2000 {
+		if s, _ := tl.m.State(); s != Standby {
+			break
+		}
+		tl.tickTo(tl.now.Add(time.Millisecond))
+	}
+	tl.expect(Acquiring, "start takeover")
+}
