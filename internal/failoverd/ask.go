@@ -125,6 +125,7 @@ func (d *Daemon) askNow(ctx context.Context) (a failover.Answering, answered boo
 	if err := neighbor.AskRound(ctx, d.Asker, d.questions, st.AskWindow); err != nil && ctx.Err() == nil {
 		d.log.Warn("cannot ask who answers for the addresses", "err", err)
 	}
+	d.drainAnswers() // a reader short of CPU must not hide an answer
 	if a, ok := d.answeredSince(start); ok {
 		return a, true, ""
 	}
@@ -140,6 +141,7 @@ func (d *Daemon) askNow(ctx context.Context) (a failover.Answering, answered boo
 	if st.Lit.Link != "" && !st.Lit.Before(start) {
 		return failover.Answering{}, false, st.Lit.Link
 	}
+	d.drainAnswers()
 	a, answered = d.answeredSince(start)
 	return a, answered, ""
 }

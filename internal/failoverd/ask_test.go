@@ -140,6 +140,28 @@ func TestAcquireRefusedWhileAnsweredUnlessForced(t *testing.T) {
 	})
 }
 
+// An operator's acquire counts the answers that arrived while its
+// reader was short of CPU: a live host's answer waiting unread refuses
+// it as one read at once would. Found by the simulation (seed 17288 at
+// 5148adf): failoverd's readers stalled as the acquire asked, and it took
+// the address the primary answered for.
+func TestAcquireCountsTheAnswersWaitingUnread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a)
+		w.beatFor(time.Second)
+		a.stall(true)
+		r := w.request(failover.OpAcquire)
+		if r.OK || !strings.Contains(r.Error, primaryMAC) {
+			t.Fatalf("acquire with the primary's answers unread: %+v", r)
+		}
+		if w.holds() {
+			t.Fatal("acquired while the primary answered")
+		}
+	})
+}
+
 // An operator's acquire asks the address's link first: with that link
 // dark while it asks, or gone dark so lately that failoverd may not know
 // yet, nobody could answer, and silence says nothing. It is refused,
