@@ -1,6 +1,7 @@
 package heartbeatd
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -72,8 +73,21 @@ func OpenService(c *config.Config, log *slog.Logger, notices *notify.Async, self
 
 // NewService is the service addresses addrs of c, moved by mover once
 // asker hears nobody else answer for them; notify tells of a conflict.
-func NewService(c *config.Config, addrs []takeover.Address, mover heartbeat.Mover, asker neighbor.Asker,
+// Those the host holds already, left by a run killed before it could
+// remove them, are this run's from the start: failing checks, the
+// secondary's holding and the stop remove them too.
+func NewService(c *config.Config, addrs []takeover.Address, mover *takeover.Mover, asker neighbor.Asker,
 	notify func(takeover.Address, string), log *slog.Logger) *heartbeat.Service {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if held, err := mover.Manager.Held(ctx, addrs); err != nil {
+		log.Warn("cannot tell which service addresses the host holds already", "err", err)
+	} else {
+		for _, a := range held {
+			log.Info("holding a service address the host holds already (left by an earlier run)", "addr", a)
+		}
+		mover.Adopt(held...)
+	}
 	return &heartbeat.Service{Addrs: addrs, Mover: mover, Asker: asker,
 		Wait: max(c.AskWait, claimWait), ReleasedWait: c.AskWait, Retry: serviceRetry,
 		Window: max(3*c.Interval, claimWait), Patience: c.HoldDown + releaseSlack, Notify: notify, Log: log}
