@@ -294,7 +294,7 @@ func (o observer) Transition(from, to failover.State, _ time.Time) {
 	o.w.mu.Lock()
 	defer o.w.mu.Unlock()
 	o.w.tl.add("failoverd %s -> %s", from, to)
-	o.w.check.transitionLocked()
+	o.w.check.transitionLocked(from, to)
 }
 func (o observer) JobStarted(j failover.Job, reason string, _ time.Time) {
 	o.add("failoverd job %v: %s", j, reason)

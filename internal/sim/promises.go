@@ -448,8 +448,16 @@ func recent(ts []time.Time, now time.Time, d time.Duration) []time.Time {
 // wokeLocked: failoverd's deadline timer fired.
 func (c *checker) wokeLocked() { c.rateLocked(&c.wakes, 300, "failoverd's timer woke it") }
 
-// transitionLocked: the machine changed state.
-func (c *checker) transitionLocked() { c.rateLocked(&c.transitions, 40, "state changes") }
+// transitionLocked: the machine changed state. Out of vetoed, back to
+// standby, it heard the primary again: a new silence is a new question
+// for Test (failoverd(8): Test is asked again every 30 s while no
+// heartbeat comes).
+func (c *checker) transitionLocked(from, to failover.State) {
+	c.rateLocked(&c.transitions, 40, "state changes")
+	if from == failover.Vetoed && (to == failover.Standby || to == failover.Degraded) {
+		c.vetoAt = time.Time{}
+	}
+}
 
 // rateLocked records one more of what and fails when more than limit
 // came in the last simulated second.
