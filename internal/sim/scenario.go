@@ -33,6 +33,7 @@ type runner struct {
 	hbStops      int // > 0: heartbeatd is kept stopped
 	foStops      int // > 0: failoverd is kept stopped
 	queue        []action
+	ops          chan func() // the operator's commands, in order
 	rng          *rand.Rand
 	plan         []string // the faults, in words
 }
@@ -199,21 +200,39 @@ func (r *runner) stall(on bool) {
 // command is the operator's failoverctl: the request goes to the
 // running failoverd (none: it is refused, as failoverctl is when the
 // socket is gone), which answers an acquire or release when its job
-// ends; a frozen failoverd answers when it thaws.
-func (r *runner) command(op failover.Op, force bool) {
+// ends; a frozen failoverd answers when it thaws. The operator waits for
+// each answer before the next command: they reach failoverd in order.
+// It returns a channel closed once the command was answered.
+func (r *runner) command(op failover.Op, force bool) <-chan struct{} {
+	done := make(chan struct{})
 	fo := r.fo
 	if fo == nil {
 		r.locked(func() { r.w.tl.add("failoverctl %s: failoverd is not running", op) })
-		return
+		close(done)
+		return done
 	}
-	r.locked(func() { r.w.check.commandLocked(op, force) })
-	go func() {
+	r.ops <- func() {
+		defer close(done)
 		fo.pr.pass(&fo.pr.frozen)
+		r.locked(func() { r.w.check.commandLocked(op, force) })
 		resp := fo.handle(fo.ctx, control.Request{Op: op, Force: force})
 		r.locked(func() {
 			r.w.tl.add("failoverctl %s (force: %v) answered: ok %v %s%s", op, force, resp.OK, resp.Message, resp.Error)
 		})
-	}()
+	}
+	return done
+}
+
+// operator runs the commands, one at a time, until ctx ends.
+func (r *runner) operator(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-r.ops:
+			f()
+		}
+	}
 }
 
 // hold shuts a gate of the running failoverd and returns its process
@@ -409,16 +428,25 @@ var faults = []fault{
 			r.at(r.w.since()+d/2, "", halfway)
 			return resume, fmt.Sprintf("the operator runs failoverctl hold, %s (--force: %v) halfway, then resume", op, force)
 		}
-		// Maintenance on the primary without a failover: hold, stop
-		// heartbeatd, start it again, resume once its heartbeats are
-		// back.
-		r.command(failover.OpHold, false)
+		// Maintenance on the primary without a failover: hold, and once
+		// it is answered stop heartbeatd, start it again d/2 later,
+		// resume once its heartbeats are back.
+		held := r.command(failover.OpHold, false)
 		r.hbStops++
-		r.stopHB(false)
-		r.at(r.w.since()+d/2, "", func() {
-			r.hbStops--
-			r.startHB()
-		})
+		var stop func()
+		stop = func() {
+			select {
+			case <-held:
+				r.stopHB(false)
+				r.at(r.w.since()+d/2, "", func() {
+					r.hbStops--
+					r.startHB()
+				})
+			default: // failoverd has not answered yet (frozen): the operator waits
+				r.at(r.w.since()+10*time.Millisecond, "", stop)
+			}
+		}
+		stop()
 		return resume, "the operator runs failoverctl hold, stops and starts heartbeatd, then resumes"
 	}},
 	{name: "checks", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {

@@ -162,15 +162,32 @@ func Run(seed uint64) Result {
 	w.c.cache[w.addr] = w.p.port(linkPub).mac
 
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, foCfg: foCfg, b: b, rng: w.rng("scenario")}
+	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, foCfg: foCfg, b: b, rng: w.rng("scenario"), ops: make(chan func(), 64)}
 	var bg sync.WaitGroup
-	bg.Go(func() { every(ctx, 5*time.Millisecond, r.eval) }) // the promises, whatever happens
+	var limit time.Duration // set once the faults are planned
+	bg.Go(func() {
+		// The promises, whatever happens; and a scenario that does not
+		// end (its loop blocked) fails instead of running for ever.
+		every(ctx, 5*time.Millisecond, func() {
+			over := false
+			r.locked(func() {
+				if over = limit > 0 && w.since() > limit; over {
+					w.check.fail("the scenario did not end by %v", limit)
+				}
+			})
+			if over {
+				cancel()
+			}
+		})
+	})
 	bg.Go(func() { every(ctx, 200*time.Millisecond, r.client) })
+	bg.Go(func() { r.operator(ctx) })
 
 	r.startHB()
 	r.startFO()
 	end := r.planFaults(grace + 2*b.Timeout + time.Second)
 	settle := 3*b.Timeout + b.HoldDown + b.Reaction + 2*time.Second + time.Duration(rise+1)*checkEvery
+	r.locked(func() { limit = end + settle + time.Minute })
 	done := false
 	r.at(end+settle, "every fault is over: the moves must have settled", func() {
 		r.locked(func() { w.check.settledLocked() })
