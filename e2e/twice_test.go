@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,4 +54,37 @@ func TestASecondHeartbeatdIsRefusedWhileTheFirstRuns(t *testing.T) {
 			t.Fatalf("failoverd dropped %d heartbeats on %s as replays:\n%s", n, l.Name, w.statusText())
 		}
 	}
+}
+
+// A second heartbeatd that the lock cannot stop (given a socket of its
+// own, or of a version without one) beside the first: failoverd takes the
+// second's run for the newer and drops the first's heartbeats as replays,
+// as it must; it says so in one two-runs notice, naming both runs, while
+// both send and not again after the second stops and the first goes on.
+// Before, it said nothing, and stayed deaf to the first until heartbeatd
+// was restarted.
+func TestFailoverdSaysSoWhenTwoHeartbeatdRunsSend(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	first := w.status().PeerEpoch
+	second := w.S1.Start(filepath.Join(bin, "heartbeatd"), "-d", "--config", filepath.Join(w.dir, "heartbeatd.conf"),
+		"--lock-socket", filepath.Join(w.dir, "other.sock"), "--interval", interval.String(), lab.PrivBroadcast, lab.PubBroadcast)
+	w.waitMail("heartbeats of two heartbeatd runs from " + lab.Server1Priv)
+	mail := w.mails()
+	if want := fmt.Sprintf("run (epoch) %d, from %s on priv0, go on after run", first, lab.Server1Priv); !strings.Contains(strings.Join(strings.Fields(mail), " "), want) {
+		t.Errorf("the notice does not say %q:\n%s", want, mail)
+	}
+	must(t, second.Signal(syscall.SIGTERM))
+	if code := second.Wait(5 * time.Second); code != 0 {
+		t.Fatalf("second heartbeatd: exit %d", code)
+	}
+	// The first goes on, still dropped as replays; nothing more is said.
+	if !lab.Stays(20*interval, func() bool { return w.primary.Wait(0) == -1 && twoRunsMails(w) == 1 }) {
+		t.Fatalf("after the second stopped: heartbeatd exited %d, mails:\n%s", w.primary.Wait(0), w.mails())
+	}
+}
+
+// twoRunsMails counts the two-runs notices mailed.
+func twoRunsMails(w *world) int {
+	return strings.Count(strings.Join(strings.Fields(w.mails()), " "), "Event: two-runs")
 }
