@@ -136,6 +136,7 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 		"FAILOVER_HOOK_DIR=" + dir + "/hooks",
 		"FAILOVER_SENDMAIL=",
 		"FAILOVER_CONTROL_SOCKET=" + dir + "/failoverd.sock",
+		"FAILOVER_LOCK_SOCKET=" + dir + "/heartbeatd.sock",
 		"FAILOVER_STATE_DIR=" + dir + "/state",
 	}, "\n") + "\n"
 	var metricsFlag []string

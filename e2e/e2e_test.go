@@ -115,6 +115,8 @@ func must(t *testing.T, err error) {
 func newWorld(t *testing.T, opts ...option) *world {
 	p := lab.NewPair(t)
 	w := &world{t: t, Pair: p, dir: t.TempDir()}
+	// Each world's heartbeatd its own: the worlds share one file system.
+	w.primaryConf = []string{"FAILOVER_LOCK_SOCKET=" + filepath.Join(w.dir, "heartbeatd.sock")}
 	must(t, os.Chmod(w.dir, 0o755))
 	w.hookDir = filepath.Join(w.dir, "hooks")
 	must(t, os.MkdirAll(filepath.Join(w.hookDir, lab.Server1Pub), 0o755))

@@ -68,7 +68,8 @@ func TestTwoHeartbeatdClaimOneServiceAddress(t *testing.T) {
 	s3.Addr("pub0", "198.51.100.3"+lab.PubNet)
 	lines3, s3File := noticeConf(t, w.dir, "notices.s3")
 	cfg3 := filepath.Join(w.dir, "heartbeatd3.conf")
-	must(t, os.WriteFile(cfg3, []byte(strings.Join(append([]string{`FAILOVER_SERVICE_IPS="pub0:` + lab.Server1Pub + `"`}, lines3...), "\n")+"\n"), 0o644))
+	must(t, os.WriteFile(cfg3, []byte(strings.Join(append([]string{`FAILOVER_SERVICE_IPS="pub0:` + lab.Server1Pub + `"`,
+		"FAILOVER_LOCK_SOCKET=" + filepath.Join(w.dir, "heartbeatd3.sock")}, lines3...), "\n")+"\n"), 0o644))
 	mac1, mac3 := lab.MAC(t, w.S1, "pub0"), lab.MAC(t, s3, "pub0")
 
 	start := time.Now()

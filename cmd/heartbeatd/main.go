@@ -14,6 +14,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/heartbeatd"
+	"github.com/ipfailover/ipfailover/internal/instance"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/metrics"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
@@ -25,6 +26,16 @@ import (
 func main() { os.Exit(cli.Main(config.Heartbeatd, run)) }
 
 func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int {
+	// First: a second heartbeatd must not send a heartbeat or touch an
+	// address.
+	lock, err := heartbeatd.Lock(c)
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return cli.ExitFailure
+	}
+	go instance.Answer(lock)
+	defer lock.Close() // last: the goodbye is out before another may start
+
 	conn, err := heartbeat.ListenUDP()
 	if err != nil {
 		log.Error("cannot open the heartbeat socket", "err", err)

@@ -38,11 +38,15 @@ func self(t *testing.T) string {
 	return exe
 }
 
-// startDaemon runs heartbeatd inside ns with args.
+// startDaemon runs heartbeatd inside ns with args, and a lock socket of
+// its own: tests run beside each other on one file system.
 func startDaemon(t *testing.T, ns *lab.NS, args ...string) *lab.Daemon {
 	t.Helper()
-	return ns.Start("env", append([]string{"IPFO_RUN_HEARTBEATD=1", self(t)}, args...)...)
+	return ns.Start("env", append([]string{"IPFO_RUN_HEARTBEATD=1", self(t), "--lock-socket", lockSocket(t)}, args...)...)
 }
+
+// lockSocket is a FAILOVER_LOCK_SOCKET for one test's heartbeatd.
+func lockSocket(t *testing.T) string { return filepath.Join(t.TempDir(), "heartbeatd.sock") }
 
 func runDaemon(t *testing.T, ns *lab.NS, args ...string) (string, int) {
 	t.Helper()
@@ -409,7 +413,7 @@ func TestSystemdNotify(t *testing.T) {
 		}
 	}()
 	d := s1.Start("env", "IPFO_RUN_HEARTBEATD=1", "NOTIFY_SOCKET="+sockPath, "WATCHDOG_USEC=300000",
-		self(t), "--config", emptyConfig(t), "--interval", "20ms", "192.0.2.255")
+		self(t), "--config", emptyConfig(t), "--lock-socket", lockSocket(t), "--interval", "20ms", "192.0.2.255")
 	next := func(want string) {
 		t.Helper()
 		timeout := time.After(5 * time.Second)

@@ -74,6 +74,7 @@ type Config struct {
 	ReconcileInterval time.Duration
 
 	ControlSocket string
+	LockSocket    string // heartbeatd's (instance.Listen)
 	StateDir      string // empty: nothing kept across a restart
 	Sendmail      string // empty: no mail
 	NotifyCommand string

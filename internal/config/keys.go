@@ -40,6 +40,7 @@ const (
 	KeyAnnRefresh     = "FAILOVER_ANNOUNCE_REFRESH"
 	KeyReconcile      = "FAILOVER_RECONCILE_INTERVAL"
 	KeyControlSocket  = "FAILOVER_CONTROL_SOCKET"
+	KeyLockSocket     = "FAILOVER_LOCK_SOCKET"
 	KeyStateDir       = "FAILOVER_STATE_DIR"
 	KeySendmail       = "FAILOVER_SENDMAIL"
 	KeyNotifyCommand  = "FAILOVER_NOTIFY_COMMAND"
@@ -431,9 +432,23 @@ func init() {
 				if err := absolutePath(v, "write a path such as "+DefaultControlSocket(), false); err != nil {
 					return err
 				}
-				return socketPathFits(v)
+				return socketPathFits(v, DefaultControlSocket())
 			},
 			format: func(c *Config) string { return c.ControlSocket }},
+		{Name: KeyLockSocket, Roles: roleHeartbeatOnly,
+			Default: "/run/heartbeatd/heartbeatd.sock", Darwin: "/var/run/heartbeatd/heartbeatd.sock", DarwinRoles: roleHeartbeatOnly,
+			Doc: "The unix socket, mode 0600, heartbeatd(8) listens on while it runs, so that one runs per configuration: a heartbeatd started while another answers on the same path refuses to start, naming the other's pid, and exits 1. " +
+				"Two at once would send heartbeats of two runs, of which failoverd(8) hears only the newer: when that one stops, its goodbye makes failoverd take over while the older still runs. " +
+				"An absolute path of at most 107 bytes (103 on macOS); give each heartbeatd of one host its own only when it serves another pair. Read at start only.",
+			Example: "/run/heartbeatd/heartbeatd.sock",
+			set: func(c *Config, v string) *valueError {
+				c.LockSocket = v
+				if err := absolutePath(v, "write a path such as "+Default(Heartbeatd, KeyLockSocket), false); err != nil {
+					return err
+				}
+				return socketPathFits(v, Default(Heartbeatd, KeyLockSocket))
+			},
+			format: func(c *Config) string { return c.LockSocket }},
 		{Name: KeyStateDir, Roles: roleFailoverOnly, Default: "/var/lib/ipfailover", Darwin: "/var/db/ipfailover", DarwinRoles: roleFailoverOnly,
 			Doc: "The folder where failoverd(8) keeps what it must remember across a restart: the primary's runs it heard (the epochs of each heartbeatd(8) start) and the latest heartbeat it accepted of the current one, so that a recording of an earlier run, replayed after failoverd restarts, is still refused. " +
 				"An absolute path. failoverd makes the folder (mode 0700) and does not use it, or does not read the file in it, when a user other than root could change them. " +

@@ -276,6 +276,7 @@ var flagKeys = []flagKey{
 	{"timeout", "", KeyTimeout, roleFailoverOnly, false},
 	{"dead-count", "", KeyDeadCount, roleFailoverOnly, false},
 	{"control-socket", "", KeyControlSocket, roleFailoverOnly, false},
+	{"lock-socket", "", KeyLockSocket, roleHeartbeatOnly, false},
 	{"legacy", "", KeyLegacy, roleFailoverOnly, true},
 	{"metrics-addr", "", KeyMetricsAddr, roleBoth, false},
 }

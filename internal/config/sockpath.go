@@ -10,12 +10,12 @@ import (
 // bytes on Linux, 103 on macOS).
 const maxSocketPath = len(syscall.RawSockaddrUnix{}.Path) - 1
 
-// socketPathFits checks a control socket's path against that limit, which
-// would otherwise only show when failoverd starts.
-func socketPathFits(v string) *valueError {
+// socketPathFits checks a socket's path against that limit, which would
+// otherwise only show when the daemon starts; example is a path that fits.
+func socketPathFits(v, example string) *valueError {
 	if len(v) > maxSocketPath {
 		return &valueError{fmt.Sprintf("%d bytes long; a unix socket path may have at most %d bytes here", len(v), maxSocketPath),
-			"choose a shorter path, such as " + DefaultControlSocket()}
+			"choose a shorter path, such as " + example}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -36,9 +37,10 @@ func TestSocketRoundTripAndPermissions(t *testing.T) {
 	if resp, _ := Call(path, Request{Op: "reboot"}, time.Second); resp.OK || !strings.Contains(resp.Error, "unknown request") {
 		t.Fatalf("%+v", resp)
 	}
-	// A second daemon on the same socket is refused.
-	if _, err := Listen(path); err == nil || !strings.Contains(err.Error(), "another failoverd") {
-		t.Fatalf("second listener: %v", err)
+	// A second daemon on the same socket is refused, naming the first.
+	want := fmt.Sprintf("another failoverd (pid %d) runs and answers on %s (FAILOVER_CONTROL_SOCKET)", os.Getpid(), path)
+	if _, err := Listen(path); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("second listener: %v, want %q", err, want)
 	}
 	stop()
 }

@@ -35,6 +35,9 @@ type Source interface {
 	// called before a link is counted silent.
 	Drain(deliver func([]monitor.Heard))
 	Stats() map[string]monitor.LinkStats
+	// OldRuns receives, once per run, a heartbeat of a run of the
+	// primary that a newer one replaced and that still sends.
+	OldRuns() <-chan monitor.OldRun
 }
 
 // Mover adds, announces and removes the addresses (takeover.Mover).
@@ -293,6 +296,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 	dropsDone := make(chan struct{})
 	go func() { d.summariseDrops(runCtx, dropsEvery); close(dropsDone) }()
+	oldRunsDone := make(chan struct{})
+	go func() { d.oldRuns(runCtx); close(oldRunsDone) }()
 	keepDone := make(chan struct{})
 	go func() {
 		if d.cfg.Reconcile > 0 {
@@ -314,6 +319,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-carrierDone
 	<-keepDone // nothing restores an address while it is given back
 	<-dropsDone
+	<-oldRunsDone
 	d.timer.Stop()
 	d.mu.Lock()
 	d.stopping = true

@@ -39,6 +39,7 @@ type source struct {
 	// more: what the monitor says of a link besides the count (drops,
 	// the sender's epoch and name), as a test sets it.
 	more map[string]monitor.LinkStats
+	old  chan monitor.OldRun
 }
 
 // setStats sets what Stats says of link besides its count.
@@ -51,7 +52,9 @@ func (s *source) setStats(link string, st monitor.LinkStats) {
 	s.more[link] = st
 }
 
-func newSource() *source { return &source{in: make(chan []monitor.Heard), count: map[string]uint64{}} }
+func newSource() *source {
+	return &source{in: make(chan []monitor.Heard), count: map[string]uint64{}, old: make(chan monitor.OldRun)}
+}
 
 func (s *source) Run(ctx context.Context, deliver func([]monitor.Heard)) error {
 	for {
@@ -83,6 +86,9 @@ func (s *source) Drain(deliver func([]monitor.Heard)) {
 		deliver(hs)
 	}
 }
+
+// OldRuns: a test sends on s.old.
+func (s *source) OldRuns() <-chan monitor.OldRun { return s.old }
 
 func (s *source) Stats() map[string]monitor.LinkStats {
 	s.mu.Lock()
@@ -181,6 +187,12 @@ func (n *notices) Notify(e notify.Notice) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.got = append(n.got, e)
+}
+
+func (n *notices) all() []notify.Notice {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.got)
 }
 
 func (n *notices) kinds() []notice.Kind {

@@ -1,8 +1,12 @@
 package failoverd
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -40,4 +44,33 @@ func heartbeatOf(h monitor.Heard) failover.Heartbeat {
 	p := h.Packet
 	return failover.Heartbeat{At: h.At, Link: h.Link, Interval: p.Interval, Goodbye: p.Type == wire.Goodbye,
 		Unhealthy: p.Unhealthy, Yielded: p.Yielded, Detail: p.Message, MAC: p.HardwareAddr.String()}
+}
+
+// oldRuns sends a notice for each run of the primary that a newer one
+// replaced and that still sends, until ctx ends. The replay guard keeps
+// dropping its heartbeats: a recording must never be accepted, and the
+// signed send time that tells a live run from one is what a recording of
+// two runs at once carries too.
+func (d *Daemon) oldRuns(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case o := <-d.Source.OldRuns():
+			d.mu.Lock()
+			d.noticeLocked(notice.TwoRuns, oldRunDetail(o), nil)
+			d.mu.Unlock()
+		}
+	}
+}
+
+// oldRunDetail says what an OldRun means and what to do.
+func oldRunDetail(o monitor.OldRun) string {
+	return fmt.Sprintf("heartbeats of the primary's heartbeatd run (epoch) %d, from %s on %s, go on after run %d replaced it: "+
+		"they are signed as sent after that run's latest packet, so two heartbeatd send for the primary at once "+
+		"(one with another FAILOVER_LOCK_SOCKET, or of an older version, beside the service), or a recording of such a time is replayed. "+
+		"failoverd drops run %d's heartbeats as replays and hears run %d alone; when that one stops, it takes the primary for gone "+
+		"(a takeover, or a conflict while the host answers) although run %d may still send. "+
+		"Stop the extra heartbeatd on the primary and restart the one that stays: its new run is heard at once",
+		o.Epoch, o.From, o.Link, o.Current, o.Epoch, o.Current, o.Epoch)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/health"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
 	"github.com/ipfailover/ipfailover/internal/hooks"
+	"github.com/ipfailover/ipfailover/internal/instance"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/notice"
@@ -36,6 +38,18 @@ const (
 	// PreRel hooks): a host answering longer is a conflict notice.
 	releaseSlack = 10 * time.Second
 )
+
+// Lock opens c's FAILOVER_LOCK_SOCKET, so that no second heartbeatd with
+// it starts while this one runs (an *instance.RunningError names the one
+// that does). instance.Answer answers on it; closing it lets the next
+// one start.
+func Lock(c *config.Config) (net.Listener, error) {
+	l, err := instance.Listen(c.LockSocket, "heartbeatd", config.KeyLockSocket)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
 
 // OpenService prepares the service addresses of c, if any (a nil
 // interface without them, fit for Deps.Service); close releases what it

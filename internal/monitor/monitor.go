@@ -101,6 +101,8 @@ type Monitor struct {
 	lastDropLog map[dropKey]time.Time
 	guard       *wire.ReplayGuard // one for every link: a packet counts once per link, and late on none
 	epochs      chan struct{}     // a token when the guard takes on an epoch
+	oldRuns     chan OldRun       // oldruns.go
+	told        []runKey          // the runs oldRuns told of, the latest maxTold
 	linkIndex   map[string]int
 	stats       map[string]*LinkStats
 	// vouched is the sender and epoch last accepted from one of
@@ -120,7 +122,7 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 		cfg.LegacyMessage = "heartbeat"
 	}
 	m := &Monitor{cfg: cfg, log: log, snap: cfg.Snapshot, names: map[int]string{},
-		guard: wire.NewReplayGuard(cfg.Freshness), epochs: make(chan struct{}, 1), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}, lastDropLog: map[dropKey]time.Time{}}
+		guard: wire.NewReplayGuard(cfg.Freshness), epochs: make(chan struct{}, 1), oldRuns: make(chan OldRun, maxTold), linkIndex: map[string]int{}, stats: map[string]*LinkStats{}, lastDropLog: map[dropKey]time.Time{}}
 	m.guard.Restore(cfg.Replay, time.Now())
 	if m.snap == nil {
 		m.snap = netif.Snapshot
@@ -360,6 +362,9 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		adopted, _ := m.guard.Changes()
 		if err := m.guard.Check(&p, m.linkIndex[link], now); err != nil {
 			m.dropLocked(link, wire.ReasonOf(err), from, err)
+			if named && errors.Is(err, wire.ErrRetired) {
+				m.oldRunLocked(link, from, p, now)
+			}
 			return Heard{}, false
 		}
 		if again, _ := m.guard.Changes(); again != adopted {

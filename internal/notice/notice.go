@@ -26,6 +26,9 @@ const (
 	Conflict       Kind = "conflict"          // another host answers for an address this host would take or holds
 	Unhealthy      Kind = "primary-unhealthy" // the primary's service checks fail
 	Healthy        Kind = "primary-healthy"   // they pass again
+	// TwoRuns: a run of the primary's heartbeatd that a newer one
+	// replaced still sends (two at once, or a recording of them).
+	TwoRuns Kind = "two-runs"
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so

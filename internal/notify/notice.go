@@ -143,6 +143,8 @@ func (e Notice) headline() string {
 		return fmt.Sprintf("%s: %s reports its service unhealthy (%s)", node, peer, addrs)
 	case notice.Healthy:
 		return fmt.Sprintf("%s: %s reports its service healthy again (%s)", node, peer, addrs)
+	case notice.TwoRuns:
+		return fmt.Sprintf("%s: heartbeats of two heartbeatd runs from %s; the older run's are dropped as replays", node, peer)
 	default:
 		return fmt.Sprintf("%s: %s for %s (primary %s)", node, orUnknown(string(e.Kind)), addrs, peer)
 	}

@@ -25,6 +25,7 @@ func TestSubject(t *testing.T) {
 		{with(func(e *Notice) { e.Kind = notice.AnomalyCleared }), "ipfailover: server2: network anomaly cleared, heartbeats from 192.0.2.1 on every link"},
 		{with(func(e *Notice) { e.Kind = notice.Veto }), "ipfailover: server2: the Test hook vetoed failover of 198.51.100.1 (primary 192.0.2.1)"},
 		{with(func(e *Notice) { e.Kind = notice.HookFailure }), "ipfailover: server2: hook PostAcq20.StartApache failed (exit 3) for 198.51.100.1; 1 more hook failed"},
+		{with(func(e *Notice) { e.Kind = notice.TwoRuns }), "ipfailover: server2: heartbeats of two heartbeatd runs from 192.0.2.1; the older run's are dropped as replays"},
 		{with(func(e *Notice) {
 			e.Addresses = []string{"eth0:198.51.100.1/32", "eth0:2001:db8::1/128", "203.0.113.7", "eth2:203.0.113.8/24", "eth3:whatever"}
 		}), "ipfailover: server2 took over 198.51.100.1, 2001:db8::1, 203.0.113.7 and 2 more from 192.0.2.1"},

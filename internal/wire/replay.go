@@ -251,6 +251,16 @@ func (g *ReplayGuard) Records() []SenderRecord {
 	return out
 }
 
+// Current returns sender's current epoch and the latest send time
+// accepted in it; ok is false for a sender the guard does not know.
+func (g *ReplayGuard) Current(sender string) (epoch uint64, lastSent time.Time, ok bool) {
+	s := g.senders[sender]
+	if s == nil {
+		return 0, time.Time{}, false
+	}
+	return s.epoch, s.lastSent, true
+}
+
 // Changes counts the epochs the guard took on and the packets it
 // accepted: when neither moved, neither did Records.
 func (g *ReplayGuard) Changes() (adopted, accepted uint64) { return g.adopted, g.accepted }
