@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -165,5 +166,25 @@ func TestStatusTextSaysTheAskingPace(t *testing.T) {
 	writeStatus(&b, &control.Status{Node: "server2", State: "standby", Since: now}, now)
 	if strings.Contains(b.String(), "asking") {
 		t.Fatalf("status text says it asks while it does not:\n%s", b.String())
+	}
+}
+
+// A link whose interface does not exist says so, and since when.
+func TestStatusTextSaysAnInterfaceIsMissing(t *testing.T) {
+	now := time.Now()
+	since := now.Add(-42 * time.Second)
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "asking", Since: now, Links: []control.Link{
+		{Link: notice.Link{Name: "eth1", Alive: true, LastHeard: now}},
+		{Link: notice.Link{Name: "eht0"}, Missing: true, MissingSince: since},
+	}}, now)
+	text := b.String()
+	for _, want := range []string{"eht0  silent, NO SUCH INTERFACE", "interface eht0 does not exist (missing since " + since.Local().Format("2006-01-02 15:04:05") + ", 42s ago)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status text without %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "eth1  alive, NO SUCH") || strings.Count(text, "does not exist") != 1 {
+		t.Errorf("status text says a present interface is missing:\n%s", text)
 	}
 }

@@ -26,6 +26,11 @@ const (
 	Conflict       Kind = "conflict"          // another host answers for an address this host would take or holds
 	Unhealthy      Kind = "primary-unhealthy" // the primary's service checks fail
 	Healthy        Kind = "primary-healthy"   // they pass again
+	// InterfaceMissing: a link's interface (where heartbeats are heard,
+	// or an address is to be taken) does not exist after the start's
+	// grace; InterfaceBack: it exists again.
+	InterfaceMissing Kind = "interface-missing"
+	InterfaceBack    Kind = "interface-back"
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so
