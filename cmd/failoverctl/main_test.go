@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -47,7 +48,7 @@ func TestUsage(t *testing.T) {
 	if code := run(nil, &out, &errb); code != 64 || !strings.Contains(errb.String(), "usage") {
 		t.Errorf("exit %d %q", code, errb.String())
 	}
-	if code := run([]string{"frobnicate"}, &out, &errb); code != 64 {
+	if code := run([]string{"frobnicate"}, &out, &errb); code != cli.ExitUsage {
 		t.Errorf("exit %d", code)
 	}
 	for _, a := range []string{"-h", "--help", "help"} {
@@ -186,5 +187,16 @@ func TestStatusTextSaysAnInterfaceIsMissing(t *testing.T) {
 	}
 	if strings.Contains(text, "eth1  alive, NO SUCH") || strings.Count(text, "does not exist") != 1 {
 		t.Errorf("status text says a present interface is missing:\n%s", text)
+	}
+}
+
+// failoverctl's flags get the same "did you mean" as the daemons'.
+func TestUnknownFlagSaysWhichWasMeant(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--contol-socket", "/run/x.sock", "status"}, &out, &errb); code != cli.ExitUsage {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.HasPrefix(errb.String(), "failoverctl: unknown flag: --contol-socket; did you mean --control-socket?\n") {
+		t.Fatalf("stderr %q", errb.String())
 	}
 }

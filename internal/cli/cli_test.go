@@ -60,3 +60,23 @@ func TestMissingConfigFileIsTheOnlyError(t *testing.T) {
 		t.Errorf("stderr:\n%s", errs.String())
 	}
 }
+
+// An unknown long flag names the flag most likely meant: a word cut
+// short (--conf) or mistyped (--confg); nothing for one that is like
+// no flag.
+func TestUnknownFlagSaysWhichWasMeant(t *testing.T) {
+	for _, c := range []struct{ arg, want string }{
+		{"--conf", "failoverd: unknown flag: --conf; did you mean --config?\n"},
+		{"--confg=/etc/x", "failoverd: unknown flag: --confg; did you mean --config?\n"},
+		{"--hook-dri", "failoverd: unknown flag: --hook-dri; did you mean --hook-dir?\n"},
+		{"--nope", "failoverd: unknown flag: --nope\n"},
+	} {
+		var out, errs bytes.Buffer
+		if inv, code := Parse(config.Failoverd, []string{c.arg, "192.0.2.1", "eth0:198.51.100.10"}, &out, &errs); inv != nil || code != ExitUsage {
+			t.Fatalf("%s: exit %d", c.arg, code)
+		}
+		if first, _, _ := strings.Cut(errs.String(), "usage:"); first != c.want {
+			t.Errorf("%s: stderr %q, want %q first", c.arg, errs.String(), c.want)
+		}
+	}
+}
