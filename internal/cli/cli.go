@@ -104,7 +104,7 @@ func (inv *Invocation) Load() (*config.Config, int) {
 		for _, e := range config.Errors(err) {
 			fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, e)
 		}
-		fmt.Fprintf(inv.Stderr, "%s: configuration error; %s -h lists the flags, the README the keys\n", inv.Role, inv.Role)
+		fmt.Fprintf(inv.Stderr, "%s: configuration error; %s -h lists the flags, ipfailover(5) the keys\n", inv.Role, inv.Role)
 		return nil, ExitConfig
 	}
 	return c, ExitOK

@@ -60,7 +60,7 @@ func Load(role Role, src Sources) (*Config, error) {
 		}
 		for k, s := range fileSettings {
 			if lookupKey(k) == nil {
-				hint := "remove it, or see the key table in the README"
+				hint := "remove it, or see ipfailover(5) for the keys"
 				if s := suggest(k); s != "" {
 					hint = "did you mean " + s + "?"
 				}
