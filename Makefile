@@ -13,7 +13,7 @@ CMDS     := heartbeatd failoverd failoverctl
 MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= /etc/systemd/system
 SHAREDIR  = $(PREFIX)/share/ipfailover
-SUBST     = sed 's|@SBINDIR@|$(PREFIX)/sbin|'
+SUBST     = sed -e 's|@SBINDIR@|$(PREFIX)/sbin|' -e 's|@SHAREDIR@|$(SHAREDIR)|'
 
 .PHONY: all help build test unit fuzz sim mutate bench bench-micro lint check-docs install uninstall clean demo package package-test dist dist-check
 
@@ -121,10 +121,10 @@ install: build ## install into PREFIX and /etc (root); units not enabled
 	install -m 0755 scripts/hooks/Test.fence scripts/hooks/PostAcq* scripts/hooks/PreRel* scripts/hooks/Check* $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/hooks/README.md $(DESTDIR)$(SHAREDIR)/hooks/
 	install -m 0644 scripts/config-sync/README.md scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)$(SHAREDIR)/config-sync/
-	install -m 0644 init/ipfailover.conf $(DESTDIR)$(SHAREDIR)/ipfailover.conf.example
+	$(SUBST) init/ipfailover.conf > $(DESTDIR)$(SHAREDIR)/ipfailover.conf.example && chmod 0644 $(DESTDIR)$(SHAREDIR)/ipfailover.conf.example
 	for p in init/launchd/*.plist; do $(SUBST) $$p > $(DESTDIR)$(SHAREDIR)/launchd/$${p##*/} || exit 1; done
 	@if [ ! -e $(DESTDIR)/etc/default/ipfailover ]; then \
-		install -d $(DESTDIR)/etc/default && install -m 0644 init/ipfailover.conf $(DESTDIR)/etc/default/ipfailover; \
+		install -d $(DESTDIR)/etc/default && $(SUBST) init/ipfailover.conf > $(DESTDIR)/etc/default/ipfailover && chmod 0644 $(DESTDIR)/etc/default/ipfailover; \
 	else echo "kept the existing $(DESTDIR)/etc/default/ipfailover"; fi
 	@if [ ! -e $(DESTDIR)/etc/default/ipfailover-config-sync ]; then \
 		install -d $(DESTDIR)/etc/default && install -m 0600 scripts/config-sync/ipfailover-config-sync.conf $(DESTDIR)/etc/default/ipfailover-config-sync; fi

@@ -25,7 +25,9 @@ for target in $TARGETS; do
 	cp "$root"/docs/man/*.5 "$d/man/man5/"
 	cp "$root"/docs/man/*.8 "$d/man/man8/"
 	cp "$root"/README.md "$root"/LICENSE "$d/"
-	cp "$root"/init/ipfailover.conf "$d/examples/"
+	# Its comment names the example hooks where the README's commands
+	# put them: /usr/local/share/ipfailover, as make install does.
+	subst /usr/local/sbin "$root"/init/ipfailover.conf "$d/examples/ipfailover.conf" /usr/local/share/ipfailover
 	cp "$root"/scripts/hooks/* "$d/examples/hooks/"
 	# The units and plists expect the binaries where `make install` puts
 	# them by default: /usr/local/sbin.

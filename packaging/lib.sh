@@ -44,8 +44,9 @@ build_bins() {
 		-ldflags "$LDFLAGS -s -w" -o "$3/" ./cmd/...
 }
 
-# subst SBINDIR SRC DST: a unit or plist with @SBINDIR@ filled in, as
-# `make install` does.
+# subst SBINDIR SRC DST [SHAREDIR]: a unit, plist or the example
+# configuration with @SBINDIR@ (and @SHAREDIR@, where the example hooks
+# are) filled in, as `make install` does.
 subst() {
-	sed "s|@SBINDIR@|$1|" "$2" >"$3"
+	sed -e "s|@SBINDIR@|$1|" -e "s|@SHAREDIR@|${4:-}|" "$2" >"$3"
 }

@@ -68,10 +68,38 @@ if command -v rpm >/dev/null; then
 	rpm -qlp "$rpmfile" | grep -qx /usr/share/licenses/ipfailover/LICENSE || fail "the .rpm has no licence file"
 fi
 
-step "dpkg -i $(basename "$deb")"
+step "the package pulls in no mail server: a mail transfer agent is only suggested"
+recommends=$(dpkg-deb -f "$deb" Recommends)
+case $recommends in *mail*|*mta*) fail "the .deb recommends $recommends: apt would install a mail server unasked" ;; esac
+dpkg-deb -f "$deb" Suggests | grep -q 'mail-transport-agent' || fail "the .deb does not suggest a mail transfer agent: $(dpkg-deb -f "$deb" Suggests)"
+if command -v rpm >/dev/null; then
+	rpmfile=$(ls "$root"/dist/packages/ipfailover-*.rpm | head -n 1)
+	[ -z "$(rpm -qp --recommends "$rpmfile")" ] || fail "the .rpm recommends $(rpm -qp --recommends "$rpmfile")"
+	rpm -qp --suggests "$rpmfile" | grep -qx /usr/sbin/sendmail || fail "the .rpm does not suggest /usr/sbin/sendmail"
+fi
+
+# The README's command, as printed, from the clone's root (its own
+# architecture's .deb): with nothing to read on standard input, apt
+# gives up where it would ask, as before other packages it would add.
+readme_apt=$(sed -n '/^### From a package/,/^### /p' "$root/README.md" | grep '^apt install ' | sed 's/ *#.*//')
+[ -n "$readme_apt" ] || fail "the README's From a package section has no apt install command"
+readme_apt=$(printf '%s\n' "$readme_apt" | sed "s/_amd64\.deb/_$arch.deb/")
+step "as the README says, from the clone's root: $readme_apt"
 ours=yes
-dpkg -i "$deb"
+mta_before=$(ls /usr/sbin/sendmail 2>/dev/null || true)
+(cd "$root" && $readme_apt) </dev/null >"$tmp/install.out" 2>&1 || { cat "$tmp/install.out"; fail "the README's $readme_apt failed from the clone's root (above)"; }
+cat "$tmp/install.out"
 dpkg -s ipfailover | grep -qx 'Status: install ok installed' || fail "dpkg says ipfailover is not installed"
+[ "$(ls /usr/sbin/sendmail 2>/dev/null || true)" = "$mta_before" ] || fail "installing ipfailover installed a mail transfer agent"
+if [ -z "$mta_before" ]; then
+	grep -q 'no mail transfer agent provides it' "$tmp/install.out" || fail "the install does not say that notices have no mail transfer agent"
+	grep -q 'apt install default-mta' "$tmp/install.out" || fail "the install does not say how to install a mail transfer agent"
+fi
+
+step "/etc/default/ipfailover names the example hooks where they are"
+examples=$(sed -n 's/.*Examples: \([^ ]*\)\.$/\1/p' /etc/default/ipfailover)
+case $examples in /*) ;; *) fail "/etc/default/ipfailover names the example hooks as '$examples', not an absolute path" ;; esac
+[ -x "$examples/Test.fence" ] || fail "/etc/default/ipfailover names $examples for the example hooks, which holds no Test.fence"
 
 step "the binaries run"
 for b in /usr/sbin/heartbeatd /usr/sbin/failoverd /usr/bin/failoverctl; do

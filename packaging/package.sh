@@ -28,6 +28,7 @@ done
 for unit in "$root"/init/systemd/*.service "$root"/scripts/config-sync/*.service; do
 	subst /usr/sbin "$unit" "$stage/systemd/${unit##*/}"
 done
+subst /usr/sbin "$root/init/ipfailover.conf" "$stage/ipfailover.conf" /usr/share/ipfailover
 # Debian wants a changelog in every package; this one says what was built.
 {
 	printf 'ipfailover (%s-1) unstable; urgency=medium\n\n' "$PKG_VERSION"
@@ -49,3 +50,8 @@ done
 cd "$out"
 ls | grep -E '\.(deb|rpm)$' | xargs sha256sum -- >SHA256SUMS
 ls -l "$out"
+# The commands that install them, from the clone's root (as the README's).
+cd "$root"
+for f in dist/packages/*.deb; do [ -e "$f" ] && echo "apt install ./$f"; done
+for f in dist/packages/*.rpm; do [ -e "$f" ] && echo "dnf install ./$f"; done
+true

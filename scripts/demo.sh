@@ -18,7 +18,9 @@ for tool in ip curl python3; do
 done
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=$here/bin
+# DEMO_BIN: where the daemons are (bin/ of the clone by default);
+# DEMO_CONF: more configuration lines for both daemons (the tests use it).
+bin=${DEMO_BIN:-$here/bin}
 id=$$
 sw=ipfo-demo-$id-sw s1=ipfo-demo-$id-s1 s2=ipfo-demo-$id-s2 cl=ipfo-demo-$id-cl
 tmp=$(mktemp -d)
@@ -60,6 +62,56 @@ wait_answer() { # server, timeout in tenths of a second
 	done
 	return 1
 }
+# explain WHAT SINCE EVENT: what failoverd's own events and status say of
+# the job (takeover or giveback) that began after SINCE (ns), when EVENT
+# happened: when, measured, and why, in its words. Nothing here is said
+# unless this run showed it.
+explain() {
+	status --json >"$tmp/status.json"
+	ip netns exec "$s2" "$bin/failoverctl" --control-socket "$tmp/failoverd.sock" events --json >"$tmp/events.json"
+	python3 - "$1" "$2" "$3" "$tmp/status.json" "$tmp/events.json" <<'PY'
+import json, re, sys
+from datetime import datetime, timezone
+
+def ns(t):
+    """An RFC 3339 time with up to nanoseconds, as nanoseconds since 1970."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", t)
+    zone = timezone.utc if m[3] == "Z" else datetime.strptime(m[3].replace(":", ""), "%z").tzinfo
+    whole = datetime.strptime(m[1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=zone)
+    return int(whole.timestamp()) * 10**9 + int((m[2] or "0")[:9].ljust(9, "0"))
+
+what, since, event = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+st = json.load(open(sys.argv[4]))
+events = json.load(open(sys.argv[5])) or []
+ms = lambda d: round(d / 1e6)
+job = next((e for e in events if e["kind"] == "job-start" and e.get("job") == what and ns(e["at"]) >= since), None)
+if job is None:
+    print(f"failoverd's events show no {what} since then")
+    sys.exit()
+at = ns(job["at"])
+print(f"failoverd started the {what} {ms(at - since)} ms after {event}: {job['detail']}")
+if what != "takeover":
+    sys.exit()
+heard = [ns(l["last_heard"]) for l in st.get("links", []) if l.get("last_heard")]
+timeout, interval = st.get("timeout_ns", 0), st.get("peer_interval_ns", 0)
+if not heard or not timeout:
+    sys.exit()
+last = max(heard)
+late = at - last
+print(f"server1's last heartbeat reached failoverd {ms(since - last)} ms before {event}, so it took over {ms(late)} ms after that heartbeat;", end=" ")
+rule = f"{ms(timeout)} ms timeout" + (f" ({round(timeout / interval)} x {ms(interval)} ms)" if interval else "")
+if late < timeout:
+    print(f"it did not wait for the {rule}.")
+else:
+    print(f"it waited for the {rule}.")
+for e in events:
+    if e["kind"] == "probe" and e.get("outcome") and last <= ns(e["at"]) <= at:
+        when = ns(e["at"]) - since
+        when = f"{ms(when)} ms after {event}" if when >= 0 else f"{ms(-when)} ms before {event}"
+        print(f"  a round of probes of server1's host ended {when}: {e['outcome']}: {e['detail']}")
+PY
+}
+
 # outage SINCE: the longest time without an answer since SINCE (ns).
 outage() {
 	awk -v since="$1" -v until="$(now)" '
@@ -115,6 +167,7 @@ FAILOVER_SENDMAIL=
 FAILOVER_CONTROL_SOCKET=$tmp/failoverd.sock
 FAILOVER_LOCK_SOCKET=$tmp/heartbeatd.sock
 FAILOVER_STATE_DIR=$tmp/state
+${DEMO_CONF:-}
 CONF
 
 say "failoverd -n on server2: the configuration against its interfaces"
@@ -146,18 +199,23 @@ cut=$(now)
 ip -n "$sw" link set s1 down
 wait_state active 50
 wait_answer server2 30 || true
-echo "server2 took 198.51.100.1 over; the client is answered by $(answered_by)"
-echo "the client went unanswered for $(outage "$cut") ms: server1's heartbeat was late (an interval and a quarter, 250 ms, after the last one heard, which came up to 200 ms before the cut), and server1 answered none of failoverd's ARP probes in the 25 ms (an eighth of the interval) failoverd gives a carrier loss told late, so failoverd did not wait for the 600 ms timeout (3 x 200 ms)"
+echo "server2 took 198.51.100.1 over; the client is answered by $(answered_by); it went unanswered for $(outage "$cut") ms"
+explain takeover "$cut" "the cut"
 status
 
-say "putting both cables back: server1 answers for its own address at once, and its heartbeatd beats the moment its cables are back, so server2 gives the address back at that heartbeat (not after the 2 s hold-down, which would leave two servers answering; an ARP answer alone, which anyone could forge, gives nothing back)"
+say "putting both cables back"
 back=$(now)
 ip -n "$s1" link set priv0 up
 ip -n "$sw" link set s1 up
 wait_state standby 100
 wait_answer server1 30 || true
 echo "the client is answered by $(answered_by) again; it went unanswered for $(outage "$back") ms"
-echo "(server2 told heartbeatd 'released', and heartbeatd re-announced 198.51.100.1 at once)"
+explain giveback "$back" "the cables were back"
+if grep -q 'the secondary released the addresses' "$tmp/heartbeatd.log"; then
+	echo "heartbeatd heard server2's 'released' and re-announced 198.51.100.1"
+else
+	echo "heartbeatd has not logged server2's 'released'"
+fi
 status
 
 say "what failoverd logged"

@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	help := fs.BoolP("help", "h", false, "print this help")
 	version := fs.BoolP("version", "v", false, "print the version")
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "failoverctl: %v\n%s", err, usage)
+		fmt.Fprintf(stderr, "failoverctl: %s\n%s", cli.FlagError(fs, err), usage)
 		return cli.ExitUsage
 	}
 	if *help {

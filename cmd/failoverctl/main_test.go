@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -46,7 +48,7 @@ func TestUsage(t *testing.T) {
 	if code := run(nil, &out, &errb); code != 64 || !strings.Contains(errb.String(), "usage") {
 		t.Errorf("exit %d %q", code, errb.String())
 	}
-	if code := run([]string{"frobnicate"}, &out, &errb); code != 64 {
+	if code := run([]string{"frobnicate"}, &out, &errb); code != cli.ExitUsage {
 		t.Errorf("exit %d", code)
 	}
 	for _, a := range []string{"-h", "--help", "help"} {
@@ -165,5 +167,36 @@ func TestStatusTextSaysTheAskingPace(t *testing.T) {
 	writeStatus(&b, &control.Status{Node: "server2", State: "standby", Since: now}, now)
 	if strings.Contains(b.String(), "asking") {
 		t.Fatalf("status text says it asks while it does not:\n%s", b.String())
+	}
+}
+
+// A link whose interface does not exist says so, and since when.
+func TestStatusTextSaysAnInterfaceIsMissing(t *testing.T) {
+	now := time.Now()
+	since := now.Add(-42 * time.Second)
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "asking", Since: now, Links: []control.Link{
+		{Link: notice.Link{Name: "eth1", Alive: true, LastHeard: now}},
+		{Link: notice.Link{Name: "eht0"}, Missing: true, MissingSince: since},
+	}}, now)
+	text := b.String()
+	for _, want := range []string{"eht0  silent, NO SUCH INTERFACE", "interface eht0 does not exist (missing since " + since.Local().Format("2006-01-02 15:04:05") + ", 42s ago)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("status text without %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "eth1  alive, NO SUCH") || strings.Count(text, "does not exist") != 1 {
+		t.Errorf("status text says a present interface is missing:\n%s", text)
+	}
+}
+
+// failoverctl's flags get the same "did you mean" as the daemons'.
+func TestUnknownFlagSaysWhichWasMeant(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"--contol-socket", "/run/x.sock", "status"}, &out, &errb); code != cli.ExitUsage {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.HasPrefix(errb.String(), "failoverctl: unknown flag: --contol-socket; did you mean --control-socket?\n") {
+		t.Fatalf("stderr %q", errb.String())
 	}
 }

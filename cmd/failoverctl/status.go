@@ -52,12 +52,21 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		if l.NoCarrier {
 			state += ", no carrier"
 		}
+		if l.Missing {
+			state += ", NO SUCH INTERFACE"
+		}
 		fmt.Fprintf(tw, "  %s\t%s\tlast heartbeat %s\treceived %d\t%s\n", l.Name, state, ago(l.LastHeard, now), l.Received, dropped(l.Dropped))
 	}
 	if len(s.OtherDropped) > 0 {
 		fmt.Fprintf(tw, "  (other interfaces)\t\t\t\t%s\n", dropped(s.OtherDropped))
 	}
 	tw.Flush()
+	for _, l := range s.Links {
+		if l.Missing {
+			fmt.Fprintf(w, "  interface %s does not exist (missing since %s, %s): nothing is heard or taken on it\n",
+				l.Name, l.MissingSince.Local().Format("2006-01-02 15:04:05"), ago(l.MissingSince, now))
+		}
+	}
 
 	fmt.Fprintln(w, "\naddresses:")
 	for _, a := range s.Addresses {

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -58,7 +59,7 @@ func Parse(role config.Role, args []string, stdout, stderr io.Writer) (*Invocati
 	flags := config.BindFlags(fs, role)
 
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n%s", name, err, usage(role))
+		fmt.Fprintf(stderr, "%s: %s\n%s", name, FlagError(fs, err), usage(role))
 		return nil, ExitUsage
 	}
 	if *help {
@@ -71,6 +72,21 @@ func Parse(role config.Role, args []string, stdout, stderr io.Writer) (*Invocati
 	}
 	inv.Sources = config.Sources{File: *file, FileExplicit: fs.Changed("config"), Args: fs.Args(), Flags: flags()}
 	return inv, ExitOK
+}
+
+// FlagError is err, from parsing fs, for a person: an unknown long flag
+// with the flag it most likely meant.
+func FlagError(fs *pflag.FlagSet, err error) string {
+	var unknown *pflag.NotExistError
+	if !errors.As(err, &unknown) || unknown.GetSpecifiedShortnames() != "" || unknown.GetSpecifiedName() == "" {
+		return err.Error()
+	}
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	if s := config.Nearest(unknown.GetSpecifiedName(), names); s != "" {
+		return fmt.Sprintf("%v; did you mean --%s?", err, s)
+	}
+	return err.Error()
 }
 
 func usage(role config.Role) string {
@@ -88,7 +104,7 @@ func (inv *Invocation) Load() (*config.Config, int) {
 		for _, e := range config.Errors(err) {
 			fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, e)
 		}
-		fmt.Fprintf(inv.Stderr, "%s: configuration error; %s -h lists the flags, the README the keys\n", inv.Role, inv.Role)
+		fmt.Fprintf(inv.Stderr, "%s: configuration error; %s -h lists the flags, ipfailover(5) the keys\n", inv.Role, inv.Role)
 		return nil, ExitConfig
 	}
 	return c, ExitOK

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,54 @@ func TestMissingConfigFileIsTheOnlyError(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(errs.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], "--config") || !strings.Contains(lines[0], missing) || strings.Contains(errs.String(), "FAILOVER_") {
 		t.Errorf("stderr:\n%s", errs.String())
+	}
+}
+
+// An unknown long flag names the flag most likely meant: a word cut
+// short (--conf) or mistyped (--confg); nothing for one that is like
+// no flag.
+func TestUnknownFlagSaysWhichWasMeant(t *testing.T) {
+	for _, c := range []struct{ arg, want string }{
+		{"--conf", "failoverd: unknown flag: --conf; did you mean --config?\n"},
+		{"--confg=/etc/x", "failoverd: unknown flag: --confg; did you mean --config?\n"},
+		{"--hook-dri", "failoverd: unknown flag: --hook-dri; did you mean --hook-dir?\n"},
+		{"--nope", "failoverd: unknown flag: --nope\n"},
+	} {
+		var out, errs bytes.Buffer
+		if inv, code := Parse(config.Failoverd, []string{c.arg, "192.0.2.1", "eth0:198.51.100.10"}, &out, &errs); inv != nil || code != ExitUsage {
+			t.Fatalf("%s: exit %d", c.arg, code)
+		}
+		if first, _, _ := strings.Cut(errs.String(), "usage:"); first != c.want {
+			t.Errorf("%s: stderr %q, want %q first", c.arg, errs.String(), c.want)
+		}
+	}
+}
+
+// Configuration errors point to ipfailover(5), which a package installs,
+// for the keys: not to a README a package user may not have at hand.
+func TestConfigErrorsPointToTheManualOfTheKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(path, []byte("FAILOVER_WHATEVER_THIS_IS=1\nFAILOVER_INTERVAL=fast\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var errs bytes.Buffer
+	inv := &Invocation{Role: config.Heartbeatd, Sources: config.Sources{File: path, FileExplicit: true, Args: []string{"192.0.2.255"}}, Stderr: &errs}
+	if c, code := inv.Load(); c != nil || code != ExitConfig {
+		t.Fatalf("exit %d:\n%s", code, errs.String())
+	}
+	if !strings.HasSuffix(errs.String(), "heartbeatd: configuration error; heartbeatd -h lists the flags, ipfailover(5) the keys\n") {
+		t.Errorf("stderr:\n%s", errs.String())
+	}
+	if err := os.WriteFile(path, []byte("FAILOVER_WHATEVER_THIS_IS=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, code := inv.Load()
+	if code != ExitOK || len(c.Warnings) != 1 || !strings.HasSuffix(c.Warnings[0].Error(), "unknown key, ignored; remove it, or see ipfailover(5) for the keys") {
+		t.Fatalf("exit %d, warnings %v", code, c.Warnings)
+	}
+	for _, s := range []string{errs.String(), c.Warnings[0].Error()} {
+		if strings.Contains(s, "README") {
+			t.Errorf("a message names the README: %s", s)
+		}
 	}
 }

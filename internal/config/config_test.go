@@ -284,6 +284,31 @@ func TestKeyFileErrorsAreConfigErrors(t *testing.T) {
 	}
 }
 
+// A key too short says its fix once: the generic advice for a key file
+// that cannot be read does not follow it.
+func TestShortKeySaysItsAdviceOnce(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(key, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "FAILOVER_AUTH_KEY_FILE="+key+"\n")
+	_, err := Load(Heartbeatd, Sources{File: path, Args: []string{"192.0.2.255"}})
+	if err == nil || !strings.Contains(err.Error(), path+":1: FAILOVER_AUTH_KEY_FILE: "+key+": key is 5 bytes; it must hold at least 16 bytes") {
+		t.Fatalf("short key: %v", err)
+	}
+	if n := strings.Count(err.Error(), "failoverctl keygen"); n != 1 {
+		t.Errorf("the message names failoverctl keygen %d times: %v", n, err)
+	}
+	if strings.Contains(err.Error(), "check the path") {
+		t.Errorf("the message advises what does not apply to a key that was read: %v", err)
+	}
+	// A key file that is not there still gets that advice.
+	path = writeFile(t, "FAILOVER_AUTH_KEY_FILE="+key+".gone\n")
+	if _, err := Load(Heartbeatd, Sources{File: path, Args: []string{"192.0.2.255"}}); err == nil || !strings.Contains(err.Error(), "make a key with: failoverctl keygen FILE") {
+		t.Errorf("missing key: %v", err)
+	}
+}
+
 func TestFormatShowsOrigins(t *testing.T) {
 	c, err := Load(Heartbeatd, Sources{File: "testdata/hostconfig.primary"})
 	if err != nil {

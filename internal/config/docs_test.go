@@ -282,3 +282,24 @@ func TestDefaultSenderInterval(t *testing.T) {
 		t.Errorf("DefaultSenderInterval is %v; heartbeatd's default interval is %v", got, c.Interval)
 	}
 }
+
+// The example configuration, installed as /etc/default/ipfailover, names
+// the example hooks by an absolute path once installed: make install,
+// make package and make dist fill in @SHAREDIR@. A relative
+// share/ipfailover/hooks names nothing from where an administrator reads
+// it.
+func TestExampleConfigurationNamesNoRelativePath(t *testing.T) {
+	conf, err := os.ReadFile("../../init/ipfailover.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, line := range strings.Split(string(conf), "\n") {
+		// share/… not after a / (as in /usr/share/…) is relative.
+		for _, m := range regexp.MustCompile(`(?:^|[^/\w])(share/[^\s),;]*)`).FindAllStringSubmatch(line, -1) {
+			t.Errorf("init/ipfailover.conf:%d names %s, a relative path: write @SHAREDIR@%s", n+1, m[1], strings.TrimPrefix(m[1], "share/ipfailover"))
+		}
+	}
+	if !strings.Contains(string(conf), "@SHAREDIR@/hooks") {
+		t.Error("init/ipfailover.conf does not name the example hooks (@SHAREDIR@/hooks)")
+	}
+}

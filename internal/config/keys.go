@@ -534,15 +534,37 @@ func lookupKey(name string) *key {
 
 // suggest returns the known key nearest to an unknown one, for a typo.
 func suggest(name string) string {
-	best, bestDist := "", 4
-	for _, k := range keys {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Name
+	}
+	return Nearest(name, names)
+}
+
+// Nearest returns what an unknown name most likely meant among names,
+// for a "did you mean": the one name it begins (a word cut short, such
+// as --conf for --config), or else the nearest within an edit for every
+// three letters of it, three at most (--jsn for --json, not --nope for
+// --port); "" when none is.
+func Nearest(name string, names []string) string {
+	var starts []string
+	for _, n := range names {
+		if name != "" && strings.HasPrefix(n, name) {
+			starts = append(starts, n)
+		}
+	}
+	if len(starts) == 1 {
+		return starts[0]
+	}
+	best, bestDist := "", min(3, len(name)/3)+1
+	for _, n := range names {
 		// Lengths this far apart cannot be that close; and a pasted blob
 		// of a name costs nothing.
-		if abs(len(name)-len(k.Name)) >= bestDist {
+		if abs(len(name)-len(n)) >= bestDist {
 			continue
 		}
-		if d := editDistance(name, k.Name); d < bestDist {
-			best, bestDist = k.Name, d
+		if d := editDistance(name, n); d < bestDist {
+			best, bestDist = n, d
 		}
 	}
 	return best

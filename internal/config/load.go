@@ -60,7 +60,7 @@ func Load(role Role, src Sources) (*Config, error) {
 		}
 		for k, s := range fileSettings {
 			if lookupKey(k) == nil {
-				hint := "remove it, or see the key table in the README"
+				hint := "remove it, or see ipfailover(5) for the keys"
 				if s := suggest(k); s != "" {
 					hint = "did you mean " + s + "?"
 				}
@@ -216,7 +216,9 @@ func (c *Config) validate(role Role) []error {
 		k, err := LoadKeyFile(path)
 		if err != nil {
 			hint := "check the path and that this user can read it; make a key with: failoverctl keygen FILE"
-			if _, refused := errors.AsType[*safefile.UnsafeError](err); refused || errors.Is(err, wire.ErrKeyPermissions) {
+			_, refused := errors.AsType[*safefile.UnsafeError](err)
+			_, short := errors.AsType[*wire.ShortKeyError](err)
+			if refused || short || errors.Is(err, wire.ErrKeyPermissions) {
 				hint = "" // the error gives the fix
 			}
 			errs.add(&Error{Origin: c.origins[KeyAuthKeyFile], Key: KeyAuthKeyFile, Problem: err.Error(), Hint: hint})

@@ -86,6 +86,10 @@ type Link struct {
 	notice.Link
 	Received uint64                     `json:"received"`
 	Dropped  map[wire.DropReason]uint64 `json:"dropped,omitempty"`
+	// Missing: the link's interface does not exist (a wrong name in the
+	// pairs, or an interface gone), since MissingSince.
+	Missing      bool      `json:"missing,omitempty"`
+	MissingSince time.Time `json:"missing_since,omitzero"`
 }
 
 // Address is one public address and whether this host holds it.

@@ -120,6 +120,9 @@ type Deps struct {
 	// Observer is told what happens (the metrics); nil: nobody but the
 	// event history.
 	Observer Observer
+	// Interfaces lists the host's interfaces, to look for the links'
+	// ones; nil: not looked for.
+	Interfaces Interfaces
 }
 
 // Daemon is failoverd at work.
@@ -175,6 +178,9 @@ type Daemon struct {
 	primaryEpoch uint64
 	primaryKnown bool
 	lastHolding  time.Time // when `holding` was last sent; d.mu
+
+	started time.Time               // when New ran: the start's grace counts from it
+	missing map[string]*missingLink // the links whose interface does not exist; d.mu
 }
 
 type stageKey struct {
@@ -202,7 +208,7 @@ func New(cfg Config, deps Deps) *Daemon {
 	cfg.Machine.Confirm = cfg.Machine.Confirm && deps.Asker != nil
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
-		questions: takeover.Questions(cfg.Addresses)}
+		questions: takeover.Questions(cfg.Addresses), started: deps.Clock.Now(), missing: map[string]*missingLink{}}
 	d.cfg.Machine.AddrLinks = slices.Clone(cfg.Machine.AddrLinks) // not the caller's array
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
@@ -298,6 +304,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { d.summariseDrops(runCtx, dropsEvery); close(dropsDone) }()
 	oldRunsDone := make(chan struct{})
 	go func() { d.oldRuns(runCtx); close(oldRunsDone) }()
+	ifacesDone := make(chan struct{})
+	go func() {
+		if d.Interfaces != nil {
+			d.watchInterfaces(runCtx)
+		}
+		close(ifacesDone)
+	}()
 	keepDone := make(chan struct{})
 	go func() {
 		if d.cfg.Reconcile > 0 {
@@ -317,6 +330,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-ticksDone
 	<-askDone
 	<-carrierDone
+	<-ifacesDone
 	<-keepDone // nothing restores an address while it is given back
 	<-dropsDone
 	<-oldRunsDone
@@ -389,14 +403,23 @@ const probeWhy = "its heartbeats are late on every link, or a link lost its carr
 
 // noticeLocked logs and sends one notice.
 func (d *Daemon) noticeLocked(kind notice.Kind, detail string, hookResults []hooks.Result) {
-	ev := notify.Notice{Kind: kind, At: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
+	d.sendNoticeLocked(d.newNoticeLocked(kind, detail, hookResults))
+}
+
+// newNoticeLocked is a notice of kind, as of now.
+func (d *Daemon) newNoticeLocked(kind notice.Kind, detail string, hookResults []hooks.Result) notify.Notice {
+	return notify.Notice{Kind: kind, At: d.Clock.Now(), Node: d.cfg.Node, Peer: d.cfg.Peer.String(),
 		Addresses: d.addrStrings(), Links: d.machine.Status(d.Clock.Now()).Links, Detail: detail, Hooks: hookResults}
+}
+
+// sendNoticeLocked logs and sends ev.
+func (d *Daemon) sendNoticeLocked(ev notify.Notice) {
 	level := slog.LevelWarn
-	if kind == notice.AnomalyCleared || kind == notice.GiveBack {
+	if ev.Kind == notice.AnomalyCleared || ev.Kind == notice.GiveBack || ev.Kind == notice.InterfaceBack {
 		level = slog.LevelInfo
 	}
-	d.log.Log(context.Background(), level, "notice", "kind", kind, "detail", detail)
-	d.obs.Notice(kind, detail, ev.At)
+	d.log.Log(context.Background(), level, "notice", "kind", ev.Kind, "detail", ev.Detail)
+	d.obs.Notice(ev.Kind, ev.Detail, ev.At)
 	d.Notifier.Notify(ev)
 }
 

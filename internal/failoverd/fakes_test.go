@@ -406,6 +406,12 @@ func newWorld(t *testing.T, held bool, tune ...func(*Config)) *world {
 // newWorldAsking is newWorld with an asker: failoverd asks who answers
 // for the addresses before taking them.
 func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Config)) *world {
+	return newWorldWith(t, held, asker, nil, tune...)
+}
+
+// newWorldWith is newWorldAsking with the host's interfaces: ifaces
+// lists them (nil: the runtime does not look for them).
+func newWorldWith(t *testing.T, held bool, asker *fakeAsker, ifaces *fakeInterfaces, tune ...func(*Config)) *world {
 	key, err := wire.NewKey([]byte("a key of thirty-two bytes, fine."), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -444,6 +450,9 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 		}}
 	if asker != nil {
 		deps.Asker = asker
+	}
+	if ifaces != nil {
+		deps.Interfaces = ifaces.list
 	}
 	w.d = New(cfg, deps)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -780,4 +789,22 @@ func (f *fakeAsker) Run(ctx context.Context, answer func(neighbor.Answer)) error
 		}
 		t.Stop()
 	}
+}
+
+// fakeInterfaces is the host's interfaces, as a test sets them.
+type fakeInterfaces struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (f *fakeInterfaces) list() ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.names), nil
+}
+
+func (f *fakeInterfaces) set(names ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.names = names
 }

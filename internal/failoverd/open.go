@@ -158,11 +158,12 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 		Machine: MachineParams(c, links),
 	}, Deps{
 		Source: mon, Mover: mover, Notifier: notifier, Watchdog: watchdog, Log: log,
-		Hooks:    hookRunner,
-		Released: UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
-		Asker:    asker,
-		Carrier:  carrierWatch(log),
-		Observer: observer,
+		Hooks:      hookRunner,
+		Released:   UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
+		Asker:      asker,
+		Carrier:    carrierWatch(log),
+		Observer:   observer,
+		Interfaces: netif.Names,
 	})
 	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl, o.Handle, log) }})
 	o.started = func() {

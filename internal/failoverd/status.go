@@ -34,6 +34,9 @@ func (d *Daemon) statusLocked() control.Status {
 		// the benefit of the doubt (just after start or a give-back).
 		alive := !l.LastHeard.IsZero() && now.Sub(l.LastHeard) <= st.Timeout
 		st.Links = append(st.Links, control.Link{Link: notice.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, NoCarrier: l.NoCarrier, MAC: l.MAC}, Received: s.Received, Dropped: s.Dropped})
+		if m := d.missing[l.Name]; m != nil {
+			st.Links[len(st.Links)-1].Missing, st.Links[len(st.Links)-1].MissingSince = true, m.since
+		}
 		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
 		}

@@ -19,8 +19,11 @@ import (
 // takeover needs them: FAILOVER_HOOK_DIR or an address folder that is not
 // a folder, a hook folder or file a non-root user could change or replace
 // (checked as when failoverd runs as root), and a Test that cannot run
-// are errors; a file named like a disabled hook is a warning, since it
-// will not run (Test.fence) or will (PreAcq20.StopSA.disabled). For
+// are errors; a file named like a hook that will not run (not executable,
+// not a file, a name the runner skips: Test.fence, postacq10, PostAcq10~)
+// is a warning that says why, by the rule the runner uses at run time,
+// and so is one named like a disabled hook that does run
+// (PreAcq20.StopSA.disabled). For
 // heartbeatd it is the same look at the Check* hooks of its service
 // addresses (or, without them, its own public addresses).
 func CheckConfig(c *config.Config, role config.Role) []config.Finding {
@@ -62,6 +65,9 @@ func CheckConfig(c *config.Config, role config.Role) []config.Finding {
 		return out
 	}
 	r := &Runner{Dir: c.HookDir, RequireSafe: true}
+	// plain reads a folder the safe runner refuses, for the files in it
+	// that would not run even once it is made safe.
+	plain := &Runner{Dir: c.HookDir}
 	var seen []netip.Addr
 	for _, p := range targets {
 		if slices.Contains(seen, p.Addr) {
@@ -73,15 +79,21 @@ func CheckConfig(c *config.Config, role config.Role) []config.Finding {
 			add(config.OK, fmt.Sprintf("no folder %s, so no %s run for %s", dir, what, p.Addr))
 			continue
 		}
-		var found, errs []string
+		var found, errs, skipped []string
 		for _, stage := range stages {
-			paths, err := r.List(p.Addr, stage)
+			l, err := r.list(p.Addr, stage)
 			for _, e := range splitJoined(err) {
 				if msg := e.Error(); !slices.Contains(errs, msg) {
 					errs = append(errs, msg) // a folder's fault shows in every stage
 				}
 			}
-			found = append(found, names(paths)...)
+			found = append(found, names(l.paths)...)
+			if err != nil {
+				l, _ = plain.list(p.Addr, stage)
+			}
+			for _, s := range l.skipped {
+				skipped = append(skipped, fmt.Sprintf("%s will not run as a %s hook: %s", s.path, stage, s.why))
+			}
 		}
 		for _, msg := range errs {
 			add(config.Fatal, strings.TrimPrefix(msg, "hooks: "))
@@ -92,7 +104,10 @@ func CheckConfig(c *config.Config, role config.Role) []config.Finding {
 			}
 			add(config.OK, fmt.Sprintf("%s of %s: %s", what, p.Addr, strings.Join(found, ", ")))
 		}
-		for _, w := range disabledLooking(dir) {
+		for _, w := range skipped {
+			add(config.Warning, w)
+		}
+		for _, w := range disabledLooking(dir, stages) {
 			add(config.Warning, w)
 		}
 	}
@@ -124,10 +139,10 @@ func names(paths []string) []string {
 var disabledSuffixes = []string{".sample", ".example", ".disabled", ".disable", ".off", ".orig", ".bak", ".old", ".save", ".dist"}
 
 // disabledLooking warns of the files in dir whose names look like a hook
-// set aside: a Test.fence or Test.sample does not run (only Test does),
-// which leaves takeovers unfenced; a PreAcq20.StopSA.disabled does run
-// (every file whose name starts with the stage's does).
-func disabledLooking(dir string) []string {
+// of one of stages set aside, although they run: a PreAcq20.StopSA.disabled
+// does (every file whose name starts with the stage's does). A Test.fence
+// does not run (only Test does): the runner's rule says so (nameRule).
+func disabledLooking(dir string, stages []Stage) []string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil // List has said why
@@ -136,12 +151,8 @@ func disabledLooking(dir string) []string {
 	for _, e := range entries {
 		name := e.Name()
 		path := filepath.Join(dir, name)
-		if strings.HasPrefix(name, string(Test)+".") && !strings.HasSuffix(name, "~") {
-			out = append(out, fmt.Sprintf("%s will not run: only a file named exactly Test runs before a takeover or give-back; rename it to Test to use it", path))
-			continue
-		}
-		for _, stage := range []Stage{PreAcq, PostAcq, PreRel, PostRel, Check} {
-			if !stageMatches(stage, name) || !slices.ContainsFunc(disabledSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
+		for _, stage := range stages {
+			if stage == Test || !stageMatches(stage, name) || !slices.ContainsFunc(disabledSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
 				continue
 			}
 			if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {

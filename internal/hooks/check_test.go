@@ -134,11 +134,94 @@ func TestCheckConfigWarnsOfSetAsideHooks(t *testing.T) {
 	wantFinding(t, warn, fence+" will not run", "rename it to Test to use it")
 	wantFinding(t, warn, sample+" will not run", "rename it to Test to use it")
 	wantFinding(t, warn, runs+" runs as a PreAcq hook")
-	if len(warn) != 3 {
-		t.Errorf("warnings %q; want 3", warn)
+	wantFinding(t, warn, "PreAcq30.StopX.disabled will not run as a PreAcq hook: it is not executable")
+	if len(warn) != 4 {
+		t.Errorf("warnings %q; want 4", warn)
 	}
 	if bad := findings(c, config.Fatal); len(bad) != 0 {
 		t.Errorf("errors %q", bad)
+	}
+}
+
+// failoverd -n warns of every file named like a hook that will not run,
+// and says why, by the rule the runner skips it by at run time: a
+// PostAcq20 without its execute bit was listed as if fine, then skipped
+// at the takeover with only a log line.
+func TestCheckConfigWarnsOfEveryHookThatWillNotRun(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: only files owned by root pass the safety check")
+	}
+	r, dir, logs := newRunner(t)
+	chmod(t, r.Dir, 0o755)
+	writeHook(t, dir, "PostAcq10", "", 0o755)
+	noExec := writeHook(t, dir, "PostAcq20", "", 0o644)
+	lower := writeHook(t, dir, "postacq30", "", 0o755)
+	backup := writeHook(t, dir, "PostAcq40~", "", 0o755)
+	hidden := writeHook(t, dir, ".PreRel10", "", 0o755)
+	folder := filepath.Join(dir, "PreRel20.d")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "PostRel10")
+	if err := os.Symlink(filepath.Join(dir, "gone"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	test := writeHook(t, dir, "test", "", 0o755)
+	writeHook(t, dir, "Check10.http", "", 0o644) // heartbeatd's, not failoverd's
+	c := loadWithHookDir(t, r.Dir)
+	warn := findings(c, config.Warning)
+	wantFinding(t, warn, noExec+" will not run as a PostAcq hook: it is not executable", "chmod 755 "+noExec)
+	wantFinding(t, warn, lower+" will not run as a PostAcq hook", "case-sensitive", "rename it to PostAcq30")
+	wantFinding(t, warn, backup+" will not run as a PostAcq hook", "backup")
+	wantFinding(t, warn, hidden+" will not run as a PreRel hook", "hidden", "rename it to PreRel10")
+	wantFinding(t, warn, folder+" will not run as a PreRel hook: it is a folder")
+	wantFinding(t, warn, dangling+" will not run as a PostRel hook: cannot stat it")
+	wantFinding(t, warn, test+" will not run as a Test hook", "rename it to Test")
+	if len(warn) != 7 {
+		t.Errorf("warnings %q; want 7", warn)
+	}
+	if bad := findings(c, config.Fatal); len(bad) != 0 {
+		t.Errorf("errors %q", bad)
+	}
+	wantFinding(t, findings(c, config.OK), "hooks of "+testAddr.String()+": PostAcq10")
+
+	// The runner skips the same files when the stage runs, and logs the
+	// ones a look at the name does not explain.
+	r.RequireSafe = true
+	res, err := r.Run(t.Context(), PostAcq, Env{Address: testAddr})
+	if err != nil || len(res) != 1 || res[0].Name != "PostAcq10" {
+		t.Fatalf("Run(PostAcq) = %+v, %v; want PostAcq10 alone", res, err)
+	}
+	found := false
+	for _, rec := range logs.records(t) {
+		if rec["level"] == "WARN" && rec["path"] == noExec && strings.Contains(rec["msg"].(string), "not executable") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning about the non-executable PostAcq20 in the log")
+	}
+
+	// heartbeatd -n says the same of its checks, and nothing of
+	// failoverd's hooks.
+	conf := filepath.Join(t.TempDir(), "ipfailover")
+	if err := os.WriteFile(conf, []byte("FAILOVER_SERVICE_IPS=\"eth0:"+testAddr.String()+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hc, err := config.Load(config.Heartbeatd, config.Sources{File: conf, Args: []string{"192.0.2.255", "198.51.100.255"},
+		Flags: config.Settings{config.KeyHookDir: {Value: r.Dir, Origin: config.Origin{Arg: "--hook-dir"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hwarn []string
+	for _, f := range CheckConfig(hc, config.Heartbeatd) {
+		if f.Level == config.Warning {
+			hwarn = append(hwarn, f.String())
+		}
+	}
+	wantFinding(t, hwarn, filepath.Join(dir, "Check10.http")+" will not run as a Check hook: it is not executable")
+	if len(hwarn) != 1 {
+		t.Errorf("heartbeatd's warnings %q; want 1", hwarn)
 	}
 }
 

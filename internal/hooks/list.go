@@ -1,9 +1,11 @@
 package hooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -23,9 +25,11 @@ func (r *Runner) Folder(addr netip.Addr) string {
 // of the name as `ls` sorts them, since administrators number their hooks
 // (PreAcq10.StopDIP, PreAcq20.StopSA) to order them. For Test only the file
 // named exactly "Test" counts; for the other stages every file whose name
-// starts with the stage name. Only executable regular files (or symlinks to
-// them) are hooks; names starting with "." or ending with "~" (editor
-// backups) are skipped. A missing folder means no hooks.
+// starts with the stage name, case-sensitively. Only executable regular
+// files (or symlinks to them) are hooks; names starting with "." or ending
+// with "~" (editor backups) are skipped. A missing folder means no hooks.
+// A file skipped for its content (not executable, not a file) is logged;
+// failoverd -n warns of every skipped one (CheckConfig).
 //
 // With RequireSafe, List fails with an *UnsafeError, which names the path
 // and the fix, for each hook file, address folder or Dir that a non-root
@@ -42,6 +46,19 @@ type listing struct {
 	folder string
 	seen   fs.FileInfo // the folder when its hooks were checked (with RequireSafe)
 	paths  []string
+	// skipped are the files named like the stage's hooks that will not
+	// run, and why: failoverd -n shows them (CheckConfig).
+	skipped []skip
+}
+
+// skip is a file that looks like a hook of a stage but will not run.
+type skip struct {
+	path string
+	why  string
+	// logged: the runner logs it at each run, at level; a name the
+	// runner skips is not logged (an editor's backup is no mistake).
+	logged bool
+	level  slog.Level
 }
 
 func (r *Runner) list(addr netip.Addr, stage Stage) (listing, error) {
@@ -82,41 +99,54 @@ func (r *Runner) list(addr netip.Addr, stage Stage) (listing, error) {
 		return l, fmt.Errorf("hooks: reading %s: %w", dir, err)
 	}
 
-	var unsafe []error
+	var refused []error // a Test that cannot run, unsafe hooks: the stage cannot run
 	for _, e := range entries {
 		name := e.Name()
-		if !stageMatches(stage, name) {
-			continue
-		}
 		path := filepath.Join(dir, name)
+		runs, why := nameRule(stage, name)
+		if !runs {
+			if why != "" {
+				l.skipped = append(l.skipped, skip{path: path, why: why})
+			}
+			continue
+		}
 		fi, err := os.Stat(path) // follows a symlink: the target is what runs
-		if err != nil {
-			r.log().Warn("hook skipped: cannot stat it", "path", path, "stage", stage, "err", err)
+		switch {
+		case err != nil:
+			l.skipped = append(l.skipped, skip{path: path, why: fmt.Sprintf("cannot stat it (%v); a symbolic link must lead to the hook", err), logged: true, level: slog.LevelWarn})
 			continue
-		}
-		if !fi.Mode().IsRegular() {
-			r.log().Debug("hook skipped: not a regular file", "path", path, "stage", stage)
+		case !fi.Mode().IsRegular():
+			what := "is not a regular file (" + fi.Mode().Type().String() + ")"
+			if fi.IsDir() {
+				what = "is a folder (hooks are the files in the address's folder; folders in it are not searched)"
+			}
+			l.skipped = append(l.skipped, skip{path: path, why: "it " + what, logged: true, level: slog.LevelDebug})
 			continue
-		}
-		if fi.Mode().Perm()&0o111 == 0 {
+		case fi.Mode().Perm()&0o111 == 0:
 			if stage == Test {
 				// Test is the veto, often a fence: a Test that is there
 				// but cannot run must not quietly let a takeover through.
-				return listing{}, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, safefile.ShellQuote(path))
+				refused = append(refused, fmt.Errorf("hooks: %s is not executable, so it cannot say yes or no; make it executable (chmod 755 %s), or remove it to allow takeovers without a test", path, safefile.ShellQuote(path)))
+				continue
 			}
-			r.log().Warn("hook skipped: not executable; chmod +x it to run it", "path", path, "stage", stage)
+			l.skipped = append(l.skipped, skip{path: path, why: fmt.Sprintf("it is not executable; make it executable (chmod 755 %s) to run it", safefile.ShellQuote(path)), logged: true, level: slog.LevelWarn})
 			continue
 		}
 		if r.RequireSafe {
 			if err := checkChain(path); err != nil {
-				unsafe = append(unsafe, err)
+				refused = append(refused, err)
 				continue
 			}
 		}
 		l.paths = append(l.paths, path)
 	}
-	if len(unsafe) > 0 {
-		return listing{folder: dir}, errors.Join(unsafe...)
+	for _, s := range l.skipped {
+		if s.logged {
+			r.log().Log(context.Background(), s.level, "hook skipped: "+s.why, "path", s.path, "stage", stage)
+		}
+	}
+	if len(refused) > 0 {
+		return listing{folder: dir, skipped: l.skipped}, errors.Join(refused...)
 	}
 	return l, nil
 }
@@ -159,15 +189,32 @@ func notAFolder(path string) error {
 		path, safefile.ShellQuote(path))
 }
 
-// stageMatches reports whether a file name is a hook of stage. Test is
-// matched exactly so that a "Test.disabled" or "Tests" is never taken for
-// the veto hook.
+// stageMatches reports whether a file name is a hook of stage.
 func stageMatches(stage Stage, name string) bool {
-	if strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") {
-		return false
+	runs, _ := nameRule(stage, name)
+	return runs
+}
+
+// nameRule is the rule by name: whether a file named name is a hook of
+// stage (runs), and, for a name that looks like one of stage's but is
+// not taken, why not. Test is matched exactly so that a "Test.disabled"
+// or "Tests" is never taken for the veto hook; the other stages take
+// every name that starts with theirs. Hidden files (".") and editors'
+// backups ("~") are never hooks, and names are case-sensitive.
+func nameRule(stage Stage, name string) (runs bool, why string) {
+	bare := strings.TrimLeft(name, ".")
+	if len(bare) < len(stage) || !strings.EqualFold(bare[:len(stage)], string(stage)) {
+		return false, "" // nothing like the stage's hooks
 	}
-	if stage == Test {
-		return name == string(Test)
+	switch {
+	case bare != name:
+		return false, "its name starts with \".\", and hidden files are never hooks; rename it to " + bare + " to run it"
+	case strings.HasSuffix(name, "~"):
+		return false, "its name ends with \"~\", as an editor's backup copy does, and those are never hooks"
+	case stage == Test && name != string(Test) && !strings.EqualFold(name, string(Test)):
+		return false, "only a file named exactly Test runs before a takeover or give-back; rename it to Test to use it"
+	case !strings.HasPrefix(name, string(stage)):
+		return false, fmt.Sprintf("hook names are case-sensitive: only a name that starts with %s runs as a %s hook; rename it to %s to run it", stage, stage, string(stage)+name[len(stage):])
 	}
-	return strings.HasPrefix(name, string(stage))
+	return true, ""
 }

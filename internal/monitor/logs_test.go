@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -93,6 +94,35 @@ func TestANewInterfaceIsLearnedWithinASecond(t *testing.T) {
 		}
 		if lists != 2 {
 			t.Fatalf("the interfaces were listed %d times, want 2", lists)
+		}
+	})
+}
+
+// An interface renamed to a link's name (the pairs named it wrongly,
+// and the interface is renamed to match) is that link at most a second
+// later: before, its index stayed known by its old name, and every
+// heartbeat on it was dropped as from no link.
+func TestARenamedInterfaceIsLearnedWithinASecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ifs := []netif.Interface{{Name: "priv0", Index: 2}, {Name: "eth0", Index: 3}}
+		m := newMonitor(Config{
+			Port: 1694, Links: []string{"priv0", "pub0"}, Peers: []netip.Addr{primaryPriv, primaryPub},
+			Keyring:  func() *wire.Keyring { return wire.NewKeyring() },
+			Snapshot: func() ([]netif.Interface, error) { return slices.Clone(ifs), nil },
+		}, slog.New(slog.DiscardHandler))
+		seq := uint64(0)
+		heard := func() bool {
+			seq++
+			_, ok := m.accept(packet(t, wire.NewKeyring(), 1, seq, time.Now()), 3, primaryPub, time.Now())
+			return ok
+		}
+		if heard() {
+			t.Fatal("a heartbeat on eth0, no link, was accepted")
+		}
+		ifs[1].Name = "pub0"
+		time.Sleep(time.Second)
+		if !heard() {
+			t.Fatalf("a heartbeat on pub0 was dropped a second after the interface was renamed to it: %v", m.Stats())
 		}
 	})
 }

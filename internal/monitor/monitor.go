@@ -301,13 +301,15 @@ const (
 )
 
 // lookup returns the interface name of ifindex, re-reading the
-// interfaces (at most once a second) for an index it does not know.
+// interfaces (at most once a second) for an index it does not know or
+// knows by a name that is no link's: an interface renamed to a link's
+// name (one the configuration named wrongly) is that link from then on.
 func (m *Monitor) lookup(ifindex int) string {
 	m.mu.Lock()
 	name, ok := m.names[ifindex]
 	stale := time.Since(m.lastLookup) >= time.Second
 	m.mu.Unlock()
-	if ok || !stale {
+	if (ok && slices.Contains(m.cfg.Links, name)) || !stale {
 		return name
 	}
 	ifs, err := m.snap()

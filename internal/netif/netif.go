@@ -188,3 +188,16 @@ func NarrowerBroadcast(p netip.Prefix, target netip.Addr) (int, bool) {
 	}
 	return 0, false
 }
+
+// Names lists the names of the host's interfaces now.
+func Names() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("list interfaces: %w", err)
+	}
+	out := make([]string, len(ifs))
+	for i, ifi := range ifs {
+		out[i] = ifi.Name
+	}
+	return out, nil
+}

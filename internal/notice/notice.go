@@ -29,6 +29,11 @@ const (
 	// TwoRuns: a run of the primary's heartbeatd that a newer one
 	// replaced still sends (two at once, or a recording of them).
 	TwoRuns Kind = "two-runs"
+	// InterfaceMissing: a link's interface (where heartbeats are heard,
+	// or an address is to be taken) does not exist after the start's
+	// grace; InterfaceBack: it exists again.
+	InterfaceMissing Kind = "interface-missing"
+	InterfaceBack    Kind = "interface-back"
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so

@@ -29,6 +29,9 @@ type Notice struct {
 	Links     []notice.Link  `json:"links"`
 	Hooks     []hooks.Result `json:"hooks,omitempty"`
 	Detail    string         `json:"detail,omitempty"` // one sentence: why
+	// Interface is the interface a notice of an interface is about
+	// (notice.InterfaceMissing, notice.InterfaceBack).
+	Interface string `json:"interface,omitempty"`
 }
 
 // Notifier delivers a notice somewhere a person will see it.
@@ -145,6 +148,10 @@ func (e Notice) headline() string {
 		return fmt.Sprintf("%s: %s reports its service healthy again (%s)", node, peer, addrs)
 	case notice.TwoRuns:
 		return fmt.Sprintf("%s: heartbeats of two heartbeatd runs from %s; the older run's are dropped as replays", node, peer)
+	case notice.InterfaceMissing:
+		return fmt.Sprintf("%s: interface %s is missing, so no takeover of %s can happen", node, orUnknown(e.Interface), addrs)
+	case notice.InterfaceBack:
+		return fmt.Sprintf("%s: interface %s is there again (%s)", node, orUnknown(e.Interface), addrs)
 	default:
 		return fmt.Sprintf("%s: %s for %s (primary %s)", node, orUnknown(string(e.Kind)), addrs, peer)
 	}

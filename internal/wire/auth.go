@@ -25,16 +25,26 @@ type Key struct {
 // SHA-256("ipfailover key id\x00" || secret).
 func NewKey(secret []byte, source string) (Key, error) {
 	if len(secret) < MinKeyLen {
-		// failoverctl keygen, not a shell recipe: a file made with a
-		// redirection gets the umask's mode (0644), which is then refused.
-		return Key{}, fmt.Errorf("%s: key is %d bytes; it must hold at least %d bytes of secret: make a new key with failoverctl keygen NEWFILE (32 random bytes, mode 0600), copy it to the other server with the same mode, and set FAILOVER_AUTH_KEY_FILE to it on both",
-			source, len(secret), MinKeyLen)
+		return Key{}, &ShortKeyError{Source: source, Len: len(secret)}
 	}
 	h := sha256.New()
 	h.Write([]byte("ipfailover key id\x00"))
 	h.Write(secret)
 	sum := h.Sum(nil)
 	return Key{ID: binary.BigEndian.Uint32(sum[:4]), Secret: bytes.Clone(secret), Source: source}, nil
+}
+
+// ShortKeyError is a secret shorter than MinKeyLen; its text says the fix.
+type ShortKeyError struct {
+	Source string // where the secret came from
+	Len    int    // its length in bytes
+}
+
+func (e *ShortKeyError) Error() string {
+	// failoverctl keygen, not a shell recipe: a file made with a
+	// redirection gets the umask's mode (0644), which is then refused.
+	return fmt.Sprintf("%s: key is %d bytes; it must hold at least %d bytes of secret: make a new key with failoverctl keygen NEWFILE (32 random bytes, mode 0600), copy it to the other server with the same mode, and set FAILOVER_AUTH_KEY_FILE to it on both",
+		e.Source, e.Len, MinKeyLen)
 }
 
 // ErrKeyPermissions says a key file can be read by group or others.
