@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -165,5 +166,18 @@ func TestStatusTextSaysTheAskingPace(t *testing.T) {
 	writeStatus(&b, &control.Status{Node: "server2", State: "standby", Since: now}, now)
 	if strings.Contains(b.String(), "asking") {
 		t.Fatalf("status text says it asks while it does not:\n%s", b.String())
+	}
+}
+
+// A link the primary said goodbye on shows its last heartbeat and the
+// goodbye after it.
+func TestStatusTextShowsTheLastHeartbeatAndTheGoodbye(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "active", Since: now, Links: []control.Link{
+		{Link: notice.Link{Name: "priv0", LastHeard: now.Add(-1050 * time.Millisecond), Goodbye: now.Add(-time.Second)}, Received: 63},
+	}}, now)
+	if !strings.Contains(b.String(), "priv0  silent  last heartbeat 1.05s ago, goodbye 1s ago  received 63") {
+		t.Fatalf("status text:\n%s", b.String())
 	}
 }

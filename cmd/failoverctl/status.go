@@ -52,7 +52,11 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		if l.NoCarrier {
 			state += ", no carrier"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tlast heartbeat %s\treceived %d\t%s\n", l.Name, state, ago(l.LastHeard, now), l.Received, dropped(l.Dropped))
+		heard := "last heartbeat " + ago(l.LastHeard, now)
+		if !l.Goodbye.IsZero() {
+			heard += ", goodbye " + ago(l.Goodbye, now)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\treceived %d\t%s\n", l.Name, state, heard, l.Received, dropped(l.Dropped))
 	}
 	if len(s.OtherDropped) > 0 {
 		fmt.Fprintf(tw, "  (other interfaces)\t\t\t\t%s\n", dropped(s.OtherDropped))

@@ -70,6 +70,15 @@ type link struct {
 	carrierAt time.Time
 }
 
+// heard is when the link counts as last heard from: its last heartbeat,
+// unless the primary said goodbye after it.
+func (l *link) heard() time.Time {
+	if !l.Goodbye.IsZero() {
+		return time.Time{}
+	}
+	return l.LastHeard
+}
+
 // litSince says the link has carrier and had it since t: a frame sent on
 // it at t could be answered.
 func (l *link) litSince(t time.Time) bool {
@@ -154,11 +163,15 @@ func (m *Machine) timeout() time.Duration {
 	return m.peerInterval * time.Duration(m.p.DeadCount)
 }
 
-// linkList returns the links in configuration order.
+// linkList returns the links in configuration order, as they are: a
+// link without carrier is not alive, whatever its timeout still allows
+// it (the rules count it by the timeout, as they do the others).
 func (m *Machine) linkList() []notice.Link {
 	out := make([]notice.Link, 0, len(m.p.Links))
 	for _, n := range m.p.Links {
-		out = append(out, m.links[n].Link)
+		l := m.links[n].Link
+		l.Alive = l.Alive && !l.NoCarrier
+		out = append(out, l)
 	}
 	return out
 }
@@ -167,7 +180,7 @@ func (m *Machine) linkList() []notice.Link {
 func (m *Machine) refresh(now time.Time) {
 	to := m.timeout()
 	for _, l := range m.links {
-		ref := l.LastHeard
+		ref := l.heard()
 		if m.baseline.After(ref) {
 			ref = m.baseline
 		}
@@ -196,7 +209,7 @@ func (m *Machine) nextDeadline() time.Time {
 			// over and over, for as long as the link stays silent.
 			continue
 		}
-		ref := l.LastHeard
+		ref := l.heard()
 		if m.baseline.After(ref) {
 			ref = m.baseline
 		}
@@ -231,8 +244,8 @@ func (m *Machine) nextDeadline() time.Time {
 func (m *Machine) lastHeard() time.Time {
 	var t time.Time
 	for _, l := range m.links {
-		if l.LastHeard.After(t) {
-			t = l.LastHeard
+		if l.heard().After(t) {
+			t = l.heard()
 		}
 	}
 	return t
@@ -299,8 +312,9 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		m.ask.heardOwn(e.Own) // which of its addresses it sends from, on the addresses' link
 	}
 	if e.Goodbye {
-		// The goodbye itself does not count as the primary being heard.
-		l.LastHeard = time.Time{}
+		// The goodbye itself does not count as the primary being heard,
+		// and the link is heard from no more.
+		l.Goodbye = e.At
 		m.backSince = time.Time{}
 		switch m.state {
 		case Starting, Standby, Degraded, Vetoed:
@@ -311,7 +325,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		}
 		return m.evaluate(e.At)
 	}
-	l.LastHeard = e.At
+	l.LastHeard, l.Goodbye = e.At, time.Time{}
 	if e.MAC != "" {
 		l.MAC = e.MAC
 	}

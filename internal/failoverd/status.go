@@ -8,7 +8,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
-	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 // stageOrder sorts a job's stages in the order they run.
@@ -31,9 +30,10 @@ func (d *Daemon) statusLocked() control.Status {
 	for _, l := range ms.Links {
 		s := stats[l.Name]
 		// Status says what was heard: the machine may still give a link
-		// the benefit of the doubt (just after start or a give-back).
-		alive := !l.LastHeard.IsZero() && now.Sub(l.LastHeard) <= st.Timeout
-		st.Links = append(st.Links, control.Link{Link: notice.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, NoCarrier: l.NoCarrier, MAC: l.MAC}, Received: s.Received, Dropped: s.Dropped})
+		// the benefit of the doubt (just after start or a give-back). A
+		// link without carrier hears nothing.
+		l.Alive = !l.LastHeard.IsZero() && l.Goodbye.IsZero() && !l.NoCarrier && now.Sub(l.LastHeard) <= st.Timeout
+		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped})
 		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
 		}

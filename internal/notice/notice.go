@@ -45,7 +45,10 @@ func (k Kind) OfJob() bool {
 type Link struct {
 	Name      string    `json:"name"`
 	Alive     bool      `json:"alive"`
-	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
+	LastHeard time.Time `json:"last_heard,omitzero"` // the last heartbeat; zero: never
+	// Goodbye is when the primary said goodbye on the link, after its
+	// last heartbeat (zero: it did not): the link counts as silent.
+	Goodbye   time.Time `json:"goodbye,omitzero"`
 	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
 	// MAC is the primary's hardware address on the link, as its last
 	// authenticated heartbeat there signed it (empty: not said).

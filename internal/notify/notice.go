@@ -191,19 +191,36 @@ func after(s, sep string) string {
 	return rest
 }
 
+// linkState says how a link was at the notice's time: heard within the
+// timeout or silent, since when, a goodbye after the last heartbeat, a
+// lost carrier (which no link is alive without).
 func linkState(l notice.Link, at time.Time) string {
-	switch {
-	case l.Alive && l.LastHeard.IsZero():
-		return "alive"
-	case l.Alive:
-		return "alive, last heard " + stamp(l.LastHeard)
+	var s string
+	switch alive := l.Alive && !l.NoCarrier; {
+	case alive && l.LastHeard.IsZero():
+		s = "alive"
+	case alive:
+		s = "alive, last heard " + stampBefore(l.LastHeard, at)
 	case l.LastHeard.IsZero():
-		return "silent, never heard"
-	case !at.IsZero() && !at.Before(l.LastHeard):
-		return fmt.Sprintf("silent since %s (%s before this event)", stamp(l.LastHeard), at.Sub(l.LastHeard).Round(time.Millisecond))
+		s = "silent, never heard"
 	default:
-		return "silent since " + stamp(l.LastHeard)
+		s = "silent since " + stampBefore(l.LastHeard, at)
 	}
+	if !l.Goodbye.IsZero() {
+		s += ", then a goodbye at " + stampBefore(l.Goodbye, at)
+	}
+	if l.NoCarrier {
+		s += "; no carrier"
+	}
+	return s
+}
+
+// stampBefore is t, and how long before at it was when that is known.
+func stampBefore(t, at time.Time) string {
+	if at.IsZero() || at.Before(t) {
+		return stamp(t)
+	}
+	return fmt.Sprintf("%s (%s before this event)", stamp(t), at.Sub(t).Round(time.Millisecond))
 }
 
 // when gives both forms: RFC 3339 to compare across hosts and logs, local
