@@ -77,11 +77,7 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 	}
 
 	if a := s.Answering; a != nil {
-		whose := "not the primary's known MAC"
-		if a.Primary {
-			whose = "the primary's MAC"
-		}
-		fmt.Fprintf(w, "\n%s is answered by %s (%s), %s\n", a.Addr, a.MAC, whose, ago(a.At, now))
+		fmt.Fprintf(w, "\n%s is answered by %s (%s), %s\n", a.Addr, a.MAC, a.Whose(), ago(a.At, now))
 	}
 
 	if len(s.Stages) > 0 {

@@ -33,6 +33,7 @@ type asking struct {
 	own    bool
 	last   Answered // the latest answer from another host
 	primed bool     // last came from a MAC the primary's heartbeats vouch for
+	placed bool     // a heartbeat had named the primary's MAC when last came
 
 	reason  string    // why the takeover that Asking waits on is wanted
 	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
@@ -85,17 +86,18 @@ func (a *asking) questionsLost() { a.unanswered = 0 }
 // link come from an address to take.
 func (a *asking) heardOwn(own bool) { a.own = own }
 
-// record keeps e, from the primary's MAC if primed, as the latest
-// answer: the questions before it were answered.
-func (a *asking) record(e Answered, primed bool) {
-	a.last, a.unanswered, a.primed = e, 0, primed
+// record keeps e, from the primary's MAC if primed (placed: the
+// primary's MAC was known), as the latest answer: the questions before
+// it were answered.
+func (a *asking) record(e Answered, primed, placed bool) {
+	a.last, a.unanswered, a.primed, a.placed = e, 0, primed, placed
 }
 
 // heardAnswer records an answer from another host; inAsking: the
 // machine is in the Asking state, where one after a goodbye slows the
 // questions.
-func (a *asking) heardAnswer(e Answered, primed, inAsking bool) {
-	a.record(e, primed)
+func (a *asking) heardAnswer(e Answered, primed, placed, inAsking bool) {
+	a.record(e, primed, placed)
 	if a.on() {
 		a.answers++
 		a.answered = a.answered || primed || a.answers >= 2
@@ -329,7 +331,7 @@ func (m *Machine) answering(now time.Time) (Answering, bool) {
 		return Answering{}, false
 	}
 	a := m.ask.last
-	return Answering{Addr: a.Addr, MAC: a.MAC, Primary: m.ask.primed, At: a.At}, true
+	return Answering{Addr: a.Addr, MAC: a.MAC, Primary: m.ask.primed, PrimaryKnown: m.ask.placed, At: a.At}, true
 }
 
 // inUse: another host answered within the last window.
@@ -533,10 +535,7 @@ func (m *Machine) conflict(now time.Time) []Action {
 
 func (m *Machine) conflictDetail(situation string) string {
 	a := m.ask.last
-	whose := "not the primary's: no heartbeat of the primary signs that MAC; another host, or the primary with a new interface"
-	if m.ask.primed {
-		whose = "the primary's MAC as its signed heartbeats name it, though another host could copy it"
-	}
+	whose := Answering{Primary: m.ask.primed, PrimaryKnown: m.ask.placed}.Whose()
 	return fmt.Sprintf("%s is answered by %s (%s) while %s", a.Addr, a.MAC, whose, situation)
 }
 
@@ -588,7 +587,8 @@ func (m *Machine) fenceAt() time.Time {
 
 // answer records an answer from another host.
 func (m *Machine) answer(e Answered) []Action {
-	m.ask.heardAnswer(e, m.primaryMAC(e.MAC), m.state == Asking)
+	primed, placed := m.primaryMAC(e.MAC)
+	m.ask.heardAnswer(e, primed, placed, m.state == Asking)
 	m.health.heardAnswer()
 	return m.evaluate(e.At)
 }
@@ -635,14 +635,15 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 }
 
 // primaryMAC says mac is one the primary signed in its heartbeats as
-// its own, on some link.
-func (m *Machine) primaryMAC(mac string) bool {
+// its own, on some link; known: some heartbeat named one.
+func (m *Machine) primaryMAC(mac string) (is, known bool) {
 	for _, l := range m.links {
-		if l.MAC != "" && l.MAC == mac {
-			return true
+		if l.MAC != "" {
+			known = true
+			is = is || l.MAC == mac
 		}
 	}
-	return false
+	return is, known
 }
 
 func later(a, b time.Time) time.Time {

@@ -243,7 +243,8 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		// after the decision (read late): the host lives. It counts as
 		// an answer for the addresses, so that the takeover stops
 		// before it adds anything (JobDone.Answered: a conflict).
-		m.ask.record(Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}, m.primaryMAC(e.MAC))
+		primed, placed := m.primaryMAC(e.MAC)
+		m.ask.record(Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}, primed, placed)
 		return nil
 	}
 	if !m.probe.on || e.At.Before(m.probe.since) {

@@ -37,8 +37,23 @@ type Answering struct {
 	// Primary says the MAC is one the primary signed in its heartbeats
 	// as its own. The answer itself (ARP, NA) is not authenticated: a
 	// host that copies the MAC passes for the primary here too.
-	Primary bool      `json:"primary"`
-	At      time.Time `json:"at"`
+	Primary bool `json:"primary"`
+	// PrimaryKnown says a heartbeat since failoverd started had named
+	// the primary's MAC when the answer came: without one, Primary
+	// false says nothing of whose the MAC is.
+	PrimaryKnown bool      `json:"primary_mac_known"`
+	At           time.Time `json:"at"`
+}
+
+// Whose says whose the MAC is, as far as failoverd knows, in words.
+func (a Answering) Whose() string {
+	switch {
+	case a.Primary:
+		return "the primary's MAC as its signed heartbeats name it, though another host could copy it"
+	case !a.PrimaryKnown:
+		return "whose, failoverd cannot tell: no heartbeat since it started has named the primary's MAC"
+	}
+	return "not the primary's: no heartbeat of the primary signs that MAC; another host, or the primary with a new interface"
 }
 
 // ProbeOutcome is how a round of probes ended; its text is the

@@ -22,11 +22,7 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 		var refusal string
 		switch {
 		case answered:
-			whose := "not the primary's known MAC"
-			if a.Primary {
-				whose = "the primary's MAC"
-			}
-			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)
+			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, a.Whose())
 		case dark != "":
 			refusal = fmt.Sprintf("cannot tell who answers for %s: %s had no carrier while failoverd asked, so nobody could answer; taking it could leave two hosts answering for it once the link is back; failoverctl acquire --force takes it anyway",
 				strings.Join(d.addrStrings(), ", "), dark)
