@@ -542,6 +542,12 @@ func (m *Machine) conflictDetail(situation string) string {
 // heardSince says a heartbeat arrived after t.
 func (m *Machine) heardSince(t time.Time) bool { return m.lastHeard().After(t) }
 
+// heardWithin says a heartbeat arrived within the timeout before now.
+func (m *Machine) heardWithin(now time.Time) bool {
+	last := m.lastHeard()
+	return !last.IsZero() && now.Sub(last) <= m.timeout()
+}
+
 // evaluateAsking applies the rules of the Asking and Conflict states.
 func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 	if !m.hold.idle() {

@@ -362,8 +362,8 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 		}
 		links = append(links, n)
 	}
-	reason := fmt.Sprintf("no heartbeat on any link for %v, and the primary answered none of %d probes on %s",
-		now.Sub(m.heardRef()).Round(time.Millisecond), m.probes(), strings.Join(links, " or "))
+	reason := fmt.Sprintf("no heartbeat on any link %s, and the primary answered none of %d probes on %s",
+		m.silentFor(now), m.probes(), strings.Join(links, " or "))
 	acts := m.decide(reason, now) // while the round is on: the questions' window is its
 	m.probe.endRound(m.heardRef(), ProbeConfirmed, "no answer: "+reason)
 	return acts, true

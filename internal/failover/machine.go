@@ -163,15 +163,17 @@ func (m *Machine) timeout() time.Duration {
 	return m.peerInterval * time.Duration(m.p.DeadCount)
 }
 
-// linkList returns the links in configuration order, as they are: a
-// link without carrier is not alive, whatever its timeout still allows
-// it (the rules count it by the timeout, as they do the others).
-func (m *Machine) linkList() []notice.Link {
+// linkList returns the links in configuration order, as they are at
+// now: alive when heard within the timeout, with carrier. The rules
+// give a link more (the benefit of the doubt from a give-back's end, a
+// timeout for a link without carrier): what is told is what was heard.
+func (m *Machine) linkList(now time.Time) []notice.Link {
 	out := make([]notice.Link, 0, len(m.p.Links))
 	for _, n := range m.p.Links {
-		l := m.links[n].Link
-		l.Alive = l.Alive && !l.NoCarrier
-		out = append(out, l)
+		l := m.links[n]
+		heard := l.heard()
+		out = append(out, l.Link)
+		out[len(out)-1].Alive = !heard.IsZero() && !l.NoCarrier && now.Sub(heard) <= m.timeout()
 	}
 	return out
 }
@@ -238,6 +240,25 @@ func (m *Machine) nextDeadline() time.Time {
 	earlier(m.askDeadline())
 	earlier(m.probeDeadline())
 	return next
+}
+
+// silentFor says, in words, how long every link has been silent at
+// now: since the last heartbeat (a goodbye after it or not), and since
+// the last give-back's end when that came after it (the rules count the
+// links from there).
+func (m *Machine) silentFor(now time.Time) string {
+	var last time.Time
+	for _, l := range m.links {
+		last = later(last, l.LastHeard)
+	}
+	s := "since failoverd started"
+	if !last.IsZero() {
+		s = fmt.Sprintf("for %v", now.Sub(last).Round(time.Millisecond))
+	}
+	if g := m.hold.gaveAt; g.After(last) {
+		s += fmt.Sprintf(", and none in the %v since the give-back", now.Sub(g).Round(time.Millisecond))
+	}
+	return s
 }
 
 // lastHeard is the latest heartbeat on any link.
@@ -398,7 +419,7 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 			return acts, false
 		}
 		if len(alive) == 0 {
-			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.timeout()), now), false
+			return m.decide(fmt.Sprintf("no heartbeat on %s %s", strings.Join(silent, " or "), m.silentFor(now)), now), false
 		}
 		if acts, ok := m.handOver(now); ok && len(acts) > 0 {
 			return acts, false
@@ -553,7 +574,11 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Standby, e.At)
 		m.baseline = e.At
 		m.hold.gaveBack(e.At)
-		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
+		detail := "gave the addresses back to the primary"
+		if !m.heardWithin(e.At) {
+			detail = "gave the addresses back while the primary is silent: no heartbeat " + m.silentFor(e.At)
+		}
+		out = append(out, Notice{Kind: notice.GiveBack, Detail: detail})
 	}
 	j, force, freeze := m.hold.queued()
 	if j != NoJob {

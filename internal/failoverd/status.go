@@ -29,10 +29,6 @@ func (d *Daemon) statusLocked() control.Status {
 		Peer: d.cfg.Peer.String(), PeerInterval: ms.PeerInterval, Timeout: ms.Timeout}
 	for _, l := range ms.Links {
 		s := stats[l.Name]
-		// Status says what was heard: the machine may still give a link
-		// the benefit of the doubt (just after start or a give-back). A
-		// link without carrier hears nothing.
-		l.Alive = !l.LastHeard.IsZero() && l.Goodbye.IsZero() && !l.NoCarrier && now.Sub(l.LastHeard) <= st.Timeout
 		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped})
 		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -97,6 +98,9 @@ func (e Notice) headline() string {
 	case notice.Takeover:
 		return fmt.Sprintf("%s took over %s from %s", node, addrs, peer)
 	case notice.GiveBack:
+		if len(e.Links) > 0 && !slices.ContainsFunc(e.Links, func(l notice.Link) bool { return l.Alive }) {
+			return fmt.Sprintf("%s gave %s up while %s is silent", node, addrs, peer)
+		}
 		return fmt.Sprintf("%s gave %s back to %s", node, addrs, peer)
 	case notice.Anomaly:
 		var silent []string
