@@ -34,6 +34,9 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		fmt.Fprintf(w, ", epoch %d", s.PeerEpoch)
 	}
 	fmt.Fprintln(w)
+	if s.Authentication != "" {
+		fmt.Fprintf(w, "heartbeats: %s\n", s.Authentication)
+	}
 	if h := s.PrimaryHealth; !h.Since.IsZero() {
 		if h.Healthy {
 			fmt.Fprintf(w, "primary's service: healthy since %s (%s)\n", h.Since.Local().Format("2006-01-02 15:04:05"), ago(h.Since, now))
@@ -62,6 +65,11 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		fmt.Fprintf(tw, "  (other interfaces)\t\t\t\t%s\n", dropped(s.OtherDropped))
 	}
 	tw.Flush()
+	for _, l := range s.Links {
+		if l.Refusing() {
+			fmt.Fprintf(w, "  %s: %s, the last %s\n", l.Name, l.Refused, ago(l.RefusedAt, now))
+		}
+	}
 
 	fmt.Fprintln(w, "\naddresses:")
 	for _, a := range s.Addresses {

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/notice"
@@ -529,8 +530,39 @@ func (m *Machine) conflict(now time.Time) []Action {
 	if !m.ask.conflict() {
 		return nil
 	}
-	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("the primary is silent") +
+	unheard, refused := m.unheard(now)
+	if refused {
+		// The primary is up: taking its address would make two owners.
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) +
+			"; nothing is taken over while it answers: the primary is up, and what its packets are refused for is what to mend"}}
+	}
+	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) +
 		"; nothing is taken over while it answers (failoverctl acquire --force takes it anyway)"}}
+}
+
+// refused records a packet refused from the primary's own addresses.
+func (m *Machine) refused(e Refused) []Action {
+	if l, ok := m.links[e.Link]; ok {
+		l.Refused, l.RefusedAt = e.Why, e.At
+	}
+	return nil
+}
+
+// unheard says, in words, how the primary is unheard at now: silent, or
+// its own addresses sending packets that are refused, within the
+// timeout (refused).
+func (m *Machine) unheard(now time.Time) (s string, refused bool) {
+	var on []string
+	why := ""
+	for _, n := range m.p.Links {
+		if l := m.links[n]; l.Refusing() && now.Sub(l.RefusedAt) <= m.timeout() {
+			on, why = append(on, n), l.Refused
+		}
+	}
+	if len(on) == 0 {
+		return "the primary is silent", false
+	}
+	return fmt.Sprintf("the primary's own addresses send on %s, but their packets are refused (%s)", strings.Join(on, " and "), why), true
 }
 
 func (m *Machine) conflictDetail(situation string) string {
@@ -578,7 +610,8 @@ func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
 		m.ask.fence(now)
 		m.hold.start(Fence)
-		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}, false
+		unheard, _ := m.unheard(now)
+		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("%s, no heartbeat %s", unheard, m.silentFor(now)))}}, false
 	}
 	return nil, false
 }
@@ -621,7 +654,8 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 		if now.Sub(m.ask.answeredUnheard(now)) < m.peerInterval || !m.ask.tell() {
 			return nil, false
 		}
-		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
+		unheard, _ := m.unheard(now)
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and "+unheard) +
 			"; this host keeps it"}}, false
 	}
 	m.ask.unheardOver() // the primary is heard

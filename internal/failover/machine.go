@@ -301,6 +301,8 @@ func (m *Machine) Handle(ev Event) []Action {
 		out, now = m.probeAnswered(e), e.At
 	case Carrier:
 		out, now = m.carrier(e), e.At
+	case Refused:
+		out, now = m.refused(e), e.At
 	case Tick:
 		out, now = m.evaluate(e.At), e.At
 	case JobDone:
@@ -576,7 +578,8 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.hold.gaveBack(e.At)
 		detail := "gave the addresses back to the primary"
 		if !m.heardWithin(e.At) {
-			detail = "gave the addresses back while the primary is silent: no heartbeat " + m.silentFor(e.At)
+			unheard, _ := m.unheard(e.At)
+			detail = fmt.Sprintf("gave the addresses back while %s: no heartbeat %s", unheard, m.silentFor(e.At))
 		}
 		out = append(out, Notice{Kind: notice.GiveBack, Detail: detail})
 	}

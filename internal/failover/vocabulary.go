@@ -1,5 +1,6 @@
 // The machine's vocabulary: the events it is handed (Event: Heartbeat,
-// Tick, JobDone, Command, Carrier, Asked, Answered, Probed, ProbeAnswer),
+// Tick, JobDone, Command, Carrier, Asked, Answered, Probed, ProbeAnswer,
+// Refused),
 // the actions it returns (Action: StartJob, Notice, Ask, Probe,
 // ProbeRound, Moved, Deadline), and the values they and Status carry.
 
@@ -92,6 +93,19 @@ type Carrier struct {
 	Link string
 	Up   bool
 }
+
+// Refused: a packet from one of the primary's own addresses arrived on
+// Link and was dropped, Why says why (its key, a replay): the primary,
+// or someone at its address, sends but is not heard. It changes no
+// decision; notices say it, and none says the addresses may be taken by
+// force while it lasts.
+type Refused struct {
+	At   time.Time
+	Link string
+	Why  string
+}
+
+func (Refused) isEvent() {}
 
 func (Probed) isEvent() {}
 

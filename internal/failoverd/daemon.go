@@ -175,6 +175,9 @@ type Daemon struct {
 	primaryEpoch uint64
 	primaryKnown bool
 	lastHolding  time.Time // when `holding` was last sent; d.mu
+	// authSeen: when a packet of the primary's last disagreed with the
+	// keys here (auth.go); d.mu.
+	authSeen time.Time
 }
 
 type stageKey struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 // stageOrder sorts a job's stages in the order they run.
@@ -29,12 +30,18 @@ func (d *Daemon) statusLocked() control.Status {
 		Peer: d.cfg.Peer.String(), PeerInterval: ms.PeerInterval, Timeout: ms.Timeout}
 	for _, l := range ms.Links {
 		s := stats[l.Name]
-		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped})
+		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped, Auth: linkAuth(s.Auth)})
 		if s.Epoch != 0 && !s.LastHeard.Before(l.LastHeard) {
 			st.PeerEpoch, st.PeerName = s.Epoch, s.Sender
 		}
 	}
 	st.OtherDropped = stats[monitor.Unknown].Dropped
+	keys := d.cfg.Keys().IDs()
+	st.KeyIDs = []string{}
+	for _, id := range keys {
+		st.KeyIDs = append(st.KeyIDs, wire.FormatKeyID(id))
+	}
+	st.Authentication = authSummary(keys, stats, d.cfg.Machine.Links)
 	held := d.Mover.Holding()
 	for _, a := range d.cfg.Addresses {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})

@@ -143,6 +143,8 @@ func (e Notice) headline() string {
 		return s
 	case notice.Conflict:
 		return fmt.Sprintf("%s: another host answers for %s (primary %s)", node, addrs, peer)
+	case notice.Unauthenticated:
+		return fmt.Sprintf("%s: the heartbeats of %s are not authenticated (%s)", node, peer, addrs)
 	case notice.Unhealthy:
 		return fmt.Sprintf("%s: %s reports its service unhealthy (%s)", node, peer, addrs)
 	case notice.Healthy:
@@ -197,7 +199,8 @@ func after(s, sep string) string {
 
 // linkState says how a link was at the notice's time: heard within the
 // timeout or silent, since when, a goodbye after the last heartbeat, a
-// lost carrier (which no link is alive without).
+// lost carrier (which no link is alive without), and packets of the
+// primary's refused since its last heartbeat.
 func linkState(l notice.Link, at time.Time) string {
 	var s string
 	switch alive := l.Alive && !l.NoCarrier; {
@@ -205,6 +208,8 @@ func linkState(l notice.Link, at time.Time) string {
 		s = "alive"
 	case alive:
 		s = "alive, last heard " + stampBefore(l.LastHeard, at)
+	case l.LastHeard.IsZero() && l.Refused != "":
+		s = "silent, no packet accepted"
 	case l.LastHeard.IsZero():
 		s = "silent, never heard"
 	default:
@@ -215,6 +220,9 @@ func linkState(l notice.Link, at time.Time) string {
 	}
 	if l.NoCarrier {
 		s += "; no carrier"
+	}
+	if l.Refusing() {
+		s += "; " + l.Refused + ", the last at " + stampBefore(l.RefusedAt, at)
 	}
 	return s
 }
