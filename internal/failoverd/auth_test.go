@@ -89,6 +89,10 @@ func TestAKeyMismatchIsHeardButNotAuthenticated(t *testing.T) {
 			t.Errorf("unauthenticated notice %q: %q; want it to say %q", ev.Subject(), ev.Detail, says)
 		}
 
+		if r := w.request(failover.OpAcquire); r.OK || strings.Contains(r.Error, "--force") || !strings.Contains(r.Error, says) {
+			t.Errorf("acquire: %+v; want it refused, saying %q, not suggesting --force", r, says)
+		}
+
 		st := w.d.Status()
 		if !strings.Contains(st.Authentication, says) || len(st.KeyIDs) != 1 {
 			t.Errorf("status: authentication %q, key ids %v; want %q", st.Authentication, st.KeyIDs, says)
