@@ -200,3 +200,31 @@ func TestUnknownFlagSaysWhichWasMeant(t *testing.T) {
 		t.Fatalf("stderr %q", errb.String())
 	}
 }
+
+// A link the primary said goodbye on shows its last heartbeat and the
+// goodbye after it.
+func TestStatusTextShowsTheLastHeartbeatAndTheGoodbye(t *testing.T) {
+	now := time.Now()
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "active", Since: now, Links: []control.Link{
+		{Link: notice.Link{Name: "priv0", LastHeard: now.Add(-1050 * time.Millisecond), Goodbye: now.Add(-time.Second)}, Received: 63},
+	}}, now)
+	if !strings.Contains(b.String(), "priv0  silent  last heartbeat 1.05s ago, goodbye 1s ago  received 63") {
+		t.Fatalf("status text:\n%s", b.String())
+	}
+}
+
+// The status text says whether heartbeats are authenticated, and for a
+// link whose latest packet from the primary was refused, why.
+func TestStatusTextSaysWhetherHeartbeatsAreAuthenticated(t *testing.T) {
+	now := time.Now()
+	const says = "heard, but not authenticated: key id 0a0b0c0d here, 01020304 in the packets"
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "conflict", Since: now, Authentication: says + " (on priv0): give both servers the same key (FAILOVER_AUTH_KEY_FILE)",
+		Links: []control.Link{{Link: notice.Link{Name: "priv0", Refused: says, RefusedAt: now.Add(-80 * time.Millisecond)}, Dropped: map[wire.DropReason]uint64{wire.DropBadTag: 4}}}}, now)
+	for _, want := range []string{"heartbeats: " + says + " (on priv0)", "priv0: " + says + ", the last 80ms ago"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status text does not say %q:\n%s", want, b.String())
+		}
+	}
+}

@@ -34,6 +34,9 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		fmt.Fprintf(w, ", epoch %d", s.PeerEpoch)
 	}
 	fmt.Fprintln(w)
+	if s.Authentication != "" {
+		fmt.Fprintf(w, "heartbeats: %s\n", s.Authentication)
+	}
 	if h := s.PrimaryHealth; !h.Since.IsZero() {
 		if h.Healthy {
 			fmt.Fprintf(w, "primary's service: healthy since %s (%s)\n", h.Since.Local().Format("2006-01-02 15:04:05"), ago(h.Since, now))
@@ -55,7 +58,11 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		if l.Missing {
 			state += ", NO SUCH INTERFACE"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\tlast heartbeat %s\treceived %d\t%s\n", l.Name, state, ago(l.LastHeard, now), l.Received, dropped(l.Dropped))
+		heard := "last heartbeat " + ago(l.LastHeard, now)
+		if !l.Goodbye.IsZero() {
+			heard += ", goodbye " + ago(l.Goodbye, now)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\treceived %d\t%s\n", l.Name, state, heard, l.Received, dropped(l.Dropped))
 	}
 	if len(s.OtherDropped) > 0 {
 		fmt.Fprintf(tw, "  (other interfaces)\t\t\t\t%s\n", dropped(s.OtherDropped))
@@ -65,6 +72,9 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		if l.Missing {
 			fmt.Fprintf(w, "  interface %s does not exist (missing since %s, %s): nothing is heard or taken on it\n",
 				l.Name, l.MissingSince.Local().Format("2006-01-02 15:04:05"), ago(l.MissingSince, now))
+		}
+		if l.Refusing() {
+			fmt.Fprintf(w, "  %s: %s, the last %s\n", l.Name, l.Refused, ago(l.RefusedAt, now))
 		}
 	}
 
@@ -82,11 +92,7 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 	}
 
 	if a := s.Answering; a != nil {
-		whose := "not the primary's known MAC"
-		if a.Primary {
-			whose = "the primary's MAC"
-		}
-		fmt.Fprintf(w, "\n%s is answered by %s (%s), %s\n", a.Addr, a.MAC, whose, ago(a.At, now))
+		fmt.Fprintf(w, "\n%s is answered by %s (%s), %s\n", a.Addr, a.MAC, a.Whose(), ago(a.At, now))
 	}
 
 	if len(s.Stages) > 0 {

@@ -77,7 +77,13 @@ type Status struct {
 	AskEvery time.Duration `json:"ask_every_ns,omitempty"`
 	// PrimaryHealth is the primary's service as its heartbeats say.
 	PrimaryHealth failover.Health `json:"primary_health"`
-	Stages        []Stage         `json:"stages,omitempty"`
+	// KeyIDs are the ids of the keys heartbeats are checked with here
+	// (FAILOVER_AUTH_KEY_FILE); none: they are not checked.
+	KeyIDs []string `json:"key_ids"`
+	// Authentication says in words whether the primary's heartbeats are
+	// authenticated: the keys here and what the packets heard carry.
+	Authentication string  `json:"authentication"`
+	Stages         []Stage `json:"stages,omitempty"`
 }
 
 // Link is one heartbeat link in the status: what the machine knows of it
@@ -90,6 +96,24 @@ type Link struct {
 	// pairs, or an interface gone), since MissingSince.
 	Missing      bool      `json:"missing,omitempty"`
 	MissingSince time.Time `json:"missing_since,omitzero"`
+	// Auth is how the last packet from the primary on the link stood
+	// with the keys here: one accepted, or one from its own addresses
+	// refused for its authentication; absent: none came.
+	Auth *LinkAuth `json:"auth,omitempty"`
+}
+
+// LinkAuth is how a packet from the primary stood with the keys here.
+type LinkAuth struct {
+	// State is authenticated (checked with a key here), unchecked (no
+	// key here: accepted unchecked) or refused (a key here, and the
+	// packet not signed with it: dropped).
+	State  wire.AuthState `json:"state"`
+	Signed bool           `json:"signed"`           // it carried a key id and tag
+	KeyID  string         `json:"key_id,omitempty"` // the key id it carried
+	// Detail says it in words: "heard, but not authenticated: key id
+	// 1a2b3c4d here, 5e6f7a8b in the packets".
+	Detail string    `json:"detail"`
+	At     time.Time `json:"at"`
 }
 
 // Address is one public address and whether this host holds it.

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/notice"
@@ -33,6 +34,7 @@ type asking struct {
 	own    bool
 	last   Answered // the latest answer from another host
 	primed bool     // last came from a MAC the primary's heartbeats vouch for
+	placed bool     // a heartbeat had named the primary's MAC when last came
 
 	reason  string    // why the takeover that Asking waits on is wanted
 	goodbye bool      // Asking follows a goodbye: GoodbyeWait applies
@@ -85,17 +87,18 @@ func (a *asking) questionsLost() { a.unanswered = 0 }
 // link come from an address to take.
 func (a *asking) heardOwn(own bool) { a.own = own }
 
-// record keeps e, from the primary's MAC if primed, as the latest
-// answer: the questions before it were answered.
-func (a *asking) record(e Answered, primed bool) {
-	a.last, a.unanswered, a.primed = e, 0, primed
+// record keeps e, from the primary's MAC if primed (placed: the
+// primary's MAC was known), as the latest answer: the questions before
+// it were answered.
+func (a *asking) record(e Answered, primed, placed bool) {
+	a.last, a.unanswered, a.primed, a.placed = e, 0, primed, placed
 }
 
 // heardAnswer records an answer from another host; inAsking: the
 // machine is in the Asking state, where one after a goodbye slows the
 // questions.
-func (a *asking) heardAnswer(e Answered, primed, inAsking bool) {
-	a.record(e, primed)
+func (a *asking) heardAnswer(e Answered, primed, placed, inAsking bool) {
+	a.record(e, primed, placed)
 	if a.on() {
 		a.answers++
 		a.answered = a.answered || primed || a.answers >= 2
@@ -329,7 +332,7 @@ func (m *Machine) answering(now time.Time) (Answering, bool) {
 		return Answering{}, false
 	}
 	a := m.ask.last
-	return Answering{Addr: a.Addr, MAC: a.MAC, Primary: m.ask.primed, At: a.At}, true
+	return Answering{Addr: a.Addr, MAC: a.MAC, Primary: m.ask.primed, PrimaryKnown: m.ask.placed, At: a.At}, true
 }
 
 // inUse: another host answered within the last window.
@@ -527,21 +530,55 @@ func (m *Machine) conflict(now time.Time) []Action {
 	if !m.ask.conflict() {
 		return nil
 	}
-	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("the primary is silent") +
+	unheard, refused := m.unheard(now)
+	if refused {
+		// The primary is up: taking its address would make two owners.
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) +
+			"; nothing is taken over while it answers: the primary is up, and what its packets are refused for is what to mend"}}
+	}
+	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) +
 		"; nothing is taken over while it answers (failoverctl acquire --force takes it anyway)"}}
+}
+
+// refused records a packet refused from the primary's own addresses.
+func (m *Machine) refused(e Refused) []Action {
+	if l, ok := m.links[e.Link]; ok {
+		l.Refused, l.RefusedAt = e.Why, e.At
+	}
+	return nil
+}
+
+// unheard says, in words, how the primary is unheard at now: silent, or
+// its own addresses sending packets that are refused, within the
+// timeout (refused).
+func (m *Machine) unheard(now time.Time) (s string, refused bool) {
+	var on []string
+	why := ""
+	for _, n := range m.p.Links {
+		if l := m.links[n]; l.Refusing() && now.Sub(l.RefusedAt) <= m.timeout() {
+			on, why = append(on, n), l.Refused
+		}
+	}
+	if len(on) == 0 {
+		return "the primary is silent", false
+	}
+	return fmt.Sprintf("the primary's own addresses send on %s, but their packets are refused (%s)", strings.Join(on, " and "), why), true
 }
 
 func (m *Machine) conflictDetail(situation string) string {
 	a := m.ask.last
-	whose := "not the primary's: no heartbeat of the primary signs that MAC; another host, or the primary with a new interface"
-	if m.ask.primed {
-		whose = "the primary's MAC as its signed heartbeats name it, though another host could copy it"
-	}
+	whose := Answering{Primary: m.ask.primed, PrimaryKnown: m.ask.placed}.Whose()
 	return fmt.Sprintf("%s is answered by %s (%s) while %s", a.Addr, a.MAC, whose, situation)
 }
 
 // heardSince says a heartbeat arrived after t.
 func (m *Machine) heardSince(t time.Time) bool { return m.lastHeard().After(t) }
+
+// heardWithin says a heartbeat arrived within the timeout before now.
+func (m *Machine) heardWithin(now time.Time) bool {
+	last := m.lastHeard()
+	return !last.IsZero() && now.Sub(last) <= m.timeout()
+}
 
 // evaluateAsking applies the rules of the Asking and Conflict states.
 func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
@@ -573,7 +610,8 @@ func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
 		m.ask.fence(now)
 		m.hold.start(Fence)
-		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("the primary has been silent for %v", now.Sub(m.heardRef()).Round(time.Millisecond)))}}, false
+		unheard, _ := m.unheard(now)
+		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("%s, no heartbeat %s", unheard, m.silentFor(now)))}}, false
 	}
 	return nil, false
 }
@@ -588,7 +626,8 @@ func (m *Machine) fenceAt() time.Time {
 
 // answer records an answer from another host.
 func (m *Machine) answer(e Answered) []Action {
-	m.ask.heardAnswer(e, m.primaryMAC(e.MAC), m.state == Asking)
+	primed, placed := m.primaryMAC(e.MAC)
+	m.ask.heardAnswer(e, primed, placed, m.state == Asking)
 	m.health.heardAnswer()
 	return m.evaluate(e.At)
 }
@@ -615,7 +654,8 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 		if now.Sub(m.ask.answeredUnheard(now)) < m.peerInterval || !m.ask.tell() {
 			return nil, false
 		}
-		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and the primary is silent") +
+		unheard, _ := m.unheard(now)
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail("this host holds it and "+unheard) +
 			"; this host keeps it"}}, false
 	}
 	m.ask.unheardOver() // the primary is heard
@@ -635,14 +675,15 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 }
 
 // primaryMAC says mac is one the primary signed in its heartbeats as
-// its own, on some link.
-func (m *Machine) primaryMAC(mac string) bool {
+// its own, on some link; known: some heartbeat named one.
+func (m *Machine) primaryMAC(mac string) (is, known bool) {
 	for _, l := range m.links {
-		if l.MAC != "" && l.MAC == mac {
-			return true
+		if l.MAC != "" {
+			known = true
+			is = is || l.MAC == mac
 		}
 	}
-	return false
+	return is, known
 }
 
 func later(a, b time.Time) time.Time {

@@ -720,3 +720,39 @@ func TestAForcedAcquireOfWhatIsHeldChangesNothing(t *testing.T) {
 		tl.expect(Releasing, "start giveback")
 	}
 }
+
+// The primary's own addresses send, but their packets are refused (its
+// key differs from this host's), and its host answers for the address:
+// the conflict notice says the primary is heard but refused, and why,
+// and never that failoverctl acquire --force takes the address (that
+// would make two owners).
+func TestConflictWhileThePrimarysPacketsAreRefusedSuggestsNoForce(t *testing.T) {
+	const why = "heard, but not authenticated: key id 0a0b0c0d here, 01020304 in the packets"
+	m := New(askParams(), t0, false)
+	now := t0
+	var said string
+	for i := 0; i < 200 && said == ""; i++ {
+		now = now.Add(100 * time.Millisecond)
+		m.Handle(Refused{At: now, Link: "priv0", Why: why})
+		m.Handle(Refused{At: now, Link: "pub0", Why: why})
+		acts := m.Handle(Answered{At: now, Addr: vip, MAC: primaryMAC})
+		for _, a := range append(acts, m.Handle(Tick{At: now})...) {
+			if n, ok := a.(Notice); ok && n.Kind == notice.Conflict {
+				said = n.Detail
+			}
+		}
+	}
+	for _, want := range []string{vip, primaryMAC, "priv0 and pub0", "refused", why} {
+		if !strings.Contains(said, want) {
+			t.Errorf("notice %q does not say %q", said, want)
+		}
+	}
+	for _, not := range []string{"--force", "the primary is silent"} {
+		if strings.Contains(said, not) {
+			t.Errorf("notice %q says %q while the primary's packets arrive", said, not)
+		}
+	}
+	if s := m.Status(now); s.State != Conflict || !s.Links[0].Refusing() || s.Links[0].Refused != why {
+		t.Errorf("status %s, links %+v", s.State, s.Links)
+	}
+}

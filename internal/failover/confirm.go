@@ -243,7 +243,8 @@ func (m *Machine) probeAnswered(e ProbeAnswer) []Action {
 		// after the decision (read late): the host lives. It counts as
 		// an answer for the addresses, so that the takeover stops
 		// before it adds anything (JobDone.Answered: a conflict).
-		m.ask.record(Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}, m.primaryMAC(e.MAC))
+		primed, placed := m.primaryMAC(e.MAC)
+		m.ask.record(Answered{At: later(e.At, m.since), Addr: "the primary's own address on " + e.Link, MAC: e.MAC}, primed, placed)
 		return nil
 	}
 	if !m.probe.on || e.At.Before(m.probe.since) {
@@ -361,8 +362,8 @@ func (m *Machine) confirmed(now time.Time) ([]Action, bool) {
 		}
 		links = append(links, n)
 	}
-	reason := fmt.Sprintf("no heartbeat on any link for %v, and the primary answered none of %d probes on %s",
-		now.Sub(m.heardRef()).Round(time.Millisecond), m.probes(), strings.Join(links, " or "))
+	reason := fmt.Sprintf("no heartbeat on any link %s, and the primary answered none of %d probes on %s",
+		m.silentFor(now), m.probes(), strings.Join(links, " or "))
 	acts := m.decide(reason, now) // while the round is on: the questions' window is its
 	m.probe.endRound(m.heardRef(), ProbeConfirmed, "no answer: "+reason)
 	return acts, true

@@ -186,7 +186,7 @@ func TestCarrierLossProbesAtOnce(t *testing.T) {
 	tl.expect(Standby)
 	tl.tickTo(lost.Add(20*time.Millisecond + toldLate))
 	tl.expect(Acquiring, "start takeover")
-	if l := tl.m.linkList()[0]; !l.NoCarrier {
+	if l := tl.m.linkList(tl.now)[0]; !l.NoCarrier {
 		t.Fatalf("link %+v: the carrier loss is not shown", l)
 	}
 }

@@ -70,6 +70,15 @@ type link struct {
 	carrierAt time.Time
 }
 
+// heard is when the link counts as last heard from: its last heartbeat,
+// unless the primary said goodbye after it.
+func (l *link) heard() time.Time {
+	if !l.Goodbye.IsZero() {
+		return time.Time{}
+	}
+	return l.LastHeard
+}
+
 // litSince says the link has carrier and had it since t: a frame sent on
 // it at t could be answered.
 func (l *link) litSince(t time.Time) bool {
@@ -154,11 +163,17 @@ func (m *Machine) timeout() time.Duration {
 	return m.peerInterval * time.Duration(m.p.DeadCount)
 }
 
-// linkList returns the links in configuration order.
-func (m *Machine) linkList() []notice.Link {
+// linkList returns the links in configuration order, as they are at
+// now: alive when heard within the timeout, with carrier. The rules
+// give a link more (the benefit of the doubt from a give-back's end, a
+// timeout for a link without carrier): what is told is what was heard.
+func (m *Machine) linkList(now time.Time) []notice.Link {
 	out := make([]notice.Link, 0, len(m.p.Links))
 	for _, n := range m.p.Links {
-		out = append(out, m.links[n].Link)
+		l := m.links[n]
+		heard := l.heard()
+		out = append(out, l.Link)
+		out[len(out)-1].Alive = !heard.IsZero() && !l.NoCarrier && now.Sub(heard) <= m.timeout()
 	}
 	return out
 }
@@ -167,7 +182,7 @@ func (m *Machine) linkList() []notice.Link {
 func (m *Machine) refresh(now time.Time) {
 	to := m.timeout()
 	for _, l := range m.links {
-		ref := l.LastHeard
+		ref := l.heard()
 		if m.baseline.After(ref) {
 			ref = m.baseline
 		}
@@ -196,7 +211,7 @@ func (m *Machine) nextDeadline() time.Time {
 			// over and over, for as long as the link stays silent.
 			continue
 		}
-		ref := l.LastHeard
+		ref := l.heard()
 		if m.baseline.After(ref) {
 			ref = m.baseline
 		}
@@ -227,12 +242,31 @@ func (m *Machine) nextDeadline() time.Time {
 	return next
 }
 
+// silentFor says, in words, how long every link has been silent at
+// now: since the last heartbeat (a goodbye after it or not), and since
+// the last give-back's end when that came after it (the rules count the
+// links from there).
+func (m *Machine) silentFor(now time.Time) string {
+	var last time.Time
+	for _, l := range m.links {
+		last = later(last, l.LastHeard)
+	}
+	s := "since failoverd started"
+	if !last.IsZero() {
+		s = fmt.Sprintf("for %v", now.Sub(last).Round(time.Millisecond))
+	}
+	if g := m.hold.gaveAt; g.After(last) {
+		s += fmt.Sprintf(", and none in the %v since the give-back", now.Sub(g).Round(time.Millisecond))
+	}
+	return s
+}
+
 // lastHeard is the latest heartbeat on any link.
 func (m *Machine) lastHeard() time.Time {
 	var t time.Time
 	for _, l := range m.links {
-		if l.LastHeard.After(t) {
-			t = l.LastHeard
+		if l.heard().After(t) {
+			t = l.heard()
 		}
 	}
 	return t
@@ -267,6 +301,8 @@ func (m *Machine) Handle(ev Event) []Action {
 		out, now = m.probeAnswered(e), e.At
 	case Carrier:
 		out, now = m.carrier(e), e.At
+	case Refused:
+		out, now = m.refused(e), e.At
 	case Tick:
 		out, now = m.evaluate(e.At), e.At
 	case JobDone:
@@ -299,8 +335,9 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		m.ask.heardOwn(e.Own) // which of its addresses it sends from, on the addresses' link
 	}
 	if e.Goodbye {
-		// The goodbye itself does not count as the primary being heard.
-		l.LastHeard = time.Time{}
+		// The goodbye itself does not count as the primary being heard,
+		// and the link is heard from no more.
+		l.Goodbye = e.At
 		m.backSince = time.Time{}
 		switch m.state {
 		case Starting, Standby, Degraded, Vetoed:
@@ -311,7 +348,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		}
 		return m.evaluate(e.At)
 	}
-	l.LastHeard = e.At
+	l.LastHeard, l.Goodbye = e.At, time.Time{}
 	if e.MAC != "" {
 		l.MAC = e.MAC
 	}
@@ -384,7 +421,7 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 			return acts, false
 		}
 		if len(alive) == 0 {
-			return m.decide(fmt.Sprintf("no heartbeat on %s for %v", strings.Join(silent, " or "), m.timeout()), now), false
+			return m.decide(fmt.Sprintf("no heartbeat on %s %s", strings.Join(silent, " or "), m.silentFor(now)), now), false
 		}
 		if acts, ok := m.handOver(now); ok && len(acts) > 0 {
 			return acts, false
@@ -539,7 +576,12 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.set(Standby, e.At)
 		m.baseline = e.At
 		m.hold.gaveBack(e.At)
-		out = append(out, Notice{Kind: notice.GiveBack, Detail: "gave the addresses back to the primary"})
+		detail := "gave the addresses back to the primary"
+		if !m.heardWithin(e.At) {
+			unheard, _ := m.unheard(e.At)
+			detail = fmt.Sprintf("gave the addresses back while %s: no heartbeat %s", unheard, m.silentFor(e.At))
+		}
+		out = append(out, Notice{Kind: notice.GiveBack, Detail: detail})
 	}
 	j, force, freeze := m.hold.queued()
 	if j != NoJob {

@@ -86,7 +86,7 @@ func (m *Machine) orders() []Action {
 
 // Status returns the machine's status at now.
 func (m *Machine) Status(now time.Time) Status {
-	st := Status{State: m.state, Since: m.since, Holding: m.holding(), Running: m.hold.running, Links: m.linkList(),
+	st := Status{State: m.state, Since: m.since, Holding: m.holding(), Running: m.hold.running, Links: m.linkList(now),
 		PeerInterval: m.peerInterval, Timeout: m.timeout(), AskWindow: m.askWindow(), Health: m.health.status(),
 		Lit: m.lit(), CarrierGrace: m.carrierGrace()}
 	if a, ok := m.answering(now); ok {

@@ -1,5 +1,6 @@
 // The machine's vocabulary: the events it is handed (Event: Heartbeat,
-// Tick, JobDone, Command, Carrier, Asked, Answered, Probed, ProbeAnswer),
+// Tick, JobDone, Command, Carrier, Asked, Answered, Probed, ProbeAnswer,
+// Refused),
 // the actions it returns (Action: StartJob, Notice, Ask, Probe,
 // ProbeRound, Moved, Deadline), and the values they and Status carry.
 
@@ -37,8 +38,23 @@ type Answering struct {
 	// Primary says the MAC is one the primary signed in its heartbeats
 	// as its own. The answer itself (ARP, NA) is not authenticated: a
 	// host that copies the MAC passes for the primary here too.
-	Primary bool      `json:"primary"`
-	At      time.Time `json:"at"`
+	Primary bool `json:"primary"`
+	// PrimaryKnown says a heartbeat since failoverd started had named
+	// the primary's MAC when the answer came: without one, Primary
+	// false says nothing of whose the MAC is.
+	PrimaryKnown bool      `json:"primary_mac_known"`
+	At           time.Time `json:"at"`
+}
+
+// Whose says whose the MAC is, as far as failoverd knows, in words.
+func (a Answering) Whose() string {
+	switch {
+	case a.Primary:
+		return "the primary's MAC as its signed heartbeats name it, though another host could copy it"
+	case !a.PrimaryKnown:
+		return "whose, failoverd cannot tell: no heartbeat since it started has named the primary's MAC"
+	}
+	return "not the primary's: no heartbeat of the primary signs that MAC; another host, or the primary with a new interface"
 }
 
 // ProbeOutcome is how a round of probes ended; its text is the
@@ -77,6 +93,19 @@ type Carrier struct {
 	Link string
 	Up   bool
 }
+
+// Refused: a packet from one of the primary's own addresses arrived on
+// Link and was dropped, Why says why (its key, a replay): the primary,
+// or someone at its address, sends but is not heard. It changes no
+// decision; notices say it, and none says the addresses may be taken by
+// force while it lasts.
+type Refused struct {
+	At   time.Time
+	Link string
+	Why  string
+}
+
+func (Refused) isEvent() {}
 
 func (Probed) isEvent() {}
 

@@ -626,3 +626,30 @@ func TestFailedCarrierWatchIsStartedAgain(t *testing.T) {
 		}
 	})
 }
+
+// After a restart, failoverd has heard no heartbeat name the primary's
+// MAC: an answer from it is from a MAC it cannot place, and neither the
+// conflict notice nor an acquire's refusal calls it another host's.
+func TestAfterARestartTheAnsweringMACIsNotCalledAnotherHosts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := newAsker()
+		a.answering(primaryMAC)
+		w := newWorldAsking(t, false, a) // started with the primary's heartbeatd gone, its host up
+		w.waitState(failover.Conflict, 2*time.Second)
+		ev, ok := w.notices.last(notice.Conflict)
+		if !ok {
+			t.Fatalf("no conflict notice: %v", w.notices.kinds())
+		}
+		if strings.Contains(ev.Detail, "not the primary's") || !strings.Contains(ev.Detail, "cannot tell") {
+			t.Errorf("conflict notice: %q; want it to say failoverd cannot tell whose MAC it is", ev.Detail)
+		}
+		r := w.request(failover.OpAcquire)
+		if r.OK || strings.Contains(r.Error, "not the primary's") || !strings.Contains(r.Error, "cannot tell") {
+			t.Errorf("acquire: %+v; want a refusal that says failoverd cannot tell whose MAC it is", r)
+		}
+		if st := w.d.Status(); st.Answering == nil || st.Answering.Primary {
+			t.Errorf("status answering: %+v", st.Answering)
+		}
+		w.stop()
+	})
+}

@@ -181,6 +181,9 @@ type Daemon struct {
 
 	started time.Time               // when New ran: the start's grace counts from it
 	missing map[string]*missingLink // the links whose interface does not exist; d.mu
+	// authSeen: when a packet of the primary's last disagreed with the
+	// keys here (auth.go); d.mu.
+	authSeen time.Time
 }
 
 type stageKey struct {

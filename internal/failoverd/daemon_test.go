@@ -3,6 +3,7 @@ package failoverd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/takeover"
@@ -600,4 +602,71 @@ func TestLateHeartbeatsDoNotWakeTheTimer(t *testing.T) {
 			t.Fatalf("100 heartbeats 1 ms late: the timer fired %d times", fires)
 		}
 	})
+}
+
+// An operator's release while the primary is silent: the give-back's
+// notice says the primary is silent (not that the addresses went back
+// to it), and the takeover that follows gives the true silence since the
+// last heartbeat, and since the give-back: the rules count each link
+// from its end, so it comes once the links have been silent for a
+// timeout from there or, with probes and a hold-down since, when a round
+// goes unanswered.
+func TestAReleaseWhileThePrimaryIsSilentSaysSoAndIsTakenAgainAsDocumented(t *testing.T) {
+	for _, probes := range []bool{false, true} {
+		t.Run(fmt.Sprintf("probes=%v", probes), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var asker *fakeAsker
+				tune := func(*Config) {}
+				if probes {
+					asker = newAsker()
+					tune = func(c *Config) { c.Machine.Confirm, c.Machine.HoldDown = true, interval }
+				}
+				w := newWorldAsking(t, false, asker, tune)
+				w.beatFor(time.Second)
+				last := w.lastBeat
+				w.waitState(failover.Active, time.Second)
+				time.Sleep(2 * time.Second) // the primary stays silent
+				if r := w.request(failover.OpRelease); !r.OK {
+					t.Fatalf("release: %+v", r)
+				}
+				gave, ok := w.notices.last(notice.GiveBack)
+				if !ok {
+					t.Fatalf("no giveback notice: %v", w.notices.kinds())
+				}
+				if strings.Contains(gave.Detail, "back to the primary") || !strings.Contains(gave.Detail, "silent") {
+					t.Errorf("giveback notice: %q; want it to say the primary is silent", gave.Detail)
+				}
+				if s := gave.Subject(); strings.Contains(s, "back to") {
+					t.Errorf("giveback notice's subject: %q; the primary is silent", s)
+				}
+				for _, l := range gave.Links {
+					if l.Alive {
+						t.Errorf("giveback notice: link %s alive, last heard %v before", l.Name, gave.At.Sub(l.LastHeard))
+					}
+				}
+				w.waitState(failover.Active, 2*timeout)
+				var start history.Entry
+				for _, e := range w.d.Events(gave.At) {
+					if e.Kind == history.KindJobStart && e.Job == failover.Takeover {
+						start = e
+					}
+				}
+				took := start.At.Sub(gave.At)
+				if earliest := timeout; probes {
+					// A round begins an interval and a quarter after
+					// the give-back (its hold-down is shorter).
+					if earliest = interval + interval/4; took < earliest || took >= timeout {
+						t.Errorf("taken again %v after the give-back; want a round of probes to decide, from %v on, before the timeout (%v)", took, earliest, timeout)
+					}
+				} else if took < earliest {
+					t.Errorf("taken again %v after the give-back, before a timeout (%v)", took, timeout)
+				}
+				silence := fmt.Sprintf("for %v, and none in the %v since the give-back", start.At.Sub(last).Round(time.Millisecond), took.Round(time.Millisecond))
+				if !strings.Contains(start.Detail, silence) {
+					t.Errorf("the takeover's reason: %q; want the silence since the last heartbeat and since the give-back (%s)", start.Detail, silence)
+				}
+				w.stop()
+			})
+		})
+	}
 }

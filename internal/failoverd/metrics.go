@@ -1,6 +1,7 @@
 package failoverd
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 // MetricsSources are the counters failoverd keeps already, read at
@@ -21,6 +23,8 @@ type MetricsSources struct {
 	Stats func() map[string]monitor.LinkStats
 	// Holding counts the addresses this host holds (takeover.Mover).
 	Holding func() int
+	// Keys are the keys in force (they change on reload); nil: none.
+	Keys func() *wire.Keyring
 	// Now is the clock the ages are measured with; time.Now when nil.
 	Now func() time.Time
 }
@@ -51,7 +55,7 @@ type Metrics struct {
 	// give-back (Unix nanoseconds; 0: none running).
 	decidedTake, decidedGive atomic.Int64
 
-	received, dropped, age, interval *prometheus.Desc
+	received, dropped, age, interval, keys, auth *prometheus.Desc
 }
 
 var _ Observer = (*Metrics)(nil)
@@ -91,6 +95,10 @@ func NewMetrics(reg prometheus.Registerer, src MetricsSources) *Metrics {
 			"Packets dropped on the heartbeat port, by link ((other) for interfaces that are not links) and reason.", []string{"link", "reason"}, nil),
 		age:      prometheus.NewDesc(metrics.Namespace+"_heartbeat_age_seconds", "Time since the last heartbeat accepted on each link; absent until one is.", []string{"link"}, nil),
 		interval: prometheus.NewDesc(metrics.Namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
+		keys:     prometheus.NewDesc(metrics.Namespace+"_auth_keys", "Keys heartbeats are checked with here (FAILOVER_AUTH_KEY_FILE); 0: they are not checked.", nil, nil),
+		auth: prometheus.NewDesc(metrics.Namespace+"_heartbeat_auth_info",
+			"How the last packet from the primary on each link stood with the keys here: state authenticated (checked with a key here), unchecked (no key here) or refused (a key here, the packet not signed with it: dropped); the key ids here and in the packet (empty: none). Absent until a packet is heard.",
+			[]string{"link", "state", "key_here", "key_in_packets"}, nil),
 	}
 	for _, s := range failover.States {
 		m.stateOf[s] = m.state.WithLabelValues(string(s))
@@ -218,11 +226,16 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.dropped
 	ch <- m.age
 	ch <- m.interval
+	ch <- m.keys
+	ch <- m.auth
 }
 
 // Collect reads the monitor's counters: a copy under the monitor's own
 // lock, which a packet holds for a moment, never failoverd's.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	if m.src.Keys != nil {
+		ch <- prometheus.MustNewConstMetric(m.keys, prometheus.GaugeValue, float64(len(m.src.Keys().IDs())))
+	}
 	if m.src.Stats == nil {
 		return
 	}
@@ -235,6 +248,17 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		for reason, n := range s.Dropped {
 			ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(n), link, string(reason))
+		}
+		if a := s.Auth; a.State() != wire.AuthNone {
+			in := ""
+			if a.Signed {
+				in = wire.FormatKeyID(a.KeyID)
+			}
+			here := make([]string, len(a.Keys))
+			for i, id := range a.Keys {
+				here[i] = wire.FormatKeyID(id)
+			}
+			ch <- prometheus.MustNewConstMetric(m.auth, prometheus.GaugeValue, 1, link, string(a.State()), strings.Join(here, ","), in)
 		}
 		if s.LastHeard.IsZero() {
 			continue

@@ -45,6 +45,17 @@ func TestMetricsPassLint(t *testing.T) {
 	m.JobEnded(failover.JobDone{Job: failover.Takeover}, nil)
 	m.Command(failover.OpHold, false, scrapeAt, "")
 	metricstest.Lint(t, "failoverd", reg, m, m.transitions, m.state, m.takeover)
+
+	// The keys, and how the primary's packets stand with them.
+	k, err := wire.NewKey([]byte("a key of thirty-two bytes, fine."), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := wire.NewKeyring(k)
+	stats := map[string]monitor.LinkStats{"priv0": {Auth: wire.Standing{At: scrapeAt, Keys: keys.IDs(), Signed: true, KeyID: 7, Refused: true}}}
+	reg = metrics.NewRegistry()
+	NewMetrics(reg, MetricsSources{Stats: func() map[string]monitor.LinkStats { return stats }, Keys: func() *wire.Keyring { return keys }})
+	metricstest.Lint(t, "failoverd", reg)
 }
 
 // One gauge per state of failover.States, 1 for the current one.

@@ -123,7 +123,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 		return o, fmt.Errorf("cannot serve metrics (%s): %w", config.KeyMetricsAddr, err)
 	}
 	if endpoint != nil {
-		m := NewMetrics(endpoint.Registry, MetricsSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }})
+		m := NewMetrics(endpoint.Registry, MetricsSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }, Keys: o.keys.Load})
 		hookRunner, sinks, observer = m.Hooks(hookRunner), m.Notifiers(sinks), m
 		o.Tasks = append(o.Tasks, cli.Task{Name: "metrics endpoint", Run: endpoint.Run})
 	}
@@ -168,7 +168,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl, o.Handle, log) }})
 	o.started = func() {
 		log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", addrs, "state", o.State(),
-			"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "authenticated", c.Keyring().Enabled(), "control", c.ControlSocket)
+			"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "auth", wire.KeyIDs(c.Keyring().IDs()), "control", c.ControlSocket)
 	}
 	return o, nil
 }

@@ -21,12 +21,11 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 		a, answered, dark := d.askNow(ctx)
 		var refusal string
 		switch {
+		case answered && d.refusedNow() != "":
+			// The primary is up: forcing would make two owners.
+			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; the primary's own addresses send, and their packets are refused (%s): mend that", a.Addr, a.MAC, a.Whose(), d.refusedNow())
 		case answered:
-			whose := "not the primary's known MAC"
-			if a.Primary {
-				whose = "the primary's MAC"
-			}
-			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, whose)
+			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, a.Whose())
 		case dark != "":
 			refusal = fmt.Sprintf("cannot tell who answers for %s: %s had no carrier while failoverd asked, so nobody could answer; taking it could leave two hosts answering for it once the link is back; failoverctl acquire --force takes it anyway",
 				strings.Join(d.addrStrings(), ", "), dark)
@@ -137,4 +136,19 @@ func commandOutcome(resp control.Response, wait bool) string {
 		return "refused: " + resp.Error
 	}
 	return resp.Message
+}
+
+// refusedNow says why the packets of the primary's own addresses are
+// refused, when a link refused one within the timeout; "" otherwise.
+func (d *Daemon) refusedNow() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.Clock.Now()
+	ms := d.machine.Status(now)
+	for _, l := range ms.Links {
+		if l.Refusing() && now.Sub(l.RefusedAt) <= ms.Timeout {
+			return l.Refused
+		}
+	}
+	return ""
 }

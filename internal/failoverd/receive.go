@@ -3,6 +3,7 @@ package failoverd
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/monitor"
@@ -12,17 +13,29 @@ import (
 
 // heard applies the packets a socket yielded at one wakeup, in the
 // goroutine that read them, and sets the deadline timer once for them.
+// A packet of the primary's addresses that was dropped is told to the
+// machine as such (failover.Refused), never as a heartbeat.
 func (d *Daemon) heard(hs []monitor.Heard) {
 	if len(hs) == 0 {
 		return
 	}
-	beat := d.primaryHeard(hs)
+	accepted := hs
+	if slices.ContainsFunc(hs, dropped) {
+		accepted = slices.DeleteFunc(slices.Clone(hs), dropped)
+	}
+	beat := d.primaryHeard(accepted)
 	d.mu.Lock()
 	for _, h := range hs {
+		if dropped(h) {
+			d.applyLocked(failover.Refused{At: h.At, Link: h.Link, Why: refusedWhy(h)}, nil)
+			d.watchAuthLocked(h)
+			continue
+		}
 		d.learnTargetLocked(h.Link, h.From)
 		hb := heartbeatOf(h)
 		_, hb.Own = d.takes[h.From]
 		d.applyLocked(hb, nil)
+		d.watchAuthLocked(h)
 	}
 	d.rearmLocked()
 	if beat {
@@ -73,4 +86,17 @@ func oldRunDetail(o monitor.OldRun) string {
 		"(a takeover, or a conflict while the host answers) although run %d may still send. "+
 		"Stop the extra heartbeatd on the primary and restart the one that stays: its new run is heard at once",
 		o.Epoch, o.From, o.Link, o.Current, o.Epoch, o.Current, o.Epoch)
+}
+
+// dropped says h is a packet of the primary's addresses that was
+// dropped, not accepted.
+func dropped(h monitor.Heard) bool { return h.Dropped != "" }
+
+// refusedWhy says in words why h was dropped: how it stood with the
+// keys, or the reason it was dropped for.
+func refusedWhy(h monitor.Heard) string {
+	if h.Auth.Refused {
+		return h.Auth.String()
+	}
+	return "heard, but dropped as " + string(h.Dropped)
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
-	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 // stageOrder sorts a job's stages in the order they run.
@@ -30,10 +30,7 @@ func (d *Daemon) statusLocked() control.Status {
 		Peer: d.cfg.Peer.String(), PeerInterval: ms.PeerInterval, Timeout: ms.Timeout}
 	for _, l := range ms.Links {
 		s := stats[l.Name]
-		// Status says what was heard: the machine may still give a link
-		// the benefit of the doubt (just after start or a give-back).
-		alive := !l.LastHeard.IsZero() && now.Sub(l.LastHeard) <= st.Timeout
-		st.Links = append(st.Links, control.Link{Link: notice.Link{Name: l.Name, Alive: alive, LastHeard: l.LastHeard, NoCarrier: l.NoCarrier, MAC: l.MAC}, Received: s.Received, Dropped: s.Dropped})
+		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped, Auth: linkAuth(s.Auth)})
 		if m := d.missing[l.Name]; m != nil {
 			st.Links[len(st.Links)-1].Missing, st.Links[len(st.Links)-1].MissingSince = true, m.since
 		}
@@ -42,6 +39,12 @@ func (d *Daemon) statusLocked() control.Status {
 		}
 	}
 	st.OtherDropped = stats[monitor.Unknown].Dropped
+	keys := d.cfg.Keys().IDs()
+	st.KeyIDs = []string{}
+	for _, id := range keys {
+		st.KeyIDs = append(st.KeyIDs, wire.FormatKeyID(id))
+	}
+	st.Authentication = authSummary(keys, stats, d.cfg.Machine.Links)
 	held := d.Mover.Holding()
 	for _, a := range d.cfg.Addresses {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})

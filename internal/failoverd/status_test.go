@@ -14,6 +14,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/monitor"
+	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -174,5 +175,76 @@ func TestHistoryRecordsOperatorRequestsButNotStatus(t *testing.T) {
 			t.Fatalf("commands in the history: %q, want %q", got, want)
 		}
 		w.stop()
+	})
+}
+
+// After the primary's goodbye, status still says when its last
+// heartbeat came (beside the count of those received), and that it
+// said goodbye since: not "never". So does the takeover's notice.
+func TestStatusAfterAGoodbyeSaysWhenTheLastHeartbeatCame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		w.beatFor(time.Second)
+		last := w.lastBeat
+		time.Sleep(interval / 2)
+		bye := time.Now()
+		w.goodbye("priv0")
+		w.waitState(failover.Active, time.Second)
+		check := func(what string, ls []notice.Link) {
+			t.Helper()
+			for _, l := range ls {
+				want := time.Time{}
+				if l.Name == "priv0" {
+					want = bye
+				}
+				if !l.LastHeard.Equal(last) || !l.Goodbye.Equal(want) || (l.Alive && l.Name == "priv0") {
+					t.Errorf("%s: link %s after the goodbye: last heartbeat %v, goodbye %v, alive %v; want %v, %v",
+						what, l.Name, l.LastHeard, l.Goodbye, l.Alive, last, want)
+				}
+			}
+		}
+		var ls []notice.Link
+		for _, l := range w.d.Status().Links {
+			ls = append(ls, l.Link)
+		}
+		check("status", ls)
+		ev, ok := w.notices.last(notice.Takeover)
+		if !ok {
+			t.Fatalf("no takeover notice: %v", w.notices.kinds())
+		}
+		check("the takeover notice", ev.Links)
+		w.stop()
+	})
+}
+
+// A takeover that a lost carrier started lists that link in its notice
+// as it is: silent, without carrier, not alive because its last
+// heartbeat came within the timeout.
+func TestTakeoverNoticeListsALinkWithoutCarrierAsSilent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorldAsking(t, false, newAsker(), confirming)
+		w.beatFor(time.Second)
+		time.Sleep(10 * time.Millisecond)
+		w.carrier <- carrierChange{"priv0", false}
+		w.waitState(failover.Active, time.Second)
+		ev, ok := w.notices.last(notice.Takeover)
+		if !ok {
+			t.Fatalf("no takeover notice: %v", w.notices.kinds())
+		}
+		if l := ev.Links[0]; l.Name != "priv0" || l.Alive || !l.NoCarrier {
+			t.Errorf("the takeover notice lists %+v, want priv0 silent without carrier", l)
+		}
+		line := ""
+		for _, s := range strings.Split(ev.Body(), "\n") {
+			if strings.HasPrefix(s, "  priv0 ") {
+				line = s
+			}
+		}
+		if !strings.Contains(line, "no carrier") || strings.Contains(line, "alive") {
+			t.Errorf("the takeover notice's line for priv0 is %q, want it silent without carrier:\n%s", line, ev.Body())
+		}
+		if st := w.d.Status(); st.Links[0].Alive {
+			t.Errorf("status says priv0 is alive without carrier: %+v", st.Links[0])
+		}
 	})
 }

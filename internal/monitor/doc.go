@@ -6,6 +6,14 @@
 // the primary's packets, at most once per link, and counts every one it
 // drops, by reason (junk the kernel's filter drops is not seen).
 //
+// A packet from one of the primary's own addresses that it drops (a key
+// on one side only, different keys, a replay) is delivered too, marked
+// Dropped, no more than once every refusedEvery per link while nothing
+// about it changes: the primary, or someone at its address, sends but is
+// not heard, which failoverd says rather than calling the primary silent.
+// Each link keeps how the primary's last packet stood with the keys
+// (LinkStats.Auth).
+//
 // # Sockets on Linux
 //
 // Each link has a socket bound to its interface, so that junk sent to the

@@ -56,15 +56,23 @@ func (c Config) peers() []netip.Prefix {
 	return out
 }
 
-// Heard is one accepted packet. Packet.HardwareAddr is the MAC the
-// sender says it sent from on the link, signed with the rest when a key
-// is set: failoverd learns the primary's MAC from it, never from ARP.
+// Heard is one accepted packet, or (Dropped) one from the primary's own
+// addresses that was dropped. Packet.HardwareAddr is the MAC the sender
+// says it sent from on the link, signed with the rest when a key is set:
+// failoverd learns the primary's MAC from it, never from ARP.
 type Heard struct {
 	Link   string
 	From   netip.Addr
 	At     time.Time
-	Packet wire.Packet
-	Legacy bool // the original's bare text; Packet.Interval is zero
+	Packet wire.Packet // of a dropped packet, what it decoded to, if anything
+	Legacy bool        // the original's bare text; Packet.Interval is zero
+	// Auth is how the packet stood with the keys: zero for one dropped
+	// before or after its authentication was checked.
+	Auth wire.Standing
+	// Dropped: the packet came from one of the primary's own addresses
+	// (Config.Peers) and was dropped for this reason: the primary, or
+	// someone at its address, sends but is not heard (refused.go).
+	Dropped wire.DropReason
 }
 
 // LinkStats are the counters of one link.
@@ -75,6 +83,10 @@ type LinkStats struct {
 	Epoch     uint64                     `json:"epoch,omitempty"`
 	Interval  time.Duration              `json:"interval_ns,omitempty"`
 	Sender    string                     `json:"sender,omitempty"`
+	// Auth is how the last packet from the primary stood with the keys:
+	// one accepted, or one from its own addresses refused for its
+	// authentication.
+	Auth wire.Standing `json:"-"`
 }
 
 // packetFunc takes one received packet: its bytes (valid only during the
@@ -114,6 +126,9 @@ type Monitor struct {
 		epoch  uint64
 	}
 	peers map[string]*linkPeers // what each link's kernel filter passes (peers.go)
+	// refused is the last dropped packet from the primary's own
+	// addresses each link delivered (refused.go).
+	refused map[string]Heard
 }
 
 // newMonitor sets up everything but the sockets.
@@ -205,13 +220,16 @@ func (m *Monitor) Stats() map[string]LinkStats {
 		for r, n := range v.Dropped {
 			c.Dropped[r] = n
 		}
+		c.Auth.Keys = slices.Clone(v.Auth.Keys)
 		out[k] = c
 	}
 	return out
 }
 
 // Run reads packets until ctx ends and calls deliver with the packets
-// accepted at one wakeup, in the goroutine that read them (one for each
+// accepted at one wakeup, and those from the primary's own addresses it
+// dropped (Heard.Dropped, at most one each refusedEvery per link and
+// kind), in the goroutine that read them (one for each
 // socket): a heartbeat reaches the state machine with no hand-off between
 // goroutines, and a flood on one socket is read by its own goroutine, not
 // in the way of the others. deliver must not keep the slice.
@@ -255,7 +273,7 @@ func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 func (m *Monitor) batcher(deliver func([]Heard)) (packetFunc, func()) {
 	var heard []Heard
 	return func(b []byte, ifindex int, from netip.Addr) {
-			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok {
+			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok || h.Dropped != "" {
 				heard = append(heard, h)
 			}
 		}, func() {
@@ -328,8 +346,10 @@ func (m *Monitor) lookup(ifindex int) string {
 }
 
 // accept decides on one packet; it is the whole receive policy, so tests
-// can drive it without sockets.
-func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) (Heard, bool) {
+// can drive it without sockets. ok says it was accepted; a packet from
+// one of the primary's own addresses that was dropped comes back with
+// Dropped set when it is to be delivered (refuseLocked).
+func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) (h Heard, ok bool) {
 	link := m.lookup(ifindex)
 	if !slices.Contains(m.cfg.Links, link) {
 		m.drop(Unknown, wire.DropUnknownLink, from, fmt.Errorf("arrived on %q, not a link", link))
@@ -350,12 +370,19 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	if err != nil && m.cfg.Legacy && !keys.Enabled() && isLegacy(b, m.cfg.LegacyMessage) {
 		p, err, legacy = wire.Packet{Type: wire.Heartbeat, Sender: from.String(), Message: m.cfg.LegacyMessage}, nil, true
 	}
-	if err != nil {
-		m.drop(link, wire.ReasonOf(err), from, err)
-		return Heard{}, false
-	}
+	auth, _ := keys.Stand(p, err, now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err != nil {
+		m.dropLocked(link, wire.ReasonOf(err), from, err)
+		if !named {
+			return Heard{}, false
+		}
+		if !auth.At.IsZero() {
+			m.stats[link].Auth = auth
+		}
+		return m.refuseLocked(Heard{Link: link, From: from, At: now, Packet: p, Auth: auth, Dropped: wire.ReasonOf(err)})
+	}
 	if !named && (legacy || !m.vouchedLocked(p)) {
 		m.dropLocked(link, wire.DropWrongPeer, from, errNotVouched)
 		return Heard{}, false
@@ -367,7 +394,10 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 			if named && errors.Is(err, wire.ErrRetired) {
 				m.oldRunLocked(link, from, p, now)
 			}
-			return Heard{}, false
+			if !named {
+				return Heard{}, false
+			}
+			return m.refuseLocked(Heard{Link: link, From: from, At: now, Packet: p, Dropped: wire.ReasonOf(err)})
 		}
 		if again, _ := m.guard.Changes(); again != adopted {
 			select {
@@ -385,9 +415,9 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	}
 	st := m.stats[link]
 	st.Received++
-	st.LastHeard, st.Epoch, st.Interval, st.Sender = now, p.Epoch, p.Interval, p.Sender
+	st.LastHeard, st.Epoch, st.Interval, st.Sender, st.Auth = now, p.Epoch, p.Interval, p.Sender, auth
 	m.heardLocked(link, from, named, newEpoch, p.Interval, now)
-	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy}, true
+	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy, Auth: auth}, true
 }
 
 var errNotVouched = errors.New("from the link's subnet, but not the sender and epoch heard from the primary's own addresses")

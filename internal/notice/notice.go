@@ -14,18 +14,19 @@ type Kind string
 
 // The kinds of notice.
 const (
-	Takeover       Kind = "takeover"
-	GiveBack       Kind = "giveback"
-	Anomaly        Kind = "anomaly"         // heartbeats stopped on some links, not all
-	AnomalyCleared Kind = "anomaly-cleared" // they came back
-	Veto           Kind = "veto"            // the Test hook said no
-	HookFailure    Kind = "hook-failure"    // a Pre or Post hook failed; the job went on
-	PrimaryBack    Kind = "primary-back"    // heard again while automatic give-back is off
-	TakeoverFailed Kind = "takeover-failed"
-	GiveBackFailed Kind = "giveback-failed"
-	Conflict       Kind = "conflict"          // another host answers for an address this host would take or holds
-	Unhealthy      Kind = "primary-unhealthy" // the primary's service checks fail
-	Healthy        Kind = "primary-healthy"   // they pass again
+	Takeover        Kind = "takeover"
+	GiveBack        Kind = "giveback"
+	Anomaly         Kind = "anomaly"         // heartbeats stopped on some links, not all
+	AnomalyCleared  Kind = "anomaly-cleared" // they came back
+	Veto            Kind = "veto"            // the Test hook said no
+	HookFailure     Kind = "hook-failure"    // a Pre or Post hook failed; the job went on
+	PrimaryBack     Kind = "primary-back"    // heard again while automatic give-back is off
+	TakeoverFailed  Kind = "takeover-failed"
+	GiveBackFailed  Kind = "giveback-failed"
+	Conflict        Kind = "conflict"          // another host answers for an address this host would take or holds
+	Unauthenticated Kind = "unauthenticated"   // the primary's packets and this host's keys disagree
+	Unhealthy       Kind = "primary-unhealthy" // the primary's service checks fail
+	Healthy         Kind = "primary-healthy"   // they pass again
 	// TwoRuns: a run of the primary's heartbeatd that a newer one
 	// replaced still sends (two at once, or a recording of them).
 	TwoRuns Kind = "two-runs"
@@ -50,9 +51,21 @@ func (k Kind) OfJob() bool {
 type Link struct {
 	Name      string    `json:"name"`
 	Alive     bool      `json:"alive"`
-	LastHeard time.Time `json:"last_heard,omitzero"`  // zero: never
+	LastHeard time.Time `json:"last_heard,omitzero"` // the last heartbeat; zero: never
+	// Goodbye is when the primary said goodbye on the link, after its
+	// last heartbeat (zero: it did not): the link counts as silent.
+	Goodbye   time.Time `json:"goodbye,omitzero"`
 	NoCarrier bool      `json:"no_carrier,omitempty"` // the caller reported its carrier lost
 	// MAC is the primary's hardware address on the link, as its last
 	// authenticated heartbeat there signed it (empty: not said).
 	MAC string `json:"mac,omitempty"`
+	// Refused says why the last packet from the primary's own addresses
+	// that the link dropped was dropped, and RefusedAt when it came
+	// (empty: none): the primary sends, but is not heard.
+	Refused   string    `json:"refused,omitempty"`
+	RefusedAt time.Time `json:"refused_at,omitzero"`
 }
+
+// Refusing says the link's latest packet from the primary was refused:
+// one came after its last heartbeat.
+func (l Link) Refusing() bool { return l.Refused != "" && l.RefusedAt.After(l.LastHeard) }

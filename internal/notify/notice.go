@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -100,6 +101,9 @@ func (e Notice) headline() string {
 	case notice.Takeover:
 		return fmt.Sprintf("%s took over %s from %s", node, addrs, peer)
 	case notice.GiveBack:
+		if len(e.Links) > 0 && !slices.ContainsFunc(e.Links, func(l notice.Link) bool { return l.Alive }) {
+			return fmt.Sprintf("%s gave %s up while %s is silent", node, addrs, peer)
+		}
 		return fmt.Sprintf("%s gave %s back to %s", node, addrs, peer)
 	case notice.Anomaly:
 		var silent []string
@@ -142,6 +146,8 @@ func (e Notice) headline() string {
 		return s
 	case notice.Conflict:
 		return fmt.Sprintf("%s: another host answers for %s (primary %s)", node, addrs, peer)
+	case notice.Unauthenticated:
+		return fmt.Sprintf("%s: the heartbeats of %s are not authenticated (%s)", node, peer, addrs)
 	case notice.Unhealthy:
 		return fmt.Sprintf("%s: %s reports its service unhealthy (%s)", node, peer, addrs)
 	case notice.Healthy:
@@ -198,19 +204,42 @@ func after(s, sep string) string {
 	return rest
 }
 
+// linkState says how a link was at the notice's time: heard within the
+// timeout or silent, since when, a goodbye after the last heartbeat, a
+// lost carrier (which no link is alive without), and packets of the
+// primary's refused since its last heartbeat.
 func linkState(l notice.Link, at time.Time) string {
-	switch {
-	case l.Alive && l.LastHeard.IsZero():
-		return "alive"
-	case l.Alive:
-		return "alive, last heard " + stamp(l.LastHeard)
+	var s string
+	switch alive := l.Alive && !l.NoCarrier; {
+	case alive && l.LastHeard.IsZero():
+		s = "alive"
+	case alive:
+		s = "alive, last heard " + stampBefore(l.LastHeard, at)
+	case l.LastHeard.IsZero() && l.Refused != "":
+		s = "silent, no packet accepted"
 	case l.LastHeard.IsZero():
-		return "silent, never heard"
-	case !at.IsZero() && !at.Before(l.LastHeard):
-		return fmt.Sprintf("silent since %s (%s before this event)", stamp(l.LastHeard), at.Sub(l.LastHeard).Round(time.Millisecond))
+		s = "silent, never heard"
 	default:
-		return "silent since " + stamp(l.LastHeard)
+		s = "silent since " + stampBefore(l.LastHeard, at)
 	}
+	if !l.Goodbye.IsZero() {
+		s += ", then a goodbye at " + stampBefore(l.Goodbye, at)
+	}
+	if l.NoCarrier {
+		s += "; no carrier"
+	}
+	if l.Refusing() {
+		s += "; " + l.Refused + ", the last at " + stampBefore(l.RefusedAt, at)
+	}
+	return s
+}
+
+// stampBefore is t, and how long before at it was when that is known.
+func stampBefore(t, at time.Time) string {
+	if at.IsZero() || at.Before(t) {
+		return stamp(t)
+	}
+	return fmt.Sprintf("%s (%s before this event)", stamp(t), at.Sub(t).Round(time.Millisecond))
 }
 
 // when gives both forms: RFC 3339 to compare across hosts and logs, local

@@ -17,7 +17,8 @@ func TestSubject(t *testing.T) {
 		want string
 	}{
 		{base, "ipfailover: server2 took over 198.51.100.1 from 192.0.2.1"},
-		{with(func(e *Notice) { e.Kind = notice.GiveBack }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
+		{with(func(e *Notice) { e.Kind, e.Links[0].Alive = notice.GiveBack, true }), "ipfailover: server2 gave 198.51.100.1 back to 192.0.2.1"},
+		{with(func(e *Notice) { e.Kind = notice.GiveBack }), "ipfailover: server2 gave 198.51.100.1 up while 192.0.2.1 is silent"},
 		{with(func(e *Notice) {
 			e.Kind = notice.Anomaly
 			e.Links = []notice.Link{{Name: "eth1", Alive: true, LastHeard: at}, {Name: "eth0", LastHeard: at.Add(-5 * time.Second)}}

@@ -128,7 +128,7 @@ func (k *Keyring) Open(b []byte) (Packet, error) {
 		return p, nil
 	}
 	if !p.Authenticated {
-		return p, ErrNoAuth
+		return p, k.errAuth(ErrNoAuth, p)
 	}
 	for _, key := range k.keys {
 		if key.ID != p.KeyID {
@@ -138,9 +138,9 @@ func (k *Keyring) Open(b []byte) (Packet, error) {
 		m := hmac.New(sha256.New, key.Secret)
 		m.Write(body)
 		if !hmac.Equal(m.Sum(nil), b[len(b)-TagLen:]) {
-			return p, ErrBadTag
+			return p, k.errAuth(ErrBadTag, p)
 		}
 		return p, nil
 	}
-	return p, fmt.Errorf("%w: %#08x", ErrUnknownKey, p.KeyID)
+	return p, k.errAuth(ErrUnknownKey, p)
 }
