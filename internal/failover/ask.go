@@ -609,7 +609,7 @@ func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 		return m.conflict(now), false
 	case m.state == Conflict && m.p.ConflictTest > 0 && !now.Before(m.fenceAt()):
 		m.ask.fence(now)
-		m.hold.start(Fence)
+		m.hold.start(Fence, false)
 		unheard, _ := m.unheard(now)
 		return []Action{StartJob{Job: Fence, Reason: "conflict: " + m.conflictDetail(fmt.Sprintf("%s, no heartbeat %s", unheard, m.silentFor(now)))}}, false
 	}

@@ -756,3 +756,70 @@ func TestConflictWhileThePrimarysPacketsAreRefusedSuggestsNoForce(t *testing.T) 
 		t.Errorf("status %s, links %+v", s.State, s.Links)
 	}
 }
+
+// --force belongs to the takeover it was asked for: one that Test
+// refuses, or that stops on an answer, leaves nothing forced, and the
+// next automatic takeover, a minute later, looks for an answer before it
+// adds and gives the address back on the primary's. Found by the
+// adversary review of 0db8a33: a vetoed forced acquire left --force
+// standing, and the next automatic takeover added the address while the
+// primary's host answered, with no give-back and no notice.
+func TestAForcedAcquireThatDidNotGoThroughForcesNothingAfter(t *testing.T) {
+	for _, how := range []string{"vetoed", "answered"} {
+		tl := newTimeline(t, askParams(), false)
+		tl.run(15*time.Second, "priv0", "pub0")
+		tl.expect(Standby)
+		tl.do(Command{At: tl.now, Op: OpAcquire, Force: true})
+		tl.expect(Acquiring, "start takeover")
+		if how == "vetoed" {
+			tl.done(Takeover, true, nil)
+		} else {
+			tl.handle(JobDone{At: tl.now, Job: Takeover, Answered: true})
+		}
+		tl.got = nil
+		tl.run(60*time.Second, "priv0", "pub0") // the primary heard for a minute
+		tl.expect(Standby)
+		// The primary dies: the automatic takeover is not forced.
+		var start *StartJob
+		for i := 0; i < 400 && start == nil; i++ {
+			tl.now = tl.now.Add(100 * time.Millisecond)
+			for _, a := range tl.handle(Tick{At: tl.now}) {
+				if s, ok := a.(StartJob); ok && s.Job == Takeover {
+					start = &s
+				}
+			}
+			tl.ask()
+		}
+		if start == nil {
+			t.Fatalf("%s: no takeover; state %s", how, tl.m.state)
+		}
+		if start.Forced {
+			t.Errorf("%s: the automatic takeover a minute after a forced acquire that did not go through is forced (%q)", how, start.Reason)
+		}
+	}
+}
+
+// A forced acquire that went through holds by force: the primary's own
+// answers do not give the address back at once, the hold-down of its
+// heartbeats does (failoverctl(8)). An automatic takeover after it is
+// not forced.
+func TestAForcedAcquireHoldsUntilTheHoldDown(t *testing.T) {
+	p := askParams()
+	p.HoldDown = 20 * time.Second
+	tl := newTimeline(t, p, false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Command{At: tl.now, Op: OpAcquire, Force: true})
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	for range 10 {
+		tl.run(time.Second, "priv0", "pub0")
+		tl.do(Answered{At: tl.now, Addr: vip, MAC: primaryMAC})
+	}
+	if s, _ := tl.m.State(); s != Active {
+		t.Fatalf("state %s 10 s after a forced acquire, with the primary answering and heard; want active until the hold-down", s)
+	}
+	tl.got = nil
+	tl.run(11*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+}

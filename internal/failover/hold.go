@@ -10,7 +10,8 @@ type hold struct {
 	running     Job   // the job under way; NoJob when none
 	pending     Job   // an operator's job asked for while another runs
 	pendForce   bool  // it was asked for with --force
-	forced      bool  // the operator's takeover under way, or held, was asked for with --force
+	forcing     bool  // the takeover under way (or last started) was asked for with --force
+	forced      bool  // the addresses held were taken by a forced takeover
 	freezeAfter bool  // hold when the running job ends
 	from        State // the state the hold froze
 	vetoedJob   Job   // the job Test refused, until one goes ahead
@@ -44,12 +45,14 @@ func (h *hold) startIncomplete() { h.incomplete = true }
 // idle says no job is under way.
 func (h *hold) idle() bool { return h.running == NoJob }
 
-// start records that j is under way. A takeover's hold of the
-// addresses is its own (a give-back refused in an earlier one waits for
-// nothing); a give-back ends what --force asked for.
-func (h *hold) start(j Job) {
+// start records that j is under way, forced by the operator's --force
+// or not: --force belongs to the one takeover it was asked for. A
+// takeover's hold of the addresses is its own (a give-back refused in an
+// earlier one waits for nothing); a give-back ends what --force took.
+func (h *hold) start(j Job, forced bool) {
 	h.running = j
 	h.incomplete = false
+	h.forcing = forced && j == Takeover
 	switch j {
 	case Takeover:
 		h.keptAt = time.Time{}
@@ -78,13 +81,9 @@ func (h *hold) request(j Job, force bool) (waits bool) {
 	return true
 }
 
-// operator records that the operator's j starts, forced or not. Only a
-// job that starts carries --force: one that finds the host already so
-// changes nothing.
-func (h *hold) operator(j Job, force bool) {
-	h.wentAhead()
-	h.forced = force && j == Takeover
-}
+// operator records that the operator's job starts: Test's last refusal
+// is forgotten.
+func (h *hold) operator() { h.wentAhead() }
 
 // freezeAtEnd has the hold take effect when the job under way ends.
 func (h *hold) freezeAtEnd() { h.freezeAfter = true }
@@ -152,6 +151,7 @@ func (h *hold) gaveBack(now time.Time) {
 
 // tookOver records a takeover done.
 func (h *hold) tookOver() {
+	h.forced = h.forcing // a forced takeover holds by force until a give-back
 	h.vetoedJob = NoJob
 	h.toldHolding = false
 }

@@ -363,7 +363,12 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 }
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
-	m.hold.start(j)
+	return m.startJob(j, reason, false, now)
+}
+
+// startJob starts j, forced (the operator's --force) or not.
+func (m *Machine) startJob(j Job, reason string, forced bool, now time.Time) []Action {
+	m.hold.start(j, forced)
 	m.ask.jobStarted(j)
 	if j == Takeover {
 		// Only heartbeats from the decision on are the primary back:
@@ -378,7 +383,7 @@ func (m *Machine) start(j Job, reason string, now time.Time) []Action {
 	} else {
 		m.set(Releasing, now)
 	}
-	return []Action{StartJob{Job: j, Reason: reason, Forced: j == Takeover && m.hold.forced}}
+	return []Action{StartJob{Job: j, Reason: reason, Forced: j == Takeover && forced}}
 }
 
 // evaluate applies the rules at now. A rule that moves to standby so
@@ -605,8 +610,8 @@ func (m *Machine) operatorJob(j Job, force bool, now time.Time) []Action {
 	if (j == Takeover && holds) || (j == GiveBack && !holds) {
 		return nil // already so
 	}
-	m.hold.operator(j, force)
-	return m.start(j, "operator request (failoverctl)", now)
+	m.hold.operator()
+	return m.startJob(j, "operator request (failoverctl)", force, now)
 }
 
 // command applies an operator's request. While a job runs nothing else
