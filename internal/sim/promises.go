@@ -116,7 +116,9 @@ func (c *checker) yields(now time.Time) bool {
 		return false
 	}
 	if !c.checksFailSince.IsZero() {
-		return true
+		// It can have yielded once its checks have failed Fall rounds
+		// (the first of them may run at once).
+		return now.Sub(c.checksFailSince) >= time.Duration(c.b.Fall-1)*c.b.CheckEvery
 	}
 	return !c.checksPassAt.IsZero() && now.Sub(c.checksPassAt) < time.Duration(c.b.Rise+1)*c.b.CheckEvery+c.b.Reaction
 }
