@@ -410,21 +410,50 @@ func TestAnswerDuringTheTakeoverIsAConflict(t *testing.T) {
 	tl.expect(Acquiring, "start takeover")
 }
 
-// A forced acquire asked while a job runs stays forced.
+// An acquire asked while a job runs keeps its --force, or its lack of
+// one, for the takeover it starts when the job ends.
 func TestForceSurvivesAPendingAcquire(t *testing.T) {
+	for _, force := range []bool{true, false} {
+		tl := newTimeline(t, askParams(), false)
+		tl.run(5*time.Second, "priv0", "pub0")
+		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(3500*time.Millisecond))
+		tl.expect(Conflict, "notice conflict")
+		tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(10*time.Second))
+		tl.expect(Conflict, "start fence")
+		tl.do(Command{At: tl.now, Op: OpAcquire, Force: force})
+		acts := tl.handle(JobDone{At: tl.now, Job: Fence})
+		if len(acts) != 1 {
+			t.Fatalf("after the fence: %v", acts)
+		}
+		if j, ok := acts[0].(StartJob); !ok || j.Job != Takeover || j.Forced != force {
+			t.Fatalf("after the fence: %+v, want the pending takeover, forced %v", acts[0], force)
+		}
+	}
+}
+
+// Status lists a link alive while it was heard within the timeout and
+// has carrier: not a moment past the timeout, nor without carrier
+// however lately heard.
+func TestStatusListsALinkAliveOnlyWhileHeardWithCarrier(t *testing.T) {
 	tl := newTimeline(t, askParams(), false)
 	tl.run(5*time.Second, "priv0", "pub0")
-	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(3500*time.Millisecond))
-	tl.expect(Conflict, "notice conflict")
-	tl.answers(primaryMAC, 100*time.Millisecond, tl.now.Add(10*time.Second))
-	tl.expect(Conflict, "start fence")
-	tl.do(Command{At: tl.now, Op: OpAcquire, Force: true})
-	acts := tl.handle(JobDone{At: tl.now, Job: Fence})
-	if len(acts) != 1 {
-		t.Fatalf("after the fence: %v", acts)
+	last := tl.now
+	alive := func(at time.Time) map[string]bool {
+		out := map[string]bool{}
+		for _, l := range tl.m.Status(at).Links {
+			out[l.Name] = l.Alive
+		}
+		return out
 	}
-	if j, ok := acts[0].(StartJob); !ok || j.Job != Takeover || !j.Forced {
-		t.Fatalf("after the fence: %+v, want the pending takeover, forced", acts[0])
+	if a := alive(last.Add(3 * time.Second)); !a["priv0"] || !a["pub0"] {
+		t.Fatalf("a timeout after the last heartbeat: %v, want both alive", a)
+	}
+	if a := alive(last.Add(3*time.Second + time.Nanosecond)); a["priv0"] || a["pub0"] {
+		t.Fatalf("past the timeout: %v, want both silent", a)
+	}
+	tl.do(Carrier{At: last, Link: "priv0", Up: false})
+	if a := alive(last); a["priv0"] || !a["pub0"] {
+		t.Fatalf("priv0 without carrier, both just heard: %v, want priv0 silent, pub0 alive", a)
 	}
 }
 
