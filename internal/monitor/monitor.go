@@ -126,9 +126,9 @@ type Monitor struct {
 		epoch  uint64
 	}
 	peers map[string]*linkPeers // what each link's kernel filter passes (peers.go)
-	// refused is the last dropped packet from the primary's own
-	// addresses each link delivered (refused.go).
-	refused map[string]Heard
+	// refused is what each link remembers of the dropped packets from
+	// the primary's own addresses it delivered (refused.go).
+	refused map[string]*refusedLink
 }
 
 // newMonitor sets up everything but the sockets.
@@ -228,8 +228,8 @@ func (m *Monitor) Stats() map[string]LinkStats {
 
 // Run reads packets until ctx ends and calls deliver with the packets
 // accepted at one wakeup, and those from the primary's own addresses it
-// dropped (Heard.Dropped, at most one each refusedEvery per link and
-// kind), in the goroutine that read them (one for each
+// dropped (Heard.Dropped, at most one each refusedEvery per link, and a
+// few more when their kind changes: refused.go), in the goroutine that read them (one for each
 // socket): a heartbeat reaches the state machine with no hand-off between
 // goroutines, and a flood on one socket is read by its own goroutine, not
 // in the way of the others. deliver must not keep the slice.
