@@ -85,8 +85,10 @@ type LinkStats struct {
 	Sender    string                     `json:"sender,omitempty"`
 	// Auth is how the last packet from the primary stood with the keys:
 	// one accepted, or one from its own addresses refused for its
-	// authentication.
-	Auth wire.Standing `json:"-"`
+	// authentication; Accepted and Refused are the last of each.
+	Auth     wire.Standing `json:"-"`
+	Accepted wire.Standing `json:"-"`
+	Refused  wire.Standing `json:"-"`
 }
 
 // packetFunc takes one received packet: its bytes (valid only during the
@@ -220,7 +222,7 @@ func (m *Monitor) Stats() map[string]LinkStats {
 		for r, n := range v.Dropped {
 			c.Dropped[r] = n
 		}
-		c.Auth.Keys = slices.Clone(v.Auth.Keys)
+		c.Auth.Keys, c.Accepted.Keys, c.Refused.Keys = slices.Clone(v.Auth.Keys), slices.Clone(v.Accepted.Keys), slices.Clone(v.Refused.Keys)
 		out[k] = c
 	}
 	return out
@@ -379,7 +381,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 			return Heard{}, false
 		}
 		if !auth.At.IsZero() {
-			m.stats[link].Auth = auth
+			m.stats[link].Auth, m.stats[link].Refused = auth, auth
 		}
 		return m.refuseLocked(Heard{Link: link, From: from, At: now, Packet: p, Auth: auth, Dropped: wire.ReasonOf(err)})
 	}
@@ -415,7 +417,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	}
 	st := m.stats[link]
 	st.Received++
-	st.LastHeard, st.Epoch, st.Interval, st.Sender, st.Auth = now, p.Epoch, p.Interval, p.Sender, auth
+	st.LastHeard, st.Epoch, st.Interval, st.Sender, st.Auth, st.Accepted = now, p.Epoch, p.Interval, p.Sender, auth, auth
 	m.heardLocked(link, from, named, newEpoch, p.Interval, now)
 	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy, Auth: auth}, true
 }
