@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -532,37 +533,55 @@ func (m *Machine) conflict(now time.Time) []Action {
 	}
 	unheard, refused := m.unheard(now)
 	if refused {
-		// The primary is up: taking its address would make two owners.
-		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) +
-			"; nothing is taken over while it answers: the primary is up, and what its packets are refused for is what to mend"}}
+		// Whether the primary sends them, nobody here can tell: if it
+		// does, it is up, and taking its address would make two owners.
+		return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) + "; nothing is taken over while it answers, and " + NotForced}}
 	}
 	return []Action{Notice{Kind: notice.Conflict, Detail: m.conflictDetail(unheard) +
 		"; nothing is taken over while it answers (failoverctl acquire --force takes it anyway)"}}
 }
 
+// NotForced says why nothing is taken while another host answers and
+// packets from the primary's addresses are refused, and why no notice
+// then points at failoverctl acquire --force.
+const NotForced = "taking it by force is no way out while those packets come: if the primary sends them, it is up, and both hosts would answer"
+
 // refused records a packet refused from the primary's own addresses.
 func (m *Machine) refused(e Refused) []Action {
 	if l, ok := m.links[e.Link]; ok {
-		l.Refused, l.RefusedAt = e.Why, e.At
+		l.Refused, l.RefusedAt, l.refusedWhy, l.refusedAuth = cmp.Or(e.Beside, e.Why), e.At, e.Why, e.Auth
 	}
 	return nil
 }
 
-// unheard says, in words, how the primary is unheard at now: silent, or
-// its own addresses sending packets that are refused, within the
-// timeout (refused).
+// Heard says when a heartbeat of the primary's last counted (zero: none,
+// or a goodbye since) and the timeout: a packet refused within the
+// timeout after it is refused beside the primary's heartbeats, not
+// instead of them.
+func (m *Machine) Heard() (last time.Time, timeout time.Duration) { return m.lastHeard(), m.timeout() }
+
+// Unheard says, in words, how the primary is unheard at now: silent, or
+// packets from its own addresses refused within the timeout (refused),
+// on which links and why. Packets that fail authentication come from
+// the primary with another key, or from someone who forges its address:
+// nobody here can tell which, so it says both.
+func (m *Machine) Unheard(now time.Time) (s string, refused bool) { return m.unheard(now) }
+
 func (m *Machine) unheard(now time.Time) (s string, refused bool) {
 	var on []string
-	why := ""
+	why, auth := "", false
 	for _, n := range m.p.Links {
 		if l := m.links[n]; l.Refusing() && now.Sub(l.RefusedAt) <= m.timeout() {
-			on, why = append(on, n), l.Refused
+			on, why, auth = append(on, n), l.refusedWhy, auth || l.refusedAuth
 		}
 	}
 	if len(on) == 0 {
 		return "the primary is silent", false
 	}
-	return fmt.Sprintf("the primary's own addresses send on %s, but their packets are refused (%s)", strings.Join(on, " and "), why), true
+	if auth {
+		return fmt.Sprintf("packets from the primary's addresses on %s fail authentication (%s): its key differs, or someone forges its address", strings.Join(on, " and "), why), true
+	}
+	return fmt.Sprintf("packets from the primary's addresses on %s are refused (%s)", strings.Join(on, " and "), why), true
 }
 
 func (m *Machine) conflictDetail(situation string) string {

@@ -750,11 +750,12 @@ func TestAForcedAcquireOfWhatIsHeldChangesNothing(t *testing.T) {
 	}
 }
 
-// The primary's own addresses send, but their packets are refused (its
-// key differs from this host's), and its host answers for the address:
-// the conflict notice says the primary is heard but refused, and why,
-// and never that failoverctl acquire --force takes the address (that
-// would make two owners).
+// Packets from the primary's own addresses fail authentication (its key
+// differs from this host's, or someone forges its address), and its host
+// answers for the address: the conflict notice says so, and why, never
+// that the primary is silent, nor that it is up (nobody here can tell),
+// nor that failoverctl acquire --force takes the address (if the
+// primary sends them, that would make two owners).
 func TestConflictWhileThePrimarysPacketsAreRefusedSuggestsNoForce(t *testing.T) {
 	const why = "heard, but not authenticated: key id 0a0b0c0d here, 01020304 in the packets"
 	m := New(askParams(), t0, false)
@@ -762,8 +763,8 @@ func TestConflictWhileThePrimarysPacketsAreRefusedSuggestsNoForce(t *testing.T) 
 	var said string
 	for i := 0; i < 200 && said == ""; i++ {
 		now = now.Add(100 * time.Millisecond)
-		m.Handle(Refused{At: now, Link: "priv0", Why: why})
-		m.Handle(Refused{At: now, Link: "pub0", Why: why})
+		m.Handle(Refused{At: now, Link: "priv0", Why: why, Auth: true})
+		m.Handle(Refused{At: now, Link: "pub0", Why: why, Auth: true})
 		acts := m.Handle(Answered{At: now, Addr: vip, MAC: primaryMAC})
 		for _, a := range append(acts, m.Handle(Tick{At: now})...) {
 			if n, ok := a.(Notice); ok && n.Kind == notice.Conflict {
@@ -771,12 +772,12 @@ func TestConflictWhileThePrimarysPacketsAreRefusedSuggestsNoForce(t *testing.T) 
 			}
 		}
 	}
-	for _, want := range []string{vip, primaryMAC, "priv0 and pub0", "refused", why} {
+	for _, want := range []string{vip, primaryMAC, "priv0 and pub0 fail authentication (" + why + "): its key differs, or someone forges its address", NotForced} {
 		if !strings.Contains(said, want) {
 			t.Errorf("notice %q does not say %q", said, want)
 		}
 	}
-	for _, not := range []string{"--force", "the primary is silent"} {
+	for _, not := range []string{"--force", "the primary is silent", "the primary is up"} {
 		if strings.Contains(said, not) {
 			t.Errorf("notice %q says %q while the primary's packets arrive", said, not)
 		}

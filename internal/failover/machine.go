@@ -68,6 +68,10 @@ type link struct {
 	// carrierAt is when the carrier last changed (zero: never reported):
 	// nothing sent on the link before then counts.
 	carrierAt time.Time
+	// refusedWhy and refusedAuth: why the last packet it refused
+	// (Refused) was, and whether for its authentication.
+	refusedWhy  string
+	refusedAuth bool
 }
 
 // heard is when the link counts as last heard from: its last heartbeat,

@@ -95,14 +95,19 @@ type Carrier struct {
 }
 
 // Refused: a packet from one of the primary's own addresses arrived on
-// Link and was dropped, Why says why (its key, a replay): the primary,
-// or someone at its address, sends but is not heard. It changes no
-// decision; notices say it, and none says the addresses may be taken by
-// force while it lasts.
+// Link and was dropped, Why says why (its key, a replay); Auth: it
+// failed authentication. The primary, or someone at its address, sends
+// but is not heard. It changes no decision; notices say it, and none
+// says the addresses may be taken by force while it lasts. Beside, set
+// when the primary's heartbeats were heard within the timeout before
+// At, says what such a packet may be (forged, replayed); status and the
+// notices' links show it instead of Why.
 type Refused struct {
-	At   time.Time
-	Link string
-	Why  string
+	At     time.Time
+	Link   string
+	Why    string
+	Auth   bool
+	Beside string
 }
 
 func (Refused) isEvent() {}

@@ -42,11 +42,13 @@ func (w *world) sendAs(sender *wire.Keyring, on ...string) {
 		p, err = w.keys.Open(b)
 		auth, _ := w.keys.Stand(p, err, time.Now())
 		h := monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: p, Auth: auth}
+		st := monitor.LinkStats{Auth: auth, Accepted: auth}
 		if err != nil {
 			h.Dropped = wire.ReasonOf(err)
+			st = monitor.LinkStats{Auth: auth, Refused: auth}
 		}
 		hs = append(hs, h)
-		w.src.setStats(l, monitor.LinkStats{Auth: auth})
+		w.src.setStats(l, st)
 	}
 	w.src.in <- hs
 	synctest.Wait()
@@ -117,7 +119,7 @@ func TestAKeyMismatchIsHeardButNotAuthenticated(t *testing.T) {
 # HELP ipfailover_auth_keys Keys heartbeats are checked with here (FAILOVER_AUTH_KEY_FILE); 0: they are not checked.
 # TYPE ipfailover_auth_keys gauge
 ipfailover_auth_keys 1
-# HELP ipfailover_heartbeat_auth_info How the last packet from the primary on each link stood with the keys here: state authenticated (checked with a key here), unchecked (no key here) or refused (a key here, the packet not signed with it: dropped); the key ids here and in the packet (empty: none). Absent until a packet is heard.
+# HELP ipfailover_heartbeat_auth_info How the last packet from the primary on each link stood with the keys here (while its heartbeats are heard within the timeout, the last heartbeat: packets refused beside them count as bad-tag drops only): state authenticated (checked with a key here), unchecked (no key here) or refused (a key here, the packet not signed with it: dropped); the key ids here and in the packet (empty: none). Absent until a packet is heard.
 # TYPE ipfailover_heartbeat_auth_info gauge
 ipfailover_heartbeat_auth_info{key_here="` + wire.FormatKeyID(w.keys.IDs()[0]) + `",key_in_packets="` + wire.FormatKeyID(primary.IDs()[0]) + `",link="priv0",state="refused"} 1
 ipfailover_heartbeat_auth_info{key_here="` + wire.FormatKeyID(w.keys.IDs()[0]) + `",key_in_packets="` + wire.FormatKeyID(primary.IDs()[0]) + `",link="pub0",state="refused"} 1

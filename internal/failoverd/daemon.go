@@ -181,9 +181,12 @@ type Daemon struct {
 
 	started time.Time               // when New ran: the start's grace counts from it
 	missing map[string]*missingLink // the links whose interface does not exist; d.mu
-	// authSeen: when a packet of the primary's last disagreed with the
-	// keys here (auth.go); d.mu.
-	authSeen time.Time
+	// authSeen: when each kind of mismatch with the keys here was last
+	// seen, and how long it is quiet; authTold: when one was last told;
+	// authRefused: when packets from the primary's addresses began to be
+	// refused with no heartbeat since (auth.go); d.mu.
+	authSeen              map[authKind]*authSeen
+	authTold, authRefused time.Time
 }
 
 type stageKey struct {

@@ -27,6 +27,10 @@ type MetricsSources struct {
 	Keys func() *wire.Keyring
 	// Now is the clock the ages are measured with; time.Now when nil.
 	Now func() time.Time
+	// Heard says the primary counts as heard now (Daemon.Heard): each
+	// link's heartbeat_auth_info is then that of its last heartbeat, not
+	// of packets refused beside them. Nil: never.
+	Heard func() bool
 }
 
 // Metrics are failoverd's metrics: an observer of the daemon
@@ -97,7 +101,7 @@ func NewMetrics(reg prometheus.Registerer, src MetricsSources) *Metrics {
 		interval: prometheus.NewDesc(metrics.Namespace+"_primary_interval_seconds", "The primary's heartbeat interval, as its last heartbeat advertised.", nil, nil),
 		keys:     prometheus.NewDesc(metrics.Namespace+"_auth_keys", "Keys heartbeats are checked with here (FAILOVER_AUTH_KEY_FILE); 0: they are not checked.", nil, nil),
 		auth: prometheus.NewDesc(metrics.Namespace+"_heartbeat_auth_info",
-			"How the last packet from the primary on each link stood with the keys here: state authenticated (checked with a key here), unchecked (no key here) or refused (a key here, the packet not signed with it: dropped); the key ids here and in the packet (empty: none). Absent until a packet is heard.",
+			"How the last packet from the primary on each link stood with the keys here (while its heartbeats are heard within the timeout, the last heartbeat: packets refused beside them count as bad-tag drops only): state authenticated (checked with a key here), unchecked (no key here) or refused (a key here, the packet not signed with it: dropped); the key ids here and in the packet (empty: none). Absent until a packet is heard.",
 			[]string{"link", "state", "key_here", "key_in_packets"}, nil),
 	}
 	for _, s := range failover.States {
@@ -242,6 +246,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	now := m.src.Now()
 	var latest time.Time
 	var interval time.Duration
+	heard := m.src.Heard != nil && m.src.Heard()
 	for link, s := range m.src.Stats() {
 		if link != monitor.Unknown {
 			ch <- prometheus.MustNewConstMetric(m.received, prometheus.CounterValue, float64(s.Received), link)
@@ -249,7 +254,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		for reason, n := range s.Dropped {
 			ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(n), link, string(reason))
 		}
-		if a := s.Auth; a.State() != wire.AuthNone {
+		if a := linkStanding(s, heard); a.State() != wire.AuthNone {
 			in := ""
 			if a.Signed {
 				in = wire.FormatKeyID(a.KeyID)

@@ -118,13 +118,14 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	var hookRunner HookRunner = &hooks.Runner{Dir: c.HookDir, Timeout: c.HookTimeout, Log: log, RequireSafe: os.Geteuid() == 0}
 	sinks := notify.Sinks(c.Sendmail, c.EmailRecipient, c.NotifyCommand)
 	var observer Observer
+	var met *Metrics
 	endpoint, err := metrics.Open(c.MetricsListen(config.Failoverd), log)
 	if err != nil {
 		return o, fmt.Errorf("cannot serve metrics (%s): %w", config.KeyMetricsAddr, err)
 	}
 	if endpoint != nil {
-		m := NewMetrics(endpoint.Registry, MetricsSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }, Keys: o.keys.Load})
-		hookRunner, sinks, observer = m.Hooks(hookRunner), m.Notifiers(sinks), m
+		met = NewMetrics(endpoint.Registry, MetricsSources{Stats: mon.Stats, Holding: func() int { return len(mover.Holding()) }, Keys: o.keys.Load})
+		hookRunner, sinks, observer = met.Hooks(hookRunner), met.Notifiers(sinks), met
 		o.Tasks = append(o.Tasks, cli.Task{Name: "metrics endpoint", Run: endpoint.Run})
 	}
 	notifier := notify.NewAsync(log, sinks...)
@@ -165,6 +166,9 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 		Observer:   observer,
 		Interfaces: netif.Names,
 	})
+	if met != nil {
+		met.src.Heard = o.Daemon.Heard // read at scrapes, which start after Open
+	}
 	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl, o.Handle, log) }})
 	o.started = func() {
 		log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", addrs, "state", o.State(),

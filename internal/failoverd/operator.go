@@ -19,11 +19,11 @@ func (d *Daemon) Handle(ctx context.Context, r control.Request) control.Response
 	if r.Op == failover.OpAcquire && !r.Force && d.Asker != nil && len(d.Mover.Holding()) == 0 {
 		// Ask first: an acquire must not make a second host answer.
 		a, answered, dark := d.askNow(ctx)
+		refused := d.refusedNow()
 		var refusal string
 		switch {
-		case answered && d.refusedNow() != "":
-			// The primary is up: forcing would make two owners.
-			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; the primary's own addresses send, and their packets are refused (%s): mend that", a.Addr, a.MAC, a.Whose(), d.refusedNow())
+		case answered && refused != "":
+			refusal = fmt.Sprintf("%s is answered by %s (%s) while %s; taking it would leave two hosts answering for it, and %s", a.Addr, a.MAC, a.Whose(), refused, failover.NotForced)
 		case answered:
 			refusal = fmt.Sprintf("%s is answered by %s (%s): taking it would leave two hosts answering for it; failoverctl acquire --force takes it anyway", a.Addr, a.MAC, a.Whose())
 		case dark != "":
@@ -138,17 +138,19 @@ func commandOutcome(resp control.Response, wait bool) string {
 	return resp.Message
 }
 
-// refusedNow says why the packets of the primary's own addresses are
-// refused, when a link refused one within the timeout; "" otherwise.
+// refusedNow says how the primary is unheard while packets of its own
+// addresses are refused: when a link refused one within the timeout and
+// no heartbeat came within it (failover.Machine.Unheard); "" otherwise,
+// and while the primary is heard.
 func (d *Daemon) refusedNow() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.Clock.Now()
-	ms := d.machine.Status(now)
-	for _, l := range ms.Links {
-		if l.Refusing() && now.Sub(l.RefusedAt) <= ms.Timeout {
-			return l.Refused
-		}
+	if d.heardLocked(now) {
+		return ""
+	}
+	if s, refused := d.machine.Unheard(now); refused {
+		return s
 	}
 	return ""
 }

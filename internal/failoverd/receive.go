@@ -27,15 +27,20 @@ func (d *Daemon) heard(hs []monitor.Heard) {
 	d.mu.Lock()
 	for _, h := range hs {
 		if dropped(h) {
-			d.applyLocked(failover.Refused{At: h.At, Link: h.Link, Why: refusedWhy(h)}, nil)
-			d.watchAuthLocked(h)
+			beside := d.heardLocked(h.At)
+			e := failover.Refused{At: h.At, Link: h.Link, Why: refusedWhy(h), Auth: h.Auth.Refused}
+			if beside && h.Auth.Refused {
+				e.Beside = besideWhy(h.Auth)
+			}
+			d.applyLocked(e, nil)
+			d.watchAuthLocked(h, beside)
 			continue
 		}
 		d.learnTargetLocked(h.Link, h.From)
 		hb := heartbeatOf(h)
 		_, hb.Own = d.takes[h.From]
 		d.applyLocked(hb, nil)
-		d.watchAuthLocked(h)
+		d.watchAuthLocked(h, false)
 	}
 	d.rearmLocked()
 	if beat {

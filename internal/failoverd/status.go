@@ -26,11 +26,12 @@ func (d *Daemon) statusLocked() control.Status {
 	now := d.Clock.Now()
 	ms := d.machine.Status(now)
 	stats := d.Source.Stats()
+	heard := d.heardLocked(now)
 	st := control.Status{Node: d.cfg.Node, State: ms.State, Since: ms.Since, Holding: ms.Holding,
 		Peer: d.cfg.Peer.String(), PeerInterval: ms.PeerInterval, Timeout: ms.Timeout}
 	for _, l := range ms.Links {
 		s := stats[l.Name]
-		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped, Auth: linkAuth(s.Auth)})
+		st.Links = append(st.Links, control.Link{Link: l, Received: s.Received, Dropped: s.Dropped, Auth: linkAuth(linkStanding(s, heard))})
 		if m := d.missing[l.Name]; m != nil {
 			st.Links[len(st.Links)-1].Missing, st.Links[len(st.Links)-1].MissingSince = true, m.since
 		}
@@ -44,7 +45,7 @@ func (d *Daemon) statusLocked() control.Status {
 	for _, id := range keys {
 		st.KeyIDs = append(st.KeyIDs, wire.FormatKeyID(id))
 	}
-	st.Authentication = authSummary(keys, stats, d.cfg.Machine.Links)
+	st.Authentication = authSummary(keys, stats, d.cfg.Machine.Links, heard, now, ms.Timeout)
 	held := d.Mover.Holding()
 	for _, a := range d.cfg.Addresses {
 		st.Addresses = append(st.Addresses, control.Address{Address: a.String(), Held: slices.Contains(held, a)})

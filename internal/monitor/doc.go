@@ -8,11 +8,11 @@
 //
 // A packet from one of the primary's own addresses that it drops (a key
 // on one side only, different keys, a replay) is delivered too, marked
-// Dropped, no more than once every refusedEvery per link while nothing
-// about it changes: the primary, or someone at its address, sends but is
-// not heard, which failoverd says rather than calling the primary silent.
-// Each link keeps how the primary's last packet stood with the keys
-// (LinkStats.Auth).
+// Dropped, no more than once every refusedEvery per link whatever each
+// carries (and a few a second sooner when their kind changes): the
+// primary, or someone at its address, sends but is not heard, which
+// failoverd says rather than calling the primary silent. Each link keeps
+// how the primary's last packets stood with the keys (LinkStats).
 //
 // # Sockets on Linux
 //

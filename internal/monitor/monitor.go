@@ -85,8 +85,10 @@ type LinkStats struct {
 	Sender    string                     `json:"sender,omitempty"`
 	// Auth is how the last packet from the primary stood with the keys:
 	// one accepted, or one from its own addresses refused for its
-	// authentication.
-	Auth wire.Standing `json:"-"`
+	// authentication; Accepted and Refused are the last of each.
+	Auth     wire.Standing `json:"-"`
+	Accepted wire.Standing `json:"-"`
+	Refused  wire.Standing `json:"-"`
 }
 
 // packetFunc takes one received packet: its bytes (valid only during the
@@ -126,9 +128,9 @@ type Monitor struct {
 		epoch  uint64
 	}
 	peers map[string]*linkPeers // what each link's kernel filter passes (peers.go)
-	// refused is the last dropped packet from the primary's own
-	// addresses each link delivered (refused.go).
-	refused map[string]Heard
+	// refused is what each link remembers of the dropped packets from
+	// the primary's own addresses it delivered (refused.go).
+	refused map[string]*refusedLink
 }
 
 // newMonitor sets up everything but the sockets.
@@ -220,7 +222,7 @@ func (m *Monitor) Stats() map[string]LinkStats {
 		for r, n := range v.Dropped {
 			c.Dropped[r] = n
 		}
-		c.Auth.Keys = slices.Clone(v.Auth.Keys)
+		c.Auth.Keys, c.Accepted.Keys, c.Refused.Keys = slices.Clone(v.Auth.Keys), slices.Clone(v.Accepted.Keys), slices.Clone(v.Refused.Keys)
 		out[k] = c
 	}
 	return out
@@ -228,8 +230,8 @@ func (m *Monitor) Stats() map[string]LinkStats {
 
 // Run reads packets until ctx ends and calls deliver with the packets
 // accepted at one wakeup, and those from the primary's own addresses it
-// dropped (Heard.Dropped, at most one each refusedEvery per link and
-// kind), in the goroutine that read them (one for each
+// dropped (Heard.Dropped, at most one each refusedEvery per link, and a
+// few more when their kind changes: refused.go), in the goroutine that read them (one for each
 // socket): a heartbeat reaches the state machine with no hand-off between
 // goroutines, and a flood on one socket is read by its own goroutine, not
 // in the way of the others. deliver must not keep the slice.
@@ -379,7 +381,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 			return Heard{}, false
 		}
 		if !auth.At.IsZero() {
-			m.stats[link].Auth = auth
+			m.stats[link].Auth, m.stats[link].Refused = auth, auth
 		}
 		return m.refuseLocked(Heard{Link: link, From: from, At: now, Packet: p, Auth: auth, Dropped: wire.ReasonOf(err)})
 	}
@@ -415,7 +417,7 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 	}
 	st := m.stats[link]
 	st.Received++
-	st.LastHeard, st.Epoch, st.Interval, st.Sender, st.Auth = now, p.Epoch, p.Interval, p.Sender, auth
+	st.LastHeard, st.Epoch, st.Interval, st.Sender, st.Auth, st.Accepted = now, p.Epoch, p.Interval, p.Sender, auth, auth
 	m.heardLocked(link, from, named, newEpoch, p.Interval, now)
 	return Heard{Link: link, From: from, At: now, Packet: p, Legacy: legacy, Auth: auth}, true
 }

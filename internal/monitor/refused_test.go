@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -61,5 +62,48 @@ func TestASignedPacketAcceptedWithoutAKeyHereIsUnchecked(t *testing.T) {
 	}
 	if a := m.Stats()["priv0"].Auth; a.State() != wire.AuthUnchecked || !a.Signed || a.KeyID != there.IDs()[0] {
 		t.Fatalf("priv0's counters keep %+v", a)
+	}
+}
+
+// A flood from the primary's own address whose packets each carry
+// another key id (or alternate between unsigned, signed and junk) is
+// handed on no faster than one like it: at most one each refusedEvery
+// per link, and one more each refusedPassEvery for a change of kind.
+// Before, every packet whose key id differed from the last was
+// delivered: 1000 of 1000 within 10 ms.
+func TestAFloodOfVariedRefusedPacketsIsDeliveredAtTheLimit(t *testing.T) {
+	here := key(t, "0123456789abcdef0123")
+	forged := func(i int) []byte {
+		switch i % 4 {
+		case 0:
+			return packet(t, wire.NewKeyring(), 1, uint64(i+1), now)
+		case 1:
+			return []byte("junk junk junk")
+		}
+		return packet(t, key(t, fmt.Sprintf("attacker key %08d....", i)), 1, uint64(i+1), now)
+	}
+	for _, c := range []struct {
+		n    int
+		gap  time.Duration
+		most int
+	}{
+		{1000, 10 * time.Microsecond, 2},    // 10 ms: one, and one pass for a change
+		{1000, time.Millisecond, 100/1 + 4}, // a second: one each 10 ms, four passes
+	} {
+		m, _ := testMonitor(t, here, false)
+		at, delivered := now, 0
+		for i := range c.n {
+			if h, _ := m.accept(forged(i), 2, primaryPriv, at); h.Dropped != "" {
+				delivered++
+			}
+			at = at.Add(c.gap)
+		}
+		t.Logf("%d varied forged packets in %v: %d delivered", c.n, at.Sub(now), delivered)
+		if delivered == 0 || delivered > c.most {
+			t.Errorf("%d varied forged packets in %v: %d delivered, want 1 to %d", c.n, at.Sub(now), delivered, c.most)
+		}
+		if d := m.Stats()["priv0"].Dropped; d[wire.DropBadTag]+d[wire.DropMalformed] != uint64(c.n) {
+			t.Errorf("%d forged packets, counted %v", c.n, d)
+		}
 	}
 }

@@ -113,13 +113,22 @@ func (s Standing) String() string {
 	case AuthUnchecked:
 		return fmt.Sprintf("not authenticated: %s, %s in the packets", here, s.InPackets())
 	}
+	return "heard, but not authenticated: " + s.Sides()
+}
+
+// Sides says what a refused packet had against the keys here: "key id
+// 1a2b3c4d here, 5e6f7a8b in the packets", "key id 1a2b3c4d here, none
+// in the packets (unsigned)", or that the tag of a key id here did not
+// match.
+func (s Standing) Sides() string {
+	here := KeyIDs(s.Keys) + " here"
 	switch {
 	case !s.Signed:
-		return fmt.Sprintf("heard, but not authenticated: %s, none in the packets (unsigned)", here)
+		return here + ", none in the packets (unsigned)"
 	case slices.Contains(s.Keys, s.KeyID):
-		return fmt.Sprintf("heard, but not authenticated: %s and in the packets, but their tag does not match (changed on the way, or forged)", here)
+		return here + " and in the packets, but their tag does not match (changed on the way, or forged)"
 	}
-	return fmt.Sprintf("heard, but not authenticated: %s, %s in the packets", here, s.InPackets())
+	return fmt.Sprintf("%s, %s in the packets", here, s.InPackets())
 }
 
 // errAuth is Open's error for an authentication that failed: err, with
