@@ -18,6 +18,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/safefile"
 )
 
 // Version is set at build time (-ldflags "-X ...cli.Version=...").
@@ -102,7 +103,7 @@ func (inv *Invocation) Load() (*config.Config, int) {
 	c, err := config.Load(inv.Role, inv.Sources)
 	if err != nil {
 		for _, e := range config.Errors(err) {
-			fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, e)
+			fmt.Fprintf(inv.Stderr, "%s: %s\n", inv.Role, safefile.Visible(e.Error()))
 		}
 		fmt.Fprintf(inv.Stderr, "%s: configuration error; %s -h lists the flags, ipfailover(5) the keys\n", inv.Role, inv.Role)
 		return nil, ExitConfig

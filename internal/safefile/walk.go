@@ -315,13 +315,3 @@ func whom(bits fs.FileMode) string {
 	}
 	return "others"
 }
-
-// ShellQuote quotes path so that a fix can be pasted into a shell.
-func ShellQuote(path string) string {
-	if path != "" && strings.IndexFunc(path, func(c rune) bool {
-		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/._-+:%@,", c))
-	}) < 0 {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
-}
