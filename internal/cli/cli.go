@@ -139,6 +139,17 @@ func (inv *Invocation) RunCheck(c *config.Config) int {
 	return ExitOK
 }
 
+// StartFailure is the exit status for err, which stopped a daemon's
+// start: 78 for a file or folder of the configuration that a user other
+// than root could change (a socket's folder, checked again as the socket
+// is made), as when the configuration is loaded; 1 otherwise.
+func StartFailure(err error) int {
+	if _, ok := errors.AsType[*safefile.UnsafeError](err); ok {
+		return ExitConfig
+	}
+	return ExitFailure
+}
+
 // LogOptions are the logging options the configuration asks for.
 func (inv *Invocation) LogOptions(c *config.Config) logging.Options {
 	return logging.Options{
