@@ -31,7 +31,7 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	lock, err := heartbeatd.Lock(c)
 	if err != nil {
 		log.Error("cannot start", "err", err)
-		return cli.ExitFailure
+		return cli.StartFailure(err)
 	}
 	go instance.Answer(lock)
 	defer lock.Close() // last: the goodbye is out before another may start

@@ -690,3 +690,33 @@ func TestReloadRefusesAConfigFileOthersMayWrite(t *testing.T) {
 	}
 	logged("SIGHUP with the file fixed", "configuration reloaded")
 }
+
+// heartbeatd, started or with -n, refuses a lock socket in a folder
+// another user could write to (they could listen there first, or remove
+// the socket so that a second heartbeatd starts): exit 78 with the key,
+// the folder and the fix, before it sends anything.
+func TestALockSocketInAFolderOthersMayWriteToIsRefused(t *testing.T) {
+	_, s1, _ := twoServers(t)
+	s1.Addr("priv0", "192.0.2.1/24")
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil { // as /tmp
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "heartbeatd.sock")
+	for _, args := range [][]string{{"-n"}, {}} {
+		// The later --lock-socket wins over runDaemon's own.
+		out, code := runDaemon(t, s1, append(args, "--config", emptyConfig(t), "--lock-socket", sock, "192.0.2.255")...)
+		if code != 78 {
+			t.Errorf("%q: exit %d, want 78\n%s", args, code, out)
+		}
+		for _, w := range []string{"command line (--lock-socket): FAILOVER_LOCK_SOCKET=", ": refusing " + dir + ": writable by group and others",
+			"fix: move the socket to a folder only root can write to"} {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: output lacks %q:\n%s", args, w, out)
+			}
+		}
+		if _, err := os.Lstat(sock); err == nil {
+			t.Errorf("%q: the socket was made", args)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/logging"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/safefile"
 )
 
 // Version is set at build time (-ldflags "-X ...cli.Version=...").
@@ -102,7 +103,7 @@ func (inv *Invocation) Load() (*config.Config, int) {
 	c, err := config.Load(inv.Role, inv.Sources)
 	if err != nil {
 		for _, e := range config.Errors(err) {
-			fmt.Fprintf(inv.Stderr, "%s: %v\n", inv.Role, e)
+			fmt.Fprintf(inv.Stderr, "%s: %s\n", inv.Role, safefile.Visible(e.Error()))
 		}
 		fmt.Fprintf(inv.Stderr, "%s: configuration error; %s -h lists the flags, ipfailover(5) the keys\n", inv.Role, inv.Role)
 		return nil, ExitConfig
@@ -136,6 +137,17 @@ func (inv *Invocation) RunCheck(c *config.Config) int {
 	}
 	fmt.Fprintf(inv.Stdout, "# configuration is usable\n")
 	return ExitOK
+}
+
+// StartFailure is the exit status for err, which stopped a daemon's
+// start: 78 for a file or folder of the configuration that a user other
+// than root could change (a socket's folder, checked again as the socket
+// is made), as when the configuration is loaded; 1 otherwise.
+func StartFailure(err error) int {
+	if _, ok := errors.AsType[*safefile.UnsafeError](err); ok {
+		return ExitConfig
+	}
+	return ExitFailure
 }
 
 // LogOptions are the logging options the configuration asks for.

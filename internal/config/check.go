@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/safefile"
 )
 
 // Level grades one finding of a live check.
@@ -30,7 +31,13 @@ type Finding struct {
 	Err   *Error
 }
 
-func (f Finding) String() string { return fmt.Sprintf("%-7s %s", f.Level, f.Err) }
+// String is the finding as -n prints it, one line: the names of files it
+// shows (of hooks in a folder others may write to, say) may hold control
+// characters that would rewrite what root's terminal shows, so they are
+// made visible (safefile.Visible).
+func (f Finding) String() string {
+	return fmt.Sprintf("%-7s %s", f.Level, safefile.Visible(f.Err.Error()))
+}
 
 // Check compares the configuration with the host's live interfaces and
 // its programs for notices (failoverd's, and heartbeatd's with service

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/safefile"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -119,7 +120,7 @@ func (c *Config) Format(role Role) string {
 		if !k.usedBy(role) {
 			continue
 		}
-		v := k.format(c)
+		v := safefile.Visible(k.format(c)) // a path may hold control characters
 		fmt.Fprintf(&b, "%s=%s", k.Name, quoteIfNeeded(v))
 		if o, ok := c.origins[k.Name]; ok {
 			fmt.Fprintf(&b, "\t# %s", o)

@@ -421,10 +421,12 @@ func init() {
 			Example: "1s"},
 			100*time.Millisecond, false, func(c *Config) *time.Duration { return &c.ReconcileInterval }),
 		{Name: KeyControlSocket, Roles: roleFailoverOnly,
-			Default: "/run/ipfailover/failoverd.sock", Darwin: "/var/run/ipfailover/failoverd.sock", DarwinRoles: roleFailoverOnly,
+			// Not /var/run on macOS: group daemon may write to it there.
+			Default: "/run/ipfailover/failoverd.sock", Darwin: "/var/db/ipfailover/failoverd.sock", DarwinRoles: roleFailoverOnly,
 			// The limits are those of the socket address on each system
 			// (see sockpath.go), less the terminating NUL.
 			Doc: "The unix socket, mode 0600, failoverctl(8) talks to failoverd(8) on; an absolute path of at most 107 bytes (103 on macOS), the most a socket address holds. " +
+				socketFolderDoc("failoverd(8)", "failoverd.sock") +
 				"failoverctl(8) does not read this file: give it the same path with its own `--control-socket`.",
 			Example: "/run/ipfailover/failoverd.sock",
 			set: func(c *Config, v string) *valueError {
@@ -436,10 +438,11 @@ func init() {
 			},
 			format: func(c *Config) string { return c.ControlSocket }},
 		{Name: KeyLockSocket, Roles: roleHeartbeatOnly,
-			Default: "/run/heartbeatd/heartbeatd.sock", Darwin: "/var/run/heartbeatd/heartbeatd.sock", DarwinRoles: roleHeartbeatOnly,
+			Default: "/run/heartbeatd/heartbeatd.sock", Darwin: "/var/db/heartbeatd/heartbeatd.sock", DarwinRoles: roleHeartbeatOnly,
 			Doc: "The unix socket, mode 0600, heartbeatd(8) listens on while it runs, so that one runs per configuration: a heartbeatd started while another answers on the same path refuses to start, naming the other's pid, and exits 1. " +
 				"Two at once would send heartbeats of two runs, of which failoverd(8) hears only the newer: when that one stops, its goodbye makes failoverd take over while the older still runs. " +
-				"An absolute path of at most 107 bytes (103 on macOS); give each heartbeatd of one host its own only when it serves another pair. Read at start only.",
+				"An absolute path of at most 107 bytes (103 on macOS); give each heartbeatd of one host its own only when it serves another pair. " +
+				socketFolderDoc("heartbeatd(8)", "heartbeatd.sock") + "Read at start only.",
 			Example: "/run/heartbeatd/heartbeatd.sock",
 			set: func(c *Config, v string) *valueError {
 				c.LockSocket = v
@@ -595,4 +598,15 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// socketFolderDoc is what the socket keys' docs say of the lock and the
+// folder, for daemon (failoverd(8), heartbeatd(8)) and its socket's
+// default name.
+func socketFolderDoc(daemon, name string) string {
+	return "Of two started at the same moment, exactly one runs: each first locks the file beside the socket named as it with .lock added (" + name + ".lock), and holds the lock while it runs. " +
+		"The folder, and every folder above it, must be root's (or the user's that " + daemon + " runs as) and not writable by group or others, " +
+		"as the folders of the key files: anyone who could write there could listen first, or remove the socket so that a second one starts beside the first. " +
+		"Another folder is a configuration error (exit 78) naming the folder and the fix. " +
+		"On macOS the default is not under /var/run, which group daemon may write to. "
 }

@@ -212,6 +212,7 @@ func (c *Config) validate(role Role) []error {
 		}
 	}
 	errs = append(errs, c.unsafePrograms(role)...)
+	errs.add(c.unsafeSocketFolder(role))
 	for _, path := range c.AuthKeyFiles {
 		k, err := LoadKeyFile(path)
 		if err != nil {

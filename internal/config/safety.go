@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/ipfailover/ipfailover/internal/safefile"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -59,11 +60,32 @@ func LoadKeyFile(path string) (wire.Key, error) {
 // change would let them change what the daemons do. A missing program is
 // -n's to report.
 func (c *Config) refuseUnsafe(key, path string, p safefile.Policy) error {
-	if path == "" {
+	return c.refuseUnsafeAt(key, path, path, p)
+}
+
+// refuseUnsafeAt is the configuration error for value, named by key,
+// when p refuses the file or folder at, which value leads to.
+func (c *Config) refuseUnsafeAt(key, value, at string, p safefile.Policy) error {
+	if value == "" {
 		return nil
 	}
-	if err := refusal(p, path); err != nil {
-		return &Error{Origin: c.origins[key], Key: key, Value: path, Problem: err.Error()}
+	if err := refusal(p, at); err != nil {
+		return &Error{Origin: c.origins[key], Key: key, Value: value, Problem: err.Error()}
+	}
+	return nil
+}
+
+// unsafeSocketFolder refuses the folder of role's socket (failoverd's
+// control socket, heartbeatd's lock socket) when a user other than root,
+// or the one the daemon runs as, could write to it or to a folder above
+// it (safefile.SocketFolder): they could listen there first, or remove
+// the socket so that a second daemon starts beside the first. The daemon
+// checks it again when it makes the socket (instance.Listen).
+func (c *Config) unsafeSocketFolder(role Role) error {
+	for _, s := range []struct{ key, path string }{{KeyControlSocket, c.ControlSocket}, {KeyLockSocket, c.LockSocket}} {
+		if lookupKey(s.key).usedBy(role) && s.path != "" {
+			return c.refuseUnsafeAt(s.key, s.path, filepath.Dir(s.path), safefile.SocketFolder())
+		}
 	}
 	return nil
 }

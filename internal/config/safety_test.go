@@ -249,3 +249,54 @@ func TestConfigFileMustBeSafe(t *testing.T) {
 		})
 	}
 }
+
+// The folder of failoverd's control socket and of heartbeatd's lock
+// socket must be one only root (or the daemon's user) can write to: a
+// user who could write there could listen first, or remove the socket so
+// that a second daemon starts beside the first. Another is a
+// configuration error that names the file, line and key, the folder and
+// the fix, at start and for -n alike; a folder still to be made is fine
+// under a safe one.
+func TestSocketFoldersMustBeSafe(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		role Role
+		args []string
+	}{{KeyControlSocket, Failoverd, []string{"10.0.0.1", "eth0:100.0.0.10"}}, {KeyLockSocket, Heartbeatd, []string{"192.0.2.255"}}} {
+		t.Run(tc.role.String(), func(t *testing.T) {
+			load := func(sock string) error {
+				path := writeFile(t, "# the socket\n"+tc.key+"="+sock+"\n")
+				_, err := Load(tc.role, Sources{File: path, Args: tc.args})
+				if err != nil && !strings.Contains(err.Error(), path+":2: "+tc.key+"=") {
+					t.Errorf("error does not name %s:2 and %s:\n%v", path, tc.key, err)
+				}
+				return err
+			}
+			dir := safeFolder(t)
+			for _, sock := range []string{filepath.Join(dir, "d.sock"), filepath.Join(dir, "run", "d.sock")} {
+				if err := load(sock); err != nil {
+					t.Errorf("%s: %v", sock, err)
+				}
+			}
+			if err := os.Chmod(dir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(filepath.Join(dir, "d.sock")), "refusing "+dir+": writable by group and others (mode drwxrwxrwx), so a user other than root", "chmod go-w "+dir)
+			wantRefused(t, load(filepath.Join(dir, "run", "d.sock")), "refusing "+dir+" (on the path to "+filepath.Join(dir, "run")+")")
+			if err := os.Chmod(dir, 0o777|os.ModeSticky); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(filepath.Join(dir, "d.sock")), "refusing "+dir+": writable by group and others", "move the socket to a folder only root can write to")
+			if err := os.Chmod(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if os.Geteuid() != 0 {
+				t.Skip("skipped the rest: only root can give a folder to another user")
+			}
+			if err := os.Chown(dir, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			wantRefused(t, load(filepath.Join(dir, "d.sock")), "refusing "+dir+": owned by uid 65534, not root", "chown root "+dir)
+		})
+	}
+}

@@ -134,15 +134,12 @@ type Stage struct {
 type Handler func(ctx context.Context, r Request) Response
 
 // Listen opens the socket at path with mode 0600, making its folder if
-// needed. A stale socket left by a crash is replaced; one that answers
-// means another failoverd runs, which is an error (an
-// *instance.RunningError, naming its pid).
-func Listen(path string) (net.Listener, error) {
-	l, err := instance.Listen(path, "failoverd", config.KeyControlSocket)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
+// needed, and holds the lock beside it until it is closed (see
+// instance.Listener). A stale socket left by a crash is replaced; one
+// that answers, or a lock held, means another failoverd runs, which is an
+// error (an *instance.RunningError, naming its pid).
+func Listen(path string) (*instance.Listener, error) {
+	return instance.Listen(path, "failoverd", config.KeyControlSocket)
 }
 
 // Limits of the control socket: root's failoverctl sends a few bytes at

@@ -34,7 +34,7 @@ func Main(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging
 	d, err := Open(c, log, sd)
 	if err != nil {
 		log.Error("cannot start", "err", err)
-		return cli.ExitFailure
+		return cli.StartFailure(err)
 	}
 	// A stop while Run gives the addresses back; a second signal ends
 	// the process at once.
@@ -67,6 +67,15 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 			o.Close()
 		}
 	}()
+	// First: a second failoverd must not listen for heartbeats, read the
+	// state or touch an address. Closed last: the lock is held until
+	// failoverd is done, after the control socket closed and the
+	// addresses went back.
+	ctl, err := control.Listen(c.ControlSocket)
+	if err != nil {
+		return o, fmt.Errorf("cannot open the control socket: %w", err)
+	}
+	o.onClose(func() { ctl.Close() })
 	o.keys.Store(c.Keyring())
 	peers := []netip.Addr{c.PeerIP}
 	var addrs []takeover.Address
@@ -132,12 +141,6 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	// Closed before the mover is waited for (closes run last first).
 	o.onClose(func() { notifier.Close(10 * time.Second) })
 
-	ctl, err := control.Listen(c.ControlSocket)
-	if err != nil {
-		return o, fmt.Errorf("cannot open the control socket: %w", err)
-	}
-	o.onClose(func() { _ = os.Remove(c.ControlSocket) })
-
 	// Ask who answers for the addresses before taking them; where that
 	// cannot work, silence alone decides, as in the original. The
 	// primary's private address too: with FAILOVER_CONFIRM its host is
@@ -169,7 +172,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	if met != nil {
 		met.src.Heard = o.Daemon.Heard // read at scrapes, which start after Open
 	}
-	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl, o.Handle, log) }})
+	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl.UnixListener, o.Handle, log) }})
 	o.started = func() {
 		log.Info("failoverd started", "peer", c.PeerIP, "links", links, "addresses", addrs, "state", o.State(),
 			"grace", c.InitialGrace, "hold_down", c.HoldDown, "auto_giveback", c.AutoGiveBack, "auth", wire.KeyIDs(c.Keyring().IDs()), "control", c.ControlSocket)

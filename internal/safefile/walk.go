@@ -83,6 +83,17 @@ func Configuration() Policy {
 	return p
 }
 
+// SocketFolder is the policy for the folder of a daemon's unix socket
+// (failoverd's control socket, heartbeatd's lock socket) and of the lock
+// file beside it: whoever can write to the folder could listen there
+// before the daemon, or remove its socket so that a second daemon starts
+// beside the first.
+func SocketFolder() Policy {
+	p := Policy{Owner: Self(), What: "the socket"}
+	p.Risk = "a user other than " + p.trusted() + " could listen there in the daemon's place, or remove its socket so that a second daemon starts beside it"
+	return p
+}
+
 // owner names the user a fix gives files to.
 func (p Policy) owner() string {
 	if p.Owner == 0 {
@@ -314,14 +325,4 @@ func whom(bits fs.FileMode) string {
 		return "group"
 	}
 	return "others"
-}
-
-// ShellQuote quotes path so that a fix can be pasted into a shell.
-func ShellQuote(path string) string {
-	if path != "" && strings.IndexFunc(path, func(c rune) bool {
-		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/._-+:%@,", c))
-	}) < 0 {
-		return path
-	}
-	return "'" + strings.ReplaceAll(path, "'", `'\''`) + "'"
 }

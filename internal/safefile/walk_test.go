@@ -3,6 +3,7 @@ package safefile
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -121,6 +122,47 @@ func TestShellQuote(t *testing.T) {
 	} {
 		if got := ShellQuote(in); got != want {
 			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// Visible shows what does not print as itself in Go's escapes, and only
+// that.
+func TestVisible(t *testing.T) {
+	for in, want := range map[string]string{
+		"/Library/IPFailover/192.0.2.10/PreAcq10.StopDIP": "/Library/IPFailover/192.0.2.10/PreAcq10.StopDIP",
+		"/srv/my hooks/it's é":                            "/srv/my hooks/it's é",
+		"PreAcq10\x1b[1A\x1b[2K\rOK":                      `PreAcq10\x1b[1A\x1b[2K\rOK`,
+		"a\nb\tc\x7fd\u009be\u202ef\xffg":                 `a\nb\tc\x7fd\u009be\u202ef\xffg`,
+	} {
+		if got := Visible(in); got != want {
+			t.Errorf("Visible(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// A quoted path, pasted into a shell, is the path again, whatever bytes
+// it holds, and shows no control character.
+func TestShellQuoteIsThePathInAShell(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to paste into")
+	}
+	for _, path := range []string{
+		"/srv/hooks/PreAcq10.StopDIP",
+		"/srv/my hooks/it's",
+		`/srv/back\slash/$HOME/"x"`,
+		"/srv/PreAcq10\x1b[1A\x1b[2K\rOK      hooks look fine\x1b[K",
+		"/srv/it's\nnew\tline\x7f\u009b\u202e é \xff\xfe\\'",
+		"/srv/\x01a\x1bA\x1b0", // hex digits after an escape
+	} {
+		q := ShellQuote(path)
+		if v := Visible(q); v != q {
+			t.Errorf("ShellQuote(%q) = %q, which shows control characters", path, q)
+		}
+		out, err := exec.Command(bash, "-c", "printf %s "+q).Output()
+		if err != nil || string(out) != path {
+			t.Errorf("bash reads ShellQuote(%q) = %s as %q (%v)", path, q, out, err)
 		}
 	}
 }
