@@ -24,8 +24,9 @@ type hold struct {
 	// incomplete: the host held only some addresses at start.
 	incomplete  bool
 	toldHolding bool // "primary back, auto give-back off" was said
-	// gaveAt: when the last give-back ended; for a hold-down after it
-	// no round of probes runs, and the timeout decides.
+	// gaveAt: when the last give-back ended, or a takeover stopped on
+	// an answer; for a hold-down after it no round of probes runs, and
+	// the timeout decides.
 	gaveAt time.Time
 }
 
@@ -143,6 +144,12 @@ func (h *hold) keptOver(now time.Time, retry time.Duration) {
 
 // gaveBack records a give-back done at now: nothing keeps the
 // addresses now.
+// stopped records a takeover that stopped on an answer before it added
+// anything: as after a give-back, no round of probes runs for a
+// hold-down (a primary whose links flap would otherwise start one
+// takeover after another); the timeout decides.
+func (h *hold) stopped(now time.Time) { h.gaveAt = now }
+
 func (h *hold) gaveBack(now time.Time) {
 	h.keptAt = time.Time{}
 	h.vetoedJob = NoJob

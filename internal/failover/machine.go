@@ -533,6 +533,7 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		// A conflict, said by the job's own notice (it carries the
 		// hooks that ran); the next try waits for a hold-down of quiet.
 		m.hold.wentAhead()
+		m.hold.stopped(e.At)
 		m.set(Conflict, e.At)
 		m.ask.stoppedTakeover()
 		detail := "the takeover stopped before it added anything: " + m.conflictDetail("its hooks ran")
