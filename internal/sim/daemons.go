@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -142,7 +141,7 @@ func (h checkRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) 
 	w.mu.Lock()
 	if h.pr.dead {
 		w.mu.Unlock()
-		return nil, errors.New("sim: the process is gone")
+		return nil, errGone
 	}
 	exit := 0
 	if w.checksFail > 0 {
@@ -150,12 +149,18 @@ func (h checkRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) 
 	}
 	took := time.Duration(w.checkRNG.Int64N(int64(5 * time.Millisecond)))
 	w.mu.Unlock()
+	return runFor(ctx, stage, exit, took), nil
+}
+
+// runFor is one hook of stage that takes took (less if ctx ends first)
+// and exits exit.
+func runFor(ctx context.Context, stage hooks.Stage, exit int, took time.Duration) []hooks.Result {
 	start := time.Now()
 	select {
 	case <-time.After(took):
 	case <-ctx.Done():
 	}
-	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.sim", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
+	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.sim", Exit: exit, Started: start, Duration: time.Since(start)}}
 }
 
 func (w *World) startFailoverd(ctx context.Context, c *config.Config) *running {
@@ -221,7 +226,7 @@ func (h hookRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 	w.mu.Lock()
 	if h.pr.dead {
 		w.mu.Unlock()
-		return nil, errors.New("sim: the process is gone")
+		return nil, errGone
 	}
 	exit := 0
 	if stage == hooks.Test && w.vetoes > 0 {
@@ -231,16 +236,12 @@ func (h hookRunner) Run(ctx context.Context, stage hooks.Stage, env hooks.Env) (
 	w.tl.add("hook %s %s starts (%s)", stage, env.Address, env.Reason)
 	w.check.hookLocked(stage, exit, false, env.Reason)
 	w.mu.Unlock()
-	start := time.Now()
-	select {
-	case <-time.After(took):
-	case <-ctx.Done():
-	}
+	res := runFor(ctx, stage, exit, took)
 	w.mu.Lock()
 	w.tl.add("hook %s %s exits %d", stage, env.Address, exit)
 	w.check.hookLocked(stage, exit, true, env.Reason)
 	w.mu.Unlock()
-	return []hooks.Result{{Stage: stage, Name: string(stage) + "10.sim", Exit: exit, Started: start, Duration: time.Since(start)}}, nil
+	return res, nil
 }
 
 // notifier records failoverd's notices.
