@@ -932,3 +932,36 @@ func TestAfterAStoppedTakeoverTheNextSilenceWaitsForTheTimeout(t *testing.T) {
 		t.Fatalf("state %s at the timeout after a stopped takeover, want the timeout to decide", s)
 	}
 }
+
+// A probe sent on a link before its carrier flapped, and reported after
+// the carrier came back, went into the dark: it does not count. The
+// round still has four probes on that link sent after the flap go
+// unanswered before the takeover.
+func TestAProbeSentBeforeACarrierFlapDoesNotCount(t *testing.T) {
+	tl := newTimeline(t, confirmParams(), false)
+	last := silentFrom(tl)
+	tl.tickTo(last.Add(1250 * time.Millisecond))
+	if tl.probes["priv0"] == 0 {
+		t.Fatalf("no probe on priv0 when the heartbeat is late: probing %v", tl.probeLinks)
+	}
+	sent := tl.now
+	tl.now = tl.now.Add(time.Millisecond)
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: false})
+	tl.do(Carrier{At: tl.now, Link: "priv0", Up: true})
+	tl.now = tl.now.Add(time.Millisecond)
+	tl.do(Probed{At: tl.now, Link: "priv0", Sent: sent}) // reported late
+	before := tl.probes["priv0"]
+	for end := last.Add(3 * time.Second); tl.now.Before(end); {
+		tl.tickTo(tl.now.Add(time.Millisecond))
+		if s, _ := tl.m.State(); s == Acquiring {
+			break
+		}
+	}
+	tl.expect(Acquiring, "start takeover")
+	if d := tl.now.Sub(last); d >= 3*time.Second {
+		t.Fatalf("taken over %v after the last heartbeat: the timeout decided, not the round", d)
+	}
+	if n := tl.probes["priv0"] - before; n != 4 {
+		t.Errorf("%d probes on priv0 after the flap before the takeover, want 4: the one sent before it counted", n)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
 var t0 = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
@@ -648,4 +650,44 @@ func TestOtherJobsEndIsIgnored(t *testing.T) {
 	}
 	tl.done(Takeover, false, nil)
 	tl.expect(Active, "notice takeover")
+}
+
+// giveBackNotice completes the give-back that runs and returns its
+// notice's detail.
+func (tl *timeline) giveBackNotice() string {
+	tl.t.Helper()
+	for _, a := range tl.handle(JobDone{At: tl.now, Job: GiveBack}) {
+		if n, ok := a.(Notice); ok && n.Kind == notice.GiveBack {
+			return n.Detail
+		}
+	}
+	tl.t.Fatalf("at +%v: no give-back notice", tl.now.Sub(t0))
+	return ""
+}
+
+// The give-back notice says the addresses went back to the primary when
+// its heartbeats are heard; given back by the operator while it is
+// silent, it says so, and packets refused long before (more than a
+// timeout) are not told as what it does now.
+func TestGiveBackNoticeSaysWhetherThePrimaryIsHeard(t *testing.T) {
+	tl := newTimeline(t, params(), true)
+	tl.run(20*time.Second, "priv0", "pub0")
+	tl.expect(Releasing, "start giveback")
+	if d := tl.giveBackNotice(); d != "gave the addresses back to the primary" {
+		t.Errorf("give-back with the primary heard: %q", d)
+	}
+
+	tl = newTimeline(t, params(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Refused{At: tl.now.Add(50 * time.Millisecond), Link: "priv0", Why: "bad tag", Auth: true}) // after the last heartbeat
+	tl.run(4 * time.Second)
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.run(10 * time.Second)
+	tl.cmd(OpRelease)
+	tl.expect(Releasing, "start giveback")
+	if d := tl.giveBackNotice(); !strings.HasPrefix(d, "gave the addresses back while the primary is silent: no heartbeat ") {
+		t.Errorf("give-back with the primary silent for 14 s (a packet refused 14 s ago): %q", d)
+	}
 }

@@ -209,3 +209,108 @@ func TestAgreeingKeysAreShownAndNotTold(t *testing.T) {
 		})
 	}
 }
+
+// Status's authentication line tells of one standing when the links'
+// packets stand differently: a disagreement before an agreement, the
+// latest first, and names the links whose packets stand just so.
+func TestAuthSummaryTellsTheMismatchFirstThenTheLatest(t *testing.T) {
+	const here, other = 0x1a2b3c4d, 0x5e6f7a8b
+	older := time.Unix(1_800_000_000, 0)
+	newer := older.Add(time.Second)
+	keys := []uint32{here}
+	ok := func(at time.Time) wire.Standing {
+		return wire.Standing{At: at, Keys: keys, Signed: true, KeyID: here}
+	}
+	unsigned := func(at time.Time) wire.Standing { return wire.Standing{At: at, Keys: keys, Refused: true} }
+	otherKey := func(at time.Time) wire.Standing {
+		return wire.Standing{At: at, Keys: keys, Signed: true, KeyID: other, Refused: true}
+	}
+	badTag := func(at time.Time) wire.Standing {
+		return wire.Standing{At: at, Keys: keys, Signed: true, KeyID: here, Refused: true}
+	}
+	const (
+		saysUnsigned = "heard, but not authenticated: key id 1a2b3c4d here, none in the packets (unsigned)"
+		saysOther    = "heard, but not authenticated: key id 1a2b3c4d here, 5e6f7a8b in the packets"
+		saysTag      = "heard, but not authenticated: key id 1a2b3c4d here and in the packets, but their tag does not match (changed on the way, or forged)"
+		advice       = ": give both servers the same key (FAILOVER_AUTH_KEY_FILE)"
+	)
+	for _, c := range []struct {
+		name        string
+		priv0, pub0 wire.Standing
+		want        string
+	}{
+		{"refused older than authenticated, second", ok(newer), unsigned(older), saysUnsigned + " (on pub0)" + advice},
+		{"refused older than authenticated, first", unsigned(older), ok(newer), saysUnsigned + " (on priv0)" + advice},
+		{"two refusals, the newer first", otherKey(newer), unsigned(older), saysOther + " (on priv0)" + advice},
+		{"two refusals, the newer second", unsigned(older), otherKey(newer), saysOther + " (on pub0)" + advice},
+		{"a bad tag with the key id of a heartbeat authenticated since", badTag(older), ok(newer), saysTag + " (on priv0)" + advice},
+	} {
+		stats := map[string]monitor.LinkStats{"priv0": {Auth: c.priv0}, "pub0": {Auth: c.pub0}}
+		if got := authSummary(keys, stats, links, false, newer, timeout); got != c.want {
+			t.Errorf("%s: status says\n%q\nwant\n%q", c.name, got, c.want)
+		}
+	}
+}
+
+// Packets refused from the primary's addresses, with no heartbeat of its
+// heard, say nothing of the keys until they have come for a timeout: one
+// forged packet is no notice. Then one notice, at the packet a timeout
+// after the first, that does not claim heartbeats were authenticated
+// here before.
+func TestRefusedPacketsAreToldAfterATimeoutOfThem(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, false)
+		unsigned := wire.NewKeyring()
+		first := time.Now()
+		for time.Since(first) < timeout {
+			w.sendAs(unsigned, links...)
+			if ev, ok := w.notices.last(notice.Unauthenticated); ok {
+				t.Fatalf("an unauthenticated notice %v after the first refused packet, before a timeout (%v) of them: %q", time.Since(first), timeout, ev.Detail)
+			}
+			time.Sleep(interval)
+		}
+		w.sendAs(unsigned, links...)
+		ev, ok := w.notices.last(notice.Unauthenticated)
+		if !ok {
+			t.Fatalf("no unauthenticated notice after %v of refused packets: %v", time.Since(first), w.notices.kinds())
+		}
+		if !ev.At.Equal(first.Add(timeout)) {
+			t.Errorf("the unauthenticated notice came %v after the first refused packet, want at the packet a timeout (%v) after it", ev.At.Sub(first), timeout)
+		}
+		if !strings.Contains(ev.Detail, "the primary's packets count for nothing") || strings.Contains(ev.Detail, "authenticated here") {
+			t.Errorf("unauthenticated notice %q; want it to say the packets count for nothing, and nothing of heartbeats authenticated before", ev.Detail)
+		}
+		w.stop()
+	})
+}
+
+// While the primary is heard, status tells packets refused within the
+// timeout before now beside its heartbeats, on the links they came on
+// only: one refused exactly a timeout ago still, one longer ago not, and
+// a link where none was refused never.
+func TestAuthSummaryTellsRefusedPacketsWithinTheTimeoutOnTheirLinks(t *testing.T) {
+	const here = 0x1a2b3c4d
+	now := time.Unix(1_800_000_000, 0)
+	keys := []uint32{here}
+	ok := wire.Standing{At: now.Add(-interval), Keys: keys, Signed: true, KeyID: here}
+	refused := func(at time.Time) wire.Standing { return wire.Standing{At: at, Keys: keys, Refused: true} }
+	const (
+		authenticated = "authenticated with key id 1a2b3c4d"
+		beside        = "; packets from the primary's addresses that fail authentication beside its authenticated heartbeats (on %s: key id 1a2b3c4d here, none in the packets (unsigned)): forged, replayed, or a second sender"
+	)
+	for _, c := range []struct {
+		name        string
+		priv0, pub0 wire.Standing // refused on each link; zero: none
+		want        string
+	}{
+		{"none refused", wire.Standing{}, wire.Standing{}, authenticated},
+		{"refused on pub0 only", wire.Standing{}, refused(now.Add(-interval)), authenticated + strings.ReplaceAll(beside, "%s", "pub0")},
+		{"refused on pub0 exactly a timeout ago", wire.Standing{}, refused(now.Add(-timeout)), authenticated + strings.ReplaceAll(beside, "%s", "pub0")},
+		{"refused on priv0 longer ago than the timeout", refused(now.Add(-timeout - time.Nanosecond)), refused(now), authenticated + strings.ReplaceAll(beside, "%s", "pub0")},
+	} {
+		stats := map[string]monitor.LinkStats{"priv0": {Auth: ok, Accepted: ok, Refused: c.priv0}, "pub0": {Auth: ok, Accepted: ok, Refused: c.pub0}}
+		if got := authSummary(keys, stats, links, true, now, timeout); got != c.want {
+			t.Errorf("%s: status says\n%q\nwant\n%q", c.name, got, c.want)
+		}
+	}
+}

@@ -157,3 +157,38 @@ func TestInterfaceThatComesWithinTheGraceIsNoNotice(t *testing.T) {
 		w.stop()
 	})
 }
+
+// A missing link that carries no address of the primary's is told for
+// what it is for only: heartbeats cannot be heard on it; its notices
+// speak of no address to take there, missing or back.
+func TestMissingLinkWithoutAddressesSaysOnlyThatHeartbeatsAreLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const grace = 2 * time.Second
+		ifs := &fakeInterfaces{names: []string{"lo", "pub0"}} // no priv0; the address is on pub0
+		start := time.Now()
+		w := newWorldWith(t, false, nil, ifs, func(c *Config) { c.Machine.InitialGrace = grace })
+		for time.Since(start) < grace+ifacesEvery+interval {
+			w.beat("pub0")
+			time.Sleep(interval)
+		}
+		got := w.notices.ofKind(notice.InterfaceMissing)
+		if len(got) != 1 {
+			t.Fatalf("%d interface-missing notices, want 1: %v", len(got), w.notices.kinds())
+		}
+		const says = "no heartbeat can be heard on it; if the name is wrong"
+		if d := got[0].Detail; !strings.Contains(d, "interface priv0 does not exist") || !strings.Contains(d, says) || strings.Contains(d, "taken") {
+			t.Errorf("interface-missing notice %q; want it to say %q and nothing of an address to take", d, says)
+		}
+		ifs.set("lo", "priv0", "pub0")
+		back := time.Now()
+		for time.Since(back) <= ifacesEvery {
+			w.beat("priv0", "pub0")
+			time.Sleep(interval)
+		}
+		backs := w.notices.ofKind(notice.InterfaceBack)
+		if len(backs) != 1 || !strings.HasSuffix(backs[0].Detail, "missing: heartbeats are heard on it again") {
+			t.Errorf("interface-back notices %+v; want one ending %q", backs, "missing: heartbeats are heard on it again")
+		}
+		w.stop()
+	})
+}

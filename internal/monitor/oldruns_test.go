@@ -66,3 +66,28 @@ func TestARunThatGoesOnAfterANewerOneReplacedItIsToldOfOnce(t *testing.T) {
 		t.Fatalf("drops: priv0 %v, pub0 %v", st["priv0"].Dropped, st["pub0"].Dropped)
 	}
 }
+
+// A packet of the run that is current, dropped by the replay guard (a
+// sequence number it has seen, sent after the run's latest), is no
+// sign of a second run: nothing is told of.
+func TestADroppedPacketOfTheCurrentRunIsNoOldRun(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	at := func(ms int) time.Time { return now.Add(time.Duration(ms) * time.Millisecond) }
+	for i := range 3 {
+		if _, ok := m.accept(packet(t, kr, 2, uint64(i+1), at(100*i)), 2, primaryPriv, at(100*i)); !ok {
+			t.Fatalf("heartbeat %d dropped", i+1)
+		}
+	}
+	if _, ok := m.accept(packet(t, kr, 2, 2, at(300)), 2, primaryPriv, at(300)); ok {
+		t.Fatal("a sequence number seen before accepted again")
+	}
+	if st := m.Stats(); st["priv0"].Dropped[wire.DropReplay] != 1 {
+		t.Fatalf("drops on priv0: %v, want one replay", st["priv0"].Dropped)
+	}
+	select {
+	case o := <-m.OldRuns():
+		t.Fatalf("told of an old run for the current run's own dropped packet: %+v", o)
+	default:
+	}
+}
