@@ -1,23 +1,12 @@
 package instance
 
-import (
-	"net"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// peerPID is the process that listens on c's far end (as it was when
-// it called listen), or 0.
-func peerPID(c *net.UnixConn) int {
-	raw, err := c.SyscallConn()
+// sockPeerPID asks the kernel for the peer's pid (SO_PEERCRED).
+func sockPeerPID(fd int) (int, error) {
+	cred, err := unix.GetsockoptUcred(fd, unix.SOL_SOCKET, unix.SO_PEERCRED)
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	pid := 0
-	_ = raw.Control(func(fd uintptr) {
-		if cred, err := unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
-			pid = int(cred.Pid)
-		}
-	})
-	return pid
+	return int(cred.Pid), nil
 }
