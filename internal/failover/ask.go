@@ -504,6 +504,8 @@ func (m *Machine) askDeadline() time.Time {
 // decide takes over unless another host answers for an address.
 func (m *Machine) decide(reason string, now time.Time) []Action {
 	switch {
+	case m.yielding():
+		return m.standAside(now)
 	case m.free(now):
 		return m.start(Takeover, reason, now)
 	case m.inUse(now):
@@ -518,6 +520,9 @@ func (m *Machine) decide(reason string, now time.Time) []Action {
 
 // goodbye waits for the addresses to stop answering.
 func (m *Machine) goodbye(reason string, now time.Time) []Action {
+	if m.yielding() {
+		return m.standAside(now)
+	}
 	if !m.p.Ask {
 		return m.start(Takeover, reason, now)
 	}
@@ -603,6 +608,12 @@ func (m *Machine) heardWithin(now time.Time) bool {
 func (m *Machine) evaluateAsking(now time.Time) (acts []Action, again bool) {
 	if !m.hold.idle() {
 		return nil, false // Test runs for the conflict
+	}
+	if m.yielding() {
+		// Another standby took the addresses, or takes them first:
+		// whoever answers is known, and no conflict.
+		m.standAside(now)
+		return nil, true
 	}
 	if m.heardSince(m.since) {
 		// The primary is back (heartbeatd restarted): the other links

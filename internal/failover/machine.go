@@ -111,6 +111,7 @@ type Machine struct {
 	health health  // the primary's service, as it says
 	probe  probing // is the primary's host there?
 	said   said    // what the caller was last told of asking and probing
+	yield  Yield   // another standby holds the addresses or takes them first (yield.go)
 }
 
 // New returns a machine starting at now. holding says the host already
@@ -313,6 +314,8 @@ func (m *Machine) Handle(ev Event) []Action {
 		out, now = m.jobDone(e), e.At
 	case Command:
 		out, now = m.command(e), e.At
+	case Yield:
+		out, now = m.yielded(e), e.At
 	default:
 		return nil
 	}
@@ -367,6 +370,9 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 }
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
+	if j == Takeover && m.yielding() {
+		return m.standAside(now)
+	}
 	return m.startJob(j, reason, false, now)
 }
 
@@ -479,6 +485,9 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 		}
 	case Active:
 		m.hold.keptOver(now, m.p.VetoRetry) // Test may be asked again: its deadline is past
+		if acts, ok := m.outranked(now); ok {
+			return acts, false
+		}
 		acts, done := m.answeredWhileActive(now)
 		if done {
 			return acts, false

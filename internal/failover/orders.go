@@ -92,5 +92,8 @@ func (m *Machine) Status(now time.Time) Status {
 	if a, ok := m.answering(now); ok {
 		st.Answering = &a
 	}
+	if m.yielding() {
+		st.Yielding = &Yielding{To: m.yield.To, Priority: m.yield.Priority, Holds: m.yield.Holds}
+	}
 	return st
 }

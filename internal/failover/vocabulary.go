@@ -315,6 +315,9 @@ type Status struct {
 	// CarrierGrace is how late a carrier change may be told: a question
 	// counts once it is that old with its link still lit.
 	CarrierGrace time.Duration
+	// Yielding names the standby this host leaves the addresses to;
+	// nil: none.
+	Yielding *Yielding
 }
 
 // Lit says since when every link the addresses are on has had carrier

@@ -1,0 +1,83 @@
+package failover
+
+import (
+	"testing"
+	"time"
+)
+
+const standbyMAC = "02:00:00:00:00:33"
+
+// A standby that holds the addresses answers for them: the others stay in
+// Standby, with no conflict notice and no fencing Test, however long it
+// holds them, and take them once it is gone and they are free.
+func TestAHoldingStandbyIsNoConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 150, Holds: true, Above: true})
+	tl.answers(standbyMAC, 200*time.Millisecond, tl.now.Add(30*time.Second)) // past ConflictTest (10 s)
+	tl.expect(Standby)
+	if st := tl.m.Status(tl.now); st.Yielding == nil || st.Yielding.To != "standby1" || !st.Yielding.Holds {
+		t.Fatalf("status yields to %+v, want standby1 holding", st.Yielding)
+	}
+	// standby1's power goes off: its answers stop, and a timeout later
+	// it is no longer heard.
+	tl.tickTo(tl.now.Add(3 * time.Second))
+	tl.expect(Standby)
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A standby of a higher priority that is alive takes the addresses first:
+// at the primary's timeout this one waits, and takes them only once that
+// one is gone (not heard, or no longer able to take).
+func TestAHigherStandbyTakesFirst(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Above: true})
+	tl.tickTo(tl.now.Add(20 * time.Second)) // the timeout is 3 s
+	tl.expect(Standby)
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
+
+// A goodbye waits for the standby that ranks above too.
+func TestAGoodbyeWaitsForAHigherStandby(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Above: true})
+	tl.do(Heartbeat{At: tl.now, Link: "priv0", Interval: time.Second, Goodbye: true})
+	tl.do(Heartbeat{At: tl.now, Link: "pub0", Interval: time.Second, Goodbye: true})
+	tl.tickTo(tl.now.Add(5 * time.Second))
+	tl.expect(Standby)
+}
+
+// In a conflict (the primary silent, its address answered), a standby
+// that then says it holds the addresses ends the conflict: no fencing
+// Test for a host that is one of the standbys.
+func TestAStandbyThatTookOverEndsTheConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.answers(standbyMAC, 200*time.Millisecond, tl.now.Add(4*time.Second))
+	tl.expect(Conflict, "notice conflict")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 150, Holds: true})
+	tl.answers(standbyMAC, 200*time.Millisecond, tl.now.Add(20*time.Second))
+	tl.expect(Standby)
+}
+
+// Two holders (a partition between the standbys healed): the one that
+// ranks lower gives the addresses back at once; the higher keeps them.
+func TestALowerHolderGivesBackToAHigherOne(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.tickTo(tl.now.Add(4 * time.Second))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	tl.do(Yield{At: tl.now, To: "standby0", Priority: 50, Holds: true})
+	tl.tickTo(tl.now.Add(2 * time.Second))
+	tl.expect(Active)
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Holds: true, Above: true})
+	tl.expect(Releasing, "start giveback")
+}
