@@ -389,6 +389,14 @@ func (m *Monitor) accept(b []byte, ifindex int, from netip.Addr, now time.Time) 
 		m.dropLocked(link, wire.DropWrongPeer, from, errNotVouched)
 		return Heard{}, false
 	}
+	if p.Type != wire.Heartbeat && p.Type != wire.Goodbye {
+		err := fmt.Errorf("%w: a %s on the heartbeat port", wire.ErrWrongType, p.Type)
+		m.dropLocked(link, wire.DropWrongType, from, err)
+		if !named {
+			return Heard{}, false
+		}
+		return m.refuseLocked(Heard{Link: link, From: from, At: now, Packet: p, Dropped: wire.DropWrongType})
+	}
 	if !legacy {
 		adopted, _ := m.guard.Changes()
 		if err := m.guard.Check(&p, m.linkIndex[link], now); err != nil {

@@ -245,3 +245,31 @@ func TestSubnetHeartbeatsCountOnlyAsThePrimarys(t *testing.T) {
 		t.Fatalf("wrong-peer drops %d, want 3", d)
 	}
 }
+
+// Packets the key signs but that are no heartbeat of the primary (a
+// holding or released failoverd sent, a standby's announcement),
+// recorded and sent again from the primary's address, are dropped as
+// wrong-type: each would otherwise count as the primary heard once, and
+// a stream of them would keep a dead primary's links alive.
+func TestSignedPacketsOfOtherTypesAreNoHeartbeats(t *testing.T) {
+	kr := key(t, "0123456789abcdef0123")
+	m, _ := testMonitor(t, kr, false)
+	for i, typ := range []wire.Type{wire.Released, wire.Holding, wire.Standby} {
+		at := now.Add(time.Duration(i) * time.Second) // refused packets are told at most one each 10 ms
+		p := wire.Packet{Type: typ, Sender: "server2", Epoch: 7, Seq: uint64(i + 1), Interval: time.Second, SentAt: at}
+		b, err := kr.Seal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, ok := m.accept(b, 2, primaryPriv, at)
+		if ok || h.Dropped != wire.DropWrongType {
+			t.Fatalf("a signed %s from the primary's address: accepted %v, dropped %q; want dropped as %s", typ, ok, h.Dropped, wire.DropWrongType)
+		}
+	}
+	if n := m.Stats()["priv0"].Dropped[wire.DropWrongType]; n != 3 {
+		t.Fatalf("wrong-type drops on priv0: %d, want 3", n)
+	}
+	if _, ok := m.accept(packet(t, kr, 1, 1, now.Add(3*time.Second)), 2, primaryPriv, now.Add(3*time.Second)); !ok {
+		t.Fatal("the primary's heartbeat after them was not accepted")
+	}
+}

@@ -16,7 +16,14 @@ const (
 	DropWrongPeer   DropReason = "wrong-peer"   // from an address that is not the peer's
 	DropUnknownLink DropReason = "unknown-link" // arrived on an interface that is not a heartbeat link
 	DropOtherEpoch  DropReason = "other-epoch"  // a released or holding naming another run of the primary than the live one
+	DropWrongType   DropReason = "wrong-type"   // a packet of a type this port does not take: a released, holding or standby from the primary's addresses
 )
+
+// ErrWrongType: an authentic packet of a type the port it came to does
+// not take. Its signature proves only that a key holder sent it once: a
+// standby's announcement or a holding, recorded and sent again from the
+// primary's address, is no heartbeat of the primary.
+var ErrWrongType = errors.New("a packet of a type this port does not take")
 
 // ReasonOf classes an error from Keyring.Open or ReplayGuard.Check.
 func ReasonOf(err error) DropReason {
@@ -31,6 +38,8 @@ func ReasonOf(err error) DropReason {
 		return DropReplay
 	case errors.Is(err, ErrOtherEpoch):
 		return DropOtherEpoch
+	case errors.Is(err, ErrWrongType):
+		return DropWrongType
 	}
 	return DropMalformed
 }

@@ -6,7 +6,8 @@
 //	offset  size  field
 //	0       4     magic "IPFO"
 //	4       1     version (1)
-//	5       1     type: 1 heartbeat, 2 goodbye, 3 released, 4 holding
+//	5       1     type: 1 heartbeat, 2 goodbye, 3 released, 4 holding,
+//	              5 standby
 //	6       1     flags: bit 0 set when an authentication trailer follows;
 //	              bit 1 set on a heartbeat when the primary's service
 //	              checks fail (the message then says which, and how);
@@ -96,6 +97,11 @@ const (
 	// Holding: the backup holds the addresses and hears the primary;
 	// the primary removes its service addresses until a released.
 	Holding Type = 4
+	// Standby: a failoverd announces itself to the other standbys of
+	// its primary (internal/standby): its priority, whether it holds
+	// the addresses, whether it may take them. It goes to the standby
+	// port, never the heartbeat port.
+	Standby Type = 5
 )
 
 func (t Type) String() string {
@@ -108,6 +114,8 @@ func (t Type) String() string {
 		return "released"
 	case Holding:
 		return "holding"
+	case Standby:
+		return "standby"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }
@@ -162,7 +170,7 @@ var (
 	ErrOtherEpoch   = errors.New("names another epoch of the primary than its own (a recording of an earlier run?)")
 )
 
-func validType(t Type) bool { return t >= Heartbeat && t <= Holding }
+func validType(t Type) bool { return t >= Heartbeat && t <= Standby }
 
 // appendBody appends header, sender and message, without the trailer.
 func appendBody(b []byte, p *Packet, auth bool) ([]byte, error) {

@@ -212,7 +212,7 @@ func TestDecodeRejections(t *testing.T) {
 		// protocol: the drop is counted as such, not as truncated.
 		{"version 2, its header alone", mod(good[:HeaderLen], func(b []byte) []byte { b[4] = 2; return b }), ErrVersion},
 		{"type 0", mod(good, func(b []byte) []byte { b[5] = 0; return b }), ErrType},
-		{"type 5", mod(good, func(b []byte) []byte { b[5] = 5; return b }), ErrType},
+		{"type 6", mod(good, func(b []byte) []byte { b[5] = 6; return b }), ErrType},
 		{"unknown flag", mod(good, func(b []byte) []byte { b[6] = 0x10; return b }), ErrFlags},
 		{"hardware address flag, no address", mod(good, func(b []byte) []byte { b[6] = 8; return b }), ErrTruncated},
 		{"hardware address length 0", mod(withMAC, func(b []byte) []byte { b[hwAt] = 0; return b }), ErrHardwareAddr},
