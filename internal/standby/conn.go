@@ -1,0 +1,253 @@
+package standby
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/ipfailover/ipfailover/internal/wire"
+)
+
+// DefaultPort is the standby port: the heartbeat port's neighbour, so
+// that announcements never reach the heartbeat sockets and their filters.
+const DefaultPort = 1695
+
+// Config says where to announce and listen.
+type Config struct {
+	Port  uint16
+	Links []string // the heartbeat links' interfaces
+	Name  string   // this host's name: its own broadcasts come back to it
+	// Keys returns the keys in force (they change on reload).
+	Keys      func() *wire.Keyring
+	Freshness time.Duration // the replay guard's window for a new run
+}
+
+// Stats are the receiver's counters.
+type Stats struct {
+	Received uint64                     `json:"received"`
+	Dropped  map[wire.DropReason]uint64 `json:"dropped,omitempty"`
+}
+
+// Conn announces this standby and hears the others.
+type Conn struct {
+	cfg   Config
+	log   *slog.Logger
+	conn  net.PacketConn
+	pc    *ipv4.PacketConn
+	epoch uint64
+
+	mu       sync.Mutex
+	seq      uint64
+	guard    *wire.ReplayGuard
+	stats    Stats
+	names    map[int]string // ifindex -> interface name
+	looked   time.Time
+	lastWarn map[wire.DropReason]time.Time
+}
+
+// Listen opens the standby port on every IPv4 address.
+func Listen(cfg Config, log *slog.Logger) (*Conn, error) {
+	c, err := net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(int(cfg.Port))))
+	if err != nil {
+		return nil, fmt.Errorf("standby port: %w", err)
+	}
+	pc := ipv4.NewPacketConn(c)
+	if err := pc.SetControlMessage(ipv4.FlagInterface, true); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("standby port: ask for the interface of each packet: %w", err)
+	}
+	return newConn(cfg, log, c, pc), nil
+}
+
+func newConn(cfg Config, log *slog.Logger, c net.PacketConn, pc *ipv4.PacketConn) *Conn {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return &Conn{cfg: cfg, log: log, conn: c, pc: pc, epoch: binary.BigEndian.Uint64(b[:]),
+		guard: wire.NewReplayGuard(cfg.Freshness), stats: Stats{Dropped: map[wire.DropReason]uint64{}},
+		names: map[int]string{}, lastWarn: map[wire.DropReason]time.Time{}}
+}
+
+// Close closes the socket.
+func (c *Conn) Close() error { return c.conn.Close() }
+
+// Stats returns a copy of the counters.
+func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := Stats{Received: c.stats.Received, Dropped: map[wire.DropReason]uint64{}}
+	for k, v := range c.stats.Dropped {
+		out.Dropped[k] = v
+	}
+	return out
+}
+
+// Packet is the next announcement of s, sent at now, saying interval.
+func (c *Conn) Packet(s Self, interval time.Duration, now time.Time) wire.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	return wire.Packet{Type: wire.Standby, Sender: c.cfg.Name, Epoch: c.epoch, Seq: c.seq,
+		Interval: max(interval, time.Millisecond), SentAt: now, Message: s.Message()}
+}
+
+// Announce sends s to the broadcast address of every link's IPv4
+// subnets. It returns how many it sent to, and the errors.
+func (c *Conn) Announce(s Self, interval time.Duration, now time.Time) (sent int, err error) {
+	p := c.Packet(s, interval, now)
+	b, err := c.cfg.Keys().Seal(&p)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, to := range Broadcasts(c.cfg.Links) {
+		if _, err := c.conn.WriteTo(b, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, c.cfg.Port))); err != nil {
+			errs = append(errs, fmt.Errorf("to %v: %w", to, err))
+			continue
+		}
+		sent++
+	}
+	return sent, errors.Join(errs...)
+}
+
+// Broadcasts returns the broadcast address of each IPv4 subnet (shorter
+// than /31) of each link, in the links' order.
+func Broadcasts(links []string) []netip.Addr {
+	var out []netip.Addr
+	for _, l := range links {
+		ifi, err := net.InterfaceByName(l)
+		if err != nil {
+			continue
+		}
+		addrs, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			n, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			if b, ok := broadcast(n); ok && !slices.Contains(out, b) {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// broadcast returns the broadcast address of an IPv4 subnet shorter
+// than /31.
+func broadcast(n *net.IPNet) (netip.Addr, bool) {
+	ip4 := n.IP.To4()
+	ones, bits := n.Mask.Size()
+	if ip4 == nil || bits != 32 || ones >= 31 {
+		return netip.Addr{}, false
+	}
+	var b [4]byte
+	for i := range b {
+		b[i] = ip4[i] | ^n.Mask[len(n.Mask)-4+i]
+	}
+	return netip.AddrFrom4(b), true
+}
+
+// Run reads announcements until ctx ends and hands each accepted one to
+// deliver, in the reading goroutine.
+func (c *Conn) Run(ctx context.Context, deliver func(Peer)) error {
+	go func() { <-ctx.Done(); c.conn.Close() }()
+	buf := make([]byte, wire.MaxPacketLen+1)
+	for {
+		n, cm, src, err := c.pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("standby port: read: %w", err)
+		}
+		ifindex := 0
+		if cm != nil {
+			ifindex = cm.IfIndex
+		}
+		from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
+		if p, ok := c.accept(buf[:n], c.link(ifindex), from, time.Now()); ok {
+			deliver(p)
+		}
+	}
+}
+
+// link returns the name of the interface ifindex, looked up again at
+// most once a second for one it does not know.
+func (c *Conn) link(ifindex int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.names[ifindex]; ok || time.Since(c.looked) < time.Second {
+		return n
+	}
+	c.looked = time.Now()
+	if ifi, err := net.InterfaceByIndex(ifindex); err == nil {
+		c.names[ifindex] = ifi.Name
+	}
+	return c.names[ifindex]
+}
+
+var errOwn = errors.New("this host's own")
+
+// accept decides on one packet that arrived on link from from at now.
+func (c *Conn) accept(b []byte, link string, from netip.Addr, now time.Time) (Peer, bool) {
+	li := slices.Index(c.cfg.Links, link)
+	if li < 0 {
+		c.drop(wire.DropUnknownLink, from, fmt.Errorf("arrived on %q, not a heartbeat link", link))
+		return Peer{}, false
+	}
+	p, err := c.cfg.Keys().Open(b)
+	if err != nil {
+		c.drop(wire.ReasonOf(err), from, err)
+		return Peer{}, false
+	}
+	if p.Type != wire.Standby {
+		c.drop(wire.DropWrongType, from, fmt.Errorf("%w: a %s on the standby port", wire.ErrWrongType, p.Type))
+		return Peer{}, false
+	}
+	if p.Sender == c.cfg.Name {
+		return Peer{}, false // this host's own broadcast, looped back
+	}
+	s, err := ParseMessage(p.Sender, p.Message)
+	if err != nil {
+		c.drop(wire.DropMalformed, from, err)
+		return Peer{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.guard.Check(&p, li, now); err != nil {
+		c.dropLocked(wire.ReasonOf(err), from, err)
+		return Peer{}, false
+	}
+	c.stats.Received++
+	return Peer{Self: s, Heard: now, From: from, Link: link}, true
+}
+
+func (c *Conn) drop(r wire.DropReason, from netip.Addr, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(r, from, err)
+}
+
+// dropLocked counts a drop; the first of each reason, then one a minute
+// at most, is logged as a warning.
+func (c *Conn) dropLocked(r wire.DropReason, from netip.Addr, err error) {
+	c.stats.Dropped[r]++
+	if now := time.Now(); now.Sub(c.lastWarn[r]) >= time.Minute {
+		c.lastWarn[r] = now
+		c.log.Warn("dropped packet on the standby port", "reason", r, "from", from, "err", err, "dropped", c.stats.Dropped[r])
+	}
+}

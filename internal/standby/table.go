@@ -1,0 +1,109 @@
+package standby
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// MaxPeers bounds the standbys a table remembers (the replay guard's
+// bound on senders too): past it, a new one is not taken on until one
+// goes silent.
+const MaxPeers = 15
+
+// Peer is another standby as last heard.
+type Peer struct {
+	Self
+	Heard time.Time  `json:"heard"`
+	From  netip.Addr `json:"from"`
+	Link  string     `json:"link"`
+}
+
+// Table is the standbys heard. It is not safe for concurrent use.
+type Table struct {
+	peers map[string]*Peer
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table { return &Table{peers: map[string]*Peer{}} }
+
+// Heard records an announcement at p.Heard. ok is false when the table
+// is full of standbys heard within timeout and p is not one of them.
+func (t *Table) Heard(p Peer, timeout time.Duration) (ok bool) {
+	if old, known := t.peers[p.Name]; known {
+		*old = p
+		return true
+	}
+	if len(t.peers) >= MaxPeers {
+		t.forget(p.Heard, timeout)
+		if len(t.peers) >= MaxPeers {
+			return false
+		}
+	}
+	t.peers[p.Name] = &p
+	return true
+}
+
+// forget drops the standbys not heard within timeout before now.
+func (t *Table) forget(now time.Time, timeout time.Duration) {
+	for n, p := range t.peers {
+		if now.Sub(p.Heard) > timeout {
+			delete(t.peers, n)
+		}
+	}
+}
+
+// Alive returns the standbys heard within timeout before now, the
+// highest rank first.
+func (t *Table) Alive(now time.Time, timeout time.Duration) []Peer {
+	var out []Peer
+	for _, p := range t.peers {
+		if now.Sub(p.Heard) <= timeout {
+			out = append(out, *p)
+		}
+	}
+	slices.SortFunc(out, func(a, b Peer) int {
+		if Above(a.Self, b.Self) {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// Yield is what self must leave to another standby at now; the zero
+// Yield: nothing. A holder is yielded to while self does not hold the
+// addresses, and, while it does, when it ranks above self (self gives
+// them back); otherwise a standby that ranks above self, alive and
+// eligible, takes them first.
+type Yield struct {
+	To       string
+	Priority int
+	Holds    bool
+	Above    bool
+}
+
+// Yield says what self leaves to the others at now.
+func (t *Table) Yield(self Self, now time.Time, timeout time.Duration) Yield {
+	alive := t.Alive(now, timeout)
+	for _, p := range alive {
+		if p.Holding && (!self.Holding || Above(p.Self, self)) {
+			return Yield{To: p.Name, Priority: p.Priority, Holds: true, Above: Above(p.Self, self)}
+		}
+	}
+	if self.Holding {
+		return Yield{}
+	}
+	for _, p := range alive {
+		if p.Eligible && Above(p.Self, self) {
+			return Yield{To: p.Name, Priority: p.Priority, Above: true}
+		}
+	}
+	return Yield{}
+}
+
+// Ties returns the standbys alive at now with self's priority: a
+// configuration error, since the ranks then hang on the names.
+func (t *Table) Ties(self Self, now time.Time, timeout time.Duration) []Peer {
+	return slices.DeleteFunc(t.Alive(now, timeout), func(p Peer) bool { return p.Priority != self.Priority })
+}
