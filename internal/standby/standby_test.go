@@ -49,7 +49,7 @@ func TestYield(t *testing.T) {
 		{"a lower one", me, []Peer{peer("c", 100, false, true, t0)}, Yield{}},
 		{"a higher one, eligible", me, []Peer{peer("a", 200, false, true, t0)}, Yield{To: "a", Priority: 200, Above: true}},
 		{"a higher one, held by its operator", me, []Peer{peer("a", 200, false, false, t0)}, Yield{}},
-		{"a higher one, silent for the timeout", me, []Peer{peer("a", 200, false, true, t0.Add(-timeout - time.Millisecond))}, Yield{}},
+		{"a higher one, silent for the timeout", me, []Peer{peer("a", 200, false, true, t0.Add(-timeout-time.Millisecond))}, Yield{}},
 		{"a lower one holds", me, []Peer{peer("c", 100, true, true, t0)}, Yield{To: "c", Priority: 100, Holds: true}},
 		{"a holder before a higher one", me, []Peer{peer("a", 200, false, true, t0), peer("c", 100, true, true, t0)}, Yield{To: "c", Priority: 100, Holds: true}},
 		{"holding, a lower one holds too", Self{Name: "b", Priority: 150, Holding: true}, []Peer{peer("c", 100, true, true, t0)}, Yield{}},
