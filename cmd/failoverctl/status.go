@@ -45,6 +45,8 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 		}
 	}
 
+	writeStandbys(w, s, now)
+
 	fmt.Fprintln(w, "\nlinks:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, l := range s.Links {
@@ -153,4 +155,34 @@ func command(socket string, req control.Request, asJSON bool, timeout time.Durat
 		return cli.ExitFailure
 	}
 	return cli.ExitOK
+}
+
+// writeStandbys prints this host's priority, the other standbys heard
+// and whom this host yields to.
+func writeStandbys(w io.Writer, s *control.Status, now time.Time) {
+	if s.Priority == 0 {
+		return
+	}
+	if len(s.Standbys) == 0 {
+		fmt.Fprintf(w, "standbys: this host alone, priority %d\n", s.Priority)
+	} else {
+		fmt.Fprintf(w, "standbys: this host priority %d; heard:\n", s.Priority)
+		for _, p := range s.Standbys {
+			what := "standing by"
+			switch {
+			case p.Holding:
+				what = "HOLDS THE ADDRESSES"
+			case !p.Eligible:
+				what = "standing by, will not take (held by its operator or vetoed)"
+			}
+			tie := ""
+			if p.Priority == s.Priority {
+				tie = " (SAME PRIORITY AS THIS HOST: set FAILOVER_PRIORITY apart)"
+			}
+			fmt.Fprintf(w, "  %s priority %d from %s on %s, %s, heard %s%s\n", p.Name, p.Priority, p.From, p.Link, what, ago(p.Heard, now), tie)
+		}
+	}
+	if y := s.Yielding; y != nil {
+		fmt.Fprintf(w, "  %s\n", y.Words())
+	}
 }

@@ -12,4 +12,4 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failoverd"
 )
 
-func main() { os.Exit(cli.Main(config.Failoverd, failoverd.Main)) }
+func main() { os.Exit(cli.Main(config.Failoverd, failoverd.Main, failoverd.CheckStandbys)) }

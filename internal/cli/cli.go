@@ -39,6 +39,9 @@ type Invocation struct {
 	Check   bool // -n
 	NoFork  bool // -x (the daemons never fork; accepted for compatibility)
 	Sources config.Sources
+	// Checks are the daemon's own checks for -n, beside the
+	// configuration's and the hooks'.
+	Checks []func(*config.Config) []config.Finding
 
 	Stdout, Stderr io.Writer
 }
@@ -131,6 +134,9 @@ func (inv *Invocation) RunCheck(c *config.Config) int {
 	}
 	findings = append(findings, config.Check(c, inv.Role, ifs)...)
 	findings = append(findings, hooks.CheckConfig(c, inv.Role)...)
+	for _, check := range inv.Checks {
+		findings = append(findings, check(c)...)
+	}
 	if config.WriteFindings(inv.Stdout, findings) {
 		fmt.Fprintf(inv.Stdout, "# configuration has errors\n")
 		return ExitConfig
@@ -170,7 +176,7 @@ func LogWarnings(log *slog.Logger, c *config.Config) {
 // (LogWarnings done) before run.
 // IPFAILOVER_CPUPROFILE=FILE writes a CPU profile of the whole run, for
 // finding where the time goes (go tool pprof).
-func Main(role config.Role, run func(inv *Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int) int {
+func Main(role config.Role, run func(inv *Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int, checks ...func(*config.Config) []config.Finding) int {
 	oneProcessor()
 	if path := os.Getenv("IPFAILOVER_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
@@ -186,6 +192,7 @@ func Main(role config.Role, run func(inv *Invocation, c *config.Config, log *slo
 		return code
 	}
 	if inv.Check {
+		inv.Checks = checks
 		return inv.RunCheck(c)
 	}
 	log, logs, err := logging.NewReloadable(inv.LogOptions(c))

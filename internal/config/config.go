@@ -45,6 +45,8 @@ type Config struct {
 	DeadCount    int
 	Timeout      time.Duration // zero: derive from the sender's interval × DeadCount
 	ReplayWindow time.Duration
+	Priority     int    // failoverd's rank among the standbys (FAILOVER_PRIORITY)
+	StandbyPort  uint16 // where the standbys announce themselves
 	Message      string
 	NodeName     string
 

@@ -39,6 +39,8 @@ const (
 	KeyAnnSpacing     = "FAILOVER_ANNOUNCE_SPACING"
 	KeyAnnRefresh     = "FAILOVER_ANNOUNCE_REFRESH"
 	KeyReconcile      = "FAILOVER_RECONCILE_INTERVAL"
+	KeyPriority       = "FAILOVER_PRIORITY"
+	KeyStandbyPort    = "FAILOVER_STANDBY_PORT"
 	KeyControlSocket  = "FAILOVER_CONTROL_SOCKET"
 	KeyLockSocket     = "FAILOVER_LOCK_SOCKET"
 	KeyStateDir       = "FAILOVER_STATE_DIR"
@@ -149,6 +151,20 @@ func countKey(k key, most int, field func(*Config) *int) *key {
 	return &k
 }
 
+// portKey completes k as a key holding a UDP port.
+func portKey(k key, field func(*Config) *uint16) *key {
+	k.set = func(c *Config, v string) *valueError {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return &valueError{"not a port number", "write a number from 1 to 65535 (the default is " + k.Default + ")"}
+		}
+		*field(c) = uint16(n)
+		return nil
+	}
+	k.format = func(c *Config) string { return strconv.Itoa(int(*field(c))) }
+	return &k
+}
+
 // durationKey completes k as a key holding a duration of at least floor;
 // when zeroOK, 0 is accepted too and means k.Means.
 func durationKey(k key, floor time.Duration, zeroOK bool, field func(*Config) *time.Duration) *key {
@@ -234,18 +250,19 @@ func init() {
 				return nil
 			},
 			format: func(c *Config) string { return c.EmailRecipient }},
-		{Name: KeyPort, Roles: roleBoth, Default: "1694",
+		portKey(key{Name: KeyPort, Roles: roleBoth, Default: "1694",
 			Doc:     "The UDP port of the heartbeats, 1 to 65535; the same on both servers.",
-			Example: "1694",
-			set: func(c *Config, v string) *valueError {
-				n, err := strconv.ParseUint(v, 10, 16)
-				if err != nil || n == 0 {
-					return &valueError{"not a port number", "write a number from 1 to 65535 (the default is " + Default(Heartbeatd, KeyPort) + ")"}
-				}
-				c.Port = uint16(n)
-				return nil
-			},
-			format: func(c *Config) string { return strconv.Itoa(int(c.Port)) }},
+			Example: "1694"},
+			func(c *Config) *uint16 { return &c.Port }),
+		countKey(key{Name: KeyPriority, Roles: roleFailoverOnly, Default: "100",
+			Doc: "This standby's rank among the failoverd(8) that watch one primary, 1 to 255, higher first: when the primary is gone, the standby of the highest priority that is alive takes its addresses, and the others watch it. " +
+				"Give each standby its own; two with the same priority are an error that `failoverd -n` and a notice report.",
+			Example: "150"},
+			255, func(c *Config) *int { return &c.Priority }),
+		portKey(key{Name: KeyStandbyPort, Roles: roleFailoverOnly, Default: "1695",
+			Doc: "The UDP port on which the standbys of one primary announce themselves to each other (to the broadcast address of each heartbeat link), 1 to 65535; the same on every standby, and not FAILOVER_PORT.",
+			Example: "1695"},
+			func(c *Config) *uint16 { return &c.StandbyPort }),
 		durationKey(key{Name: KeyInterval, Roles: roleHeartbeatOnly, Default: "1s",
 			Doc:     "The time between heartbeats, 10ms or more. Each heartbeat carries it, so failoverd(8) follows it.",
 			Example: "250ms"},

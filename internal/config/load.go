@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -198,6 +199,11 @@ func (c *Config) validate(role Role) []error {
 			errs.add(&Error{Origin: c.origins[KeyLegacy], Key: KeyLegacy, Value: formatBool(c.Legacy),
 				Problem: "the original's bare-text heartbeat cannot be authenticated, and " + KeyAuthKeyFile + " is set",
 				Hint:    "use one or the other: legacy for an old Mac OS X Server primary, a key for heartbeatd"})
+		}
+		if c.StandbyPort == c.Port {
+			errs.add(&Error{Origin: c.origins[KeyStandbyPort], Key: KeyStandbyPort, Value: strconv.Itoa(int(c.StandbyPort)),
+				Problem: "the same as " + KeyPort + ": the standbys' announcements would reach the heartbeat sockets",
+				Hint:    "use another port, the same on every standby (the default is " + Default(Failoverd, KeyStandbyPort) + ")"})
 		}
 		seen := map[string]bool{}
 		for _, p := range c.Pairs {

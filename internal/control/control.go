@@ -14,6 +14,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/instance"
 	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/standby"
 	"github.com/ipfailover/ipfailover/internal/wire"
 	"io"
 	"log/slog"
@@ -84,6 +85,12 @@ type Status struct {
 	// authenticated: the keys here and what the packets heard carry.
 	Authentication string  `json:"authentication"`
 	Stages         []Stage `json:"stages,omitempty"`
+	// Priority is this host's FAILOVER_PRIORITY; Standbys the other
+	// standbys of the primary heard within the timeout, the highest
+	// rank first; Yielding whom this host leaves the addresses to.
+	Priority int                `json:"priority,omitempty"`
+	Standbys []standby.Peer     `json:"standbys,omitempty"`
+	Yielding *failover.Yielding `json:"yielding,omitempty"`
 }
 
 // Link is one heartbeat link in the status: what the machine knows of it

@@ -20,6 +20,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/standby"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -102,6 +103,9 @@ type Config struct {
 	// OnLink says whether addr is in a subnet of link's interface: only
 	// such an address answers ARP there, so only it is probed. Nil: any.
 	OnLink func(link string, addr netip.Addr) bool
+	// Priority orders this host among the standbys of its primary
+	// (FAILOVER_PRIORITY; standby.go).
+	Priority int
 }
 
 // Deps are the runtime's collaborators. Watchdog, Clock and Log may be nil.
@@ -123,6 +127,9 @@ type Deps struct {
 	// Interfaces lists the host's interfaces, to look for the links'
 	// ones; nil: not looked for.
 	Interfaces Interfaces
+	// Standbys announces this host to the other standbys and hears
+	// theirs; nil: this host acts as the only one.
+	Standbys Standbys
 }
 
 // Daemon is failoverd at work.
@@ -187,6 +194,8 @@ type Daemon struct {
 	// refused with no heartbeat since (auth.go); d.mu.
 	authSeen              map[authKind]*authSeen
 	authTold, authRefused time.Time
+
+	sb standbyState // the other standbys (standbys.go); d.mu
 }
 
 type stageKey struct {
@@ -214,7 +223,8 @@ func New(cfg Config, deps Deps) *Daemon {
 	cfg.Machine.Confirm = cfg.Machine.Confirm && deps.Asker != nil
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
-		questions: takeover.Questions(cfg.Addresses), started: deps.Clock.Now(), missing: map[string]*missingLink{}}
+		questions: takeover.Questions(cfg.Addresses), started: deps.Clock.Now(), missing: map[string]*missingLink{},
+		sb: standbyState{table: standby.NewTable(), ties: map[string]bool{}, poke: make(chan struct{}, 1)}}
 	d.cfg.Machine.AddrLinks = slices.Clone(cfg.Machine.AddrLinks) // not the caller's array
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
@@ -317,6 +327,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		close(ifacesDone)
 	}()
+	standbysDone := make(chan struct{})
+	go func() {
+		if d.Standbys != nil {
+			d.runStandbys(runCtx)
+		}
+		close(standbysDone)
+	}()
 	keepDone := make(chan struct{})
 	go func() {
 		if d.cfg.Reconcile > 0 {
@@ -340,6 +357,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-keepDone // nothing restores an address while it is given back
 	<-dropsDone
 	<-oldRunsDone
+	<-standbysDone
 	d.timer.Stop()
 	d.mu.Lock()
 	d.stopping = true
@@ -376,6 +394,7 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 		case failover.Moved:
 			d.log.Info("state", "from", a.From, "to", a.To)
 			d.obs.Transition(a.From, a.To, a.Since)
+			d.pokeStandbysLocked()
 		case failover.Ask:
 			d.askAtLocked(a.Every)
 		case failover.Probe:

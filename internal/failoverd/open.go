@@ -23,6 +23,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/netif/carrier"
 	"github.com/ipfailover/ipfailover/internal/notify"
+	"github.com/ipfailover/ipfailover/internal/standby"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -156,12 +157,21 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 		asker = a
 	}
 
+	// The other standbys of the primary, and this one to them.
+	sb, err := standby.Listen(standby.Config{Port: c.StandbyPort, Links: links, Name: c.NodeName, Keys: o.keys.Load, Freshness: c.ReplayWindow}, log)
+	if err != nil {
+		return o, fmt.Errorf("cannot listen for the other standbys (%s): %w", config.KeyStandbyPort, err)
+	}
+	o.onClose(func() { sb.Close() })
+
 	o.Daemon = New(Config{
 		Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: o.keys.Load, Reconcile: c.ReconcileInterval,
-		OnLink:  OnLink(ifs),
-		Machine: MachineParams(c, links),
+		OnLink:   OnLink(ifs),
+		Machine:  MachineParams(c, links),
+		Priority: c.Priority,
 	}, Deps{
-		Source: mon, Mover: mover, Notifier: notifier, Watchdog: watchdog, Log: log,
+		Standbys: sb,
+		Source:   mon, Mover: mover, Notifier: notifier, Watchdog: watchdog, Log: log,
 		Hooks:      hookRunner,
 		Released:   UDPPeer{To: netip.AddrPortFrom(c.PeerIP, c.Port)},
 		Asker:      asker,

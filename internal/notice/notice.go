@@ -35,6 +35,9 @@ const (
 	// grace; InterfaceBack: it exists again.
 	InterfaceMissing Kind = "interface-missing"
 	InterfaceBack    Kind = "interface-back"
+	// StandbyTie: another standby of the same primary has this host's
+	// FAILOVER_PRIORITY.
+	StandbyTie Kind = "standby-tie"
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so
