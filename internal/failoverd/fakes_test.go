@@ -412,6 +412,11 @@ func newWorldAsking(t *testing.T, held bool, asker *fakeAsker, tune ...func(*Con
 // newWorldWith is newWorldAsking with the host's interfaces: ifaces
 // lists them (nil: the runtime does not look for them).
 func newWorldWith(t *testing.T, held bool, asker *fakeAsker, ifaces *fakeInterfaces, tune ...func(*Config)) *world {
+	return newWorldDeps(t, held, asker, ifaces, nil, tune...)
+}
+
+// newWorldDeps is newWorldWith with more collaborators: more sets them.
+func newWorldDeps(t *testing.T, held bool, asker *fakeAsker, ifaces *fakeInterfaces, more func(*Deps), tune ...func(*Config)) *world {
 	key, err := wire.NewKey([]byte("a key of thirty-two bytes, fine."), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -453,6 +458,9 @@ func newWorldWith(t *testing.T, held bool, asker *fakeAsker, ifaces *fakeInterfa
 	}
 	if ifaces != nil {
 		deps.Interfaces = ifaces.list
+	}
+	if more != nil {
+		more(&deps)
 	}
 	w.d = New(cfg, deps)
 	ctx, cancel := context.WithCancel(context.Background())
