@@ -93,7 +93,7 @@ func (m *Machine) Status(now time.Time) Status {
 		st.Answering = &a
 	}
 	if m.yielding() {
-		st.Yielding = &Yielding{To: m.yield.To, Priority: m.yield.Priority, Holds: m.yield.Holds}
+		st.Yielding = &Yielding{To: m.yield.To, Priority: m.yield.Priority, Holds: m.yield.Holds, Arbiter: m.yield.Arbiter}
 	}
 	return st
 }

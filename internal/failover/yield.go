@@ -11,6 +11,11 @@ import (
 // its operator or vetoed by its Test). To empty: no other standby
 // stands in the way, and this host decides as it would alone.
 //
+// With an arbiter (FAILOVER_ARBITER), Arbiter says the arbiter is why:
+// it names To as the holder of an address's key (Holds; Above, while
+// this host holds the addresses: its own claim is gone), or, with To
+// empty, its majority cannot be reached, so this host may add nothing.
+//
 // While a Yield names a standby, the machine starts no takeover of its
 // own accord: where it would, it stays in (or goes back to) Standby,
 // with no conflict notice and no fencing Test, since the host that
@@ -26,6 +31,7 @@ type Yield struct {
 	Priority int
 	Holds    bool
 	Above    bool
+	Arbiter  bool
 }
 
 func (Yield) isEvent() {}
@@ -33,14 +39,20 @@ func (Yield) isEvent() {}
 // Yielding is what status says of a Yield in force: whom this host
 // leaves the addresses to, and why.
 type Yielding struct {
-	To       string `json:"to"`
-	Priority int    `json:"priority"`
+	To       string `json:"to,omitempty"`
+	Priority int    `json:"priority,omitempty"`
 	Holds    bool   `json:"holds"`
+	Arbiter  bool   `json:"arbiter,omitempty"`
 }
 
 // Words says it in a sentence.
 func (y Yielding) Words() string {
-	if y.Holds {
+	switch {
+	case y.Arbiter && y.To == "":
+		return "the arbiter's majority cannot be reached: this host adds no address"
+	case y.Arbiter:
+		return fmt.Sprintf("the arbiter names %s as the holder of the addresses' keys; this host takes nothing while it holds them", y.To)
+	case y.Holds:
 		return fmt.Sprintf("standby %s (priority %d) holds the addresses; this host watches it", y.To, y.Priority)
 	}
 	return fmt.Sprintf("standby %s (priority %d) ranks above this host and takes the addresses first", y.To, y.Priority)
@@ -52,7 +64,7 @@ func (m *Machine) yielded(e Yield) []Action {
 }
 
 // yielding says an automatic takeover waits for another standby.
-func (m *Machine) yielding() bool { return m.yield.To != "" }
+func (m *Machine) yielding() bool { return m.yield.To != "" || m.yield.Arbiter }
 
 // standAside is where an automatic takeover would have started while
 // another standby holds the addresses or takes them first: Standby
@@ -70,5 +82,9 @@ func (m *Machine) outranked(now time.Time) ([]Action, bool) {
 	if !m.yield.Holds || !m.yield.Above || !m.hold.idle() || m.hold.forced {
 		return nil, false
 	}
-	return m.start(GiveBack, fmt.Sprintf("standby %s (priority %d) holds the addresses too and ranks above this host", m.yield.To, m.yield.Priority), now), true
+	why := fmt.Sprintf("standby %s (priority %d) holds the addresses too and ranks above this host", m.yield.To, m.yield.Priority)
+	if m.yield.Arbiter {
+		why = fmt.Sprintf("the arbiter names %s as the holder of the addresses' keys: this host's claim is gone", m.yield.To)
+	}
+	return m.start(GiveBack, why, now), true
 }

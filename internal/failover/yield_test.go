@@ -81,3 +81,31 @@ func TestALowerHolderGivesBackToAHigherOne(t *testing.T) {
 	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Holds: true, Above: true})
 	tl.expect(Releasing, "start giveback")
 }
+
+// With an arbiter: while its majority cannot be reached, nothing is
+// taken; while it names the primary as the holder of the keys (the
+// heartbeat links cut, the primary alive), nothing either, and no
+// conflict; once the keys are free, the takeover.
+func TestTheArbiterHoldsTakeoversBack(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Yield{At: tl.now, Arbiter: true})
+	tl.tickTo(tl.now.Add(10 * time.Second))
+	tl.expect(Standby)
+	if st := tl.m.Status(tl.now); st.Yielding == nil || !st.Yielding.Arbiter || st.Yielding.To != "" {
+		t.Fatalf("status yields to %+v, want the arbiter, unreachable", st.Yielding)
+	}
+	tl.do(Yield{At: tl.now, To: "server1", Holds: true, Arbiter: true})
+	tl.answers(primaryMAC, 200*time.Millisecond, tl.now.Add(15*time.Second))
+	tl.expect(Standby)
+	tl.tickTo(tl.now.Add(3 * time.Second)) // its answers stop: the primary's power is off
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+	tl.done(Takeover, false, nil)
+	tl.expect(Active, "notice takeover")
+	// This host's claim is gone (its lease expired while it could not
+	// renew) and the arbiter names another holder: give back at once.
+	tl.do(Yield{At: tl.now, To: "server3", Holds: true, Above: true, Arbiter: true})
+	tl.expect(Releasing, "start giveback")
+}
