@@ -45,10 +45,18 @@ type Config struct {
 	DeadCount    int
 	Timeout      time.Duration // zero: derive from the sender's interval × DeadCount
 	ReplayWindow time.Duration
-	Priority     int    // failoverd's rank among the standbys (FAILOVER_PRIORITY)
-	StandbyPort  uint16 // where the standbys announce themselves
-	Message      string
-	NodeName     string
+	Priority     int // failoverd's rank among the standbys (FAILOVER_PRIORITY)
+	// The arbiter (FAILOVER_ARBITER…): etcd's client URLs (none: no
+	// arbiter), the lease, what a holder does when etcd is down for
+	// everyone, the keys' prefix, and TLS.
+	Arbiter                            []string
+	ArbiterTTL                         time.Duration
+	ArbiterLost                        string
+	ArbiterPrefix                      string
+	ArbiterCA, ArbiterCert, ArbiterKey string
+	StandbyPort                        uint16 // where the standbys announce themselves
+	Message                            string
+	NodeName                           string
 
 	AuthKeyFiles []string
 	Keys         []wire.Key // loaded from AuthKeyFiles; the first signs

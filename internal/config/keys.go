@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -40,6 +41,13 @@ const (
 	KeyAnnRefresh     = "FAILOVER_ANNOUNCE_REFRESH"
 	KeyReconcile      = "FAILOVER_RECONCILE_INTERVAL"
 	KeyPriority       = "FAILOVER_PRIORITY"
+	KeyArbiter        = "FAILOVER_ARBITER"
+	KeyArbiterTTL     = "FAILOVER_ARBITER_TTL"
+	KeyArbiterCA      = "FAILOVER_ARBITER_CA"
+	KeyArbiterCert    = "FAILOVER_ARBITER_CERT"
+	KeyArbiterKey     = "FAILOVER_ARBITER_KEY"
+	KeyArbiterLost    = "FAILOVER_ARBITER_LOST"
+	KeyArbiterPrefix  = "FAILOVER_ARBITER_PREFIX"
 	KeyStandbyPort    = "FAILOVER_STANDBY_PORT"
 	KeyControlSocket  = "FAILOVER_CONTROL_SOCKET"
 	KeyLockSocket     = "FAILOVER_LOCK_SOCKET"
@@ -151,6 +159,16 @@ func countKey(k key, most int, field func(*Config) *int) *key {
 	return &k
 }
 
+// arbiterFile is a key naming one of the arbiter's TLS files.
+func arbiterFile(name, doc, example string, field func(*Config) *string) *key {
+	return &key{Name: name, Roles: roleBoth, Means: "none", Doc: doc, Example: example,
+		set: func(c *Config, v string) *valueError {
+			*field(c) = v
+			return absolutePath(v, "write the file's full path", true)
+		},
+		format: func(c *Config) string { return *field(c) }}
+}
+
 // portKey completes k as a key holding a UDP port.
 func portKey(k key, field func(*Config) *uint16) *key {
 	k.set = func(c *Config, v string) *valueError {
@@ -259,6 +277,51 @@ func init() {
 				"Give each standby its own; two with the same priority are an error that `failoverd -n` and a notice report.",
 			Example: "150"},
 			255, func(c *Config) *int { return &c.Priority }),
+		{Name: KeyArbiter, Roles: roleBoth, Means: "none: each host decides alone, as a pair does",
+			Doc: "The client URLs of the etcd members that arbitrate, separated by blanks (or commas), such as `https://10.0.9.1:2379`; every server of the cluster lists the same members. " +
+				"With an arbiter no host adds an address unless it holds that address's key in etcd, written under its own lease, and nobody answers for the address; a host that cannot reach a majority of the members adds nothing, and a holder that loses the majority removes its addresses before its lease can have expired (see ARBITER in failoverd(8)).",
+			Example: `"https://10.0.9.1:2379 https://10.0.9.2:2379 https://10.0.9.3:2379"`,
+			set: func(c *Config, v string) *valueError {
+				c.Arbiter = nil
+				for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
+					u, err := url.Parse(f)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+						return &valueError{f + " is not an etcd client URL", "write each member as http:// or https://, its address and port, such as https://10.0.9.1:2379"}
+					}
+					c.Arbiter = append(c.Arbiter, f)
+				}
+				return nil
+			},
+			format: func(c *Config) string { return strings.Join(c.Arbiter, " ") }},
+		durationKey(key{Name: KeyArbiterTTL, Roles: roleBoth, Default: "3s",
+			Doc: "The lease each host keeps in etcd, 2s or more, in whole seconds (etcd's unit). " +
+				"A dead primary is taken over no later than this plus the usual reaction once etcd agrees it is gone; a holder cut from the majority removes its addresses a sixth of it (and 0.1 %) before the lease could expire.",
+			Example: "5s"},
+			2*time.Second, false, func(c *Config) *time.Duration { return &c.ArbiterTTL }),
+		{Name: KeyArbiterLost, Roles: roleBoth, Default: "keep",
+			Doc: "What a holder of addresses does when no member of the arbiter answers at all (each refuses the connection: etcd itself is down for everyone): `keep` them, since nobody else can claim them either, or `release` them. " +
+				"A member that does not answer (a cut, not a refusal) may serve the others, so a holder cut from the majority always removes its addresses before its lease can expire, whatever this says.",
+			Example: "release",
+			set: func(c *Config, v string) *valueError {
+				switch v {
+				case "keep", "release":
+					c.ArbiterLost = v
+					return nil
+				}
+				return &valueError{"neither keep nor release", "write keep (the default) or release"}
+			},
+			format: func(c *Config) string { return c.ArbiterLost }},
+		{Name: KeyArbiterPrefix, Roles: roleBoth, Default: "/ipfailover",
+			Doc:     "Where in etcd the keys of this cluster live, so that several clusters can share one etcd; the same on every server of the cluster.",
+			Example: "/ipfailover/web",
+			set: func(c *Config, v string) *valueError {
+				c.ArbiterPrefix = v
+				return absolutePath(v, "write a key prefix starting with /, such as /ipfailover/web", false)
+			},
+			format: func(c *Config) string { return c.ArbiterPrefix }},
+		arbiterFile(KeyArbiterCA, "The CA certificate (PEM) that signed the etcd members' certificates; an absolute path. Unset: the system's CAs.", "/etc/ipfailover/etcd-ca.pem", func(c *Config) *string { return &c.ArbiterCA }),
+		arbiterFile(KeyArbiterCert, "This host's client certificate (PEM) for etcd; an absolute path, set with FAILOVER_ARBITER_KEY.", "/etc/ipfailover/etcd-client.pem", func(c *Config) *string { return &c.ArbiterCert }),
+		arbiterFile(KeyArbiterKey, "The private key (PEM) of FAILOVER_ARBITER_CERT; an absolute path. It and every folder above it must be owned by root (or the user the daemon runs as), the folders not writable by group or others, and the file give group and others no permission (such as mode 0600), as FAILOVER_AUTH_KEY_FILE.", "/etc/ipfailover/etcd-client-key.pem", func(c *Config) *string { return &c.ArbiterKey }),
 		portKey(key{Name: KeyStandbyPort, Roles: roleFailoverOnly, Default: "1695",
 			Doc:     "The UDP port on which the standbys of one primary announce themselves to each other (to the broadcast address of each heartbeat link), 1 to 65535; the same on every standby, and not FAILOVER_PORT.",
 			Example: "1695"},

@@ -217,6 +217,7 @@ func (c *Config) validate(role Role) []error {
 			seen[p.Addr.String()] = true
 		}
 	}
+	errs = append(errs, c.arbiterErrors()...)
 	errs = append(errs, c.unsafePrograms(role)...)
 	errs.add(c.unsafeSocketFolder(role))
 	for _, path := range c.AuthKeyFiles {

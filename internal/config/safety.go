@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/ipfailover/ipfailover/internal/safefile"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -99,4 +100,42 @@ func (c *Config) unsafePrograms(role Role) []error {
 		}
 	}
 	return errs
+}
+
+// arbiterErrors checks the arbiter's settings together: a whole-second
+// lease (etcd's unit), a certificate with its key, and the key a secret
+// no other user can read or replace, the certificates files no other
+// user can replace.
+func (c *Config) arbiterErrors() []error {
+	var errs errorList
+	if len(c.Arbiter) == 0 {
+		return nil
+	}
+	if c.ArbiterTTL%time.Second != 0 {
+		errs.add(&Error{Origin: c.origins[KeyArbiterTTL], Key: KeyArbiterTTL, Value: c.ArbiterTTL.String(),
+			Problem: "not a whole number of seconds, etcd's unit for leases", Hint: "write whole seconds, such as 3s"})
+	}
+	if (c.ArbiterCert == "") != (c.ArbiterKey == "") {
+		key, set := KeyArbiterKey, KeyArbiterCert
+		if c.ArbiterCert == "" {
+			key, set = KeyArbiterCert, KeyArbiterKey
+		}
+		errs.add(&Error{Origin: c.origins[set], Key: set, Value: c.fileOf(set), Problem: "set without " + key,
+			Hint: "set both, the client certificate and its private key, or neither"})
+	}
+	errs.add(c.refuseUnsafe(KeyArbiterKey, c.ArbiterKey, safefile.Secret()))
+	errs.add(c.refuseUnsafe(KeyArbiterCA, c.ArbiterCA, safefile.Configuration()))
+	errs.add(c.refuseUnsafe(KeyArbiterCert, c.ArbiterCert, safefile.Configuration()))
+	return errs
+}
+
+// fileOf is the value of one of the arbiter's file keys.
+func (c *Config) fileOf(key string) string {
+	switch key {
+	case KeyArbiterCA:
+		return c.ArbiterCA
+	case KeyArbiterCert:
+		return c.ArbiterCert
+	}
+	return c.ArbiterKey
 }
