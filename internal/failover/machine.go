@@ -551,6 +551,19 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		}
 		out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: detail +
 			fmt.Sprintf("; it is tried again once nothing has answered for %v", m.quiet())})
+	case e.Job == Takeover && e.Refused != "":
+		// The arbiter said no: another host holds a key, or its
+		// majority did not answer. The yield it gives says when to
+		// try again; the probes wait for a hold-down, as after an
+		// answer.
+		m.hold.wentAhead()
+		m.hold.stopped(e.At)
+		m.set(Standby, e.At)
+		detail := "the takeover stopped before it added anything: " + e.Refused
+		if e.Undone {
+			detail += "; its Test and PreAcq hooks had run, and PreRel and PostRel ran to undo them"
+		}
+		out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: detail + "; it is tried again once the arbiter gives this host the keys"})
 	case e.Job == Fence:
 		if e.Vetoed {
 			why := "it exited non-zero"

@@ -231,6 +231,9 @@ type JobDone struct {
 	// Undone: PreRel and PostRel ran then to undo its PreAcq hooks.
 	Answered bool
 	Undone   bool
+	// Refused: a takeover stopped before adding anything because the
+	// arbiter did not give this host an address's key; it says why.
+	Refused string
 }
 
 // Command is an operator's request. Force: an acquire that goes ahead

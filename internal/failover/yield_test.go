@@ -109,3 +109,21 @@ func TestTheArbiterHoldsTakeoversBack(t *testing.T) {
 	tl.do(Yield{At: tl.now, To: "server3", Holds: true, Above: true, Arbiter: true})
 	tl.expect(Releasing, "start giveback")
 }
+
+// A takeover the arbiter refused (its claim lost to another host) adds
+// nothing: a takeover-failed notice, back to Standby, and while the
+// arbiter names the holder, no new takeover.
+func TestATakeoverTheArbiterRefusedIsTriedOnlyOnceItGivesTheKeys(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.tickTo(tl.now.Add(4 * time.Second))
+	tl.expect(Acquiring, "start takeover")
+	tl.do(Yield{At: tl.now, To: "server3", Holds: true, Arbiter: true})
+	tl.do(JobDone{At: tl.now, Job: Takeover, Refused: "the arbiter names server3 as the holder of 198.51.100.1", Undone: true})
+	tl.expect(Standby, "notice takeover-failed")
+	tl.tickTo(tl.now.Add(20 * time.Second))
+	tl.expect(Standby)
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(15 * time.Second)) // the stopped takeover's hold-down, then the timeout decides
+	tl.expect(Acquiring, "start takeover")
+}
