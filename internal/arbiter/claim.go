@@ -29,7 +29,7 @@ func (c *Client) Claim(ctx context.Context, addr string) (holder string, err err
 	holder, err = c.b.Claim(cctx, c.addrKey(addr), c.cfg.Node, id)
 	if err != nil {
 		if errors.Is(err, ErrLeaseNotFound) {
-			c.lost(id)
+			c.lost(id, gone)
 		}
 		return "", fmt.Errorf("arbiter: claim %s: %w", addr, err)
 	}

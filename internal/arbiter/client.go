@@ -55,9 +55,19 @@ type Config struct {
 	Prefix string
 	// TTL is the lease asked for; DefaultTTL when zero. The server may
 	// grant more (etcd: whole seconds, at least 1.5 election timeouts).
-	TTL    time.Duration
-	Clock  Clock        // SystemClock when nil
-	Logger *slog.Logger // discarded when nil
+	TTL time.Duration
+	// KeepPastDeadline keeps renewing a lease whose Deadline passed
+	// unrenewed, for a holder that keeps its addresses while etcd is out
+	// of reach (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the
+	// lease and its keys are still there, unless the server expired it
+	// meanwhile. By default such a lease is let go (revoked, if that
+	// arrives) and a new one granted: a holder past its deadline has let
+	// its addresses go, and its keys must not outlive them, as they would
+	// if its renewals reached the server while their answers could not
+	// come back.
+	KeepPastDeadline bool
+	Clock            Clock        // SystemClock when nil
+	Logger           *slog.Logger // discarded when nil
 }
 
 // Errors of Claim that refuse before asking the server.
@@ -192,7 +202,12 @@ func (c *Client) round(ctx context.Context) {
 func (c *Client) renew(ctx context.Context) error {
 	c.mu.Lock()
 	id, put := c.lease, c.nodePut
+	past := id != 0 && !c.clock.Now().Before(c.deadlineLocked())
 	c.mu.Unlock()
+	if past && !c.cfg.KeepPastDeadline {
+		c.letGo(ctx, id)
+		id = 0
+	}
 	if id != 0 {
 		sent := c.clock.Now()
 		cctx, cancel := c.call(ctx)
@@ -202,7 +217,7 @@ func (c *Client) renew(ctx context.Context) error {
 		case err == nil:
 			c.renewed(id, sent, ttl)
 		case errors.Is(err, ErrLeaseNotFound):
-			c.lost(id)
+			c.lost(id, gone)
 			id = 0
 		default:
 			return fmt.Errorf("renew lease %x: %w", id, err)
@@ -224,7 +239,7 @@ func (c *Client) renew(ctx context.Context) error {
 		err := c.b.Put(cctx, c.nodeKey(c.cfg.Node), c.cfg.Role, id)
 		cancel()
 		if errors.Is(err, ErrLeaseNotFound) {
-			c.lost(id)
+			c.lost(id, gone)
 		}
 		if err != nil {
 			return fmt.Errorf("write %s: %w", c.nodeKey(c.cfg.Node), err)
@@ -251,8 +266,13 @@ func (c *Client) renewed(id LeaseID, sent time.Time, ttl time.Duration) {
 	}
 }
 
-// lost forgets a lease the server says is gone, and what lived under it.
-func (c *Client) lost(id LeaseID) {
+const (
+	gone    = "arbiter lease gone on the server: the addresses claimed under it are no longer held"
+	letGone = "arbiter lease let go, past its deadline unrenewed: the addresses claimed under it are no longer held"
+)
+
+// lost forgets a lease and what lived under it; why says how it ended.
+func (c *Client) lost(id LeaseID, why string) {
 	c.mu.Lock()
 	if c.lease != id {
 		c.mu.Unlock()
@@ -268,9 +288,19 @@ func (c *Client) lost(id LeaseID) {
 	}
 	delete(c.nodes, c.cfg.Node)
 	c.mu.Unlock()
-	c.log.Warn("arbiter lease gone on the server: the addresses claimed under it are no longer held",
-		"lease", fmt.Sprintf("%x", id))
+	c.log.Warn(why, "lease", fmt.Sprintf("%x", id))
 	c.changed()
+}
+
+// letGo gives up a lease past its deadline: its holder has let its
+// addresses go, so its keys must not outlive it, as they would if a
+// renewal reached the server while its answer could not come back. The
+// revoke frees them at once if it arrives; if not, the lease expires.
+func (c *Client) letGo(ctx context.Context, id LeaseID) {
+	c.lost(id, letGone)
+	cctx, cancel := c.call(ctx)
+	defer cancel()
+	_ = c.b.Revoke(cctx, id) // best effort: unanswered, the lease expires on its own
 }
 
 // publish records a round's outcome.

@@ -63,8 +63,9 @@ type Status struct {
 	Renewed   time.Time     // send time of the last acknowledged renewal
 	Deadline  time.Time
 	// LeasesLost counts the leases found gone on the server (expired
-	// while this host could not renew); every claim under one went with
-	// it. LeaseLostAt is when the last was found.
+	// while this host could not renew, or revoked by someone else) or let
+	// go past their deadline; every claim under one went with it.
+	// LeaseLostAt is when the last ended.
 	LeasesLost  int
 	LeaseLostAt time.Time
 	ReadAt      time.Time         // send time of the last read that reached the majority
