@@ -1,0 +1,369 @@
+package arbiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// DefaultPrefix is where the keys live.
+	DefaultPrefix = "/ipfailover"
+	// DefaultTTL is the lease's time to live.
+	DefaultTTL = 3 * time.Second
+	// ClockRateError bounds how far a clock's rate may stray from true
+	// time: 1000 ppm, twice what NTP ever slews a clock, and far more than
+	// a quartz crystal drifts.
+	ClockRateError = 1e-3
+)
+
+// Margin is what Deadline keeps back from a lease of ttl: a sixth of it,
+// slack for the holder's own delays in removing its addresses, plus
+// 2·ClockRateError·ttl, for this host's clock running slow while the
+// server's runs fast (doc.go has the arithmetic). For 3 s: 506 ms.
+func Margin(ttl time.Duration) time.Duration {
+	return ttl/6 + time.Duration(2*ClockRateError*float64(ttl))
+}
+
+// Clock tells the time and waits; SystemClock is the default.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+// SystemClock is Go's clock (a fake one under testing/synctest).
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time                         { return time.Now() }
+func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Config is what a Client needs.
+type Config struct {
+	// Node is this host's name: the value of the address keys it claims
+	// and the last element of its liveness key. No "/" in it.
+	Node string
+	// Role is the value of the liveness key: "primary" or "standby <priority>".
+	Role string
+	// Prefix is where the keys live; DefaultPrefix when empty.
+	Prefix string
+	// TTL is the lease asked for; DefaultTTL when zero. The server may
+	// grant more (etcd: whole seconds, at least 1.5 election timeouts).
+	TTL time.Duration
+	// KeepPastDeadline keeps renewing a lease whose Deadline passed
+	// unrenewed, for a holder that keeps its addresses while etcd is out
+	// of reach (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the
+	// lease and its keys are still there, unless the server expired it
+	// meanwhile. By default such a lease is let go (revoked, if that
+	// arrives) and a new one granted: a holder past its deadline has let
+	// its addresses go, and its keys must not outlive them, as they would
+	// if its renewals reached the server while their answers could not
+	// come back.
+	KeepPastDeadline bool
+	Clock            Clock        // SystemClock when nil
+	Logger           *slog.Logger // discarded when nil
+}
+
+// Errors of Claim that refuse before asking the server.
+var (
+	ErrNoLease     = errors.New("arbiter: no live lease (none granted yet, or past its deadline)")
+	ErrUnreachable = errors.New("arbiter: the etcd majority did not answer the last round")
+)
+
+// Client keeps this host's lease and liveness key, reads the holders of
+// every address and the nodes alive, and claims and releases addresses.
+// Run drives it; the other methods may be called from any goroutine.
+type Client struct {
+	b      Backend
+	cfg    Config
+	clock  Clock
+	log    *slog.Logger
+	every  time.Duration // between renewals: TTL/6
+	bound  time.Duration // each call's deadline: TTL/6
+	prefix string
+
+	changes chan struct{}
+	running atomic.Bool
+
+	mu        sync.Mutex
+	lease     LeaseID
+	nodePut   bool          // the liveness key is written under lease
+	ttl       time.Duration // as the server last granted or renewed it
+	acked     time.Time     // send time of the last acknowledged grant or renewal
+	reachable bool
+	rounds    int
+	err       error
+	answering int
+	members   int
+	readAt    time.Time         // send time of the last read that reached the majority
+	holders   map[string]string // address -> node, as last read (and claimed since)
+	nodes     map[string]string // node -> role, as last read
+	losses    int
+	lostAt    time.Time
+}
+
+// New makes a Client; nothing is sent until Run.
+func New(b Backend, cfg Config) (*Client, error) {
+	if cfg.Node == "" || strings.Contains(cfg.Node, "/") {
+		return nil, fmt.Errorf("arbiter: node name %q: it must be non-empty, without '/'", cfg.Node)
+	}
+	if cfg.TTL < 0 {
+		return nil, fmt.Errorf("arbiter: TTL %v is negative", cfg.TTL)
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultPrefix
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Client{
+		b:       b,
+		cfg:     cfg,
+		clock:   cfg.Clock,
+		log:     cfg.Logger.With("node", cfg.Node),
+		every:   cfg.TTL / 6,
+		bound:   cfg.TTL / 6,
+		prefix:  strings.TrimSuffix(cfg.Prefix, "/"),
+		changes: make(chan struct{}, 1),
+		holders: map[string]string{},
+		nodes:   map[string]string{},
+	}, nil
+}
+
+func (c *Client) addrKey(addr string) string { return c.prefix + "/addr/" + addr }
+func (c *Client) nodeKey(node string) string { return c.prefix + "/node/" + node }
+
+// Run keeps the lease until ctx ends, then revokes it, which frees this
+// host's keys at once. Stop it only once this host's addresses are gone:
+// another host may claim them the moment it returns. Each round, every
+// TTL/6, renews the lease once (or grants one and writes the liveness
+// key) and reads the prefix.
+func (c *Client) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("arbiter: Run called twice")
+	}
+	defer c.revoke(context.WithoutCancel(ctx))
+	for {
+		start := c.clock.Now()
+		c.round(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.clock.After(c.every - c.clock.Now().Sub(start)):
+		}
+	}
+}
+
+// call bounds one backend call.
+func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.bound)
+}
+
+func (c *Client) round(ctx context.Context) {
+	err := c.renew(ctx)
+	var kvs []KV
+	var readAt time.Time
+	if err == nil {
+		readAt = c.clock.Now()
+		cctx, cancel := c.call(ctx)
+		kvs, err = c.b.List(cctx, c.prefix+"/")
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("read %s/: %w", c.prefix, err)
+		}
+	}
+	if ctx.Err() != nil {
+		return // stopping: this round says nothing of the cluster
+	}
+	c.publish(err, kvs, readAt)
+
+	cctx, cancel := c.call(ctx)
+	answering, total := c.b.Members(cctx)
+	cancel()
+	c.mu.Lock()
+	c.answering, c.members = answering, total
+	c.mu.Unlock()
+}
+
+// renew renews the lease once, or grants a new one when there is none,
+// and writes the liveness key under it when it is not written yet.
+func (c *Client) renew(ctx context.Context) error {
+	c.mu.Lock()
+	id, put := c.lease, c.nodePut
+	past := id != 0 && !c.clock.Now().Before(c.deadlineLocked())
+	c.mu.Unlock()
+	if past && !c.cfg.KeepPastDeadline {
+		c.letGo(ctx, id)
+		id = 0
+	}
+	if id != 0 {
+		sent := c.clock.Now()
+		cctx, cancel := c.call(ctx)
+		ttl, err := c.b.KeepAlive(cctx, id)
+		cancel()
+		switch {
+		case err == nil:
+			c.renewed(id, sent, ttl)
+		case errors.Is(err, ErrLeaseNotFound):
+			c.lost(id, gone)
+			id = 0
+		default:
+			return fmt.Errorf("renew lease %x: %w", id, err)
+		}
+	}
+	if id == 0 {
+		sent := c.clock.Now()
+		cctx, cancel := c.call(ctx)
+		nid, ttl, err := c.b.Grant(cctx, c.cfg.TTL)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("grant a lease: %w", err)
+		}
+		c.granted(nid, sent, ttl)
+		id, put = nid, false
+	}
+	if !put {
+		cctx, cancel := c.call(ctx)
+		err := c.b.Put(cctx, c.nodeKey(c.cfg.Node), c.cfg.Role, id)
+		cancel()
+		if errors.Is(err, ErrLeaseNotFound) {
+			c.lost(id, gone)
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", c.nodeKey(c.cfg.Node), err)
+		}
+		c.mu.Lock()
+		c.nodePut = c.lease == id
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *Client) granted(id LeaseID, sent time.Time, ttl time.Duration) {
+	c.mu.Lock()
+	c.lease, c.nodePut, c.acked, c.ttl = id, false, sent, ttl
+	c.mu.Unlock()
+	c.log.Info("arbiter lease granted", "lease", fmt.Sprintf("%x", id), "ttl", ttl)
+}
+
+func (c *Client) renewed(id LeaseID, sent time.Time, ttl time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lease == id {
+		c.acked, c.ttl = sent, ttl
+	}
+}
+
+const (
+	gone    = "arbiter lease gone on the server: the addresses claimed under it are no longer held"
+	letGone = "arbiter lease let go, past its deadline unrenewed: the addresses claimed under it are no longer held"
+)
+
+// lost forgets a lease and what lived under it; why says how it ended.
+func (c *Client) lost(id LeaseID, why string) {
+	c.mu.Lock()
+	if c.lease != id {
+		c.mu.Unlock()
+		return
+	}
+	c.lease, c.nodePut, c.acked = 0, false, time.Time{}
+	c.losses++
+	c.lostAt = c.clock.Now()
+	for addr, node := range c.holders {
+		if node == c.cfg.Node {
+			delete(c.holders, addr)
+		}
+	}
+	delete(c.nodes, c.cfg.Node)
+	c.mu.Unlock()
+	c.log.Warn(why, "lease", fmt.Sprintf("%x", id))
+	c.changed()
+}
+
+// letGo gives up a lease past its deadline: its holder has let its
+// addresses go, so its keys must not outlive it, as they would if a
+// renewal reached the server while its answer could not come back. The
+// revoke frees them at once if it arrives; if not, the lease expires.
+func (c *Client) letGo(ctx context.Context, id LeaseID) {
+	c.lost(id, letGone)
+	cctx, cancel := c.call(ctx)
+	defer cancel()
+	_ = c.b.Revoke(cctx, id) // best effort: unanswered, the lease expires on its own
+}
+
+// publish records a round's outcome.
+func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
+	c.mu.Lock()
+	was, first := c.reachable, c.rounds == 0
+	c.rounds++
+	c.reachable, c.err = err == nil, err
+	changed := was != c.reachable
+	if err == nil {
+		holders, nodes := c.parse(kvs)
+		changed = changed || !maps.Equal(holders, c.holders) || !maps.Equal(nodes, c.nodes)
+		c.holders, c.nodes, c.readAt = holders, nodes, readAt
+	}
+	deadline := c.deadlineLocked()
+	c.mu.Unlock()
+	switch {
+	case err != nil && (was || first):
+		c.log.Warn("arbiter majority unreachable", "err", err, "deadline", deadline)
+	case err == nil && !was && !first:
+		c.log.Info("arbiter majority reachable again")
+	}
+	if changed {
+		c.changed()
+	}
+}
+
+// parse sorts a read into address holders and live nodes.
+func (c *Client) parse(kvs []KV) (holders, nodes map[string]string) {
+	holders, nodes = map[string]string{}, map[string]string{}
+	for _, kv := range kvs {
+		if addr, ok := strings.CutPrefix(kv.Key, c.prefix+"/addr/"); ok {
+			holders[addr] = kv.Value
+		} else if node, ok := strings.CutPrefix(kv.Key, c.prefix+"/node/"); ok {
+			nodes[node] = kv.Value
+		}
+	}
+	return holders, nodes
+}
+
+// changed leaves a token for Changes, unless one waits already.
+func (c *Client) changed() {
+	select {
+	case c.changes <- struct{}{}:
+	default:
+	}
+}
+
+// revoke ends the lease on a clean stop.
+func (c *Client) revoke(ctx context.Context) {
+	c.mu.Lock()
+	id := c.lease
+	c.lease, c.nodePut, c.acked, c.reachable = 0, false, time.Time{}, false
+	c.mu.Unlock()
+	c.changed()
+	if id == 0 {
+		return
+	}
+	cctx, cancel := c.call(ctx)
+	defer cancel()
+	if err := c.b.Revoke(cctx, id); err != nil && !errors.Is(err, ErrLeaseNotFound) {
+		c.log.Warn("arbiter lease not revoked: its keys stay until it expires", "lease", fmt.Sprintf("%x", id), "err", err)
+		return
+	}
+	c.log.Info("arbiter lease revoked", "lease", fmt.Sprintf("%x", id))
+}

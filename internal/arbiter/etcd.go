@@ -1,0 +1,238 @@
+package arbiter
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// EtcdConfig says how to reach an etcd cluster.
+type EtcdConfig struct {
+	// Endpoints are the members' client URLs (http://host:2379, or
+	// https:// with TLS).
+	Endpoints []string
+	// DialTimeout bounds what the etcd client does on its own (fetching
+	// an auth token); each operation is bounded by its context.
+	DialTimeout time.Duration
+	// CAFile, CertFile and KeyFile are PEM files: the CA that signed the
+	// members' certificates, and this host's client certificate and key.
+	// Any of them set turns TLS on; CertFile and KeyFile go together.
+	CAFile, CertFile, KeyFile string
+}
+
+// Etcd is the Backend over a real etcd cluster (the v3 API).
+type Etcd struct {
+	cli *clientv3.Client
+	// one client per endpoint, kept open, to ask each member its status
+	// without dialling a connection every round
+	each []*clientv3.Client
+}
+
+var _ Backend = (*Etcd)(nil)
+
+// DialEtcd makes the clients; it does not wait for a connection (the
+// first operation does, within its context).
+func DialEtcd(cfg EtcdConfig) (*Etcd, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("arbiter: no etcd endpoints")
+	}
+	tc, err := tlsConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dial := func(endpoints []string) (*clientv3.Client, error) {
+		return clientv3.New(clientv3.Config{
+			Endpoints:   endpoints,
+			DialTimeout: cfg.DialTimeout,
+			TLS:         tc,
+			Logger:      zap.NewNop(), // we log through slog, in the Client
+		})
+	}
+	e := &Etcd{}
+	if e.cli, err = dial(cfg.Endpoints); err != nil {
+		return nil, fmt.Errorf("arbiter: etcd client for %v: %w", cfg.Endpoints, err)
+	}
+	for _, ep := range cfg.Endpoints {
+		c, err := dial([]string{ep})
+		if err != nil {
+			e.Close()
+			return nil, fmt.Errorf("arbiter: etcd client for %s: %w", ep, err)
+		}
+		e.each = append(e.each, c)
+	}
+	return e, nil
+}
+
+// tlsConfig reads the CA, certificate and key; nil when none is set.
+func tlsConfig(cfg EtcdConfig) (*tls.Config, error) {
+	if cfg.CAFile == "" && cfg.CertFile == "" && cfg.KeyFile == "" {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("arbiter: etcd CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("arbiter: etcd CA %s: no PEM certificate in it", cfg.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("arbiter: etcd client certificate and key go together: set both or neither")
+	}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("arbiter: etcd client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// Close closes every connection.
+func (e *Etcd) Close() error {
+	var errs []error
+	if e.cli != nil {
+		errs = append(errs, e.cli.Close())
+	}
+	for _, c := range e.each {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// leader makes a member that has lost its leader refuse at once rather
+// than hold the call until the context ends.
+func leader(ctx context.Context) context.Context { return clientv3.WithRequireLeader(ctx) }
+
+// notFound turns etcd's "lease not found" into ours.
+func notFound(err error) error {
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return fmt.Errorf("%w (%w)", ErrLeaseNotFound, err)
+	}
+	return err
+}
+
+func (e *Etcd) Grant(ctx context.Context, ttl time.Duration) (LeaseID, time.Duration, error) {
+	secs := max(int64(math.Ceil(ttl.Seconds())), 1)
+	r, err := e.cli.Grant(leader(ctx), secs)
+	if err != nil {
+		return 0, 0, err
+	}
+	if r.Error != "" {
+		return 0, 0, errors.New(r.Error)
+	}
+	return LeaseID(r.ID), time.Duration(r.TTL) * time.Second, nil
+}
+
+// KeepAlive sends a single renewal on a stream of its own (the client's
+// background KeepAlive would hide when each renewal was sent).
+func (e *Etcd) KeepAlive(ctx context.Context, id LeaseID) (time.Duration, error) {
+	r, err := e.cli.KeepAliveOnce(leader(ctx), clientv3.LeaseID(id))
+	if err != nil {
+		return 0, notFound(err)
+	}
+	return time.Duration(r.TTL) * time.Second, nil
+}
+
+func (e *Etcd) Revoke(ctx context.Context, id LeaseID) error {
+	_, err := e.cli.Revoke(leader(ctx), clientv3.LeaseID(id))
+	return notFound(err)
+}
+
+// Claim: if the key was never created (CreateRevision 0) put; else if it
+// holds value put again (under this lease); else read who holds it. The
+// nested transaction keeps it one atomic step.
+func (e *Etcd) Claim(ctx context.Context, key, value string, lease LeaseID) (string, error) {
+	put := clientv3.OpPut(key, value, clientv3.WithLease(clientv3.LeaseID(lease)))
+	mine := clientv3.OpTxn(
+		[]clientv3.Cmp{clientv3.Compare(clientv3.Value(key), "=", value)},
+		[]clientv3.Op{put},
+		[]clientv3.Op{clientv3.OpGet(key)})
+	r, err := e.cli.Txn(leader(ctx)).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(put).
+		Else(mine).
+		Commit()
+	if err != nil {
+		return "", notFound(err)
+	}
+	if r.Succeeded {
+		return value, nil
+	}
+	inner := r.Responses[0].GetResponseTxn()
+	if inner.Succeeded {
+		return value, nil
+	}
+	kvs := inner.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 { // cannot happen: the key existed within this transaction
+		return "", fmt.Errorf("arbiter: claim %s: the key vanished within the transaction", key)
+	}
+	return string(kvs[0].Value), nil
+}
+
+func (e *Etcd) Release(ctx context.Context, key, value string) (bool, error) {
+	r, err := e.cli.Txn(leader(ctx)).
+		If(clientv3.Compare(clientv3.Value(key), "=", value)).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+	if err != nil {
+		return false, err
+	}
+	return r.Succeeded, nil
+}
+
+func (e *Etcd) Put(ctx context.Context, key, value string, lease LeaseID) error {
+	_, err := e.cli.Put(leader(ctx), key, value, clientv3.WithLease(clientv3.LeaseID(lease)))
+	return notFound(err)
+}
+
+// List is a linearizable Get (the client's default): the member asks the
+// leader, which confirms with the majority, before it answers.
+func (e *Etcd) List(ctx context.Context, prefix string) ([]KV, error) {
+	r, err := e.cli.Get(leader(ctx), prefix, clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	kvs := make([]KV, 0, len(r.Kvs))
+	for _, kv := range r.Kvs {
+		kvs = append(kvs, KV{Key: string(kv.Key), Value: string(kv.Value), Lease: LeaseID(kv.Lease)})
+	}
+	return kvs, nil
+}
+
+// Members asks every endpoint's status at once; a member answers when it
+// replies within the context and names a leader.
+func (e *Etcd) Members(ctx context.Context) (answering, total int) {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	for _, c := range e.each {
+		wg.Go(func() {
+			r, err := pb.NewMaintenanceClient(c.ActiveConnection()).Status(ctx, &pb.StatusRequest{})
+			if err == nil && r.Leader != 0 {
+				mu.Lock()
+				answering++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return answering, len(e.each)
+}

@@ -1,0 +1,102 @@
+package arbiter
+
+import (
+	"maps"
+	"time"
+)
+
+// Deadline is the instant by which a holder must be rid of its
+// addresses: the send time of the last acknowledged renewal (or grant),
+// plus the TTL the server gave, minus Margin. Before it, the server
+// cannot have expired the lease, whatever the answer's delay and within
+// ClockRateError. Zero when there is no lease.
+func (c *Client) Deadline() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deadlineLocked()
+}
+
+func (c *Client) deadlineLocked() time.Time {
+	if c.lease == 0 {
+		return time.Time{}
+	}
+	return c.acked.Add(c.ttl - Margin(c.ttl))
+}
+
+// Reachable says whether the last round reached the majority: the
+// renewal and the read were both answered.
+func (c *Client) Reachable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reachable
+}
+
+// Alive says whether node's liveness key exists, as the last read that
+// reached the majority found it. known is false when no such read was
+// sent within the last TTL; alive is then false too.
+func (c *Client) Alive(node string) (alive, known bool) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.readAt.IsZero() || now.Sub(c.readAt) >= c.cfg.TTL {
+		return false, false
+	}
+	_, alive = c.nodes[node]
+	return alive, true
+}
+
+// Changes receives a token whenever reachability, an address's holder or
+// the set of live nodes (or a role) changes, and when the lease is found
+// gone; the daemon then reads what it needs. Tokens do not queue: one
+// waiting stands for any number of changes.
+func (c *Client) Changes() <-chan struct{} { return c.changes }
+
+// Status is a snapshot for failoverctl, metrics and logs.
+type Status struct {
+	Node      string
+	Reachable bool   // the last round reached the majority
+	Err       string // why the last round failed; "" when it did not
+	Answering int    // members that answered with a leader in view
+	Members   int    // members configured
+	Lease     LeaseID
+	TTL       time.Duration // as the server granted it
+	Renewed   time.Time     // send time of the last acknowledged renewal
+	Deadline  time.Time
+	// LeasesLost counts the leases found gone on the server (expired
+	// while this host could not renew, or revoked by someone else) or let
+	// go past their deadline; every claim under one went with it.
+	// LeaseLostAt is when the last ended.
+	LeasesLost  int
+	LeaseLostAt time.Time
+	ReadAt      time.Time         // send time of the last read that reached the majority
+	Holders     map[string]string // address -> holding node, as of ReadAt and claims since
+	Nodes       map[string]string // live node -> role, as of ReadAt
+}
+
+// Status returns a copy of what the client knows.
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Status{
+		Node:        c.cfg.Node,
+		Reachable:   c.reachable,
+		Answering:   c.answering,
+		Members:     c.members,
+		Lease:       c.lease,
+		TTL:         c.ttl,
+		Renewed:     c.acked,
+		Deadline:    c.deadlineLocked(),
+		LeasesLost:  c.losses,
+		LeaseLostAt: c.lostAt,
+		ReadAt:      c.readAt,
+		Holders:     maps.Clone(c.holders),
+		Nodes:       maps.Clone(c.nodes),
+	}
+	if c.err != nil {
+		s.Err = c.err.Error()
+	}
+	if c.lease == 0 {
+		s.TTL, s.Renewed = 0, time.Time{}
+	}
+	return s
+}
