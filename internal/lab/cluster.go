@@ -77,7 +77,7 @@ func (h *Host) Dev(s Segment) string { return h.legs[s].dev }
 
 // ClusterOptions shape a cluster lab.
 type ClusterOptions struct {
-	// Standbys is how many servers watch the primary (at least 1).
+	// Standbys is how many servers watch the primary (1 to 98).
 	Standbys int
 	// Management gives every server a management leg (mgmt0). Etcd
 	// implies it.
@@ -127,8 +127,8 @@ type Cluster struct {
 // without root, ip or nft, and with Etcd without etcd and etcdctl.
 func NewCluster(t testing.TB, o ClusterOptions) *Cluster {
 	t.Helper()
-	if o.Standbys < 1 {
-		t.Fatalf("a cluster lab needs at least one standby, not %d", o.Standbys)
+	if o.Standbys < 1 || o.Standbys > 98 { // server 100 would have the client's address
+		t.Fatalf("a cluster lab has 1 to 98 standbys, not %d", o.Standbys)
 	}
 	if o.Etcd {
 		RequireEtcd(t)

@@ -16,8 +16,18 @@ import (
 // address however it moved, etcd's client and peer traffic. What crosses
 // between hosts not cut apart flows on, and every link keeps its carrier:
 // a cut host hears silence, it sees no cable pulled (LinksDown and
-// CutLinks are for that). Every change of the cuts is one nftables
-// transaction: all the pairs it names are cut, or healed, at once.
+// CutLinks are for that); a TCP connection across the cut is not reset,
+// its packets vanish until it times out or the cut heals, as in a real
+// partition. Every change of the cuts is one nftables transaction: all the
+// pairs it names are cut, or healed, at once.
+//
+// Not by IP address in the hosts' namespaces: a service address moves
+// between hosts, so a rule naming it would cut its new holder too, or
+// let its old one through, and a forged frame may carry any address. The
+// switch port is the host.
+//
+// Cut, Isolate, Heal and HealAll fail the test when nft does, so call them
+// from the test's goroutine.
 
 // cutTable is the switch's nftables table of cuts: a set of (in port, out
 // port) pairs and a rule dropping what the bridge forwards between them.
