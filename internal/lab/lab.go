@@ -9,6 +9,7 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -146,6 +147,21 @@ func (l *Lab) Veth(a *NS, aName string, b *NS, bName string) {
 	b.MustRun("ip", "link", "set", bName, "up")
 }
 
+// Bridge creates the bridge name in sw, up: a switch for a segment.
+func (l *Lab) Bridge(sw *NS, name string) {
+	l.t.Helper()
+	sw.MustRun("ip", "link", "add", "name", name, "type", "bridge")
+	sw.MustRun("ip", "link", "set", "dev", name, "up")
+}
+
+// Plug joins ns to the bridge br in sw, as a cable into a switch: a veth
+// named dev in ns and port in sw, the port enslaved to br.
+func (l *Lab) Plug(ns *NS, dev string, sw *NS, port, br string) {
+	l.t.Helper()
+	l.Veth(ns, dev, sw, port)
+	sw.MustRun("ip", "link", "set", "dev", port, "master", br)
+}
+
 // Addr adds prefix (with its broadcast address) to dev.
 func (ns *NS) Addr(dev, prefix string) {
 	ns.t.Helper()
@@ -165,7 +181,12 @@ func (ns *NS) Sysctl(key, value string) {
 
 // Command returns a command that runs inside the namespace.
 func (ns *NS) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
+	return ns.CommandContext(context.Background(), name, args...)
+}
+
+// CommandContext is Command killed when ctx is done.
+func (ns *NS) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 }
 
 // Run runs a command inside the namespace and returns its combined output.

@@ -1,8 +1,12 @@
 package lab
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"runtime"
+	"strconv"
+	"testing"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -37,6 +41,36 @@ func (ns *NS) Do(fn func() error) error {
 	}
 	runtime.UnlockOSThread()
 	return ferr
+}
+
+// DialContext connects from inside the namespace, for a Go client in the
+// test (net/http, an etcd client's dialer) that must reach an address of
+// the lab. addr must be an IP address and port: a name would be resolved
+// by goroutines outside the namespace.
+func (ns *NS) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := ns.Do(func() (err error) {
+		var d net.Dialer
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	if err != nil && c != nil {
+		c.Close()
+		c = nil
+	}
+	return c, err
+}
+
+// ListenUDP opens a UDP socket on port (0: any) inside the namespace; it
+// is closed at the end of the test, if not before.
+func (ns *NS) ListenUDP(t testing.TB, port int) net.PacketConn {
+	t.Helper()
+	var c net.PacketConn
+	if err := ns.Do(func() (err error) { c, err = net.ListenPacket("udp4", ":"+strconv.Itoa(port)); return err }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // linkHandle opens a netlink handle in ns.

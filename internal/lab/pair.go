@@ -40,26 +40,26 @@ func NewPair(t testing.TB) *Pair {
 	t.Helper()
 	l := New(t)
 	p := &Pair{Lab: l, Switch: l.Netns("sw"), S1: l.Netns("s1"), S2: l.Netns("s2"), Client: l.Netns("cl")}
-	p.Switch.MustRun("ip", "link", "add", "br0", "type", "bridge")
-	p.Switch.MustRun("ip", "link", "set", "br0", "up")
-	for _, leg := range []struct {
-		ns        *NS
-		dev, port string
-	}{{p.S1, "pub0", "s1"}, {p.S2, "pub0", "s2"}, {p.Client, "eth0", "cl"}} {
-		l.Veth(leg.ns, leg.dev, p.Switch, leg.port)
-		p.Switch.MustRun("ip", "link", "set", leg.port, "master", "br0")
-	}
+	l.Bridge(p.Switch, "br0")
+	l.Plug(p.S1, "pub0", p.Switch, "s1", "br0")
+	l.Plug(p.S2, "pub0", p.Switch, "s2", "br0")
+	l.Plug(p.Client, "eth0", p.Switch, "cl", "br0")
 	l.Veth(p.S1, "priv0", p.S2, "priv0")
 	p.S1.Addr("priv0", Server1Priv+PrivNet)
 	p.S2.Addr("priv0", Server2Priv+PrivNet)
 	p.S1.Addr("pub0", Server1Pub+PubNet)
 	p.S2.Addr("pub0", Server2Pub+PubNet)
 	p.Client.Addr("eth0", ClientAddr+PubNet)
-	// The client re-resolves an address only when an announcement tells
-	// it to: left to itself, a stale entry is probed after 5 s, which
-	// could move the client during a test and hide a missing announce.
-	p.Client.Sysctl("net.ipv4.neigh.eth0.delay_first_probe_time", "600")
+	quietClient(p.Client, "eth0")
 	return p
+}
+
+// quietClient has the client re-resolve an address only when an
+// announcement tells it to: left to itself, a stale entry is probed after
+// 5 s, which could move the client during a test and hide a missing
+// announce.
+func quietClient(ns *NS, dev string) {
+	ns.Sysctl("net.ipv4.neigh."+dev+".delay_first_probe_time", "600")
 }
 
 // CutPrivate pulls server1's private cable (server2 sees no carrier).
@@ -101,11 +101,7 @@ func DropPercent(t testing.TB, ns *NS, dev string, pct int) *Loss {
 		numgen random mod 100 < %d counter drop
 	}
 }`, l.table, dev, pct)
-	cmd := ns.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(rules)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft in %s: %v\n%s", ns.Name, err, out)
-	}
+	nft(t, ns, rules)
 	return l
 }
 
@@ -165,7 +161,7 @@ func MAC(t testing.TB, ns *NS, dev string) string {
 	return strings.TrimSpace(out)
 }
 
-// hangTable is the nftables table that hangs server1.
+// hangTable is the nftables table that hangs a host.
 const hangTable = "lab_hang"
 
 // Hang makes server1 a hung host: nothing enters or leaves its links
@@ -173,31 +169,42 @@ const hangTable = "lab_hang"
 // while the links keep their carrier.
 func (p *Pair) Hang(t testing.TB) {
 	t.Helper()
-	var chains strings.Builder
-	for _, dev := range []string{"priv0", "pub0"} {
-		fmt.Fprintf(&chains, "\tchain in_%[1]s { type filter hook ingress device %[1]s priority 0; policy drop; }\n", dev)
-		fmt.Fprintf(&chains, "\tchain out_%[1]s { type filter hook egress device %[1]s priority 0; policy drop; }\n", dev)
-	}
-	cmd := p.S1.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader("table netdev " + hangTable + " {\n" + chains.String() + "}\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft in %s: %v\n%s", p.S1.Name, err, out)
-	}
+	hang(t, p.S1, "priv0", "pub0")
 }
 
 // Unhang lets server1's traffic flow again.
-func (p *Pair) Unhang() { _, _ = p.S1.Run("nft", "delete", "table", "netdev", hangTable) }
+func (p *Pair) Unhang() { unhang(p.S1) }
+
+// hang drops everything that enters or leaves ns on devs.
+func hang(t testing.TB, ns *NS, devs ...string) {
+	t.Helper()
+	var chains strings.Builder
+	for _, dev := range devs {
+		fmt.Fprintf(&chains, "\tchain in_%[1]s { type filter hook ingress device %[1]s priority 0; policy drop; }\n", dev)
+		fmt.Fprintf(&chains, "\tchain out_%[1]s { type filter hook egress device %[1]s priority 0; policy drop; }\n", dev)
+	}
+	nft(t, ns, "table netdev "+hangTable+" {\n"+chains.String()+"}\n")
+}
+
+// unhang removes what hang put in ns.
+func unhang(ns *NS) { _, _ = ns.Run("nft", "delete", "table", "netdev", hangTable) }
+
+// nft loads script into ns's nftables in one transaction.
+func nft(t testing.TB, ns *NS, script string) {
+	t.Helper()
+	cmd := ns.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nft in %s: %v\n%s\n%s", ns.Name, err, out, script)
+	}
+}
 
 // PowerOff cuts server1 off as a host that loses power: its switch port
 // and then its private cable go down (server2's end loses its carrier),
 // one netlink message after the other, microseconds apart. server1's own
 // interfaces stay up without carrier, and its daemon runs on (the bench
 // and the tests measure the network's view).
-func (p *Pair) PowerOff() {
-	if err := setLinks(false, p.publicPort(), p.privateEnd()); err != nil {
-		p.S1.t.Fatalf("power off: %v", err)
-	}
-}
+func (p *Pair) PowerOff() { powerOff(p.S1, p.publicPort(), p.privateEnd()) }
 
 // PowerOn brings the links back the same way, the public one first,
 // with server1's neighbour cache empty, as a host's is when its power
@@ -209,13 +216,24 @@ func (p *Pair) PowerOff() {
 // a give-back in 2 to 4 of every 8-16 smoke rounds: server1's replies
 // queued until its second ARP request, though the client had moved to it
 // within milliseconds.
-func (p *Pair) PowerOn() {
-	p.S1.MustRun("ip", "neigh", "flush", "all")
-	if err := setLinks(true, p.publicPort(), p.privateEnd()); err != nil {
-		p.S1.t.Fatalf("power on: %v", err)
-	}
-}
+func (p *Pair) PowerOn() { powerOn(p.S1, p.publicPort(), p.privateEnd()) }
 
 func (p *Pair) publicPort() nsLink { return nsLink{p.Switch, "s1"} }
 
 func (p *Pair) privateEnd() nsLink { return nsLink{p.S1, "priv0"} }
+
+// powerOff sets host's links down, one netlink message after the other.
+func powerOff(host *NS, links ...nsLink) {
+	if err := setLinks(false, links...); err != nil {
+		host.t.Fatalf("power off %s: %v", host.Name, err)
+	}
+}
+
+// powerOn empties host's neighbour cache (see Pair.PowerOn) and sets its
+// links up again.
+func powerOn(host *NS, links ...nsLink) {
+	host.MustRun("ip", "neigh", "flush", "all")
+	if err := setLinks(true, links...); err != nil {
+		host.t.Fatalf("power on %s: %v", host.Name, err)
+	}
+}

@@ -2,7 +2,6 @@ package lab
 
 import (
 	"net"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -12,11 +11,7 @@ import (
 // service" on each server, so a client can tell who answered.
 func Serve(t testing.TB, ns *NS, port int, name string) {
 	t.Helper()
-	var c net.PacketConn
-	if err := ns.Do(func() (err error) { c, err = net.ListenPacket("udp4", ":"+strconv.Itoa(port)); return err }); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := ns.ListenUDP(t, port)
 	go func() {
 		buf := make([]byte, 64)
 		for {
@@ -50,10 +45,7 @@ type Probe struct {
 // StartProbe starts asking from ns.
 func StartProbe(t testing.TB, ns *NS, target string, port int, every time.Duration) *Probe {
 	t.Helper()
-	p := &Probe{started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
-	if err := ns.Do(func() (err error) { p.conn, err = net.ListenPacket("udp4", ":0"); return err }); err != nil {
-		t.Fatal(err)
-	}
+	p := &Probe{conn: ns.ListenUDP(t, 0), started: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
 	to := &net.UDPAddr{IP: net.ParseIP(target), Port: port}
 	go func() {
 		buf := make([]byte, 64)
