@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/wire"
@@ -46,6 +47,7 @@ func writeStatus(w io.Writer, s *control.Status, now time.Time) {
 	}
 
 	writeStandbys(w, s, now)
+	writeArbiter(w, s.Arbiter, now)
 
 	fmt.Fprintln(w, "\nlinks:")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -184,5 +186,35 @@ func writeStandbys(w io.Writer, s *control.Status, now time.Time) {
 	}
 	if y := s.Yielding; y != nil {
 		fmt.Fprintf(w, "  %s\n", y.Words())
+	}
+}
+
+// writeArbiter prints what the arbiter's client knows.
+func writeArbiter(w io.Writer, a *arbiter.Status, now time.Time) {
+	if a == nil {
+		return
+	}
+	reach := "REACHABLE"
+	if !a.Reachable {
+		reach = "NOT REACHABLE: " + a.Err
+	}
+	fmt.Fprintf(w, "arbiter: majority %s; %d of %d members answer", reach, a.Answering, a.Members)
+	if a.Refusing > 0 {
+		fmt.Fprintf(w, ", %d refuse the connection", a.Refusing)
+	}
+	fmt.Fprintln(w)
+	if a.Lease != 0 {
+		fmt.Fprintf(w, "  lease %x, TTL %v, renewed %s, this host's deadline in %v\n", int64(a.Lease), a.TTL, ago(a.Renewed, now), a.Deadline.Sub(now).Round(time.Millisecond))
+	} else {
+		fmt.Fprintln(w, "  no lease")
+	}
+	if a.LeasesLost > 0 {
+		fmt.Fprintf(w, "  leases lost: %d, the last %s\n", a.LeasesLost, ago(a.LeaseLostAt, now))
+	}
+	for _, addr := range slices.Sorted(maps.Keys(a.Holders)) {
+		fmt.Fprintf(w, "  key of %s held by %s\n", addr, a.Holders[addr])
+	}
+	for _, n := range slices.Sorted(maps.Keys(a.Nodes)) {
+		fmt.Fprintf(w, "  alive: %s (%s)\n", n, a.Nodes[n])
 	}
 }

@@ -49,7 +49,17 @@ type Backend interface {
 	// majority (linearizable: no older than any write acknowledged before
 	// the call).
 	List(ctx context.Context, prefix string) ([]KV, error)
-	// Members returns how many members answer with a leader in view, of
-	// how many this backend knows; for status only.
-	Members(ctx context.Context) (answering, total int)
+	// Members counts the members: those that answer with a leader in
+	// view, those that refuse the connection (no etcd runs there), of
+	// how many this backend knows. For status, and for
+	// FAILOVER_ARBITER_LOST=keep, which holds on only while every member
+	// refuses.
+	Members(ctx context.Context) MemberCount
+}
+
+// MemberCount is what Members found.
+type MemberCount struct {
+	Answering int // with a leader in view
+	Refusing  int // the connection refused: nothing listens there
+	Total     int
 }

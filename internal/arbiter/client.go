@@ -100,6 +100,7 @@ type Client struct {
 	rounds    int
 	err       error
 	answering int
+	refusing  int
 	members   int
 	readAt    time.Time         // send time of the last read that reached the majority
 	holders   map[string]string // address -> node, as last read (and claimed since)
@@ -190,10 +191,10 @@ func (c *Client) round(ctx context.Context) {
 	c.publish(err, kvs, readAt)
 
 	cctx, cancel := c.call(ctx)
-	answering, total := c.b.Members(cctx)
+	n := c.b.Members(cctx)
 	cancel()
 	c.mu.Lock()
-	c.answering, c.members = answering, total
+	c.answering, c.refusing, c.members = n.Answering, n.Refusing, n.Total
 	c.mu.Unlock()
 }
 

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
+	"net/url"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -35,8 +38,10 @@ type EtcdConfig struct {
 type Etcd struct {
 	cli *clientv3.Client
 	// one client per endpoint, kept open, to ask each member its status
-	// without dialling a connection every round
-	each []*clientv3.Client
+	// without dialling a connection every round; hosts are their
+	// host:port, to tell a refused connection from a silent one
+	each  []*clientv3.Client
+	hosts []string
 }
 
 var _ Backend = (*Etcd)(nil)
@@ -70,6 +75,11 @@ func DialEtcd(cfg EtcdConfig) (*Etcd, error) {
 			return nil, fmt.Errorf("arbiter: etcd client for %s: %w", ep, err)
 		}
 		e.each = append(e.each, c)
+		host := ep
+		if u, err := url.Parse(ep); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		e.hosts = append(e.hosts, host)
 	}
 	return e, nil
 }
@@ -217,22 +227,41 @@ func (e *Etcd) List(ctx context.Context, prefix string) ([]KV, error) {
 }
 
 // Members asks every endpoint's status at once; a member answers when it
-// replies within the context and names a leader.
-func (e *Etcd) Members(ctx context.Context) (answering, total int) {
+// replies within the context and names a leader. One that does not is
+// dialled over TCP: a refused connection says no etcd listens there (a
+// host whose etcd is down), where silence may be a cut.
+func (e *Etcd) Members(ctx context.Context) MemberCount {
 	var (
 		wg sync.WaitGroup
 		mu sync.Mutex
 	)
-	for _, c := range e.each {
+	n := MemberCount{Total: len(e.each)}
+	for i, c := range e.each {
 		wg.Go(func() {
 			r, err := pb.NewMaintenanceClient(c.ActiveConnection()).Status(ctx, &pb.StatusRequest{})
-			if err == nil && r.Leader != 0 {
-				mu.Lock()
-				answering++
-				mu.Unlock()
+			answers := err == nil && r.Leader != 0
+			refuses := !answers && refused(ctx, e.hosts[i])
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case answers:
+				n.Answering++
+			case refuses:
+				n.Refusing++
 			}
 		})
 	}
 	wg.Wait()
-	return answering, len(e.each)
+	return n
+}
+
+// refused says a TCP connection to host was refused: nothing listens.
+func refused(ctx context.Context, host string) bool {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", host)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }

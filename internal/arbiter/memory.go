@@ -400,18 +400,27 @@ func (c *MemoryConn) List(ctx context.Context, prefix string) (kvs []KV, err err
 }
 
 // Members: the members that are up answer, with a leader in view, unless
-// the connection is cut; without a leader none does.
-func (c *MemoryConn) Members(ctx context.Context) (answering, total int) {
+// the connection is cut; without a leader none does. A member that is
+// down refuses the connection, as does every member to a client cut by
+// RefuseRequests.
+func (c *MemoryConn) Members(ctx context.Context) MemberCount {
 	m := c.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.advanceLocked()
-	if m.leader >= 0 && m.cuts[c.client] == Connected {
+	n := MemberCount{Total: len(m.up)}
+	switch m.cuts[c.client] {
+	case RefuseRequests:
+		n.Refusing = n.Total
+	case Connected:
 		for _, u := range m.up {
-			if u {
-				answering++
+			switch {
+			case !u:
+				n.Refusing++
+			case m.leader >= 0:
+				n.Answering++
 			}
 		}
 	}
-	return answering, len(m.up)
+	return n
 }

@@ -37,8 +37,8 @@ func TestMemoryServesWhileAMajorityIsUp(t *testing.T) {
 		if err := c.Put(ctx, "/k", "v", 0); err != nil {
 			t.Fatalf("one member of three down: %v", err)
 		}
-		if n, total := c.Members(ctx); n != 2 || total != 3 {
-			t.Errorf("Members = %d of %d, want 2 of 3", n, total)
+		if n := c.Members(ctx); n.Answering != 2 || n.Total != 3 || n.Refusing != 1 {
+			t.Errorf("Members = %+v, want 2 of 3 answering, 1 refusing", n)
 		}
 
 		m.StopMember(1) // the majority gone
@@ -47,8 +47,8 @@ func TestMemoryServesWhileAMajorityIsUp(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 500*time.Millisecond {
 			t.Errorf("without a majority List returned %v after %v, want the context's deadline after 500ms", err, time.Since(start))
 		}
-		if n, _ := c.Members(context.Background()); n != 0 {
-			t.Errorf("without a leader %d members answer, want 0", n)
+		if n := c.Members(context.Background()); n.Answering != 0 {
+			t.Errorf("without a leader %+v, want none answering", n)
 		}
 
 		m.StartMember(2) // a majority again, with an election to hold

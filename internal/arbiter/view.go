@@ -57,6 +57,7 @@ type Status struct {
 	Reachable bool   // the last round reached the majority
 	Err       string // why the last round failed; "" when it did not
 	Answering int    // members that answered with a leader in view
+	Refusing  int    // members that refused the connection: no etcd runs there
 	Members   int    // members configured
 	Lease     LeaseID
 	TTL       time.Duration // as the server granted it
@@ -81,6 +82,7 @@ func (c *Client) Status() Status {
 		Node:        c.cfg.Node,
 		Reachable:   c.reachable,
 		Answering:   c.answering,
+		Refusing:    c.refusing,
 		Members:     c.members,
 		Lease:       c.lease,
 		TTL:         c.ttl,

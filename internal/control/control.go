@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/history"
@@ -91,6 +92,10 @@ type Status struct {
 	Priority int                `json:"priority,omitempty"`
 	Standbys []standby.Peer     `json:"standbys,omitempty"`
 	Yielding *failover.Yielding `json:"yielding,omitempty"`
+	// Arbiter is what the arbiter's client knows (FAILOVER_ARBITER):
+	// the members answering, the lease, who holds each address's key;
+	// nil: no arbiter.
+	Arbiter *arbiter.Status `json:"arbiter,omitempty"`
 }
 
 // Link is one heartbeat link in the status: what the machine knows of it

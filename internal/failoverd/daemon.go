@@ -106,6 +106,8 @@ type Config struct {
 	// Priority orders this host among the standbys of its primary
 	// (FAILOVER_PRIORITY; standby.go).
 	Priority int
+	// ArbiterKeep: FAILOVER_ARBITER_LOST=keep.
+	ArbiterKeep bool
 }
 
 // Deps are the runtime's collaborators. Watchdog, Clock and Log may be nil.
@@ -130,6 +132,8 @@ type Deps struct {
 	// Standbys announces this host to the other standbys and hears
 	// theirs; nil: this host acts as the only one.
 	Standbys Standbys
+	// Arbiter is the quorum (FAILOVER_ARBITER); nil: none.
+	Arbiter Arbiter
 }
 
 // Daemon is failoverd at work.
@@ -195,7 +199,9 @@ type Daemon struct {
 	authSeen              map[authKind]*authSeen
 	authTold, authRefused time.Time
 
-	sb standbyState // the other standbys (standbys.go); d.mu
+	sb   standbyState   // the other standbys (standbys.go); d.mu
+	arb  arbiterState   // the arbiter (arbiter.go); d.mu
+	told failover.Yield // the yield last told to the machine, At zero; d.mu
 }
 
 type stageKey struct {
@@ -224,7 +230,8 @@ func New(cfg Config, deps Deps) *Daemon {
 	d := &Daemon{cfg: cfg, Deps: deps, log: deps.Log, stages: map[stageKey]control.Stage{}, askWake: make(chan struct{}, 1),
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
 		questions: takeover.Questions(cfg.Addresses), started: deps.Clock.Now(), missing: map[string]*missingLink{},
-		sb: standbyState{table: standby.NewTable(), ties: map[string]bool{}, poke: make(chan struct{}, 1)}}
+		sb:  standbyState{table: standby.NewTable(), ties: map[string]bool{}, poke: make(chan struct{}, 1)},
+		arb: arbiterState{keepWhenDown: cfg.ArbiterKeep}}
 	d.cfg.Machine.AddrLinks = slices.Clone(cfg.Machine.AddrLinks) // not the caller's array
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface
@@ -327,6 +334,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		close(ifacesDone)
 	}()
+	// The arbiter's lease outlives the give-back on the way out: another
+	// host may claim the keys the moment it is revoked.
+	arbCtx, stopArbiter := context.WithCancel(context.Background())
+	arbDone := make(chan struct{})
+	go func() {
+		if d.Arbiter != nil {
+			if err := d.Arbiter.Run(arbCtx); err != nil {
+				d.log.Error("the arbiter's client stopped", "err", err)
+			}
+		}
+		close(arbDone)
+	}()
+	watchDone := make(chan struct{})
+	go func() {
+		if d.Arbiter != nil {
+			d.watchArbiter(runCtx)
+		}
+		close(watchDone)
+	}()
 	standbysDone := make(chan struct{})
 	go func() {
 		if d.Standbys != nil {
@@ -358,12 +384,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	<-dropsDone
 	<-oldRunsDone
 	<-standbysDone
+	<-watchDone
 	d.timer.Stop()
 	d.mu.Lock()
 	d.stopping = true
 	d.mu.Unlock()
 	d.jobs.Wait()
 	d.giveBackOnStop()
+	stopArbiter()
+	<-arbDone
 	return err
 }
 

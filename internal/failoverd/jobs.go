@@ -150,8 +150,18 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 	if a, ok := d.answeredSince(began); ok && !forced {
 		d.log.Warn("another host answered while the takeover's hooks ran; adding nothing", "addr", a.Addr, "mac", a.MAC)
 		r.done.Answered = true
-		r.done.Undone = d.undoAcquire(ctx, &r, todo, a)
+		r.done.Undone = d.undoAcquire(ctx, &r, todo, fmt.Sprintf("%s answered for %s while its hooks ran", a.MAC, a.Addr))
 		return r
+	}
+	// With an arbiter, this host adds nothing unless it holds every
+	// address's key too (--force does not change that).
+	if d.Arbiter != nil {
+		if why := d.claimAll(ctx); why != "" {
+			d.log.Warn("the arbiter did not give this host the addresses' keys; adding nothing", "why", why)
+			r.done.Refused = why
+			r.done.Undone = d.undoAcquire(ctx, &r, todo, why)
+			return r
+		}
 	}
 	start := time.Now()
 	var errs []error
@@ -180,10 +190,10 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 // undoAcquire runs PreRel* and PostRel* for the addresses whose PreAcq*
 // ran in a takeover that stopped before adding them (what PreAcq started,
 // a mount or a service, is stopped again), with the reason. It says
-// whether any hook ran. Nothing is removed (nothing was added) and no
+// whether any hook ran (why: what stopped it). Nothing is removed (nothing was added) and no
 // `released` is sent.
-func (d *Daemon) undoAcquire(ctx context.Context, r *jobResult, todo []takeover.Address, by failover.Answering) bool {
-	reason := fmt.Sprintf("undo: the takeover stopped before adding anything, since %s answered for %s while its hooks ran", by.MAC, by.Addr)
+func (d *Daemon) undoAcquire(ctx context.Context, r *jobResult, todo []takeover.Address, why string) bool {
+	reason := "undo: the takeover stopped before adding anything, since " + why
 	ran := len(r.hooks)
 	for _, a := range todo {
 		d.stageLogged(ctx, r, hooks.PreRel, a, actRelease, reason)
@@ -216,7 +226,11 @@ func (d *Daemon) giveBack(ctx context.Context, reason string, ask bool) jobResul
 	}
 	if len(errs) == 0 {
 		// Only once every address is gone: the primary re-announces at
-		// once, and must not while this host still answers for one.
+		// once, and must not while this host still answers for one;
+		// with an arbiter it claims their keys first, freed here.
+		if d.Arbiter != nil {
+			d.releaseAll(ctx, d.cfg.Addresses)
+		}
 		d.sendReleased()
 		d.obs.Moved(failover.GiveBack, d.Clock.Now())
 	}

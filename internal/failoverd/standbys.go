@@ -3,8 +3,6 @@ package failoverd
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
@@ -25,7 +23,6 @@ var _ Standbys = (*standby.Conn)(nil)
 // standbyState is what the daemon keeps of the other standbys; d.mu.
 type standbyState struct {
 	table *standby.Table
-	yield standby.Yield   // as last told to the machine
 	ties  map[string]bool // the standbys of this host's priority told of
 	poke  chan struct{}   // announce now: this host's standing changed
 	said  standby.Self    // as last announced
@@ -34,7 +31,7 @@ type standbyState struct {
 // selfLocked is this host as the others are told of it.
 func (d *Daemon) selfLocked() standby.Self {
 	st := d.machine.Status(d.Clock.Now())
-	return standby.Self{Name: d.cfg.Node, Priority: d.cfg.Priority, Holding: st.Holding,
+	return standby.Self{Name: d.cfg.Node, Priority: d.cfg.Priority, Holding: st.Holding && len(d.Mover.Holding()) > 0,
 		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed}
 }
 
@@ -87,14 +84,42 @@ func (d *Daemon) heardStandby(p standby.Peer) {
 }
 
 // updateYieldLocked tells the machine whom this host yields to, when that
-// changed, and tells of a standby of this host's priority.
+// changed: the arbiter first, then the other standbys; and tells of a
+// standby of this host's priority.
 func (d *Daemon) updateYieldLocked() {
-	if d.Standbys == nil {
+	if d.Standbys == nil && d.Arbiter == nil {
 		return
 	}
 	now := d.Clock.Now()
 	timeout := d.machine.Status(now).Timeout
 	self := d.selfLocked()
+	y, ok := d.arbiterYieldLocked(self.Holding)
+	if d.Standbys != nil {
+		d.tiesLocked(self, now, timeout)
+		if !ok {
+			sy := d.sb.table.Yield(self, now, timeout)
+			y = failover.Yield{To: sy.To, Priority: sy.Priority, Holds: sy.Holds, Above: sy.Above}
+		}
+	}
+	if d.Arbiter != nil {
+		d.linksCutLocked(y, now)
+	}
+	if y == d.told {
+		return
+	}
+	d.told = y
+	if y.To == "" && !y.Arbiter {
+		d.log.Info("nothing stands in this host's way: no other standby holds the addresses or ranks above it")
+	} else {
+		d.log.Info("yielding", "to", y.To, "priority", y.Priority, "holds", y.Holds, "arbiter", y.Arbiter)
+	}
+	y.At = now
+	d.applyLocked(y, nil)
+	d.rearmLocked()
+}
+
+// tiesLocked tells, once each, of a standby of this host's priority.
+func (d *Daemon) tiesLocked(self standby.Self, now time.Time, timeout time.Duration) {
 	for _, p := range d.sb.table.Ties(self, now, timeout) {
 		if d.sb.ties[p.Name] {
 			continue
@@ -103,18 +128,6 @@ func (d *Daemon) updateYieldLocked() {
 		d.noticeLocked(notice.StandbyTie, fmt.Sprintf("standby %s (from %s on %s) has this host's priority, %d: set FAILOVER_PRIORITY apart on each standby; until then the names order them, %s first",
 			p.Name, p.From, p.Link, self.Priority, min(p.Name, self.Name)), nil)
 	}
-	y := d.sb.table.Yield(self, now, timeout)
-	if y == d.sb.yield {
-		return
-	}
-	d.sb.yield = y
-	if y.To == "" {
-		d.log.Info("no other standby holds the addresses or ranks above this host")
-	} else {
-		d.log.Info("yielding to another standby", "standby", y.To, "priority", y.Priority, "holds", y.Holds)
-	}
-	d.applyLocked(failover.Yield{At: now, To: y.To, Priority: y.Priority, Holds: y.Holds, Above: y.Above}, nil)
-	d.rearmLocked()
 }
 
 // pokeStandbysLocked has this host announced at once when what it says
@@ -135,16 +148,4 @@ func (d *Daemon) standbysStatusLocked(now time.Time, timeout time.Duration) []st
 		return nil
 	}
 	return d.sb.table.Alive(now, timeout)
-}
-
-// tieNames names the standbys of this host's priority, for -n.
-func tieNames(ps []standby.Peer, prio int) string {
-	var names []string
-	for _, p := range ps {
-		if p.Priority == prio {
-			names = append(names, p.Name)
-		}
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
 }

@@ -54,7 +54,12 @@ func (d *Daemon) statusLocked() control.Status {
 	st.PrimaryHealth = ms.Health
 	st.Answering = ms.Answering
 	if d.Standbys != nil {
-		st.Priority, st.Standbys, st.Yielding = d.cfg.Priority, d.standbysStatusLocked(now, ms.Timeout), ms.Yielding
+		st.Priority, st.Standbys = d.cfg.Priority, d.standbysStatusLocked(now, ms.Timeout)
+	}
+	st.Yielding = ms.Yielding
+	if d.Arbiter != nil {
+		a := d.Arbiter.Status()
+		st.Arbiter = &a
 	}
 	for _, s := range d.stages {
 		st.Stages = append(st.Stages, s)

@@ -38,6 +38,9 @@ const (
 	// StandbyTie: another standby of the same primary has this host's
 	// FAILOVER_PRIORITY.
 	StandbyTie Kind = "standby-tie"
+	// ArbiterLost: a holder lost the arbiter's majority and removed its
+	// addresses at its lease's deadline.
+	ArbiterLost Kind = "arbiter-lost"
 )
 
 // OfJob reports whether a notice of this kind tells how a job went, so

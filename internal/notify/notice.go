@@ -158,6 +158,8 @@ func (e Notice) headline() string {
 		return fmt.Sprintf("%s: interface %s is missing, so no takeover of %s can happen", node, orUnknown(e.Interface), addrs)
 	case notice.InterfaceBack:
 		return fmt.Sprintf("%s: interface %s is there again (%s)", node, orUnknown(e.Interface), addrs)
+	case notice.ArbiterLost:
+		return fmt.Sprintf("%s lost the arbiter's majority and removed %s", node, addrs)
 	case notice.StandbyTie:
 		return fmt.Sprintf("%s: another standby of %s has this host's priority (%s)", node, peer, addrs)
 	default:

@@ -1,0 +1,170 @@
+package failoverd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/arbiter"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/takeover"
+)
+
+// Arbiter is the quorum through etcd (arbiter.Client): no address is
+// added unless this host holds its key, written under its own lease.
+type Arbiter interface {
+	// Run keeps the lease until ctx ends, then revokes it.
+	Run(ctx context.Context) error
+	Claim(ctx context.Context, addr string) (holder string, err error)
+	Release(ctx context.Context, addr string) error
+	Deadline() time.Time
+	Changes() <-chan struct{}
+	Status() arbiter.Status
+}
+
+var _ Arbiter = (*arbiter.Client)(nil)
+
+// arbiterState is what the daemon keeps of the arbiter; d.mu.
+type arbiterState struct {
+	// KeepWhenDown: FAILOVER_ARBITER_LOST=keep: a holder keeps its
+	// addresses while every member refuses the connection.
+	keepWhenDown bool
+	cut          bool      // the links-cut notice was sent for this silence
+	lost         time.Time // when the addresses were last removed at the lease's deadline
+}
+
+// arbiterYieldLocked is what the arbiter asks of this host now: while
+// its majority cannot be reached, to add nothing; while it names
+// another host as the holder of an address's key, to take nothing (and,
+// holding them, to give them back). ok is false when it asks nothing.
+func (d *Daemon) arbiterYieldLocked(holding bool) (y failover.Yield, ok bool) {
+	if d.Arbiter == nil {
+		return y, false
+	}
+	st := d.Arbiter.Status()
+	if !st.Reachable {
+		if holding {
+			return y, false // the lease's deadline decides (enforceDeadline)
+		}
+		return failover.Yield{Arbiter: true}, true
+	}
+	for _, a := range d.cfg.Addresses {
+		if h := st.Holders[a.Addr().String()]; h != "" && h != d.cfg.Node {
+			return failover.Yield{To: h, Holds: true, Above: holding, Arbiter: true}, true
+		}
+	}
+	return y, false
+}
+
+// linksCutLocked tells, once per silence, that the primary is heard on
+// no link while it renews its lease through the arbiter's majority and
+// holds the addresses' keys: the heartbeat links are cut, and nothing is
+// taken over.
+func (d *Daemon) linksCutLocked(y failover.Yield, now time.Time) {
+	if !y.Arbiter || y.To == "" || d.heardLocked(now) {
+		d.arb.cut = false
+		return
+	}
+	st := d.Arbiter.Status()
+	if !strings.HasPrefix(st.Nodes[y.To], "primary") || d.arb.cut {
+		return
+	}
+	d.arb.cut = true
+	d.noticeLocked(notice.Anomaly, fmt.Sprintf("network anomaly: no heartbeat on any link for %v, but the primary %s renews its lease through the arbiter's majority and holds the addresses' keys: the heartbeat links are cut; nothing is taken over",
+		d.machine.Status(now).Timeout, y.To), nil)
+}
+
+// claimAll claims every address's key before the takeover adds any; it
+// returns why it may not go ahead, or "".
+func (d *Daemon) claimAll(ctx context.Context) string {
+	for _, a := range d.cfg.Addresses {
+		addr := a.Addr().String()
+		holder, err := d.Arbiter.Claim(ctx, addr)
+		switch {
+		case errors.Is(err, arbiter.ErrNoLease), errors.Is(err, arbiter.ErrUnreachable):
+			return "the arbiter's majority cannot be reached, so this host may not claim " + addr
+		case err != nil:
+			return "the arbiter did not grant " + addr + ": " + err.Error()
+		case holder != d.cfg.Node:
+			return "the arbiter names " + holder + " as the holder of " + addr
+		}
+	}
+	return ""
+}
+
+// releaseAll frees the keys of the addresses given back.
+func (d *Daemon) releaseAll(ctx context.Context, as []takeover.Address) {
+	for _, a := range as {
+		if err := d.Arbiter.Release(ctx, a.Addr().String()); err != nil {
+			d.log.Warn("could not free the address's key in the arbiter; it goes with this host's lease", "addr", a, "err", err)
+		}
+	}
+}
+
+// watchArbiter re-decides whenever the arbiter's view changes, and
+// removes the addresses this host holds at its lease's deadline when the
+// majority cannot be reached, until ctx ends.
+func (d *Daemon) watchArbiter(ctx context.Context) {
+	for {
+		wait := time.Second
+		if dl := d.Arbiter.Deadline(); !dl.IsZero() {
+			wait = max(time.Until(dl), time.Millisecond)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.Arbiter.Changes():
+		case <-time.After(wait):
+		}
+		d.enforceDeadline(ctx)
+		d.mu.Lock()
+		d.updateYieldLocked()
+		d.mu.Unlock()
+	}
+}
+
+// enforceDeadline removes the addresses this host holds once its lease's
+// deadline passed unrenewed: from then on the server may expire the
+// lease, and another host claim them. With FAILOVER_ARBITER_LOST=keep
+// they stay while every member refuses the connection (etcd is down for
+// everyone, so nobody can claim them); a member that does not answer may
+// be serving others.
+func (d *Daemon) enforceDeadline(ctx context.Context) {
+	held := d.Mover.Holding()
+	dl := d.Arbiter.Deadline()
+	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
+		return
+	}
+	st := d.Arbiter.Status()
+	if st.Reachable {
+		return // renewed since
+	}
+	if d.arb.keepWhenDown && st.Refusing == st.Members && st.Members > 0 {
+		d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
+		return
+	}
+	var errs []error
+	for _, a := range held {
+		if err := d.Mover.Give(ctx, a); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.arb.lost = time.Now()
+	y := failover.Yield{Arbiter: true, Holds: true, Above: true, To: "(this host's lease lost)"}
+	d.told = y
+	detail := fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err)
+	if err := errors.Join(errs...); err != nil {
+		detail += ", with errors: " + err.Error()
+	}
+	d.noticeLocked(notice.ArbiterLost, detail, nil)
+	// The machine gives them back (its hooks run; the addresses are
+	// gone already).
+	y.At = d.Clock.Now()
+	d.applyLocked(y, nil)
+	d.rearmLocked()
+}
