@@ -112,6 +112,9 @@ type Machine struct {
 	probe  probing // is the primary's host there?
 	said   said    // what the caller was last told of asking and probing
 	yield  Yield   // another standby holds the addresses or takes them first (yield.go)
+	// refusedAt: when the arbiter last refused a takeover; none is
+	// tried again before VetoRetry unless what it says changes.
+	refusedAt time.Time
 }
 
 // New returns a machine starting at now. holding says the host already
@@ -229,6 +232,10 @@ func (m *Machine) nextDeadline() time.Time {
 		earlier(m.since.Add(max(m.p.InitialGrace, to)))
 	case Vetoed:
 		earlier(m.hold.lastVeto.Add(m.p.VetoRetry))
+	case Standby, Degraded:
+		if !m.refusedAt.IsZero() {
+			earlier(m.refusedAt.Add(m.p.VetoRetry)) // the arbiter asked again
+		}
 	case Conflict:
 		// Its deadlines are the questions' (below): a conflict waits
 		// for the address to go, not for a timeout.
@@ -370,7 +377,7 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 }
 
 func (m *Machine) start(j Job, reason string, now time.Time) []Action {
-	if j == Takeover && m.yielding() {
+	if j == Takeover && (m.yielding() || m.refusedWithin(now)) {
 		return m.standAside(now)
 	}
 	return m.startJob(j, reason, false, now)
@@ -412,6 +419,9 @@ func (m *Machine) evaluate(now time.Time) []Action {
 // state changed and its rules apply too.
 func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 	m.refresh(now)
+	if !m.refusedWithin(now) {
+		m.refusedAt = time.Time{}
+	}
 	alive, silent := m.alive()
 	switch m.state {
 	case Acquiring:
@@ -559,11 +569,12 @@ func (m *Machine) jobDone(e JobDone) []Action {
 		m.hold.wentAhead()
 		m.hold.stopped(e.At)
 		m.set(Standby, e.At)
+		m.refusedAt = e.At
 		detail := "the takeover stopped before it added anything: " + e.Refused
 		if e.Undone {
 			detail += "; its Test and PreAcq hooks had run, and PreRel and PostRel ran to undo them"
 		}
-		out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: detail + "; it is tried again once the arbiter gives this host the keys"})
+		out = append(out, Notice{Kind: notice.TakeoverFailed, Detail: detail + fmt.Sprintf("; it is tried again when what the arbiter says changes, or after %v", m.p.VetoRetry)})
 	case e.Job == Fence:
 		if e.Vetoed {
 			why := "it exited non-zero"

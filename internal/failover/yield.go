@@ -59,8 +59,19 @@ func (y Yielding) Words() string {
 }
 
 func (m *Machine) yielded(e Yield) []Action {
+	at := e.At
+	e.At, m.yield.At = time.Time{}, time.Time{}
+	if e != m.yield {
+		m.refusedAt = time.Time{} // what the arbiter says changed: ask it again
+	}
 	m.yield = e
-	return m.evaluate(e.At)
+	return m.evaluate(at)
+}
+
+// refusedWithin says the arbiter refused a takeover less than VetoRetry
+// before now, and nothing it says changed since.
+func (m *Machine) refusedWithin(now time.Time) bool {
+	return !m.refusedAt.IsZero() && now.Sub(m.refusedAt) < m.p.VetoRetry
 }
 
 // yielding says an automatic takeover waits for another standby.

@@ -127,3 +127,25 @@ func TestATakeoverTheArbiterRefusedIsTriedOnlyOnceItGivesTheKeys(t *testing.T) {
 	tl.tickTo(tl.now.Add(15 * time.Second)) // the stopped takeover's hold-down, then the timeout decides
 	tl.expect(Acquiring, "start takeover")
 }
+
+// A takeover refused while nothing the arbiter says changes (a claim
+// that failed on its way) is not tried again at once, over and over:
+// after VetoRetry, or sooner if what the arbiter says changes.
+func TestARefusedTakeoverIsNotTriedAgainAtOnce(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.tickTo(tl.now.Add(4 * time.Second))
+	tl.expect(Acquiring, "start takeover")
+	tl.do(JobDone{At: tl.now, Job: Takeover, Refused: "the arbiter did not grant 198.51.100.1: context deadline exceeded"})
+	tl.expect(Standby, "notice takeover-failed")
+	tl.tickTo(tl.now.Add(29 * time.Second))
+	tl.expect(Standby)
+	tl.tickTo(tl.now.Add(2 * time.Second)) // VetoRetry is 30 s
+	tl.expect(Acquiring, "start takeover")
+	tl.do(JobDone{At: tl.now, Job: Takeover, Refused: "the arbiter's majority cannot be reached"})
+	tl.expect(Standby, "notice takeover-failed")
+	tl.do(Yield{At: tl.now, Arbiter: true})
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+}

@@ -63,6 +63,9 @@ func (d *Daemon) jobDone(r jobResult) {
 	defer d.mu.Unlock()
 	d.obs.JobEnded(r.done, r.hooks)
 	d.applyLocked(r.done, r.hooks)
+	if r.done.Refused != "" {
+		d.updateYieldLocked() // the claim's answer named the holder
+	}
 	if r.hookFailed {
 		d.noticeLocked(notice.HookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
 	}

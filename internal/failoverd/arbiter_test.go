@@ -1,0 +1,130 @@
+package failoverd
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfailover/ipfailover/internal/arbiter"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
+)
+
+const arbTTL = 3 * time.Second
+
+// arbiterClient is a real arbiter client named node over the in-memory
+// etcd, run until the test ends (or stop).
+func arbiterClient(t *testing.T, m *arbiter.Memory, node, role string) (*arbiter.Client, context.CancelFunc) {
+	t.Helper()
+	c, err := arbiter.New(m.Conn(node), arbiter.Config{Node: node, Role: role, TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return c, stop
+}
+
+// arbiterWorld is a runtime, server2, whose arbiter is a real client of
+// m; the primary, server1, keeps a lease of its own and holds the key of
+// the address, as heartbeatd does.
+func arbiterWorld(t *testing.T, m *arbiter.Memory) (*world, *arbiter.Client) {
+	primary, _ := arbiterClient(t, m, "server1", "primary")
+	synctest.Wait()
+	time.Sleep(time.Second) // its first round
+	if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
+		t.Fatalf("the primary's claim: %q, %v", h, err)
+	}
+	c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c })
+	return w, primary
+}
+
+// The heartbeat links cut while the primary lives and renews its lease:
+// no takeover, and a notice that says the links are cut. Once its lease
+// has expired (its power off), the takeover, with the key.
+func TestNoTakeoverWhileThePrimaryRenewsThroughTheArbiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		w.beatFor(time.Second)
+		time.Sleep(10 * time.Second) // the links cut: silence
+		if s := w.d.State(); s != failover.Standby {
+			t.Fatalf("state %s with the links cut and the primary renewing, want standby; notices %v", s, w.notices.kinds())
+		}
+		n, ok := w.notices.last(notice.Anomaly)
+		if !ok || !strings.Contains(n.Detail, "the heartbeat links are cut") {
+			t.Fatalf("no links-cut notice: %v", w.notices.kinds())
+		}
+		if len(w.hooks.stages()) != 0 || len(w.mover.Holding()) != 0 {
+			t.Fatalf("hooks %v, holding %v", w.hooks.stages(), w.mover.Holding())
+		}
+		// The primary's power goes off: its renewals stop.
+		m.Cut("server1", arbiter.DropRequests)
+		start := time.Now()
+		w.waitState(failover.Active, 2*arbTTL)
+		if took := time.Since(start); took > arbTTL+time.Second {
+			t.Fatalf("took over %v after the primary's last renewal could be sent, want at most the TTL and a round", took)
+		}
+		if st := w.d.Arbiter.Status(); st.Holders["198.51.100.1"] != "server2" {
+			t.Fatalf("holders %v, want server2", st.Holders)
+		}
+	})
+}
+
+// A holder cut from the arbiter's majority removes its addresses before
+// its lease can have expired on the server, and tells why.
+func TestAHolderCutFromTheMajorityLetsGoBeforeItsLeaseExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, primary := arbiterWorld(t, m)
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		_ = primary
+		w.waitState(failover.Active, 3*arbTTL)
+		cut := time.Now()
+		m.Cut("server2", arbiter.DropRequests)
+		for len(w.mover.Holding()) > 0 {
+			if time.Since(cut) > 2*arbTTL {
+				t.Fatal("still holding the addresses two TTLs after the cut")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		gone := time.Now()
+		// The server still counts server2's lease alive then: nobody
+		// else could have claimed the key yet.
+		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server2" {
+			t.Fatalf("at %v after the cut, with the addresses gone, the key is %+v (%v): the lease expired first", gone.Sub(cut), kv, ok)
+		}
+		if _, ok := w.notices.last(notice.ArbiterLost); !ok {
+			t.Fatalf("no arbiter-lost notice: %v", w.notices.kinds())
+		}
+	})
+}
+
+// A standby cut from the majority takes nothing, whatever the links say.
+func TestAStandbyCutFromTheMajorityTakesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		w.beatFor(time.Second)
+		m.Cut("server2", arbiter.DropRequests)
+		m.Cut("server1", arbiter.DropRequests) // and the primary dies
+		time.Sleep(30 * time.Second)
+		if s := w.d.State(); s == failover.Active || s == failover.Acquiring || len(w.mover.Holding()) != 0 {
+			t.Fatalf("state %s, holding %v, cut from the majority", s, w.mover.Holding())
+		}
+		if y := w.d.Status().Yielding; y == nil || !y.Arbiter {
+			t.Fatalf("yielding %+v, want the arbiter's unreachable majority", y)
+		}
+	})
+}
