@@ -66,18 +66,29 @@ func freePorts(t *testing.T, n int) []int {
 // startEtcd starts a cluster of three with a 50 ms heartbeat and a 500 ms
 // election timeout (so its minimum TTL is 1 s), and waits until it
 // serves.
-func startEtcd(t *testing.T) *etcdCluster {
+func startEtcd(t *testing.T) *etcdCluster { return startEtcdTLS(t, nil) }
+
+// startEtcdTLS is startEtcd with the client URLs over TLS when pki is
+// set: the members present pki's server certificate and ask every client
+// for one signed by pki's CA.
+func startEtcdTLS(t *testing.T, pki *testPKI) *etcdCluster {
 	t.Helper()
 	bin := etcdBinary(t)
 	const n = 3
 	ports := freePorts(t, 2*n)
 	dir := t.TempDir()
 	token := fmt.Sprintf("arbiter-test-%d-%d", os.Getpid(), ports[0])
+	scheme, security := "http", []string(nil)
+	if pki != nil {
+		scheme = "https"
+		security = []string{"--cert-file", pki.serverCert, "--key-file", pki.serverKey,
+			"--trusted-ca-file", pki.ca, "--client-cert-auth"}
+	}
 	var initial []string
 	c := &etcdCluster{}
 	for i := range n {
 		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ports[n+i]))
-		c.endpoints = append(c.endpoints, fmt.Sprintf("http://127.0.0.1:%d", ports[i]))
+		c.endpoints = append(c.endpoints, fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[i]))
 	}
 	for i := range n {
 		m := &etcdMember{name: fmt.Sprintf("m%d", i), done: make(chan struct{}), log: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
@@ -96,6 +107,7 @@ func startEtcd(t *testing.T) *etcdCluster {
 			"--election-timeout", "500",
 			"--logger", "zap",
 		)
+		m.cmd.Args = append(m.cmd.Args, security...)
 		m.cmd.Env = []string{} // no ETCD_* from the environment
 		m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		f, err := os.Create(m.log)
@@ -121,7 +133,11 @@ func startEtcd(t *testing.T) *etcdCluster {
 		})
 	}
 
-	e := dialEtcd(t, c.endpoints)
+	cfg := EtcdConfig{Endpoints: c.endpoints}
+	if pki != nil {
+		cfg.CAFile, cfg.CertFile, cfg.KeyFile = pki.ca, pki.clientCert, pki.clientKey
+	}
+	e := dial(t, cfg)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -151,7 +167,13 @@ func logTail(t *testing.T, m *etcdMember) {
 
 func dialEtcd(t *testing.T, endpoints []string) *Etcd {
 	t.Helper()
-	e, err := DialEtcd(EtcdConfig{Endpoints: endpoints, DialTimeout: 2 * time.Second})
+	return dial(t, EtcdConfig{Endpoints: endpoints})
+}
+
+func dial(t *testing.T, cfg EtcdConfig) *Etcd {
+	t.Helper()
+	cfg.DialTimeout = 2 * time.Second
+	e, err := DialEtcd(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,4 +379,30 @@ func TestEtcdWithTheMajorityDownClaimsFailWithinTheBound(t *testing.T) {
 		t.Error("past its deadline a claims its own address again")
 	}
 	eventually(t, "no member answers with a leader", 2*etcdTTL, func() bool { return a.Status().Answering == 0 })
+}
+
+func TestEtcdOverTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	c := startEtcdTLS(t, pki)
+
+	full := EtcdConfig{Endpoints: c.endpoints, CAFile: pki.ca, CertFile: pki.clientCert, KeyFile: pki.clientKey}
+	a := run(t, dial(t, full), Config{Node: "a", TTL: etcdTTL})
+	eventually(t, "a reachable over TLS", 5*time.Second, a.Reachable)
+	claim(t, a, "a")
+
+	// Without a client certificate the members refuse; without the CA
+	// this host does not trust them.
+	for name, cfg := range map[string]EtcdConfig{
+		"no client certificate": {Endpoints: c.endpoints, CAFile: pki.ca},
+		"no CA":                 {Endpoints: c.endpoints, CertFile: pki.clientCert, KeyFile: pki.clientKey},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := dial(t, cfg).List(ctx, "/")
+		cancel()
+		if err == nil {
+			t.Errorf("%s: the read went through", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
 }
