@@ -350,6 +350,7 @@ func TestEtcdWithTheMajorityDownClaimsFailWithinTheBound(t *testing.T) {
 		if took > bound+200*time.Millisecond {
 			t.Errorf("a claim without the majority took %v, beyond its bound %v: %v", took, bound, err)
 		}
+		t.Logf("a claim without the majority failed after %v (bound %v): %v", took, bound, err)
 	}
 
 	// Within two rounds the client knows, and refuses to claim at once.
