@@ -66,8 +66,9 @@
 //
 // Nothing here can make the server expire a lease early: a leader change
 // only lengthens leases (etcd restarts every lease at TTL plus an election
-// timeout on a new leader), and while the cluster has no leader, leases
-// wait. A renewal that took effect but whose answer was lost lengthens the
+// timeout on a new leader, which covers the renewals an old leader cut
+// from its majority may still have granted before it stepped down), and
+// while the cluster has no leader, leases wait. A renewal that took effect but whose answer was lost lengthens the
 // lease on the server, never the client's deadline. So a second holder can
 // only appear after the first host's Deadline.
 //

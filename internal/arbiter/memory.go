@@ -27,6 +27,9 @@ import (
 //     election timeout (etcd's lessor.Promote);
 //   - a leader is elected an election timeout after the majority is back
 //     or the leader stopped (the lowest-numbered member that is up);
+//   - a leader left without a majority goes on renewing leases (renewals
+//     need no consensus) for an election timeout, until it steps down;
+//     everything else waits for a new majority;
 //   - a call without a leader waits until its context ends, as etcd's
 //     client retries until then; so does a call cut by DropRequests or
 //     DropAnswers; RefuseRequests fails at once.
@@ -42,10 +45,13 @@ type Memory struct {
 	up      []bool
 	leader  int       // index of the leader; -1: none
 	electAt time.Time // when a leader will be elected, if leader < 0 and a majority is up
-	leases  map[LeaseID]*memLease
-	lastID  LeaseID
-	kv      map[string]*memKey
-	cuts    map[string]Cut
+	// A leader that lost its majority renews leases until it steps down.
+	lame      int // its index; -1: none
+	lameUntil time.Time
+	leases    map[LeaseID]*memLease
+	lastID    LeaseID
+	kv        map[string]*memKey
+	cuts      map[string]Cut
 }
 
 type memLease struct {
@@ -116,6 +122,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 		electionTimeout: cfg.ElectionTimeout,
 		up:              make([]bool, cfg.Members),
 		leader:          0,
+		lame:            -1,
 		leases:          map[LeaseID]*memLease{},
 		kv:              map[string]*memKey{},
 		cuts:            map[string]Cut{},
@@ -174,10 +181,13 @@ func (m *Memory) setMember(i int, up bool) {
 	m.up[i] = up
 	switch {
 	case !m.majorityLocked():
+		if had && m.leader >= 0 && m.up[m.leader] {
+			m.lame, m.lameUntil = m.leader, m.now().Add(m.electionTimeout)
+		}
 		m.leader = -1
 	case !had || (m.leader == i && !up):
 		// a majority again, or the leader gone: an election follows
-		m.leader = -1
+		m.leader, m.lame = -1, -1
 		m.electAt = m.now().Add(m.electionTimeout)
 	}
 	m.advanceLocked()
@@ -201,7 +211,7 @@ func (m *Memory) advanceLocked() {
 		if !m.majorityLocked() || now.Before(m.electAt) {
 			return
 		}
-		m.leader = slices.Index(m.up, true)
+		m.leader, m.lame = slices.Index(m.up, true), -1
 		for _, l := range m.leases {
 			l.expiry = m.electAt.Add(m.electionTimeout + l.ttl)
 		}
@@ -262,18 +272,20 @@ type MemoryConn struct {
 
 var _ Backend = (*MemoryConn)(nil)
 
-// do runs op against the cluster as the connection's cut allows.
-func (c *MemoryConn) do(ctx context.Context, op func() error) error {
+// do runs op against the cluster as the connection's cut allows; a
+// renewal is served by a leader that lost its majority too.
+func (c *MemoryConn) do(ctx context.Context, renewal bool, op func() error) error {
 	m := c.m
 	m.mu.Lock()
 	m.advanceLocked()
 	cut := m.cuts[c.client]
+	lame := renewal && m.lame >= 0 && m.up[m.lame] && m.now().Before(m.lameUntil)
 	var err error
 	switch {
 	case cut == RefuseRequests:
 		m.mu.Unlock()
 		return ErrRefused
-	case cut == DropRequests || m.leader < 0:
+	case cut == DropRequests || (m.leader < 0 && !lame):
 		m.mu.Unlock()
 		<-ctx.Done()
 		return ctx.Err()
@@ -298,7 +310,7 @@ func (m *Memory) grantedTTL(ttl time.Duration) time.Duration {
 }
 
 func (c *MemoryConn) Grant(ctx context.Context, ttl time.Duration) (id LeaseID, granted time.Duration, err error) {
-	err = c.do(ctx, func() error {
+	err = c.do(ctx, false, func() error {
 		m := c.m
 		m.lastID++
 		id, granted = m.lastID, m.grantedTTL(ttl)
@@ -312,7 +324,7 @@ func (c *MemoryConn) Grant(ctx context.Context, ttl time.Duration) (id LeaseID, 
 }
 
 func (c *MemoryConn) KeepAlive(ctx context.Context, id LeaseID) (ttl time.Duration, err error) {
-	err = c.do(ctx, func() error {
+	err = c.do(ctx, true, func() error {
 		l, ok := c.m.leases[id]
 		if !ok {
 			return ErrLeaseNotFound
@@ -324,7 +336,7 @@ func (c *MemoryConn) KeepAlive(ctx context.Context, id LeaseID) (ttl time.Durati
 }
 
 func (c *MemoryConn) Revoke(ctx context.Context, id LeaseID) error {
-	return c.do(ctx, func() error {
+	return c.do(ctx, false, func() error {
 		if _, ok := c.m.leases[id]; !ok {
 			return ErrLeaseNotFound
 		}
@@ -357,7 +369,7 @@ func (m *Memory) deleteLocked(key string) {
 }
 
 func (c *MemoryConn) Claim(ctx context.Context, key, value string, lease LeaseID) (holder string, err error) {
-	err = c.do(ctx, func() error {
+	err = c.do(ctx, false, func() error {
 		if k, ok := c.m.kv[key]; ok && k.value != value {
 			holder = k.value
 			return nil
@@ -372,7 +384,7 @@ func (c *MemoryConn) Claim(ctx context.Context, key, value string, lease LeaseID
 }
 
 func (c *MemoryConn) Release(ctx context.Context, key, value string) (deleted bool, err error) {
-	err = c.do(ctx, func() error {
+	err = c.do(ctx, false, func() error {
 		if k, ok := c.m.kv[key]; ok && k.value == value {
 			c.m.deleteLocked(key)
 			deleted = true
@@ -383,11 +395,11 @@ func (c *MemoryConn) Release(ctx context.Context, key, value string) (deleted bo
 }
 
 func (c *MemoryConn) Put(ctx context.Context, key, value string, lease LeaseID) error {
-	return c.do(ctx, func() error { return c.m.putLocked(key, value, lease) })
+	return c.do(ctx, false, func() error { return c.m.putLocked(key, value, lease) })
 }
 
 func (c *MemoryConn) List(ctx context.Context, prefix string) (kvs []KV, err error) {
-	err = c.do(ctx, func() error {
+	err = c.do(ctx, false, func() error {
 		for k, v := range c.m.kv {
 			if strings.HasPrefix(k, prefix) {
 				kvs = append(kvs, KV{Key: k, Value: v.value, Lease: v.lease})

@@ -67,6 +67,33 @@ func TestMemoryServesWhileAMajorityIsUp(t *testing.T) {
 	})
 }
 
+func TestMemoryALeaderWithoutItsMajorityRenewsUntilItStepsDown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		c := m.Conn("a")
+		id, _, err := c.Grant(context.Background(), 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.StopMember(1)
+		m.StopMember(2) // member 0, the leader, is left alone
+		time.Sleep(time.Second - time.Millisecond)
+		ctx, cancel := bounded()
+		defer cancel()
+		if _, err := c.KeepAlive(ctx, id); err != nil {
+			t.Errorf("the leader renews before it steps down: %v", err)
+		}
+		if _, err := c.List(ctx, "/"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("the leader alone reads: %v, want the context's deadline", err)
+		}
+		ctx, cancel = bounded()
+		defer cancel()
+		if _, err := c.KeepAlive(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("stepped down, the leader renews: %v, want the context's deadline", err)
+		}
+	})
+}
+
 func TestMemoryLeasesWaitWithoutALeaderAndRestartOnANewOne(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMemory(MemoryConfig{})

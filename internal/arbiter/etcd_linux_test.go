@@ -1,0 +1,409 @@
+package arbiter
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the Client over the Etcd backend against a real etcd
+// cluster of three members on 127.0.0.1 (ports chosen free at run time,
+// data in the test's temporary directory, every process killed at the
+// end). They skip when etcd is not installed.
+
+const etcdTTL = 2 * time.Second
+
+type etcdCluster struct {
+	endpoints []string
+	members   []*etcdMember
+}
+
+type etcdMember struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+func etcdBinary(t *testing.T) string {
+	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
+		return "/usr/bin/etcd"
+	}
+	if p, err := exec.LookPath("etcd"); err == nil {
+		return p
+	}
+	t.Skip("etcd is not installed (/usr/bin/etcd, Debian's etcd-server): these tests need a real three-member cluster")
+	return ""
+}
+
+// freePorts finds n free TCP ports on 127.0.0.1, holding them all until
+// every one is found so that none repeats.
+func freePorts(t *testing.T, n int) []int {
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// startEtcd starts a cluster of three with a 50 ms heartbeat and a 500 ms
+// election timeout (so its minimum TTL is 1 s), and waits until it
+// serves.
+func startEtcd(t *testing.T) *etcdCluster { return startEtcdTLS(t, nil) }
+
+// startEtcdTLS is startEtcd with the client URLs over TLS when pki is
+// set: the members present pki's server certificate and ask every client
+// for one signed by pki's CA.
+func startEtcdTLS(t *testing.T, pki *testPKI) *etcdCluster {
+	t.Helper()
+	bin := etcdBinary(t)
+	const n = 3
+	ports := freePorts(t, 2*n)
+	dir := t.TempDir()
+	token := fmt.Sprintf("arbiter-test-%d-%d", os.Getpid(), ports[0])
+	scheme, security := "http", []string(nil)
+	if pki != nil {
+		scheme = "https"
+		security = []string{"--cert-file", pki.serverCert, "--key-file", pki.serverKey,
+			"--trusted-ca-file", pki.ca, "--client-cert-auth"}
+	}
+	var initial []string
+	c := &etcdCluster{}
+	for i := range n {
+		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ports[n+i]))
+		c.endpoints = append(c.endpoints, fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[i]))
+	}
+	for i := range n {
+		m := &etcdMember{name: fmt.Sprintf("m%d", i), done: make(chan struct{}), log: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
+		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[n+i])
+		m.cmd = exec.Command(bin,
+			"--name", m.name,
+			"--data-dir", filepath.Join(dir, m.name),
+			"--listen-client-urls", c.endpoints[i],
+			"--advertise-client-urls", c.endpoints[i],
+			"--listen-peer-urls", peer,
+			"--initial-advertise-peer-urls", peer,
+			"--initial-cluster", strings.Join(initial, ","),
+			"--initial-cluster-token", token,
+			"--initial-cluster-state", "new",
+			"--heartbeat-interval", "50",
+			"--election-timeout", "500",
+			"--logger", "zap",
+		)
+		m.cmd.Args = append(m.cmd.Args, security...)
+		m.cmd.Env = []string{} // no ETCD_* from the environment
+		m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		f, err := os.Create(m.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.cmd.Stdout, m.cmd.Stderr = f, f
+		if err := m.cmd.Start(); err != nil {
+			f.Close()
+			t.Fatalf("start etcd %s: %v", m.name, err)
+		}
+		go func() {
+			m.cmd.Wait()
+			f.Close()
+			close(m.done)
+		}()
+		c.members = append(c.members, m)
+		t.Cleanup(func() {
+			m.kill()
+			if t.Failed() {
+				logTail(t, m)
+			}
+		})
+	}
+
+	cfg := EtcdConfig{Endpoints: c.endpoints}
+	if pki != nil {
+		cfg.CAFile, cfg.CertFile, cfg.KeyFile = pki.ca, pki.clientCert, pki.clientKey
+	}
+	e := dial(t, cfg)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := e.List(ctx, "/")
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the etcd cluster did not serve within 30 s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return c
+}
+
+func (m *etcdMember) kill() {
+	m.cmd.Process.Kill()
+	<-m.done
+}
+
+func logTail(t *testing.T, m *etcdMember) {
+	b, _ := os.ReadFile(m.log)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	t.Logf("etcd %s, last lines of its log:\n%s", m.name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+}
+
+func dialEtcd(t *testing.T, endpoints []string) *Etcd {
+	t.Helper()
+	return dial(t, EtcdConfig{Endpoints: endpoints})
+}
+
+func dial(t *testing.T, cfg EtcdConfig) *Etcd {
+	t.Helper()
+	cfg.DialTimeout = 2 * time.Second
+	e, err := DialEtcd(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// runEtcd runs a Client of etcdTTL over its own connection.
+func runEtcd(t *testing.T, c *etcdCluster, node string) *running {
+	t.Helper()
+	return run(t, dialEtcd(t, c.endpoints), Config{Node: node, TTL: etcdTTL})
+}
+
+// eventually polls cond every 20 ms until it holds, or fails the test
+// once within has passed.
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func TestEtcdOnlyOneOfTwoClientsHoldsAnAddress(t *testing.T) {
+	c := startEtcd(t)
+	a, b := runEtcd(t, c, "a"), runEtcd(t, c, "b")
+	for _, r := range []*running{a, b} {
+		eventually(t, r.cfg.Node+" reachable", 5*time.Second, r.Reachable)
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	holders := map[string]string{}
+	for _, r := range []*running{a, b} {
+		wg.Go(func() {
+			h, err := r.Claim(context.Background(), addr)
+			if err != nil {
+				t.Errorf("%s: Claim: %v", r.cfg.Node, err)
+			}
+			mu.Lock()
+			holders[r.cfg.Node] = h
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if holders["a"] != holders["b"] || (holders["a"] != "a" && holders["a"] != "b") {
+		t.Fatalf("a was told %q holds it, b was told %q: want one holder both agree on", holders["a"], holders["b"])
+	}
+	winner, loser := a, b
+	if holders["a"] == "b" {
+		winner, loser = b, a
+	}
+	t.Logf("%s holds %s", winner.cfg.Node, addr)
+
+	// etcd itself says so, under the winner's lease.
+	kvs, err := dialEtcd(t, c.endpoints).List(context.Background(), key)
+	if err != nil || len(kvs) != 1 || kvs[0].Value != winner.cfg.Node || kvs[0].Lease != winner.Status().Lease {
+		t.Fatalf("etcd holds %+v (%v), want %s under lease %x", kvs, err, winner.cfg.Node, winner.Status().Lease)
+	}
+	claim(t, loser, winner.cfg.Node)
+	if err := loser.Release(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, winner, winner.cfg.Node)
+	if err := winner.Release(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	claim(t, loser, loser.cfg.Node)
+	eventually(t, "the winner reads the loser's claim", etcdTTL, func() bool {
+		return winner.Status().Holders[addr] == loser.cfg.Node
+	})
+	for _, r := range []*running{a, b} {
+		if alive, known := r.Alive("a"); !alive || !known {
+			t.Errorf("%s: Alive(a) = %v, %v; want alive, known", r.cfg.Node, alive, known)
+		}
+	}
+}
+
+func TestEtcdAnExpiredLeaseFreesTheAddress(t *testing.T) {
+	c := startEtcd(t)
+	// a holds the address under a lease it never renews: a host that died.
+	a := dialEtcd(t, c.endpoints)
+	sent := time.Now()
+	id, granted, err := a.Grant(context.Background(), etcdTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := a.Claim(context.Background(), key, "a", id); err != nil || h != "a" {
+		t.Fatalf("a claims: %q, %v", h, err)
+	}
+	b := runEtcd(t, c, "b")
+	eventually(t, "b reachable", 5*time.Second, b.Reachable)
+
+	var refusals int
+	took := eventually(t, "b holds the address", granted+3*time.Second, func() bool {
+		h, err := b.Claim(context.Background(), addr)
+		if err != nil {
+			t.Fatalf("b claims: %v", err)
+		}
+		if h == "a" {
+			refusals++
+		}
+		return h == "b"
+	})
+	freed := time.Since(sent)
+	t.Logf("b took the address %v after a's lease was granted (TTL %v), %d refusals before", freed, granted, refusals)
+	if freed < granted {
+		t.Errorf("b took the address %v after a's lease was granted, before its TTL %v", freed, granted)
+	}
+	if refusals == 0 || took == 0 {
+		t.Error("b was never refused while a's lease lived")
+	}
+}
+
+func TestEtcdKeepsServingWithOneMemberDown(t *testing.T) {
+	c := startEtcd(t)
+	a := runEtcd(t, c, "a")
+	eventually(t, "a reachable", 5*time.Second, a.Reachable)
+	claim(t, a, "a")
+
+	c.members[0].kill()
+	killed := time.Now()
+	// The lease is never in danger: the deadline stays ahead of now
+	// (an election, if the leader went, takes far less than the margin).
+	for time.Since(killed) < 2*etcdTTL {
+		if d := a.Deadline(); !time.Now().Before(d) {
+			t.Fatalf("%v after a member stopped, a's deadline %v has passed", time.Since(killed), d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	eventually(t, "a reachable", etcdTTL, a.Reachable)
+	if h, err := a.Claim(context.Background(), "192.0.2.11"); err != nil || h != "a" {
+		t.Errorf("with one member down a claims: %q, %v", h, err)
+	}
+	eventually(t, "two members of three answer", etcdTTL, func() bool {
+		st := a.Status()
+		return st.Answering == 2 && st.Members == 3
+	})
+	if got := a.Status().Holders[addr]; got != "a" {
+		t.Errorf("with one member down %s is held by %q, want a", addr, got)
+	}
+}
+
+func TestEtcdWithTheMajorityDownClaimsFailWithinTheBound(t *testing.T) {
+	c := startEtcd(t)
+	a := runEtcd(t, c, "a")
+	eventually(t, "a reachable", 5*time.Second, a.Reachable)
+	claim(t, a, "a")
+	raw := dialEtcd(t, c.endpoints)
+	id, _, err := raw.Grant(context.Background(), etcdTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c.members[1].kill()
+	c.members[2].kill()
+	killed := time.Now()
+	bound := etcdTTL / 6
+
+	// A transaction gives up within its context, whichever member it tries.
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), bound)
+		start := time.Now()
+		_, err := raw.Claim(ctx, DefaultPrefix+"/addr/192.0.2.12", "raw", id)
+		took := time.Since(start)
+		cancel()
+		if err == nil {
+			t.Fatal("a claim went through with two members of three down")
+		}
+		if took > bound+200*time.Millisecond {
+			t.Errorf("a claim without the majority took %v, beyond its bound %v: %v", took, bound, err)
+		}
+		t.Logf("a claim without the majority failed after %v (bound %v): %v", took, bound, err)
+	}
+
+	// Within two rounds the client knows, and refuses to claim at once.
+	eventually(t, "a unreachable", 4*bound+time.Second, func() bool { return !a.Reachable() })
+	t.Logf("a unreachable %v after the majority stopped", time.Since(killed))
+	start := time.Now()
+	_, err = a.Claim(context.Background(), "192.0.2.11")
+	if err == nil || time.Since(start) > bound {
+		t.Errorf("without the majority a claims: %v after %v; want an error within %v", err, time.Since(start), bound)
+	}
+	// The leader, alone, renews leases (no consensus needed) until it
+	// sees the majority gone, within two election timeouts; then the
+	// deadline stops and passes.
+	const stepDown = 2 * 500 * time.Millisecond
+	eventually(t, "a lets its lease go", etcdTTL+stepDown+time.Second, func() bool {
+		return a.Status().LeasesLost == 1
+	})
+	letGo := a.Status().LeaseLostAt.Sub(killed)
+	t.Logf("a let its lease go %v after the majority stopped", letGo)
+	if letGo > etcdTTL+stepDown+etcdTTL/6 {
+		t.Errorf("a let its lease go %v after the majority stopped, later than TTL + two election timeouts + a round", letGo)
+	}
+	if !a.Deadline().IsZero() {
+		t.Errorf("without a lease a has a deadline %v", a.Deadline())
+	}
+	if _, err := a.Claim(context.Background(), addr); err == nil {
+		t.Error("past its deadline a claims its own address again")
+	}
+	eventually(t, "no member answers with a leader", 2*etcdTTL, func() bool { return a.Status().Answering == 0 })
+}
+
+func TestEtcdOverTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	c := startEtcdTLS(t, pki)
+
+	full := EtcdConfig{Endpoints: c.endpoints, CAFile: pki.ca, CertFile: pki.clientCert, KeyFile: pki.clientKey}
+	a := run(t, dial(t, full), Config{Node: "a", TTL: etcdTTL})
+	eventually(t, "a reachable over TLS", 5*time.Second, a.Reachable)
+	claim(t, a, "a")
+
+	// Without a client certificate the members refuse; without the CA
+	// this host does not trust them.
+	for name, cfg := range map[string]EtcdConfig{
+		"no client certificate": {Endpoints: c.endpoints, CAFile: pki.ca},
+		"no CA":                 {Endpoints: c.endpoints, CertFile: pki.clientCert, KeyFile: pki.clientKey},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := dial(t, cfg).List(ctx, "/")
+		cancel()
+		if err == nil {
+			t.Errorf("%s: the read went through", name)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+}
