@@ -92,6 +92,8 @@ func eventText(e history.Entry) string {
 		return "probing ended (" + e.Outcome + "): " + e.Detail
 	case history.KindCarrier:
 		return e.Link + " carrier " + e.Outcome
+	case history.KindYield:
+		return e.Detail
 	}
 	return strings.TrimSpace(e.Detail)
 }

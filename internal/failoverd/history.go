@@ -64,6 +64,8 @@ func jobOutcome(done failover.JobDone) string {
 	switch {
 	case done.Answered:
 		return "stopped: another host answered for an address"
+	case done.Refused != "":
+		return "stopped: " + done.Refused
 	case done.Vetoed && done.Reason != "":
 		return "vetoed: " + done.Reason
 	case done.Vetoed:

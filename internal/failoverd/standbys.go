@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/standby"
 )
@@ -108,11 +109,15 @@ func (d *Daemon) updateYieldLocked() {
 		return
 	}
 	d.told = y
-	if y.To == "" && !y.Arbiter {
-		d.log.Info("nothing stands in this host's way: no other standby holds the addresses or ranks above it")
-	} else {
-		d.log.Info("yielding", "to", y.To, "priority", y.Priority, "holds", y.Holds, "arbiter", y.Arbiter)
+	what := "nothing stands in this host's way: no other standby holds the addresses or ranks above it"
+	if d.Arbiter != nil {
+		what = "nothing stands in this host's way: the arbiter names no other holder, and no other standby holds the addresses or ranks above it"
 	}
+	if y.To != "" || y.Arbiter {
+		what = failover.Yielding{To: y.To, Priority: y.Priority, Holds: y.Holds, Arbiter: y.Arbiter}.Words()
+	}
+	d.log.Info(what)
+	d.history.ring.Add(history.Entry{At: now, Kind: history.KindYield, Detail: what})
 	y.At = now
 	d.applyLocked(y, nil)
 	d.rearmLocked()

@@ -2,12 +2,15 @@ package failoverd
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/standby"
 )
@@ -97,6 +100,11 @@ func TestTheHighestStandbyTakesOverAndTheNextAfterIt(t *testing.T) {
 			}
 			if len(w.hooks.stages()) != 0 {
 				t.Fatalf("%s: hooks ran: %v", w.d.cfg.Node, w.hooks.stages())
+			}
+			if !slices.ContainsFunc(w.request(control.OpEvents).Events, func(e history.Entry) bool {
+				return e.Kind == history.KindYield && e.Detail == "standby server2 (priority 200) holds the addresses; this host watches it"
+			}) {
+				t.Fatalf("%s: no event says it watches server2: %+v", w.d.cfg.Node, w.request(control.OpEvents).Events)
 			}
 		}
 		// server2's power goes off too.

@@ -29,6 +29,7 @@ const (
 	KindDrops      Kind = "drops"      // Count packets dropped on Link for Reason in the second before At
 	KindProbe      Kind = "probe"      // a round of probes of the primary's host began (no Outcome), or ended (Outcome), Detail why
 	KindCarrier    Kind = "carrier"    // Link's carrier: Outcome "up" or "lost"
+	KindYield      Kind = "yield"      // whom failoverd leaves the addresses to changed: Detail says it
 )
 
 // Entry is one event as the history keeps it (a line of `failoverctl
