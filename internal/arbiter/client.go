@@ -102,11 +102,14 @@ type Client struct {
 	answering int
 	refusing  int
 	members   int
-	readAt    time.Time         // send time of the last read that reached the majority
-	holders   map[string]string // address -> node, as last read (and claimed since)
-	nodes     map[string]string // node -> role, as last read
-	losses    int
-	lostAt    time.Time
+	// allRefused: send time of the last member count in which every
+	// member refused the connection (DownDeadline).
+	allRefused time.Time
+	readAt     time.Time         // send time of the last read that reached the majority
+	holders    map[string]string // address -> node, as last read (and claimed since)
+	nodes      map[string]string // node -> role, as last read
+	losses     int
+	lostAt     time.Time
 }
 
 // New makes a Client; nothing is sent until Run.
@@ -191,10 +194,14 @@ func (c *Client) round(ctx context.Context) {
 	c.publish(err, kvs, readAt)
 
 	cctx, cancel := c.call(ctx)
+	sent := c.clock.Now()
 	n := c.b.Members(cctx)
 	cancel()
 	c.mu.Lock()
 	c.answering, c.refusing, c.members = n.Answering, n.Refusing, n.Total
+	if n.Total > 0 && n.Refusing == n.Total {
+		c.allRefused = sent
+	}
 	c.mu.Unlock()
 }
 

@@ -527,6 +527,40 @@ func TestPastItsDeadlineALeaseIsLetGoUnlessKept(t *testing.T) {
 	}
 }
 
+// DownDeadline: zero while no round found every member refusing; with
+// every member down, the last such round's send time plus the TTL less
+// the margin, moving on with each round; once the members are back it
+// moves no more, and the server keeps the lease at least that long: it
+// expires a TTL after the election, not before.
+func TestDownDeadlineCountsFromTheLastRoundEveryMemberRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		a := run(t, m.Conn("a"), Config{Node: "a", KeepPastDeadline: true})
+		reachable(t, a)
+		claim(t, a, "a")
+		if dl := a.DownDeadline(); !dl.IsZero() {
+			t.Fatalf("every member up: DownDeadline %v, want zero", dl)
+		}
+		lease := a.Status().Lease
+		m.Down()
+		time.Sleep(2 * ttl)
+		dl := a.DownDeadline()
+		if left := time.Until(dl); left <= ttl-Margin(ttl)-ttl/3 || left > ttl-Margin(ttl) {
+			t.Fatalf("every member down for two TTLs: DownDeadline %v from now, want within a round of %v", left, ttl-Margin(ttl))
+		}
+		m.Up()
+		time.Sleep(ttl / 3) // a round that counted them down may end meanwhile
+		dl = a.DownDeadline()
+		time.Sleep(ttl)
+		if got := a.DownDeadline(); !got.Equal(dl) {
+			t.Fatalf("members back: DownDeadline moved from %v to %v", dl, got)
+		}
+		if exp, ok := m.LeaseExpiry(lease); !ok || exp.Before(dl) {
+			t.Fatalf("the server expires the lease at %v (%v), before DownDeadline %v", exp, ok, dl)
+		}
+	})
+}
+
 func TestNewRefusesANameThatWouldBreakTheKeys(t *testing.T) {
 	for _, name := range []string{"", "a/b"} {
 		if _, err := New(NewMemory(MemoryConfig{}).Conn("x"), Config{Node: name}); err == nil {

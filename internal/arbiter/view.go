@@ -23,6 +23,30 @@ func (c *Client) deadlineLocked() time.Time {
 	return c.acked.Add(c.ttl - Margin(c.ttl))
 }
 
+// DownDeadline is, for a holder that keeps its addresses while etcd is
+// down for everyone (FAILOVER_ARBITER_LOST=keep, KeepPastDeadline), the
+// instant by which it must be rid of them after all: the send time of
+// the last round in which every member refused the connection, plus the
+// TTL, minus Margin. No member ran then, so no leader was elected before
+// it, and a newly elected leader gives every lease at least its TTL again
+// (etcd promotes them): before this instant the server cannot have
+// expired this host's lease, whether etcd came back since or not. A
+// leader that could expire it would have had to run through one of the
+// rounds since, which then found a member that did not refuse. Zero when
+// no round found every member refusing.
+func (c *Client) DownDeadline() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.allRefused.IsZero() {
+		return time.Time{}
+	}
+	ttl := c.ttl
+	if ttl == 0 {
+		ttl = c.cfg.TTL
+	}
+	return c.allRefused.Add(ttl - Margin(ttl))
+}
+
 // Reachable says whether the last round reached the majority: the
 // renewal and the read were both answered.
 func (c *Client) Reachable() bool {

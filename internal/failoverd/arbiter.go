@@ -21,6 +21,7 @@ type Arbiter interface {
 	Claim(ctx context.Context, addr string) (holder string, err error)
 	Release(ctx context.Context, addr string) error
 	Deadline() time.Time
+	DownDeadline() time.Time
 	Changes() <-chan struct{}
 	Status() arbiter.Status
 }
@@ -34,6 +35,9 @@ type arbiterState struct {
 	keepWhenDown bool
 	cut          bool      // the links-cut notice was sent for this silence
 	lost         time.Time // when the addresses were last removed at the lease's deadline
+	// keeping: past the deadline, the addresses kept while etcd is down
+	// (said once); watchArbiter's own, not under d.mu.
+	keeping bool
 }
 
 // arbiterYieldLocked is what the arbiter asks of this host now: while
@@ -108,10 +112,17 @@ func (d *Daemon) releaseAll(ctx context.Context, as []takeover.Address) {
 // removes the addresses this host holds at its lease's deadline when the
 // majority cannot be reached, until ctx ends.
 func (d *Daemon) watchArbiter(ctx context.Context) {
+	var keepUntil time.Time
 	for {
+		// At the deadline; once it passed (enforced then), every second
+		// or at the next change, and while the addresses are kept with
+		// etcd down, when keeping them ends.
 		wait := time.Second
-		if dl := d.Arbiter.Deadline(); !dl.IsZero() {
-			wait = max(time.Until(dl), time.Millisecond)
+		if dl := d.Arbiter.Deadline(); time.Until(dl) > 0 {
+			wait = time.Until(dl)
+		}
+		if !keepUntil.IsZero() {
+			wait = min(wait, max(time.Until(keepUntil), time.Millisecond))
 		}
 		select {
 		case <-ctx.Done():
@@ -119,7 +130,7 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 		case <-d.Arbiter.Changes():
 		case <-time.After(wait):
 		}
-		d.enforceDeadline(ctx)
+		keepUntil = d.enforceDeadline(ctx)
 		d.mu.Lock()
 		d.updateYieldLocked()
 		d.mu.Unlock()
@@ -129,23 +140,32 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 // enforceDeadline removes the addresses this host holds once its lease's
 // deadline passed unrenewed: from then on the server may expire the
 // lease, and another host claim them. With FAILOVER_ARBITER_LOST=keep
-// they stay while every member refuses the connection (etcd is down for
-// everyone, so nobody can claim them); a member that does not answer may
-// be serving others.
-func (d *Daemon) enforceDeadline(ctx context.Context) {
+// they stay while etcd is down for everyone (every member refused the
+// connection in a recent round: nobody can claim them) and until its
+// DownDeadline, which lasts through etcd's return and election, until
+// this host renews its lease; a member that does not answer may be
+// serving others. It returns until when it keeps them that way, or zero.
+func (d *Daemon) enforceDeadline(ctx context.Context) (keepUntil time.Time) {
 	held := d.Mover.Holding()
 	dl := d.Arbiter.Deadline()
 	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
-		return
+		d.arb.keeping = false
+		return time.Time{}
 	}
 	st := d.Arbiter.Status()
 	if st.Reachable {
-		return // renewed since
+		d.arb.keeping = false
+		return time.Time{} // renewed since
 	}
-	if d.arb.keepWhenDown && st.Refusing == st.Members && st.Members > 0 {
-		d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
-		return
+	if until := d.Arbiter.DownDeadline(); d.arb.keepWhenDown && time.Now().Before(until) {
+		if !d.arb.keeping {
+			d.arb.keeping = true
+			d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)",
+				"refusing", st.Refusing, "members", st.Members)
+		}
+		return until
 	}
+	d.arb.keeping = false
 	var errs []error
 	for _, a := range held {
 		if err := d.Mover.Give(ctx, a); err != nil {
@@ -167,4 +187,5 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 	y.At = d.Clock.Now()
 	d.applyLocked(y, nil)
 	d.rearmLocked()
+	return time.Time{}
 }

@@ -35,17 +35,24 @@ func arbiterClient(t *testing.T, m *arbiter.Memory, node, role string) (*arbiter
 // m; the primary, server1, keeps a lease of its own and holds the key of
 // the address, as heartbeatd does.
 func arbiterWorld(t *testing.T, m *arbiter.Memory) (*world, *arbiter.Client) {
+	return arbiterWorldLost(t, m, false)
+}
+
+// arbiterWorldLost is arbiterWorld with FAILOVER_ARBITER_LOST=keep when
+// keep, release when not.
+func arbiterWorldLost(t *testing.T, m *arbiter.Memory, keep bool) (*world, *arbiter.Client) {
 	primary, _ := arbiterClient(t, m, "server1", "primary")
 	synctest.Wait()
 	time.Sleep(time.Second) // its first round
 	if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
 		t.Fatalf("the primary's claim: %q, %v", h, err)
 	}
-	c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+	c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, KeepPastDeadline: keep,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c })
+	w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c }, func(c *Config) { c.ArbiterKeep = keep })
 	return w, primary
 }
 
@@ -125,6 +132,50 @@ func TestAStandbyCutFromTheMajorityTakesNothing(t *testing.T) {
 		}
 		if y := w.d.Status().Yielding; y == nil || !y.Arbiter {
 			t.Fatalf("yielding %+v, want the arbiter's unreachable majority", y)
+		}
+	})
+}
+
+// FAILOVER_ARBITER_LOST=keep: every member down, the holder keeps its
+// addresses and says so once; the members back, it keeps them through
+// their election (they take connections, and have no leader yet) and
+// renews its lease, its key still its own. It removed them the moment a
+// member took connections again (its deadline long past), and logged
+// that it kept them at every millisecond while etcd was down.
+func TestKeepHoldsThroughEtcdsReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorldLost(t, m, true)
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Active, 3*arbTTL)
+		holding := func(d time.Duration) bool {
+			for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if len(w.mover.Holding()) == 0 {
+					return false
+				}
+			}
+			return true
+		}
+		m.Down()
+		if !holding(5 * arbTTL) {
+			t.Fatalf("every member down: the addresses removed; notices %v", w.notices.kinds())
+		}
+		if n := len(w.logs.lines("keeping the addresses")); n != 1 {
+			t.Errorf("said %d times that it keeps the addresses, want once", n)
+		}
+		m.Up()
+		if !holding(3 * arbTTL) {
+			t.Fatalf("etcd back: the addresses removed; notices %v\n%s", w.notices.kinds(), strings.Join(w.logs.lines("arbiter"), "\n"))
+		}
+		if _, ok := w.notices.last(notice.ArbiterLost); ok || w.d.State() != failover.Active {
+			t.Fatalf("etcd back: state %s, notices %v", w.d.State(), w.notices.kinds())
+		}
+		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server2" {
+			t.Fatalf("etcd back: the key is %+v (%v), want server2's", kv, ok)
+		}
+		if st := w.d.Arbiter.Status(); !st.Reachable || time.Until(st.Deadline) <= 0 {
+			t.Fatalf("etcd back: the lease not renewed: %+v", st)
 		}
 	})
 }
