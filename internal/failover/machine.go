@@ -384,6 +384,18 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 		}
 		return m.evaluate(e.At)
 	}
+	if m.state == Standby {
+		// The primary back after silence on every link (a standby that
+		// left the addresses to another): the others get a timeout to
+		// follow, as at the start (their packets arrive a moment apart,
+		// and a new run's first packet on a link may be dropped while
+		// its filter widens to it); then the standby rules raise an
+		// anomaly for those still silent.
+		m.refresh(e.At)
+		if alive, _ := m.alive(); len(alive) == 0 {
+			m.baseline = e.At
+		}
+	}
 	l.LastHeard, l.Goodbye = e.At, time.Time{}
 	if e.MAC != "" {
 		l.MAC = e.MAC
