@@ -66,10 +66,14 @@ func (d *Daemon) arbiterYieldLocked(holding bool) (y failover.Yield, ok bool) {
 // linksCutLocked tells, once per silence, that the primary is heard on
 // no link while it renews its lease through the arbiter's majority and
 // holds the addresses' keys: the heartbeat links are cut, and nothing is
-// taken over.
+// taken over. Not while failoverd starts (its initial grace, nothing heard
+// yet): the arbiter answers before the first heartbeat comes.
 func (d *Daemon) linksCutLocked(y failover.Yield, now time.Time) {
 	if !y.Arbiter || y.To == "" || d.heardLocked(now) {
 		d.arb.cut = false
+		return
+	}
+	if d.machine.Status(now).State == failover.Starting {
 		return
 	}
 	st := d.Arbiter.Status()
