@@ -167,7 +167,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	o.onClose(func() { sb.Close() })
 
 	var arb Arbiter // nil unless FAILOVER_ARBITER: not a nil *arbiter.Client
-	if cl, closeArb, err := OpenArbiter(c, "standby "+strconv.Itoa(c.Priority), log); err != nil {
+	if cl, closeArb, err := arbiter.Open(c, "standby "+strconv.Itoa(c.Priority), log); err != nil {
 		return o, err
 	} else if cl != nil {
 		arb = cl
@@ -292,26 +292,4 @@ func PublicSubnets(ifs []netif.Interface, addrs []takeover.Address) []netip.Pref
 		}
 	}
 	return out
-}
-
-// OpenArbiter makes the arbiter's client for c (FAILOVER_ARBITER), as
-// role ("primary", or "standby" and the priority), and what closes its
-// connections once it stopped; nil without one. It sends nothing until
-// it runs.
-func OpenArbiter(c *config.Config, role string, log *slog.Logger) (*arbiter.Client, func(), error) {
-	if len(c.Arbiter) == 0 {
-		return nil, nil, nil
-	}
-	b, err := arbiter.DialEtcd(arbiter.EtcdConfig{Endpoints: c.Arbiter, DialTimeout: c.ArbiterTTL,
-		CAFile: c.ArbiterCA, CertFile: c.ArbiterCert, KeyFile: c.ArbiterKey})
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot set up the arbiter (%s): %w", config.KeyArbiter, err)
-	}
-	cl, err := arbiter.New(b, arbiter.Config{Node: c.NodeName, Role: role, Prefix: c.ArbiterPrefix, TTL: c.ArbiterTTL,
-		KeepPastDeadline: c.ArbiterLost == "keep", Logger: log})
-	if err != nil {
-		b.Close()
-		return nil, nil, fmt.Errorf("cannot set up the arbiter (%s): %w", config.KeyArbiter, err)
-	}
-	return cl, func() { b.Close() }, nil
 }
