@@ -24,7 +24,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-func main() { os.Exit(cli.Main(config.Heartbeatd, run)) }
+func main() { os.Exit(cli.Main(config.Heartbeatd, run, heartbeatd.CheckArbiter)) }
 
 func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int {
 	// First: a second heartbeatd must not send a heartbeat or touch an

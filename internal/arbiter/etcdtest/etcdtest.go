@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -189,6 +190,13 @@ func (m *Member) Kill() {
 	m.cmd.Process.Kill()
 	<-m.done
 }
+
+// Pause stops the member (SIGSTOP): it keeps its port and answers
+// nothing, as a hung host or a cut does.
+func (m *Member) Pause() { m.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused member.
+func (m *Member) Resume() { m.cmd.Process.Signal(syscall.SIGCONT) }
 
 func (m *Member) logTail(t testing.TB) {
 	b, _ := os.ReadFile(m.log)
