@@ -80,6 +80,9 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	} else if cl != nil {
 		arb = cl
 		defer closeArb()
+		if endpoint != nil {
+			metrics.NewArbiter(endpoint.Registry, cl.Status, func() []string { return heartbeatd.KeyAddrs(c, sender.Targets()) })
+		}
 	}
 
 	sd := cli.NewNotifier(log)

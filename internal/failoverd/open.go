@@ -193,6 +193,10 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	})
 	if met != nil {
 		met.src.Heard = o.Daemon.Heard // read at scrapes, which start after Open
+		met.src.Standing = o.Daemon.Standing
+		if cl, ok := arb.(*arbiter.Client); ok {
+			metrics.NewArbiter(endpoint.Registry, cl.Status, func() []string { return addrStrings(addrs) })
+		}
 	}
 	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl.UnixListener, o.Handle, log) }})
 	o.started = func() {
@@ -290,6 +294,15 @@ func PublicSubnets(ifs []netif.Interface, addrs []takeover.Address) []netip.Pref
 				out = append(out, p)
 			}
 		}
+	}
+	return out
+}
+
+// addrStrings are the addresses of as, as the arbiter's keys name them.
+func addrStrings(as []takeover.Address) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Addr().String()
 	}
 	return out
 }

@@ -1,8 +1,6 @@
 package heartbeatd
 
 import (
-	"net/netip"
-
 	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
@@ -16,31 +14,28 @@ func CheckArbiter(c *config.Config) []config.Finding {
 	if len(c.Arbiter) == 0 {
 		return nil
 	}
-	var mine []string
-	for _, ip := range KeyAddrs(c, netif.Snapshot) {
-		mine = append(mine, ip.String())
+	var targets []heartbeat.Target
+	if ifs, err := netif.Snapshot(); err == nil {
+		for _, t := range c.BcastIPs {
+			targets = append(targets, heartbeat.Target{Addr: t, Route: netif.Find(ifs, t)})
+		}
 	}
-	return arbiter.Check(c, mine)
+	return arbiter.Check(c, KeyAddrs(c, targets))
 }
 
 // KeyAddrs are the addresses whose keys heartbeatd holds for c: the
-// service addresses, or without them the addresses of the links its
-// targets are on (LinkAddrs), as interfaces lists them now.
-func KeyAddrs(c *config.Config, interfaces func() ([]netif.Interface, error)) []netip.Addr {
-	var out []netip.Addr
+// service addresses, or without them the addresses of the links of
+// targets (LinkAddrs).
+func KeyAddrs(c *config.Config, targets []heartbeat.Target) []string {
+	var out []string
 	if len(c.ServiceIPs) > 0 {
 		for _, p := range c.ServiceIPs {
-			out = append(out, p.Addr)
+			out = append(out, p.Addr.String())
 		}
 		return out
 	}
-	ifs, err := interfaces()
-	if err != nil {
-		return nil
+	for _, ip := range LinkAddrs(targets) {
+		out = append(out, ip.String())
 	}
-	var targets []heartbeat.Target
-	for _, t := range c.BcastIPs {
-		targets = append(targets, heartbeat.Target{Addr: t, Route: netif.Find(ifs, t)})
-	}
-	return LinkAddrs(targets)
+	return out
 }
