@@ -213,6 +213,11 @@ func (d *Daemon) enforceDeadline(ctx context.Context, svc LeasedService) {
 	if st.Reachable {
 		return // renewed since
 	}
+	if st.Lease == 0 && st.Err == "" {
+		// The first round has not ended: a service address left by a
+		// killed run stays until the arbiter says whose its key is.
+		return
+	}
 	if d.cfg.Load().ArbiterLost == "keep" && st.Members > 0 && st.Refusing == st.Members {
 		if d.setKept(true) {
 			d.Log.Warn("every arbiter member refuses the connection: keeping the service addresses (FAILOVER_ARBITER_LOST=keep)", "held", held)

@@ -96,20 +96,44 @@ func linkTargets() []heartbeat.Target {
 	return []heartbeat.Target{link("priv0", "192.0.2.255", "192.0.2.1/24"), link("pub0", "198.51.100.255", "198.51.100.1/24")}
 }
 
-// newArbWorld starts heartbeatd: with service, it holds svcAddr; keep is
-// FAILOVER_ARBITER_LOST=keep.
-func newArbWorld(t *testing.T, m *arbiter.Memory, service, keep bool) *arbWorld {
+// arbOpts say what newArbWorld starts.
+type arbOpts struct {
+	service bool // heartbeatd holds svcAddr
+	keep    bool // FAILOVER_ARBITER_LOST=keep
+	left    bool // the host holds svcAddr already, left by a killed run
+	// slowGrant delays the answer to the first lease's grant, as a real
+	// etcd takes a moment.
+	slowGrant time.Duration
+}
+
+// slowGrant is the in-memory etcd whose grants answer late.
+type slowGrant struct {
+	arbiter.Backend
+	delay time.Duration
+}
+
+func (s slowGrant) Grant(ctx context.Context, ttl time.Duration) (arbiter.LeaseID, time.Duration, error) {
+	time.Sleep(s.delay)
+	return s.Backend.Grant(ctx, ttl)
+}
+
+// newArbWorld starts heartbeatd as o says.
+func newArbWorld(t *testing.T, m *arbiter.Memory, o arbOpts) *arbWorld {
 	t.Helper()
 	st := &steps{}
 	w := &arbWorld{steps: st, t: t, m: m, logs: &lab.SyncBuffer{}}
 	lost := "release"
-	if keep {
+	if o.keep {
 		lost = "keep"
 	}
 	c := &config.Config{BcastIPs: []netip.Addr{netip.MustParseAddr("192.0.2.255"), netip.MustParseAddr("198.51.100.255")},
 		Interval: time.Second, Port: 1694, NodeName: "server1", ArbiterTTL: arbTTL, ArbiterLost: lost}
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cl, err := arbiter.New(m.Conn("server1"), arbiter.Config{Node: "server1", Role: "primary", TTL: arbTTL, KeepPastDeadline: keep, Logger: log})
+	var conn arbiter.Backend = m.Conn("server1")
+	if o.slowGrant > 0 {
+		conn = slowGrant{conn, o.slowGrant}
+	}
+	cl, err := arbiter.New(conn, arbiter.Config{Node: "server1", Role: "primary", TTL: arbTTL, KeepPastDeadline: o.keep, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +146,13 @@ func newArbWorld(t *testing.T, m *arbiter.Memory, service, keep bool) *arbWorld 
 		},
 		Interfaces: func() ([]netif.Interface, error) { return nil, nil },
 	}
-	if service {
+	if o.service {
 		w.mgr = &watchedManager{Fake: takeover.NewFake(), m: m}
+		if o.left {
+			if err := w.mgr.Acquire(context.Background(), svcAddr); err != nil {
+				t.Fatal(err)
+			}
+		}
 		w.svc = NewService(c, []takeover.Address{svcAddr}, &takeover.Mover{Manager: w.mgr}, quietAsker{}, nil, log)
 		deps.Service = w.svc
 	}
@@ -186,7 +215,7 @@ func TestNoServiceAddressIsAddedWithoutItsKey(t *testing.T) {
 		if h, err := s2.Claim(context.Background(), svcAddr.Addr().String()); err != nil || h != "server2" {
 			t.Fatalf("the standby's claim: %q, %v", h, err)
 		}
-		w := newArbWorld(t, m, true, false)
+		w := newArbWorld(t, m, arbOpts{service: true})
 		time.Sleep(5 * serviceRetry)
 		if w.held() {
 			t.Fatalf("heartbeatd added %v while the arbiter names server2 as the holder of its key", svcAddr)
@@ -207,7 +236,7 @@ func TestNoServiceAddressIsAddedWithoutItsKey(t *testing.T) {
 // heldWithKey starts heartbeatd holding the service address and its key.
 func heldWithKey(t *testing.T, m *arbiter.Memory, keep bool) *arbWorld {
 	t.Helper()
-	w := newArbWorld(t, m, true, keep)
+	w := newArbWorld(t, m, arbOpts{service: true, keep: keep})
 	waitFor(t, "heartbeatd holds the service address", 2*serviceRetry, w.held)
 	if kv, ok := m.Get(svcKey); !ok || kv.Value != "server1" {
 		t.Fatalf("the key is %+v (%v), want server1's", kv, ok)
@@ -311,7 +340,7 @@ func TestACleanStopRemovesTheServiceAddressesBeforeTheKeyIsFreed(t *testing.T) {
 func TestHostAddressModeHoldsTheKeysOfTheLinkAddresses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := arbiter.NewMemory(arbiter.MemoryConfig{})
-		w := newArbWorld(t, m, false, false)
+		w := newArbWorld(t, m, arbOpts{})
 		keys := []string{arbiter.DefaultPrefix + "/addr/192.0.2.1", arbiter.DefaultPrefix + "/addr/198.51.100.1"}
 		heldAll := func() bool {
 			lease := w.client.Status().Lease
@@ -349,6 +378,35 @@ func TestHostAddressModeHoldsTheKeysOfTheLinkAddresses(t *testing.T) {
 			if kv, ok := m.Get(k); ok {
 				t.Errorf("heartbeatd stopped, %s is still %+v", k, kv)
 			}
+		}
+	})
+}
+
+// A service address left on the host by a killed run stays while its key
+// is free, and heartbeatd claims the key; one whose key another host
+// holds is removed.
+func TestAServiceAddressLeftByAKilledRunNeedsItsKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w := newArbWorld(t, m, arbOpts{service: true, left: true, slowGrant: 20 * time.Millisecond})
+		waitFor(t, "heartbeatd holds the key of the address it found", arbTTL, func() bool {
+			kv, ok := m.Get(svcKey)
+			return ok && kv.Value == "server1"
+		})
+		if !w.held() || len(w.mgr.removed()) != 0 {
+			t.Fatalf("held %v, removals %+v: the address left by a killed run, its key free, must stay", w.held(), w.mgr.removed())
+		}
+		w.stop()
+
+		s2 := standby(t, m, "server2")
+		if h, err := s2.Claim(context.Background(), svcAddr.Addr().String()); err != nil || h != "server2" {
+			t.Fatalf("the standby's claim: %q, %v", h, err)
+		}
+		w = newArbWorld(t, m, arbOpts{service: true, left: true, slowGrant: 20 * time.Millisecond})
+		waitFor(t, "the address removed, its key server2's", arbTTL, func() bool { return !w.held() })
+		time.Sleep(2 * serviceRetry)
+		if w.held() {
+			t.Fatal("added again while server2 holds the key")
 		}
 	})
 }
