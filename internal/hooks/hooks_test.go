@@ -355,7 +355,10 @@ func readPid(t *testing.T, path string) int {
 func TestTimeoutKillsProcessGroup(t *testing.T) {
 	t.Parallel()
 	r, dir, logs := newRunner(t)
-	r.Timeout = 300 * time.Millisecond
+	// Long enough for the shell to have started its child on a busy
+	// machine (at 300 ms, under a load of 5, it had not once in a few
+	// runs, and the test found no pid to check).
+	r.Timeout = 2 * time.Second
 	// The child inherits stdout and outlives the hook unless the whole
 	// group is killed: without that, Run would wait for it.
 	writeHook(t, dir, "PreAcq10", `sleep 30 &
