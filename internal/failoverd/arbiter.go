@@ -63,6 +63,11 @@ func (d *Daemon) arbiterYieldLocked(holding bool) (y failover.Yield, ok bool) {
 	return y, false
 }
 
+// revokeDelay is how much later than its expiry etcd may delete a
+// lease's keys: it looks for expired leases every 500 ms and revokes
+// them through its log.
+const revokeDelay = time.Second
+
 // linksCutLocked tells, once per silence, that the primary is heard on
 // no link while it renews its lease through the arbiter's majority and
 // holds the addresses' keys: the heartbeat links are cut, and nothing is
@@ -73,16 +78,30 @@ func (d *Daemon) linksCutLocked(y failover.Yield, now time.Time) {
 		d.arb.cut = false
 		return
 	}
-	if d.machine.Status(now).State == failover.Starting {
+	status := d.machine.Status(now)
+	if status.State == failover.Starting {
 		return
 	}
 	st := d.Arbiter.Status()
 	if !strings.HasPrefix(st.Nodes[y.To], "primary") || d.arb.cut {
 		return
 	}
+	// A primary that went away keeps its liveness key until its lease
+	// expires on the server: a TTL after its last renewal, sent at most
+	// an interval after its last heartbeat heard, and revokeDelay more.
+	// Only a key still read after that says the primary renews (the TTL
+	// is taken to be this host's, the same on every host).
+	last, _ := d.machine.Heard()
+	if st.TTL == 0 || st.ReadAt.Before(last.Add(status.PeerInterval+st.TTL+revokeDelay)) {
+		return
+	}
+	silence := "since this host started"
+	if !last.IsZero() {
+		silence = "for " + now.Sub(last).Round(time.Millisecond).String()
+	}
 	d.arb.cut = true
-	d.noticeLocked(notice.Anomaly, fmt.Sprintf("network anomaly: no heartbeat on any link for %v, but the primary %s renews its lease through the arbiter's majority and holds the addresses' keys: the heartbeat links are cut; nothing is taken over",
-		d.machine.Status(now).Timeout, y.To), nil)
+	d.noticeLocked(notice.Anomaly, fmt.Sprintf("network anomaly: no heartbeat on any link %s, but the primary %s still renews its lease through the arbiter's majority (its liveness key outlived a TTL of silence) and holds the addresses' keys: the heartbeat links are cut; nothing is taken over",
+		silence, y.To), nil)
 }
 
 // claimAll claims every address's key before the takeover adds any; it

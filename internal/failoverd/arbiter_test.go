@@ -200,3 +200,21 @@ func TestNoLinksCutNoticeBeforeTheFirstHeartbeat(t *testing.T) {
 		}
 	})
 }
+
+// The primary's power off: its liveness key stays until its lease
+// expires on the server, but it renews nothing. No links-cut notice
+// meanwhile (it said the links were cut, and that the primary renewed,
+// at every power-off of the lab's primary with the arbiter), and the
+// takeover once the lease expired.
+func TestNoLinksCutNoticeForAPrimaryWhoseLeaseRunsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Active, 3*arbTTL)
+		if _, ok := w.notices.last(notice.Anomaly); ok {
+			t.Fatalf("a notice for a primary whose lease ran out: %v", w.notices.kinds())
+		}
+	})
+}
