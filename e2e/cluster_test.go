@@ -299,6 +299,8 @@ func (c *cluster) noDual(since time.Time) int {
 			n++
 		}
 	}
+	dual, _ := c.aw.Dual(since, now)
+	c.t.Logf("ARP watch: %d rounds in %v, %d answered by two MACs", n, now.Sub(since).Round(time.Millisecond), dual)
 	return n
 }
 
