@@ -561,6 +561,47 @@ func TestDownDeadlineCountsFromTheLastRoundEveryMemberRefused(t *testing.T) {
 	})
 }
 
+// A claim that goes unanswered (its request lost, the rounds before and
+// after it answered) makes the client unreachable until the next round
+// reaches the majority, with a token on Changes each way: a takeover
+// refused for it is tried again then.
+func TestAClaimUnansweredCountsAsUnreachableUntilTheNextRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		a := run(t, m.Conn("a"), Config{Node: "a"})
+		reachable(t, a)
+		// Right after a round: the claim's request is lost, the rounds
+		// around it go through.
+		read := a.Status().ReadAt
+		for a.Status().ReadAt.Equal(read) {
+			time.Sleep(time.Millisecond)
+		}
+		drain(a.Changes())
+		m.Cut("a", DropRequests)
+		errc := make(chan error, 1)
+		go func() { _, err := a.Claim(context.Background(), addr); errc <- err }()
+		time.Sleep(10 * time.Millisecond)
+		m.Heal("a")
+		if err := <-errc; err == nil {
+			t.Fatal("a claim with its request lost succeeded")
+		}
+		if a.Reachable() {
+			t.Fatal("reachable after a claim went unanswered")
+		}
+		select {
+		case <-a.Changes():
+		default:
+			t.Fatal("no token on Changes for the unanswered claim")
+		}
+		waitUntil(t, "a reachable again", ttl/3, a.Reachable)
+		select {
+		case <-a.Changes():
+		default:
+			t.Fatal("no token on Changes for the majority reached again")
+		}
+	})
+}
+
 func TestNewRefusesANameThatWouldBreakTheKeys(t *testing.T) {
 	for _, name := range []string{"", "a/b"} {
 		if _, err := New(NewMemory(MemoryConfig{}).Conn("x"), Config{Node: name}); err == nil {

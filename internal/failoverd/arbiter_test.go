@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
@@ -215,6 +216,42 @@ func TestNoLinksCutNoticeForAPrimaryWhoseLeaseRunsOut(t *testing.T) {
 		w.waitState(failover.Active, 3*arbTTL)
 		if _, ok := w.notices.last(notice.Anomaly); ok {
 			t.Fatalf("a notice for a primary whose lease ran out: %v", w.notices.kinds())
+		}
+	})
+}
+
+// The takeover's claim times out once (a connection the cut left hanging,
+// while the rounds go through others): the takeover stops, and is tried
+// again as soon as a round reaches the majority, not after VetoRetry (30
+// s): nothing the arbiter said had changed, and the lab's standby left a
+// dead primary's address unserved that long after a partition healed.
+func TestAClaimThatTimedOutIsTriedAgainAfterTheNextRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		gate := make(chan struct{})
+		w.hooks.mu.Lock()
+		w.hooks.gate[hooks.Test] = gate
+		w.hooks.mu.Unlock()
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Acquiring, 3*arbTTL)
+		// Right after a round: the claim's request is lost, the next
+		// round's go through.
+		read := w.d.Arbiter.Status().ReadAt
+		for w.d.Arbiter.Status().ReadAt.Equal(read) {
+			time.Sleep(time.Millisecond)
+		}
+		m.Cut("server2", arbiter.DropRequests)
+		close(gate)
+		time.Sleep(50 * time.Millisecond)
+		m.Heal("server2")
+		w.waitState(failover.Standby, arbTTL)
+		if n, ok := w.notices.last(notice.TakeoverFailed); !ok || !strings.Contains(n.Detail, "deadline") {
+			t.Fatalf("the claim did not time out: notices %v, state %s", w.notices.kinds(), w.d.State())
+		}
+		if took := w.waitState(failover.Active, 10*time.Second); took > 2*time.Second {
+			t.Fatalf("taken over %v after the claim timed out, want within a round or two", took)
 		}
 	})
 }
