@@ -327,17 +327,6 @@ func (c *cluster) powerOff(h *lab.Host, d *lab.Daemon) {
 	}
 }
 
-// standby returns the failoverd of the lab's host named short.
-func (c *cluster) standby(short string) *standbyd {
-	for _, s := range c.standbys {
-		if s.name == short {
-			return s
-		}
-	}
-	c.t.Fatalf("no standby %s", short)
-	return nil
-}
-
 // addrMonitor is `ip -ts monitor address` in a host: every change of its
 // addresses with the kernel's time of it, on the test's clock.
 type addrMonitor struct {
@@ -395,7 +384,7 @@ func (m *addrMonitor) firstDelete(since time.Time) time.Time {
 	return time.Time{}
 }
 
-// holdersOverTime replays every server's address changes since since and
+// oneHolderAtATime replays every server's address changes since since and
 // fails the test at any moment two servers held the public address at
 // once (as their kernels say, whatever the client could hear); held is
 // who held it at since.
