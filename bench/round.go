@@ -53,10 +53,12 @@ type client struct {
 	arp   *lab.ARPWatch
 }
 
-func startClient(s *scope, p *lab.Pair) client {
+// startClient starts both in ns, the client's namespace (its device on
+// the public bridge is eth0, in the pair's lab as in the cluster's).
+func startClient(s *scope, ns *lab.NS) client {
 	return client{
-		probe: lab.StartProbe(s, p.Client, vip, svcPort, probeEvery),
-		arp:   lab.StartARPWatch(s, p.Client, "eth0", vip, arpEvery),
+		probe: lab.StartProbe(s, ns, vip, svcPort, probeEvery),
+		arp:   lab.StartARPWatch(s, ns, "eth0", vip, arpEvery),
 	}
 }
 
@@ -178,7 +180,7 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	p := lab.NewPair(s)
 	lab.Serve(s, p.S1, svcPort, "server1")
 	lab.Serve(s, p.S2, svcPort, "server2")
-	c := startClient(s, p)
+	c := startClient(s, p.Client)
 	r := d.Start(s, p, interval, nil)
 	settle(s, r, c.probe, interval, "at start")
 	detect := deadCount * interval
