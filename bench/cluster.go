@@ -197,11 +197,13 @@ func partitionFor(interval time.Duration) time.Duration {
 //     partitionFor; then healed, and watched until s1 alone answers
 //     again and a timeout more. Whoever answers: the measure is the time
 //     two MACs answered for the address, from the cut to the end, and
-//     whether s2 took over.
+//     whether s2 took over; the outage is the client's while the cut
+//     lasted.
 //
-// A cluster that does not come back by itself to s1 answering after a
-// scenario (within 5 s, 3 timeouts and the lease's TTL) has s1's daemon
-// restarted, and the scenario's outcome says so (Restarted).
+// A cluster that does not come back by itself to s1 answering alone
+// after a scenario (within backWithin) has s1's daemon restarted, and
+// the scenario's outcome says so (Restarted); after the partition,
+// the last, it is only said.
 func clusterRound(s *scope, d clusterConfig, interval time.Duration) map[string]outcome {
 	c := lab.NewCluster(s, lab.ClusterOptions{Standbys: 2, Etcd: d.Etcd()})
 	for i, h := range c.Servers {
@@ -218,9 +220,13 @@ func clusterRound(s *scope, d clusterConfig, interval time.Duration) map[string]
 	hold := detect + 100*time.Millisecond
 	out := map[string]outcome{}
 	phase := func() { time.Sleep(rand.N(interval)) }
+	// backWithin bounds the return to s1 answering alone after a
+	// scenario: a give-back's hold-down, a lease's TTL to claim again, a
+	// few timeouts and seconds.
+	backWithin := 5*time.Second + 3*detect + arbiterTTL
 	// back: the cluster back to s1 answering, or s1's daemon restarted.
 	back := func(sc, what string) {
-		if !waitFor(5*time.Second+3*detect+arbiterTTL, func() bool { return r.stable() && cl.probe.Last() == "server1" }) {
+		if !waitFor(backWithin, func() bool { return r.stable() && cl.probe.Last() == "server1" }) {
 			o := out[sc]
 			o.Restarted = true
 			out[sc] = o
@@ -234,14 +240,14 @@ func clusterRound(s *scope, d clusterConfig, interval time.Duration) map[string]
 	phase()
 	off := time.Now()
 	c.PowerOff(c.Primary)
-	out[PowerOff] = outage(s, cl, off, "server2", limit, hold)
+	out[PowerOff] = withAnswered(outage(s, cl, off, "server2", limit, hold), cl, off)
 	c.PowerOn(c.Primary)
 	back(PowerOff, "after the power came back")
 
 	phase()
 	hung := time.Now()
 	c.Hang(c.Primary)
-	out[Hung] = outage(s, cl, hung, "server2", limit, hold)
+	out[Hung] = withAnswered(outage(s, cl, hung, "server2", limit, hold), cl, hung)
 	c.Unhang(c.Primary)
 	back(Hung, "after the hung primary came back")
 
@@ -250,17 +256,29 @@ func clusterRound(s *scope, d clusterConfig, interval time.Duration) map[string]
 	s2 := c.Standbys[0]
 	c.Cut([]*lab.Host{s2}, []*lab.Host{c.Primary})
 	time.Sleep(partitionFor(interval))
-	c.HealAll()
-	settled := waitFor(limit, func() bool { return r.stable() && cl.probe.Last() == "server1" })
-	time.Sleep(hold)
+	// The client's outage and a takeover while the cut lasted.
 	o := measure(cl, cut, "server2")
+	c.HealAll()
+	// The two-owner time runs on until one owner is left (a give-back
+	// waits for the hold-down), and a timeout more.
+	settled := waitFor(backWithin, func() bool { return r.stable() && cl.probe.Last() == "server1" })
+	time.Sleep(hold)
+	all := measure(cl, cut, "server2")
+	o.Dual, o.DualRounds, o.ARPRounds, o.ARPAnswered = all.Dual, all.DualRounds, all.ARPRounds, all.ARPAnswered
+	o = withAnswered(o, cl, cut)
 	if !settled {
 		// Measured as it stands; nothing follows on this lab.
 		o.Restarted = true
-		logf("%s three servers %v: not back to server1 alone within %v of the healed partition", d.Name(), interval, limit)
+		logf("%s three servers %v: not back to server1 answering alone within %v of the healed partition", d.Name(), interval, backWithin)
 	}
 	out[Partition] = o
 	return out
+}
+
+// withAnswered is o with who answered the client since from.
+func withAnswered(o outcome, c client, from time.Time) outcome {
+	o.Answered = answered(c, from)
+	return o
 }
 
 // fmtClusterRound writes a cluster round's outcomes, scenario by
@@ -276,7 +294,7 @@ func fmtClusterRound(out map[string]outcome) string {
 		if o.Moved >= 0 {
 			moved = "server2 answered after " + fmtMS(o.Moved) + " ms"
 		}
-		parts += fmt.Sprintf("%s %s ms, %s (dual %s ms, %d rounds)", sc, fmtMS(o.Outage), moved, fmtMS(o.Dual), o.DualRounds)
+		parts += fmt.Sprintf("%s %s ms, %s (dual %s ms, %d rounds; answered: %s)", sc, fmtMS(o.Outage), moved, fmtMS(o.Dual), o.DualRounds, strings.Join(o.Answered, " "))
 		if o.Restarted {
 			parts += " [not back by itself]"
 		}
@@ -349,8 +367,12 @@ func measureClusters(o options, cs []clusterConfig) *clusterRun {
 					logf("%v (trial not counted; load %.2f)", err, load)
 					continue
 				}
+				byIv := cr.Outcomes[c.Name()]
+				if byIv[iv.String()] == nil {
+					byIv[iv.String()] = map[string][]outcome{}
+				}
 				for sc, v := range out {
-					cr.Outcomes[c.Name()][iv.String()][sc] = append(cr.Outcomes[c.Name()][iv.String()][sc], v)
+					byIv[iv.String()][sc] = append(byIv[iv.String()][sc], v)
 				}
 				cr.Load[c.Name()][iv.String()] = append(cr.Load[c.Name()][iv.String()], load)
 				logf("%s: %s; load %.2f", name, fmtClusterRound(out), load)
@@ -358,7 +380,7 @@ func measureClusters(o options, cs []clusterConfig) *clusterRun {
 		}
 	}
 	logf("three-server trials took %v", time.Since(started).Round(time.Second))
-	cr.Measured, cr.Setting = time.Now(), setting()+" "+etcdVersion()
+	cr.Measured, cr.Setting = time.Now(), versions(firstLine("keepalived", "--version"), firstLine("etcd", "--version"))
 	return cr
 }
 
@@ -395,11 +417,6 @@ func loadAverage() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
-}
-
-// etcdVersion names the etcd the arbiter ran on.
-func etcdVersion() string {
-	return firstLine("etcd", "--version") + "."
 }
 
 // smokeClusters runs one round of each configuration at smokeInterval

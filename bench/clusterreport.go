@@ -41,9 +41,12 @@ func writeCluster(w func(string, ...any), cr *clusterRun) {
 		w(" %v at a %v interval", cr.Partition[iv.String()], iv)
 	}
 	w("\n(the arbiter's TTL, two detection timeouts and a second), then healed and watched until server1\n")
-	w("alone answers again and a timeout more. There the measure is the two-owner time, from the cut to\n")
-	w("the end, and whether server2 took over (answered the client at all): whoever answers, nothing is\n")
-	w("assumed.\n\n")
+	w("alone holds the address and answers the client again (for 5 s, three detection timeouts and the\n")
+	w("TTL at most) and a detection timeout more. There the measure is the two-owner time, from the cut to\n")
+	w("the end, and whether server2 took over (answered the client at all) while the cut lasted: whoever\n")
+	w("answers, nothing is assumed; the outage is the client's while the cut lasted.\n\n")
+	w("After the power off and the hung primary a cluster that is not back to server1 answering alone\n")
+	w("within the same bound has server1's daemon restarted, as the pair's hung primary has.\n\n")
 	w("*Two-owner ms* is the summed length of the ARP rounds two MACs answered (the median and the largest\n")
 	w("of the trials); *rounds with two MACs* their count (the median and the largest); *server2 took\n")
 	w("over* in how many trials it answered the client.\n\n")
@@ -92,7 +95,7 @@ func writeCluster(w func(string, ...any), cr *clusterRun) {
 				continue
 			}
 			if sc == Partition {
-				w("%s was not back to server1 alone within the scenario's limit after the partition healed in %d of %d trials.\n\n", clusterName(c), n, all)
+				w("%s: the client was not answered by server1 alone within the bound after the partition healed in %d of %d trials.\n\n", clusterName(c), n, all)
 			} else {
 				w("%s did not come back to server1 by itself after the %s in %d of %d trials; the bench restarted server1's daemon then.\n\n", clusterName(c), sc, n, all)
 			}

@@ -113,9 +113,15 @@ func irqTimeAccounting() string {
 
 // setting names the machine and the versions measured.
 func setting() string {
-	return fmt.Sprintf("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s, %s.",
+	return versions(firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+}
+
+// versions names the machine, Go's and ipfailover's versions, and
+// others'.
+func versions(others ...string) string {
+	return fmt.Sprintf("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s.",
 		cpuModel(), runtime.NumCPU(), firstLine("uname", "-r"), runtime.Version(),
-		firstLine("git", "describe", "--always", "--dirty"), firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+		firstLine("git", "describe", "--always", "--dirty"), strings.Join(others, ", "))
 }
 
 // unheld is the gap after a move's first answer beyond which the move

@@ -104,6 +104,10 @@ type outcome struct {
 	// (the hung primary's traffic flowing again), so the bench restarted
 	// server1's daemon.
 	Restarted bool `json:",omitempty"`
+	// Answered is who answered the client from the event on, each run of
+	// answers from one server once (server1, server2, server1: a move and
+	// a give-back); the three-server rounds only.
+	Answered []string `json:",omitempty"`
 }
 
 // measure is what the client saw from the event at from until now, mover
@@ -137,6 +141,18 @@ func measure(c client, from time.Time, mover string) outcome {
 		}
 	}
 	return o
+}
+
+// answered is who answered c from from until now, each run of answers
+// from one server once.
+func answered(c client, from time.Time) []string {
+	var out []string
+	for _, a := range c.probe.Replies() {
+		if a.At.After(from) && (len(out) == 0 || out[len(out)-1] != a.From) {
+			out = append(out, a.From)
+		}
+	}
+	return out
 }
 
 // outage waits until the client is answered by want, watches for hold
