@@ -225,10 +225,15 @@ func clusterRound(s *scope, d clusterConfig, interval time.Duration) map[string]
 	// few timeouts and seconds.
 	backWithin := 5*time.Second + 3*detect + arbiterTTL
 	// back: the cluster back to s1 answering, or s1's daemon restarted.
+	// stranded: the address on s1 alone, the client's entry on another
+	// MAC.
+	stranded := func() bool {
+		return r.stable() && lab.Neighbour(c.Client.NS, "eth0", vip) != lab.MAC(s, c.Primary.NS, "pub0")
+	}
 	back := func(sc, what string) {
 		if !waitFor(backWithin, func() bool { return r.stable() && cl.probe.Last() == "server1" }) {
 			o := out[sc]
-			o.Restarted = true
+			o.Restarted, o.Stranded = true, stranded()
 			out[sc] = o
 			logf("%s three servers %v: the cluster did not come back by itself %s; restarting server1's daemon", d.Name(), interval, what)
 			r.signalPrimary(syscall.SIGTERM)
@@ -268,7 +273,7 @@ func clusterRound(s *scope, d clusterConfig, interval time.Duration) map[string]
 	o = withAnswered(o, cl, cut)
 	if !settled {
 		// Measured as it stands; nothing follows on this lab.
-		o.Restarted = true
+		o.Restarted, o.Stranded = true, stranded()
 		logf("%s three servers %v: not back to server1 answering alone within %v of the healed partition", d.Name(), interval, backWithin)
 	}
 	out[Partition] = o
@@ -296,7 +301,11 @@ func fmtClusterRound(out map[string]outcome) string {
 		}
 		parts += fmt.Sprintf("%s %s ms, %s (dual %s ms, %d rounds; answered: %s)", sc, fmtMS(o.Outage), moved, fmtMS(o.Dual), o.DualRounds, strings.Join(o.Answered, " "))
 		if o.Restarted {
-			parts += " [not back by itself]"
+			parts += " [not back by itself"
+			if o.Stranded {
+				parts += ": the client's neighbour entry on another MAC"
+			}
+			parts += "]"
 		}
 	}
 	return parts

@@ -108,6 +108,10 @@ type outcome struct {
 	// answers from one server once (server1, server2, server1: a move and
 	// a give-back); the three-server rounds only.
 	Answered []string `json:",omitempty"`
+	// Stranded: when the cluster was found not back (Restarted), the
+	// address was on server1 alone, but the client's neighbour entry for
+	// it still named another server's MAC (the three-server rounds only).
+	Stranded bool `json:",omitempty"`
 }
 
 // measure is what the client saw from the event at from until now, mover
