@@ -12,4 +12,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failoverd"
 )
 
-func main() { os.Exit(cli.Main(config.Failoverd, failoverd.Main, failoverd.CheckStandbys)) }
+func main() {
+	os.Exit(cli.Main(config.Failoverd, failoverd.Main, failoverd.CheckStandbys, failoverd.CheckArbiter))
+}

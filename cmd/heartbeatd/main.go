@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/heartbeat"
@@ -23,7 +24,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-func main() { os.Exit(cli.Main(config.Heartbeatd, run)) }
+func main() { os.Exit(cli.Main(config.Heartbeatd, run, heartbeatd.CheckArbiter)) }
 
 func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.Reloadable) int {
 	// First: a second heartbeatd must not send a heartbeat or touch an
@@ -72,8 +73,20 @@ func run(inv *cli.Invocation, c *config.Config, log *slog.Logger, logs *logging.
 	}
 	defer closeSvc()
 
+	var arb heartbeatd.Arbiter // nil unless FAILOVER_ARBITER: not a nil *arbiter.Client
+	if cl, closeArb, err := arbiter.Open(c, "primary", log); err != nil {
+		log.Error("cannot start", "err", err)
+		return cli.ExitFailure
+	} else if cl != nil {
+		arb = cl
+		defer closeArb()
+		if endpoint != nil {
+			metrics.NewArbiter(endpoint.Registry, cl.Status, func() []string { return heartbeatd.KeyAddrs(c, sender.Targets()) })
+		}
+	}
+
 	sd := cli.NewNotifier(log)
-	d := heartbeatd.New(c, heartbeatd.Deps{Sender: sender, Service: svc, Announcer: tickler, Watchdog: sd, Metrics: met, Log: log,
+	d := heartbeatd.New(c, heartbeatd.Deps{Sender: sender, Service: svc, Announcer: tickler, Watchdog: sd, Metrics: met, Log: log, Arbiter: arb,
 		Listen: func(ctx context.Context, addr netip.Addr, keys func() *wire.Keyring, on heartbeat.FromSecondary) <-chan struct{} {
 			return heartbeat.ServeReleased(ctx, addr, c.Port, keys, log, on)
 		}})

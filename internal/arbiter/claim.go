@@ -63,8 +63,8 @@ func (c *Client) saw(addr, holder string) {
 	} else {
 		c.holders[addr] = holder
 	}
-	c.mu.Unlock()
 	if old != holder || had != (holder != "") {
-		c.changed()
+		c.changed() // under the lock: whoever sees the holder finds the token
 	}
+	c.mu.Unlock()
 }

@@ -288,9 +288,9 @@ func (c *Client) lost(id LeaseID, why string) {
 		}
 	}
 	delete(c.nodes, c.cfg.Node)
+	c.changed() // under the lock: whoever sees the loss finds the token
 	c.mu.Unlock()
 	c.log.Warn(why, "lease", fmt.Sprintf("%x", id))
-	c.changed()
 }
 
 // letGo gives up a lease past its deadline: its holder has let its
@@ -317,15 +317,15 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 		c.holders, c.nodes, c.readAt = holders, nodes, readAt
 	}
 	deadline := c.deadlineLocked()
+	if changed {
+		c.changed() // under the lock: whoever sees the change finds the token
+	}
 	c.mu.Unlock()
 	switch {
 	case err != nil && (was || first):
 		c.log.Warn("arbiter majority unreachable", "err", err, "deadline", deadline)
 	case err == nil && !was && !first:
 		c.log.Info("arbiter majority reachable again")
-	}
-	if changed {
-		c.changed()
 	}
 }
 
@@ -355,8 +355,8 @@ func (c *Client) revoke(ctx context.Context) {
 	c.mu.Lock()
 	id := c.lease
 	c.lease, c.nodePut, c.acked, c.reachable = 0, false, time.Time{}, false
-	c.mu.Unlock()
 	c.changed()
+	c.mu.Unlock()
 	if id == 0 {
 		return
 	}

@@ -40,8 +40,9 @@ type Etcd struct {
 	// one client per endpoint, kept open, to ask each member its status
 	// without dialling a connection every round; hosts are their
 	// host:port, to tell a refused connection from a silent one
-	each  []*clientv3.Client
-	hosts []string
+	each      []*clientv3.Client
+	hosts     []string
+	endpoints []string
 }
 
 var _ Backend = (*Etcd)(nil)
@@ -79,7 +80,7 @@ func DialEtcd(cfg EtcdConfig) (*Etcd, error) {
 		if u, err := url.Parse(ep); err == nil && u.Host != "" {
 			host = u.Host
 		}
-		e.hosts = append(e.hosts, host)
+		e.hosts, e.endpoints = append(e.hosts, host), append(e.endpoints, ep)
 	}
 	return e, nil
 }
@@ -226,33 +227,61 @@ func (e *Etcd) List(ctx context.Context, prefix string) ([]KV, error) {
 	return kvs, nil
 }
 
-// Members asks every endpoint's status at once; a member answers when it
-// replies within the context and names a leader. One that does not is
-// dialled over TCP: a refused connection says no etcd listens there (a
-// host whose etcd is down), where silence may be a cut.
+// Members asks every endpoint's status at once (MemberStates) and
+// counts them.
 func (e *Etcd) Members(ctx context.Context) MemberCount {
-	var (
-		wg sync.WaitGroup
-		mu sync.Mutex
-	)
 	n := MemberCount{Total: len(e.each)}
+	for _, m := range e.MemberStates(ctx) {
+		switch m.State {
+		case Answering:
+			n.Answering++
+		case Refusing:
+			n.Refusing++
+		}
+	}
+	return n
+}
+
+// MemberState is how one member stood when asked.
+type MemberState struct {
+	Endpoint string
+	State    Standing
+	Err      error // why it did not answer; nil when it did
+}
+
+// Standing is a member's answer to a status request.
+type Standing string
+
+const (
+	Answering Standing = "answering" // replied, with a leader in view
+	Refusing  Standing = "refusing"  // the connection refused: no etcd listens there
+	Silent    Standing = "silent"    // no reply within the time (a cut, a hung host), or one without a leader
+)
+
+// MemberStates asks every endpoint's status at once; a member answers
+// when it replies within the context and names a leader. One that does
+// not is dialled over TCP: a refused connection says no etcd listens
+// there (a host whose etcd is down), where silence may be a cut.
+func (e *Etcd) MemberStates(ctx context.Context) []MemberState {
+	out := make([]MemberState, len(e.each))
+	var wg sync.WaitGroup
 	for i, c := range e.each {
 		wg.Go(func() {
 			r, err := pb.NewMaintenanceClient(c.ActiveConnection()).Status(ctx, &pb.StatusRequest{})
-			answers := err == nil && r.Leader != 0
-			refuses := !answers && refused(ctx, e.hosts[i])
-			mu.Lock()
-			defer mu.Unlock()
+			st := MemberState{Endpoint: e.endpoints[i], State: Answering}
 			switch {
-			case answers:
-				n.Answering++
-			case refuses:
-				n.Refusing++
+			case err == nil && r.Leader == 0:
+				st.State, st.Err = Silent, errors.New("it has no leader in view")
+			case err != nil && refused(ctx, e.hosts[i]):
+				st.State, st.Err = Refusing, err
+			case err != nil:
+				st.State, st.Err = Silent, err
 			}
+			out[i] = st
 		})
 	}
 	wg.Wait()
-	return n
+	return out
 }
 
 // refused says a TCP connection to host was refused: nothing listens.

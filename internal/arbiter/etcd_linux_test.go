@@ -2,16 +2,11 @@ package arbiter
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/arbiter/etcdtest"
 )
 
 // These tests run the Client over the Etcd backend against a real etcd
@@ -21,148 +16,31 @@ import (
 
 const etcdTTL = 2 * time.Second
 
-type etcdCluster struct {
-	endpoints []string
-	members   []*etcdMember
-}
-
-type etcdMember struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  string
-}
-
-func etcdBinary(t *testing.T) string {
-	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
-		return "/usr/bin/etcd"
-	}
-	if p, err := exec.LookPath("etcd"); err == nil {
-		return p
-	}
-	t.Skip("etcd is not installed (/usr/bin/etcd, Debian's etcd-server): these tests need a real three-member cluster")
-	return ""
-}
-
-// freePorts finds n free TCP ports on 127.0.0.1, holding them all until
-// every one is found so that none repeats.
-func freePorts(t *testing.T, n int) []int {
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// startEtcd starts a cluster of three with a 50 ms heartbeat and a 500 ms
-// election timeout (so its minimum TTL is 1 s), and waits until it
-// serves.
-func startEtcd(t *testing.T) *etcdCluster { return startEtcdTLS(t, nil) }
+// startEtcd starts a cluster of three (etcdtest.Start) and waits until
+// a read through the Etcd backend is served.
+func startEtcd(t *testing.T) *etcdtest.Cluster { return startEtcdTLS(t, nil) }
 
 // startEtcdTLS is startEtcd with the client URLs over TLS when pki is
 // set: the members present pki's server certificate and ask every client
 // for one signed by pki's CA.
-func startEtcdTLS(t *testing.T, pki *testPKI) *etcdCluster {
+func startEtcdTLS(t *testing.T, pki *testPKI) *etcdtest.Cluster {
 	t.Helper()
-	bin := etcdBinary(t)
-	const n = 3
-	ports := freePorts(t, 2*n)
-	dir := t.TempDir()
-	token := fmt.Sprintf("arbiter-test-%d-%d", os.Getpid(), ports[0])
-	scheme, security := "http", []string(nil)
+	o := etcdtest.Options{}
+	cfg := EtcdConfig{}
 	if pki != nil {
-		scheme = "https"
-		security = []string{"--cert-file", pki.serverCert, "--key-file", pki.serverKey,
-			"--trusted-ca-file", pki.ca, "--client-cert-auth"}
-	}
-	var initial []string
-	c := &etcdCluster{}
-	for i := range n {
-		initial = append(initial, fmt.Sprintf("m%d=http://127.0.0.1:%d", i, ports[n+i]))
-		c.endpoints = append(c.endpoints, fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[i]))
-	}
-	for i := range n {
-		m := &etcdMember{name: fmt.Sprintf("m%d", i), done: make(chan struct{}), log: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
-		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[n+i])
-		m.cmd = exec.Command(bin,
-			"--name", m.name,
-			"--data-dir", filepath.Join(dir, m.name),
-			"--listen-client-urls", c.endpoints[i],
-			"--advertise-client-urls", c.endpoints[i],
-			"--listen-peer-urls", peer,
-			"--initial-advertise-peer-urls", peer,
-			"--initial-cluster", strings.Join(initial, ","),
-			"--initial-cluster-token", token,
-			"--initial-cluster-state", "new",
-			"--heartbeat-interval", "50",
-			"--election-timeout", "500",
-			"--logger", "zap",
-		)
-		m.cmd.Args = append(m.cmd.Args, security...)
-		m.cmd.Env = []string{} // no ETCD_* from the environment
-		m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		f, err := os.Create(m.log)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.cmd.Stdout, m.cmd.Stderr = f, f
-		if err := m.cmd.Start(); err != nil {
-			f.Close()
-			t.Fatalf("start etcd %s: %v", m.name, err)
-		}
-		go func() {
-			m.cmd.Wait()
-			f.Close()
-			close(m.done)
-		}()
-		c.members = append(c.members, m)
-		t.Cleanup(func() {
-			m.kill()
-			if t.Failed() {
-				logTail(t, m)
-			}
-		})
-	}
-
-	cfg := EtcdConfig{Endpoints: c.endpoints}
-	if pki != nil {
+		o.TLS = &etcdtest.TLS{CA: pki.ca, ServerCert: pki.serverCert, ServerKey: pki.serverKey}
 		cfg.CAFile, cfg.CertFile, cfg.KeyFile = pki.ca, pki.clientCert, pki.clientKey
 	}
-	e := dial(t, cfg)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	var e *Etcd
+	o.Ready = func(ctx context.Context, endpoints []string) error {
+		if e == nil {
+			cfg.Endpoints = endpoints
+			e = dial(t, cfg)
+		}
 		_, err := e.List(ctx, "/")
-		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the etcd cluster did not serve within 30 s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return err
 	}
-	return c
-}
-
-func (m *etcdMember) kill() {
-	m.cmd.Process.Kill()
-	<-m.done
-}
-
-func logTail(t *testing.T, m *etcdMember) {
-	b, _ := os.ReadFile(m.log)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	t.Logf("etcd %s, last lines of its log:\n%s", m.name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+	return etcdtest.Start(t, o)
 }
 
 func dialEtcd(t *testing.T, endpoints []string) *Etcd {
@@ -182,9 +60,9 @@ func dial(t *testing.T, cfg EtcdConfig) *Etcd {
 }
 
 // runEtcd runs a Client of etcdTTL over its own connection.
-func runEtcd(t *testing.T, c *etcdCluster, node string) *running {
+func runEtcd(t *testing.T, c *etcdtest.Cluster, node string) *running {
 	t.Helper()
-	return run(t, dialEtcd(t, c.endpoints), Config{Node: node, TTL: etcdTTL})
+	return run(t, dialEtcd(t, c.Endpoints), Config{Node: node, TTL: etcdTTL})
 }
 
 // eventually polls cond every 20 ms until it holds, or fails the test
@@ -233,7 +111,7 @@ func TestEtcdOnlyOneOfTwoClientsHoldsAnAddress(t *testing.T) {
 	t.Logf("%s holds %s", winner.cfg.Node, addr)
 
 	// etcd itself says so, under the winner's lease.
-	kvs, err := dialEtcd(t, c.endpoints).List(context.Background(), key)
+	kvs, err := dialEtcd(t, c.Endpoints).List(context.Background(), key)
 	if err != nil || len(kvs) != 1 || kvs[0].Value != winner.cfg.Node || kvs[0].Lease != winner.Status().Lease {
 		t.Fatalf("etcd holds %+v (%v), want %s under lease %x", kvs, err, winner.cfg.Node, winner.Status().Lease)
 	}
@@ -259,7 +137,7 @@ func TestEtcdOnlyOneOfTwoClientsHoldsAnAddress(t *testing.T) {
 func TestEtcdAnExpiredLeaseFreesTheAddress(t *testing.T) {
 	c := startEtcd(t)
 	// a holds the address under a lease it never renews: a host that died.
-	a := dialEtcd(t, c.endpoints)
+	a := dialEtcd(t, c.Endpoints)
 	sent := time.Now()
 	id, granted, err := a.Grant(context.Background(), etcdTTL)
 	if err != nil {
@@ -298,7 +176,7 @@ func TestEtcdKeepsServingWithOneMemberDown(t *testing.T) {
 	eventually(t, "a reachable", 5*time.Second, a.Reachable)
 	claim(t, a, "a")
 
-	c.members[0].kill()
+	c.Members[0].Kill()
 	killed := time.Now()
 	// The lease is never in danger: the deadline stays ahead of now
 	// (an election, if the leader went, takes far less than the margin).
@@ -326,14 +204,14 @@ func TestEtcdWithTheMajorityDownClaimsFailWithinTheBound(t *testing.T) {
 	a := runEtcd(t, c, "a")
 	eventually(t, "a reachable", 5*time.Second, a.Reachable)
 	claim(t, a, "a")
-	raw := dialEtcd(t, c.endpoints)
+	raw := dialEtcd(t, c.Endpoints)
 	id, _, err := raw.Grant(context.Background(), etcdTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	c.members[1].kill()
-	c.members[2].kill()
+	c.Members[1].Kill()
+	c.Members[2].Kill()
 	killed := time.Now()
 	bound := etcdTTL / 6
 
@@ -386,7 +264,7 @@ func TestEtcdOverTLS(t *testing.T) {
 	pki := newTestPKI(t)
 	c := startEtcdTLS(t, pki)
 
-	full := EtcdConfig{Endpoints: c.endpoints, CAFile: pki.ca, CertFile: pki.clientCert, KeyFile: pki.clientKey}
+	full := EtcdConfig{Endpoints: c.Endpoints, CAFile: pki.ca, CertFile: pki.clientCert, KeyFile: pki.clientKey}
 	a := run(t, dial(t, full), Config{Node: "a", TTL: etcdTTL})
 	eventually(t, "a reachable over TLS", 5*time.Second, a.Reachable)
 	claim(t, a, "a")
@@ -394,8 +272,8 @@ func TestEtcdOverTLS(t *testing.T) {
 	// Without a client certificate the members refuse; without the CA
 	// this host does not trust them.
 	for name, cfg := range map[string]EtcdConfig{
-		"no client certificate": {Endpoints: c.endpoints, CAFile: pki.ca},
-		"no CA":                 {Endpoints: c.endpoints, CertFile: pki.clientCert, KeyFile: pki.clientKey},
+		"no client certificate": {Endpoints: c.Endpoints, CAFile: pki.ca},
+		"no CA":                 {Endpoints: c.Endpoints, CertFile: pki.clientCert, KeyFile: pki.clientKey},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_, err := dial(t, cfg).List(ctx, "/")

@@ -442,6 +442,12 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		// after a takeover: an answer missed before it shows.
 		return m.anyAlive() || !m.ask.afterTake.IsZero()
 	case Standby, Degraded, Vetoed:
+		if m.yielding() {
+			// Another standby holds them, or takes them first: no
+			// question would change that. Asking starts again when
+			// the yield is lifted.
+			return false
+		}
 		if m.probe.on {
 			return true // the primary's host is probed: are its addresses free too?
 		}
@@ -495,7 +501,7 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.ask.carrierBack.Add(m.slow()))
 		}
 	}
-	if !m.ask.on() {
+	if !m.ask.on() && !(m.yielding() && (m.state == Standby || m.state == Degraded || m.state == Vetoed)) {
 		earlier(m.suspectAt())
 	}
 	return next

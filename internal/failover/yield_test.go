@@ -19,6 +19,9 @@ func TestAHoldingStandbyIsNoConflict(t *testing.T) {
 	if st := tl.m.Status(tl.now); st.Yielding == nil || st.Yielding.To != "standby1" || !st.Yielding.Holds {
 		t.Fatalf("status yields to %+v, want standby1 holding", st.Yielding)
 	}
+	if tl.every != 0 {
+		t.Fatalf("asking every %v while standby1 holds the addresses: no question would change anything", tl.every)
+	}
 	// standby1's power goes off: its answers stop, and a timeout later
 	// it is no longer heard.
 	tl.tickTo(tl.now.Add(3 * time.Second))

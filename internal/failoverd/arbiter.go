@@ -126,6 +126,10 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 	}
 }
 
+// leaseLost is whom a holder yields to once it removed its addresses at
+// its lease's deadline.
+const leaseLost = "(this host's lease lost)"
+
 // enforceDeadline removes the addresses this host holds once its lease's
 // deadline passed unrenewed: from then on the server may expire the
 // lease, and another host claim them. With FAILOVER_ARBITER_LOST=keep
@@ -155,7 +159,7 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.arb.lost = time.Now()
-	y := failover.Yield{Arbiter: true, Holds: true, Above: true, To: "(this host's lease lost)"}
+	y := failover.Yield{Arbiter: true, Holds: true, Above: true, To: leaseLost}
 	d.told = y
 	detail := fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err)
 	if err := errors.Join(errs...); err != nil {
@@ -165,6 +169,7 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 	// The machine gives them back (its hooks run; the addresses are
 	// gone already).
 	y.At = d.Clock.Now()
+	d.publishStandingLocked(y, y.At, d.machine.Status(y.At).Timeout)
 	d.applyLocked(y, nil)
 	d.rearmLocked()
 }

@@ -202,6 +202,9 @@ type Daemon struct {
 	sb   standbyState   // the other standbys (standbys.go); d.mu
 	arb  arbiterState   // the arbiter (arbiter.go); d.mu
 	told failover.Yield // the yield last told to the machine, At zero; d.mu
+	// standing is what the metrics read of this host among the standbys,
+	// published as it changes (standbys.go).
+	standing atomic.Pointer[Standing]
 }
 
 type stageKey struct {

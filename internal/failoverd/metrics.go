@@ -31,6 +31,9 @@ type MetricsSources struct {
 	// link's heartbeat_auth_info is then that of its last heartbeat, not
 	// of packets refused beside them. Nil: never.
 	Heard func() bool
+	// Standing is this host among the standbys (Daemon.Standing); nil,
+	// or returning nil: not known yet.
+	Standing func() *Standing
 }
 
 // Metrics are failoverd's metrics: an observer of the daemon
@@ -60,6 +63,7 @@ type Metrics struct {
 	decidedTake, decidedGive atomic.Int64
 
 	received, dropped, age, interval, keys, auth *prometheus.Desc
+	priority, standbys, yielding                 *prometheus.Desc
 }
 
 var _ Observer = (*Metrics)(nil)
@@ -103,6 +107,11 @@ func NewMetrics(reg prometheus.Registerer, src MetricsSources) *Metrics {
 		auth: prometheus.NewDesc(metrics.Namespace+"_heartbeat_auth_info",
 			"How the last packet from the primary on each link stood with the keys here (while its heartbeats are heard within the timeout, the last heartbeat: packets refused beside them count as bad-tag drops only): state authenticated (checked with a key here), unchecked (no key here) or refused (a key here, the packet not signed with it: dropped); the key ids here and in the packet (empty: none). Absent until a packet is heard.",
 			[]string{"link", "state", "key_here", "key_in_packets"}, nil),
+		priority: prometheus.NewDesc(metrics.Namespace+"_standby_priority", "This standby's priority (FAILOVER_PRIORITY): the highest alive takes the addresses.", nil, nil),
+		standbys: prometheus.NewDesc(metrics.Namespace+"_standbys_heard", "The other standbys of the primary heard within the timeout.", nil, nil),
+		yielding: prometheus.NewDesc(metrics.Namespace+"_yielding",
+			"1 while this host leaves the addresses to another (no automatic takeover), with to (the standby or the holder of the keys) and reason: holds (a standby holds them), ranks-above (a standby of higher priority is alive), arbiter-holds (the arbiter names to as the holder of a key), arbiter-unreachable (the arbiter's majority cannot be reached), arbiter-lease-lost (this host removed them at its lease's deadline); 0, with both empty, while nothing stands in its way.",
+			[]string{"to", "reason"}, nil),
 	}
 	for _, s := range failover.States {
 		m.stateOf[s] = m.state.WithLabelValues(string(s))
@@ -232,6 +241,9 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.interval
 	ch <- m.keys
 	ch <- m.auth
+	ch <- m.priority
+	ch <- m.standbys
+	ch <- m.yielding
 }
 
 // Collect reads the monitor's counters: a copy under the monitor's own
@@ -240,6 +252,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.src.Keys != nil {
 		ch <- prometheus.MustNewConstMetric(m.keys, prometheus.GaugeValue, float64(len(m.src.Keys().IDs())))
 	}
+	m.collectStanding(ch)
 	if m.src.Stats == nil {
 		return
 	}
@@ -276,4 +289,42 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	if interval > 0 {
 		ch <- prometheus.MustNewConstMetric(m.interval, prometheus.GaugeValue, interval.Seconds())
 	}
+}
+
+// collectStanding reads this host's standing among the standbys, as the
+// daemon published it.
+func (m *Metrics) collectStanding(ch chan<- prometheus.Metric) {
+	var st *Standing
+	if m.src.Standing != nil {
+		st = m.src.Standing()
+	}
+	if st == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(m.priority, prometheus.GaugeValue, float64(st.Priority))
+	ch <- prometheus.MustNewConstMetric(m.standbys, prometheus.GaugeValue, float64(st.Standbys))
+	to, reason := YieldReason(st.Yield)
+	v := 0.0
+	if reason != "" {
+		v = 1
+	}
+	ch <- prometheus.MustNewConstMetric(m.yielding, prometheus.GaugeValue, v, to, reason)
+}
+
+// YieldReason is the to and reason labels of ipfailover_yielding for y;
+// reason is empty while nothing stands in this host's way.
+func YieldReason(y failover.Yield) (to, reason string) {
+	switch {
+	case y.Arbiter && y.To == "":
+		return "", "arbiter-unreachable"
+	case y.Arbiter && y.To == leaseLost:
+		return "", "arbiter-lease-lost"
+	case y.Arbiter:
+		return y.To, "arbiter-holds"
+	case y.To == "":
+		return "", ""
+	case y.Holds:
+		return y.To, "holds"
+	}
+	return y.To, "ranks-above"
 }

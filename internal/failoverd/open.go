@@ -167,7 +167,7 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	o.onClose(func() { sb.Close() })
 
 	var arb Arbiter // nil unless FAILOVER_ARBITER: not a nil *arbiter.Client
-	if cl, closeArb, err := OpenArbiter(c, "standby "+strconv.Itoa(c.Priority), log); err != nil {
+	if cl, closeArb, err := arbiter.Open(c, "standby "+strconv.Itoa(c.Priority), log); err != nil {
 		return o, err
 	} else if cl != nil {
 		arb = cl
@@ -193,6 +193,10 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	})
 	if met != nil {
 		met.src.Heard = o.Daemon.Heard // read at scrapes, which start after Open
+		met.src.Standing = o.Daemon.Standing
+		if cl, ok := arb.(*arbiter.Client); ok {
+			metrics.NewArbiter(endpoint.Registry, cl.Status, func() []string { return addrStrings(addrs) })
+		}
 	}
 	o.Tasks = append(o.Tasks, cli.Task{Name: "control socket", Run: func(ctx context.Context) error { return control.Serve(ctx, ctl.UnixListener, o.Handle, log) }})
 	o.started = func() {
@@ -294,24 +298,11 @@ func PublicSubnets(ifs []netif.Interface, addrs []takeover.Address) []netip.Pref
 	return out
 }
 
-// OpenArbiter makes the arbiter's client for c (FAILOVER_ARBITER), as
-// role ("primary", or "standby" and the priority), and what closes its
-// connections once it stopped; nil without one. It sends nothing until
-// it runs.
-func OpenArbiter(c *config.Config, role string, log *slog.Logger) (*arbiter.Client, func(), error) {
-	if len(c.Arbiter) == 0 {
-		return nil, nil, nil
+// addrStrings are the addresses of as, as the arbiter's keys name them.
+func addrStrings(as []takeover.Address) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Addr().String()
 	}
-	b, err := arbiter.DialEtcd(arbiter.EtcdConfig{Endpoints: c.Arbiter, DialTimeout: c.ArbiterTTL,
-		CAFile: c.ArbiterCA, CertFile: c.ArbiterCert, KeyFile: c.ArbiterKey})
-	if err != nil {
-		return nil, nil, fmt.Errorf("cannot set up the arbiter (%s): %w", config.KeyArbiter, err)
-	}
-	cl, err := arbiter.New(b, arbiter.Config{Node: c.NodeName, Role: role, Prefix: c.ArbiterPrefix, TTL: c.ArbiterTTL,
-		KeepPastDeadline: c.ArbiterLost == "keep", Logger: log})
-	if err != nil {
-		b.Close()
-		return nil, nil, fmt.Errorf("cannot set up the arbiter (%s): %w", config.KeyArbiter, err)
-	}
-	return cl, func() { b.Close() }, nil
+	return out
 }

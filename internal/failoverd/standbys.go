@@ -105,6 +105,7 @@ func (d *Daemon) updateYieldLocked() {
 	if d.Arbiter != nil {
 		d.linksCutLocked(y, now)
 	}
+	d.publishStandingLocked(y, now, timeout)
 	if y == d.told {
 		return
 	}
@@ -153,4 +154,22 @@ func (d *Daemon) standbysStatusLocked(now time.Time, timeout time.Duration) []st
 		return nil
 	}
 	return d.sb.table.Alive(now, timeout)
+}
+
+// Standing is this host among the standbys, as the metrics show it.
+type Standing struct {
+	Priority int
+	Standbys int            // the other standbys heard within the timeout
+	Yield    failover.Yield // whom this host yields to; To empty and not Arbiter: nobody
+}
+
+// Standing is this host's standing as last published; nil before the
+// first.
+func (d *Daemon) Standing() *Standing { return d.standing.Load() }
+
+// publishStandingLocked publishes this host's standing for the metrics,
+// which read it without d.mu.
+func (d *Daemon) publishStandingLocked(y failover.Yield, now time.Time, timeout time.Duration) {
+	y.At = time.Time{}
+	d.standing.Store(&Standing{Priority: d.cfg.Priority, Standbys: len(d.standbysStatusLocked(now, timeout)), Yield: y})
 }

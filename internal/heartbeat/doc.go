@@ -30,6 +30,10 @@
 //   - Release removes them; heartbeatd calls it before its goodbye, so
 //     that failoverd, which waits for the addresses to stop answering,
 //     takes them over within milliseconds.
+//   - With Keys (the arbiter), an address is added only once its key is
+//     claimed, right before the add, and its key is freed once it is
+//     removed; LetGo removes them without freeing the keys, when this
+//     host's lease is lost (they go with it).
 //
 // # Other hosts answering
 //

@@ -25,6 +25,16 @@ type Mover interface {
 
 var _ Mover = (*takeover.Mover)(nil)
 
+// Keys are the arbiter's keys of the service addresses.
+type Keys interface {
+	// Claim takes ip's key for this host, right before ip is added: nil
+	// when this host holds it; an error says why ip may not be added
+	// (another host holds the key, the majority cannot be reached).
+	Claim(ctx context.Context, ip netip.Addr) error
+	// Release frees ip's key once ip is removed (or could not be added).
+	Release(ctx context.Context, ip netip.Addr)
+}
+
 // Service holds the service addresses on the primary so that they have
 // one owner at every moment (the package doc's "Service addresses").
 type Service struct {
@@ -44,7 +54,12 @@ type Service struct {
 	Patience time.Duration
 	// Notify, when set, sends a conflict notice about a.
 	Notify func(a takeover.Address, detail string)
-	Log    *slog.Logger
+	// Keys, when set, are the arbiter's keys of the addresses
+	// (FAILOVER_ARBITER): an address is added only once this host holds
+	// its key, claimed right before the add, and its key is freed once it
+	// is removed. SetKeys sets it before Run.
+	Keys Keys
+	Log  *slog.Logger
 
 	// mu makes one claim or release at a time and guards the fields
 	// below; the methods named …Locked are called with it held.
@@ -284,6 +299,7 @@ func (s *Service) SecondaryHolds(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
+		s.releaseKey(ctx, a)
 		s.notify(a, fmt.Sprintf("%s, which this host held, is held by the secondary too: it said so in a signed holding, "+
 			"which it sends while it holds the addresses and hears this host (it took them over while it did not). "+
 			"This host removed the address, so that one host answers for it, and adds it again on the secondary's released, "+
@@ -435,6 +451,7 @@ func (s *Service) addLocked(ctx context.Context, why string) error {
 			want = append(want, a)
 		}
 	}
+	want = s.claimKeysLocked(ctx, want)
 	if len(want) == 0 {
 		return nil
 	}
@@ -442,6 +459,7 @@ func (s *Service) addLocked(ctx context.Context, why string) error {
 	for i, err := range s.Mover.TakeAll(ctx, want) {
 		if err != nil && !errors.Is(err, takeover.ErrNotAnnounced) {
 			errs = append(errs, err)
+			s.releaseKey(ctx, want[i])
 			continue
 		}
 		s.holdersLocked().Added(want[i].Addr())
@@ -460,7 +478,7 @@ func (s *Service) Release(ctx context.Context) error {
 	return s.removeAllLocked(ctx, "heartbeatd is stopping")
 }
 
-// removeAllLocked removes every held address.
+// removeAllLocked removes every held address, and frees its key.
 func (s *Service) removeAllLocked(ctx context.Context, why string) error {
 	var errs []error
 	for _, a := range s.Mover.Holding() {
@@ -469,6 +487,7 @@ func (s *Service) removeAllLocked(ctx context.Context, why string) error {
 			continue
 		}
 		s.Log.Info("removed a service address", "addr", a, "why", why)
+		s.releaseKey(ctx, a)
 	}
 	return errors.Join(errs...)
 }

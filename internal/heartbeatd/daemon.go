@@ -2,6 +2,7 @@ package heartbeatd
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"sync/atomic"
@@ -68,6 +69,9 @@ type Deps struct {
 	Listen    Listen
 	Watchdog  Watchdog
 	Metrics   *Metrics // nil counts nothing
+	// Arbiter is the quorum (FAILOVER_ARBITER); nil: none. With it,
+	// Service must be a LeasedService.
+	Arbiter Arbiter
 	// Interfaces lists the host's interfaces now (netif.Snapshot).
 	Interfaces func() ([]netif.Interface, error)
 	Log        *slog.Logger
@@ -78,6 +82,7 @@ type Daemon struct {
 	Deps
 	cfg  atomic.Pointer[config.Config]
 	keys atomic.Pointer[wire.Keyring]
+	arb  arbiterState // the arbiter (arbiter.go)
 }
 
 // goodbyeWait bounds the removal of the service addresses before the
@@ -95,14 +100,26 @@ func New(c *config.Config, deps Deps) *Daemon {
 	d := &Daemon{Deps: deps}
 	d.cfg.Store(c)
 	d.keys.Store(c.Keyring())
-	if d.Service != nil {
+	if d.Arbiter != nil && d.Service != nil {
+		svc, ok := d.Service.(LeasedService)
+		if !ok {
+			panic(fmt.Sprintf("heartbeatd: with an arbiter, the service addresses (%T) must be a LeasedService", d.Service))
+		}
+		svc.SetKeys(serviceKeys{d})
+	}
+	if d.Service != nil || d.Arbiter != nil {
 		// Gone before the goodbye: failoverd takes them the moment they
-		// stop answering.
+		// stop answering, and claims their keys.
 		d.Sender.SetBeforeGoodbye(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), goodbyeWait)
 			defer cancel()
-			if err := d.Service.Release(ctx); err != nil {
-				d.Log.Error("cannot remove the service addresses", "err", err)
+			if d.Service != nil {
+				if err := d.Service.Release(ctx); err != nil {
+					d.Log.Error("cannot remove the service addresses", "err", err)
+				}
+			}
+			if d.Arbiter != nil {
+				d.releaseKeys(ctx)
 			}
 		})
 	}
@@ -118,14 +135,16 @@ func Options(c *config.Config) heartbeat.Options {
 }
 
 // Run sends heartbeats until ctx ends, then the goodbye (after the
-// service addresses are gone).
+// service addresses are gone, and their keys freed). With an arbiter, it
+// keeps this host's lease and keys meanwhile, and revokes the lease only
+// after the goodbye.
 func (d *Daemon) Run(ctx context.Context) error {
 	var alive func()
 	var every time.Duration
 	if d.Watchdog != nil {
 		alive, every = func() { d.Watchdog.Alive(time.Now()) }, d.Watchdog.WatchdogInterval()/3
 	}
-	return d.Sender.Run(ctx, alive, every)
+	return d.runArbiter(ctx, func() error { return d.Sender.Run(ctx, alive, every) })
 }
 
 // Tasks are what runs beside Run: the service addresses, the checks and

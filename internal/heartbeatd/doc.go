@@ -18,6 +18,14 @@
 //     move back in milliseconds; its `holding` (it holds them and hears
 //     this host) makes heartbeatd give its service addresses up. Both
 //     must name this run's epoch (heartbeat.FromSecondary).
+//   - With an arbiter (FAILOVER_ARBITER, arbiter.go) heartbeatd keeps a
+//     lease as the primary and holds, under it, the keys of its links'
+//     addresses (without service addresses) or of the service addresses
+//     it holds: one is added only once its key is this host's and nobody
+//     answers for it, and removed at the lease's deadline when the
+//     majority is lost (FAILOVER_ARBITER_LOST=keep: not while every
+//     member refuses). On a stop the addresses go, then the keys, then
+//     the goodbye; the lease is revoked last.
 //   - SIGHUP reloads what can change while running: the targets,
 //     interval, message, keys and the announcements' schedule. A
 //     configuration the sender refuses leaves everything as it ran.

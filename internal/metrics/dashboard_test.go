@@ -29,6 +29,7 @@ func TestDashboardUsesTheRealNames(t *testing.T) {
 	failoverd.NewMetrics(freg, failoverd.MetricsSources{Holding: func() int { return 0 }})
 	hreg := metrics.NewRegistry()
 	heartbeatd.NewMetrics(hreg, nil)
+	metrics.NewArbiter(hreg, nil, nil) // both daemons', with FAILOVER_ARBITER
 	for _, reg := range []*prometheus.Registry{freg, hreg} {
 		// Vectors show only once they have a child: describe everything.
 		descs := make(chan *prometheus.Desc, 1000)

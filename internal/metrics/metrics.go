@@ -2,7 +2,7 @@
 // their own (never the global one) with the Go and process collectors,
 // served on /metrics only, off unless FAILOVER_METRICS_ADDR is set, and
 // what both daemons' metrics share: the names' namespace, the duration
-// buckets, hook runs and failed notice deliveries. Each daemon's own
+// buckets, hook runs, failed notice deliveries and the arbiter's client. Each daemon's own
 // metrics live beside its runtime (failoverd.Metrics, heartbeatd.Metrics);
 // this package imports neither runtime, so heartbeatd links nothing of
 // the secondary's.
