@@ -82,25 +82,29 @@ func writeCluster(w func(string, ...any), cr *clusterRun) {
 	w("\n")
 	for _, c := range cr.Configs {
 		for _, sc := range clusterScenarios {
-			n, stranded, all := 0, 0, 0
+			n, stranded := 0, 0
+			var per []string
 			for _, iv := range cr.Intervals {
+				k, all := 0, 0
 				for _, x := range cr.Outcomes[c][iv.String()][sc] {
 					all++
 					if x.Restarted {
-						n++
+						k++
 					}
 					if x.Stranded {
 						stranded++
 					}
 				}
+				n += k
+				per = append(per, fmt.Sprintf("%d of %d at %v", k, all, iv))
 			}
 			if n == 0 {
 				continue
 			}
 			if sc == Partition {
-				w("%s: the client was not answered by server1 alone within the bound after the partition healed in %d of %d trials", clusterName(c), n, all)
+				w("%s: the client was not answered by server1 alone within the bound after the partition healed in %s", clusterName(c), strings.Join(per, ", "))
 			} else {
-				w("%s did not come back to server1 by itself after the %s in %d of %d trials (the bench restarted server1's daemon then)", clusterName(c), sc, n, all)
+				w("%s did not come back to server1 by itself after the %s in %s (the bench restarted server1's daemon then)", clusterName(c), sc, strings.Join(per, ", "))
 			}
 			if stranded > 0 {
 				w(";\nin %d of them the address was on server1 alone, but the client's neighbour entry for it still named\nanother server's MAC (the lab's client re-resolves only when told: see `internal/lab`)", stranded)
@@ -109,7 +113,8 @@ func writeCluster(w func(string, ...any), cr *clusterRun) {
 		}
 	}
 	if cost := arbiterCost(cr); cost != "" {
-		w("**What the arbiter costs in failover time** (the median outage with it less the median without):\n%s\n", cost)
+		w("**What the arbiter costs in failover time**: the median outage with it less the median without\n")
+		w("(with the arbiter a standby takes over only once the primary's lease has expired in etcd):\n\n%s\n", cost)
 	}
 }
 
@@ -138,8 +143,8 @@ func arbiterCost(cr *clusterRun) string {
 				continue
 			}
 			sw, so := summarize(outages(with)), summarize(outages(without))
-			fmt.Fprintf(&b, "- %v, %s: %s ms (%s ms, range %s–%s, against %s ms, range %s–%s)", iv, sc,
-				fmtMS(sw.median-so.median), fmtMS(sw.median), fmtMS(outMin(with)), fmtMS(sw.max),
+			fmt.Fprintf(&b, "- %v, %s: %+.1f ms: %s ms with the arbiter (%s–%s), %s ms without (%s–%s)", iv, sc,
+				float64(sw.median-so.median)/float64(time.Millisecond), fmtMS(sw.median), fmtMS(outMin(with)), fmtMS(sw.max),
 				fmtMS(so.median), fmtMS(outMin(without)), fmtMS(so.max))
 			if k := cr.Outcomes["keepalived"][iv.String()][sc]; len(k) > 0 {
 				fmt.Fprintf(&b, "; keepalived %s ms", fmtMS(summarize(outages(k)).median))
