@@ -120,7 +120,7 @@ func TestAcceptAnnouncements(t *testing.T) {
 		return b
 	}
 	ann := seal(kr, other.Packet(Self{Name: "server3", Priority: 200, Eligible: true}, time.Second, t0))
-	got, ok := me.accept(ann, "priv0", from, t0)
+	got, ok := me.Accept(ann, "priv0", from, t0)
 	if !ok || got.Name != "server3" || got.Priority != 200 || !got.Eligible || got.Holding || got.Link != "priv0" || got.From != from {
 		t.Fatalf("accept = %+v, %v", got, ok)
 	}
@@ -139,7 +139,7 @@ func TestAcceptAnnouncements(t *testing.T) {
 	}
 	for _, s := range steps {
 		before := me.Stats().Dropped[s.reason]
-		if p, ok := me.accept(s.b, s.link, from, t0); ok {
+		if p, ok := me.Accept(s.b, s.link, from, t0); ok {
 			t.Fatalf("%s: accepted %+v", s.name, p)
 		}
 		if me.Stats().Dropped[s.reason] != before+1 {
@@ -148,7 +148,7 @@ func TestAcceptAnnouncements(t *testing.T) {
 	}
 	// Its own broadcast, looped back, is neither taken nor counted.
 	own := seal(kr, me.Packet(Self{Name: "server2", Priority: 100}, time.Second, t0))
-	if _, ok := me.accept(own, "priv0", from, t0); ok {
+	if _, ok := me.Accept(own, "priv0", from, t0); ok {
 		t.Fatal("took its own announcement")
 	}
 	if st := me.Stats(); st.Received != 1 {
@@ -207,5 +207,43 @@ func TestBroadcast(t *testing.T) {
 		if (c.want == "") == ok || (ok && b.String() != c.want) {
 			t.Errorf("broadcast(%s) = %v, %v; want %q", c.cidr, b, ok, c.want)
 		}
+	}
+}
+
+// A Conn without a socket (Fed), as the simulation uses it: what Sealed
+// returns is what another's Accept takes, each once, under the key; its
+// Announce and Run refuse, having no socket, and Close is harmless.
+func TestFedConnsCarryAnnouncements(t *testing.T) {
+	kr := keyring(t)
+	cfg := func(name string) Config {
+		return Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: name, Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	me, other := Fed(cfg("server2"), log), Fed(cfg("server3"), log)
+	from := netip.MustParseAddr("198.51.100.3")
+	for i, s := range []Self{{Name: "server3", Priority: 7, Eligible: true}, {Name: "server3", Priority: 7, Holding: true, Eligible: true}} {
+		b, err := other.Sealed(s, 50*time.Millisecond, t0.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := me.Accept(b, "pub0", from, t0.Add(time.Duration(i)*time.Second))
+		if !ok || got.Self != s || got.Link != "pub0" || got.From != from {
+			t.Fatalf("announcement %d: Accept = %+v, %v; want %+v", i, got, ok, s)
+		}
+		if _, ok := me.Accept(b, "pub0", from, t0.Add(time.Duration(i)*time.Second)); ok {
+			t.Fatalf("announcement %d taken twice", i)
+		}
+	}
+	if st := me.Stats(); st.Received != 2 || st.Dropped[wire.DropReplay] != 2 {
+		t.Fatalf("stats %+v, want 2 received and 2 replays", st)
+	}
+	if _, err := me.Announce(Self{Name: "server2", Priority: 5}, time.Second, t0); err == nil {
+		t.Fatal("Announce without a socket: no error")
+	}
+	if err := me.Run(context.Background(), func(Peer) {}); err == nil {
+		t.Fatal("Run without a socket: no error")
+	}
+	if err := me.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 }
