@@ -298,7 +298,7 @@ func (m *Machine) spacing() time.Duration {
 	if m.state == Asking && m.ask.byeUnanswered() {
 		return m.fast()
 	}
-	if m.health.yielded && !m.health.answered && (m.state == Standby || m.state == Degraded) {
+	if m.handingOver() && !m.health.answered && (m.state == Standby || m.state == Degraded) {
 		return m.fast() // a hand-over: the addresses go before it is said
 	}
 	if m.probe.on {
@@ -445,7 +445,7 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		if m.probe.on {
 			return true // the primary's host is probed: are its addresses free too?
 		}
-		if m.health.yielded && m.hold.idle() {
+		if m.handingOver() && m.hold.idle() {
 			return true // a hand-over: are its addresses free?
 		}
 	}
@@ -475,7 +475,7 @@ func (m *Machine) askDeadline() time.Time {
 			next = t
 		}
 	}
-	handOver := m.health.yielded && (m.state == Standby || m.state == Degraded)
+	handOver := m.handingOver() && (m.state == Standby || m.state == Degraded)
 	switch {
 	case (m.state == Asking || m.state == Conflict || handOver) && m.hold.idle():
 		// Free from when a window of questions has gone unanswered.

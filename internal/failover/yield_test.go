@@ -81,3 +81,33 @@ func TestALowerHolderGivesBackToAHigherOne(t *testing.T) {
 	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Holds: true, Above: true})
 	tl.expect(Releasing, "start giveback")
 }
+
+// A hand-over (the primary's service fails and it gave its address up)
+// while a standby that ranks above this one takes the address and holds
+// it: its answers are no conflict, so no notice, no takeover here, and
+// no questions at the hand-over's pace (nor a deadline that never
+// moves); once it is gone and the address free, this one takes it.
+func TestAHandOverToAHigherStandbyIsNoConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Above: true})
+	tl.beatsFor(5*time.Second, false)
+	tl.expect(Standby)
+	tl.beatHealth(true)
+	tl.expect(Standby, "notice primary-unhealthy")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Holds: true, Above: true})
+	for range 30 {
+		tl.answers(standbyMAC, 200*time.Millisecond, tl.now.Add(time.Second))
+		tl.beatHealth(true)
+	}
+	tl.expect(Standby)
+	if every := tl.m.askEvery(); every != 0 {
+		t.Fatalf("asking every %v while another standby holds the address, want no questions", every)
+	}
+	// standby1 is gone: its answers stop, and a timeout later it is no
+	// longer heard.
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.beatHealth(true)
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
