@@ -487,7 +487,9 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.fenceAt())
 		}
 	case m.state == Active:
-		earlier(m.ask.unheardNoticeAt(m.peerInterval, m.window()))
+		if m.yield.Lower == "" {
+			earlier(m.ask.unheardNoticeAt(m.peerInterval, m.window()))
+		}
 		if !m.ask.afterTake.IsZero() {
 			earlier(m.ask.afterTake.Add(m.p.HoldDown))
 		}
@@ -679,6 +681,14 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	// decision: one decided by a probe round leaves the links counting
 	// as heard for the rest of the timeout.
 	if !(m.anyAlive() && m.heardSince(m.takeFrom)) {
+		if m.yield.Lower != "" {
+			// A standby below this host holds the addresses too: the
+			// answers are its own until it gives them back, which it
+			// does once it hears this host. A stranger's run of answers
+			// starts only once it is heard to hold them no more.
+			m.ask.unheardOver()
+			return nil, false
+		}
 		// A primary back answers before its first heartbeat arrives; an
 		// answer that an interval brings no heartbeat to is news.
 		if now.Sub(m.ask.answeredUnheard(now)) < m.peerInterval || !m.ask.tell() {

@@ -20,12 +20,18 @@ import (
 // it gives the addresses back at once: two standbys answering would be
 // two owners. The operator's acquire is not held back (its asking still
 // is).
+//
+// Lower names a standby that ranks below this host and holds the
+// addresses too, while this host holds them (To is then empty): it gives
+// them back once it hears this host, and its answers meanwhile are no
+// conflict to tell of.
 type Yield struct {
 	At       time.Time
 	To       string
 	Priority int
 	Holds    bool
 	Above    bool
+	Lower    string
 }
 
 func (Yield) isEvent() {}

@@ -111,3 +111,27 @@ func TestAHandOverToAHigherStandbyIsNoConflict(t *testing.T) {
 	tl.tickTo(tl.now.Add(time.Second))
 	tl.expect(Acquiring, "start takeover")
 }
+
+// Two holders (a partition between the standbys healed), seen from the
+// higher one: the lower one's answers, while it is heard to hold the
+// addresses too, are no conflict (it gives them back once it hears this
+// host), nor once it gave them back; answers that go on after that, for
+// an interval with no heartbeat, are a stranger's, and told.
+func TestALowerHolderIsNoConflictForTheHigherOne(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second)
+	tl.do(Yield{At: tl.now, Lower: "standby0"})
+	tl.answers(standbyMAC, 100*time.Millisecond, tl.now.Add(3*time.Second))
+	tl.expect(Active)
+	if st := tl.m.Status(tl.now); st.Yielding != nil {
+		t.Fatalf("status yields to %+v while this host holds the addresses above standby0", st.Yielding)
+	}
+	// It gave them back: its last answers, a moment before, are not a
+	// stranger's run of them.
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(2 * time.Second))
+	tl.expect(Active)
+	// A stranger's answers, for an interval with no heartbeat: told.
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(1200*time.Millisecond))
+	tl.expect(Active, "notice conflict")
+}

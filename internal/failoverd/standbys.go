@@ -108,12 +108,15 @@ func (d *Daemon) updateYieldLocked() {
 		return
 	}
 	d.sb.yield = y
-	if y.To == "" {
+	switch {
+	case y.Lower != "":
+		d.log.Info("another standby holds the addresses too; it ranks below this host and gives them back", "standby", y.Lower)
+	case y.To == "":
 		d.log.Info("no other standby holds the addresses or ranks above this host")
-	} else {
+	default:
 		d.log.Info("yielding to another standby", "standby", y.To, "priority", y.Priority, "holds", y.Holds)
 	}
-	d.applyLocked(failover.Yield{At: now, To: y.To, Priority: y.Priority, Holds: y.Holds, Above: y.Above}, nil)
+	d.applyLocked(failover.Yield{At: now, To: y.To, Priority: y.Priority, Holds: y.Holds, Above: y.Above, Lower: y.Lower}, nil)
 	d.rearmLocked()
 }
 

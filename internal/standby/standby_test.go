@@ -52,7 +52,7 @@ func TestYield(t *testing.T) {
 		{"a higher one, silent for the timeout", me, []Peer{peer("a", 200, false, true, t0.Add(-timeout-time.Millisecond))}, Yield{}},
 		{"a lower one holds", me, []Peer{peer("c", 100, true, true, t0)}, Yield{To: "c", Priority: 100, Holds: true}},
 		{"a holder before a higher one", me, []Peer{peer("a", 200, false, true, t0), peer("c", 100, true, true, t0)}, Yield{To: "c", Priority: 100, Holds: true}},
-		{"holding, a lower one holds too", Self{Name: "b", Priority: 150, Holding: true}, []Peer{peer("c", 100, true, true, t0)}, Yield{}},
+		{"holding, a lower one holds too", Self{Name: "b", Priority: 150, Holding: true}, []Peer{peer("c", 100, true, true, t0)}, Yield{Lower: "c"}},
 		{"holding, a higher one holds too", Self{Name: "b", Priority: 150, Holding: true}, []Peer{peer("a", 200, true, true, t0)}, Yield{To: "a", Priority: 200, Holds: true, Above: true}},
 		{"holding, a higher one that does not hold", Self{Name: "b", Priority: 150, Holding: true}, []Peer{peer("a", 200, false, true, t0)}, Yield{}},
 		{"a tie: the name decides", me, []Peer{peer("a", 150, false, true, t0)}, Yield{To: "a", Priority: 150, Above: true}},

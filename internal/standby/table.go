@@ -75,12 +75,15 @@ func (t *Table) Alive(now time.Time, timeout time.Duration) []Peer {
 // Yield: nothing. A holder is yielded to while self does not hold the
 // addresses, and, while it does, when it ranks above self (self gives
 // them back); otherwise a standby that ranks above self, alive and
-// eligible, takes them first.
+// eligible, takes them first. Lower names a holder that ranks below
+// self while self holds the addresses: it gives them back, and its
+// answers meanwhile are no conflict.
 type Yield struct {
 	To       string
 	Priority int
 	Holds    bool
 	Above    bool
+	Lower    string
 }
 
 // Yield says what self leaves to the others at now.
@@ -92,6 +95,11 @@ func (t *Table) Yield(self Self, now time.Time, timeout time.Duration) Yield {
 		}
 	}
 	if self.Holding {
+		for _, p := range alive {
+			if p.Holding {
+				return Yield{Lower: p.Name}
+			}
+		}
 		return Yield{}
 	}
 	for _, p := range alive {
