@@ -260,7 +260,8 @@ func init() {
 			Example: "150"},
 			255, func(c *Config) *int { return &c.Priority }),
 		portKey(key{Name: KeyStandbyPort, Roles: roleFailoverOnly, Default: "1695",
-			Doc:     "The UDP port on which the standbys of one primary announce themselves to each other (to the broadcast address of each heartbeat link), 1 to 65535; the same on every standby, and not FAILOVER_PORT.",
+			Doc: "The UDP port on which the standbys of one primary announce themselves to each other (to the broadcast address of each heartbeat link), 1 to 65535; the same on every standby, and not FAILOVER_PORT. " +
+				"An announcement names the addresses its standby takes (a fingerprint of the addresses in FAILOVER_PAIRS); one that names others, another pair's standby on the same LAN, is dropped, so the standbys of one primary list the same addresses.",
 			Example: "1695"},
 			func(c *Config) *uint16 { return &c.StandbyPort }),
 		durationKey(key{Name: KeyInterval, Roles: roleHeartbeatOnly, Default: "1s",

@@ -178,7 +178,12 @@ func (w *World) startFailoverd(ctx context.Context, n *node) *running {
 	w.bind(pr, c.Port, func(b []byte, ifindex int, from netip.AddrPort) {
 		inbox.Put(monitor.Datagram{B: b, IfIndex: ifindex, From: from.Addr()})
 	})
-	sb := w.newStandbys(pr, n, standby.Config{Port: c.StandbyPort, Links: links, Name: c.NodeName, Keys: keys, Freshness: c.ReplayWindow}, log)
+	var taken []netip.Addr
+	for _, a := range addrs {
+		taken = append(taken, a.Addr())
+	}
+	sb := w.newStandbys(pr, n, standby.Config{Port: c.StandbyPort, Links: links, Name: c.NodeName, Addresses: standby.Fingerprint(taken),
+		Keys: keys, Freshness: c.ReplayWindow}, log)
 	w.mu.Lock()
 	replay := n.replay
 	n.inbox = inbox

@@ -28,6 +28,10 @@ type Config struct {
 	Port  uint16
 	Links []string // the heartbeat links' interfaces
 	Name  string   // this host's name: its own broadcasts come back to it
+	// Addresses names the addresses this host takes (Fingerprint): its
+	// announcements say it, and one that names others is another
+	// pair's, dropped.
+	Addresses string
 	// Keys returns the keys in force (they change on reload).
 	Keys      func() *wire.Keyring
 	Freshness time.Duration // the replay guard's window for a new run
@@ -110,6 +114,7 @@ func (c *Conn) Packet(s Self, interval time.Duration, now time.Time) wire.Packet
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
+	s.Addresses = c.cfg.Addresses
 	return wire.Packet{Type: wire.Standby, Sender: c.cfg.Name, Epoch: c.epoch, Seq: c.seq,
 		Interval: max(interval, time.Millisecond), SentAt: now, Message: s.Message()}
 }
@@ -251,6 +256,10 @@ func (c *Conn) Accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 	s, err := ParseMessage(p.Sender, p.Message)
 	if err != nil {
 		c.drop(wire.DropMalformed, from, err)
+		return Peer{}, false
+	}
+	if s.Addresses != c.cfg.Addresses {
+		c.drop(wire.DropWrongPeer, from, fmt.Errorf("standby %s takes other addresses (%s, this host's are %s): another pair's standby, or FAILOVER_PAIRS set apart", p.Sender, s.Addresses, c.cfg.Addresses))
 		return Peer{}, false
 	}
 	c.mu.Lock()

@@ -16,15 +16,19 @@ import (
 var t0 = time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
 
 func TestMessageRoundTrip(t *testing.T) {
-	for _, s := range []Self{{Name: "s2", Priority: 1}, {Name: "s3", Priority: 255, Holding: true, Eligible: true}, {Name: "s4", Priority: 100, Eligible: true}} {
+	fp := Fingerprint([]netip.Addr{netip.MustParseAddr("198.51.100.1")})
+	for _, s := range []Self{{Name: "s2", Priority: 1, Addresses: fp}, {Name: "s3", Priority: 255, Holding: true, Eligible: true, Addresses: fp}, {Name: "s4", Priority: 100, Eligible: true, Addresses: fp}} {
 		got, err := ParseMessage(s.Name, s.Message())
 		if err != nil || got != s {
 			t.Fatalf("ParseMessage(%q) = %+v, %v; want %+v", s.Message(), got, err, s)
 		}
 	}
-	for _, bad := range []string{"", "priority=0 holding=no eligible=no", "priority=256 holding=no eligible=no",
-		"priority=100 holding=no", "priority=100 holding=no eligible=no eligible=yes", "priority=100 holding=maybe eligible=no",
-		"priority=100 holding=no eligible=no extra=1", "priority=x holding=no eligible=no", "heartbeat"} {
+	const a = " addresses=5d0c3b2a19e8f746"
+	for _, bad := range []string{"", "priority=0 holding=no eligible=no" + a, "priority=256 holding=no eligible=no" + a,
+		"priority=100 holding=no" + a, "priority=100 holding=no eligible=no eligible=yes" + a, "priority=100 holding=maybe eligible=no" + a,
+		"priority=100 holding=no eligible=no extra=1" + a, "priority=x holding=no eligible=no" + a, "heartbeat",
+		"priority=100 holding=no eligible=no", "priority=100 holding=no eligible=no addresses=5d0c3b2a", "priority=100 holding=no eligible=no addresses=5D0C3B2A19E8F746",
+		"priority=100 holding=no eligible=no addresses=5d0c3b2a19e8f7zz"} {
 		if s, err := ParseMessage("s2", bad); err == nil {
 			t.Errorf("ParseMessage(%q) = %+v, want an error", bad, s)
 		}
@@ -101,9 +105,24 @@ func keyring(t *testing.T) *wire.Keyring {
 	return wire.NewKeyring(k)
 }
 
+// theirs: the addresses a pair's standbys take.
+var theirs = Fingerprint([]netip.Addr{netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("198.51.100.1")})
+
 func testConn(t *testing.T, keys *wire.Keyring, name string) *Conn {
-	return newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: name,
+	return newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: name, Addresses: theirs,
 		Keys: func() *wire.Keyring { return keys }, Freshness: 30 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+}
+
+// The fingerprint is the set's: the order and repeats of the addresses
+// do not change it, another address does.
+func TestFingerprint(t *testing.T) {
+	a, b, c := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.7"), netip.MustParseAddr("2001:db8::7")
+	if x, y := Fingerprint([]netip.Addr{a, b}), Fingerprint([]netip.Addr{b, a, b}); x != y || len(x) != 16 {
+		t.Fatalf("fingerprints %q and %q of one set", x, y)
+	}
+	if Fingerprint([]netip.Addr{a, b}) == Fingerprint([]netip.Addr{a, c}) || Fingerprint([]netip.Addr{a}) == Fingerprint([]netip.Addr{a, b}) {
+		t.Fatal("two sets, one fingerprint")
+	}
 }
 
 // What the receiver takes: signed announcements of another standby on a
@@ -121,7 +140,7 @@ func TestAcceptAnnouncements(t *testing.T) {
 	}
 	ann := seal(kr, other.Packet(Self{Name: "server3", Priority: 200, Eligible: true}, time.Second, t0))
 	got, ok := me.Accept(ann, "priv0", from, t0)
-	if !ok || got.Name != "server3" || got.Priority != 200 || !got.Eligible || got.Holding || got.Link != "priv0" || got.From != from {
+	if !ok || got.Name != "server3" || got.Priority != 200 || !got.Eligible || got.Holding || got.Link != "priv0" || got.From != from || got.Addresses != theirs {
 		t.Fatalf("accept = %+v, %v", got, ok)
 	}
 	steps := []struct {
@@ -136,6 +155,10 @@ func TestAcceptAnnouncements(t *testing.T) {
 		{"a heartbeat", seal(kr, wire.Packet{Type: wire.Heartbeat, Sender: "server1", Epoch: 1, Seq: 1, Interval: time.Second, SentAt: t0}), "priv0", wire.DropWrongType},
 		{"a bad message", seal(kr, wire.Packet{Type: wire.Standby, Sender: "server4", Epoch: 1, Seq: 1, Interval: time.Second, SentAt: t0, Message: "priority=999"}), "priv0", wire.DropMalformed},
 		{"junk", []byte("junk"), "pub0", wire.DropMalformed},
+		// Another pair's standby on the same LAN, holding its own
+		// addresses, holds this pair's standbys back from nothing.
+		{"another pair's", seal(kr, wire.Packet{Type: wire.Standby, Sender: "server9", Epoch: 1, Seq: 1, Interval: time.Second, SentAt: t0,
+			Message: Self{Priority: 250, Holding: true, Eligible: true, Addresses: Fingerprint([]netip.Addr{netip.MustParseAddr("198.51.100.9")})}.Message()}), "pub0", wire.DropWrongPeer},
 	}
 	for _, s := range steps {
 		before := me.Stats().Dropped[s.reason]
@@ -166,7 +189,7 @@ func TestAnnouncementOverLoopback(t *testing.T) {
 	}
 	port := uint16(free.LocalAddr().(*net.UDPAddr).Port)
 	free.Close()
-	c, err := Listen(Config{Port: port, Links: []string{"lo"}, Name: "server2", Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second},
+	c, err := Listen(Config{Port: port, Links: []string{"lo"}, Name: "server2", Addresses: theirs, Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("Listen: %v", err)
@@ -216,12 +239,12 @@ func TestBroadcast(t *testing.T) {
 func TestFedConnsCarryAnnouncements(t *testing.T) {
 	kr := keyring(t)
 	cfg := func(name string) Config {
-		return Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: name, Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second}
+		return Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: name, Addresses: theirs, Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	me, other := Fed(cfg("server2"), log), Fed(cfg("server3"), log)
 	from := netip.MustParseAddr("198.51.100.3")
-	for i, s := range []Self{{Name: "server3", Priority: 7, Eligible: true}, {Name: "server3", Priority: 7, Holding: true, Eligible: true}} {
+	for i, s := range []Self{{Name: "server3", Priority: 7, Eligible: true, Addresses: theirs}, {Name: "server3", Priority: 7, Holding: true, Eligible: true, Addresses: theirs}} {
 		b, err := other.Sealed(s, 50*time.Millisecond, t0.Add(time.Duration(i)*time.Second))
 		if err != nil {
 			t.Fatal(err)
