@@ -184,6 +184,8 @@ type fault struct {
 	weight int
 	start  func(r *runner, d time.Duration) (end func(), what string)
 	long   bool // lasts timeouts, not a blip
+	// atLeast, if set, is the shortest it lasts.
+	atLeast func(b bounds) time.Duration
 }
 
 // darken takes the carrier of one of h's links, or both, until the end
@@ -568,6 +570,17 @@ var faults = []fault{
 		r.otherPair(d)
 		return func() {}, "another pair's primary, also named primary, sends heartbeats on " + linkPub
 	}},
+	{name: "other standby", weight: 1, long: true, atLeast: func(b bounds) time.Duration { return 3*b.Timeout + b.Reaction + time.Second }, start: func(r *runner, d time.Duration) (func(), string) {
+		// Another pair's standby on the public LAN; meanwhile, or not,
+		// this pair's primary dies: a standby of this pair takes its
+		// address all the same.
+		what := r.otherStandby(d)
+		if r.rng.IntN(2) == 0 {
+			return func() {}, what
+		}
+		r.power(r.w.p, true)
+		return func() { r.power(r.w.p, false) }, what + ", and the primary's power goes off meanwhile"
+	}},
 	{name: "junk", weight: 2, start: func(r *runner, d time.Duration) (func(), string) {
 		l := pick(r.rng, r.links()...)
 		n := r.node()
@@ -667,6 +680,34 @@ func (r *runner) otherPair(d time.Duration) {
 	tick()
 }
 
+// otherStandby has a host on the public LAN announce itself on the
+// standby port for d, every 100ms, as another pair's standby would that
+// holds that pair's addresses: from its own address, with no key (or
+// with another key).
+func (r *runner) otherStandby(d time.Duration) string {
+	pr := newProc(r.w.a)
+	name := pick(r.rng, "secondary", "backup")
+	self := standby.Self{Name: name, Priority: 1 + r.rng.IntN(255), Holding: true, Eligible: true}
+	epoch := r.rng.Uint64()
+	dst := netip.AddrPortFrom(netif.BroadcastOf(pubNet), sbPort)
+	end := r.w.since() + d
+	var seq uint64
+	var tick func()
+	tick = func() {
+		seq++
+		p := wire.Packet{Type: wire.Standby, Sender: name, Epoch: epoch, Seq: seq, Interval: 100 * time.Millisecond,
+			SentAt: time.Now(), Message: self.Message()}
+		if b, err := wire.NewKeyring().Seal(&p); err == nil {
+			r.w.sendUDP(pr, b, dst, r.w.a.port(linkPub).index, aPub)
+		}
+		if next := r.w.since() + 100*time.Millisecond; next < end {
+			r.at(next, "", tick)
+		}
+	}
+	tick()
+	return fmt.Sprintf("another pair's standby, named %s, unsigned, announces on %s that it holds its addresses (priority %d)", name, linkPub, self.Priority)
+}
+
 // junk sends 100 datagrams of random bytes to n's port on l, from the
 // primary's address there, over 100ms.
 func (r *runner) junk(l *link, n *node, port uint16) {
@@ -728,6 +769,9 @@ func (r *runner) planFaults(warmup time.Duration) time.Duration {
 			d = r.b.Timeout/2 + time.Duration(r.rng.Float64()*float64(4*r.b.Timeout+r.b.HoldDown))
 		} else {
 			d = 10*time.Millisecond + time.Duration(r.rng.Float64()*float64(r.b.Interval*3/2))
+		}
+		if f.atLeast != nil {
+			d = max(d, f.atLeast(r.b))
 		}
 		f2 := f
 		r.at(start, "", func() {
