@@ -79,7 +79,7 @@ func (d *Daemon) runStandbys(ctx context.Context) {
 func (d *Daemon) heardStandby(p standby.Peer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.sb.table.Heard(p, d.machine.Status(d.Clock.Now()).Timeout) {
+	if !d.sb.table.Heard(p, d.lifeLocked(d.Clock.Now())) {
 		d.log.Warn("too many standbys heard; this one is not counted", "standby", p.Name, "from", p.From, "most", standby.MaxPeers)
 		return
 	}
@@ -93,9 +93,9 @@ func (d *Daemon) updateYieldLocked() {
 		return
 	}
 	now := d.Clock.Now()
-	timeout := d.machine.Status(now).Timeout
+	life := d.lifeLocked(now)
 	self := d.selfLocked()
-	for _, p := range d.sb.table.Ties(self, now, timeout) {
+	for _, p := range d.sb.table.Ties(self, now, life) {
 		if d.sb.ties[p.Name] {
 			continue
 		}
@@ -103,7 +103,7 @@ func (d *Daemon) updateYieldLocked() {
 		d.noticeLocked(notice.StandbyTie, fmt.Sprintf("standby %s (from %s on %s) has this host's priority, %d: set FAILOVER_PRIORITY apart on each standby; until then the names order them, %s first",
 			p.Name, p.From, p.Link, self.Priority, min(p.Name, self.Name)), nil)
 	}
-	y := d.sb.table.Yield(self, now, timeout)
+	y := d.sb.table.Yield(self, now, life)
 	if y == d.sb.yield {
 		return
 	}
@@ -132,12 +132,21 @@ func (d *Daemon) pokeStandbysLocked() {
 	}
 }
 
-// standbysStatusLocked lists the other standbys heard within the timeout.
-func (d *Daemon) standbysStatusLocked(now time.Time, timeout time.Duration) []standby.Peer {
+// standbysStatusLocked lists the other standbys alive.
+func (d *Daemon) standbysStatusLocked(now time.Time) []standby.Peer {
 	if d.Standbys == nil {
 		return nil
 	}
-	return d.sb.table.Alive(now, timeout)
+	return d.sb.table.Alive(now, d.lifeLocked(now))
+}
+
+// lifeLocked is how long another standby counts as alive after its last
+// announcement: the timeout, or as many of its own intervals when it
+// announces itself less often than the primary's interval as this host
+// knows it (it has not heard the primary yet).
+func (d *Daemon) lifeLocked(now time.Time) standby.Life {
+	st := d.machine.Status(now)
+	return standby.Life{Timeout: st.Timeout, Pace: st.PeerInterval}
 }
 
 // tieNames names the standbys of this host's priority, for -n.

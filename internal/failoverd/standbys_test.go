@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/standby"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 // bus carries the standbys' announcements between runtimes in one
@@ -29,7 +31,7 @@ type member struct {
 	name string
 }
 
-func (m member) Announce(s standby.Self, _ time.Duration, now time.Time) (int, error) {
+func (m member) Announce(s standby.Self, every time.Duration, now time.Time) (int, error) {
 	m.b.mu.Lock()
 	var to []func(standby.Peer)
 	for n, deliver := range m.b.members {
@@ -39,7 +41,7 @@ func (m member) Announce(s standby.Self, _ time.Duration, now time.Time) (int, e
 	}
 	m.b.mu.Unlock()
 	for _, deliver := range to {
-		deliver(standby.Peer{Self: s, Heard: now, Link: "priv0"})
+		deliver(standby.Peer{Self: s, Heard: now, Link: "priv0", Interval: every})
 	}
 	return len(to), nil
 }
@@ -137,4 +139,43 @@ func countKind(ks []notice.Kind, k notice.Kind) int {
 		}
 	}
 	return n
+}
+
+// beatEvery delivers one heartbeat on each link now, saying iv.
+func (w *world) beatEvery(iv time.Duration) {
+	var hs []monitor.Heard
+	for _, l := range links {
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Epoch: primaryEpoch, Interval: iv, HardwareAddr: primaryHW}})
+	}
+	w.src.in <- hs
+	synctest.Wait()
+}
+
+// A standby that has not heard the primary (it started after the primary
+// died) announces itself at the default interval, slower than the
+// primary's that the others heard: it counts alive for as many of its
+// own intervals as their timeout is of the primary's, so that a lower one
+// leaves the addresses to it and does not take them between two of its
+// announcements.
+func TestASlowerStandbyCountsAliveAtItsOwnPace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		low := standbyWorld(t, b, "server3", 100)
+		for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			low.beatEvery(20 * time.Millisecond) // the primary's interval, shorter than the default 100 ms
+		}
+		// The primary's power goes off; server2 starts now, and hears
+		// nothing of it.
+		high := standbyWorld(t, b, "server2", 200)
+		time.Sleep(2 * time.Second)
+		if st := low.hooks.stages(); len(st) != 0 {
+			t.Fatalf("server3 ran hooks %v while server2, above it, was alive", st)
+		}
+		if s := low.d.State(); s != failover.Standby {
+			t.Fatalf("server3: %s, want standby", s)
+		}
+		if s := high.d.State(); s != failover.Active {
+			t.Fatalf("server2: %s, want active", s)
+		}
+	})
 }

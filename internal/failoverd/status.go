@@ -54,7 +54,7 @@ func (d *Daemon) statusLocked() control.Status {
 	st.PrimaryHealth = ms.Health
 	st.Answering = ms.Answering
 	if d.Standbys != nil {
-		st.Priority, st.Standbys, st.Yielding = d.cfg.Priority, d.standbysStatusLocked(now, ms.Timeout), ms.Yielding
+		st.Priority, st.Standbys, st.Yielding = d.cfg.Priority, d.standbysStatusLocked(now), ms.Yielding
 	}
 	for _, s := range d.stages {
 		st.Stages = append(st.Stages, s)

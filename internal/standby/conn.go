@@ -269,7 +269,7 @@ func (c *Conn) Accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 		return Peer{}, false
 	}
 	c.stats.Received++
-	return Peer{Self: s, Heard: now, From: from, Link: link}, true
+	return Peer{Self: s, Heard: now, From: from, Link: link, Interval: p.Interval}, true
 }
 
 func (c *Conn) drop(r wire.DropReason, from netip.Addr, err error) {

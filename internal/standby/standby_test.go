@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -65,17 +66,51 @@ func TestYield(t *testing.T) {
 	for _, c := range cases {
 		tb := NewTable()
 		for _, p := range c.peers {
-			tb.Heard(p, timeout)
+			tb.Heard(p, Life{Timeout: timeout})
 		}
-		if got := tb.Yield(c.me, t0, timeout); got != c.want {
+		if got := tb.Yield(c.me, t0, Life{Timeout: timeout}); got != c.want {
 			t.Errorf("%s: Yield = %+v, want %+v", c.name, got, c.want)
 		}
 	}
 	tb := NewTable()
-	tb.Heard(peer("a", 150, false, true, t0), timeout)
-	tb.Heard(peer("c", 100, false, true, t0), timeout)
-	if ties := tb.Ties(me, t0, timeout); len(ties) != 1 || ties[0].Name != "a" {
+	tb.Heard(peer("a", 150, false, true, t0), Life{Timeout: timeout})
+	tb.Heard(peer("c", 100, false, true, t0), Life{Timeout: timeout})
+	if ties := tb.Ties(me, t0, Life{Timeout: timeout}); len(ties) != 1 || ties[0].Name != "a" {
 		t.Errorf("ties %+v, want a alone", ties)
+	}
+}
+
+// A standby that announces itself less often than the primary's interval
+// (it has not heard the primary) counts as alive for as many of its own
+// intervals as the timeout is of the primary's; one at the primary's
+// pace, or faster, for the timeout.
+func TestAliveAtItsOwnPace(t *testing.T) {
+	life := Life{Timeout: 300 * time.Millisecond, Pace: 100 * time.Millisecond}
+	tb := NewTable()
+	slow, fast := peer("a", 200, false, true, t0), peer("c", 100, false, true, t0)
+	slow.Interval, fast.Interval = time.Second, 50*time.Millisecond
+	tb.Heard(slow, life)
+	tb.Heard(fast, life)
+	names := func(at time.Duration) (out []string) {
+		for _, p := range tb.Alive(t0.Add(at), life) {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	if got := names(300 * time.Millisecond); !slices.Equal(got, []string{"a", "c"}) {
+		t.Fatalf("alive at +300ms: %v, want a and c", got)
+	}
+	if got := names(301 * time.Millisecond); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("alive at +301ms: %v, want a alone (it announces every second)", got)
+	}
+	if got := names(3 * time.Second); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("alive at +3s: %v, want a", got)
+	}
+	if got := names(3*time.Second + time.Millisecond); len(got) != 0 {
+		t.Fatalf("alive at +3.001s: %v, want none", got)
+	}
+	if y := tb.Yield(Self{Name: "c", Priority: 100}, t0.Add(2*time.Second), life); y.To != "a" {
+		t.Fatalf("yield %+v at +2s, want to a", y)
 	}
 }
 
@@ -85,14 +120,14 @@ func TestTableIsBounded(t *testing.T) {
 	const timeout = 3 * time.Second
 	tb := NewTable()
 	for i := range MaxPeers {
-		if !tb.Heard(peer(string(rune('a'+i)), 100+i, false, true, t0), timeout) {
+		if !tb.Heard(peer(string(rune('a'+i)), 100+i, false, true, t0), Life{Timeout: timeout}) {
 			t.Fatalf("peer %d refused", i)
 		}
 	}
-	if tb.Heard(peer("z", 50, false, true, t0), timeout) {
+	if tb.Heard(peer("z", 50, false, true, t0), Life{Timeout: timeout}) {
 		t.Fatal("a standby past the bound was taken on")
 	}
-	if !tb.Heard(peer("z", 50, false, true, t0.Add(timeout+time.Second)), timeout) {
+	if !tb.Heard(peer("z", 50, false, true, t0.Add(timeout+time.Second)), Life{Timeout: timeout}) {
 		t.Fatal("a standby was refused once the others went silent")
 	}
 }
