@@ -265,6 +265,11 @@ func (s *standbys) Announce(self standby.Self, interval time.Duration, now time.
 		} else if s.n.holdingSince.IsZero() {
 			s.n.holdingSince = time.Now()
 		}
+		if !self.Eligible {
+			s.n.eligibleSince = time.Time{}
+		} else if s.n.eligibleSince.IsZero() {
+			s.n.eligibleSince = time.Now()
+		}
 		s.n.said, s.n.peerInterval = self, interval
 	}
 	var ports []*port

@@ -91,10 +91,11 @@ type nodeCheck struct {
 	stalled bool
 	frozen  int // > 0: failoverd, or its asker, is held
 
-	state        failover.State // its machine's, as last observed
-	said         standby.Self   // what it last announced of itself
-	holdingSince time.Time      // it has announced that it holds the address since (zero: not)
-	peerInterval time.Duration  // the primary's interval, as it last announced
+	state         failover.State // its machine's, as last observed
+	said          standby.Self   // what it last announced of itself
+	holdingSince  time.Time      // it has announced that it holds the address since (zero: not)
+	eligibleSince time.Time      // it has announced that it may take the address since (zero: not)
+	peerInterval  time.Duration  // the primary's interval, as it last announced
 	// heard: the latest announcement of each other standby its
 	// failoverd took, and when it had taken it.
 	heard map[string]heardAnn
@@ -131,8 +132,9 @@ type nodeCheck struct {
 
 // heardAnn is an announcement a standby took from another.
 type heardAnn struct {
-	self standby.Self
-	at   time.Time
+	self  standby.Self
+	at    time.Time
+	every time.Duration // how often its sender says it announces itself
 }
 
 func newNodeCheck() nodeCheck { return nodeCheck{heard: map[string]heardAnn{}} }
@@ -335,17 +337,21 @@ func (c *checker) pace(n *node) time.Duration {
 	return n.peerInterval
 }
 
-// forgets is how long after a standby's last announcement n's failoverd
-// may still count it alive: its timeout (the dead count of the primary's
-// interval as n knows it), and its next look at its table.
-func (c *checker) forgets(n *node) time.Duration {
-	return time.Duration(c.b.DeadCount+1) * max(c.b.Interval, c.pace(n))
+// forgets is how long after a's last announcement n's failoverd may
+// still count it alive: its timeout (the dead count of the primary's
+// interval as n knows it, or of a's own when a announces less often),
+// and its next look at its table.
+func (c *checker) forgets(n, a *node) time.Duration {
+	return time.Duration(c.b.DeadCount)*max(c.b.Interval, c.pace(n), c.pace(a)) + max(c.b.Interval, c.pace(n))
 }
 
-// remembers is how long after a standby's announcement n's failoverd
+// remembers is how long after a standby's announcement a failoverd
 // counts it alive for certain: the dead count of the primary's interval,
-// which no timeout of n's is shorter than.
-func (c *checker) remembers() time.Duration { return time.Duration(c.b.DeadCount) * c.b.Interval }
+// which no timeout is shorter than, or of the interval the announcement
+// says its sender announces itself at.
+func (c *checker) remembers(a heardAnn) time.Duration {
+	return time.Duration(c.b.DeadCount) * max(c.b.Interval, a.every)
+}
 
 // ranked is the standbys, the highest rank first.
 func (c *checker) ranked() []*node {
@@ -378,7 +384,7 @@ func (c *checker) yieldedFrom(n *node, above []*node) time.Time {
 	var out time.Time
 	for _, a := range above {
 		if !a.lastAble.IsZero() {
-			out = later(out, a.lastAble.Add(c.forgets(n)))
+			out = later(out, a.lastAble.Add(c.forgets(n, a)))
 		}
 	}
 	return out
@@ -480,6 +486,22 @@ func (c *checker) heardHolding(x *node, now time.Time) (*node, time.Duration, bo
 			continue
 		}
 		since := later(h.holdingSince, c.hearFrom[[2]*node{x, h}])
+		if d := now.Sub(since); d >= 5*max(c.b.Interval, c.pace(h))+100*time.Millisecond {
+			return h, d, true
+		}
+	}
+	return nil, 0, false
+}
+
+// heardAbove names a standby that ranks above x and has announced that
+// it may take the address for as long as x could hear it, long enough
+// that some announcement reached x: x must leave the address to it.
+func (c *checker) heardAbove(x *node, now time.Time) (*node, time.Duration, bool) {
+	for _, h := range c.w.nodes {
+		if h == x || h.eligibleSince.IsZero() || !h.above(x) {
+			continue
+		}
+		since := later(h.eligibleSince, c.hearFrom[[2]*node{x, h}])
 		if d := now.Sub(since); d >= 5*max(c.b.Interval, c.pace(h))+100*time.Millisecond {
 			return h, d, true
 		}
@@ -641,7 +663,7 @@ func (c *checker) releasedLocked(n *node) {
 
 // heardLocked: n's failoverd took p's announcement, and acted on it.
 func (c *checker) heardLocked(n *node, p standby.Peer) {
-	n.heard[p.Name] = heardAnn{self: p.Self, at: time.Now()}
+	n.heard[p.Name] = heardAnn{self: p.Self, at: time.Now(), every: p.Interval}
 }
 
 // yieldsTo names a standby n's failoverd had taken an announcement of,
@@ -650,7 +672,7 @@ func (c *checker) heardLocked(n *node, p standby.Peer) {
 // to it.
 func (c *checker) yieldsTo(n *node, now time.Time) (string, bool) {
 	for name, a := range n.heard {
-		if now.Sub(a.at) > c.remembers() {
+		if now.Sub(a.at) > c.remembers(a) {
 			continue
 		}
 		switch {
@@ -677,6 +699,9 @@ func (c *checker) jobLocked(n *node, j failover.Job, reason string) {
 	if h, d, ok := c.heardHolding(n, now); ok {
 		c.fail("%s started a %s (%s) while %s had announced it holds the address for %v, in reach", n.name, j, reason, h.name, d.Round(time.Millisecond))
 	}
+	if h, d, ok := c.heardAbove(n, now); ok {
+		c.fail("%s started a %s (%s) while %s, above it, had announced it may take the address for %v, in reach", n.name, j, reason, h.name, d.Round(time.Millisecond))
+	}
 }
 
 // noticeLocked: n's failoverd tells of k. A conflict with the MAC of a
@@ -694,7 +719,7 @@ func (c *checker) noticeLocked(n *node, k notice.Kind, detail string) {
 	mac, _, _ = strings.Cut(mac, " ")
 	for _, o := range c.w.nodes {
 		a, ok := n.heard[o.name]
-		if o == n || !ok || !a.self.Holding || now.Sub(a.at) > c.remembers() || c.pub(o.h).mac.String() != mac {
+		if o == n || !ok || !a.self.Holding || now.Sub(a.at) > c.remembers(a) || c.pub(o.h).mac.String() != mac {
 			continue
 		}
 		if o.forcedHolds {

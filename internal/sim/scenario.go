@@ -114,7 +114,7 @@ func (r *runner) startFO(n *node) {
 		n.forcedHolds = false           // nor of a forced acquire
 		n.vouched = false               // nor of the primary's run
 		n.heard = map[string]heardAnn{} // nor of the other standbys
-		n.said, n.peerInterval, n.holdingSince = standby.Self{}, 0, time.Time{}
+		n.said, n.peerInterval, n.holdingSince, n.eligibleSince = standby.Self{}, 0, time.Time{}, time.Time{}
 	})
 	n.fo = r.w.startFailoverd(r.ctx, n)
 }
@@ -123,7 +123,7 @@ func (r *runner) stopFO(n *node, kill bool) {
 	if n.fo == nil {
 		return
 	}
-	r.locked(func() { n.running, n.holdingSince = false, time.Time{} }) // stopping: it gives back, takes nothing
+	r.locked(func() { n.running, n.holdingSince, n.eligibleSince = false, time.Time{}, time.Time{} }) // stopping: it gives back, takes nothing
 	n.fo.stop(r.w, kill)
 	n.fo = nil
 }
