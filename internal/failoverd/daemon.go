@@ -394,7 +394,6 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 		case failover.Moved:
 			d.log.Info("state", "from", a.From, "to", a.To)
 			d.obs.Transition(a.From, a.To, a.Since)
-			d.pokeStandbysLocked()
 		case failover.Ask:
 			d.askAtLocked(a.Every)
 		case failover.Probe:
@@ -421,6 +420,7 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 			}
 		}
 	}
+	d.pokeStandbysLocked() // its state, or a carrier, changed what it says of itself
 }
 
 // probeWhy is why a round of probes starts.

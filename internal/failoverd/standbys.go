@@ -31,11 +31,14 @@ type standbyState struct {
 	said  standby.Self    // as last announced
 }
 
-// selfLocked is this host as the others are told of it.
+// selfLocked is this host as the others are told of it. It is not
+// eligible while a link the addresses are on has no carrier: its
+// questions there prove nothing free, so it would not take them, and a
+// standby below it may.
 func (d *Daemon) selfLocked() standby.Self {
 	st := d.machine.Status(d.Clock.Now())
 	return standby.Self{Name: d.cfg.Node, Priority: d.cfg.Priority, Holding: st.Holding,
-		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed}
+		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed && !st.Lit.Dark}
 }
 
 // runStandbys announces this host every interval of the primary's (and

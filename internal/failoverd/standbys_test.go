@@ -179,3 +179,38 @@ func TestASlowerStandbyCountsAliveAtItsOwnPace(t *testing.T) {
 		}
 	})
 }
+
+// A standby whose address link has no carrier cannot take the addresses
+// (its questions into the dark link prove nothing free): it says it is
+// not eligible, and the next one takes them when the primary dies; once
+// its carrier is back it is eligible again, and leaves them to the
+// holder.
+func TestAStandbyWithItsAddressLinkDarkLeavesTheAddressesToTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		mk := func(name string, prio int) *world {
+			return newWorldDeps(t, false, newAsker(), nil, func(d *Deps) { d.Standbys = member{b, name} }, func(c *Config) {
+				c.Node, c.Priority = name, prio
+			})
+		}
+		high, low := mk("server2", 200), mk("server3", 100)
+		beatAll(time.Second, high, low)
+		high.carrier <- carrierChange{"pub0", false} // its public cable is pulled
+		synctest.Wait()
+		// The primary's power goes off.
+		low.waitState(failover.Active, 3*time.Second)
+		time.Sleep(time.Second)
+		if high.holds() || len(high.hooks.stages()) != 0 {
+			t.Fatalf("server2, its address link dark, took the addresses: hooks %v", high.hooks.stages())
+		}
+		high.carrier <- carrierChange{"pub0", true}
+		synctest.Wait()
+		time.Sleep(time.Second)
+		if s := low.d.State(); s != failover.Active {
+			t.Fatalf("server3: %s once server2's carrier is back, want active (server2 leaves the addresses to the holder)", s)
+		}
+		if y := high.d.Status().Yielding; y == nil || y.To != "server3" || !y.Holds {
+			t.Fatalf("server2 yields to %+v, want server3, which holds the addresses", y)
+		}
+	})
+}
