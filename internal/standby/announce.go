@@ -25,7 +25,8 @@ type Self struct {
 	// Holding: it holds the addresses (or is taking them).
 	Holding bool
 	// Eligible: it would take them now if the primary were gone: not
-	// held by its operator, not vetoed by its Test.
+	// held by its operator, not vetoed by its Test, every link the
+	// addresses are on with carrier.
 	Eligible bool
 	// Addresses names the addresses it takes (Fingerprint): the
 	// standbys of one primary take the same ones. Conn.Packet sets it.
