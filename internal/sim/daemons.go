@@ -308,6 +308,11 @@ func (s *standbys) Run(ctx context.Context, deliver func(standby.Peer)) error {
 			if !ok {
 				continue
 			}
+			w.mu.Lock()
+			if !s.pr.dead {
+				w.check.takingLocked(s.n, p)
+			}
+			w.mu.Unlock()
 			deliver(p)
 			w.mu.Lock()
 			if !s.pr.dead {

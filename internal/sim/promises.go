@@ -97,8 +97,9 @@ type nodeCheck struct {
 	eligibleSince time.Time      // it has announced that it may take the address since (zero: not)
 	peerInterval  time.Duration  // the primary's interval, as it last announced
 	// heard: the latest announcement of each other standby its
-	// failoverd took, and when it had taken it.
-	heard map[string]heardAnn
+	// failoverd took, and when it had taken it; taking: one being
+	// handed to it now (what it decides meanwhile may follow either).
+	heard, taking map[string]heardAnn
 
 	liveSince    time.Time // the primary live as this standby hears it (zero: not)
 	ableSince    time.Time // able to take over (zero: not)
@@ -137,7 +138,9 @@ type heardAnn struct {
 	every time.Duration // how often its sender says it announces itself
 }
 
-func newNodeCheck() nodeCheck { return nodeCheck{heard: map[string]heardAnn{}} }
+func newNodeCheck() nodeCheck {
+	return nodeCheck{heard: map[string]heardAnn{}, taking: map[string]heardAnn{}}
+}
 
 // checksLocked: the primary's service checks fail (or pass) from now.
 func (c *checker) checksLocked(fail bool) {
@@ -661,9 +664,15 @@ func (c *checker) releasedLocked(n *node) {
 	}
 }
 
+// takingLocked: p's announcement is being handed to n's failoverd.
+func (c *checker) takingLocked(n *node, p standby.Peer) {
+	n.taking[p.Name] = heardAnn{self: p.Self, at: time.Now(), every: p.Interval}
+}
+
 // heardLocked: n's failoverd took p's announcement, and acted on it.
 func (c *checker) heardLocked(n *node, p standby.Peer) {
 	n.heard[p.Name] = heardAnn{self: p.Self, at: time.Now(), every: p.Interval}
+	delete(n.taking, p.Name)
 }
 
 // yieldsTo names a standby n's failoverd had taken an announcement of,
@@ -671,16 +680,22 @@ func (c *checker) heardLocked(n *node, p standby.Peer) {
 // ranks above n and may take it (failoverd(8)): n must leave the address
 // to it.
 func (c *checker) yieldsTo(n *node, now time.Time) (string, bool) {
-	for name, a := range n.heard {
-		if now.Sub(a.at) > c.remembers(a) {
-			continue
-		}
+	why := func(a heardAnn) string {
 		switch {
+		case now.Sub(a.at) > c.remembers(a):
 		case a.self.Holding:
-			return fmt.Sprintf("%s, which holds the address (heard %v before)", name, now.Sub(a.at).Round(time.Millisecond)), true
+			return "holds the address"
 		case a.self.Eligible && standby.Above(a.self, n.self()):
-			return fmt.Sprintf("%s, which ranks above it and may take the address (heard %v before)", name, now.Sub(a.at).Round(time.Millisecond)), true
+			return "ranks above it and may take the address"
 		}
+		return ""
+	}
+	for name, a := range n.heard {
+		w := why(a)
+		if t, ok := n.taking[name]; w == "" || (ok && why(t) == "") {
+			continue // (or the one being handed to it says otherwise)
+		}
+		return fmt.Sprintf("%s, which %s (heard %v before)", name, w, now.Sub(a.at).Round(time.Millisecond)), true
 	}
 	return "", false
 }

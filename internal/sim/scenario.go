@@ -109,11 +109,11 @@ func (r *runner) startFO(n *node) {
 		n.running = true
 		n.started = time.Now()
 		n.acq, n.rel = false, false
-		n.vetoAt = time.Time{}          // a new process knows of no veto
-		n.held = false                  // nor of the operator's hold
-		n.forcedHolds = false           // nor of a forced acquire
-		n.vouched = false               // nor of the primary's run
-		n.heard = map[string]heardAnn{} // nor of the other standbys
+		n.vetoAt = time.Time{}                                           // a new process knows of no veto
+		n.held = false                                                   // nor of the operator's hold
+		n.forcedHolds = false                                            // nor of a forced acquire
+		n.vouched = false                                                // nor of the primary's run
+		n.heard, n.taking = map[string]heardAnn{}, map[string]heardAnn{} // nor of the other standbys
 		n.said, n.peerInterval, n.holdingSince, n.eligibleSince = standby.Self{}, 0, time.Time{}, time.Time{}
 	})
 	n.fo = r.w.startFailoverd(r.ctx, n)
@@ -393,6 +393,35 @@ var faults = []fault{
 		n := r.node()
 		r.locked(func() { n.h.hangs++ })
 		return func() { r.locked(func() { n.h.hangs-- }) }, n.name + " hangs"
+	}},
+	{name: "standby and primary", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
+		// The primary's power goes off at the moment a standby loses
+		// carrier on a link or both, or its power, or its failoverd:
+		// the next standby takes the address, a standby timeout later
+		// if the one lost ranked above it.
+		n := r.node()
+		var end func()
+		var what string
+		switch r.rng.IntN(3) {
+		case 0:
+			end, what = r.darken(n.h)
+		case 1:
+			r.power(n.h, true)
+			end, what = func() { r.power(n.h, false) }, n.name+"'s power goes off"
+		default:
+			kill := r.rng.IntN(2) == 0
+			n.stops++
+			r.stopFO(n, kill)
+			end, what = func() {
+				n.stops--
+				r.startFO(n)
+			}, fmt.Sprintf("%s's failoverd stops (killed: %v)", n.name, kill)
+		}
+		r.power(r.w.p, true)
+		return func() {
+			end()
+			r.power(r.w.p, false)
+		}, what + ", and the primary's power goes off at once"
 	}},
 	{name: "standby isolated", weight: 2, long: true, start: func(r *runner, d time.Duration) (func(), string) {
 		// A standby's port on one link, or both, is cut off from it,
