@@ -294,8 +294,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			// anything would look free: it is started again.
 			for runCtx.Err() == nil {
 				d.hearing.Store(true)
+				d.pokeStandbys() // it may take the addresses again
 				err := d.Asker.Run(runCtx, d.answered)
 				d.hearing.Store(false)
+				d.pokeStandbys()
 				if runCtx.Err() != nil {
 					return
 				}

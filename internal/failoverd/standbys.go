@@ -32,13 +32,15 @@ type standbyState struct {
 }
 
 // selfLocked is this host as the others are told of it. It is not
-// eligible while a link the addresses are on has no carrier: its
-// questions there prove nothing free, so it would not take them, and a
-// standby below it may.
+// eligible while a link the addresses are on has no carrier, nor while
+// nothing listens for the answers to its questions: its questions then
+// prove nothing free, so it would not take them, and a standby below it
+// may.
 func (d *Daemon) selfLocked() standby.Self {
 	st := d.machine.Status(d.Clock.Now())
+	deaf := d.Asker != nil && !d.hearing.Load()
 	return standby.Self{Name: d.cfg.Node, Priority: d.cfg.Priority, Holding: st.Holding,
-		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed && !st.Lit.Dark}
+		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed && !st.Lit.Dark && !deaf}
 }
 
 // runStandbys announces this host every interval of the primary's (and
@@ -133,6 +135,13 @@ func (d *Daemon) pokeStandbysLocked() {
 	case d.sb.poke <- struct{}{}:
 	default:
 	}
+}
+
+// pokeStandbys is pokeStandbysLocked for a caller without d.mu.
+func (d *Daemon) pokeStandbys() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pokeStandbysLocked()
 }
 
 // standbysStatusLocked lists the other standbys alive.

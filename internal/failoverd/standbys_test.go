@@ -2,6 +2,7 @@ package failoverd
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -212,5 +213,42 @@ func TestAStandbyWithItsAddressLinkDarkLeavesTheAddressesToTheNext(t *testing.T)
 		if y := high.d.Status().Yielding; y == nil || y.To != "server3" || !y.Holds {
 			t.Fatalf("server2 yields to %+v, want server3, which holds the addresses", y)
 		}
+	})
+}
+
+// A standby whose listener for answers has failed (it is started again
+// every second, and fails again) cannot take the addresses either (a
+// question nobody hears answered proves nothing free): it says it is not
+// eligible, and the next one takes them when the primary dies.
+func TestAStandbyThatHearsNoAnswerLeavesTheAddressesToTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		mk := func(name string, prio int, a *fakeAsker) *world {
+			return newWorldDeps(t, false, a, nil, func(d *Deps) { d.Standbys = member{b, name} }, func(c *Config) {
+				c.Node, c.Priority = name, prio
+			})
+		}
+		deaf := newAsker()
+		high, low := mk("server2", 200, deaf), mk("server3", 100, newAsker())
+		beatAll(time.Second, high, low)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			for {
+				select {
+				case deaf.fail <- errors.New("the ARP socket broke"):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		synctest.Wait()
+		// The primary's power goes off.
+		low.waitState(failover.Active, 3*time.Second)
+		time.Sleep(time.Second)
+		if high.holds() || len(high.hooks.stages()) != 0 {
+			t.Fatalf("server2, hearing no answer, took the addresses: hooks %v", high.hooks.stages())
+		}
+		cancel()
 	})
 }

@@ -26,7 +26,8 @@ type Self struct {
 	Holding bool
 	// Eligible: it would take them now if the primary were gone: not
 	// held by its operator, not vetoed by its Test, every link the
-	// addresses are on with carrier.
+	// addresses are on with carrier, and hearing the answers to its
+	// questions.
 	Eligible bool
 	// Addresses names the addresses it takes (Fingerprint): the
 	// standbys of one primary take the same ones. Conn.Packet sets it.

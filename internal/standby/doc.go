@@ -8,8 +8,8 @@
 // heartbeat links' IPv4 subnets on the standby port (FAILOVER_STANDBY_PORT,
 // 1695), never the heartbeat port. Its message says the sender's priority,
 // whether it holds the addresses, whether it may take them (not held by
-// its operator, not vetoed by its Test, its address links with carrier),
-// and which addresses they are.
+// its operator, not vetoed by its Test, its address links with carrier,
+// hearing the answers to its questions), and which addresses they are.
 // Each failoverd keeps the announcements it heard (Table) and from them
 // what it must leave to another standby (Table.Yield): the addresses
 // held by one, or a standby that ranks above it and is alive and able to
