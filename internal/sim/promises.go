@@ -107,6 +107,7 @@ type nodeCheck struct {
 	twoSince     time.Time // it and the primary answer (zero: not)
 	hearableFrom time.Time // it could hear the primary from then on
 	deafAt       time.Time // its ARP listener last failed
+	cutOffAt     time.Time // it was last hung or cut off the public link (it heard no answer there)
 	blockedUntil time.Time // the dead-primary promise waits until then for it (a veto's after-effects)
 	vetoEnded    time.Time // its Test last stopped failing
 	vetoAt       time.Time
@@ -433,6 +434,9 @@ func (c *checker) evalLocked() {
 		if n.asker != nil && n.asker.failing {
 			n.deafAt = now
 		}
+		if n.h.hangs > 0 || c.pub(n.h).cut > 0 {
+			n.cutOffAt = now
+		}
 		if !c.hearable(n) || n.vetoes > 0 || now.Before(n.vetoEnded.Add(c.b.VetoRetry)) || n.held {
 			// Test may refuse a give-back: the administrator's veto
 			// keeps the address here, the primary answering or not,
@@ -621,10 +625,11 @@ func (c *checker) addedLocked(h *host, ip netip.Addr) {
 		// failoverctl acquire --force: the operator takes it anyway,
 		// and automatic give-back returns it after the hold-down.
 		n.forcedHolds, n.forcedAt = true, now
-	} else if !c.pAnswersSince.IsZero() && now.Sub(c.pAnswersSince) > c.b.AskRace && n.h.hangs == 0 && c.pub(n.h).cut == 0 {
+	} else if !c.pAnswersSince.IsZero() && now.Sub(c.pAnswersSince) > c.b.AskRace && now.Sub(n.cutOffAt) > c.b.Reaction {
 		// (A hung host, or one cut off the public link, hears no
-		// answer: it takes the address where no ARP reaches, and the
-		// one-owner rule applies once it is back.)
+		// answer: it takes the address where no ARP reaches, or does
+		// so within the reaction once back, and the one-owner rule
+		// applies.)
 		c.fail("%s added %s while the primary has answered for it for %v", n.name, ip, now.Sub(c.pAnswersSince).Round(time.Millisecond))
 	}
 	// An operator's acquire is no automatic takeover: it is asked of a
@@ -723,6 +728,15 @@ func (c *checker) jobLocked(n *node, j failover.Job, reason string) {
 // standby that n had heard hold the address is none: no notice.
 func (c *checker) noticeLocked(n *node, k notice.Kind, detail string) {
 	c.notices[k]++
+	if k == notice.StandbyTie {
+		// Told only of a standby that has this one's priority.
+		for _, o := range c.w.nodes {
+			if o != n && o.prio == n.prio {
+				return
+			}
+		}
+		c.fail("%s told of a standby of its priority, %d, and none has it: %s", n.name, n.prio, detail)
+	}
 	if k != notice.Conflict {
 		return
 	}
