@@ -109,6 +109,16 @@ func (a *asking) heardAnswer(e Answered, primed, placed, inAsking bool) {
 	}
 }
 
+// forget drops the answers heard so far, and the questions they
+// answered: only questions from now on count (a run of them under way
+// begins again).
+func (a *asking) forget(now time.Time) {
+	a.last = Answered{}
+	if a.on() {
+		a.begin(now)
+	}
+}
+
 // answeredWithin: another host answered in the last d.
 func (a *asking) answeredWithin(now time.Time, d time.Duration) bool {
 	return !a.last.At.IsZero() && now.Sub(a.last.At) <= d

@@ -53,6 +53,13 @@ func (y Yielding) Words() string {
 }
 
 func (m *Machine) yielded(e Yield) []Action {
+	if m.yield.Holds && (!e.Holds || e.To != m.yield.To) {
+		// The standby that held the addresses let go of them, or is
+		// gone: the answers heard while it held them were its own, and
+		// only the questions from now on tell whether anything still
+		// answers.
+		m.ask.forget(e.At)
+	}
 	m.yield = e
 	return m.evaluate(e.At)
 }

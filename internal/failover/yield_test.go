@@ -135,3 +135,20 @@ func TestALowerHolderIsNoConflictForTheHigherOne(t *testing.T) {
 	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(1200*time.Millisecond))
 	tl.expect(Active, "notice conflict")
 }
+
+// The standby that held the addresses gives them back (the primary came
+// back to it, then died again before this one heard it): its answers,
+// heard while it held them, are no conflict once it says it holds them
+// no more; only the questions from then on tell whether anything still
+// answers, and nothing does: this one takes them.
+func TestAHolderThatGaveBackLeavesNoConflictBehind(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 150, Holds: true})
+	tl.answers(standbyMAC, 100*time.Millisecond, tl.now.Add(5*time.Second)) // the primary silent
+	tl.expect(Standby)
+	tl.do(Yield{At: tl.now})
+	tl.expect(Asking)
+	tl.tickTo(tl.now.Add(2 * time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
