@@ -73,8 +73,9 @@ type checker struct {
 	lowerTook, pairsSeen int
 
 	// The primary's service checks: failing since (zero: passing), and
-	// when they last began to pass.
-	checksFailSince, checksPassAt time.Time
+	// when they last began to pass; lastFailSince: when the last run of
+	// failures began.
+	checksFailSince, checksPassAt, lastFailSince time.Time
 }
 
 // nodeCheck is what the checker knows of one standby (w.mu).
@@ -149,6 +150,12 @@ func (c *checker) checksLocked(fail bool) {
 	switch {
 	case fail && c.checksFailSince.IsZero():
 		c.checksFailSince = now
+		if !c.checksPassAt.IsZero() && now.Sub(c.checksPassAt) < c.b.CheckEvery+5*time.Millisecond {
+			// No check may have run, and passed, since they last
+			// failed: the failures in a row go on from then.
+			c.checksFailSince = c.lastFailSince
+		}
+		c.lastFailSince = c.checksFailSince
 	case !fail && !c.checksFailSince.IsZero():
 		c.checksFailSince, c.checksPassAt = time.Time{}, now
 	}

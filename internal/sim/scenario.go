@@ -96,7 +96,14 @@ func (r *runner) stopHB(kill bool) {
 	if r.hb == nil {
 		return
 	}
-	r.locked(func() { r.w.check.hbRunning = false }) // stopping: no longer a live primary's
+	r.locked(func() {
+		r.w.check.hbRunning = false // stopping: no longer a live primary's
+		if !kill {
+			// Its goodbye: the primary goes, a new question for Test
+			// (failoverd takes over once its addresses stop answering).
+			r.w.check.pChanged = time.Now()
+		}
+	})
 	r.hb.stop(r.w, kill)
 	r.hb = nil
 }
