@@ -231,15 +231,16 @@ func (w *World) startFailoverd(ctx context.Context, n *node) *running {
 // the standby port of each link, under the faults the heartbeats meet,
 // and the attacker records them.
 type standbys struct {
-	w    *World
-	n    *node
-	pr   *proc
-	conn *standby.Conn
-	q    *queue[datagram]
+	w     *World
+	n     *node
+	pr    *proc
+	conn  *standby.Conn
+	q     *queue[datagram]
+	addrs string // the fingerprint its announcements carry
 }
 
 func (w *World) newStandbys(pr *proc, n *node, cfg standby.Config, log *slog.Logger) *standbys {
-	s := &standbys{w: w, n: n, pr: pr, conn: standby.Fed(cfg, log), q: newQueue[datagram]()}
+	s := &standbys{w: w, n: n, pr: pr, conn: standby.Fed(cfg, log), q: newQueue[datagram](), addrs: cfg.Addresses}
 	w.bind(pr, cfg.Port, func(b []byte, ifindex int, from netip.AddrPort) {
 		s.q.put(datagram{b: b, from: from, ifindex: ifindex})
 	})
@@ -258,7 +259,9 @@ func (s *standbys) Announce(self standby.Self, interval time.Duration, now time.
 	w.mu.Lock()
 	if !s.pr.dead {
 		if self != s.n.said {
-			w.tl.add("%s announces %s", s.n.name, self.Message())
+			told := self
+			told.Addresses = s.addrs
+			w.tl.add("%s announces %s", s.n.name, told.Message())
 		}
 		if !self.Holding {
 			s.n.holdingSince = time.Time{}
