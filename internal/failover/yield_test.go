@@ -216,3 +216,59 @@ func TestThePrimaryBackOnOneLinkFirstIsNoAnomaly(t *testing.T) {
 	tl.tickTo(back.Add(3100 * time.Millisecond))
 	tl.expect(Degraded, "notice anomaly")
 }
+
+func TestAHandOverToAHigherStandbyIsNoConflict(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Above: true})
+	tl.beatsFor(5*time.Second, false)
+	tl.expect(Standby)
+	tl.beatHealth(true)
+	tl.expect(Standby, "notice primary-unhealthy")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 200, Holds: true, Above: true})
+	for range 30 {
+		tl.answers(standbyMAC, 200*time.Millisecond, tl.now.Add(time.Second))
+		tl.beatHealth(true)
+	}
+	tl.expect(Standby)
+	if every := tl.m.askEvery(); every != 0 {
+		t.Fatalf("asking every %v while another standby holds the address, want no questions", every)
+	}
+	// standby1 is gone: its answers stop, and a timeout later it is no
+	// longer heard.
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.beatHealth(true)
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(time.Second))
+	tl.expect(Acquiring, "start takeover")
+}
+
+func TestALowerHolderIsNoConflictForTheHigherOne(t *testing.T) {
+	tl := newTimeline(t, askParams(), true)
+	tl.run(time.Second)
+	tl.do(Yield{At: tl.now, Lower: "standby0"})
+	tl.answers(standbyMAC, 100*time.Millisecond, tl.now.Add(3*time.Second))
+	tl.expect(Active)
+	if st := tl.m.Status(tl.now); st.Yielding != nil {
+		t.Fatalf("status yields to %+v while this host holds the addresses above standby0", st.Yielding)
+	}
+	// It gave them back: its last answers, a moment before, are not a
+	// stranger's run of them.
+	tl.do(Yield{At: tl.now})
+	tl.tickTo(tl.now.Add(2 * time.Second))
+	tl.expect(Active)
+	// A stranger's answers, for an interval with no heartbeat: told.
+	tl.answers(otherMAC, 100*time.Millisecond, tl.now.Add(1200*time.Millisecond))
+	tl.expect(Active, "notice conflict")
+}
+
+func TestAHolderThatGaveBackLeavesNoConflictBehind(t *testing.T) {
+	tl := newTimeline(t, askParams(), false)
+	tl.run(5*time.Second, "priv0", "pub0")
+	tl.do(Yield{At: tl.now, To: "standby1", Priority: 150, Holds: true})
+	tl.answers(standbyMAC, 100*time.Millisecond, tl.now.Add(5*time.Second)) // the primary silent
+	tl.expect(Standby)
+	tl.do(Yield{At: tl.now})
+	tl.expect(Asking)
+	tl.tickTo(tl.now.Add(2 * time.Second))
+	tl.expect(Acquiring, "start takeover")
+}

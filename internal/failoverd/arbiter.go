@@ -212,7 +212,7 @@ func (d *Daemon) enforceDeadline(ctx context.Context) (keepUntil time.Time) {
 	// The machine gives them back (its hooks run; the addresses are
 	// gone already).
 	y.At = d.Clock.Now()
-	d.publishStandingLocked(y, y.At, d.machine.Status(y.At).Timeout)
+	d.publishStandingLocked(y, y.At)
 	d.applyLocked(y, nil)
 	d.rearmLocked()
 	return time.Time{}
