@@ -194,6 +194,9 @@ func (c *Client) round(ctx context.Context) {
 	n := c.b.Members(cctx)
 	cancel()
 	c.mu.Lock()
+	if n.Answering != c.answering || n.Refusing != c.refusing || n.Total != c.members {
+		c.changed() // FAILOVER_ARBITER_LOST=keep holds on only while every member refuses
+	}
 	c.answering, c.refusing, c.members = n.Answering, n.Refusing, n.Total
 	c.mu.Unlock()
 }

@@ -46,8 +46,8 @@ func (c *Client) Alive(node string) (alive, known bool) {
 }
 
 // Changes receives a token whenever reachability, an address's holder or
-// the set of live nodes (or a role) changes, and when the lease is found
-// gone; the daemon then reads what it needs. Tokens do not queue: one
+// the set of live nodes (or a role) changes, the members answering or
+// refusing change, and when the lease is found gone; the daemon then reads what it needs. Tokens do not queue: one
 // waiting stands for any number of changes. The token is left before
 // the change can be seen (Status, Reachable), so a reader that saw it
 // finds the token too.

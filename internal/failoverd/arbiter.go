@@ -34,6 +34,23 @@ type arbiterState struct {
 	keepWhenDown bool
 	cut          bool      // the links-cut notice was sent for this silence
 	lost         time.Time // when the addresses were last removed at the lease's deadline
+	kept         bool      // the keep warning was logged for this outage
+	// added wakes the watch once a takeover added addresses: a claim
+	// granted just before the deadline may be followed by an add just
+	// after it, and the watch, woken at the deadline, found nothing held.
+	added chan struct{}
+}
+
+// arbiterRecheck is how long the watch waits, with no deadline ahead,
+// for a change the arbiter's client does not signal.
+const arbiterRecheck = time.Second
+
+// wakeWatch wakes the watch after a takeover added addresses.
+func (d *Daemon) wakeWatch() {
+	select {
+	case d.arb.added <- struct{}{}:
+	default:
+	}
 }
 
 // arbiterYieldLocked is what the arbiter asks of this host now: while
@@ -109,14 +126,18 @@ func (d *Daemon) releaseAll(ctx context.Context, as []takeover.Address) {
 // majority cannot be reached, until ctx ends.
 func (d *Daemon) watchArbiter(ctx context.Context) {
 	for {
-		wait := time.Second
-		if dl := d.Arbiter.Deadline(); !dl.IsZero() {
-			wait = max(time.Until(dl), time.Millisecond)
+		// Woken at the deadline; past it (FAILOVER_ARBITER_LOST=keep
+		// keeps the lease), by the client's changes, an add, or the
+		// recheck: not in a loop for as long as etcd is out of reach.
+		wait := arbiterRecheck
+		if until := time.Until(d.Arbiter.Deadline()); until > 0 {
+			wait = until
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.Arbiter.Changes():
+		case <-d.arb.added:
 		case <-time.After(wait):
 		}
 		d.enforceDeadline(ctx)
@@ -124,6 +145,16 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 		d.updateYieldLocked()
 		d.mu.Unlock()
 	}
+}
+
+// setKept records whether the keep warning stands for this outage; it
+// says whether that changed.
+func (d *Daemon) setKept(kept bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	was := d.arb.kept
+	d.arb.kept = kept
+	return was != kept
 }
 
 // leaseLost is whom a holder yields to once it removed its addresses at
@@ -140,16 +171,21 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 	held := d.Mover.Holding()
 	dl := d.Arbiter.Deadline()
 	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
+		d.setKept(false)
 		return
 	}
 	st := d.Arbiter.Status()
 	if st.Reachable {
+		d.setKept(false)
 		return // renewed since
 	}
 	if d.arb.keepWhenDown && st.Refusing == st.Members && st.Members > 0 {
-		d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
+		if d.setKept(true) {
+			d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
+		}
 		return
 	}
+	d.setKept(false)
 	var errs []error
 	for _, a := range held {
 		if err := d.Mover.Give(ctx, a); err != nil {

@@ -234,7 +234,7 @@ func New(cfg Config, deps Deps) *Daemon {
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
 		questions: takeover.Questions(cfg.Addresses), started: deps.Clock.Now(), missing: map[string]*missingLink{},
 		sb:  standbyState{table: standby.NewTable(), ties: map[string]bool{}, poke: make(chan struct{}, 1)},
-		arb: arbiterState{keepWhenDown: cfg.ArbiterKeep}}
+		arb: arbiterState{keepWhenDown: cfg.ArbiterKeep, added: make(chan struct{}, 1)}}
 	d.cfg.Machine.AddrLinks = slices.Clone(cfg.Machine.AddrLinks) // not the caller's array
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface

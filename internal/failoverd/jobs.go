@@ -181,6 +181,9 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 		}
 		d.log.Info("took the address over", "addr", a)
 	}
+	if d.Arbiter != nil {
+		d.wakeWatch() // the watch looks at the deadline again
+	}
 	d.log.Info("addresses added and announced", "count", len(todo), "took", time.Since(start))
 	d.obs.Moved(failover.Takeover, d.Clock.Now())
 	for _, a := range todo {

@@ -109,9 +109,12 @@ func (d *Daemon) keepKeys(ctx context.Context) {
 		} else {
 			d.keepHostKeys(ctx)
 		}
+		// Woken at the deadline; past it (FAILOVER_ARBITER_LOST=keep
+		// keeps the lease), by the changes or the retry: not in a loop
+		// for as long as etcd is out of reach.
 		wait := retry
-		if dl := d.Arbiter.Deadline(); !dl.IsZero() {
-			wait = min(wait, max(time.Until(dl), time.Millisecond))
+		if until := time.Until(d.Arbiter.Deadline()); until > 0 {
+			wait = min(wait, until)
 		}
 		select {
 		case <-ctx.Done():

@@ -104,6 +104,8 @@ type arbOpts struct {
 	// slowGrant delays the answer to the first lease's grant, as a real
 	// etcd takes a moment.
 	slowGrant time.Duration
+	// wrap, when set, wraps the client as heartbeatd sees it.
+	wrap func(Arbiter) Arbiter
 }
 
 // slowGrant is the in-memory etcd whose grants answer late.
@@ -138,7 +140,11 @@ func newArbWorld(t *testing.T, m *arbiter.Memory, o arbOpts) *arbWorld {
 		t.Fatal(err)
 	}
 	w.client = cl
-	deps := Deps{Sender: &fakeSender{steps: st, targets: linkTargets()}, Announcer: &fakeAnnouncer{steps: st}, Log: log, Arbiter: cl,
+	var arb Arbiter = cl
+	if o.wrap != nil {
+		arb = o.wrap(cl)
+	}
+	deps := Deps{Sender: &fakeSender{steps: st, targets: linkTargets()}, Announcer: &fakeAnnouncer{steps: st}, Log: log, Arbiter: arb,
 		Listen: func(ctx context.Context, _ netip.Addr, _ func() *wire.Keyring, _ heartbeat.FromSecondary) <-chan struct{} {
 			done := make(chan struct{})
 			go func() { <-ctx.Done(); close(done) }()
