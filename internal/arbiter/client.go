@@ -172,8 +172,19 @@ func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, c.bound)
 }
 
+// errLettingGo: the lease is past its deadline and not yet let go; the
+// round sends nothing, and says why the last one failed.
+var errLettingGo = errors.New("past its deadline, let go once the server may have expired it")
+
 func (c *Client) round(ctx context.Context) {
 	err := c.renew(ctx)
+	if errors.Is(err, errLettingGo) {
+		c.mu.Lock()
+		if c.err != nil {
+			err = c.err
+		}
+		c.mu.Unlock()
+	}
 	var kvs []KV
 	var readAt time.Time
 	if err == nil {
@@ -206,9 +217,18 @@ func (c *Client) round(ctx context.Context) {
 func (c *Client) renew(ctx context.Context) error {
 	c.mu.Lock()
 	id, put := c.lease, c.nodePut
-	past := id != 0 && !c.clock.Now().Before(c.deadlineLocked())
+	now := c.clock.Now()
+	past := id != 0 && !now.Before(c.deadlineLocked())
+	expirable := id != 0 && !now.Before(c.expirableLocked())
 	c.mu.Unlock()
 	if past && !c.cfg.KeepPastDeadline {
+		if !expirable {
+			// Its holder is removing its addresses: the lease is
+			// neither renewed (its keys would outlive them) nor
+			// revoked (that would free them at once) before the
+			// server could have expired it anyway.
+			return fmt.Errorf("%w: lease %x", errLettingGo, id)
+		}
 		c.letGo(ctx, id)
 		id = 0
 	}
@@ -296,10 +316,12 @@ func (c *Client) lost(id LeaseID, why string) {
 	c.log.Warn(why, "lease", fmt.Sprintf("%x", id))
 }
 
-// letGo gives up a lease past its deadline: its holder has let its
-// addresses go, so its keys must not outlive it, as they would if a
-// renewal reached the server while its answer could not come back. The
-// revoke frees them at once if it arrives; if not, the lease expires.
+// letGo gives up a lease past its deadline, once the server may have
+// expired it (expirableLocked): its holder has let its addresses go, so
+// its keys must not outlive it, as they would if a renewal reached the
+// server while its answer could not come back. The revoke frees them at
+// once if it arrives; if not, the lease expires. Sent at the deadline, it
+// would free them while the holder is still removing its addresses.
 func (c *Client) letGo(ctx context.Context, id LeaseID) {
 	c.lost(id, letGone)
 	cctx, cancel := c.call(ctx)

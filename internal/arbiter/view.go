@@ -23,6 +23,17 @@ func (c *Client) deadlineLocked() time.Time {
 	return c.acked.Add(c.ttl - Margin(c.ttl))
 }
 
+// expirableLocked is the instant from which the server may have expired
+// the lease: a TTL after the last acknowledged renewal was sent, by this
+// host's clock. A clock that runs fast by ClockRateError reads it no
+// earlier than a server clock that runs fast by as much expires the
+// lease, so a revoke sent then frees nothing sooner than the expiry
+// could have; the margin between Deadline and it is the holder's, to
+// remove its addresses.
+func (c *Client) expirableLocked() time.Time {
+	return c.acked.Add(c.ttl)
+}
+
 // Reachable says whether the last round reached the majority: the
 // renewal and the read were both answered.
 func (c *Client) Reachable() bool {
