@@ -3,6 +3,7 @@ package failoverd
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
 // keepWorld is arbiterWorld with FAILOVER_ARBITER_LOST=keep: the
@@ -100,6 +103,59 @@ func TestAStandbyCutFromTheMajorityDoesNotSpin(t *testing.T) {
 		}
 		if s := w.d.State(); s != failover.Standby {
 			t.Fatalf("state %s", s)
+		}
+	})
+}
+
+// raceClaims is the in-memory etcd for server2, where another host's
+// claim gets in just before server2's first: the race of a takeover with
+// heartbeatd claiming its service addresses again as it starts.
+type raceClaims struct {
+	arbiter.Backend
+	once   sync.Once
+	before func()
+}
+
+func (r *raceClaims) Claim(ctx context.Context, key, value string, lease arbiter.LeaseID) (string, error) {
+	r.once.Do(r.before)
+	return r.Backend.Claim(ctx, key, value, lease)
+}
+
+// A takeover the arbiter refuses part way (the first address's key
+// granted, the second claimed by the primary a moment before) adds
+// nothing, and must keep no key either: a key kept for an address this
+// host does not hold keeps its owner from it (heartbeatd adds a service
+// address only once it holds its key) for as long as this host lives.
+func TestARefusedTakeoverKeepsNoKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		primary, _ := arbiterClient(t, m, "server1", "primary")
+		synctest.Wait()
+		time.Sleep(time.Second)
+		b := &raceClaims{Backend: m.Conn("server2"), before: func() {
+			if h, err := primary.Claim(context.Background(), "198.51.100.2"); err != nil || h != "server1" {
+				t.Errorf("the primary's claim: %q, %v", h, err)
+			}
+		}}
+		c, err := arbiter.New(b, arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.2/32")}
+		w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c }, func(c *Config) {
+			c.Addresses = append(c.Addresses, second)
+		})
+		w.beatFor(time.Second)
+		time.Sleep(5 * time.Second) // heartbeatd restarting: silence, a takeover, refused
+		if _, ok := w.notices.last(notice.TakeoverFailed); !ok {
+			t.Fatalf("no takeover-failed notice: %v", w.notices.kinds())
+		}
+		w.beatFor(5 * time.Second) // heartbeatd runs again
+		if len(w.mover.Holding()) != 0 {
+			t.Fatalf("holding %v after a refused takeover", w.mover.Holding())
+		}
+		if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
+			t.Fatalf("the primary, heard again, claims 198.51.100.1: holder %q, %v; server2 kept the key of an address it does not hold", h, err)
 		}
 	})
 }

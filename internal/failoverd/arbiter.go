@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,6 +120,22 @@ func (d *Daemon) releaseAll(ctx context.Context, as []takeover.Address) {
 			d.log.Warn("could not free the address's key in the arbiter; it goes with this host's lease", "addr", a, "err", err)
 		}
 	}
+}
+
+// releaseUnheld frees the keys this host may hold for addresses it does
+// not hold: a takeover refused part way claimed some (or a claim took
+// effect while its answer was lost), and a key kept without its address
+// keeps its owner (heartbeatd) from it. Release deletes a key only when
+// it names this host.
+func (d *Daemon) releaseUnheld(ctx context.Context) {
+	held := d.Mover.Holding()
+	var free []takeover.Address
+	for _, a := range d.cfg.Addresses {
+		if !slices.Contains(held, a) {
+			free = append(free, a)
+		}
+	}
+	d.releaseAll(ctx, free)
 }
 
 // watchArbiter re-decides whenever the arbiter's view changes, and

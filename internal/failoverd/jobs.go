@@ -162,6 +162,7 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 		if why := d.claimAll(ctx); why != "" {
 			d.log.Warn("the arbiter did not give this host the addresses' keys; adding nothing", "why", why)
 			r.done.Refused = why
+			d.releaseUnheld(ctx)
 			r.done.Undone = d.undoAcquire(ctx, &r, todo, why)
 			return r
 		}
