@@ -159,3 +159,75 @@ func TestARefusedTakeoverKeepsNoKey(t *testing.T) {
 		}
 	})
 }
+
+// blipRelease is the in-memory etcd for server2, whose link to it blips
+// (requests dropped) for the length of its first release of a key.
+type blipRelease struct {
+	arbiter.Backend
+	m    *arbiter.Memory
+	once sync.Once
+}
+
+func (b *blipRelease) Release(ctx context.Context, key, value string) (deleted bool, err error) {
+	blip := false
+	b.once.Do(func() { blip = true })
+	if blip {
+		b.m.Cut("server2", arbiter.DropRequests)
+		defer b.m.Heal("server2")
+	}
+	return b.Backend.Release(ctx, key, value)
+}
+
+// A blip of the standby's link to etcd while it gives the addresses back
+// loses the release of their keys. The keys must not stay with it for as
+// long as it lives: the live primary could never claim them again (nor
+// add a service address).
+func TestABlipAtTheGiveBackLeavesNoKeyBehind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		primary, _ := arbiterClient(t, m, "server1", "primary")
+		synctest.Wait()
+		time.Sleep(time.Second)
+		if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
+			t.Fatalf("the primary's claim: %q, %v", h, err)
+		}
+		c, err := arbiter.New(&blipRelease{Backend: m.Conn("server2"), m: m}, arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c })
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Active, 3*arbTTL)
+		m.Heal("server1") // it is back (its lease is a new one: the old expired)
+		w.beatFor(10 * time.Second)
+		if len(w.mover.Holding()) != 0 {
+			t.Fatalf("holding %v with the primary back", w.mover.Holding())
+		}
+		if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
+			t.Fatalf("the primary, back for 10 s, claims 198.51.100.1: holder %q, %v; want it", h, err)
+		}
+	})
+}
+
+// failoverd started again holding the addresses (a killed run left
+// them), the primary gone: it claims their free keys, so that the
+// arbiter names it and no other standby may claim them while it answers.
+func TestAddressesLeftByAKilledRunGetTheirKeys(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newWorldDeps(t, true, nil, nil, func(d *Deps) { d.Arbiter = c })
+		time.Sleep(5 * time.Second)
+		if len(w.mover.Holding()) == 0 {
+			t.Fatalf("the addresses left by the killed run went: state %s", w.d.State())
+		}
+		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server2" {
+			t.Fatalf("holding 198.51.100.1 for 5 s, its key is %+v (%v): free for any other standby to claim", kv, ok)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/arbiter"
@@ -36,6 +37,10 @@ type arbiterState struct {
 	cut          bool      // the links-cut notice was sent for this silence
 	lost         time.Time // when the addresses were last removed at the lease's deadline
 	kept         bool      // the keep warning was logged for this outage
+	// keys is held from a takeover's claims to its adds, and while the
+	// keys are reconciled (reconcileKeys), so that neither undoes the
+	// other.
+	keys sync.Mutex
 	// added wakes the watch once a takeover added addresses: a claim
 	// granted just before the deadline may be followed by an add just
 	// after it, and the watch, woken at the deadline, found nothing held.
@@ -138,6 +143,46 @@ func (d *Daemon) releaseUnheld(ctx context.Context) {
 	d.releaseAll(ctx, free)
 }
 
+// reconcileKeys keeps the arbiter's keys in step with the addresses this
+// host holds, while no job runs: it frees the key of an address it does
+// not hold (a give-back whose release was lost in a blip, a claim whose
+// answer was lost), which would keep the primary from it for as long as
+// this host lives; and claims the free key of an address it holds (left
+// by a killed run, or its lease replaced), so that no other host may
+// claim it while this one answers. A key another host holds is the
+// yield's to act on.
+func (d *Daemon) reconcileKeys(ctx context.Context) {
+	if !d.arb.keys.TryLock() {
+		return // a takeover claims and adds: the watch must not wait for it
+	}
+	defer d.arb.keys.Unlock()
+	d.mu.Lock()
+	busy := d.running > 0 || d.stopping
+	d.mu.Unlock()
+	st := d.Arbiter.Status()
+	if busy || !st.Reachable || st.Lease == 0 {
+		return
+	}
+	held := d.Mover.Holding()
+	for _, a := range d.cfg.Addresses {
+		addr := a.Addr().String()
+		switch h := st.Holders[addr]; {
+		case slices.Contains(held, a) && h == "":
+			if holder, err := d.Arbiter.Claim(ctx, addr); err != nil {
+				d.log.Debug("cannot claim the key of an address this host holds", "addr", addr, "err", err)
+			} else if holder == st.Node {
+				d.log.Info("claimed the key of an address this host holds", "addr", addr)
+			}
+		case !slices.Contains(held, a) && h == st.Node:
+			if err := d.Arbiter.Release(ctx, addr); err != nil {
+				d.log.Debug("cannot free the key of an address this host does not hold", "addr", addr, "err", err)
+			} else {
+				d.log.Info("freed the key of an address this host does not hold", "addr", addr)
+			}
+		}
+	}
+}
+
 // watchArbiter re-decides whenever the arbiter's view changes, and
 // removes the addresses this host holds at its lease's deadline when the
 // majority cannot be reached, until ctx ends.
@@ -158,6 +203,7 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		d.enforceDeadline(ctx)
+		d.reconcileKeys(ctx)
 		d.mu.Lock()
 		d.updateYieldLocked()
 		d.mu.Unlock()

@@ -175,6 +175,7 @@ type Daemon struct {
 	hearing     atomic.Bool // the Asker's Run listens for answers
 
 	jobs       sync.WaitGroup
+	running    int             // jobs started and not done; d.mu
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
 	cancelJobs context.CancelFunc
 
