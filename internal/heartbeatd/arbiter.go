@@ -35,6 +35,7 @@ type LeasedService interface {
 	SetKeys(heartbeat.Keys)
 	Held() []netip.Addr
 	LetGo(ctx context.Context, why string, ips ...netip.Addr) error
+	FreeKeys(ctx context.Context, mine func(netip.Addr) bool)
 }
 
 var _ LeasedService = (*heartbeat.Service)(nil)
@@ -177,7 +178,8 @@ func (d *Daemon) keepHostKeys(ctx context.Context) {
 
 // keepServiceKeys claims again the key of each service address this host
 // holds and the arbiter does not name it for (its lease was replaced),
-// and removes an address whose key another host holds.
+// removes an address whose key another host holds, and frees the key of
+// an address it does not hold.
 func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 	st := d.Arbiter.Status()
 	if !st.Reachable || st.Lease == 0 {
@@ -197,6 +199,8 @@ func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 			d.Log.Error("cannot remove the service address", "addr", addr, "err", err)
 		}
 	}
+	// The keys of addresses not held, whose release was lost.
+	svc.FreeKeys(ctx, func(ip netip.Addr) bool { return st.Holders[ip.String()] == st.Node })
 }
 
 // enforceDeadline removes the service addresses once this host's lease

@@ -106,6 +106,8 @@ type arbOpts struct {
 	slowGrant time.Duration
 	// wrap, when set, wraps the client as heartbeatd sees it.
 	wrap func(Arbiter) Arbiter
+	// backend, when set, wraps the in-memory etcd's connection.
+	backend func(arbiter.Backend) arbiter.Backend
 }
 
 // slowGrant is the in-memory etcd whose grants answer late.
@@ -134,6 +136,9 @@ func newArbWorld(t *testing.T, m *arbiter.Memory, o arbOpts) *arbWorld {
 	var conn arbiter.Backend = m.Conn("server1")
 	if o.slowGrant > 0 {
 		conn = slowGrant{conn, o.slowGrant}
+	}
+	if o.backend != nil {
+		conn = o.backend(conn)
 	}
 	cl, err := arbiter.New(conn, arbiter.Config{Node: "server1", Role: "primary", TTL: arbTTL, KeepPastDeadline: o.keep, Logger: log})
 	if err != nil {
