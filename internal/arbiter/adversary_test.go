@@ -2,6 +2,9 @@ package arbiter
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -56,4 +59,47 @@ func TestARevokePastTheDeadlineLeavesTheHolderItsSlack(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Two hosts with one name (FAILOVER_NODE_NAME defaults to the host name
+// up to its first dot): the arbiter cannot tell their claims apart, and
+// both would add the addresses. The one whose liveness key the other
+// wrote over says so, loudly.
+func TestTwoHostsWithOneNameAreTold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		var log syncBuf
+		a, err := New(m.Conn("a"), Config{Node: "web", Role: "standby 100", TTL: ttl, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = a.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		waitUntil(t, "a reachable", ttl, a.Reachable)
+		b := run(t, m.Conn("b"), Config{Node: "web"})
+		reachable(t, b)
+		time.Sleep(ttl)
+		if n := strings.Count(log.String(), "another host uses this host's name"); n != 1 {
+			t.Fatalf("told %d times, want once:\n%s", n, log.String())
+		}
+	})
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -107,6 +107,7 @@ type Client struct {
 	nodes     map[string]string // node -> role, as last read
 	losses    int
 	lostAt    time.Time
+	twinTold  LeaseID // the lease under which another client's use of this name was logged
 }
 
 // New makes a Client; nothing is sent until Run.
@@ -336,7 +337,16 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 	c.rounds++
 	c.reachable, c.err = err == nil, err
 	changed := was != c.reachable
+	var twin *KV
 	if err == nil {
+		for i, kv := range kvs {
+			// The liveness key written under this lease, found under
+			// another: a second host goes by this host's name, and
+			// each would take the other's claims for its own.
+			if kv.Key == c.nodeKey(c.cfg.Node) && c.nodePut && c.lease != 0 && kv.Lease != c.lease && c.twinTold != c.lease {
+				c.twinTold, twin = c.lease, &kvs[i]
+			}
+		}
 		holders, nodes := c.parse(kvs)
 		changed = changed || !maps.Equal(holders, c.holders) || !maps.Equal(nodes, c.nodes)
 		c.holders, c.nodes, c.readAt = holders, nodes, readAt
@@ -346,6 +356,10 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 		c.changed() // under the lock: whoever sees the change finds the token
 	}
 	c.mu.Unlock()
+	if twin != nil {
+		c.log.Error("another host uses this host's name in the arbiter: its liveness key was written again under another lease; each takes the other's address keys for its own, so both may add the addresses: set FAILOVER_NODE_NAME apart on each host",
+			"key", twin.Key, "lease", fmt.Sprintf("%x", twin.Lease))
+	}
 	switch {
 	case err != nil && (was || first):
 		c.log.Warn("arbiter majority unreachable", "err", err, "deadline", deadline)

@@ -241,7 +241,15 @@ func (c *Conn) accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 		return Peer{}, false
 	}
 	if p.Sender == c.cfg.Name {
-		return Peer{}, false // this host's own broadcast, looped back
+		if p.Epoch != c.epoch {
+			// Not this run's own broadcast, looped back: another host
+			// goes by this host's name (the host name up to its first
+			// dot, by default), and the two would ignore each other and
+			// both take the addresses (or a recording of an earlier run
+			// of this host's).
+			c.drop(wire.DropWrongPeer, from, fmt.Errorf("another standby announces itself with this host's name %q: set FAILOVER_NODE_NAME apart on each host", p.Sender))
+		}
+		return Peer{}, false
 	}
 	s, err := ParseMessage(p.Sender, p.Message)
 	if err != nil {
