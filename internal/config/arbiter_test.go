@@ -45,6 +45,9 @@ func TestArbiterKeys(t *testing.T) {
 		{"FAILOVER_ARBITER=https://203.0.113.11:2379\nFAILOVER_ARBITER_KEY=" + key, ":2: FAILOVER_ARBITER_KEY=" + key + ": set without FAILOVER_ARBITER_CERT"},
 		{"FAILOVER_ARBITER=https://203.0.113.11:2379\nFAILOVER_ARBITER_CERT=/etc/c.pem\nFAILOVER_ARBITER_KEY=" + open, ":3: FAILOVER_ARBITER_KEY=" + open + ": "},
 		{"FAILOVER_ARBITER_PREFIX=ipfailover", "FAILOVER_ARBITER_PREFIX=ipfailover: not an absolute path"},
+		// etcd's client drops TLS for an http:// member: the files set
+		// would protect nothing there.
+		{"FAILOVER_ARBITER=\"https://203.0.113.11:2379 http://203.0.113.12:2379\"\nFAILOVER_ARBITER_CA=/etc/ca.pem", ":1: FAILOVER_ARBITER=http://203.0.113.12:2379: plain http:// while the arbiter's TLS files are set"},
 	} {
 		path := writeFile(t, bad.line+"\n")
 		_, err := Load(Failoverd, Sources{File: path, Args: args})
