@@ -200,6 +200,9 @@ func writeArbiter(w io.Writer, a *arbiter.Status, now time.Time) {
 		reach = "NOT REACHABLE: " + safefile.Visible(a.Err)
 	}
 	fmt.Fprintf(w, "arbiter: majority %s; %d of %d members answer", reach, a.Answering, a.Members)
+	if a.Leaderless > 0 {
+		fmt.Fprintf(w, ", %d with no leader in view", a.Leaderless)
+	}
 	if a.Refusing > 0 {
 		fmt.Fprintf(w, ", %d refuse the connection", a.Refusing)
 	}

@@ -103,3 +103,25 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// FAILOVER_ARBITER_LOST=keep keeps a lease past its deadline only for a
+// holder that keeps its addresses: while every member refuses the
+// connection (etcd down for everyone). Under a one-way cut (requests
+// arrive, answers lost) the members are silent, not refusing: the holder
+// removes its addresses at the deadline, and its renewals, which still
+// arrive, must not keep its keys on the server, or no other host may
+// take the addresses for as long as the cut lasts.
+func TestAKeptLeaseDoesNotOutliveAOneWayCut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		a := run(t, m.Conn("a"), Config{Node: "a", KeepPastDeadline: true})
+		b := run(t, m.Conn("b"), Config{Node: "b"})
+		reachable(t, a, b)
+		claim(t, a, "a")
+		m.Cut("a", DropAnswers)
+		waitUntil(t, "b holds the address", 3*ttl, func() bool {
+			h, _ := b.Claim(context.Background(), addr)
+			return h == "b"
+		})
+	})
+}

@@ -57,14 +57,15 @@ type Config struct {
 	// grant more (etcd: whole seconds, at least 1.5 election timeouts).
 	TTL time.Duration
 	// KeepPastDeadline keeps renewing a lease whose Deadline passed
-	// unrenewed, for a holder that keeps its addresses while etcd is out
-	// of reach (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the
-	// lease and its keys are still there, unless the server expired it
-	// meanwhile. By default such a lease is let go (revoked, if that
-	// arrives) and a new one granted: a holder past its deadline has let
-	// its addresses go, and its keys must not outlive them, as they would
-	// if its renewals reached the server while their answers could not
-	// come back.
+	// unrenewed while every member answers (with a leader or none) or
+	// refuses the connection, for a holder that keeps its addresses
+	// while etcd is down for everyone (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the lease
+	// and its keys are still there, unless the server expired it
+	// meanwhile. Otherwise (and by default) such a lease is let go
+	// (revoked, if that arrives) and a new one granted: a holder past its
+	// deadline has let its addresses go, and its keys must not outlive
+	// them, as they would if its renewals reached the server while their
+	// answers could not come back.
 	KeepPastDeadline bool
 	Clock            Clock        // SystemClock when nil
 	Logger           *slog.Logger // discarded when nil
@@ -91,23 +92,24 @@ type Client struct {
 	changes chan struct{}
 	running atomic.Bool
 
-	mu        sync.Mutex
-	lease     LeaseID
-	nodePut   bool          // the liveness key is written under lease
-	ttl       time.Duration // as the server last granted or renewed it
-	acked     time.Time     // send time of the last acknowledged grant or renewal
-	reachable bool
-	rounds    int
-	err       error
-	answering int
-	refusing  int
-	members   int
-	readAt    time.Time         // send time of the last read that reached the majority
-	holders   map[string]string // address -> node, as last read (and claimed since)
-	nodes     map[string]string // node -> role, as last read
-	losses    int
-	lostAt    time.Time
-	twinTold  LeaseID // the lease under which another client's use of this name was logged
+	mu         sync.Mutex
+	lease      LeaseID
+	nodePut    bool          // the liveness key is written under lease
+	ttl        time.Duration // as the server last granted or renewed it
+	acked      time.Time     // send time of the last acknowledged grant or renewal
+	reachable  bool
+	rounds     int
+	err        error
+	answering  int
+	refusing   int
+	leaderless int
+	members    int
+	readAt     time.Time         // send time of the last read that reached the majority
+	holders    map[string]string // address -> node, as last read (and claimed since)
+	nodes      map[string]string // node -> role, as last read
+	losses     int
+	lostAt     time.Time
+	twinTold   LeaseID // the lease under which another client's use of this name was logged
 }
 
 // New makes a Client; nothing is sent until Run.
@@ -178,7 +180,35 @@ func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc)
 var errLettingGo = errors.New("past its deadline, let go once the server may have expired it")
 
 func (c *Client) round(ctx context.Context) {
-	err := c.renew(ctx)
+	// The members are asked beside the renewal, and what they say is
+	// published with the round's outcome, at once: a daemon never sees
+	// them answer while the renewal that would have worked is not told.
+	members := make(chan MemberCount, 1)
+	go func() {
+		cctx, cancel := c.call(ctx)
+		defer cancel()
+		members <- c.b.Members(cctx)
+	}()
+	c.mu.Lock()
+	before := c.countLocked()
+	c.mu.Unlock()
+	kvs, readAt, err := c.renewAndRead(ctx, before)
+	n := <-members
+	if err != nil && n.Answering > n.Total/2 && before.Answering <= before.Total/2 && ctx.Err() == nil {
+		// A leader came while the renewal waited for one (etcd back
+		// from an outage): once more, before the round is told.
+		kvs, readAt, err = c.renewAndRead(ctx, n)
+	}
+	if ctx.Err() != nil {
+		return // stopping: this round says nothing of the cluster
+	}
+	c.publish(err, kvs, readAt, n)
+}
+
+// renewAndRead renews the lease (renew) and, when that worked, reads the
+// prefix; n is what the members said, for a lease past its deadline.
+func (c *Client) renewAndRead(ctx context.Context, n MemberCount) (kvs []KV, readAt time.Time, err error) {
+	err = c.renew(ctx, n)
 	if errors.Is(err, errLettingGo) {
 		c.mu.Lock()
 		if c.err != nil {
@@ -186,8 +216,6 @@ func (c *Client) round(ctx context.Context) {
 		}
 		c.mu.Unlock()
 	}
-	var kvs []KV
-	var readAt time.Time
 	if err == nil {
 		readAt = c.clock.Now()
 		cctx, cancel := c.call(ctx)
@@ -197,32 +225,27 @@ func (c *Client) round(ctx context.Context) {
 			err = fmt.Errorf("read %s/: %w", c.prefix, err)
 		}
 	}
-	if ctx.Err() != nil {
-		return // stopping: this round says nothing of the cluster
-	}
-	c.publish(err, kvs, readAt)
-
-	cctx, cancel := c.call(ctx)
-	n := c.b.Members(cctx)
-	cancel()
-	c.mu.Lock()
-	if n.Answering != c.answering || n.Refusing != c.refusing || n.Total != c.members {
-		c.changed() // FAILOVER_ARBITER_LOST=keep holds on only while every member refuses
-	}
-	c.answering, c.refusing, c.members = n.Answering, n.Refusing, n.Total
-	c.mu.Unlock()
+	return kvs, readAt, err
 }
 
 // renew renews the lease once, or grants a new one when there is none,
-// and writes the liveness key under it when it is not written yet.
-func (c *Client) renew(ctx context.Context) error {
+// and writes the liveness key under it when it is not written yet; n is
+// what the members last said.
+func (c *Client) renew(ctx context.Context, n MemberCount) error {
 	c.mu.Lock()
 	id, put := c.lease, c.nodePut
 	now := c.clock.Now()
 	past := id != 0 && !now.Before(c.deadlineLocked())
 	expirable := id != 0 && !now.Before(c.expirableLocked())
 	c.mu.Unlock()
-	if past && !c.cfg.KeepPastDeadline {
+	// Kept only while every member answers (with a leader or none) or
+	// refuses: no majority serves anyone (the holder keeps its
+	// addresses), or it is back and the next renewal works. A member
+	// that does not answer at all is the mark of a cut: under a one-way
+	// cut the holder lets its addresses go, and its renewals, which
+	// arrive, would keep its keys from everyone else.
+	keep := c.cfg.KeepPastDeadline && n.Total > 0 && n.Answering+n.Leaderless+n.Refusing == n.Total
+	if past && !keep {
 		if !expirable {
 			// Its holder is removing its addresses: the lease is
 			// neither renewed (its keys would outlive them) nor
@@ -331,12 +354,15 @@ func (c *Client) letGo(ctx context.Context, id LeaseID) {
 }
 
 // publish records a round's outcome.
-func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
+func (c *Client) publish(err error, kvs []KV, readAt time.Time, n MemberCount) {
 	c.mu.Lock()
 	was, first := c.reachable, c.rounds == 0
 	c.rounds++
 	c.reachable, c.err = err == nil, err
-	changed := was != c.reachable
+	// FAILOVER_ARBITER_LOST=keep holds on only while no majority serves
+	// anyone: a change of the members is a change.
+	changed := was != c.reachable || n != c.countLocked()
+	c.answering, c.refusing, c.leaderless, c.members = n.Answering, n.Refusing, n.Leaderless, n.Total
 	var twin *KV
 	if err == nil {
 		for i, kv := range kvs {

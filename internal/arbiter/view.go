@@ -66,16 +66,17 @@ func (c *Client) Changes() <-chan struct{} { return c.changes }
 
 // Status is a snapshot for failoverctl, metrics and logs.
 type Status struct {
-	Node      string
-	Reachable bool   // the last round reached the majority
-	Err       string // why the last round failed; "" when it did not
-	Answering int    // members that answered with a leader in view
-	Refusing  int    // members that refused the connection: no etcd runs there
-	Members   int    // members configured
-	Lease     LeaseID
-	TTL       time.Duration // as the server granted it
-	Renewed   time.Time     // send time of the last acknowledged renewal
-	Deadline  time.Time
+	Node       string
+	Reachable  bool   // the last round reached the majority
+	Err        string // why the last round failed; "" when it did not
+	Answering  int    // members that answered with a leader in view
+	Refusing   int    // members that refused the connection: no etcd runs there
+	Leaderless int    // members that answered with no leader in view
+	Members    int    // members configured
+	Lease      LeaseID
+	TTL        time.Duration // as the server granted it
+	Renewed    time.Time     // send time of the last acknowledged renewal
+	Deadline   time.Time
 	// LeasesLost counts the leases found gone on the server (expired
 	// while this host could not renew, or revoked by someone else) or let
 	// go past their deadline; every claim under one went with it.
@@ -87,6 +88,17 @@ type Status struct {
 	Nodes       map[string]string // live node -> role, as of ReadAt
 }
 
+// EtcdDown says no majority served anyone in the last round: every
+// member refused the connection or answered with no leader in view
+// (MemberCount.Down).
+func (s Status) EtcdDown() bool {
+	return MemberCount{Answering: s.Answering, Leaderless: s.Leaderless, Refusing: s.Refusing, Total: s.Members}.Down()
+}
+
+func (c *Client) countLocked() MemberCount {
+	return MemberCount{Answering: c.answering, Leaderless: c.leaderless, Refusing: c.refusing, Total: c.members}
+}
+
 // Status returns a copy of what the client knows.
 func (c *Client) Status() Status {
 	c.mu.Lock()
@@ -96,6 +108,7 @@ func (c *Client) Status() Status {
 		Reachable:   c.reachable,
 		Answering:   c.answering,
 		Refusing:    c.refusing,
+		Leaderless:  c.leaderless,
 		Members:     c.members,
 		Lease:       c.lease,
 		TTL:         c.ttl,

@@ -299,7 +299,7 @@ func init() {
 			Example: "5s"},
 			2*time.Second, false, func(c *Config) *time.Duration { return &c.ArbiterTTL }),
 		{Name: KeyArbiterLost, Roles: roleBoth, Default: "keep",
-			Doc: "What a holder of addresses does when no member of the arbiter answers at all (each refuses the connection: etcd itself is down for everyone): `keep` them, since nobody else can claim them either, or `release` them. " +
+			Doc: "What a holder of addresses does when no member of the arbiter serves anyone (each refuses the connection or answers with no leader in view: etcd itself is down for everyone, or coming back): `keep` them, since nobody else can claim them either, or `release` them. " +
 				"A member that does not answer (a cut, not a refusal) may serve the others, so a holder cut from the majority always removes its addresses before its lease can expire, whatever this says.",
 			Example: "release",
 			set: func(c *Config, v string) *valueError {

@@ -242,9 +242,9 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 		d.setKept(false)
 		return // renewed since
 	}
-	if d.arb.keepWhenDown && st.Refusing == st.Members && st.Members > 0 {
+	if d.arb.keepWhenDown && st.EtcdDown() {
 		if d.setKept(true) {
-			d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
+			d.log.Warn("no arbiter member serves anyone (each refuses the connection or has no leader): keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
 		}
 		return
 	}

@@ -225,9 +225,9 @@ func (d *Daemon) enforceDeadline(ctx context.Context, svc LeasedService) {
 		// killed run stays until the arbiter says whose its key is.
 		return
 	}
-	if d.cfg.Load().ArbiterLost == "keep" && st.Members > 0 && st.Refusing == st.Members {
+	if d.cfg.Load().ArbiterLost == "keep" && st.EtcdDown() {
 		if d.setKept(true) {
-			d.Log.Warn("every arbiter member refuses the connection: keeping the service addresses (FAILOVER_ARBITER_LOST=keep)", "held", held)
+			d.Log.Warn("no arbiter member serves anyone (each refuses the connection or has no leader): keeping the service addresses (FAILOVER_ARBITER_LOST=keep)", "held", held)
 		}
 		return
 	}
