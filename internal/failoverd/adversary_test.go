@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
@@ -260,6 +261,47 @@ func TestKeepHoldsThroughAnEtcdOutageAndItsReturn(t *testing.T) {
 		}
 		if st := w.d.Arbiter.Status(); !st.Reachable || st.Lease != lease {
 			t.Fatalf("after the outage: reachable %v, lease %x (was %x)", st.Reachable, st.Lease, lease)
+		}
+	})
+}
+
+// A holder frozen (a VM paused or suspended: its clock stopped with it,
+// so its deadline did not come) while its lease expired and another
+// standby claimed the key and took the addresses. At resume both answer
+// for them: the holder, told by its next round that its lease is gone and
+// the key another's, removes them at once, as at its deadline, and runs
+// the give-back's hooks after; not only once its PreRel hooks are done.
+func TestAHolderWhoseKeyIsAnothersRemovesTheAddressesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Active, 3*arbTTL)
+		// Frozen: its lease expired on the server meanwhile (revoked
+		// here), and server3 took the key.
+		gate := make(chan struct{})
+		w.hooks.mu.Lock()
+		w.hooks.gate[hooks.PreRel] = gate
+		w.hooks.mu.Unlock()
+		t.Cleanup(func() { close(gate) }) // before the world stops: its give-back ends
+		other := m.Conn("server3")
+		if err := other.Revoke(context.Background(), w.d.Arbiter.Status().Lease); err != nil {
+			t.Fatal(err)
+		}
+		s3, _ := arbiterClient(t, m, "server3", "standby 50")
+		for !s3.Reachable() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if h, err := s3.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server3" {
+			t.Fatalf("server3's claim: %q, %v", h, err)
+		}
+		start := time.Now()
+		for len(w.mover.Holding()) > 0 {
+			if time.Since(start) > 2*time.Second {
+				t.Fatalf("server2 still answers for the address 2 s after server3 took its key (state %s, its give-back waiting for its PreRel hooks)", w.d.State())
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	})
 }

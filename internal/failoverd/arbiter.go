@@ -227,17 +227,35 @@ const leaseLost = "(this host's lease lost)"
 // enforceDeadline removes the addresses this host holds once its lease's
 // deadline passed unrenewed: from then on the server may expire the
 // lease, and another host claim them. With FAILOVER_ARBITER_LOST=keep
-// they stay while every member refuses the connection (etcd is down for
-// everyone, so nobody can claim them); a member that does not answer may
-// be serving others.
+// they stay while no member serves anyone (each refuses the connection
+// or has no leader in view: nobody can claim them); a member that does
+// not answer may be serving others. It removes them at once, too, when
+// the arbiter names another host as the holder of one's key.
 func (d *Daemon) enforceDeadline(ctx context.Context) {
 	held := d.Mover.Holding()
-	dl := d.Arbiter.Deadline()
-	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
+	if len(held) == 0 {
 		d.setKept(false)
 		return
 	}
 	st := d.Arbiter.Status()
+	if st.Reachable {
+		// Another host holds the key of an address this host holds:
+		// this host's lease went while it could not act on its
+		// deadline (a frozen VM, its clock stopped with it), and that
+		// host may have added the address since. Both answer until
+		// the addresses go: at once, before the give-back's hooks.
+		for _, a := range held {
+			if h := st.Holders[a.Addr().String()]; h != "" && h != st.Node {
+				d.letGoNow(ctx, held, failover.Yield{Arbiter: true, Holds: true, Above: true, To: h},
+					fmt.Sprintf("the arbiter names %s as the holder of %s, which this host held: its lease went while it could not act (a frozen host?), and the key with it; removed the addresses at once", h, a.Addr()))
+				return
+			}
+		}
+	}
+	if dl := d.Arbiter.Deadline(); !dl.IsZero() && time.Now().Before(dl) {
+		d.setKept(false)
+		return
+	}
 	if st.Reachable {
 		d.setKept(false)
 		return // renewed since
@@ -248,6 +266,14 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 		}
 		return
 	}
+	d.letGoNow(ctx, held, failover.Yield{Arbiter: true, Holds: true, Above: true, To: leaseLost},
+		fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err))
+}
+
+// letGoNow removes the addresses held at once, with an arbiter-lost
+// notice that says detail, and tells the machine y: it gives them back
+// (its hooks run; the addresses are gone already).
+func (d *Daemon) letGoNow(ctx context.Context, held []takeover.Address, y failover.Yield, detail string) {
 	d.setKept(false)
 	var errs []error
 	for _, a := range held {
@@ -258,15 +284,11 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.arb.lost = time.Now()
-	y := failover.Yield{Arbiter: true, Holds: true, Above: true, To: leaseLost}
 	d.told = y
-	detail := fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err)
 	if err := errors.Join(errs...); err != nil {
 		detail += ", with errors: " + err.Error()
 	}
 	d.noticeLocked(notice.ArbiterLost, detail, nil)
-	// The machine gives them back (its hooks run; the addresses are
-	// gone already).
 	y.At = d.Clock.Now()
 	d.publishStandingLocked(y, y.At, d.machine.Status(y.At).Timeout)
 	d.applyLocked(y, nil)
