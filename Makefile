@@ -75,9 +75,11 @@ mutate: ## mutation testing (gremlins) of the safety packages; MUTATE=./internal
 		bin/gremlins unleash --invert-logical --timeout-coefficient 10 $$p; \
 	done
 
-# The side-by-side benchmark against keepalived and ucarp (root; about
-# 30 minutes; writes docs/benchmarks.md and docs/benchmarks.png).
-bench: ## keepalived and ucarp side by side (root; about 30 minutes)
+# The side-by-side benchmark against keepalived and ucarp, then three
+# servers with and without the arbiter against keepalived (root; about
+# 50 minutes; writes docs/benchmarks.md, .json and .png). The three
+# servers alone: cd bench && go run . -cluster-only (about 20 minutes).
+bench: ## keepalived and ucarp side by side, and three servers (root; about 50 minutes)
 	$(GO) -C $(BENCHMOD) run .
 
 # Go micro-benchmarks (the takeover one needs root: it builds a lab).

@@ -82,11 +82,11 @@ func holds(ns *lab.NS, addr string) bool {
 	return strings.Contains(out, " "+addr+"/")
 }
 
-// useVirtualAddress gives server1 a real public address of its own, so
-// that vip is only ever held by the VRRP or CARP master.
-func useVirtualAddress(p *lab.Pair) {
-	p.S1.MustRun("ip", "addr", "del", lab.Server1Pub+lab.PubNet, "dev", "pub0")
-	p.S1.Addr("pub0", server1Real+lab.PubNet)
+// useVirtualAddress gives server1 (s1) a real public address of its own,
+// so that vip is only ever held by the VRRP or CARP master.
+func useVirtualAddress(s1 *lab.NS) {
+	s1.MustRun("ip", "addr", "del", lab.Server1Pub+lab.PubNet, "dev", "pub0")
+	s1.Addr("pub0", server1Real+lab.PubNet)
 }
 
 // ---- ipfailover ----
@@ -118,27 +118,10 @@ func (ipfailover) Heartbeats() int             { return 2 } // private and publi
 
 func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
 	if d.service {
-		useVirtualAddress(p)
+		useVirtualAddress(p.S1)
 	}
 	dir := s.TempDir()
-	pairs := []string{"pub0:" + vip}
-	for _, a := range extra {
-		pairs = append(pairs, "pub0:"+a+"/32")
-	}
-	conf := strings.Join([]string{
-		`FAILOVER_BCAST_IPS="` + lab.PrivBroadcast + " " + lab.PubBroadcast + `"`,
-		"FAILOVER_INTERVAL=" + interval.String(),
-		`FAILOVER_PEER_IP="` + lab.Server1Priv + `"`,
-		`FAILOVER_PEER_IP_PAIRS="` + strings.Join(pairs, " ") + `"`,
-		"FAILOVER_DEAD_COUNT=" + fmt.Sprint(deadCount),
-		"FAILOVER_INITIAL_GRACE=1s",
-		"FAILOVER_GIVEBACK_HOLDDOWN=" + max(3*interval, 500*time.Millisecond).String(),
-		"FAILOVER_HOOK_DIR=" + dir + "/hooks",
-		"FAILOVER_SENDMAIL=",
-		"FAILOVER_CONTROL_SOCKET=" + dir + "/failoverd.sock",
-		"FAILOVER_LOCK_SOCKET=" + dir + "/heartbeatd.sock",
-		"FAILOVER_STATE_DIR=" + dir + "/state",
-	}, "\n") + "\n"
+	conf := ipfailoverConf(dir, interval, extra)
 	var metricsFlag []string
 	if d.metrics {
 		// Each daemon in its own namespace: one address serves both.
@@ -166,6 +149,32 @@ func (d ipfailover) Start(s *scope, p *lab.Pair, interval time.Duration, extra [
 	return r
 }
 
+// ipfailoverConf is the configuration of the pair's servers, and of
+// every server of the cluster before its own lines: heartbeats on the
+// private and public link, vip and extra (beyond vip) taken over on
+// pub0, a dead count of deadCount, no hooks (an empty hook folder), and
+// the sockets and state in dir.
+func ipfailoverConf(dir string, interval time.Duration, extra []string) string {
+	pairs := []string{"pub0:" + vip}
+	for _, a := range extra {
+		pairs = append(pairs, "pub0:"+a+"/32")
+	}
+	return strings.Join([]string{
+		`FAILOVER_BCAST_IPS="` + lab.PrivBroadcast + " " + lab.PubBroadcast + `"`,
+		"FAILOVER_INTERVAL=" + interval.String(),
+		`FAILOVER_PEER_IP="` + lab.Server1Priv + `"`,
+		`FAILOVER_PEER_IP_PAIRS="` + strings.Join(pairs, " ") + `"`,
+		"FAILOVER_DEAD_COUNT=" + fmt.Sprint(deadCount),
+		"FAILOVER_INITIAL_GRACE=1s",
+		"FAILOVER_GIVEBACK_HOLDDOWN=" + max(3*interval, 500*time.Millisecond).String(),
+		"FAILOVER_HOOK_DIR=" + dir + "/hooks",
+		"FAILOVER_SENDMAIL=",
+		"FAILOVER_CONTROL_SOCKET=" + dir + "/failoverd.sock",
+		"FAILOVER_LOCK_SOCKET=" + dir + "/heartbeatd.sock",
+		"FAILOVER_STATE_DIR=" + dir + "/state",
+	}, "\n") + "\n"
+}
+
 // ---- keepalived (VRRPv3) ----
 
 type keepalived struct{}
@@ -175,14 +184,33 @@ func (keepalived) Heartbeats() int             { return 1 }
 func (keepalived) Supports(time.Duration) bool { return true } // VRRPv3: centiseconds
 
 func (keepalived) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string) *running {
-	useVirtualAddress(p)
+	useVirtualAddress(p.S1)
 	dir := s.TempDir()
-	vips := append([]string{vip + "/24"}, extra...)
-	for i, a := range vips[1:] {
-		vips[i+1] = a + "/32"
+	vips := keepalivedVIPs(extra)
+	r := &running{
+		startPrimary: func() *lab.Daemon { return startKeepalived(s, dir, p.S1, "s1", 200, interval, vips) },
+		stable:       func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
 	}
-	start := func(ns *lab.NS, name string, priority int) *lab.Daemon {
-		conf := fmt.Sprintf(`global_defs {
+	r.primary = []*lab.Daemon{r.startPrimary()}
+	r.secondary = []*lab.Daemon{startKeepalived(s, dir, p.S2, "s2", 100, interval, vips)}
+	return r
+}
+
+// keepalivedVIPs is vip (its /24) and extra (each a /32) as
+// virtual_ipaddress lists them.
+func keepalivedVIPs(extra []string) []string {
+	vips := []string{vip + "/24"}
+	for _, a := range extra {
+		vips = append(vips, a+"/32")
+	}
+	return vips
+}
+
+// startKeepalived starts keepalived in ns as router name with priority:
+// one VRRPv3 instance on pub0 (multicast advertisements), every router
+// starting as backup, the highest priority pre-empting; its files in dir.
+func startKeepalived(s *scope, dir string, ns *lab.NS, name string, priority int, interval time.Duration, vips []string) *lab.Daemon {
+	conf := fmt.Sprintf(`global_defs {
 	router_id %s
 	vrrp_version 3
 	script_user root
@@ -199,18 +227,10 @@ vrrp_instance VI_1 {
 	}
 }
 `, name, priority, advertInt(interval), strings.Join(vips, "\n\t\t"))
-		cfg := filepath.Join(dir, name+".conf")
-		writeFile(s, cfg, conf, 0o644)
-		return ns.Start("keepalived", "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
-			"-f", cfg, "-p", filepath.Join(dir, name+".pid"), "-r", filepath.Join(dir, name+"-vrrp.pid"))
-	}
-	r := &running{
-		startPrimary: func() *lab.Daemon { return start(p.S1, "s1", 200) },
-		stable:       func() bool { return holds(p.S1, vip) && !holds(p.S2, vip) },
-	}
-	r.primary = []*lab.Daemon{r.startPrimary()}
-	r.secondary = []*lab.Daemon{start(p.S2, "s2", 100)}
-	return r
+	cfg := filepath.Join(dir, name+".conf")
+	writeFile(s, cfg, conf, 0o644)
+	return ns.Start("keepalived", "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
+		"-f", cfg, "-p", filepath.Join(dir, name+".pid"), "-r", filepath.Join(dir, name+"-vrrp.pid"))
 }
 
 // advertInt writes an interval in VRRPv3's seconds with centiseconds.
@@ -232,7 +252,7 @@ func (ucarp) Start(s *scope, p *lab.Pair, interval time.Duration, extra []string
 	if len(extra) > 0 {
 		s.Fatal("ucarp manages one address per instance")
 	}
-	useVirtualAddress(p)
+	useVirtualAddress(p.S1)
 	dir := s.TempDir()
 	up := filepath.Join(dir, "up.sh")
 	down := filepath.Join(dir, "down.sh")

@@ -5,6 +5,8 @@
 //
 //	sudo make bench                  # the whole run (minutes)
 //	cd bench && sudo go run . -smoke # one short ipfailover round
+//	cd bench && sudo go run . -cluster-only  # three servers alone
+//	cd bench && sudo go run . -cluster-smoke # one short round of each
 //
 // bench is a module of its own, so that its plotting libraries are not
 // among the daemons' dependencies; its go.mod points at the daemons'
@@ -60,6 +62,15 @@ type options struct {
 	metrics    bool
 	measured   time.Time // when the trials ended
 	setting    string    // the machine and versions they ran on
+	// The three-server runs: the configurations, their intervals, and
+	// whether to run them alone (the pair's figures kept from -raw) or a
+	// short round of each.
+	clusters         string
+	clusterIntervals []time.Duration
+	clusterOnly      bool
+	clusterSmoke     bool
+	cluster          *clusterRun       // their results, nil when none
+	notes            map[string]string // kept from -raw: see saved.Notes
 }
 
 // saved is what -report-only needs to write the page again.
@@ -73,11 +84,34 @@ type saved struct {
 	Outcomes  map[string]map[string]map[string][]outcome // daemon, interval, scenario
 	Uses      []use
 	Announces []announce
+	// Notes are paragraphs written under a scenario's heading, by
+	// scenario: what a reader must know of figures measured before a
+	// change (written by hand into the raw results; a run of the pair's
+	// trials drops them, a run of the three servers alone keeps them).
+	Notes map[string]string `json:",omitempty"`
+	// Cluster is the three-server runs, nil when none were measured.
+	Cluster *clusterRun `json:",omitempty"`
+}
+
+// clusterRun is the three-server runs: measured apart from the pair's,
+// so either may be run again alone.
+type clusterRun struct {
+	Measured  time.Time
+	Setting   string
+	Trials    int
+	Intervals []time.Duration
+	TTL       time.Duration            // the arbiter's lease
+	Partition map[string]time.Duration // interval -> how long the partition lasted
+	Configs   []string
+	Outcomes  map[string]map[string]map[string][]outcome // configuration, interval, scenario
+	// Load is the load average (1 minute) after each round, by
+	// configuration, interval and trial: a disturbed round shows.
+	Load map[string]map[string][]float64 `json:",omitempty"`
 }
 
 func main() {
 	var o options
-	var ivs string
+	var ivs, clusterIvs string
 	// Five: a round of five scenarios takes about a minute at 1 s, and
 	// the whole run stays near half an hour.
 	flag.IntVar(&o.trials, "trials", 5, "trials per daemon, interval and scenario")
@@ -91,14 +125,23 @@ func main() {
 	flag.BoolVar(&o.metrics, "metrics", false, "also measure CPU and memory of ipfailover with its metrics endpoints on and scraped every second")
 	flag.StringVar(&o.raw, "raw", "", "raw results to write, or read with -report-only (default <repository>/docs/benchmarks.json)")
 	flag.BoolVar(&o.reportOnly, "report-only", false, "write the page and plot again from -raw, measuring nothing")
+	flag.StringVar(&o.clusters, "clusters", "ipfailover,ipfailover-arbiter,keepalived", "configurations to measure with three servers (\"\": none)")
+	flag.StringVar(&clusterIvs, "cluster-intervals", "1s,100ms", "heartbeat intervals of the three-server runs")
+	flag.BoolVar(&o.clusterOnly, "cluster-only", false, "measure the three-server runs alone, keeping the pair's figures, CPU and announcing from -raw")
+	flag.BoolVar(&o.clusterSmoke, "cluster-smoke", false, "one short round of each three-server configuration at 100 ms; no report")
 	flag.Parse()
-	for _, f := range strings.Split(ivs, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(f))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "bench: -intervals: %v\n", err)
-			os.Exit(64)
+	for _, f := range []struct {
+		flag, val string
+		to        *[]time.Duration
+	}{{"intervals", ivs, &o.intervals}, {"cluster-intervals", clusterIvs, &o.clusterIntervals}} {
+		for _, v := range strings.Split(f.val, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: -%s: %v\n", f.flag, err)
+				os.Exit(64)
+			}
+			*f.to = append(*f.to, d)
 		}
-		o.intervals = append(o.intervals, d)
 	}
 	if err := defaultPaths(&o); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -133,7 +176,7 @@ func defaultPaths(o *options) error {
 
 func benchMain(o options) error {
 	if o.reportOnly {
-		return reportFromRaw(o, []daemon{ipfailover{}, ipfailover{service: true}, ipfailover{metrics: true}, keepalived{}, ucarp{}})
+		return reportFromRaw(o, pairDaemons(""))
 	}
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("needs root to build the network-namespace lab: run sudo make bench")
@@ -150,8 +193,18 @@ func benchMain(o options) error {
 	if o.smoke {
 		return smoke(ipf)
 	}
-	withMetrics := ipfailover{bin: bin, metrics: true}
-	all := []daemon{ipf, ipfailover{bin: bin, service: true}, withMetrics, keepalived{}, ucarp{}}
+	clusters, err := pickClusters(o.clusters, bin)
+	if err != nil {
+		return err
+	}
+	if o.clusterSmoke {
+		return smokeClusters(clusters)
+	}
+	if o.clusterOnly {
+		return clusterOnly(o, clusters)
+	}
+	all := pairDaemons(bin)
+	withMetrics := all[2]
 	if err := ensureInstalled("keepalived", "ucarp"); err != nil {
 		return err
 	}
@@ -186,6 +239,9 @@ func benchMain(o options) error {
 		}
 	}
 	logf("outage trials took %v", time.Since(started).Round(time.Second))
+	if len(clusters) > 0 {
+		o.cluster = measureClusters(o, clusters)
+	}
 	// The service address changes nothing in what the daemons do
 	// between failovers, nor in how they announce: resources and
 	// announcing are measured once for ipfailover.
@@ -202,8 +258,14 @@ func benchMain(o options) error {
 	return report(o, daemons, res, use, ann)
 }
 
+// pairDaemons are the pair's daemons, ipfailover's built into bin.
+func pairDaemons(bin string) []daemon {
+	return []daemon{ipfailover{bin: bin}, ipfailover{bin: bin, service: true}, ipfailover{bin: bin, metrics: true}, keepalived{}, ucarp{}}
+}
+
 func saveRaw(o options, daemons []daemon, res results, uses []use, anns []announce) error {
-	s := saved{Measured: o.measured, Setting: o.setting, Trials: o.trials, Resources: o.resources, Intervals: o.intervals, Uses: uses, Announces: anns, Outcomes: map[string]map[string]map[string][]outcome{}}
+	s := saved{Measured: o.measured, Setting: o.setting, Trials: o.trials, Resources: o.resources, Intervals: o.intervals, Uses: uses, Announces: anns, Outcomes: map[string]map[string]map[string][]outcome{},
+		Notes: o.notes, Cluster: o.cluster}
 	for _, d := range daemons {
 		s.Daemons = append(s.Daemons, d.Name())
 		s.Outcomes[d.Name()] = map[string]map[string][]outcome{}
@@ -219,16 +281,13 @@ func saveRaw(o options, daemons []daemon, res results, uses []use, anns []announ
 }
 
 func reportFromRaw(o options, all []daemon) error {
-	b, err := os.ReadFile(o.raw)
+	s, err := readRaw(o.raw)
 	if err != nil {
 		return err
 	}
-	var s saved
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%s: %w", o.raw, err)
-	}
 	o.trials, o.intervals, o.resources = s.Trials, s.Intervals, s.Resources
 	o.measured, o.setting = s.Measured, s.Setting
+	o.notes, o.cluster = s.Notes, s.Cluster
 	var daemons []daemon
 	res := results{}
 	for _, d := range all {
@@ -249,6 +308,18 @@ func reportFromRaw(o options, all []daemon) error {
 		}
 	}
 	return report(o, daemons, res, s.Uses, s.Announces)
+}
+
+func readRaw(path string) (saved, error) {
+	var s saved
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // smoke: one ipfailover round, checked as TestSmoke checks it, so CI

@@ -113,9 +113,15 @@ func irqTimeAccounting() string {
 
 // setting names the machine and the versions measured.
 func setting() string {
-	return fmt.Sprintf("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s, %s.",
+	return versions(firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+}
+
+// versions names the machine, Go's and ipfailover's versions, and
+// others'.
+func versions(others ...string) string {
+	return fmt.Sprintf("Machine: %s, %d cores, Linux %s. Versions: %s, ipfailover %s, %s.",
 		cpuModel(), runtime.NumCPU(), firstLine("uname", "-r"), runtime.Version(),
-		firstLine("git", "describe", "--always", "--dirty"), firstLine("keepalived", "--version"), firstLine("sh", "-c", "ucarp --help 2>&1 | head -2 | tail -1"))
+		firstLine("git", "describe", "--always", "--dirty"), strings.Join(others, ", "))
 }
 
 // unheld is the gap after a move's first answer beyond which the move
@@ -171,6 +177,9 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 
 	for _, sc := range scenarios {
 		w("## %s\n\n", strings.ToUpper(sc[:1])+sc[1:])
+		if note := o.notes[sc]; note != "" {
+			w("%s\n\n", strings.TrimSpace(note))
+		}
 		w("| interval | detection timeout | daemon | trials | outage median ms | p95 ms | max ms | median / keepalived's | dual trials | dual median ms | dual max ms |\n")
 		w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, iv := range o.intervals {
@@ -237,6 +246,9 @@ func report(o options, daemons []daemon, res results, uses []use, anns []announc
 		w("\n")
 	}
 
+	if o.cluster != nil {
+		writeCluster(w, o.cluster)
+	}
 	w("## CPU and memory\n\n")
 	w("Each pair ran for %v at a 10 ms interval (ucarp at 1 s, its minimum); CPU time and peak RSS\n", o.resources)
 	w("(VmHWM) of each daemon's process tree, from /proc. Where windows are shown, the time was taken in\n")

@@ -53,10 +53,12 @@ type client struct {
 	arp   *lab.ARPWatch
 }
 
-func startClient(s *scope, p *lab.Pair) client {
+// startClient starts both in ns, the client's namespace (its device on
+// the public bridge is eth0, in the pair's lab as in the cluster's).
+func startClient(s *scope, ns *lab.NS) client {
 	return client{
-		probe: lab.StartProbe(s, p.Client, vip, svcPort, probeEvery),
-		arp:   lab.StartARPWatch(s, p.Client, "eth0", vip, arpEvery),
+		probe: lab.StartProbe(s, ns, vip, svcPort, probeEvery),
+		arp:   lab.StartARPWatch(s, ns, "eth0", vip, arpEvery),
 	}
 }
 
@@ -102,6 +104,14 @@ type outcome struct {
 	// (the hung primary's traffic flowing again), so the bench restarted
 	// server1's daemon.
 	Restarted bool `json:",omitempty"`
+	// Answered is who answered the client from the event on, each run of
+	// answers from one server once (server1, server2, server1: a move and
+	// a give-back); the three-server rounds only.
+	Answered []string `json:",omitempty"`
+	// Stranded: when the cluster was found not back (Restarted), the
+	// address was on server1 alone, but the client's neighbour entry for
+	// it still named another server's MAC (the three-server rounds only).
+	Stranded bool `json:",omitempty"`
 }
 
 // measure is what the client saw from the event at from until now, mover
@@ -135,6 +145,18 @@ func measure(c client, from time.Time, mover string) outcome {
 		}
 	}
 	return o
+}
+
+// answered is who answered c from from until now, each run of answers
+// from one server once.
+func answered(c client, from time.Time) []string {
+	var out []string
+	for _, a := range c.probe.Replies() {
+		if a.At.After(from) && (len(out) == 0 || out[len(out)-1] != a.From) {
+			out = append(out, a.From)
+		}
+	}
+	return out
 }
 
 // outage waits until the client is answered by want, watches for hold
@@ -178,7 +200,7 @@ func round(s *scope, d daemon, interval time.Duration) map[string]outcome {
 	p := lab.NewPair(s)
 	lab.Serve(s, p.S1, svcPort, "server1")
 	lab.Serve(s, p.S2, svcPort, "server2")
-	c := startClient(s, p)
+	c := startClient(s, p.Client)
 	r := d.Start(s, p, interval, nil)
 	settle(s, r, c.probe, interval, "at start")
 	detect := deadCount * interval

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os/exec"
 	"testing"
 	"time"
 
@@ -75,5 +76,102 @@ func TestSmokeBounds(t *testing.T) {
 	delete(good, Planned)
 	if p := smokeProblems(good, smokeInterval); len(p) == 0 {
 		t.Error("a round without a planned stop passes")
+	}
+}
+
+// One short round of each three-server configuration: ipfailover without
+// and with the arbiter (skipped without etcd), keepalived when installed
+// (the test installs nothing). The arbiter's round fails when a standby
+// cut from the primary takes its address while the primary renews.
+func TestSmokeCluster(t *testing.T) {
+	lab.Require(t)
+	bin := t.TempDir()
+	if err := buildDaemons(bin); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []clusterConfig{ipfailoverCluster{bin: bin}, ipfailoverCluster{bin: bin, arbiter: true}, keepalivedCluster{}} {
+		t.Run(c.Name(), func(t *testing.T) {
+			if c.Etcd() {
+				lab.RequireEtcd(t)
+			}
+			if _, ok := c.(keepalivedCluster); ok {
+				if _, err := exec.LookPath("keepalived"); err != nil {
+					t.Skip("skipped: keepalived is not installed (make bench installs it)")
+				}
+			}
+			out, err := clusterSmokeRound(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sc := range clusterScenarios {
+				o := out[sc]
+				t.Logf("%s: outage %v, server2 answered after %v (then unanswered %v at most, %d answers from another); two MACs answered %d of %d ARP rounds (%v)",
+					sc, o.Outage, o.Moved, o.After, o.Others, o.DualRounds, o.ARPRounds, o.Dual)
+			}
+			for _, p := range clusterSmokeProblems(c, out, smokeInterval) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// The three-server bounds: rounds like those measured pass, and each way
+// a takeover goes wrong fails.
+func TestClusterSmokeBounds(t *testing.T) {
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	noArbiter, arbiter, vrrp := ipfailoverCluster{}, ipfailoverCluster{arbiter: true}, keepalivedCluster{}
+	good := map[clusterConfig]map[string]outcome{
+		noArbiter: {
+			PowerOff:  {Outage: ms(105), Moved: ms(105), ARPRounds: 60, ARPAnswered: 3},
+			Hung:      {Outage: ms(137), Moved: ms(142), ARPRounds: 70, ARPAnswered: 3},
+			Partition: {Outage: ms(18), Moved: ms(86), ARPRounds: 2400, ARPAnswered: 2400, Dual: ms(4558), DualRounds: 2246},
+		},
+		arbiter: {
+			PowerOff:  {Outage: ms(3600), Moved: ms(3600), ARPRounds: 1800, ARPAnswered: 3},
+			Hung:      {Outage: ms(3700), Moved: ms(3710), ARPRounds: 1850, ARPAnswered: 3},
+			Partition: {Outage: ms(2), Moved: -1, ARPRounds: 2400, ARPAnswered: 2400},
+		},
+		vrrp: {
+			PowerOff:  {Outage: ms(322), Moved: ms(322), ARPRounds: 160, ARPAnswered: 3},
+			Hung:      {Outage: ms(256), Moved: ms(266), ARPRounds: 130, ARPAnswered: 3},
+			Partition: {Outage: ms(9), Moved: ms(315), ARPRounds: 2400, ARPAnswered: 2400, Dual: ms(4308), DualRounds: 2128},
+		},
+	}
+	for c, round := range good {
+		if p := clusterSmokeProblems(c, round, smokeInterval); len(p) > 0 {
+			t.Errorf("%s: a good round fails: %v", c.Name(), p)
+		}
+	}
+	bad := []struct {
+		name string
+		c    clusterConfig
+		sc   string
+		o    outcome
+	}{
+		{"the arbiter's standby takes over a live primary", arbiter, Partition, outcome{Outage: ms(20), Moved: ms(80), ARPRounds: 2400, ARPAnswered: 2400, Dual: ms(4500), DualRounds: 2200}},
+		{"two owners in the arbiter's partition", arbiter, Partition, outcome{Outage: ms(2), Moved: -1, ARPRounds: 2400, ARPAnswered: 2400, Dual: ms(4), DualRounds: 2}},
+		{"the arbiter's partition never heals", arbiter, Partition, outcome{Outage: ms(2), Moved: -1, ARPRounds: 2400, ARPAnswered: 2400, Restarted: true}},
+		{"a dead primary taken after two leases", arbiter, PowerOff, outcome{Outage: ms(6500), Moved: ms(6500), ARPRounds: 3000, ARPAnswered: 3}},
+		{"no arbiter, taken at the timeout and later", noArbiter, Hung, outcome{Outage: ms(500), Moved: ms(505), ARPRounds: 250, ARPAnswered: 3}},
+		{"server3 took over instead", noArbiter, PowerOff, outcome{Outage: ms(105), Moved: -1, ARPRounds: 60, ARPAnswered: 3}},
+		{"a takeover undone", noArbiter, Hung, outcome{Outage: ms(300), Moved: ms(140), After: ms(300), ARPRounds: 150, ARPAnswered: 3}},
+		{"two owners with server1 powered off", noArbiter, PowerOff, outcome{Outage: ms(105), Moved: ms(105), ARPRounds: 60, ARPAnswered: 3, Dual: ms(2), DualRounds: 1}},
+		{"keepalived slower than its master-down interval", vrrp, PowerOff, outcome{Outage: ms(900), Moved: ms(900), ARPRounds: 450, ARPAnswered: 3}},
+		{"the ARP watch heard nothing", vrrp, Partition, outcome{Outage: ms(9), Moved: ms(315), ARPRounds: 2400}},
+	}
+	for _, b := range bad {
+		round := map[string]outcome{}
+		for sc, o := range good[b.c] {
+			round[sc] = o
+		}
+		round[b.sc] = b.o
+		if p := clusterSmokeProblems(b.c, round, smokeInterval); len(p) == 0 {
+			t.Errorf("%s: passes", b.name)
+		}
+	}
+	round := good[arbiter]
+	delete(round, Hung)
+	if p := clusterSmokeProblems(arbiter, round, smokeInterval); len(p) == 0 {
+		t.Error("a round without the hung primary passes")
 	}
 }

@@ -53,7 +53,7 @@ type Backend interface {
 	// view, those that answer with none, those that refuse the
 	// connection (no etcd runs there), of how many this backend knows.
 	// For status, and for FAILOVER_ARBITER_LOST=keep, which holds on
-	// only while no majority serves anyone (MemberCount.Down).
+	// while every member refuses (Client.DownDeadline).
 	Members(ctx context.Context) MemberCount
 }
 
@@ -64,11 +64,3 @@ type MemberCount struct {
 	Refusing   int // the connection refused: nothing listens there
 	Total      int
 }
-
-// Down says no majority serves anyone: every member refuses the
-// connection or answers with no leader in view. Then nobody can claim a
-// key, and no lease expires (leases wait for a leader, and a new one
-// restarts them at a full TTL): a holder may keep its addresses
-// (FAILOVER_ARBITER_LOST=keep). A member that does not answer at all may
-// be serving others.
-func (n MemberCount) Down() bool { return n.Total > 0 && n.Refusing+n.Leaderless == n.Total }

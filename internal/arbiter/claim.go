@@ -28,13 +28,35 @@ func (c *Client) Claim(ctx context.Context, addr string) (holder string, err err
 	defer cancel()
 	holder, err = c.b.Claim(cctx, c.addrKey(addr), c.cfg.Node, id)
 	if err != nil {
-		if errors.Is(err, ErrLeaseNotFound) {
+		err = fmt.Errorf("arbiter: claim %s: %w", addr, err)
+		switch {
+		case errors.Is(err, ErrLeaseNotFound):
 			c.lost(id, gone)
+		case ctx.Err() == nil:
+			c.unreached(err)
 		}
-		return "", fmt.Errorf("arbiter: claim %s: %w", addr, err)
+		return "", err
 	}
 	c.saw(addr, holder)
 	return holder, nil
+}
+
+// unreached records that a call the majority should have answered went
+// unanswered (a connection a partition left hanging, while the rounds go
+// through others): the client counts as unreachable until the next round
+// reaches the majority, and both changes are told on Changes, so that a
+// caller refused for it knows when to ask again.
+func (c *Client) unreached(err error) {
+	c.mu.Lock()
+	was := c.reachable
+	c.reachable, c.err = false, err
+	if was {
+		c.changed()
+	}
+	c.mu.Unlock()
+	if was {
+		c.log.Warn("arbiter majority unreachable", "err", err)
+	}
 }
 
 // Release deletes addr's key if this node holds it (one transaction);

@@ -57,15 +57,16 @@ type Config struct {
 	// grant more (etcd: whole seconds, at least 1.5 election timeouts).
 	TTL time.Duration
 	// KeepPastDeadline keeps renewing a lease whose Deadline passed
-	// unrenewed while every member answers (with a leader or none) or
-	// refuses the connection, for a holder that keeps its addresses
-	// while etcd is down for everyone (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the lease
-	// and its keys are still there, unless the server expired it
-	// meanwhile. Otherwise (and by default) such a lease is let go
-	// (revoked, if that arrives) and a new one granted: a holder past its
+	// unrenewed until its DownDeadline, for a holder that keeps its
+	// addresses while etcd is down for everyone and through its return
+	// (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the lease
+	// and its keys are still there. Otherwise, and past both deadlines,
+	// such a lease is let go (revoked, once the server may have expired
+	// it anyway, if that arrives) and a new one granted: a holder past its
 	// deadline has let its addresses go, and its keys must not outlive
 	// them, as they would if its renewals reached the server while their
-	// answers could not come back.
+	// answers could not come back (a one-way cut: its members are silent,
+	// not refusing, and no DownDeadline moves).
 	KeepPastDeadline bool
 	Clock            Clock        // SystemClock when nil
 	Logger           *slog.Logger // discarded when nil
@@ -104,6 +105,9 @@ type Client struct {
 	refusing   int
 	leaderless int
 	members    int
+	// allRefused: send time of the last member count in which every
+	// member refused the connection (DownDeadline).
+	allRefused time.Time
 	readAt     time.Time         // send time of the last read that reached the majority
 	holders    map[string]string // address -> node, as last read (and claimed since)
 	nodes      map[string]string // node -> role, as last read
@@ -180,35 +184,7 @@ func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc)
 var errLettingGo = errors.New("past its deadline, let go once the server may have expired it")
 
 func (c *Client) round(ctx context.Context) {
-	// The members are asked beside the renewal, and what they say is
-	// published with the round's outcome, at once: a daemon never sees
-	// them answer while the renewal that would have worked is not told.
-	members := make(chan MemberCount, 1)
-	go func() {
-		cctx, cancel := c.call(ctx)
-		defer cancel()
-		members <- c.b.Members(cctx)
-	}()
-	c.mu.Lock()
-	before := c.countLocked()
-	c.mu.Unlock()
-	kvs, readAt, err := c.renewAndRead(ctx, before)
-	n := <-members
-	if err != nil && n.Answering > n.Total/2 && before.Answering <= before.Total/2 && ctx.Err() == nil {
-		// A leader came while the renewal waited for one (etcd back
-		// from an outage): once more, before the round is told.
-		kvs, readAt, err = c.renewAndRead(ctx, n)
-	}
-	if ctx.Err() != nil {
-		return // stopping: this round says nothing of the cluster
-	}
-	c.publish(err, kvs, readAt, n)
-}
-
-// renewAndRead renews the lease (renew) and, when that worked, reads the
-// prefix; n is what the members said, for a lease past its deadline.
-func (c *Client) renewAndRead(ctx context.Context, n MemberCount) (kvs []KV, readAt time.Time, err error) {
-	err = c.renew(ctx, n)
+	err := c.renew(ctx)
 	if errors.Is(err, errLettingGo) {
 		c.mu.Lock()
 		if c.err != nil {
@@ -216,6 +192,8 @@ func (c *Client) renewAndRead(ctx context.Context, n MemberCount) (kvs []KV, rea
 		}
 		c.mu.Unlock()
 	}
+	var kvs []KV
+	var readAt time.Time
 	if err == nil {
 		readAt = c.clock.Now()
 		cctx, cancel := c.call(ctx)
@@ -225,28 +203,43 @@ func (c *Client) renewAndRead(ctx context.Context, n MemberCount) (kvs []KV, rea
 			err = fmt.Errorf("read %s/: %w", c.prefix, err)
 		}
 	}
-	return kvs, readAt, err
+	if ctx.Err() != nil {
+		return // stopping: this round says nothing of the cluster
+	}
+	c.publish(err, kvs, readAt)
+
+	cctx, cancel := c.call(ctx)
+	sent := c.clock.Now()
+	n := c.b.Members(cctx)
+	cancel()
+	c.mu.Lock()
+	c.answering, c.refusing, c.leaderless, c.members = n.Answering, n.Refusing, n.Leaderless, n.Total
+	if n.Total > 0 && n.Refusing == n.Total {
+		c.allRefused = sent
+	}
+	c.mu.Unlock()
 }
 
 // renew renews the lease once, or grants a new one when there is none,
-// and writes the liveness key under it when it is not written yet; n is
-// what the members last said.
-func (c *Client) renew(ctx context.Context, n MemberCount) error {
+// and writes the liveness key under it when it is not written yet.
+func (c *Client) renew(ctx context.Context) error {
 	c.mu.Lock()
 	id, put := c.lease, c.nodePut
 	now := c.clock.Now()
-	past := id != 0 && !now.Before(c.deadlineLocked())
-	expirable := id != 0 && !now.Before(c.expirableLocked())
+	deadline, expirable := c.deadlineLocked(), c.expirableLocked()
+	if c.cfg.KeepPastDeadline && !c.allRefused.IsZero() {
+		// Kept while etcd is down for everyone, and through its
+		// return (DownDeadline): not under a one-way cut, whose
+		// members are silent, not refusing, and whose renewals, which
+		// arrive, would keep the keys of a holder that let its
+		// addresses go from everyone else.
+		deadline = later(deadline, c.downDeadlineLocked())
+		expirable = later(expirable, c.allRefused.Add(c.ttlLocked()))
+	}
+	past := id != 0 && !now.Before(deadline)
 	c.mu.Unlock()
-	// Kept only while every member answers (with a leader or none) or
-	// refuses: no majority serves anyone (the holder keeps its
-	// addresses), or it is back and the next renewal works. A member
-	// that does not answer at all is the mark of a cut: under a one-way
-	// cut the holder lets its addresses go, and its renewals, which
-	// arrive, would keep its keys from everyone else.
-	keep := c.cfg.KeepPastDeadline && n.Total > 0 && n.Answering+n.Leaderless+n.Refusing == n.Total
-	if past && !keep {
-		if !expirable {
+	if past {
+		if now.Before(expirable) {
 			// Its holder is removing its addresses: the lease is
 			// neither renewed (its keys would outlive them) nor
 			// revoked (that would free them at once) before the
@@ -354,15 +347,12 @@ func (c *Client) letGo(ctx context.Context, id LeaseID) {
 }
 
 // publish records a round's outcome.
-func (c *Client) publish(err error, kvs []KV, readAt time.Time, n MemberCount) {
+func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 	c.mu.Lock()
 	was, first := c.reachable, c.rounds == 0
 	c.rounds++
 	c.reachable, c.err = err == nil, err
-	// FAILOVER_ARBITER_LOST=keep holds on only while no majority serves
-	// anyone: a change of the members is a change.
-	changed := was != c.reachable || n != c.countLocked()
-	c.answering, c.refusing, c.leaderless, c.members = n.Answering, n.Refusing, n.Leaderless, n.Total
+	changed := was != c.reachable
 	var twin *KV
 	if err == nil {
 		for i, kv := range kvs {

@@ -527,6 +527,81 @@ func TestPastItsDeadlineALeaseIsLetGoUnlessKept(t *testing.T) {
 	}
 }
 
+// DownDeadline: zero while no round found every member refusing; with
+// every member down, the last such round's send time plus the TTL less
+// the margin, moving on with each round; once the members are back it
+// moves no more, and the server keeps the lease at least that long: it
+// expires a TTL after the election, not before.
+func TestDownDeadlineCountsFromTheLastRoundEveryMemberRefused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		a := run(t, m.Conn("a"), Config{Node: "a", KeepPastDeadline: true})
+		reachable(t, a)
+		claim(t, a, "a")
+		if dl := a.DownDeadline(); !dl.IsZero() {
+			t.Fatalf("every member up: DownDeadline %v, want zero", dl)
+		}
+		lease := a.Status().Lease
+		m.Down()
+		time.Sleep(2 * ttl)
+		dl := a.DownDeadline()
+		if left := time.Until(dl); left <= ttl-Margin(ttl)-ttl/3 || left > ttl-Margin(ttl) {
+			t.Fatalf("every member down for two TTLs: DownDeadline %v from now, want within a round of %v", left, ttl-Margin(ttl))
+		}
+		m.Up()
+		time.Sleep(ttl / 3) // a round that counted them down may end meanwhile
+		dl = a.DownDeadline()
+		time.Sleep(ttl)
+		if got := a.DownDeadline(); !got.Equal(dl) {
+			t.Fatalf("members back: DownDeadline moved from %v to %v", dl, got)
+		}
+		if exp, ok := m.LeaseExpiry(lease); !ok || exp.Before(dl) {
+			t.Fatalf("the server expires the lease at %v (%v), before DownDeadline %v", exp, ok, dl)
+		}
+	})
+}
+
+// A claim that goes unanswered (its request lost, the rounds before and
+// after it answered) makes the client unreachable until the next round
+// reaches the majority, with a token on Changes each way: a takeover
+// refused for it is tried again then.
+func TestAClaimUnansweredCountsAsUnreachableUntilTheNextRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		a := run(t, m.Conn("a"), Config{Node: "a"})
+		reachable(t, a)
+		// Right after a round: the claim's request is lost, the rounds
+		// around it go through.
+		read := a.Status().ReadAt
+		for a.Status().ReadAt.Equal(read) {
+			time.Sleep(time.Millisecond)
+		}
+		drain(a.Changes())
+		m.Cut("a", DropRequests)
+		errc := make(chan error, 1)
+		go func() { _, err := a.Claim(context.Background(), addr); errc <- err }()
+		time.Sleep(10 * time.Millisecond)
+		m.Heal("a")
+		if err := <-errc; err == nil {
+			t.Fatal("a claim with its request lost succeeded")
+		}
+		if a.Reachable() {
+			t.Fatal("reachable after a claim went unanswered")
+		}
+		select {
+		case <-a.Changes():
+		default:
+			t.Fatal("no token on Changes for the unanswered claim")
+		}
+		waitUntil(t, "a reachable again", ttl/3, a.Reachable)
+		select {
+		case <-a.Changes():
+		default:
+			t.Fatal("no token on Changes for the majority reached again")
+		}
+	})
+}
+
 func TestNewRefusesANameThatWouldBreakTheKeys(t *testing.T) {
 	for _, name := range []string{"", "a/b"} {
 		if _, err := New(NewMemory(MemoryConfig{}).Conn("x"), Config{Node: name}); err == nil {

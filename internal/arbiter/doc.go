@@ -40,14 +40,12 @@
 // come back (a one-way cut); revoked at the deadline, they would be freed
 // while the holder is still removing its addresses, within the margin
 // that is its own. Config.KeepPastDeadline keeps renewing it instead
-// while every member answers (with a leader or none) or refuses the
-// connection, for a holder that keeps its addresses while etcd is down
-// for everyone (MemberCount.Down): when etcd answers again its keys are
-// still its own. Under a one-way cut the members are silent and the lease
-// is let go as without it. A round publishes what the members said with
-// its own outcome, and renews once more when a leader came while its
-// renewal waited for one, so that a holder never sees etcd back before
-// its renewal has had its chance.
+// until its DownDeadline (a TTL less the margin after the last round in
+// which every member refused the connection), for a holder that keeps
+// its addresses while etcd is down for everyone and through its return:
+// when etcd answers again its keys are still its own. Under a one-way cut
+// the members are silent, not refusing, no DownDeadline moves, and the
+// lease is let go as without it.
 //
 // # The deadline: leases and clocks
 //

@@ -23,6 +23,40 @@ func (c *Client) deadlineLocked() time.Time {
 	return c.acked.Add(c.ttl - Margin(c.ttl))
 }
 
+// DownDeadline is, for a holder that keeps its addresses while etcd is
+// down for everyone (FAILOVER_ARBITER_LOST=keep, KeepPastDeadline), the
+// instant by which it must be rid of them after all: the send time of
+// the last round in which every member refused the connection, plus the
+// TTL, minus Margin. No member ran then, so no leader was elected before
+// it, and a newly elected leader gives every lease at least its TTL again
+// (etcd promotes them): before this instant the server cannot have
+// expired this host's lease, whether etcd came back since or not. A
+// leader that could expire it would have had to run through one of the
+// rounds since, which then found a member that did not refuse. Zero when
+// no round found every member refusing.
+func (c *Client) DownDeadline() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.downDeadlineLocked()
+}
+
+func (c *Client) downDeadlineLocked() time.Time {
+	if c.allRefused.IsZero() {
+		return time.Time{}
+	}
+	ttl := c.ttlLocked()
+	return c.allRefused.Add(ttl - Margin(ttl))
+}
+
+// ttlLocked is the TTL the server granted, or the one asked for before
+// any was.
+func (c *Client) ttlLocked() time.Duration {
+	if c.ttl == 0 {
+		return c.cfg.TTL
+	}
+	return c.ttl
+}
+
 // expirableLocked is the instant from which the server may have expired
 // the lease: a TTL after the last acknowledged renewal was sent, by this
 // host's clock. A clock that runs fast by ClockRateError reads it no
@@ -32,6 +66,14 @@ func (c *Client) deadlineLocked() time.Time {
 // remove its addresses.
 func (c *Client) expirableLocked() time.Time {
 	return c.acked.Add(c.ttl)
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Reachable says whether the last round reached the majority: the
@@ -57,8 +99,8 @@ func (c *Client) Alive(node string) (alive, known bool) {
 }
 
 // Changes receives a token whenever reachability, an address's holder or
-// the set of live nodes (or a role) changes, the members answering or
-// refusing change, and when the lease is found gone; the daemon then reads what it needs. Tokens do not queue: one
+// the set of live nodes (or a role) changes, and when the lease is found
+// gone; the daemon then reads what it needs. Tokens do not queue: one
 // waiting stands for any number of changes. The token is left before
 // the change can be seen (Status, Reachable), so a reader that saw it
 // finds the token too.
@@ -86,17 +128,6 @@ type Status struct {
 	ReadAt      time.Time         // send time of the last read that reached the majority
 	Holders     map[string]string // address -> holding node, as of ReadAt and claims since
 	Nodes       map[string]string // live node -> role, as of ReadAt
-}
-
-// EtcdDown says no majority served anyone in the last round: every
-// member refused the connection or answered with no leader in view
-// (MemberCount.Down).
-func (s Status) EtcdDown() bool {
-	return MemberCount{Answering: s.Answering, Leaderless: s.Leaderless, Refusing: s.Refusing, Total: s.Members}.Down()
-}
-
-func (c *Client) countLocked() MemberCount {
-	return MemberCount{Answering: c.answering, Leaderless: c.leaderless, Refusing: c.refusing, Total: c.members}
 }
 
 // Status returns a copy of what the client knows.

@@ -299,7 +299,7 @@ func init() {
 			Example: "5s"},
 			2*time.Second, false, func(c *Config) *time.Duration { return &c.ArbiterTTL }),
 		{Name: KeyArbiterLost, Roles: roleBoth, Default: "keep",
-			Doc: "What a holder of addresses does when no member of the arbiter serves anyone (each refuses the connection or answers with no leader in view: etcd itself is down for everyone, or coming back): `keep` them, since nobody else can claim them either, or `release` them. " +
+			Doc: "What a holder of addresses does when no member of the arbiter answers at all (each refuses the connection: etcd itself is down for everyone): `keep` them, since nobody else can claim them either, or `release` them. " +
 				"A member that does not answer (a cut, not a refusal) may serve the others, so a holder cut from the majority always removes its addresses before its lease can expire, whatever this says.",
 			Example: "release",
 			set: func(c *Config, v string) *valueError {
@@ -323,7 +323,8 @@ func init() {
 		arbiterFile(KeyArbiterCert, "This host's client certificate (PEM) for etcd; an absolute path, set with FAILOVER_ARBITER_KEY.", "/etc/ipfailover/etcd-client.pem", func(c *Config) *string { return &c.ArbiterCert }),
 		arbiterFile(KeyArbiterKey, "The private key (PEM) of FAILOVER_ARBITER_CERT; an absolute path. It and every folder above it must be owned by root (or the user the daemon runs as), the folders not writable by group or others, and the file give group and others no permission (such as mode 0600), as FAILOVER_AUTH_KEY_FILE.", "/etc/ipfailover/etcd-client-key.pem", func(c *Config) *string { return &c.ArbiterKey }),
 		portKey(key{Name: KeyStandbyPort, Roles: roleFailoverOnly, Default: "1695",
-			Doc:     "The UDP port on which the standbys of one primary announce themselves to each other (to the broadcast address of each heartbeat link), 1 to 65535; the same on every standby, and not FAILOVER_PORT.",
+			Doc: "The UDP port on which the standbys of one primary announce themselves to each other (to the broadcast address of each heartbeat link), 1 to 65535; the same on every standby, and not FAILOVER_PORT. " +
+				"An announcement names the addresses its standby takes (a fingerprint of the addresses in FAILOVER_PAIRS); one that names others, another pair's standby on the same LAN, is dropped, so the standbys of one primary list the same addresses.",
 			Example: "1695"},
 			func(c *Config) *uint16 { return &c.StandbyPort }),
 		durationKey(key{Name: KeyInterval, Roles: roleHeartbeatOnly, Default: "1s",

@@ -109,6 +109,16 @@ func (a *asking) heardAnswer(e Answered, primed, placed, inAsking bool) {
 	}
 }
 
+// forget drops the answers heard so far, and the questions they
+// answered: only questions from now on count (a run of them under way
+// begins again).
+func (a *asking) forget(now time.Time) {
+	a.last = Answered{}
+	if a.on() {
+		a.begin(now)
+	}
+}
+
 // answeredWithin: another host answered in the last d.
 func (a *asking) answeredWithin(now time.Time, d time.Duration) bool {
 	return !a.last.At.IsZero() && now.Sub(a.last.At) <= d
@@ -298,7 +308,7 @@ func (m *Machine) spacing() time.Duration {
 	if m.state == Asking && m.ask.byeUnanswered() {
 		return m.fast()
 	}
-	if m.health.yielded && !m.health.answered && (m.state == Standby || m.state == Degraded) {
+	if m.handingOver() && !m.health.answered && (m.state == Standby || m.state == Degraded) {
 		return m.fast() // a hand-over: the addresses go before it is said
 	}
 	if m.probe.on {
@@ -451,7 +461,7 @@ func (m *Machine) wantAsk(now time.Time) bool {
 		if m.probe.on {
 			return true // the primary's host is probed: are its addresses free too?
 		}
-		if m.health.yielded && m.hold.idle() {
+		if m.handingOver() && m.hold.idle() {
 			return true // a hand-over: are its addresses free?
 		}
 	}
@@ -481,7 +491,7 @@ func (m *Machine) askDeadline() time.Time {
 			next = t
 		}
 	}
-	handOver := m.health.yielded && (m.state == Standby || m.state == Degraded)
+	handOver := m.handingOver() && (m.state == Standby || m.state == Degraded)
 	switch {
 	case (m.state == Asking || m.state == Conflict || handOver) && m.hold.idle():
 		// Free from when a window of questions has gone unanswered.
@@ -493,7 +503,9 @@ func (m *Machine) askDeadline() time.Time {
 			earlier(m.fenceAt())
 		}
 	case m.state == Active:
-		earlier(m.ask.unheardNoticeAt(m.peerInterval, m.window()))
+		if m.yield.Lower == "" {
+			earlier(m.ask.unheardNoticeAt(m.peerInterval, m.window()))
+		}
 		if !m.ask.afterTake.IsZero() {
 			earlier(m.ask.afterTake.Add(m.p.HoldDown))
 		}
@@ -685,6 +697,14 @@ func (m *Machine) answeredWhileActive(now time.Time) (acts []Action, ok bool) {
 	// decision: one decided by a probe round leaves the links counting
 	// as heard for the rest of the timeout.
 	if !(m.anyAlive() && m.heardSince(m.takeFrom)) {
+		if m.yield.Lower != "" {
+			// A standby below this host holds the addresses too: the
+			// answers are its own until it gives them back, which it
+			// does once it hears this host. A stranger's run of answers
+			// starts only once it is heard to hold them no more.
+			m.ask.unheardOver()
+			return nil, false
+		}
 		// A primary back answers before its first heartbeat arrives; an
 		// answer that an interval brings no heartbeat to is news.
 		if now.Sub(m.ask.answeredUnheard(now)) < m.peerInterval || !m.ask.tell() {

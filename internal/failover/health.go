@@ -75,12 +75,22 @@ func (m *Machine) heardHealth(e Heartbeat) []Action {
 	return []Action{Notice{Kind: notice.Healthy, Detail: "the primary reports its service healthy again"}}
 }
 
+// handingOver says the primary gave its service addresses up and this
+// host is the standby to take them (no other standby holds them or
+// takes them first): it asks whether they are free.
+func (m *Machine) handingOver() bool { return m.health.yielded && !m.yielding() }
+
 // handOver takes the addresses over from a primary whose service fails,
 // once nobody answers for them (heartbeatd removed them). ok says the
 // rule applied.
 func (m *Machine) handOver(now time.Time) (acts []Action, ok bool) {
 	if !m.health.unhealthy || !m.health.yielded || !m.p.Ask {
 		return nil, false
+	}
+	if m.yielding() {
+		// Another standby holds the addresses or takes them first:
+		// whoever answers is known, and nothing is asked meanwhile.
+		return nil, true
 	}
 	if m.free(now) {
 		return m.start(Takeover, "the primary's service is unhealthy ("+m.health.detail+") and its addresses are free", now), true

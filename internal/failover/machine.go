@@ -295,6 +295,28 @@ func (m *Machine) alive() (alive, silent []string) {
 	return alive, silent
 }
 
+// heardPast says a link of alive carried a heartbeat that the links of
+// silent did not: one heard more than half an interval after the last
+// heartbeat of each of them. The primary sends each round on every link
+// in turn, so a primary that went away fell silent on its links a moment
+// apart (microseconds), and their deadlines pass that moment apart: the
+// first to pass is one silence beginning, not a link silent while another
+// is heard, and the others' deadlines follow.
+func (m *Machine) heardPast(alive, silent []string) bool {
+	var last time.Time
+	for _, n := range silent {
+		if h := m.links[n].heard(); h.After(last) {
+			last = h
+		}
+	}
+	for _, n := range alive {
+		if m.links[n].heard().After(last.Add(m.peerInterval / 2)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Handle applies one event and returns what to do.
 func (m *Machine) Handle(ev Event) []Action {
 	var out []Action
@@ -361,6 +383,18 @@ func (m *Machine) heartbeat(e Heartbeat) []Action {
 			return m.goodbye("the primary said goodbye (a planned stop)", e.At)
 		}
 		return m.evaluate(e.At)
+	}
+	if m.state == Standby {
+		// The primary back after silence on every link (a standby that
+		// left the addresses to another): the others get a timeout to
+		// follow, as at the start (their packets arrive a moment apart,
+		// and a new run's first packet on a link may be dropped while
+		// its filter widens to it); then the standby rules raise an
+		// anomaly for those still silent.
+		m.refresh(e.At)
+		if alive, _ := m.alive(); len(alive) == 0 {
+			m.baseline = e.At
+		}
 	}
 	l.LastHeard, l.Goodbye = e.At, time.Time{}
 	if e.MAC != "" {
@@ -451,7 +485,7 @@ func (m *Machine) rules(now time.Time) (acts []Action, again bool) {
 		if acts, ok := m.handOver(now); ok && len(acts) > 0 {
 			return acts, false
 		}
-		if len(silent) > 0 && m.state == Standby {
+		if len(silent) > 0 && m.state == Standby && m.heardPast(alive, silent) {
 			m.set(Degraded, now)
 			return []Action{Notice{Kind: notice.Anomaly, Detail: fmt.Sprintf("network anomaly: no heartbeat on %s for %v, still heard on %s; nothing taken over",
 				strings.Join(silent, ", "), m.timeout(), strings.Join(alive, ", "))}}, false

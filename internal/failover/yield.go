@@ -25,6 +25,11 @@ import (
 // it gives the addresses back at once: two standbys answering would be
 // two owners. The operator's acquire is not held back (its asking still
 // is).
+//
+// Lower names a standby that ranks below this host and holds the
+// addresses too, while this host holds them (To is then empty): it gives
+// them back once it hears this host, and its answers meanwhile are no
+// conflict to tell of.
 type Yield struct {
 	At       time.Time
 	To       string
@@ -32,6 +37,7 @@ type Yield struct {
 	Holds    bool
 	Above    bool
 	Arbiter  bool
+	Lower    string
 }
 
 func (Yield) isEvent() {}
@@ -60,6 +66,13 @@ func (y Yielding) Words() string {
 
 func (m *Machine) yielded(e Yield) []Action {
 	at := e.At
+	if m.yield.Holds && (!e.Holds || e.To != m.yield.To) {
+		// The standby that held the addresses let go of them, or is
+		// gone: the answers heard while it held them were its own, and
+		// only the questions from now on tell whether anything still
+		// answers.
+		m.ask.forget(at)
+	}
 	e.At, m.yield.At = time.Time{}, time.Time{}
 	if e != m.yield {
 		m.refusedAt = time.Time{} // what the arbiter says changed: ask it again

@@ -16,45 +16,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
-// keepWorld is arbiterWorld with FAILOVER_ARBITER_LOST=keep: the
-// client keeps its lease past the deadline, and a holder keeps the
-// addresses while every member refuses.
-func keepWorld(t *testing.T, m *arbiter.Memory) *world {
-	primary, _ := arbiterClient(t, m, "server1", "primary")
-	synctest.Wait()
-	time.Sleep(time.Second)
-	if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
-		t.Fatalf("the primary's claim: %q, %v", h, err)
-	}
-	c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL,
-		KeepPastDeadline: true, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c }, func(c *Config) { c.ArbiterKeep = true })
-}
-
-// etcd down for everyone while a standby holds the addresses, with
-// FAILOVER_ARBITER_LOST=keep: it keeps them, and says so once, not once
-// a millisecond for as long as the outage lasts.
-func TestKeepingThroughAnEtcdOutageIsSaidOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		m := arbiter.NewMemory(arbiter.MemoryConfig{})
-		w := keepWorld(t, m)
-		w.beatFor(time.Second)
-		m.Cut("server1", arbiter.DropRequests) // the primary's power off
-		w.waitState(failover.Active, 3*arbTTL)
-		m.Down()
-		time.Sleep(20 * time.Second)
-		if len(w.mover.Holding()) == 0 {
-			t.Fatal("the addresses went with every member refusing, FAILOVER_ARBITER_LOST=keep")
-		}
-		if n := len(w.logs.lines("no arbiter member serves anyone")); n > 1 {
-			t.Fatalf("the keep warning logged %d times in 20 s of outage, want once", n)
-		}
-	})
-}
-
 // countedArbiter is the real client, counting how often the daemon
 // looks at its deadline: once per wake of the watch.
 type countedArbiter struct {
@@ -229,38 +190,6 @@ func TestAddressesLeftByAKilledRunGetTheirKeys(t *testing.T) {
 		}
 		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server2" {
 			t.Fatalf("holding 198.51.100.1 for 5 s, its key is %+v (%v): free for any other standby to claim", kv, ok)
-		}
-	})
-}
-
-// FAILOVER_ARBITER_LOST=keep: etcd down for everyone and back again. The
-// addresses stay through the outage and through etcd's election as it
-// comes back (its members answer then, with no leader in view: no
-// majority serves anyone, so nobody can claim the keys), with the same
-// lease; the holder neither gives them back nor takes them again.
-func TestKeepHoldsThroughAnEtcdOutageAndItsReturn(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		m := arbiter.NewMemory(arbiter.MemoryConfig{})
-		w := keepWorld(t, m)
-		w.beatFor(time.Second)
-		m.Cut("server1", arbiter.DropRequests) // the primary's power off
-		w.waitState(failover.Active, 3*arbTTL)
-		lease := w.d.Arbiter.Status().Lease
-		m.Down()
-		time.Sleep(10 * time.Second)
-		m.Up()
-		up := time.Now()
-		for time.Since(up) < 5*time.Second {
-			if len(w.mover.Holding()) == 0 {
-				t.Fatalf("%v after etcd came back, during its election, the addresses went: notices %v", time.Since(up), w.notices.kinds())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-		if _, ok := w.notices.last(notice.ArbiterLost); ok {
-			t.Fatalf("an arbiter-lost notice: %v", w.notices.kinds())
-		}
-		if st := w.d.Arbiter.Status(); !st.Reachable || st.Lease != lease {
-			t.Fatalf("after the outage: reachable %v, lease %x (was %x)", st.Reachable, st.Lease, lease)
 		}
 	})
 }

@@ -23,6 +23,7 @@ type Arbiter interface {
 	Claim(ctx context.Context, addr string) (holder string, err error)
 	Release(ctx context.Context, addr string) error
 	Deadline() time.Time
+	DownDeadline() time.Time
 	Changes() <-chan struct{}
 	Status() arbiter.Status
 }
@@ -36,7 +37,9 @@ type arbiterState struct {
 	keepWhenDown bool
 	cut          bool      // the links-cut notice was sent for this silence
 	lost         time.Time // when the addresses were last removed at the lease's deadline
-	kept         bool      // the keep warning was logged for this outage
+	// keeping: past the deadline, the addresses kept while etcd is down
+	// (said once); watchArbiter's own, not under d.mu.
+	keeping bool
 	// keys is held from a takeover's claims to its adds, and while the
 	// keys are reconciled (reconcileKeys), so that neither undoes the
 	// other.
@@ -46,10 +49,6 @@ type arbiterState struct {
 	// after it, and the watch, woken at the deadline, found nothing held.
 	added chan struct{}
 }
-
-// arbiterRecheck is how long the watch waits, with no deadline ahead,
-// for a change the arbiter's client does not signal.
-const arbiterRecheck = time.Second
 
 // wakeWatch wakes the watch after a takeover added addresses.
 func (d *Daemon) wakeWatch() {
@@ -82,22 +81,45 @@ func (d *Daemon) arbiterYieldLocked(holding bool) (y failover.Yield, ok bool) {
 	return y, false
 }
 
+// revokeDelay is how much later than its expiry etcd may delete a
+// lease's keys: it looks for expired leases every 500 ms and revokes
+// them through its log.
+const revokeDelay = time.Second
+
 // linksCutLocked tells, once per silence, that the primary is heard on
 // no link while it renews its lease through the arbiter's majority and
 // holds the addresses' keys: the heartbeat links are cut, and nothing is
-// taken over.
+// taken over. Not while failoverd starts (its initial grace, nothing heard
+// yet): the arbiter answers before the first heartbeat comes.
 func (d *Daemon) linksCutLocked(y failover.Yield, now time.Time) {
 	if !y.Arbiter || y.To == "" || d.heardLocked(now) {
 		d.arb.cut = false
+		return
+	}
+	status := d.machine.Status(now)
+	if status.State == failover.Starting {
 		return
 	}
 	st := d.Arbiter.Status()
 	if !strings.HasPrefix(st.Nodes[y.To], "primary") || d.arb.cut {
 		return
 	}
+	// A primary that went away keeps its liveness key until its lease
+	// expires on the server: a TTL after its last renewal, sent at most
+	// an interval after its last heartbeat heard, and revokeDelay more.
+	// Only a key still read after that says the primary renews (the TTL
+	// is taken to be this host's, the same on every host).
+	last, _ := d.machine.Heard()
+	if st.TTL == 0 || st.ReadAt.Before(last.Add(status.PeerInterval+st.TTL+revokeDelay)) {
+		return
+	}
+	silence := "since this host started"
+	if !last.IsZero() {
+		silence = "for " + now.Sub(last).Round(time.Millisecond).String()
+	}
 	d.arb.cut = true
-	d.noticeLocked(notice.Anomaly, fmt.Sprintf("network anomaly: no heartbeat on any link for %v, but the primary %s renews its lease through the arbiter's majority and holds the addresses' keys: the heartbeat links are cut; nothing is taken over",
-		d.machine.Status(now).Timeout, y.To), nil)
+	d.noticeLocked(notice.Anomaly, fmt.Sprintf("network anomaly: no heartbeat on any link %s, but the primary %s still renews its lease through the arbiter's majority (its liveness key outlived a TTL of silence) and holds the addresses' keys: the heartbeat links are cut; nothing is taken over",
+		silence, y.To), nil)
 }
 
 // claimAll claims every address's key before the takeover adds any; it
@@ -149,8 +171,8 @@ func (d *Daemon) releaseUnheld(ctx context.Context) {
 // answer was lost), which would keep the primary from it for as long as
 // this host lives; and claims the free key of an address it holds (left
 // by a killed run, or its lease replaced), so that no other host may
-// claim it while this one answers. A key another host holds is the
-// yield's to act on.
+// claim it while this one answers. A key another host holds is
+// enforceDeadline's to act on.
 func (d *Daemon) reconcileKeys(ctx context.Context) {
 	if !d.arb.keys.TryLock() {
 		return // a takeover claims and adds: the watch must not wait for it
@@ -187,13 +209,17 @@ func (d *Daemon) reconcileKeys(ctx context.Context) {
 // removes the addresses this host holds at its lease's deadline when the
 // majority cannot be reached, until ctx ends.
 func (d *Daemon) watchArbiter(ctx context.Context) {
+	var keepUntil time.Time
 	for {
-		// Woken at the deadline; past it (FAILOVER_ARBITER_LOST=keep
-		// keeps the lease), by the client's changes, an add, or the
-		// recheck: not in a loop for as long as etcd is out of reach.
-		wait := arbiterRecheck
-		if until := time.Until(d.Arbiter.Deadline()); until > 0 {
-			wait = until
+		// At the deadline; once it passed (enforced then), every second
+		// or at the next change, and while the addresses are kept with
+		// etcd down, when keeping them ends.
+		wait := time.Second
+		if dl := d.Arbiter.Deadline(); time.Until(dl) > 0 {
+			wait = time.Until(dl)
+		}
+		if !keepUntil.IsZero() {
+			wait = min(wait, max(time.Until(keepUntil), time.Millisecond))
 		}
 		select {
 		case <-ctx.Done():
@@ -202,22 +228,12 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 		case <-d.arb.added:
 		case <-time.After(wait):
 		}
-		d.enforceDeadline(ctx)
+		keepUntil = d.enforceDeadline(ctx)
 		d.reconcileKeys(ctx)
 		d.mu.Lock()
 		d.updateYieldLocked()
 		d.mu.Unlock()
 	}
-}
-
-// setKept records whether the keep warning stands for this outage; it
-// says whether that changed.
-func (d *Daemon) setKept(kept bool) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	was := d.arb.kept
-	d.arb.kept = kept
-	return was != kept
 }
 
 // leaseLost is whom a holder yields to once it removed its addresses at
@@ -227,15 +243,18 @@ const leaseLost = "(this host's lease lost)"
 // enforceDeadline removes the addresses this host holds once its lease's
 // deadline passed unrenewed: from then on the server may expire the
 // lease, and another host claim them. With FAILOVER_ARBITER_LOST=keep
-// they stay while no member serves anyone (each refuses the connection
-// or has no leader in view: nobody can claim them); a member that does
-// not answer may be serving others. It removes them at once, too, when
-// the arbiter names another host as the holder of one's key.
-func (d *Daemon) enforceDeadline(ctx context.Context) {
+// they stay while etcd is down for everyone (every member refused the
+// connection in a recent round: nobody can claim them) and until its
+// DownDeadline, which lasts through etcd's return and election, until
+// this host renews its lease; a member that does not answer may be
+// serving others. It removes them at once, too, when the arbiter names
+// another host as the holder of one's key. It returns until when it
+// keeps them that way, or zero.
+func (d *Daemon) enforceDeadline(ctx context.Context) (keepUntil time.Time) {
 	held := d.Mover.Holding()
 	if len(held) == 0 {
-		d.setKept(false)
-		return
+		d.arb.keeping = false
+		return time.Time{}
 	}
 	st := d.Arbiter.Status()
 	if st.Reachable {
@@ -248,33 +267,36 @@ func (d *Daemon) enforceDeadline(ctx context.Context) {
 			if h := st.Holders[a.Addr().String()]; h != "" && h != st.Node {
 				d.letGoNow(ctx, held, failover.Yield{Arbiter: true, Holds: true, Above: true, To: h},
 					fmt.Sprintf("the arbiter names %s as the holder of %s, which this host held: its lease went while it could not act (a frozen host?), and the key with it; removed the addresses at once", h, a.Addr()))
-				return
+				return time.Time{}
 			}
 		}
 	}
 	if dl := d.Arbiter.Deadline(); !dl.IsZero() && time.Now().Before(dl) {
-		d.setKept(false)
-		return
+		d.arb.keeping = false
+		return time.Time{}
 	}
 	if st.Reachable {
-		d.setKept(false)
-		return // renewed since
+		d.arb.keeping = false
+		return time.Time{} // renewed since
 	}
-	if d.arb.keepWhenDown && st.EtcdDown() {
-		if d.setKept(true) {
-			d.log.Warn("no arbiter member serves anyone (each refuses the connection or has no leader): keeping the addresses (FAILOVER_ARBITER_LOST=keep)")
+	if until := d.Arbiter.DownDeadline(); d.arb.keepWhenDown && time.Now().Before(until) {
+		if !d.arb.keeping {
+			d.arb.keeping = true
+			d.log.Warn("every arbiter member refuses the connection: keeping the addresses (FAILOVER_ARBITER_LOST=keep)",
+				"refusing", st.Refusing, "members", st.Members)
 		}
-		return
+		return until
 	}
 	d.letGoNow(ctx, held, failover.Yield{Arbiter: true, Holds: true, Above: true, To: leaseLost},
 		fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err))
+	return time.Time{}
 }
 
 // letGoNow removes the addresses held at once, with an arbiter-lost
 // notice that says detail, and tells the machine y: it gives them back
 // (its hooks run; the addresses are gone already).
 func (d *Daemon) letGoNow(ctx context.Context, held []takeover.Address, y failover.Yield, detail string) {
-	d.setKept(false)
+	d.arb.keeping = false
 	var errs []error
 	for _, a := range held {
 		if err := d.Mover.Give(ctx, a); err != nil {
@@ -290,7 +312,7 @@ func (d *Daemon) letGoNow(ctx context.Context, held []takeover.Address, y failov
 	}
 	d.noticeLocked(notice.ArbiterLost, detail, nil)
 	y.At = d.Clock.Now()
-	d.publishStandingLocked(y, y.At, d.machine.Status(y.At).Timeout)
+	d.publishStandingLocked(y, y.At)
 	d.applyLocked(y, nil)
 	d.rearmLocked()
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
 )
 
@@ -35,17 +36,24 @@ func arbiterClient(t *testing.T, m *arbiter.Memory, node, role string) (*arbiter
 // m; the primary, server1, keeps a lease of its own and holds the key of
 // the address, as heartbeatd does.
 func arbiterWorld(t *testing.T, m *arbiter.Memory) (*world, *arbiter.Client) {
+	return arbiterWorldLost(t, m, false)
+}
+
+// arbiterWorldLost is arbiterWorld with FAILOVER_ARBITER_LOST=keep when
+// keep, release when not.
+func arbiterWorldLost(t *testing.T, m *arbiter.Memory, keep bool) (*world, *arbiter.Client) {
 	primary, _ := arbiterClient(t, m, "server1", "primary")
 	synctest.Wait()
 	time.Sleep(time.Second) // its first round
 	if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
 		t.Fatalf("the primary's claim: %q, %v", h, err)
 	}
-	c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+	c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL, KeepPastDeadline: keep,
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c })
+	w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c }, func(c *Config) { c.ArbiterKeep = keep })
 	return w, primary
 }
 
@@ -125,6 +133,125 @@ func TestAStandbyCutFromTheMajorityTakesNothing(t *testing.T) {
 		}
 		if y := w.d.Status().Yielding; y == nil || !y.Arbiter {
 			t.Fatalf("yielding %+v, want the arbiter's unreachable majority", y)
+		}
+	})
+}
+
+// FAILOVER_ARBITER_LOST=keep: every member down, the holder keeps its
+// addresses and says so once; the members back, it keeps them through
+// their election (they take connections, and have no leader yet) and
+// renews its lease, its key still its own. It removed them the moment a
+// member took connections again (its deadline long past), and logged
+// that it kept them at every millisecond while etcd was down.
+func TestKeepHoldsThroughEtcdsReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorldLost(t, m, true)
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Active, 3*arbTTL)
+		holding := func(d time.Duration) bool {
+			for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if len(w.mover.Holding()) == 0 {
+					return false
+				}
+			}
+			return true
+		}
+		m.Down()
+		if !holding(5 * arbTTL) {
+			t.Fatalf("every member down: the addresses removed; notices %v", w.notices.kinds())
+		}
+		if n := len(w.logs.lines("keeping the addresses")); n != 1 {
+			t.Errorf("said %d times that it keeps the addresses, want once", n)
+		}
+		m.Up()
+		if !holding(3 * arbTTL) {
+			t.Fatalf("etcd back: the addresses removed; notices %v\n%s", w.notices.kinds(), strings.Join(w.logs.lines("arbiter"), "\n"))
+		}
+		if _, ok := w.notices.last(notice.ArbiterLost); ok || w.d.State() != failover.Active {
+			t.Fatalf("etcd back: state %s, notices %v", w.d.State(), w.notices.kinds())
+		}
+		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server2" {
+			t.Fatalf("etcd back: the key is %+v (%v), want server2's", kv, ok)
+		}
+		if st := w.d.Arbiter.Status(); !st.Reachable || time.Until(st.Deadline) <= 0 {
+			t.Fatalf("etcd back: the lease not renewed: %+v", st)
+		}
+	})
+}
+
+// failoverd just started, its arbiter's first round done before the
+// primary's first heartbeat: no links-cut notice for a primary not heard
+// yet within the initial grace (it was sent 20 ms after the start in half
+// the lab's runs, and, sent once per silence, none came for the links
+// cut a moment later); the links cut once it was heard, the notice.
+func TestNoLinksCutNoticeBeforeTheFirstHeartbeat(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		time.Sleep(timeout / 2) // the arbiter's first round is done
+		w.beatFor(time.Second)
+		if _, ok := w.notices.last(notice.Anomaly); ok {
+			t.Fatalf("a notice before the first heartbeat: %v", w.notices.kinds())
+		}
+		time.Sleep(10 * time.Second) // the links cut
+		if n, ok := w.notices.last(notice.Anomaly); !ok || !strings.Contains(n.Detail, "the heartbeat links are cut") {
+			t.Fatalf("no links-cut notice: %v", w.notices.kinds())
+		}
+	})
+}
+
+// The primary's power off: its liveness key stays until its lease
+// expires on the server, but it renews nothing. No links-cut notice
+// meanwhile (it said the links were cut, and that the primary renewed,
+// at every power-off of the lab's primary with the arbiter), and the
+// takeover once the lease expired.
+func TestNoLinksCutNoticeForAPrimaryWhoseLeaseRunsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Active, 3*arbTTL)
+		if _, ok := w.notices.last(notice.Anomaly); ok {
+			t.Fatalf("a notice for a primary whose lease ran out: %v", w.notices.kinds())
+		}
+	})
+}
+
+// The takeover's claim times out once (a connection the cut left hanging,
+// while the rounds go through others): the takeover stops, and is tried
+// again as soon as a round reaches the majority, not after VetoRetry (30
+// s): nothing the arbiter said had changed, and the lab's standby left a
+// dead primary's address unserved that long after a partition healed.
+func TestAClaimThatTimedOutIsTriedAgainAfterTheNextRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w, _ := arbiterWorld(t, m)
+		gate := make(chan struct{})
+		w.hooks.mu.Lock()
+		w.hooks.gate[hooks.Test] = gate
+		w.hooks.mu.Unlock()
+		w.beatFor(time.Second)
+		m.Cut("server1", arbiter.DropRequests) // the primary's power off
+		w.waitState(failover.Acquiring, 3*arbTTL)
+		// Right after a round: the claim's request is lost, the next
+		// round's go through.
+		read := w.d.Arbiter.Status().ReadAt
+		for w.d.Arbiter.Status().ReadAt.Equal(read) {
+			time.Sleep(time.Millisecond)
+		}
+		m.Cut("server2", arbiter.DropRequests)
+		close(gate)
+		time.Sleep(50 * time.Millisecond)
+		m.Heal("server2")
+		w.waitState(failover.Standby, arbTTL)
+		if n, ok := w.notices.last(notice.TakeoverFailed); !ok || !strings.Contains(n.Detail, "deadline") {
+			t.Fatalf("the claim did not time out: notices %v, state %s", w.notices.kinds(), w.d.State())
+		}
+		if took := w.waitState(failover.Active, 10*time.Second); took > 2*time.Second {
+			t.Fatalf("taken over %v after the claim timed out, want within a round or two", took)
 		}
 	})
 }

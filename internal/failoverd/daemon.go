@@ -305,8 +305,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			// anything would look free: it is started again.
 			for runCtx.Err() == nil {
 				d.hearing.Store(true)
+				d.pokeStandbys() // it may take the addresses again
 				err := d.Asker.Run(runCtx, d.answered)
 				d.hearing.Store(false)
+				d.pokeStandbys()
 				if runCtx.Err() != nil {
 					return
 				}
@@ -427,7 +429,6 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 		case failover.Moved:
 			d.log.Info("state", "from", a.From, "to", a.To)
 			d.obs.Transition(a.From, a.To, a.Since)
-			d.pokeStandbysLocked()
 		case failover.Ask:
 			d.askAtLocked(a.Every)
 		case failover.Probe:
@@ -454,6 +455,7 @@ func (d *Daemon) applyLocked(ev failover.Event, jobHooks []hooks.Result) {
 			}
 		}
 	}
+	d.pokeStandbysLocked() // its state, or a carrier, changed what it says of itself
 }
 
 // probeWhy is why a round of probes starts.

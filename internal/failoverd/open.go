@@ -150,10 +150,11 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	// probed there (and at the address its public heartbeats come from,
 	// heard later).
 	var asker Asker
-	ips := []netip.Addr{c.PeerIP}
+	var taken []netip.Addr // the addresses to take
 	for _, a := range addrs {
-		ips = append(ips, a.Addr())
+		taken = append(taken, a.Addr())
 	}
+	ips := append([]netip.Addr{c.PeerIP}, taken...)
 	if a := neighbor.OpenAsker(log, ips, manager.Interface); a != nil {
 		o.onClose(func() { a.Close() })
 		asker = a
@@ -164,8 +165,8 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	// behind too: a recording of one that held the addresses must not
 	// hold this one back.
 	sbReplay := OpenStandbyReplayStore(c.StateDir, log)
-	sb, err := standby.Listen(standby.Config{Port: c.StandbyPort, Links: links, Name: c.NodeName, Keys: o.keys.Load, Freshness: c.ReplayWindow,
-		Replay: sbReplay.Load()}, log)
+	sb, err := standby.Listen(standby.Config{Port: c.StandbyPort, Links: links, Name: c.NodeName, Addresses: standby.Fingerprint(taken),
+		Keys: o.keys.Load, Freshness: c.ReplayWindow, Replay: sbReplay.Load()}, log)
 	if err != nil {
 		return o, fmt.Errorf("cannot listen for the other standbys (%s): %w", config.KeyStandbyPort, err)
 	}

@@ -29,11 +29,16 @@ type standbyState struct {
 	said  standby.Self    // as last announced
 }
 
-// selfLocked is this host as the others are told of it.
+// selfLocked is this host as the others are told of it. It is not
+// eligible while a link the addresses are on has no carrier, nor while
+// nothing listens for the answers to its questions: its questions then
+// prove nothing free, so it would not take them, and a standby below it
+// may.
 func (d *Daemon) selfLocked() standby.Self {
 	st := d.machine.Status(d.Clock.Now())
+	deaf := d.Asker != nil && !d.hearing.Load()
 	return standby.Self{Name: d.cfg.Node, Priority: d.cfg.Priority, Holding: st.Holding && len(d.Mover.Holding()) > 0,
-		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed}
+		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed && !st.Lit.Dark && !deaf}
 }
 
 // runStandbys announces this host every interval of the primary's (and
@@ -77,7 +82,7 @@ func (d *Daemon) runStandbys(ctx context.Context) {
 func (d *Daemon) heardStandby(p standby.Peer) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.sb.table.Heard(p, d.machine.Status(d.Clock.Now()).Timeout) {
+	if !d.sb.table.Heard(p, d.lifeLocked(d.Clock.Now())) {
 		d.log.Warn("too many standbys heard; this one is not counted", "standby", p.Name, "from", p.From, "most", standby.MaxPeers)
 		return
 	}
@@ -92,20 +97,20 @@ func (d *Daemon) updateYieldLocked() {
 		return
 	}
 	now := d.Clock.Now()
-	timeout := d.machine.Status(now).Timeout
+	life := d.lifeLocked(now)
 	self := d.selfLocked()
 	y, ok := d.arbiterYieldLocked(self.Holding)
 	if d.Standbys != nil {
-		d.tiesLocked(self, now, timeout)
+		d.tiesLocked(self, now, life)
 		if !ok {
-			sy := d.sb.table.Yield(self, now, timeout)
-			y = failover.Yield{To: sy.To, Priority: sy.Priority, Holds: sy.Holds, Above: sy.Above}
+			sy := d.sb.table.Yield(self, now, life)
+			y = failover.Yield{To: sy.To, Priority: sy.Priority, Holds: sy.Holds, Above: sy.Above, Lower: sy.Lower}
 		}
 	}
 	if d.Arbiter != nil {
 		d.linksCutLocked(y, now)
 	}
-	d.publishStandingLocked(y, now, timeout)
+	d.publishStandingLocked(y, now)
 	if y == d.told {
 		return
 	}
@@ -114,8 +119,11 @@ func (d *Daemon) updateYieldLocked() {
 	if d.Arbiter != nil {
 		what = "nothing stands in this host's way: the arbiter names no other holder, and no other standby holds the addresses or ranks above it"
 	}
-	if y.To != "" || y.Arbiter {
+	switch {
+	case y.To != "" || y.Arbiter:
 		what = failover.Yielding{To: y.To, Priority: y.Priority, Holds: y.Holds, Arbiter: y.Arbiter}.Words()
+	case y.Lower != "":
+		what = "standby " + y.Lower + " holds the addresses too; it ranks below this host and gives them back"
 	}
 	d.log.Info(what)
 	d.history.ring.Add(history.Entry{At: now, Kind: history.KindYield, Detail: what})
@@ -125,8 +133,8 @@ func (d *Daemon) updateYieldLocked() {
 }
 
 // tiesLocked tells, once each, of a standby of this host's priority.
-func (d *Daemon) tiesLocked(self standby.Self, now time.Time, timeout time.Duration) {
-	for _, p := range d.sb.table.Ties(self, now, timeout) {
+func (d *Daemon) tiesLocked(self standby.Self, now time.Time, life standby.Life) {
+	for _, p := range d.sb.table.Ties(self, now, life) {
 		if d.sb.ties[p.Name] {
 			continue
 		}
@@ -148,12 +156,28 @@ func (d *Daemon) pokeStandbysLocked() {
 	}
 }
 
-// standbysStatusLocked lists the other standbys heard within the timeout.
-func (d *Daemon) standbysStatusLocked(now time.Time, timeout time.Duration) []standby.Peer {
+// pokeStandbys is pokeStandbysLocked for a caller without d.mu.
+func (d *Daemon) pokeStandbys() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pokeStandbysLocked()
+}
+
+// standbysStatusLocked lists the other standbys alive.
+func (d *Daemon) standbysStatusLocked(now time.Time) []standby.Peer {
 	if d.Standbys == nil {
 		return nil
 	}
-	return d.sb.table.Alive(now, timeout)
+	return d.sb.table.Alive(now, d.lifeLocked(now))
+}
+
+// lifeLocked is how long another standby counts as alive after its last
+// announcement: the timeout, or as many of its own intervals when it
+// announces itself less often than the primary's interval as this host
+// knows it (it has not heard the primary yet).
+func (d *Daemon) lifeLocked(now time.Time) standby.Life {
+	st := d.machine.Status(now)
+	return standby.Life{Timeout: st.Timeout, Pace: st.PeerInterval}
 }
 
 // Standing is this host among the standbys, as the metrics show it.
@@ -169,7 +193,7 @@ func (d *Daemon) Standing() *Standing { return d.standing.Load() }
 
 // publishStandingLocked publishes this host's standing for the metrics,
 // which read it without d.mu.
-func (d *Daemon) publishStandingLocked(y failover.Yield, now time.Time, timeout time.Duration) {
+func (d *Daemon) publishStandingLocked(y failover.Yield, now time.Time) {
 	y.At = time.Time{}
-	d.standing.Store(&Standing{Priority: d.cfg.Priority, Standbys: len(d.standbysStatusLocked(now, timeout)), Yield: y})
+	d.standing.Store(&Standing{Priority: d.cfg.Priority, Standbys: len(d.standbysStatusLocked(now)), Yield: y})
 }

@@ -2,6 +2,7 @@ package failoverd
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -11,8 +12,10 @@ import (
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/history"
+	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/standby"
+	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
 // bus carries the standbys' announcements between runtimes in one
@@ -32,7 +35,7 @@ type member struct {
 	name string
 }
 
-func (m member) Announce(s standby.Self, _ time.Duration, now time.Time) (int, error) {
+func (m member) Announce(s standby.Self, every time.Duration, now time.Time) (int, error) {
 	m.b.mu.Lock()
 	var to []func(standby.Peer)
 	for n, deliver := range m.b.members {
@@ -42,7 +45,7 @@ func (m member) Announce(s standby.Self, _ time.Duration, now time.Time) (int, e
 	}
 	m.b.mu.Unlock()
 	for _, deliver := range to {
-		deliver(standby.Peer{Self: s, Heard: now, Link: "priv0"})
+		deliver(standby.Peer{Self: s, Heard: now, Link: "priv0", Interval: every})
 	}
 	return len(to), nil
 }
@@ -146,3 +149,102 @@ func countKind(ks []notice.Kind, k notice.Kind) int {
 	}
 	return n
 }
+
+func TestASlowerStandbyCountsAliveAtItsOwnPace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		low := standbyWorld(t, b, "server3", 100)
+		for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+			low.beatEvery(20 * time.Millisecond) // the primary's interval, shorter than the default 100 ms
+		}
+		// The primary's power goes off; server2 starts now, and hears
+		// nothing of it.
+		high := standbyWorld(t, b, "server2", 200)
+		time.Sleep(2 * time.Second)
+		if st := low.hooks.stages(); len(st) != 0 {
+			t.Fatalf("server3 ran hooks %v while server2, above it, was alive", st)
+		}
+		if s := low.d.State(); s != failover.Standby {
+			t.Fatalf("server3: %s, want standby", s)
+		}
+		if s := high.d.State(); s != failover.Active {
+			t.Fatalf("server2: %s, want active", s)
+		}
+	})
+}
+
+func TestAStandbyWithItsAddressLinkDarkLeavesTheAddressesToTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		mk := func(name string, prio int) *world {
+			return newWorldDeps(t, false, newAsker(), nil, func(d *Deps) { d.Standbys = member{b, name} }, func(c *Config) {
+				c.Node, c.Priority = name, prio
+			})
+		}
+		high, low := mk("server2", 200), mk("server3", 100)
+		beatAll(time.Second, high, low)
+		high.carrier <- carrierChange{"pub0", false} // its public cable is pulled
+		synctest.Wait()
+		// The primary's power goes off.
+		low.waitState(failover.Active, 3*time.Second)
+		time.Sleep(time.Second)
+		if high.holds() || len(high.hooks.stages()) != 0 {
+			t.Fatalf("server2, its address link dark, took the addresses: hooks %v", high.hooks.stages())
+		}
+		high.carrier <- carrierChange{"pub0", true}
+		synctest.Wait()
+		time.Sleep(time.Second)
+		if s := low.d.State(); s != failover.Active {
+			t.Fatalf("server3: %s once server2's carrier is back, want active (server2 leaves the addresses to the holder)", s)
+		}
+		if y := high.d.Status().Yielding; y == nil || y.To != "server3" || !y.Holds {
+			t.Fatalf("server2 yields to %+v, want server3, which holds the addresses", y)
+		}
+	})
+}
+
+func TestAStandbyThatHearsNoAnswerLeavesTheAddressesToTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBus()
+		mk := func(name string, prio int, a *fakeAsker) *world {
+			return newWorldDeps(t, false, a, nil, func(d *Deps) { d.Standbys = member{b, name} }, func(c *Config) {
+				c.Node, c.Priority = name, prio
+			})
+		}
+		deaf := newAsker()
+		high, low := mk("server2", 200, deaf), mk("server3", 100, newAsker())
+		beatAll(time.Second, high, low)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			for {
+				select {
+				case deaf.fail <- errors.New("the ARP socket broke"):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+		synctest.Wait()
+		// The primary's power goes off.
+		low.waitState(failover.Active, 3*time.Second)
+		time.Sleep(time.Second)
+		if high.holds() || len(high.hooks.stages()) != 0 {
+			t.Fatalf("server2, hearing no answer, took the addresses: hooks %v", high.hooks.stages())
+		}
+		cancel()
+	})
+}
+
+// beatEvery delivers one heartbeat on each link now, saying iv.
+func (w *world) beatEvery(iv time.Duration) {
+	var hs []monitor.Heard
+	for _, l := range links {
+		hs = append(hs, monitor.Heard{Link: l, From: senders[l], At: time.Now(), Packet: wire.Packet{Type: wire.Heartbeat, Epoch: primaryEpoch, Interval: iv, HardwareAddr: primaryHW}})
+	}
+	w.src.in <- hs
+	synctest.Wait()
+}
+
+// A standby that has not heard the primary (it started after the primary
+// died) announces itself at the default interval, slower than the

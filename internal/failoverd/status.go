@@ -54,7 +54,7 @@ func (d *Daemon) statusLocked() control.Status {
 	st.PrimaryHealth = ms.Health
 	st.Answering = ms.Answering
 	if d.Standbys != nil {
-		st.Priority, st.Standbys = d.cfg.Priority, d.standbysStatusLocked(now, ms.Timeout)
+		st.Priority, st.Standbys = d.cfg.Priority, d.standbysStatusLocked(now)
 	}
 	st.Yielding = ms.Yielding
 	if d.Arbiter != nil {

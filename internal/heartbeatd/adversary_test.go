@@ -95,3 +95,33 @@ func TestABlipAtTheYieldLeavesNoKeyBehind(t *testing.T) {
 		}
 	})
 }
+
+// FAILOVER_ARBITER_LOST=keep: etcd down for everyone and back again.
+// heartbeatd keeps its service address through the outage and through
+// etcd's return (its members take connections again before a leader is
+// elected), as failoverd does, with its lease renewed after.
+func TestKeepHoldsTheServiceAddressThroughEtcdsReturn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		w := heldWithKey(t, m, true)
+		holding := func(d time.Duration) bool {
+			for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if !w.held() {
+					return false
+				}
+			}
+			return true
+		}
+		m.Down()
+		if !holding(5 * arbTTL) {
+			t.Fatal("every member down: the service address removed")
+		}
+		m.Up()
+		if !holding(3 * arbTTL) {
+			t.Fatalf("etcd back: the service address removed\n%s", w.logs)
+		}
+		if st := w.client.Status(); !st.Reachable || time.Until(st.Deadline) <= 0 {
+			t.Fatalf("etcd back: the lease not renewed: %+v", st)
+		}
+	})
+}

@@ -22,6 +22,7 @@ type Arbiter interface {
 	Claim(ctx context.Context, addr string) (holder string, err error)
 	Release(ctx context.Context, addr string) error
 	Deadline() time.Time
+	DownDeadline() time.Time
 	Changes() <-chan struct{}
 	Status() arbiter.Status
 }
@@ -104,18 +105,21 @@ func (d *Daemon) runArbiter(ctx context.Context, run func() error) error {
 func (d *Daemon) keepKeys(ctx context.Context) {
 	retry := keepRetry(d.cfg.Load().ArbiterTTL)
 	for {
+		var keepUntil time.Time
 		if svc := d.leased(); svc != nil {
-			d.enforceDeadline(ctx, svc)
+			keepUntil = d.enforceDeadline(ctx, svc)
 			d.keepServiceKeys(ctx, svc)
 		} else {
 			d.keepHostKeys(ctx)
 		}
-		// Woken at the deadline; past it (FAILOVER_ARBITER_LOST=keep
-		// keeps the lease), by the changes or the retry: not in a loop
-		// for as long as etcd is out of reach.
+		// Woken at the deadline, when keeping the addresses with etcd
+		// down ends, by the changes or the retry: not in a loop for as
+		// long as etcd is out of reach.
 		wait := retry
-		if until := time.Until(d.Arbiter.Deadline()); until > 0 {
-			wait = min(wait, until)
+		for _, at := range []time.Time{d.Arbiter.Deadline(), keepUntil} {
+			if until := time.Until(at); until > 0 {
+				wait = min(wait, until)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -207,34 +211,38 @@ func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 // passed its deadline unrenewed: from then on the server may expire it,
 // and another host claim them. With FAILOVER_ARBITER_LOST=keep they stay
 // while every member refuses the connection (etcd is down for everyone,
-// so nobody can claim them); a member that does not answer may be
-// serving others.
-func (d *Daemon) enforceDeadline(ctx context.Context, svc LeasedService) {
+// so nobody can claim them) and until the DownDeadline, through etcd's
+// return; a member that does not answer may be serving others. It
+// returns until when it keeps them that way, or zero.
+func (d *Daemon) enforceDeadline(ctx context.Context, svc LeasedService) (keepUntil time.Time) {
 	held := svc.Held()
 	dl := d.Arbiter.Deadline()
 	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
 		d.setKept(false)
-		return
+		return time.Time{}
 	}
 	st := d.Arbiter.Status()
 	if st.Reachable {
-		return // renewed since
+		return time.Time{} // renewed since
 	}
 	if st.Lease == 0 && st.Err == "" {
 		// The first round has not ended: a service address left by a
 		// killed run stays until the arbiter says whose its key is.
-		return
+		return time.Time{}
 	}
-	if d.cfg.Load().ArbiterLost == "keep" && st.EtcdDown() {
+	// Kept while etcd is down for everyone and through its return,
+	// until the DownDeadline: as failoverd keeps its addresses.
+	if until := d.Arbiter.DownDeadline(); d.cfg.Load().ArbiterLost == "keep" && time.Now().Before(until) {
 		if d.setKept(true) {
-			d.Log.Warn("no arbiter member serves anyone (each refuses the connection or has no leader): keeping the service addresses (FAILOVER_ARBITER_LOST=keep)", "held", held)
+			d.Log.Warn("every arbiter member refuses the connection: keeping the service addresses (FAILOVER_ARBITER_LOST=keep)", "held", held)
 		}
-		return
+		return until
 	}
 	why := fmt.Sprintf("lost the arbiter's majority (%s): removed at the lease's deadline, before another host could claim it", st.Err)
 	if err := svc.LetGo(ctx, why); err != nil {
 		d.Log.Error("cannot remove the service addresses at the lease's deadline", "err", err)
 	}
+	return time.Time{}
 }
 
 // setKept records whether the keep warning stands; it says whether it

@@ -42,6 +42,9 @@ type Totals struct {
 	Simulated time.Duration
 	Takeovers int
 	Breaches  int
+	Several   int // runs with two or three standbys
+	LowerTook int // takeovers by a standby while one that ranks above it ran
+	Pairs     int // times two standbys answered at once
 }
 
 func (t *Totals) add(r Result) {
@@ -50,6 +53,11 @@ func (t *Totals) add(r Result) {
 	t.Runs++
 	t.Simulated += r.Took
 	t.Takeovers += r.Takeovers
+	if r.Standbys > 1 {
+		t.Several++
+	}
+	t.LowerTook += r.LowerTook
+	t.Pairs += r.Pairs
 	if r.Breach != "" {
 		t.Breaches++
 	}
@@ -58,7 +66,8 @@ func (t *Totals) add(r Result) {
 func (t *Totals) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Sprintf("%d runs, %.1f simulated hours, %d takeovers, %d breaches", t.Runs, t.Simulated.Hours(), t.Takeovers, t.Breaches)
+	return fmt.Sprintf("%d runs (%d with two or three standbys), %.1f simulated hours, %d takeovers (%d by a standby while a higher one ran), two standbys answering %d times, %d breaches",
+		t.Runs, t.Several, t.Simulated.Hours(), t.Takeovers, t.LowerTook, t.Pairs, t.Breaches)
 }
 
 // Check runs the simulation for each seed of Seeds(t, byDefault), in

@@ -1,20 +1,35 @@
-// Package sim is a deterministic simulation of a whole pair: the real
-// heartbeatd and failoverd runtimes, the real state machine, wire format,
-// replay guard and monitor, in one process under testing/synctest, joined
-// by a simulated network of two links (priv0, pub0) and a client on the
-// public LAN. A seed fixes the configuration, the network's loss, delay,
-// jitter and duplication in each direction, and the faults that happen:
-// power off and on, a hung host, carrier lost and back on either side, a
-// link cut, daemons killed, stopped and started, a stalled reader, a
-// vetoing Test hook, and an attacker on each link who sends junk, replays
-// what it recorded and forges ARP answers.
+// Package sim is a deterministic simulation of a primary and its
+// standbys: the real heartbeatd and failoverd runtimes, the real state
+// machine, wire format, replay guard, monitor and standby announcements
+// (standby.Conn without a socket: it numbers, seals and accepts them), in
+// one process under testing/synctest, joined by a simulated network of
+// two links (priv0, pub0) and a client on the public LAN. A seed fixes
+// how many standbys watch the primary (one in half the seeds, the pair;
+// two or three in the others, each with a FAILOVER_PRIORITY of its own,
+// two of one priority in a tenth of those), the configuration, the
+// network's loss, delay, jitter and duplication in each direction (the
+// standby port's broadcasts meet them as the heartbeats do), and the
+// faults that happen: power off and on, a hung host, carrier lost and
+// back on any host's links, a link cut, a standby cut off a link with
+// its carrier kept, daemons killed, stopped and started, a standby lost
+// at the moment the primary dies, a stalled reader, a vetoing Test hook,
+// the operator's failoverctl on any standby, another pair's standby on
+// the LAN, and an attacker on each link who sends junk, replays what it
+// recorded (heartbeats, and the standbys' announcements to the standby
+// port and to the heartbeat port from the primary's address) and forges
+// ARP answers.
 //
 // At every change the simulation checks the promises (promises.go): one
-// owner of the address outside the documented window, no takeover of a
-// live primary, a dead primary taken within the bound, hooks in order,
-// `released` only once the address is gone, no spin, and after the moves
-// settle the client reaches exactly one owner. A breach fails with the
-// seed and the timeline of the last events.
+// owner of the address among the primary and every standby outside the
+// documented windows (the lower of two standby holders gives it back
+// once it can hear the higher), no takeover of a live primary, a dead
+// primary taken within the bound by the highest standby able to take
+// it (a standby timeout more when one above it fell silent), no
+// takeover, fencing Test or conflict notice by a standby that heard
+// another hold the address or rank above it and may take it, hooks in
+// order, `released` only once the address is gone, no spin, and after
+// the moves settle the client reaches the primary alone. A breach fails
+// with the seed and the timeline of the events up to it.
 //
 // What the seed cannot fix is the order in which the Go scheduler runs
 // goroutines that are ready at the same simulated instant; each flow's

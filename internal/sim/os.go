@@ -67,6 +67,7 @@ func (q *queue[T]) isClosed() bool {
 // frozen process takes its expiries when it thaws.
 type clock struct {
 	w  *World
+	n  *node
 	pr *proc
 }
 
@@ -82,7 +83,7 @@ func (c clock) NewTimer(first time.Duration) fdtimer.Timer {
 			case at := <-t.Timer.C():
 				c.pr.pass(&c.pr.frozen)
 				c.w.mu.Lock()
-				c.w.check.wokeLocked()
+				c.w.check.wokeLocked(c.n)
 				c.w.mu.Unlock()
 				select {
 				case t.c <- at:
@@ -122,8 +123,9 @@ func (c udpConn) Close() error { return nil }
 
 // datagram is one received UDP datagram.
 type datagram struct {
-	b    []byte
-	from netip.AddrPort
+	b       []byte
+	from    netip.AddrPort
+	ifindex int // the interface it arrived on (0: not told)
 }
 
 // packetConn is a socket bound to one address and port, for heartbeatd's
@@ -138,7 +140,7 @@ func (w *World) listenUDP(pr *proc, addr netip.AddrPort) *packetConn {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	pr.host.socks = append(pr.host.socks, &sock{proc: pr, addr: addr.Addr(), port: addr.Port(),
-		put: func(b []byte, _ int, from netip.AddrPort) { c.q.put(datagram{b, from}) }})
+		put: func(b []byte, _ int, from netip.AddrPort) { c.q.put(datagram{b: b, from: from}) }})
 	return c
 }
 

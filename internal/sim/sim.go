@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,11 +18,15 @@ type Result struct {
 	Seed      uint64
 	Breach    string        // the first promise broken; empty: none
 	At        time.Duration // when, from the start
-	Timeline  string        // the last events
+	Timeline  string        // the last events (up to the breach, if one)
 	Config    string        // the configuration drawn
 	Plan      []string      // the faults drawn
 	Took      time.Duration // simulated time
 	Takeovers int
+	Standbys  int
+	// LowerTook: takeovers by a standby while one that ranks above it
+	// ran; Pairs: times two standbys answered for the address at once.
+	LowerTook, Pairs int
 }
 
 func (r Result) String() string {
@@ -48,7 +54,28 @@ func load(role config.Role, kv map[string]string) (*config.Config, error) {
 // bubble: its clock is the bubble's.
 func Run(seed uint64) Result {
 	tl := newTimeline(time.Now())
-	w := newWorld(seed, tl)
+	// The standbys: one in half the seeds (the pair), two or three in
+	// the others, each with a priority of its own; in one seed of ten
+	// with several, two share one (a configuration error failoverd
+	// tells of: the names order them).
+	sr := rand.New(rand.NewPCG(seed, 0x5374616e64627973))
+	count := 1
+	if sr.IntN(2) == 0 {
+		count = 2 + sr.IntN(2)
+	}
+	prios := []int{}
+	for len(prios) < count {
+		if p := 1 + sr.IntN(255); !slices.Contains(prios, p) {
+			prios = append(prios, p)
+		}
+	}
+	if count > 1 && sr.IntN(10) == 0 {
+		prios[1] = prios[0]
+	}
+	w := newWorld(seed, tl, count)
+	for i, n := range w.nodes {
+		n.prio = prios[i]
+	}
 	// The network: each direction of each link its own.
 	nr := w.rng("network")
 	for _, l := range w.links {
@@ -102,7 +129,7 @@ func Run(seed uint64) Result {
 	hbKV := map[string]string{config.KeyBcastIPs: "192.0.2.255 198.51.100.255", config.KeyNodeName: "primary"}
 	foKV := map[string]string{config.KeyPeerIP: pPriv.String(), config.KeyPairs: linkPub + ":" + w.addr.String(),
 		config.KeyDeadCount: fmt.Sprint(dead), config.KeyInitialGrace: grace.String(), config.KeyConfirm: confirm,
-		config.KeyNodeName: "secondary", config.KeyConfirmSpacing: spacing.String()}
+		config.KeyConfirmSpacing: spacing.String()}
 	for k, v := range common {
 		hbKV[k], foKV[k] = v, v
 	}
@@ -118,11 +145,14 @@ func Run(seed uint64) Result {
 		res.Breach = "heartbeatd's configuration: " + err.Error()
 		return res
 	}
-	foCfg, err := load(config.Failoverd, foKV)
-	if err != nil {
-		res.Breach = "failoverd's configuration: " + err.Error()
-		return res
+	for _, n := range w.nodes {
+		foKV[config.KeyNodeName], foKV[config.KeyPriority] = n.name, fmt.Sprint(n.prio)
+		if n.cfg, err = load(config.Failoverd, foKV); err != nil {
+			res.Breach = "failoverd's configuration: " + err.Error()
+			return res
+		}
 	}
+	foCfg := w.nodes[0].cfg
 	keyed := cr.IntN(4) != 0
 	if keyed {
 		secret := make([]byte, 32)
@@ -134,7 +164,10 @@ func Run(seed uint64) Result {
 			res.Breach = "key: " + err.Error()
 			return res
 		}
-		hbCfg.Keys, foCfg.Keys = []wire.Key{k}, []wire.Key{k}
+		hbCfg.Keys = []wire.Key{k}
+		for _, n := range w.nodes {
+			n.cfg.Keys = []wire.Key{k}
+		}
 	}
 	b := bounds{Interval: interval, Timeout: time.Duration(dead) * interval, HoldDown: hold, InitialGrace: grace,
 		VetoRetry: 30 * time.Second, AskWait: foCfg.AskWait, DeadCount: dead,
@@ -153,16 +186,22 @@ func Run(seed uint64) Result {
 	}
 	res.Config = fmt.Sprintf("%s, checks every %v (fall %d, rise %d), ", mode, checkEvery, fall, rise) + fmt.Sprintf("interval %v, dead count %d, hold-down %v, confirm %s, initial grace %v, ask wait %v, probe spacing %v, authenticated %v, carrier reported up to %v late",
 		interval, dead, hold, confirm, grace, askWait, spacing, keyed, w.carrierDelay)
+	for _, n := range w.nodes {
+		res.Config += fmt.Sprintf("; standby %s priority %d", n.name, n.prio)
+	}
 	for _, ln := range []string{linkPriv, linkPub} {
 		l := w.links[ln]
-		res.Config += fmt.Sprintf("; %s loss from the primary %.1f%%, from the secondary %.1f%%", ln, 100*l.conds[w.p.name].loss, 100*l.conds[w.s.name].loss)
+		res.Config += fmt.Sprintf("; %s loss from the primary %.1f%%", ln, 100*l.conds[w.p.name].loss)
+		for _, n := range w.nodes {
+			res.Config += fmt.Sprintf(", from %s %.1f%%", n.name, 100*l.conds[n.name].loss)
+		}
 	}
 	w.check = newChecker(w, b)
 
 	w.c.cache[w.addr] = w.p.port(linkPub).mac
 
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, foCfg: foCfg, b: b, rng: w.rng("scenario"), ops: make(chan func(), 64)}
+	r := &runner{w: w, ctx: ctx, hbCfg: hbCfg, b: b, rng: w.rng("scenario"), ops: make(chan func(), 64)}
 	var bg sync.WaitGroup
 	var limit time.Duration // set once the faults are planned
 	bg.Go(func() {
@@ -184,7 +223,9 @@ func Run(seed uint64) Result {
 	bg.Go(func() { r.operator(ctx) })
 
 	r.startHB()
-	r.startFO()
+	for _, n := range w.nodes {
+		r.startFO(n)
+	}
 	end := r.planFaults(grace + 2*b.Timeout + time.Second)
 	settle := 3*b.Timeout + b.HoldDown + b.Reaction + 2*time.Second + time.Duration(rise+1)*checkEvery
 	r.locked(func() { limit = end + settle + time.Minute })
@@ -197,7 +238,9 @@ func Run(seed uint64) Result {
 	if !done {
 		r.locked(func() { w.check.fail("the scenario ended early") })
 	}
-	r.stopFO(false)
+	for _, n := range w.nodes {
+		r.stopFO(n, false)
+	}
 	r.stopHB(false)
 	cancel()
 	bg.Wait()
@@ -205,7 +248,11 @@ func Run(seed uint64) Result {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	res.Breach, res.At = w.check.breach, w.check.breachAt
-	res.Timeline, res.Plan, res.Took, res.Takeovers = tl.String(), r.plan, w.since(), w.check.taken
+	res.Timeline, res.Plan, res.Took, res.Takeovers, res.Standbys = tl.String(), r.plan, w.since(), w.check.taken, len(w.nodes)
+	res.LowerTook, res.Pairs = w.check.lowerTook, w.check.pairsSeen
+	if w.check.before != "" {
+		res.Timeline = w.check.before // the events up to the breach
+	}
 	return res
 }
 

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"net"
@@ -9,9 +10,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/monitor"
 	"github.com/ipfailover/ipfailover/internal/neighbor"
 	"github.com/ipfailover/ipfailover/internal/netif"
+	"github.com/ipfailover/ipfailover/internal/standby"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -22,12 +25,11 @@ var (
 	pPub     = netip.MustParseAddr("198.51.100.1")   // the primary's host address, taken over in host-address mode
 	svcIP    = netip.MustParseAddr("198.51.100.100") // the service address, in service-address mode
 	pPriv    = netip.MustParseAddr("192.0.2.1")
-	sPriv    = netip.MustParseAddr("192.0.2.2")
-	sPub     = netip.MustParseAddr("198.51.100.2")
 	cPub     = netip.MustParseAddr("198.51.100.10")
 	aPriv    = netip.MustParseAddr("192.0.2.66")
 	aPub     = netip.MustParseAddr("198.51.100.66")
 	hbPort   = uint16(1694)
+	sbPort   = uint16(standby.DefaultPort)
 	linkPriv = "priv0"
 	linkPub  = "pub0"
 )
@@ -47,7 +49,10 @@ type link struct {
 	ports  []*port
 	conds  map[string]*cond // by sending host
 	cuts   int              // > 0: nothing crosses it
-	record [][]byte         // the last heartbeat datagrams seen, for replays
+	// record: the last datagrams seen on each port (heartbeats and
+	// failoverd's messages on the heartbeat port, the standbys'
+	// announcements on the standby port), for replays.
+	record map[uint16][][]byte
 }
 
 // port is a host's interface on a link.
@@ -60,13 +65,16 @@ type port struct {
 	addr  netip.Prefix        // the host's own address
 	held  map[netip.Addr]bool // addresses added by failoverd
 	dark  int                 // > 0: no carrier
+	// cut > 0: the port is cut off from its link, carrier kept (a
+	// switch port moved to another VLAN, a filter): nothing in or out.
+	cut int
 }
 
 func (p *port) carrier() bool { return p.dark == 0 }
 
 // answersFor says the port's host answers ARP for ip there now.
 func (p *port) answersFor(ip netip.Addr) bool {
-	return p.host.up() && p.carrier() && (p.addr.Addr() == ip || p.held[ip])
+	return p.host.up() && p.carrier() && p.cut == 0 && (p.addr.Addr() == ip || p.held[ip])
 }
 
 // sock is a bound UDP socket of a process.
@@ -199,6 +207,34 @@ func (h *host) interfaces() []netif.Interface {
 	return out
 }
 
+// node is one standby: its host, the failoverd that runs there and what
+// outlives it, and what the checker knows of it (w.mu, but fo and stops,
+// which are the runner's).
+type node struct {
+	h    *host
+	name string // FAILOVER_NODE_NAME, the host's name
+	prio int    // FAILOVER_PRIORITY
+	cfg  *config.Config
+
+	fo     *running // the running failoverd (the runner's)
+	stops  int      // > 0: failoverd is kept stopped (the runner's)
+	replay []wire.SenderRecord
+	inbox  *monitor.Inbox // the running failoverd's heartbeat socket
+	asker  *asker         // the running failoverd's asker
+	proc   *proc          // the running failoverd
+	stalls int            // > 0: failoverd's readers stall
+	vetoes int            // > 0: failoverd's Test hook fails
+	hooks  *rand.Rand
+
+	nodeCheck
+}
+
+// self is the node as the standbys rank it.
+func (n *node) self() standby.Self { return standby.Self{Name: n.name, Priority: n.prio} }
+
+// above says n ranks above o (standby.Above: the priority, then the name).
+func (n *node) above(o *node) bool { return standby.Above(n.self(), o.self()) }
+
 // World is the simulated network and its hosts. mu guards all of it.
 type World struct {
 	seed  uint64
@@ -206,7 +242,8 @@ type World struct {
 	start time.Time
 	links map[string]*link
 	hosts map[string]*host
-	p, s  *host // the primary and the secondary
+	p     *host   // the primary
+	nodes []*node // the standbys: nodes[0] on the host named secondary
 	// addr is the address failoverd takes over: the primary's own in
 	// host-address mode, heartbeatd's service address in
 	// service-address mode (svcIP, held on the primary while its checks
@@ -219,31 +256,26 @@ type World struct {
 	tl         *timeline
 	check      *checker
 
-	replay []wire.SenderRecord // failoverd's replay memory, kept across its restarts
-	inbox  *monitor.Inbox      // the running failoverd's heartbeat socket
-	sAsker *asker              // the running failoverd's asker
-	sProc  *proc               // the running failoverd
-	hbProc *proc               // the running heartbeatd
-	stalls int                 // > 0: failoverd's readers stall
+	hbProc *proc // the running heartbeatd
 	// carrierDelay: failoverd's carrier watch reports each change up
 	// to this late (its goroutine short of CPU, a busy netlink socket).
 	carrierDelay time.Duration
 	carrierRNG   *rand.Rand
-	vetoes       int // > 0: failoverd's Test hook fails
-	hookRNG      *rand.Rand
 	checkRNG     *rand.Rand
 }
 
-func newWorld(seed uint64, tl *timeline) *World {
+// newWorld builds the lab: the primary, standbys standbys (1 to 3:
+// secondary, standby2, standby3), the client and the attacker.
+func newWorld(seed uint64, tl *timeline, standbys int) *World {
 	w := &World{seed: seed, start: time.Now(), links: map[string]*link{}, hosts: map[string]*host{}, tl: tl}
-	w.links[linkPriv] = &link{name: linkPriv, subnet: privNet, conds: map[string]*cond{}}
-	w.links[linkPub] = &link{name: linkPub, subnet: pubNet, conds: map[string]*cond{}}
-	mk := func(name string, n byte) *host {
+	w.links[linkPriv] = &link{name: linkPriv, subnet: privNet, conds: map[string]*cond{}, record: map[uint16][][]byte{}}
+	w.links[linkPub] = &link{name: linkPub, subnet: pubNet, conds: map[string]*cond{}, record: map[uint16][][]byte{}}
+	mk := func(name string) *host {
 		h := &host{w: w, name: name, cache: map[netip.Addr]net.HardwareAddr{}, cacheAt: map[netip.Addr]time.Time{}}
 		w.hosts[name] = h
 		return h
 	}
-	w.p, w.s, w.c, w.a = mk("primary", 1), mk("secondary", 2), mk("client", 3), mk("attacker", 4)
+	w.p, w.c, w.a = mk("primary"), mk("client"), mk("attacker")
 	attach := func(h *host, l string, idx int, addr netip.Addr, hostByte byte) {
 		lk := w.links[l]
 		p := &port{host: h, link: lk, name: l, index: idx, addr: netip.PrefixFrom(addr, lk.subnet.Bits()), held: map[netip.Addr]bool{},
@@ -253,8 +285,17 @@ func newWorld(seed uint64, tl *timeline) *World {
 	}
 	attach(w.p, linkPriv, 2, pPriv, 1)
 	attach(w.p, linkPub, 3, pPub, 1)
-	attach(w.s, linkPriv, 2, sPriv, 2)
-	attach(w.s, linkPub, 3, sPub, 2)
+	for i := range standbys {
+		// secondary at .2 (MAC byte 2), standby2 at .3 (5), standby3 at .4 (6).
+		name, mac := "secondary", byte(2)
+		if i > 0 {
+			name, mac = fmt.Sprintf("standby%d", i+1), byte(4+i)
+		}
+		h := mk(name)
+		attach(h, linkPriv, 2, netip.AddrFrom4([4]byte{192, 0, 2, byte(2 + i)}), mac)
+		attach(h, linkPub, 3, netip.AddrFrom4([4]byte{198, 51, 100, byte(2 + i)}), mac)
+		w.nodes = append(w.nodes, &node{h: h, name: name, hooks: w.rng("hooks", name), nodeCheck: newNodeCheck()})
+	}
 	attach(w.c, linkPub, 2, cPub, 3)
 	attach(w.a, linkPriv, 2, aPriv, 4)
 	attach(w.a, linkPub, 3, aPub, 4)
@@ -263,7 +304,6 @@ func newWorld(seed uint64, tl *timeline) *World {
 			l.conds[p.host.name] = &cond{rng: w.rng("cond", l.name, p.host.name), delay: 200 * time.Microsecond}
 		}
 	}
-	w.hookRNG = w.rng("hooks")
 	w.checkRNG = w.rng("checks")
 	w.carrierRNG = w.rng("carrier")
 	return w
@@ -285,7 +325,7 @@ func (w *World) since() time.Duration { return time.Since(w.start) }
 // transmit sends one frame from port from: deliver runs at each other
 // port's arrival, with w.mu held, for each copy that is not lost.
 func (w *World) transmitLocked(from *port, to func(*port) bool, deliver func(q *port)) {
-	if !from.host.up() || !from.carrier() {
+	if !from.host.up() || !from.carrier() || from.cut > 0 {
 		return
 	}
 	l := from.link
@@ -294,7 +334,7 @@ func (w *World) transmitLocked(from *port, to func(*port) bool, deliver func(q *
 		if q == from || !to(q) {
 			continue
 		}
-		if l.cuts > 0 || c.rng.Float64() < c.loss {
+		if l.cuts > 0 || q.cut > 0 || c.rng.Float64() < c.loss {
 			continue
 		}
 		copies := 1
@@ -309,7 +349,7 @@ func (w *World) transmitLocked(from *port, to func(*port) bool, deliver func(q *
 			time.AfterFunc(d, func() {
 				w.mu.Lock()
 				defer w.mu.Unlock()
-				if !q.host.up() || !q.carrier() || l.cuts > 0 {
+				if !q.host.up() || !q.carrier() || l.cuts > 0 || q.cut > 0 || from.cut > 0 {
 					return
 				}
 				deliver(q)
@@ -341,11 +381,12 @@ func (w *World) sendUDP(pr *proc, b []byte, dst netip.AddrPort, ifindex int, src
 	}
 	b = slices.Clone(b)
 	bcast := netif.BroadcastOf(from.link.subnet)
-	if dst.Port() == hbPort && from.host != w.a {
-		from.link.record = append(from.link.record, b)
-		if len(from.link.record) > 64 {
-			from.link.record = from.link.record[1:]
+	if from.host != w.a {
+		rec := append(from.link.record[dst.Port()], b)
+		if len(rec) > 64 {
+			rec = rec[1:]
 		}
+		from.link.record[dst.Port()] = rec
 	}
 	w.transmitLocked(from, func(q *port) bool {
 		return dst.Addr() == bcast || q.addr.Addr() == dst.Addr() || q.held[dst.Addr()]
@@ -357,12 +398,22 @@ func (w *World) sendUDP(pr *proc, b []byte, dst netip.AddrPort, ifindex int, src
 			if s.addr.IsValid() && s.addr != dst.Addr() {
 				continue
 			}
-			if pr == w.hbProc && s.proc == w.sProc && q.link.name == linkPriv {
-				w.check.vouched = true // failoverd may vouch for this run now
+			if n := w.nodeOf(s.proc); pr == w.hbProc && n != nil && q.link.name == linkPriv {
+				n.vouched = true // failoverd may vouch for this run now
 			}
-			s.put(b, q.index, netip.AddrPortFrom(src, hbPort))
+			s.put(b, q.index, netip.AddrPortFrom(src, dst.Port()))
 		}
 	})
+}
+
+// nodeOf is the standby whose running failoverd pr is; nil: none.
+func (w *World) nodeOf(pr *proc) *node {
+	for _, n := range w.nodes {
+		if n.proc == pr {
+			return n
+		}
+	}
+	return nil
 }
 
 // arpAsk sends an ARP request for ip out of from; every host that

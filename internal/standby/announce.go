@@ -1,8 +1,12 @@
 package standby
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,14 +25,34 @@ type Self struct {
 	// Holding: it holds the addresses (or is taking them).
 	Holding bool
 	// Eligible: it would take them now if the primary were gone: not
-	// held by its operator, not vetoed by its Test.
+	// held by its operator, not vetoed by its Test, every link the
+	// addresses are on with carrier, and hearing the answers to its
+	// questions.
 	Eligible bool
+	// Addresses names the addresses it takes (Fingerprint): the
+	// standbys of one primary take the same ones. Conn.Packet sets it.
+	Addresses string
+}
+
+// Fingerprint names a set of addresses in an announcement: the first 8
+// bytes, in hex, of the SHA-256 of the addresses sorted, one per line.
+// Another pair's standbys, on the same LAN, take other addresses, and
+// their announcements name another set.
+func Fingerprint(addrs []netip.Addr) string {
+	ss := make([]string, len(addrs))
+	for i, a := range addrs {
+		ss[i] = a.String()
+	}
+	slices.Sort(ss)
+	ss = slices.Compact(ss)
+	sum := sha256.Sum256([]byte(strings.Join(ss, "\n")))
+	return hex.EncodeToString(sum[:8])
 }
 
 // Message is the announcement's message text:
-// "priority=150 holding=no eligible=yes".
+// "priority=150 holding=no eligible=yes addresses=5d0c3b2a19e8f746".
 func (s Self) Message() string {
-	return fmt.Sprintf("priority=%d holding=%s eligible=%s", s.Priority, yesNo(s.Holding), yesNo(s.Eligible))
+	return fmt.Sprintf("priority=%d holding=%s eligible=%s addresses=%s", s.Priority, yesNo(s.Holding), yesNo(s.Eligible), s.Addresses)
 }
 
 func yesNo(b bool) string {
@@ -64,6 +88,11 @@ func ParseMessage(name, msg string) (Self, error) {
 			s.Holding, err = parseYesNo(v)
 		case "eligible":
 			s.Eligible, err = parseYesNo(v)
+		case "addresses":
+			s.Addresses = v
+			if b, herr := hex.DecodeString(v); herr != nil || len(b) != 8 || v != strings.ToLower(v) {
+				err = errMessage
+			}
 		default:
 			err = errMessage
 		}
@@ -71,7 +100,7 @@ func ParseMessage(name, msg string) (Self, error) {
 			return Self{}, fmt.Errorf("%w: %q", errMessage, msg)
 		}
 	}
-	if len(seen) != 3 {
+	if len(seen) != 4 {
 		return Self{}, fmt.Errorf("%w: %q", errMessage, msg)
 	}
 	return s, nil

@@ -28,6 +28,10 @@ type Config struct {
 	Port  uint16
 	Links []string // the heartbeat links' interfaces
 	Name  string   // this host's name: its own broadcasts come back to it
+	// Addresses names the addresses this host takes (Fingerprint): its
+	// announcements say it, and one that names others is another
+	// pair's, dropped.
+	Addresses string
 	// Keys returns the keys in force (they change on reload).
 	Keys      func() *wire.Keyring
 	Freshness time.Duration // the replay guard's window for a new run
@@ -100,8 +104,21 @@ func (c *Conn) ReplayMemory() (recs []wire.SenderRecord, adopted, accepted uint6
 // last receive.
 func (c *Conn) EpochChanged() <-chan struct{} { return c.epochs }
 
+// Fed returns a Conn without a socket, for a simulation that carries the
+// announcements itself: it sends what Sealed returns to the standby port
+// of each link's broadcast address, and hands each packet that arrives
+// there to Accept. Announce and Run need a socket (Listen's Conn).
+func Fed(cfg Config, log *slog.Logger) *Conn { return newConn(cfg, log, nil, nil) }
+
+var errNoSocket = errors.New("standby port: this Conn has no socket (Fed)")
+
 // Close closes the socket.
-func (c *Conn) Close() error { return c.conn.Close() }
+func (c *Conn) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.Close()
+}
 
 // Stats returns a copy of the counters.
 func (c *Conn) Stats() Stats {
@@ -119,6 +136,7 @@ func (c *Conn) Packet(s Self, interval time.Duration, now time.Time) wire.Packet
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seq++
+	s.Addresses = c.cfg.Addresses
 	return wire.Packet{Type: wire.Standby, Sender: c.cfg.Name, Epoch: c.epoch, Seq: c.seq,
 		Interval: max(interval, time.Millisecond), SentAt: now, Message: s.Message()}
 }
@@ -126,8 +144,10 @@ func (c *Conn) Packet(s Self, interval time.Duration, now time.Time) wire.Packet
 // Announce sends s to the broadcast address of every link's IPv4
 // subnets. It returns how many it sent to, and the errors.
 func (c *Conn) Announce(s Self, interval time.Duration, now time.Time) (sent int, err error) {
-	p := c.Packet(s, interval, now)
-	b, err := c.cfg.Keys().Seal(&p)
+	if c.conn == nil {
+		return 0, errNoSocket
+	}
+	b, err := c.Sealed(s, interval, now)
 	if err != nil {
 		return 0, err
 	}
@@ -140,6 +160,13 @@ func (c *Conn) Announce(s Self, interval time.Duration, now time.Time) (sent int
 		sent++
 	}
 	return sent, errors.Join(errs...)
+}
+
+// Sealed is the next announcement of s (Packet), sealed with the keys in
+// force: what Announce sends.
+func (c *Conn) Sealed(s Self, interval time.Duration, now time.Time) ([]byte, error) {
+	p := c.Packet(s, interval, now)
+	return c.cfg.Keys().Seal(&p)
 }
 
 // Broadcasts returns the broadcast address of each IPv4 subnet (shorter
@@ -186,6 +213,9 @@ func broadcast(n *net.IPNet) (netip.Addr, bool) {
 // Run reads announcements until ctx ends and hands each accepted one to
 // deliver, in the reading goroutine.
 func (c *Conn) Run(ctx context.Context, deliver func(Peer)) error {
+	if c.pc == nil {
+		return errNoSocket
+	}
 	go func() { <-ctx.Done(); c.conn.Close() }()
 	buf := make([]byte, wire.MaxPacketLen+1)
 	for {
@@ -201,7 +231,7 @@ func (c *Conn) Run(ctx context.Context, deliver func(Peer)) error {
 			ifindex = cm.IfIndex
 		}
 		from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
-		if p, ok := c.accept(buf[:n], c.link(ifindex), from, time.Now()); ok {
+		if p, ok := c.Accept(buf[:n], c.link(ifindex), from, time.Now()); ok {
 			deliver(p)
 		}
 	}
@@ -224,8 +254,10 @@ func (c *Conn) link(ifindex int) string {
 
 var errOwn = errors.New("this host's own")
 
-// accept decides on one packet that arrived on link from from at now.
-func (c *Conn) accept(b []byte, link string, from netip.Addr, now time.Time) (Peer, bool) {
+// Accept decides on one packet that arrived on link from from at now, as
+// Run does for each it reads: ok with the standby it announces, or
+// dropped and counted by reason.
+func (c *Conn) Accept(b []byte, link string, from netip.Addr, now time.Time) (Peer, bool) {
 	li := slices.Index(c.cfg.Links, link)
 	if li < 0 {
 		c.drop(wire.DropUnknownLink, from, fmt.Errorf("arrived on %q, not a heartbeat link", link))
@@ -256,6 +288,10 @@ func (c *Conn) accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 		c.drop(wire.DropMalformed, from, err)
 		return Peer{}, false
 	}
+	if s.Addresses != c.cfg.Addresses {
+		c.drop(wire.DropWrongPeer, from, fmt.Errorf("standby %s takes other addresses (%s, this host's are %s): another pair's standby, or FAILOVER_PAIRS set apart", p.Sender, s.Addresses, c.cfg.Addresses))
+		return Peer{}, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	adopted, _ := c.guard.Changes()
@@ -270,7 +306,7 @@ func (c *Conn) accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 		}
 	}
 	c.stats.Received++
-	return Peer{Self: s, Heard: now, From: from, Link: link}, true
+	return Peer{Self: s, Heard: now, From: from, Link: link, Interval: p.Interval}, true
 }
 
 func (c *Conn) drop(r wire.DropReason, from netip.Addr, err error) {

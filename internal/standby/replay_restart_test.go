@@ -19,7 +19,7 @@ import (
 func TestARecordedHolderAfterARestartHoldsBackOneTimeoutAtMost(t *testing.T) {
 	const timeout, every, late = 3 * time.Second, time.Second, 25 * time.Second
 	from := netip.MustParseAddr("192.0.2.2")
-	me := Self{Name: "server3", Priority: 100, Eligible: true}
+	me := Self{Name: "server3", Priority: 100, Eligible: true, Addresses: theirs}
 	for _, kept := range []bool{true, false} {
 		kr := keyring(t)
 		holder := testConn(t, kr, "server2")
@@ -27,7 +27,7 @@ func TestARecordedHolderAfterARestartHoldsBackOneTimeoutAtMost(t *testing.T) {
 		// just after t0-1s; each recorded on the link.
 		var rec []wire.Packet
 		for i := 25; i >= 1; i-- {
-			rec = append(rec, holder.Packet(Self{Name: "server2", Priority: 200, Holding: true, Eligible: true}, every, t0.Add(-time.Duration(i)*every)))
+			rec = append(rec, holder.Packet(Self{Name: "server2", Priority: 200, Holding: true, Eligible: true, Addresses: theirs}, every, t0.Add(-time.Duration(i)*every)))
 		}
 		seal := func(p wire.Packet) []byte {
 			b, err := kr.Seal(&p)
@@ -42,7 +42,7 @@ func TestARecordedHolderAfterARestartHoldsBackOneTimeoutAtMost(t *testing.T) {
 			if p.SentAt.After(t0.Add(-2 * time.Second)) {
 				break
 			}
-			if _, ok := before.accept(seal(p), "priv0", from, p.SentAt); !ok {
+			if _, ok := before.Accept(seal(p), "priv0", from, p.SentAt); !ok {
 				t.Fatalf("the live announcement of %v not taken", p.SentAt)
 			}
 		}
@@ -51,7 +51,7 @@ func TestARecordedHolderAfterARestartHoldsBackOneTimeoutAtMost(t *testing.T) {
 			recs, _, _ = before.ReplayMemory()
 		}
 		// It starts again at t0; the recording follows, 25 s late.
-		restarted := newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: "server3",
+		restarted := newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: "server3", Addresses: theirs,
 			Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second, Replay: recs}, before.log, nil, nil)
 		table := NewTable()
 		check := t0.Add(timeout + every)
@@ -60,11 +60,11 @@ func TestARecordedHolderAfterARestartHoldsBackOneTimeoutAtMost(t *testing.T) {
 			if at.Before(t0) || at.After(check) {
 				continue
 			}
-			if got, ok := restarted.accept(seal(p), "priv0", from, at); ok {
-				table.Heard(got, timeout)
+			if got, ok := restarted.Accept(seal(p), "priv0", from, at); ok {
+				table.Heard(got, Life{Timeout: timeout})
 			}
 		}
-		y := table.Yield(me, check, timeout)
+		y := table.Yield(me, check, Life{Timeout: timeout})
 		switch {
 		case kept && y.To != "":
 			t.Fatalf("%v after the restart, the holder dead since, server3 still leaves the addresses to %s: a timeout is %v", check.Sub(t0), y.To, timeout)
