@@ -11,6 +11,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
 	"github.com/ipfailover/ipfailover/internal/history"
+	"github.com/ipfailover/ipfailover/internal/safefile"
 )
 
 // sinceLayouts are the times --since takes besides a duration, read in
@@ -49,7 +50,9 @@ func writeEvents(w io.Writer, events []history.Entry, loc *time.Location) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, e := range events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.At.In(loc).Format("2006-01-02 15:04:05.000"), e.Kind, eventText(e))
+		// An event may quote what others wrote (a holder's name in
+		// the arbiter): its control characters are made visible.
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", e.At.In(loc).Format("2006-01-02 15:04:05.000"), e.Kind, safefile.Visible(eventText(e)))
 		for _, h := range e.Hooks {
 			fmt.Fprintf(tw, "\t\t  %s %s: %s, %v\n", h.Stage, h.Name, h.Outcome(), h.Duration.Round(time.Millisecond))
 		}

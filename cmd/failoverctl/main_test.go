@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/failover"
+	"github.com/ipfailover/ipfailover/internal/history"
 	"github.com/ipfailover/ipfailover/internal/notice"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -225,6 +228,30 @@ func TestStatusTextSaysWhetherHeartbeatsAreAuthenticated(t *testing.T) {
 	for _, want := range []string{"heartbeats: " + says + " (on priv0)", "priv0: " + says + ", the last 80ms ago"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("status text does not say %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// What the arbiter holds is written by whoever may write to etcd (with a
+// plain member, any host or local user that reaches it): the names and
+// roles status and events show from it cannot rewrite root's terminal.
+func TestStatusTextShowsNoControlCharactersFromTheArbiter(t *testing.T) {
+	now := time.Now()
+	evil := "server9\x1b]0;owned\x07\x1b[2J"
+	var b strings.Builder
+	writeStatus(&b, &control.Status{Node: "server2", State: "standby", Since: now, Priority: 100,
+		Yielding: &failover.Yielding{To: evil, Holds: true, Arbiter: true},
+		Arbiter: &arbiter.Status{Reachable: true, Members: 3, Answering: 3,
+			Holders: map[string]string{"198.51.100.1": evil, "198.51.100.2\x1b[1A": "server1"},
+			Nodes:   map[string]string{evil: "primary\x1b[0m"}}}, now)
+	var e strings.Builder
+	writeEvents(&e, []history.Entry{{At: now, Kind: history.KindYield, Detail: failover.Yielding{To: evil, Holds: true, Arbiter: true}.Words()}}, time.UTC)
+	for _, out := range []string{b.String(), e.String()} {
+		if strings.ContainsAny(out, "\x1b\x07") {
+			t.Fatalf("control characters reach the terminal:\n%q", out)
+		}
+		if !strings.Contains(out, `server9\x1b]0;owned\a`) {
+			t.Fatalf("the name is not shown, made visible:\n%q", out)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/cli"
 	"github.com/ipfailover/ipfailover/internal/control"
+	"github.com/ipfailover/ipfailover/internal/safefile"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -181,11 +182,11 @@ func writeStandbys(w io.Writer, s *control.Status, now time.Time) {
 			if p.Priority == s.Priority {
 				tie = " (SAME PRIORITY AS THIS HOST: set FAILOVER_PRIORITY apart)"
 			}
-			fmt.Fprintf(w, "  %s priority %d from %s on %s, %s, heard %s%s\n", p.Name, p.Priority, p.From, p.Link, what, ago(p.Heard, now), tie)
+			fmt.Fprintf(w, "  %s priority %d from %s on %s, %s, heard %s%s\n", safefile.Visible(p.Name), p.Priority, p.From, safefile.Visible(p.Link), what, ago(p.Heard, now), tie)
 		}
 	}
 	if y := s.Yielding; y != nil {
-		fmt.Fprintf(w, "  %s\n", y.Words())
+		fmt.Fprintf(w, "  %s\n", safefile.Visible(y.Words()))
 	}
 }
 
@@ -196,9 +197,12 @@ func writeArbiter(w io.Writer, a *arbiter.Status, now time.Time) {
 	}
 	reach := "REACHABLE"
 	if !a.Reachable {
-		reach = "NOT REACHABLE: " + a.Err
+		reach = "NOT REACHABLE: " + safefile.Visible(a.Err)
 	}
 	fmt.Fprintf(w, "arbiter: majority %s; %d of %d members answer", reach, a.Answering, a.Members)
+	if a.Leaderless > 0 {
+		fmt.Fprintf(w, ", %d with no leader in view", a.Leaderless)
+	}
 	if a.Refusing > 0 {
 		fmt.Fprintf(w, ", %d refuse the connection", a.Refusing)
 	}
@@ -211,10 +215,12 @@ func writeArbiter(w io.Writer, a *arbiter.Status, now time.Time) {
 	if a.LeasesLost > 0 {
 		fmt.Fprintf(w, "  leases lost: %d, the last %s\n", a.LeasesLost, ago(a.LeaseLostAt, now))
 	}
+	// What etcd holds is written by whoever may write there: its
+	// control characters must not rewrite root's terminal.
 	for _, addr := range slices.Sorted(maps.Keys(a.Holders)) {
-		fmt.Fprintf(w, "  key of %s held by %s\n", addr, a.Holders[addr])
+		fmt.Fprintf(w, "  key of %s held by %s\n", safefile.Visible(addr), safefile.Visible(a.Holders[addr]))
 	}
 	for _, n := range slices.Sorted(maps.Keys(a.Nodes)) {
-		fmt.Fprintf(w, "  alive: %s (%s)\n", n, a.Nodes[n])
+		fmt.Fprintf(w, "  alive: %s (%s)\n", safefile.Visible(n), safefile.Visible(a.Nodes[n]))
 	}
 }

@@ -50,16 +50,17 @@ type Backend interface {
 	// the call).
 	List(ctx context.Context, prefix string) ([]KV, error)
 	// Members counts the members: those that answer with a leader in
-	// view, those that refuse the connection (no etcd runs there), of
-	// how many this backend knows. For status, and for
-	// FAILOVER_ARBITER_LOST=keep, which holds on only while every member
-	// refuses.
+	// view, those that answer with none, those that refuse the
+	// connection (no etcd runs there), of how many this backend knows.
+	// For status, and for FAILOVER_ARBITER_LOST=keep, which holds on
+	// while every member refuses (Client.DownDeadline).
 	Members(ctx context.Context) MemberCount
 }
 
 // MemberCount is what Members found.
 type MemberCount struct {
-	Answering int // with a leader in view
-	Refusing  int // the connection refused: nothing listens there
-	Total     int
+	Answering  int // with a leader in view
+	Leaderless int // answering, with no leader in view
+	Refusing   int // the connection refused: nothing listens there
+	Total      int
 }

@@ -66,6 +66,8 @@ func checkFindings(c *config.Config, mine []string, members []MemberState, kvs [
 			answering++
 		case Refusing:
 			others = append(others, m.Endpoint+" refuses the connection (no etcd listens there)")
+		case Leaderless:
+			others = append(others, m.Endpoint+" answers with no leader in view")
 		default:
 			others = append(others, fmt.Sprintf("%s is silent (%v)", m.Endpoint, m.Err))
 		}

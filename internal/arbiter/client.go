@@ -57,14 +57,16 @@ type Config struct {
 	// grant more (etcd: whole seconds, at least 1.5 election timeouts).
 	TTL time.Duration
 	// KeepPastDeadline keeps renewing a lease whose Deadline passed
-	// unrenewed, for a holder that keeps its addresses while etcd is out
-	// of reach (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the
-	// lease and its keys are still there, unless the server expired it
-	// meanwhile. By default such a lease is let go (revoked, if that
-	// arrives) and a new one granted: a holder past its deadline has let
-	// its addresses go, and its keys must not outlive them, as they would
-	// if its renewals reached the server while their answers could not
-	// come back.
+	// unrenewed until its DownDeadline, for a holder that keeps its
+	// addresses while etcd is down for everyone and through its return
+	// (FAILOVER_ARBITER_LOST=keep): when etcd answers again, the lease
+	// and its keys are still there. Otherwise, and past both deadlines,
+	// such a lease is let go (revoked, once the server may have expired
+	// it anyway, if that arrives) and a new one granted: a holder past its
+	// deadline has let its addresses go, and its keys must not outlive
+	// them, as they would if its renewals reached the server while their
+	// answers could not come back (a one-way cut: its members are silent,
+	// not refusing, and no DownDeadline moves).
 	KeepPastDeadline bool
 	Clock            Clock        // SystemClock when nil
 	Logger           *slog.Logger // discarded when nil
@@ -91,17 +93,18 @@ type Client struct {
 	changes chan struct{}
 	running atomic.Bool
 
-	mu        sync.Mutex
-	lease     LeaseID
-	nodePut   bool          // the liveness key is written under lease
-	ttl       time.Duration // as the server last granted or renewed it
-	acked     time.Time     // send time of the last acknowledged grant or renewal
-	reachable bool
-	rounds    int
-	err       error
-	answering int
-	refusing  int
-	members   int
+	mu         sync.Mutex
+	lease      LeaseID
+	nodePut    bool          // the liveness key is written under lease
+	ttl        time.Duration // as the server last granted or renewed it
+	acked      time.Time     // send time of the last acknowledged grant or renewal
+	reachable  bool
+	rounds     int
+	err        error
+	answering  int
+	refusing   int
+	leaderless int
+	members    int
 	// allRefused: send time of the last member count in which every
 	// member refused the connection (DownDeadline).
 	allRefused time.Time
@@ -110,6 +113,7 @@ type Client struct {
 	nodes      map[string]string // node -> role, as last read
 	losses     int
 	lostAt     time.Time
+	twinTold   LeaseID // the lease under which another client's use of this name was logged
 }
 
 // New makes a Client; nothing is sent until Run.
@@ -175,8 +179,19 @@ func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc)
 	return context.WithTimeout(ctx, c.bound)
 }
 
+// errLettingGo: the lease is past its deadline and not yet let go; the
+// round sends nothing, and says why the last one failed.
+var errLettingGo = errors.New("past its deadline, let go once the server may have expired it")
+
 func (c *Client) round(ctx context.Context) {
 	err := c.renew(ctx)
+	if errors.Is(err, errLettingGo) {
+		c.mu.Lock()
+		if c.err != nil {
+			err = c.err
+		}
+		c.mu.Unlock()
+	}
 	var kvs []KV
 	var readAt time.Time
 	if err == nil {
@@ -198,7 +213,7 @@ func (c *Client) round(ctx context.Context) {
 	n := c.b.Members(cctx)
 	cancel()
 	c.mu.Lock()
-	c.answering, c.refusing, c.members = n.Answering, n.Refusing, n.Total
+	c.answering, c.refusing, c.leaderless, c.members = n.Answering, n.Refusing, n.Leaderless, n.Total
 	if n.Total > 0 && n.Refusing == n.Total {
 		c.allRefused = sent
 	}
@@ -210,9 +225,27 @@ func (c *Client) round(ctx context.Context) {
 func (c *Client) renew(ctx context.Context) error {
 	c.mu.Lock()
 	id, put := c.lease, c.nodePut
-	past := id != 0 && !c.clock.Now().Before(c.deadlineLocked())
+	now := c.clock.Now()
+	deadline, expirable := c.deadlineLocked(), c.expirableLocked()
+	if c.cfg.KeepPastDeadline && !c.allRefused.IsZero() {
+		// Kept while etcd is down for everyone, and through its
+		// return (DownDeadline): not under a one-way cut, whose
+		// members are silent, not refusing, and whose renewals, which
+		// arrive, would keep the keys of a holder that let its
+		// addresses go from everyone else.
+		deadline = later(deadline, c.downDeadlineLocked())
+		expirable = later(expirable, c.allRefused.Add(c.ttlLocked()))
+	}
+	past := id != 0 && !now.Before(deadline)
 	c.mu.Unlock()
-	if past && !c.cfg.KeepPastDeadline {
+	if past {
+		if now.Before(expirable) {
+			// Its holder is removing its addresses: the lease is
+			// neither renewed (its keys would outlive them) nor
+			// revoked (that would free them at once) before the
+			// server could have expired it anyway.
+			return fmt.Errorf("%w: lease %x", errLettingGo, id)
+		}
 		c.letGo(ctx, id)
 		id = 0
 	}
@@ -300,10 +333,12 @@ func (c *Client) lost(id LeaseID, why string) {
 	c.log.Warn(why, "lease", fmt.Sprintf("%x", id))
 }
 
-// letGo gives up a lease past its deadline: its holder has let its
-// addresses go, so its keys must not outlive it, as they would if a
-// renewal reached the server while its answer could not come back. The
-// revoke frees them at once if it arrives; if not, the lease expires.
+// letGo gives up a lease past its deadline, once the server may have
+// expired it (expirableLocked): its holder has let its addresses go, so
+// its keys must not outlive it, as they would if a renewal reached the
+// server while its answer could not come back. The revoke frees them at
+// once if it arrives; if not, the lease expires. Sent at the deadline, it
+// would free them while the holder is still removing its addresses.
 func (c *Client) letGo(ctx context.Context, id LeaseID) {
 	c.lost(id, letGone)
 	cctx, cancel := c.call(ctx)
@@ -318,7 +353,16 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 	c.rounds++
 	c.reachable, c.err = err == nil, err
 	changed := was != c.reachable
+	var twin *KV
 	if err == nil {
+		for i, kv := range kvs {
+			// The liveness key written under this lease, found under
+			// another: a second host goes by this host's name, and
+			// each would take the other's claims for its own.
+			if kv.Key == c.nodeKey(c.cfg.Node) && c.nodePut && c.lease != 0 && kv.Lease != c.lease && c.twinTold != c.lease {
+				c.twinTold, twin = c.lease, &kvs[i]
+			}
+		}
 		holders, nodes := c.parse(kvs)
 		changed = changed || !maps.Equal(holders, c.holders) || !maps.Equal(nodes, c.nodes)
 		c.holders, c.nodes, c.readAt = holders, nodes, readAt
@@ -328,6 +372,10 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 		c.changed() // under the lock: whoever sees the change finds the token
 	}
 	c.mu.Unlock()
+	if twin != nil {
+		c.log.Error("another host uses this host's name in the arbiter: its liveness key was written again under another lease; each takes the other's address keys for its own, so both may add the addresses: set FAILOVER_NODE_NAME apart on each host",
+			"key", twin.Key, "lease", fmt.Sprintf("%x", twin.Lease))
+	}
 	switch {
 	case err != nil && (was || first):
 		c.log.Warn("arbiter majority unreachable", "err", err, "deadline", deadline)

@@ -31,13 +31,21 @@
 // liveness key again; the address keys under the old lease are gone, and
 // Status counts the loss.
 //
-// A lease whose Deadline (below) passed unrenewed is let go: the client
-// revokes it (if that arrives) and grants a new one. Its holder has let
-// its addresses go by then, so its keys must not outlive them, as they
-// would if renewals reached the server while their answers could not
-// come back (a one-way cut). Config.KeepPastDeadline keeps renewing it
-// instead, for a holder that keeps its addresses while etcd is out of
-// reach: when etcd answers again its keys are still its own.
+// A lease whose Deadline (below) passed unrenewed is let go: from the
+// deadline it is no longer renewed, and once the server may have expired
+// it anyway (a TTL after the last acknowledged renewal was sent) the
+// client revokes it (if that arrives) and grants a new one. Its holder
+// has let its addresses go by then, so its keys must not outlive them, as
+// they would if renewals reached the server while their answers could not
+// come back (a one-way cut); revoked at the deadline, they would be freed
+// while the holder is still removing its addresses, within the margin
+// that is its own. Config.KeepPastDeadline keeps renewing it instead
+// until its DownDeadline (a TTL less the margin after the last round in
+// which every member refused the connection), for a holder that keeps
+// its addresses while etcd is down for everyone and through its return:
+// when etcd answers again its keys are still its own. Under a one-way cut
+// the members are silent, not refusing, no DownDeadline moves, and the
+// lease is let go as without it.
 //
 // # The deadline: leases and clocks
 //

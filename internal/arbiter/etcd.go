@@ -235,6 +235,8 @@ func (e *Etcd) Members(ctx context.Context) MemberCount {
 		switch m.State {
 		case Answering:
 			n.Answering++
+		case Leaderless:
+			n.Leaderless++
 		case Refusing:
 			n.Refusing++
 		}
@@ -253,9 +255,10 @@ type MemberState struct {
 type Standing string
 
 const (
-	Answering Standing = "answering" // replied, with a leader in view
-	Refusing  Standing = "refusing"  // the connection refused: no etcd listens there
-	Silent    Standing = "silent"    // no reply within the time (a cut, a hung host), or one without a leader
+	Answering  Standing = "answering"  // replied, with a leader in view
+	Leaderless Standing = "leaderless" // replied, with no leader in view
+	Refusing   Standing = "refusing"   // the connection refused: no etcd listens there
+	Silent     Standing = "silent"     // no reply within the time (a cut, a hung host), or one without a leader
 )
 
 // MemberStates asks every endpoint's status at once; a member answers
@@ -271,7 +274,7 @@ func (e *Etcd) MemberStates(ctx context.Context) []MemberState {
 			st := MemberState{Endpoint: e.endpoints[i], State: Answering}
 			switch {
 			case err == nil && r.Leader == 0:
-				st.State, st.Err = Silent, errors.New("it has no leader in view")
+				st.State, st.Err = Leaderless, errors.New("it has no leader in view")
 			case err != nil && refused(ctx, e.hosts[i]):
 				st.State, st.Err = Refusing, err
 			case err != nil:

@@ -431,6 +431,8 @@ func (c *MemoryConn) Members(ctx context.Context) MemberCount {
 				n.Refusing++
 			case m.leader >= 0:
 				n.Answering++
+			default:
+				n.Leaderless++
 			}
 		}
 	}

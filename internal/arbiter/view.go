@@ -37,14 +37,43 @@ func (c *Client) deadlineLocked() time.Time {
 func (c *Client) DownDeadline() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.downDeadlineLocked()
+}
+
+func (c *Client) downDeadlineLocked() time.Time {
 	if c.allRefused.IsZero() {
 		return time.Time{}
 	}
-	ttl := c.ttl
-	if ttl == 0 {
-		ttl = c.cfg.TTL
-	}
+	ttl := c.ttlLocked()
 	return c.allRefused.Add(ttl - Margin(ttl))
+}
+
+// ttlLocked is the TTL the server granted, or the one asked for before
+// any was.
+func (c *Client) ttlLocked() time.Duration {
+	if c.ttl == 0 {
+		return c.cfg.TTL
+	}
+	return c.ttl
+}
+
+// expirableLocked is the instant from which the server may have expired
+// the lease: a TTL after the last acknowledged renewal was sent, by this
+// host's clock. A clock that runs fast by ClockRateError reads it no
+// earlier than a server clock that runs fast by as much expires the
+// lease, so a revoke sent then frees nothing sooner than the expiry
+// could have; the margin between Deadline and it is the holder's, to
+// remove its addresses.
+func (c *Client) expirableLocked() time.Time {
+	return c.acked.Add(c.ttl)
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // Reachable says whether the last round reached the majority: the
@@ -79,16 +108,17 @@ func (c *Client) Changes() <-chan struct{} { return c.changes }
 
 // Status is a snapshot for failoverctl, metrics and logs.
 type Status struct {
-	Node      string
-	Reachable bool   // the last round reached the majority
-	Err       string // why the last round failed; "" when it did not
-	Answering int    // members that answered with a leader in view
-	Refusing  int    // members that refused the connection: no etcd runs there
-	Members   int    // members configured
-	Lease     LeaseID
-	TTL       time.Duration // as the server granted it
-	Renewed   time.Time     // send time of the last acknowledged renewal
-	Deadline  time.Time
+	Node       string
+	Reachable  bool   // the last round reached the majority
+	Err        string // why the last round failed; "" when it did not
+	Answering  int    // members that answered with a leader in view
+	Refusing   int    // members that refused the connection: no etcd runs there
+	Leaderless int    // members that answered with no leader in view
+	Members    int    // members configured
+	Lease      LeaseID
+	TTL        time.Duration // as the server granted it
+	Renewed    time.Time     // send time of the last acknowledged renewal
+	Deadline   time.Time
 	// LeasesLost counts the leases found gone on the server (expired
 	// while this host could not renew, or revoked by someone else) or let
 	// go past their deadline; every claim under one went with it.
@@ -109,6 +139,7 @@ func (c *Client) Status() Status {
 		Reachable:   c.reachable,
 		Answering:   c.answering,
 		Refusing:    c.refusing,
+		Leaderless:  c.leaderless,
 		Members:     c.members,
 		Lease:       c.lease,
 		TTL:         c.ttl,

@@ -23,6 +23,16 @@ func TestArbiterKeys(t *testing.T) {
 	if err := os.WriteFile(open, []byte("-----BEGIN PRIVATE KEY-----\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The CA and the certificate decide whom the client trusts and is:
+	// another user who could replace them could put a cluster of theirs
+	// in etcd's place.
+	openCA := filepath.Join(dir, "open-ca.pem")
+	if err := os.WriteFile(openCA, []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(openCA, 0o666); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{"192.0.2.1", "eth0:198.51.100.1"}
 	good := "FAILOVER_ARBITER=\"https://203.0.113.11:2379, https://203.0.113.12:2379 http://203.0.113.13:2379\"\nFAILOVER_ARBITER_TTL=5s\nFAILOVER_ARBITER_LOST=release\n"
 	c, err := Load(Failoverd, Sources{File: writeFile(t, good), Args: args})
@@ -45,6 +55,11 @@ func TestArbiterKeys(t *testing.T) {
 		{"FAILOVER_ARBITER=https://203.0.113.11:2379\nFAILOVER_ARBITER_KEY=" + key, ":2: FAILOVER_ARBITER_KEY=" + key + ": set without FAILOVER_ARBITER_CERT"},
 		{"FAILOVER_ARBITER=https://203.0.113.11:2379\nFAILOVER_ARBITER_CERT=/etc/c.pem\nFAILOVER_ARBITER_KEY=" + open, ":3: FAILOVER_ARBITER_KEY=" + open + ": "},
 		{"FAILOVER_ARBITER_PREFIX=ipfailover", "FAILOVER_ARBITER_PREFIX=ipfailover: not an absolute path"},
+		{"FAILOVER_ARBITER=https://203.0.113.11:2379\nFAILOVER_ARBITER_CA=" + openCA, ":2: FAILOVER_ARBITER_CA=" + openCA + ": "},
+		{"FAILOVER_ARBITER=https://203.0.113.11:2379\nFAILOVER_ARBITER_CERT=" + openCA + "\nFAILOVER_ARBITER_KEY=" + key, ":2: FAILOVER_ARBITER_CERT=" + openCA + ": "},
+		// etcd's client drops TLS for an http:// member: the files set
+		// would protect nothing there.
+		{"FAILOVER_ARBITER=\"https://203.0.113.11:2379 http://203.0.113.12:2379\"\nFAILOVER_ARBITER_CA=/etc/ca.pem", ":1: FAILOVER_ARBITER=http://203.0.113.12:2379: plain http:// while the arbiter's TLS files are set"},
 	} {
 		path := writeFile(t, bad.line+"\n")
 		_, err := Load(Failoverd, Sources{File: path, Args: args})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/safefile"
@@ -122,6 +123,17 @@ func (c *Config) arbiterErrors() []error {
 		}
 		errs.add(&Error{Origin: c.origins[set], Key: set, Value: c.fileOf(set), Problem: "set without " + key,
 			Hint: "set both, the client certificate and its private key, or neither"})
+	}
+	if c.ArbiterCA != "" || c.ArbiterCert != "" || c.ArbiterKey != "" {
+		for _, ep := range c.Arbiter {
+			if strings.HasPrefix(ep, "http://") {
+				// etcd's client drops the TLS settings for an http://
+				// member: it would talk to it in the clear, unverified.
+				errs.add(&Error{Origin: c.origins[KeyArbiter], Key: KeyArbiter, Value: ep,
+					Problem: "plain http:// while the arbiter's TLS files are set: the etcd client uses none of them for it, and talks to it in the clear, trusting whoever answers",
+					Hint:    "write https:// for every member"})
+			}
+		}
 	}
 	errs.add(c.refuseUnsafe(KeyArbiterKey, c.ArbiterKey, safefile.Secret()))
 	errs.add(c.refuseUnsafe(KeyArbiterCA, c.ArbiterCA, safefile.Configuration()))

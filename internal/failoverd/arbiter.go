@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/arbiter"
@@ -38,6 +40,22 @@ type arbiterState struct {
 	// keeping: past the deadline, the addresses kept while etcd is down
 	// (said once); watchArbiter's own, not under d.mu.
 	keeping bool
+	// keys is held from a takeover's claims to its adds, and while the
+	// keys are reconciled (reconcileKeys), so that neither undoes the
+	// other.
+	keys sync.Mutex
+	// added wakes the watch once a takeover added addresses: a claim
+	// granted just before the deadline may be followed by an add just
+	// after it, and the watch, woken at the deadline, found nothing held.
+	added chan struct{}
+}
+
+// wakeWatch wakes the watch after a takeover added addresses.
+func (d *Daemon) wakeWatch() {
+	select {
+	case d.arb.added <- struct{}{}:
+	default:
+	}
 }
 
 // arbiterYieldLocked is what the arbiter asks of this host now: while
@@ -131,6 +149,62 @@ func (d *Daemon) releaseAll(ctx context.Context, as []takeover.Address) {
 	}
 }
 
+// releaseUnheld frees the keys this host may hold for addresses it does
+// not hold: a takeover refused part way claimed some (or a claim took
+// effect while its answer was lost), and a key kept without its address
+// keeps its owner (heartbeatd) from it. Release deletes a key only when
+// it names this host.
+func (d *Daemon) releaseUnheld(ctx context.Context) {
+	held := d.Mover.Holding()
+	var free []takeover.Address
+	for _, a := range d.cfg.Addresses {
+		if !slices.Contains(held, a) {
+			free = append(free, a)
+		}
+	}
+	d.releaseAll(ctx, free)
+}
+
+// reconcileKeys keeps the arbiter's keys in step with the addresses this
+// host holds, while no job runs: it frees the key of an address it does
+// not hold (a give-back whose release was lost in a blip, a claim whose
+// answer was lost), which would keep the primary from it for as long as
+// this host lives; and claims the free key of an address it holds (left
+// by a killed run, or its lease replaced), so that no other host may
+// claim it while this one answers. A key another host holds is
+// enforceDeadline's to act on.
+func (d *Daemon) reconcileKeys(ctx context.Context) {
+	if !d.arb.keys.TryLock() {
+		return // a takeover claims and adds: the watch must not wait for it
+	}
+	defer d.arb.keys.Unlock()
+	d.mu.Lock()
+	busy := d.running > 0 || d.stopping
+	d.mu.Unlock()
+	st := d.Arbiter.Status()
+	if busy || !st.Reachable || st.Lease == 0 {
+		return
+	}
+	held := d.Mover.Holding()
+	for _, a := range d.cfg.Addresses {
+		addr := a.Addr().String()
+		switch h := st.Holders[addr]; {
+		case slices.Contains(held, a) && h == "":
+			if holder, err := d.Arbiter.Claim(ctx, addr); err != nil {
+				d.log.Debug("cannot claim the key of an address this host holds", "addr", addr, "err", err)
+			} else if holder == st.Node {
+				d.log.Info("claimed the key of an address this host holds", "addr", addr)
+			}
+		case !slices.Contains(held, a) && h == st.Node:
+			if err := d.Arbiter.Release(ctx, addr); err != nil {
+				d.log.Debug("cannot free the key of an address this host does not hold", "addr", addr, "err", err)
+			} else {
+				d.log.Info("freed the key of an address this host does not hold", "addr", addr)
+			}
+		}
+	}
+}
+
 // watchArbiter re-decides whenever the arbiter's view changes, and
 // removes the addresses this host holds at its lease's deadline when the
 // majority cannot be reached, until ctx ends.
@@ -151,9 +225,11 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-d.Arbiter.Changes():
+		case <-d.arb.added:
 		case <-time.After(wait):
 		}
 		keepUntil = d.enforceDeadline(ctx)
+		d.reconcileKeys(ctx)
 		d.mu.Lock()
 		d.updateYieldLocked()
 		d.mu.Unlock()
@@ -171,15 +247,34 @@ const leaseLost = "(this host's lease lost)"
 // connection in a recent round: nobody can claim them) and until its
 // DownDeadline, which lasts through etcd's return and election, until
 // this host renews its lease; a member that does not answer may be
-// serving others. It returns until when it keeps them that way, or zero.
+// serving others. It removes them at once, too, when the arbiter names
+// another host as the holder of one's key. It returns until when it
+// keeps them that way, or zero.
 func (d *Daemon) enforceDeadline(ctx context.Context) (keepUntil time.Time) {
 	held := d.Mover.Holding()
-	dl := d.Arbiter.Deadline()
-	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
+	if len(held) == 0 {
 		d.arb.keeping = false
 		return time.Time{}
 	}
 	st := d.Arbiter.Status()
+	if st.Reachable {
+		// Another host holds the key of an address this host holds:
+		// this host's lease went while it could not act on its
+		// deadline (a frozen VM, its clock stopped with it), and that
+		// host may have added the address since. Both answer until
+		// the addresses go: at once, before the give-back's hooks.
+		for _, a := range held {
+			if h := st.Holders[a.Addr().String()]; h != "" && h != st.Node {
+				d.letGoNow(ctx, held, failover.Yield{Arbiter: true, Holds: true, Above: true, To: h},
+					fmt.Sprintf("the arbiter names %s as the holder of %s, which this host held: its lease went while it could not act (a frozen host?), and the key with it; removed the addresses at once", h, a.Addr()))
+				return time.Time{}
+			}
+		}
+	}
+	if dl := d.Arbiter.Deadline(); !dl.IsZero() && time.Now().Before(dl) {
+		d.arb.keeping = false
+		return time.Time{}
+	}
 	if st.Reachable {
 		d.arb.keeping = false
 		return time.Time{} // renewed since
@@ -192,6 +287,15 @@ func (d *Daemon) enforceDeadline(ctx context.Context) (keepUntil time.Time) {
 		}
 		return until
 	}
+	d.letGoNow(ctx, held, failover.Yield{Arbiter: true, Holds: true, Above: true, To: leaseLost},
+		fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err))
+	return time.Time{}
+}
+
+// letGoNow removes the addresses held at once, with an arbiter-lost
+// notice that says detail, and tells the machine y: it gives them back
+// (its hooks run; the addresses are gone already).
+func (d *Daemon) letGoNow(ctx context.Context, held []takeover.Address, y failover.Yield, detail string) {
 	d.arb.keeping = false
 	var errs []error
 	for _, a := range held {
@@ -202,18 +306,13 @@ func (d *Daemon) enforceDeadline(ctx context.Context) (keepUntil time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.arb.lost = time.Now()
-	y := failover.Yield{Arbiter: true, Holds: true, Above: true, To: leaseLost}
 	d.told = y
-	detail := fmt.Sprintf("lost the arbiter's majority (%s): removed the addresses at the lease's deadline, before another host could claim them", st.Err)
 	if err := errors.Join(errs...); err != nil {
 		detail += ", with errors: " + err.Error()
 	}
 	d.noticeLocked(notice.ArbiterLost, detail, nil)
-	// The machine gives them back (its hooks run; the addresses are
-	// gone already).
 	y.At = d.Clock.Now()
 	d.publishStandingLocked(y, y.At)
 	d.applyLocked(y, nil)
 	d.rearmLocked()
-	return time.Time{}
 }

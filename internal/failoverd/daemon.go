@@ -175,6 +175,7 @@ type Daemon struct {
 	hearing     atomic.Bool // the Asker's Run listens for answers
 
 	jobs       sync.WaitGroup
+	running    int             // jobs started and not done; d.mu
 	jobCtx     context.Context // jobs run to their end, also when failoverd stops
 	cancelJobs context.CancelFunc
 
@@ -234,7 +235,7 @@ func New(cfg Config, deps Deps) *Daemon {
 		targets: map[string]netip.Addr{}, froms: map[string]netip.Addr{}, takes: map[netip.Addr]string{}, watched: map[netip.Addr]bool{},
 		questions: takeover.Questions(cfg.Addresses), started: deps.Clock.Now(), missing: map[string]*missingLink{},
 		sb:  standbyState{table: standby.NewTable(), ties: map[string]bool{}, poke: make(chan struct{}, 1)},
-		arb: arbiterState{keepWhenDown: cfg.ArbiterKeep}}
+		arb: arbiterState{keepWhenDown: cfg.ArbiterKeep, added: make(chan struct{}, 1)}}
 	d.cfg.Machine.AddrLinks = slices.Clone(cfg.Machine.AddrLinks) // not the caller's array
 	for _, a := range cfg.Addresses {
 		d.takes[a.Addr()] = a.Interface

@@ -37,6 +37,7 @@ func (d *Daemon) startJobLocked(a failover.StartJob) {
 	d.log.Info("job starts", "job", a.Job, "reason", a.Reason)
 	d.obs.JobStarted(a.Job, a.Reason, d.Clock.Now())
 	d.jobs.Add(1)
+	d.running++
 	ctx := d.jobCtx
 	go func() {
 		defer d.jobs.Done()
@@ -61,6 +62,7 @@ func (d *Daemon) startJobLocked(a failover.StartJob) {
 func (d *Daemon) jobDone(r jobResult) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.running--
 	d.obs.JobEnded(r.done, r.hooks)
 	d.applyLocked(r.done, r.hooks)
 	if r.done.Refused != "" {
@@ -159,9 +161,13 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 	// With an arbiter, this host adds nothing unless it holds every
 	// address's key too (--force does not change that).
 	if d.Arbiter != nil {
+		// No key is reconciled between the claims and the adds.
+		d.arb.keys.Lock()
 		if why := d.claimAll(ctx); why != "" {
 			d.log.Warn("the arbiter did not give this host the addresses' keys; adding nothing", "why", why)
 			r.done.Refused = why
+			d.releaseUnheld(ctx)
+			d.arb.keys.Unlock()
 			r.done.Undone = d.undoAcquire(ctx, &r, todo, why)
 			return r
 		}
@@ -180,6 +186,10 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 			continue
 		}
 		d.log.Info("took the address over", "addr", a)
+	}
+	if d.Arbiter != nil {
+		d.arb.keys.Unlock()
+		d.wakeWatch() // the watch looks at the deadline again
 	}
 	d.log.Info("addresses added and announced", "count", len(todo), "took", time.Since(start))
 	d.obs.Moved(failover.Takeover, d.Clock.Now())

@@ -161,12 +161,17 @@ func Open(c *config.Config, log *slog.Logger, watchdog Watchdog) (o *Opened, err
 	}
 
 	// The other standbys of the primary, and this one to them.
+	// The runs of the other standbys heard before a restart stay left
+	// behind too: a recording of one that held the addresses must not
+	// hold this one back.
+	sbReplay := OpenStandbyReplayStore(c.StateDir, log)
 	sb, err := standby.Listen(standby.Config{Port: c.StandbyPort, Links: links, Name: c.NodeName, Addresses: standby.Fingerprint(taken),
-		Keys: o.keys.Load, Freshness: c.ReplayWindow}, log)
+		Keys: o.keys.Load, Freshness: c.ReplayWindow, Replay: sbReplay.Load()}, log)
 	if err != nil {
 		return o, fmt.Errorf("cannot listen for the other standbys (%s): %w", config.KeyStandbyPort, err)
 	}
 	o.onClose(func() { sb.Close() })
+	o.Tasks = append(o.Tasks, cli.Task{Name: "standby replay store", Run: func(ctx context.Context) error { sbReplay.Keep(ctx, sb); return nil }})
 
 	var arb Arbiter // nil unless FAILOVER_ARBITER: not a nil *arbiter.Client
 	if cl, closeArb, err := arbiter.Open(c, "standby "+strconv.Itoa(c.Priority), log); err != nil {

@@ -17,8 +17,10 @@ import (
 )
 
 const (
-	// replayFile is the replay store's file in FAILOVER_STATE_DIR.
-	replayFile = "replay.json"
+	// replayFile is the replay store's file in FAILOVER_STATE_DIR;
+	// standbyReplayFile the standbys' (standby.Conn's guard).
+	replayFile        = "replay.json"
+	standbyReplayFile = "standby-replay.json"
 	// saveEvery is how often the store is written while only sequence
 	// numbers and send times move: heartbeats may come every 10 ms, and
 	// a write costs an fsync.
@@ -60,16 +62,20 @@ type ReplayStore struct {
 	path   string
 	log    *slog.Logger
 	policy safefile.Policy
+	// runs is what it remembers, for the log: "the primary's earlier
+	// runs", "the other standbys' earlier runs".
+	runs string
 }
 
-// storePolicy trusts root, and the user failoverd runs as.
-func storePolicy() safefile.Policy {
+// storePolicy trusts root, and the user failoverd runs as; risk says
+// what another user could do with the file.
+func storePolicy(risk string) safefile.Policy {
 	p := safefile.Policy{Owner: safefile.Self(), What: "the replay state"}
 	who := "root"
 	if p.Owner != 0 {
 		who = fmt.Sprintf("root or uid %d", p.Owner)
 	}
-	p.Risk = "a user other than " + who + " could make failoverd refuse the primary's heartbeats, or take a recording of an earlier heartbeatd for the live one"
+	p.Risk = "a user other than " + who + " could " + risk
 	return p
 }
 
@@ -77,17 +83,31 @@ func storePolicy() safefile.Policy {
 // missing and returns its store, or nil, logged, when dir is empty, cannot
 // be made, or another user could change it.
 func OpenReplayStore(dir string, log *slog.Logger) *ReplayStore {
+	return openReplayStore(dir, replayFile, "the primary's earlier runs",
+		"make failoverd refuse the primary's heartbeats, or take a recording of an earlier heartbeatd for the live one", log)
+}
+
+// OpenStandbyReplayStore is the store of the standbys' replay guard
+// (standby.Conn), in the same folder: without it a recording of a
+// standby that held the addresses, sent again to a failoverd just
+// started, holds it back for as long as the replay window.
+func OpenStandbyReplayStore(dir string, log *slog.Logger) *ReplayStore {
+	return openReplayStore(dir, standbyReplayFile, "the other standbys' earlier runs",
+		"make failoverd refuse the other standbys' announcements, or take a recording of a standby that held the addresses for a live one", log)
+}
+
+func openReplayStore(dir, file, runs, risk string, log *slog.Logger) *ReplayStore {
 	if dir == "" {
-		log.Info("no state folder: a restarted failoverd will not remember the primary's earlier runs")
+		log.Info("no state folder: a restarted failoverd will not remember " + runs)
 		return nil
 	}
-	s := &ReplayStore{path: filepath.Join(dir, replayFile), log: log, policy: storePolicy()}
+	s := &ReplayStore{path: filepath.Join(dir, file), log: log, policy: storePolicy(risk), runs: runs}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		log.Error("cannot make the state folder; a restarted failoverd will not remember the primary's earlier runs", "dir", dir, "err", err)
+		log.Error("cannot make the state folder; a restarted failoverd will not remember "+runs, "dir", dir, "err", err)
 		return nil
 	}
 	if err := s.policy.Check(dir); err != nil {
-		s.refuse("not keeping the replay state; a restarted failoverd will not remember the primary's earlier runs", err)
+		s.refuse("not keeping the replay state; a restarted failoverd will not remember "+runs, err)
 		return nil
 	}
 	return s
@@ -109,15 +129,15 @@ func (s *ReplayStore) Load() []wire.SenderRecord {
 		return nil
 	}
 	if err := s.policy.Check(s.path); errors.Is(err, fs.ErrNotExist) {
-		s.log.Info("no replay state yet: nothing remembered of the primary's earlier runs", "path", s.path)
+		s.log.Info("no replay state yet: nothing remembered of "+s.runs, "path", s.path)
 		return nil
 	} else if err != nil {
-		s.refuse("not reading the replay state, starting with no memory of the primary's earlier runs", err)
+		s.refuse("not reading the replay state, starting with no memory of "+s.runs, err)
 		return nil
 	}
 	f, err := os.Open(s.path)
 	if err != nil {
-		s.refuse("cannot read the replay state, starting with no memory of the primary's earlier runs", err)
+		s.refuse("cannot read the replay state, starting with no memory of "+s.runs, err)
 		return nil
 	}
 	defer f.Close()
@@ -133,7 +153,7 @@ func (s *ReplayStore) Load() []wire.SenderRecord {
 		}
 	}
 	if err != nil {
-		s.log.Warn("the replay state is corrupt; starting with no memory of the primary's earlier runs (it is written again soon)", "path", s.path, "err", err)
+		s.log.Warn("the replay state is corrupt; starting with no memory of "+s.runs+" (it is written again soon)", "path", s.path, "err", err)
 		return nil
 	}
 	s.log.Info("replay state read", "path", s.path, "senders", len(st.Senders))
@@ -147,7 +167,7 @@ func (s *ReplayStore) Save(recs []wire.SenderRecord) (err error) {
 		return err
 	}
 	dir := filepath.Dir(s.path)
-	f, err := os.CreateTemp(dir, "."+replayFile+".*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".*")
 	if err != nil {
 		return fmt.Errorf("save the replay state: %w", err)
 	}
@@ -195,7 +215,7 @@ func (s *ReplayStore) Keep(ctx context.Context, m ReplayMemory) {
 		}
 		if err := s.Save(recs); err != nil {
 			if !failing {
-				s.log.Warn("cannot write the replay state; a restart would forget the primary's latest runs", "err", err)
+				s.log.Warn("cannot write the replay state; a restart would forget "+s.runs, "path", s.path, "err", err)
 			}
 			failing = true
 			return

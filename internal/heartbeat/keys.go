@@ -73,3 +73,22 @@ func (s *Service) LetGo(ctx context.Context, why string, ips ...netip.Addr) erro
 	}
 	return errors.Join(errs...)
 }
+
+// FreeKeys frees the key of each address this host does not hold whose
+// key mine says it holds: a release lost in a blip (on a removal for the
+// service checks, for the secondary's holding) would otherwise keep the
+// address from failoverd for as long as heartbeatd lives. Under the
+// lock, so never between a claim and its add.
+func (s *Service) FreeKeys(ctx context.Context, mine func(netip.Addr) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.Keys == nil {
+		return
+	}
+	held := s.Mover.Holding()
+	for _, a := range s.Addrs {
+		if !slices.Contains(held, a) && mine(a.Addr()) {
+			s.Keys.Release(ctx, a.Addr())
+		}
+	}
+}

@@ -123,6 +123,11 @@ func (l *ReleasedListener) Run(ctx context.Context, keys func() *wire.Keyring, o
 		case wire.Released:
 		case wire.Holding:
 			handle = on.Holding
+		case wire.Standby:
+			// A standby's announcement goes to the standby port: one
+			// here was sent to this port on purpose, a recording.
+			l.drop(wire.DropWrongType, from, fmt.Errorf("%w: a %s on the heartbeat port", wire.ErrWrongType, p.Type))
+			continue
 		default:
 			// Our own broadcast heartbeats loop back to this port:
 			// not worth a word.

@@ -351,3 +351,18 @@ func TestEachKindIsActedOnAtMostOnceASecond(t *testing.T) {
 		}
 	})
 }
+
+// A standby's signed announcement, recorded on the standby port and sent
+// to heartbeatd's (from the secondary's address, with or without the
+// key's help): nothing is done with it, and the drop is logged as
+// wrong-type like every other drop, not left unsaid.
+func TestAStandbyAnnouncementOnTheHeartbeatPortIsADrop(t *testing.T) {
+	r := listenAs(t, 0xfeed)
+	ann := fromSecondary(t, wire.Standby, 1, "priority=200 holding=yes eligible=yes")
+	if r.send(ann) {
+		t.Fatal("a standby's announcement was acted on as a released or holding")
+	}
+	if out := r.log.String(); !strings.Contains(out, "reason="+string(wire.DropWrongType)) || !strings.Contains(out, "level=WARN") {
+		t.Fatalf("the drop is not logged as wrong-type, at warning level:\n%s", out)
+	}
+}

@@ -22,6 +22,7 @@ type Arbiter interface {
 	Claim(ctx context.Context, addr string) (holder string, err error)
 	Release(ctx context.Context, addr string) error
 	Deadline() time.Time
+	DownDeadline() time.Time
 	Changes() <-chan struct{}
 	Status() arbiter.Status
 }
@@ -35,6 +36,7 @@ type LeasedService interface {
 	SetKeys(heartbeat.Keys)
 	Held() []netip.Addr
 	LetGo(ctx context.Context, why string, ips ...netip.Addr) error
+	FreeKeys(ctx context.Context, mine func(netip.Addr) bool)
 }
 
 var _ LeasedService = (*heartbeat.Service)(nil)
@@ -103,15 +105,21 @@ func (d *Daemon) runArbiter(ctx context.Context, run func() error) error {
 func (d *Daemon) keepKeys(ctx context.Context) {
 	retry := keepRetry(d.cfg.Load().ArbiterTTL)
 	for {
+		var keepUntil time.Time
 		if svc := d.leased(); svc != nil {
-			d.enforceDeadline(ctx, svc)
+			keepUntil = d.enforceDeadline(ctx, svc)
 			d.keepServiceKeys(ctx, svc)
 		} else {
 			d.keepHostKeys(ctx)
 		}
+		// Woken at the deadline, when keeping the addresses with etcd
+		// down ends, by the changes or the retry: not in a loop for as
+		// long as etcd is out of reach.
 		wait := retry
-		if dl := d.Arbiter.Deadline(); !dl.IsZero() {
-			wait = min(wait, max(time.Until(dl), time.Millisecond))
+		for _, at := range []time.Time{d.Arbiter.Deadline(), keepUntil} {
+			if until := time.Until(at); until > 0 {
+				wait = min(wait, until)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -174,7 +182,8 @@ func (d *Daemon) keepHostKeys(ctx context.Context) {
 
 // keepServiceKeys claims again the key of each service address this host
 // holds and the arbiter does not name it for (its lease was replaced),
-// and removes an address whose key another host holds.
+// removes an address whose key another host holds, and frees the key of
+// an address it does not hold.
 func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 	st := d.Arbiter.Status()
 	if !st.Reachable || st.Lease == 0 {
@@ -194,40 +203,46 @@ func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 			d.Log.Error("cannot remove the service address", "addr", addr, "err", err)
 		}
 	}
+	// The keys of addresses not held, whose release was lost.
+	svc.FreeKeys(ctx, func(ip netip.Addr) bool { return st.Holders[ip.String()] == st.Node })
 }
 
 // enforceDeadline removes the service addresses once this host's lease
 // passed its deadline unrenewed: from then on the server may expire it,
 // and another host claim them. With FAILOVER_ARBITER_LOST=keep they stay
 // while every member refuses the connection (etcd is down for everyone,
-// so nobody can claim them); a member that does not answer may be
-// serving others.
-func (d *Daemon) enforceDeadline(ctx context.Context, svc LeasedService) {
+// so nobody can claim them) and until the DownDeadline, through etcd's
+// return; a member that does not answer may be serving others. It
+// returns until when it keeps them that way, or zero.
+func (d *Daemon) enforceDeadline(ctx context.Context, svc LeasedService) (keepUntil time.Time) {
 	held := svc.Held()
 	dl := d.Arbiter.Deadline()
 	if len(held) == 0 || (!dl.IsZero() && time.Now().Before(dl)) {
 		d.setKept(false)
-		return
+		return time.Time{}
 	}
 	st := d.Arbiter.Status()
 	if st.Reachable {
-		return // renewed since
+		return time.Time{} // renewed since
 	}
 	if st.Lease == 0 && st.Err == "" {
 		// The first round has not ended: a service address left by a
 		// killed run stays until the arbiter says whose its key is.
-		return
+		return time.Time{}
 	}
-	if d.cfg.Load().ArbiterLost == "keep" && st.Members > 0 && st.Refusing == st.Members {
+	// Kept while etcd is down for everyone and through its return,
+	// until the DownDeadline: as failoverd keeps its addresses.
+	if until := d.Arbiter.DownDeadline(); d.cfg.Load().ArbiterLost == "keep" && time.Now().Before(until) {
 		if d.setKept(true) {
 			d.Log.Warn("every arbiter member refuses the connection: keeping the service addresses (FAILOVER_ARBITER_LOST=keep)", "held", held)
 		}
-		return
+		return until
 	}
 	why := fmt.Sprintf("lost the arbiter's majority (%s): removed at the lease's deadline, before another host could claim it", st.Err)
 	if err := svc.LetGo(ctx, why); err != nil {
 		d.Log.Error("cannot remove the service addresses at the lease's deadline", "err", err)
 	}
+	return time.Time{}
 }
 
 // setKept records whether the keep warning stands; it says whether it

@@ -104,6 +104,10 @@ type arbOpts struct {
 	// slowGrant delays the answer to the first lease's grant, as a real
 	// etcd takes a moment.
 	slowGrant time.Duration
+	// wrap, when set, wraps the client as heartbeatd sees it.
+	wrap func(Arbiter) Arbiter
+	// backend, when set, wraps the in-memory etcd's connection.
+	backend func(arbiter.Backend) arbiter.Backend
 }
 
 // slowGrant is the in-memory etcd whose grants answer late.
@@ -133,12 +137,19 @@ func newArbWorld(t *testing.T, m *arbiter.Memory, o arbOpts) *arbWorld {
 	if o.slowGrant > 0 {
 		conn = slowGrant{conn, o.slowGrant}
 	}
+	if o.backend != nil {
+		conn = o.backend(conn)
+	}
 	cl, err := arbiter.New(conn, arbiter.Config{Node: "server1", Role: "primary", TTL: arbTTL, KeepPastDeadline: o.keep, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.client = cl
-	deps := Deps{Sender: &fakeSender{steps: st, targets: linkTargets()}, Announcer: &fakeAnnouncer{steps: st}, Log: log, Arbiter: cl,
+	var arb Arbiter = cl
+	if o.wrap != nil {
+		arb = o.wrap(cl)
+	}
+	deps := Deps{Sender: &fakeSender{steps: st, targets: linkTargets()}, Announcer: &fakeAnnouncer{steps: st}, Log: log, Arbiter: arb,
 		Listen: func(ctx context.Context, _ netip.Addr, _ func() *wire.Keyring, _ heartbeat.FromSecondary) <-chan struct{} {
 			done := make(chan struct{})
 			go func() { <-ctx.Done(); close(done) }()

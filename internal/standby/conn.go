@@ -35,6 +35,11 @@ type Config struct {
 	// Keys returns the keys in force (they change on reload).
 	Keys      func() *wire.Keyring
 	Freshness time.Duration // the replay guard's window for a new run
+	// Replay is what the replay guard remembered before a restart
+	// (ReplayMemory, kept on disk by failoverd): without it, recordings
+	// of a standby sent within Freshness before the start would be
+	// taken, each as late as the first.
+	Replay []wire.SenderRecord
 }
 
 // Stats are the receiver's counters.
@@ -50,6 +55,8 @@ type Conn struct {
 	conn  net.PacketConn
 	pc    *ipv4.PacketConn
 	epoch uint64
+
+	epochs chan struct{} // a token when the guard takes on an epoch
 
 	mu       sync.Mutex
 	seq      uint64
@@ -77,10 +84,25 @@ func Listen(cfg Config, log *slog.Logger) (*Conn, error) {
 func newConn(cfg Config, log *slog.Logger, c net.PacketConn, pc *ipv4.PacketConn) *Conn {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &Conn{cfg: cfg, log: log, conn: c, pc: pc, epoch: binary.BigEndian.Uint64(b[:]),
-		guard: wire.NewReplayGuard(cfg.Freshness), stats: Stats{Dropped: map[wire.DropReason]uint64{}},
+	guard := wire.NewReplayGuard(cfg.Freshness)
+	guard.Restore(cfg.Replay, time.Now())
+	return &Conn{cfg: cfg, log: log, conn: c, pc: pc, epoch: binary.BigEndian.Uint64(b[:]), epochs: make(chan struct{}, 1),
+		guard: guard, stats: Stats{Dropped: map[wire.DropReason]uint64{}},
 		names: map[int]string{}, lastWarn: map[wire.DropReason]time.Time{}}
 }
+
+// ReplayMemory returns what the replay guard remembers, for a restart,
+// and how many epochs it took on and packets it accepted so far.
+func (c *Conn) ReplayMemory() (recs []wire.SenderRecord, adopted, accepted uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	adopted, accepted = c.guard.Changes()
+	return c.guard.Records(), adopted, accepted
+}
+
+// EpochChanged receives when the replay guard took on an epoch since the
+// last receive.
+func (c *Conn) EpochChanged() <-chan struct{} { return c.epochs }
 
 // Fed returns a Conn without a socket, for a simulation that carries the
 // announcements itself: it sends what Sealed returns to the standby port
@@ -251,7 +273,15 @@ func (c *Conn) Accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 		return Peer{}, false
 	}
 	if p.Sender == c.cfg.Name {
-		return Peer{}, false // this host's own broadcast, looped back
+		if p.Epoch != c.epoch {
+			// Not this run's own broadcast, looped back: another host
+			// goes by this host's name (the host name up to its first
+			// dot, by default), and the two would ignore each other and
+			// both take the addresses (or a recording of an earlier run
+			// of this host's).
+			c.drop(wire.DropWrongPeer, from, fmt.Errorf("another standby announces itself with this host's name %q: set FAILOVER_NODE_NAME apart on each host", p.Sender))
+		}
+		return Peer{}, false
 	}
 	s, err := ParseMessage(p.Sender, p.Message)
 	if err != nil {
@@ -264,9 +294,16 @@ func (c *Conn) Accept(b []byte, link string, from netip.Addr, now time.Time) (Pe
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	adopted, _ := c.guard.Changes()
 	if err := c.guard.Check(&p, li, now); err != nil {
 		c.dropLocked(wire.ReasonOf(err), from, err)
 		return Peer{}, false
+	}
+	if again, _ := c.guard.Changes(); again != adopted {
+		select {
+		case c.epochs <- struct{}{}:
+		default: // one token says it
+		}
 	}
 	c.stats.Received++
 	return Peer{Self: s, Heard: now, From: from, Link: link, Interval: p.Interval}, true

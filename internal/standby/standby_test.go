@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,6 +266,35 @@ func TestBroadcast(t *testing.T) {
 		if (c.want == "") == ok || (ok && b.String() != c.want) {
 			t.Errorf("broadcast(%s) = %v, %v; want %q", c.cidr, b, ok, c.want)
 		}
+	}
+}
+
+// Two hosts with one name (FAILOVER_NODE_NAME defaults to the host name
+// up to its first dot: web.dc1 and web.dc2 are both "web") would each
+// take the other's announcements for their own, looped back, and both
+// take the addresses: the other's is a drop, counted and logged.
+func TestAnotherHostWithThisHostsNameIsTold(t *testing.T) {
+	kr := keyring(t)
+	var log strings.Builder
+	me := newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: "web", Addresses: theirs,
+		Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second}, slog.New(slog.NewTextHandler(&log, nil)), nil, nil)
+	twin := testConn(t, kr, "web")
+	from := netip.MustParseAddr("192.0.2.3")
+	for _, c := range []*Conn{me, twin} {
+		p := c.Packet(Self{Name: "web", Priority: 100, Eligible: true, Addresses: theirs}, time.Second, t0)
+		b, err := kr.Seal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := me.Accept(b, "priv0", from, t0); ok {
+			t.Fatalf("took %+v", got)
+		}
+	}
+	if n := me.Stats().Dropped[wire.DropWrongPeer]; n != 1 {
+		t.Fatalf("wrong-peer drops %d, want 1 (the twin's, not this run's own)", n)
+	}
+	if !strings.Contains(log.String(), "with this host's name") {
+		t.Fatalf("not logged:\n%s", log.String())
 	}
 }
 
