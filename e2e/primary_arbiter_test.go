@@ -146,14 +146,7 @@ func (s *standbyd) noticedAt(what string, since time.Time) time.Time {
 // FAILOVER_ARBITER_LOST=keep heartbeatd keeps the address, through
 // etcd's return too; with release it removes it at its lease's deadline,
 // and nobody holds it until etcd is back.
-func TestArbiterMembersDownPrimaryKeep(t *testing.T) {
-	// heartbeatd removes its service address the moment a member takes
-	// connections again, etcd's election not over: its keep holds only
-	// while every member refuses (failoverd's keeps until the arbiter's
-	// DownDeadline). Fails without this skip until heartbeatd does too.
-	t.Skip("skipped: heartbeatd's FAILOVER_ARBITER_LOST=keep lets the service address go at etcd's return (known, reported)")
-	primaryMembersDown(t, "keep")
-}
+func TestArbiterMembersDownPrimaryKeep(t *testing.T) { primaryMembersDown(t, "keep") }
 func TestArbiterMembersDownPrimaryRelease(t *testing.T) { primaryMembersDown(t, "release") }
 
 func primaryMembersDown(t *testing.T, lost string) {
