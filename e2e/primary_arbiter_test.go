@@ -146,7 +146,7 @@ func (s *standbyd) noticedAt(what string, since time.Time) time.Time {
 // FAILOVER_ARBITER_LOST=keep heartbeatd keeps the address, through
 // etcd's return too; with release it removes it at its lease's deadline,
 // and nobody holds it until etcd is back.
-func TestArbiterMembersDownPrimaryKeep(t *testing.T) { primaryMembersDown(t, "keep") }
+func TestArbiterMembersDownPrimaryKeep(t *testing.T)    { primaryMembersDown(t, "keep") }
 func TestArbiterMembersDownPrimaryRelease(t *testing.T) { primaryMembersDown(t, "release") }
 
 func primaryMembersDown(t *testing.T, lost string) {

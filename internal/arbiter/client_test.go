@@ -301,9 +301,9 @@ func cutClient(t *testing.T, cut Cut, skew bool) {
 	for time.Now().Before(due) {
 		h, err := b.Claim(context.Background(), addr)
 		if err != nil || h != "a" {
-			t.Fatalf("%v before a's deadline b claims: holder %q, err %v; want a's", due.Sub(time.Now()), h, err)
+			t.Fatalf("%v before a's deadline b claims: holder %q, err %v; want a's", time.Until(due), h, err)
 		}
-		time.Sleep(min(50*time.Millisecond, due.Sub(time.Now())))
+		time.Sleep(min(50*time.Millisecond, time.Until(due)))
 	}
 	if kv, ok := m.Get(key); !ok || kv.Value != "a" {
 		t.Errorf("at a's deadline the server holds %+v (ok %v), want a's key still", kv, ok)
@@ -375,7 +375,7 @@ func TestANodeWhoseLeaseExpiredIsNotAlive(t *testing.T) {
 		exp, _ := m.LeaseExpiry(lease)
 		waitUntil(t, "a not alive to b", ttl+ttl/6, func() bool { alive, _ := b.Alive("a"); return !alive })
 		if time.Now().Before(exp) {
-			t.Errorf("b saw a gone %v before the server expired a's lease", exp.Sub(time.Now()))
+			t.Errorf("b saw a gone %v before the server expired a's lease", time.Until(exp))
 		}
 		if late := time.Since(exp); late > ttl/6+10*time.Millisecond {
 			t.Errorf("b saw a gone %v after its lease expired, more than a round (%v)", late, ttl/6)

@@ -252,8 +252,6 @@ func (c *Conn) link(ifindex int) string {
 	return c.names[ifindex]
 }
 
-var errOwn = errors.New("this host's own")
-
 // Accept decides on one packet that arrived on link from from at now, as
 // Run does for each it reads: ok with the standby it announces, or
 // dropped and counted by reason.
