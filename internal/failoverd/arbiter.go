@@ -123,21 +123,22 @@ func (d *Daemon) linksCutLocked(y failover.Yield, now time.Time) {
 }
 
 // claimAll claims every address's key before the takeover adds any; it
-// returns why it may not go ahead, or "".
-func (d *Daemon) claimAll(ctx context.Context) string {
+// returns why it may not go ahead, or "", and whether the arbiter did not
+// answer (rather than naming another holder).
+func (d *Daemon) claimAll(ctx context.Context) (why string, unanswered bool) {
 	for _, a := range d.cfg.Addresses {
 		addr := a.Addr().String()
 		holder, err := d.Arbiter.Claim(ctx, addr)
 		switch {
 		case errors.Is(err, arbiter.ErrNoLease), errors.Is(err, arbiter.ErrUnreachable):
-			return "the arbiter's majority cannot be reached, so this host may not claim " + addr
+			return "the arbiter's majority cannot be reached, so this host may not claim " + addr, true
 		case err != nil:
-			return "the arbiter did not grant " + addr + ": " + err.Error()
+			return "the arbiter did not grant " + addr + ": " + err.Error(), true
 		case holder != d.cfg.Node:
-			return "the arbiter names " + holder + " as the holder of " + addr
+			return "the arbiter names " + holder + " as the holder of " + addr, false
 		}
 	}
-	return ""
+	return "", false
 }
 
 // releaseAll frees the keys of the addresses given back.

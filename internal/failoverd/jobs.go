@@ -26,6 +26,8 @@ type jobResult struct {
 	done       failover.JobDone
 	hooks      []hooks.Result
 	hookFailed bool // a Pre or Post hook failed; the job went on
+	// unanswered: the arbiter did not answer a claim (Refused says so)
+	unanswered bool
 }
 
 // startJobLocked runs a takeover or give-back in its own goroutine, so hooks
@@ -65,8 +67,19 @@ func (d *Daemon) jobDone(r jobResult) {
 	d.running--
 	d.obs.JobEnded(r.done, r.hooks)
 	d.applyLocked(r.done, r.hooks)
+	if r.unanswered {
+		// The arbiter was out of reach when it was asked, whatever its
+		// client says by now: the machine is told so, and told again
+		// (below) when it is reached, so that the takeover is tried
+		// again then, also when a round reached it again before this.
+		if y := (failover.Yield{Arbiter: true}); d.told != y {
+			d.told = y
+			y.At = d.Clock.Now()
+			d.applyLocked(y, nil)
+		}
+	}
 	if r.done.Refused != "" {
-		d.updateYieldLocked() // the claim's answer named the holder
+		d.updateYieldLocked() // the claim's answer named the holder, or the arbiter answers again
 	}
 	if r.hookFailed {
 		d.noticeLocked(notice.HookFailure, fmt.Sprintf("a hook failed during the %s; it went on: %s", r.done.Job, failedHooks(r.hooks)), r.hooks)
@@ -163,9 +176,9 @@ func (d *Daemon) takeover(ctx context.Context, reason string, forced bool) jobRe
 	if d.Arbiter != nil {
 		// No key is reconciled between the claims and the adds.
 		d.arb.keys.Lock()
-		if why := d.claimAll(ctx); why != "" {
+		if why, unanswered := d.claimAll(ctx); why != "" {
 			d.log.Warn("the arbiter did not give this host the addresses' keys; adding nothing", "why", why)
-			r.done.Refused = why
+			r.done.Refused, r.unanswered = why, unanswered
 			d.releaseUnheld(ctx)
 			d.arb.keys.Unlock()
 			r.done.Undone = d.undoAcquire(ctx, &r, todo, why)
