@@ -17,18 +17,7 @@ import (
 
 // Arbiter is the quorum through etcd (arbiter.Client): no address is
 // added unless this host holds its key, written under its own lease.
-type Arbiter interface {
-	// Run keeps the lease until ctx ends, then revokes it.
-	Run(ctx context.Context) error
-	Claim(ctx context.Context, addr string) (holder string, err error)
-	Release(ctx context.Context, addr string) error
-	Deadline() time.Time
-	DownDeadline() time.Time
-	Changes() <-chan struct{}
-	Status() arbiter.Status
-}
-
-var _ Arbiter = (*arbiter.Client)(nil)
+type Arbiter = arbiter.Quorum
 
 // arbiterState is what the daemon keeps of the arbiter; d.mu.
 type arbiterState struct {

@@ -16,18 +16,7 @@ import (
 // Arbiter is the quorum through etcd (arbiter.Client, FAILOVER_ARBITER):
 // heartbeatd keeps a lease with the liveness key of a primary, and holds
 // the keys of the addresses a standby would take from it.
-type Arbiter interface {
-	// Run keeps the lease until ctx ends, then revokes it.
-	Run(ctx context.Context) error
-	Claim(ctx context.Context, addr string) (holder string, err error)
-	Release(ctx context.Context, addr string) error
-	Deadline() time.Time
-	DownDeadline() time.Time
-	Changes() <-chan struct{}
-	Status() arbiter.Status
-}
-
-var _ Arbiter = (*arbiter.Client)(nil)
+type Arbiter = arbiter.Quorum
 
 // LeasedService is what the arbiter needs of the service addresses
 // (heartbeat.Service): their keys claimed before each add, and the
