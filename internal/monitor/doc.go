@@ -16,26 +16,15 @@
 //
 // # Sockets on Linux
 //
-// Each link has a socket bound to its interface, so that junk sent to the
+// The sockets are package linksock's: one for each link, bound to its
+// interface with a large receive buffer, so that junk sent to the
 // heartbeat port on one link fills that link's queue and is read by that
-// link's goroutine, never in the way of another link's heartbeats. Each
+// link's goroutine, never in the way of another link's heartbeats; and
+// one for every other interface only while a link's interface is missing
+// (then the port is shared: linksock's doc says what that costs). Each
 // IPv4 socket carries a kernel filter that passes only packets from the
-// peer's addresses that start like a heartbeat. A link whose interface
-// does not exist (yet) gets no socket of its own: then one socket for the
-// port on every other interface takes its packets, once it is there,
-// attributed to it by their interface, without the isolation; packets
-// from other interfaces count as from no link. That socket drops what
-// arrives on a bound link's interface (a broadcast heartbeat would reach
-// it too).
-//
-// The port is shared only then. A socket bound to the wildcard beside the
-// links' sockets needs SO_REUSEADDR on all of them, and for UDP the kernel
-// lets any user's socket join that (SO_REUSEPORT would check the user, but
-// picks its socket before the interface is matched): a local user's
-// socket on the secondary's own address would take its unicast
-// heartbeats. When every link's interface exists, nothing is shared, there
-// is no socket for the other interfaces, and another user's bind on the
-// port fails.
+// peer's addresses that start like a heartbeat; packets from interfaces
+// that are no link's count as from no link.
 //
 // # The kernel's filter
 //

@@ -11,65 +11,6 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// A socket's drain stops at its count, at its time (after the batch that
-// passes it, never before the first), and at an empty queue. Loopback
-// only; no root needed.
-func TestDrainStopsAtCountTimeAndEmptyQueue(t *testing.T) {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Skipf("no loopback: %v", err)
-	}
-	s, err := newSocket(c, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.(*net.UDPConn).SetReadBuffer(1 << 20)
-	out, err := net.Dial("udp4", c.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	const queued = 200
-	for range queued {
-		if _, err := out.Write([]byte("IPFO junk")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var slow time.Duration
-	read := 0
-	each := func([]byte, int, netip.Addr) { read++; time.Sleep(slow) }
-	drain := func(max int, until time.Time) int {
-		t.Helper()
-		n, err := s.drain(each, func() {}, max, until)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	later := time.Now().Add(time.Hour)
-	if n := drain(40, later); n != 40 {
-		t.Fatalf("a drain of at most 40 read %d", n)
-	}
-	if n := drain(1000, time.Now()); n != batch {
-		t.Fatalf("a drain already out of time read %d, want its first batch (%d)", n, batch)
-	}
-	// 1 ms a packet: the first batch ends past 20 ms, the second surely.
-	slow = time.Millisecond
-	timed := drain(1000, time.Now().Add(20*time.Millisecond))
-	if timed != batch && timed != 2*batch {
-		t.Fatalf("a drain with 20 ms read %d packets at 1 ms each, want one or two batches of %d", timed, batch)
-	}
-	slow = 0
-	rest := drain(1000, later)
-	if total := 40 + batch + timed + rest; read != total || total < 40+4*batch || rest >= 1000 {
-		t.Fatalf("read %d in all, the last drain %d up to the empty queue (%d sent)", read, rest, queued)
-	}
-	if n := drain(1000, later); n != 0 {
-		t.Fatalf("an empty queue drained %d", n)
-	}
-}
-
 // Monitor.Drain returns while a flood keeps a queue from ever emptying:
 // failoverd calls it before each decision. Heartbeats come faster than
 // they are delivered (each delivery waits a millisecond, as a daemon busy

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/ipfailover/ipfailover/internal/linksock"
 )
 
 // Datagram is one UDP datagram as a heartbeat socket receives it: its
@@ -83,9 +85,9 @@ func (in *Inbox) take(max int, force bool) (ds []Datagram, closed bool) {
 	return ds, in.closed
 }
 
-// loop is the inbox's readLoop: the datagrams queued at one wakeup are
+// loop is the inbox's linksock.ReadLoop: the datagrams queued at one wakeup are
 // one batch.
-func (in *Inbox) loop(each packetFunc, done func()) error {
+func (in *Inbox) loop(each linksock.PacketFunc, done func()) error {
 	for {
 		ds, closed := in.take(inboxCap, false)
 		if closed {
@@ -103,7 +105,7 @@ func (in *Inbox) loop(each packetFunc, done func()) error {
 }
 
 // drain is Drain's for an inbox: at most max datagrams, in one batch.
-func (in *Inbox) drain(each packetFunc, done func(), max int, _ time.Time) (int, error) {
+func (in *Inbox) drain(each linksock.PacketFunc, done func(), max int, _ time.Time) (int, error) {
 	ds, _ := in.take(max, true)
 	for _, d := range ds {
 		each(d.B, d.IfIndex, d.From)

@@ -12,9 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
-
+	"github.com/ipfailover/ipfailover/internal/linksock"
 	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
@@ -91,16 +89,6 @@ type LinkStats struct {
 	Refused  wire.Standing `json:"-"`
 }
 
-// packetFunc takes one received packet: its bytes (valid only during the
-// call), the index of the interface it came in on (0 when unknown), and
-// its source address.
-type packetFunc func(b []byte, ifindex int, from netip.Addr)
-
-// readLoop reads packets and hands each to each until the socket is
-// closed or fails; after the packets of one read (one wakeup) it calls
-// done.
-type readLoop func(each packetFunc, done func()) error
-
 // Monitor receives heartbeats.
 type Monitor struct {
 	cfg   Config
@@ -154,47 +142,24 @@ func newMonitor(cfg Config, log *slog.Logger) *Monitor {
 	return m
 }
 
-// socket is one of the monitor's sockets: bound to one link's interface,
-// or the one that takes the heartbeat port's packets from every other
-// interface. A packet's link is told by its interface either way.
+// socket is one of the monitor's sockets (package linksock), or an Inbox
+// in its place. A packet's link is told by its interface either way.
 type socket struct {
-	conn  net.PacketConn
-	v4    *ipv4.PacketConn // nil on an IPv6 socket
-	v6    *ipv6.PacketConn // nil on an IPv4 socket
-	link  string           // the link it is bound to; "" for every other interface
-	inbox *Inbox           // not nil: a socket in memory (Fed), with no conn
-
-	drainMu  sync.Mutex
-	drainBuf drainBuffers // Drain's own, apart from the reader's
+	*linksock.Socket        // nil for an inbox
+	inbox            *Inbox // not nil: a socket in memory (Fed)
 }
 
-// newSocket asks for each packet's interface and source address.
-func newSocket(c net.PacketConn, ipv6only bool) (*socket, error) {
-	s := &socket{conn: c}
-	var err error
-	if ipv6only {
-		s.v6 = ipv6.NewPacketConn(c)
-		err = s.v6.SetControlMessage(ipv6.FlagInterface|ipv6.FlagSrc, true)
-	} else {
-		s.v4 = ipv4.NewPacketConn(c)
-		err = s.v4.SetControlMessage(ipv4.FlagInterface|ipv4.FlagSrc, true)
-	}
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("ask for the interface of each packet: %w", err)
-	}
-	return s, nil
-}
-
-// Listen opens the sockets (see listen's doc for this system): IPv4
-// always, IPv6 when the host has it.
+// Listen opens the sockets (package linksock, with the kernel filter of
+// the package doc on Linux): IPv4 always, IPv6 when the host has it.
 func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
 	m := newMonitor(cfg, log)
-	socks, err := listen(cfg, log)
+	socks, err := linksock.Listen(linksock.Config{Port: cfg.Port, Links: cfg.Links, Name: "heartbeat port", IPv6: true, Filter: cfg.filter}, log)
 	if err != nil {
 		return nil, err
 	}
-	m.socks = socks
+	for _, s := range socks {
+		m.socks = append(m.socks, &socket{Socket: s})
+	}
 	return m, nil
 }
 
@@ -206,7 +171,7 @@ func (m *Monitor) Close() error {
 			errs = append(errs, s.inbox.Close())
 			continue
 		}
-		errs = append(errs, s.conn.Close())
+		errs = append(errs, s.Conn.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -237,42 +202,33 @@ func (m *Monitor) Stats() map[string]LinkStats {
 // in the way of the others. deliver must not keep the slice.
 func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 	go func() { <-ctx.Done(); m.Close() }()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(m.socks))
-	read := func(loop readLoop) {
-		defer wg.Done()
-		err := loop(m.batcher(deliver))
-		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-			err = nil
-		} else if err != nil {
-			err = fmt.Errorf("read: %w", err)
-			m.log.Error("a heartbeat socket failed; its link goes unheard until failoverd restarts", "err", err)
-		}
-		errs <- err
-	}
-	for _, s := range m.socks {
-		wg.Add(1)
+	reads := make([]func() error, len(m.socks))
+	for i, s := range m.socks {
+		var loop linksock.ReadLoop
 		if s.inbox != nil {
-			go read(s.inbox.loop)
-			continue
+			loop = s.inbox.loop
+		} else {
+			loop = s.Loop()
 		}
-		go read(s.reader())
+		reads[i] = func() error { return loop(m.batcher(deliver)) }
 	}
-	wg.Wait()
-	close(errs)
-	var first error
-	for err := range errs {
-		if err != nil && first == nil {
-			first = err
-		}
+	return linksock.ReadAll(ctx, reads, func(i int, err error) {
+		m.log.Error("a heartbeat socket failed; its link goes unheard until failoverd restarts", "link", m.socks[i].linkName(), "err", err)
+	})
+}
+
+// linkName names the link of s in a message.
+func (s *socket) linkName() string {
+	if s.Socket == nil || s.Link == "" {
+		return Unknown
 	}
-	return first
+	return s.Link
 }
 
 // batcher makes the functions a read loop calls: each packet is
 // accepted or dropped, and those accepted at one wakeup go to deliver
 // together.
-func (m *Monitor) batcher(deliver func([]Heard)) (packetFunc, func()) {
+func (m *Monitor) batcher(deliver func([]Heard)) (linksock.PacketFunc, func()) {
 	var heard []Heard
 	return func(b []byte, ifindex int, from netip.Addr) {
 			if h, ok := m.accept(b, ifindex, from.Unmap(), time.Now()); ok || h.Dropped != "" {
@@ -303,9 +259,11 @@ func (m *Monitor) Drain(deliver func([]Heard)) {
 	until := time.Now().Add(drainTime)
 	for _, s := range m.socks {
 		each, done := m.batcher(deliver)
-		drain := s.drain
+		var drain func(linksock.PacketFunc, func(), int, time.Time) (int, error)
 		if s.inbox != nil {
 			drain = s.inbox.drain
+		} else {
+			drain = s.Drain
 		}
 		if _, err := drain(each, done, drainPackets, until); err != nil && !errors.Is(err, net.ErrClosed) {
 			m.log.Debug("drain", "err", err)

@@ -94,7 +94,7 @@ func (m *Monitor) setOpenLocked(link string, why string) {
 func (m *Monitor) refilterLocked(link, why string) {
 	peers := m.admittedLocked(link)
 	for _, s := range m.socks {
-		if s.link != link || s.v4 == nil {
+		if s.Socket == nil || s.Link != link || s.V4 == nil {
 			continue
 		}
 		if err := s.admit(peers, !m.cfg.Legacy); err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/linksock"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -34,8 +35,8 @@ func TestEveryQueuedPacketIsRead(t *testing.T) {
 			}
 		}
 	}
-	queued := 3*readsAtOnce() + 5 // more than one read takes, and more than a reader takes before it yields
-	send(queued)                  // before anything reads
+	queued := 3*linksock.ReadsAtOnce() + 5 // more than one read takes, and more than a reader takes before it yields
+	send(queued)                           // before anything reads
 
 	heard := runMonitor(t, m, queued+1)
 	next := uint64(1)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ipfailover/ipfailover/internal/linksock"
 )
 
 // brokenConn is a socket whose reads fail: after wait, its RawConn.Read
@@ -47,7 +49,7 @@ func runBroken(t *testing.T, conns ...*brokenConn) (logs string, err error) {
 	var buf bytes.Buffer
 	m := newMonitor(t0.cfg, slog.New(slog.NewTextHandler(&buf, nil)))
 	for _, c := range conns {
-		m.socks = append(m.socks, &socket{conn: c})
+		m.socks = append(m.socks, &socket{Socket: &linksock.Socket{Conn: c}})
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

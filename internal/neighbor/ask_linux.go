@@ -17,6 +17,8 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/ipfailover/ipfailover/internal/linksock"
 )
 
 // linkAsker asks with ARP probes on an AF_PACKET datagram socket bound to
@@ -107,7 +109,7 @@ func listenARP(addrs []netip.Addr) (*os.File, error) {
 		err = attachFilter(fd, filter)
 	}
 	if err == nil {
-		setRecvBuffer(fd)
+		linksock.SetRecvBuffer(fd, recvBuffer)
 		err = unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(ethPARP)})
 	}
 	if err != nil {
@@ -149,14 +151,7 @@ func attachFilter(fd int, filter []bpf.Instruction) error {
 	if err != nil {
 		return err
 	}
-	prog := make([]unix.SockFilter, len(raw))
-	for i, ins := range raw {
-		prog[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
-	}
-	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}); err != nil {
-		return fmt.Errorf("attach the packet filter: %w", err)
-	}
-	return nil
+	return linksock.AttachFilter(fd, raw)
 }
 
 // Watch adds ip to the addresses whose answers Run reports: the ARP

@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/ipfailover/ipfailover/internal/linksock"
 )
 
 // The sockets the announcer and the asker share the making of.
@@ -51,14 +53,6 @@ func arpBroadcast(ifi *net.Interface) *unix.SockaddrLinklayer {
 	return to
 }
 
-// setRecvBuffer gives fd a buffer of recvBuffer bytes; as root it may
-// exceed net.core.rmem_max.
-func setRecvBuffer(fd int) {
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, recvBuffer) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, recvBuffer)
-	}
-}
-
 // icmpv6Filter is ICMPV6_FILTER from <linux/icmpv6.h>, which x/sys lacks.
 const icmpv6Filter = 1
 
@@ -80,7 +74,7 @@ func listenICMPv6(accept ...ipv6.ICMPType) (*ipv6.PacketConn, error) {
 			}
 			serr = unix.SetsockoptICMPv6Filter(int(fd), unix.SOL_ICMPV6, icmpv6Filter, &f)
 			if len(accept) > 0 {
-				setRecvBuffer(int(fd))
+				linksock.SetRecvBuffer(int(fd), recvBuffer)
 			}
 		})
 		return errors.Join(err, serr)

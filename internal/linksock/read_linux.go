@@ -1,4 +1,4 @@
-package monitor
+package linksock
 
 import (
 	"errors"
@@ -14,46 +14,44 @@ import (
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
-// On Linux the monitor reads with raw recvmmsg(2) calls inside one
+// On Linux a socket is read with raw recvmmsg(2) calls inside one
 // RawConn.Read that lasts as long as the socket. Each time Go's poller
 // says the socket is readable, one call takes every packet queued (up to
-// batch); a call that returns fewer than batch has emptied the queue, so
+// Batch); a call that returns fewer than Batch has emptied the queue, so
 // the next packet is a new readiness event and the loop waits for it
 // without a read that would only say EAGAIN. As a raw call it does not
 // wake the Go runtime's monitor thread, which every ordinary system call
 // does when the process was idle. At a 10 ms interval on two links, those
 // extra reads and wakeups cost more CPU time than the packets themselves.
 
-// batch is how many packets one call can take.
-const batch = 16
+// Batch is how many packets one call can take.
+const Batch = 16
 
-func (s *socket) reader() readLoop { return rawLoop(s.conn) }
+// Loop is the socket's reader.
+func (s *Socket) Loop() ReadLoop { return rawLoop(s.Conn) }
 
-// drainBuffers are the buffers of a socket's drain.
-type drainBuffers struct{ r *receiver }
-
-// drain reads what is queued on the socket now, without waiting, into its
+// Drain reads what is queued on the socket now, without waiting, into its
 // own buffers (the reader goroutine may be reading at the same time: the
 // kernel hands each packet to one of them). It stops at an empty queue,
 // after max packets, or at the first batch that ends after until, and
 // returns how many packets it read: under a flood the queue never
-// empties (see Monitor.Drain).
-func (s *socket) drain(each packetFunc, done func(), max int, until time.Time) (int, error) {
+// empties (see monitor.Monitor.Drain).
+func (s *Socket) Drain(each PacketFunc, done func(), max int, until time.Time) (int, error) {
 	s.drainMu.Lock()
 	defer s.drainMu.Unlock()
-	if s.drainBuf.r == nil {
-		s.drainBuf.r = newReceiver()
+	if s.drainBuf == nil {
+		s.drainBuf = newReceiver()
 	}
-	sc, err := s.conn.(syscall.Conn).SyscallConn()
+	sc, err := s.Conn.(syscall.Conn).SyscallConn()
 	if err != nil {
 		return 0, err
 	}
-	r := s.drainBuf.r
+	r := s.drainBuf
 	read := 0
 	var rerr error
 	cerr := sc.Control(func(fd uintptr) {
 		for read < max {
-			want := min(batch, max-read)
+			want := min(Batch, max-read)
 			n, err := r.recv(fd, want)
 			if err != nil {
 				if !errors.Is(err, unix.EAGAIN) {
@@ -82,7 +80,7 @@ func (s *socket) drain(each packetFunc, done func(), max int, until time.Time) (
 // next packet arrives. The Go runtime polls for the other sockets at
 // least every 10 ms meanwhile, and failoverd drains every socket before
 // it counts a link silent.
-const yieldEvery = 4 * batch
+const yieldEvery = 4 * Batch
 
 // mmsghdr is struct mmsghdr: a msghdr and the length received.
 type mmsghdr struct {
@@ -92,11 +90,11 @@ type mmsghdr struct {
 
 // receiver holds the buffers of one batch.
 type receiver struct {
-	msgs  [batch]mmsghdr
-	iovs  [batch]unix.Iovec
-	names [batch]unix.RawSockaddrAny
-	bufs  [batch][wire.MaxPacketLen + 1]byte
-	oobs  [batch][128]byte
+	msgs  [Batch]mmsghdr
+	iovs  [Batch]unix.Iovec
+	names [Batch]unix.RawSockaddrAny
+	bufs  [Batch][wire.MaxPacketLen + 1]byte
+	oobs  [Batch][128]byte
 }
 
 func newReceiver() *receiver {
@@ -110,7 +108,7 @@ func newReceiver() *receiver {
 	return r
 }
 
-// recv reads up to n (at most batch) queued packets without blocking.
+// recv reads up to n (at most Batch) queued packets without blocking.
 func (r *receiver) recv(fd uintptr, n int) (int, error) {
 	for i := range n {
 		h := &r.msgs[i].hdr
@@ -139,8 +137,8 @@ func (r *receiver) packet(i int) (b []byte, ifindex int, from netip.Addr) {
 	return r.bufs[i][:r.msgs[i].n], pktinfoIndex(r.oobs[i][:h.Controllen]), from
 }
 
-func rawLoop(c net.PacketConn) readLoop {
-	return func(each packetFunc, done func()) error {
+func rawLoop(c net.PacketConn) ReadLoop {
+	return func(each PacketFunc, done func()) error {
 		sc, err := c.(syscall.Conn).SyscallConn()
 		if err != nil {
 			return err
@@ -153,7 +151,7 @@ func rawLoop(c net.PacketConn) readLoop {
 					runtime.Gosched()
 					taken = 0
 				}
-				n, err := r.recv(fd, batch)
+				n, err := r.recv(fd, Batch)
 				switch {
 				case errors.Is(err, unix.EAGAIN):
 					return false // wait for the next packet
@@ -168,7 +166,7 @@ func rawLoop(c net.PacketConn) readLoop {
 				}
 				done()
 				taken += n
-				if n < batch {
+				if n < Batch {
 					return false // the queue is empty: the next packet wakes us
 				}
 			}
@@ -198,6 +196,6 @@ func pktinfoIndex(oob []byte) int {
 	return 0
 }
 
-// readsAtOnce is how many packets a reader takes before it yields, for
+// ReadsAtOnce is how many packets a reader takes before it yields, for
 // tests that build on both kinds of system.
-func readsAtOnce() int { return yieldEvery }
+func ReadsAtOnce() int { return yieldEvery }
