@@ -10,12 +10,10 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
-	"golang.org/x/net/ipv4"
-
+	"github.com/ipfailover/ipfailover/internal/linksock"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -52,8 +50,7 @@ type Stats struct {
 type Conn struct {
 	cfg   Config
 	log   *slog.Logger
-	conn  net.PacketConn
-	pc    *ipv4.PacketConn
+	socks []*linksock.Socket // none: Fed
 	epoch uint64
 
 	epochs chan struct{} // a token when the guard takes on an epoch
@@ -67,26 +64,22 @@ type Conn struct {
 	lastWarn map[wire.DropReason]time.Time
 }
 
-// Listen opens the standby port on every IPv4 address.
+// Listen opens the standby port (IPv4), on Linux with a socket for each
+// link (package linksock; the package doc).
 func Listen(cfg Config, log *slog.Logger) (*Conn, error) {
-	c, err := net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(int(cfg.Port))))
+	socks, err := linksock.Listen(linksock.Config{Port: cfg.Port, Links: cfg.Links, Name: "standby port"}, log)
 	if err != nil {
 		return nil, fmt.Errorf("standby port: %w", err)
 	}
-	pc := ipv4.NewPacketConn(c)
-	if err := pc.SetControlMessage(ipv4.FlagInterface, true); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("standby port: ask for the interface of each packet: %w", err)
-	}
-	return newConn(cfg, log, c, pc), nil
+	return newConn(cfg, log, socks), nil
 }
 
-func newConn(cfg Config, log *slog.Logger, c net.PacketConn, pc *ipv4.PacketConn) *Conn {
+func newConn(cfg Config, log *slog.Logger, socks []*linksock.Socket) *Conn {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	guard := wire.NewReplayGuard(cfg.Freshness)
 	guard.Restore(cfg.Replay, time.Now())
-	return &Conn{cfg: cfg, log: log, conn: c, pc: pc, epoch: binary.BigEndian.Uint64(b[:]), epochs: make(chan struct{}, 1),
+	return &Conn{cfg: cfg, log: log, socks: socks, epoch: binary.BigEndian.Uint64(b[:]), epochs: make(chan struct{}, 1),
 		guard: guard, stats: Stats{Dropped: map[wire.DropReason]uint64{}},
 		names: map[int]string{}, lastWarn: map[wire.DropReason]time.Time{}}
 }
@@ -108,17 +101,12 @@ func (c *Conn) EpochChanged() <-chan struct{} { return c.epochs }
 // announcements itself: it sends what Sealed returns to the standby port
 // of each link's broadcast address, and hands each packet that arrives
 // there to Accept. Announce and Run need a socket (Listen's Conn).
-func Fed(cfg Config, log *slog.Logger) *Conn { return newConn(cfg, log, nil, nil) }
+func Fed(cfg Config, log *slog.Logger) *Conn { return newConn(cfg, log, nil) }
 
 var errNoSocket = errors.New("standby port: this Conn has no socket (Fed)")
 
-// Close closes the socket.
-func (c *Conn) Close() error {
-	if c.conn == nil {
-		return nil
-	}
-	return c.conn.Close()
-}
+// Close closes the sockets.
+func (c *Conn) Close() error { return linksock.CloseAll(c.socks) }
 
 // Stats returns a copy of the counters.
 func (c *Conn) Stats() Stats {
@@ -142,9 +130,10 @@ func (c *Conn) Packet(s Self, interval time.Duration, now time.Time) wire.Packet
 }
 
 // Announce sends s to the broadcast address of every link's IPv4
-// subnets. It returns how many it sent to, and the errors.
+// subnets, each from the link's socket. It returns how many it sent to,
+// and the errors.
 func (c *Conn) Announce(s Self, interval time.Duration, now time.Time) (sent int, err error) {
-	if c.conn == nil {
+	if len(c.socks) == 0 {
 		return 0, errNoSocket
 	}
 	b, err := c.Sealed(s, interval, now)
@@ -152,14 +141,41 @@ func (c *Conn) Announce(s Self, interval time.Duration, now time.Time) (sent int
 		return 0, err
 	}
 	var errs []error
-	for _, to := range Broadcasts(c.cfg.Links) {
-		if _, err := c.conn.WriteTo(b, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, c.cfg.Port))); err != nil {
-			errs = append(errs, fmt.Errorf("to %v: %w", to, err))
-			continue
+	var done []netip.Addr
+	for _, link := range c.cfg.Links {
+		from := c.socketOf(link)
+		for _, to := range broadcasts(link) {
+			if slices.Contains(done, to) {
+				continue
+			}
+			done = append(done, to)
+			if from == nil {
+				errs = append(errs, fmt.Errorf("to %v: no socket on link %s", to, link))
+				continue
+			}
+			if _, err := from.Conn.WriteTo(b, net.UDPAddrFromAddrPort(netip.AddrPortFrom(to, c.cfg.Port))); err != nil {
+				errs = append(errs, fmt.Errorf("to %v: %w", to, err))
+				continue
+			}
+			sent++
 		}
-		sent++
 	}
 	return sent, errors.Join(errs...)
+}
+
+// socketOf returns the socket that sends on link: its own, or the one
+// for every other interface; nil when there is neither.
+func (c *Conn) socketOf(link string) *linksock.Socket {
+	var other *linksock.Socket
+	for _, s := range c.socks {
+		switch s.Link {
+		case link:
+			return s
+		case "":
+			other = s
+		}
+	}
+	return other
 }
 
 // Sealed is the next announcement of s (Packet), sealed with the keys in
@@ -169,25 +185,21 @@ func (c *Conn) Sealed(s Self, interval time.Duration, now time.Time) ([]byte, er
 	return c.cfg.Keys().Seal(&p)
 }
 
-// Broadcasts returns the broadcast address of each IPv4 subnet (shorter
-// than /31) of each link, in the links' order.
-func Broadcasts(links []string) []netip.Addr {
+// broadcasts returns the broadcast address of each IPv4 subnet (shorter
+// than /31) of link.
+func broadcasts(link string) []netip.Addr {
+	ifi, err := net.InterfaceByName(link)
+	if err != nil {
+		return nil
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return nil
+	}
 	var out []netip.Addr
-	for _, l := range links {
-		ifi, err := net.InterfaceByName(l)
-		if err != nil {
-			continue
-		}
-		addrs, err := ifi.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			n, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			if b, ok := broadcast(n); ok && !slices.Contains(out, b) {
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if b, ok := broadcast(n); ok {
 				out = append(out, b)
 			}
 		}
@@ -211,30 +223,35 @@ func broadcast(n *net.IPNet) (netip.Addr, bool) {
 }
 
 // Run reads announcements until ctx ends and hands each accepted one to
-// deliver, in the reading goroutine.
+// deliver, in the goroutine that read it: one for each socket, so that
+// junk on one link is read by that link's goroutine, never in the way of
+// another link's announcements. A packet's link is its socket's, or, on
+// the socket for every other interface, its interface's.
 func (c *Conn) Run(ctx context.Context, deliver func(Peer)) error {
-	if c.pc == nil {
+	if len(c.socks) == 0 {
 		return errNoSocket
 	}
-	go func() { <-ctx.Done(); c.conn.Close() }()
-	buf := make([]byte, wire.MaxPacketLen+1)
-	for {
-		n, cm, src, err := c.pc.ReadFrom(buf)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+	go func() { <-ctx.Done(); c.Close() }()
+	reads := make([]func() error, len(c.socks))
+	for i, s := range c.socks {
+		each := func(b []byte, ifindex int, from netip.Addr) {
+			link := s.Link
+			if link == "" {
+				link = c.link(ifindex)
 			}
-			return fmt.Errorf("standby port: read: %w", err)
+			if p, ok := c.Accept(b, link, from.Unmap(), time.Now()); ok {
+				deliver(p)
+			}
 		}
-		ifindex := 0
-		if cm != nil {
-			ifindex = cm.IfIndex
-		}
-		from := src.(*net.UDPAddr).AddrPort().Addr().Unmap()
-		if p, ok := c.Accept(buf[:n], c.link(ifindex), from, time.Now()); ok {
-			deliver(p)
-		}
+		reads[i] = func() error { return s.Loop()(each, func() {}) }
 	}
+	err := linksock.ReadAll(ctx, reads, func(i int, err error) {
+		c.log.Error("a socket of the standby port failed; the standbys on its link go unheard until failoverd restarts", "link", c.socks[i].Link, "err", err)
+	})
+	if err != nil {
+		return fmt.Errorf("standby port: %w", err)
+	}
+	return nil
 }
 
 // link returns the name of the interface ifindex, looked up again at

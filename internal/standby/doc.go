@@ -23,4 +23,26 @@
 // another pair's standbys on the same LAN name others), through a replay
 // guard of their own (a recording of a standby that holds the addresses
 // must not hold the others back), from a bounded number of standbys.
+//
+// # Sockets
+//
+// The standby port's sockets are made as the heartbeat port's are
+// (package linksock), IPv4 only and with no kernel filter. On Linux each
+// link has one, bound to its interface, with a
+// 4 MiB receive buffer, read by a goroutine of its own; a packet's link is
+// its socket's. Junk sent to the port on one link, even junk with the
+// key's id that costs a tag check each, fills that link's queue and
+// takes that link's reader's time, never another's: announcements on
+// the other link are all heard, and a burst on its own link waits in the
+// buffer (about 10 000 packets) until the reader catches up. With one
+// socket for every link, such a flood cost both links the same share of
+// announcements, and without an arbiter two standbys that heard each
+// other on neither could both take the addresses. Only while a link's
+// interface is missing does a socket for every other interface take its
+// packets (its link then told by their interface) and share the port;
+// otherwise what is sent to the port on an interface that is no link's
+// reaches no socket, and is not counted as an unknown-link drop.
+// Each announcement goes out through the socket of the link whose
+// subnet it is sent to. Elsewhere one socket takes the port on every
+// interface.
 package standby

@@ -52,7 +52,7 @@ func TestARecordedHolderAfterARestartHoldsBackOneTimeoutAtMost(t *testing.T) {
 		}
 		// It starts again at t0; the recording follows, 25 s late.
 		restarted := newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: "server3", Addresses: theirs,
-			Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second, Replay: recs}, before.log, nil, nil)
+			Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second, Replay: recs}, before.log, nil)
 		table := NewTable()
 		check := t0.Add(timeout + every)
 		for _, p := range rec {

@@ -146,7 +146,7 @@ var theirs = Fingerprint([]netip.Addr{netip.MustParseAddr("198.51.100.7"), netip
 
 func testConn(t *testing.T, keys *wire.Keyring, name string) *Conn {
 	return newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: name, Addresses: theirs,
-		Keys: func() *wire.Keyring { return keys }, Freshness: 30 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
+		Keys: func() *wire.Keyring { return keys }, Freshness: 30 * time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 }
 
 // The fingerprint is the set's: the order and repeats of the addresses
@@ -277,7 +277,7 @@ func TestAnotherHostWithThisHostsNameIsTold(t *testing.T) {
 	kr := keyring(t)
 	var log strings.Builder
 	me := newConn(Config{Port: DefaultPort, Links: []string{"priv0", "pub0"}, Name: "web", Addresses: theirs,
-		Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second}, slog.New(slog.NewTextHandler(&log, nil)), nil, nil)
+		Keys: func() *wire.Keyring { return kr }, Freshness: 30 * time.Second}, slog.New(slog.NewTextHandler(&log, nil)), nil)
 	twin := testConn(t, kr, "web")
 	from := netip.MustParseAddr("192.0.2.3")
 	for _, c := range []*Conn{me, twin} {
