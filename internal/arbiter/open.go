@@ -19,13 +19,19 @@ func Open(c *config.Config, role string, log *slog.Logger) (*Client, func(), err
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot set up the arbiter (%s): %w", config.KeyArbiter, err)
 	}
-	cl, err := New(b, Config{Node: c.NodeName, Role: role, Prefix: c.ArbiterPrefix, TTL: c.ArbiterTTL,
-		KeepPastDeadline: c.ArbiterLost == "keep", Logger: log})
+	cl, err := New(b, ConfigOf(c, role, log))
 	if err != nil {
 		b.Close()
 		return nil, nil, fmt.Errorf("cannot set up the arbiter (%s): %w", config.KeyArbiter, err)
 	}
 	return cl, func() { b.Close() }, nil
+}
+
+// ConfigOf is the client's configuration for c (FAILOVER_ARBITER_*), as
+// role: what Open gives New, and the simulation too.
+func ConfigOf(c *config.Config, role string, log *slog.Logger) Config {
+	return Config{Node: c.NodeName, Role: role, Prefix: c.ArbiterPrefix, TTL: c.ArbiterTTL,
+		KeepPastDeadline: c.ArbiterLost == "keep", Logger: log}
 }
 
 // dialConfig dials the etcd members c names, with its TLS files.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/neighbor"
@@ -63,7 +62,7 @@ type Service struct {
 
 	// mu makes one claim or release at a time and guards the fields
 	// below; the methods named …Locked are called with it held.
-	mu        sync.Mutex
+	mu        waitLock
 	others    *Holders
 	fastUntil time.Time   // questions every third of Wait until then
 	asked     []time.Time // the last two rechecks' questions, oldest first

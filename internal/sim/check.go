@@ -43,6 +43,7 @@ type Totals struct {
 	Takeovers int
 	Breaches  int
 	Several   int // runs with two or three standbys
+	Arbiter   int // runs with an arbiter
 	LowerTook int // takeovers by a standby while one that ranks above it ran
 	Pairs     int // times two standbys answered at once
 }
@@ -56,6 +57,9 @@ func (t *Totals) add(r Result) {
 	if r.Standbys > 1 {
 		t.Several++
 	}
+	if r.Arbiter {
+		t.Arbiter++
+	}
 	t.LowerTook += r.LowerTook
 	t.Pairs += r.Pairs
 	if r.Breach != "" {
@@ -66,8 +70,8 @@ func (t *Totals) add(r Result) {
 func (t *Totals) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return fmt.Sprintf("%d runs (%d with two or three standbys), %.1f simulated hours, %d takeovers (%d by a standby while a higher one ran), two standbys answering %d times, %d breaches",
-		t.Runs, t.Several, t.Simulated.Hours(), t.Takeovers, t.LowerTook, t.Pairs, t.Breaches)
+	return fmt.Sprintf("%d runs (%d with two or three standbys, %d with an arbiter), %.1f simulated hours, %d takeovers (%d by a standby while a higher one ran), two standbys answering %d times, %d breaches",
+		t.Runs, t.Several, t.Arbiter, t.Simulated.Hours(), t.Takeovers, t.LowerTook, t.Pairs, t.Breaches)
 }
 
 // Check runs the simulation for each seed of Seeds(t, byDefault), in

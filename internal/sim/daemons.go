@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 
@@ -89,7 +90,8 @@ func (w *World) startHeartbeatd(ctx context.Context, c *config.Config) (*running
 		}()
 		return done
 	}
-	deps := heartbeatd.Deps{Sender: snd, Announcer: tick, Listen: listen, Interfaces: ifs, Log: log}
+	deps := heartbeatd.Deps{Sender: snd, Announcer: tick, Listen: listen, Interfaces: ifs, Log: log,
+		Arbiter: w.arbiterClient(pr, c, "primary", log)}
 	closeSvc := func() {}
 	if len(c.ServiceIPs) > 0 {
 		// Service-address mode: heartbeatd holds svcIP on the primary's
@@ -202,10 +204,11 @@ func (w *World) startFailoverd(ctx context.Context, n *node) *running {
 	w.mu.Unlock()
 	d := failoverd.New(failoverd.Config{Node: c.NodeName, Peer: c.PeerIP, Addresses: addrs, Held: held, Keys: keys,
 		Machine: failoverd.MachineParams(c, links), StopTimeout: time.Minute, Reconcile: c.ReconcileInterval, OnLink: failoverd.OnLink(ifs),
-		Priority: c.Priority},
+		Priority: c.Priority, ArbiterKeep: c.ArbiterLost == "keep"},
 		failoverd.Deps{Source: mon, Mover: mover, Hooks: hookRunner{w, n, pr}, Notifier: notifier{w, n, pr}, Asker: ask,
 			Released: releaser{w: w, n: n, pr: pr, to: netip.AddrPortFrom(c.PeerIP, c.Port), keys: keys},
-			Carrier:  w.carrierWatch(pr), Clock: clock{w, n, pr}, Log: log, Observer: observer{w, n}, Standbys: sb})
+			Carrier:  w.carrierWatch(pr), Clock: clock{w, n, pr}, Log: log, Observer: observer{w, n}, Standbys: sb,
+			Arbiter: w.arbiterClient(pr, c, "standby "+strconv.Itoa(c.Priority), log)})
 	ctx, cancel := context.WithCancel(ctx)
 	r := &running{pr: pr, cancel: cancel, done: make(chan struct{}), ctx: ctx, handle: d.Handle}
 	go func() {

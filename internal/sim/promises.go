@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfailover/ipfailover/internal/arbiter"
 	"github.com/ipfailover/ipfailover/internal/config"
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
@@ -76,6 +77,11 @@ type checker struct {
 	// when they last began to pass; lastFailSince: when the last run of
 	// failures began.
 	checksFailSince, checksPassAt, lastFailSince time.Time
+
+	// With an arbiter: the address's key free on the server since; the
+	// primary's liveness key there, heartbeatd running, since; when
+	// heartbeatd last started (zero: none).
+	keyFreeSince, pRenewsSince, hbStarted time.Time
 }
 
 // nodeCheck is what the checker knows of one standby (w.mu).
@@ -131,6 +137,10 @@ type nodeCheck struct {
 	forcedAt        time.Time // when it took it
 	opRel           bool      // the give-back under way is the operator's
 	operatorUntil   time.Time
+
+	// With an arbiter: since when it has had a live lease through a
+	// majority with a leader (zero: not); when it last thawed.
+	arbReadySince, thawedAt time.Time
 }
 
 // heardAnn is an announcement a standby took from another.
@@ -315,7 +325,8 @@ func (c *checker) hearable(n *node) bool {
 // able: the standby n could take over now.
 func (c *checker) able(n *node) bool {
 	return n.running && n.h.up() && c.pub(n.h).carrier() && n.vetoes == 0 && c.forging == 0 && n.frozen == 0 && !n.held &&
-		(n.asker == nil || !n.asker.failing) // nothing is taken while nothing hears the answers
+		(n.asker == nil || !n.asker.failing) && // nothing is taken while nothing hears the answers
+		(c.w.arb == nil || c.w.arb.cutOf(n.h) == arbiter.Connected) // nor without the majority
 }
 
 // hearsHolder: the standby lo could hear hi's announcements, both
@@ -479,6 +490,7 @@ func (c *checker) evalLocked() {
 			}
 		}
 	}
+	c.arbiterLocked(now)
 	c.standbysOwnLocked(now)
 	c.takenLocked(now)
 	c.relieved(now)
@@ -570,8 +582,12 @@ func (c *checker) takenLocked(now time.Time) {
 	if n == nil {
 		return
 	}
+	af, ok := c.arbiterFrom(n)
+	if !ok {
+		return
+	}
 	from := later(c.deadSince, n.ableSince, n.started.Add(c.b.StartWait), c.blockedUntil, n.blockedUntil,
-		c.pAnsweredAt.Add(c.b.HoldDown), c.yieldedFrom(n, above))
+		c.pAnsweredAt.Add(c.b.HoldDown), c.yieldedFrom(n, above), af)
 	if bound := c.b.Timeout + c.b.Reaction; now.Sub(from) > bound {
 		c.fail("the primary has been dead for %v and %s able to take over for %v, and the address is not taken (bound %v from %v)",
 			now.Sub(c.deadSince).Round(time.Millisecond), n.name, now.Sub(n.ableSince).Round(time.Millisecond), bound,
@@ -592,8 +608,12 @@ func (c *checker) relieved(now time.Time) {
 	if n == nil || !c.hearable(n) || n.vetoes > 0 {
 		return
 	}
+	af, ok := c.arbiterFrom(n)
+	if !ok {
+		return
+	}
 	from := later(c.checksFailSince.Add(time.Duration(c.b.Fall+1)*c.b.CheckEvery), n.ableSince, n.hearableFrom,
-		n.started.Add(c.b.StartWait), c.blockedUntil, n.blockedUntil, c.yieldedFrom(n, above))
+		n.started.Add(c.b.StartWait), c.blockedUntil, n.blockedUntil, c.yieldedFrom(n, above), af)
 	if bound := c.b.Reaction; now.Sub(from) > bound {
 		c.fail("the primary's checks have failed for %v and %s has heard it for %v, and %s is not taken (bound %v from %v)",
 			now.Sub(c.checksFailSince).Round(time.Millisecond), n.name, now.Sub(n.hearableFrom).Round(time.Millisecond), c.w.addr, bound,
@@ -613,10 +633,14 @@ func (c *checker) node(h *host) *node {
 
 // addedLocked: a host added ip.
 func (c *checker) addedLocked(h *host, ip netip.Addr) {
+	if h == c.w.p && ip == c.w.addr {
+		c.arbiterAddLocked("primary")
+	}
 	n := c.node(h)
 	if n == nil || ip != c.w.addr {
 		return
 	}
+	c.arbiterAddLocked(n.name)
 	now := time.Now()
 	c.taken++
 	for _, o := range c.w.nodes {

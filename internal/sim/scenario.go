@@ -86,6 +86,7 @@ func (r *runner) startHB() {
 	r.hb = hb
 	r.locked(func() {
 		r.w.check.hbRunning = true
+		r.w.check.hbStarted = time.Now()
 		for _, n := range r.w.nodes {
 			n.vouched = false
 		}
@@ -297,6 +298,7 @@ func (r *runner) release(n *node, pr *proc, g func(*proc) *gate) {
 	r.locked(func() {
 		g(pr).openLocked()
 		n.frozen--
+		n.thawedAt = time.Now()
 	})
 }
 
@@ -785,7 +787,11 @@ func (r *runner) replay(l *link, n *node, rec, dst uint16) {
 // each; it returns when the last ends.
 func (r *runner) planFaults(warmup time.Duration) time.Duration {
 	total := 0
-	for _, f := range faults {
+	fs := faults
+	if r.w.arb != nil {
+		fs = append(slices.Clip(faults), arbiterFaults...)
+	}
+	for _, f := range fs {
 		total += f.weight
 	}
 	t, last := warmup, warmup
@@ -793,7 +799,7 @@ func (r *runner) planFaults(warmup time.Duration) time.Duration {
 	for range n {
 		x := r.rng.IntN(total)
 		var f fault
-		for _, f = range faults {
+		for _, f = range fs {
 			if x < f.weight {
 				break
 			}

@@ -24,6 +24,7 @@ type Result struct {
 	Took      time.Duration // simulated time
 	Takeovers int
 	Standbys  int
+	Arbiter   bool // the seed has one
 	// LowerTook: takeovers by a standby while one that ranks above it
 	// ran; Pairs: times two standbys answered for the address at once.
 	LowerTook, Pairs int
@@ -139,7 +140,8 @@ func Run(seed uint64) Result {
 	if serviceMode {
 		hbKV[config.KeyServiceIPs] = linkPub + ":" + svcIP.String()
 	}
-	res := Result{Seed: seed}
+	w.arb = w.arbiterConfig(hbKV, foKV)
+	res := Result{Seed: seed, Arbiter: w.arb != nil}
 	hbCfg, err := load(config.Heartbeatd, hbKV)
 	if err != nil {
 		res.Breach = "heartbeatd's configuration: " + err.Error()
@@ -189,6 +191,9 @@ func Run(seed uint64) Result {
 	for _, n := range w.nodes {
 		res.Config += fmt.Sprintf("; standby %s priority %d", n.name, n.prio)
 	}
+	if w.arb != nil {
+		res.Config += "; " + w.arb.String()
+	}
 	for _, ln := range []string{linkPriv, linkPub} {
 		l := w.links[ln]
 		res.Config += fmt.Sprintf("; %s loss from the primary %.1f%%", ln, 100*l.conds[w.p.name].loss)
@@ -228,6 +233,10 @@ func Run(seed uint64) Result {
 	}
 	end := r.planFaults(grace + 2*b.Timeout + time.Second)
 	settle := 3*b.Timeout + b.HoldDown + b.Reaction + 2*time.Second + time.Duration(rise+1)*checkEvery
+	if w.arb != nil {
+		// An election, and every lease let go and granted again.
+		settle += 2*w.arb.granted + 2*w.arb.elect
+	}
 	r.locked(func() { limit = end + settle + time.Minute })
 	done := false
 	r.at(end+settle, "every fault is over: the moves must have settled", func() {

@@ -256,6 +256,8 @@ type World struct {
 	tl         *timeline
 	check      *checker
 
+	arb *etcd // the arbiter; nil: none
+
 	hbProc *proc // the running heartbeatd
 	// carrierDelay: failoverd's carrier watch reports each change up
 	// to this late (its goroutine short of CPU, a busy netlink socket).
