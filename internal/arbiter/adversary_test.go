@@ -62,9 +62,9 @@ func TestARevokePastTheDeadlineLeavesTheHolderItsSlack(t *testing.T) {
 }
 
 // Two hosts with one name (FAILOVER_NODE_NAME defaults to the host name
-// up to its first dot): the arbiter cannot tell their claims apart, and
-// both would add the addresses. The one whose liveness key the other
-// wrote over says so, loudly.
+// up to its first dot): their claims are told apart by their leases
+// (twin_test.go), but the liveness of the name stands for either. The
+// one whose liveness key the other wrote over says so, loudly.
 func TestTwoHostsWithOneNameAreTold(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMemory(MemoryConfig{})

@@ -35,14 +35,23 @@ type Backend interface {
 	// Revoke ends the lease and deletes its keys; an unknown lease is
 	// ErrLeaseNotFound.
 	Revoke(ctx context.Context, id LeaseID) error
-	// Claim is one transaction: if key does not exist or holds value, put
-	// value under lease and return value; otherwise return the value the
-	// key holds and change nothing. A lease the server does not know is
-	// ErrLeaseNotFound.
-	Claim(ctx context.Context, key, value string, lease LeaseID) (holder string, err error)
-	// Release deletes key if, and only if, it holds value (one
-	// transaction); deleted says whether it did.
-	Release(ctx context.Context, key, value string) (deleted bool, err error)
+	// Claim is one transaction: if key does not exist, or holds value
+	// under lease, or (from not 0) holds value under from, put value
+	// under lease; otherwise change nothing. It returns the key as the
+	// transaction left it: claimed when it holds value under lease. The
+	// lease is compared, not only the value, because two hosts may go by
+	// one name (a cloned host, a copied configuration): the value cannot
+	// tell them apart, their leases can. from is a lease of the caller's
+	// own that it replaced while the server may still hold it (let go
+	// past its deadline, the revoke lost): its keys are taken back. A
+	// lease the server does not know is ErrLeaseNotFound.
+	Claim(ctx context.Context, key, value string, lease, from LeaseID) (KV, error)
+	// Release deletes key if, and only if, it holds value under lease
+	// (one transaction): never a key of the same value under another
+	// lease, another host's of the same name. It returns the key as it
+	// found it (KV{} when there was none) and whether it deleted it.
+	// Lease 0 deletes nothing: it only reads the key.
+	Release(ctx context.Context, key, value string, lease LeaseID) (found KV, deleted bool, err error)
 	// Put writes key = value under lease.
 	Put(ctx context.Context, key, value string, lease LeaseID) error
 	// List returns every key under prefix in key order, read through the

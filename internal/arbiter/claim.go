@@ -4,19 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 )
 
 // Claim asks for addr's key: held when it returns this node's name and
-// no error. Another name is the holder, who keeps it. It is refused at
-// once, without asking, when the lease is past its Deadline or missing
-// (ErrNoLease) or the last round did not reach the majority
-// (ErrUnreachable); otherwise the call is bounded by TTL/6. A claim lasts
-// as long as the lease: the holder must be rid of the address before
-// Deadline unless a later renewal moves it.
+// no error. Another name is the holder, who keeps it; so is
+// TwinHolder(node), another lease under this node's name (another host
+// configured with it, or within the first TTL of a run, perhaps this
+// host's earlier run, whose lease has yet to expire): neither is ever
+// taken. It is refused at once, without asking, when the lease is past
+// its Deadline or missing (ErrNoLease) or the last round did not reach
+// the majority (ErrUnreachable); otherwise the call is bounded by TTL/6.
+// A claim lasts as long as the lease: the holder must be rid of the
+// address before Deadline unless a later renewal moves it. A key this
+// client holds under a lease it held before (let go past its deadline,
+// replaced while the server still had it) is taken back under the
+// current one.
 func (c *Client) Claim(ctx context.Context, addr string) (holder string, err error) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	id, deadline, reachable := c.lease, c.deadlineLocked(), c.reachable
+	from := c.leases[addr]
+	if from == id || !slices.Contains(c.prior, from) {
+		from = 0
+	}
 	c.mu.Unlock()
 	switch {
 	case id == 0 || !now.Before(deadline):
@@ -26,7 +38,13 @@ func (c *Client) Claim(ctx context.Context, addr string) (holder string, err err
 	}
 	cctx, cancel := c.call(ctx)
 	defer cancel()
-	holder, err = c.b.Claim(cctx, c.addrKey(addr), c.cfg.Node, id)
+	key := c.addrKey(addr)
+	kv, err := c.b.Claim(cctx, key, c.cfg.Node, id, from)
+	if err == nil && kv.Value == c.cfg.Node && kv.Lease != id && kv.Lease != from && c.own(kv.Lease) {
+		// Its own key, under a lease it held before that the last
+		// read did not show it under: taken back.
+		kv, err = c.b.Claim(cctx, key, c.cfg.Node, id, kv.Lease)
+	}
 	if err != nil {
 		err = fmt.Errorf("arbiter: claim %s: %w", addr, err)
 		switch {
@@ -37,8 +55,19 @@ func (c *Client) Claim(ctx context.Context, addr string) (holder string, err err
 		}
 		return "", err
 	}
-	c.saw(addr, holder)
+	holder = kv.Value
+	if kv.Value == c.cfg.Node && kv.Lease != id {
+		holder = TwinHolder(c.cfg.Node)
+	}
+	c.saw(addr, kv, now)
 	return holder, nil
+}
+
+// own says whether lease is this client's, now or before.
+func (c *Client) own(lease LeaseID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ownLocked(lease)
 }
 
 // unreached records that a call the majority should have answered went
@@ -59,34 +88,59 @@ func (c *Client) unreached(err error) {
 	}
 }
 
-// Release deletes addr's key if this node holds it (one transaction);
-// held by another or by none, it leaves it alone. Bounded by TTL/6.
+// Release deletes addr's key if this client holds it, under its lease or
+// one it held before (one transaction); held by another or by none, it
+// leaves it alone. Held under this node's name by another lease (another
+// host of this name, or an earlier run's lease yet to expire), it leaves
+// it alone too, and says so: ErrTwin. Bounded by TTL/6.
 func (c *Client) Release(ctx context.Context, addr string) error {
+	now := c.clock.Now()
+	c.mu.Lock()
+	lease := c.leases[addr]
+	if !c.ownLocked(lease) {
+		lease = c.lease // 0 without one: the key is only read
+	}
+	c.mu.Unlock()
 	cctx, cancel := c.call(ctx)
 	defer cancel()
-	if _, err := c.b.Release(cctx, c.addrKey(addr), c.cfg.Node); err != nil {
+	key := c.addrKey(addr)
+	kv, deleted, err := c.b.Release(cctx, key, c.cfg.Node, lease)
+	if err == nil && !deleted && kv.Value == c.cfg.Node && kv.Lease != lease && c.own(kv.Lease) {
+		kv, deleted, err = c.b.Release(cctx, key, c.cfg.Node, kv.Lease)
+	}
+	if err != nil {
 		return fmt.Errorf("arbiter: release %s: %w", addr, err)
 	}
-	c.mu.Lock()
-	mine := c.holders[addr] == c.cfg.Node
-	c.mu.Unlock()
-	if mine {
-		c.saw(addr, "")
+	if deleted {
+		kv = KV{}
+	}
+	c.saw(addr, kv, now)
+	if kv.Value == c.cfg.Node {
+		return fmt.Errorf("arbiter: release %s: %w (lease %x)", addr, ErrTwin, kv.Lease)
 	}
 	return nil
 }
 
-// saw records addr's holder as a transaction found it ("" none).
-func (c *Client) saw(addr, holder string) {
+// saw records addr's key as a transaction sent at found it (KV{}: none).
+func (c *Client) saw(addr string, kv KV, at time.Time) {
 	c.mu.Lock()
+	holder, twin := "", false
+	if kv.Key != "" {
+		holder, twin = c.holderLocked(kv, at)
+	}
 	old, had := c.holders[addr]
 	if holder == "" {
 		delete(c.holders, addr)
+		delete(c.leases, addr)
 	} else {
-		c.holders[addr] = holder
+		c.holders[addr], c.leases[addr] = holder, kv.Lease
 	}
 	if old != holder || had != (holder != "") {
 		c.changed() // under the lock: whoever sees the holder finds the token
 	}
+	tell := twin && c.tellLocked(kv.Lease)
 	c.mu.Unlock()
+	if tell {
+		c.logTwin(kv)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,8 @@ func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 // Config is what a Client needs.
 type Config struct {
 	// Node is this host's name: the value of the address keys it claims
-	// and the last element of its liveness key. No "/" in it.
+	// and the last element of its liveness key. No "/" in it. Another
+	// host of the same name is told apart by its lease (TwinHolder).
 	Node string
 	// Role is the value of the liveness key: "primary" or "standby <priority>".
 	Role string
@@ -108,12 +110,18 @@ type Client struct {
 	// allRefused: send time of the last member count in which every
 	// member refused the connection (DownDeadline).
 	allRefused time.Time
-	readAt     time.Time         // send time of the last read that reached the majority
-	holders    map[string]string // address -> node, as last read (and claimed since)
-	nodes      map[string]string // node -> role, as last read
+	readAt     time.Time          // send time of the last read that reached the majority
+	holders    map[string]string  // address -> node (or TwinHolder), as last read (and claimed since)
+	leases     map[string]LeaseID // address -> the lease its key was found under
+	nodes      map[string]string  // node -> role, as last read
 	losses     int
 	lostAt     time.Time
-	twinTold   LeaseID // the lease under which another client's use of this name was logged
+	// firstGranted: when the answer to the first grant came; a key of
+	// this name under another lease may be an earlier run's until a TTL
+	// and EarlierRunSlack after it.
+	firstGranted time.Time
+	prior        []LeaseID // leases held before the current one, the latest last
+	told         []LeaseID // other leases under this name told of
 }
 
 // New makes a Client; nothing is sent until Run.
@@ -146,6 +154,7 @@ func New(b Backend, cfg Config) (*Client, error) {
 		prefix:  strings.TrimSuffix(cfg.Prefix, "/"),
 		changes: make(chan struct{}, 1),
 		holders: map[string]string{},
+		leases:  map[string]LeaseID{},
 		nodes:   map[string]string{},
 	}, nil
 }
@@ -295,6 +304,9 @@ func (c *Client) renew(ctx context.Context) error {
 func (c *Client) granted(id LeaseID, sent time.Time, ttl time.Duration) {
 	c.mu.Lock()
 	c.lease, c.nodePut, c.acked, c.ttl = id, false, sent, ttl
+	if c.firstGranted.IsZero() {
+		c.firstGranted = c.clock.Now()
+	}
 	c.mu.Unlock()
 	c.log.Info("arbiter lease granted", "lease", fmt.Sprintf("%x", id), "ttl", ttl)
 }
@@ -320,6 +332,7 @@ func (c *Client) lost(id LeaseID, why string) {
 		return
 	}
 	c.lease, c.nodePut, c.acked = 0, false, time.Time{}
+	c.rememberLocked(id) // its keys, if the server still has them, are taken back
 	c.losses++
 	c.lostAt = c.clock.Now()
 	for addr, node := range c.holders {
@@ -353,28 +366,22 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 	c.rounds++
 	c.reachable, c.err = err == nil, err
 	changed := was != c.reachable
-	var twin *KV
+	var twins []KV
 	if err == nil {
-		for i, kv := range kvs {
-			// The liveness key written under this lease, found under
-			// another: a second host goes by this host's name, and
-			// each would take the other's claims for its own.
-			if kv.Key == c.nodeKey(c.cfg.Node) && c.nodePut && c.lease != 0 && kv.Lease != c.lease && c.twinTold != c.lease {
-				c.twinTold, twin = c.lease, &kvs[i]
-			}
-		}
-		holders, nodes := c.parse(kvs)
+		var holders, nodes map[string]string
+		var leases map[string]LeaseID
+		holders, leases, nodes, twins = c.parseLocked(kvs, readAt)
 		changed = changed || !maps.Equal(holders, c.holders) || !maps.Equal(nodes, c.nodes)
-		c.holders, c.nodes, c.readAt = holders, nodes, readAt
+		c.holders, c.leases, c.nodes, c.readAt = holders, leases, nodes, readAt
+		twins = slices.DeleteFunc(twins, func(kv KV) bool { return !c.tellLocked(kv.Lease) })
 	}
 	deadline := c.deadlineLocked()
 	if changed {
 		c.changed() // under the lock: whoever sees the change finds the token
 	}
 	c.mu.Unlock()
-	if twin != nil {
-		c.log.Error("another host uses this host's name in the arbiter: its liveness key was written again under another lease; each takes the other's address keys for its own, so both may add the addresses: set FAILOVER_NODE_NAME apart on each host",
-			"key", twin.Key, "lease", fmt.Sprintf("%x", twin.Lease))
+	for _, kv := range twins {
+		c.logTwin(kv)
 	}
 	switch {
 	case err != nil && (was || first):
@@ -384,17 +391,30 @@ func (c *Client) publish(err error, kvs []KV, readAt time.Time) {
 	}
 }
 
-// parse sorts a read into address holders and live nodes.
-func (c *Client) parse(kvs []KV) (holders, nodes map[string]string) {
-	holders, nodes = map[string]string{}, map[string]string{}
+// parseLocked sorts a read sent at readAt into address holders (and the
+// leases of their keys) and live nodes; twins are the keys of this
+// node's name found under another lease, another host's: the liveness
+// key written after this client's own, address keys as holderLocked
+// says.
+func (c *Client) parseLocked(kvs []KV, readAt time.Time) (holders map[string]string, leases map[string]LeaseID, nodes map[string]string, twins []KV) {
+	holders, leases, nodes = map[string]string{}, map[string]LeaseID{}, map[string]string{}
 	for _, kv := range kvs {
 		if addr, ok := strings.CutPrefix(kv.Key, c.prefix+"/addr/"); ok {
-			holders[addr] = kv.Value
+			h, twin := c.holderLocked(kv, readAt)
+			holders[addr], leases[addr] = h, kv.Lease
+			if twin {
+				twins = append(twins, kv)
+			}
 		} else if node, ok := strings.CutPrefix(kv.Key, c.prefix+"/node/"); ok {
 			nodes[node] = kv.Value
+			// Written under this lease, found under another: a
+			// second host goes by this name.
+			if node == c.cfg.Node && c.nodePut && c.lease != 0 && !c.ownLocked(kv.Lease) {
+				twins = append(twins, kv)
+			}
 		}
 	}
-	return holders, nodes
+	return holders, leases, nodes, twins
 }
 
 // changed leaves a token for Changes, unless one waits already.

@@ -35,7 +35,9 @@ func run(t *testing.T, b Backend, cfg Config) *running {
 	if cfg.Role == "" {
 		cfg.Role = "standby 100"
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	}
 	c, err := New(b, cfg)
 	if err != nil {
 		t.Fatal(err)

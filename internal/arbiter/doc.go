@@ -11,11 +11,44 @@
 //	<prefix>/node/<name>     = "primary" | "standby N" under the node's own lease
 //
 // A claim is one transaction: if the address key does not exist (its
-// CreateRevision is 0) or already names this node, put this node's name
-// under this node's lease; otherwise return the name it holds. Release
-// deletes the key only if it names this node. A lease that expires, or is
-// revoked on a clean stop, takes its keys with it: the liveness key then
-// says the node is gone, and its addresses are free.
+// CreateRevision is 0), or holds this node's name under this client's
+// lease, it is this node's: put its name under its lease; otherwise
+// return the key as it is. A key of this node's name under a lease this
+// client held before (let go past its deadline while the server kept it:
+// its revoke lost, or etcd down for everyone and back) is taken back
+// under the current one, in the same kind of transaction (its lease
+// compared). Release deletes the key only if it holds this node's name
+// under this client's lease, or one it held before. A lease that
+// expires, or is revoked on a clean stop, takes its keys with it: the
+// liveness key then says the node is gone, and its addresses are free.
+//
+// # Two hosts of one name
+//
+// The node name is FAILOVER_NODE_NAME, the host name up to its first dot
+// by default: a cloned host or a copied configuration file gives two
+// hosts one name. The value of a key cannot tell them apart, so the
+// transactions compare the key's lease too (etcd's LeaseValue), and the
+// value stays the bare name, which every reader (Status, failoverctl,
+// the metrics, etcdctl) shows as it is; a lease id in the value would
+// have had every reader strip it. A key of this node's name under any
+// other lease is another host's: a claim of it is refused, with the
+// holder TwinHolder(name), "<name> (another host with this name)", never
+// the name itself, so the daemons, which compare the holder with their
+// own name, add nothing and yield; Release leaves it (ErrTwin); Status
+// names that holder; and the client logs an error once for each such
+// lease, as it does for its liveness key found under another lease.
+//
+// A run killed and started again (systemd restarts it a second later)
+// finds its earlier run's keys under a lease it never held, which lives
+// until it expires, a TTL after that run's last renewal. Its claims of
+// them are refused until then, as a twin's are, but the view shows them
+// as its own for a TTL and EarlierRunSlack after its first lease was
+// granted, so that the daemon keeps the addresses the earlier run left
+// and claims their keys once they are free; a key of its name under
+// another lease still there past that is another host's. (A leader
+// change meanwhile gives a dead run's lease a TTL more: its keys are then
+// named another host's until it expires, and a daemon holding their
+// addresses removes them; it takes them again as for any other holder.)
 //
 // # Rounds
 //

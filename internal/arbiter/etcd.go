@@ -167,45 +167,83 @@ func (e *Etcd) Revoke(ctx context.Context, id LeaseID) error {
 }
 
 // Claim: if the key was never created (CreateRevision 0) put; else if it
-// holds value put again (under this lease); else read who holds it. The
-// nested transaction keeps it one atomic step.
-func (e *Etcd) Claim(ctx context.Context, key, value string, lease LeaseID) (string, error) {
+// holds value under lease, nothing to write; else if it holds value
+// under from, put again (under lease); else read it. The nested
+// transactions keep it one atomic step; the lease is compared
+// (LeaseValue), not the value alone, which another host of the same name
+// would match.
+func (e *Etcd) Claim(ctx context.Context, key, value string, lease, from LeaseID) (KV, error) {
 	put := clientv3.OpPut(key, value, clientv3.WithLease(clientv3.LeaseID(lease)))
-	mine := clientv3.OpTxn(
-		[]clientv3.Cmp{clientv3.Compare(clientv3.Value(key), "=", value)},
-		[]clientv3.Op{put},
-		[]clientv3.Op{clientv3.OpGet(key)})
+	under := func(l LeaseID) []clientv3.Cmp {
+		return []clientv3.Cmp{
+			clientv3.Compare(clientv3.Value(key), "=", value),
+			clientv3.Compare(clientv3.LeaseValue(key), "=", clientv3.LeaseID(l)),
+		}
+	}
+	otherwise := clientv3.OpGet(key)
+	if from != 0 {
+		otherwise = clientv3.OpTxn(under(from), []clientv3.Op{put}, []clientv3.Op{clientv3.OpGet(key)})
+	}
 	r, err := e.cli.Txn(leader(ctx)).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(put).
-		Else(mine).
+		Else(clientv3.OpTxn(under(lease), nil, []clientv3.Op{otherwise})).
 		Commit()
 	if err != nil {
-		return "", notFound(err)
+		return KV{}, notFound(err)
 	}
+	claimed := KV{Key: key, Value: value, Lease: lease}
 	if r.Succeeded {
-		return value, nil
+		return claimed, nil
 	}
 	inner := r.Responses[0].GetResponseTxn()
 	if inner.Succeeded {
-		return value, nil
+		return claimed, nil
 	}
-	kvs := inner.Responses[0].GetResponseRange().Kvs
+	read := inner.Responses[0]
+	if from != 0 {
+		moved := read.GetResponseTxn()
+		if moved.Succeeded {
+			return claimed, nil
+		}
+		read = moved.Responses[0]
+	}
+	kvs := read.GetResponseRange().Kvs
 	if len(kvs) == 0 { // cannot happen: the key existed within this transaction
-		return "", fmt.Errorf("arbiter: claim %s: the key vanished within the transaction", key)
+		return KV{}, fmt.Errorf("arbiter: claim %s: the key vanished within the transaction", key)
 	}
-	return string(kvs[0].Value), nil
+	return KV{Key: key, Value: string(kvs[0].Value), Lease: LeaseID(kvs[0].Lease)}, nil
 }
 
-func (e *Etcd) Release(ctx context.Context, key, value string) (bool, error) {
+// Release: delete if the key holds value under lease, else read it.
+func (e *Etcd) Release(ctx context.Context, key, value string, lease LeaseID) (KV, bool, error) {
+	var found KV
+	if lease == 0 {
+		r, err := e.cli.Get(leader(ctx), key)
+		if err != nil {
+			return KV{}, false, err
+		}
+		if len(r.Kvs) > 0 {
+			found = KV{Key: key, Value: string(r.Kvs[0].Value), Lease: LeaseID(r.Kvs[0].Lease)}
+		}
+		return found, false, nil
+	}
 	r, err := e.cli.Txn(leader(ctx)).
-		If(clientv3.Compare(clientv3.Value(key), "=", value)).
+		If(clientv3.Compare(clientv3.Value(key), "=", value),
+			clientv3.Compare(clientv3.LeaseValue(key), "=", clientv3.LeaseID(lease))).
 		Then(clientv3.OpDelete(key)).
+		Else(clientv3.OpGet(key)).
 		Commit()
 	if err != nil {
-		return false, err
+		return KV{}, false, err
 	}
-	return r.Succeeded, nil
+	if r.Succeeded {
+		return KV{Key: key, Value: value, Lease: lease}, true, nil
+	}
+	if kvs := r.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		found = KV{Key: key, Value: string(kvs[0].Value), Lease: LeaseID(kvs[0].Lease)}
+	}
+	return found, false, nil
 }
 
 func (e *Etcd) Put(ctx context.Context, key, value string, lease LeaseID) error {

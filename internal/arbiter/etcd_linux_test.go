@@ -143,8 +143,8 @@ func TestEtcdAnExpiredLeaseFreesTheAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h, err := a.Claim(context.Background(), key, "a", id); err != nil || h != "a" {
-		t.Fatalf("a claims: %q, %v", h, err)
+	if kv, err := a.Claim(context.Background(), key, "a", id, 0); err != nil || kv.Value != "a" || kv.Lease != id {
+		t.Fatalf("a claims: %+v, %v", kv, err)
 	}
 	b := runEtcd(t, c, "b")
 	eventually(t, "b reachable", 5*time.Second, b.Reachable)
@@ -219,7 +219,7 @@ func TestEtcdWithTheMajorityDownClaimsFailWithinTheBound(t *testing.T) {
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
 		start := time.Now()
-		_, err := raw.Claim(ctx, DefaultPrefix+"/addr/192.0.2.12", "raw", id)
+		_, err := raw.Claim(ctx, DefaultPrefix+"/addr/192.0.2.12", "raw", id, 0)
 		took := time.Since(start)
 		cancel()
 		if err == nil {

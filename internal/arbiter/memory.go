@@ -368,30 +368,46 @@ func (m *Memory) deleteLocked(key string) {
 	delete(m.kv, key)
 }
 
-func (c *MemoryConn) Claim(ctx context.Context, key, value string, lease LeaseID) (holder string, err error) {
+func (c *MemoryConn) Claim(ctx context.Context, key, value string, lease, from LeaseID) (kv KV, err error) {
 	err = c.do(ctx, false, func() error {
-		if k, ok := c.m.kv[key]; ok && k.value != value {
-			holder = k.value
+		k, ok := c.m.kv[key]
+		if ok && (k.value != value || (k.lease != lease && (from == 0 || k.lease != from))) {
+			kv = KV{Key: key, Value: k.value, Lease: k.lease}
 			return nil
 		}
-		holder = value
-		return c.m.putLocked(key, value, lease)
+		if ok && k.lease == lease {
+			kv = KV{Key: key, Value: value, Lease: lease}
+			return nil // held already: nothing to write
+		}
+		if err := c.m.putLocked(key, value, lease); err != nil {
+			return err
+		}
+		kv = KV{Key: key, Value: value, Lease: lease}
+		return nil
 	})
 	if err != nil {
-		return "", err
+		return KV{}, err
 	}
-	return holder, nil
+	return kv, nil
 }
 
-func (c *MemoryConn) Release(ctx context.Context, key, value string) (deleted bool, err error) {
+func (c *MemoryConn) Release(ctx context.Context, key, value string, lease LeaseID) (found KV, deleted bool, err error) {
 	err = c.do(ctx, false, func() error {
-		if k, ok := c.m.kv[key]; ok && k.value == value {
+		k, ok := c.m.kv[key]
+		if !ok {
+			return nil
+		}
+		found = KV{Key: key, Value: k.value, Lease: k.lease}
+		if lease != 0 && k.value == value && k.lease == lease {
 			c.m.deleteLocked(key)
 			deleted = true
 		}
 		return nil
 	})
-	return deleted, err
+	if err != nil {
+		return KV{}, false, err
+	}
+	return found, deleted, nil
 }
 
 func (c *MemoryConn) Put(ctx context.Context, key, value string, lease LeaseID) error {

@@ -125,9 +125,12 @@ type Status struct {
 	// LeaseLostAt is when the last ended.
 	LeasesLost  int
 	LeaseLostAt time.Time
-	ReadAt      time.Time         // send time of the last read that reached the majority
-	Holders     map[string]string // address -> holding node, as of ReadAt and claims since
-	Nodes       map[string]string // live node -> role, as of ReadAt
+	ReadAt      time.Time // send time of the last read that reached the majority
+	// Holders: address -> holding node, as of ReadAt and claims since;
+	// TwinHolder(Node) for a key of this host's name under another
+	// host's lease.
+	Holders map[string]string
+	Nodes   map[string]string // live node -> role, as of ReadAt
 }
 
 // Status returns a copy of what the client knows.

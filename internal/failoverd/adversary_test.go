@@ -78,9 +78,9 @@ type raceClaims struct {
 	before func()
 }
 
-func (r *raceClaims) Claim(ctx context.Context, key, value string, lease arbiter.LeaseID) (string, error) {
+func (r *raceClaims) Claim(ctx context.Context, key, value string, lease, from arbiter.LeaseID) (arbiter.KV, error) {
 	r.once.Do(r.before)
-	return r.Backend.Claim(ctx, key, value, lease)
+	return r.Backend.Claim(ctx, key, value, lease, from)
 }
 
 // A takeover the arbiter refuses part way (the first address's key
@@ -130,14 +130,14 @@ type blipRelease struct {
 	once sync.Once
 }
 
-func (b *blipRelease) Release(ctx context.Context, key, value string) (deleted bool, err error) {
+func (b *blipRelease) Release(ctx context.Context, key, value string, lease arbiter.LeaseID) (found arbiter.KV, deleted bool, err error) {
 	blip := false
 	b.once.Do(func() { blip = true })
 	if blip {
 		b.m.Cut("server2", arbiter.DropRequests)
 		defer b.m.Heal("server2")
 	}
-	return b.Backend.Release(ctx, key, value)
+	return b.Backend.Release(ctx, key, value, lease)
 }
 
 // A blip of the standby's link to etcd while it gives the addresses back

@@ -133,7 +133,13 @@ func (d *Daemon) claimAll(ctx context.Context) (why string, unanswered bool) {
 // releaseAll frees the keys of the addresses given back.
 func (d *Daemon) releaseAll(ctx context.Context, as []takeover.Address) {
 	for _, a := range as {
-		if err := d.Arbiter.Release(ctx, a.Addr().String()); err != nil {
+		switch err := d.Arbiter.Release(ctx, a.Addr().String()); {
+		case errors.Is(err, arbiter.ErrTwin):
+			// Another host of this name holds it (the arbiter's
+			// client told of it), or a killed run whose lease ends
+			// soon: not this run's to free.
+			d.log.Debug("left the address's key alone: it holds this host's name under another lease", "addr", a, "err", err)
+		case err != nil:
 			d.log.Warn("could not free the address's key in the arbiter; it goes with this host's lease", "addr", a, "err", err)
 		}
 	}

@@ -3,6 +3,7 @@ package failoverd
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -263,6 +264,61 @@ func TestAClaimThatTimedOutIsTriedAgainAfterTheNextRound(t *testing.T) {
 		}
 		if took := w.waitState(failover.Active, 10*time.Second); took > 2*time.Second {
 			t.Fatalf("taken over %v after the claim timed out, want within a round or two", took)
+		}
+	})
+}
+
+// Another host goes by this host's name (a cloned standby, a copied
+// configuration file): it holds the address's key and renews its lease.
+// The primary silent, server2 takes nothing: the arbiter refuses its
+// claim, and it yields to that host, which it names as another; its log
+// says once that another host uses its name. The other host's key stays
+// its own.
+func TestAnotherHostOfThisNameHoldingTheKeyIsNotTakenFrom(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		clone, err := arbiter.New(m.Conn("server2-clone"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = clone.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		synctest.Wait()
+		time.Sleep(time.Second) // its first round
+		if h, err := clone.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server2" {
+			t.Fatalf("the other host's claim: %q, %v", h, err)
+		}
+		lease := clone.Status().Lease
+
+		logs := &logBuffer{}
+		c, err := arbiter.New(m.Conn("server2"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL,
+			Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Arbiter = c })
+		w.beatFor(time.Second)
+		time.Sleep(time.Minute) // the primary silent, past VetoRetry
+		if s := w.d.State(); s == failover.Active || len(w.mover.Holding()) != 0 {
+			t.Fatalf("state %s, holding %v, while another host of this name holds the key; notices %v", s, w.mover.Holding(), w.notices.kinds())
+		}
+		twin := arbiter.TwinHolder("server2")
+		if y := w.d.Status().Yielding; y == nil || !y.Arbiter || y.To != twin {
+			t.Fatalf("yielding %+v, want to %q", y, twin)
+		}
+		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server2" || kv.Lease != lease {
+			t.Fatalf("the key is %+v (%v), want the other host's, under its lease %x", kv, ok, lease)
+		}
+		// Tried once at most (before its view named the other host),
+		// refused; then it yields, and tries no more.
+		if got := w.notices.kinds(); len(got) > 1 || slices.ContainsFunc(got, func(k notice.Kind) bool { return k != notice.TakeoverFailed }) {
+			t.Errorf("notices %v, want one takeover-failed at most", got)
+		}
+		if n := len(logs.lines("another host uses this host's name")); n != 1 {
+			t.Errorf("told %d times that another host uses this name, want once", n)
 		}
 	})
 }

@@ -62,14 +62,14 @@ type blipRelease struct {
 	once sync.Once
 }
 
-func (b *blipRelease) Release(ctx context.Context, key, value string) (bool, error) {
+func (b *blipRelease) Release(ctx context.Context, key, value string, lease arbiter.LeaseID) (arbiter.KV, bool, error) {
 	blip := false
 	b.once.Do(func() { blip = true })
 	if blip {
 		b.m.Cut("server1", arbiter.RefuseRequests)
 		defer b.m.Heal("server1")
 	}
-	return b.Backend.Release(ctx, key, value)
+	return b.Backend.Release(ctx, key, value, lease)
 }
 
 // The service checks fail: heartbeatd removes its service address for

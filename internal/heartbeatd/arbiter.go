@@ -302,10 +302,18 @@ func (k serviceKeys) Claim(ctx context.Context, ip netip.Addr) error {
 }
 
 func (k serviceKeys) Release(ctx context.Context, ip netip.Addr) {
-	if err := k.d.Arbiter.Release(ctx, ip.String()); err != nil {
+	switch err := k.d.Arbiter.Release(ctx, ip.String()); {
+	case errors.Is(err, arbiter.ErrTwin):
+		k.d.Log.Debug(twinKey, "addr", ip, "err", err)
+	case err != nil:
 		k.d.Log.Warn("could not free a service address's key in the arbiter; it goes with this host's lease", "addr", ip, "err", err)
 	}
 }
+
+// twinKey says why a key of this host's name was not freed: another host
+// of this name holds it (the arbiter's client told of it), or a killed
+// run whose lease ends soon; not this run's to free.
+const twinKey = "left an address's key alone: it holds this host's name under another lease"
 
 // releaseKeys frees, before the goodbye, the keys this host holds but
 // those of service addresses it still holds (their removal failed): a
@@ -324,7 +332,10 @@ func (d *Daemon) releaseKeys(ctx context.Context) {
 		if h != st.Node || err != nil || slices.Contains(still, ip) {
 			continue
 		}
-		if err := d.Arbiter.Release(ctx, addr); err != nil {
+		switch err := d.Arbiter.Release(ctx, addr); {
+		case errors.Is(err, arbiter.ErrTwin):
+			d.Log.Debug(twinKey, "addr", addr, "err", err)
+		case err != nil:
 			d.Log.Warn("could not free an address's key in the arbiter before the goodbye; it goes with this host's lease", "addr", addr, "err", err)
 		}
 	}

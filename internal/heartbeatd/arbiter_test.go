@@ -421,3 +421,75 @@ func TestAServiceAddressLeftByAKilledRunNeedsItsKey(t *testing.T) {
 		}
 	})
 }
+
+// client runs an arbiter client named node over conn, until the test
+// ends; it returns once its first round reached the majority.
+func client(t *testing.T, m *arbiter.Memory, conn, node string) *arbiter.Client {
+	t.Helper()
+	c, err := arbiter.New(m.Conn(conn), arbiter.Config{Node: node, Role: "primary", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, conn+" reachable", arbTTL, c.Reachable)
+	return c
+}
+
+// Another host goes by this host's name (a cloned primary, a copied
+// configuration file) and holds the service address's key: heartbeatd
+// adds nothing, says once that another host uses its name, and names
+// the holder as that other host; the key stays the other's.
+func TestAServiceAddressWhoseKeyAnotherHostOfThisNameHoldsIsNotAdded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		clone := client(t, m, "server1-clone", "server1")
+		if h, err := clone.Claim(context.Background(), svcAddr.Addr().String()); err != nil || h != "server1" {
+			t.Fatalf("the other host's claim: %q, %v", h, err)
+		}
+		lease := clone.Status().Lease
+		w := newArbWorld(t, m, arbOpts{service: true})
+		time.Sleep(2*arbTTL + 5*serviceRetry)
+		if w.held() {
+			t.Fatalf("heartbeatd added %v while another host of its name holds its key", svcAddr)
+		}
+		if kv, ok := m.Get(svcKey); !ok || kv.Value != "server1" || kv.Lease != lease {
+			t.Fatalf("the key is %+v (%v), want the other host's, under its lease %x", kv, ok, lease)
+		}
+		if n := strings.Count(w.logs.String(), "another host uses this host's name"); n != 1 {
+			t.Errorf("told %d times that another host uses this name, want once:\n%s", n, w.logs)
+		}
+		if h := w.client.Status().Holders[svcAddr.Addr().String()]; h != arbiter.TwinHolder("server1") {
+			t.Errorf("heartbeatd's arbiter names %q the holder, want %q", h, arbiter.TwinHolder("server1"))
+		}
+	})
+}
+
+// A run killed and started again at once (systemd restarts it a second
+// later): the service address the earlier run left stays, although that
+// run's key, under its lease, outlives it for up to a TTL; once the lease
+// expired heartbeatd claims the key under its own. Nothing is told of a
+// twin.
+func TestAServiceAddressLeftByAKilledRunStaysWhileItsLeaseRunsOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		earlier := client(t, m, "server1-earlier", "server1")
+		if h, err := earlier.Claim(context.Background(), svcAddr.Addr().String()); err != nil || h != "server1" {
+			t.Fatalf("the earlier run's claim: %q, %v", h, err)
+		}
+		m.Cut("server1-earlier", arbiter.DropRequests) // killed
+		w := newArbWorld(t, m, arbOpts{service: true, left: true})
+		waitFor(t, "the key claimed under the new run's lease", 2*arbTTL, func() bool {
+			kv, ok := m.Get(svcKey)
+			return ok && kv.Value == "server1" && kv.Lease == w.client.Status().Lease
+		})
+		if !w.held() || len(w.mgr.removed()) != 0 {
+			t.Fatalf("held %v, removals %+v: the address the killed run left must stay", w.held(), w.mgr.removed())
+		}
+		if strings.Contains(w.logs.String(), "another host uses this host's name") {
+			t.Errorf("a twin told of the earlier run:\n%s", w.logs)
+		}
+	})
+}

@@ -29,6 +29,8 @@ type Cluster struct {
 // Member is one etcd process.
 type Member struct {
 	Name string
+	bin  string
+	args []string
 	cmd  *exec.Cmd
 	done chan struct{}
 	log  string
@@ -100,9 +102,9 @@ func Start(t testing.TB, o Options) *Cluster {
 		c.Endpoints = append(c.Endpoints, fmt.Sprintf("%s://127.0.0.1:%d", scheme, ports[i]))
 	}
 	for i := range n {
-		m := &Member{Name: fmt.Sprintf("m%d", i), done: make(chan struct{}), log: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
+		m := &Member{Name: fmt.Sprintf("m%d", i), bin: bin, log: filepath.Join(dir, fmt.Sprintf("m%d.log", i))}
 		peer := fmt.Sprintf("http://127.0.0.1:%d", ports[n+i])
-		m.cmd = exec.Command(bin,
+		m.args = []string{
 			"--name", m.Name,
 			"--data-dir", filepath.Join(dir, m.Name),
 			"--listen-client-urls", c.Endpoints[i],
@@ -115,24 +117,11 @@ func Start(t testing.TB, o Options) *Cluster {
 			"--heartbeat-interval", "50",
 			"--election-timeout", "500",
 			"--logger", "zap",
-		)
-		m.cmd.Args = append(m.cmd.Args, security...)
-		m.cmd.Env = []string{} // no ETCD_* from the environment
-		m.cmd.SysProcAttr = dieWithParent()
-		f, err := os.Create(m.log)
-		if err != nil {
-			t.Fatal(err)
 		}
-		m.cmd.Stdout, m.cmd.Stderr = f, f
-		if err := m.cmd.Start(); err != nil {
-			f.Close()
+		m.args = append(m.args, security...)
+		if err := m.start(); err != nil {
 			t.Fatalf("start etcd %s: %v", m.Name, err)
 		}
-		go func() {
-			m.cmd.Wait()
-			f.Close()
-			close(m.done)
-		}()
 		c.Members = append(c.Members, m)
 		t.Cleanup(func() {
 			m.Kill()
@@ -183,6 +172,39 @@ func healthy(ctx context.Context, endpoints []string) error {
 		}
 	}
 	return nil
+}
+
+// start runs the member's process, appending to its log.
+func (m *Member) start() error {
+	cmd := exec.Command(m.bin, m.args...)
+	cmd.Env = []string{} // no ETCD_* from the environment
+	cmd.SysProcAttr = dieWithParent()
+	f, err := os.OpenFile(m.log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		f.Close()
+		close(done)
+	}()
+	m.cmd, m.done = cmd, done
+	return nil
+}
+
+// Restart starts a killed member again, on its data: it rejoins the
+// cluster with what it had written (leases and keys among it).
+func (m *Member) Restart(t testing.TB) {
+	t.Helper()
+	if err := m.start(); err != nil {
+		t.Fatalf("restart etcd %s: %v", m.Name, err)
+	}
 }
 
 // Kill kills the member and waits until it has exited.
