@@ -190,32 +190,32 @@ func (a arbConn) Revoke(ctx context.Context, id arbiter.LeaseID) error {
 	return a.back(ctx)
 }
 
-func (a arbConn) Claim(ctx context.Context, key, value string, lease arbiter.LeaseID) (string, error) {
+func (a arbConn) Claim(ctx context.Context, key, value string, lease, from arbiter.LeaseID) (arbiter.KV, error) {
 	if err := a.out(ctx); err != nil {
-		return "", err
+		return arbiter.KV{}, err
 	}
-	holder, err := a.conn.Claim(ctx, key, value, lease)
+	kv, err := a.conn.Claim(ctx, key, value, lease, from)
 	if err == nil {
 		err = a.back(ctx)
 	}
 	if err != nil {
-		return "", err
+		return arbiter.KV{}, err
 	}
-	return holder, nil
+	return kv, nil
 }
 
-func (a arbConn) Release(ctx context.Context, key, value string) (bool, error) {
+func (a arbConn) Release(ctx context.Context, key, value string, lease arbiter.LeaseID) (arbiter.KV, bool, error) {
 	if err := a.out(ctx); err != nil {
-		return false, err
+		return arbiter.KV{}, false, err
 	}
-	deleted, err := a.conn.Release(ctx, key, value)
+	found, deleted, err := a.conn.Release(ctx, key, value, lease)
 	if err == nil {
 		err = a.back(ctx)
 	}
 	if err != nil {
-		return false, err
+		return arbiter.KV{}, false, err
 	}
-	return deleted, nil
+	return found, deleted, nil
 }
 
 func (a arbConn) Put(ctx context.Context, key, value string, lease arbiter.LeaseID) error {
@@ -479,4 +479,20 @@ func (c *checker) arbiterFrom(n *node) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return later(c.keyFreeSince, n.arbReadySince).Add(e.slack()), true
+}
+
+// arbiterLetGo says the standby n may remove the address before its
+// give-back's hooks (failoverd(8), ARBITER): its lease is past its
+// deadline, or the arbiter names another holder of the key.
+func (c *checker) arbiterLetGo(n *node) bool {
+	e := c.w.arb
+	if e == nil {
+		return false
+	}
+	holder, lease := e.holderOf(c.w.addr)
+	if holder != n.name {
+		return true
+	}
+	dl := e.deadline(lease)
+	return !dl.IsZero() && !time.Now().Before(dl)
 }
