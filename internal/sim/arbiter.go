@@ -33,6 +33,13 @@ type etcd struct {
 	// acked: the send time of each lease's last acknowledged grant or
 	// renewal, as its client saw it (w.mu): its holder's deadline.
 	acked map[arbiter.LeaseID]time.Time
+	// runOf: the daemon's run that was granted each lease (w.mu).
+	runOf map[arbiter.LeaseID]*proc
+	// keyLease: the lease the address's key was last seen under (w.mu).
+	keyLease arbiter.LeaseID
+	// refusedAt: when each host last found every member refusing it
+	// (w.mu): with keep, it keeps its addresses past its lease.
+	refusedAt map[string]time.Time
 }
 
 func (e *etcd) addrKey(ip netip.Addr) string { return e.prefix + "/addr/" + ip.String() }
@@ -68,7 +75,8 @@ func (w *World) arbiterConfig(kv ...map[string]string) *etcd {
 	e := &etcd{ttl: pick(ar, 2*time.Second, 3*time.Second, 5*time.Second),
 		elect: pick(ar, 100*time.Millisecond, 500*time.Millisecond, time.Second),
 		keep:  ar.IntN(2) == 0, prefix: arbiter.DefaultPrefix,
-		cuts: map[string][]arbiter.Cut{}, stopped: make([]int, 3), acked: map[arbiter.LeaseID]time.Time{}}
+		cuts: map[string][]arbiter.Cut{}, stopped: make([]int, 3), acked: map[arbiter.LeaseID]time.Time{},
+		refusedAt: map[string]time.Time{}, runOf: map[arbiter.LeaseID]*proc{}}
 	e.m = arbiter.NewMemory(arbiter.MemoryConfig{Members: 3, ElectionTimeout: e.elect})
 	// etcd's rounding: whole seconds, at least 1.5 election timeouts.
 	least := (e.elect*3/2 + time.Second - 1).Truncate(time.Second)
@@ -161,6 +169,9 @@ func (a arbConn) Grant(ctx context.Context, ttl time.Duration) (arbiter.LeaseID,
 		return 0, 0, err
 	}
 	a.acked(id, sent)
+	a.w.mu.Lock()
+	a.w.arb.runOf[id] = a.pr
+	a.w.mu.Unlock()
 	return id, granted, nil
 }
 
@@ -404,6 +415,9 @@ func (c *checker) arbiterLocked(now time.Time) {
 		return
 	}
 	holder, lease := e.holderOf(c.w.addr)
+	if holder != "" {
+		e.keyLease = lease
+	}
 	track := func(t *time.Time, on bool) {
 		if !on {
 			*t = time.Time{}
@@ -413,17 +427,38 @@ func (c *checker) arbiterLocked(now time.Time) {
 	}
 	track(&c.keyFreeSince, holder == "")
 	_, pRenews := e.m.Get(e.nodeKey("primary"))
-	track(&c.pRenewsSince, pRenews && c.hbRunning)
 	leader := e.m.HasLeader()
+	track(&c.pRenewsSince, pRenews && leader && c.hbRunning && c.w.p.up() && e.cutOf(c.w.p) == arbiter.Connected)
+	down := true
+	for _, st := range e.stopped {
+		down = down && st > 0
+	}
+	for _, h := range c.w.hosts {
+		if down || e.cutOf(h) == arbiter.RefuseRequests {
+			e.refusedAt[h.name] = now
+		}
+	}
 	for _, n := range c.w.nodes {
 		_, live := e.m.Get(e.nodeKey(n.name))
 		track(&n.arbReadySince, live && leader && e.cutOf(n.h) == arbiter.Connected && n.running && n.h.up() && n.frozen == 0)
 	}
-	check := func(who string, h *host, from time.Time) {
+	check := func(who string, h *host, pr *proc, from time.Time) {
 		if !h.up() || !h.port(linkPub).held[c.w.addr] || now.Sub(from) <= e.slack() {
 			return
 		}
-		if holder != who {
+		if at, ok := e.refusedAt[h.name]; e.keep && ok && now.Sub(at) <= e.slack() {
+			// With keep, a holder that every member refuses keeps its
+			// addresses, and its lease, until etcd answers again
+			// (failoverd(8): a refusal by a firewall rule looks the
+			// same; the others add nothing while it answers); then it
+			// claims the key again, or gives the address up.
+			return
+		}
+		// Under a lease of an earlier run of the daemon (killed, and
+		// started again), the key is claimed again once that lease has
+		// expired (failoverd(8), ARBITER: two hosts of one name).
+		earlier := e.runOf[e.keyLease] != pr
+		if holder != who && !(holder == "" && earlier && now.Sub(c.keyFreeSince) <= e.slack()) {
 			name := holder
 			if name == "" {
 				name = "nobody (its lease gone on the server)"
@@ -431,7 +466,7 @@ func (c *checker) arbiterLocked(now time.Time) {
 			c.fail("%s holds %s, and the arbiter names %s as the holder of its key", who, c.w.addr, name)
 			return
 		}
-		if dl := e.deadline(lease); !e.keep && !dl.IsZero() && now.Sub(dl) > 100*time.Millisecond {
+		if dl := e.deadline(lease); !e.keep && !earlier && !dl.IsZero() && now.Sub(dl) > 100*time.Millisecond {
 			c.fail("%s holds %s %v past its lease's deadline (FAILOVER_ARBITER_LOST=release)", who, c.w.addr, now.Sub(dl).Round(time.Millisecond))
 		}
 	}
@@ -440,11 +475,11 @@ func (c *checker) arbiterLocked(now time.Time) {
 		// remove the address: its kernel keeps it, as without an
 		// arbiter (failoverd(8)); thawed, it removes it at once.
 		if n.running && n.frozen == 0 {
-			check(n.name, n.h, later(n.started, n.thawedAt))
+			check(n.name, n.h, n.proc, later(n.started, n.thawedAt))
 		}
 	}
 	if c.b.Service && c.hbRunning {
-		check("primary", c.w.p, c.hbStarted)
+		check("primary", c.w.p, c.w.hbProc, c.hbStarted)
 	}
 	if !c.b.Service && !c.pRenewsSince.IsZero() {
 		if from := later(c.pRenewsSince, c.keyFreeSince); !c.keyFreeSince.IsZero() && now.Sub(from) > e.slack() {
