@@ -228,6 +228,7 @@ func (d *Daemon) watchArbiter(ctx context.Context) {
 		d.reconcileKeys(ctx)
 		d.mu.Lock()
 		d.updateYieldLocked()
+		d.pokeStandbysLocked() // the majority reached or lost: eligible or not
 		d.mu.Unlock()
 	}
 }

@@ -322,3 +322,42 @@ func TestAnotherHostOfThisNameHoldingTheKeyIsNotTakenFrom(t *testing.T) {
 		}
 	})
 }
+
+// The standby that ranks first, cut from the arbiter's majority, can take
+// nothing: it says it is not eligible, and the next one takes a dead
+// primary's addresses (simulation seed 2151 of 4000: the others left
+// them to it for as long as its cut lasted).
+func TestAStandbyCutFromTheArbiterLeavesTheAddressesToTheNext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		primary, _ := arbiterClient(t, m, "server1", "primary")
+		synctest.Wait()
+		time.Sleep(time.Second) // its first round
+		if h, err := primary.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
+			t.Fatalf("the primary's claim: %q, %v", h, err)
+		}
+		b := newBus()
+		mk := func(name string, prio int) *world {
+			c, err := arbiter.New(m.Conn(name), arbiter.Config{Node: name, Role: "standby", TTL: arbTTL, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return newWorldDeps(t, false, nil, nil, func(d *Deps) { d.Standbys, d.Arbiter = member{b, name}, c }, func(c *Config) {
+				c.Node, c.Priority = name, prio
+			})
+		}
+		high, low := mk("server2", 200), mk("server3", 100)
+		beatAll(time.Second, high, low)
+		m.Cut("server2", arbiter.DropRequests)
+		time.Sleep(arbTTL) // its lease is past its deadline
+		// The primary's power goes off: no heartbeat, no renewal.
+		m.Cut("server1", arbiter.DropRequests)
+		low.waitState(failover.Active, 3*arbTTL)
+		if high.holds() || len(high.hooks.stages()) != 0 {
+			t.Fatalf("server2, cut from the majority, took the addresses: hooks %v", high.hooks.stages())
+		}
+		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server3" {
+			t.Fatalf("server3 holds the addresses, and the key is %+v (%v)", kv, ok)
+		}
+	})
+}

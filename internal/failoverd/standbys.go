@@ -33,12 +33,23 @@ type standbyState struct {
 // eligible while a link the addresses are on has no carrier, nor while
 // nothing listens for the answers to its questions: its questions then
 // prove nothing free, so it would not take them, and a standby below it
-// may.
+// may. Nor, with an arbiter, while the majority's last round did not
+// reach it or it has no lease: it may claim nothing.
 func (d *Daemon) selfLocked() standby.Self {
 	st := d.machine.Status(d.Clock.Now())
 	deaf := d.Asker != nil && !d.hearing.Load()
 	return standby.Self{Name: d.cfg.Node, Priority: d.cfg.Priority, Holding: st.Holding && len(d.Mover.Holding()) > 0,
-		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed && !st.Lit.Dark && !deaf}
+		Eligible: !d.stopping && st.State != failover.Held && st.State != failover.Vetoed && !st.Lit.Dark && !deaf && d.mayClaim()}
+}
+
+// mayClaim: without an arbiter, or with one whose last round reached the
+// majority, under a lease.
+func (d *Daemon) mayClaim() bool {
+	if d.Arbiter == nil {
+		return true
+	}
+	st := d.Arbiter.Status()
+	return st.Reachable && st.Lease != 0
 }
 
 // runStandbys announces this host every interval of the primary's (and
