@@ -446,12 +446,14 @@ func (c *checker) arbiterLocked(now time.Time) {
 		if !h.up() || !h.port(linkPub).held[c.w.addr] || now.Sub(from) <= e.slack() {
 			return
 		}
-		if at, ok := e.refusedAt[h.name]; e.keep && ok && now.Sub(at) <= e.slack() {
+		if at, ok := e.refusedAt[h.name]; e.keep && ok && now.Sub(at) <= e.granted+e.slack() {
 			// With keep, a holder that every member refuses keeps its
-			// addresses, and its lease, until etcd answers again
-			// (failoverd(8): a refusal by a firewall rule looks the
-			// same; the others add nothing while it answers); then it
-			// claims the key again, or gives the address up.
+			// addresses, and its lease, until etcd answers again, and
+			// for the TTL less the margin after the last round every
+			// member refused (failoverd(8): a refusal by a firewall rule
+			// looks the same as etcd down, and the lease may expire
+			// meanwhile; the others add nothing while it answers); then
+			// it claims the key again, or gives the address up.
 			return
 		}
 		// Under a lease of an earlier run of the daemon (killed, and

@@ -17,7 +17,15 @@
 // the LAN, and an attacker on each link who sends junk, replays what it
 // recorded (heartbeats, and the standbys' announcements to the standby
 // port and to the heartbeat port from the primary's address) and forges
-// ARP answers.
+// ARP answers. In a third of the seeds the daemons have an arbiter
+// (arbiter.go): three etcd members in memory (arbiter.Memory: leases that
+// expire on the server's clock, an election timeout of 100 ms to 1 s, a
+// TTL of 2, 3 or 5 s, keep or release) behind each daemon's real
+// arbiter.Client, on a management network the link faults do not reach;
+// its own faults cut a host from the majority (its requests lost,
+// refused, or arriving with their answers lost), stop one member, two or
+// all, cut the standby that took a dead primary's address, or cut the
+// primary from everyone.
 //
 // At every change the simulation checks the promises (promises.go): one
 // owner of the address among the primary and every standby outside the
@@ -28,7 +36,17 @@
 // takeover, fencing Test or conflict notice by a standby that heard
 // another hold the address or rank above it and may take it, hooks in
 // order, `released` only once the address is gone, no spin, and after
-// the moves settle the client reaches the primary alone. A breach fails
+// the moves settle the client reaches the primary alone. With an arbiter
+// also: no host adds the address without holding its key; a host that
+// holds the address holds its key at every moment (so the address
+// outlives no lease on the server), and with release is rid of it by its
+// lease's deadline; a primary that renews its lease holds its address's
+// key in host-address mode; and a dead primary's address is taken once
+// its key is free and the standby has reached the majority, within the
+// same bound from then. Outside the windows failoverd(8) documents: a
+// holder killed or frozen cannot remove, one that every member refuses
+// keeps with keep, and an address left by a killed run is claimed again
+// once that run's lease expires. A breach fails
 // with the seed and the timeline of the events up to it.
 //
 // What the seed cannot fix is the order in which the Go scheduler runs
