@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"syscall"
 
 	"golang.org/x/net/bpf"
@@ -74,16 +75,84 @@ func Listen(cfg Config, log *slog.Logger) ([]*Socket, error) {
 			}
 			s.Link = link
 			socks = append(socks, s)
-			if link != "" && family == "udp4" {
+			if link != "" {
 				ifi, err := net.InterfaceByName(link)
 				if err != nil {
 					return fail(fmt.Errorf("link %s: %w", link, err))
 				}
-				bound = append(bound, uint32(ifi.Index))
+				s.index.Store(int64(ifi.Index))
+				if family == "udp4" {
+					bound = append(bound, uint32(ifi.Index))
+				}
 			}
 		}
 	}
 	return socks, nil
+}
+
+// Follow binds again each link's socket whose interface was deleted and
+// made again under the same name since it was bound (a bond or VLAN
+// recreated, the network configuration restarted): the kernel binds a
+// socket to an interface's index, and one bound to an index that is gone
+// would receive nothing and send nowhere for good. The socket for the
+// other interfaces (while a link's interface is missing) then gets the
+// links' new indexes in its filter. It returns the links bound again.
+// A link whose interface is gone for now is left as it is: it is bound
+// again once its interface is back.
+func Follow(cfg Config, socks []*Socket) (moved []string, err error) {
+	var errs []error
+	for _, s := range socks {
+		if s.Link == "" {
+			continue
+		}
+		ifi, ierr := net.InterfaceByName(s.Link)
+		if ierr != nil || int64(ifi.Index) == s.index.Load() {
+			continue
+		}
+		if err := s.control(func(fd int) error { return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BINDTOIFINDEX, ifi.Index) }); err != nil {
+			errs = append(errs, fmt.Errorf("bind the %s to interface %s again: %w", cfg.Name, s.Link, err))
+			continue
+		}
+		s.index.Store(int64(ifi.Index))
+		if !slices.Contains(moved, s.Link) {
+			moved = append(moved, s.Link)
+		}
+	}
+	if len(moved) == 0 {
+		return nil, errors.Join(errs...)
+	}
+	var bound []uint32
+	for _, s := range socks {
+		if s.Link != "" && s.V4 != nil {
+			bound = append(bound, uint32(s.index.Load()))
+		}
+	}
+	for _, s := range socks {
+		if s.Link != "" {
+			continue
+		}
+		filter, err := cfg.filter(bound, s.V4 != nil)
+		if err == nil && filter != nil {
+			err = s.SetFilter(filter)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("the %s's filter for the other interfaces: %w", cfg.Name, err))
+		}
+	}
+	return moved, errors.Join(errs...)
+}
+
+// control runs fn on the socket's descriptor.
+func (s *Socket) control(fn func(fd int) error) error {
+	sc, err := s.Conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := sc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 // filter is the kernel filter of one socket (Config.Filter).

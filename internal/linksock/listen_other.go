@@ -36,3 +36,6 @@ func Listen(cfg Config, _ *slog.Logger) ([]*Socket, error) {
 
 // SetFilter does nothing here: there are no kernel filters.
 func (s *Socket) SetFilter([]bpf.RawInstruction) error { return nil }
+
+// Follow does nothing here: the sockets are bound to no interface.
+func Follow(Config, []*Socket) ([]string, error) { return nil, nil }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv4"
@@ -38,6 +39,8 @@ type Socket struct {
 	V4   *ipv4.PacketConn // nil on an IPv6 socket
 	V6   *ipv6.PacketConn // nil on an IPv4 socket
 	Link string           // the link it is bound to; "" for every other interface
+
+	index atomic.Int64 // the index of Link's interface it is bound to (Linux)
 
 	drainMu  sync.Mutex
 	drainBuf *receiver // Drain's own, apart from the reader's

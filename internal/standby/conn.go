@@ -67,12 +67,21 @@ type Conn struct {
 // Listen opens the standby port (IPv4), on Linux with a socket for each
 // link (package linksock; the package doc).
 func Listen(cfg Config, log *slog.Logger) (*Conn, error) {
-	socks, err := linksock.Listen(linksock.Config{Port: cfg.Port, Links: cfg.Links, Name: "standby port"}, log)
+	socks, err := linksock.Listen(sockets(cfg), log)
 	if err != nil {
 		return nil, fmt.Errorf("standby port: %w", err)
 	}
 	return newConn(cfg, log, socks), nil
 }
+
+// sockets is what linksock opens for cfg.
+func sockets(cfg Config) linksock.Config {
+	return linksock.Config{Port: cfg.Port, Links: cfg.Links, Name: "standby port"}
+}
+
+// followEvery is how often Run looks for a link's interface made again
+// (linksock.Follow).
+const followEvery = time.Second
 
 func newConn(cfg Config, log *slog.Logger, socks []*linksock.Socket) *Conn {
 	var b [8]byte
@@ -245,13 +254,45 @@ func (c *Conn) Run(ctx context.Context, deliver func(Peer)) error {
 		}
 		reads[i] = func() error { return s.Loop()(each, func() {}) }
 	}
-	err := linksock.ReadAll(ctx, reads, func(i int, err error) {
-		c.log.Error("a socket of the standby port failed; the standbys on its link go unheard until failoverd restarts", "link", c.socks[i].Link, "err", err)
-	})
-	if err != nil {
+	read := make(chan error, 1)
+	go func() {
+		read <- linksock.ReadAll(ctx, reads, func(i int, err error) {
+			c.log.Error("a socket of the standby port failed; the standbys on its link go unheard until failoverd restarts", "link", c.socks[i].Link, "err", err)
+		})
+	}()
+	if err := c.follow(read); err != nil {
 		return fmt.Errorf("standby port: %w", err)
 	}
 	return nil
+}
+
+// follow binds each link's socket again once its interface was made
+// again, until the readers return (read: their error): bound to the old
+// one's index, it would hear and tell no standby on that link until
+// failoverd restarts. It runs in Run's goroutine, where the interfaces'
+// names are looked up.
+func (c *Conn) follow(read <-chan error) error {
+	t := time.NewTicker(followEvery)
+	defer t.Stop()
+	var said string
+	for {
+		select {
+		case err := <-read:
+			return err
+		case <-t.C:
+		}
+		moved, err := linksock.Follow(sockets(c.cfg), c.socks)
+		if len(moved) > 0 {
+			c.log.Warn("a link's interface was made again: the standby port is bound to the new one", "links", moved)
+		}
+		if err != nil && err.Error() != said {
+			c.log.Error("cannot bind the standby port to a link's new interface: the standbys on it go unheard", "err", err)
+		}
+		said = ""
+		if err != nil {
+			said = err.Error()
+		}
+	}
 }
 
 // link returns the name of the interface ifindex, looked up again at

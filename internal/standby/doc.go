@@ -43,6 +43,10 @@
 // otherwise what is sent to the port on an interface that is no link's
 // reaches no socket, and is not counted as an unknown-link drop.
 // Each announcement goes out through the socket of the link whose
-// subnet it is sent to. Elsewhere one socket takes the port on every
+// subnet it is sent to. A link's interface deleted and made again under
+// its name (a bond or VLAN recreated) gets its socket bound to it again
+// within a second (linksock.Follow): the kernel binds a socket to an
+// interface's index, and one left on the old index would hear and send
+// nothing on that link. Elsewhere one socket takes the port on every
 // interface.
 package standby
