@@ -22,11 +22,40 @@ import (
 // replaced while the server still had it) is taken back under the
 // current one.
 func (c *Client) Claim(ctx context.Context, addr string) (holder string, err error) {
+	return c.claim(ctx, addr, false)
+}
+
+// Adopt is Claim for an address this host holds already, found on its
+// interfaces when the daemon started (left by an earlier run, killed or
+// crashed, whose lease was neither revoked nor renewed since): a key of
+// this node's name under a lease not this client's, found within a TTL
+// and EarlierRunSlack of its first lease (perhaps its earlier run's, as
+// Status.Earlier lists), is moved under the current lease in one
+// transaction (that lease compared), so that from the first round that
+// reaches the majority the key lives as long as this run's lease, and
+// this run's Deadline is the one that counts for the address. Otherwise
+// the earlier lease would expire at a moment no deadline of this run
+// tracks, while this host holds the address, and another host could
+// claim it. Found later, such a key is another host's of this name
+// (TwinHolder), refused as by Claim. Only for an address this host
+// holds: a twin holding it too is two owners already.
+func (c *Client) Adopt(ctx context.Context, addr string) (holder string, err error) {
+	return c.claim(ctx, addr, true)
+}
+
+// claim is Claim, and with adopt, Adopt.
+func (c *Client) claim(ctx context.Context, addr string, adopt bool) (holder string, err error) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	id, deadline, reachable := c.lease, c.deadlineLocked(), c.reachable
 	from := c.leases[addr]
-	if from == id || !slices.Contains(c.prior, from) {
+	switch {
+	case from == id:
+		from = 0
+	case slices.Contains(c.prior, from):
+	case adopt && c.earlierLocked(KV{Value: c.holders[addr], Lease: from}, now):
+		// Its earlier run's, perhaps, as the last read found it.
+	default:
 		from = 0
 	}
 	c.mu.Unlock()
@@ -40,9 +69,10 @@ func (c *Client) Claim(ctx context.Context, addr string) (holder string, err err
 	defer cancel()
 	key := c.addrKey(addr)
 	kv, err := c.b.Claim(cctx, key, c.cfg.Node, id, from)
-	if err == nil && kv.Value == c.cfg.Node && kv.Lease != id && kv.Lease != from && c.own(kv.Lease) {
-		// Its own key, under a lease it held before that the last
-		// read did not show it under: taken back.
+	if err == nil && kv.Value == c.cfg.Node && kv.Lease != id && kv.Lease != from && (c.own(kv.Lease) || adopt && c.earlier(kv, now)) {
+		// Its own key, under a lease it held before (or, adopted,
+		// perhaps its earlier run's) that the last read did not show
+		// it under: taken back.
 		kv, err = c.b.Claim(cctx, key, c.cfg.Node, id, kv.Lease)
 	}
 	if err != nil {
@@ -68,6 +98,14 @@ func (c *Client) own(lease LeaseID) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ownLocked(lease)
+}
+
+// earlier says whether kv, found by a call sent at at, may be this
+// node's earlier run's (earlierLocked).
+func (c *Client) earlier(kv KV, at time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.earlierLocked(kv, at)
 }
 
 // unreached records that a call the majority should have answered went

@@ -40,15 +40,26 @@
 //
 // A run killed and started again (systemd restarts it a second later)
 // finds its earlier run's keys under a lease it never held, which lives
-// until it expires, a TTL after that run's last renewal. Its claims of
-// them are refused until then, as a twin's are, but the view shows them
-// as its own for a TTL and EarlierRunSlack after its first lease was
-// granted, so that the daemon keeps the addresses the earlier run left
-// and claims their keys once they are free; a key of its name under
-// another lease still there past that is another host's. (A leader
-// change meanwhile gives a dead run's lease a TTL more: its keys are then
-// named another host's until it expires, and a daemon holding their
-// addresses removes them; it takes them again as for any other holder.)
+// until it expires, a TTL after that run's last renewal. The view shows
+// them as its own for a TTL and EarlierRunSlack after its first lease
+// was granted, and lists them in Status.Earlier, so that the daemon keeps
+// the addresses the earlier run left. For those addresses, which the
+// host holds on its interfaces, the daemon calls Adopt: the key is moved
+// under the current lease at the first round that reaches the majority
+// (one transaction, the earlier lease compared), so that from then on
+// this run's Deadline is the one that counts. Left under the earlier
+// lease, the key would expire at a moment no deadline of this run
+// tracks: cut from the majority meanwhile, the host would hold the
+// address with no key, until its own Deadline, while another host
+// claimed the key and added the address. Claim of such a key is refused
+// until the earlier lease expires, as a twin's is (an address this host
+// does not hold). A key of its name under another lease still there past
+// that window is another host's, and Adopt refuses it too; Adopt is for
+// addresses this host holds, and a twin that holds one as well makes two
+// owners already, which the error logged tells of. (A leader change
+// meanwhile gives a dead run's lease a TTL more: a key not adopted is
+// then named another host's until it expires, and a daemon holding its
+// address removes it; it takes it again as for any other holder.)
 //
 // # Rounds
 //

@@ -12,6 +12,9 @@ type Quorum interface {
 	// Run keeps the lease until ctx ends, then revokes it.
 	Run(ctx context.Context) error
 	Claim(ctx context.Context, addr string) (holder string, err error)
+	// Adopt is Claim for an address this host holds already (left by
+	// an earlier run): see Client.Adopt.
+	Adopt(ctx context.Context, addr string) (holder string, err error)
 	Release(ctx context.Context, addr string) error
 	Deadline() time.Time
 	DownDeadline() time.Time

@@ -57,10 +57,25 @@ func (c *Client) holderLocked(kv KV, at time.Time) (holder string, twin bool) {
 	if kv.Value != c.cfg.Node || c.ownLocked(kv.Lease) {
 		return kv.Value, false
 	}
-	if c.firstGranted.IsZero() || at.Before(c.firstGranted.Add(c.ttlLocked()+EarlierRunSlack)) {
+	if c.withinEarlierLocked(at) {
 		return kv.Value, false // perhaps its earlier run's, expiring
 	}
 	return TwinHolder(c.cfg.Node), true
+}
+
+// withinEarlierLocked says whether a key of this name under another
+// lease, found by a call sent at at, may be this node's earlier run's:
+// sent before a TTL and EarlierRunSlack after the first lease was
+// granted (or before any was).
+func (c *Client) withinEarlierLocked(at time.Time) bool {
+	return c.firstGranted.IsZero() || at.Before(c.firstGranted.Add(c.ttlLocked()+EarlierRunSlack))
+}
+
+// earlierLocked says whether kv, found by a call sent at at, is a key of
+// this node's name under a lease not this client's that may be its
+// earlier run's: Adopt moves it under the current lease.
+func (c *Client) earlierLocked(kv KV, at time.Time) bool {
+	return kv.Value == c.cfg.Node && kv.Lease != 0 && !c.ownLocked(kv.Lease) && c.withinEarlierLocked(at)
 }
 
 // tellLocked says whether another lease under this name is to be told

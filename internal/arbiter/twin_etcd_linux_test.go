@@ -116,3 +116,37 @@ func TestEtcdALeaseReplacedWhileTheServerHoldsItTakesItsKeyBack(t *testing.T) {
 		t.Fatalf("the twin's Release changed the key: %+v (ok %v)", kv, ok)
 	}
 }
+
+// A run killed while it held the address (its lease granted, the key
+// claimed under it, nothing renewed since), started again: the new run
+// adopts the key at once, under its own lease, in etcd's transaction.
+func TestEtcdARunStartedAgainAdoptsItsEarlierRunsKey(t *testing.T) {
+	c := startEtcd(t)
+	raw := dialEtcd(t, c.Endpoints)
+	old, _, err := raw.Grant(context.Background(), etcdTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kv, err := raw.Claim(context.Background(), key, "web", old, 0); err != nil || kv.Lease != old {
+		t.Fatalf("the earlier run's claim: %+v, %v", kv, err)
+	}
+	killed := time.Now() // no renewal from now on: it lives a TTL more
+
+	var log syncBuf
+	again := runLogged(t, dialEtcd(t, c.Endpoints), Config{Node: "web", TTL: etcdTTL}, &log)
+	eventually(t, "the new run reachable", 5*time.Second, again.Reachable)
+	claim(t, again, TwinHolder("web")) // a claim waits for the earlier lease
+	h, err := again.Adopt(context.Background(), addr)
+	if err != nil || h != "web" {
+		t.Fatalf("the new run adopts its earlier run's key: holder %q, err %v; want web", h, err)
+	}
+	if time.Since(killed) >= etcdTTL {
+		t.Fatalf("adopted %v after the earlier run's last renewal: the test shows nothing", time.Since(killed))
+	}
+	if kv, ok := getKey(t, raw); !ok || kv.Value != "web" || kv.Lease != again.Status().Lease {
+		t.Fatalf("adopted, the key is %+v (ok %v), want web under the new run's lease %x", kv, ok, again.Status().Lease)
+	}
+	if strings.Contains(log.String(), twinTold) {
+		t.Errorf("a twin told of the run's own earlier lease:\n%s", log.String())
+	}
+}

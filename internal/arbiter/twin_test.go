@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -53,6 +54,17 @@ func TestOfTwoClientsWithOneNameOnlyTheFirstClaims(t *testing.T) {
 			time.Sleep(ttl)
 		}
 		claim(t, a, "web") // the first holds it still
+		// Past its first TTL and EarlierRunSlack, the key is no earlier
+		// run's of the twin's: it cannot adopt it either.
+		if h, err := b.Adopt(context.Background(), addr); err != nil || h != twin {
+			t.Errorf("the twin adopts the key: holder %q, err %v; want %q", h, err, twin)
+		}
+		if kv, ok := m.Get(key); !ok || kv.Lease != held {
+			t.Fatalf("the twin's Adopt changed the key: %+v (ok %v), want it under lease %x", kv, ok, held)
+		}
+		if e := b.Status().Earlier; len(e) != 0 {
+			t.Errorf("the twin's Status.Earlier = %v, want none", e)
+		}
 
 		// The twin's view names another host; the first's names itself.
 		if h := b.Status().Holders[addr]; h != twin {
@@ -153,9 +165,10 @@ func TestALeaseReplacedWhileTheServerHoldsItReleasesItsKey(t *testing.T) {
 
 // A run killed (its lease neither revoked nor renewed) and started again
 // at once: the key of its earlier run, under a lease it never held, is
-// refused it until that lease expires, but named as its own meanwhile
-// (the daemon keeps the address the earlier run left), and nothing is
-// told of a twin; then it claims it.
+// named as its own (the daemon keeps the address the earlier run left)
+// and listed in Status.Earlier, and nothing is told of a twin. A claim of
+// it is refused until that lease expires (the key of an address this
+// host does not hold); then it is claimed.
 func TestARunStartedAgainWaitsForItsEarlierRunsKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := NewMemory(MemoryConfig{})
@@ -173,8 +186,12 @@ func TestARunStartedAgainWaitsForItsEarlierRunsKey(t *testing.T) {
 		var log syncBuf
 		again := runLogged(t, m.Conn("a-again"), Config{Node: "web"}, &log)
 		reachable(t, again)
-		if h := again.Status().Holders[addr]; h != "web" {
+		st := again.Status()
+		if h := st.Holders[addr]; h != "web" {
 			t.Errorf("the new run names %q the holder of its earlier run's key, want web", h)
+		}
+		if !slices.Equal(st.Earlier, []string{addr}) {
+			t.Errorf("the new run's Status.Earlier = %v, want [%s]", st.Earlier, addr)
 		}
 		claim(t, again, TwinHolder("web"))
 		waitUntil(t, "the new run claims its key", ttl+time.Second, func() bool {
@@ -186,6 +203,70 @@ func TestARunStartedAgainWaitsForItsEarlierRunsKey(t *testing.T) {
 		}
 		if kv, _ := m.Get(key); kv.Lease != again.Status().Lease {
 			t.Errorf("the key is %+v, want it under the new run's lease", kv)
+		}
+		if e := again.Status().Earlier; len(e) != 0 {
+			t.Errorf("claimed, Status.Earlier = %v, want none", e)
+		}
+		if strings.Contains(log.String(), twinTold) {
+			t.Errorf("a twin told of the run's own earlier lease:\n%s", log.String())
+		}
+	})
+}
+
+// A run killed and started again that holds the address its earlier run
+// left adopts the key at its first round through the majority: the key
+// moves under its lease at once, long before the earlier lease expires,
+// and nothing is told of a twin. Cut from the majority then, the key
+// lives as long as the new run's lease, past its Deadline: the holder,
+// rid of the address by its Deadline, never holds it without the key
+// (without the adoption the key went with the earlier lease, before that
+// Deadline, and another host could claim it).
+func TestARunStartedAgainAdoptsItsEarlierRunsKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMemory(MemoryConfig{})
+		a := run(t, m.Conn("a"), Config{Node: "web"})
+		reachable(t, a)
+		claim(t, a, "web")
+		old := a.Status().Lease
+		m.Cut("a", DropRequests) // killed: nothing more reaches etcd
+		synctest.Wait()
+		exp, ok := m.LeaseExpiry(old)
+		if !ok {
+			t.Fatal("the earlier run's lease gone at once")
+		}
+
+		var log syncBuf
+		again := runLogged(t, m.Conn("a-again"), Config{Node: "web"}, &log)
+		reachable(t, again)
+		time.Sleep(ttl / 3) // a renewal or two later
+		h, err := again.Adopt(context.Background(), addr)
+		if err != nil || h != "web" {
+			t.Fatalf("the new run adopts its earlier run's key: holder %q, err %v; want web", h, err)
+		}
+		if !time.Now().Before(exp) {
+			t.Errorf("adopted only once the earlier run's lease expired")
+		}
+		lease := again.Status().Lease
+		if kv, ok := m.Get(key); !ok || kv.Lease != lease || kv.Value != "web" {
+			t.Fatalf("adopted, the key is %+v (ok %v), want web under the new run's lease %x", kv, ok, lease)
+		}
+		if st := again.Status(); st.Holders[addr] != "web" || len(st.Earlier) != 0 {
+			t.Errorf("adopted, Status.Holders[%s] = %q and Earlier %v; want web and none", addr, st.Holders[addr], st.Earlier)
+		}
+		claim(t, again, "web") // its own now
+
+		m.Cut("a-again", DropRequests)
+		dl := again.Deadline()
+		if !dl.After(exp) {
+			t.Fatalf("the new run's deadline %v is not past the earlier lease's expiry %v: the test shows nothing", dl, exp)
+		}
+		if at, ok := m.LeaseExpiry(lease); !ok || !at.After(dl) {
+			t.Errorf("the new run's lease expires at %v (ok %v), not after its Deadline %v", at, ok, dl)
+		}
+		time.Sleep(time.Until(dl) - time.Millisecond)
+		if kv, ok := m.Get(key); !ok || kv.Lease != lease {
+			t.Errorf("cut, just before the holder's Deadline (and %v past the earlier lease's expiry) the key is %+v (ok %v), want it under lease %x",
+				time.Since(exp).Round(time.Millisecond), kv, ok, lease)
 		}
 		if strings.Contains(log.String(), twinTold) {
 			t.Errorf("a twin told of the run's own earlier lease:\n%s", log.String())

@@ -2,6 +2,7 @@ package arbiter
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -130,6 +131,12 @@ type Status struct {
 	// TwinHolder(Node) for a key of this host's name under another
 	// host's lease.
 	Holders map[string]string
+	// Earlier: the addresses, sorted, whose key Holders names this host
+	// for while it lives under a lease not this client's, found within a
+	// TTL and EarlierRunSlack of its first lease: perhaps its earlier
+	// run's (killed, and started again). Claim is refused them until that
+	// lease expires; Adopt takes them, for the addresses this host holds.
+	Earlier []string
 	Nodes   map[string]string // live node -> role, as of ReadAt
 }
 
@@ -154,6 +161,12 @@ func (c *Client) Status() Status {
 		Holders:     maps.Clone(c.holders),
 		Nodes:       maps.Clone(c.nodes),
 	}
+	for addr, h := range c.holders {
+		if l := c.leases[addr]; h == c.cfg.Node && l != 0 && !c.ownLocked(l) {
+			s.Earlier = append(s.Earlier, addr)
+		}
+	}
+	slices.Sort(s.Earlier)
 	if c.err != nil {
 		s.Err = c.err.Error()
 	}

@@ -113,11 +113,18 @@ func (d *Daemon) linksCutLocked(y failover.Yield, now time.Time) {
 
 // claimAll claims every address's key before the takeover adds any; it
 // returns why it may not go ahead, or "", and whether the arbiter did not
-// answer (rather than naming another holder).
+// answer (rather than naming another holder). The key of an address this
+// host holds already (a takeover an earlier run left unfinished) is
+// adopted: under that run's lease, it is taken under this one.
 func (d *Daemon) claimAll(ctx context.Context) (why string, unanswered bool) {
+	held := d.Mover.Holding()
 	for _, a := range d.cfg.Addresses {
 		addr := a.Addr().String()
-		holder, err := d.Arbiter.Claim(ctx, addr)
+		claim := d.Arbiter.Claim
+		if slices.Contains(held, a) {
+			claim = d.Arbiter.Adopt
+		}
+		holder, err := claim(ctx, addr)
 		switch {
 		case errors.Is(err, arbiter.ErrNoLease), errors.Is(err, arbiter.ErrUnreachable):
 			return "the arbiter's majority cannot be reached, so this host may not claim " + addr, true
@@ -167,8 +174,14 @@ func (d *Daemon) releaseUnheld(ctx context.Context) {
 // answer was lost), which would keep the primary from it for as long as
 // this host lives; and claims the free key of an address it holds (left
 // by a killed run, or its lease replaced), so that no other host may
-// claim it while this one answers. A key another host holds is
-// enforceDeadline's to act on.
+// claim it while this one answers. The key of an address it holds that
+// is still under a lease of this name that may be its earlier run's
+// (killed, and started again: Status.Earlier) it adopts, at the first
+// round through the majority: that lease expires at a moment no deadline
+// of this run tracks, and cut from the majority meanwhile, this host
+// would hold the address with no key until its own deadline, while
+// another claimed it. A key another host holds is enforceDeadline's to
+// act on.
 func (d *Daemon) reconcileKeys(ctx context.Context) {
 	if !d.arb.keys.TryLock() {
 		return // a takeover claims and adds: the watch must not wait for it
@@ -185,9 +198,11 @@ func (d *Daemon) reconcileKeys(ctx context.Context) {
 	for _, a := range d.cfg.Addresses {
 		addr := a.Addr().String()
 		switch h := st.Holders[addr]; {
-		case slices.Contains(held, a) && h == "":
-			if holder, err := d.Arbiter.Claim(ctx, addr); err != nil {
+		case slices.Contains(held, a) && (h == "" || slices.Contains(st.Earlier, addr)):
+			if holder, err := d.Arbiter.Adopt(ctx, addr); err != nil {
 				d.log.Debug("cannot claim the key of an address this host holds", "addr", addr, "err", err)
+			} else if holder == st.Node && h != "" {
+				d.log.Info("took over the key of an address this host holds from the lease of its earlier run", "addr", addr)
 			} else if holder == st.Node {
 				d.log.Info("claimed the key of an address this host holds", "addr", addr)
 			}

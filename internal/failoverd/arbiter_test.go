@@ -3,6 +3,7 @@ package failoverd
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/ipfailover/ipfailover/internal/failover"
 	"github.com/ipfailover/ipfailover/internal/hooks"
 	"github.com/ipfailover/ipfailover/internal/notice"
+	"github.com/ipfailover/ipfailover/internal/takeover"
 )
 
 const arbTTL = 3 * time.Second
@@ -358,6 +360,118 @@ func TestAStandbyCutFromTheArbiterLeavesTheAddressesToTheNext(t *testing.T) {
 		}
 		if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/198.51.100.1"); !ok || kv.Value != "server3" {
 			t.Fatalf("server3 holds the addresses, and the key is %+v (%v)", kv, ok)
+		}
+	})
+}
+
+// failoverd killed while it held the addresses, and started again at
+// once: the kernel kept them (cfg.Held), and their key is under the
+// earlier run's lease, which nobody renews. Cut from the arbiter's
+// majority a moment after its first rounds, before that lease expires
+// (simulation seed 5381, with heartbeatd: it held the address with no
+// key until its own deadline, while another host claimed the key and
+// added the address), it never holds them without their key: adopted at
+// its first round, the key lives under its lease, and the addresses go
+// by its own deadline.
+func TestARestartedHolderCutFromTheMajorityNeverHoldsTheAddressesWithoutTheirKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		const key = arbiter.DefaultPrefix + "/addr/198.51.100.1"
+		earlier, _ := arbiterClient(t, m, "server2", "standby 100")
+		synctest.Wait()
+		time.Sleep(time.Second) // its first round
+		if h, err := earlier.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server2" {
+			t.Fatalf("the earlier run's claim: %q, %v", h, err)
+		}
+		old := earlier.Status().Lease
+		m.Cut("server2", arbiter.DropRequests) // killed: nothing more reaches etcd
+		exp, ok := m.LeaseExpiry(old)
+		if !ok {
+			t.Fatal("the earlier run's lease gone at once")
+		}
+
+		c, err := arbiter.New(m.Conn("server2-again"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := newWorldDeps(t, true, nil, nil, func(d *Deps) { d.Arbiter = c })
+		time.Sleep(arbTTL / 2) // a few rounds
+		if kv, ok := m.Get(key); !ok || kv.Value != "server2" || kv.Lease != c.Status().Lease {
+			t.Errorf("after the new run's first rounds the key is %+v (%v), want it under its lease %x", kv, ok, c.Status().Lease)
+		}
+		m.Cut("server2-again", arbiter.DropRequests)
+		dl := c.Deadline()
+		if !dl.After(exp) {
+			t.Fatalf("the new run's deadline %v is not past the earlier lease's expiry %v: the test shows nothing", dl, exp)
+		}
+		for w.holds() {
+			if kv, ok := m.Get(key); !ok || kv.Value != "server2" {
+				t.Fatalf("%v after the earlier lease's expiry server2 holds the addresses, and their key is %+v (%v): another host may claim it",
+					time.Since(exp), kv, ok)
+			}
+			if time.Now().After(dl) {
+				t.Fatal("still holding the addresses past the lease's deadline")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		kv, ok := m.Get(key)
+		if !ok || kv.Value != "server2" {
+			t.Fatalf("the addresses removed, the key is %+v (%v): it went before them", kv, ok)
+		}
+		if at, live := m.LeaseExpiry(kv.Lease); !live || !at.After(time.Now()) {
+			t.Errorf("the addresses removed at %v, the key's lease expires at %v (live %v): not after", time.Now(), at, live)
+		}
+		if _, ok := w.notices.last(notice.ArbiterLost); !ok {
+			t.Errorf("no arbiter-lost notice: %v", w.notices.kinds())
+		}
+	})
+}
+
+// A run killed in the middle of a takeover left one of two addresses on
+// this host, its key under that run's lease. Started again, failoverd
+// completes the takeover with both keys under its own lease, before the
+// earlier lease expires: the held address's key adopted (at the first
+// round, or by the takeover's claims, whichever comes first), not
+// refused as another host's until that lease expired.
+func TestAnUnfinishedTakeoverAdoptsTheKeyOfTheAddressHeld(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		earlier, _ := arbiterClient(t, m, "server2", "standby 100")
+		synctest.Wait()
+		time.Sleep(time.Second) // its first round
+		if h, err := earlier.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server2" {
+			t.Fatalf("the earlier run's claim: %q, %v", h, err)
+		}
+		m.Cut("server2", arbiter.DropRequests) // killed
+		exp, ok := m.LeaseExpiry(earlier.Status().Lease)
+		if !ok {
+			t.Fatal("the earlier run's lease gone at once")
+		}
+		c, err := arbiter.New(m.Conn("server2-again"), arbiter.Config{Node: "server2", Role: "standby 100", TTL: arbTTL,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		second := takeover.Address{Interface: "pub0", Prefix: netip.MustParsePrefix("198.51.100.2/32")}
+		w := newWorldDeps(t, true, nil, nil, func(d *Deps) { d.Arbiter = c }, func(c *Config) { c.Addresses = append(c.Addresses, second) })
+		for {
+			held, err := w.manager.Held(context.Background(), []takeover.Address{w.addr, second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(held) == 2 {
+				break
+			}
+			if !time.Now().Before(exp) {
+				t.Fatalf("holds %v when the earlier run's lease expires (state %s, notices %v)", held, w.d.State(), w.notices.kinds())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for _, a := range []string{"198.51.100.1", "198.51.100.2"} {
+			if kv, ok := m.Get(arbiter.DefaultPrefix + "/addr/" + a); !ok || kv.Value != "server2" || kv.Lease != c.Status().Lease {
+				t.Errorf("the key of %s is %+v (%v), want it under the new run's lease %x", a, kv, ok, c.Status().Lease)
+			}
 		}
 	})
 }

@@ -142,8 +142,9 @@ func LinkAddrs(targets []heartbeat.Target) []netip.Addr {
 
 // keepHostKeys claims the keys of the links' addresses this host does
 // not hold (at start, and again after its lease was found lost: the
-// claims under it went with it), and frees those of addresses gone from
-// the links.
+// claims under it went with it), adopts those still under a lease of
+// this name that may be its earlier run's (killed, and started again:
+// Status.Earlier), and frees those of addresses gone from the links.
 func (d *Daemon) keepHostKeys(ctx context.Context) {
 	st := d.Arbiter.Status()
 	if !st.Reachable || st.Lease == 0 {
@@ -152,10 +153,10 @@ func (d *Daemon) keepHostKeys(ctx context.Context) {
 	want := LinkAddrs(d.Sender.Targets())
 	for _, ip := range want {
 		addr := ip.String()
-		if st.Holders[addr] == st.Node {
+		if st.Holders[addr] == st.Node && !slices.Contains(st.Earlier, addr) {
 			continue
 		}
-		holder, err := d.Arbiter.Claim(ctx, addr)
+		holder, err := d.Arbiter.Adopt(ctx, addr)
 		d.noteKey(addr, holder, err, false)
 	}
 	for addr, h := range st.Holders {
@@ -172,7 +173,14 @@ func (d *Daemon) keepHostKeys(ctx context.Context) {
 // keepServiceKeys claims again the key of each service address this host
 // holds and the arbiter does not name it for (its lease was replaced),
 // removes an address whose key another host holds, and frees the key of
-// an address it does not hold.
+// an address it does not hold. The key of a service address it holds
+// that is still under a lease of this name that may be its earlier
+// run's (killed, and started again; the address left on the interface:
+// Status.Earlier) it adopts at the first round through the majority, so
+// that the key lives as long as this run's lease: that lease expires at
+// a moment no deadline of this run tracks, and cut from the majority
+// meanwhile, this host would hold the address with no key until its own
+// deadline, while another claimed it.
 func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 	st := d.Arbiter.Status()
 	if !st.Reachable || st.Lease == 0 {
@@ -180,10 +188,10 @@ func (d *Daemon) keepServiceKeys(ctx context.Context, svc LeasedService) {
 	}
 	for _, ip := range svc.Held() {
 		addr := ip.String()
-		if st.Holders[addr] == st.Node {
+		if st.Holders[addr] == st.Node && !slices.Contains(st.Earlier, addr) {
 			continue
 		}
-		holder, err := d.Arbiter.Claim(ctx, addr)
+		holder, err := d.Arbiter.Adopt(ctx, addr)
 		d.noteKey(addr, holder, err, true)
 		if err != nil || holder == st.Node {
 			continue

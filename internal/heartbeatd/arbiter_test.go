@@ -468,11 +468,11 @@ func TestAServiceAddressWhoseKeyAnotherHostOfThisNameHoldsIsNotAdded(t *testing.
 }
 
 // A run killed and started again at once (systemd restarts it a second
-// later): the service address the earlier run left stays, although that
-// run's key, under its lease, outlives it for up to a TTL; once the lease
-// expired heartbeatd claims the key under its own. Nothing is told of a
-// twin.
-func TestAServiceAddressLeftByAKilledRunStaysWhileItsLeaseRunsOut(t *testing.T) {
+// later): the service address the earlier run left stays, and heartbeatd
+// takes its key, under the earlier run's lease, under its own at its
+// first round through the majority, long before that lease expires.
+// Nothing is told of a twin.
+func TestAServiceAddressLeftByAKilledRunStaysAndItsKeyIsAdopted(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := arbiter.NewMemory(arbiter.MemoryConfig{})
 		earlier := client(t, m, "server1-earlier", "server1")
@@ -480,13 +480,101 @@ func TestAServiceAddressLeftByAKilledRunStaysWhileItsLeaseRunsOut(t *testing.T) 
 			t.Fatalf("the earlier run's claim: %q, %v", h, err)
 		}
 		m.Cut("server1-earlier", arbiter.DropRequests) // killed
+		exp, ok := m.LeaseExpiry(earlier.Status().Lease)
+		if !ok {
+			t.Fatal("the earlier run's lease gone at once")
+		}
 		w := newArbWorld(t, m, arbOpts{service: true, left: true})
-		waitFor(t, "the key claimed under the new run's lease", 2*arbTTL, func() bool {
+		waitFor(t, "the key claimed under the new run's lease", arbTTL/2, func() bool {
 			kv, ok := m.Get(svcKey)
 			return ok && kv.Value == "server1" && kv.Lease == w.client.Status().Lease
 		})
+		if !time.Now().Before(exp) {
+			t.Errorf("the key taken under the new run's lease only once the earlier one expired")
+		}
 		if !w.held() || len(w.mgr.removed()) != 0 {
 			t.Fatalf("held %v, removals %+v: the address the killed run left must stay", w.held(), w.mgr.removed())
+		}
+		if strings.Contains(w.logs.String(), "another host uses this host's name") {
+			t.Errorf("a twin told of the earlier run:\n%s", w.logs)
+		}
+	})
+}
+
+// A run killed and started again holds the service address the earlier
+// run left, and is cut from the arbiter's majority a moment after its
+// first rounds, before the earlier run's lease expires (simulation seed
+// 5381: it held the address with no key, until its own deadline, while a
+// standby claimed the key and added the address). Its key, adopted, lives
+// under its lease: the address goes by its own deadline, and the key
+// never expires while the address is here.
+func TestARestartedRunCutFromTheMajorityNeverHoldsTheAddressWithoutItsKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		earlier := client(t, m, "server1-earlier", "server1")
+		if h, err := earlier.Claim(context.Background(), svcAddr.Addr().String()); err != nil || h != "server1" {
+			t.Fatalf("the earlier run's claim: %q, %v", h, err)
+		}
+		m.Cut("server1-earlier", arbiter.DropRequests) // killed
+		exp, ok := m.LeaseExpiry(earlier.Status().Lease)
+		if !ok {
+			t.Fatal("the earlier run's lease gone at once")
+		}
+		w := newArbWorld(t, m, arbOpts{service: true, left: true})
+		time.Sleep(arbTTL / 2) // a few rounds
+		m.Cut("server1", arbiter.DropRequests)
+		dl := w.client.Deadline()
+		if !dl.After(exp) {
+			t.Fatalf("the new run's deadline %v is not past the earlier lease's expiry %v: the test shows nothing", dl, exp)
+		}
+		for w.held() {
+			if kv, ok := m.Get(svcKey); !ok || kv.Value != "server1" {
+				t.Fatalf("%v after the earlier lease's expiry heartbeatd holds %v, and its key is %+v (%v): another host may claim it",
+					time.Since(exp), svcAddr, kv, ok)
+			}
+			if time.Now().After(dl) {
+				t.Fatalf("still holding %v past the lease's deadline", svcAddr)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		rs := w.mgr.removed()
+		if len(rs) != 1 {
+			t.Fatalf("removals %+v, want one", rs)
+		}
+		r := rs[0]
+		if r.at.After(dl) {
+			t.Errorf("removed %v past the deadline", r.at.Sub(dl))
+		}
+		if !r.keyHeld || r.key.Value != "server1" || !r.leaseLive || !r.expiry.After(r.at) {
+			t.Errorf("at the removal the key was %+v (held %v) under a lease expiring at %v (live %v): want server1's, live past the removal at %v",
+				r.key, r.keyHeld, r.expiry, r.leaseLive, r.at)
+		}
+	})
+}
+
+// Without service addresses, a run killed and started again takes the
+// keys of its links' addresses from the earlier run's lease at its first
+// round, long before that lease expires.
+func TestHostAddressModeAdoptsTheKeysOfAnEarlierRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := arbiter.NewMemory(arbiter.MemoryConfig{})
+		earlier := client(t, m, "server1-earlier", "server1")
+		const pub = arbiter.DefaultPrefix + "/addr/198.51.100.1"
+		if h, err := earlier.Claim(context.Background(), "198.51.100.1"); err != nil || h != "server1" {
+			t.Fatalf("the earlier run's claim: %q, %v", h, err)
+		}
+		m.Cut("server1-earlier", arbiter.DropRequests) // killed
+		exp, ok := m.LeaseExpiry(earlier.Status().Lease)
+		if !ok {
+			t.Fatal("the earlier run's lease gone at once")
+		}
+		w := newArbWorld(t, m, arbOpts{})
+		waitFor(t, "the key of the public address under the new run's lease", arbTTL/2, func() bool {
+			kv, ok := m.Get(pub)
+			return ok && kv.Value == "server1" && kv.Lease == w.client.Status().Lease
+		})
+		if !time.Now().Before(exp) {
+			t.Errorf("the key taken under the new run's lease only once the earlier one expired")
 		}
 		if strings.Contains(w.logs.String(), "another host uses this host's name") {
 			t.Errorf("a twin told of the earlier run:\n%s", w.logs)
