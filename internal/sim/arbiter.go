@@ -442,7 +442,7 @@ func (c *checker) arbiterLocked(now time.Time) {
 		_, live := e.m.Get(e.nodeKey(n.name))
 		track(&n.arbReadySince, live && leader && e.cutOf(n.h) == arbiter.Connected && n.running && n.h.up() && n.frozen == 0)
 	}
-	check := func(who string, h *host, pr *proc, from time.Time) {
+	check := func(who string, h *host, pr *proc, from, ready time.Time) {
 		if !h.up() || !h.port(linkPub).held[c.w.addr] || now.Sub(from) <= e.slack() {
 			return
 		}
@@ -457,9 +457,16 @@ func (c *checker) arbiterLocked(now time.Time) {
 			return
 		}
 		// Under a lease of an earlier run of the daemon (killed, and
-		// started again), the key is claimed again once that lease has
-		// expired (failoverd(8), ARBITER: two hosts of one name).
+		// started again), the key is adopted under the new run's lease
+		// at its first round through the majority; a run that starts
+		// cut from it claims the key once that lease has expired
+		// (failoverd(8), ARBITER: two hosts of one name).
 		earlier := e.runOf[e.keyLease] != pr
+		if holder == who && earlier && !ready.IsZero() && now.Sub(later(from, ready)) > e.slack() {
+			c.fail("%s holds %s under its earlier run's lease %v after it reached the majority: the key is not adopted", who, c.w.addr,
+				now.Sub(later(from, ready)).Round(time.Millisecond))
+			return
+		}
 		if holder != who && !(holder == "" && earlier && now.Sub(c.keyFreeSince) <= e.slack()) {
 			name := holder
 			if name == "" {
@@ -477,11 +484,11 @@ func (c *checker) arbiterLocked(now time.Time) {
 		// remove the address: its kernel keeps it, as without an
 		// arbiter (failoverd(8)); thawed, it removes it at once.
 		if n.running && n.frozen == 0 {
-			check(n.name, n.h, n.proc, later(n.started, n.thawedAt))
+			check(n.name, n.h, n.proc, later(n.started, n.thawedAt), n.arbReadySince)
 		}
 	}
 	if c.b.Service && c.hbRunning {
-		check("primary", c.w.p, c.w.hbProc, c.hbStarted)
+		check("primary", c.w.p, c.w.hbProc, c.hbStarted, c.pRenewsSince)
 	}
 	if !c.b.Service && !c.pRenewsSince.IsZero() {
 		if from := later(c.pRenewsSince, c.keyFreeSince); !c.keyFreeSince.IsZero() && now.Sub(from) > e.slack() {
