@@ -26,8 +26,8 @@
 //
 // A socket is bound to its interface's index. Follow binds it again to
 // an interface made again under the link's name, and gives the socket
-// for the other interfaces the new index to drop; the standby port calls
-// it every second (the heartbeat port does not yet).
+// for the other interfaces the new index to drop; the standby port and
+// the heartbeat port (package monitor) call it every second.
 //
 // Each socket is read with recvmmsg(2), a batch at a time, by a
 // goroutine of its own (read_linux.go says why it is read that way).

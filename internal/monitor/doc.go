@@ -26,6 +26,19 @@
 // peer's addresses that start like a heartbeat; packets from interfaces
 // that are no link's count as from no link.
 //
+// The kernel binds a link's socket to its interface's index. Run looks
+// every second (followEvery) for a link whose interface was deleted and
+// made again under its name (a bond or VLAN recreated, the network
+// configuration restarted) and binds its sockets to the new index
+// (linksock.Follow), with a warning: left on the old one, the link would
+// hear nothing until failoverd restarts, and with every link made again
+// failoverd would go after a live primary's addresses. A socket bound
+// again keeps its filter, the one its link's state asks for now (below);
+// the socket for the other interfaces is given its filter again, the
+// same peers with the links' new indexes to drop (its filter never
+// changes otherwise). The interfaces' names are then read again at once,
+// so that the new index counts as the link's.
+//
 // # The kernel's filter
 //
 // A link's filter (IPv4) passes the primary's configured addresses

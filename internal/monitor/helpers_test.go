@@ -57,17 +57,31 @@ func loopbackConfig(port uint16, extra ...string) Config {
 // runMonitor runs m until the test ends and passes on what it accepts
 // (not the dropped packets of the primary's addresses it delivers too).
 func runMonitor(t *testing.T, m *Monitor, room int) <-chan Heard {
+	return runMonitorIn(t, nil, m, room)
+}
+
+// runMonitorIn is runMonitor with Run's goroutine inside ns (unless nil),
+// as failoverd's is in its own namespace: there it looks the links'
+// interfaces up (Monitor.follow).
+func runMonitorIn(t *testing.T, ns *lab.NS, m *Monitor, room int) <-chan Heard {
 	heard := make(chan Heard, room)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- m.Run(ctx, func(hs []Heard) {
+	run := func() error {
+		return m.Run(ctx, func(hs []Heard) {
 			for _, h := range hs {
 				if h.Dropped == "" {
 					heard <- h
 				}
 			}
 		})
+	}
+	go func() {
+		if ns == nil {
+			done <- run()
+			return
+		}
+		done <- ns.Do(run)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -83,8 +97,15 @@ func runMonitor(t *testing.T, m *Monitor, room int) <-chan Heard {
 // monitor on s2 for both links with key kr; opts change its Config.
 func twoServers(t *testing.T, kr *wire.Keyring, opts ...func(*Config)) (s1 *lab.NS, m *Monitor) {
 	t.Helper()
+	s1, _, m = twoServersNS(t, kr, opts...)
+	return s1, m
+}
+
+// twoServersNS is twoServers, with s2 (the monitor's namespace) too.
+func twoServersNS(t *testing.T, kr *wire.Keyring, opts ...func(*Config)) (s1, s2 *lab.NS, m *Monitor) {
+	t.Helper()
 	l := lab.New(t)
-	s1, s2 := l.Netns("s1"), l.Netns("s2")
+	s1, s2 = l.Netns("s1"), l.Netns("s2")
 	l.Veth(s1, "priv0", s2, "priv0")
 	l.Veth(s1, "pub0", s2, "pub0")
 	s1.Addr("priv0", "192.0.2.1/24")
@@ -103,5 +124,5 @@ func twoServers(t *testing.T, kr *wire.Keyring, opts ...func(*Config)) (s1 *lab.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s1, m
+	return s1, s2, m
 }

@@ -153,7 +153,7 @@ type socket struct {
 // the package doc on Linux): IPv4 always, IPv6 when the host has it.
 func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
 	m := newMonitor(cfg, log)
-	socks, err := linksock.Listen(linksock.Config{Port: cfg.Port, Links: cfg.Links, Name: "heartbeat port", IPv6: true, Filter: cfg.filter}, log)
+	socks, err := linksock.Listen(cfg.sockets(), log)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +162,17 @@ func Listen(cfg Config, log *slog.Logger) (*Monitor, error) {
 	}
 	return m, nil
 }
+
+// sockets is what linksock opens for c. Filter is what each socket's
+// filter starts as, and stays for the socket for the other interfaces:
+// only a link's own socket gets another (refilterLocked).
+func (c Config) sockets() linksock.Config {
+	return linksock.Config{Port: c.Port, Links: c.Links, Name: "heartbeat port", IPv6: true, Filter: c.filter}
+}
+
+// followEvery is how often Run looks for a link's interface made again
+// (linksock.Follow).
+const followEvery = time.Second
 
 // Close closes the sockets.
 func (m *Monitor) Close() error {
@@ -212,9 +223,66 @@ func (m *Monitor) Run(ctx context.Context, deliver func([]Heard)) error {
 		}
 		reads[i] = func() error { return loop(m.batcher(deliver)) }
 	}
-	return linksock.ReadAll(ctx, reads, func(i int, err error) {
-		m.log.Error("a heartbeat socket failed; its link goes unheard until failoverd restarts", "link", m.socks[i].linkName(), "err", err)
-	})
+	read := make(chan error, 1)
+	go func() {
+		read <- linksock.ReadAll(ctx, reads, func(i int, err error) {
+			m.log.Error("a heartbeat socket failed; its link goes unheard until failoverd restarts", "link", m.socks[i].linkName(), "err", err)
+		})
+	}()
+	return m.follow(read)
+}
+
+// follow binds each link's socket again once its interface was made
+// again under the link's name (linksock.Follow), until the readers return
+// (read: their error): bound to the old interface's index, the socket
+// would hear no heartbeat on that link until failoverd restarts, and
+// with every link made again failoverd would take a live primary's
+// addresses. A re-bound socket keeps its kernel filter, the one its
+// link's state asks for now (peers.go); the socket for the other
+// interfaces gets its filter again with the links' new indexes to drop.
+// The names of the interfaces are then looked up again at once, so that
+// the new index counts as the link's from the first packet.
+func (m *Monitor) follow(read <-chan error) error {
+	var socks []*linksock.Socket
+	for _, s := range m.socks {
+		if s.Socket != nil {
+			socks = append(socks, s.Socket)
+		}
+	}
+	if len(socks) == 0 {
+		return <-read // inboxes only: no interface to follow
+	}
+	t := time.NewTicker(followEvery)
+	defer t.Stop()
+	var said string
+	for {
+		select {
+		case err := <-read:
+			return err
+		case <-t.C:
+		}
+		moved, err := linksock.Follow(m.cfg.sockets(), socks)
+		if len(moved) > 0 {
+			m.relearn()
+			m.log.Warn("a link's interface was made again: the heartbeat port is bound to the new one", "links", moved)
+		}
+		if err != nil && err.Error() != said {
+			m.log.Error("cannot bind the heartbeat port to a link's new interface: the primary's heartbeats on it go unheard", "err", err)
+		}
+		said = ""
+		if err != nil {
+			said = err.Error()
+		}
+	}
+}
+
+// relearn forgets the interfaces' names and reads them again now.
+func (m *Monitor) relearn() {
+	m.mu.Lock()
+	m.names = map[int]string{}
+	m.lastLookup = time.Time{}
+	m.mu.Unlock()
+	m.lookup(0)
 }
 
 // linkName names the link of s in a message.
