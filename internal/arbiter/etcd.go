@@ -34,7 +34,7 @@ type EtcdConfig struct {
 	// member that refused the connection or dropped it; DefaultReconnect
 	// when zero. The daemons use the arbiter's round, TTL/6: a holder
 	// that keeps its addresses while etcd is down (KeepPastDeadline) must
-	// renew its lease within a TTL less the margin of etcd's return, and
+	// renew its lease within a TTL less the margin after etcd's return, and
 	// gRPC's own backoff, which grows by 1.6 with each refused attempt up
 	// to 2 minutes, had 5 to 8 s between attempts after 10 s down.
 	Reconnect time.Duration

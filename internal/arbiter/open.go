@@ -35,7 +35,7 @@ func ConfigOf(c *config.Config, role string, log *slog.Logger) Config {
 }
 
 // dialConfig dials the etcd members c names, with its TLS files,
-// trying one that refused again at least once a round.
+// trying one that refused again about once a round (jitter: up to 1.2).
 func dialConfig(c *config.Config) (*Etcd, error) {
 	return DialEtcd(EtcdConfig{Endpoints: c.Arbiter, DialTimeout: c.ArbiterTTL, Reconnect: c.ArbiterTTL / 6,
 		CAFile: c.ArbiterCA, CertFile: c.ArbiterCert, KeyFile: c.ArbiterKey})
