@@ -59,6 +59,22 @@ func (s *standbyd) waitKey(holder string, d time.Duration) {
 	}
 }
 
+// waitKeyRead waits until s has read from the arbiter, at or after
+// since, that holder holds the public address's key: a read that reached
+// the majority, not the holders s last read before it lost it (which its
+// status keeps showing). It returns how long after since that read was sent.
+func (s *standbyd) waitKeyRead(holder string, since time.Time, d time.Duration) time.Duration {
+	s.c.t.Helper()
+	var st arbiter.Status
+	if !lab.WaitFor(d, func() bool {
+		st = s.arbiterStatus()
+		return st.Reachable && !st.ReadAt.Before(since) && st.Holders[vip] == holder
+	}) {
+		s.c.t.Fatalf("%s does not read %s as the holder of %s's key from the arbiter within %v: %+v", s.name, holder, vip, d, st)
+	}
+	return st.ReadAt.Sub(since)
+}
+
 // yieldsToArbiter says s's status says it adds nothing because the
 // arbiter's majority cannot be reached.
 func (s *standbyd) yieldsToArbiter() bool {
@@ -206,11 +222,16 @@ func membersDown(t *testing.T, lost string) {
 			t.Errorf("s2 does not say it keeps the addresses while every member refuses")
 		}
 		t.Logf("every member down for %v: s2 kept the address (keep)", 3*ttl)
-		// etcd back: the holder still holds, and the arbiter names it.
+		// etcd back: the holder still holds, and the arbiter names it;
+		// it renewed its lease in time, so it holds on.
+		back := time.Now()
 		c.Etcd.StartAll()
-		s3.waitKey("s2", 2*ttl)
-		if !c.holds(s2.host) || s2.state() != "active" {
-			t.Fatalf("etcd back: s2 %s, holders %v", s2.state(), c.holders())
+		read := s3.waitKeyRead("s2", back, 2*ttl)
+		t.Logf("etcd back: s3 read s2 as the holder %v after the members were started", ms(read))
+		if !lab.Stays(ttl, func() bool {
+			return c.holds(s2.host) && s2.state() == "active" && s3.state() == "standby" && !c.holds(s3.host)
+		}) {
+			t.Fatalf("etcd back: s2 %s, s3 %s, holders %v", s2.state(), s3.state(), c.holders())
 		}
 		if at := c.addrs[s2.host].firstDelete(down); !at.IsZero() {
 			t.Fatalf("s2 removed the address %v after every member went down (keep)", at.Sub(down))

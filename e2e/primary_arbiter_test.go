@@ -169,8 +169,10 @@ func primaryMembersDown(t *testing.T, lost string) {
 		if !lab.Stays(3*ttl, unchanged) {
 			t.Fatalf("every member down (keep): holders %v, s2 %s", c.holders(), s2.state())
 		}
+		back := time.Now()
 		c.Etcd.StartAll()
-		s2.waitKey("s1", 2*ttl)
+		read := s2.waitKeyRead("s1", back, 2*ttl)
+		t.Logf("etcd back: s2 read s1 as the holder %v after the members were started", ms(read))
 		if !lab.Stays(ttl, unchanged) {
 			t.Fatalf("etcd back (keep): holders %v, s2 %s", c.holders(), s2.state())
 		}

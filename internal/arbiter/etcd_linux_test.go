@@ -285,3 +285,61 @@ func TestEtcdOverTLS(t *testing.T) {
 		}
 	}
 }
+
+// With KeepPastDeadline (FAILOVER_ARBITER_LOST=keep), a holder keeps its
+// lease while every member is down, however long, and through etcd's
+// return: the members come back with the lease on their data, a new
+// leader gives it its TTL again, and the client must renew it before its
+// DownDeadline, a TTL less the margin after the last round in which every
+// member refused; past that, it lets the lease go and its holder its
+// addresses. The outage lasts long enough (20 s) for a reconnection
+// backoff that grows with each refused attempt (gRPC's default: 1 s, ×1.6
+// each time, up to 2 min: by then 8 to 20 s between attempts) to leave
+// the client unconnected through that whole window.
+func TestEtcdKeepRenewsTheLeaseThroughEtcdsReturn(t *testing.T) {
+	const down = 20 * time.Second
+	c := startEtcd(t)
+	a := run(t, dialEtcd(t, c.Endpoints), Config{Node: "a", TTL: etcdTTL, KeepPastDeadline: true})
+	eventually(t, "a reachable", 5*time.Second, a.Reachable)
+	claim(t, a, "a")
+	lease := a.Status().Lease
+
+	for _, m := range c.Members {
+		m.Kill()
+	}
+	killed := time.Now()
+	eventually(t, "a finds every member refusing", 2*etcdTTL, func() bool {
+		st := a.Status()
+		return st.Members == 3 && st.Refusing == 3
+	})
+	for time.Since(killed) < down {
+		if st := a.Status(); st.Lease != lease || st.LeasesLost != 0 {
+			t.Fatalf("%v after every member stopped: lease %x (lost %d), want %x kept", time.Since(killed), st.Lease, st.LeasesLost, lease)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !a.Deadline().Before(time.Now()) {
+		t.Fatalf("%v after every member stopped, a's deadline %v has not passed", down, a.Deadline())
+	}
+
+	for _, m := range c.Members {
+		m.Restart(t)
+	}
+	back := time.Now()
+	took := eventually(t, "a reachable again", 10*time.Second, func() bool {
+		st := a.Status()
+		return st.Reachable && st.Renewed.After(back) || st.LeasesLost != 0
+	})
+	st := a.Status()
+	if st.LeasesLost != 0 || st.Lease != lease {
+		t.Fatalf("members back %v ago: a let its lease %x go (%d lost at %v after the restart; now %x): it did not renew it before its DownDeadline",
+			took.Round(time.Millisecond), lease, st.LeasesLost, st.LeaseLostAt.Sub(back).Round(time.Millisecond), st.Lease)
+	}
+	t.Logf("members back after %v down: a renewed its lease %v after their restart, %v before its DownDeadline",
+		back.Sub(killed).Round(time.Millisecond), took.Round(time.Millisecond), a.DownDeadline().Sub(st.Renewed).Round(time.Millisecond))
+	claim(t, a, "a")
+	kvs, err := dialEtcd(t, c.Endpoints).List(context.Background(), key)
+	if err != nil || len(kvs) != 1 || kvs[0].Value != "a" || kvs[0].Lease != lease {
+		t.Fatalf("etcd holds %+v (%v), want a under lease %x", kvs, err, lease)
+	}
+}

@@ -34,8 +34,9 @@ func ConfigOf(c *config.Config, role string, log *slog.Logger) Config {
 		KeepPastDeadline: c.ArbiterLost == "keep", Logger: log}
 }
 
-// dialConfig dials the etcd members c names, with its TLS files.
+// dialConfig dials the etcd members c names, with its TLS files,
+// trying one that refused again about once a round (jitter: up to 1.2).
 func dialConfig(c *config.Config) (*Etcd, error) {
-	return DialEtcd(EtcdConfig{Endpoints: c.Arbiter, DialTimeout: c.ArbiterTTL,
+	return DialEtcd(EtcdConfig{Endpoints: c.Arbiter, DialTimeout: c.ArbiterTTL, Reconnect: c.ArbiterTTL / 6,
 		CAFile: c.ArbiterCA, CertFile: c.ArbiterCert, KeyFile: c.ArbiterKey})
 }

@@ -71,8 +71,8 @@ func TestEtcdOfTwoClientsWithOneNameOnlyTheFirstClaims(t *testing.T) {
 // lease go, its revoke refused; once the members are back, on their data,
 // the new leader gives every lease a full TTL again, a's old one too,
 // with a's key: a takes it back under its new lease; the twin is refused
-// it throughout. (A longer TTL: the old lease must outlive the etcd
-// client's reconnecting, which backs off while the members refuse.)
+// it throughout. (A longer TTL: the old lease must outlive the members'
+// election and the etcd client's reconnecting.)
 func TestEtcdALeaseReplacedWhileTheServerHoldsItTakesItsKeyBack(t *testing.T) {
 	const ttl = 6 * time.Second
 	c := startEtcd(t)
@@ -88,6 +88,8 @@ func TestEtcdALeaseReplacedWhileTheServerHoldsItTakesItsKeyBack(t *testing.T) {
 		m.Kill()
 	}
 	eventually(t, "a lets its lease go", 2*ttl, func() bool { return a.Status().LeasesLost == 1 })
+	// Its revoke refused: the round went on to ask for a new lease.
+	eventually(t, "a's revoke refused", 2*ttl, func() bool { return strings.Contains(a.Status().Err, "grant a lease") })
 	for _, m := range c.Members {
 		m.Restart(t)
 	}
