@@ -81,7 +81,14 @@ func TestALinkMadeAgainCarriesAnnouncements(t *testing.T) {
 			if err != nil || sent != 2 {
 				t.Errorf("Announce after priv0 was made again: sent to %d broadcast addresses, %v; want 2", sent, err)
 			}
-			before := f.me.Stats()
+			// What was sent before (the broadcasts of the wait above, this
+			// host's own announcement coming back) has arrived, on a busy
+			// machine too, before the count starts.
+			var before Stats
+			lab.WaitFor(3*time.Second, func() bool {
+				before = f.me.Stats()
+				return lab.Stays(200*time.Millisecond, func() bool { return f.me.Stats().Received == before.Received })
+			})
 			dropped := func(st Stats) (n uint64) {
 				for _, d := range st.Dropped {
 					n += d
