@@ -27,7 +27,7 @@
 // that are no link's count as from no link.
 //
 // The kernel binds a link's socket to its interface's index. Run looks
-// every second (followEvery) for a link whose interface was deleted and
+// every second (linksock.FollowEvery) for a link whose interface was deleted and
 // made again under its name (a bond or VLAN recreated, the network
 // configuration restarted) and binds its sockets to the new index
 // (linksock.Follow), with a warning: left on the old one, the link would

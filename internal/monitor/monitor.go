@@ -170,10 +170,6 @@ func (c Config) sockets() linksock.Config {
 	return linksock.Config{Port: c.Port, Links: c.Links, Name: "heartbeat port", IPv6: true, Filter: c.filter}
 }
 
-// followEvery is how often Run looks for a link's interface made again
-// (linksock.Follow).
-const followEvery = time.Second
-
 // Close closes the sockets.
 func (m *Monitor) Close() error {
 	var errs []error
@@ -252,28 +248,12 @@ func (m *Monitor) follow(read <-chan error) error {
 	if len(socks) == 0 {
 		return <-read // inboxes only: no interface to follow
 	}
-	t := time.NewTicker(followEvery)
-	defer t.Stop()
-	var said string
-	for {
-		select {
-		case err := <-read:
-			return err
-		case <-t.C:
-		}
-		moved, err := linksock.Follow(m.cfg.sockets(), socks)
-		if len(moved) > 0 {
-			m.relearn()
-			m.log.Warn("a link's interface was made again: the heartbeat port is bound to the new one", "links", moved)
-		}
-		if err != nil && err.Error() != said {
-			m.log.Error("cannot bind the heartbeat port to a link's new interface: the primary's heartbeats on it go unheard", "err", err)
-		}
-		said = ""
-		if err != nil {
-			said = err.Error()
-		}
-	}
+	return linksock.FollowUntil(read, m.cfg.sockets(), socks, func(links []string) {
+		m.relearn()
+		m.log.Warn("a link's interface was made again: the heartbeat port is bound to the new one", "links", links)
+	}, func(err error) {
+		m.log.Error("cannot bind the heartbeat port to a link's new interface: the primary's heartbeats on it go unheard", "err", err)
+	})
 }
 
 // relearn forgets the interfaces' names and reads them again now.

@@ -79,10 +79,6 @@ func sockets(cfg Config) linksock.Config {
 	return linksock.Config{Port: cfg.Port, Links: cfg.Links, Name: "standby port"}
 }
 
-// followEvery is how often Run looks for a link's interface made again
-// (linksock.Follow).
-const followEvery = time.Second
-
 func newConn(cfg Config, log *slog.Logger, socks []*linksock.Socket) *Conn {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -272,27 +268,11 @@ func (c *Conn) Run(ctx context.Context, deliver func(Peer)) error {
 // failoverd restarts. It runs in Run's goroutine, where the interfaces'
 // names are looked up.
 func (c *Conn) follow(read <-chan error) error {
-	t := time.NewTicker(followEvery)
-	defer t.Stop()
-	var said string
-	for {
-		select {
-		case err := <-read:
-			return err
-		case <-t.C:
-		}
-		moved, err := linksock.Follow(sockets(c.cfg), c.socks)
-		if len(moved) > 0 {
-			c.log.Warn("a link's interface was made again: the standby port is bound to the new one", "links", moved)
-		}
-		if err != nil && err.Error() != said {
-			c.log.Error("cannot bind the standby port to a link's new interface: the standbys on it go unheard", "err", err)
-		}
-		said = ""
-		if err != nil {
-			said = err.Error()
-		}
-	}
+	return linksock.FollowUntil(read, sockets(c.cfg), c.socks, func(links []string) {
+		c.log.Warn("a link's interface was made again: the standby port is bound to the new one", "links", links)
+	}, func(err error) {
+		c.log.Error("cannot bind the standby port to a link's new interface: the standbys on it go unheard", "err", err)
+	})
 }
 
 // link returns the name of the interface ifindex, looked up again at
