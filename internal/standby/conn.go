@@ -62,6 +62,9 @@ type Conn struct {
 	names    map[int]string // ifindex -> interface name
 	looked   time.Time
 	lastWarn map[wire.DropReason]time.Time
+	// bcast: each link's broadcast addresses, as read at bcastAt.
+	bcast   map[string][]netip.Addr
+	bcastAt time.Time
 }
 
 // Listen opens the standby port (IPv4), on Linux with a socket for each
@@ -149,7 +152,7 @@ func (c *Conn) Announce(s Self, interval time.Duration, now time.Time) (sent int
 	var done []netip.Addr
 	for _, link := range c.cfg.Links {
 		from := c.socketOf(link)
-		for _, to := range broadcasts(link) {
+		for _, to := range c.broadcastsOf(link) {
 			if slices.Contains(done, to) {
 				continue
 			}
@@ -209,6 +212,28 @@ func broadcasts(link string) []netip.Addr {
 			}
 		}
 	}
+	return out
+}
+
+// broadcastsOf is broadcasts(link) as read within the last second: each
+// read is a netlink dump of the host's interfaces and addresses, which
+// at an announcement every 10 ms cost a standing-by failoverd four
+// times the CPU of all its other work.
+func (c *Conn) broadcastsOf(link string) []netip.Addr {
+	now := time.Now()
+	c.mu.Lock()
+	if now.Sub(c.bcastAt) >= time.Second || now.Before(c.bcastAt) {
+		c.bcast, c.bcastAt = map[string][]netip.Addr{}, now
+	}
+	out, ok := c.bcast[link]
+	c.mu.Unlock()
+	if ok {
+		return out
+	}
+	out = broadcasts(link)
+	c.mu.Lock()
+	c.bcast[link] = out
+	c.mu.Unlock()
 	return out
 }
 
