@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipfailover/ipfailover/internal/linksock"
+	"github.com/ipfailover/ipfailover/internal/netif"
 	"github.com/ipfailover/ipfailover/internal/wire"
 )
 
@@ -245,11 +246,7 @@ func broadcast(n *net.IPNet) (netip.Addr, bool) {
 	if ip4 == nil || bits != 32 || ones >= 31 {
 		return netip.Addr{}, false
 	}
-	var b [4]byte
-	for i := range b {
-		b[i] = ip4[i] | ^n.Mask[len(n.Mask)-4+i]
-	}
-	return netip.AddrFrom4(b), true
+	return netif.BroadcastOf(netip.PrefixFrom(netip.AddrFrom4([4]byte(ip4)), ones)), true
 }
 
 // Run reads announcements until ctx ends and hands each accepted one to
