@@ -401,6 +401,7 @@ func TestARestartedHolderCutFromTheMajorityNeverHoldsTheAddressesWithoutTheirKey
 			t.Errorf("after the new run's first rounds the key is %+v (%v), want it under its lease %x", kv, ok, c.Status().Lease)
 		}
 		m.Cut("server2-again", arbiter.DropRequests)
+		synctest.Wait() // a renewal sent at the cut's instant is answered or lost before the deadline is read
 		dl := c.Deadline()
 		if !dl.After(exp) {
 			t.Fatalf("the new run's deadline %v is not past the earlier lease's expiry %v: the test shows nothing", dl, exp)
@@ -422,6 +423,7 @@ func TestARestartedHolderCutFromTheMajorityNeverHoldsTheAddressesWithoutTheirKey
 		if at, live := m.LeaseExpiry(kv.Lease); !live || !at.After(time.Now()) {
 			t.Errorf("the addresses removed at %v, the key's lease expires at %v (live %v): not after", time.Now(), at, live)
 		}
+		synctest.Wait() // the notice follows the removal
 		if _, ok := w.notices.last(notice.ArbiterLost); !ok {
 			t.Errorf("no arbiter-lost notice: %v", w.notices.kinds())
 		}
