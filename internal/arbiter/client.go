@@ -193,6 +193,17 @@ func (c *Client) call(ctx context.Context) (context.Context, context.CancelFunc)
 var errLettingGo = errors.New("past its deadline, let go once the server may have expired it")
 
 func (c *Client) round(ctx context.Context) {
+	// The members are asked beside the renewal, not after it: cut from
+	// every member, each call lasts its bound, and in turn they made a
+	// round of two bounds, so that a renewal after the cut healed came up
+	// to two bounds late, past the deadline of a holder whose cut it
+	// would have outlived.
+	counted := make(chan struct{})
+	go func() {
+		defer close(counted)
+		c.countMembers(ctx)
+	}()
+	defer func() { <-counted }()
 	err := c.renew(ctx)
 	if errors.Is(err, errLettingGo) {
 		c.mu.Lock()
@@ -216,7 +227,11 @@ func (c *Client) round(ctx context.Context) {
 		return // stopping: this round says nothing of the cluster
 	}
 	c.publish(err, kvs, readAt)
+}
 
+// countMembers asks each member whether it answers, refuses the
+// connection, or is silent.
+func (c *Client) countMembers(ctx context.Context) {
 	cctx, cancel := c.call(ctx)
 	sent := c.clock.Now()
 	n := c.b.Members(cctx)

@@ -3,7 +3,9 @@ package arbiter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -614,5 +616,80 @@ func TestNewRefusesANameThatWouldBreakTheKeys(t *testing.T) {
 		if _, err := New(NewMemory(MemoryConfig{}).Conn("x"), Config{Node: name}); err == nil {
 			t.Errorf("New accepted node name %q", name)
 		}
+	}
+}
+
+// renewals records when each renewal was sent.
+type renewals struct {
+	Backend
+	mu   sync.Mutex
+	sent []time.Time
+}
+
+func (r *renewals) KeepAlive(ctx context.Context, id LeaseID) (time.Duration, error) {
+	r.mu.Lock()
+	r.sent = append(r.sent, time.Now())
+	r.mu.Unlock()
+	return r.Backend.KeepAlive(ctx, id)
+}
+
+// between returns the renewals sent from from to to.
+func (r *renewals) between(from, to time.Time) []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.DeleteFunc(slices.Clone(r.sent), func(at time.Time) bool { return at.Before(from) || at.After(to) })
+}
+
+// A holder cut from every member in silence (requests or answers lost)
+// for half its lease, then healed, renews within a round of the heal,
+// before its deadline, whatever the cut's phase against its rounds; and
+// through the cut it sends a renewal every round, a TTL/6 apart: a
+// round asks the members beside its renewal, so a round through the cut
+// lasts one call's bound. Asked after the renewal, the silent members
+// made each round two bounds long: over etcd, where a connection the cut
+// left hanging resumes late, the renewal after the heal came up to a
+// second late, past the deadline of a holder whose cut fell just after
+// a renewal (e2e: TestArbiterBlipOfThePrimarysManagementLinkChangesNothing).
+func TestASilentCutHealedIsRenewedWithinARound(t *testing.T) {
+	for _, cut := range []Cut{DropRequests, DropAnswers} {
+		t.Run(cut.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := NewMemory(MemoryConfig{})
+				rec := &renewals{Backend: m.Conn("a")}
+				a := run(t, rec, Config{Node: "a"})
+				reachable(t, a)
+				claim(t, a, "a")
+				lease := a.Status().Lease
+				for phase := time.Duration(0); phase < ttl/6; phase += ttl / 30 {
+					// The next round renews at once: a TTL/6 after the last renewal was sent.
+					time.Sleep(time.Until(a.Status().Renewed.Add(ttl / 6)))
+					synctest.Wait()
+					time.Sleep(phase)
+					m.Cut("a", cut)
+					cutAt := time.Now()
+					synctest.Wait() // a round at the cut's instant: its renewal answered or lost
+					deadline := a.Deadline()
+					time.Sleep(ttl / 2)
+					m.Heal("a")
+					healed := time.Now()
+					waitUntil(t, fmt.Sprintf("a renewal after the heal of a cut %v after a renewal", phase), ttl/6+10*time.Millisecond,
+						func() bool { return !a.Status().Renewed.Before(healed) })
+					if st := a.Status(); st.Lease != lease || st.LeasesLost != 0 || time.Now().After(deadline) {
+						t.Fatalf("a cut %v after a renewal, for %v: renewed %v after the heal, its deadline %v after it; lease %x (was %x), %d lost",
+							phase, ttl/2, time.Since(healed), deadline.Sub(healed), st.Lease, lease, st.LeasesLost)
+					}
+					sent := rec.between(cutAt.Add(-ttl/6), a.Status().Renewed)
+					for i := 1; i < len(sent); i++ {
+						if gap := sent[i].Sub(sent[i-1]); gap > ttl/6 {
+							t.Fatalf("a cut %v after a renewal: renewals sent %v apart through the cut, more than a round (%v): %v",
+								phase, gap, ttl/6, sent)
+						}
+					}
+				}
+				if kv, ok := m.Get(key); !ok || kv.Value != "a" || kv.Lease != lease {
+					t.Errorf("after the cuts the key is %+v (%v), want a's under lease %x", kv, ok, lease)
+				}
+			})
+		})
 	}
 }

@@ -430,14 +430,22 @@ func (c *MemoryConn) List(ctx context.Context, prefix string) (kvs []KV, err err
 // Members: the members that are up answer, with a leader in view, unless
 // the connection is cut; without a leader none does. A member that is
 // down refuses the connection, as does every member to a client cut by
-// RefuseRequests.
+// RefuseRequests. A client cut by DropRequests or DropAnswers hears from
+// none, once its context ends, as Etcd's asks wait for silent members.
 func (c *MemoryConn) Members(ctx context.Context) MemberCount {
 	m := c.m
 	m.mu.Lock()
+	cut := m.cuts[c.client]
+	if cut == DropRequests || cut == DropAnswers {
+		n := MemberCount{Total: len(m.up)}
+		m.mu.Unlock()
+		<-ctx.Done()
+		return n
+	}
 	defer m.mu.Unlock()
 	m.advanceLocked()
 	n := MemberCount{Total: len(m.up)}
-	switch m.cuts[c.client] {
+	switch cut {
 	case RefuseRequests:
 		n.Refusing = n.Total
 	case Connected:
