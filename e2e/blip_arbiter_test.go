@@ -56,7 +56,10 @@ func holderBlip(c *cluster, h *lab.Host, d *lab.Daemon, blip time.Duration) {
 		t.Errorf("%s did not find the majority gone during a cut of %v (at %v)", h.Short, blip, lost)
 	}
 	var back time.Time
-	if !lab.WaitFor(ttl/6+slack, func() bool { back = logTime(d.Output(), "arbiter majority reachable again", healed); return !back.IsZero() }) {
+	if !lab.WaitFor(ttl/6+slack, func() bool {
+		back = logTime(d.Output(), "arbiter majority reachable again", healed)
+		return !back.IsZero()
+	}) {
 		t.Fatalf("%s does not say it reached the arbiter's majority again within %v of the heal", h.Short, ttl/6+slack)
 	}
 	if !lab.Stays(ttl, func() bool { return slices.Equal(c.holders(), holders) }) {
