@@ -71,3 +71,34 @@ func holderBlip(c *cluster, h *lab.Host, d *lab.Daemon, blip time.Duration) {
 	t.Logf("a blip of %v of %s's management link: reachable again %v after the heal", blip, h.Short, ms(back.Sub(healed)))
 	c.noDual(start)
 }
+
+// A blip of one etcd member (not the leader): cut from everyone, the
+// other members and every daemon, for longer than its election timeout,
+// so that it campaigns in vain, then back. The holder keeps the address
+// and the standby takes nothing: the other two are a majority
+// throughout, and with pre-vote the member's return unseats no leader.
+func TestArbiterBlipOfAMemberChangesNothing(t *testing.T) {
+	c := arbiterWorld(t, "release", 100)
+	s2 := c.standbys[0]
+	c.startAll()
+	s2.waitKey("s1", 2*time.Second)
+	m := c.Etcd.Members[0]
+	if l := c.Etcd.Leader(); l == m {
+		m = c.Etcd.Members[1]
+	}
+	start := time.Now()
+	c.Isolate(m.Host)
+	time.Sleep(3 * time.Second) // the blip's length: what the test is about, not a wait for a condition
+	healed := time.Now()
+	c.HealAll()
+	if !lab.Stays(2*ttl, func() bool { return slices.Equal(c.holders(), []string{"s1"}) && s2.state() == "standby" }) {
+		t.Fatalf("etcd %s cut off for 3 s and back: holders %v, s2 %s", m.Short, c.holders(), s2.state())
+	}
+	if at := c.addrs[c.Primary].firstDelete(start); !at.IsZero() {
+		t.Fatalf("etcd %s cut off for 3 s and back: heartbeatd removed its address %v after the cut", m.Short, ms(at.Sub(start)))
+	}
+	if at := c.elected(healed); !at.IsZero() {
+		t.Logf("etcd %s's return forced an election, %v after it", m.Short, ms(at.Sub(healed)))
+	}
+	c.noDual(start)
+}
