@@ -171,6 +171,14 @@ func holderAndStandby(t *testing.T, lost string, lease time.Duration) (c *cluste
 // lead, and returns it.
 func (c *cluster) stopMember(leader bool) *lab.Member {
 	c.t.Helper()
+	m := c.member(leader)
+	m.Stop()
+	return m
+}
+
+// member is the etcd member that leads, or one that does not.
+func (c *cluster) member(leader bool) *lab.Member {
+	c.t.Helper()
 	var l *lab.Member
 	if !lab.WaitFor(5*time.Second, func() bool { l = c.Etcd.Leader(); return l != nil }) {
 		c.t.Fatal("no etcd member says it leads")
@@ -182,7 +190,6 @@ func (c *cluster) stopMember(leader bool) *lab.Member {
 			m = c.Etcd.Members[1]
 		}
 	}
-	m.Stop()
 	return m
 }
 

@@ -82,10 +82,7 @@ func TestArbiterBlipOfAMemberChangesNothing(t *testing.T) {
 	s2 := c.standbys[0]
 	c.startAll()
 	s2.waitKey("s1", 2*time.Second)
-	m := c.Etcd.Members[0]
-	if l := c.Etcd.Leader(); l == m {
-		m = c.Etcd.Members[1]
-	}
+	m := c.member(false)
 	start := time.Now()
 	c.Isolate(m.Host)
 	time.Sleep(3 * time.Second) // the blip's length: what the test is about, not a wait for a condition
