@@ -10,31 +10,25 @@ import (
 
 // A blip of the management network: the holder of the address cut from
 // every etcd member (the nemesis drops its packets, silently, as a
-// switch that reboots) for longer than two of its rounds, so that it
-// finds the majority gone, and for less than its deadline allows (at
-// least T - T/6 - the margin after the cut, 2 s with the default lease).
+// switch that reboots) for a second: longer than two of its rounds, so
+// that it finds the majority gone, and short enough to change nothing
+// whenever it falls (its deadline is at least T - T/6 - the margin after
+// the cut, 2 s with the default lease, and the first renewal after the
+// heal may take up to about a second: failoverd(8)).
 // It keeps the address, nobody else adds it, and it says it reached the
-// majority again within a round of the heal: heartbeatd with its service
+// majority again soon after the heal: heartbeatd with its service
 // address, or the standby that took the address over.
 func TestArbiterBlipOfThePrimarysManagementLinkChangesNothing(t *testing.T) {
-	for _, blip := range []time.Duration{time.Second, 1500 * time.Millisecond} {
-		t.Run(blip.String(), func(t *testing.T) {
-			c := arbiterWorld(t, "release", 100)
-			s2 := c.standbys[0]
-			c.startAll()
-			s2.waitKey("s1", 2*time.Second)
-			holderBlip(c, c.Primary, c.primary, blip)
-		})
-	}
+	c := arbiterWorld(t, "release", 100)
+	s2 := c.standbys[0]
+	c.startAll()
+	s2.waitKey("s1", 2*time.Second)
+	holderBlip(c, c.Primary, c.primary, time.Second)
 }
 
 func TestArbiterBlipOfTheHoldersManagementLinkChangesNothing(t *testing.T) {
-	for _, blip := range []time.Duration{1500 * time.Millisecond} {
-		t.Run(blip.String(), func(t *testing.T) {
-			c, s2, _ := holderAndStandby(t, "release", ttl)
-			holderBlip(c, s2.host, s2.d, blip)
-		})
-	}
+	c, s2, _ := holderAndStandby(t, "release", ttl)
+	holderBlip(c, s2.host, s2.d, time.Second)
 }
 
 // holderBlip cuts h, which holds the address and runs d, from every etcd

@@ -107,36 +107,7 @@ func TestASilentCutNeverReadsAsEveryMemberRefusing(t *testing.T) {
 	for _, m := range c.Etcd.Members {
 		members = append(members, m.Host)
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := h.Command("env", classifyChild+"="+strings.Join(c.Etcd.Endpoints(), " "), exe)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	var s samples
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			var x sample
-			if json.Unmarshal(sc.Bytes(), &x) == nil {
-				s.mu.Lock()
-				s.all = append(s.all, x)
-				s.mu.Unlock()
-			}
-		}
-	}()
+	s := startChild(t, h, c.Etcd.Endpoints())
 	healthy := func(what string) {
 		t.Helper()
 		if !lab.WaitFor(5*time.Second, func() bool { x := s.last(); return x.Answering == 3 && x.Reachable && x.Lease != 0 }) {
@@ -256,12 +227,15 @@ func startChild(t *testing.T, h *lab.Host, endpoints []string) *samples {
 }
 
 // A holder whose FAILOVER_ARBITER names one member (a single arbiter
-// host) cut from it in silence for 1.6 s, just before a renewal was due
-// (its deadline about 2 s after the cut), then healed: the manual says the
-// first renewal after the heal follows within a round (T/6), so its lease
-// and deadline survive.
-func TestABlipOfAHolderWithOneMemberIsRenewedWithinARound(t *testing.T) {
-	blips := []time.Duration{400 * time.Millisecond, 700 * time.Millisecond, 1000 * time.Millisecond, 1200 * time.Millisecond, 1300 * time.Millisecond, 1450 * time.Millisecond, 1500 * time.Millisecond, 1550 * time.Millisecond}
+// host), cut from it in silence just before a renewal was due (its
+// deadline then T - T/6 - the margin after the cut, 2 s), for 0.5 s or
+// 1 s, then healed: it keeps its lease. Its connection, left hanging
+// with a renewal unacknowledged, is dropped at the user timeout and made
+// again; an attempt into the cut lasts until TCP's first SYN
+// retransmission, a second, which the user timeout does not shorten, so
+// the renewal after the heal comes about 1.75 s after the cut, whatever
+// its length up to that: failoverd(8), "When etcd is unreachable".
+func TestABlipOfAHolderWithOneMemberKeepsItsLease(t *testing.T) {
 	c := lab.NewCluster(t, lab.ClusterOptions{Standbys: 1, Etcd: true})
 	h := c.Primary
 	m := c.Etcd.Members[0]
@@ -270,7 +244,7 @@ func TestABlipOfAHolderWithOneMemberIsRenewedWithinARound(t *testing.T) {
 		t.Fatalf("the client does not reach the member: %+v", s.last())
 	}
 	round := arbiter.DefaultTTL / 6
-	for i, blip := range blips {
+	for _, blip := range []time.Duration{500 * time.Millisecond, time.Second} {
 		x := s.last()
 		lease, lost := x.Lease, x.LeasesLost
 		// Just after a renewal was acknowledged (the deadline moved),
@@ -279,7 +253,7 @@ func TestABlipOfAHolderWithOneMemberIsRenewedWithinARound(t *testing.T) {
 		if !lab.WaitFor(2*round, func() bool { return s.last().Deadline.After(d0) }) {
 			t.Fatalf("no renewal within two rounds: %+v", s.last())
 		}
-		time.Sleep(round - 100*time.Millisecond)
+		time.Sleep(round - 100*time.Millisecond) // the cut's phase against the rounds: what the test is about
 		deadline := s.last().Deadline
 		c.Cut([]*lab.Host{h}, []*lab.Host{m.Host})
 		cut := time.Now()
@@ -291,16 +265,15 @@ func TestABlipOfAHolderWithOneMemberIsRenewedWithinARound(t *testing.T) {
 			back = s.last()
 			return back.At.After(healed) && back.Reachable
 		})
-		t.Logf("run %d: cut %v before its deadline, healed after %v; reachable again %v after the heal (%v before the deadline); lease %x, lost %d",
-			i, deadline.Sub(cut).Round(time.Millisecond), blip, back.At.Sub(healed).Round(time.Millisecond),
+		t.Logf("a cut of %v, %v before the deadline: reachable again %v after the cut (%v after the heal, %v before the deadline); lease %x, lost %d",
+			blip, deadline.Sub(cut).Round(time.Millisecond), back.At.Sub(cut).Round(time.Millisecond), back.At.Sub(healed).Round(time.Millisecond),
 			deadline.Sub(back.At).Round(time.Millisecond), back.Lease, back.LeasesLost)
-		if !ok || back.At.Sub(healed) > round+100*time.Millisecond || back.LeasesLost != lost || back.Lease != lease {
-			t.Errorf("run %d: a blip of %v (healed %v before the deadline): reachable again %v after the heal (ok %v), lease %x (was %x), %d lost (were %d); want within a round (%v), the lease kept",
-				i, blip, deadline.Sub(healed).Round(time.Millisecond), back.At.Sub(healed).Round(time.Millisecond), ok, back.Lease, lease, back.LeasesLost, lost, round)
+		if !ok || back.LeasesLost != lost || back.Lease != lease {
+			t.Errorf("a cut of %v (healed %v before the deadline): reachable again %v after the heal (ok %v), lease %x (was %x), %d lost (were %d); want the lease kept",
+				blip, deadline.Sub(healed).Round(time.Millisecond), back.At.Sub(healed).Round(time.Millisecond), ok, back.Lease, lease, back.LeasesLost, lost)
 		}
 		if !lab.WaitFor(3*time.Second, func() bool { x := s.last(); return x.Reachable && x.Lease != 0 }) {
-			t.Fatalf("not reachable after the run: %+v", s.last())
+			t.Fatalf("not reachable after the cut: %+v", s.last())
 		}
-		time.Sleep(time.Second)
 	}
 }

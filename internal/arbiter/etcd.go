@@ -44,7 +44,9 @@ type EtcdConfig struct {
 	// otherwise resumes only at TCP's next retransmission, whose gaps
 	// double through the cut: 0.6 to 1.1 s after the heal of a 1.5 s cut
 	// in the lab, and a holder whose deadline fell in between removed
-	// its addresses for a cut it would have outlived.
+	// its addresses for a cut it would have outlived. An attempt to
+	// connect into the cut lasts until TCP's first SYN retransmission, a
+	// second, which the user timeout does not shorten.
 	Reconnect time.Duration
 	// CAFile, CertFile and KeyFile are PEM files: the CA that signed the
 	// members' certificates, and this host's client certificate and key.
@@ -85,9 +87,7 @@ func DialEtcd(cfg EtcdConfig) (*Etcd, error) {
 	}
 	// gRPC's backoff between attempts to connect, with its default
 	// factor, jitter and connect timeout, but from at most 100 ms and up
-	// to half of reconnect rather than from 1 s up to 2 minutes: an
-	// attempt into a silent cut ends at the user timeout, and the next
-	// follows the backoff, so that one starts at least once a reconnect.
+	// to half of reconnect rather than from 1 s up to 2 minutes.
 	retry := grpc.WithConnectParams(grpc.ConnectParams{
 		Backoff: backoff.Config{BaseDelay: min(100*time.Millisecond, reconnect/2), Multiplier: 1.6,
 			Jitter: 0.2, MaxDelay: reconnect / 2},
