@@ -125,7 +125,10 @@ func DialEtcd(cfg EtcdConfig) (*Etcd, error) {
 
 // tcpDialer connects to a member's host:port (FAILOVER_ARBITER takes
 // http:// and https:// URLs only), its connection dropped once what it
-// sent stays unacknowledged for unacked (userTimeout).
+// sent stays unacknowledged for unacked (userTimeout). It dials the
+// member directly: with a dialer of its own, gRPC no longer goes through
+// HTTPS_PROXY, which would put one more host between a holder and its
+// lease.
 func tcpDialer(unacked time.Duration) func(context.Context, string) (net.Conn, error) {
 	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
